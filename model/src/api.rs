@@ -1,0 +1,679 @@
+//! The socket API as a program sees it: each call returns what a real program
+//! would get (a count, 0 at EOF, a descriptor, or an errno), or blocks in
+//! virtual time and finishes later as an [`Event::CallDone`].
+//!
+//! Every call is one function used both for the first attempt and for each
+//! retry of a blocked call, so "when does this call finish" has one answer.
+//! SIGPIPE is taken as ignored (MSG_NOSIGNAL): EPIPE is returned.
+
+use crate::errno::{CallResult, Errno};
+use crate::event::{Conn, DiscardCause, Event, Output, Pid, RstCause};
+use crate::host::{Fd, Host, FD_FIRST};
+use crate::personality::{
+    CloseUnread, ExitMode, LingerExpiry, LingerUnit, NonblockingLinger, ReadAfterShutRd,
+    ShutRdUnread, WriteAfterRst,
+};
+use crate::segment::Addr;
+use crate::socket::{Ctx, Listener, SockId};
+use crate::state::{Rule, State};
+use crate::{TimeNs, NS_PER_MS, NS_PER_S};
+use serde::Serialize;
+use std::sync::Arc;
+
+/// Which directions shutdown() closes.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
+pub enum How {
+    #[serde(rename = "SHUT_RD")]
+    Rd,
+    #[serde(rename = "SHUT_WR")]
+    Wr,
+    #[serde(rename = "SHUT_RDWR")]
+    RdWr,
+}
+
+/// A socket call.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
+#[serde(tag = "call", rename_all = "kebab-case")]
+pub enum Call {
+    Socket,
+    Bind { fd: Fd, port: u16 },
+    Listen { fd: Fd, backlog: u32 },
+    Accept { fd: Fd },
+    Connect { fd: Fd, to: Addr },
+    Write { fd: Fd, bytes: u64 },
+    Read { fd: Fd, max: u64 },
+    Shutdown { fd: Fd, how: How },
+    Close { fd: Fd },
+    /// SO_LINGER: None = {0, 0}; Some(n) = {1, n} (n in the personality's unit).
+    Linger { fd: Fd, linger: Option<u32> },
+    Nonblocking { fd: Fd, on: bool },
+    RcvBuf { fd: Fd, bytes: u32 },
+    SndBuf { fd: Fd, bytes: u32 },
+    Dup { fd: Fd },
+}
+
+/// A call waiting in virtual time.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct Blocked {
+    pub call: Call,
+    pub sock: SockId,
+    /// Octets already written by a blocking write.
+    pub done: u64,
+    /// When a linger wait runs out.
+    pub deadline: Option<TimeNs>,
+}
+
+/// The outcome of one attempt at a call.
+enum Step {
+    Done(CallResult),
+    Block { done: u64, deadline: Option<TimeNs> },
+}
+
+impl Host {
+    /// Makes a call for process `pid`. `None`: the call blocked; its result comes
+    /// later as `Event::CallDone`.
+    pub fn call(&mut self, now: TimeNs, pid: Pid, call: Call, out: &mut Output) -> Option<CallResult> {
+        assert!(self.procs[pid as usize].blocked.is_none(), "a blocked process made a call");
+        assert!(!self.procs[pid as usize].exited, "an exited process made a call");
+        let result = match self.attempt(now, pid, call, 0, true, out) {
+            Step::Done(r) => Some(r),
+            Step::Block { done, deadline } => {
+                let sock = self.sock_of(pid, call).expect("blocked on a socket");
+                self.procs[pid as usize].blocked = Some(Blocked { call, sock, done, deadline });
+                None
+            }
+        };
+        self.wake_blocked(now, out);
+        result
+    }
+
+    /// Retries blocked calls until none can make progress.
+    pub fn wake_blocked(&mut self, now: TimeNs, out: &mut Output) {
+        // Each pass either finishes a call or stops; bounded by the number of processes.
+        for _ in 0..=self.procs.len() {
+            let mut progressed = false;
+            for pid in 0..self.procs.len() {
+                let Some(b) = self.procs[pid].blocked.clone() else { continue };
+                match self.attempt(now, pid as Pid, b.call, b.done, false, out) {
+                    Step::Done(result) => {
+                        self.procs[pid].blocked = None;
+                        if let Call::Close { .. } = b.call {
+                            self.finish_close(now, b.sock, out);
+                        }
+                        out.events.push(Event::CallDone { pid: pid as Pid, result });
+                        progressed = true;
+                    }
+                    Step::Block { done, .. } => {
+                        if let Some(bl) = self.procs[pid].blocked.as_mut() {
+                            bl.done = done;
+                        }
+                    }
+                }
+            }
+            if !progressed {
+                return;
+            }
+        }
+    }
+
+    fn sock_of(&self, pid: Pid, call: Call) -> Option<SockId> {
+        let fd = match call {
+            Call::Socket => return None,
+            Call::Bind { fd, .. }
+            | Call::Listen { fd, .. }
+            | Call::Accept { fd }
+            | Call::Connect { fd, .. }
+            | Call::Write { fd, .. }
+            | Call::Read { fd, .. }
+            | Call::Shutdown { fd, .. }
+            | Call::Close { fd }
+            | Call::Linger { fd, .. }
+            | Call::Nonblocking { fd, .. }
+            | Call::RcvBuf { fd, .. }
+            | Call::SndBuf { fd, .. }
+            | Call::Dup { fd } => fd,
+        };
+        if let Some(b) = &self.procs[pid as usize].blocked {
+            return Some(b.sock); // a close() in its linger wait no longer has its fd
+        }
+        self.fd_sock(pid, fd)
+    }
+
+    /// The socket behind a descriptor.
+    pub fn fd_sock(&self, pid: Pid, fd: Fd) -> Option<SockId> {
+        let i = fd.checked_sub(FD_FIRST)? as usize;
+        self.procs[pid as usize].fds.get(i).copied().flatten()
+    }
+
+    fn new_fd(&mut self, pid: Pid, sid: SockId) -> Fd {
+        let fds = &mut self.procs[pid as usize].fds;
+        let i = match fds.iter().position(|f| f.is_none()) {
+            Some(i) => i,
+            None => {
+                fds.push(None);
+                fds.len() - 1
+            }
+        };
+        fds[i] = Some(sid);
+        self.sock_mut(sid).refs += 1;
+        i as Fd + FD_FIRST
+    }
+
+    /// One attempt at a call (`first`: not a retry of a blocked call).
+    fn attempt(&mut self, now: TimeNs, pid: Pid, call: Call, done: u64, first: bool, out: &mut Output) -> Step {
+        if let Call::Socket = call {
+            let s = self.new_socket(Addr { host: self.cfg.id, port: 0 });
+            let sid = self.alloc(s);
+            return Step::Done(Ok(self.new_fd(pid, sid) as u64));
+        }
+        let Some(sid) = self.sock_of(pid, call) else {
+            return Step::Done(Err(Errno::EBADF));
+        };
+        let step = match call {
+            Call::Socket => unreachable!(),
+            Call::Bind { port, .. } => Step::Done(self.bind(sid, port)),
+            Call::Listen { backlog, .. } => Step::Done(self.listen(now, sid, backlog, out)),
+            Call::Accept { .. } => self.accept(pid, sid),
+            Call::Connect { to, .. } => self.connect(now, sid, to, first, out),
+            Call::Write { bytes, .. } => self.write(now, pid, sid, bytes, done, out),
+            Call::Read { max, .. } => self.read(now, pid, sid, max, out),
+            Call::Shutdown { how, .. } => Step::Done(self.shutdown(now, sid, how, out)),
+            Call::Close { fd } if first => self.close(now, pid, fd, sid, false, out),
+            Call::Close { .. } => self.linger_wait(now, sid, out),
+            Call::Linger { linger, .. } => {
+                self.sock_mut(sid).linger = linger;
+                Step::Done(Ok(0))
+            }
+            Call::Nonblocking { on, .. } => {
+                self.sock_mut(sid).nonblocking = on;
+                Step::Done(Ok(0))
+            }
+            Call::RcvBuf { bytes, .. } => {
+                self.sock_mut(sid).rcv_buf = bytes;
+                Step::Done(Ok(0))
+            }
+            Call::SndBuf { bytes, .. } => {
+                self.sock_mut(sid).snd_buf = bytes;
+                Step::Done(Ok(0))
+            }
+            Call::Dup { .. } => Step::Done(Ok(self.new_fd(pid, sid) as u64)),
+        };
+        if let Step::Done(Err(e)) = step {
+            if !matches!(e, Errno::EAGAIN | Errno::EINPROGRESS | Errno::EALREADY) {
+                if let Some(Some(s)) = self.socks.get(sid as usize) {
+                    out.events.push(Event::AppError { conn: s.conn(), pid, errno: e });
+                }
+            }
+        }
+        step
+    }
+
+    fn ephemeral_port(&mut self) -> u16 {
+        for _ in 0..u16::MAX {
+            let port = self.next_ephemeral;
+            self.next_ephemeral = self.next_ephemeral.checked_add(1).unwrap_or(self.cfg.ephemeral_first);
+            if !self.sockets().any(|(_, s)| s.local.port == port) {
+                return port;
+            }
+        }
+        panic!("no ephemeral port left");
+    }
+
+    fn bind(&mut self, sid: SockId, port: u16) -> CallResult {
+        if self.sock(sid).bound {
+            return Err(Errno::EINVAL);
+        }
+        let in_use = self
+            .sockets()
+            .any(|(o, s)| o != sid && s.local.port == port && (s.state == State::Listen || s.state == State::Closed && s.bound));
+        if in_use {
+            return Err(Errno::EADDRINUSE);
+        }
+        let s = self.sock_mut(sid);
+        s.local.port = port;
+        s.bound = true;
+        Ok(0)
+    }
+
+    fn listen(&mut self, now: TimeNs, sid: SockId, backlog: u32, out: &mut Output) -> CallResult {
+        match self.sock(sid).state {
+            State::Listen => {
+                self.sock_mut(sid).listener.as_mut().expect("listener").backlog = backlog;
+                return Ok(0);
+            }
+            State::Closed if !self.sock(sid).connected && !self.sock(sid).reset => {}
+            _ => return Err(Errno::EINVAL),
+        }
+        if !self.sock(sid).bound {
+            let port = self.ephemeral_port();
+            self.bind(sid, port)?;
+        }
+        let personality = Arc::clone(&self.personality);
+        let mut ctx = Ctx { p: &personality.knobs, now, out };
+        let s = self.sock_mut(sid);
+        s.listener = Some(Box::new(Listener { backlog, ..Listener::default() }));
+        s.set_state(&mut ctx, State::Listen, Rule::AppListen);
+        Ok(0)
+    }
+
+    fn accept(&mut self, pid: Pid, sid: SockId) -> Step {
+        let s = self.sock(sid);
+        let Some(l) = s.listener.as_ref() else {
+            return Step::Done(Err(Errno::EINVAL));
+        };
+        if s.state != State::Listen {
+            return Step::Done(Err(Errno::EINVAL));
+        }
+        if let Some(&child) = l.accept_q.first() {
+            self.sock_mut(sid).listener.as_mut().expect("listener").accept_q.remove(0);
+            self.sock_mut(child).parent = None;
+            return Step::Done(Ok(self.new_fd(pid, child) as u64));
+        }
+        if s.nonblocking {
+            return Step::Done(Err(Errno::EAGAIN));
+        }
+        Step::Block { done: 0, deadline: None }
+    }
+
+    fn connect(&mut self, now: TimeNs, sid: SockId, to: Addr, first: bool, out: &mut Output) -> Step {
+        let s = self.sock(sid);
+        if !first {
+            // Waiting for the handshake.
+            return match s.state {
+                State::SynSent | State::SynReceived => Step::Block { done: 0, deadline: None },
+                _ => Step::Done(self.connect_result(sid)),
+            };
+        }
+        match s.state {
+            State::Closed if !s.connected && !s.reset => {}
+            State::SynSent | State::SynReceived => return Step::Done(Err(Errno::EALREADY)),
+            State::Listen => return Step::Done(Err(Errno::EISCONN)),
+            _ => return Step::Done(Err(Errno::EISCONN)),
+        }
+        if !s.bound {
+            let port = self.ephemeral_port();
+            self.bind(sid, port).expect("ephemeral port is free");
+        }
+        let local = self.sock(sid).local;
+        let iss = self.next_isn(local, to);
+        let personality = Arc::clone(&self.personality);
+        let k = &personality.knobs;
+        let mut ctx = Ctx { p: k, now, out };
+        let s = self.sock_mut(sid);
+        s.remote = to;
+        s.init_tcb(iss, k, k.rto_initial_ms.value as u64 * NS_PER_MS);
+        s.set_state(&mut ctx, State::SynSent, Rule::AppConnect);
+        s.send_syn(&mut ctx);
+        if s.nonblocking {
+            return Step::Done(Err(Errno::EINPROGRESS));
+        }
+        Step::Block { done: 0, deadline: None }
+    }
+
+    fn connect_result(&mut self, sid: SockId) -> CallResult {
+        let s = self.sock_mut(sid);
+        if let Some(e) = s.so_error.take() {
+            return Err(e);
+        }
+        if s.connected {
+            Ok(0)
+        } else {
+            Err(Errno::ECONNREFUSED)
+        }
+    }
+
+    fn write(&mut self, now: TimeNs, pid: Pid, sid: SockId, bytes: u64, done: u64, out: &mut Output) -> Step {
+        let p = Arc::clone(&self.personality);
+        let s = self.sock_mut(sid);
+        if let Some(err) = write_error(s, p.knobs.write_after_rst.value) {
+            return Step::Done(if done > 0 { Ok(done) } else { Err(err) });
+        }
+        match s.state {
+            State::Established | State::CloseWait => {}
+            State::SynSent | State::SynReceived => {
+                return if s.nonblocking {
+                    Step::Done(Err(Errno::EAGAIN))
+                } else {
+                    Step::Block { done, deadline: None }
+                };
+            }
+            // Never connected (Linux sk_stream_wait_connect: EPIPE), or a listener.
+            _ => return Step::Done(Err(Errno::EPIPE)),
+        }
+        let take = s.snd_space().min(bytes - done);
+        if take > 0 {
+            s.tcb.written += take;
+            out.events.push(Event::AppWrote { conn: s.conn(), pid, bytes: take });
+            let mut ctx = Ctx { p: &p.knobs, now, out };
+            s.output(&mut ctx);
+        }
+        let done = done + take;
+        if done == bytes {
+            Step::Done(Ok(done))
+        } else if s.nonblocking {
+            Step::Done(if done > 0 { Ok(done) } else { Err(Errno::EAGAIN) })
+        } else {
+            Step::Block { done, deadline: None }
+        }
+    }
+
+    fn read(&mut self, now: TimeNs, pid: Pid, sid: SockId, max: u64, out: &mut Output) -> Step {
+        let p = Arc::clone(&self.personality);
+        let s = self.sock_mut(sid);
+        if s.state == State::Listen {
+            return Step::Done(Err(Errno::ENOTCONN));
+        }
+        if s.tcb.unread > 0 && max > 0 {
+            let n = s.tcb.unread.min(max);
+            let wnd_before = s.rcv_wnd();
+            s.tcb.unread -= n;
+            out.events.push(Event::AppRead { conn: s.conn(), pid, bytes: n });
+            // Window update when the window opens by two segments or half the buffer.
+            let opened = s.rcv_wnd() - wnd_before;
+            if s.state.synchronized()
+                && wnd_before < s.tcb.mss.max(1) * 2
+                && opened >= (2 * s.tcb.mss).min(s.rcv_buf / 2)
+            {
+                s.tcb.ack_now = true;
+                let mut ctx = Ctx { p: &p.knobs, now, out };
+                s.output(&mut ctx);
+            }
+            return Step::Done(Ok(n));
+        }
+        if s.tcb.fin_rcvd {
+            return Step::Done(Ok(0));
+        }
+        if let Some(e) = s.so_error.take() {
+            return Step::Done(Err(e));
+        }
+        if s.shut_rd {
+            return Step::Done(match p.knobs.read_after_shut_rd.value {
+                ReadAfterShutRd::Eof => Ok(0),
+                ReadAfterShutRd::Eshutdown => Err(Errno::ESHUTDOWN),
+            });
+        }
+        if s.reset {
+            return Step::Done(Ok(0));
+        }
+        match s.state {
+            State::Closed => Step::Done(Err(Errno::ENOTCONN)),
+            _ if s.nonblocking => Step::Done(Err(Errno::EAGAIN)),
+            _ => Step::Block { done: 0, deadline: None },
+        }
+    }
+
+    fn shutdown(&mut self, now: TimeNs, sid: SockId, how: How, out: &mut Output) -> CallResult {
+        let p = Arc::clone(&self.personality);
+        let k = &p.knobs;
+        let mut ctx = Ctx { p: k, now, out };
+        let s = self.sock_mut(sid);
+        let rd = matches!(how, How::Rd | How::RdWr);
+        let wr = matches!(how, How::Wr | How::RdWr);
+        match s.state {
+            State::Closed => {
+                s.shut_rd |= rd;
+                s.shut_wr |= wr;
+                return Err(Errno::ENOTCONN);
+            }
+            State::Listen => {
+                if rd {
+                    self.close_listener(now, sid, out);
+                }
+                return Ok(0);
+            }
+            State::SynSent => {
+                s.set_state(&mut ctx, State::Closed, Rule::AppCloseNoConnection);
+                return Ok(0);
+            }
+            _ => {}
+        }
+        if rd && !s.shut_rd {
+            s.shut_rd = true;
+            if s.tcb.unread > 0 {
+                match k.shut_rd_unread.value {
+                    ShutRdUnread::Keep => {}
+                    ShutRdUnread::Discard => s.purge_receive_queue(&mut ctx, DiscardCause::ShutRd),
+                    ShutRdUnread::Rst => {
+                        s.purge_receive_queue(&mut ctx, DiscardCause::ShutRd);
+                        s.abort(&mut ctx, RstCause::ShutRdWithUnread);
+                        return Ok(0);
+                    }
+                }
+            }
+        }
+        if wr && !s.shut_wr {
+            s.shut_wr = true;
+            queue_fin(s, &mut ctx);
+        }
+        s.arm_fin_wait_2(&mut ctx);
+        Ok(0)
+    }
+
+    /// close(fd): releases the descriptor; the last one closes the connection.
+    fn close(&mut self, now: TimeNs, pid: Pid, fd: Fd, sid: SockId, exiting: bool, out: &mut Output) -> Step {
+        let p = Arc::clone(&self.personality);
+        let k = &p.knobs;
+        let s = self.sock(sid);
+        let lingering = s.linger.is_some_and(|l| l > 0) && !(exiting && k.exit_skips_linger.value);
+        let unacked = s.snd_queued() > 0 || (s.state.synchronized() && !s.state.fin_queued());
+        if s.refs == 1
+            && lingering
+            && s.nonblocking
+            && unacked
+            && k.nonblocking_linger_close.value == NonblockingLinger::WouldBlock
+            && s.tcb.unread == 0
+        {
+            // closesocket: WSAEWOULDBLOCK, the socket stays open, no disconnect starts.
+            return Step::Done(Err(Errno::EAGAIN));
+        }
+        let i = (fd - FD_FIRST) as usize;
+        self.procs[pid as usize].fds[i] = None;
+        let s = self.sock_mut(sid);
+        s.refs -= 1;
+        if s.refs > 0 {
+            return Step::Done(Ok(0)); // other descriptors keep the socket open
+        }
+        s.closed = true;
+        s.closed_by = Some(pid);
+        if s.state == State::Listen {
+            self.close_listener(now, sid, out);
+            self.maybe_free(sid);
+            return Step::Done(Ok(0));
+        }
+        let mut ctx = Ctx { p: k, now, out };
+        let mut unread = s.tcb.unread;
+        if k.close_unread_counts_ooo.value {
+            unread += s.ooo_bytes();
+        }
+        s.purge_receive_queue(&mut ctx, DiscardCause::CloseUnread);
+        if s.state == State::Closed {
+            // Already reset, or never connected.
+        } else if unread > 0 && k.close_unread.value == CloseUnread::Rst {
+            s.abort(&mut ctx, RstCause::CloseWithUnread);
+        } else if s.linger == Some(0) {
+            s.abort(&mut ctx, RstCause::LingerZero);
+        } else {
+            queue_fin(s, &mut ctx);
+            s.arm_fin_wait_2(&mut ctx);
+            let waits = lingering && matches!(s.state, State::FinWait1 | State::Closing | State::LastAck);
+            let nb_returns = s.nonblocking && k.nonblocking_linger_close.value != NonblockingLinger::Block;
+            if waits && !nb_returns {
+                let l = s.linger.unwrap_or(0) as u64;
+                let ns = match k.linger_unit.value {
+                    LingerUnit::Seconds => l * NS_PER_S,
+                    LingerUnit::Ticks => l * 10 * NS_PER_MS,
+                };
+                return Step::Block { done: 0, deadline: Some(now + ns) };
+            }
+        }
+        self.finish_close(now, sid, out);
+        Step::Done(Ok(0))
+    }
+
+    /// The linger wait of a blocked close(): over when our FIN is acknowledged,
+    /// the connection is gone, or the deadline passes.
+    fn linger_wait(&mut self, now: TimeNs, sid: SockId, out: &mut Output) -> Step {
+        let p = Arc::clone(&self.personality);
+        let s = self.sock_mut(sid);
+        if !matches!(s.state, State::FinWait1 | State::Closing | State::LastAck) {
+            return Step::Done(Ok(0));
+        }
+        let deadline = self
+            .procs
+            .iter()
+            .find_map(|pr| pr.blocked.as_ref().filter(|b| b.sock == sid).and_then(|b| b.deadline));
+        if deadline.is_some_and(|d| now >= d) {
+            let s = self.sock_mut(sid);
+            let mut ctx = Ctx { p: &p.knobs, now, out };
+            out_timer(s, &mut ctx);
+            if p.knobs.linger_expiry.value == LingerExpiry::Rst {
+                s.abort(&mut ctx, RstCause::LingerTimeout);
+            }
+            return Step::Done(Ok(0));
+        }
+        Step::Block { done: 0, deadline }
+    }
+
+    /// After the last close(): the socket is an orphan; free it if it is over.
+    fn finish_close(&mut self, now: TimeNs, sid: SockId, out: &mut Output) {
+        let p = Arc::clone(&self.personality);
+        if let Some(s) = self.socks[sid as usize].as_mut() {
+            let mut ctx = Ctx { p: &p.knobs, now, out };
+            s.arm_fin_wait_2(&mut ctx);
+        }
+        self.maybe_free(sid);
+    }
+
+    /// Closes a listener: queued connections are reset, half-open ones dropped.
+    fn close_listener(&mut self, now: TimeNs, lid: SockId, out: &mut Output) {
+        let p = Arc::clone(&self.personality);
+        let mut ctx = Ctx { p: &p.knobs, now, out };
+        let l = self.sock_mut(lid).listener.take().expect("listener");
+        for &c in &l.accept_q {
+            let s = self.sock_mut(c);
+            s.parent = None;
+            s.closed = true;
+            s.purge_receive_queue(&mut ctx, DiscardCause::CloseUnread);
+            s.abort(&mut ctx, RstCause::ListenerClosed);
+        }
+        for &c in &l.embryonic {
+            let s = self.sock_mut(c);
+            s.parent = None;
+            s.closed = true;
+            s.set_state(&mut ctx, State::Closed, Rule::DropSilently);
+        }
+        for &c in l.accept_q.iter().chain(&l.embryonic) {
+            self.maybe_free(c);
+        }
+        let s = self.sock_mut(lid);
+        s.set_state(&mut ctx, State::Closed, Rule::AppCloseNoConnection);
+        s.listener = Some(Box::new(Listener { backlog: l.backlog, ..Listener::default() }));
+    }
+
+    /// fork(): a new process with a copy of the descriptor table.
+    pub fn fork(&mut self, parent: Pid) -> Pid {
+        let fds = self.procs[parent as usize].fds.clone();
+        for sid in fds.iter().flatten() {
+            self.sock_mut(*sid).refs += 1;
+        }
+        self.procs.push(crate::host::Process { fds, blocked: None, exited: false });
+        (self.procs.len() - 1) as Pid
+    }
+
+    /// Process exit: every descriptor is closed (or reset, per the personality).
+    pub fn exit(&mut self, now: TimeNs, pid: Pid, out: &mut Output) {
+        let p = Arc::clone(&self.personality);
+        let k = &p.knobs;
+        self.procs[pid as usize].blocked = None;
+        let fds: Vec<(Fd, SockId)> = self.procs[pid as usize]
+            .fds
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.map(|s| (i as Fd + FD_FIRST, s)))
+            .collect();
+        for (fd, sid) in fds {
+            let last = self.sock(sid).refs == 1;
+            if last && k.process_exit.value == ExitMode::ResetOpen && self.sock(sid).state != State::Listen {
+                let mut ctx = Ctx { p: k, now, out };
+                let s = self.sock_mut(sid);
+                s.purge_receive_queue(&mut ctx, DiscardCause::CloseUnread);
+                if s.state != State::Closed {
+                    s.abort(&mut ctx, RstCause::ProcessExit);
+                }
+            }
+            // Any linger wait is skipped or cut short at exit.
+            if let Step::Block { .. } = self.close(now, pid, fd, sid, true, out) {
+                self.finish_close(now, sid, out);
+            }
+        }
+        if k.exit_drops_closed_pending.value {
+            let orphans: Vec<SockId> = self
+                .sockets()
+                .filter(|(_, s)| s.closed_by == Some(pid) && s.snd_queued() > 0 && s.state != State::Closed)
+                .map(|(i, _)| i)
+                .collect();
+            for sid in orphans {
+                let mut ctx = Ctx { p: k, now, out };
+                self.sock_mut(sid).abort(&mut ctx, RstCause::ProcessExit);
+                self.maybe_free(sid);
+            }
+        }
+        self.procs[pid as usize].exited = true;
+        self.wake_blocked(now, out);
+    }
+
+    /// The connection a descriptor refers to, for tracing.
+    pub fn fd_conn(&self, pid: Pid, fd: Fd) -> Option<Conn> {
+        self.fd_sock(pid, fd).map(|s| self.sock(s).conn())
+    }
+}
+
+/// The error a write() gets before any data moves, if one.
+fn write_error(s: &mut crate::socket::Socket, mode: WriteAfterRst) -> Option<Errno> {
+    if s.rst_received || (s.reset && s.so_error.is_some()) {
+        return Some(match mode {
+            WriteAfterRst::ErrorThenEpipe => s.so_error.take().unwrap_or(Errno::EPIPE),
+            WriteAfterRst::Epipe => Errno::EPIPE,
+            WriteAfterRst::ResetThenShutdown if !s.write_error_reported => {
+                s.write_error_reported = true;
+                s.so_error = None;
+                Errno::ECONNRESET
+            }
+            WriteAfterRst::ResetThenShutdown => Errno::ESHUTDOWN,
+            WriteAfterRst::Reset => Errno::ECONNRESET,
+        });
+    }
+    if let Some(e) = s.so_error.take() {
+        return Some(e);
+    }
+    if s.shut_wr || s.reset {
+        return Some(Errno::EPIPE);
+    }
+    None
+}
+
+/// Queues our FIN after the data (close or shutdown WR), moving state per RFC 9293 §3.10.4.
+fn queue_fin(s: &mut crate::socket::Socket, ctx: &mut Ctx) {
+    let to = match s.state {
+        State::Established | State::SynReceived => State::FinWait1,
+        State::CloseWait => State::LastAck,
+        State::SynSent => {
+            s.set_state(ctx, State::Closed, Rule::AppCloseNoConnection);
+            return;
+        }
+        State::Closed
+        | State::Listen
+        | State::FinWait1
+        | State::FinWait2
+        | State::Closing
+        | State::LastAck
+        | State::TimeWait => return,
+    };
+    s.tcb.fin_queued = true;
+    s.set_state(ctx, to, Rule::AppCloseFin);
+    s.output(ctx);
+}
+
+fn out_timer(s: &crate::socket::Socket, ctx: &mut Ctx) {
+    ctx.out.events.push(Event::Timer { conn: s.conn(), timer: crate::event::TimerKind::Linger });
+}

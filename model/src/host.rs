@@ -1,0 +1,368 @@
+//! One host's TCP: its sockets, processes and descriptor tables, segment
+//! demultiplexing, the listener's part of SEGMENT ARRIVES, and the entry
+//! points the world drives (`call`, `on_segment`, `on_timers`, `poll_at`).
+//!
+//! Every entry point takes the current time and fills an [`Output`]; after
+//! each, calls blocked in virtual time are retried (`wake_blocked`).
+
+use crate::event::{Event, Output, Pid, RstCause};
+use crate::input::{Arrival, ListenerRoom};
+use crate::personality::{AcceptQueueLimit, ListenOverflow, Personality};
+use crate::segment::{Addr, HostId, Segment};
+use crate::seq::Seq;
+use crate::socket::{rst_reply, Ctx, Socket, SockId};
+use crate::state::{Rule, State};
+use crate::TimeNs;
+use std::sync::Arc;
+
+/// Descriptor number, as a program sees it.
+pub type Fd = u32;
+
+/// The first descriptor number handed out (0–2 are stdio).
+pub const FD_FIRST: Fd = 3;
+
+/// A process's descriptor table and the call it is blocked in, if any.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
+pub struct Process {
+    /// Index `fd - FD_FIRST`.
+    pub fds: Vec<Option<SockId>>,
+    pub blocked: Option<crate::api::Blocked>,
+    pub exited: bool,
+}
+
+/// Static facts about a host, fixed when the world is built.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct HostConfig {
+    pub id: HostId,
+    /// Our MSS, from the path MTU.
+    pub mss: u32,
+    /// Key of the deterministic ISN function (from the world's seed).
+    pub isn_key: u64,
+    /// A fixed ISN for every connection (tests of wrap-around), instead of the function.
+    pub isn_fixed: Option<u32>,
+    /// First ephemeral port.
+    pub ephemeral_first: u16,
+}
+
+/// A host: sockets, processes, and the personality that governs them.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct Host {
+    pub cfg: HostConfig,
+    pub personality: Arc<Personality>,
+    pub socks: Vec<Option<Socket>>,
+    pub procs: Vec<Process>,
+    pub(crate) next_ephemeral: u16,
+    pub(crate) connections_made: u32,
+}
+
+impl Host {
+    pub fn new(cfg: HostConfig, personality: Arc<Personality>) -> Host {
+        Host {
+            next_ephemeral: cfg.ephemeral_first,
+            cfg,
+            personality,
+            socks: Vec::new(),
+            procs: Vec::new(),
+            connections_made: 0,
+        }
+    }
+
+    /// Starts a process with an empty descriptor table.
+    pub fn spawn(&mut self) -> Pid {
+        self.procs.push(Process::default());
+        (self.procs.len() - 1) as Pid
+    }
+
+    pub fn sock(&self, sid: SockId) -> &Socket {
+        self.socks[sid as usize].as_ref().expect("live socket")
+    }
+
+    pub(crate) fn sock_mut(&mut self, sid: SockId) -> &mut Socket {
+        self.socks[sid as usize].as_mut().expect("live socket")
+    }
+
+    /// Live sockets, in slot order.
+    pub fn sockets(&self) -> impl Iterator<Item = (SockId, &Socket)> {
+        self.socks
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|s| (i as SockId, s)))
+    }
+
+    pub(crate) fn alloc(&mut self, s: Socket) -> SockId {
+        if let Some(i) = self.socks.iter().position(|s| s.is_none()) {
+            self.socks[i] = Some(s);
+            i as SockId
+        } else {
+            self.socks.push(Some(s));
+            (self.socks.len() - 1) as SockId
+        }
+    }
+
+    /// A new socket with this host's buffer sizes and MSS.
+    pub(crate) fn new_socket(&self, local: Addr) -> Socket {
+        let k = &self.personality.knobs;
+        Socket::new(local, k.rcv_buf_bytes.value, k.snd_buf_bytes.value, self.cfg.mss)
+    }
+
+    /// The initial sequence number for a new connection: a keyed mix of the
+    /// four-tuple and a counter (RFC 6528's shape), or the fixed one.
+    pub(crate) fn next_isn(&mut self, local: Addr, remote: Addr) -> Seq {
+        self.connections_made += 1;
+        if let Some(isn) = self.cfg.isn_fixed {
+            return Seq(isn);
+        }
+        let tuple = (local.host as u64) << 48
+            | (local.port as u64) << 32
+            | (remote.host as u64) << 16
+            | remote.port as u64;
+        Seq(splitmix64(self.cfg.isn_key ^ tuple ^ ((self.connections_made as u64) << 56)) as u32)
+    }
+
+    /// Frees a socket once nothing refers to it and the connection is over.
+    pub(crate) fn maybe_free(&mut self, sid: SockId) {
+        let s = self.sock(sid);
+        let unreferenced = s.refs == 0 && (s.closed || s.parent.is_some()) && !self.lingering(sid);
+        if s.state == State::Closed && unreferenced {
+            if let Some(parent) = s.parent {
+                self.unlink_child(parent, sid);
+            }
+            self.socks[sid as usize] = None;
+        }
+    }
+
+    fn lingering(&self, sid: SockId) -> bool {
+        self.procs
+            .iter()
+            .any(|p| matches!(p.blocked, Some(ref b) if b.sock == sid))
+    }
+
+    fn unlink_child(&mut self, parent: SockId, child: SockId) {
+        if let Some(Some(l)) = self.socks.get_mut(parent as usize).map(|s| s.as_mut()) {
+            if let Some(q) = l.listener.as_mut() {
+                q.accept_q.retain(|&c| c != child);
+                q.embryonic.retain(|&c| c != child);
+            }
+        }
+    }
+
+    /// The earliest time this host needs waking: socket timers and linger deadlines.
+    pub fn poll_at(&self) -> Option<TimeNs> {
+        let socks = self.socks.iter().flatten().filter_map(|s| s.next_deadline());
+        let calls = self
+            .procs
+            .iter()
+            .filter_map(|p| p.blocked.as_ref().and_then(|b| b.deadline));
+        socks.chain(calls).min()
+    }
+
+    /// A segment arrives from the network.
+    pub fn on_segment(&mut self, now: TimeNs, seg: &Segment, out: &mut Output) {
+        assert_eq!(seg.dst.host, self.cfg.id, "segment delivered to the wrong host");
+        let mut budget = 2; // a TIME-WAIT reopen hands the SYN on once
+        while budget > 0 {
+            budget -= 1;
+            match self.demux(seg) {
+                Some(sid) if self.sock(sid).state == State::Listen => {
+                    self.listen_input(now, sid, seg, out);
+                }
+                Some(sid) => {
+                    let room = self.listener_room(sid);
+                    let personality = Arc::clone(&self.personality);
+                    let mut ctx = Ctx { p: &personality.knobs, now, out };
+                    let arrival = self.sock_mut(sid).input(&mut ctx, seg, room);
+                    let reopen = self.after_arrival(sid, arrival);
+                    if reopen {
+                        continue;
+                    }
+                }
+                None => self.no_socket(seg, out),
+            }
+            break;
+        }
+        self.wake_blocked(now, out);
+    }
+
+    /// Finds the connection for a segment, or the listener on its port.
+    fn demux(&self, seg: &Segment) -> Option<SockId> {
+        let mut listener = None;
+        for (sid, s) in self.sockets() {
+            if s.local.port != seg.dst.port {
+                continue;
+            }
+            if s.state == State::Listen {
+                listener = Some(sid);
+            } else if s.state != State::Closed && s.remote == seg.src {
+                return Some(sid);
+            }
+        }
+        listener
+    }
+
+    fn listener_room(&self, sid: SockId) -> ListenerRoom {
+        let s = self.sock(sid);
+        let accept_full = match s.parent {
+            Some(l) => self.accept_queue_full(l),
+            None => false,
+        };
+        ListenerRoom { accept_full }
+    }
+
+    fn accept_queue_full(&self, listener: SockId) -> bool {
+        let l = self.sock(listener).listener.as_ref().expect("listener");
+        let limit = match self.personality.knobs.accept_queue_limit.value {
+            AcceptQueueLimit::BacklogPlusOne => l.backlog + 1,
+            AcceptQueueLimit::ThreeHalvesBacklog => (3 * l.backlog / 2).max(1),
+            AcceptQueueLimit::Backlog => l.backlog.max(1),
+        };
+        l.accept_q.len() as u32 >= limit
+    }
+
+    /// Applies what a socket's input or timer asked of the host; true to re-demux (TIME-WAIT reopen).
+    pub(crate) fn after_arrival(&mut self, sid: SockId, arrival: Arrival) -> bool {
+        match arrival {
+            Arrival::Done => false,
+            Arrival::Established => {
+                if let Some(parent) = self.sock(sid).parent {
+                    let l = self.sock_mut(parent).listener.as_mut().expect("listener");
+                    l.embryonic.retain(|&c| c != sid);
+                    l.accept_q.push(sid);
+                }
+                false
+            }
+            Arrival::Closed => {
+                self.maybe_free(sid);
+                false
+            }
+            Arrival::Reopen => {
+                // The TIME-WAIT connection is CLOSED now; free it if the app let it go.
+                self.maybe_free(sid);
+                true
+            }
+        }
+    }
+
+    /// RFC 9293 §3.10.7.1: no connection and no listener.
+    fn no_socket(&mut self, seg: &Segment, out: &mut Output) {
+        if let Some(rst) = rst_reply(seg) {
+            let conn = crate::event::Conn {
+                local: seg.dst,
+                remote: seg.src,
+            };
+            let cause = if seg.flags.syn() && !seg.flags.ack() {
+                RstCause::ClosedPort
+            } else {
+                RstCause::NoConnection
+            };
+            out.events.push(Event::RstSent {
+                conn,
+                state: State::Closed,
+                cause,
+            });
+            out.segments.push(rst);
+        }
+    }
+
+    /// §3.10.7.2: a segment for a listener.
+    fn listen_input(&mut self, now: TimeNs, lid: SockId, seg: &Segment, out: &mut Output) {
+        let f = seg.flags;
+        let conn = crate::event::Conn {
+            local: seg.dst,
+            remote: seg.src,
+        };
+        if f.rst() {
+            return;
+        }
+        if f.ack() {
+            if let Some(rst) = rst_reply(seg) {
+                out.events.push(Event::RstSent {
+                    conn,
+                    state: State::Listen,
+                    cause: RstCause::UnacceptableAck,
+                });
+                out.segments.push(rst);
+            }
+            return;
+        }
+        if !f.syn() {
+            return;
+        }
+        if self.accept_queue_full(lid) {
+            match self.personality.knobs.listen_overflow.value {
+                ListenOverflow::DropSyn => {
+                    out.events.push(Event::SynDropped {
+                        conn,
+                        reason: "accept queue full",
+                    });
+                    return;
+                }
+                ListenOverflow::RstSyn => {
+                    if let Some(rst) = rst_reply(seg) {
+                        out.events.push(Event::RstSent {
+                            conn,
+                            state: State::Listen,
+                            cause: RstCause::ListenOverflow,
+                        });
+                        out.segments.push(rst);
+                    }
+                    return;
+                }
+                // The handshake completes; the child is reset when its ACK finds the queue full.
+                ListenOverflow::HandshakeThenRst => {}
+            }
+        }
+        let personality = Arc::clone(&self.personality);
+        let k = &personality.knobs;
+        let iss = self.next_isn(seg.dst, seg.src);
+        let mut child = self.new_socket(seg.dst);
+        let listener = self.sock(lid);
+        child.rcv_buf = listener.rcv_buf;
+        child.snd_buf = listener.snd_buf;
+        child.linger = listener.linger;
+        child.remote = seg.src;
+        child.bound = true;
+        child.parent = Some(lid);
+        child.init_tcb(iss, k, k.rto_initial_ms.value as u64 * crate::NS_PER_MS);
+        let t = &mut child.tcb;
+        t.irs = seg.seq;
+        t.rcv_nxt = seg.seq + 1;
+        t.last_ack_sent = t.rcv_nxt;
+        t.mss = child.mss_local.min(if seg.mss == 0 { 536 } else { seg.mss as u32 });
+        t.cwnd = k.initial_cwnd_segs.value.max(1) * t.mss;
+        t.snd_wnd = seg.wnd;
+        t.snd_wl1 = seg.seq;
+        child.state = State::Listen; // the child is the listener's TCB, forked
+        let mut ctx = Ctx { p: k, now, out };
+        child.set_state(&mut ctx, State::SynReceived, Rule::RcvSyn);
+        child.send_syn(&mut ctx);
+        let cid = self.alloc(child);
+        let l = self.sock_mut(lid).listener.as_mut().expect("listener");
+        l.embryonic.push(cid);
+    }
+
+    /// Runs every timer that is due.
+    pub fn on_timers(&mut self, now: TimeNs, out: &mut Output) {
+        let personality = Arc::clone(&self.personality);
+        for i in 0..self.socks.len() {
+            let sid = i as SockId;
+            let due = match &self.socks[i] {
+                Some(s) => s.next_deadline().is_some_and(|t| t <= now),
+                None => false,
+            };
+            if due {
+                let mut ctx = Ctx { p: &personality.knobs, now, out };
+                let arrival = self.sock_mut(sid).on_timers(&mut ctx);
+                self.after_arrival(sid, arrival);
+            }
+        }
+        self.wake_blocked(now, out);
+    }
+}
+
+/// SplitMix64: a fixed, well-known mixing function (for ISNs; not a PRNG stream).
+pub fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}

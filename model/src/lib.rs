@@ -1,0 +1,35 @@
+//! tcpsim's TCP endpoint model: sans-I/O and deterministic.
+//!
+//! A [`Host`] holds sockets, processes and a [`Personality`]. The world drives
+//! it with three entry points, each given the current virtual time: a socket
+//! call ([`Host::call`]), a segment ([`Host::on_segment`]) and timer expiry
+//! ([`Host::on_timers`]); [`Host::poll_at`] says when it next needs waking.
+//! Each fills an [`Output`] with segments to send and [`Event`]s to trace.
+//! The model has no clock, no I/O and no random numbers.
+
+pub mod api;
+pub mod errno;
+pub mod event;
+pub mod host;
+pub mod input;
+pub mod output;
+pub mod personality;
+pub mod segment;
+pub mod seq;
+pub mod socket;
+pub mod state;
+pub mod timer;
+
+pub use api::{Call, How};
+pub use errno::{CallResult, Errno};
+pub use event::{Buffer, Conn, DiscardCause, Event, Output, Pid, RstCause, TimerKind};
+pub use host::{Fd, Host, HostConfig};
+pub use personality::Personality;
+pub use segment::{Addr, Flags, HostId, Segment};
+pub use seq::Seq;
+pub use state::{Rule, State};
+
+/// Virtual time in nanoseconds since the start of a run.
+pub type TimeNs = u64;
+pub const NS_PER_MS: u64 = 1_000_000;
+pub const NS_PER_S: u64 = 1_000_000_000;

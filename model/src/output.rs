@@ -1,0 +1,180 @@
+//! Transmission: what a connection sends when it gets the chance (RFC 9293
+//! §3.8.6, RFC 5681 slow start), retransmission of the head, and RTO
+//! arithmetic (RFC 6298).
+//!
+//! Simplified: no Nagle, no SACK, no window scaling (windows are 32-bit); a
+//! zero-window probe is Linux's (an ACK below SND.UNA), not a byte beyond the window.
+
+use crate::personality::Knobs;
+use crate::segment::Flags;
+use crate::socket::{Ctx, Socket};
+use crate::state::State;
+use crate::{TimeNs, NS_PER_MS};
+
+/// Segments one call to `output` may emit; the window bounds it long before.
+const OUTPUT_SEGMENTS_MAX: usize = 4096;
+
+impl Socket {
+    /// Sends whatever the windows allow, then a pure ACK if one is owed.
+    pub fn output(&mut self, ctx: &mut Ctx) {
+        let sending = matches!(
+            self.state,
+            State::Established
+                | State::CloseWait
+                | State::FinWait1
+                | State::Closing
+                | State::LastAck
+        );
+        let mut sent = false;
+        if sending {
+            sent = self.send_data(ctx);
+        }
+        if !sent && self.tcb.ack_now && self.state != State::Closed && self.state != State::Listen {
+            let seg = self.segment(Flags::ACK, self.tcb.snd_nxt, 0);
+            self.transmit(ctx, seg);
+        }
+    }
+
+    /// Sends new (or go-back-N) data and the FIN; returns whether anything went out.
+    fn send_data(&mut self, ctx: &mut Ctx) -> bool {
+        let mut sent = false;
+        for _ in 0..OUTPUT_SEGMENTS_MAX {
+            let t = &self.tcb;
+            let in_flight = t.snd_nxt - t.snd_una;
+            let wnd = t.snd_wnd.min(t.cwnd);
+            let unsent = self.snd_unsent();
+            let fin_unsent = t.fin_queued && t.snd_nxt == self.write_seq();
+            if unsent > 0 {
+                let room = wnd.saturating_sub(in_flight);
+                if room == 0 {
+                    break;
+                }
+                let len = (unsent.min(room as u64) as u32).min(t.mss);
+                // Sender-side silly-window avoidance (RFC 9293 §3.8.6.2.1): hold a
+                // short segment while data is in flight and more is queued.
+                if len < t.mss && (len as u64) < unsent && in_flight > 0 {
+                    break;
+                }
+                let last = len as u64 == unsent;
+                let mut flags = Flags::ACK;
+                if last {
+                    flags = flags | Flags::PSH;
+                }
+                if last && t.fin_queued {
+                    flags = flags | Flags::FIN;
+                }
+                self.send_at(ctx, flags, len);
+            } else if fin_unsent {
+                self.send_at(ctx, Flags::FIN | Flags::ACK, 0);
+            } else {
+                break;
+            }
+            sent = true;
+        }
+        let unsent = self.snd_unsent();
+        let t = &mut self.tcb;
+        if unsent > 0 && t.snd_wnd == 0 && t.snd_nxt == t.snd_una && t.rexmt_at.is_none() {
+            // Zero window and nothing in flight: the persist timer probes it (RFC 9293 §3.8.6.1).
+            t.persist = true;
+            t.rexmt_at = Some(ctx.now + t.rto_ns);
+        }
+        sent
+    }
+
+    /// Sends `len` octets (and FIN if flagged) at SND.NXT and advances it.
+    fn send_at(&mut self, ctx: &mut Ctx, flags: Flags, len: u32) {
+        let seq = self.tcb.snd_nxt;
+        let seg = self.segment(flags, seq, len);
+        let end = seq + seg.seq_len();
+        let t = &mut self.tcb;
+        if end.gt(t.snd_max) {
+            if t.rtt_probe.is_none() && seq.ge(t.snd_max) {
+                t.rtt_probe = Some((end, ctx.now));
+            }
+            t.snd_max = end;
+        }
+        t.snd_nxt = end;
+        if t.rexmt_at.is_none() || t.persist {
+            t.persist = false;
+            t.rexmt_at = Some(ctx.now + t.rto_ns);
+        }
+        self.transmit(ctx, seg);
+    }
+
+    /// Retransmits one segment from SND.UNA (fast retransmit).
+    pub fn retransmit_head(&mut self, ctx: &mut Ctx) {
+        let t = &self.tcb;
+        let seq = t.snd_una;
+        let end = self.write_seq();
+        let len = if seq.lt(end) { (end - seq).min(t.mss) } else { 0 };
+        let mut flags = Flags::ACK;
+        if t.fin_queued && seq + len == end {
+            flags = flags | Flags::FIN;
+        }
+        if len == 0 && !flags.fin() {
+            return;
+        }
+        let seg = self.segment(flags, seq, len);
+        self.tcb.rtt_probe = None;
+        self.transmit(ctx, seg);
+    }
+
+    /// Sends our SYN (SYN-SENT) or SYN-ACK (SYN-RECEIVED) again, or the first time.
+    pub fn send_syn(&mut self, ctx: &mut Ctx) {
+        let flags = if self.state == State::SynReceived {
+            Flags::SYN | Flags::ACK
+        } else {
+            Flags::SYN
+        };
+        let seg = self.segment(flags, self.tcb.iss, 0);
+        let t = &mut self.tcb;
+        t.snd_nxt = t.iss + 1;
+        if t.snd_max.lt(t.snd_nxt) {
+            t.snd_max = t.snd_nxt;
+        }
+        t.rexmt_at = Some(ctx.now + t.rto_ns);
+        t.persist = false;
+        self.transmit(ctx, seg);
+    }
+
+    /// Folds an RTT sample into SRTT/RTTVAR and recomputes the RTO (RFC 6298 §2).
+    pub fn rtt_sample(&mut self, p: &Knobs, sample_ns: TimeNs) {
+        let r = sample_ns.max(1);
+        let t = &mut self.tcb;
+        if t.srtt_ns == 0 {
+            t.srtt_ns = r;
+            t.rttvar_ns = r / 2;
+        } else {
+            let err = t.srtt_ns.abs_diff(r);
+            t.rttvar_ns = (3 * t.rttvar_ns + err) / 4;
+            t.srtt_ns = (7 * t.srtt_ns + r) / 8;
+        }
+        t.rto_ns = base_rto_ns(p, t.srtt_ns, t.rttvar_ns);
+    }
+
+    /// The RTO without backoff, after progress (RFC 6298 §5.7 undoes the backoff).
+    pub fn reset_rto(&mut self, p: &Knobs) {
+        let t = &mut self.tcb;
+        t.rto_ns = if t.srtt_ns == 0 {
+            p.rto_initial_ms.value as u64 * NS_PER_MS
+        } else {
+            base_rto_ns(p, t.srtt_ns, t.rttvar_ns)
+        };
+    }
+
+    /// Doubles the RTO, up to the personality's maximum (RFC 6298 §5.5).
+    pub fn back_off(&mut self, p: &Knobs) {
+        let max = p.rto_max_ms.value as u64 * NS_PER_MS;
+        self.tcb.rto_ns = (self.tcb.rto_ns * 2).min(max);
+    }
+}
+
+/// RTO = SRTT + max(4·RTTVAR, floor) + slop, within [min, max].
+pub fn base_rto_ns(p: &Knobs, srtt_ns: u64, rttvar_ns: u64) -> u64 {
+    let var = (4 * rttvar_ns).max(p.rto_rttvar_floor_ms.value as u64 * NS_PER_MS);
+    let rto = srtt_ns + var + p.rto_slop_ms.value as u64 * NS_PER_MS;
+    rto.clamp(
+        p.rto_min_ms.value as u64 * NS_PER_MS,
+        p.rto_max_ms.value as u64 * NS_PER_MS,
+    )
+}

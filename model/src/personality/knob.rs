@@ -1,0 +1,341 @@
+//! The machinery behind personality knobs: a value with its source, parsing
+//! from text, and the enums for behaviours that have more than two modes.
+//!
+//! One definition per knob (the `knobs!` table in `mod.rs`) generates the
+//! struct, the name list, docs, lookup and override by name, so the CLI, the
+//! scenario files and `docs/personalities.md` cannot drift from the code.
+
+use serde::Serialize;
+use std::borrow::Cow;
+use std::fmt;
+
+/// A knob's value and where it comes from (kernel file and function, document,
+/// or observation), with its confidence tag.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Knob<T> {
+    pub value: T,
+    pub source: Cow<'static, str>,
+}
+
+/// Builds a knob from a value and a source.
+pub fn k<T>(value: T, source: &'static str) -> Knob<T> {
+    Knob {
+        value,
+        source: Cow::Borrowed(source),
+    }
+}
+
+/// A type a knob can hold: parsed from and printed as text.
+pub trait KnobValue: Sized + Clone + fmt::Display {
+    fn parse_knob(s: &str) -> Option<Self>;
+    /// What a valid value looks like, for error messages.
+    fn expected() -> String;
+    /// The variants and their meanings, for enum knobs.
+    fn variants() -> &'static [(&'static str, &'static str)] {
+        &[]
+    }
+}
+
+impl KnobValue for u32 {
+    fn parse_knob(s: &str) -> Option<u32> {
+        s.replace('_', "").parse().ok()
+    }
+    fn expected() -> String {
+        "a non-negative integer".into()
+    }
+}
+
+impl KnobValue for bool {
+    fn parse_knob(s: &str) -> Option<bool> {
+        match s {
+            "true" | "1" | "yes" | "on" => Some(true),
+            "false" | "0" | "no" | "off" => Some(false),
+            _ => None,
+        }
+    }
+    fn expected() -> String {
+        "true or false".into()
+    }
+}
+
+/// Declares a knob enum: variants with their kebab-case names and a one-line
+/// meaning each.
+macro_rules! knob_enum {
+    ($(#[doc = $doc:literal])* $name:ident { $( $(#[doc = $vdoc:literal])* $variant:ident = $text:literal ),+ $(,)? }) => {
+        $(#[doc = $doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+        pub enum $name { $( $(#[doc = $vdoc])* #[serde(rename = $text)] $variant ),+ }
+
+        impl $name {
+            pub const VARIANTS: &'static [(&'static str, &'static str)] =
+                &[$( ($text, concat!($($vdoc),*)) ),+];
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(match self { $( $name::$variant => $text ),+ })
+            }
+        }
+
+        impl KnobValue for $name {
+            fn parse_knob(s: &str) -> Option<Self> {
+                match s { $( $text => Some($name::$variant), )+ _ => None }
+            }
+            fn variants() -> &'static [(&'static str, &'static str)] {
+                Self::VARIANTS
+            }
+            fn expected() -> String {
+                let names: Vec<&str> = Self::VARIANTS.iter().map(|v| v.0).collect();
+                format!("one of {}", names.join(", "))
+            }
+        }
+    };
+}
+
+knob_enum! {
+    /// close() of the last descriptor while received data is still unread.
+    CloseUnread {
+        /// Send RST at once and discard both queues (RFC 2525 §2.17).
+        Rst = "rst",
+        /// Discard the unread data silently and close gracefully with a FIN.
+        DiscardThenFin = "discard-fin",
+    }
+}
+
+knob_enum! {
+    /// New data arriving after the application closed the socket.
+    DataAfterClose {
+        /// Answer with RST and drop the connection (RFC 1122 §4.2.2.13).
+        Rst = "rst",
+        /// Acknowledge and discard it.
+        AckDiscard = "ack-discard",
+    }
+}
+
+knob_enum! {
+    /// shutdown(SHUT_RD) while received data is still unread.
+    ShutRdUnread {
+        /// The data stays readable.
+        Keep = "keep",
+        /// The data is discarded silently.
+        Discard = "discard",
+        /// The connection is reset (RST) because the data cannot be delivered.
+        Rst = "rst",
+    }
+}
+
+knob_enum! {
+    /// New data arriving after shutdown(SHUT_RD) while the socket is still open.
+    DataAfterShutRd {
+        /// Queued and readable as if nothing happened.
+        Accept = "accept",
+        /// Queued while our FIN is unsent; once we are in FIN-WAIT-1/2, RST.
+        RstInFinWait = "rst-in-fin-wait",
+        /// Acknowledged and discarded.
+        AckDiscard = "ack-discard",
+        /// The connection is reset.
+        Rst = "rst",
+    }
+}
+
+knob_enum! {
+    /// What read() returns after shutdown(SHUT_RD) once nothing is left to read.
+    ReadAfterShutRd {
+        /// 0, like end of file.
+        Eof = "eof",
+        /// The call fails with ESHUTDOWN (WSAESHUTDOWN).
+        Eshutdown = "eshutdown",
+    }
+}
+
+knob_enum! {
+    /// How `l_linger` is counted.
+    LingerUnit {
+        /// Seconds.
+        Seconds = "seconds",
+        /// Clock ticks of 10 ms (XNU's SO_LINGER).
+        Ticks = "ticks",
+    }
+}
+
+knob_enum! {
+    /// A blocking close() with SO_LINGER {1, N} whose N seconds run out.
+    LingerExpiry {
+        /// close() returns and the graceful close goes on in the background.
+        Continue = "continue",
+        /// The connection is reset (RST) and queued data is discarded.
+        Rst = "rst",
+    }
+}
+
+knob_enum! {
+    /// close() with SO_LINGER {1, N} on a non-blocking socket with data or FIN unacknowledged.
+    NonblockingLinger {
+        /// The linger wait happens anyway: close() blocks.
+        Block = "block",
+        /// close() returns 0 at once; the graceful close goes on.
+        ReturnContinue = "return",
+        /// close() fails EWOULDBLOCK, the descriptor stays open, no FIN is sent.
+        WouldBlock = "ewouldblock",
+    }
+}
+
+knob_enum! {
+    /// What process exit does to descriptors still open.
+    ExitMode {
+        /// Each is closed as by close().
+        CloseEach = "close",
+        /// Each socket still open is reset (RST), as WSACleanup does.
+        ResetOpen = "reset",
+    }
+}
+
+knob_enum! {
+    /// What write() returns once an RST has been received.
+    WriteAfterRst {
+        /// The pending error (ECONNRESET, or EPIPE in CLOSE-WAIT) once, then EPIPE.
+        ErrorThenEpipe = "error-then-epipe",
+        /// EPIPE at once; ECONNRESET stays pending for read().
+        Epipe = "epipe",
+        /// ECONNRESET once, then ESHUTDOWN.
+        ResetThenShutdown = "reset-then-eshutdown",
+        /// ECONNRESET every time.
+        Reset = "reset",
+    }
+}
+
+knob_enum! {
+    /// What a listener does with a SYN when its accept queue is full.
+    ListenOverflow {
+        /// Drop the SYN silently; the client retransmits it.
+        DropSyn = "drop-syn",
+        /// Answer the SYN with RST: connect() fails ECONNREFUSED.
+        RstSyn = "rst-syn",
+        /// Complete the handshake, then reset: connect() succeeds, the next call fails.
+        HandshakeThenRst = "handshake-then-rst",
+    }
+}
+
+knob_enum! {
+    /// How many established connections fit in the accept queue for listen(backlog).
+    AcceptQueueLimit {
+        /// backlog + 1.
+        BacklogPlusOne = "backlog+1",
+        /// 3/2 × backlog (BSD).
+        ThreeHalvesBacklog = "3/2*backlog",
+        /// Exactly backlog.
+        Backlog = "backlog",
+    }
+}
+
+knob_enum! {
+    /// When the FIN-WAIT-2 timer is armed.
+    FinWait2Timer {
+        /// Only for orphans (after close()).
+        Orphan = "orphan",
+        /// After close() or shutdown(SHUT_RD).
+        CantRcvMore = "cantrcvmore",
+        /// Always, even for a half-close by shutdown(SHUT_WR).
+        Always = "always",
+    }
+}
+
+knob_enum! {
+    /// What happens when the FIN-WAIT-2 timer expires.
+    FinWait2Expiry {
+        /// The connection is dropped silently; later segments get RST as to a closed port.
+        Close = "close",
+        /// An RST is sent to the peer.
+        Rst = "rst",
+    }
+}
+
+knob_enum! {
+    /// An acceptable RST arriving in TIME-WAIT.
+    RstInTimeWait {
+        /// It ends TIME-WAIT early (TIME-WAIT assassination, RFC 1337).
+        Kill = "kill",
+        /// It is ignored (RFC 1337 protection).
+        Ignore = "ignore",
+    }
+}
+
+knob_enum! {
+    /// A SYN arriving for a connection in TIME-WAIT.
+    SynInTimeWait {
+        /// With a higher sequence number it ends TIME-WAIT and opens a new connection.
+        ReopenIfNewer = "reopen-if-newer",
+        /// It is answered with an ACK and otherwise ignored.
+        Ack = "ack",
+    }
+}
+
+knob_enum! {
+    /// An RST (with an acceptable ACK) arriving in SYN-SENT.
+    RstToSyn {
+        /// connect() fails ECONNREFUSED at once.
+        Refuse = "refuse",
+        /// Ignored; the SYN is retried `refused_syn_retries` times without backoff, then ECONNREFUSED.
+        RetrySyn = "retry-syn",
+    }
+}
+
+/// A knob name, value or personality file that could not be used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KnobError {
+    UnknownKnob {
+        name: String,
+        suggestion: Option<&'static str>,
+    },
+    BadValue {
+        name: &'static str,
+        value: String,
+        expected: String,
+    },
+}
+
+impl fmt::Display for KnobError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KnobError::UnknownKnob { name, suggestion } => {
+                write!(f, "unknown knob `{name}`")?;
+                if let Some(s) = suggestion {
+                    write!(f, " (did you mean `{s}`?)")?;
+                }
+                Ok(())
+            }
+            KnobError::BadValue {
+                name,
+                value,
+                expected,
+            } => write!(f, "invalid value `{value}` for knob `{name}`: expected {expected}"),
+        }
+    }
+}
+
+impl std::error::Error for KnobError {}
+
+/// Levenshtein distance, for "did you mean" hints on short names.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The closest of `candidates` to `word`, if it is close enough to be a typo.
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(word, c), c))
+        .filter(|(d, c)| *d <= (c.len() / 3).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}

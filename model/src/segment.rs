@@ -1,0 +1,151 @@
+//! Segments on the wire: addresses, the flag bitset, and the header fields that
+//! matter at teardown. Payload is never copied: a segment carries only its
+//! length, and the bytes are the sender's stream offsets `seq - (ISS + 1)`.
+
+use crate::seq::Seq;
+use serde::Serialize;
+use std::fmt;
+
+/// Index of a host in the world.
+pub type HostId = u16;
+
+/// A transport address: host and port.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, PartialOrd, Ord)]
+pub struct Addr {
+    pub host: HostId,
+    pub port: u16,
+}
+
+/// TCP flags as a bitset, so any combination a fuzzer or a packetdrill script
+/// sends (SYN+FIN, RST+data, …) can be expressed.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(transparent)]
+pub struct Flags(pub u8);
+
+impl Flags {
+    pub const FIN: Flags = Flags(0x01);
+    pub const SYN: Flags = Flags(0x02);
+    pub const RST: Flags = Flags(0x04);
+    pub const PSH: Flags = Flags(0x08);
+    pub const ACK: Flags = Flags(0x10);
+    pub const NONE: Flags = Flags(0);
+
+    #[inline]
+    pub fn has(self, f: Flags) -> bool {
+        self.0 & f.0 == f.0
+    }
+    #[inline]
+    pub fn fin(self) -> bool {
+        self.has(Flags::FIN)
+    }
+    #[inline]
+    pub fn syn(self) -> bool {
+        self.has(Flags::SYN)
+    }
+    #[inline]
+    pub fn rst(self) -> bool {
+        self.has(Flags::RST)
+    }
+    #[inline]
+    pub fn ack(self) -> bool {
+        self.has(Flags::ACK)
+    }
+}
+
+impl std::ops::BitOr for Flags {
+    type Output = Flags;
+    #[inline]
+    fn bitor(self, o: Flags) -> Flags {
+        Flags(self.0 | o.0)
+    }
+}
+
+/// tcpdump's spelling: `S`, `S.`, `P.`, `F.`, `R`, `R.`, `.`
+impl fmt::Display for Flags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = String::with_capacity(5);
+        if self.syn() {
+            s.push('S');
+        }
+        if self.fin() {
+            s.push('F');
+        }
+        if self.rst() {
+            s.push('R');
+        }
+        if self.has(Flags::PSH) {
+            s.push('P');
+        }
+        if self.ack() {
+            s.push('.');
+        }
+        if s.is_empty() {
+            s.push_str("none");
+        }
+        f.write_str(&s)
+    }
+}
+
+impl fmt::Debug for Flags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// One TCP segment. Windows are in octets (window scaling is not modelled: the
+/// field is wide enough for any buffer).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
+pub struct Segment {
+    pub src: Addr,
+    pub dst: Addr,
+    pub seq: Seq,
+    pub ack: Seq,
+    pub flags: Flags,
+    pub wnd: u32,
+    /// Payload length in octets.
+    pub len: u32,
+    /// MSS option (only on SYNs); 0 when absent.
+    pub mss: u16,
+}
+
+impl Segment {
+    /// Sequence space the segment occupies: payload plus one for SYN and FIN.
+    #[inline]
+    pub fn seq_len(&self) -> u32 {
+        self.len + self.flags.syn() as u32 + self.flags.fin() as u32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_print_like_tcpdump() {
+        assert_eq!((Flags::SYN).to_string(), "S");
+        assert_eq!((Flags::SYN | Flags::ACK).to_string(), "S.");
+        assert_eq!((Flags::FIN | Flags::ACK).to_string(), "F.");
+        assert_eq!((Flags::RST | Flags::ACK).to_string(), "R.");
+        assert_eq!((Flags::PSH | Flags::ACK).to_string(), "P.");
+        assert_eq!((Flags::ACK).to_string(), ".");
+        assert!((Flags::SYN | Flags::FIN).fin());
+    }
+
+    #[test]
+    fn syn_and_fin_occupy_sequence_space() {
+        let a = Addr { host: 0, port: 1 };
+        let mut s = Segment {
+            src: a,
+            dst: a,
+            seq: Seq(0),
+            ack: Seq(0),
+            flags: Flags::SYN | Flags::FIN,
+            wnd: 0,
+            len: 10,
+            mss: 0,
+        };
+        assert_eq!(s.seq_len(), 12);
+        s.flags = Flags::ACK;
+        assert_eq!(s.seq_len(), 10);
+    }
+}

@@ -1,0 +1,397 @@
+//! One socket: the application-side flags and the transmission control block
+//! (RFC 9293 §3.3.1 names: `snd_una`, `snd_nxt`, `rcv_nxt`, …), plus the few
+//! helpers every part of the model shares (state changes, RST, discards).
+//!
+//! Payload is counted, never stored: the send buffer is the range of stream
+//! offsets `[snd_una, write_seq)`, the receive buffer a count of unread octets.
+
+use crate::errno::Errno;
+use crate::event::{Buffer, Conn, DiscardCause, Event, Output, Pid, RstCause};
+use crate::personality::Knobs;
+use crate::segment::{Addr, Flags, Segment};
+use crate::seq::Seq;
+use crate::state::{allowed, Rule, State};
+use crate::TimeNs;
+
+/// Index of a socket in its host.
+pub type SockId = u32;
+
+/// At most this many out-of-order ranges are kept; more are dropped (and retransmitted).
+pub const OOO_RANGES_MAX: usize = 32;
+
+/// What a call into the model needs besides the socket: knobs, time, output.
+pub struct Ctx<'a> {
+    pub p: &'a Knobs,
+    pub now: TimeNs,
+    pub out: &'a mut Output,
+}
+
+/// The timer that ends a connection's life.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum CloseTimer {
+    TimeWait,
+    FinWait2,
+}
+
+/// A listener's queues.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
+pub struct Listener {
+    pub backlog: u32,
+    /// Established children waiting for accept(), oldest first.
+    pub accept_q: Vec<SockId>,
+    /// Children still in SYN-RECEIVED.
+    pub embryonic: Vec<SockId>,
+}
+
+/// The transmission control block.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
+pub struct Tcb {
+    pub iss: Seq,
+    pub snd_una: Seq,
+    pub snd_nxt: Seq,
+    /// Highest sequence number sent so far (snd_nxt can go back on retransmission).
+    pub snd_max: Seq,
+    pub snd_wnd: u32,
+    pub snd_wl1: Seq,
+    pub snd_wl2: Seq,
+    pub irs: Seq,
+    pub rcv_nxt: Seq,
+    /// Effective send MSS (ours and the peer's option, the smaller).
+    pub mss: u32,
+    /// Octets the application has written into the stream.
+    pub written: u64,
+    /// The application asked for a FIN (close or shutdown WR); it follows the data.
+    pub fin_queued: bool,
+    /// The peer's FIN has been received in order.
+    pub fin_rcvd: bool,
+    /// Octets received in order and not yet read.
+    pub unread: u64,
+    /// Out-of-order ranges (seq, len), sorted, non-overlapping.
+    pub ooo: Vec<(Seq, u32)>,
+    /// The sequence number of an out-of-order FIN.
+    pub ooo_fin: Option<Seq>,
+    pub cwnd: u32,
+    pub ssthresh: u32,
+    pub dupacks: u32,
+    /// Smoothed RTT and variance (RFC 6298); `srtt_ns == 0` before the first sample.
+    pub srtt_ns: u64,
+    pub rttvar_ns: u64,
+    pub rto_ns: u64,
+    /// The segment being timed (its end sequence) and when it was sent (Karn's rule).
+    pub rtt_probe: Option<(Seq, TimeNs)>,
+    /// Consecutive retransmissions (or probes) without progress.
+    pub retries: u32,
+    /// Retransmission timer (or persist timer when `persist`).
+    pub rexmt_at: Option<TimeNs>,
+    pub persist: bool,
+    pub delack_at: Option<TimeNs>,
+    /// An ACK must go out with the next output.
+    pub ack_now: bool,
+    pub last_ack_sent: Seq,
+    pub close_timer: Option<(TimeNs, CloseTimer)>,
+}
+
+/// A socket as the application and the stack both see it.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct Socket {
+    pub state: State,
+    pub local: Addr,
+    pub remote: Addr,
+    pub bound: bool,
+    /// Descriptors referring to this socket, in all processes.
+    pub refs: u32,
+    /// The application closed its last descriptor.
+    pub closed: bool,
+    /// The process that closed it (for exit-time cleanup).
+    pub closed_by: Option<Pid>,
+    pub nonblocking: bool,
+    /// SO_LINGER: None when off, else l_linger as passed.
+    pub linger: Option<u32>,
+    pub shut_rd: bool,
+    pub shut_wr: bool,
+    /// Pending error, reported once (SO_ERROR).
+    pub so_error: Option<Errno>,
+    pub rst_received: bool,
+    /// The connection ended by an RST or an abort (no more sends or receives).
+    pub reset: bool,
+    /// Ever reached ESTABLISHED (for errors on never-connected sockets).
+    pub connected: bool,
+    /// A write() already got ECONNRESET (for `reset-then-eshutdown`).
+    pub write_error_reported: bool,
+    pub rcv_buf: u32,
+    pub snd_buf: u32,
+    /// Our MSS (from the path MTU).
+    pub mss_local: u32,
+    pub listener: Option<Box<Listener>>,
+    /// The listener that made this child, until accept().
+    pub parent: Option<SockId>,
+    pub tcb: Tcb,
+}
+
+impl Socket {
+    pub fn new(local: Addr, rcv_buf: u32, snd_buf: u32, mss_local: u32) -> Socket {
+        Socket {
+            state: State::Closed,
+            local,
+            remote: Addr { host: 0, port: 0 },
+            bound: false,
+            refs: 0,
+            closed: false,
+            closed_by: None,
+            nonblocking: false,
+            linger: None,
+            shut_rd: false,
+            shut_wr: false,
+            so_error: None,
+            rst_received: false,
+            reset: false,
+            connected: false,
+            write_error_reported: false,
+            rcv_buf,
+            snd_buf,
+            mss_local,
+            listener: None,
+            parent: None,
+            tcb: Tcb::default(),
+        }
+    }
+
+    #[inline]
+    pub fn conn(&self) -> Conn {
+        Conn {
+            local: self.local,
+            remote: self.remote,
+        }
+    }
+
+    /// Sets up the TCB for a new connection with our initial sequence number.
+    pub fn init_tcb(&mut self, iss: Seq, p: &Knobs, now_rto_ns: u64) {
+        let t = &mut self.tcb;
+        *t = Tcb::default();
+        t.iss = iss;
+        t.snd_una = iss;
+        t.snd_nxt = iss;
+        t.snd_max = iss;
+        t.mss = self.mss_local;
+        t.cwnd = p.initial_cwnd_segs.value.max(1) * self.mss_local;
+        t.ssthresh = u32::MAX;
+        t.rto_ns = now_rto_ns;
+    }
+
+    /// The sequence number after the last byte written: where the FIN goes.
+    #[inline]
+    pub fn write_seq(&self) -> Seq {
+        self.tcb.iss + 1 + self.tcb.written as u32
+    }
+
+    /// Octets written but not yet acknowledged (the send buffer's content).
+    #[inline]
+    pub fn snd_queued(&self) -> u64 {
+        let first_data = self.tcb.iss + 1;
+        let una = if self.tcb.snd_una.lt(first_data) {
+            first_data
+        } else {
+            self.tcb.snd_una
+        };
+        let end = self.write_seq();
+        if una.ge(end) {
+            0
+        } else {
+            (end - una) as u64
+        }
+    }
+
+    /// Octets written but never sent.
+    #[inline]
+    pub fn snd_unsent(&self) -> u64 {
+        let end = self.write_seq();
+        let nxt = self.tcb.snd_nxt.max(self.tcb.iss + 1);
+        if nxt.ge(end) {
+            0
+        } else {
+            (end - nxt) as u64
+        }
+    }
+
+    /// Free space in the send buffer.
+    #[inline]
+    pub fn snd_space(&self) -> u64 {
+        (self.snd_buf as u64).saturating_sub(self.snd_queued())
+    }
+
+    /// The receive window we advertise: free space in the receive buffer.
+    #[inline]
+    pub fn rcv_wnd(&self) -> u32 {
+        (self.rcv_buf as u64).saturating_sub(self.tcb.unread) as u32
+    }
+
+    /// Octets waiting in the out-of-order queue.
+    pub fn ooo_bytes(&self) -> u64 {
+        self.tcb.ooo.iter().map(|r| r.1 as u64).sum()
+    }
+
+    /// Our FIN has been sent and acknowledged.
+    #[inline]
+    pub fn fin_acked(&self) -> bool {
+        self.tcb.fin_queued && self.tcb.snd_una.gt(self.write_seq())
+    }
+
+    /// The application can no longer receive (close or shutdown RD).
+    #[inline]
+    pub fn cant_rcv_more(&self) -> bool {
+        self.closed || self.shut_rd
+    }
+
+    /// Builds a segment from this connection with our current ACK and window.
+    pub fn segment(&self, flags: Flags, seq: Seq, len: u32) -> Segment {
+        let ack = flags.ack();
+        Segment {
+            src: self.local,
+            dst: self.remote,
+            seq,
+            ack: if ack { self.tcb.rcv_nxt } else { Seq(0) },
+            flags,
+            wnd: if ack || flags.syn() { self.rcv_wnd() } else { 0 },
+            len,
+            mss: if flags.syn() { self.mss_local.min(65535) as u16 } else { 0 },
+        }
+    }
+
+    /// Sends a segment, noting that it carries our latest ACK.
+    pub fn transmit(&mut self, ctx: &mut Ctx, seg: Segment) {
+        if seg.flags.ack() {
+            self.tcb.last_ack_sent = seg.ack;
+            self.tcb.delack_at = None;
+            self.tcb.ack_now = false;
+        }
+        ctx.out.segments.push(seg);
+    }
+
+    /// The one function that changes state: checks the table, traces the edge,
+    /// and does what entering the new state implies.
+    pub fn set_state(&mut self, ctx: &mut Ctx, to: State, rule: Rule) {
+        let from = self.state;
+        assert!(allowed(from, to), "illegal transition {from} -> {to} ({rule})");
+        self.state = to;
+        ctx.out.events.push(Event::State {
+            conn: self.conn(),
+            from,
+            to,
+            rule,
+        });
+        match to {
+            State::Established => self.connected = true,
+            State::TimeWait => {
+                self.stop_timers();
+                let at = ctx.now + ctx.p.time_wait_s.value as u64 * crate::NS_PER_S;
+                self.tcb.close_timer = Some((at, CloseTimer::TimeWait));
+            }
+            State::Closed => {
+                self.stop_timers();
+                self.tcb.close_timer = None;
+            }
+            _ => {}
+        }
+    }
+
+    /// Stops the retransmission, persist and delayed-ACK timers.
+    pub fn stop_timers(&mut self) {
+        self.tcb.rexmt_at = None;
+        self.tcb.persist = false;
+        self.tcb.delack_at = None;
+        self.tcb.ack_now = false;
+    }
+
+    /// Records a discard of `bytes` from `buffer`, if there were any.
+    pub fn discard(&self, ctx: &mut Ctx, buffer: Buffer, bytes: u64, cause: DiscardCause) {
+        if bytes > 0 {
+            ctx.out.events.push(Event::Discard {
+                conn: self.conn(),
+                buffer,
+                bytes,
+                cause,
+            });
+        }
+    }
+
+    /// Throws away the send queue (an abort or an RST received).
+    pub fn purge_send_queue(&mut self, ctx: &mut Ctx, cause: DiscardCause) {
+        let queued = self.snd_queued();
+        self.discard(ctx, Buffer::Send, queued, cause);
+        // Pretend everything written was acknowledged so the queue is empty.
+        let end = self.write_seq() + self.tcb.fin_queued as u32;
+        self.tcb.snd_una = end;
+        self.tcb.snd_nxt = end;
+        self.tcb.snd_max = end;
+    }
+
+    /// Throws away unread received data (and the out-of-order queue).
+    pub fn purge_receive_queue(&mut self, ctx: &mut Ctx, cause: DiscardCause) {
+        self.discard(ctx, Buffer::Receive, self.tcb.unread, cause);
+        self.tcb.unread = 0;
+        self.tcb.ooo.clear();
+        self.tcb.ooo_fin = None;
+    }
+
+    /// Whether aborting in this state sends an RST (Linux tcp_need_reset, BSD
+    /// TCPS_HAVERCVDSYN): only once the peer knows the connection.
+    pub fn abort_sends_rst(&self) -> bool {
+        match self.state {
+            State::Established
+            | State::CloseWait
+            | State::FinWait1
+            | State::FinWait2
+            | State::SynReceived => true,
+            State::Closing | State::LastAck => self.snd_unsent() > 0,
+            State::Closed | State::Listen | State::SynSent | State::TimeWait => false,
+        }
+    }
+
+    /// Aborts the connection: RST (where the state calls for one), send queue
+    /// discarded, CLOSED. Unread received data is the caller's business.
+    pub fn abort(&mut self, ctx: &mut Ctx, cause: RstCause) {
+        if self.abort_sends_rst() {
+            self.send_rst_here(ctx, cause);
+        }
+        self.purge_send_queue(ctx, DiscardCause::Abort(cause));
+        self.reset = true;
+        if self.state != State::Closed {
+            self.set_state(ctx, State::Closed, Rule::Abort);
+        }
+    }
+
+    /// Sends an RST from this connection (RFC 9293 §3.10.7.4: seq = SND.NXT).
+    pub fn send_rst_here(&mut self, ctx: &mut Ctx, cause: RstCause) {
+        let seq = self.tcb.snd_max;
+        let seg = self.segment(Flags::RST | Flags::ACK, seq, 0);
+        ctx.out.events.push(Event::RstSent {
+            conn: self.conn(),
+            state: self.state,
+            cause,
+        });
+        ctx.out.segments.push(seg);
+    }
+}
+
+/// An RST answering `seg`, which found no connection (RFC 9293 §3.10.7.1):
+/// with an ACK, `<SEQ=SEG.ACK><CTL=RST>`; without, `<SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>`.
+pub fn rst_reply(seg: &Segment) -> Option<Segment> {
+    if seg.flags.rst() {
+        return None;
+    }
+    let (seq, ack, flags) = if seg.flags.ack() {
+        (seg.ack, Seq(0), Flags::RST)
+    } else {
+        (Seq(0), seg.seq + seg.seq_len(), Flags::RST | Flags::ACK)
+    };
+    Some(Segment {
+        src: seg.dst,
+        dst: seg.src,
+        seq,
+        ack,
+        flags,
+        wnd: 0,
+        len: 0,
+        mss: 0,
+    })
+}

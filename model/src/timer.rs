@@ -1,0 +1,173 @@
+//! Timer expiry for one connection: delayed ACK, retransmission (or persist),
+//! and the timers that end a connection (TIME-WAIT, FIN-WAIT-2).
+//!
+//! Deadlines live in the TCB as plain fields; `next_deadline` derives the
+//! wake-up time from them, so the world's queue and the socket cannot disagree.
+
+use crate::errno::Errno;
+use crate::event::{DiscardCause, Event, RstCause, TimerKind};
+use crate::input::Arrival;
+use crate::personality::FinWait2Expiry;
+use crate::segment::Flags;
+use crate::socket::{CloseTimer, Ctx, Socket};
+use crate::state::{Rule, State};
+use crate::TimeNs;
+
+impl Socket {
+    /// The earliest time this connection needs waking, if any.
+    #[inline]
+    pub fn next_deadline(&self) -> Option<TimeNs> {
+        let t = &self.tcb;
+        let mut at = t.rexmt_at;
+        for d in [t.delack_at, t.close_timer.map(|c| c.0)].into_iter().flatten() {
+            at = Some(at.map_or(d, |a| a.min(d)));
+        }
+        at
+    }
+
+    /// Runs every timer due at `ctx.now`, in a fixed order.
+    pub fn on_timers(&mut self, ctx: &mut Ctx) -> Arrival {
+        let now = ctx.now;
+        if self.tcb.delack_at.is_some_and(|t| t <= now) {
+            self.tcb.delack_at = None;
+            self.tcb.ack_now = true;
+            self.timer_event(ctx, TimerKind::DelayedAck);
+            self.output(ctx);
+        }
+        if self.tcb.rexmt_at.is_some_and(|t| t <= now) {
+            self.tcb.rexmt_at = None;
+            let arrival = if self.tcb.persist {
+                self.persist_expired(ctx)
+            } else {
+                self.retransmit_expired(ctx)
+            };
+            if arrival != Arrival::Done {
+                return arrival;
+            }
+        }
+        if let Some((at, which)) = self.tcb.close_timer {
+            if at <= now {
+                self.tcb.close_timer = None;
+                return self.close_timer_expired(ctx, which);
+            }
+        }
+        Arrival::Done
+    }
+
+    fn timer_event(&self, ctx: &mut Ctx, timer: TimerKind) {
+        ctx.out.events.push(Event::Timer {
+            conn: self.conn(),
+            timer,
+        });
+    }
+
+    /// RFC 6298 §5.4–5.6: retransmit the earliest unacknowledged segment and back off.
+    fn retransmit_expired(&mut self, ctx: &mut Ctx) -> Arrival {
+        self.timer_event(ctx, TimerKind::Retransmit);
+        let p = ctx.p;
+        self.tcb.retries += 1;
+        match self.state {
+            State::SynSent => {
+                let limit = p.syn_retries.value.max(p.refused_syn_retries.value);
+                if self.tcb.retries > limit {
+                    self.give_up(ctx);
+                    return Arrival::Closed;
+                }
+                self.back_off(p);
+                self.send_syn(ctx);
+            }
+            State::SynReceived => {
+                if self.tcb.retries > p.synack_retries.value {
+                    if self.parent.is_some() {
+                        self.set_state(ctx, State::Closed, Rule::DropSilently);
+                    } else {
+                        self.give_up(ctx);
+                    }
+                    return Arrival::Closed;
+                }
+                self.back_off(p);
+                self.send_syn(ctx);
+            }
+            State::Established
+            | State::FinWait1
+            | State::CloseWait
+            | State::Closing
+            | State::LastAck => {
+                let limit = if self.closed {
+                    p.orphan_retries.value
+                } else {
+                    p.data_retries.value
+                };
+                if self.tcb.retries > limit {
+                    self.give_up(ctx);
+                    return Arrival::Closed;
+                }
+                let t = &mut self.tcb;
+                let flight = t.snd_max - t.snd_una;
+                t.ssthresh = (flight / 2).max(2 * t.mss);
+                t.cwnd = t.mss;
+                t.rtt_probe = None;
+                t.dupacks = 0;
+                t.snd_nxt = t.snd_una; // go back N
+                self.back_off(p);
+                self.output(ctx);
+            }
+            State::FinWait2 | State::TimeWait | State::Closed | State::Listen => {}
+        }
+        Arrival::Done
+    }
+
+    /// The retransmission limit: ETIMEDOUT, and RST where the personality sends one.
+    fn give_up(&mut self, ctx: &mut Ctx) {
+        if !self.closed {
+            self.so_error = Some(Errno::ETIMEDOUT);
+        }
+        if ctx.p.rst_on_retransmit_limit.value {
+            self.abort(ctx, RstCause::RetransmitLimit);
+        } else {
+            self.purge_send_queue(ctx, DiscardCause::Timeout);
+            self.reset = true;
+            self.set_state(ctx, State::Closed, Rule::RetransmitLimit);
+        }
+    }
+
+    /// Zero-window probe (Linux style: an ACK just below SND.UNA draws the peer's window).
+    fn persist_expired(&mut self, ctx: &mut Ctx) -> Arrival {
+        self.timer_event(ctx, TimerKind::Persist);
+        let p = ctx.p;
+        self.tcb.retries += 1;
+        if self.closed && self.tcb.retries > p.orphan_retries.value {
+            self.give_up(ctx);
+            return Arrival::Closed;
+        }
+        let seg = self.segment(Flags::ACK, self.tcb.snd_una - 1, 0);
+        self.transmit(ctx, seg);
+        self.back_off(p);
+        self.tcb.persist = true;
+        self.tcb.rexmt_at = Some(ctx.now + self.tcb.rto_ns);
+        Arrival::Done
+    }
+
+    fn close_timer_expired(&mut self, ctx: &mut Ctx, which: CloseTimer) -> Arrival {
+        match which {
+            CloseTimer::TimeWait => {
+                self.timer_event(ctx, TimerKind::TimeWait);
+                self.set_state(ctx, State::Closed, Rule::TimeWaitExpired);
+            }
+            CloseTimer::FinWait2 => {
+                self.timer_event(ctx, TimerKind::FinWait2);
+                match ctx.p.fin_wait_2_expiry.value {
+                    FinWait2Expiry::Close => {
+                        self.set_state(ctx, State::Closed, Rule::FinWait2Timeout)
+                    }
+                    FinWait2Expiry::Rst => {
+                        self.send_rst_here(ctx, RstCause::FinWait2Timeout);
+                        self.reset = true;
+                        self.set_state(ctx, State::Closed, Rule::FinWait2Timeout);
+                    }
+                }
+            }
+        }
+        Arrival::Closed
+    }
+}

@@ -36,20 +36,56 @@ pub enum How {
 #[serde(tag = "call", rename_all = "kebab-case")]
 pub enum Call {
     Socket,
-    Bind { fd: Fd, port: u16 },
-    Listen { fd: Fd, backlog: u32 },
-    Accept { fd: Fd },
-    Connect { fd: Fd, to: Addr },
-    Write { fd: Fd, bytes: u64 },
-    Read { fd: Fd, max: u64 },
-    Shutdown { fd: Fd, how: How },
-    Close { fd: Fd },
+    Bind {
+        fd: Fd,
+        port: u16,
+    },
+    Listen {
+        fd: Fd,
+        backlog: u32,
+    },
+    Accept {
+        fd: Fd,
+    },
+    Connect {
+        fd: Fd,
+        to: Addr,
+    },
+    Write {
+        fd: Fd,
+        bytes: u64,
+    },
+    Read {
+        fd: Fd,
+        max: u64,
+    },
+    Shutdown {
+        fd: Fd,
+        how: How,
+    },
+    Close {
+        fd: Fd,
+    },
     /// SO_LINGER: None = {0, 0}; Some(n) = {1, n} (n in the personality's unit).
-    Linger { fd: Fd, linger: Option<u32> },
-    Nonblocking { fd: Fd, on: bool },
-    RcvBuf { fd: Fd, bytes: u32 },
-    SndBuf { fd: Fd, bytes: u32 },
-    Dup { fd: Fd },
+    Linger {
+        fd: Fd,
+        linger: Option<u32>,
+    },
+    Nonblocking {
+        fd: Fd,
+        on: bool,
+    },
+    RcvBuf {
+        fd: Fd,
+        bytes: u32,
+    },
+    SndBuf {
+        fd: Fd,
+        bytes: u32,
+    },
+    Dup {
+        fd: Fd,
+    },
 }
 
 /// A call waiting in virtual time.
@@ -72,14 +108,31 @@ enum Step {
 impl Host {
     /// Makes a call for process `pid`. `None`: the call blocked; its result comes
     /// later as `Event::CallDone`.
-    pub fn call(&mut self, now: TimeNs, pid: Pid, call: Call, out: &mut Output) -> Option<CallResult> {
-        assert!(self.procs[pid as usize].blocked.is_none(), "a blocked process made a call");
-        assert!(!self.procs[pid as usize].exited, "an exited process made a call");
+    pub fn call(
+        &mut self,
+        now: TimeNs,
+        pid: Pid,
+        call: Call,
+        out: &mut Output,
+    ) -> Option<CallResult> {
+        assert!(
+            self.procs[pid as usize].blocked.is_none(),
+            "a blocked process made a call"
+        );
+        assert!(
+            !self.procs[pid as usize].exited,
+            "an exited process made a call"
+        );
         let result = match self.attempt(now, pid, call, 0, true, out) {
             Step::Done(r) => Some(r),
             Step::Block { done, deadline } => {
                 let sock = self.sock_of(pid, call).expect("blocked on a socket");
-                self.procs[pid as usize].blocked = Some(Blocked { call, sock, done, deadline });
+                self.procs[pid as usize].blocked = Some(Blocked {
+                    call,
+                    sock,
+                    done,
+                    deadline,
+                });
                 None
             }
         };
@@ -93,14 +146,19 @@ impl Host {
         for _ in 0..=self.procs.len() {
             let mut progressed = false;
             for pid in 0..self.procs.len() {
-                let Some(b) = self.procs[pid].blocked.clone() else { continue };
+                let Some(b) = self.procs[pid].blocked.clone() else {
+                    continue;
+                };
                 match self.attempt(now, pid as Pid, b.call, b.done, false, out) {
                     Step::Done(result) => {
                         self.procs[pid].blocked = None;
                         if let Call::Close { .. } = b.call {
                             self.finish_close(now, b.sock, out);
                         }
-                        out.events.push(Event::CallDone { pid: pid as Pid, result });
+                        out.events.push(Event::CallDone {
+                            pid: pid as Pid,
+                            result,
+                        });
                         progressed = true;
                     }
                     Step::Block { done, .. } => {
@@ -160,9 +218,20 @@ impl Host {
     }
 
     /// One attempt at a call (`first`: not a retry of a blocked call).
-    fn attempt(&mut self, now: TimeNs, pid: Pid, call: Call, done: u64, first: bool, out: &mut Output) -> Step {
+    fn attempt(
+        &mut self,
+        now: TimeNs,
+        pid: Pid,
+        call: Call,
+        done: u64,
+        first: bool,
+        out: &mut Output,
+    ) -> Step {
         if let Call::Socket = call {
-            let s = self.new_socket(Addr { host: self.cfg.id, port: 0 });
+            let s = self.new_socket(Addr {
+                host: self.cfg.id,
+                port: 0,
+            });
             let sid = self.alloc(s);
             return Step::Done(Ok(self.new_fd(pid, sid) as u64));
         }
@@ -201,7 +270,11 @@ impl Host {
         if let Step::Done(Err(e)) = step {
             if !matches!(e, Errno::EAGAIN | Errno::EINPROGRESS | Errno::EALREADY) {
                 if let Some(Some(s)) = self.socks.get(sid as usize) {
-                    out.events.push(Event::AppError { conn: s.conn(), pid, errno: e });
+                    out.events.push(Event::AppError {
+                        conn: s.conn(),
+                        pid,
+                        errno: e,
+                    });
                 }
             }
         }
@@ -211,7 +284,10 @@ impl Host {
     fn ephemeral_port(&mut self) -> u16 {
         for _ in 0..u16::MAX {
             let port = self.next_ephemeral;
-            self.next_ephemeral = self.next_ephemeral.checked_add(1).unwrap_or(self.cfg.ephemeral_first);
+            self.next_ephemeral = self
+                .next_ephemeral
+                .checked_add(1)
+                .unwrap_or(self.cfg.ephemeral_first);
             if !self.sockets().any(|(_, s)| s.local.port == port) {
                 return port;
             }
@@ -223,9 +299,11 @@ impl Host {
         if self.sock(sid).bound {
             return Err(Errno::EINVAL);
         }
-        let in_use = self
-            .sockets()
-            .any(|(o, s)| o != sid && s.local.port == port && (s.state == State::Listen || s.state == State::Closed && s.bound));
+        let in_use = self.sockets().any(|(o, s)| {
+            o != sid
+                && s.local.port == port
+                && (s.state == State::Listen || s.state == State::Closed && s.bound)
+        });
         if in_use {
             return Err(Errno::EADDRINUSE);
         }
@@ -238,7 +316,11 @@ impl Host {
     fn listen(&mut self, now: TimeNs, sid: SockId, backlog: u32, out: &mut Output) -> CallResult {
         match self.sock(sid).state {
             State::Listen => {
-                self.sock_mut(sid).listener.as_mut().expect("listener").backlog = backlog;
+                self.sock_mut(sid)
+                    .listener
+                    .as_mut()
+                    .expect("listener")
+                    .backlog = backlog;
                 return Ok(0);
             }
             State::Closed if !self.sock(sid).connected && !self.sock(sid).reset => {}
@@ -249,9 +331,16 @@ impl Host {
             self.bind(sid, port)?;
         }
         let personality = Arc::clone(&self.personality);
-        let mut ctx = Ctx { p: &personality.knobs, now, out };
+        let mut ctx = Ctx {
+            p: &personality.knobs,
+            now,
+            out,
+        };
         let s = self.sock_mut(sid);
-        s.listener = Some(Box::new(Listener { backlog, ..Listener::default() }));
+        s.listener = Some(Box::new(Listener {
+            backlog,
+            ..Listener::default()
+        }));
         s.set_state(&mut ctx, State::Listen, Rule::AppListen);
         Ok(0)
     }
@@ -265,22 +354,40 @@ impl Host {
             return Step::Done(Err(Errno::EINVAL));
         }
         if let Some(&child) = l.accept_q.first() {
-            self.sock_mut(sid).listener.as_mut().expect("listener").accept_q.remove(0);
+            self.sock_mut(sid)
+                .listener
+                .as_mut()
+                .expect("listener")
+                .accept_q
+                .remove(0);
             self.sock_mut(child).parent = None;
             return Step::Done(Ok(self.new_fd(pid, child) as u64));
         }
         if s.nonblocking {
             return Step::Done(Err(Errno::EAGAIN));
         }
-        Step::Block { done: 0, deadline: None }
+        Step::Block {
+            done: 0,
+            deadline: None,
+        }
     }
 
-    fn connect(&mut self, now: TimeNs, sid: SockId, to: Addr, first: bool, out: &mut Output) -> Step {
+    fn connect(
+        &mut self,
+        now: TimeNs,
+        sid: SockId,
+        to: Addr,
+        first: bool,
+        out: &mut Output,
+    ) -> Step {
         let s = self.sock(sid);
         if !first {
             // Waiting for the handshake.
             return match s.state {
-                State::SynSent | State::SynReceived => Step::Block { done: 0, deadline: None },
+                State::SynSent | State::SynReceived => Step::Block {
+                    done: 0,
+                    deadline: None,
+                },
                 _ => Step::Done(self.connect_result(sid)),
             };
         }
@@ -307,7 +414,10 @@ impl Host {
         if s.nonblocking {
             return Step::Done(Err(Errno::EINPROGRESS));
         }
-        Step::Block { done: 0, deadline: None }
+        Step::Block {
+            done: 0,
+            deadline: None,
+        }
     }
 
     fn connect_result(&mut self, sid: SockId) -> CallResult {
@@ -322,7 +432,15 @@ impl Host {
         }
     }
 
-    fn write(&mut self, now: TimeNs, pid: Pid, sid: SockId, bytes: u64, done: u64, out: &mut Output) -> Step {
+    fn write(
+        &mut self,
+        now: TimeNs,
+        pid: Pid,
+        sid: SockId,
+        bytes: u64,
+        done: u64,
+        out: &mut Output,
+    ) -> Step {
         let p = Arc::clone(&self.personality);
         let s = self.sock_mut(sid);
         if let Some(err) = write_error(s, p.knobs.write_after_rst.value) {
@@ -334,7 +452,10 @@ impl Host {
                 return if s.nonblocking {
                     Step::Done(Err(Errno::EAGAIN))
                 } else {
-                    Step::Block { done, deadline: None }
+                    Step::Block {
+                        done,
+                        deadline: None,
+                    }
                 };
             }
             // Never connected (Linux sk_stream_wait_connect: EPIPE), or a listener.
@@ -343,17 +464,32 @@ impl Host {
         let take = s.snd_space().min(bytes - done);
         if take > 0 {
             s.tcb.written += take;
-            out.events.push(Event::AppWrote { conn: s.conn(), pid, bytes: take });
-            let mut ctx = Ctx { p: &p.knobs, now, out };
+            out.events.push(Event::AppWrote {
+                conn: s.conn(),
+                pid,
+                bytes: take,
+            });
+            let mut ctx = Ctx {
+                p: &p.knobs,
+                now,
+                out,
+            };
             s.output(&mut ctx);
         }
         let done = done + take;
         if done == bytes {
             Step::Done(Ok(done))
         } else if s.nonblocking {
-            Step::Done(if done > 0 { Ok(done) } else { Err(Errno::EAGAIN) })
+            Step::Done(if done > 0 {
+                Ok(done)
+            } else {
+                Err(Errno::EAGAIN)
+            })
         } else {
-            Step::Block { done, deadline: None }
+            Step::Block {
+                done,
+                deadline: None,
+            }
         }
     }
 
@@ -367,7 +503,11 @@ impl Host {
             let n = s.tcb.unread.min(max);
             let wnd_before = s.rcv_wnd();
             s.tcb.unread -= n;
-            out.events.push(Event::AppRead { conn: s.conn(), pid, bytes: n });
+            out.events.push(Event::AppRead {
+                conn: s.conn(),
+                pid,
+                bytes: n,
+            });
             // Window update when the window opens by two segments or half the buffer.
             let opened = s.rcv_wnd() - wnd_before;
             if s.state.synchronized()
@@ -375,7 +515,11 @@ impl Host {
                 && opened >= (2 * s.tcb.mss).min(s.rcv_buf / 2)
             {
                 s.tcb.ack_now = true;
-                let mut ctx = Ctx { p: &p.knobs, now, out };
+                let mut ctx = Ctx {
+                    p: &p.knobs,
+                    now,
+                    out,
+                };
                 s.output(&mut ctx);
             }
             return Step::Done(Ok(n));
@@ -398,7 +542,10 @@ impl Host {
         match s.state {
             State::Closed => Step::Done(Err(Errno::ENOTCONN)),
             _ if s.nonblocking => Step::Done(Err(Errno::EAGAIN)),
-            _ => Step::Block { done: 0, deadline: None },
+            _ => Step::Block {
+                done: 0,
+                deadline: None,
+            },
         }
     }
 
@@ -450,7 +597,15 @@ impl Host {
     }
 
     /// close(fd): releases the descriptor; the last one closes the connection.
-    fn close(&mut self, now: TimeNs, pid: Pid, fd: Fd, sid: SockId, exiting: bool, out: &mut Output) -> Step {
+    fn close(
+        &mut self,
+        now: TimeNs,
+        pid: Pid,
+        fd: Fd,
+        sid: SockId,
+        exiting: bool,
+        out: &mut Output,
+    ) -> Step {
         let p = Arc::clone(&self.personality);
         let k = &p.knobs;
         let s = self.sock(sid);
@@ -495,15 +650,20 @@ impl Host {
         } else {
             queue_fin(s, &mut ctx);
             s.arm_fin_wait_2(&mut ctx);
-            let waits = lingering && matches!(s.state, State::FinWait1 | State::Closing | State::LastAck);
-            let nb_returns = s.nonblocking && k.nonblocking_linger_close.value != NonblockingLinger::Block;
+            let waits =
+                lingering && matches!(s.state, State::FinWait1 | State::Closing | State::LastAck);
+            let nb_returns =
+                s.nonblocking && k.nonblocking_linger_close.value != NonblockingLinger::Block;
             if waits && !nb_returns {
                 let l = s.linger.unwrap_or(0) as u64;
                 let ns = match k.linger_unit.value {
                     LingerUnit::Seconds => l * NS_PER_S,
                     LingerUnit::Ticks => l * 10 * NS_PER_MS,
                 };
-                return Step::Block { done: 0, deadline: Some(now + ns) };
+                return Step::Block {
+                    done: 0,
+                    deadline: Some(now + ns),
+                };
             }
         }
         self.finish_close(now, sid, out);
@@ -518,13 +678,19 @@ impl Host {
         if !matches!(s.state, State::FinWait1 | State::Closing | State::LastAck) {
             return Step::Done(Ok(0));
         }
-        let deadline = self
-            .procs
-            .iter()
-            .find_map(|pr| pr.blocked.as_ref().filter(|b| b.sock == sid).and_then(|b| b.deadline));
+        let deadline = self.procs.iter().find_map(|pr| {
+            pr.blocked
+                .as_ref()
+                .filter(|b| b.sock == sid)
+                .and_then(|b| b.deadline)
+        });
         if deadline.is_some_and(|d| now >= d) {
             let s = self.sock_mut(sid);
-            let mut ctx = Ctx { p: &p.knobs, now, out };
+            let mut ctx = Ctx {
+                p: &p.knobs,
+                now,
+                out,
+            };
             out_timer(s, &mut ctx);
             if p.knobs.linger_expiry.value == LingerExpiry::Rst {
                 s.abort(&mut ctx, RstCause::LingerTimeout);
@@ -538,7 +704,11 @@ impl Host {
     fn finish_close(&mut self, now: TimeNs, sid: SockId, out: &mut Output) {
         let p = Arc::clone(&self.personality);
         if let Some(s) = self.socks[sid as usize].as_mut() {
-            let mut ctx = Ctx { p: &p.knobs, now, out };
+            let mut ctx = Ctx {
+                p: &p.knobs,
+                now,
+                out,
+            };
             s.arm_fin_wait_2(&mut ctx);
         }
         self.maybe_free(sid);
@@ -547,7 +717,11 @@ impl Host {
     /// Closes a listener: queued connections are reset, half-open ones dropped.
     fn close_listener(&mut self, now: TimeNs, lid: SockId, out: &mut Output) {
         let p = Arc::clone(&self.personality);
-        let mut ctx = Ctx { p: &p.knobs, now, out };
+        let mut ctx = Ctx {
+            p: &p.knobs,
+            now,
+            out,
+        };
         let l = self.sock_mut(lid).listener.take().expect("listener");
         for &c in &l.accept_q {
             let s = self.sock_mut(c);
@@ -567,7 +741,10 @@ impl Host {
         }
         let s = self.sock_mut(lid);
         s.set_state(&mut ctx, State::Closed, Rule::AppCloseNoConnection);
-        s.listener = Some(Box::new(Listener { backlog: l.backlog, ..Listener::default() }));
+        s.listener = Some(Box::new(Listener {
+            backlog: l.backlog,
+            ..Listener::default()
+        }));
     }
 
     /// fork(): a new process with a copy of the descriptor table.
@@ -576,7 +753,11 @@ impl Host {
         for sid in fds.iter().flatten() {
             self.sock_mut(*sid).refs += 1;
         }
-        self.procs.push(crate::host::Process { fds, blocked: None, exited: false });
+        self.procs.push(crate::host::Process {
+            fds,
+            blocked: None,
+            exited: false,
+        });
         (self.procs.len() - 1) as Pid
     }
 
@@ -593,7 +774,10 @@ impl Host {
             .collect();
         for (fd, sid) in fds {
             let last = self.sock(sid).refs == 1;
-            if last && k.process_exit.value == ExitMode::ResetOpen && self.sock(sid).state != State::Listen {
+            if last
+                && k.process_exit.value == ExitMode::ResetOpen
+                && self.sock(sid).state != State::Listen
+            {
                 let mut ctx = Ctx { p: k, now, out };
                 let s = self.sock_mut(sid);
                 s.purge_receive_queue(&mut ctx, DiscardCause::CloseUnread);
@@ -609,7 +793,9 @@ impl Host {
         if k.exit_drops_closed_pending.value {
             let orphans: Vec<SockId> = self
                 .sockets()
-                .filter(|(_, s)| s.closed_by == Some(pid) && s.snd_queued() > 0 && s.state != State::Closed)
+                .filter(|(_, s)| {
+                    s.closed_by == Some(pid) && s.snd_queued() > 0 && s.state != State::Closed
+                })
                 .map(|(i, _)| i)
                 .collect();
             for sid in orphans {
@@ -675,5 +861,8 @@ fn queue_fin(s: &mut crate::socket::Socket, ctx: &mut Ctx) {
 }
 
 fn out_timer(s: &crate::socket::Socket, ctx: &mut Ctx) {
-    ctx.out.events.push(Event::Timer { conn: s.conn(), timer: crate::event::TimerKind::Linger });
+    ctx.out.events.push(Event::Timer {
+        conn: s.conn(),
+        timer: crate::event::TimerKind::Linger,
+    });
 }

@@ -148,12 +148,16 @@ impl fmt::Display for DiscardCause {
         match self {
             DiscardCause::Abort(c) => write!(f, "send buffer discarded by our RST ({c})"),
             DiscardCause::RstReceived => f.write_str("send buffer discarded on receiving RST"),
-            DiscardCause::Timeout => f.write_str("send buffer discarded at the retransmission limit"),
+            DiscardCause::Timeout => {
+                f.write_str("send buffer discarded at the retransmission limit")
+            }
             DiscardCause::CloseUnread => f.write_str("receive buffer discarded by close()"),
             DiscardCause::ShutRd => f.write_str("receive buffer discarded by shutdown(SHUT_RD)"),
             DiscardCause::AfterShutRd => f.write_str("arrived after shutdown(SHUT_RD), discarded"),
             DiscardCause::AfterClose => f.write_str("arrived after close(), discarded"),
-            DiscardCause::RstReceivedUnread => f.write_str("receive buffer discarded on receiving RST"),
+            DiscardCause::RstReceivedUnread => {
+                f.write_str("receive buffer discarded on receiving RST")
+            }
             DiscardCause::ProcessExit => f.write_str("send buffer discarded at process exit"),
         }
     }

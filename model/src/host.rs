@@ -10,7 +10,7 @@ use crate::input::{Arrival, ListenerRoom};
 use crate::personality::{AcceptQueueLimit, ListenOverflow, Personality};
 use crate::segment::{Addr, HostId, Segment};
 use crate::seq::Seq;
-use crate::socket::{rst_reply, Ctx, Socket, SockId};
+use crate::socket::{rst_reply, Ctx, SockId, Socket};
 use crate::state::{Rule, State};
 use crate::TimeNs;
 use std::sync::Arc;
@@ -102,7 +102,12 @@ impl Host {
     /// A new socket with this host's buffer sizes and MSS.
     pub(crate) fn new_socket(&self, local: Addr) -> Socket {
         let k = &self.personality.knobs;
-        Socket::new(local, k.rcv_buf_bytes.value, k.snd_buf_bytes.value, self.cfg.mss)
+        Socket::new(
+            local,
+            k.rcv_buf_bytes.value,
+            k.snd_buf_bytes.value,
+            self.cfg.mss,
+        )
     }
 
     /// The initial sequence number for a new connection: a keyed mix of the
@@ -148,7 +153,11 @@ impl Host {
 
     /// The earliest time this host needs waking: socket timers and linger deadlines.
     pub fn poll_at(&self) -> Option<TimeNs> {
-        let socks = self.socks.iter().flatten().filter_map(|s| s.next_deadline());
+        let socks = self
+            .socks
+            .iter()
+            .flatten()
+            .filter_map(|s| s.next_deadline());
         let calls = self
             .procs
             .iter()
@@ -158,7 +167,10 @@ impl Host {
 
     /// A segment arrives from the network.
     pub fn on_segment(&mut self, now: TimeNs, seg: &Segment, out: &mut Output) {
-        assert_eq!(seg.dst.host, self.cfg.id, "segment delivered to the wrong host");
+        assert_eq!(
+            seg.dst.host, self.cfg.id,
+            "segment delivered to the wrong host"
+        );
         let mut budget = 2; // a TIME-WAIT reopen hands the SYN on once
         while budget > 0 {
             budget -= 1;
@@ -169,7 +181,11 @@ impl Host {
                 Some(sid) => {
                     let room = self.listener_room(sid);
                     let personality = Arc::clone(&self.personality);
-                    let mut ctx = Ctx { p: &personality.knobs, now, out };
+                    let mut ctx = Ctx {
+                        p: &personality.knobs,
+                        now,
+                        out,
+                    };
                     let arrival = self.sock_mut(sid).input(&mut ctx, seg, room);
                     let reopen = self.after_arrival(sid, arrival);
                     if reopen {
@@ -327,7 +343,9 @@ impl Host {
         t.irs = seg.seq;
         t.rcv_nxt = seg.seq + 1;
         t.last_ack_sent = t.rcv_nxt;
-        t.mss = child.mss_local.min(if seg.mss == 0 { 536 } else { seg.mss as u32 });
+        t.mss = child
+            .mss_local
+            .min(if seg.mss == 0 { 536 } else { seg.mss as u32 });
         t.cwnd = k.initial_cwnd_segs.value.max(1) * t.mss;
         t.snd_wnd = seg.wnd;
         t.snd_wl1 = seg.seq;
@@ -350,7 +368,11 @@ impl Host {
                 None => false,
             };
             if due {
-                let mut ctx = Ctx { p: &personality.knobs, now, out };
+                let mut ctx = Ctx {
+                    p: &personality.knobs,
+                    now,
+                    out,
+                };
                 let arrival = self.sock_mut(sid).on_timers(&mut ctx);
                 self.after_arrival(sid, arrival);
             }

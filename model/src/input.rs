@@ -7,8 +7,8 @@
 use crate::errno::Errno;
 use crate::event::{DiscardCause, Event, RstCause};
 use crate::personality::{
-    DataAfterClose, DataAfterShutRd, FinWait2Timer, ListenOverflow,
-    RstInTimeWait, RstToSyn, SynInTimeWait, WriteAfterRst,
+    DataAfterClose, DataAfterShutRd, FinWait2Timer, ListenOverflow, RstInTimeWait, RstToSyn,
+    SynInTimeWait, WriteAfterRst,
 };
 use crate::segment::{Flags, Segment};
 use crate::seq::Seq;
@@ -205,7 +205,8 @@ impl Socket {
         if len == 0 {
             return seg.seq.in_range(nxt, right);
         }
-        seg.seq.in_range(nxt, right) || (seg.seq + (len - 1)).in_range(nxt, right)
+        seg.seq.in_range(nxt, right)
+            || (seg.seq + (len - 1)).in_range(nxt, right)
             || (seg.seq.lt(nxt) && (seg.seq + len).gt(nxt))
     }
 
@@ -230,9 +231,7 @@ impl Socket {
                 return Arrival::Closed;
             }
             State::SynReceived => Some(Errno::ECONNREFUSED),
-            State::CloseWait
-                if ctx.p.write_after_rst.value == WriteAfterRst::ErrorThenEpipe =>
-            {
+            State::CloseWait if ctx.p.write_after_rst.value == WriteAfterRst::ErrorThenEpipe => {
                 Some(Errno::EPIPE)
             }
             State::Established | State::FinWait1 | State::FinWait2 | State::CloseWait => {
@@ -389,7 +388,9 @@ impl Socket {
         if t.cwnd < t.ssthresh {
             t.cwnd = t.cwnd.saturating_add(acked.min(t.mss));
         } else {
-            t.cwnd = t.cwnd.saturating_add((t.mss as u64 * t.mss as u64 / t.cwnd.max(1) as u64).max(1) as u32);
+            t.cwnd = t
+                .cwnd
+                .saturating_add((t.mss as u64 * t.mss as u64 / t.cwnd.max(1) as u64).max(1) as u32);
         }
         match sample {
             Some(s) => self.rtt_sample(ctx.p, s),
@@ -422,7 +423,9 @@ impl Socket {
         let mut discard = None;
         if self.closed {
             match ctx.p.data_after_close.value {
-                DataAfterClose::Rst => return Some(self.abort_on_data(ctx, RstCause::DataAfterClose)),
+                DataAfterClose::Rst => {
+                    return Some(self.abort_on_data(ctx, RstCause::DataAfterClose))
+                }
                 DataAfterClose::AckDiscard => discard = Some(DiscardCause::AfterClose),
             }
         } else if self.shut_rd {

@@ -106,7 +106,11 @@ impl Socket {
         let t = &self.tcb;
         let seq = t.snd_una;
         let end = self.write_seq();
-        let len = if seq.lt(end) { (end - seq).min(t.mss) } else { 0 };
+        let len = if seq.lt(end) {
+            (end - seq).min(t.mss)
+        } else {
+            0
+        };
         let mut flags = Flags::ACK;
         if t.fin_queued && seq + len == end {
             flags = flags | Flags::FIN;

@@ -251,9 +251,17 @@ impl Socket {
             seq,
             ack: if ack { self.tcb.rcv_nxt } else { Seq(0) },
             flags,
-            wnd: if ack || flags.syn() { self.rcv_wnd() } else { 0 },
+            wnd: if ack || flags.syn() {
+                self.rcv_wnd()
+            } else {
+                0
+            },
             len,
-            mss: if flags.syn() { self.mss_local.min(65535) as u16 } else { 0 },
+            mss: if flags.syn() {
+                self.mss_local.min(65535) as u16
+            } else {
+                0
+            },
         }
     }
 
@@ -271,7 +279,10 @@ impl Socket {
     /// and does what entering the new state implies.
     pub fn set_state(&mut self, ctx: &mut Ctx, to: State, rule: Rule) {
         let from = self.state;
-        assert!(allowed(from, to), "illegal transition {from} -> {to} ({rule})");
+        assert!(
+            allowed(from, to),
+            "illegal transition {from} -> {to} ({rule})"
+        );
         self.state = to;
         ctx.out.events.push(Event::State {
             conn: self.conn(),
@@ -282,7 +293,10 @@ impl Socket {
         match to {
             State::Established => self.connected = true,
             State::TimeWait => {
-                self.stop_timers();
+                // The ACK of the peer's FIN may still be owed: keep `ack_now`.
+                self.tcb.rexmt_at = None;
+                self.tcb.persist = false;
+                self.tcb.delack_at = None;
                 let at = ctx.now + ctx.p.time_wait_s.value as u64 * crate::NS_PER_S;
                 self.tcb.close_timer = Some((at, CloseTimer::TimeWait));
             }

@@ -19,7 +19,10 @@ impl Socket {
     pub fn next_deadline(&self) -> Option<TimeNs> {
         let t = &self.tcb;
         let mut at = t.rexmt_at;
-        for d in [t.delack_at, t.close_timer.map(|c| c.0)].into_iter().flatten() {
+        for d in [t.delack_at, t.close_timer.map(|c| c.0)]
+            .into_iter()
+            .flatten()
+        {
             at = Some(at.map_or(d, |a| a.min(d)));
         }
         at

@@ -308,7 +308,10 @@ impl fmt::Display for KnobError {
                 name,
                 value,
                 expected,
-            } => write!(f, "invalid value `{value}` for knob `{name}`: expected {expected}"),
+            } => write!(
+                f,
+                "invalid value `{value}` for knob `{name}`: expected {expected}"
+            ),
         }
     }
 }

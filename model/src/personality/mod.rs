@@ -196,7 +196,12 @@ impl Personality {
     pub const BUILTIN: &'static [&'static str] = &["linux"];
 
     /// Applies one override, recording where it came from.
-    pub fn set(&mut self, name: &str, value: &str, origin: &str) -> Result<&'static str, KnobError> {
+    pub fn set(
+        &mut self,
+        name: &str,
+        value: &str,
+        origin: &str,
+    ) -> Result<&'static str, KnobError> {
         self.knobs
             .set(name, value, Cow::Owned(format!("override: {origin}")))
     }
@@ -220,7 +225,10 @@ mod tests {
     #[test]
     fn override_by_alias_and_errors_name_the_valid_values() {
         let mut p = Personality::builtin("linux").unwrap();
-        assert_eq!(p.set("tcp_fin_timeout", "30", "test").unwrap(), "fin_wait_2_timeout_s");
+        assert_eq!(
+            p.set("tcp_fin_timeout", "30", "test").unwrap(),
+            "fin_wait_2_timeout_s"
+        );
         assert_eq!(p.knobs.fin_wait_2_timeout_s.value, 30);
         assert!(p.knobs.fin_wait_2_timeout_s.source.contains("override"));
         p.set("listen_overflow", "rst-syn", "test").unwrap();
@@ -236,7 +244,10 @@ mod tests {
         );
         let err = p.set("listen_overflow", "explode", "test").unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("drop-syn") && text.contains("handshake-then-rst"), "{text}");
+        assert!(
+            text.contains("drop-syn") && text.contains("handshake-then-rst"),
+            "{text}"
+        );
         let err = p.set("time_wait_s", "-1", "test").unwrap_err();
         assert!(err.to_string().contains("non-negative integer"));
     }

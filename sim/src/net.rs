@@ -1,0 +1,258 @@
+//! The network between hosts: per-direction delay, jitter, loss, duplication,
+//! reordering, and scripted faults (drop the Nth matching segment, partitions).
+//!
+//! Each segment's fate is decided once, when it is sent, by an ordered chain
+//! of named predicates: scripted drops first, partitions next, seeded random
+//! faults last. Every drop carries its reason into the trace.
+
+use crate::rng::{Ratio, SimRng};
+use model::{HostId, Segment, TimeNs};
+use serde::Serialize;
+
+/// One direction of a path between two hosts.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct Link {
+    pub delay_ns: TimeNs,
+    /// Extra delay drawn uniformly from `0..=jitter_ns` per segment (may reorder).
+    pub jitter_ns: TimeNs,
+    pub loss: Ratio,
+    pub duplicate: Ratio,
+    /// Probability that a segment is held back by `reorder_delay_ns`.
+    pub reorder: Ratio,
+    pub reorder_delay_ns: TimeNs,
+}
+
+impl Default for Link {
+    fn default() -> Link {
+        Link {
+            delay_ns: 50_000, // 50 µs one way: a LAN
+            jitter_ns: 0,
+            loss: Ratio::ZERO,
+            duplicate: Ratio::ZERO,
+            reorder: Ratio::ZERO,
+            reorder_delay_ns: 0,
+        }
+    }
+}
+
+/// Which segments a scripted fault applies to.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Default)]
+pub struct Filter {
+    /// Sent by this host only.
+    pub from: Option<HostId>,
+    /// All of these flag bits set (e.g. FIN).
+    pub flags: u8,
+    /// Carrying payload (true), or not (false).
+    pub data: Option<bool>,
+}
+
+impl Filter {
+    pub fn matches(&self, seg: &Segment) -> bool {
+        self.from.is_none_or(|h| h == seg.src.host)
+            && seg.flags.0 & self.flags == self.flags
+            && self.data.is_none_or(|d| d == (seg.len > 0))
+    }
+}
+
+/// Drop the `nth` (1-based) segment matching `filter`, and the `count - 1` matching after it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct DropRule {
+    pub filter: Filter,
+    pub nth: u32,
+    pub count: u32,
+}
+
+/// Drop everything between `hosts` (both directions, or only `from → to`) in `[from_ns, until_ns)`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct Partition {
+    pub from_ns: TimeNs,
+    pub until_ns: TimeNs,
+    /// Only segments sent by this host, if set.
+    pub one_way_from: Option<HostId>,
+}
+
+/// What happens to one segment.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Fate {
+    Deliver { at: TimeNs },
+    Duplicate { at: TimeNs, again_at: TimeNs },
+    Drop { reason: &'static str },
+}
+
+/// The network's configuration and running state.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct Network {
+    hosts: usize,
+    /// Indexed `src * hosts + dst`.
+    links: Vec<Link>,
+    pub drops: Vec<DropRule>,
+    /// How many segments each drop rule has matched so far.
+    matched: Vec<u32>,
+    pub partitions: Vec<Partition>,
+    rng: SimRng,
+}
+
+impl Network {
+    pub fn new(hosts: usize, link: Link, rng: SimRng) -> Network {
+        Network {
+            hosts,
+            links: vec![link; hosts * hosts],
+            drops: Vec::new(),
+            matched: Vec::new(),
+            partitions: Vec::new(),
+            rng,
+        }
+    }
+
+    pub fn set_link(&mut self, src: HostId, dst: HostId, link: Link) {
+        self.links[src as usize * self.hosts + dst as usize] = link;
+    }
+
+    pub fn link(&self, src: HostId, dst: HostId) -> &Link {
+        &self.links[src as usize * self.hosts + dst as usize]
+    }
+
+    pub fn add_drop(&mut self, rule: DropRule) {
+        assert!(rule.nth >= 1 && rule.count >= 1);
+        self.drops.push(rule);
+        self.matched.push(0);
+    }
+
+    /// Decides a segment's fate at send time `now`.
+    pub fn fate(&mut self, now: TimeNs, seg: &Segment) -> Fate {
+        if (seg.dst.host as usize) >= self.hosts {
+            return Fate::Drop {
+                reason: "no route to host",
+            };
+        }
+        if self.scripted_drop(seg) {
+            return Fate::Drop {
+                reason: "scripted drop",
+            };
+        }
+        if self.partitioned(now, seg) {
+            return Fate::Drop {
+                reason: "partition",
+            };
+        }
+        let link = *self.link(seg.src.host, seg.dst.host);
+        if self.rng.chance(link.loss) {
+            return Fate::Drop {
+                reason: "random loss",
+            };
+        }
+        let at = now + self.delay(&link);
+        if self.rng.chance(link.duplicate) {
+            let again_at = now + self.delay(&link);
+            return Fate::Duplicate { at, again_at };
+        }
+        Fate::Deliver { at }
+    }
+
+    fn scripted_drop(&mut self, seg: &Segment) -> bool {
+        let mut drop = false;
+        for (rule, seen) in self.drops.iter().zip(self.matched.iter_mut()) {
+            if rule.filter.matches(seg) {
+                *seen += 1;
+                drop |= *seen >= rule.nth && *seen < rule.nth + rule.count;
+            }
+        }
+        drop
+    }
+
+    fn partitioned(&self, now: TimeNs, seg: &Segment) -> bool {
+        self.partitions.iter().any(|p| {
+            now >= p.from_ns && now < p.until_ns && p.one_way_from.is_none_or(|h| h == seg.src.host)
+        })
+    }
+
+    fn delay(&mut self, link: &Link) -> TimeNs {
+        let mut d = link.delay_ns;
+        if link.jitter_ns > 0 {
+            d += self.rng.below(link.jitter_ns + 1);
+        }
+        if self.rng.chance(link.reorder) {
+            d += link.reorder_delay_ns;
+        }
+        d
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::{Addr, Flags, Seq};
+
+    fn seg(from: HostId, flags: Flags, len: u32) -> Segment {
+        Segment {
+            src: Addr {
+                host: from,
+                port: 1,
+            },
+            dst: Addr {
+                host: 1 - from,
+                port: 2,
+            },
+            seq: Seq(0),
+            ack: Seq(0),
+            flags,
+            wnd: 0,
+            len,
+            mss: 0,
+        }
+    }
+
+    #[test]
+    fn scripted_drop_takes_the_nth_match_only() {
+        let mut n = Network::new(2, Link::default(), SimRng::new(1, 1));
+        n.add_drop(DropRule {
+            filter: Filter {
+                from: Some(0),
+                flags: Flags::FIN.0,
+                data: None,
+            },
+            nth: 2,
+            count: 1,
+        });
+        let fin = seg(0, Flags::FIN | Flags::ACK, 0);
+        assert!(matches!(
+            n.fate(0, &seg(0, Flags::ACK, 0)),
+            Fate::Deliver { .. }
+        ));
+        assert!(matches!(n.fate(0, &fin), Fate::Deliver { .. }));
+        assert_eq!(
+            n.fate(0, &fin),
+            Fate::Drop {
+                reason: "scripted drop"
+            }
+        );
+        assert!(matches!(n.fate(0, &fin), Fate::Deliver { .. }));
+        assert!(matches!(
+            n.fate(0, &seg(1, Flags::FIN, 0)),
+            Fate::Deliver { .. }
+        ));
+    }
+
+    #[test]
+    fn partitions_cover_a_window_of_send_times() {
+        let mut n = Network::new(2, Link::default(), SimRng::new(1, 1));
+        n.partitions.push(Partition {
+            from_ns: 10,
+            until_ns: 20,
+            one_way_from: Some(1),
+        });
+        let s = seg(1, Flags::ACK, 1);
+        assert!(matches!(n.fate(9, &s), Fate::Deliver { at: 50_009 }));
+        assert_eq!(
+            n.fate(10, &s),
+            Fate::Drop {
+                reason: "partition"
+            }
+        );
+        assert!(matches!(
+            n.fate(10, &seg(0, Flags::ACK, 1)),
+            Fate::Deliver { .. }
+        ));
+        assert!(matches!(n.fate(20, &s), Fate::Deliver { .. }));
+    }
+}

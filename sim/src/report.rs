@@ -1,0 +1,268 @@
+//! Human-readable reports: a ladder diagram of the trace (segments between
+//! hosts over time, with calls and state changes beside them) and the verdict.
+//! Sequence numbers are shown relative to each side's ISN, as tcpdump does.
+
+use crate::app::result_text;
+use crate::spec::WorldSpec;
+use crate::trace::{Entry, What};
+use crate::verdict::Verdict;
+use model::{Addr, Call, Event, Segment, Seq, TimeNs};
+use std::fmt::Write;
+
+const TIME_W: usize = 11;
+const SIDE_W: usize = 44;
+
+/// Formats virtual time in milliseconds with microsecond precision.
+pub fn ms(t: TimeNs) -> String {
+    format!("{}.{:03}", t / 1_000_000, (t / 1_000) % 1_000)
+}
+
+/// `host:port`, with host names from the spec.
+pub fn addr(spec: &WorldSpec, a: Addr) -> String {
+    let name = spec
+        .hosts
+        .get(a.host as usize)
+        .map_or("?", |h| h.name.as_str());
+    format!("{name}:{}", a.port)
+}
+
+/// Remembers each direction's ISN to print relative sequence numbers.
+#[derive(Default)]
+struct Isns(Vec<((Addr, Addr), Seq)>);
+
+impl Isns {
+    fn note(&mut self, s: &Segment) {
+        if s.flags.syn() && !self.0.iter().any(|(k, _)| *k == (s.src, s.dst)) {
+            self.0.push(((s.src, s.dst), s.seq));
+        }
+    }
+    fn rel(&self, from: Addr, to: Addr, seq: Seq) -> u32 {
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| *k == (from, to))
+            .map_or(seq.0, |(_, isn)| seq.0.wrapping_sub(isn.0))
+    }
+}
+
+/// A segment as tcpdump would print it (relative numbers).
+fn seg_text(isns: &Isns, s: &Segment) -> String {
+    let seq = isns.rel(s.src, s.dst, s.seq);
+    let mut t = format!("{} {}:{}({})", s.flags, seq, seq.wrapping_add(s.len), s.len);
+    if s.flags.ack() {
+        let _ = write!(t, " ack {}", isns.rel(s.dst, s.src, s.ack));
+    }
+    let _ = write!(t, " win {}", s.wnd);
+    if s.mss != 0 {
+        let _ = write!(t, " <mss {}>", s.mss);
+    }
+    t
+}
+
+fn call_text(c: &Call, spec: &WorldSpec) -> String {
+    match *c {
+        Call::Socket => "socket()".into(),
+        Call::Bind { fd, port } => format!("bind({fd}, :{port})"),
+        Call::Listen { fd, backlog } => format!("listen({fd}, {backlog})"),
+        Call::Accept { fd } => format!("accept({fd})"),
+        Call::Connect { fd, to } => format!("connect({fd}, {})", addr(spec, to)),
+        Call::Write { fd, bytes } => format!("write({fd}, {bytes})"),
+        Call::Read { fd, max } => format!("read({fd}, {max})"),
+        Call::Shutdown { fd, how } => format!("shutdown({fd}, {how:?})")
+            .replace("Rd", "SHUT_RD")
+            .replace("Wr", "SHUT_WR")
+            .replace("SHUT_RDSHUT_WR", "SHUT_RDWR"),
+        Call::Close { fd } => format!("close({fd})"),
+        Call::Linger { fd, linger } => match linger {
+            None => format!("setsockopt({fd}, SO_LINGER, {{0, 0}})"),
+            Some(n) => format!("setsockopt({fd}, SO_LINGER, {{1, {n}}})"),
+        },
+        Call::Nonblocking { fd, on } => format!("fcntl({fd}, O_NONBLOCK={})", u8::from(on)),
+        Call::RcvBuf { fd, bytes } => format!("setsockopt({fd}, SO_RCVBUF, {bytes})"),
+        Call::SndBuf { fd, bytes } => format!("setsockopt({fd}, SO_SNDBUF, {bytes})"),
+        Call::Dup { fd } => format!("dup({fd})"),
+    }
+}
+
+/// One line of the ladder: time, then text in the host's column, or an arrow.
+fn line(out: &mut String, t: TimeNs, column: usize, columns: usize, text: &str) {
+    let _ = write!(out, "{:>w$}  ", ms(t), w = TIME_W);
+    let pad = column * (SIDE_W + 2);
+    let _ = writeln!(
+        out,
+        "{:pad$}{text}",
+        "",
+        pad = pad.min(columns * (SIDE_W + 2))
+    );
+}
+
+/// The ladder diagram of a recorded trace.
+pub fn ladder(spec: &WorldSpec, trace: &[Entry]) -> String {
+    let mut out = String::new();
+    let n = spec.hosts.len();
+    let _ = write!(out, "{:>w$}  ", "time (ms)", w = TIME_W);
+    for h in &spec.hosts {
+        let head = format!("{} [{}]", h.name, h.personality.name);
+        let _ = write!(out, "{head:<w$}  ", w = SIDE_W);
+    }
+    out.push('\n');
+    let mut isns = Isns::default();
+    for e in trace {
+        let col = e.host as usize;
+        let text = match &e.what {
+            What::Call { .. } => continue, // shown with its result
+            What::Blocked { proc, call, .. } => format!(
+                "{}: {} blocks…",
+                spec.procs[*proc as usize].name,
+                call_text(call, spec)
+            ),
+            What::Return {
+                proc, call, result, ..
+            } => {
+                format!(
+                    "{}: {} = {}",
+                    spec.procs[*proc as usize].name,
+                    call_text(call, spec),
+                    result_text(result)
+                )
+            }
+            What::Fork { proc, child } => format!(
+                "{}: fork() → {}",
+                spec.procs[*proc as usize].name, spec.procs[*child as usize].name
+            ),
+            What::Exit { proc } => format!("{}: exit()", spec.procs[*proc as usize].name),
+            What::Sleep { proc, ns } => {
+                format!("{}: sleep {} ms", spec.procs[*proc as usize].name, ms(*ns))
+            }
+            What::Finished { .. } => continue,
+            What::Send { seg } => {
+                isns.note(seg);
+                let arrow = if seg.dst.host as usize > col {
+                    "──▶"
+                } else {
+                    "◀──"
+                };
+                let to = if n > 2 {
+                    format!(" {}", addr(spec, seg.dst))
+                } else {
+                    String::new()
+                };
+                format!("{} {arrow}{to}", seg_text(&isns, seg))
+            }
+            What::Recv { .. } => continue,
+            What::Drop { seg, reason } => format!("✕ {} lost ({reason})", seg_text(&isns, seg)),
+            What::Duplicate { seg } => format!("⧉ {} duplicated", seg_text(&isns, seg)),
+            What::Model { event } => match event {
+                Event::State { from, to, rule, .. } => format!("{from} → {to}  ({rule})"),
+                Event::RstSent { cause, state, .. } => format!("RST sent in {state}: {cause}"),
+                Event::RstReceived { state, .. } => format!("RST accepted in {state}"),
+                Event::Discard { bytes, cause, .. } => format!("{bytes} B {cause}"),
+                Event::Timer { timer, .. } => format!("timer: {timer:?}"),
+                Event::SynDropped { reason, .. } => format!("SYN dropped: {reason}"),
+                Event::Ignored { reason, .. } => format!("segment ignored: {reason}"),
+                Event::Delivered { .. }
+                | Event::AppWrote { .. }
+                | Event::AppRead { .. }
+                | Event::AppError { .. }
+                | Event::CallDone { .. } => continue,
+            },
+        };
+        line(&mut out, e.t_ns, col, n, &text);
+    }
+    out
+}
+
+/// The verdict as text.
+pub fn verdict_text(spec: &WorldSpec, v: &Verdict) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "verdict: {}", v.outcome);
+    if v.resets.is_empty() {
+        let _ = writeln!(o, "  no RST");
+    }
+    for r in &v.resets {
+        let _ = writeln!(
+            o,
+            "  RST {} → {} at {} ms in {}: {}",
+            addr(spec, r.from),
+            addr(spec, r.to),
+            ms(r.t_ns),
+            r.state,
+            r.cause
+        );
+    }
+    for c in &v.connections {
+        let [a, b] = &c.endpoints;
+        let _ = writeln!(
+            o,
+            "  connection {} ⇄ {}",
+            addr(spec, a.addr),
+            addr(spec, b.addr)
+        );
+        for d in &c.directions {
+            let (Some(f), Some(t)) = (d.from, d.to) else {
+                continue;
+            };
+            let _ = writeln!(
+                o,
+                "    {} → {}: written {}, delivered {}, read {}, lost {}{}",
+                addr(spec, f),
+                addr(spec, t),
+                d.written,
+                d.delivered,
+                d.read,
+                d.lost,
+                if d.silent {
+                    " (SILENT: the writer saw no error)"
+                } else {
+                    ""
+                }
+            );
+            for l in &d.losses {
+                let _ = writeln!(o, "      {} B at the {}: {}", l.bytes, l.side, l.why);
+            }
+        }
+        for e in &c.endpoints {
+            let path: Vec<&str> = e.states.iter().map(|s| s.name()).collect();
+            let errors: Vec<&str> = e.errors.iter().map(|e| e.name()).collect();
+            let _ = writeln!(
+                o,
+                "    {}: {} ({}){}",
+                addr(spec, e.addr),
+                e.final_state,
+                path.join(" → "),
+                if errors.is_empty() {
+                    String::new()
+                } else {
+                    format!("; app errors: {}", errors.join(", "))
+                }
+            );
+        }
+    }
+    for m in &v.step_mismatches {
+        let _ = writeln!(
+            o,
+            "  step {} ({}): expected {}, got {}{}",
+            m.step + 1,
+            spec.procs[m.proc as usize].name,
+            m.expected,
+            m.actual,
+            m.origin
+                .as_ref()
+                .map(|s| format!(" [{s}]"))
+                .unwrap_or_default()
+        );
+    }
+    for s in &v.stuck {
+        let _ = writeln!(o, "  {}: {}", spec.procs[s.proc as usize].name, s.what);
+    }
+    let _ = writeln!(
+        o,
+        "  run ended: {:?} at {} ms after {} events, {} segments sent, {} dropped",
+        v.end,
+        ms(v.end_ns),
+        v.events,
+        v.segments_sent,
+        v.segments_dropped
+    );
+    o
+}

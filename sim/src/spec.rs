@@ -1,0 +1,283 @@
+//! A world described as plain data: hosts, network, processes and their
+//! scripted steps, limits. Scenario files (in the CLI crate) resolve into this;
+//! Rust tests build it directly with [`SpecBuilder`].
+
+use crate::net::{DropRule, Link, Partition};
+use model::{Errno, How, Personality, TimeNs, NS_PER_MS, NS_PER_S};
+use serde::Serialize;
+use std::sync::Arc;
+
+/// Index of a process in the spec.
+pub type ProcId = u16;
+/// Index of a named socket slot (per process; forked children inherit them).
+pub type Slot = u16;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct HostSpec {
+    pub name: String,
+    pub personality: Arc<Personality>,
+    /// MTU of the host's interface; MSS = MTU − 40.
+    pub mtu: u32,
+    pub isn: Option<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ProcSpec {
+    pub name: String,
+    pub host: u16,
+    /// A process created by `fork` in this parent (it starts at the fork).
+    pub forked_from: Option<ProcId>,
+}
+
+/// When a step starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum At {
+    /// As soon as the previous step of the process has finished.
+    Next,
+    /// At this absolute time (or when the previous step finishes, if later).
+    Abs(TimeNs),
+    /// This long after the previous step of the process finished.
+    After(TimeNs),
+}
+
+/// What a step does, in application terms. Some expand to several calls
+/// (`listen` = socket + bind + listen).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub enum Action {
+    Socket {
+        sock: Slot,
+    },
+    Bind {
+        sock: Slot,
+        port: u16,
+    },
+    Listen {
+        sock: Slot,
+        port: u16,
+        backlog: u32,
+    },
+    Accept {
+        listener: Slot,
+        sock: Slot,
+    },
+    Connect {
+        sock: Slot,
+        host: u16,
+        port: u16,
+    },
+    Write {
+        sock: Slot,
+        bytes: u64,
+    },
+    Read {
+        sock: Slot,
+        max: u64,
+    },
+    /// read() until it returns 0 or an error; the result is the total.
+    ReadToEof {
+        sock: Slot,
+    },
+    Shutdown {
+        sock: Slot,
+        how: How,
+    },
+    Close {
+        sock: Slot,
+    },
+    Linger {
+        sock: Slot,
+        linger: Option<u32>,
+    },
+    Nonblocking {
+        sock: Slot,
+        on: bool,
+    },
+    RcvBuf {
+        sock: Slot,
+        bytes: u32,
+    },
+    SndBuf {
+        sock: Slot,
+        bytes: u32,
+    },
+    Dup {
+        sock: Slot,
+        new: Slot,
+    },
+    Fork {
+        child: ProcId,
+    },
+    Exit,
+    Sleep {
+        ns: TimeNs,
+    },
+}
+
+/// What a step expects its call to return.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Expect {
+    Value(u64),
+    Error(Errno),
+    /// Any non-error result.
+    Ok,
+}
+
+impl std::fmt::Display for Expect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Expect::Value(v) => write!(f, "{v}"),
+            Expect::Error(e) => write!(f, "{e}"),
+            Expect::Ok => f.write_str("ok"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct StepSpec {
+    pub proc: ProcId,
+    pub at: At,
+    pub action: Action,
+    pub expect: Option<Expect>,
+    /// Where the step came from (scenario line), for messages.
+    pub origin: Option<String>,
+}
+
+/// Limits that end a run cleanly with a verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Limits {
+    pub max_events: u64,
+    pub max_time_ns: TimeNs,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_events: 2_000_000,
+            max_time_ns: 3_600 * NS_PER_S,
+        }
+    }
+}
+
+/// Everything needed to build a world.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct WorldSpec {
+    pub seed: u64,
+    pub hosts: Vec<HostSpec>,
+    /// Default link for every direction.
+    pub link: Link,
+    /// Per-direction overrides: (src, dst, link).
+    pub links: Vec<(u16, u16, Link)>,
+    pub drops: Vec<DropRule>,
+    pub partitions: Vec<Partition>,
+    pub procs: Vec<ProcSpec>,
+    pub slot_names: Vec<String>,
+    pub steps: Vec<StepSpec>,
+    pub limits: Limits,
+}
+
+/// Builds a [`WorldSpec`] in Rust (tests, benchmarks, the fuzzer).
+#[derive(Clone, Debug)]
+pub struct SpecBuilder {
+    pub spec: WorldSpec,
+}
+
+impl SpecBuilder {
+    pub fn new(seed: u64) -> SpecBuilder {
+        SpecBuilder {
+            spec: WorldSpec {
+                seed,
+                hosts: Vec::new(),
+                link: Link::default(),
+                links: Vec::new(),
+                drops: Vec::new(),
+                partitions: Vec::new(),
+                procs: Vec::new(),
+                slot_names: Vec::new(),
+                steps: Vec::new(),
+                limits: Limits::default(),
+            },
+        }
+    }
+
+    /// Adds a host with one process of the same name; returns the host index.
+    pub fn host(&mut self, name: &str, personality: Personality) -> u16 {
+        let id = self.spec.hosts.len() as u16;
+        self.spec.hosts.push(HostSpec {
+            name: name.to_string(),
+            personality: Arc::new(personality),
+            mtu: 1500,
+            isn: None,
+        });
+        self.spec.procs.push(ProcSpec {
+            name: name.to_string(),
+            host: id,
+            forked_from: None,
+        });
+        id
+    }
+
+    /// The process id of a name.
+    pub fn proc(&self, name: &str) -> ProcId {
+        self.spec
+            .procs
+            .iter()
+            .position(|p| p.name == name)
+            .unwrap_or_else(|| panic!("no process {name}")) as ProcId
+    }
+
+    /// Declares a process forked from `parent`.
+    pub fn forked(&mut self, name: &str, parent: &str) -> ProcId {
+        let parent = self.proc(parent);
+        let host = self.spec.procs[parent as usize].host;
+        self.spec.procs.push(ProcSpec {
+            name: name.to_string(),
+            host,
+            forked_from: Some(parent),
+        });
+        (self.spec.procs.len() - 1) as ProcId
+    }
+
+    /// The slot of a socket name, creating it.
+    pub fn slot(&mut self, name: &str) -> Slot {
+        if let Some(i) = self.spec.slot_names.iter().position(|n| n == name) {
+            return i as Slot;
+        }
+        self.spec.slot_names.push(name.to_string());
+        (self.spec.slot_names.len() - 1) as Slot
+    }
+
+    /// Adds a step at absolute time `at_ms` (milliseconds).
+    pub fn at(&mut self, at_ms: u64, proc: &str, action: Action) -> &mut StepSpec {
+        self.step(At::Abs(at_ms * NS_PER_MS), proc, action)
+    }
+
+    /// Adds a step that starts when the previous one of the process ends.
+    pub fn then(&mut self, proc: &str, action: Action) -> &mut StepSpec {
+        self.step(At::Next, proc, action)
+    }
+
+    pub fn step(&mut self, at: At, proc: &str, action: Action) -> &mut StepSpec {
+        let proc = self.proc(proc);
+        self.spec.steps.push(StepSpec {
+            proc,
+            at,
+            action,
+            expect: None,
+            origin: None,
+        });
+        self.spec.steps.last_mut().expect("just pushed")
+    }
+
+    pub fn build(&self) -> WorldSpec {
+        self.spec.clone()
+    }
+}
+
+impl StepSpec {
+    pub fn expect(&mut self, e: Expect) -> &mut Self {
+        self.expect = Some(e);
+        self
+    }
+}

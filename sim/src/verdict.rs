@@ -1,0 +1,430 @@
+//! The verdict: every RST with who sent it, in which state and why; per
+//! direction, bytes written, delivered, read and lost (with where); silent
+//! loss; each endpoint's states; how the run ended.
+//!
+//! [`Observer`] watches trace entries as they happen (it never looks inside
+//! the model); [`Observer::finish`] turns its tallies into a [`Verdict`].
+
+use crate::trace::{Entry, What};
+use model::{Addr, Buffer, DiscardCause, Errno, Event, RstCause, State, TimeNs};
+use serde::Serialize;
+
+/// Why the run stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EndReason {
+    /// Nothing left to happen.
+    Quiescent,
+    /// The event budget ran out.
+    EventBudget,
+    /// Virtual time reached the limit.
+    TimeLimit,
+}
+
+/// The outcome class of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    Clean,
+    ResetWithoutLoss,
+    ResetWithLoss,
+    LossWithoutReset,
+    Hung,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 5] = [
+        Outcome::Clean,
+        Outcome::ResetWithoutLoss,
+        Outcome::ResetWithLoss,
+        Outcome::LossWithoutReset,
+        Outcome::Hung,
+    ];
+    pub fn key(self) -> &'static str {
+        match self {
+            Outcome::Clean => "clean",
+            Outcome::ResetWithoutLoss => "reset-without-loss",
+            Outcome::ResetWithLoss => "reset-with-loss",
+            Outcome::LossWithoutReset => "loss-without-reset",
+            Outcome::Hung => "hung",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Outcome> {
+        Outcome::ALL.iter().copied().find(|o| o.key() == s)
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Reset {
+    pub t_ns: TimeNs,
+    /// The sender of the RST.
+    pub from: Addr,
+    pub to: Addr,
+    pub state: State,
+    pub cause: RstCause,
+}
+
+/// Where lost bytes were lost.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Loss {
+    pub bytes: u64,
+    /// "sender" or "receiver".
+    pub side: &'static str,
+    pub why: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Default)]
+pub struct Direction {
+    pub from: Option<Addr>,
+    pub to: Option<Addr>,
+    /// Bytes the writing application wrote successfully.
+    pub written: u64,
+    /// Bytes that entered the reader's receive buffer in order.
+    pub delivered: u64,
+    /// Bytes the reading application read.
+    pub read: u64,
+    /// written − read.
+    pub lost: u64,
+    pub losses: Vec<Loss>,
+    /// Loss the writer never saw as an error.
+    pub silent: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Endpoint {
+    pub addr: Addr,
+    /// States in order, from the first.
+    pub states: Vec<State>,
+    pub final_state: State,
+    /// Errors its application calls returned on this connection.
+    pub errors: Vec<Errno>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Connection {
+    /// The endpoint that sent the first SYN, then the other.
+    pub endpoints: [Endpoint; 2],
+    /// [0] = endpoints[0] → endpoints[1], [1] the reverse.
+    pub directions: [Direction; 2],
+}
+
+/// A step whose result differed from what it expected.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StepMismatch {
+    pub step: u32,
+    pub proc: u16,
+    pub expected: String,
+    pub actual: String,
+    pub origin: Option<String>,
+}
+
+/// A step that never ran or never finished.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Stuck {
+    pub proc: u16,
+    pub step: u32,
+    pub what: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    pub outcome: Outcome,
+    pub end: EndReason,
+    pub end_ns: TimeNs,
+    pub events: u64,
+    pub segments_sent: u64,
+    pub segments_dropped: u64,
+    pub resets: Vec<Reset>,
+    pub connections: Vec<Connection>,
+    pub step_mismatches: Vec<StepMismatch>,
+    /// Processes blocked in a call, or with steps left, when the run ended.
+    pub stuck: Vec<Stuck>,
+}
+
+impl Verdict {
+    pub fn lost_bytes(&self) -> u64 {
+        self.connections
+            .iter()
+            .flat_map(|c| &c.directions)
+            .map(|d| d.lost)
+            .sum()
+    }
+    pub fn silent_loss(&self) -> bool {
+        self.connections
+            .iter()
+            .flat_map(|c| &c.directions)
+            .any(|d| d.silent)
+    }
+    /// The RSTs sent for causes other than stray segments.
+    pub fn reset_causes(&self) -> Vec<RstCause> {
+        self.resets.iter().map(|r| r.cause).collect()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+struct DirTally {
+    written: u64,
+    delivered: u64,
+    read: u64,
+    recv_discards: Vec<(DiscardCause, u64)>,
+    send_discards: Vec<(DiscardCause, u64)>,
+    refused_by: Option<RstCause>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct ConnTally {
+    ends: [Addr; 2],
+    states: [Vec<State>; 2],
+    errors: [Vec<Errno>; 2],
+    dirs: [DirTally; 2],
+}
+
+/// Watches trace entries and keeps the tallies a verdict needs.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Observer {
+    resets: Vec<(TimeNs, model::Conn, State, RstCause)>,
+    conns: Vec<ConnTally>,
+    sent: u64,
+    dropped: u64,
+    pub(crate) mismatches: Vec<(u32, u16, String, String, Option<String>)>,
+}
+
+impl Observer {
+    /// The tally of a connection and which end `local` is (creating it).
+    fn conn(&mut self, local: Addr, remote: Addr) -> (&mut ConnTally, usize) {
+        let i = match self.conns.iter().position(|c| {
+            (c.ends[0] == local && c.ends[1] == remote)
+                || (c.ends[0] == remote && c.ends[1] == local)
+        }) {
+            Some(i) => i,
+            None => {
+                self.conns.push(ConnTally {
+                    ends: [local, remote],
+                    states: [Vec::new(), Vec::new()],
+                    errors: [Vec::new(), Vec::new()],
+                    dirs: [DirTally::default(), DirTally::default()],
+                });
+                self.conns.len() - 1
+            }
+        };
+        let c = &mut self.conns[i];
+        let side = usize::from(c.ends[0] != local);
+        (c, side)
+    }
+
+    pub fn observe(&mut self, e: &Entry) {
+        match e.what {
+            What::Send { .. } => self.sent += 1,
+            What::Drop { .. } => self.dropped += 1,
+            What::Model { event } => self.model_event(e.t_ns, event),
+            _ => {}
+        }
+    }
+
+    fn model_event(&mut self, t: TimeNs, ev: Event) {
+        match ev {
+            Event::State { conn, from, to, .. } => {
+                if conn.remote.port == 0
+                    || to == State::Listen
+                    || from == State::Listen && to == State::Closed
+                {
+                    return; // a listener, not a connection
+                }
+                let (c, side) = self.conn(conn.local, conn.remote);
+                if c.states[side].is_empty() {
+                    c.states[side].push(from);
+                }
+                c.states[side].push(to);
+            }
+            Event::RstSent { conn, state, cause } => {
+                self.resets.push((t, conn, state, cause));
+                if matches!(cause, RstCause::DataAfterClose | RstCause::DataAfterShutRd) {
+                    let (c, side) = self.conn(conn.local, conn.remote);
+                    let dir = &mut c.dirs[1 - side];
+                    dir.refused_by.get_or_insert(cause);
+                }
+            }
+            Event::Discard {
+                conn,
+                buffer,
+                bytes,
+                cause,
+            } => {
+                let (c, side) = self.conn(conn.local, conn.remote);
+                match buffer {
+                    Buffer::Send => c.dirs[side].send_discards.push((cause, bytes)),
+                    Buffer::Receive => c.dirs[1 - side].recv_discards.push((cause, bytes)),
+                }
+            }
+            Event::Delivered { conn, bytes } => {
+                let (c, side) = self.conn(conn.local, conn.remote);
+                c.dirs[1 - side].delivered += bytes;
+            }
+            Event::AppWrote { conn, bytes, .. } => {
+                let (c, side) = self.conn(conn.local, conn.remote);
+                c.dirs[side].written += bytes;
+            }
+            Event::AppRead { conn, bytes, .. } => {
+                let (c, side) = self.conn(conn.local, conn.remote);
+                c.dirs[1 - side].read += bytes;
+            }
+            Event::AppError { conn, errno, .. } => {
+                if conn.remote.port == 0 {
+                    return;
+                }
+                let (c, side) = self.conn(conn.local, conn.remote);
+                c.errors[side].push(errno);
+            }
+            Event::RstReceived { .. }
+            | Event::CallDone { .. }
+            | Event::Timer { .. }
+            | Event::SynDropped { .. }
+            | Event::Ignored { .. } => {}
+        }
+    }
+
+    /// The verdict, given how the run ended and who is stuck.
+    pub fn finish(
+        &self,
+        end: EndReason,
+        end_ns: TimeNs,
+        events: u64,
+        stuck: Vec<Stuck>,
+    ) -> Verdict {
+        let resets: Vec<Reset> = self
+            .resets
+            .iter()
+            .map(|&(t, conn, state, cause)| Reset {
+                t_ns: t,
+                from: conn.local,
+                to: conn.remote,
+                state,
+                cause,
+            })
+            .collect();
+        let connections: Vec<Connection> = self
+            .conns
+            .iter()
+            .filter(|c| !c.states[0].is_empty() || !c.states[1].is_empty())
+            .map(|c| {
+                let mut c = c.clone();
+                // Order the ends so the one that sent the first SYN comes first.
+                if c.states[0].first() != Some(&State::Closed)
+                    && c.states[1].first() == Some(&State::Closed)
+                {
+                    c.ends.swap(0, 1);
+                    c.states.swap(0, 1);
+                    c.errors.swap(0, 1);
+                    c.dirs.swap(0, 1);
+                }
+                let endpoints = [0, 1].map(|i| Endpoint {
+                    addr: c.ends[i],
+                    final_state: *c.states[i].last().unwrap_or(&State::Closed),
+                    states: c.states[i].clone(),
+                    errors: c.errors[i].clone(),
+                });
+                let directions = [0, 1].map(|i| direction(&c, i));
+                Connection {
+                    endpoints,
+                    directions,
+                }
+            })
+            .collect();
+        let lost: u64 = connections
+            .iter()
+            .flat_map(|c| &c.directions)
+            .map(|d| d.lost)
+            .sum();
+        let hung =
+            end != EndReason::Quiescent || stuck.iter().any(|s| s.what.starts_with("blocked"));
+        let outcome = match (resets.is_empty(), lost > 0) {
+            (false, true) => Outcome::ResetWithLoss,
+            (false, false) => Outcome::ResetWithoutLoss,
+            (true, true) if !hung => Outcome::LossWithoutReset,
+            (true, _) if hung => Outcome::Hung,
+            (true, _) => Outcome::Clean,
+        };
+        Verdict {
+            outcome,
+            end,
+            end_ns,
+            events,
+            segments_sent: self.sent,
+            segments_dropped: self.dropped,
+            resets,
+            connections,
+            step_mismatches: self
+                .mismatches
+                .iter()
+                .map(|(step, proc, expected, actual, origin)| StepMismatch {
+                    step: *step,
+                    proc: *proc,
+                    expected: expected.clone(),
+                    actual: actual.clone(),
+                    origin: origin.clone(),
+                })
+                .collect(),
+            stuck,
+        }
+    }
+}
+
+/// Direction `i` of a connection tally: where its lost bytes went.
+fn direction(c: &ConnTally, i: usize) -> Direction {
+    let d = &c.dirs[i];
+    let lost = d.written.saturating_sub(d.read);
+    let mut losses = Vec::new();
+    if lost > 0 {
+        let mut at_receiver = 0;
+        for (cause, bytes) in &d.recv_discards {
+            losses.push(Loss {
+                bytes: *bytes,
+                side: "receiver",
+                why: cause.to_string(),
+            });
+            at_receiver += bytes;
+        }
+        let unread = d
+            .delivered
+            .saturating_sub(d.read)
+            .saturating_sub(at_receiver);
+        if unread > 0 {
+            losses.push(Loss {
+                bytes: unread,
+                side: "receiver",
+                why: "never read: still in the receive buffer when the run ended".into(),
+            });
+        }
+        let undelivered = d.written.saturating_sub(d.delivered);
+        if undelivered > 0 {
+            let why = if let Some(cause) = d.refused_by {
+                format!("refused by the reader's stack ({cause})")
+            } else if let Some((cause, _)) = d.send_discards.first() {
+                cause.to_string()
+            } else {
+                "never delivered: queued or in flight when the run ended".into()
+            };
+            losses.push(Loss {
+                bytes: undelivered,
+                side: "sender",
+                why,
+            });
+        }
+    }
+    Direction {
+        from: Some(c.ends[i]),
+        to: Some(c.ends[1 - i]),
+        written: d.written,
+        delivered: d.delivered,
+        read: d.read,
+        lost,
+        losses,
+        silent: lost > 0 && c.errors[i].is_empty(),
+    }
+}

@@ -1,0 +1,326 @@
+//! The deterministic world: one event queue keyed by (virtual time, insertion
+//! order), hosts driven through the model's entry points, the network deciding
+//! each segment's fate, and processes running their scripted steps.
+//!
+//! The whole state is plain data: a `World` can be cloned (to fork a run),
+//! compared and hashed (to deduplicate states). Recording the trace is
+//! optional; the verdict's observer always runs.
+
+use crate::app::{AppState, AppStatus};
+use crate::net::{Fate, Network};
+use crate::rng::SimRng;
+use crate::spec::{ProcId, WorldSpec};
+use crate::trace::{Entry, What};
+use crate::verdict::{EndReason, Observer, Stuck, Verdict};
+use model::host::splitmix64;
+use model::{Event, Host, HostConfig, HostId, Output, Segment, TimeNs};
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+/// Sub-stream ids: one per component, so their draws never shift each other.
+const RNG_NETWORK: u64 = 1;
+const ISN_KEY_SALT: u64 = 0x6973_6e5f_6b65_7973;
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(crate) enum Ev {
+    Arrive(Segment),
+    HostTimer(HostId),
+    App(ProcId),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(crate) struct Queued {
+    pub at: TimeNs,
+    pub seq: u64,
+    pub ev: Ev,
+}
+
+impl Ord for Queued {
+    fn cmp(&self, o: &Self) -> Ordering {
+        // BinaryHeap is a max-heap: reverse for earliest first, ties by insertion.
+        (o.at, o.seq).cmp(&(self.at, self.seq))
+    }
+}
+
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+/// A running (or finished) simulation.
+#[derive(Clone, Debug)]
+pub struct World {
+    pub(crate) spec: Arc<WorldSpec>,
+    /// Step indices of each process, in order.
+    pub(crate) proc_steps: Arc<Vec<Vec<u32>>>,
+    pub now: TimeNs,
+    pub(crate) queue: BinaryHeap<Queued>,
+    pub(crate) next_seq: u64,
+    pub hosts: Vec<Host>,
+    pub(crate) apps: Vec<AppState>,
+    pub(crate) net: Network,
+    /// Per host, the earliest timer event in the queue.
+    pub(crate) timer_at: Vec<Option<TimeNs>>,
+    pub(crate) observer: Observer,
+    pub(crate) trace: Option<Vec<Entry>>,
+    pub events: u64,
+    pub(crate) ended: Option<EndReason>,
+    /// Scratch buffer for model output; not part of the state.
+    pub(crate) out: Output,
+}
+
+impl World {
+    /// Builds a world from its spec; `record_trace` keeps every entry.
+    pub fn new(spec: Arc<WorldSpec>, record_trace: bool) -> World {
+        let hosts: Vec<Host> = spec
+            .hosts
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let cfg = HostConfig {
+                    id: i as HostId,
+                    mss: h.mtu.saturating_sub(40).max(64),
+                    isn_key: splitmix64(spec.seed ^ ISN_KEY_SALT ^ ((i as u64) << 40)),
+                    isn_fixed: h.isn,
+                    ephemeral_first: 40_000,
+                };
+                Host::new(cfg, Arc::clone(&h.personality))
+            })
+            .collect();
+        let mut net = Network::new(hosts.len(), spec.link, SimRng::new(spec.seed, RNG_NETWORK));
+        for &(s, d, l) in &spec.links {
+            net.set_link(s, d, l);
+        }
+        for d in &spec.drops {
+            net.add_drop(*d);
+        }
+        net.partitions = spec.partitions.clone();
+        let mut proc_steps = vec![Vec::new(); spec.procs.len()];
+        for (i, s) in spec.steps.iter().enumerate() {
+            proc_steps[s.proc as usize].push(i as u32);
+        }
+        let n_hosts = hosts.len();
+        let mut w = World {
+            apps: spec
+                .procs
+                .iter()
+                .map(|_| AppState::new(spec.slot_names.len()))
+                .collect(),
+            proc_steps: Arc::new(proc_steps),
+            spec,
+            now: 0,
+            queue: BinaryHeap::new(),
+            next_seq: 0,
+            hosts,
+            net,
+            timer_at: vec![None; n_hosts],
+            observer: Observer::default(),
+            trace: record_trace.then(Vec::new),
+            events: 0,
+            ended: None,
+            out: Output::default(),
+        };
+        for p in 0..w.spec.procs.len() {
+            if w.spec.procs[p].forked_from.is_none() {
+                let host = w.spec.procs[p].host as usize;
+                w.apps[p].pid = Some(w.hosts[host].spawn());
+                w.start_next_step(p as ProcId, 0);
+            }
+        }
+        w
+    }
+
+    pub fn spec(&self) -> &WorldSpec {
+        &self.spec
+    }
+
+    pub(crate) fn push(&mut self, at: TimeNs, ev: Ev) {
+        self.queue.push(Queued {
+            at,
+            seq: self.next_seq,
+            ev,
+        });
+        self.next_seq += 1;
+    }
+
+    pub(crate) fn record(&mut self, host: HostId, what: What) {
+        let e = Entry {
+            t_ns: self.now,
+            host,
+            what,
+        };
+        self.observer.observe(&e);
+        if let Some(t) = self.trace.as_mut() {
+            t.push(e);
+        }
+    }
+
+    /// Runs to the end and returns the verdict.
+    pub fn run(&mut self) -> Verdict {
+        while self.step() {}
+        self.verdict()
+    }
+
+    /// Processes one event; false once the run has ended.
+    pub fn step(&mut self) -> bool {
+        if self.ended.is_some() {
+            return false;
+        }
+        let Some(q) = self.queue.peek().copied() else {
+            self.ended = Some(EndReason::Quiescent);
+            return false;
+        };
+        let limits = self.spec.limits;
+        if q.at > limits.max_time_ns {
+            self.ended = Some(EndReason::TimeLimit);
+            return false;
+        }
+        if self.events >= limits.max_events {
+            self.ended = Some(EndReason::EventBudget);
+            return false;
+        }
+        self.queue.pop();
+        debug_assert!(q.at >= self.now, "time went backwards");
+        self.now = q.at;
+        self.events += 1;
+        match q.ev {
+            Ev::Arrive(seg) => {
+                let h = seg.dst.host;
+                self.record(h, What::Recv { seg });
+                let now = self.now;
+                self.hosts[h as usize].on_segment(now, &seg, &mut self.out);
+                self.flush(h);
+            }
+            Ev::HostTimer(h) => {
+                if self.timer_at[h as usize] == Some(self.now) {
+                    self.timer_at[h as usize] = None;
+                    let now = self.now;
+                    self.hosts[h as usize].on_timers(now, &mut self.out);
+                    self.flush(h);
+                }
+            }
+            Ev::App(p) => self.run_app(p),
+        }
+        true
+    }
+
+    /// Moves a host's output into the trace and the network, routes call
+    /// completions to their processes, and re-arms the host's timer.
+    pub(crate) fn flush(&mut self, h: HostId) {
+        let mut out = std::mem::take(&mut self.out);
+        for &event in &out.events {
+            self.record(h, What::Model { event });
+            if let Event::CallDone { pid, result } = event {
+                let app = (0..self.apps.len())
+                    .find(|&a| self.apps[a].pid == Some(pid) && self.spec.procs[a].host == h);
+                if let Some(a) = app {
+                    self.apps[a].pending_result = Some(result);
+                    let now = self.now;
+                    self.push(now, Ev::App(a as ProcId));
+                }
+            }
+        }
+        for seg in out.segments.drain(..) {
+            self.record(h, What::Send { seg });
+            let now = self.now;
+            match self.net.fate(now, &seg) {
+                Fate::Deliver { at } => self.push(at, Ev::Arrive(seg)),
+                Fate::Duplicate { at, again_at } => {
+                    self.record(h, What::Duplicate { seg });
+                    self.push(at, Ev::Arrive(seg));
+                    self.push(again_at, Ev::Arrive(seg));
+                }
+                Fate::Drop { reason } => self.record(h, What::Drop { seg, reason }),
+            }
+        }
+        out.clear();
+        self.out = out;
+        if let Some(at) = self.hosts[h as usize].poll_at() {
+            let at = at.max(self.now);
+            if self.timer_at[h as usize].is_none_or(|t| at < t) {
+                self.timer_at[h as usize] = Some(at);
+                self.push(at, Ev::HostTimer(h));
+            }
+        }
+    }
+
+    /// The recorded trace (empty when not recording).
+    pub fn trace(&self) -> &[Entry] {
+        self.trace.as_deref().unwrap_or(&[])
+    }
+
+    pub fn ended(&self) -> Option<EndReason> {
+        self.ended
+    }
+
+    /// The verdict as of now (call after `run`, or to inspect a run in progress).
+    pub fn verdict(&self) -> Verdict {
+        let mut stuck = Vec::new();
+        for (p, a) in self.apps.iter().enumerate() {
+            let steps = &self.proc_steps[p];
+            let step = steps.get(a.pc as usize).copied().unwrap_or(u32::MAX);
+            let what = match a.status {
+                AppStatus::Blocked => format!(
+                    "blocked in {}",
+                    a.blocked_call.map(|c| format!("{c:?}")).unwrap_or_default()
+                ),
+                AppStatus::Ready if (a.pc as usize) < steps.len() => {
+                    "steps left when the run ended".to_string()
+                }
+                AppStatus::NotStarted if !steps.is_empty() => {
+                    "never started (never forked)".to_string()
+                }
+                _ => continue,
+            };
+            stuck.push(Stuck {
+                proc: p as u16,
+                step,
+                what,
+            });
+        }
+        let end = self.ended.unwrap_or(EndReason::Quiescent);
+        self.observer.finish(end, self.now, self.events, stuck)
+    }
+
+    /// A digest of the whole state, for deduplicating explored states.
+    pub fn state_hash(&self) -> u64 {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.hash(&mut h);
+        h.finish()
+    }
+}
+
+impl Hash for World {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.now.hash(h);
+        let mut q: Vec<&Queued> = self.queue.iter().collect();
+        q.sort_by_key(|x| (x.at, x.seq));
+        for x in q {
+            (x.at, x.ev).hash(h);
+        }
+        self.hosts.hash(h);
+        self.apps.hash(h);
+        self.net.hash(h);
+        self.timer_at.hash(h);
+        self.observer.hash(h);
+    }
+}
+
+impl PartialEq for World {
+    fn eq(&self, o: &World) -> bool {
+        let mut a: Vec<_> = self.queue.iter().map(|x| (x.at, x.seq, x.ev)).collect();
+        let mut b: Vec<_> = o.queue.iter().map(|x| (x.at, x.seq, x.ev)).collect();
+        a.sort_by_key(|x| (x.0, x.1));
+        b.sort_by_key(|x| (x.0, x.1));
+        self.now == o.now
+            && a == b
+            && self.hosts == o.hosts
+            && self.apps == o.apps
+            && self.net == o.net
+            && self.timer_at == o.timer_at
+            && self.observer == o.observer
+    }
+}

@@ -1,1 +1,44 @@
-fn main() {}
+//! The `tcpsim` command line.
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+use tcpsim::cli;
+
+/// Deterministic TCP teardown simulator: who sends RST, and which bytes are lost.
+#[derive(Parser, Debug)]
+#[command(
+    name = "tcpsim",
+    version,
+    after_help = "Examples:\n  tcpsim run scenarios/rsync-cygwin-exit.toml\n  tcpsim run scenarios/close-with-unread.toml --server freebsd\n  tcpsim test scenarios/"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run one scenario: ladder diagram, verdict, expectations (exit 1 if they fail).
+    Run(cli::run::Args),
+    /// Run every scenario with expectations, like a test runner.
+    Test(cli::test::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                cli::EXIT_INPUT
+            } else {
+                cli::EXIT_OK
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match &cli.command {
+        Command::Run(a) => cli::run::exec(a),
+        Command::Test(a) => cli::test::exec(a),
+    }
+}

@@ -169,7 +169,7 @@ impl World {
         if self.ended.is_some() {
             return false;
         }
-        let Some(q) = self.queue.peek().copied() else {
+        let Some(q) = self.next_live_event() else {
             self.ended = Some(EndReason::Quiescent);
             return false;
         };
@@ -205,6 +205,32 @@ impl World {
             Ev::App(p) => self.run_app(p),
         }
         true
+    }
+
+    /// The next event that will do something. A host timer whose deadline was
+    /// cancelled or moved later is dropped here (and re-armed at the real
+    /// deadline), so it neither advances time nor counts as an event.
+    fn next_live_event(&mut self) -> Option<Queued> {
+        while let Some(q) = self.queue.peek().copied() {
+            let Ev::HostTimer(h) = q.ev else {
+                return Some(q);
+            };
+            let hi = h as usize;
+            let current = self.timer_at[hi] == Some(q.at);
+            let due = self.hosts[hi].poll_at().is_some_and(|d| d <= q.at);
+            if current && due {
+                return Some(q);
+            }
+            self.queue.pop();
+            if current {
+                self.timer_at[hi] = None;
+                if let Some(at) = self.hosts[hi].poll_at() {
+                    self.timer_at[hi] = Some(at);
+                    self.push(at, Ev::HostTimer(h));
+                }
+            }
+        }
+        None
     }
 
     /// Moves a host's output into the trace and the network, routes call

@@ -1,0 +1,92 @@
+//! The subcommands, one module each; `main.rs` only parses arguments.
+//! Only this layer prints. Exit codes: 0 success, 1 an expectation or property
+//! failed, 2 bad input or usage.
+
+pub mod run;
+pub mod test;
+
+use crate::diag::Diag;
+use crate::scenario::Overrides;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_FAILED: u8 = 1;
+pub const EXIT_INPUT: u8 = 2;
+
+/// Whether to colour output on stdout.
+pub fn styled() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// Prints diagnostics to stderr and returns exit code 2.
+pub fn report_diags(diags: &[Diag]) -> ExitCode {
+    let styled = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    for d in diags {
+        eprintln!("{}", d.render(styled));
+    }
+    if diags.len() > 1 {
+        eprintln!("error: {} problems; nothing was run", diags.len());
+    }
+    ExitCode::from(EXIT_INPUT)
+}
+
+/// Parses `host.knob=value` for `--set`.
+pub fn parse_set(s: &str) -> Result<(String, String, String), String> {
+    let (lhs, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}`: expected HOST.KNOB=VALUE"))?;
+    let (host, knob) = lhs.split_once('.').ok_or_else(|| {
+        format!("`{s}`: expected HOST.KNOB=VALUE (e.g. server.tcp_fin_timeout=30)")
+    })?;
+    Ok((
+        host.trim().to_string(),
+        knob.trim().to_string(),
+        value.trim().to_string(),
+    ))
+}
+
+/// Parses `host=personality` for `--personality`.
+pub fn parse_host_personality(s: &str) -> Result<(String, String), String> {
+    let (h, p) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}`: expected HOST=PERSONALITY (e.g. client=freebsd)"))?;
+    Ok((h.trim().to_string(), p.trim().to_string()))
+}
+
+/// Common scenario options of `run` and `test`.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct ScenarioOpts {
+    /// Seed of the network's random faults (overrides the file's `seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Override a knob: HOST.KNOB=VALUE (repeatable), e.g. server.tcp_fin_timeout=30.
+    #[arg(long = "set", value_name = "HOST.KNOB=VALUE", value_parser = parse_set)]
+    pub set: Vec<(String, String, String)>,
+    /// Personality of the host named `client` (a built-in name or a personality file).
+    #[arg(long, value_name = "PERSONALITY")]
+    pub client: Option<String>,
+    /// Personality of the host named `server`.
+    #[arg(long, value_name = "PERSONALITY")]
+    pub server: Option<String>,
+    /// Personality of any host: HOST=PERSONALITY (repeatable).
+    #[arg(long = "personality", value_name = "HOST=PERSONALITY", value_parser = parse_host_personality)]
+    pub personality: Vec<(String, String)>,
+}
+
+impl ScenarioOpts {
+    pub fn overrides(&self) -> Overrides {
+        let mut personality = self.personality.clone();
+        if let Some(p) = &self.client {
+            personality.push(("client".into(), p.clone()));
+        }
+        if let Some(p) = &self.server {
+            personality.push(("server".into(), p.clone()));
+        }
+        Overrides {
+            seed: self.seed,
+            personality,
+            set: self.set.clone(),
+        }
+    }
+}

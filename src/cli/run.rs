@@ -1,0 +1,139 @@
+//! `tcpsim run FILE`: run one scenario, print the ladder and the verdict (or
+//! JSON), and check its expectations.
+
+use super::{report_diags, ScenarioOpts, EXIT_FAILED, EXIT_OK};
+use crate::scenario::{self, Mismatch, Scenario};
+use serde::Serialize;
+use sim::{report, Entry, Verdict, World};
+use std::fmt::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Format {
+    /// Ladder diagram and verdict.
+    #[default]
+    Text,
+    /// The full trace and verdict as JSON.
+    Json,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The scenario file.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub opts: ScenarioOpts,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// Print only the verdict, not the ladder.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Runs a scenario with its trace recorded.
+pub fn simulate(s: &Scenario) -> (World, Verdict) {
+    let mut w = World::new(s.spec.clone(), true);
+    let v = w.run();
+    (w, v)
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    scenario: &'a str,
+    seed: u64,
+    hosts: Vec<JsonHost<'a>>,
+    verdict: &'a Verdict,
+    expectations_failed: &'a [Mismatch],
+    trace: &'a [Entry],
+}
+
+#[derive(Serialize)]
+struct JsonHost<'a> {
+    name: &'a str,
+    personality: &'a str,
+    release: &'a str,
+}
+
+/// The text report: header, ladder, verdict, expectations.
+pub fn text_report(
+    s: &Scenario,
+    w: &World,
+    v: &Verdict,
+    failures: &[Mismatch],
+    ladder: bool,
+) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "scenario: {} ({})", s.name, s.path);
+    for line in s.description.lines().filter(|l| !l.trim().is_empty()) {
+        let _ = writeln!(o, "  {}", line.trim());
+    }
+    let _ = writeln!(o, "seed: {}\n", s.spec.seed);
+    if ladder {
+        o.push_str(&report::ladder(&s.spec, w.trace()));
+        o.push('\n');
+    }
+    o.push_str(&report::verdict_text(&s.spec, v));
+    o.push_str(&expectations_text(s, failures));
+    o
+}
+
+pub fn expectations_text(s: &Scenario, failures: &[Mismatch]) -> String {
+    let mut o = String::new();
+    if !s.expect.any(&s.spec) {
+        let _ = writeln!(o, "\nexpectations: none stated");
+    } else if failures.is_empty() {
+        let _ = writeln!(o, "\nexpectations: all hold");
+    } else {
+        let _ = writeln!(o, "\nexpectations: {} FAILED", failures.len());
+        for f in failures {
+            let _ = writeln!(
+                o,
+                "  {}:\n    expected: {}\n    actual:   {}",
+                f.what, f.expected, f.actual
+            );
+        }
+    }
+    o
+}
+
+pub fn exec(a: &Args) -> ExitCode {
+    let s = match scenario::load(&a.file, &a.opts.overrides()) {
+        Ok(s) => s,
+        Err(d) => return report_diags(&d),
+    };
+    let (w, v) = simulate(&s);
+    let failures = s.expect.check(&s.spec, &v);
+    match a.format {
+        Format::Json => {
+            let r = JsonReport {
+                scenario: &s.name,
+                seed: s.spec.seed,
+                hosts: s
+                    .spec
+                    .hosts
+                    .iter()
+                    .map(|h| JsonHost {
+                        name: &h.name,
+                        personality: &h.personality.name,
+                        release: &h.personality.release,
+                    })
+                    .collect(),
+                verdict: &v,
+                expectations_failed: &failures,
+                trace: w.trace(),
+            };
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&r).expect("reports serialize")
+            );
+        }
+        Format::Text => print!("{}", text_report(&s, &w, &v, &failures, !a.quiet)),
+    }
+    ExitCode::from(if failures.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_FAILED
+    })
+}

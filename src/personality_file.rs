@@ -1,0 +1,145 @@
+//! User-defined personalities: a TOML file that `extends` a built-in one and
+//! overrides knobs, each override keeping a source note.
+//!
+//! ```toml
+//! name = "macos-10.13"
+//! release = "macOS 10.13 (xnu-4570)"
+//! extends = "macos"
+//! [set]
+//! close_unread = "discard-fin"
+//! [sources]
+//! close_unread = "[src] xnu-4570 tcp_usrreq.c tcp_disconnect: flushed silently"
+//! ```
+
+use crate::diag::Diag;
+use indexmap::IndexMap;
+use model::Personality;
+use serde::Deserialize;
+use std::borrow::Cow;
+use std::path::Path;
+use std::sync::Arc;
+use toml::Spanned;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PersonalityFile {
+    name: String,
+    #[serde(default)]
+    release: Option<String>,
+    extends: Spanned<String>,
+    #[serde(default)]
+    set: IndexMap<String, Spanned<toml::Value>>,
+    #[serde(default)]
+    sources: IndexMap<String, String>,
+}
+
+/// Text of a knob value as written in TOML (strings without quotes).
+pub fn value_text(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Looks up a built-in name, or loads a personality file (relative to `base`).
+pub fn resolve(name: &str, base: &Path) -> Result<Personality, String> {
+    if let Some(p) = Personality::builtin(name) {
+        return Ok(p);
+    }
+    if name.ends_with(".toml") || name.contains('/') {
+        let path = base.join(name);
+        return load(&path).map_err(|d| d.render(false));
+    }
+    let hint = model::personality::closest(name, Personality::BUILTIN.iter().copied())
+        .map(|g| format!("did you mean `{g}`? "))
+        .unwrap_or_default();
+    Err(format!(
+        "unknown personality `{name}`: {hint}known: {}, or a path to a personality file (*.toml)",
+        Personality::BUILTIN.join(", ")
+    ))
+}
+
+/// Loads a personality file.
+pub fn load(path: &Path) -> Result<Personality, Diag> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| Diag {
+        path: shown.clone(),
+        source: Arc::from(""),
+        span: None,
+        message: format!("cannot read personality file: {e}"),
+        label: String::new(),
+        help: None,
+    })?;
+    let source: Arc<str> = Arc::from(text.as_str());
+    let diag = |span: Option<std::ops::Range<usize>>,
+                message: String,
+                label: &str,
+                help: Option<String>| Diag {
+        path: shown.clone(),
+        source: source.clone(),
+        span,
+        message,
+        label: label.to_string(),
+        help,
+    };
+    let file: PersonalityFile =
+        toml::from_str(&text).map_err(|e| diag(e.span(), e.message().to_string(), "here", None))?;
+    let mut p = Personality::builtin(file.extends.get_ref()).ok_or_else(|| {
+        diag(
+            Some(file.extends.span()),
+            format!(
+                "`extends` names unknown personality `{}`",
+                file.extends.get_ref()
+            ),
+            "not a built-in personality",
+            Some(format!(
+                "built-in personalities: {}",
+                Personality::BUILTIN.join(", ")
+            )),
+        )
+    })?;
+    p.name = Cow::Owned(file.name.clone());
+    p.release = Cow::Owned(
+        file.release
+            .unwrap_or_else(|| format!("{} with overrides", file.extends.get_ref())),
+    );
+    for (knob, value) in &file.set {
+        let source = file
+            .sources
+            .get(knob)
+            .cloned()
+            .unwrap_or_else(|| format!("set in {shown}"));
+        p.knobs
+            .set(knob, &value_text(value.get_ref()), Cow::Owned(source))
+            .map_err(|e| {
+                let names: Vec<&str> = model::personality::Knobs::INFO
+                    .iter()
+                    .map(|i| i.name)
+                    .collect();
+                let help = match &e {
+                    model::personality::KnobError::UnknownKnob { .. } => {
+                        Some(format!("knobs: {}", names.join(", ")))
+                    }
+                    model::personality::KnobError::BadValue { .. } => None,
+                };
+                diag(Some(value.span()), e.to_string(), "this knob", help)
+            })?;
+    }
+    for knob in file.sources.keys() {
+        if !file.set.contains_key(knob) {
+            let span = text.find(knob.as_str()).map(|s| s..s + knob.len());
+            return Err(diag(
+                span,
+                format!("source given for `{knob}`, which is not set"),
+                "no matching entry in [set]",
+                None,
+            ));
+        }
+    }
+    Ok(p)
+}
+
+/// Shares one loaded personality between hosts.
+pub fn shared(p: Personality) -> Arc<Personality> {
+    Arc::new(p)
+}

@@ -1,0 +1,677 @@
+//! From a scenario file as written to a world spec and expectations: names
+//! looked up, durations typed, everything validated once. Every error points
+//! at the text that caused it.
+
+use super::file::{LinkDef, ScenarioFile};
+use super::steps::{parse_step, Op, StepDef, Tok};
+use super::Expectations;
+use crate::diag::Diag;
+use crate::personality_file::{self, value_text};
+use crate::units::parse_duration;
+use model::{Flags, Personality, RstCause, State};
+use sim::spec::{Action, HostSpec, Limits, ProcSpec, StepSpec, WorldSpec};
+use sim::{DropRule, Filter, Link, Outcome, Partition, Ratio};
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+use toml::Spanned;
+
+/// Collects diagnostics for one file.
+pub struct Ctx<'a> {
+    pub path: &'a str,
+    pub source: Arc<str>,
+    pub base: &'a Path,
+    pub errors: Vec<Diag>,
+}
+
+impl Ctx<'_> {
+    pub fn error(
+        &mut self,
+        span: Option<Range<usize>>,
+        message: impl Into<String>,
+        label: impl Into<String>,
+        help: Option<String>,
+    ) {
+        self.errors.push(Diag {
+            path: self.path.to_string(),
+            source: self.source.clone(),
+            span,
+            message: message.into(),
+            label: label.into(),
+            help,
+        });
+    }
+
+    /// The span of a key as written (keys carry no span in serde).
+    fn key_span(&self, key: &str) -> Option<Range<usize>> {
+        for quoted in [format!("\"{key}\""), key.to_string()] {
+            if let Some(i) = self.source.find(&quoted) {
+                return Some(i..i + quoted.len());
+            }
+        }
+        None
+    }
+
+    /// Maps a range inside a step string to the file, if the string has no escapes.
+    fn inner_span(&self, s: &Spanned<String>, r: Range<usize>) -> Range<usize> {
+        let span = s.span();
+        let raw = &self.source[span.clone()];
+        if raw.len() == s.get_ref().len() + 2 {
+            span.start + 1 + r.start..span.start + 1 + r.end
+        } else {
+            span
+        }
+    }
+}
+
+/// Names of hosts, processes and sockets, in declaration order.
+struct Names {
+    hosts: Vec<String>,
+    procs: Vec<String>,
+    slots: Vec<String>,
+}
+
+fn host_id(cx: &mut Ctx, names: &Names, name: &str, span: Option<Range<usize>>) -> Option<u16> {
+    match names.hosts.iter().position(|h| h == name) {
+        Some(i) => Some(i as u16),
+        None => {
+            let hint = model::personality::closest(name, names.hosts.iter().map(|s| s.as_str()));
+            let help = match hint {
+                Some(g) => format!("did you mean `{g}`? hosts: {}", names.hosts.join(", ")),
+                None => format!("hosts: {}", names.hosts.join(", ")),
+            };
+            cx.error(
+                span,
+                format!("unknown host `{name}`"),
+                "not a host of this scenario",
+                Some(help),
+            );
+            None
+        }
+    }
+}
+
+/// `"a->b"` as two host ids.
+fn direction(
+    cx: &mut Ctx,
+    names: &Names,
+    key: &str,
+    span: Option<Range<usize>>,
+) -> Option<(u16, u16)> {
+    let Some((a, b)) = key.split_once("->") else {
+        cx.error(
+            span,
+            format!("bad direction `{key}`"),
+            "expected `HOST->HOST`",
+            Some("e.g. \"client->server\"".into()),
+        );
+        return None;
+    };
+    let a = host_id(cx, names, a.trim(), span.clone());
+    let b = host_id(cx, names, b.trim(), span);
+    Some((a?, b?))
+}
+
+fn duration(cx: &mut Ctx, s: &Spanned<String>) -> Option<u64> {
+    match parse_duration(s.get_ref()) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            cx.error(
+                Some(s.span()),
+                format!("bad duration `{}`: {e}", s.get_ref()),
+                "expected a duration",
+                Some("durations are `50us`, `10ms`, `1.5s`, `2min`".into()),
+            );
+            None
+        }
+    }
+}
+
+fn ratio(cx: &mut Ctx, s: &Spanned<String>) -> Option<Ratio> {
+    let r = Ratio::parse(s.get_ref());
+    if r.is_none() {
+        cx.error(
+            Some(s.span()),
+            format!("bad probability `{}`", s.get_ref()),
+            "expected a percentage or a ratio",
+            Some("write `1%`, `0.5%` or `1/200`".into()),
+        );
+    }
+    r
+}
+
+fn link(cx: &mut Ctx, base: Link, d: &LinkDef) -> Link {
+    let mut l = base;
+    if let Some(v) = &d.delay {
+        l.delay_ns = duration(cx, v).unwrap_or(l.delay_ns);
+    }
+    if let Some(v) = &d.jitter {
+        l.jitter_ns = duration(cx, v).unwrap_or(l.jitter_ns);
+    }
+    if let Some(v) = &d.loss {
+        l.loss = ratio(cx, v).unwrap_or(l.loss);
+    }
+    if let Some(v) = &d.duplicate {
+        l.duplicate = ratio(cx, v).unwrap_or(l.duplicate);
+    }
+    if let Some(v) = &d.reorder {
+        l.reorder = ratio(cx, v).unwrap_or(l.reorder);
+        if l.reorder_delay_ns == 0 {
+            l.reorder_delay_ns = 1_000_000; // held back 1 ms unless said otherwise
+        }
+    }
+    if let Some(v) = &d.reorder_delay {
+        l.reorder_delay_ns = duration(cx, v).unwrap_or(l.reorder_delay_ns);
+    }
+    l
+}
+
+fn personality(cx: &mut Ctx, name: &Spanned<String>) -> Option<Personality> {
+    match personality_file::resolve(name.get_ref(), cx.base) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            let (msg, help) = match e.split_once(": ") {
+                Some((m, h)) => (m.to_string(), Some(h.to_string())),
+                None => (e, None),
+            };
+            cx.error(Some(name.span()), msg, "unknown personality", help);
+            None
+        }
+    }
+}
+
+/// Resolves a parsed file into a world spec and its expectations.
+pub fn resolve(
+    cx: &mut Ctx,
+    f: &ScenarioFile,
+    overrides: &super::Overrides,
+) -> Option<(WorldSpec, Expectations)> {
+    let names = Names {
+        hosts: f.hosts.keys().cloned().collect(),
+        procs: f.hosts.keys().chain(f.processes.keys()).cloned().collect(),
+        slots: Vec::new(),
+    };
+    if names.hosts.is_empty() {
+        cx.error(
+            cx.key_span("hosts"),
+            "no hosts",
+            "a scenario needs at least one host",
+            Some("add `[hosts.client]` with `personality = \"linux\"`".into()),
+        );
+        return None;
+    }
+    let mut hosts = Vec::new();
+    for (name, h) in &f.hosts {
+        let chosen = overrides
+            .personality
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, p)| p);
+        let p = match chosen {
+            Some(p) => match personality_file::resolve(p, Path::new(".")) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    cx.error(None, e, "", None);
+                    None
+                }
+            },
+            None => personality(cx, &h.personality),
+        };
+        let Some(mut p) = p else { continue };
+        for (knob, value) in &h.set {
+            if let Err(e) = p.set(knob, &value_text(value.get_ref()), cx.path) {
+                let help =
+                    matches!(e, model::personality::KnobError::UnknownKnob { .. }).then(|| {
+                        let all: Vec<&str> = model::personality::Knobs::INFO
+                            .iter()
+                            .map(|i| i.name)
+                            .collect();
+                        format!("knobs: {}", all.join(", "))
+                    });
+                let span = cx.key_span(knob).or(Some(value.span()));
+                cx.error(span, e.to_string(), "this knob", help);
+            }
+        }
+        for (host, knob, value) in &overrides.set {
+            if host == name {
+                if let Err(e) = p.set(knob, value, "--set") {
+                    cx.error(None, format!("--set {host}.{knob}={value}: {e}"), "", None);
+                }
+            }
+        }
+        hosts.push(HostSpec {
+            name: name.clone(),
+            personality: Arc::new(p),
+            mtu: h.mtu.unwrap_or(1500),
+            isn: h.isn,
+        });
+    }
+    for (host, _, _) in &overrides.set {
+        if !names.hosts.contains(host) {
+            cx.error(
+                None,
+                format!("--set names unknown host `{host}`"),
+                "",
+                Some(format!("hosts: {}", names.hosts.join(", "))),
+            );
+        }
+    }
+    let base_link = link(cx, Link::default(), &f.network.link);
+    let mut links = Vec::new();
+    for (key, d) in &f.network.links {
+        let span = cx.key_span(key);
+        if let Some((a, b)) = direction(cx, &names, key, span) {
+            links.push((a, b, link(cx, base_link, d)));
+        }
+    }
+    let mut drops = Vec::new();
+    for d in &f.network.drop {
+        let from = d
+            .from
+            .as_ref()
+            .and_then(|h| host_id(cx, &names, h.get_ref(), Some(h.span())));
+        let (flags, data) = match &d.flags {
+            Some(fl) => match drop_flags(fl.get_ref()) {
+                Some(v) => v,
+                None => {
+                    cx.error(Some(fl.span()), format!("bad flags `{}`", fl.get_ref()), "expected flag letters or `data`", Some("letters S F R P . (ACK), e.g. \"F\" or \"R\"; or \"data\" for segments with payload".into()));
+                    (0, None)
+                }
+            },
+            None => (0, None),
+        };
+        if d.nth == 0 || d.count == 0 {
+            cx.error(
+                cx.key_span("nth"),
+                "`nth` and `count` start at 1",
+                "here",
+                None,
+            );
+            continue;
+        }
+        drops.push(DropRule {
+            filter: Filter { from, flags, data },
+            nth: d.nth,
+            count: d.count,
+        });
+    }
+    let mut partitions = Vec::new();
+    for p in &f.network.partition {
+        let from_ns = duration(cx, &p.from).unwrap_or(0);
+        let until_ns = duration(cx, &p.until).unwrap_or(0);
+        let one_way_from = p
+            .direction
+            .as_ref()
+            .and_then(|d| direction(cx, &names, d.get_ref(), Some(d.span())))
+            .map(|(a, _)| a);
+        if until_ns <= from_ns {
+            cx.error(
+                Some(p.until.span()),
+                "a partition must end after it starts",
+                "not after `from`",
+                None,
+            );
+        }
+        partitions.push(Partition {
+            from_ns,
+            until_ns,
+            one_way_from,
+        });
+    }
+    let mut procs: Vec<ProcSpec> = names
+        .hosts
+        .iter()
+        .enumerate()
+        .map(|(i, n)| ProcSpec {
+            name: n.clone(),
+            host: i as u16,
+            forked_from: None,
+        })
+        .collect();
+    for (name, p) in &f.processes {
+        if names.hosts.contains(name) {
+            cx.error(
+                cx.key_span(name),
+                format!("process `{name}` has a host's name"),
+                "already the host's own process",
+                None,
+            );
+        }
+        let host = host_id(cx, &names, p.host.get_ref(), Some(p.host.span())).unwrap_or(0);
+        let forked_from = p.forked_from.as_ref().and_then(|parent| {
+            match names.procs.iter().position(|n| n == parent.get_ref()) {
+                Some(i) => Some(i as u16),
+                None => {
+                    cx.error(
+                        Some(parent.span()),
+                        format!("unknown process `{}`", parent.get_ref()),
+                        "not a process",
+                        Some(format!("processes: {}", names.procs.join(", "))),
+                    );
+                    None
+                }
+            }
+        });
+        procs.push(ProcSpec {
+            name: name.clone(),
+            host,
+            forked_from,
+        });
+    }
+    let steps = resolve_steps(cx, f, names, &procs);
+    let limits = Limits {
+        max_events: f
+            .scenario
+            .max_events
+            .unwrap_or(Limits::default().max_events),
+        max_time_ns: f
+            .scenario
+            .duration
+            .as_ref()
+            .and_then(|d| duration(cx, d))
+            .unwrap_or(Limits::default().max_time_ns),
+    };
+    let names_hosts: Vec<String> = hosts.iter().map(|h: &HostSpec| h.name.clone()).collect();
+    let expect = resolve_expect(cx, f, &names_hosts);
+    let (steps, slot_names) = steps?;
+    if !cx.errors.is_empty() {
+        return None;
+    }
+    let spec = WorldSpec {
+        seed: overrides.seed.or(f.scenario.seed).unwrap_or(1),
+        hosts,
+        link: base_link,
+        links,
+        drops,
+        partitions,
+        procs,
+        slot_names,
+        steps,
+        limits,
+    };
+    Some((spec, expect))
+}
+
+fn drop_flags(s: &str) -> Option<(u8, Option<bool>)> {
+    if s == "data" {
+        return Some((0, Some(true)));
+    }
+    let mut bits = 0;
+    for c in s.chars() {
+        bits |= match c {
+            'S' => Flags::SYN.0,
+            'F' => Flags::FIN.0,
+            'R' => Flags::RST.0,
+            'P' => Flags::PSH.0,
+            '.' => Flags::ACK.0,
+            _ => return None,
+        };
+    }
+    Some((bits, None))
+}
+
+fn resolve_steps(
+    cx: &mut Ctx,
+    f: &ScenarioFile,
+    mut names: Names,
+    procs: &[ProcSpec],
+) -> Option<(Vec<StepSpec>, Vec<String>)> {
+    let mut parsed: Vec<(StepDef, &Spanned<String>)> = Vec::new();
+    for line in &f.script.steps {
+        match parse_step(line.get_ref()) {
+            Ok(s) => parsed.push((s, line)),
+            Err(e) => {
+                let span = cx.inner_span(line, e.at.clone());
+                cx.error(Some(span), e.message, e.label, e.help);
+            }
+        }
+    }
+    // Socket names: every name a step creates (socket, listen, connect, accept … as, dup … as).
+    for (s, _) in &parsed {
+        let created = match &s.op {
+            Op::Socket { sock }
+            | Op::Listen { sock, .. }
+            | Op::Connect { sock, .. }
+            | Op::Accept { sock, .. } => Some(sock),
+            Op::Dup { new, .. } => Some(new),
+            _ => None,
+        };
+        if let Some(t) = created {
+            if !names.slots.contains(&t.text) {
+                names.slots.push(t.text.clone());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (s, line) in &parsed {
+        let origin = {
+            let (l, c) = crate::diag::line_col(&cx.source, line.span().start);
+            Some(format!("{}:{l}:{c}", cx.path))
+        };
+        let proc = match names.procs.iter().position(|p| *p == s.proc.text) {
+            Some(i) => i as u16,
+            None => {
+                let span = cx.inner_span(line, s.proc.at.clone());
+                let hint = model::personality::closest(
+                    &s.proc.text,
+                    names.procs.iter().map(|p| p.as_str()),
+                );
+                let help = match hint {
+                    Some(g) => format!("did you mean `{g}`? processes: {}", names.procs.join(", ")),
+                    None => format!("processes: {} (each host has a process of its own name; declare more under [processes])", names.procs.join(", ")),
+                };
+                cx.error(
+                    Some(span),
+                    format!("unknown process `{}`", s.proc.text),
+                    "not a process",
+                    Some(help),
+                );
+                continue;
+            }
+        };
+        let slot = |cx: &mut Ctx, t: &Tok| -> u16 {
+            match names.slots.iter().position(|n| *n == t.text) {
+                Some(i) => i as u16,
+                None => {
+                    let span = cx.inner_span(line, t.at.clone());
+                    cx.error(Some(span), format!("socket `{}` is never created", t.text), "unknown socket name", Some("sockets are named by `socket S`, `listen S …`, `connect S …`, `accept L as S` or `dup S as S2`".into()));
+                    0
+                }
+            }
+        };
+        let action = match &s.op {
+            Op::Socket { sock } => Action::Socket {
+                sock: slot(cx, sock),
+            },
+            Op::Bind { sock, port } => Action::Bind {
+                sock: slot(cx, sock),
+                port: *port,
+            },
+            Op::Listen {
+                sock,
+                port,
+                backlog,
+            } => Action::Listen {
+                sock: slot(cx, sock),
+                port: *port,
+                backlog: *backlog,
+            },
+            Op::Accept { listener, sock } => Action::Accept {
+                listener: slot(cx, listener),
+                sock: slot(cx, sock),
+            },
+            Op::Connect { sock, host, port } => {
+                let span = cx.inner_span(line, host.at.clone());
+                let h = host_id(cx, &names, &host.text, Some(span)).unwrap_or(0);
+                Action::Connect {
+                    sock: slot(cx, sock),
+                    host: h,
+                    port: *port,
+                }
+            }
+            Op::Write { sock, bytes } => Action::Write {
+                sock: slot(cx, sock),
+                bytes: *bytes,
+            },
+            Op::Read { sock, max } => Action::Read {
+                sock: slot(cx, sock),
+                max: *max,
+            },
+            Op::ReadEof { sock } => Action::ReadToEof {
+                sock: slot(cx, sock),
+            },
+            Op::Shutdown { sock, how } => Action::Shutdown {
+                sock: slot(cx, sock),
+                how: *how,
+            },
+            Op::Close { sock } => Action::Close {
+                sock: slot(cx, sock),
+            },
+            Op::Linger { sock, linger } => Action::Linger {
+                sock: slot(cx, sock),
+                linger: *linger,
+            },
+            Op::Nonblocking { sock, on } => Action::Nonblocking {
+                sock: slot(cx, sock),
+                on: *on,
+            },
+            Op::RcvBuf { sock, bytes } => Action::RcvBuf {
+                sock: slot(cx, sock),
+                bytes: *bytes,
+            },
+            Op::SndBuf { sock, bytes } => Action::SndBuf {
+                sock: slot(cx, sock),
+                bytes: *bytes,
+            },
+            Op::Dup { sock, new } => Action::Dup {
+                sock: slot(cx, sock),
+                new: slot(cx, new),
+            },
+            Op::Fork { child } => {
+                let c = procs
+                    .iter()
+                    .position(|p| p.name == child.text && p.forked_from == Some(proc));
+                match c {
+                    Some(c) => Action::Fork { child: c as u16 },
+                    None => {
+                        let span = cx.inner_span(line, child.at.clone());
+                        cx.error(
+                            Some(span),
+                            format!(
+                                "`{}` is not declared as forked from `{}`",
+                                child.text, s.proc.text
+                            ),
+                            "no such child",
+                            Some(format!(
+                                "declare it: [processes.{}] host = \"…\", forked_from = \"{}\"",
+                                child.text, s.proc.text
+                            )),
+                        );
+                        continue;
+                    }
+                }
+            }
+            Op::Exit => Action::Exit,
+            Op::Sleep { ns } => Action::Sleep { ns: *ns },
+        };
+        out.push(StepSpec {
+            proc,
+            at: s.at,
+            action,
+            expect: s.expect,
+            origin,
+        });
+    }
+    cx.errors.is_empty().then_some((out, names.slots))
+}
+
+fn resolve_expect(cx: &mut Ctx, f: &ScenarioFile, hosts: &[String]) -> Expectations {
+    let mut e = Expectations::default();
+    let Some(d) = &f.expect else { return e };
+    let names = Names {
+        hosts: hosts.to_vec(),
+        procs: Vec::new(),
+        slots: Vec::new(),
+    };
+    if let Some(o) = &d.outcome {
+        match Outcome::parse(o.get_ref()) {
+            Some(v) => e.outcome = Some(v),
+            None => {
+                let all: Vec<&str> = Outcome::ALL.iter().map(|o| o.key()).collect();
+                cx.error(
+                    Some(o.span()),
+                    format!("unknown outcome `{}`", o.get_ref()),
+                    "not an outcome class",
+                    Some(format!("outcomes: {}", all.join(", "))),
+                );
+            }
+        }
+    }
+    if let Some(list) = &d.rst {
+        let mut v = Vec::new();
+        for r in list {
+            let Some((h, c)) = r.get_ref().split_once(':') else {
+                cx.error(
+                    Some(r.span()),
+                    format!("bad RST expectation `{}`", r.get_ref()),
+                    "expected `HOST: CAUSE`",
+                    Some("e.g. \"server: close-with-unread\"".into()),
+                );
+                continue;
+            };
+            let host = host_id(cx, &names, h.trim(), Some(r.span()));
+            let cause = RstCause::parse(c.trim());
+            if cause.is_none() {
+                let all: Vec<&str> = RstCause::ALL.iter().map(|c| c.key()).collect();
+                cx.error(
+                    Some(r.span()),
+                    format!("unknown RST cause `{}`", c.trim()),
+                    "not a cause",
+                    Some(format!("causes: {}", all.join(", "))),
+                );
+            }
+            if let (Some(h), Some(c)) = (host, cause) {
+                v.push((h, c));
+            }
+        }
+        e.rst = Some(v);
+    }
+    for (k, bytes) in &d.lost {
+        let span = cx.key_span(k);
+        if let Some(dir) = direction(cx, &names, k, span) {
+            e.lost.push((dir, *bytes));
+        }
+    }
+    e.silent_loss = d.silent_loss;
+    for (h, st) in &d.final_state {
+        let span = cx.key_span(h);
+        let host = host_id(cx, &names, h, span);
+        let state = state(cx, st);
+        if let (Some(h), Some(s)) = (host, state) {
+            e.final_state.push((h, s));
+        }
+    }
+    for (h, list) in &d.reached {
+        let span = cx.key_span(h);
+        let host = host_id(cx, &names, h, span);
+        let states: Vec<State> = list.iter().filter_map(|s| state(cx, s)).collect();
+        if let Some(h) = host {
+            e.reached.push((h, states));
+        }
+    }
+    e
+}
+
+fn state(cx: &mut Ctx, s: &Spanned<String>) -> Option<State> {
+    let st = State::parse(s.get_ref());
+    if st.is_none() {
+        let all: Vec<&str> = State::ALL.iter().map(|s| s.name()).collect();
+        cx.error(
+            Some(s.span()),
+            format!("unknown state `{}`", s.get_ref()),
+            "not an RFC 9293 state",
+            Some(format!("states: {}", all.join(", "))),
+        );
+    }
+    st
+}

@@ -186,6 +186,9 @@ fn toml_message(m: &str) -> (String, Option<String>) {
     let m = m.trim();
     match m.split_once(", expected ") {
         Some((a, b)) => (a.to_string(), Some(format!("expected {b}"))),
+        None if m.starts_with("unknown field") || m.starts_with("missing field") => {
+            (m.to_string(), Some("the keys of a scenario file are listed in docs/scenario-format.md".into()))
+        }
         None => (m.to_string(), None),
     }
 }

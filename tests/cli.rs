@@ -1,0 +1,115 @@
+//! End-to-end tests of the `tcpsim` binary: exit codes, error output for bad
+//! input (each file in tests/bad/ with its expected stderr beside it), and the
+//! scenario corpus through `tcpsim test`.
+//!
+//! `TCPSIM_BLESS=1 cargo test --test cli` rewrites the expected stderr files.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn tcpsim() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tcpsim"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR")).env("NO_COLOR", "1");
+    c
+}
+
+fn bad_files() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn bad_input_exits_2_with_a_located_error_and_a_hint() {
+    let bless = std::env::var_os("TCPSIM_BLESS").is_some();
+    let files = bad_files();
+    assert!(files.len() >= 12, "expected the bad-input corpus, found {}", files.len());
+    for f in files {
+        let rel = f.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap().to_path_buf();
+        let out = tcpsim().arg("run").arg(&rel).output().unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}: {stderr}", rel.display());
+        assert!(out.stdout.is_empty(), "{}: nothing may run", rel.display());
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        let name = rel.file_name().unwrap().to_string_lossy().to_string();
+        assert!(stderr.contains(&format!("{}:", rel.display())), "{name}: no file:line:col in\n{stderr}");
+        let expected_path = f.with_extension("stderr");
+        if bless {
+            std::fs::write(&expected_path, &stderr).unwrap();
+        }
+        let expected = std::fs::read_to_string(&expected_path)
+            .unwrap_or_else(|_| panic!("missing {}; run with TCPSIM_BLESS=1", expected_path.display()));
+        assert_eq!(stderr, expected, "{name}: error output changed");
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = tcpsim().args(["run"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = tcpsim().args(["frobnicate"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = tcpsim().args(["run", "does/not/exist.toml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read scenario"));
+    let out = tcpsim().args(["run", "scenarios/close-with-unread.toml", "--set", "nohost"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn run_prints_ladder_and_verdict_and_checks_expectations() {
+    let out = tcpsim().args(["run", "scenarios/close-with-unread.toml"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("R. 501:501(0) ack 2001"), "{text}");
+    assert!(text.contains("RST server:80 → client:40000"), "{text}");
+    assert!(text.contains("close with unread data"), "{text}");
+    assert!(text.contains("expectations: all hold"), "{text}");
+
+    // Changing the server's personality through --set makes the expectations fail: exit 1 with a diff.
+    let out = tcpsim()
+        .args(["run", "-q", "scenarios/close-with-unread.toml", "--set", "server.close_unread=discard-fin"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("expected: server: close-with-unread"), "{text}");
+    assert!(text.contains("actual:   no RST"), "{text}");
+}
+
+#[test]
+fn json_output_has_trace_and_verdict() {
+    let out = tcpsim().args(["run", "--format", "json", "scenarios/close-with-unread.toml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"]["outcome"], "reset-with-loss");
+    assert_eq!(v["verdict"]["resets"][0]["cause"], "close-with-unread");
+    assert_eq!(v["hosts"][1]["name"], "server");
+    let trace = v["trace"].as_array().unwrap();
+    assert!(trace.iter().any(|e| e["kind"] == "send" && e["seg"]["flags"] == 0x14), "an R. segment in the trace");
+}
+
+#[test]
+fn same_seed_gives_byte_identical_output() {
+    let run = |seed: &str| {
+        tcpsim()
+            .args(["run", "--format", "json", "scenarios/close-with-unread.toml", "--seed", seed])
+            .output()
+            .unwrap()
+            .stdout
+    };
+    assert_eq!(run("7"), run("7"));
+}
+
+#[test]
+fn the_scenario_corpus_passes() {
+    let out = tcpsim().args(["test", "scenarios"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains(" passed, 0 failed"), "{text}");
+}

@@ -113,3 +113,31 @@ fn the_scenario_corpus_passes() {
     assert_eq!(out.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains(" passed, 0 failed"), "{text}");
 }
+
+#[test]
+fn the_format_doc_lists_every_call_and_cause() {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/scenario-format.md")).unwrap();
+    for (name, syntax, _) in tcpsim::scenario::steps::CALLS {
+        assert!(doc.contains(&format!("| `{name}` |")), "docs/scenario-format.md lacks call `{name}`");
+        let first = syntax.split_whitespace().next().unwrap();
+        assert_eq!(first, *name);
+    }
+    for c in model::RstCause::ALL {
+        assert!(doc.contains(&format!("`{}`", c.key())), "docs/scenario-format.md lacks cause `{}`", c.key());
+    }
+    for o in sim::Outcome::ALL {
+        assert!(doc.contains(&format!("`{}`", o.key())), "lacks outcome `{}`", o.key());
+    }
+}
+
+#[test]
+fn written_scenarios_parse_back_to_the_same_file() {
+    for f in ["scenarios/close-with-unread.toml"] {
+        let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(f)).unwrap();
+        let parsed = tcpsim::scenario::parse(f, &text).unwrap();
+        let written = tcpsim::scenario::write(&parsed);
+        let again = tcpsim::scenario::parse("written", &written).unwrap();
+        assert_eq!(parsed, again, "{written}");
+        assert_eq!(tcpsim::scenario::write(&again), written);
+    }
+}

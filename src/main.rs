@@ -22,6 +22,8 @@ enum Command {
     Run(cli::run::Args),
     /// Run every scenario with expectations, like a test runner.
     Test(cli::test::Args),
+    /// List the stack personalities; show one's knobs; diff two.
+    Personalities(cli::personalities::Args),
 }
 
 fn main() -> ExitCode {
@@ -40,5 +42,6 @@ fn main() -> ExitCode {
     match &cli.command {
         Command::Run(a) => cli::run::exec(a),
         Command::Test(a) => cli::test::exec(a),
+        Command::Personalities(a) => cli::personalities::exec(a),
     }
 }

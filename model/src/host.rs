@@ -294,7 +294,7 @@ impl Host {
                 out.events.push(Event::RstSent {
                     conn,
                     state: State::Listen,
-                    cause: RstCause::UnacceptableAck,
+                    cause: RstCause::NoConnection,
                 });
                 out.segments.push(rst);
             }

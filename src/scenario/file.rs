@@ -155,4 +155,8 @@ pub struct ExpectDef {
     /// States each host's endpoint must pass through.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub reached: IndexMap<String, Vec<Spanned<String>>>,
+    /// Expectations for other personality pairs, keyed `"FIRST/SECOND"` (the
+    /// personalities of the first two hosts; `*` matches any).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub pairs: IndexMap<String, ExpectDef>,
 }

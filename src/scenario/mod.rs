@@ -34,6 +34,14 @@ pub struct Expectations {
     pub reached: Vec<(HostId, Vec<State>)>,
 }
 
+/// Expectations for one pair of personalities (`*` matches any).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PairExpect {
+    pub first: String,
+    pub second: String,
+    pub expect: Expectations,
+}
+
 /// One expectation that did not hold.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Mismatch {
@@ -65,9 +73,7 @@ impl Expectations {
             }
         }
         if let Some(r) = &self.rst {
-            let actual: Vec<String> = v
-                .resets
-                .iter()
+            let actual: Vec<String> = causal_resets(v)
                 .map(|r| format!("{}: {}", host(r.from.host), r.cause.key()))
                 .collect();
             let expected: Vec<String> = r
@@ -127,16 +133,65 @@ impl Expectations {
                 }
             }
         }
-        for m in &v.step_mismatches {
-            let what = format!(
+        out
+    }
+}
+
+/// Steps whose `= EXPECTED` result did not hold.
+pub fn step_mismatches(spec: &WorldSpec, v: &Verdict) -> Vec<Mismatch> {
+    v.step_mismatches
+        .iter()
+        .map(|m| Mismatch {
+            what: format!(
                 "step {} ({})",
                 m.origin.clone().unwrap_or_default(),
                 spec.procs[m.proc as usize].name
-            );
-            push(what, m.expected.clone(), m.actual.clone());
+            ),
+            expected: m.expected.clone(),
+            actual: m.actual.clone(),
+        })
+        .collect()
+}
+
+impl Scenario {
+    /// Whether any expectation applies to this run's personalities.
+    pub fn has_expectations(&self) -> bool {
+        match self.active_expectations() {
+            Some(e) if std::ptr::eq(e, &self.expect) => e.any(&self.spec),
+            Some(e) => *e != Expectations::default(),
+            None => false,
         }
-        out
     }
+
+    /// Every expectation the verdict contradicts. Per-step results count only
+    /// under the personalities the file declares (they are written for those).
+    pub fn check(&self, v: &Verdict) -> Vec<Mismatch> {
+        match self.active_expectations() {
+            Some(e) if std::ptr::eq(e, &self.expect) => {
+                let mut out = e.check(&self.spec, v);
+                out.extend(step_mismatches(&self.spec, v));
+                out
+            }
+            Some(e) => e.check(&self.spec, v),
+            None => Vec::new(),
+        }
+    }
+}
+
+/// The RSTs that say why a connection ended: an RST answering a straggler
+/// segment of a connection that was already reset (`no-connection`) is a
+/// consequence, not a cause, and is left out of `rst` expectations.
+pub fn causal_resets(v: &Verdict) -> impl Iterator<Item = &sim::verdict::Reset> {
+    v.resets
+        .iter()
+        .enumerate()
+        .filter(move |(i, r)| {
+            r.cause != RstCause::NoConnection
+                || !v.resets[..*i].iter().any(|e| {
+                    (e.from == r.from && e.to == r.to) || (e.from == r.to && e.to == r.from)
+                })
+        })
+        .map(|(_, r)| r)
 }
 
 fn list(v: &[String]) -> String {
@@ -164,6 +219,36 @@ pub struct Scenario {
     pub file: ScenarioFile,
     pub spec: Arc<WorldSpec>,
     pub expect: Expectations,
+    /// Per-pair expectations from `[expect.pairs]`.
+    pub pairs: Vec<PairExpect>,
+    /// The personalities the file itself names, per host.
+    pub declared: Vec<String>,
+}
+
+impl Scenario {
+    /// The expectations that apply when the first two hosts run `a` and `b`:
+    /// an exact `[expect.pairs."a/b"]`, else one with a wildcard, else the
+    /// file's own `[expect]` if `a`/`b` are the personalities it declares.
+    pub fn expectations_for(&self, a: &str, b: &str) -> Option<&Expectations> {
+        let exact = self.pairs.iter().find(|p| p.first == a && p.second == b);
+        let wild = || {
+            self.pairs
+                .iter()
+                .find(|p| (p.first == a || p.first == "*") && (p.second == b || p.second == "*"))
+        };
+        if let Some(p) = exact.or_else(wild) {
+            return Some(&p.expect);
+        }
+        let declared = |i: usize| self.declared.get(i).map(String::as_str);
+        let own = declared(0) == Some(a) && (self.declared.len() < 2 || declared(1) == Some(b));
+        own.then_some(&self.expect)
+    }
+
+    /// The expectations for the personalities this run actually uses.
+    pub fn active_expectations(&self) -> Option<&Expectations> {
+        let name = |i: usize| self.spec.hosts.get(i).map_or("", |h| &*h.personality.name);
+        self.expectations_for(name(0), name(1))
+    }
 }
 
 /// Parses TOML text (no resolution).
@@ -186,9 +271,10 @@ fn toml_message(m: &str) -> (String, Option<String>) {
     let m = m.trim();
     match m.split_once(", expected ") {
         Some((a, b)) => (a.to_string(), Some(format!("expected {b}"))),
-        None if m.starts_with("unknown field") || m.starts_with("missing field") => {
-            (m.to_string(), Some("the keys of a scenario file are listed in docs/scenario-format.md".into()))
-        }
+        None if m.starts_with("unknown field") || m.starts_with("missing field") => (
+            m.to_string(),
+            Some("the keys of a scenario file are listed in docs/scenario-format.md".into()),
+        ),
         None => (m.to_string(), None),
     }
 }
@@ -230,7 +316,12 @@ pub fn from_text(
     };
     let resolved = resolve::resolve(&mut cx, &file, overrides);
     match resolved {
-        Some((spec, expect)) if cx.errors.is_empty() => {
+        Some((spec, expect, pairs)) if cx.errors.is_empty() => {
+            let declared = file
+                .hosts
+                .values()
+                .map(|h| h.personality.get_ref().clone())
+                .collect();
             let name = file.scenario.name.clone().unwrap_or_else(|| {
                 Path::new(path)
                     .file_stem()
@@ -243,6 +334,8 @@ pub fn from_text(
                 file,
                 spec: Arc::new(spec),
                 expect,
+                pairs,
+                declared,
             })
         }
         _ => Err(cx.errors),

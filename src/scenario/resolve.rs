@@ -4,7 +4,7 @@
 
 use super::file::{LinkDef, ScenarioFile};
 use super::steps::{parse_step, Op, StepDef, Tok};
-use super::Expectations;
+use super::{Expectations, PairExpect};
 use crate::diag::Diag;
 use crate::personality_file::{self, value_text};
 use crate::units::parse_duration;
@@ -185,7 +185,7 @@ pub fn resolve(
     cx: &mut Ctx,
     f: &ScenarioFile,
     overrides: &super::Overrides,
-) -> Option<(WorldSpec, Expectations)> {
+) -> Option<(WorldSpec, Expectations, Vec<PairExpect>)> {
     let names = Names {
         hosts: f.hosts.keys().cloned().collect(),
         procs: f.hosts.keys().chain(f.processes.keys()).cloned().collect(),
@@ -372,7 +372,7 @@ pub fn resolve(
             .unwrap_or(Limits::default().max_time_ns),
     };
     let names_hosts: Vec<String> = hosts.iter().map(|h: &HostSpec| h.name.clone()).collect();
-    let expect = resolve_expect(cx, f, &names_hosts);
+    let (expect, pairs) = resolve_expect(cx, f, &names_hosts);
     let (steps, slot_names) = steps?;
     if !cx.errors.is_empty() {
         return None;
@@ -389,7 +389,7 @@ pub fn resolve(
         steps,
         limits,
     };
-    Some((spec, expect))
+    Some((spec, expect, pairs))
 }
 
 fn drop_flags(s: &str) -> Option<(u8, Option<bool>)> {
@@ -585,9 +585,51 @@ fn resolve_steps(
     cx.errors.is_empty().then_some((out, names.slots))
 }
 
-fn resolve_expect(cx: &mut Ctx, f: &ScenarioFile, hosts: &[String]) -> Expectations {
+fn resolve_expect(
+    cx: &mut Ctx,
+    f: &ScenarioFile,
+    hosts: &[String],
+) -> (Expectations, Vec<PairExpect>) {
+    let Some(d) = &f.expect else {
+        return (Expectations::default(), Vec::new());
+    };
+    let base = resolve_expect_def(cx, d, hosts);
+    let mut pairs = Vec::new();
+    for (key, def) in &d.pairs {
+        let span = cx.key_span(key);
+        let Some((a, b)) = key.split_once('/') else {
+            cx.error(
+                span,
+                format!("bad personality pair `{key}`"),
+                "expected `FIRST/SECOND`",
+                Some("e.g. \"winsock-xp/linux\" or \"*/freebsd\"".into()),
+            );
+            continue;
+        };
+        for p in [a, b] {
+            if p != "*" && Personality::builtin(p).is_none() && !p.ends_with(".toml") {
+                cx.error(
+                    span.clone(),
+                    format!("unknown personality `{p}` in `{key}`"),
+                    "not a personality",
+                    Some(format!("known: {}", Personality::BUILTIN.join(", "))),
+                );
+            }
+        }
+        if !def.pairs.is_empty() {
+            cx.error(span.clone(), "pairs cannot nest", "here", None);
+        }
+        pairs.push(PairExpect {
+            first: a.to_string(),
+            second: b.to_string(),
+            expect: resolve_expect_def(cx, def, hosts),
+        });
+    }
+    (base, pairs)
+}
+
+fn resolve_expect_def(cx: &mut Ctx, d: &super::file::ExpectDef, hosts: &[String]) -> Expectations {
     let mut e = Expectations::default();
-    let Some(d) = &f.expect else { return e };
     let names = Names {
         hosts: hosts.to_vec(),
         procs: Vec::new(),

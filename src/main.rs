@@ -22,6 +22,8 @@ enum Command {
     Run(cli::run::Args),
     /// Run every scenario with expectations, like a test runner.
     Test(cli::test::Args),
+    /// Run one scenario under every pair of personalities: a matrix of outcomes.
+    Compare(cli::compare::Args),
     /// List the stack personalities; show one's knobs; diff two.
     Personalities(cli::personalities::Args),
 }
@@ -43,5 +45,6 @@ fn main() -> ExitCode {
         Command::Run(a) => cli::run::exec(a),
         Command::Test(a) => cli::test::exec(a),
         Command::Personalities(a) => cli::personalities::exec(a),
+        Command::Compare(a) => cli::compare::exec(a),
     }
 }

@@ -28,7 +28,7 @@ pub fn addr(spec: &WorldSpec, a: Addr) -> String {
 
 /// Remembers each direction's ISN to print relative sequence numbers.
 #[derive(Default)]
-struct Isns(Vec<((Addr, Addr), Seq)>);
+pub struct Isns(Vec<((Addr, Addr), Seq)>);
 
 impl Isns {
     fn note(&mut self, s: &Segment) {
@@ -108,68 +108,68 @@ pub fn ladder(spec: &WorldSpec, trace: &[Entry]) -> String {
     out.push('\n');
     let mut isns = Isns::default();
     for e in trace {
-        let col = e.host as usize;
-        let text = match &e.what {
-            What::Call { .. } => continue, // shown with its result
-            What::Blocked { proc, call, .. } => format!(
-                "{}: {} blocks…",
-                spec.procs[*proc as usize].name,
-                call_text(call, spec)
-            ),
-            What::Return {
-                proc, call, result, ..
-            } => {
-                format!(
-                    "{}: {} = {}",
-                    spec.procs[*proc as usize].name,
-                    call_text(call, spec),
-                    result_text(result)
-                )
-            }
-            What::Fork { proc, child } => format!(
-                "{}: fork() → {}",
-                spec.procs[*proc as usize].name, spec.procs[*child as usize].name
-            ),
-            What::Exit { proc } => format!("{}: exit()", spec.procs[*proc as usize].name),
-            What::Sleep { proc, ns } => {
-                format!("{}: sleep {} ms", spec.procs[*proc as usize].name, ms(*ns))
-            }
-            What::Finished { .. } => continue,
-            What::Send { seg } => {
-                isns.note(seg);
-                let arrow = if seg.dst.host as usize > col {
-                    "──▶"
-                } else {
-                    "◀──"
-                };
-                let to = if n > 2 {
-                    format!(" {}", addr(spec, seg.dst))
-                } else {
-                    String::new()
-                };
-                format!("{} {arrow}{to}", seg_text(&isns, seg))
-            }
-            What::Recv { .. } => continue,
-            What::Drop { seg, reason } => format!("✕ {} lost ({reason})", seg_text(&isns, seg)),
-            What::Duplicate { seg } => format!("⧉ {} duplicated", seg_text(&isns, seg)),
-            What::Model { event } => match event {
-                Event::State { from, to, rule, .. } => format!("{from} → {to}  ({rule})"),
-                Event::RstSent { cause, state, .. } => format!("RST sent in {state}: {cause}"),
-                Event::RstReceived { state, .. } => format!("RST accepted in {state}"),
-                Event::Discard { bytes, cause, .. } => format!("{bytes} B {cause}"),
-                Event::Timer { timer, .. } => format!("timer: {timer:?}"),
-                Event::SynDropped { reason, .. } => format!("SYN dropped: {reason}"),
-                Event::Ignored { reason, .. } => format!("segment ignored: {reason}"),
-                Event::Delivered { .. }
-                | Event::AppWrote { .. }
-                | Event::AppRead { .. }
-                | Event::AppError { .. }
-                | Event::CallDone { .. } => continue,
-            },
-        };
-        line(&mut out, e.t_ns, col, n, &text);
+        if let Some(text) = entry_text(spec, &mut isns, e) {
+            line(&mut out, e.t_ns, e.host as usize, n, &text);
+        }
     }
     out
+}
+
+/// One trace entry as the ladder shows it, or `None` for entries the ladder
+/// leaves out (receptions, bookkeeping). `isns` follows the SYNs seen so far.
+pub fn entry_text(spec: &WorldSpec, isns: &mut Isns, e: &Entry) -> Option<String> {
+    let col = e.host as usize;
+    let n = spec.hosts.len();
+    let proc_name = |p: &u16| spec.procs[*p as usize].name.as_str();
+    Some(match &e.what {
+        What::Call { .. } | What::Finished { .. } | What::Recv { .. } => return None,
+        What::Blocked { proc, call, .. } => {
+            format!("{}: {} blocks…", proc_name(proc), call_text(call, spec))
+        }
+        What::Return {
+            proc, call, result, ..
+        } => {
+            format!(
+                "{}: {} = {}",
+                proc_name(proc),
+                call_text(call, spec),
+                result_text(result)
+            )
+        }
+        What::Fork { proc, child } => format!("{}: fork() → {}", proc_name(proc), proc_name(child)),
+        What::Exit { proc } => format!("{}: exit()", proc_name(proc)),
+        What::Sleep { proc, ns } => format!("{}: sleep {} ms", proc_name(proc), ms(*ns)),
+        What::Send { seg } => {
+            isns.note(seg);
+            let arrow = if seg.dst.host as usize > col {
+                "──▶"
+            } else {
+                "◀──"
+            };
+            let to = if n > 2 {
+                format!(" {}", addr(spec, seg.dst))
+            } else {
+                String::new()
+            };
+            format!("{} {arrow}{to}", seg_text(isns, seg))
+        }
+        What::Drop { seg, reason } => format!("✕ {} lost ({reason})", seg_text(isns, seg)),
+        What::Duplicate { seg } => format!("⧉ {} duplicated", seg_text(isns, seg)),
+        What::Model { event } => match event {
+            Event::State { from, to, rule, .. } => format!("{from} → {to}  ({rule})"),
+            Event::RstSent { cause, state, .. } => format!("RST sent in {state}: {cause}"),
+            Event::RstReceived { state, .. } => format!("RST accepted in {state}"),
+            Event::Discard { bytes, cause, .. } => format!("{bytes} B {cause}"),
+            Event::Timer { timer, .. } => format!("timer: {timer:?}"),
+            Event::SynDropped { reason, .. } => format!("SYN dropped: {reason}"),
+            Event::Ignored { reason, .. } => format!("segment ignored: {reason}"),
+            Event::Delivered { .. }
+            | Event::AppWrote { .. }
+            | Event::AppRead { .. }
+            | Event::AppError { .. }
+            | Event::CallDone { .. } => return None,
+        },
+    })
 }
 
 /// The verdict as text.

@@ -1,0 +1,522 @@
+//! `tcpsim compare FILE`: one scenario under every pair of personalities of its
+//! first two hosts. A matrix of outcomes (rows: the first host's personality,
+//! columns: the second's), then, for each two personalities that end
+//! differently, where their traces first diverge and which knob is responsible.
+
+use super::{report_diags, ScenarioOpts, EXIT_FAILED, EXIT_INPUT, EXIT_OK};
+use crate::personality_file;
+use crate::scenario::{self, causal_resets, Mismatch, Scenario};
+use model::personality::Knobs;
+use model::Personality;
+use serde::Serialize;
+use sim::report::{entry_text, ms, Isns};
+use sim::{Outcome, Verdict, World, WorldSpec};
+use std::borrow::Cow;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+    Csv,
+    Markdown,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The scenario file (its first two hosts are varied).
+    pub file: PathBuf,
+    /// Personalities to compare, comma-separated (default: all built-in).
+    #[arg(long, value_delimiter = ',')]
+    pub personalities: Vec<String>,
+    #[command(flatten)]
+    pub opts: ScenarioOpts,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// What one pair of personalities gives.
+#[derive(Clone, Debug, Serialize)]
+pub struct Cell {
+    pub first: String,
+    pub second: String,
+    pub outcome: Outcome,
+    /// "host: cause" for each causal RST.
+    pub rst: Vec<String>,
+    pub lost: u64,
+    pub silent: bool,
+    /// Expectations for this pair that failed (none stated → empty).
+    pub failures: Vec<Mismatch>,
+    #[serde(skip)]
+    pub verdict: Verdict,
+}
+
+impl Cell {
+    /// The comparable part: two cells "end the same" when this is equal.
+    fn ending(&self) -> (Outcome, &[String], u64) {
+        (self.outcome, &self.rst, self.lost)
+    }
+
+    pub fn short(&self) -> String {
+        let rst = if self.rst.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", self.rst.join("; "))
+        };
+        let fail = if self.failures.is_empty() { "" } else { " ✗" };
+        match self.outcome {
+            Outcome::Clean => format!("clean{fail}"),
+            Outcome::ResetWithoutLoss => format!("RST{rst}{fail}"),
+            Outcome::ResetWithLoss => format!("RST, lost {}{rst}{fail}", self.lost),
+            Outcome::LossWithoutReset => format!(
+                "lost {}{}{fail}",
+                self.lost,
+                if self.silent { " silently" } else { "" }
+            ),
+            Outcome::Hung => format!("hung{fail}"),
+        }
+    }
+}
+
+/// A divergence between two personalities in one host position.
+#[derive(Clone, Debug, Serialize)]
+pub struct Divergence {
+    /// The host whose personality changes.
+    pub host: String,
+    pub a: String,
+    pub b: String,
+    /// The other host's personality in both runs.
+    pub other: String,
+    pub a_ends: String,
+    pub b_ends: String,
+    pub at_ms: String,
+    pub a_entry: String,
+    pub b_entry: String,
+    /// Knobs whose value alone turns A's ending into B's.
+    pub knobs: Vec<String>,
+}
+
+/// The spec with the first two hosts' personalities replaced, the file's and
+/// the command line's knob overrides re-applied.
+pub fn with_pair(
+    s: &Scenario,
+    opts: &ScenarioOpts,
+    ps: [&Personality; 2],
+) -> Result<Arc<WorldSpec>, String> {
+    let mut spec = (*s.spec).clone();
+    for (i, p) in ps.into_iter().enumerate() {
+        let Some(h) = spec.hosts.get_mut(i) else {
+            break;
+        };
+        let mut p = p.clone();
+        let def = &s.file.hosts[&h.name];
+        for (knob, v) in &def.set {
+            p.set(knob, &personality_file::value_text(v.get_ref()), &s.path)
+                .map_err(|e| e.to_string())?;
+        }
+        for (host, knob, value) in &opts.set {
+            if *host == h.name {
+                p.set(knob, value, "--set").map_err(|e| e.to_string())?;
+            }
+        }
+        h.personality = Arc::new(p);
+    }
+    Ok(Arc::new(spec))
+}
+
+fn run_cell(s: &Scenario, spec: Arc<WorldSpec>, a: &str, b: &str) -> Cell {
+    let v = sim::run_verdict(&spec);
+    let host = |h: u16| spec.hosts[h as usize].name.clone();
+    let failures = match s.expectations_for(a, b) {
+        Some(e) if std::ptr::eq(e, &s.expect) => {
+            let mut f = e.check(&spec, &v);
+            f.extend(scenario::step_mismatches(&spec, &v));
+            f
+        }
+        Some(e) => e.check(&spec, &v),
+        None => Vec::new(),
+    };
+    Cell {
+        first: a.to_string(),
+        second: b.to_string(),
+        outcome: v.outcome,
+        rst: causal_resets(&v)
+            .map(|r| format!("{}: {}", host(r.from.host), r.cause.key()))
+            .collect(),
+        lost: v.lost_bytes(),
+        silent: v.silent_loss(),
+        failures,
+        verdict: v,
+    }
+}
+
+/// An entry's text without the advertised window, which differs between
+/// stacks from the first SYN on and says nothing about how a close ends.
+fn without_window(t: &str) -> String {
+    let mut out = Vec::new();
+    let mut words = t.split(' ').peekable();
+    while let Some(w) = words.next() {
+        if w == "win"
+            && words
+                .peek()
+                .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
+        {
+            words.next();
+            continue;
+        }
+        out.push(w);
+    }
+    out.join(" ")
+}
+
+/// The first trace entry where two runs differ, as (time, text a, text b).
+fn first_divergence(a: &Arc<WorldSpec>, b: &Arc<WorldSpec>) -> Option<(String, String, String)> {
+    let mut wa = World::new(a.clone(), true);
+    let mut wb = World::new(b.clone(), true);
+    wa.run();
+    wb.run();
+    let (mut ia, mut ib) = (Isns::default(), Isns::default());
+    let ta: Vec<(u64, String)> = wa
+        .trace()
+        .iter()
+        .filter_map(|e| {
+            entry_text(a, &mut ia, e).map(|t| {
+                (
+                    e.t_ns,
+                    format!("{}: {}", a.hosts[e.host as usize].name, without_window(&t)),
+                )
+            })
+        })
+        .collect();
+    let tb: Vec<(u64, String)> = wb
+        .trace()
+        .iter()
+        .filter_map(|e| {
+            entry_text(b, &mut ib, e).map(|t| {
+                (
+                    e.t_ns,
+                    format!("{}: {}", b.hosts[e.host as usize].name, without_window(&t)),
+                )
+            })
+        })
+        .collect();
+    for i in 0..ta.len().max(tb.len()) {
+        let x = ta.get(i);
+        let y = tb.get(i);
+        if x != y {
+            let t = x.or(y).map_or(0, |e| e.0);
+            let text = |e: Option<&(u64, String)>| {
+                e.map_or("(trace ended)".to_string(), |e| {
+                    format!("{} ms {}", ms(e.0), e.1)
+                })
+            };
+            return Some((ms(t), text(x), text(y)));
+        }
+    }
+    None
+}
+
+/// Knobs of `pa` that, set alone to `pb`'s value, make the run end as `target`.
+fn responsible_knobs(
+    s: &Scenario,
+    opts: &ScenarioOpts,
+    pa: &Personality,
+    pb: &Personality,
+    pos: usize,
+    other: &Personality,
+    target: &Cell,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for info in Knobs::INFO {
+        let (va, _) = pa.knobs.get(info.name).expect("knob");
+        let (vb, _) = pb.knobs.get(info.name).expect("knob");
+        if va == vb {
+            continue;
+        }
+        let mut p = pa.clone();
+        if p.knobs
+            .set(info.name, &vb, Cow::Borrowed("compare"))
+            .is_err()
+        {
+            continue;
+        }
+        let pair = if pos == 0 { [&p, other] } else { [other, &p] };
+        let Ok(spec) = with_pair(s, opts, pair) else {
+            continue;
+        };
+        let c = run_cell(s, spec, &target.first, &target.second);
+        if c.ending() == target.ending() {
+            out.push(format!("{} ({} → {})", info.name, va, vb));
+        }
+    }
+    out
+}
+
+pub struct Comparison {
+    pub names: Vec<String>,
+    pub cells: Vec<Cell>,
+    pub divergences: Vec<Divergence>,
+}
+
+/// Runs the matrix and finds the divergences.
+pub fn compare(s: &Scenario, opts: &ScenarioOpts, names: &[String]) -> Result<Comparison, String> {
+    let ps: Vec<Personality> = names
+        .iter()
+        .map(|n| personality_file::resolve(n, Path::new(".")))
+        .collect::<Result<_, _>>()?;
+    let n = ps.len();
+    let mut cells = Vec::with_capacity(n * n);
+    let mut specs = Vec::with_capacity(n * n);
+    for pa in &ps {
+        for pb in &ps {
+            let spec = with_pair(s, opts, [pa, pb])?;
+            cells.push(run_cell(s, spec.clone(), &pa.name, &pb.name));
+            specs.push(spec);
+        }
+    }
+    let host_name = |i: usize| {
+        s.spec
+            .hosts
+            .get(i)
+            .map_or("?".to_string(), |h| h.name.clone())
+    };
+    let mut divergences = Vec::new();
+    for pos in 0..2.min(s.spec.hosts.len()) {
+        for i in 0..n {
+            for j in i + 1..n {
+                // The first other-host personality under which i and j end differently.
+                let found = (0..n).find_map(|k| {
+                    let (ci, cj) = if pos == 0 {
+                        (i * n + k, j * n + k)
+                    } else {
+                        (k * n + i, k * n + j)
+                    };
+                    (cells[ci].ending() != cells[cj].ending()).then_some((k, ci, cj))
+                });
+                let Some((k, ci, cj)) = found else { continue };
+                let (at_ms, a_entry, b_entry) =
+                    first_divergence(&specs[ci], &specs[cj]).unwrap_or_default();
+                let knobs = responsible_knobs(s, opts, &ps[i], &ps[j], pos, &ps[k], &cells[cj]);
+                divergences.push(Divergence {
+                    host: host_name(pos),
+                    a: ps[i].name.to_string(),
+                    b: ps[j].name.to_string(),
+                    other: ps[k].name.to_string(),
+                    a_ends: cells[ci].short(),
+                    b_ends: cells[cj].short(),
+                    at_ms,
+                    a_entry,
+                    b_entry,
+                    knobs,
+                });
+            }
+        }
+    }
+    Ok(Comparison {
+        names: names.to_vec(),
+        cells,
+        divergences,
+    })
+}
+
+fn colour(c: &Cell, text: &str, styled: bool) -> String {
+    if !styled {
+        return text.to_string();
+    }
+    let code = match c.outcome {
+        Outcome::Clean => "32",
+        Outcome::ResetWithoutLoss => "33",
+        Outcome::ResetWithLoss | Outcome::LossWithoutReset => "31",
+        Outcome::Hung => "35",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+pub fn text(s: &Scenario, c: &Comparison, styled: bool) -> String {
+    let n = c.names.len();
+    let h0 = s.spec.hosts.first().map_or("first", |h| h.name.as_str());
+    let h1 = s.spec.hosts.get(1).map_or("second", |h| h.name.as_str());
+    let corner = format!("{h0} \\ {h1}");
+    let w0 = c
+        .names
+        .iter()
+        .map(|x| x.len())
+        .max()
+        .unwrap_or(0)
+        .max(corner.len());
+    let widths: Vec<usize> = (0..n)
+        .map(|j| {
+            (0..n)
+                .map(|i| c.cells[i * n + j].short().chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(c.names[j].len())
+        })
+        .collect();
+    let mut o = String::new();
+    let _ = writeln!(o, "scenario: {} ({})\n", s.name, s.path);
+    let _ = write!(o, "{corner:<w0$}");
+    for (j, name) in c.names.iter().enumerate() {
+        let _ = write!(o, "  {name:<w$}", w = widths[j]);
+    }
+    o.push('\n');
+    for i in 0..n {
+        let _ = write!(o, "{:<w0$}", c.names[i]);
+        for j in 0..n {
+            let cell = &c.cells[i * n + j];
+            let t = cell.short();
+            let pad = widths[j].saturating_sub(t.chars().count());
+            let _ = write!(o, "  {}{}", colour(cell, &t, styled), " ".repeat(pad));
+        }
+        o.push('\n');
+    }
+    if c.divergences.is_empty() {
+        o.push_str("\nEvery pair ends the same.\n");
+    }
+    for d in &c.divergences {
+        let _ = writeln!(
+            o,
+            "\n{} as {}: {} vs {} (with {} on the other side)",
+            d.host, d.a, d.a, d.b, d.other
+        );
+        let _ = writeln!(o, "  {}: {}\n  {}: {}", d.a, d.a_ends, d.b, d.b_ends);
+        if !d.a_entry.is_empty() {
+            let _ = writeln!(
+                o,
+                "  first divergence at {} ms:\n    {}: {}\n    {}: {}",
+                d.at_ms, d.a, d.a_entry, d.b, d.b_entry
+            );
+        }
+        if d.knobs.is_empty() {
+            let _ = writeln!(o, "  no single knob explains it (several knobs together)");
+        } else {
+            let _ = writeln!(o, "  knob responsible: {}", d.knobs.join(", "));
+        }
+    }
+    let failed: Vec<&Cell> = c.cells.iter().filter(|x| !x.failures.is_empty()).collect();
+    for cell in &failed {
+        let _ = writeln!(
+            o,
+            "\nexpectations FAILED for {}/{}:",
+            cell.first, cell.second
+        );
+        for f in &cell.failures {
+            let _ = writeln!(
+                o,
+                "  {}: expected {}, actual {}",
+                f.what, f.expected, f.actual
+            );
+        }
+    }
+    o
+}
+
+pub fn csv(c: &Comparison) -> String {
+    let mut o = String::from("first,second,outcome,rst,lost,silent,expectations\n");
+    for x in &c.cells {
+        let _ = writeln!(
+            o,
+            "{},{},{},\"{}\",{},{},{}",
+            x.first,
+            x.second,
+            x.outcome,
+            x.rst.join("; "),
+            x.lost,
+            x.silent,
+            if x.failures.is_empty() {
+                "ok"
+            } else {
+                "failed"
+            }
+        );
+    }
+    o
+}
+
+pub fn markdown(s: &Scenario, c: &Comparison) -> String {
+    let n = c.names.len();
+    let h0 = s.spec.hosts.first().map_or("first", |h| h.name.as_str());
+    let h1 = s.spec.hosts.get(1).map_or("second", |h| h.name.as_str());
+    let mut o = format!("| {h0} \\ {h1} |");
+    for name in &c.names {
+        let _ = write!(o, " {name} |");
+    }
+    o.push_str("\n|---|");
+    o.push_str(&"---|".repeat(n));
+    o.push('\n');
+    for i in 0..n {
+        let _ = write!(o, "| **{}** |", c.names[i]);
+        for j in 0..n {
+            let _ = write!(o, " {} |", c.cells[i * n + j].short().replace('|', "\\|"));
+        }
+        o.push('\n');
+    }
+    for d in &c.divergences {
+        let _ = writeln!(
+            o,
+            "\n- {} as {} vs {} (other side {}): {} vs {}; knob: {}",
+            d.host,
+            d.a,
+            d.b,
+            d.other,
+            d.a_ends,
+            d.b_ends,
+            if d.knobs.is_empty() {
+                "several".into()
+            } else {
+                d.knobs.join(", ")
+            }
+        );
+    }
+    o
+}
+
+#[derive(Serialize)]
+struct Json<'a> {
+    scenario: &'a str,
+    personalities: &'a [String],
+    cells: &'a [Cell],
+    divergences: &'a [Divergence],
+}
+
+pub fn exec(a: &Args) -> ExitCode {
+    let s = match scenario::load(&a.file, &a.opts.overrides()) {
+        Ok(s) => s,
+        Err(d) => return report_diags(&d),
+    };
+    let names: Vec<String> = if a.personalities.is_empty() {
+        Personality::BUILTIN.iter().map(|s| s.to_string()).collect()
+    } else {
+        a.personalities.clone()
+    };
+    let c = match compare(&s, &a.opts, &names) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_INPUT);
+        }
+    };
+    match a.format {
+        Format::Text => print!("{}", text(&s, &c, super::styled())),
+        Format::Csv => print!("{}", csv(&c)),
+        Format::Markdown => print!("{}", markdown(&s, &c)),
+        Format::Json => {
+            let j = Json {
+                scenario: &s.name,
+                personalities: &c.names,
+                cells: &c.cells,
+                divergences: &c.divergences,
+            };
+            println!("{}", serde_json::to_string_pretty(&j).expect("serializes"));
+        }
+    }
+    ExitCode::from(if c.cells.iter().any(|x| !x.failures.is_empty()) {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
+    })
+}

@@ -393,9 +393,24 @@ impl Host {
         }
         match s.state {
             State::Closed if !s.connected && !s.reset => {}
+            State::Closed if !s.connected => {
+                // A handshake that failed: report its error, and the socket is
+                // fresh again (Linux __inet_stream_connect → sock_error, tcp_disconnect).
+                let s = self.sock_mut(sid);
+                let err = s.so_error.take().unwrap_or(Errno::ECONNABORTED);
+                s.disconnect();
+                return Step::Done(Err(err));
+            }
             State::SynSent | State::SynReceived => return Step::Done(Err(Errno::EALREADY)),
-            State::Listen => return Step::Done(Err(Errno::EISCONN)),
-            _ => return Step::Done(Err(Errno::EISCONN)),
+            State::Closed
+            | State::Listen
+            | State::Established
+            | State::FinWait1
+            | State::FinWait2
+            | State::CloseWait
+            | State::Closing
+            | State::LastAck
+            | State::TimeWait => return Step::Done(Err(Errno::EISCONN)),
         }
         if !s.bound {
             let port = self.ephemeral_port();
@@ -420,16 +435,17 @@ impl Host {
         }
     }
 
+    /// A blocking connect() once the handshake is over. On failure the socket
+    /// is fresh again, as Linux `tcp_disconnect` leaves it: later reads give
+    /// ENOTCONN and connect() may be called again (linux-facts 10a).
     fn connect_result(&mut self, sid: SockId) -> CallResult {
         let s = self.sock_mut(sid);
-        if let Some(e) = s.so_error.take() {
-            return Err(e);
-        }
         if s.connected {
-            Ok(0)
-        } else {
-            Err(Errno::ECONNREFUSED)
+            return s.so_error.take().map_or(Ok(0), Err);
         }
+        let err = s.so_error.take().unwrap_or(Errno::ECONNREFUSED);
+        s.disconnect();
+        Err(err)
     }
 
     fn write(
@@ -568,11 +584,24 @@ impl Host {
                 }
                 return Ok(0);
             }
+            // Linux tcp_shutdown: only SEND_SHUTDOWN acts, and SYN-SENT has no FIN
+            // to send, so the connection attempt ends (tcp_close_state: CLOSE).
             State::SynSent => {
-                s.set_state(&mut ctx, State::Closed, Rule::AppCloseNoConnection);
+                s.shut_rd |= rd;
+                s.shut_wr |= wr;
+                if wr {
+                    s.set_state(&mut ctx, State::Closed, Rule::AppCloseNoConnection);
+                }
                 return Ok(0);
             }
-            _ => {}
+            State::SynReceived
+            | State::Established
+            | State::FinWait1
+            | State::FinWait2
+            | State::CloseWait
+            | State::Closing
+            | State::LastAck
+            | State::TimeWait => {}
         }
         if rd && !s.shut_rd {
             s.shut_rd = true;
@@ -635,19 +664,12 @@ impl Host {
             self.maybe_free(sid);
             return Step::Done(Ok(0));
         }
+        let action = close_action(s, k);
         let mut ctx = Ctx { p: k, now, out };
-        let mut unread = s.tcb.unread;
-        if k.close_unread_counts_ooo.value {
-            unread += s.ooo_bytes();
-        }
         s.purge_receive_queue(&mut ctx, DiscardCause::CloseUnread);
-        if s.state == State::Closed {
-            // Already reset, or never connected.
-        } else if unread > 0 && k.close_unread.value == CloseUnread::Rst {
-            s.abort(&mut ctx, RstCause::CloseWithUnread);
-        } else if s.linger == Some(0) {
-            s.abort(&mut ctx, RstCause::LingerZero);
-        } else {
+        if let CloseAction::Abort(cause) = action {
+            s.abort(&mut ctx, cause);
+        } else if action == CloseAction::Fin {
             queue_fin(s, &mut ctx);
             s.arm_fin_wait_2(&mut ctx);
             let waits =
@@ -811,6 +833,38 @@ impl Host {
     /// The connection a descriptor refers to, for tracing.
     pub fn fd_conn(&self, pid: Pid, fd: Fd) -> Option<Conn> {
         self.fd_sock(pid, fd).map(|s| self.sock(s).conn())
+    }
+}
+
+/// What close() of the last descriptor does to the connection.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum CloseAction {
+    /// Nothing to close: never connected, already reset, or TIME-WAIT, which
+    /// runs its course (Linux has handed it to a timewait minisock: the socket
+    /// the application holds is CLOSED already).
+    Nothing,
+    /// RST at once: unread data (RFC 2525 §2.17), or SO_LINGER {1, 0}.
+    Abort(RstCause),
+    /// Our FIN after the queued data (RFC 9293 §3.10.4), maybe with a linger wait.
+    Fin,
+}
+
+/// Decides close(), in Linux `__tcp_close`'s order: unread data first, then a
+/// zero linger ("check zero linger _after_ checking for unread data").
+fn close_action(s: &crate::socket::Socket, k: &crate::personality::Knobs) -> CloseAction {
+    if matches!(s.state, State::Closed | State::TimeWait) {
+        return CloseAction::Nothing;
+    }
+    let mut unread = s.tcb.unread;
+    if k.close_unread_counts_ooo.value {
+        unread += s.ooo_bytes();
+    }
+    if unread > 0 && k.close_unread.value == CloseUnread::Rst {
+        CloseAction::Abort(RstCause::CloseWithUnread)
+    } else if s.linger == Some(0) {
+        CloseAction::Abort(RstCause::LingerZero)
+    } else {
+        CloseAction::Fin
     }
 }
 

@@ -32,7 +32,8 @@ pub enum RstCause {
     ProcessExit,
     /// A segment for a port with no socket.
     ClosedPort,
-    /// A segment for a connection that no longer exists.
+    /// A segment for a connection that no longer exists (no socket, or an ACK that
+    /// reached a listener).
     NoConnection,
     /// The listener's accept queue was full.
     ListenOverflow,
@@ -42,7 +43,7 @@ pub enum RstCause {
     RetransmitLimit,
     /// The FIN-WAIT-2 timer expired.
     FinWait2Timeout,
-    /// An ACK for something never sent (to a listener or in SYN-RECEIVED).
+    /// An ACK for something never sent, in SYN-SENT or SYN-RECEIVED.
     UnacceptableAck,
     /// A SYN arrived in a synchronized state (RFC 793 without RFC 5961).
     SynInWindow,

@@ -124,16 +124,27 @@ impl Host {
         Seq(splitmix64(self.cfg.isn_key ^ tuple ^ ((self.connections_made as u64) << 56)) as u32)
     }
 
-    /// Frees a socket once nothing refers to it and the connection is over.
+    /// Frees a socket once nothing refers to it and the connection is over. A
+    /// child waiting in the accept queue is owed to accept() even once reset:
+    /// Linux returns it as a dead socket (linux-facts 7c).
     pub(crate) fn maybe_free(&mut self, sid: SockId) {
         let s = self.sock(sid);
-        let unreferenced = s.refs == 0 && (s.closed || s.parent.is_some()) && !self.lingering(sid);
+        let queued = s.parent.is_some_and(|l| self.in_accept_queue(l, sid));
+        let unreferenced =
+            s.refs == 0 && (s.closed || (s.parent.is_some() && !queued)) && !self.lingering(sid);
         if s.state == State::Closed && unreferenced {
             if let Some(parent) = s.parent {
                 self.unlink_child(parent, sid);
             }
             self.socks[sid as usize] = None;
         }
+    }
+
+    fn in_accept_queue(&self, listener: SockId, child: SockId) -> bool {
+        self.socks[listener as usize]
+            .as_ref()
+            .and_then(|l| l.listener.as_ref())
+            .is_some_and(|q| q.accept_q.contains(&child))
     }
 
     fn lingering(&self, sid: SockId) -> bool {

@@ -12,7 +12,7 @@ use crate::personality::{
 };
 use crate::segment::{Flags, Segment};
 use crate::seq::Seq;
-use crate::socket::{rst_reply, CloseTimer, Ctx, Socket, OOO_RANGES_MAX};
+use crate::socket::{CloseTimer, Ctx, Socket, OOO_RANGES_MAX};
 use crate::state::{Rule, State};
 use crate::{NS_PER_MS, NS_PER_S};
 
@@ -63,10 +63,7 @@ impl Socket {
         let ack_ok = f.ack() && seg.ack.gt(t.iss) && seg.ack.le(t.snd_max);
         if f.ack() && !ack_ok {
             // First check: an ACK for something we never sent gets RST, unless it is one.
-            if let Some(rst) = rst_reply(seg) {
-                self.rst_event(ctx, RstCause::UnacceptableAck);
-                ctx.out.segments.push(rst);
-            }
+            self.send_rst_reply(ctx, seg, RstCause::UnacceptableAck);
             return Arrival::Done;
         }
         if f.rst() {
@@ -139,6 +136,9 @@ impl Socket {
     /// §3.10.7.4 for SYN-RECEIVED and the synchronized states except TIME-WAIT.
     fn input_synchronized(&mut self, ctx: &mut Ctx, seg: &Segment, room: ListenerRoom) -> Arrival {
         let f = seg.flags;
+        if self.state == State::SynReceived && f.syn() && !f.rst() && seg.seq == self.tcb.irs {
+            return self.input_peer_syn_again(ctx, seg, room);
+        }
         // First: sequence number.
         if !self.acceptable(seg) {
             if !f.rst() {
@@ -154,7 +154,7 @@ impl Socket {
         }
         // Fourth: SYN.
         if f.syn() {
-            return self.rcv_syn_synchronized(ctx, seg);
+            return self.rcv_syn_synchronized(ctx);
         }
         // Fifth: ACK.
         if !f.ack() {
@@ -172,10 +172,39 @@ impl Socket {
         if let Some(done) = self.process_ack(ctx, seg) {
             return done;
         }
-        match self.process_text_and_fin(ctx, seg) {
-            Arrival::Done => arrival,
-            other => other,
+        if let other @ (Arrival::Closed | Arrival::Reopen | Arrival::Established) =
+            self.process_text_and_fin(ctx, seg)
+        {
+            return other;
         }
+        if self.state == State::FinWait1 && self.fin_acked() {
+            // Our FIN is acknowledged and no FIN of the peer's came with it.
+            self.enter_fin_wait_2(ctx);
+        }
+        arrival
+    }
+
+    /// SYN-RECEIVED, the peer's SYN at IRS again, which the sequence test would
+    /// refuse (it is one below RCV.NXT). Without ACK it is a retransmission: our
+    /// SYN-ACK was lost, so send it again (Linux `tcp_check_req`). With ACK it is
+    /// the peer's SYN-ACK of a simultaneous open (RFC 793 figure 8, line 5; Linux
+    /// `tcp_validate_incoming` lets it pass): drop the SYN and process the rest.
+    fn input_peer_syn_again(
+        &mut self,
+        ctx: &mut Ctx,
+        seg: &Segment,
+        room: ListenerRoom,
+    ) -> Arrival {
+        if !seg.flags.ack() {
+            self.send_syn(ctx);
+            return Arrival::Done;
+        }
+        let rest = Segment {
+            seq: seg.seq + 1,
+            flags: Flags(seg.flags.0 & !Flags::SYN.0),
+            ..*seg
+        };
+        self.input_synchronized(ctx, &rest, room)
     }
 
     /// Seventh and eighth checks (text, FIN), then output.
@@ -254,12 +283,7 @@ impl Socket {
     }
 
     /// Fourth check: a SYN in a synchronized state.
-    fn rcv_syn_synchronized(&mut self, ctx: &mut Ctx, seg: &Segment) -> Arrival {
-        if self.state == State::SynReceived && seg.seq == self.tcb.irs {
-            // The peer retransmitted its SYN: ours was lost, send it again.
-            self.send_syn(ctx);
-            return Arrival::Done;
-        }
+    fn rcv_syn_synchronized(&mut self, ctx: &mut Ctx) -> Arrival {
         if ctx.p.challenge_ack.value {
             self.tcb.ack_now = true;
             self.output(ctx);
@@ -277,10 +301,7 @@ impl Socket {
     fn ack_of_syn(&mut self, ctx: &mut Ctx, seg: &Segment, room: ListenerRoom) -> Option<Arrival> {
         let t = &self.tcb;
         if !(seg.ack.gt(t.snd_una) && seg.ack.le(t.snd_max)) {
-            if let Some(rst) = rst_reply(seg) {
-                self.rst_event(ctx, RstCause::UnacceptableAck);
-                ctx.out.segments.push(rst);
-            }
+            self.send_rst_reply(ctx, seg, RstCause::UnacceptableAck);
             return Some(Arrival::Done);
         }
         if self.parent.is_some() && room.accept_full {
@@ -308,7 +329,6 @@ impl Socket {
 
     /// Fifth check: ACK processing. `Some` when the segment is finished with.
     fn process_ack(&mut self, ctx: &mut Ctx, seg: &Segment) -> Option<Arrival> {
-        let p = ctx.p;
         let ack = seg.ack;
         if ack.gt(self.tcb.snd_max) {
             // Acknowledges something not yet sent: ACK and drop.
@@ -317,6 +337,8 @@ impl Socket {
             self.ignored(ctx, "ACK for unsent data");
             return Some(Arrival::Done);
         }
+        // The peer is alive: zero-window probes so far were answered.
+        self.tcb.probes_out = 0;
         if ack.gt(self.tcb.snd_una) {
             self.new_ack(ctx, seg);
         } else if ack == self.tcb.snd_una
@@ -335,35 +357,56 @@ impl Socket {
                 self.retransmit_head(ctx);
             }
         }
-        // Window update (RFC 9293 §3.10.7.4, SND.WL1/WL2).
-        let t = &mut self.tcb;
-        if t.snd_wl1.lt(seg.seq) || (t.snd_wl1 == seg.seq && t.snd_wl2.le(ack)) {
-            t.snd_wnd = seg.wnd;
-            t.snd_wl1 = seg.seq;
-            t.snd_wl2 = ack;
-            if t.persist && t.snd_wnd > 0 {
-                t.persist = false;
-                t.rexmt_at = None;
-                t.retries = 0;
-            }
-        }
+        self.update_window(ctx, seg);
+        self.assert_send_sequence();
         if !self.fin_acked() {
             return None;
         }
         match self.state {
-            State::FinWait1 => {
-                self.set_state(ctx, State::FinWait2, Rule::RcvAckOfFin);
-                self.arm_fin_wait_2(ctx);
-            }
+            // Not yet: a FIN in this same segment takes FIN-WAIT-1 straight to
+            // TIME-WAIT (eighth check: "our FIN has been ACKed (perhaps in this
+            // segment)"); otherwise `input_synchronized` moves to FIN-WAIT-2
+            // once the text is processed.
+            State::FinWait1 => {}
             State::Closing => self.set_state(ctx, State::TimeWait, Rule::RcvAckOfFin),
             State::LastAck => {
                 self.set_state(ctx, State::Closed, Rule::RcvAckOfFin);
                 return Some(Arrival::Closed);
             }
-            _ => {}
+            // Already past the ACK of our FIN.
+            State::FinWait2 | State::TimeWait => {}
+            State::Closed
+            | State::Listen
+            | State::SynSent
+            | State::SynReceived
+            | State::Established
+            | State::CloseWait => unreachable!("our FIN acknowledged in {}", self.state),
         }
-        let _ = p;
         None
+    }
+
+    /// Window update (RFC 9293 §3.10.7.4, SND.WL1/WL2). A window that opens ends
+    /// persist mode and its backoff, which belongs to the probes, not to the RTO.
+    fn update_window(&mut self, ctx: &mut Ctx, seg: &Segment) {
+        let t = &mut self.tcb;
+        if !(t.snd_wl1.lt(seg.seq) || (t.snd_wl1 == seg.seq && t.snd_wl2.le(seg.ack))) {
+            return;
+        }
+        t.snd_wnd = seg.wnd;
+        t.snd_wl1 = seg.seq;
+        t.snd_wl2 = seg.ack;
+        if t.persist && t.snd_wnd > 0 {
+            t.persist = false;
+            t.rexmt_at = None;
+            t.retries = 0;
+            self.reset_rto(ctx.p);
+        }
+    }
+
+    /// The ACK of our FIN took FIN-WAIT-1 to FIN-WAIT-2 (RFC 9293 §3.10.7.4 fifth check).
+    fn enter_fin_wait_2(&mut self, ctx: &mut Ctx) {
+        self.set_state(ctx, State::FinWait2, Rule::RcvAckOfFin);
+        self.arm_fin_wait_2(ctx);
     }
 
     /// An ACK that acknowledges new data: advance SND.UNA, sample RTT, grow cwnd.
@@ -424,7 +467,7 @@ impl Socket {
         if self.closed {
             match ctx.p.data_after_close.value {
                 DataAfterClose::Rst => {
-                    return Some(self.abort_on_data(ctx, RstCause::DataAfterClose))
+                    return Some(self.abort_on_data(ctx, seg, RstCause::DataAfterClose))
                 }
                 DataAfterClose::AckDiscard => discard = Some(DiscardCause::AfterClose),
             }
@@ -432,17 +475,22 @@ impl Socket {
             match ctx.p.data_after_shut_rd.value {
                 DataAfterShutRd::Accept => {}
                 DataAfterShutRd::RstInFinWait if in_fin_wait => {
-                    return Some(self.abort_on_data(ctx, RstCause::DataAfterShutRd))
+                    return Some(self.abort_on_data(ctx, seg, RstCause::DataAfterShutRd))
                 }
                 DataAfterShutRd::RstInFinWait => {}
                 DataAfterShutRd::AckDiscard => discard = Some(DiscardCause::AfterShutRd),
                 DataAfterShutRd::Rst => {
-                    return Some(self.abort_on_data(ctx, RstCause::DataAfterShutRd))
+                    return Some(self.abort_on_data(ctx, seg, RstCause::DataAfterShutRd))
                 }
             }
         }
         if seg.seq.gt(self.tcb.rcv_nxt) {
-            self.queue_out_of_order(seg.seq, seg.len);
+            // Keep only what lies inside the window; the rest is the peer's to resend.
+            let right = self.tcb.rcv_nxt + self.rcv_wnd();
+            if seg.seq.lt(right) {
+                let len = (end.min(right) - seg.seq).min(seg.len);
+                self.queue_out_of_order(seg.seq, len);
+            }
             self.tcb.ack_now = true;
             return None;
         }
@@ -554,13 +602,17 @@ impl Socket {
         self.tcb.fin_rcvd = true;
         self.tcb.ack_now = true;
         match self.state {
-            State::SynReceived | State::Established => {
-                self.set_state(ctx, State::CloseWait, Rule::RcvFin)
+            State::Established => self.set_state(ctx, State::CloseWait, Rule::RcvFin),
+            // RFC 9293 §3.10.7.4 eighth check: TIME-WAIT if this segment (or an
+            // earlier one) acknowledged our FIN, else simultaneous close.
+            State::FinWait1 if self.fin_acked() => {
+                self.set_state(ctx, State::TimeWait, Rule::RcvFinAckOfFin)
             }
             State::FinWait1 => self.set_state(ctx, State::Closing, Rule::RcvFin),
             State::FinWait2 => self.set_state(ctx, State::TimeWait, Rule::RcvFin),
             State::CloseWait | State::Closing | State::LastAck | State::TimeWait => {}
-            State::Closed | State::Listen | State::SynSent => {
+            // SYN-RECEIVED: the ACK check made the segment ESTABLISHED or dropped it.
+            State::Closed | State::Listen | State::SynSent | State::SynReceived => {
                 unreachable!("FIN processed in {}", self.state)
             }
         }
@@ -616,21 +668,17 @@ impl Socket {
         Arrival::Done
     }
 
-    /// New data we refuse: RST, send queue discarded, and the reason recorded.
-    fn abort_on_data(&mut self, ctx: &mut Ctx, cause: RstCause) -> Arrival {
+    /// New data we refuse (RFC 1122 §4.2.2.13): the RST answers the segment
+    /// (Linux and BSD both reply from the segment, a bare `R` at its ACK:
+    /// linux-facts rows 3, 8b, 14b), the send queue is discarded, and the
+    /// reason recorded.
+    fn abort_on_data(&mut self, ctx: &mut Ctx, seg: &Segment, cause: RstCause) -> Arrival {
         if !self.closed {
             self.so_error = Some(Errno::ECONNRESET);
         }
-        self.abort(ctx, cause);
+        self.send_rst_reply(ctx, seg, cause);
+        self.drop_connection(ctx, cause);
         Arrival::Closed
-    }
-
-    fn rst_event(&self, ctx: &mut Ctx, cause: RstCause) {
-        ctx.out.events.push(Event::RstSent {
-            conn: self.conn(),
-            state: self.state,
-            cause,
-        });
     }
 
     pub(crate) fn ignored(&self, ctx: &mut Ctx, reason: &'static str) {

@@ -20,6 +20,9 @@ pub mod socket;
 pub mod state;
 pub mod timer;
 
+#[cfg(test)]
+mod tests;
+
 pub use api::{Call, How};
 pub use errno::{CallResult, Errno};
 pub use event::{Buffer, Conn, DiscardCause, Event, Output, Pid, RstCause, TimerKind};

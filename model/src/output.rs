@@ -98,6 +98,7 @@ impl Socket {
             t.persist = false;
             t.rexmt_at = Some(ctx.now + t.rto_ns);
         }
+        self.assert_send_sequence();
         self.transmit(ctx, seg);
     }
 
@@ -132,6 +133,9 @@ impl Socket {
         };
         let seg = self.segment(flags, self.tcb.iss, 0);
         let t = &mut self.tcb;
+        // Time the SYN's first transmission only (Karn's rule, RFC 6298 §3): Linux
+        // measures the handshake RTT too, so the first data RTO is not the 1 s default.
+        t.rtt_probe = (t.snd_max == t.iss).then_some((t.iss + 1, ctx.now));
         t.snd_nxt = t.iss + 1;
         if t.snd_max.lt(t.snd_nxt) {
             t.snd_max = t.snd_nxt;

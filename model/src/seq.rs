@@ -43,6 +43,15 @@ impl Seq {
             other
         }
     }
+    /// The earlier of two sequence numbers.
+    #[inline]
+    pub fn min(self, other: Seq) -> Seq {
+        if self.le(other) {
+            self
+        } else {
+            other
+        }
+    }
     /// `lo <= self < hi`, modulo 2^32.
     #[inline]
     pub fn in_range(self, lo: Seq, hi: Seq) -> bool {
@@ -107,6 +116,7 @@ mod tests {
         assert!(Seq(0).in_range(near_top, wrapped));
         assert!(!wrapped.in_range(near_top, wrapped));
         assert_eq!(near_top.max(wrapped), wrapped);
+        assert_eq!(near_top.min(wrapped), near_top);
     }
 
     #[test]

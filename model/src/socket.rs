@@ -81,6 +81,8 @@ pub struct Tcb {
     pub rtt_probe: Option<(Seq, TimeNs)>,
     /// Consecutive retransmissions (or probes) without progress.
     pub retries: u32,
+    /// Zero-window probes sent since the peer last answered (Linux `icsk_probes_out`).
+    pub probes_out: u32,
     /// Retransmission timer (or persist timer when `persist`).
     pub rexmt_at: Option<TimeNs>,
     pub persist: bool,
@@ -184,6 +186,20 @@ impl Socket {
         self.tcb.iss + 1 + self.tcb.written as u32
     }
 
+    /// SND.UNA ≤ SND.NXT ≤ SND.MAX: only what was sent is acknowledged, and
+    /// retransmission (which moves SND.NXT back) never runs ahead of the highest sent.
+    #[inline]
+    pub fn assert_send_sequence(&self) {
+        let t = &self.tcb;
+        assert!(
+            t.snd_una.le(t.snd_nxt) && t.snd_nxt.le(t.snd_max),
+            "send sequence out of order: snd_una {} snd_nxt {} snd_max {}",
+            t.snd_una,
+            t.snd_nxt,
+            t.snd_max
+        );
+    }
+
     /// Octets written but not yet acknowledged (the send buffer's content).
     #[inline]
     pub fn snd_queued(&self) -> u64 {
@@ -240,6 +256,22 @@ impl Socket {
     #[inline]
     pub fn cant_rcv_more(&self) -> bool {
         self.closed || self.shut_rd
+    }
+
+    /// Forgets a connection attempt that failed, leaving the socket as a fresh
+    /// unconnected one (bound, options kept): Linux `tcp_disconnect`.
+    pub fn disconnect(&mut self) {
+        assert!(
+            self.state == State::Closed && !self.connected,
+            "disconnect() of a socket that connected"
+        );
+        self.so_error = None;
+        self.rst_received = false;
+        self.reset = false;
+        self.shut_rd = false;
+        self.shut_wr = false;
+        self.write_error_reported = false;
+        self.tcb = Tcb::default();
     }
 
     /// Builds a segment from this connection with our current ACK and window.
@@ -348,15 +380,20 @@ impl Socket {
     }
 
     /// Whether aborting in this state sends an RST (Linux tcp_need_reset, BSD
-    /// TCPS_HAVERCVDSYN): only once the peer knows the connection.
-    pub fn abort_sends_rst(&self) -> bool {
+    /// TCPS_HAVERCVDSYN): only once the peer knows the connection. In CLOSING and
+    /// LAST-ACK only data still unsent needs one (Linux `tcp_disconnect`), except
+    /// that close() with unread data resets whatever the state (`__tcp_close`
+    /// calls `tcp_send_active_reset` unconditionally, RFC 2525 §2.17).
+    pub fn abort_sends_rst(&self, cause: RstCause) -> bool {
         match self.state {
             State::Established
             | State::CloseWait
             | State::FinWait1
             | State::FinWait2
             | State::SynReceived => true,
-            State::Closing | State::LastAck => self.snd_unsent() > 0,
+            State::Closing | State::LastAck => {
+                cause == RstCause::CloseWithUnread || self.snd_unsent() > 0
+            }
             State::Closed | State::Listen | State::SynSent | State::TimeWait => false,
         }
     }
@@ -364,13 +401,32 @@ impl Socket {
     /// Aborts the connection: RST (where the state calls for one), send queue
     /// discarded, CLOSED. Unread received data is the caller's business.
     pub fn abort(&mut self, ctx: &mut Ctx, cause: RstCause) {
-        if self.abort_sends_rst() {
+        if self.abort_sends_rst(cause) {
             self.send_rst_here(ctx, cause);
         }
+        self.drop_connection(ctx, cause);
+    }
+
+    /// The abort without our own RST: send queue discarded, CLOSED.
+    pub fn drop_connection(&mut self, ctx: &mut Ctx, cause: RstCause) {
         self.purge_send_queue(ctx, DiscardCause::Abort(cause));
         self.reset = true;
         if self.state != State::Closed {
             self.set_state(ctx, State::Closed, Rule::Abort);
+        }
+    }
+
+    /// Answers `seg` with an RST built from it (`<SEQ=SEG.ACK><CTL=RST>`), as
+    /// Linux does when a segment is refused (`tcp_v4_send_reset` after
+    /// `tcp_rcv_state_process` returns 1): a bare `R` with window 0, not `R.`.
+    pub fn send_rst_reply(&self, ctx: &mut Ctx, seg: &Segment, cause: RstCause) {
+        if let Some(rst) = rst_reply(seg) {
+            ctx.out.events.push(Event::RstSent {
+                conn: self.conn(),
+                state: self.state,
+                cause,
+            });
+            ctx.out.segments.push(rst);
         }
     }
 

@@ -195,9 +195,10 @@ pub fn allowed(from: State, to: State) -> bool {
         Listen => matches!(to, SynReceived),
         // §3.10.7.3: SYN-ACK → ESTABLISHED; bare SYN → SYN-RECEIVED (simultaneous open).
         SynSent => matches!(to, Established | SynReceived),
-        // §3.10.7.4: ACK of SYN → ESTABLISHED; close → FIN-WAIT-1; FIN → CLOSE-WAIT;
-        // RST on a passive open returns the child to the listener (we free it: CLOSED).
-        SynReceived => matches!(to, Established | FinWait1 | CloseWait),
+        // §3.10.7.4: ACK of SYN → ESTABLISHED; close → FIN-WAIT-1; RST on a passive
+        // open returns the child to the listener (we free it: CLOSED). Not CLOSE-WAIT:
+        // the fifth check makes a FIN-bearing segment ESTABLISHED first, or drops it.
+        SynReceived => matches!(to, Established | FinWait1),
         // close/shutdown(WR) → FIN-WAIT-1; rcv FIN → CLOSE-WAIT.
         Established => matches!(to, FinWait1 | CloseWait),
         // ACK of FIN → FIN-WAIT-2; FIN → CLOSING; FIN+ACK of FIN → TIME-WAIT.
@@ -240,7 +241,6 @@ mod tests {
             (SynSent, SynReceived),
             (SynReceived, Established),
             (SynReceived, FinWait1),
-            (SynReceived, CloseWait),
             (Established, FinWait1),
             (Established, CloseWait),
             (FinWait1, FinWait2),

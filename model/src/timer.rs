@@ -134,17 +134,28 @@ impl Socket {
         }
     }
 
-    /// Zero-window probe (Linux style: an ACK just below SND.UNA draws the peer's window).
+    /// Zero-window probe (Linux style: an ACK just below SND.UNA draws the peer's
+    /// window). Probing gives up (Linux `tcp_probe_timer`) after `data_retries`
+    /// probes the peer never answered, `orphan_retries` for an orphan; an orphan
+    /// also dies once the probe interval has reached `rto_max_ms`, answered or
+    /// not (linux-facts 12a: silently, ~337 s after close()).
     fn persist_expired(&mut self, ctx: &mut Ctx) -> Arrival {
         self.timer_event(ctx, TimerKind::Persist);
         let p = ctx.p;
-        self.tcb.retries += 1;
-        if self.closed && self.tcb.retries > p.orphan_retries.value {
+        let limit = if self.closed {
+            p.orphan_retries.value
+        } else {
+            p.data_retries.value
+        };
+        let at_ceiling = self.tcb.rto_ns >= p.rto_max_ms.value as u64 * crate::NS_PER_MS;
+        if self.tcb.probes_out >= limit || (self.closed && at_ceiling) {
             self.give_up(ctx);
             return Arrival::Closed;
         }
         let seg = self.segment(Flags::ACK, self.tcb.snd_una - 1, 0);
         self.transmit(ctx, seg);
+        self.tcb.retries += 1;
+        self.tcb.probes_out += 1;
         self.back_off(p);
         self.tcb.persist = true;
         self.tcb.rexmt_at = Some(ctx.now + self.tcb.rto_ns);

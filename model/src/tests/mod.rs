@@ -1,0 +1,486 @@
+//! Unit tests of the endpoint model, smoltcp's shape: a small harness drives
+//! one [`Host`] with segments the test writes and captures what it sends; one
+//! fixture per state, each built by driving the real transitions from the one
+//! before (`established` → `fin_wait_1` → `fin_wait_2` → `time_wait`); one file
+//! per family of states; names `test_<state>_<event>`.
+//!
+//! Segments are written and read in tcpdump's relative numbers: our sequence
+//! numbers count from our ISS, the peer's from its ISS, so `"F. 1:1(0) ack 2"`
+//! is our FIN after no data, acknowledging the peer's FIN.
+
+mod api;
+mod closing;
+mod established;
+mod handshake;
+mod knobs;
+mod rst;
+mod table;
+mod timers;
+mod wrap;
+
+use crate::api::{Call, How};
+use crate::errno::CallResult;
+use crate::event::{Event, Output, Pid};
+use crate::host::{Fd, Host, HostConfig};
+use crate::personality::Personality;
+use crate::segment::{Addr, Flags, Segment};
+use crate::seq::Seq;
+use crate::socket::{SockId, Socket};
+use crate::state::{Rule, State};
+use crate::{TimeNs, NS_PER_MS};
+use std::sync::Arc;
+
+pub const ACK: Flags = Flags::ACK;
+pub const SYN: Flags = Flags::SYN;
+pub const FIN: Flags = Flags::FIN;
+pub const RST: Flags = Flags::RST;
+pub const PSH: Flags = Flags::PSH;
+
+/// Our ISS in the fixtures (HostConfig::isn_fixed pins it: no test-only ISN path).
+pub const OUR_ISS: u32 = 1_000_000;
+/// The peer's ISS.
+pub const PEER_ISS: u32 = 5_000_000;
+/// The window the peer advertises unless a test says otherwise.
+pub const PEER_WND: u32 = 65_535;
+/// Our MSS (MTU 1500) and the peer's MSS option.
+pub const MSS: u32 = 1460;
+/// Our first ephemeral port: the client side's local port.
+pub const EPHEMERAL: u16 = 40_000;
+/// Timer expiries one `advance` may run before the harness calls it a livelock.
+const TIMER_STEPS_MAX: usize = 100_000;
+
+/// A host under test, its one connection, and what it has sent so far.
+pub struct H {
+    pub host: Host,
+    pub now: TimeNs,
+    pub out: Output,
+    pub pid: Pid,
+    /// The connection's descriptor (the listener's before accept).
+    pub fd: Fd,
+    /// The connection's socket (kept after close, to inspect the orphan).
+    pub sid: SockId,
+    pub local: Addr,
+    pub remote: Addr,
+    pub our_iss: u32,
+    pub peer_iss: u32,
+}
+
+/// A harness with the Linux personality.
+pub fn harness() -> H {
+    harness_with(Personality::builtin("linux").expect("linux"))
+}
+
+/// A harness for `p`, with a fresh process and no socket yet.
+pub fn harness_with(p: Personality) -> H {
+    harness_isn(p, OUR_ISS, PEER_ISS)
+}
+
+/// A harness whose ISNs are pinned to `our_iss` and `peer_iss`.
+pub fn harness_isn(p: Personality, our_iss: u32, peer_iss: u32) -> H {
+    let cfg = HostConfig {
+        id: 0,
+        mss: MSS,
+        isn_key: 0,
+        isn_fixed: Some(our_iss),
+        ephemeral_first: EPHEMERAL,
+    };
+    let mut host = Host::new(cfg, Arc::new(p));
+    let pid = host.spawn();
+    H {
+        host,
+        now: 0,
+        out: Output::default(),
+        pid,
+        fd: 0,
+        sid: 0,
+        local: Addr {
+            host: 0,
+            port: EPHEMERAL,
+        },
+        remote: Addr { host: 1, port: 80 },
+        our_iss,
+        peer_iss,
+    }
+}
+
+/// The Linux personality with knobs overridden, as `--set name=value` would.
+pub fn linux_with(knobs: &[(&str, &str)]) -> Personality {
+    let mut p = Personality::builtin("linux").expect("linux");
+    for (name, value) in knobs {
+        p.set(name, value, "test").expect("valid knob");
+    }
+    p
+}
+
+impl H {
+    // ---- driving ---------------------------------------------------------
+
+    /// A socket call by the harness's process.
+    pub fn call(&mut self, call: Call) -> Option<CallResult> {
+        self.host.call(self.now, self.pid, call, &mut self.out)
+    }
+
+    /// A socket call by another process.
+    pub fn call_as(&mut self, pid: Pid, call: Call) -> Option<CallResult> {
+        self.host.call(self.now, pid, call, &mut self.out)
+    }
+
+    pub fn write(&mut self, bytes: u64) -> Option<CallResult> {
+        self.call(Call::Write { fd: self.fd, bytes })
+    }
+
+    pub fn read(&mut self, max: u64) -> Option<CallResult> {
+        self.call(Call::Read { fd: self.fd, max })
+    }
+
+    pub fn close(&mut self) -> Option<CallResult> {
+        self.call(Call::Close { fd: self.fd })
+    }
+
+    pub fn shutdown(&mut self, how: How) -> Option<CallResult> {
+        self.call(Call::Shutdown { fd: self.fd, how })
+    }
+
+    pub fn nonblocking(&mut self, on: bool) {
+        assert_eq!(
+            self.call(Call::Nonblocking { fd: self.fd, on }),
+            Some(Ok(0))
+        );
+    }
+
+    /// A segment from the peer arrives.
+    pub fn inject(&mut self, seg: Segment) {
+        self.host.on_segment(self.now, &seg, &mut self.out);
+    }
+
+    /// The peer sends `flags` at relative `seq`, acknowledging our relative `ack`.
+    pub fn send(&mut self, flags: Flags, seq: u32, ack: u32) {
+        let seg = self.peer(flags, seq, ack);
+        self.inject(seg);
+    }
+
+    /// The peer sends `len` octets of data at relative `seq`.
+    pub fn send_data(&mut self, seq: u32, ack: u32, len: u32) {
+        let seg = Segment {
+            len,
+            ..self.peer(ACK | PSH, seq, ack)
+        };
+        self.inject(seg);
+    }
+
+    /// Runs timers for `ms` of virtual time, in deadline order.
+    pub fn advance_ms(&mut self, ms: u64) {
+        let until = self.now + ms * NS_PER_MS;
+        for _ in 0..TIMER_STEPS_MAX {
+            match self.host.poll_at() {
+                Some(at) if at <= until => {
+                    self.now = self.now.max(at);
+                    self.host.on_timers(self.now, &mut self.out);
+                }
+                _ => {
+                    self.now = until;
+                    return;
+                }
+            }
+        }
+        panic!("timers still due after {TIMER_STEPS_MAX} expiries");
+    }
+
+    /// Time until the host next needs waking, in ms (None: never).
+    pub fn next_timer_ms(&self) -> Option<u64> {
+        self.host
+            .poll_at()
+            .map(|at| at.saturating_sub(self.now) / NS_PER_MS)
+    }
+
+    // ---- segment templates ----------------------------------------------
+
+    /// The peer's segment template: relative `seq` and `ack`, the peer's window.
+    pub fn peer(&self, flags: Flags, seq: u32, ack: u32) -> Segment {
+        Segment {
+            src: self.remote,
+            dst: self.local,
+            seq: Seq(self.peer_iss.wrapping_add(seq)),
+            ack: if flags.ack() {
+                Seq(self.our_iss.wrapping_add(ack))
+            } else {
+                Seq(0)
+            },
+            flags,
+            wnd: PEER_WND,
+            len: 0,
+            mss: if flags.syn() { MSS as u16 } else { 0 },
+        }
+    }
+
+    /// What we sent since the last look, in tcpdump's relative notation.
+    pub fn sent(&mut self) -> Vec<String> {
+        let segs: Vec<Segment> = self.out.segments.drain(..).collect();
+        segs.iter().map(|s| self.render(s)).collect()
+    }
+
+    /// What we sent since the last look, as segments.
+    pub fn sent_segments(&mut self) -> Vec<Segment> {
+        self.out.segments.drain(..).collect()
+    }
+
+    /// Discards what was sent and traced so far.
+    pub fn flush(&mut self) {
+        self.out.clear();
+    }
+
+    /// `F. 1:1(0) ack 2`: flags, relative seq:end(len), relative ack if ACK.
+    pub fn render(&self, s: &Segment) -> String {
+        assert_eq!(s.src, self.local, "segment from another address: {s:?}");
+        assert_eq!(s.dst, self.remote, "segment to another address: {s:?}");
+        let seq = s.seq.0.wrapping_sub(self.our_iss);
+        let mut t = format!("{} {}:{}({})", s.flags, seq, seq.wrapping_add(s.len), s.len);
+        if s.flags.ack() {
+            t.push_str(&format!(" ack {}", s.ack.0.wrapping_sub(self.peer_iss)));
+        }
+        t
+    }
+
+    /// Model events since the last look.
+    pub fn events(&mut self) -> Vec<Event> {
+        self.out.events.drain(..).collect()
+    }
+
+    /// The state edges traced since the last look (segments are left alone).
+    pub fn edges(&mut self) -> Vec<(State, State, Rule)> {
+        self.events()
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::State { from, to, rule, .. } => Some((from, to, rule)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    // ---- inspection ------------------------------------------------------
+
+    /// The connection's socket, if it still exists.
+    pub fn sock(&self) -> Option<&Socket> {
+        self.host.socks.get(self.sid as usize)?.as_ref()
+    }
+
+    /// The connection's socket; panics if it was freed.
+    pub fn s(&self) -> &Socket {
+        self.sock().expect("the connection's socket was freed")
+    }
+
+    /// The connection's state (CLOSED once freed).
+    pub fn state(&self) -> State {
+        self.sock().map_or(State::Closed, |s| s.state)
+    }
+
+    /// Whether the host freed the connection's socket.
+    pub fn freed(&self) -> bool {
+        self.sock().is_none()
+    }
+
+    /// Checks the TCB's sequence invariants (RFC 9293 §3.3.1).
+    pub fn check(&self) {
+        if let Some(s) = self.sock() {
+            let t = &s.tcb;
+            assert!(t.snd_una.le(t.snd_nxt), "snd_una > snd_nxt: {t:?}");
+            assert!(t.snd_nxt.le(t.snd_max), "snd_nxt > snd_max: {t:?}");
+        }
+    }
+}
+
+// ---- fixtures: each state reached by the real transitions from the one before ----
+
+/// A socket (fd) on a fresh host, non-blocking, not connected.
+pub fn closed() -> H {
+    closed_with(Personality::builtin("linux").expect("linux"))
+}
+
+pub fn closed_with(p: Personality) -> H {
+    let mut h = harness_with(p);
+    let fd = h.call(Call::Socket).expect("socket").expect("fd") as Fd;
+    h.fd = fd;
+    h.sid = h.host.fd_sock(h.pid, fd).expect("socket");
+    h.nonblocking(true);
+    h
+}
+
+/// connect() sent our SYN.
+pub fn syn_sent() -> H {
+    syn_sent_from(closed())
+}
+
+pub fn syn_sent_from(mut h: H) -> H {
+    let to = h.remote;
+    let r = h.call(Call::Connect { fd: h.fd, to });
+    assert_eq!(r, Some(Err(crate::Errno::EINPROGRESS)));
+    assert_eq!(h.sent(), ["S 0:0(0)"]);
+    assert_eq!(h.state(), State::SynSent);
+    h.flush();
+    h
+}
+
+/// The SYN-ACK arrived; we ACKed it.
+pub fn established() -> H {
+    established_with(Personality::builtin("linux").expect("linux"))
+}
+
+pub fn established_with(p: Personality) -> H {
+    established_from(syn_sent_from(closed_with(p)))
+}
+
+pub fn established_from(mut h: H) -> H {
+    h.send(SYN | ACK, 0, 1);
+    assert_eq!(h.sent(), [". 1:1(0) ack 1"]);
+    assert_eq!(h.state(), State::Established);
+    h.flush();
+    h
+}
+
+/// close(): our FIN is out, unacknowledged; the socket is an orphan.
+pub fn fin_wait_1() -> H {
+    fin_wait_1_from(established())
+}
+
+pub fn fin_wait_1_from(mut h: H) -> H {
+    assert_eq!(h.close(), Some(Ok(0)));
+    assert_eq!(h.sent(), ["F. 1:1(0) ack 1"]);
+    assert_eq!(h.state(), State::FinWait1);
+    h.flush();
+    h
+}
+
+/// shutdown(SHUT_WR): our FIN is out; the application still holds the socket.
+pub fn fin_wait_1_half() -> H {
+    let mut h = established();
+    assert_eq!(h.shutdown(How::Wr), Some(Ok(0)));
+    assert_eq!(h.sent(), ["F. 1:1(0) ack 1"]);
+    assert_eq!(h.state(), State::FinWait1);
+    h.flush();
+    h
+}
+
+/// The peer acknowledged our FIN.
+pub fn fin_wait_2() -> H {
+    fin_wait_2_from(fin_wait_1())
+}
+
+pub fn fin_wait_2_from(mut h: H) -> H {
+    h.send(ACK, 1, 2);
+    assert_eq!(h.sent(), Vec::<String>::new());
+    assert_eq!(h.state(), State::FinWait2);
+    h.flush();
+    h
+}
+
+/// The peer's FIN arrived in FIN-WAIT-2; we ACKed it.
+pub fn time_wait() -> H {
+    time_wait_from(fin_wait_2())
+}
+
+pub fn time_wait_from(mut h: H) -> H {
+    h.send(FIN | ACK, 1, 2);
+    assert_eq!(h.sent(), [". 2:2(0) ack 2"]);
+    assert_eq!(h.state(), State::TimeWait);
+    h.flush();
+    h
+}
+
+/// Simultaneous close: the peer's FIN crossed ours (it does not ACK ours).
+pub fn closing() -> H {
+    let mut h = fin_wait_1();
+    h.send(FIN | ACK, 1, 1);
+    assert_eq!(h.sent(), [". 2:2(0) ack 2"]);
+    assert_eq!(h.state(), State::Closing);
+    h.flush();
+    h
+}
+
+/// The peer closed first; we ACKed its FIN.
+pub fn close_wait() -> H {
+    close_wait_from(established())
+}
+
+pub fn close_wait_from(mut h: H) -> H {
+    h.send(FIN | ACK, 1, 1);
+    assert_eq!(h.sent(), [". 1:1(0) ack 2"]);
+    assert_eq!(h.state(), State::CloseWait);
+    h.flush();
+    h
+}
+
+/// close() in CLOSE-WAIT: our FIN is out.
+pub fn last_ack() -> H {
+    let mut h = close_wait();
+    assert_eq!(h.close(), Some(Ok(0)));
+    assert_eq!(h.sent(), ["F. 1:1(0) ack 2"]);
+    assert_eq!(h.state(), State::LastAck);
+    h.flush();
+    h
+}
+
+/// A listener on port 80 with `backlog`; `h.fd` is the listener.
+pub fn listen_with(p: Personality, backlog: u32) -> H {
+    let mut h = closed_with(p);
+    h.local = Addr { host: 0, port: 80 };
+    h.remote = Addr {
+        host: 1,
+        port: 50_000,
+    };
+    assert_eq!(h.call(Call::Bind { fd: h.fd, port: 80 }), Some(Ok(0)));
+    let fd = h.fd;
+    assert_eq!(h.call(Call::Listen { fd, backlog }), Some(Ok(0)));
+    assert_eq!(h.state(), State::Listen);
+    h.flush();
+    h
+}
+
+pub fn listen() -> H {
+    listen_with(Personality::builtin("linux").expect("linux"), 16)
+}
+
+/// The peer's SYN reached the listener; `h.sid` is the child, in SYN-RECEIVED.
+pub fn syn_received() -> H {
+    syn_received_from(listen())
+}
+
+pub fn syn_received_from(mut h: H) -> H {
+    h.send(SYN, 0, 0);
+    assert_eq!(h.sent(), ["S. 0:0(0) ack 1"]);
+    h.sid = child_of(&h, h.remote);
+    assert_eq!(h.state(), State::SynReceived);
+    h.flush();
+    h
+}
+
+/// The child whose peer is `remote`.
+pub fn child_of(h: &H, remote: Addr) -> SockId {
+    h.host
+        .sockets()
+        .find(|(_, s)| s.remote == remote && s.state != State::Listen)
+        .map(|(sid, _)| sid)
+        .expect("a child for that peer")
+}
+
+/// The handshake completed and accept() returned the child; `h.fd` is the child.
+pub fn established_passive() -> H {
+    let mut h = syn_received();
+    h.send(ACK, 1, 1);
+    assert_eq!(h.sent(), Vec::<String>::new());
+    assert_eq!(h.state(), State::Established);
+    let lfd = h.fd;
+    let fd = h
+        .call(Call::Accept { fd: lfd })
+        .expect("accept")
+        .expect("fd");
+    h.fd = fd as Fd;
+    assert_eq!(h.host.fd_sock(h.pid, h.fd), Some(h.sid));
+    h.nonblocking(true);
+    h.flush();
+    h
+}
+
+/// The peer's address for a second client.
+pub fn other_peer(port: u16) -> Addr {
+    Addr { host: 1, port }
+}

@@ -187,7 +187,7 @@ fn first_divergence(a: &Arc<WorldSpec>, b: &Arc<WorldSpec>) -> Option<(String, S
             entry_text(a, &mut ia, e).map(|t| {
                 (
                     e.t_ns,
-                    format!("{}: {}", a.hosts[e.host as usize].name, without_window(&t)),
+                    format!("[{}] {}", a.hosts[e.host as usize].name, without_window(&t)),
                 )
             })
         })
@@ -199,7 +199,7 @@ fn first_divergence(a: &Arc<WorldSpec>, b: &Arc<WorldSpec>) -> Option<(String, S
             entry_text(b, &mut ib, e).map(|t| {
                 (
                     e.t_ns,
-                    format!("{}: {}", b.hosts[e.host as usize].name, without_window(&t)),
+                    format!("[{}] {}", b.hosts[e.host as usize].name, without_window(&t)),
                 )
             })
         })

@@ -53,21 +53,23 @@ pub struct HostDef {
     pub isn: Option<u32>,
 }
 
+/// One direction's link. Plain strings (no spans): `[network]` flattens this
+/// struct, and serde's flatten cannot carry spans; errors locate the value by text.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct LinkDef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub delay: Option<Spanned<String>>,
+    pub delay: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub jitter: Option<Spanned<String>>,
+    pub jitter: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub loss: Option<Spanned<String>>,
+    pub loss: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub duplicate: Option<Spanned<String>>,
+    pub duplicate: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reorder: Option<Spanned<String>>,
+    pub reorder: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reorder_delay: Option<Spanned<String>>,
+    pub reorder_delay: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize, Default)]

@@ -142,26 +142,30 @@ fn ratio(cx: &mut Ctx, s: &Spanned<String>) -> Option<Ratio> {
 
 fn link(cx: &mut Ctx, base: Link, d: &LinkDef) -> Link {
     let mut l = base;
+    let spanned = |cx: &Ctx, v: &String| {
+        let span = cx.key_span(v).unwrap_or(0..0);
+        Spanned::new(span, v.clone())
+    };
     if let Some(v) = &d.delay {
-        l.delay_ns = duration(cx, v).unwrap_or(l.delay_ns);
+        l.delay_ns = duration(cx, &spanned(cx, v)).unwrap_or(l.delay_ns);
     }
     if let Some(v) = &d.jitter {
-        l.jitter_ns = duration(cx, v).unwrap_or(l.jitter_ns);
+        l.jitter_ns = duration(cx, &spanned(cx, v)).unwrap_or(l.jitter_ns);
     }
     if let Some(v) = &d.loss {
-        l.loss = ratio(cx, v).unwrap_or(l.loss);
+        l.loss = ratio(cx, &spanned(cx, v)).unwrap_or(l.loss);
     }
     if let Some(v) = &d.duplicate {
-        l.duplicate = ratio(cx, v).unwrap_or(l.duplicate);
+        l.duplicate = ratio(cx, &spanned(cx, v)).unwrap_or(l.duplicate);
     }
     if let Some(v) = &d.reorder {
-        l.reorder = ratio(cx, v).unwrap_or(l.reorder);
+        l.reorder = ratio(cx, &spanned(cx, v)).unwrap_or(l.reorder);
         if l.reorder_delay_ns == 0 {
             l.reorder_delay_ns = 1_000_000; // held back 1 ms unless said otherwise
         }
     }
     if let Some(v) = &d.reorder_delay {
-        l.reorder_delay_ns = duration(cx, v).unwrap_or(l.reorder_delay_ns);
+        l.reorder_delay_ns = duration(cx, &spanned(cx, v)).unwrap_or(l.reorder_delay_ns);
     }
     l
 }

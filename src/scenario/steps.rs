@@ -642,7 +642,7 @@ mod tests {
         match s.op {
             Op::Connect { host, port, .. } => {
                 assert_eq!((host.text.as_str(), port), ("server", 80));
-                assert_eq!(host.at, 20..26);
+                assert_eq!(host.at, 21..27);
             }
             _ => panic!(),
         }

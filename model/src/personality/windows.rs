@@ -1,0 +1,58 @@
+//! The `windows` personality: Windows 10/11 and Server 2016 and later.
+//!
+//! Sources: Microsoft's current Winsock reference (`MicrosoftDocs/sdk-api`:
+//! closesocket, shutdown, listen, WSACleanup), Microsoft engineers' blogs
+//! ([ms-blog], [obs-ms]) and public third-party measurements ([obs-3p]), as
+//! collected in `shared/personality-sources.md`. Much of the modern stack is
+//! undocumented: those cells say "unknown:" and take the RFC 9293 / RFC 1122 (or
+//! RFC 6298) default, or say which older Windows document they lean on.
+
+use super::*;
+
+pub fn windows() -> Personality {
+    Personality {
+        name: Cow::Borrowed("windows"),
+        release: Cow::Borrowed("Windows 10/11, Server 2016+"),
+        knobs: Knobs {
+            rto_initial_ms: k(1000, "[obs-3p] per-template InitialRtoMs (300–3000 ms, default undocumented); Server runners give up a connect after 7.0 s with MaxSynRetransmissions = 2, i.e. 1 + 2 + 4 s (github.com/SciQLop/speasy/pull/344). Vista/7 hard-coded 3 s [ms-blog]; Windows 10 clients are reported to give up after 21 s = 3 + 6 + 12 s (uNetworking/uSockets#259)"),
+            rto_min_ms: k(300, "[ms-blog] MinRtoMs = 300 in the Server 2019 InternetCustom template (blogs.technet.microsoft.com/networking/2018/10/03/tcp-templates-for-windows; Set-NetTCPSetting range 20–300)"),
+            rto_max_ms: k(60_000, "unknown: undocumented; RFC 6298 §2.5 default: a maximum, if any, of at least 60 s"),
+            rto_rttvar_floor_ms: k(0, "unknown: RFC 6298 §2.3 RTO = SRTT + max(G, 4·RTTVAR); the clock granularity G is undocumented, taken as 0"),
+            rto_slop_ms: k(0, "unknown: RFC 6298 has no slop term; none is documented for Windows"),
+            delack_ms: k(40, "[ms-blog] DelayedAckTimeout = 40 ms, DelayedAckFrequency 2, in the Server 2019 template (tcp-templates-for-windows, 2018; Set-NetTCPSetting range 10–600 ms); client SKUs not confirmed"),
+            syn_retries: k(2, "[obs-3p] MaxSynRetransmissions = 2 gives the measured 7 s connect ceiling (SciQLop/speasy#344); that PR's own table says the runners ship 4 (21 s ceiling), so the default is not settled"),
+            synack_retries: k(2, "unknown: no Vista+ source (TcpMaxConnectResponseRetransmissions is undocumented) and RFC 1122 §4.2.3.5 gives no count; 2 taken, as for the SYN"),
+            data_retries: k(5, "[inf] Vista/2008 still read TcpMaxDataRetransmissions, whose default of 5 was not re-confirmed (matrix row 21 '5?'; Windows Server 2008 TCP/IP Protocols and Services, ch. 13)"),
+            orphan_retries: k(5, "unknown: no separate limit for a closed socket is documented; RFC 1122 §4.2.3.5 has one R2 for every connection, so data_retries"),
+            rst_on_retransmit_limit: k(false, "unknown: undocumented; RFC 1122 §4.2.3.5 / RFC 9293 only close the connection at R2, no RST"),
+            fin_wait_2_timeout_s: k(120, "unknown: no Windows 10/11 statement (matrix row 13); RFC 9293 has no FIN-WAIT-2 timer, which the knobs cannot express, so 120 s from KB 923200 (Server 2003) and the TCP Chimney offload spec (learn.microsoft.com/previous-versions/windows/hardware/network/fin-wait-2-timer, ff550023)"),
+            fin_wait_2_timer: k(FinWait2Timer::Always, "unknown: carried over from XP / Server 2003 (KB 813056: the stack limits FIN-WAIT-2 whatever the socket, half-close included); not confirmed for Vista+"),
+            fin_wait_2_expiry: k(FinWait2Expiry::Close, "unknown: KB 923200 (Server 2003): after the FIN-WAIT-2 timeout the connection is closed and any later packet draws RST; not confirmed for Vista+"),
+            time_wait_s: k(240, "unknown: the Vista+ default is undocumented and the old sources conflict (120 or 240 s, matrix row 14); RFC 9293 default: §3.4.2 MSL = 2 minutes, TIME-WAIT lasts 2·MSL (MUST-13) = 240 s"),
+            rcv_buf_bytes: k(65_535, "unknown: receive-window autotuning (not modelled) replaced TcpWindowSize and no SO_RCVBUF default is documented; no RFC default either: 65 535, the largest window without RFC 7323 scaling"),
+            snd_buf_bytes: k(65_536, "unknown: no SO_SNDBUF default is documented for Vista and later, and no RFC default exists; 64 KiB taken"),
+            initial_cwnd_segs: k(10, "[ms-blog] initial window 10 MSS since Windows 10 1607 / Server 2016 ('New Transport Advancements in the Anniversary Update', 2016, via windowsreport.com; tcp-templates-for-windows 2018: 'InitialCongestionWindow(MSS) : 10')"),
+            close_unread: k(CloseUnread::Rst, "unknown: no Microsoft text (matrix row 1); RFC 1122 §4.2.2.13 default: a CLOSE with received data pending SHOULD send RST. Nearby [obs-3p]: closing with an overlapped WSARecv outstanding sends RST (libuv/libuv#3034, #3036)"),
+            close_unread_counts_ooo: k(false, "unknown: RFC 1122 §4.2.2.13 speaks of received data pending; out-of-order data is not counted"),
+            data_after_close: k(DataAfterClose::Rst, "unknown: no primary source (matrix row 6); RFC 1122 §4.2.2.13 default: data received after CLOSE SHOULD draw RST"),
+            shut_rd_unread: k(ShutRdUnread::Rst, "[doc] shutdown, SD_RECEIVE (current page, Vista and later): 'if there is still data queued on the socket waiting to be received, or data arrives subsequently, the connection is reset' (sdk-api@ea899bdf; matrix rows 7, 9)"),
+            data_after_shut_rd: k(DataAfterShutRd::Rst, "[doc] same shutdown remark: data arriving after SD_RECEIVE resets the connection (sdk-api@ea899bdf nf-winsock-shutdown.md)"),
+            read_after_shut_rd: k(ReadAfterShutRd::Eshutdown, "[doc] recv after SD_RECEIVE fails WSAESHUTDOWN, as on XP (matrix row 7)"),
+            linger_unit: k(LingerUnit::Seconds, "[doc] LINGER.l_linger counts seconds (matrix row 5)"),
+            linger_expiry: k(LingerExpiry::Rst, "[doc] closesocket remarks (current page): when the linger time runs out the connection is reset; closesocket still returns 0 (sdk-api@01397c92 nf-winsock-closesocket.md; matrix row 3)"),
+            nonblocking_linger_close: k(NonblockingLinger::WouldBlock, "[doc] closesocket: 'If closesocket fails with WSAEWOULDBLOCK the socket handle is still valid, and a disconnect is not initiated' (sdk-api@01397c92; matrix row 4)"),
+            process_exit: k(ExitMode::ResetOpen, "[obs-3p] Windows 10/11: a process that exits with a socket never closed resets the peer, closing it first gives FIN (github.com/oven-sh/bun/pull/34556) [doc] WSACleanup: sockets still open 'are reset' (sdk-api@2cd469d9); the mechanism is undocumented"),
+            exit_skips_linger: k(true, "[doc] sockets still open at exit are reset, not closed, so no linger wait happens (moot while process_exit = reset)"),
+            exit_drops_closed_pending: k(true, "[doc] WSACleanup (current page): sockets closed with closesocket that still have data to send can lose it when WS2_32.DLL is unloaded as the application exits (modelled as always lost; not observed on Vista+)"),
+            rst_discards_unread: k(true, "[obs-ms] data the peer sent before its RST is delivered on Linux but not on Windows (dotnet/runtime#57186, geoffkizer) [obs-3p] kept until the application calls send() (curl/curl#657, objeck-lang#669). Gap: the 'after a send' trigger is not a knob"),
+            write_after_rst: k(WriteAfterRst::Reset, "[doc] send after the peer's reset fails WSAECONNRESET (matrix row 12)"),
+            listen_overflow: k(ListenOverflow::HandshakeThenRst, "[ms-blog] with SYN-attack protection (always on since Vista) the handshake completes before Winsock is told and 'the connection is reset' when the backlog is exceeded: connect() succeeds, the next call fails WSAECONNRESET (blogs.msdn.com/b/wndp 2005-12-09; nettracer 2010-06-01); the listen doc still says WSAECONNREFUSED"),
+            accept_queue_limit: k(AcceptQueueLimit::Backlog, "[doc] listen: backlog is 'the maximum length of the queue of pending connections' (SOMAXCONN lets the provider pick)"),
+            rst_in_time_wait: k(RstInTimeWait::Kill, "unknown: no Vista+ source (matrix row 16); RFC 9293 §3.10.7.4 default: an RST in TIME-WAIT enters CLOSED (as Windows 2000 did, KB 261218)"),
+            syn_in_time_wait: k(SynInTimeWait::ReopenIfNewer, "unknown: no Vista+ source (matrix row 15); RFC 1122 §4.2.2.13: a SYN with a larger sequence number MAY reopen from TIME-WAIT (as Windows 2000 did, KB 261218)"),
+            rst_to_syn: k(RstToSyn::RetrySyn, "[obs-3p] connecting to a closed port takes about 2 s on Windows 10/11 and Server, 0 ms on Linux and macOS (libuv/libuv#2896, curl/curl#22494); setting MaxSynRetransmissions to 0 (SIO_TCP_INITIAL_RTO, TCP_INITIAL_RTO_NO_SYN_RETRANSMISSIONS) makes it fail at once"),
+            refused_syn_retries: k(2, "[inf] libuv#2896 removes the retries by setting MaxSynRetransmissions, so they follow it (2, see syn_retries); about 2 s in all suggests ≈ 1 s apart, the model retries every 500 ms (input.rs REFUSED_SYN_RETRY_NS)"),
+            challenge_ack: k(false, "unknown: no Vista+ source (matrix row 20); RFC 9293 §3.10.7.4 makes the RFC 5961 challenge ACK an optional mitigation, so the base rule (an in-window RST resets) is taken; MS05-019 changed XP/2003 by an undocumented rule"),
+        },
+    }
+}

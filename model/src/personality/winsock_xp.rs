@@ -1,0 +1,60 @@
+//! The `winsock-xp` personality: Windows XP SP2 / Server 2003 through Winsock 2.2,
+//! the stack of the rsync-on-cygwin story (a process that exits with sockets open
+//! resets its peer).
+//!
+//! Sources: Microsoft's Winsock reference (`MicrosoftDocs/sdk-api`: closesocket,
+//! shutdown, listen, WSACleanup) and KB articles 314053, 813056, 175523, 261218,
+//! 113576, MS05-019, as collected in `shared/personality-sources.md`; [spec] marks
+//! the WinXP SP1 variant of the Cambridge Netsem spec (`shared/netsem.md`), used
+//! only as corroboration. No source code exists to read, so cells nobody documents
+//! say "unknown:" and take the RFC 9293 / RFC 1122 (or RFC 6298) default.
+
+use super::*;
+
+pub fn winsock_xp() -> Personality {
+    Personality {
+        name: Cow::Borrowed("winsock-xp"),
+        release: Cow::Borrowed("Windows XP SP2 / Server 2003 (Winsock 2.2)"),
+        knobs: Knobs {
+            rto_initial_ms: k(3000, "[doc] KB 314053 (TCP/IP parameters for Windows XP), TcpMaxConnectRetransmissions: 'The initial timeout value is three seconds'; TcpInitialRTT = 3 s (Windows 2000 reference cc938207)"),
+            rto_min_ms: k(1000, "unknown: no Microsoft source for XP's minimum RTO (personality-sources row 21); RFC 6298 §2.4 default: an RTO below 1 s is rounded up to 1 s"),
+            rto_max_ms: k(60_000, "unknown: no Microsoft source for XP's RTO ceiling; RFC 6298 §2.5 default: a maximum, if any, of at least 60 s"),
+            rto_rttvar_floor_ms: k(0, "unknown: RFC 6298 §2.3 RTO = SRTT + max(G, 4·RTTVAR); XP's clock granularity G is undocumented, taken as 0"),
+            rto_slop_ms: k(0, "unknown: RFC 6298 has no slop term; none is documented for Windows"),
+            delack_ms: k(200, "[doc] TcpDelAckTicks = 2 × 100 ms (Windows 2000 registry reference, systemmanager.ru/win2k_regestry.en/58801.htm; XP inherits that stack, matrix row 21)"),
+            syn_retries: k(2, "[doc] KB 314053 TcpMaxConnectRetransmissions = 2, the timeout doubled from 3 s each time (connect() gives up after about 21 s)"),
+            synack_retries: k(2, "unknown: TcpMaxConnectResponseRetransmissions is not in KB 314053 and RFC 1122 §4.2.3.5 gives no count; third-party hardening guides quote 2 or 3; 2 taken, as for the SYN"),
+            data_retries: k(5, "[doc] KB 314053 TcpMaxDataRetransmissions = 5, the timeout doubled each time from the measured RTT"),
+            orphan_retries: k(5, "unknown: no separate limit for a closed socket is documented; RFC 1122 §4.2.3.5 has one R2 for every connection, so TcpMaxDataRetransmissions (5)"),
+            rst_on_retransmit_limit: k(false, "unknown: undocumented; RFC 1122 §4.2.3.5 / RFC 9293 only close the connection at R2, no RST (Netsem's generic tcp_drop_and_close sends one for every arch [spec, generic rule])"),
+            fin_wait_2_timeout_s: k(300, "[doc] KB 813056: 'The TCP/IP stack does not permit a connection to remain in a FINWAIT-2 status for longer than five minutes' (Windows 2000, XP, Server 2003; matrix row 13)"),
+            fin_wait_2_timer: k(FinWait2Timer::Always, "[doc] KB 813056: the five-minute limit applies even to a half-close made with shutdown(SD_SEND), not only to closed sockets"),
+            fin_wait_2_expiry: k(FinWait2Expiry::Close, "[doc] KB 813056: the connection is then closed and later data from the peer draws RST (the peer's select() reports WSAECONNRESET)"),
+            time_wait_s: k(120, "[doc] KB 314053 TcpTimedWaitDelay = 0x78 (120 s) for IPv4 on XP and Server 2003 (240 s for IPv6 and on Windows 2000; matrix row 14)"),
+            rcv_buf_bytes: k(8760, "[doc] KB 314053 TcpWindowSize: 'Ethernet default: 8760' (8192 rounded up to a multiple of the 1460-byte MSS)"),
+            snd_buf_bytes: k(8192, "[doc] 'Appendix C: Windows Sockets and DNS Registry Parameters' (TechNet, XP / Server 2003, 2005): Afd DefaultSendWindow = 4096/8192/8192 by memory size (copy at astaro.org); KB 214397: SO_SNDBUF is 8 KB by default"),
+            initial_cwnd_segs: k(2, "unknown: no Microsoft source (matrix row 22: 2–4 [inf]); 2 segments, the RFC 2581 §3.1 initial window in force when XP shipped (RFC 5681 §3.1 allows 3 for a 1460-byte MSS)"),
+            close_unread: k(CloseUnread::Rst, "unknown: no Microsoft text (closesocket: the default close is 'graceful in the background'; an RST is widely reported, matrix row 1); RFC 1122 §4.2.2.13 default: a CLOSE with received data pending SHOULD send RST. Netsem close_2 (FIN) is generic, not evidence"),
+            close_unread_counts_ooo: k(false, "unknown: RFC 1122 §4.2.2.13 speaks of received data pending; out-of-order data is not counted"),
+            data_after_close: k(DataAfterClose::Rst, "unknown: no Microsoft statement (matrix row 6); RFC 1122 §4.2.2.13 default: data received after CLOSE SHOULD draw RST [spec: netsem deliver_in_3b, generic rule]; KB 923200: once FIN-WAIT-2 has timed out any packet draws RST"),
+            shut_rd_unread: k(ShutRdUnread::Rst, "[doc] shutdown, SD_RECEIVE: 'if there is still data queued on the socket waiting to be received, or data arrives subsequently, the connection is reset' (sdk-api@ea899bdf nf-winsock-shutdown.md; matrix rows 7, 9)"),
+            data_after_shut_rd: k(DataAfterShutRd::Rst, "[doc] same shutdown remark: data arriving after SD_RECEIVE resets the connection 'since the data cannot be delivered to the user' (Netsem's no-RST rule is generic and contradicts it)"),
+            read_after_shut_rd: k(ReadAfterShutRd::Eshutdown, "[doc][spec] recv after SD_RECEIVE fails WSAESHUTDOWN (matrix row 7; netsem recv_9 H#L9580, a WinXP variant)"),
+            linger_unit: k(LingerUnit::Seconds, "[doc] LINGER.l_linger is a u_short count of seconds (matrix row 5)"),
+            linger_expiry: k(LingerExpiry::Rst, "[doc] closesocket remarks: if the linger time runs out before the data is sent the connection is reset (hard close); closesocket still returns 0 and there is no TIME-WAIT (sdk-api@01397c92 nf-winsock-closesocket.md; matrix row 3)"),
+            nonblocking_linger_close: k(NonblockingLinger::WouldBlock, "[doc] closesocket: 'If closesocket fails with WSAEWOULDBLOCK the socket handle is still valid, and a disconnect is not initiated' (sdk-api@01397c92; matrix row 4; netsem close_2 says otherwise and is not trusted)"),
+            process_exit: k(ExitMode::ResetOpen, "[doc] WSACleanup: 'Sockets that were open when WSACleanup was called are reset' (sdk-api@2cd469d9 nf-winsock-wsacleanup.md) [obs-3p] rsync cleanup.c close_all() (SHUTDOWN_ALL_SOCKETS, for cygwin) shuts sockets down before exit to avoid 'the abortive TCP RST sent by a Winsock-based system'; an exit without WSACleanup is undocumented"),
+            exit_skips_linger: k(true, "[doc] WSACleanup resets the sockets still open instead of closing them, so no linger wait happens at exit (moot while process_exit = reset)"),
+            exit_drops_closed_pending: k(true, "[doc] WSACleanup: sockets closed with closesocket that still have data to send 'can be affected … the pending data can be lost if the WS2_32.DLL is unloaded from memory as the application exits' (modelled as always lost)"),
+            rst_discards_unread: k(true, "[inf] closesocket doc on a hard close: 'any recv call on the remote side of the circuit will fail with WSAECONNRESET' [doc]; that the buffered data is discarded is inferred (matrix row 11; Netsem's data-first rule is generic)"),
+            write_after_rst: k(WriteAfterRst::ResetThenShutdown, "[doc][spec] send fails WSAECONNRESET once, then WSAESHUTDOWN (matrix row 12; netsem send_7 H#L11338, a WinXP variant)"),
+            listen_overflow: k(ListenOverflow::RstSyn, "[doc] listen: 'If a connection request arrives and the queue is full, the client will receive an error with an indication of WSAECONNREFUSED' (sdk-api@2fe0b48c nf-winsock2-listen.md); KB 113576: TCP/IP answers the SYN with a Reset. SYN-attack protection, which changes this (matrix row 17), is on by default only from Server 2003 SP1"),
+            accept_queue_limit: k(AcceptQueueLimit::Backlog, "[doc] listen: backlog is 'the maximum length of the queue of pending connections' (SOMAXCONN lets the provider pick)"),
+            rst_in_time_wait: k(RstInTimeWait::Kill, "[doc] KB 261218 (Windows 2000): 'The RST bit is set: The connection is changed to the CLOSED state from the TIME_WAIT state'; XP inherits that stack, not documented separately (matrix row 16)"),
+            syn_in_time_wait: k(SynInTimeWait::ReopenIfNewer, "[doc] KB 261218 (Windows 2000): a SYN for a pair in TIME_WAIT closes it and the new connection proceeds; the sequence-number condition is cut off in every archived copy, 'newer' (RFC 1122 §4.2.2.13) is assumed"),
+            rst_to_syn: k(RstToSyn::RetrySyn, "[doc] KB 175523: after an ACK/RST the pending connection keeps issuing SYNs without doubling the time-out, then fails WSAECONNREFUSED [spec: netsem deliver_in_7d 'Windows XP just ignores RST's with a valid ack']"),
+            refused_syn_retries: k(3, "[doc] KB 175523: the maximum retry value 'defaults to 3 extra times', about 1 s in all (the 500 ms retry interval is fixed in the model, input.rs REFUSED_SYN_RETRY_NS)"),
+            challenge_ack: k(false, "[doc] MS05-019 lists XP SP1 and SP2 and Server 2003 as open to the blind in-window RST (CAN-2004-0230): any in-window RST was accepted as shipped; the patched rule is undocumented (matrix row 20)"),
+        },
+    }
+}

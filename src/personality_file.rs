@@ -41,22 +41,47 @@ pub fn value_text(v: &toml::Value) -> String {
     }
 }
 
+/// Why a personality name could not be used.
+#[derive(Debug)]
+pub enum ResolveError {
+    /// Not a built-in name: message and hint.
+    Unknown { message: String, help: String },
+    /// A personality file that failed to load, with its own location.
+    File(Diag),
+}
+
+impl std::fmt::Display for ResolveError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ResolveError::Unknown { message, help } => write!(f, "{message}: {help}"),
+            ResolveError::File(d) => f.write_str(&d.render(false)),
+        }
+    }
+}
+
 /// Looks up a built-in name, or loads a personality file (relative to `base`).
-pub fn resolve(name: &str, base: &Path) -> Result<Personality, String> {
+pub fn lookup(name: &str, base: &Path) -> Result<Personality, ResolveError> {
     if let Some(p) = Personality::builtin(name) {
         return Ok(p);
     }
     if name.ends_with(".toml") || name.contains('/') {
-        let path = base.join(name);
-        return load(&path).map_err(|d| d.render(false));
+        return load(&base.join(name)).map_err(ResolveError::File);
     }
     let hint = model::personality::closest(name, Personality::BUILTIN.iter().copied())
         .map(|g| format!("did you mean `{g}`? "))
         .unwrap_or_default();
-    Err(format!(
-        "unknown personality `{name}`: {hint}known: {}, or a path to a personality file (*.toml)",
-        Personality::BUILTIN.join(", ")
-    ))
+    Err(ResolveError::Unknown {
+        message: format!("unknown personality `{name}`"),
+        help: format!(
+            "{hint}known: {}, or a path to a personality file (*.toml)",
+            Personality::BUILTIN.join(", ")
+        ),
+    })
+}
+
+/// Like [`lookup`], with the error as one line of text (for the command line).
+pub fn resolve(name: &str, base: &Path) -> Result<Personality, String> {
+    lookup(name, base).map_err(|e| e.to_string())
 }
 
 /// Loads a personality file.

@@ -9,7 +9,8 @@ use std::process::Command;
 
 fn tcpsim() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_tcpsim"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR")).env("NO_COLOR", "1");
+    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1");
     c
 }
 
@@ -28,22 +29,36 @@ fn bad_files() -> Vec<PathBuf> {
 fn bad_input_exits_2_with_a_located_error_and_a_hint() {
     let bless = std::env::var_os("TCPSIM_BLESS").is_some();
     let files = bad_files();
-    assert!(files.len() >= 12, "expected the bad-input corpus, found {}", files.len());
+    assert!(
+        files.len() >= 12,
+        "expected the bad-input corpus, found {}",
+        files.len()
+    );
     for f in files {
-        let rel = f.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap().to_path_buf();
+        let rel = f
+            .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+            .unwrap()
+            .to_path_buf();
         let out = tcpsim().arg("run").arg(&rel).output().unwrap();
         let stderr = String::from_utf8(out.stderr).unwrap();
         assert_eq!(out.status.code(), Some(2), "{}: {stderr}", rel.display());
         assert!(out.stdout.is_empty(), "{}: nothing may run", rel.display());
         assert!(!stderr.contains("panicked"), "{stderr}");
         let name = rel.file_name().unwrap().to_string_lossy().to_string();
-        assert!(stderr.contains(&format!("{}:", rel.display())), "{name}: no file:line:col in\n{stderr}");
+        assert!(
+            stderr.contains(&format!("{}:", rel.display())),
+            "{name}: no file:line:col in\n{stderr}"
+        );
         let expected_path = f.with_extension("stderr");
         if bless {
             std::fs::write(&expected_path, &stderr).unwrap();
         }
-        let expected = std::fs::read_to_string(&expected_path)
-            .unwrap_or_else(|_| panic!("missing {}; run with TCPSIM_BLESS=1", expected_path.display()));
+        let expected = std::fs::read_to_string(&expected_path).unwrap_or_else(|_| {
+            panic!(
+                "missing {}; run with TCPSIM_BLESS=1",
+                expected_path.display()
+            )
+        });
         assert_eq!(stderr, expected, "{name}: error output changed");
     }
 }
@@ -54,16 +69,25 @@ fn usage_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     let out = tcpsim().args(["frobnicate"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let out = tcpsim().args(["run", "does/not/exist.toml"]).output().unwrap();
+    let out = tcpsim()
+        .args(["run", "does/not/exist.toml"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read scenario"));
-    let out = tcpsim().args(["run", "scenarios/close-with-unread.toml", "--set", "nohost"]).output().unwrap();
+    let out = tcpsim()
+        .args(["run", "scenarios/close-with-unread.toml", "--set", "nohost"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]
 fn run_prints_ladder_and_verdict_and_checks_expectations() {
-    let out = tcpsim().args(["run", "scenarios/close-with-unread.toml"]).output().unwrap();
+    let out = tcpsim()
+        .args(["run", "scenarios/close-with-unread.toml"])
+        .output()
+        .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("R. 501:501(0) ack 2001"), "{text}");
@@ -73,32 +97,61 @@ fn run_prints_ladder_and_verdict_and_checks_expectations() {
 
     // Changing the server's personality through --set makes the expectations fail: exit 1 with a diff.
     let out = tcpsim()
-        .args(["run", "-q", "scenarios/close-with-unread.toml", "--set", "server.close_unread=discard-fin"])
+        .args([
+            "run",
+            "-q",
+            "scenarios/close-with-unread.toml",
+            "--set",
+            "server.close_unread=discard-fin",
+        ])
         .output()
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("expected: server: close-with-unread"), "{text}");
+    assert!(
+        text.contains("expected: server: close-with-unread"),
+        "{text}"
+    );
     assert!(text.contains("actual:   no RST"), "{text}");
 }
 
 #[test]
 fn json_output_has_trace_and_verdict() {
-    let out = tcpsim().args(["run", "--format", "json", "scenarios/close-with-unread.toml"]).output().unwrap();
+    let out = tcpsim()
+        .args([
+            "run",
+            "--format",
+            "json",
+            "scenarios/close-with-unread.toml",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["verdict"]["outcome"], "reset-with-loss");
     assert_eq!(v["verdict"]["resets"][0]["cause"], "close-with-unread");
     assert_eq!(v["hosts"][1]["name"], "server");
     let trace = v["trace"].as_array().unwrap();
-    assert!(trace.iter().any(|e| e["kind"] == "send" && e["seg"]["flags"] == 0x14), "an R. segment in the trace");
+    assert!(
+        trace
+            .iter()
+            .any(|e| e["kind"] == "send" && e["seg"]["flags"] == 0x14),
+        "an R. segment in the trace"
+    );
 }
 
 #[test]
 fn same_seed_gives_byte_identical_output() {
     let run = |seed: &str| {
         tcpsim()
-            .args(["run", "--format", "json", "scenarios/close-with-unread.toml", "--seed", seed])
+            .args([
+                "run",
+                "--format",
+                "json",
+                "scenarios/close-with-unread.toml",
+                "--seed",
+                seed,
+            ])
             .output()
             .unwrap()
             .stdout
@@ -110,23 +163,42 @@ fn same_seed_gives_byte_identical_output() {
 fn the_scenario_corpus_passes() {
     let out = tcpsim().args(["test", "scenarios"]).output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(out.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains(" passed, 0 failed"), "{text}");
 }
 
 #[test]
 fn the_format_doc_lists_every_call_and_cause() {
-    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/scenario-format.md")).unwrap();
+    let doc = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/scenario-format.md"),
+    )
+    .unwrap();
     for (name, syntax, _) in tcpsim::scenario::steps::CALLS {
-        assert!(doc.contains(&format!("| `{name}` |")), "docs/scenario-format.md lacks call `{name}`");
+        assert!(
+            doc.contains(&format!("| `{name}` |")),
+            "docs/scenario-format.md lacks call `{name}`"
+        );
         let first = syntax.split_whitespace().next().unwrap();
         assert_eq!(first, *name);
     }
     for c in model::RstCause::ALL {
-        assert!(doc.contains(&format!("`{}`", c.key())), "docs/scenario-format.md lacks cause `{}`", c.key());
+        assert!(
+            doc.contains(&format!("`{}`", c.key())),
+            "docs/scenario-format.md lacks cause `{}`",
+            c.key()
+        );
     }
     for o in sim::Outcome::ALL {
-        assert!(doc.contains(&format!("`{}`", o.key())), "lacks outcome `{}`", o.key());
+        assert!(
+            doc.contains(&format!("`{}`", o.key())),
+            "lacks outcome `{}`",
+            o.key()
+        );
     }
 }
 
@@ -139,5 +211,191 @@ fn written_scenarios_parse_back_to_the_same_file() {
         let again = tcpsim::scenario::parse("written", &written).unwrap();
         assert_eq!(parsed, again, "{written}");
         assert_eq!(tcpsim::scenario::write(&again), written);
+    }
+}
+
+#[test]
+fn the_personality_matrix_doc_matches_the_code() {
+    let out = tcpsim().args(["personalities", "matrix"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let generated = String::from_utf8(out.stdout).unwrap();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/personalities.md");
+    if std::env::var_os("TCPSIM_BLESS").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let doc = std::fs::read_to_string(path).unwrap();
+    assert!(
+        doc == generated,
+        "docs/personalities.md is stale: run `tcpsim personalities matrix > docs/personalities.md`"
+    );
+    for name in model::Personality::BUILTIN {
+        assert!(
+            generated.contains(&format!("## Sources: {name} ")),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn personalities_list_show_and_diff() {
+    let out = tcpsim().args(["personalities"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for name in model::Personality::BUILTIN {
+        assert!(text.contains(name), "{text}");
+    }
+    let out = tcpsim()
+        .args(["personalities", "show", "winsock-xp"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("process_exit") && text.contains("source: "),
+        "{text}"
+    );
+    let out = tcpsim()
+        .args(["personalities", "diff", "linux", "freebsd"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("close_unread") && text.contains("discard-fin"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("\ninitial_cwnd_segs "),
+        "equal knobs are not listed: {text}"
+    );
+    let out = tcpsim()
+        .args(["personalities", "show", "linxu"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean `linux`"));
+}
+
+#[test]
+fn an_older_release_is_a_small_file_away() {
+    // macOS 10.13 flushed unread data silently where macOS 12 resets (personalities.md row 1).
+    let out = tcpsim()
+        .args([
+            "run",
+            "scenarios/close-with-unread.toml",
+            "--server",
+            "personalities/macos-10.13.toml",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("verdict: loss-without-reset"), "{text}");
+    assert!(text.contains("[macos-10.13]"), "{text}");
+    let out = tcpsim()
+        .args([
+            "run",
+            "-q",
+            "scenarios/close-with-unread.toml",
+            "--server",
+            "macos",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("close with unread data"), "{text}");
+    let out = tcpsim()
+        .args([
+            "personalities",
+            "diff",
+            "macos",
+            "personalities/macos-10.13.toml",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("close_unread") && text.contains("xnu-4570"),
+        "{text}"
+    );
+}
+
+#[test]
+fn winsock_personalities_name_errors_the_winsock_way() {
+    let out = tcpsim()
+        .args([
+            "run",
+            "--format",
+            "json",
+            "scenarios/close-with-unread.toml",
+            "--client",
+            "winsock-xp",
+        ])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let errors = v["errors"].as_array().unwrap();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["error"] == "WSAECONNRESET" && e["posix"] == "ECONNRESET"),
+        "{errors:?}"
+    );
+    let out = tcpsim()
+        .args([
+            "run",
+            "scenarios/close-with-unread.toml",
+            "--client",
+            "winsock-xp",
+        ])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("= WSAECONNRESET"));
+}
+
+#[test]
+fn compare_runs_the_matrix_fast_and_names_the_knob() {
+    let t = std::time::Instant::now();
+    let out = tcpsim()
+        .args([
+            "compare",
+            "scenarios/close-with-unread.toml",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let elapsed = t.elapsed();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["cells"].as_array().unwrap().len(), 25);
+    let divs = v["divergences"].as_array().unwrap();
+    let server = divs
+        .iter()
+        .find(|d| d["host"] == "server" && d["a"] == "linux" && d["b"] == "freebsd")
+        .expect("linux and freebsd servers end differently");
+    assert!(
+        server["knobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k.as_str().unwrap().starts_with("close_unread ")),
+        "{server}"
+    );
+    // Not a timing test, a sanity bound: the whole process, 25 runs and the divergence search.
+    assert!(elapsed.as_secs() < 20, "{elapsed:?}");
+    for fmt in ["csv", "markdown", "text"] {
+        let out = tcpsim()
+            .args([
+                "compare",
+                "scenarios/close-with-unread.toml",
+                "--format",
+                fmt,
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("freebsd"));
     }
 }

@@ -2,7 +2,6 @@
 //! hosts over time, with calls and state changes beside them) and the verdict.
 //! Sequence numbers are shown relative to each side's ISN, as tcpdump does.
 
-use crate::app::result_text;
 use crate::spec::WorldSpec;
 use crate::trace::{Entry, What};
 use crate::verdict::Verdict;
@@ -11,6 +10,26 @@ use std::fmt::Write;
 
 const TIME_W: usize = 11;
 const SIDE_W: usize = 44;
+
+/// An errno as the host's personality names it (WSAECONNRESET on Winsock stacks).
+pub fn errno_name(spec: &WorldSpec, host: model::HostId, e: model::Errno) -> &'static str {
+    let names = spec
+        .hosts
+        .get(host as usize)
+        .map(|h| h.personality.knobs.error_names.value);
+    match names {
+        Some(model::personality::ErrorNames::Winsock) => e.winsock_name(),
+        _ => e.name(),
+    }
+}
+
+/// A call's result as the host's program would print it.
+pub fn result_text(spec: &WorldSpec, host: model::HostId, r: &model::CallResult) -> String {
+    match r {
+        Ok(v) => v.to_string(),
+        Err(e) => errno_name(spec, host, *e).to_string(),
+    }
+}
 
 /// Formats virtual time in milliseconds with microsecond precision.
 pub fn ms(t: TimeNs) -> String {
@@ -133,7 +152,7 @@ pub fn entry_text(spec: &WorldSpec, isns: &mut Isns, e: &Entry) -> Option<String
                 "{}: {} = {}",
                 proc_name(proc),
                 call_text(call, spec),
-                result_text(result)
+                result_text(spec, e.host, result)
             )
         }
         What::Fork { proc, child } => format!("{}: fork() → {}", proc_name(proc), proc_name(child)),
@@ -223,7 +242,11 @@ pub fn verdict_text(spec: &WorldSpec, v: &Verdict) -> String {
         }
         for e in &c.endpoints {
             let path: Vec<&str> = e.states.iter().map(|s| s.name()).collect();
-            let errors: Vec<&str> = e.errors.iter().map(|e| e.name()).collect();
+            let errors: Vec<&str> = e
+                .errors
+                .iter()
+                .map(|x| errno_name(spec, e.addr.host, *x))
+                .collect();
             let _ = writeln!(
                 o,
                 "    {}: {} ({}){}",

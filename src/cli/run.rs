@@ -46,7 +46,42 @@ struct JsonReport<'a> {
     hosts: Vec<JsonHost<'a>>,
     verdict: &'a Verdict,
     expectations_failed: &'a [Mismatch],
+    /// Every call that failed, with the name its stack uses and the POSIX one.
+    errors: Vec<JsonError>,
     trace: &'a [Entry],
+}
+
+#[derive(Serialize)]
+struct JsonError {
+    t_ns: u64,
+    host: String,
+    process: String,
+    call: String,
+    /// As the host's stack names it (WSAECONNRESET on Winsock personalities).
+    error: &'static str,
+    posix: &'static str,
+}
+
+fn json_errors(s: &Scenario, w: &World) -> Vec<JsonError> {
+    w.trace()
+        .iter()
+        .filter_map(|e| match e.what {
+            sim::What::Return {
+                proc,
+                call,
+                result: Err(errno),
+                ..
+            } => Some(JsonError {
+                t_ns: e.t_ns,
+                host: s.spec.hosts[e.host as usize].name.clone(),
+                process: s.spec.procs[proc as usize].name.clone(),
+                call: format!("{call:?}"),
+                error: report::errno_name(&s.spec, e.host, errno),
+                posix: errno.name(),
+            }),
+            _ => None,
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -122,6 +157,7 @@ pub fn exec(a: &Args) -> ExitCode {
                     .collect(),
                 verdict: &v,
                 expectations_failed: &failures,
+                errors: json_errors(&s, &w),
                 trace: w.trace(),
             };
             println!(

@@ -171,14 +171,25 @@ fn link(cx: &mut Ctx, base: Link, d: &LinkDef) -> Link {
 }
 
 fn personality(cx: &mut Ctx, name: &Spanned<String>) -> Option<Personality> {
-    match personality_file::resolve(name.get_ref(), cx.base) {
+    match personality_file::lookup(name.get_ref(), cx.base) {
         Ok(p) => Some(p),
-        Err(e) => {
-            let (msg, help) = match e.split_once(": ") {
-                Some((m, h)) => (m.to_string(), Some(h.to_string())),
-                None => (e, None),
-            };
-            cx.error(Some(name.span()), msg, "unknown personality", help);
+        Err(personality_file::ResolveError::Unknown { message, help }) => {
+            cx.error(
+                Some(name.span()),
+                message,
+                "unknown personality",
+                Some(help),
+            );
+            None
+        }
+        Err(personality_file::ResolveError::File(d)) => {
+            cx.error(
+                Some(name.span()),
+                format!("personality file `{}` cannot be used", name.get_ref()),
+                "this personality",
+                Some(format!("see the error in {} below", d.path)),
+            );
+            cx.errors.push(d);
             None
         }
     }

@@ -241,6 +241,16 @@ knob_enum! {
 }
 
 knob_enum! {
+    /// How call errors are named in reports.
+    ErrorNames {
+        /// POSIX errno names (ECONNRESET).
+        Posix = "posix",
+        /// Winsock names (WSAECONNRESET).
+        Winsock = "winsock",
+    }
+}
+
+knob_enum! {
     /// What happens when the FIN-WAIT-2 timer expires.
     FinWait2Expiry {
         /// The connection is dropped silently; later segments get RST as to a closed port.

@@ -156,6 +156,8 @@ knobs! {
     refused_syn_retries: u32,
     /// RFC 5961: an in-window RST not exactly at RCV.NXT, or a SYN in a synchronized state, gets a challenge ACK.
     challenge_ack: bool ["net.inet.tcp.insecure_rst"],
+    /// How call errors are named in reports (the model itself uses POSIX values).
+    error_names: ErrorNames,
 }
 
 impl Knobs {

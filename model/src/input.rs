@@ -72,10 +72,11 @@ impl Socket {
                 return Arrival::Done;
             }
             if ctx.p.rst_to_syn.value == RstToSyn::RetrySyn
-                && self.tcb.retries < ctx.p.refused_syn_retries.value
+                && self.tcb.refusals < ctx.p.refused_syn_retries.value
             {
                 // KB 175523: the SYN is retried without doubling the timeout.
-                self.tcb.retries += 1;
+                self.tcb.refusals += 1;
+                self.tcb.retry_after_refusal = true;
                 self.tcb.rexmt_at = Some(ctx.now + REFUSED_SYN_RETRY_NS);
                 self.ignored(ctx, "RST to SYN ignored, SYN will be retried");
                 return Arrival::Done;

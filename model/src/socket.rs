@@ -81,6 +81,10 @@ pub struct Tcb {
     pub rtt_probe: Option<(Seq, TimeNs)>,
     /// Consecutive retransmissions (or probes) without progress.
     pub retries: u32,
+    /// RSTs to our SYN ignored so far (`rst_to_syn = retry-syn`).
+    pub refusals: u32,
+    /// The pending SYN retransmission answers a refusal: no backoff, not counted as a retry.
+    pub retry_after_refusal: bool,
     /// Zero-window probes sent since the peer last answered (Linux `icsk_probes_out`).
     pub probes_out: u32,
     /// Retransmission timer (or persist timer when `persist`).

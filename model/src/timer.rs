@@ -71,8 +71,13 @@ impl Socket {
         self.tcb.retries += 1;
         match self.state {
             State::SynSent => {
-                let limit = p.syn_retries.value.max(p.refused_syn_retries.value);
-                if self.tcb.retries > limit {
+                if std::mem::take(&mut self.tcb.retry_after_refusal) {
+                    // A retry after an ignored RST (KB 175523): same timeout, not a lost SYN.
+                    self.tcb.retries -= 1;
+                    self.send_syn(ctx);
+                    return Arrival::Done;
+                }
+                if self.tcb.retries > p.syn_retries.value {
                     self.give_up(ctx);
                     return Arrival::Closed;
                 }

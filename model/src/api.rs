@@ -123,10 +123,12 @@ impl Host {
             !self.procs[pid as usize].exited,
             "an exited process made a call"
         );
+        // Looked up before the attempt: a close() that blocks has already released its fd.
+        let target = self.sock_of(pid, call);
         let result = match self.attempt(now, pid, call, 0, true, out) {
             Step::Done(r) => Some(r),
             Step::Block { done, deadline } => {
-                let sock = self.sock_of(pid, call).expect("blocked on a socket");
+                let sock = target.expect("blocked on a socket");
                 self.procs[pid as usize].blocked = Some(Blocked {
                     call,
                     sock,
@@ -641,6 +643,7 @@ impl Host {
         let lingering = s.linger.is_some_and(|l| l > 0) && !(exiting && k.exit_skips_linger.value);
         let unacked = s.snd_queued() > 0 || (s.state.synchronized() && !s.state.fin_queued());
         if s.refs == 1
+            && !exiting
             && lingering
             && s.nonblocking
             && unacked
@@ -648,6 +651,7 @@ impl Host {
             && s.tcb.unread == 0
         {
             // closesocket: WSAEWOULDBLOCK, the socket stays open, no disconnect starts.
+            // (Not at exit: an exiting process loses its descriptors whatever.)
             return Step::Done(Err(Errno::EAGAIN));
         }
         let i = (fd - FD_FIRST) as usize;
@@ -807,9 +811,21 @@ impl Host {
                     s.abort(&mut ctx, RstCause::ProcessExit);
                 }
             }
-            // Any linger wait is skipped or cut short at exit.
-            if let Step::Block { .. } = self.close(now, pid, fd, sid, true, out) {
-                self.finish_close(now, sid, out);
+            // A linger wait at exit (`exit_skips_linger` off) holds the exiting
+            // process in that close() until it is over; the model holds one
+            // such wait per process, and later lingering sockets close at once.
+            if let Step::Block { deadline, .. } = self.close(now, pid, fd, sid, true, out) {
+                let proc = &mut self.procs[pid as usize];
+                if proc.blocked.is_none() {
+                    proc.blocked = Some(Blocked {
+                        call: Call::Close { fd },
+                        sock: sid,
+                        done: 0,
+                        deadline,
+                    });
+                } else {
+                    self.finish_close(now, sid, out);
+                }
             }
         }
         if k.exit_drops_closed_pending.value {

@@ -1,1 +1,352 @@
+//! ESTABLISHED: sending and receiving data, delayed ACK, reassembly, flow
+//! control (zero window, persist probes, window updates) and retransmission
+//! (RFC 9293 §3.8, §3.10.7.4; RFC 6298; RFC 5681; RFC 1122 §4.2.3.2).
+
 use super::*;
+use crate::event::{Buffer, DiscardCause};
+use crate::Errno;
+
+#[test]
+fn test_established_write_sends_data_with_psh() {
+    let mut h = established();
+    assert_eq!(h.write(100), Some(Ok(100)));
+    assert_eq!(h.sent(), ["P. 1:101(100) ack 1"]);
+    h.check();
+}
+
+#[test]
+fn test_established_write_splits_by_mss_and_pushes_the_last() {
+    let mut h = established();
+    assert_eq!(h.write(3000), Some(Ok(3000)));
+    assert_eq!(
+        h.sent(),
+        [
+            ". 1:1461(1460) ack 1",
+            ". 1461:2921(1460) ack 1",
+            "P. 2921:3001(80) ack 1"
+        ]
+    );
+}
+
+#[test]
+fn test_established_initial_cwnd_limits_the_first_flight() {
+    // RFC 6928: ten segments; the rest goes out as ACKs open cwnd (slow start).
+    let mut h = established();
+    assert_eq!(h.write(16_384), Some(Ok(16_384)));
+    assert_eq!(h.sent().len(), 10);
+    h.send(ACK, 1, 1 + 2 * MSS);
+    assert_eq!(
+        h.sent(),
+        [". 14601:16061(1460) ack 1", "P. 16061:16385(324) ack 1"]
+    );
+    h.check();
+}
+
+#[test]
+fn test_established_send_buffer_full_gives_eagain() {
+    // SO_SNDBUF = tcp_wmem[1] = 16384 in the Linux personality.
+    let mut h = established();
+    assert_eq!(h.write(20_000), Some(Ok(16_384)));
+    assert_eq!(h.write(1), Some(Err(Errno::EAGAIN)));
+    // An ACK frees space: the next write takes what fits.
+    h.send(ACK, 1, 1001);
+    assert_eq!(h.write(5_000), Some(Ok(1000)));
+}
+
+#[test]
+fn test_established_blocking_write_finishes_as_acks_free_space() {
+    let mut h = established();
+    h.nonblocking(false);
+    assert_eq!(h.write(20_000), None, "blocks with 16384 queued");
+    h.flush();
+    h.send(ACK, 1, 1 + 10 * MSS);
+    let done: Vec<_> = h
+        .events()
+        .into_iter()
+        .filter(|e| matches!(e, Event::CallDone { .. }))
+        .collect();
+    assert_eq!(
+        done,
+        [Event::CallDone {
+            pid: h.pid,
+            result: Ok(20_000)
+        }]
+    );
+}
+
+#[test]
+fn test_established_data_is_acked_after_the_delayed_ack_timeout() {
+    // delack_ms = 40 (Linux TCP_DELACK_MIN).
+    let mut h = established();
+    h.send_data(1, 1, 100);
+    assert_eq!(h.sent(), Vec::<String>::new());
+    h.advance_ms(39);
+    assert_eq!(h.sent(), Vec::<String>::new());
+    h.advance_ms(1);
+    assert_eq!(h.sent(), [". 1:1(0) ack 101"]);
+    assert_eq!(h.read(1000), Some(Ok(100)));
+}
+
+#[test]
+fn test_established_second_full_segment_is_acked_at_once() {
+    // RFC 1122 §4.2.3.2: ACK at least every second full-sized segment.
+    let mut h = established();
+    h.send_data(1, 1, MSS);
+    assert_eq!(h.sent(), Vec::<String>::new());
+    h.send_data(1 + MSS, 1, MSS);
+    assert_eq!(h.sent(), [format!(". 1:1(0) ack {}", 1 + 2 * MSS)]);
+    assert_eq!(
+        h.s().tcb.delack_at,
+        None,
+        "the ACK cancelled the delayed ACK"
+    );
+}
+
+#[test]
+fn test_established_data_piggybacks_the_pending_ack() {
+    let mut h = established();
+    h.send_data(1, 1, 100);
+    assert_eq!(h.write(10), Some(Ok(10)));
+    assert_eq!(h.sent(), ["P. 1:11(10) ack 101"]);
+    h.advance_ms(100);
+    assert_eq!(h.sent(), Vec::<String>::new(), "no ACK left owed");
+}
+
+#[test]
+fn test_established_out_of_order_data_is_acked_at_once_and_reassembled() {
+    let mut h = established();
+    h.send_data(101, 1, 100);
+    assert_eq!(h.sent(), [". 1:1(0) ack 1"], "duplicate ACK for the hole");
+    assert_eq!(h.s().tcb.unread, 0);
+    h.send_data(301, 1, 100);
+    assert_eq!(h.sent(), [". 1:1(0) ack 1"]);
+    h.send_data(1, 1, 100);
+    assert_eq!(h.sent(), [". 1:1(0) ack 201"], "the hole at 201 remains");
+    h.send_data(201, 1, 100);
+    assert_eq!(h.sent(), [". 1:1(0) ack 401"]);
+    assert_eq!(h.read(1000), Some(Ok(400)));
+}
+
+#[test]
+fn test_established_out_of_order_fin_waits_for_the_data() {
+    let mut h = established();
+    let fin = Segment {
+        len: 100,
+        ..h.peer(ACK | FIN, 101, 1)
+    };
+    h.inject(fin);
+    assert_eq!(h.state(), State::Established);
+    assert_eq!(h.sent(), [". 1:1(0) ack 1"]);
+    h.send_data(1, 1, 100);
+    assert_eq!(h.state(), State::CloseWait);
+    assert_eq!(h.sent(), [". 1:1(0) ack 202"]);
+    assert_eq!(h.read(1000), Some(Ok(200)));
+    assert_eq!(h.read(1000), Some(Ok(0)));
+}
+
+#[test]
+fn test_established_duplicate_data_is_acked_again_at_once() {
+    let mut h = established();
+    h.send_data(1, 1, 100);
+    h.advance_ms(40);
+    h.flush();
+    h.send_data(1, 1, 100);
+    assert_eq!(h.sent(), [". 1:1(0) ack 101"]);
+    assert_eq!(h.s().tcb.unread, 100);
+}
+
+#[test]
+fn test_established_data_beyond_the_window_is_trimmed() {
+    let mut h = established();
+    let fd = h.fd;
+    assert_eq!(h.call(Call::RcvBuf { fd, bytes: 1000 }), Some(Ok(0)));
+    h.send_data(1, 1, 1500);
+    assert_eq!(h.s().tcb.unread, 1000);
+    let acks = h.sent_segments();
+    assert_eq!(acks.len(), 1);
+    assert_eq!(acks[0].ack, Seq(PEER_ISS + 1001));
+    assert_eq!(acks[0].wnd, 0);
+    // Out-of-order data beyond the right edge is not kept either.
+    h.send_data(1501, 1, 100);
+    assert!(h.s().tcb.ooo.is_empty());
+}
+
+#[test]
+fn test_established_unacceptable_segment_draws_an_ack() {
+    // §3.10.7.4 first check: not acceptable and not RST → <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
+    let mut h = established();
+    h.send_data(200_001, 1, 10);
+    assert_eq!(h.sent(), [". 1:1(0) ack 1"]);
+    assert_eq!(h.s().tcb.unread, 0);
+}
+
+#[test]
+fn test_established_ack_of_unsent_data_is_acked_and_dropped() {
+    let mut h = established();
+    let seg = Segment {
+        len: 10,
+        ..h.peer(ACK, 1, 500)
+    };
+    h.inject(seg);
+    assert_eq!(h.sent(), [". 1:1(0) ack 1"]);
+    assert_eq!(h.s().tcb.unread, 0, "the segment was dropped, data too");
+    assert_eq!(h.s().tcb.snd_una, Seq(OUR_ISS + 1));
+}
+
+#[test]
+fn test_established_read_nonblocking_with_nothing_gives_eagain() {
+    let mut h = established();
+    assert_eq!(h.read(100), Some(Err(Errno::EAGAIN)));
+}
+
+#[test]
+fn test_established_read_reopening_a_closed_window_sends_an_update() {
+    let mut h = established();
+    let fd = h.fd;
+    h.call(Call::RcvBuf { fd, bytes: 4000 });
+    h.send_data(1, 1, 2000);
+    h.send_data(2001, 1, 2000);
+    let ack = h.sent_segments();
+    assert_eq!(ack.last().map(|s| s.wnd), Some(0), "window closed");
+    assert_eq!(h.read(100), Some(Ok(100)));
+    assert_eq!(
+        h.sent(),
+        Vec::<String>::new(),
+        "100 octets: not worth an update"
+    );
+    assert_eq!(h.read(4000), Some(Ok(3900)));
+    let upd = h.sent_segments();
+    assert_eq!(upd.len(), 1, "window update");
+    assert_eq!((upd[0].ack, upd[0].wnd), (Seq(PEER_ISS + 4001), 4000));
+}
+
+#[test]
+fn test_established_zero_window_persist_probe_then_window_update() {
+    let mut h = established();
+    assert_eq!(h.write(100), Some(Ok(100)));
+    h.flush();
+    // The peer takes the 100 octets and closes its window.
+    let zero = Segment {
+        wnd: 0,
+        ..h.peer(ACK, 1, 101)
+    };
+    h.inject(zero);
+    assert_eq!(h.write(100), Some(Ok(100)));
+    assert_eq!(h.sent(), Vec::<String>::new(), "nothing fits a zero window");
+    assert!(h.s().tcb.persist);
+    // Probes (an ACK just below SND.UNA, Linux style) at RTO, then with backoff.
+    let probes = h.send_times(1_500, |s| s.len == 0);
+    assert_eq!(probes, [200, 600, 1400]);
+    h.inject(zero);
+    assert_eq!(h.s().tcb.probes_out, 0, "an answer resets the probe count");
+    // A window update: the data goes out at once, and the backoff is forgotten.
+    h.send(ACK, 1, 101);
+    assert_eq!(h.sent(), ["P. 101:201(100) ack 1"]);
+    assert!(!h.s().tcb.persist);
+    assert!(h.s().tcb.rto_ns < 300 * NS_PER_MS);
+    h.check();
+}
+
+#[test]
+fn test_established_persist_probe_renders_below_snd_una() {
+    let mut h = established();
+    let zero = Segment {
+        wnd: 0,
+        ..h.peer(ACK, 1, 1)
+    };
+    h.inject(zero);
+    h.write(10);
+    h.advance_ms(201);
+    assert_eq!(h.sent(), [". 0:0(0) ack 1"]);
+}
+
+#[test]
+fn test_established_unanswered_probes_end_in_etimedout() {
+    // Linux tcp_probe_timer: tcp_retries2 probes nobody answered, then tcp_write_err.
+    let mut h = established_with(linux_with(&[("data_retries", "3")]));
+    let zero = Segment {
+        wnd: 0,
+        ..h.peer(ACK, 1, 1)
+    };
+    h.inject(zero);
+    h.write(10);
+    let probes = h.send_times(10_000, |s| s.len == 0 && !s.flags.rst());
+    assert_eq!(probes, [200, 600, 1400]);
+    assert_eq!(h.state(), State::Closed);
+    assert_eq!(h.read(10), Some(Err(Errno::ETIMEDOUT)));
+}
+
+#[test]
+fn test_established_retransmission_backs_off_then_etimedout() {
+    // RFC 6298 §5.5 doubling from the measured RTO (200 ms floor), up to tcp_retries2 = 15
+    // retransmissions; Linux tcp_write_err: ETIMEDOUT, no RST, send queue lost.
+    let mut h = established();
+    h.write(100);
+    h.flush();
+    let at = h.send_times(2_000_000, |s| s.len == 100);
+    let gaps: Vec<u64> = at
+        .iter()
+        .scan(0, |prev, t| Some(t - std::mem::replace(prev, *t)))
+        .collect();
+    assert_eq!(gaps.len(), 15);
+    assert_eq!(&gaps[..4], &[200, 400, 800, 1600]);
+    assert_eq!(*gaps.last().unwrap(), 120_000, "capped at rto_max");
+    assert_eq!(h.state(), State::Closed);
+    assert!(h.events().iter().any(|e| matches!(
+        e,
+        Event::Discard {
+            buffer: Buffer::Send,
+            bytes: 100,
+            cause: DiscardCause::Timeout,
+            ..
+        }
+    )));
+    assert_eq!(h.read(10), Some(Err(Errno::ETIMEDOUT)));
+    assert_eq!(h.write(10), Some(Err(Errno::EPIPE)));
+}
+
+#[test]
+fn test_established_retransmission_goes_back_n_with_cwnd_one() {
+    let mut h = established();
+    h.write(3 * MSS as u64);
+    h.flush();
+    h.advance_ms(201);
+    assert_eq!(
+        h.sent(),
+        [". 1:1461(1460) ack 1"],
+        "cwnd = 1 MSS after a timeout"
+    );
+    h.send(ACK, 1, 1 + MSS);
+    assert_eq!(
+        h.sent(),
+        [". 1461:2921(1460) ack 1", "P. 2921:4381(1460) ack 1"]
+    );
+    h.check();
+}
+
+#[test]
+fn test_established_fast_retransmit_after_three_duplicate_acks() {
+    let mut h = established();
+    h.write(5 * MSS as u64);
+    h.flush();
+    h.send(ACK, 1, 1 + MSS);
+    for _ in 0..2 {
+        h.send(ACK, 1, 1 + MSS);
+        assert_eq!(h.sent(), Vec::<String>::new());
+    }
+    h.send(ACK, 1, 1 + MSS);
+    assert_eq!(h.sent(), [". 1461:2921(1460) ack 1"]);
+}
+
+#[test]
+fn test_established_ack_restarts_the_retransmission_timer() {
+    let mut h = established();
+    h.write(2 * MSS as u64);
+    h.flush();
+    h.advance_ms(150);
+    h.send(ACK, 1, 1 + MSS);
+    // The ACK timed the first segment (150 ms): SRTT 18.75 ms, RTTVAR 37.5 ms,
+    // RTO = SRTT + max(4·RTTVAR, 200 ms) = 218.75 ms from now.
+    assert_eq!(h.s().tcb.rto_ns, 218_750_000);
+    assert_eq!(h.send_times(300, |s| s.len > 0), [218]);
+}

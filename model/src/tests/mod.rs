@@ -186,11 +186,35 @@ impl H {
         panic!("timers still due after {TIMER_STEPS_MAX} expiries");
     }
 
-    /// Time until the host next needs waking, in ms (None: never).
-    pub fn next_timer_ms(&self) -> Option<u64> {
-        self.host
-            .poll_at()
-            .map(|at| at.saturating_sub(self.now) / NS_PER_MS)
+    /// Runs the next due timer, if it comes within `ms`; returns whether one ran.
+    pub fn next_timer_within_ms(&mut self, ms: u64) -> bool {
+        match self.host.poll_at() {
+            Some(at) if at <= self.now + ms * NS_PER_MS => {
+                self.now = self.now.max(at);
+                self.host.on_timers(self.now, &mut self.out);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// When segments `pick` selects go out while timers run for `ms`: ms since now.
+    pub fn send_times(&mut self, ms: u64, pick: impl Fn(&Segment) -> bool) -> Vec<u64> {
+        let start = self.now;
+        let mut times = Vec::new();
+        for _ in 0..TIMER_STEPS_MAX {
+            let left = (start + ms * NS_PER_MS).saturating_sub(self.now) / NS_PER_MS;
+            if !self.next_timer_within_ms(left) {
+                break;
+            }
+            for s in self.sent_segments() {
+                if pick(&s) {
+                    times.push((self.now - start) / NS_PER_MS);
+                }
+            }
+        }
+        self.now = self.now.max(start + ms * NS_PER_MS);
+        times
     }
 
     // ---- segment templates ----------------------------------------------

@@ -1,1 +1,353 @@
+//! RSTs: which ones we accept (RFC 9293 §3.10.7.4 second check, RFC 5961 §3),
+//! what accepting one does to the buffers and the API, and the RSTs our own
+//! close() sends (RFC 2525 §2.17, SO_LINGER {1, 0}). The handshake's RSTs are
+//! in `handshake.rs`.
+
 use super::*;
+use crate::event::{Buffer, DiscardCause, RstCause};
+use crate::Errno;
+
+const NO_SEGMENTS: [&str; 0] = [];
+
+fn discards(h: &mut H) -> Vec<(Buffer, u64, DiscardCause)> {
+    h.events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Discard {
+                buffer,
+                bytes,
+                cause,
+                ..
+            } => Some((buffer, bytes, cause)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn rsts_sent(h: &mut H) -> Vec<(State, RstCause)> {
+    h.events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::RstSent { state, cause, .. } => Some((state, cause)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn test_established_rst_at_rcv_nxt_resets() {
+    let mut h = established();
+    h.send(RST, 1, 0);
+    assert_eq!(h.state(), State::Closed);
+    assert_eq!(h.sent(), NO_SEGMENTS);
+    assert_eq!(
+        h.edges(),
+        [(State::Established, State::Closed, Rule::RcvRst)]
+    );
+    // linux-facts 2a: ECONNRESET once, then EOF for ever; writes EPIPE.
+    assert_eq!(h.read(10), Some(Err(Errno::ECONNRESET)));
+    assert_eq!(h.read(10), Some(Ok(0)));
+    assert_eq!(h.read(10), Some(Ok(0)));
+    assert_eq!(h.write(10), Some(Err(Errno::EPIPE)));
+}
+
+#[test]
+fn test_established_rst_in_window_gets_a_challenge_ack() {
+    // RFC 5961 §3.2: in the window but not at RCV.NXT → ACK, connection untouched.
+    let mut h = established();
+    h.send(RST, 100, 0);
+    assert_eq!(h.sent(), [". 1:1(0) ack 1"]);
+    assert_eq!(h.state(), State::Established);
+    // The peer's answer to the challenge, at RCV.NXT, is accepted.
+    h.send(RST, 1, 0);
+    assert_eq!(h.state(), State::Closed);
+}
+
+#[test]
+fn test_established_rst_out_of_window_is_ignored_silently() {
+    let mut h = established();
+    h.send(RST, 200_000, 0);
+    h.send(RST, 0, 0); // just below RCV.NXT
+    h.send(RST | ACK, u32::MAX - 10, 1);
+    assert_eq!(h.sent(), NO_SEGMENTS, "no ACK for an unacceptable RST");
+    assert_eq!(h.state(), State::Established);
+}
+
+#[test]
+fn test_established_rst_with_unread_data_leaves_the_data_readable() {
+    // linux-facts 2a: FIONREAD 500; read 200, 300, then ECONNRESET, then 0.
+    let mut h = established();
+    h.send_data(1, 1, 500);
+    h.send(RST | ACK, 501, 1);
+    assert_eq!(discards(&mut h), []);
+    assert_eq!(h.read(200), Some(Ok(200)));
+    assert_eq!(h.read(1000), Some(Ok(300)));
+    assert_eq!(h.read(1000), Some(Err(Errno::ECONNRESET)));
+    assert_eq!(h.read(1000), Some(Ok(0)));
+}
+
+#[test]
+fn test_established_rst_then_write_first_consumes_the_error() {
+    // linux-facts 2b: write ECONNRESET, then EPIPE; read still gives the data, then 0.
+    let mut h = established();
+    h.send_data(1, 1, 500);
+    h.send(RST | ACK, 501, 1);
+    assert_eq!(h.write(1), Some(Err(Errno::ECONNRESET)));
+    assert_eq!(h.write(1), Some(Err(Errno::EPIPE)));
+    assert_eq!(h.read(1000), Some(Ok(500)));
+    assert_eq!(h.read(1000), Some(Ok(0)));
+}
+
+#[test]
+fn test_established_rst_throws_away_the_send_queue() {
+    let mut h = established();
+    let zero = Segment {
+        wnd: 0,
+        ..h.peer(ACK, 1, 1)
+    };
+    h.inject(zero);
+    h.write(300);
+    h.flush();
+    h.send(RST, 1, 0);
+    assert_eq!(
+        discards(&mut h),
+        [(Buffer::Send, 300, DiscardCause::RstReceived)]
+    );
+}
+
+#[test]
+fn test_established_syn_gets_a_challenge_ack() {
+    // RFC 5961 §4: a SYN in a synchronized state is answered with an ACK.
+    let mut h = established();
+    h.send(SYN, 1, 0);
+    assert_eq!(h.sent(), [". 1:1(0) ack 1"]);
+    assert_eq!(h.state(), State::Established);
+}
+
+#[test]
+fn test_close_wait_rst_gives_epipe_not_econnreset() {
+    // linux-facts 3: in CLOSE-WAIT the RST's error is EPIPE; reads give 0.
+    let mut h = close_wait();
+    h.write(1);
+    h.send(RST, 2, 0);
+    assert_eq!(h.state(), State::Closed);
+    assert_eq!(h.write(1), Some(Err(Errno::EPIPE)));
+    assert_eq!(h.read(10), Some(Ok(0)));
+    assert_eq!(h.read(10), Some(Ok(0)));
+}
+
+#[test]
+fn test_fin_wait_2_rst_resets() {
+    let mut h = fin_wait_2_from(fin_wait_1_half());
+    h.send(RST, 1, 0);
+    assert_eq!(h.state(), State::Closed);
+    assert_eq!(h.read(10), Some(Err(Errno::ECONNRESET)));
+}
+
+#[test]
+fn test_last_ack_rst_closes_without_error() {
+    let mut h = last_ack();
+    h.send(RST, 2, 0);
+    assert!(h.freed());
+}
+
+#[test]
+fn test_closing_rst_closes() {
+    let mut h = closing();
+    h.send(RST, 2, 0);
+    assert!(h.freed());
+}
+
+// ---- our RSTs -----------------------------------------------------------
+
+#[test]
+fn test_established_close_with_unread_data_sends_rst() {
+    // linux-facts 2a's mirror (and linux-observed row 1): close() with unread data → `R.`
+    // with seq = SND.NXT; the unread bytes are the receiver's loss.
+    let mut h = established();
+    h.send_data(1, 1, 1000);
+    h.flush();
+    assert_eq!(h.close(), Some(Ok(0)));
+    assert_eq!(h.sent(), ["R. 1:1(0) ack 1001"]);
+    assert!(h.freed());
+    let ev = h.events();
+    assert!(ev.contains(&Event::RstSent {
+        conn: crate::event::Conn {
+            local: h.local,
+            remote: h.remote
+        },
+        state: State::Established,
+        cause: RstCause::CloseWithUnread
+    }));
+    assert!(ev.iter().any(|e| matches!(
+        e,
+        Event::Discard {
+            buffer: Buffer::Receive,
+            bytes: 1000,
+            cause: DiscardCause::CloseUnread,
+            ..
+        }
+    )));
+}
+
+#[test]
+fn test_close_wait_close_with_unread_data_sends_rst() {
+    // linux-facts 9b: 300 bytes and the FIN unread → `R. seq 1 ack 302`.
+    let mut h = established();
+    h.send_data(1, 1, 300);
+    h.send(FIN | ACK, 301, 1);
+    h.flush();
+    h.close();
+    assert_eq!(h.sent(), ["R. 1:1(0) ack 302"]);
+}
+
+#[test]
+fn test_close_wait_close_with_only_the_fin_unread_sends_fin() {
+    // linux-facts 9c: an unread EOF is not unread data.
+    let mut h = close_wait();
+    h.close();
+    assert_eq!(h.sent(), ["F. 1:1(0) ack 2"]);
+}
+
+#[test]
+fn test_fin_wait_2_close_with_unread_data_sends_rst() {
+    // linux-facts 15b: SHUT_RDWR, then close() with data unread → `R. seq 2`.
+    let mut h = established();
+    h.send_data(1, 1, 1000);
+    h.shutdown(How::RdWr);
+    h.send(ACK, 1001, 2);
+    assert_eq!(h.state(), State::FinWait2);
+    h.flush();
+    h.close();
+    assert_eq!(h.sent(), ["R. 2:2(0) ack 1001"]);
+}
+
+#[test]
+fn test_last_ack_close_with_unread_data_sends_rst() {
+    // __tcp_close resets whatever the state when data was unread.
+    let mut h = established();
+    h.send_data(1, 1, 100);
+    h.send(FIN | ACK, 101, 1);
+    h.shutdown(How::Wr);
+    assert_eq!(h.state(), State::LastAck);
+    h.flush();
+    h.close();
+    assert_eq!(h.sent(), ["R. 2:2(0) ack 102"]);
+    assert_eq!(
+        rsts_sent(&mut h),
+        [(State::LastAck, RstCause::CloseWithUnread)]
+    );
+}
+
+#[test]
+fn test_time_wait_close_with_unread_data_keeps_time_wait() {
+    // The application's socket is already CLOSED in Linux (a timewait minisock took
+    // over): no RST, and TIME-WAIT runs its course.
+    let mut h = fin_wait_2_from(fin_wait_1_half());
+    h.send_data(1, 2, 100);
+    h.send(FIN | ACK, 101, 2);
+    assert_eq!(h.state(), State::TimeWait);
+    h.flush();
+    h.close();
+    assert_eq!(h.sent(), NO_SEGMENTS);
+    assert_eq!(h.state(), State::TimeWait);
+    h.advance_ms(60_000);
+    assert!(h.freed());
+}
+
+#[test]
+fn test_established_linger_zero_close_sends_rst_and_discards_the_send_queue() {
+    // linux-facts 7a: `R.` with seq = SND.NXT; queued data is lost at the sender.
+    let mut h = established();
+    let zero = Segment {
+        wnd: 0,
+        ..h.peer(ACK, 1, 1)
+    };
+    h.inject(zero);
+    h.write(500);
+    let fd = h.fd;
+    h.call(Call::Linger {
+        fd,
+        linger: Some(0),
+    });
+    h.flush();
+    assert_eq!(h.close(), Some(Ok(0)));
+    assert_eq!(h.sent(), ["R. 1:1(0) ack 1"]);
+    assert!(h.freed());
+    assert_eq!(
+        discards(&mut h),
+        [(Buffer::Send, 500, DiscardCause::Abort(RstCause::LingerZero))]
+    );
+}
+
+#[test]
+fn test_close_wait_linger_zero_sends_rst() {
+    // linux-facts 7b.
+    let mut h = close_wait();
+    let fd = h.fd;
+    h.call(Call::Linger {
+        fd,
+        linger: Some(0),
+    });
+    h.close();
+    assert_eq!(h.sent(), ["R. 1:1(0) ack 2"]);
+}
+
+#[test]
+fn test_fin_wait_2_linger_zero_sends_rst() {
+    // linux-facts 7d: `R. seq 2 ack 1`.
+    let mut h = fin_wait_2_from(fin_wait_1_half());
+    let fd = h.fd;
+    h.call(Call::Linger {
+        fd,
+        linger: Some(0),
+    });
+    h.close();
+    assert_eq!(h.sent(), ["R. 2:2(0) ack 1"]);
+}
+
+#[test]
+fn test_last_ack_linger_zero_with_everything_sent_sends_no_rst() {
+    // Linux tcp_disconnect: CLOSING/LAST-ACK only reset with data still unsent.
+    let mut h = close_wait();
+    h.shutdown(How::Wr);
+    let fd = h.fd;
+    h.call(Call::Linger {
+        fd,
+        linger: Some(0),
+    });
+    h.flush();
+    h.close();
+    assert_eq!(h.sent(), NO_SEGMENTS);
+    assert!(h.freed());
+}
+
+#[test]
+fn test_syn_sent_linger_zero_sends_no_rst() {
+    let mut h = syn_sent();
+    let fd = h.fd;
+    h.call(Call::Linger {
+        fd,
+        linger: Some(0),
+    });
+    h.close();
+    assert_eq!(h.sent(), NO_SEGMENTS);
+}
+
+#[test]
+fn test_established_unread_data_wins_over_linger_zero() {
+    // __tcp_close: "Check zero linger _after_ checking for unread data."
+    let mut h = established();
+    h.send_data(1, 1, 10);
+    let fd = h.fd;
+    h.call(Call::Linger {
+        fd,
+        linger: Some(0),
+    });
+    h.flush();
+    h.close();
+    assert_eq!(
+        rsts_sent(&mut h),
+        [(State::Established, RstCause::CloseWithUnread)]
+    );
+}

@@ -1,1 +1,741 @@
+//! One test per personality knob: the same scenario with the knob flipped (via
+//! `Personality::set`, as `--set` does) behaves differently, in the way the
+//! knob's documentation says. `test_every_knob_has_a_flip_test` fails when a
+//! knob is added without one.
+
 use super::*;
+use crate::event::{Buffer, DiscardCause, RstCause};
+use crate::personality::Knobs;
+use crate::Errno;
+
+const NO_SEGMENTS: [&str; 0] = [];
+
+/// The knobs tested here; `error_names` only renames errnos in reports and is
+/// tested where they are rendered (sim/tests/linux.rs).
+const TESTED: &[&str] = &[
+    "rto_initial_ms",
+    "rto_min_ms",
+    "rto_max_ms",
+    "rto_rttvar_floor_ms",
+    "rto_slop_ms",
+    "delack_ms",
+    "syn_retries",
+    "synack_retries",
+    "data_retries",
+    "orphan_retries",
+    "rst_on_retransmit_limit",
+    "fin_wait_2_timeout_s",
+    "fin_wait_2_timer",
+    "fin_wait_2_expiry",
+    "time_wait_s",
+    "rcv_buf_bytes",
+    "snd_buf_bytes",
+    "initial_cwnd_segs",
+    "close_unread",
+    "close_unread_counts_ooo",
+    "data_after_close",
+    "shut_rd_unread",
+    "data_after_shut_rd",
+    "read_after_shut_rd",
+    "linger_unit",
+    "linger_expiry",
+    "nonblocking_linger_close",
+    "process_exit",
+    "exit_skips_linger",
+    "exit_drops_closed_pending",
+    "rst_discards_unread",
+    "write_after_rst",
+    "listen_overflow",
+    "accept_queue_limit",
+    "rst_in_time_wait",
+    "syn_in_time_wait",
+    "rst_to_syn",
+    "refused_syn_retries",
+    "challenge_ack",
+    "error_names",
+];
+
+#[test]
+fn test_every_knob_has_a_flip_test() {
+    let all: Vec<&str> = Knobs::INFO.iter().map(|i| i.name).collect();
+    assert_eq!(all, TESTED, "add a test_knob_<name> for each new knob");
+}
+
+fn set(knob: &str, value: &str) -> Personality {
+    linux_with(&[(knob, value)])
+}
+
+fn rst_causes(h: &mut H) -> Vec<RstCause> {
+    h.events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::RstSent { cause, .. } => Some(cause),
+            _ => None,
+        })
+        .collect()
+}
+
+fn discards(h: &mut H) -> Vec<(Buffer, u64, DiscardCause)> {
+    h.events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Discard {
+                buffer,
+                bytes,
+                cause,
+                ..
+            } => Some((buffer, bytes, cause)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn zero_window(h: &mut H) {
+    let zero = Segment {
+        wnd: 0,
+        ..h.peer(ACK, 1, 1)
+    };
+    h.inject(zero);
+}
+
+fn linger(h: &mut H, secs: u32) {
+    let fd = h.fd;
+    assert_eq!(
+        h.call(Call::Linger {
+            fd,
+            linger: Some(secs)
+        }),
+        Some(Ok(0))
+    );
+}
+
+// ---- timers and retransmission --------------------------------------------
+
+/// When each retransmission of 100 octets of data went out (ms after the write).
+fn data_retransmissions(p: Personality, ms: u64) -> (Vec<u64>, H) {
+    let mut h = established_with(p);
+    h.write(100);
+    h.flush();
+    let t = h.send_times(ms, |s| s.len == 100);
+    (t, h)
+}
+
+#[test]
+fn test_knob_rto_initial_ms() {
+    let first_syn_retry = |p| syn_sent_from(closed_with(p)).send_times(5_000, |s| s.flags.syn())[0];
+    assert_eq!(
+        first_syn_retry(Personality::builtin("linux").unwrap()),
+        1_000
+    );
+    assert_eq!(first_syn_retry(set("rto_initial_ms", "3000")), 3_000);
+}
+
+#[test]
+fn test_knob_rto_min_ms() {
+    assert_eq!(data_retransmissions(linux_with(&[]), 300).0, [200]);
+    assert_eq!(
+        data_retransmissions(set("rto_min_ms", "1000"), 1_100).0,
+        [1_000]
+    );
+}
+
+#[test]
+fn test_knob_rto_max_ms() {
+    let (t, _) = data_retransmissions(set("rto_max_ms", "1000"), 4_500);
+    assert_eq!(t, [200, 600, 1_400, 2_400, 3_400, 4_400]);
+}
+
+#[test]
+fn test_knob_rto_rttvar_floor_ms() {
+    let p = linux_with(&[("rto_rttvar_floor_ms", "500")]);
+    assert_eq!(data_retransmissions(p, 600).0, [500]);
+}
+
+#[test]
+fn test_knob_rto_slop_ms() {
+    assert_eq!(
+        data_retransmissions(set("rto_slop_ms", "300"), 600).0,
+        [500]
+    );
+}
+
+#[test]
+fn test_knob_delack_ms() {
+    let ack_after = |p| {
+        let mut h = established_with(p);
+        h.send_data(1, 1, 10);
+        h.send_times(500, |s| s.len == 0)
+    };
+    assert_eq!(ack_after(linux_with(&[])), [40]);
+    assert_eq!(ack_after(set("delack_ms", "200")), [200]);
+}
+
+#[test]
+fn test_knob_syn_retries() {
+    let retries = |p| {
+        let mut h = syn_sent_from(closed_with(p));
+        let n = h.send_times(200_000, |s| s.flags.syn()).len();
+        assert_eq!(h.read(1), Some(Err(Errno::ETIMEDOUT)));
+        n
+    };
+    assert_eq!(retries(linux_with(&[])), 6);
+    assert_eq!(retries(set("syn_retries", "1")), 1);
+}
+
+#[test]
+fn test_knob_synack_retries() {
+    let retransmissions = |p| {
+        let mut h = syn_received_from(listen_with(p, 4));
+        let n = h.send_times(200_000, |s| s.flags.syn()).len();
+        (n, h.freed())
+    };
+    assert_eq!(retransmissions(linux_with(&[])), (5, true));
+    assert_eq!(retransmissions(set("synack_retries", "1")), (1, true));
+}
+
+#[test]
+fn test_knob_data_retries() {
+    let (t, mut h) = data_retransmissions(set("data_retries", "3"), 10_000);
+    assert_eq!(t, [200, 600, 1_400]);
+    assert_eq!(h.read(1), Some(Err(Errno::ETIMEDOUT)));
+    // The default (15) is still retransmitting: 200, 600, 1400, 3000, 6200 ms, …
+    assert_eq!(data_retransmissions(linux_with(&[]), 10_000).0.len(), 5);
+}
+
+#[test]
+fn test_knob_orphan_retries() {
+    let fins = |p| {
+        fin_wait_1_from(established_with(p))
+            .send_times(600_000, |s| s.flags.fin())
+            .len()
+    };
+    assert_eq!(fins(linux_with(&[])), 8);
+    assert_eq!(fins(set("orphan_retries", "2")), 2);
+}
+
+#[test]
+fn test_knob_rst_on_retransmit_limit() {
+    // data_retries = 1: one retransmission at 200 ms, the limit at 600 ms.
+    let rst_times = |value| {
+        let p = linux_with(&[("data_retries", "1"), ("rst_on_retransmit_limit", value)]);
+        let (_, mut h) = data_retransmissions(p, 0);
+        h.send_times(10_000, |s| s.flags.rst())
+    };
+    assert_eq!(rst_times("false"), Vec::<u64>::new());
+    assert_eq!(rst_times("true"), [600]);
+}
+
+#[test]
+fn test_knob_fin_wait_2_timeout_s() {
+    let lifetime = |p| {
+        let mut h = fin_wait_2_from(fin_wait_1_from(established_with(p)));
+        let start = h.now;
+        while !h.freed() {
+            h.advance_ms(1_000);
+        }
+        (h.now - start) / crate::NS_PER_S
+    };
+    assert_eq!(lifetime(linux_with(&[])), 60);
+    assert_eq!(lifetime(set("fin_wait_2_timeout_s", "10")), 10);
+}
+
+#[test]
+fn test_knob_fin_wait_2_timer() {
+    // After shutdown(how) and the ACK of our FIN, with the descriptor kept: armed?
+    let armed = |value, how| {
+        let mut h = established_with(set("fin_wait_2_timer", value));
+        h.shutdown(how);
+        h.send(ACK, 1, 2);
+        assert_eq!(h.state(), State::FinWait2);
+        h.s().tcb.close_timer.is_some()
+    };
+    assert!(!armed("orphan", How::Wr));
+    assert!(!armed("orphan", How::RdWr));
+    assert!(!armed("cantrcvmore", How::Wr));
+    assert!(armed("cantrcvmore", How::RdWr));
+    assert!(armed("always", How::Wr));
+}
+
+#[test]
+fn test_knob_fin_wait_2_expiry() {
+    let at_expiry = |value| {
+        let mut h = fin_wait_2_from(fin_wait_1_from(established_with(set(
+            "fin_wait_2_expiry",
+            value,
+        ))));
+        h.advance_ms(60_000);
+        assert!(h.freed());
+        h.sent()
+    };
+    assert_eq!(at_expiry("close"), NO_SEGMENTS);
+    assert_eq!(at_expiry("rst"), ["R. 2:2(0) ack 1"]);
+}
+
+#[test]
+fn test_knob_time_wait_s() {
+    let lifetime = |p| {
+        let mut h = time_wait_from(fin_wait_2_from(fin_wait_1_from(established_with(p))));
+        let start = h.now;
+        while !h.freed() {
+            h.advance_ms(1_000);
+        }
+        (h.now - start) / crate::NS_PER_S
+    };
+    assert_eq!(lifetime(linux_with(&[])), 60);
+    assert_eq!(lifetime(set("time_wait_s", "240")), 240);
+}
+
+// ---- buffers and windows --------------------------------------------------
+
+#[test]
+fn test_knob_rcv_buf_bytes() {
+    let syn_window = |p| {
+        let mut h = closed_with(p);
+        let (fd, to) = (h.fd, h.remote);
+        h.call(Call::Connect { fd, to });
+        h.sent_segments()[0].wnd
+    };
+    assert_eq!(syn_window(linux_with(&[])), 131_072);
+    assert_eq!(syn_window(set("rcv_buf_bytes", "8192")), 8_192);
+}
+
+#[test]
+fn test_knob_snd_buf_bytes() {
+    assert_eq!(established().write(1_000_000), Some(Ok(16_384)));
+    let mut h = established_with(set("snd_buf_bytes", "4000000"));
+    assert_eq!(h.write(1_000_000), Some(Ok(1_000_000)));
+}
+
+#[test]
+fn test_knob_initial_cwnd_segs() {
+    let first_flight = |p| {
+        let mut h = established_with(p);
+        h.write(100_000);
+        h.sent().len()
+    };
+    assert_eq!(first_flight(linux_with(&[])), 10);
+    assert_eq!(first_flight(set("initial_cwnd_segs", "2")), 2);
+}
+
+// ---- close, shutdown and unread data --------------------------------------
+
+#[test]
+fn test_knob_close_unread() {
+    let mut h = established_with(set("close_unread", "rst"));
+    h.send_data(1, 1, 100);
+    h.flush();
+    h.close();
+    assert_eq!(h.sent(), ["R. 1:1(0) ack 101"]);
+
+    let mut h = established_with(set("close_unread", "discard-fin"));
+    h.send_data(1, 1, 100);
+    h.flush();
+    h.close();
+    assert_eq!(h.sent(), ["F. 1:1(0) ack 101"]);
+    assert_eq!(
+        discards(&mut h),
+        [(Buffer::Receive, 100, DiscardCause::CloseUnread)]
+    );
+}
+
+#[test]
+fn test_knob_close_unread_counts_ooo() {
+    // Only out-of-order data is waiting (nothing readable) when close() comes.
+    let close_with_ooo = |value| {
+        let mut h = established_with(set("close_unread_counts_ooo", value));
+        h.send_data(101, 1, 100);
+        h.flush();
+        h.close();
+        h.sent()
+    };
+    assert_eq!(close_with_ooo("false"), ["F. 1:1(0) ack 1"]);
+    assert_eq!(close_with_ooo("true"), ["R. 1:1(0) ack 1"]);
+}
+
+#[test]
+fn test_knob_data_after_close() {
+    let mut h = fin_wait_1_from(established_with(set("data_after_close", "rst")));
+    h.send_data(1, 1, 10);
+    assert_eq!(h.sent(), ["R 1:1(0)"]);
+    assert_eq!(rst_causes(&mut h), [RstCause::DataAfterClose]);
+
+    let mut h = fin_wait_1_from(established_with(set("data_after_close", "ack-discard")));
+    h.send_data(1, 1, 10);
+    assert_eq!(h.state(), State::FinWait1);
+    assert_eq!(
+        discards(&mut h),
+        [(Buffer::Receive, 10, DiscardCause::AfterClose)]
+    );
+    h.advance_ms(40);
+    assert_eq!(h.sent(), [". 2:2(0) ack 11"], "acknowledged all the same");
+}
+
+#[test]
+fn test_knob_shut_rd_unread() {
+    let shut_rd = |value| {
+        let mut h = established_with(set("shut_rd_unread", value));
+        h.send_data(1, 1, 100);
+        h.flush();
+        h.shutdown(How::Rd);
+        h
+    };
+    let mut h = shut_rd("keep");
+    assert_eq!(h.read(1000), Some(Ok(100)));
+    let mut h = shut_rd("discard");
+    assert_eq!(
+        discards(&mut h),
+        [(Buffer::Receive, 100, DiscardCause::ShutRd)]
+    );
+    assert_eq!(h.read(1000), Some(Ok(0)));
+    let mut h = shut_rd("rst");
+    assert_eq!(h.sent(), ["R. 1:1(0) ack 101"]);
+    assert_eq!(h.state(), State::Closed);
+}
+
+#[test]
+fn test_knob_data_after_shut_rd() {
+    // Data arriving after SHUT_RD, in ESTABLISHED and in FIN-WAIT-2 (after SHUT_WR too).
+    let outcome = |value, also_wr| {
+        let mut h = established_with(set("data_after_shut_rd", value));
+        h.shutdown(How::Rd);
+        if also_wr {
+            h.shutdown(How::Wr);
+            h.send(ACK, 1, 2);
+        }
+        h.flush();
+        let ack = if also_wr { 2 } else { 1 };
+        h.send_data(1, ack, 10);
+        h.advance_ms(40);
+        let rst = h.sent_segments().iter().any(|s| s.flags.rst());
+        let unread = h.sock().map_or(0, |s| s.tcb.unread);
+        (rst, unread)
+    };
+    assert_eq!(outcome("accept", false), (false, 10));
+    assert_eq!(outcome("accept", true), (false, 10));
+    assert_eq!(outcome("rst-in-fin-wait", false), (false, 10));
+    assert_eq!(outcome("rst-in-fin-wait", true), (true, 0));
+    assert_eq!(outcome("ack-discard", false), (false, 0));
+    assert_eq!(outcome("rst", false), (true, 0));
+}
+
+#[test]
+fn test_knob_read_after_shut_rd() {
+    let mut h = established_with(set("read_after_shut_rd", "eof"));
+    h.shutdown(How::Rd);
+    assert_eq!(h.read(10), Some(Ok(0)));
+    let mut h = established_with(set("read_after_shut_rd", "eshutdown"));
+    h.shutdown(How::Rd);
+    assert_eq!(h.read(10), Some(Err(Errno::ESHUTDOWN)));
+}
+
+// ---- linger and exit ---------------------------------------------------------
+
+/// close() with SO_LINGER {1, 2} and data the zero-window peer never takes:
+/// when (ms after close) the close returns, and what went out meanwhile.
+fn linger_close(p: Personality, nonblocking: bool) -> (Option<CallResult>, Vec<u64>, H) {
+    let mut h = established_with(p);
+    h.nonblocking(nonblocking);
+    zero_window(&mut h);
+    h.write(1000);
+    linger(&mut h, 2);
+    let r = h.close();
+    let mut returned = Vec::new();
+    let done = |h: &H| {
+        h.out
+            .events
+            .iter()
+            .filter(|e| matches!(e, Event::CallDone { .. }))
+            .count()
+    };
+    for ms in 1..=3_000 {
+        let before = done(&h);
+        h.advance_ms(1);
+        if done(&h) > before {
+            returned.push(ms);
+        }
+    }
+    (r, returned, h)
+}
+
+#[test]
+fn test_knob_linger_unit() {
+    assert_eq!(linger_close(linux_with(&[]), false).1, [2_000]);
+    assert_eq!(linger_close(set("linger_unit", "ticks"), false).1, [20]);
+}
+
+#[test]
+fn test_knob_linger_expiry() {
+    let (_, _, mut h) = linger_close(linux_with(&[]), false);
+    assert_eq!(h.state(), State::FinWait1, "the orphan goes on");
+    assert!(!h.sent_segments().iter().any(|s| s.flags.rst()));
+    let (_, _, mut h) = linger_close(set("linger_expiry", "rst"), false);
+    assert!(h.freed());
+    assert_eq!(rst_causes(&mut h), [RstCause::LingerTimeout]);
+}
+
+#[test]
+fn test_knob_nonblocking_linger_close() {
+    let (r, back, _) = linger_close(set("nonblocking_linger_close", "block"), true);
+    assert_eq!((r, back), (None, vec![2_000]));
+    let (r, back, h) = linger_close(set("nonblocking_linger_close", "return"), true);
+    assert_eq!((r, back), (Some(Ok(0)), vec![]));
+    assert_eq!(h.state(), State::FinWait1);
+    let (r, _, h) = linger_close(set("nonblocking_linger_close", "ewouldblock"), true);
+    assert_eq!(r, Some(Err(Errno::EAGAIN)));
+    assert_eq!(h.state(), State::Established, "no disconnect started");
+    assert_eq!(h.s().refs, 1, "the descriptor is still valid");
+}
+
+fn exit(h: &mut H) {
+    let (now, pid) = (h.now, h.pid);
+    h.host.exit(now, pid, &mut h.out);
+}
+
+#[test]
+fn test_knob_process_exit() {
+    let mut h = established_with(set("process_exit", "close"));
+    exit(&mut h);
+    assert_eq!(h.sent(), ["F. 1:1(0) ack 1"]);
+    let mut h = established_with(set("process_exit", "reset"));
+    exit(&mut h);
+    assert_eq!(h.sent(), ["R. 1:1(0) ack 1"]);
+    assert_eq!(rst_causes(&mut h), [RstCause::ProcessExit]);
+}
+
+#[test]
+fn test_knob_exit_skips_linger() {
+    // With the wait not skipped, the exiting process sits in close() until the linger
+    // time runs out; with linger_expiry = rst that is an RST 2 s after exit.
+    let exit_lingering = |skips| {
+        let p = linux_with(&[("exit_skips_linger", skips), ("linger_expiry", "rst")]);
+        let mut h = established_with(p);
+        h.nonblocking(false);
+        zero_window(&mut h);
+        h.write(1000);
+        linger(&mut h, 2);
+        h.flush();
+        exit(&mut h);
+        let blocked = h.host.procs[h.pid as usize].blocked.is_some();
+        (blocked, h.send_times(3_000, |s| s.flags.rst()))
+    };
+    assert_eq!(exit_lingering("true"), (false, vec![]));
+    assert_eq!(exit_lingering("false"), (true, vec![2_000]));
+}
+
+#[test]
+fn test_knob_exit_drops_closed_pending() {
+    // The process closed its socket (unsent data queued behind a zero window), then exits.
+    let at_exit = |value| {
+        let mut h = established_with(set("exit_drops_closed_pending", value));
+        zero_window(&mut h);
+        h.write(1000);
+        h.close();
+        h.flush();
+        exit(&mut h);
+        h.sent()
+    };
+    assert_eq!(at_exit("false"), NO_SEGMENTS);
+    assert_eq!(at_exit("true"), ["R. 1:1(0) ack 1"]);
+}
+
+// ---- RSTs received --------------------------------------------------------
+
+#[test]
+fn test_knob_rst_discards_unread() {
+    let after_rst = |value| {
+        let mut h = established_with(set("rst_discards_unread", value));
+        h.send_data(1, 1, 100);
+        h.send(RST, 101, 0);
+        (h.read(1000), h.read(1000))
+    };
+    assert_eq!(
+        after_rst("false"),
+        (Some(Ok(100)), Some(Err(Errno::ECONNRESET)))
+    );
+    assert_eq!(
+        after_rst("true"),
+        (Some(Err(Errno::ECONNRESET)), Some(Ok(0)))
+    );
+}
+
+#[test]
+fn test_knob_write_after_rst() {
+    let writes = |value| {
+        let mut h = established_with(set("write_after_rst", value));
+        h.send(RST, 1, 0);
+        [h.write(1), h.write(1), h.write(1)]
+    };
+    let (reset, pipe, shut) = (
+        Some(Err(Errno::ECONNRESET)),
+        Some(Err(Errno::EPIPE)),
+        Some(Err(Errno::ESHUTDOWN)),
+    );
+    assert_eq!(writes("error-then-epipe"), [reset, pipe, pipe]);
+    assert_eq!(writes("epipe"), [pipe, pipe, pipe]);
+    assert_eq!(writes("reset-then-eshutdown"), [reset, shut, shut]);
+    assert_eq!(writes("reset"), [reset, reset, reset]);
+}
+
+// ---- listeners --------------------------------------------------------------
+
+/// A listen(1) queue filled with two established children, then a third SYN: what
+/// the listener sent in reply, and what completing that handshake drew.
+fn overflow(value: &str) -> (Vec<Segment>, Vec<Segment>) {
+    let mut h = listen_with(set("listen_overflow", value), 1);
+    for port in [50_001, 50_002] {
+        let peer = other_peer(port);
+        h.inject(Segment {
+            src: peer,
+            ..h.peer(SYN, 0, 0)
+        });
+        h.inject(Segment {
+            src: peer,
+            ..h.peer(ACK, 1, 1)
+        });
+    }
+    h.flush();
+    h.send(SYN, 0, 0);
+    let to_syn = h.sent_segments();
+    h.send(ACK, 1, 1);
+    (to_syn, h.sent_segments())
+}
+
+#[test]
+fn test_knob_listen_overflow() {
+    let (syn, ack) = overflow("drop-syn");
+    assert!(syn.is_empty());
+    assert_eq!(ack.len(), 1, "no child: the ACK finds the listener, RST");
+    let (syn, _) = overflow("rst-syn");
+    assert_eq!(syn.len(), 1);
+    assert_eq!(syn[0].flags, RST | ACK);
+    let (syn, ack) = overflow("handshake-then-rst");
+    assert_eq!(syn[0].flags, SYN | ACK);
+    assert_eq!(ack.len(), 1);
+    assert_eq!(
+        ack[0].flags,
+        RST | ACK,
+        "the child is reset when its ACK finds the queue full"
+    );
+}
+
+#[test]
+fn test_knob_accept_queue_limit() {
+    let capacity = |value, backlog| {
+        let mut h = listen_with(set("accept_queue_limit", value), backlog);
+        for port in 0..20 {
+            let peer = other_peer(50_001 + port);
+            h.inject(Segment {
+                src: peer,
+                ..h.peer(SYN, 0, 0)
+            });
+            h.inject(Segment {
+                src: peer,
+                ..h.peer(ACK, 1, 1)
+            });
+        }
+        let lfd = h.fd;
+        let l = h.host.fd_sock(h.pid, lfd).unwrap();
+        h.host.sock(l).listener.as_ref().unwrap().accept_q.len()
+    };
+    assert_eq!(capacity("backlog+1", 4), 5);
+    assert_eq!(capacity("3/2*backlog", 4), 6);
+    assert_eq!(capacity("backlog", 4), 4);
+}
+
+// ---- TIME-WAIT ----------------------------------------------------------------
+
+#[test]
+fn test_knob_rst_in_time_wait() {
+    let mut h = time_wait_from(fin_wait_2_from(fin_wait_1_from(established_with(set(
+        "rst_in_time_wait",
+        "kill",
+    )))));
+    h.send(RST, 2, 0);
+    assert!(h.freed());
+    let mut h = time_wait_from(fin_wait_2_from(fin_wait_1_from(established_with(set(
+        "rst_in_time_wait",
+        "ignore",
+    )))));
+    h.send(RST, 2, 0);
+    assert_eq!(h.state(), State::TimeWait);
+}
+
+#[test]
+fn test_knob_syn_in_time_wait() {
+    let new_syn = |value| {
+        let mut h = established_passive_with(set("syn_in_time_wait", value));
+        h.close();
+        h.send(ACK, 1, 2);
+        h.send(FIN | ACK, 1, 2);
+        assert_eq!(h.state(), State::TimeWait);
+        h.flush();
+        h.send(SYN, 100_000, 0);
+        h.sent_segments()[0].flags
+    };
+    assert_eq!(new_syn("reopen-if-newer"), SYN | ACK);
+    assert_eq!(new_syn("ack"), ACK);
+}
+
+// ---- the handshake ----------------------------------------------------------
+
+#[test]
+fn test_knob_rst_to_syn() {
+    let mut h = syn_sent_from(closed_with(set("rst_to_syn", "refuse")));
+    h.send(RST | ACK, 0, 1);
+    assert_eq!(h.state(), State::Closed);
+    let p = linux_with(&[("rst_to_syn", "retry-syn"), ("refused_syn_retries", "3")]);
+    let mut h = syn_sent_from(closed_with(p));
+    h.send(RST | ACK, 0, 1);
+    assert_eq!(
+        h.state(),
+        State::SynSent,
+        "ignored; the SYN will be retried"
+    );
+}
+
+#[test]
+fn test_knob_refused_syn_retries() {
+    // KB 175523: each RST is ignored and the SYN retried at a fixed interval, then refused.
+    let syns_before_refusal = |retries| {
+        let p = linux_with(&[
+            ("rst_to_syn", "retry-syn"),
+            ("refused_syn_retries", retries),
+        ]);
+        let mut h = syn_sent_from(closed_with(p));
+        let mut syns = 0;
+        for _ in 0..20 {
+            h.send(RST | ACK, 0, 1);
+            if h.state() == State::Closed {
+                break;
+            }
+            // The retry comes 500 ms after the RST, before any RTO-driven retransmission.
+            syns += h.send_times(600, |s| s.flags.syn()).len();
+        }
+        assert_eq!(h.read(1), Some(Err(Errno::ECONNREFUSED)));
+        syns
+    };
+    assert_eq!(syns_before_refusal("1"), 1);
+    assert_eq!(syns_before_refusal("3"), 3);
+}
+
+#[test]
+fn test_knob_challenge_ack() {
+    let mut h = established_with(set("challenge_ack", "true"));
+    h.send(RST, 100, 0);
+    assert_eq!(
+        (h.state(), h.sent()),
+        (State::Established, vec![". 1:1(0) ack 1".into()])
+    );
+    let mut h = established_with(set("challenge_ack", "false"));
+    h.send(RST, 100, 0);
+    assert_eq!(
+        h.state(),
+        State::Closed,
+        "RFC 793: any RST in the window resets"
+    );
+    // A SYN in the window: challenge ACK, or RST and abort.
+    let mut h = established_with(set("challenge_ack", "false"));
+    h.send(SYN, 1, 0);
+    assert_eq!(h.sent(), ["R. 1:1(0) ack 1"]);
+    assert_eq!(rst_causes(&mut h), [RstCause::SynInWindow]);
+}

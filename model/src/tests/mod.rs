@@ -63,6 +63,8 @@ pub struct H {
     pub remote: Addr,
     pub our_iss: u32,
     pub peer_iss: u32,
+    /// Every state edge traced so far, kept when events are drained or flushed.
+    pub history: Vec<(State, State, Rule)>,
 }
 
 /// A harness with the Linux personality.
@@ -100,6 +102,7 @@ pub fn harness_isn(p: Personality, our_iss: u32, peer_iss: u32) -> H {
         remote: Addr { host: 1, port: 80 },
         our_iss,
         peer_iss,
+        history: Vec::new(),
     }
 }
 
@@ -118,11 +121,6 @@ impl H {
     /// A socket call by the harness's process.
     pub fn call(&mut self, call: Call) -> Option<CallResult> {
         self.host.call(self.now, self.pid, call, &mut self.out)
-    }
-
-    /// A socket call by another process.
-    pub fn call_as(&mut self, pid: Pid, call: Call) -> Option<CallResult> {
-        self.host.call(self.now, pid, call, &mut self.out)
     }
 
     pub fn write(&mut self, bytes: u64) -> Option<CallResult> {
@@ -248,8 +246,9 @@ impl H {
         self.out.segments.drain(..).collect()
     }
 
-    /// Discards what was sent and traced so far.
+    /// Discards what was sent and traced so far (state edges stay in `history`).
     pub fn flush(&mut self) {
+        self.events();
         self.out.clear();
     }
 
@@ -267,7 +266,13 @@ impl H {
 
     /// Model events since the last look.
     pub fn events(&mut self) -> Vec<Event> {
-        self.out.events.drain(..).collect()
+        let events: Vec<Event> = self.out.events.drain(..).collect();
+        for e in &events {
+            if let Event::State { from, to, rule, .. } = *e {
+                self.history.push((from, to, rule));
+            }
+        }
+        events
     }
 
     /// The state edges traced since the last look (segments are left alone).
@@ -321,7 +326,10 @@ pub fn closed() -> H {
 }
 
 pub fn closed_with(p: Personality) -> H {
-    let mut h = harness_with(p);
+    closed_from(harness_with(p))
+}
+
+pub fn closed_from(mut h: H) -> H {
     let fd = h.call(Call::Socket).expect("socket").expect("fd") as Fd;
     h.fd = fd;
     h.sid = h.host.fd_sock(h.pid, fd).expect("socket");
@@ -488,7 +496,11 @@ pub fn child_of(h: &H, remote: Addr) -> SockId {
 
 /// The handshake completed and accept() returned the child; `h.fd` is the child.
 pub fn established_passive() -> H {
-    let mut h = syn_received();
+    established_passive_with(Personality::builtin("linux").expect("linux"))
+}
+
+pub fn established_passive_with(p: Personality) -> H {
+    let mut h = syn_received_from(listen_with(p, 16));
     h.send(ACK, 1, 1);
     assert_eq!(h.sent(), Vec::<String>::new());
     assert_eq!(h.state(), State::Established);

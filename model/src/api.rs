@@ -461,8 +461,14 @@ impl Host {
     ) -> Step {
         let p = Arc::clone(&self.personality);
         let s = self.sock_mut(sid);
+        if done > 0 && write_fails(s) {
+            // A blocked write that moved some data returns its count; the error
+            // stays pending for the next call (Linux sk_stream_error is reached
+            // only when nothing was copied).
+            return Step::Done(Ok(done));
+        }
         if let Some(err) = write_error(s, p.knobs.write_after_rst.value) {
-            return Step::Done(if done > 0 { Ok(done) } else { Err(err) });
+            return Step::Done(Err(err));
         }
         match s.state {
             State::Established | State::CloseWait => {}
@@ -885,6 +891,11 @@ fn close_action(s: &crate::socket::Socket, k: &crate::personality::Knobs) -> Clo
 }
 
 /// The error a write() gets before any data moves, if one.
+/// Whether a write() would fail now (what `write_error` tests, without consuming).
+fn write_fails(s: &crate::socket::Socket) -> bool {
+    s.rst_received || s.reset || s.shut_wr || s.so_error.is_some()
+}
+
 fn write_error(s: &mut crate::socket::Socket, mode: WriteAfterRst) -> Option<Errno> {
     if s.rst_received || (s.reset && s.so_error.is_some()) {
         return Some(match mode {

@@ -30,7 +30,13 @@ impl Socket {
             sent = self.send_data(ctx);
         }
         if !sent && self.tcb.ack_now && self.state != State::Closed && self.state != State::Listen {
-            let seg = self.segment(Flags::ACK, self.tcb.snd_nxt, 0);
+            // At SND.MAX, not SND.NXT: after a go-back-N rewind SND.NXT is below
+            // what the peer may already hold, and an ACK below its RCV.NXT is
+            // unacceptable, answered by an ACK that is unacceptable in turn: an
+            // ACK war in which neither side learns what was acknowledged (BSD
+            // tcp_output sends pure ACKs at snd_max for this reason; Linux never
+            // moves snd_nxt back).
+            let seg = self.segment(Flags::ACK, self.tcb.snd_max, 0);
             self.transmit(ctx, seg);
         }
     }

@@ -506,3 +506,28 @@ fn test_listen_backlog_overflow_drops_the_syn_silently() {
     h.send(SYN, 0, 0);
     assert_eq!(h.sent(), ["S. 0:0(0) ack 1"]);
 }
+
+#[test]
+fn test_established_blocked_write_cut_short_returns_its_count_and_keeps_the_error() {
+    // Linux: a write that copied something returns the count; sk_err waits for the
+    // next call.
+    let mut h = established_with(linux_with(&[("data_retries", "1")]));
+    h.nonblocking(false);
+    assert_eq!(h.write(20_000), None);
+    h.flush();
+    h.advance_ms(10_000);
+    assert_eq!(call_done(&mut h), [(h.pid, Ok(16_384))]);
+    assert_eq!(h.read(10), Some(Err(Errno::ETIMEDOUT)));
+}
+
+#[test]
+fn test_established_blocked_write_cut_short_by_rst_then_econnreset() {
+    let mut h = established();
+    h.nonblocking(false);
+    assert_eq!(h.write(20_000), None);
+    h.flush();
+    h.send(RST, 1, 0);
+    assert_eq!(call_done(&mut h), [(h.pid, Ok(16_384))]);
+    assert_eq!(h.write(1), Some(Err(Errno::ECONNRESET)));
+    assert_eq!(h.write(1), Some(Err(Errno::EPIPE)));
+}

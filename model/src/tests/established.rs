@@ -350,3 +350,19 @@ fn test_established_ack_restarts_the_retransmission_timer() {
     assert_eq!(h.s().tcb.rto_ns, 218_750_000);
     assert_eq!(h.send_times(300, |s| s.len > 0), [218]);
 }
+
+#[test]
+fn test_established_pure_ack_after_a_rewind_is_at_snd_max() {
+    // After a timeout SND.NXT goes back to SND.UNA (go-back-N); an ACK sent then must
+    // not carry that old number, or a peer that holds more finds it unacceptable and
+    // answers with an ACK that is unacceptable in turn (an ACK war).
+    let mut h = established();
+    h.write(3 * MSS as u64);
+    h.flush();
+    h.advance_ms(201);
+    assert_eq!(h.sent(), [". 1:1461(1460) ack 1"]);
+    assert_eq!(h.s().tcb.snd_nxt, Seq(OUR_ISS + 1 + MSS));
+    h.send_data(1, 1, MSS);
+    h.send_data(1 + MSS, 1, MSS);
+    assert_eq!(h.sent(), [format!(". 4381:4381(0) ack {}", 1 + 2 * MSS)]);
+}

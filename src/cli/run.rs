@@ -116,7 +116,7 @@ pub fn text_report(
 
 pub fn expectations_text(s: &Scenario, failures: &[Mismatch]) -> String {
     let mut o = String::new();
-    if !s.expect.any(&s.spec) {
+    if !s.has_expectations() {
         let _ = writeln!(o, "\nexpectations: none stated");
     } else if failures.is_empty() {
         let _ = writeln!(o, "\nexpectations: all hold");
@@ -139,7 +139,7 @@ pub fn exec(a: &Args) -> ExitCode {
         Err(d) => return report_diags(&d),
     };
     let (w, v) = simulate(&s);
-    let failures = s.expect.check(&s.spec, &v);
+    let failures = s.check(&v);
     match a.format {
         Format::Json => {
             let r = JsonReport {

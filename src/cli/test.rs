@@ -65,11 +65,11 @@ pub fn test_one(path: &Path, opts: &ScenarioOpts) -> Status {
             )
         }
     };
-    if !s.expect.any(&s.spec) {
+    if !s.has_expectations() {
         return Status::NoExpectations;
     }
     let v = sim::run_verdict(&s.spec);
-    let f = s.expect.check(&s.spec, &v);
+    let f = s.check(&v);
     if f.is_empty() {
         Status::Passed
     } else {

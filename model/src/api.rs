@@ -10,8 +10,8 @@ use crate::errno::{CallResult, Errno};
 use crate::event::{Conn, DiscardCause, Event, Output, Pid, RstCause};
 use crate::host::{Fd, Host, FD_FIRST};
 use crate::personality::{
-    CloseUnread, ExitMode, LingerExpiry, LingerUnit, NonblockingLinger, ReadAfterShutRd,
-    ShutRdUnread, WriteAfterRst,
+    CloseUnread, ExitMode, LingerExpiry, LingerUnit, NonblockingLinger, ReadAfterRst,
+    ReadAfterShutRd, ShutRdUnread, WriteAfterRst,
 };
 use crate::segment::Addr;
 use crate::socket::{Ctx, Listener, SockId};
@@ -547,6 +547,9 @@ impl Host {
                 s.output(&mut ctx);
             }
             return Step::Done(Ok(n));
+        }
+        if s.rst_received && p.knobs.read_after_rst.value == ReadAfterRst::ErrorAlways {
+            return Step::Done(Err(Errno::ECONNRESET));
         }
         if s.tcb.fin_rcvd {
             return Step::Done(Ok(0));

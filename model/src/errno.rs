@@ -91,10 +91,19 @@ impl Errno {
         if s == "EWOULDBLOCK" {
             return Some(Errno::EAGAIN);
         }
+        // POSIX names first; WSAESHUTDOWN names both EPIPE and ESHUTDOWN, and
+        // parses as ESHUTDOWN (step results compare Winsock names on Winsock stacks).
         Errno::ALL
             .iter()
             .copied()
-            .find(|e| e.name() == s || e.winsock_name() == s)
+            .find(|e| e.name() == s)
+            .or_else(|| {
+                Errno::ALL
+                    .iter()
+                    .copied()
+                    .rev()
+                    .find(|e| e.winsock_name() == s)
+            })
     }
 }
 

@@ -53,6 +53,7 @@ pub fn freebsd() -> Personality {
             rst_to_syn: k(RstToSyn::Refuse, "[src] sys/netinet/tcp_input.c tcp_do_segment(), SYN_SENT: RST with ACK → tcp_drop(tp, ECONNREFUSED)"),
             refused_syn_retries: k(0, "[src] no retry after a refusing RST"),
             challenge_ack: k(true, "[src] sys/netinet/tcp_input.c tcp_do_segment(): RFC 5961 §3.2 challenge ACK for an in-window RST not at last_ack_sent, §4.2 for a SYN in a synchronized state, unless net.inet.tcp.insecure_rst / insecure_syn = 1 (matrix row 20)"),
+            read_after_rst: k(ReadAfterRst::ErrorOnceThenEof, "[src] sys/kern/uipc_socket.c soreceive_generic(): so_error is returned and cleared; SBS_CANTRCVMORE then gives 0"),
             error_names: k(ErrorNames::Posix, "[doc] POSIX errno names: errno(2), sys/sys/errno.h"),
         },
     }

@@ -241,6 +241,16 @@ knob_enum! {
 }
 
 knob_enum! {
+    /// What read() returns once an RST was received and buffered data is gone.
+    ReadAfterRst {
+        /// ECONNRESET once (shared with write and SO_ERROR), then 0.
+        ErrorOnceThenEof = "error-once-then-eof",
+        /// ECONNRESET on every call.
+        ErrorAlways = "error-always",
+    }
+}
+
+knob_enum! {
     /// How call errors are named in reports.
     ErrorNames {
         /// POSIX errno names (ECONNRESET).

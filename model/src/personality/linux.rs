@@ -51,6 +51,7 @@ pub fn linux() -> Personality {
             rst_to_syn: k(RstToSyn::Refuse, "[src][obs] net/ipv4/tcp_input.c tcp_rcv_synsent_state_process(): RST with acceptable ACK → tcp_reset(), ECONNREFUSED"),
             refused_syn_retries: k(0, "[src] no retry after a refusing RST"),
             challenge_ack: k(true, "[src] net/ipv4/tcp_input.c tcp_validate_incoming() → tcp_send_challenge_ack() (RFC 5961, since Linux 3.6)"),
+            read_after_rst: k(ReadAfterRst::ErrorOnceThenEof, "[src][obs] net/ipv4/tcp.c tcp_recvmsg_locked(): sock_error() reports sk_err once; tcp_done() set RCV_SHUTDOWN, so later reads return 0 (linux-facts Q2)"),
             error_names: k(ErrorNames::Posix, "[doc] POSIX errno names: errno(3), include/uapi/asm-generic/errno.h"),
         },
     }

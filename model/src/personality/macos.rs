@@ -53,6 +53,7 @@ pub fn macos() -> Personality {
             rst_to_syn: k(RstToSyn::Refuse, "[src] bsd/netinet/tcp_input.c L3724–3749, SYN_SENT: RST with ACK → tcp_drop(tp, ECONNREFUSED) (one non-ECN retry on local connections after an ECN SYN) [obs-3p: 0 ms to fail, libuv#2896 / curl#22494 via matrix row 19]"),
             refused_syn_retries: k(0, "[src] no retry after a refusing RST (ECN-setup SYNs on local connections excepted)"),
             challenge_ack: k(true, "[src] bsd/netinet/tcp_input.c L4222–4285: an RST not at last_ack_sent (or −1) gets a challenge ACK, since xnu-4903.221.2. Gap: rate-limited to net.inet.tcp.challengeack_limit = 10 per second per connection (L240–242)"),
+            read_after_rst: k(ReadAfterRst::ErrorOnceThenEof, "[src] xnu bsd/kern/uipc_socket.c soreceive(): so_error returned and cleared (L3535-3543), then SS_CANTRCVMORE gives 0"),
             error_names: k(ErrorNames::Posix, "[doc] POSIX errno names: xnu bsd/sys/errno.h"),
         },
     }

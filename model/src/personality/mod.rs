@@ -142,6 +142,8 @@ knobs! {
     rst_discards_unread: bool,
     /// What write() returns after an RST was received.
     write_after_rst: WriteAfterRst,
+    /// What read() returns after an RST was received, once buffered data is read.
+    read_after_rst: ReadAfterRst,
     /// A SYN arriving at a listener whose accept queue is full.
     listen_overflow: ListenOverflow,
     /// How many established connections the accept queue holds for listen(backlog).

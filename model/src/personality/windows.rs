@@ -53,6 +53,7 @@ pub fn windows() -> Personality {
             rst_to_syn: k(RstToSyn::RetrySyn, "[obs-3p] connecting to a closed port takes about 2 s on Windows 10/11 and Server, 0 ms on Linux and macOS (libuv/libuv#2896, curl/curl#22494); setting MaxSynRetransmissions to 0 (SIO_TCP_INITIAL_RTO, TCP_INITIAL_RTO_NO_SYN_RETRANSMISSIONS) makes it fail at once"),
             refused_syn_retries: k(2, "[inf] libuv#2896 removes the retries by setting MaxSynRetransmissions, so they follow it (2, see syn_retries); about 2 s in all suggests ≈ 1 s apart, the model retries every 500 ms (input.rs REFUSED_SYN_RETRY_NS)"),
             challenge_ack: k(false, "unknown: no Vista+ source (matrix row 20); RFC 9293 §3.10.7.4 makes the RFC 5961 challenge ACK an optional mitigation, so the base rule (an in-window RST resets) is taken; MS05-019 changed XP/2003 by an undocumented rule"),
+            read_after_rst: k(ReadAfterRst::ErrorAlways, "[doc] closesocket remarks (sdk-api nf-winsock-closesocket.md): after a hard close any recv on the remote side fails with WSAECONNRESET"),
             error_names: k(ErrorNames::Winsock, "[doc] Windows Sockets Error Codes (learn.microsoft.com/windows/win32/winsock/windows-sockets-error-codes-2): WSAGetLastError names"),
         },
     }

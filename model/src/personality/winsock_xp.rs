@@ -55,6 +55,7 @@ pub fn winsock_xp() -> Personality {
             rst_to_syn: k(RstToSyn::RetrySyn, "[doc] KB 175523: after an ACK/RST the pending connection keeps issuing SYNs without doubling the time-out, then fails WSAECONNREFUSED [spec: netsem deliver_in_7d 'Windows XP just ignores RST's with a valid ack']"),
             refused_syn_retries: k(3, "[doc] KB 175523: the maximum retry value 'defaults to 3 extra times', about 1 s in all (the 500 ms retry interval is fixed in the model, input.rs REFUSED_SYN_RETRY_NS)"),
             challenge_ack: k(false, "[doc] MS05-019 lists XP SP1 and SP2 and Server 2003 as open to the blind in-window RST (CAN-2004-0230): any in-window RST was accepted as shipped; the patched rule is undocumented (matrix row 20)"),
+            read_after_rst: k(ReadAfterRst::ErrorAlways, "[doc] closesocket remarks (sdk-api nf-winsock-closesocket.md): after a hard close any recv on the remote side fails with WSAECONNRESET"),
             error_names: k(ErrorNames::Winsock, "[doc] Windows Sockets Error Codes (learn.microsoft.com/windows/win32/winsock/windows-sockets-error-codes-2): WSAGetLastError names"),
         },
     }

@@ -45,6 +45,7 @@ const TESTED: &[&str] = &[
     "exit_drops_closed_pending",
     "rst_discards_unread",
     "write_after_rst",
+    "read_after_rst",
     "listen_overflow",
     "accept_queue_limit",
     "rst_in_time_wait",
@@ -574,6 +575,18 @@ fn test_knob_write_after_rst() {
     assert_eq!(writes("epipe"), [pipe, pipe, pipe]);
     assert_eq!(writes("reset-then-eshutdown"), [reset, shut, shut]);
     assert_eq!(writes("reset"), [reset, reset, reset]);
+}
+
+#[test]
+fn test_knob_read_after_rst() {
+    let reads = |value| {
+        let mut h = established_with(set("read_after_rst", value));
+        h.send(RST, 1, 0);
+        [h.read(10), h.read(10), h.read(10)]
+    };
+    let (reset, eof) = (Some(Err(Errno::ECONNRESET)), Some(Ok(0)));
+    assert_eq!(reads("error-once-then-eof"), [reset, eof, eof]);
+    assert_eq!(reads("error-always"), [reset, reset, reset]);
 }
 
 // ---- listeners --------------------------------------------------------------

@@ -136,10 +136,20 @@ impl Socket {
 
     /// §3.10.7.4 for SYN-RECEIVED and the synchronized states except TIME-WAIT.
     fn input_synchronized(&mut self, ctx: &mut Ctx, seg: &Segment, room: ListenerRoom) -> Arrival {
+        let without_syn;
+        let seg = if self.state == State::SynReceived && seg.flags.syn() && seg.seq == self.tcb.irs
+        {
+            match self.peer_syn_again(ctx, seg) {
+                Some(rest) => {
+                    without_syn = rest;
+                    &without_syn
+                }
+                None => return Arrival::Done,
+            }
+        } else {
+            seg
+        };
         let f = seg.flags;
-        if self.state == State::SynReceived && f.syn() && !f.rst() && seg.seq == self.tcb.irs {
-            return self.input_peer_syn_again(ctx, seg, room);
-        }
         // First: sequence number.
         if !self.acceptable(seg) {
             if !f.rst() {
@@ -187,25 +197,23 @@ impl Socket {
 
     /// SYN-RECEIVED, the peer's SYN at IRS again, which the sequence test would
     /// refuse (it is one below RCV.NXT). Without ACK it is a retransmission: our
-    /// SYN-ACK was lost, so send it again (Linux `tcp_check_req`). With ACK it is
-    /// the peer's SYN-ACK of a simultaneous open (RFC 793 figure 8, line 5; Linux
-    /// `tcp_validate_incoming` lets it pass): drop the SYN and process the rest.
-    fn input_peer_syn_again(
-        &mut self,
-        ctx: &mut Ctx,
-        seg: &Segment,
-        room: ListenerRoom,
-    ) -> Arrival {
+    /// SYN-ACK was lost, so send it again (Linux `tcp_check_req`) and stop (None).
+    /// With ACK it is the peer's SYN-ACK of a simultaneous open (RFC 793 figure 8,
+    /// line 5; Linux `tcp_validate_incoming` lets it pass): the segment without
+    /// its SYN goes on. With RST it goes on unchanged, to the RST check.
+    fn peer_syn_again(&mut self, ctx: &mut Ctx, seg: &Segment) -> Option<Segment> {
+        if seg.flags.rst() {
+            return Some(*seg);
+        }
         if !seg.flags.ack() {
             self.send_syn(ctx);
-            return Arrival::Done;
+            return None;
         }
-        let rest = Segment {
+        Some(Segment {
             seq: seg.seq + 1,
             flags: Flags(seg.flags.0 & !Flags::SYN.0),
             ..*seg
-        };
-        self.input_synchronized(ctx, &rest, room)
+        })
     }
 
     /// Seventh and eighth checks (text, FIN), then output.

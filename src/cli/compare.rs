@@ -96,6 +96,10 @@ pub struct Divergence {
     pub at_ms: String,
     pub a_entry: String,
     pub b_entry: String,
+    /// The first difference in state changes, RSTs or discards.
+    pub decisive_at_ms: String,
+    pub a_decisive: String,
+    pub b_decisive: String,
     /// Knobs whose value alone turns A's ending into B's.
     pub knobs: Vec<String>,
 }
@@ -173,8 +177,25 @@ fn without_window(t: &str) -> String {
     out.join(" ")
 }
 
-/// The first trace entry where two runs differ, as (time, text a, text b).
-fn first_divergence(a: &Arc<WorldSpec>, b: &Arc<WorldSpec>) -> Option<(String, String, String)> {
+/// Entries that decide how a close ends: state changes, RSTs, discards.
+fn decisive(e: &sim::Entry) -> bool {
+    matches!(
+        e.what,
+        sim::What::Model {
+            event: model::Event::State { .. }
+                | model::Event::RstSent { .. }
+                | model::Event::Discard { .. }
+        }
+    )
+}
+
+/// The first trace entry (among those `keep` accepts) where two runs differ,
+/// as (time, text a, text b).
+fn first_divergence(
+    a: &Arc<WorldSpec>,
+    b: &Arc<WorldSpec>,
+    keep: fn(&sim::Entry) -> bool,
+) -> Option<(String, String, String)> {
     let mut wa = World::new(a.clone(), true);
     let mut wb = World::new(b.clone(), true);
     wa.run();
@@ -184,7 +205,9 @@ fn first_divergence(a: &Arc<WorldSpec>, b: &Arc<WorldSpec>) -> Option<(String, S
         .trace()
         .iter()
         .filter_map(|e| {
-            entry_text(a, &mut ia, e).map(|t| {
+            // Every entry goes through entry_text, which follows the ISNs.
+            let t = entry_text(a, &mut ia, e)?;
+            keep(e).then(|| {
                 (
                     e.t_ns,
                     format!("[{}] {}", a.hosts[e.host as usize].name, without_window(&t)),
@@ -196,7 +219,9 @@ fn first_divergence(a: &Arc<WorldSpec>, b: &Arc<WorldSpec>) -> Option<(String, S
         .trace()
         .iter()
         .filter_map(|e| {
-            entry_text(b, &mut ib, e).map(|t| {
+            // Every entry goes through entry_text, which follows the ISNs.
+            let t = entry_text(b, &mut ib, e)?;
+            keep(e).then(|| {
                 (
                     e.t_ns,
                     format!("[{}] {}", b.hosts[e.host as usize].name, without_window(&t)),
@@ -220,7 +245,9 @@ fn first_divergence(a: &Arc<WorldSpec>, b: &Arc<WorldSpec>) -> Option<(String, S
     None
 }
 
-/// Knobs of `pa` that, set alone to `pb`'s value, make the run end as `target`.
+/// Knobs of `pa` that, set alone to `pb`'s value, make the run end as `target`:
+/// exactly (outcome, RSTs and lost bytes), or failing that with the same
+/// outcome and RST causes (the knob explains the reset, other knobs the amount).
 fn responsible_knobs(
     s: &Scenario,
     opts: &ScenarioOpts,
@@ -230,7 +257,8 @@ fn responsible_knobs(
     other: &Personality,
     target: &Cell,
 ) -> Vec<String> {
-    let mut out = Vec::new();
+    let mut exact = Vec::new();
+    let mut class = Vec::new();
     for info in Knobs::INFO {
         let (va, _) = pa.knobs.get(info.name).expect("knob");
         let (vb, _) = pb.knobs.get(info.name).expect("knob");
@@ -250,10 +278,19 @@ fn responsible_knobs(
         };
         let c = run_cell(s, spec, &target.first, &target.second);
         if c.ending() == target.ending() {
-            out.push(format!("{} ({} → {})", info.name, va, vb));
+            exact.push(format!("{} ({} → {})", info.name, va, vb));
+        } else if c.outcome == target.outcome && c.rst == target.rst {
+            class.push(format!(
+                "{} ({} → {}; same outcome and RST, lost bytes differ)",
+                info.name, va, vb
+            ));
         }
     }
-    out
+    if exact.is_empty() {
+        class
+    } else {
+        exact
+    }
 }
 
 pub struct Comparison {
@@ -299,7 +336,9 @@ pub fn compare(s: &Scenario, opts: &ScenarioOpts, names: &[String]) -> Result<Co
                 });
                 let Some((k, ci, cj)) = found else { continue };
                 let (at_ms, a_entry, b_entry) =
-                    first_divergence(&specs[ci], &specs[cj]).unwrap_or_default();
+                    first_divergence(&specs[ci], &specs[cj], |_| true).unwrap_or_default();
+                let (decisive_at_ms, a_decisive, b_decisive) =
+                    first_divergence(&specs[ci], &specs[cj], decisive).unwrap_or_default();
                 let knobs = responsible_knobs(s, opts, &ps[i], &ps[j], pos, &ps[k], &cells[cj]);
                 divergences.push(Divergence {
                     host: host_name(pos),
@@ -311,6 +350,9 @@ pub fn compare(s: &Scenario, opts: &ScenarioOpts, names: &[String]) -> Result<Co
                     at_ms,
                     a_entry,
                     b_entry,
+                    decisive_at_ms,
+                    a_decisive,
+                    b_decisive,
                     knobs,
                 });
             }
@@ -389,6 +431,13 @@ pub fn text(s: &Scenario, c: &Comparison, styled: bool) -> String {
                 o,
                 "  first divergence at {} ms:\n    {}: {}\n    {}: {}",
                 d.at_ms, d.a, d.a_entry, d.b, d.b_entry
+            );
+        }
+        if !d.a_decisive.is_empty() && d.a_decisive != d.a_entry {
+            let _ = writeln!(
+                o,
+                "  first divergence in states, RSTs and discards, at {} ms:\n    {}: {}\n    {}: {}",
+                d.decisive_at_ms, d.a, d.a_decisive, d.b, d.b_decisive
             );
         }
         if d.knobs.is_empty() {

@@ -488,6 +488,7 @@ impl Host {
         let take = s.snd_space().min(bytes - done);
         if take > 0 {
             s.tcb.written += take;
+            assert!(s.snd_queued() <= s.snd_buf as u64, "send buffer overfilled");
             out.events.push(Event::AppWrote {
                 conn: s.conn(),
                 pid,

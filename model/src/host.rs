@@ -133,6 +133,10 @@ impl Host {
         let unreferenced =
             s.refs == 0 && (s.closed || (s.parent.is_some() && !queued)) && !self.lingering(sid);
         if s.state == State::Closed && unreferenced {
+            assert!(
+                s.next_deadline().is_none(),
+                "freeing a socket with a timer still set"
+            );
             if let Some(parent) = s.parent {
                 self.unlink_child(parent, sid);
             }

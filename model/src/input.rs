@@ -422,6 +422,10 @@ impl Socket {
     fn new_ack(&mut self, ctx: &mut Ctx, seg: &Segment) {
         let ack = seg.ack;
         let t = &mut self.tcb;
+        assert!(
+            ack.gt(t.snd_una) && ack.le(t.snd_max),
+            "new ACK out of range"
+        );
         let acked = ack - t.snd_una;
         t.snd_una = ack;
         if t.snd_nxt.lt(ack) {
@@ -559,6 +563,9 @@ impl Socket {
         if ooo.len() < OOO_RANGES_MAX {
             ooo.insert(i, (start, end - start));
         }
+        // Sorted, apart (touching ranges were merged), and never empty.
+        assert!(ooo.iter().all(|r| r.1 > 0));
+        assert!(ooo.windows(2).all(|w| (w[0].0 + w[0].1).lt(w[1].0)));
     }
 
     /// Moves out-of-order data that became in-order into the receive buffer.

@@ -319,6 +319,7 @@ impl Socket {
             allowed(from, to),
             "illegal transition {from} -> {to} ({rule})"
         );
+        self.assert_entry(to);
         self.state = to;
         ctx.out.events.push(Event::State {
             conn: self.conn(),
@@ -342,6 +343,33 @@ impl Socket {
             }
             _ => {}
         }
+    }
+
+    /// What entering `to` presumes (RFC 9293 §3.3.2's state definitions): the
+    /// FINs each closing state is named after have been queued, received or
+    /// acknowledged.
+    fn assert_entry(&self, to: State) {
+        let t = &self.tcb;
+        let ok = match to {
+            State::FinWait1 => t.fin_queued,
+            State::FinWait2 => self.fin_acked(),
+            State::CloseWait | State::Closing => t.fin_rcvd,
+            State::LastAck => t.fin_rcvd && t.fin_queued,
+            State::TimeWait => t.fin_rcvd && self.fin_acked(),
+            State::Closed
+            | State::Listen
+            | State::SynSent
+            | State::SynReceived
+            | State::Established => true,
+        };
+        assert!(
+            ok,
+            "{} entered without its FINs: queued {} received {} acked {}",
+            to,
+            t.fin_queued,
+            t.fin_rcvd,
+            self.fin_acked()
+        );
     }
 
     /// Stops the retransmission, persist and delayed-ACK timers.
@@ -373,6 +401,7 @@ impl Socket {
         self.tcb.snd_una = end;
         self.tcb.snd_nxt = end;
         self.tcb.snd_max = end;
+        assert_eq!(self.snd_queued(), 0);
     }
 
     /// Throws away unread received data (and the out-of-order queue).

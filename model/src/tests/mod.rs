@@ -11,6 +11,7 @@
 mod api;
 mod closing;
 mod established;
+mod fuzz;
 mod handshake;
 mod knobs;
 mod rst;

@@ -23,7 +23,7 @@ impl Draw {
     }
 }
 
-const FIXTURES: &[(&str, fn() -> H)] = &[
+const FIXTURES: &[Scenario] = &[
     ("LISTEN", listen),
     ("SYN-SENT", syn_sent),
     ("SYN-RECEIVED", syn_received),

@@ -68,6 +68,9 @@ pub struct H {
     pub history: Vec<(State, State, Rule)>,
 }
 
+/// A named way to build a harness (a fixture, or a scenario driven to its end).
+pub type Scenario = (&'static str, fn() -> H);
+
 /// A harness with the Linux personality.
 pub fn harness() -> H {
     harness_with(Personality::builtin("linux").expect("linux"))

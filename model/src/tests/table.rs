@@ -6,9 +6,6 @@ use super::*;
 use crate::state::allowed;
 use std::collections::BTreeSet;
 
-/// A named scenario, driven to its end.
-type Scenario = (&'static str, fn() -> H);
-
 /// Scenarios that between them take every edge.
 fn scenarios() -> Vec<Scenario> {
     vec![

@@ -6,6 +6,8 @@
 
 pub mod cli;
 pub mod diag;
+pub mod fuzz;
 pub mod personality_file;
+pub mod real;
 pub mod scenario;
 pub mod units;

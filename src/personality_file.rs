@@ -137,16 +137,7 @@ pub fn load(path: &Path) -> Result<Personality, Diag> {
         p.knobs
             .set(knob, &value_text(value.get_ref()), Cow::Owned(source))
             .map_err(|e| {
-                let names: Vec<&str> = model::personality::Knobs::INFO
-                    .iter()
-                    .map(|i| i.name)
-                    .collect();
-                let help = match &e {
-                    model::personality::KnobError::UnknownKnob { .. } => {
-                        Some(format!("knobs: {}", names.join(", ")))
-                    }
-                    model::personality::KnobError::BadValue { .. } => None,
-                };
+                let help = knob_help(&e);
                 diag(Some(value.span()), e.to_string(), "this knob", help)
             })?;
     }
@@ -162,6 +153,17 @@ pub fn load(path: &Path) -> Result<Personality, Diag> {
         }
     }
     Ok(p)
+}
+
+/// The hint under a knob error: where to find every knob (the message itself
+/// carries "did you mean" and, for a bad value, the valid ones).
+pub fn knob_help(e: &model::personality::KnobError) -> Option<String> {
+    match e {
+        model::personality::KnobError::UnknownKnob { .. } => Some(
+            "`tcpsim personalities show linux` lists every knob with its meaning and source".into(),
+        ),
+        model::personality::KnobError::BadValue { .. } => None,
+    }
 }
 
 /// Shares one loaded personality between hosts.

@@ -235,14 +235,7 @@ pub fn resolve(
         let Some(mut p) = p else { continue };
         for (knob, value) in &h.set {
             if let Err(e) = p.set(knob, &value_text(value.get_ref()), cx.path) {
-                let help =
-                    matches!(e, model::personality::KnobError::UnknownKnob { .. }).then(|| {
-                        let all: Vec<&str> = model::personality::Knobs::INFO
-                            .iter()
-                            .map(|i| i.name)
-                            .collect();
-                        format!("knobs: {}", all.join(", "))
-                    });
+                let help = personality_file::knob_help(&e);
                 let span = cx.key_span(knob).or(Some(value.span()));
                 cx.error(span, e.to_string(), "this knob", help);
             }

@@ -1,0 +1,345 @@
+//! `tcpsim fuzz`: search for close sequences that break a property, shrink
+//! the first one found to a minimal scenario file; `--survey` classifies many
+//! random scenarios instead; `fuzz merge` combines shard surveys.
+
+use super::{EXIT_FAILED, EXIT_INPUT, EXIT_OK};
+use crate::fuzz::check::Property;
+use crate::fuzz::search::{counterexample, replay, search, SearchConfig, Shard};
+use crate::fuzz::survey::{self, render, Survey};
+use crate::fuzz::GenConfig;
+use crate::personality_file;
+use crate::scenario;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use model::Personality;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Args {
+    #[command(subcommand)]
+    pub cmd: Option<Sub>,
+    /// The property to check (default: all): no-reset, no-loss, no-silent-loss,
+    /// graceful-close-is-clean, terminates, deterministic, invariants,
+    /// window-respected.
+    #[arg(long, value_name = "NAME", value_parser = parse_property)]
+    pub property: Option<PropertyArg>,
+    /// Personalities each side is drawn from, comma-separated; shrinking
+    /// prefers the first (default: all built-in, linux first).
+    #[arg(long, value_delimiter = ',', value_name = "A,B,…")]
+    pub personalities: Vec<String>,
+    /// Length of the case sequence (all shards together).
+    #[arg(long, default_value_t = 10_000)]
+    pub cases: u64,
+    /// Seed of the search: same seed ⇒ same cases, same counterexample.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Where counterexamples go (a directory), or with --survey the survey's JSON file.
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// Go on after the first failure: one counterexample per property.
+    #[arg(long)]
+    pub keep_going: bool,
+    /// Run the K-th of N disjoint slices of the case sequence (case i is in shard i mod N; K from 0).
+    #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
+    pub shard: Option<Shard>,
+    /// Classify the cases by call pattern instead of stopping at a failure.
+    #[arg(long)]
+    pub survey: bool,
+    /// Survey table as Markdown (docs/findings.md).
+    #[arg(long)]
+    pub markdown: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Print counterexamples without their ladder diagram.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum Sub {
+    /// Merge survey shard files (from --survey --shard K/N --out FILE) into one survey.
+    Merge(MergeArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct MergeArgs {
+    /// Survey JSON files, one per shard.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Table as Markdown.
+    #[arg(long)]
+    pub markdown: bool,
+    /// Also write the merged survey as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// `--property NAME` or `all`.
+#[derive(Clone, Debug)]
+pub struct PropertyArg(pub Vec<Property>);
+
+fn parse_property(s: &str) -> Result<PropertyArg, String> {
+    if s == "all" {
+        return Ok(PropertyArg(Property::ALL.to_vec()));
+    }
+    Property::parse(s)
+        .map(|p| PropertyArg(vec![p]))
+        .ok_or_else(|| {
+            let all: Vec<&str> = Property::ALL.iter().map(|p| p.key()).collect();
+            format!(
+                "unknown property `{s}`; properties: {}, all",
+                all.join(", ")
+            )
+        })
+}
+
+fn pool(names: &[String]) -> Result<Vec<String>, String> {
+    if names.is_empty() {
+        return Ok(Personality::BUILTIN.iter().map(|s| s.to_string()).collect());
+    }
+    for n in names {
+        personality_file::resolve(n, Path::new("."))?;
+    }
+    Ok(names.to_vec())
+}
+
+fn bar(total: u64) -> ProgressBar {
+    let pb = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    pb.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} cases  {per_sec}  eta {eta}")
+            .expect("a valid template"),
+    );
+    pb
+}
+
+pub fn exec(a: &Args) -> ExitCode {
+    if let Some(n) = a.threads {
+        // Only the first call in a process takes effect; later ones keep that pool.
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global();
+    }
+    if let Some(Sub::Merge(m)) = &a.cmd {
+        return merge(m);
+    }
+    let names = match pool(&a.personalities) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_INPUT);
+        }
+    };
+    let gen = GenConfig::new(names);
+    let shard = a.shard.unwrap_or_default();
+    if a.survey {
+        return run_survey(a, &gen, shard);
+    }
+    let props = a
+        .property
+        .clone()
+        .map_or_else(|| Property::ALL.to_vec(), |p| p.0);
+    let mut cfg = SearchConfig::new(props.clone(), gen, a.seed, a.cases);
+    cfg.shard = shard;
+    cfg.keep_going = a.keep_going;
+    let pb = bar(shard.indices(a.cases).count() as u64);
+    let start = Instant::now();
+    let result = search(&cfg, |n| pb.set_position(n));
+    pb.finish_and_clear();
+    let secs = start.elapsed().as_secs_f64();
+    let names: Vec<&str> = props.iter().map(|p| p.key()).collect();
+    println!(
+        "fuzz: {} cases (seed {}, shard {}/{}) in {:.2} s, {:.0} cases/s on {} threads; properties: {}",
+        result.run,
+        a.seed,
+        shard.index,
+        shard.count,
+        secs,
+        result.run as f64 / secs.max(1e-9),
+        rayon::current_num_threads(),
+        names.join(", ")
+    );
+    for (i, e) in &result.invalid {
+        eprintln!("warning: case {i} did not compile: {e}");
+    }
+    if result.found.is_empty() {
+        println!("no property failed");
+        return ExitCode::from(EXIT_OK);
+    }
+    let dir = a.out.clone().unwrap_or_else(|| PathBuf::from("fuzz-out"));
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        eprintln!("error: cannot create {}: {e}", dir.display());
+        return ExitCode::from(EXIT_INPUT);
+    }
+    for f in &result.found {
+        let file = counterexample(f, a.seed);
+        let text = scenario::write(&file);
+        let path = dir.join(format!(
+            "{}.toml",
+            file.scenario.name.as_deref().unwrap_or("counterexample")
+        ));
+        if let Err(e) = std::fs::write(&path, &text) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return ExitCode::from(EXIT_INPUT);
+        }
+        println!(
+            "\nFAILED {} at case {}: {}",
+            f.violation.property, f.index, f.original_violation.message
+        );
+        println!(
+            "shrunk in {} steps ({} generated steps → {}): {}",
+            f.shrink_steps,
+            f.original.steps(),
+            f.minimal.steps(),
+            f.violation.message
+        );
+        println!("counterexample: {}\n", path.display());
+        print!("{text}");
+        let shown = path.display().to_string();
+        match replay(&shown, &text) {
+            Ok((s, mismatches)) => {
+                let (w, v) = super::run::simulate(&s);
+                println!();
+                print!(
+                    "{}",
+                    super::run::text_report(&s, &w, &v, &mismatches, !a.quiet)
+                );
+                if !mismatches.is_empty() {
+                    eprintln!(
+                        "warning: the counterexample does not replay as recorded ({} expectations fail)",
+                        mismatches.len()
+                    );
+                }
+            }
+            Err(d) => eprintln!("warning: the counterexample does not parse back:\n{d}"),
+        }
+    }
+    ExitCode::from(EXIT_FAILED)
+}
+
+fn header(s: &Survey, markdown: bool, command: &str) -> String {
+    let mut o = String::new();
+    let shards = if s.of == 1 {
+        String::new()
+    } else {
+        format!(", shards {:?} of {}", s.shards, s.of)
+    };
+    if markdown {
+        let _ = writeln!(
+            o,
+            "# Findings: which close sequences lead to RST or data loss\n"
+        );
+        let _ = writeln!(o, "Regenerate with `{command}`.\n");
+        let _ = writeln!(
+            o,
+            "This file is generated by `tcpsim fuzz --survey`: {} random scenarios (seed {}{shards}), \
+             each a client/server skeleton (listen, accept, connect) followed by random tails of calls, \
+             buffer options and network faults, over the personalities {}. Each scenario is classified \
+             by the call patterns its scripts contain (one scenario usually shows several); for each \
+             pattern, the tables give how often the run ended with an RST, with loss (bytes written \
+             successfully and never read by the peer application) and with silent loss (loss the writer \
+             never saw as an error). Patterns are what the application did, not what the stack made of \
+             it, so the rows are correlations over random scenarios, not causes: the RST causes column \
+             and the minimal examples say which behaviour is responsible. Each minimal example is the \
+             simplest scenario of the pattern that ended badly, shrunk while it keeps the pattern and the \
+             same ending; paste its lines into a scenario file under `[script] steps = [...]`.\n",
+            s.run,
+            s.seed,
+            s.personalities.join(", ")
+        );
+    } else {
+        let _ = writeln!(
+            o,
+            "survey: {} cases (seed {}{shards}), personalities {}\n",
+            s.run,
+            s.seed,
+            s.personalities.join(", ")
+        );
+    }
+    o
+}
+
+fn run_survey(a: &Args, gen: &GenConfig, shard: Shard) -> ExitCode {
+    let pb = bar(shard.indices(a.cases).count() as u64);
+    let start = Instant::now();
+    let s = survey::survey(gen, a.seed, a.cases, shard, |n| pb.set_position(n));
+    pb.finish_and_clear();
+    let secs = start.elapsed().as_secs_f64();
+    eprintln!(
+        "survey: {} cases in {:.2} s ({:.0} cases/s on {} threads)",
+        s.run,
+        secs,
+        s.run as f64 / secs.max(1e-9),
+        rayon::current_num_threads()
+    );
+    if let Some(out) = &a.out {
+        let json = serde_json::to_string_pretty(&s).expect("surveys serialize");
+        if let Err(e) = std::fs::write(out, json) {
+            eprintln!("error: cannot write {}: {e}", out.display());
+            return ExitCode::from(EXIT_INPUT);
+        }
+    }
+    let command = format!(
+        "tcpsim fuzz --survey --cases {} --seed {}{}",
+        a.cases,
+        a.seed,
+        if a.markdown {
+            " --markdown > docs/findings.md"
+        } else {
+            ""
+        }
+    );
+    print!("{}", header(&s, a.markdown, &command));
+    print!("{}", render(&s, gen, a.markdown));
+    ExitCode::from(EXIT_OK)
+}
+
+fn merge(m: &MergeArgs) -> ExitCode {
+    let mut parts = Vec::new();
+    for f in &m.files {
+        let text = match std::fs::read_to_string(f) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", f.display());
+                return ExitCode::from(EXIT_INPUT);
+            }
+        };
+        match serde_json::from_str::<Survey>(&text) {
+            Ok(s) => parts.push(s),
+            Err(e) => {
+                eprintln!("error: {}: not a survey file: {e}", f.display());
+                return ExitCode::from(EXIT_INPUT);
+            }
+        }
+    }
+    let s = match Survey::merge(&parts) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_INPUT);
+        }
+    };
+    if let Some(out) = &m.out {
+        let json = serde_json::to_string_pretty(&s).expect("surveys serialize");
+        if let Err(e) = std::fs::write(out, json) {
+            eprintln!("error: cannot write {}: {e}", out.display());
+            return ExitCode::from(EXIT_INPUT);
+        }
+    }
+    let gen = GenConfig::new(s.personalities.clone());
+    let command = format!(
+        "tcpsim fuzz merge {}{}",
+        m.files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" "),
+        if m.markdown { " --markdown" } else { "" }
+    );
+    print!("{}", header(&s, m.markdown, &command));
+    print!("{}", render(&s, &gen, m.markdown));
+    ExitCode::from(EXIT_OK)
+}

@@ -1,0 +1,604 @@
+//! The named properties and how one case is checked against them.
+
+use super::gen::{to_file, Call, Case, Layout, Side, Step};
+use crate::scenario::file::ScenarioFile;
+use crate::scenario::{resolve, Overrides};
+use model::{Addr, Event, How, RstCause, Seq, State};
+use serde::{Deserialize, Serialize};
+use sim::{EndReason, Verdict, What, World, WorldSpec};
+use std::path::Path;
+use std::sync::Arc;
+
+/// A property a run must have. Each has a kebab-case name for `--property`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Property {
+    /// No RST is sent.
+    NoReset,
+    /// Every byte written successfully is read by the peer application, when
+    /// that application reads until EOF or an error.
+    NoLoss,
+    /// No loss that the writer never saw as an error.
+    NoSilentLoss,
+    /// Both sides drain before closing, nobody uses linger (0 or N),
+    /// non-blocking sockets or exit: no RST, no loss, no hang, for any personality pair
+    /// and any network faults the retransmission limits (SYN-ACK retries
+    /// included) and a FIN-WAIT-2 timer on a half-closed socket survive. (An RST
+    /// answering a straggler for a connection its sender has already closed,
+    /// `no-connection`, comes after both applications are done: it counts
+    /// only through the loss it causes.)
+    GracefulCloseIsClean,
+    /// When both applications have released every descriptor of the
+    /// connection (checked at the end of the run: a close that failed does not
+    /// count), both endpoints reach CLOSED or TIME-WAIT and the run goes quiet
+    /// before the time limit.
+    Terminates,
+    /// Two runs of the same scenario and seed give byte-identical traces.
+    Deterministic,
+    /// After every event: snd.una ≤ snd.nxt ≤ snd.max for every socket; per
+    /// direction read ≤ delivered ≤ written (nothing delivered twice).
+    Invariants,
+    /// After every event: no data sent beyond the right edge of the window
+    /// the receiver advertised (one octet beyond is a zero-window probe).
+    WindowRespected,
+}
+
+impl Property {
+    /// In the order of the documentation.
+    pub const ALL: [Property; 8] = [
+        Property::NoReset,
+        Property::NoLoss,
+        Property::NoSilentLoss,
+        Property::GracefulCloseIsClean,
+        Property::Terminates,
+        Property::Deterministic,
+        Property::Invariants,
+        Property::WindowRespected,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Property::NoReset => "no-reset",
+            Property::NoLoss => "no-loss",
+            Property::NoSilentLoss => "no-silent-loss",
+            Property::GracefulCloseIsClean => "graceful-close-is-clean",
+            Property::Terminates => "terminates",
+            Property::Deterministic => "deterministic",
+            Property::Invariants => "invariants",
+            Property::WindowRespected => "window-respected",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Property> {
+        Property::ALL.iter().copied().find(|p| p.key() == s)
+    }
+
+    /// Model bugs first: with several properties, the first that fails in
+    /// this order is reported.
+    fn severity(self) -> u8 {
+        match self {
+            Property::Invariants => 0,
+            Property::WindowRespected => 1,
+            Property::Deterministic => 2,
+            Property::Terminates => 3,
+            Property::GracefulCloseIsClean => 4,
+            Property::NoSilentLoss => 5,
+            Property::NoLoss => 6,
+            Property::NoReset => 7,
+        }
+    }
+}
+
+impl std::fmt::Display for Property {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+/// A property that did not hold, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    pub property: Property,
+    pub message: String,
+}
+
+/// A case made into a scenario file and a world spec.
+#[derive(Clone, Debug)]
+pub struct Compiled {
+    pub file: ScenarioFile,
+    pub layout: Layout,
+    pub spec: Arc<WorldSpec>,
+}
+
+/// Builds the scenario file of a case and resolves it, in memory, with the
+/// same code `tcpsim run` uses on the file's text.
+pub fn compile(case: &Case) -> Result<Compiled, String> {
+    let (file, layout) = to_file(case);
+    let mut cx = resolve::Ctx {
+        path: "<fuzz>",
+        source: Arc::from(""),
+        base: Path::new("."),
+        errors: Vec::new(),
+    };
+    match resolve::resolve(&mut cx, &file, &Overrides::default()) {
+        Some((spec, _, _)) if cx.errors.is_empty() => Ok(Compiled {
+            file,
+            layout,
+            spec: Arc::new(spec),
+        }),
+        _ => Err(cx
+            .errors
+            .iter()
+            .map(|d| d.message.clone())
+            .collect::<Vec<_>>()
+            .join("; ")),
+    }
+}
+
+/// The result of checking one case.
+#[derive(Clone, Debug)]
+pub struct Checked {
+    pub verdict: Verdict,
+    pub violation: Option<Violation>,
+}
+
+/// Runs a case and checks the properties (sorted by severity; the first
+/// violated one is reported).
+pub fn check(props: &[Property], case: &Case, c: &Compiled) -> Checked {
+    let mut props = props.to_vec();
+    props.sort_by_key(|p| p.severity());
+    let want = |p| props.contains(&p);
+    let stepwise = want(Property::Invariants) || want(Property::WindowRespected);
+    let traced = stepwise || want(Property::Deterministic);
+    let mut w = World::new(Arc::clone(&c.spec), traced);
+    let mut violation = None;
+    if stepwise {
+        let mut inv = Invariants {
+            sequence: want(Property::Invariants),
+            window: want(Property::WindowRespected),
+            ..Invariants::default()
+        };
+        while w.step() {
+            if let Err((property, m)) = inv.check(&w) {
+                violation = Some(Violation {
+                    property,
+                    message: format!("at {} ms: {m}", sim::report::ms(w.now)),
+                });
+                break;
+            }
+        }
+    } else {
+        while w.step() {}
+    }
+    let verdict = w.verdict();
+    if violation.is_some() {
+        return Checked { verdict, violation };
+    }
+    for p in props {
+        let r = match p {
+            Property::Invariants | Property::WindowRespected => Ok(()),
+            Property::Deterministic => deterministic(c, &w),
+            Property::NoReset => no_reset(&verdict),
+            Property::NoLoss => no_loss(case, &c.layout, &verdict),
+            Property::NoSilentLoss => no_silent_loss(&verdict),
+            Property::GracefulCloseIsClean => graceful_close_is_clean(case, &verdict),
+            Property::Terminates => terminates(&w, &verdict),
+        };
+        if let Err(message) = r {
+            violation = Some(Violation {
+                property: p,
+                message,
+            });
+            break;
+        }
+    }
+    Checked { verdict, violation }
+}
+
+fn host_name(spec: &WorldSpec, a: Addr) -> &str {
+    &spec.hosts[a.host as usize].name
+}
+
+fn deterministic(c: &Compiled, first: &World) -> Result<(), String> {
+    let mut again = World::new(Arc::clone(&c.spec), true);
+    while again.step() {}
+    let a = serde_json::to_vec(first.trace()).expect("traces serialize");
+    let b = serde_json::to_vec(again.trace()).expect("traces serialize");
+    if a == b {
+        return Ok(());
+    }
+    let n = first
+        .trace()
+        .iter()
+        .zip(again.trace())
+        .position(|(x, y)| x != y)
+        .unwrap_or(first.trace().len().min(again.trace().len()));
+    Err(format!(
+        "two runs with seed {} differ at trace entry {n} ({} vs {} entries)",
+        c.spec.seed,
+        first.trace().len(),
+        again.trace().len()
+    ))
+}
+
+fn no_reset(v: &Verdict) -> Result<(), String> {
+    match v.resets.first() {
+        None => Ok(()),
+        Some(r) => Err(format!(
+            "RST sent by host {} in {} ({}){}",
+            r.from.host,
+            r.state,
+            r.cause.key(),
+            if v.resets.len() > 1 {
+                format!(", and {} more", v.resets.len() - 1)
+            } else {
+                String::new()
+            }
+        )),
+    }
+}
+
+fn no_silent_loss(v: &Verdict) -> Result<(), String> {
+    for c in &v.connections {
+        for d in &c.directions {
+            if d.silent {
+                return Err(format!(
+                    "{} bytes from host {} lost and the writer saw no error",
+                    d.lost,
+                    d.from.map_or(0, |a| a.host)
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every step of a side: the parent's and its child's.
+fn all_steps(s: &Side) -> impl Iterator<Item = &Step> {
+    s.steps.iter().flat_map(|st| {
+        std::iter::once(st).chain(match &st.call {
+            Call::Fork(c) => c.iter(),
+            _ => [].iter(),
+        })
+    })
+}
+
+fn no_loss(case: &Case, layout: &Layout, v: &Verdict) -> Result<(), String> {
+    for c in &v.connections {
+        for d in &c.directions {
+            let (Some(from), Some(to)) = (d.from, d.to) else {
+                continue;
+            };
+            if d.lost == 0 || to.host > 1 {
+                continue;
+            }
+            let reader = case.sides()[to.host as usize];
+            if all_steps(reader).any(|s| s.call == Call::Nonblocking) {
+                continue; // read-until-EOF may end in EAGAIN
+            }
+            let completed = layout.read_eof[to.host as usize]
+                .iter()
+                .any(|&(p, step)| !v.stuck.iter().any(|s| s.proc == p && s.step <= step));
+            if completed {
+                let why = d
+                    .losses
+                    .iter()
+                    .map(|l| format!("{} at the {}: {}", l.bytes, l.side, l.why))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                return Err(format!(
+                    "{} of {} bytes from host {} never read although host {} read until EOF or an error ({why})",
+                    d.lost, d.written, from.host, to.host
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The shape `graceful-close-is-clean` is about (see [`Property`]).
+pub fn is_graceful(case: &Case) -> bool {
+    let sides = case.sides();
+    let mut initiators = 0;
+    for (i, s) in sides.iter().enumerate() {
+        let peer = sides[1 - i];
+        let bad = all_steps(s).any(|st| {
+            matches!(
+                st.call,
+                Call::Exit
+                    | Call::Read(_)
+                    | Call::Linger(Some(_))
+                    | Call::Nonblocking
+                    | Call::Shutdown(How::Rd | How::RdWr)
+            )
+        });
+        if bad {
+            return false;
+        }
+        // The parent: [writes…] [shutdown wr] read eof [writes…] close, with
+        // a dup'd descriptor closed before the last close, a child that closes.
+        let mut eof = false;
+        let mut shut = false;
+        let mut closed = false;
+        let mut dup_open = false;
+        let mut before_eof = 0u64;
+        for st in &s.steps {
+            match &st.call {
+                Call::Write(n) if !eof => before_eof += n,
+                Call::Shutdown(How::Wr) if !eof => shut = true,
+                Call::ReadEof => eof = true,
+                Call::Close if !eof || dup_open => return false,
+                Call::Close => closed = true,
+                Call::Dup => dup_open = true,
+                Call::CloseDup => dup_open = false,
+                Call::Fork(_) if dup_open => return false,
+                Call::Fork(c) => {
+                    let ok = c
+                        .iter()
+                        .all(|x| matches!(x.call, Call::Write(_) | Call::Close))
+                        && c.iter().any(|x| x.call == Call::Close);
+                    if !ok {
+                        return false;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if !closed {
+            return false;
+        }
+        if shut {
+            initiators += 1;
+        } else {
+            // What the responder writes before reading must fit in the buffers.
+            let small = |b: Option<u32>| b.is_some_and(|b| b < 8192);
+            if before_eof > 4096 || small(s.sndbuf) || small(peer.rcvbuf) {
+                return false;
+            }
+        }
+    }
+    initiators >= 1
+}
+
+fn graceful_close_is_clean(case: &Case, v: &Verdict) -> Result<(), String> {
+    if !is_graceful(case) {
+        return Ok(());
+    }
+    // Faults the retransmission limit did not survive are out of scope.
+    let gave_up = v.resets.iter().any(|r| {
+        matches!(
+            r.cause,
+            RstCause::RetransmitLimit | RstCause::FinWait2Timeout
+        )
+    }) || v.connections.iter().any(|c| {
+        c.endpoints
+            .iter()
+            .any(|e| e.errors.contains(&model::Errno::ETIMEDOUT))
+            || c.directions.iter().any(|d| {
+                d.losses
+                    .iter()
+                    .any(|l| l.why.contains("retransmission limit"))
+            })
+    });
+    // So is a FIN-WAIT-2 timer that ends a half-closed connection still
+    // receiving (Windows arms it whatever the socket: KB 813056).
+    let fin_wait_2_expired = v.connections.iter().any(|c| {
+        c.endpoints.iter().any(|e| {
+            e.states
+                .windows(2)
+                .any(|w| w == [State::FinWait2, State::Closed])
+        })
+    }) && !v.resets.iter().any(|r| r.cause != RstCause::NoConnection);
+    // And a listener that gave up retransmitting its SYN-ACK (a silent drop).
+    let synack_gave_up = v.connections.iter().any(|c| {
+        c.endpoints.iter().any(|e| {
+            e.states
+                .windows(2)
+                .any(|w| w == [State::SynReceived, State::Closed])
+        })
+    });
+    if gave_up || fin_wait_2_expired || synack_gave_up {
+        return Ok(());
+    }
+    // An RST answering a segment for a connection its sender already closed
+    // (`no-connection`, e.g. a spurious retransmission after LAST-ACK) comes
+    // after both applications are done; any loss it causes is counted below.
+    let resets: Vec<_> = v
+        .resets
+        .iter()
+        .filter(|r| r.cause != RstCause::NoConnection)
+        .collect();
+    let hung = v.end != EndReason::Quiescent || !v.stuck.is_empty();
+    if resets.is_empty() && v.lost_bytes() == 0 && !hung {
+        return Ok(());
+    }
+    let mut why = Vec::new();
+    if let Some(r) = resets.first() {
+        why.push(format!("RST from host {} ({})", r.from.host, r.cause.key()));
+    }
+    if v.lost_bytes() > 0 {
+        why.push(format!("{} bytes lost", v.lost_bytes()));
+    }
+    for s in &v.stuck {
+        why.push(format!("process {} {}", s.proc, s.what));
+    }
+    Err(format!(
+        "a graceful close ended {}: {}",
+        v.outcome,
+        why.join("; ")
+    ))
+}
+
+/// Whether, at the end of the run, some process still holds a descriptor of
+/// a connection (a listener does not count): then its application never
+/// released it (no close, or a close that failed), and nothing has to end.
+fn holds_connection(w: &World) -> bool {
+    w.hosts.iter().any(|h| {
+        h.procs.iter().any(|p| {
+            p.fds.iter().flatten().any(|&sid| {
+                h.socks
+                    .get(sid as usize)
+                    .and_then(|s| s.as_ref())
+                    .is_some_and(|s| s.state != State::Listen && s.listener.is_none())
+            })
+        })
+    })
+}
+
+fn terminates(w: &World, v: &Verdict) -> Result<(), String> {
+    if holds_connection(w) {
+        return Ok(());
+    }
+    let waiting = v
+        .stuck
+        .iter()
+        .any(|s| s.what.starts_with("blocked") && !s.what.starts_with("blocked in Close"));
+    if waiting {
+        return Ok(()); // the script never reached its close
+    }
+    if v.end != EndReason::Quiescent {
+        return Err(format!(
+            "the run did not go quiet: stopped by the {} at {}",
+            match v.end {
+                EndReason::EventBudget => "event budget",
+                _ => "time limit",
+            },
+            sim::report::ms(v.end_ns)
+        ));
+    }
+    for c in &v.connections {
+        for e in &c.endpoints {
+            if !matches!(e.final_state, State::Closed | State::TimeWait) {
+                return Err(format!(
+                    "host {}'s endpoint ends in {} although its application released every descriptor",
+                    e.addr.host, e.final_state
+                ));
+            }
+        }
+    }
+    if let Some(s) = v.stuck.first() {
+        return Err(format!("process {} {}", s.proc, s.what));
+    }
+    Ok(())
+}
+
+/// Incremental invariant checks over the trace and the hosts' sockets.
+#[derive(Default)]
+struct Invariants {
+    /// Check the sequence and delivery invariants (`invariants`).
+    sequence: bool,
+    /// Check windows (`window-respected`).
+    window: bool,
+    seen: usize,
+    /// (from, to) → [written, delivered, read]
+    dirs: Vec<((Addr, Addr), [u64; 3])>,
+    /// (advertiser, peer) → highest right window edge advertised.
+    edges: Vec<((Addr, Addr), Seq)>,
+}
+
+impl Invariants {
+    fn dir(&mut self, from: Addr, to: Addr) -> &mut [u64; 3] {
+        let i = match self.dirs.iter().position(|d| d.0 == (from, to)) {
+            Some(i) => i,
+            None => {
+                self.dirs.push(((from, to), [0; 3]));
+                self.dirs.len() - 1
+            }
+        };
+        &mut self.dirs[i].1
+    }
+
+    fn check(&mut self, w: &World) -> Result<(), (Property, String)> {
+        let seq = |m: String| (Property::Invariants, m);
+        let sequence = self.sequence;
+        let spec = w.spec();
+        let trace = w.trace();
+        for e in &trace[self.seen..] {
+            match e.what {
+                What::Model { event } => match event {
+                    Event::AppWrote { conn, bytes, .. } => {
+                        self.dir(conn.local, conn.remote)[0] += bytes;
+                    }
+                    Event::Delivered { conn, bytes } => {
+                        let d = self.dir(conn.remote, conn.local);
+                        d[1] += bytes;
+                        if d[1] > d[0] && sequence {
+                            return Err(seq(format!(
+                                "{}→{}: {} bytes delivered but only {} written",
+                                host_name(spec, conn.remote),
+                                host_name(spec, conn.local),
+                                d[1],
+                                d[0]
+                            )));
+                        }
+                    }
+                    Event::AppRead { conn, bytes, .. } => {
+                        let d = self.dir(conn.remote, conn.local);
+                        d[2] += bytes;
+                        if d[2] > d[1] && sequence {
+                            return Err(seq(format!(
+                                "{}→{}: {} bytes read but only {} delivered",
+                                host_name(spec, conn.remote),
+                                host_name(spec, conn.local),
+                                d[2],
+                                d[1]
+                            )));
+                        }
+                    }
+                    _ => {}
+                },
+                What::Send { seg } => {
+                    if seg.len > 0 && self.window {
+                        let edge = self
+                            .edges
+                            .iter()
+                            .find(|x| x.0 == (seg.dst, seg.src))
+                            .map(|x| x.1);
+                        let end = seg.seq + seg.len;
+                        // One octet beyond the window is a zero-window probe.
+                        if edge.is_none_or(|edge| !end.le(edge + 1)) {
+                            return Err((
+                                Property::WindowRespected,
+                                format!(
+                                "{} sent {}..{} beyond the window {} advertised (right edge {})",
+                                host_name(spec, seg.src),
+                                seg.seq.0,
+                                end.0,
+                                host_name(spec, seg.dst),
+                                edge.map_or("none".into(), |e| e.0.to_string())
+                            ),
+                            ));
+                        }
+                    }
+                    if seg.flags.ack() && !seg.flags.rst() {
+                        let edge = seg.ack + seg.wnd;
+                        match self.edges.iter_mut().find(|x| x.0 == (seg.src, seg.dst)) {
+                            Some(x) => x.1 = x.1.max(edge),
+                            None => self.edges.push(((seg.src, seg.dst), edge)),
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.seen = trace.len();
+        if !self.sequence {
+            return Ok(());
+        }
+        for (hi, h) in w.hosts.iter().enumerate() {
+            for (id, s) in h.sockets() {
+                if matches!(s.state, State::Closed | State::Listen) {
+                    continue;
+                }
+                let t = &s.tcb;
+                if !t.snd_una.le(t.snd_nxt) || !t.snd_nxt.le(t.snd_max) {
+                    return Err(seq(format!(
+                        "{} socket {id} in {}: snd.una {} snd.nxt {} snd.max {} out of order",
+                        spec.hosts[hi].name, s.state, t.snd_una.0, t.snd_nxt.0, t.snd_max.0
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,784 @@
+//! Generated scenarios: an abstract [`Case`] (a personality pair, each side's
+//! calls with their waits, buffer sizes, network conditions), the proptest
+//! strategies that produce it, and its translation into a [`ScenarioFile`].
+//!
+//! Every case is valid by construction: a fixed client/server skeleton (the
+//! server listens and accepts, the client connects at 1 ms) followed by
+//! generated tails, normalized so that no call uses a descriptor after it was
+//! released. Shrinking goes toward fewer steps (vectors shrink by removing
+//! elements), smaller byte counts (ranges shrink toward their low end), fewer
+//! faults (options shrink to `None`) and simpler personalities (indices
+//! shrink toward the first of the pool, `linux` by default).
+
+use crate::scenario::file::{HostDef, LinkDef, NetworkDef, PartitionDef, ProcDef, ScenarioFile};
+use crate::scenario::steps::{Op, StepDef, Tok};
+use crate::units::format_duration;
+use indexmap::IndexMap;
+use model::{How, NS_PER_MS};
+use proptest::prelude::*;
+use sim::spec::At;
+use std::sync::Arc;
+use toml::Spanned;
+
+/// How long a step waits after the previous step of its process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Wait {
+    /// `-`: right after.
+    Now,
+    /// `+Nms`.
+    Ms(u32),
+}
+
+/// One generated call on the side's connection socket.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Call {
+    Write(u64),
+    Read(u64),
+    ReadEof,
+    Shutdown(How),
+    Close,
+    /// SO_LINGER: `None` off, `Some(0)` abortive, `Some(n)`.
+    Linger(Option<u32>),
+    Nonblocking,
+    /// `dup c as c2` (at most one per side).
+    Dup,
+    /// `close c2`.
+    CloseDup,
+    /// `fork` a child that runs these steps on its copies of the descriptors.
+    Fork(Vec<Step>),
+    Exit,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Step {
+    pub wait: Wait,
+    pub call: Call,
+}
+
+/// One host: its personality, socket buffer options and its tail of calls.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Side {
+    pub personality: String,
+    pub rcvbuf: Option<u32>,
+    pub sndbuf: Option<u32>,
+    pub steps: Vec<Step>,
+}
+
+/// A cut of the network: `dir` 0 both ways, 1 client→server, 2 server→client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PartitionGen {
+    pub from_ms: u32,
+    pub len_ms: u32,
+    pub dir: u8,
+}
+
+/// Network conditions; `None` is the default (50 µs, no faults).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Net {
+    pub delay_us: Option<u64>,
+    pub jitter_us: Option<u64>,
+    /// Probabilities in per mille.
+    pub loss: Option<u32>,
+    pub duplicate: Option<u32>,
+    pub reorder: Option<u32>,
+    pub partition: Option<PartitionGen>,
+}
+
+impl Net {
+    /// How many fault kinds are on (delay excluded).
+    pub fn faults(&self) -> u32 {
+        [
+            self.jitter_us.is_some(),
+            self.loss.is_some(),
+            self.duplicate.is_some(),
+            self.reorder.is_some(),
+            self.partition.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count() as u32
+    }
+}
+
+/// A whole generated scenario.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Case {
+    pub client: Side,
+    pub server: Side,
+    pub net: Net,
+    /// Seed of the network's random faults.
+    pub seed: u64,
+}
+
+/// The socket names the generated scripts use.
+pub const CLIENT: &str = "client";
+pub const SERVER: &str = "server";
+const CLIENT_CHILD: &str = "client-child";
+const SERVER_CHILD: &str = "server-child";
+
+impl Case {
+    pub fn sides(&self) -> [&Side; 2] {
+        [&self.client, &self.server]
+    }
+
+    /// `"client/server"` personalities.
+    pub fn pair(&self) -> String {
+        format!("{}/{}", self.client.personality, self.server.personality)
+    }
+
+    /// Generated steps (children included), for size comparisons.
+    pub fn steps(&self) -> usize {
+        self.sides().iter().map(|s| count_steps(&s.steps)).sum()
+    }
+
+    /// Bytes written by the scripts, children included.
+    pub fn bytes(&self) -> u64 {
+        self.sides().iter().map(|s| written(&s.steps)).sum()
+    }
+
+    /// A size for picking the simplest example: steps, faults, buffers, bytes.
+    pub fn size(&self) -> (usize, u32, u32, u64) {
+        let bufs = self
+            .sides()
+            .iter()
+            .map(|s| s.rcvbuf.is_some() as u32 + s.sndbuf.is_some() as u32)
+            .sum();
+        (self.steps(), self.net.faults(), bufs, self.bytes())
+    }
+}
+
+fn count_steps(steps: &[Step]) -> usize {
+    steps
+        .iter()
+        .map(|s| match &s.call {
+            Call::Fork(c) => 1 + c.len(),
+            _ => 1,
+        })
+        .sum()
+}
+
+/// Bytes a tail writes (children included).
+pub fn written(steps: &[Step]) -> u64 {
+    steps
+        .iter()
+        .map(|s| match &s.call {
+            Call::Write(n) => *n,
+            Call::Fork(c) => written(c),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// Where each generated step landed in the scenario file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Layout {
+    /// Per side (0 client, 1 server): (process index, global step index) of
+    /// each `read c eof`.
+    pub read_eof: [Vec<(u16, u32)>; 2],
+}
+
+// ---------------------------------------------------------------- normalize
+
+/// Makes a tail valid: nothing after `exit`; after `close c` only `close c2`
+/// and `exit`; at most one `dup`, one `fork`, one `nonblocking`; `close c2`
+/// only after a `dup`. Children get the same treatment (no fork, no dup).
+pub fn normalize(steps: Vec<Step>, child: bool) -> Vec<Step> {
+    let mut out = Vec::with_capacity(steps.len());
+    let (mut closed, mut dup, mut dup_closed, mut forked, mut nb) =
+        (false, false, false, false, false);
+    for s in steps {
+        let keep = match &s.call {
+            Call::Exit => true,
+            Call::CloseDup => dup && !dup_closed,
+            _ if closed => false,
+            Call::Dup => !dup && !child,
+            Call::Fork(_) => !forked && !child,
+            Call::Nonblocking => !nb,
+            _ => true,
+        };
+        if !keep {
+            continue;
+        }
+        match &s.call {
+            Call::Close => closed = true,
+            Call::Dup => dup = true,
+            Call::CloseDup => dup_closed = true,
+            Call::Nonblocking => nb = true,
+            Call::Fork(_) => forked = true,
+            _ => {}
+        }
+        let exit = s.call == Call::Exit;
+        out.push(match s.call {
+            Call::Fork(c) => Step {
+                wait: s.wait,
+                call: Call::Fork(normalize(c, true)),
+            },
+            call => Step { wait: s.wait, call },
+        });
+        if exit {
+            break;
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------- strategies
+
+/// What the general generator may produce.
+#[derive(Clone, Debug)]
+pub struct GenConfig {
+    /// Personalities each side draws from; shrinking goes toward the first.
+    pub pool: Arc<Vec<String>>,
+    /// Most generated steps per side.
+    pub max_steps: usize,
+    /// Allow every call kind (else: write, read, read eof, close only).
+    pub all_calls: bool,
+    /// Allow network faults and buffer options.
+    pub faults: bool,
+}
+
+impl GenConfig {
+    pub fn new(pool: Vec<String>) -> GenConfig {
+        GenConfig {
+            pool: Arc::new(pool),
+            max_steps: 6,
+            all_calls: true,
+            faults: true,
+        }
+    }
+}
+
+fn wait() -> impl Strategy<Value = Wait> + Clone {
+    prop_oneof![
+        4 => Just(Wait::Now),
+        1 => Just(Wait::Ms(1)),
+        1 => Just(Wait::Ms(10)),
+        1 => Just(Wait::Ms(200)),
+    ]
+}
+
+fn size() -> impl Strategy<Value = u64> + Clone {
+    prop_oneof![
+        4 => 1u64..=1460,
+        2 => 1461u64..=20_000,
+        1 => 20_001u64..=300_000,
+    ]
+}
+
+fn how() -> impl Strategy<Value = How> + Clone {
+    prop_oneof![Just(How::Wr), Just(How::Rd), Just(How::RdWr)]
+}
+
+fn linger() -> impl Strategy<Value = Option<u32>> + Clone {
+    prop_oneof![Just(None), Just(Some(0)), (1u32..=5).prop_map(Some)]
+}
+
+fn child_steps() -> impl Strategy<Value = Vec<Step>> + Clone {
+    let call = prop_oneof![
+        2 => Just(Call::Close),
+        1 => size().prop_map(Call::Write),
+        1 => Just(Call::ReadEof),
+        1 => how().prop_map(Call::Shutdown),
+        1 => Just(Call::Exit),
+    ];
+    prop::collection::vec(
+        (wait(), call).prop_map(|(wait, call)| Step { wait, call }),
+        0..=3,
+    )
+}
+
+fn call(all: bool) -> SBoxedStrategy<Call> {
+    if !all {
+        return prop_oneof![
+            3 => size().prop_map(Call::Write),
+            1 => (1u64..=65_536).prop_map(Call::Read),
+            1 => Just(Call::ReadEof),
+            2 => Just(Call::Close),
+        ]
+        .sboxed();
+    }
+    let descriptors = prop_oneof![
+        2 => linger().prop_map(Call::Linger),
+        1 => Just(Call::Nonblocking),
+        1 => Just(Call::Dup),
+        1 => Just(Call::CloseDup),
+        1 => child_steps().prop_map(Call::Fork),
+        1 => Just(Call::Exit),
+    ];
+    prop_oneof![
+        6 => size().prop_map(Call::Write),
+        2 => (1u64..=65_536).prop_map(Call::Read),
+        3 => Just(Call::ReadEof),
+        2 => how().prop_map(Call::Shutdown),
+        4 => Just(Call::Close),
+        7 => descriptors,
+    ]
+    .sboxed()
+}
+
+fn personality(pool: &Arc<Vec<String>>) -> impl Strategy<Value = String> + Clone {
+    let pool = Arc::clone(pool);
+    (0..pool.len()).prop_map(move |i| pool[i].clone())
+}
+
+fn net(faults: bool) -> SBoxedStrategy<Net> {
+    if !faults {
+        return Just(Net::default()).sboxed();
+    }
+    let w = |p| proptest::option::weighted(p, any::<u8>());
+    let pick = |o: Option<u8>, v: &'static [u64]| o.map(|x| v[x as usize % v.len()]);
+    (
+        w(0.2),
+        w(0.1),
+        w(0.15),
+        w(0.08),
+        w(0.08),
+        proptest::option::weighted(0.08, (0u32..=2000, 1u32..=3000, 0u8..=2)),
+    )
+        .prop_map(move |(d, j, l, du, r, p)| Net {
+            delay_us: pick(d, &[1_000, 20_000]),
+            jitter_us: pick(j, &[100, 2_000]),
+            loss: pick(l, &[10, 50, 200]).map(|v| v as u32),
+            duplicate: pick(du, &[10, 100]).map(|v| v as u32),
+            reorder: pick(r, &[50, 250]).map(|v| v as u32),
+            partition: p.map(|(from_ms, len_ms, dir)| PartitionGen {
+                from_ms,
+                len_ms,
+                dir,
+            }),
+        })
+        .sboxed()
+}
+
+fn steps(cfg: &GenConfig) -> impl Strategy<Value = Vec<Step>> + Clone {
+    prop::collection::vec(
+        (wait(), call(cfg.all_calls)).prop_map(|(wait, call)| Step { wait, call }),
+        0..=cfg.max_steps,
+    )
+    .prop_map(|s| normalize(s, false))
+}
+
+/// `Some` with probability `p` (never when `p` is 0).
+fn maybe<T: std::fmt::Debug + Clone + Send + Sync + 'static>(
+    p: f64,
+    s: impl Strategy<Value = T> + Send + Sync + 'static,
+) -> SBoxedStrategy<Option<T>> {
+    if p > 0.0 {
+        proptest::option::weighted(p, s).sboxed()
+    } else {
+        Just(None).sboxed()
+    }
+}
+
+fn side(cfg: &GenConfig) -> impl Strategy<Value = Side> + Clone {
+    let b = if cfg.faults { 0.15 } else { 0.0 };
+    (
+        personality(&cfg.pool),
+        maybe(b, prop_oneof![512u32..=8192, 8193u32..=262_144]),
+        maybe(b, prop_oneof![512u32..=8192, 8193u32..=262_144]),
+        steps(cfg),
+    )
+        .prop_map(|(personality, rcvbuf, sndbuf, steps)| Side {
+            personality,
+            rcvbuf,
+            sndbuf,
+            steps,
+        })
+}
+
+/// Any scenario: both sides' tails drawn freely from every call kind.
+pub fn general(cfg: &GenConfig) -> impl Strategy<Value = Case> + Clone {
+    (side(cfg), side(cfg), net(cfg.faults), 0u64..1000).prop_map(|(client, server, net, seed)| {
+        Case {
+            client,
+            server,
+            net,
+            seed,
+        }
+    })
+}
+
+/// A graceful close: both sides drain (read to EOF) before closing, nobody
+/// uses linger 0, non-blocking sockets or exit. One side (the initiator)
+/// writes, shuts down WR, reads to EOF and closes; the other writes a little
+/// (at most what fits in the buffers), reads to EOF, writes its answer and
+/// closes. Either may set linger off, use a dup'd descriptor it closes
+/// first, or fork a child that closes its copy. (Linger N is left out: on
+/// Windows a linger timeout that expires aborts the connection, so a close
+/// with linger N is not graceful under loss; the survey shows it.)
+pub fn graceful(cfg: &GenConfig) -> impl Strategy<Value = Case> + Clone {
+    let small = 1u64..=1024;
+    let pre = prop::collection::vec((wait(), small), 0..=3);
+    let writes = prop::collection::vec((wait(), size()), 0..=3);
+    let extras = (
+        proptest::option::weighted(0.2, Just(None::<u32>)),
+        any::<bool>(),
+        proptest::option::weighted(0.15, (wait(), any::<bool>())),
+    );
+    let pool = Arc::clone(&cfg.pool);
+    let b = if cfg.faults { 0.15 } else { 0.0 };
+    (
+        (
+            personality(&pool),
+            personality(&pool),
+            maybe(b, 8192u32..=262_144),
+            maybe(b, 8192u32..=262_144),
+        ),
+        any::<bool>(),
+        (writes.clone(), pre, writes),
+        (extras.clone(), extras),
+        (wait(), wait(), wait()),
+        net(cfg.faults),
+        0u64..1000,
+    )
+        .prop_map(
+            |(
+                (pc, ps, rb, sb),
+                client_initiates,
+                (iw, rpre, rw),
+                (ei, er),
+                (w1, w2, w3),
+                net,
+                seed,
+            )| {
+                let step = |wait, call| Step { wait, call };
+                let extra =
+                    |(linger, dup, fork): (Option<Option<u32>>, bool, Option<(Wait, bool)>),
+                     body: Vec<Step>| {
+                        let mut v = Vec::new();
+                        if let Some(l) = linger {
+                            v.push(step(Wait::Now, Call::Linger(l)));
+                        }
+                        if let Some((w, write)) = fork {
+                            let mut child = vec![];
+                            if write {
+                                child.push(step(Wait::Now, Call::Write(100)));
+                            }
+                            child.push(step(w, Call::Close));
+                            v.push(step(Wait::Now, Call::Fork(child)));
+                        }
+                        // After the fork, so the child holds only `c`.
+                        if dup {
+                            v.push(step(Wait::Now, Call::Dup));
+                        }
+                        v.extend(body);
+                        if dup {
+                            // the dup'd descriptor goes first, so the last close is `close c`
+                            let at = v.len() - 1;
+                            v.insert(at, step(Wait::Now, Call::CloseDup));
+                        }
+                        v
+                    };
+                let mut init: Vec<Step> = iw
+                    .into_iter()
+                    .map(|(w, n)| step(w, Call::Write(n)))
+                    .collect();
+                init.push(step(w1, Call::Shutdown(How::Wr)));
+                init.push(step(Wait::Now, Call::ReadEof));
+                init.push(step(w2, Call::Close));
+                let mut resp: Vec<Step> = rpre
+                    .into_iter()
+                    .map(|(w, n)| step(w, Call::Write(n)))
+                    .collect();
+                resp.push(step(Wait::Now, Call::ReadEof));
+                resp.extend(rw.into_iter().map(|(w, n)| step(w, Call::Write(n))));
+                resp.push(step(w3, Call::Close));
+                let init = extra(ei, init);
+                let resp = extra(er, resp);
+                let (cs, ss) = if client_initiates {
+                    (init, resp)
+                } else {
+                    (resp, init)
+                };
+                Case {
+                    client: Side {
+                        personality: pc,
+                        rcvbuf: rb,
+                        sndbuf: sb,
+                        steps: cs,
+                    },
+                    server: Side {
+                        personality: ps,
+                        rcvbuf: rb,
+                        sndbuf: sb,
+                        steps: ss,
+                    },
+                    net,
+                    seed,
+                }
+            },
+        )
+}
+
+/// Mostly general scenarios, one in four graceful.
+pub fn mixed(cfg: &GenConfig) -> impl Strategy<Value = Case> + Clone {
+    prop_oneof![3 => general(cfg), 1 => graceful(cfg)]
+}
+
+// ---------------------------------------------------------------- to a file
+
+fn sp(s: impl Into<String>) -> Spanned<String> {
+    Spanned::new(0..0, s.into())
+}
+
+fn tok(s: &str) -> Tok {
+    Tok {
+        text: s.to_string(),
+        at: 0..0,
+    }
+}
+
+fn at(w: Wait) -> At {
+    match w {
+        Wait::Now => At::Next,
+        Wait::Ms(ms) => At::After(ms as u64 * NS_PER_MS),
+    }
+}
+
+fn ms(v: u32) -> String {
+    format_duration(v as u64 * NS_PER_MS)
+}
+
+fn permille(v: u32) -> String {
+    if v.is_multiple_of(10) {
+        format!("{}%", v / 10)
+    } else {
+        format!("{}.{}%", v / 10, v % 10)
+    }
+}
+
+struct Emit {
+    lines: Vec<Spanned<String>>,
+}
+
+impl Emit {
+    fn push(&mut self, at: At, proc: &str, op: Op) {
+        let s = StepDef {
+            at,
+            proc: tok(proc),
+            op,
+            expect: None,
+        };
+        self.lines.push(sp(s.to_string()));
+    }
+
+    /// A tail of calls on socket `c` (and `c2`) of process `proc`.
+    /// `owner` is (process name, process id); `children` collects forks.
+    fn tail(
+        &mut self,
+        owner: (&str, u16),
+        child: &str,
+        sock: &str,
+        steps: &[Step],
+        eof: &mut Vec<(u16, u32)>,
+        children: &mut Vec<(String, Vec<Step>)>,
+    ) {
+        let (proc, proc_id) = owner;
+        let dup = format!("{sock}2");
+        for s in steps {
+            let a = at(s.wait);
+            let op = match &s.call {
+                Call::Write(n) => Op::Write {
+                    sock: tok(sock),
+                    bytes: *n,
+                },
+                Call::Read(n) => Op::Read {
+                    sock: tok(sock),
+                    max: *n,
+                },
+                Call::ReadEof => {
+                    eof.push((proc_id, self.lines.len() as u32));
+                    Op::ReadEof { sock: tok(sock) }
+                }
+                Call::Shutdown(how) => Op::Shutdown {
+                    sock: tok(sock),
+                    how: *how,
+                },
+                Call::Close => Op::Close { sock: tok(sock) },
+                Call::Linger(l) => Op::Linger {
+                    sock: tok(sock),
+                    linger: *l,
+                },
+                Call::Nonblocking => Op::Nonblocking {
+                    sock: tok(sock),
+                    on: true,
+                },
+                Call::Dup => Op::Dup {
+                    sock: tok(sock),
+                    new: tok(&dup),
+                },
+                Call::CloseDup => Op::Close { sock: tok(&dup) },
+                Call::Fork(c) => {
+                    children.push((child.to_string(), c.clone()));
+                    Op::Fork { child: tok(child) }
+                }
+                Call::Exit => Op::Exit,
+            };
+            self.push(a, proc, op);
+        }
+    }
+}
+
+/// The scenario file of a case, and where its steps are.
+pub fn to_file(case: &Case) -> (ScenarioFile, Layout) {
+    let mut f = ScenarioFile::default();
+    for (name, side) in [(CLIENT, &case.client), (SERVER, &case.server)] {
+        f.hosts.insert(
+            name.to_string(),
+            HostDef {
+                personality: sp(side.personality.clone()),
+                set: IndexMap::new(),
+                mtu: None,
+                isn: None,
+            },
+        );
+    }
+    f.scenario.seed = Some(case.seed);
+    let n = &case.net;
+    f.network = NetworkDef {
+        link: LinkDef {
+            delay: n.delay_us.map(|v| format_duration(v * 1000)),
+            jitter: n.jitter_us.map(|v| format_duration(v * 1000)),
+            loss: n.loss.map(permille),
+            duplicate: n.duplicate.map(permille),
+            reorder: n.reorder.map(permille),
+            reorder_delay: None,
+        },
+        links: IndexMap::new(),
+        drop: Vec::new(),
+        partition: n
+            .partition
+            .iter()
+            .map(|p| PartitionDef {
+                from: sp(ms(p.from_ms)),
+                until: sp(ms(p.from_ms + p.len_ms.max(1))),
+                direction: match p.dir {
+                    1 => Some(sp("client->server")),
+                    2 => Some(sp("server->client")),
+                    _ => None,
+                },
+            })
+            .collect(),
+    };
+    // Process ids: client 0, server 1, then children in declaration order.
+    let forks = |s: &Side| s.steps.iter().any(|s| matches!(s.call, Call::Fork(_)));
+    let mut next_id = 2u16;
+    let mut child_ids = [0u16; 2];
+    for (i, (side, child, parent)) in [
+        (&case.client, CLIENT_CHILD, CLIENT),
+        (&case.server, SERVER_CHILD, SERVER),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        if forks(side) {
+            f.processes.insert(
+                child.to_string(),
+                ProcDef {
+                    host: sp(parent),
+                    forked_from: Some(sp(parent)),
+                },
+            );
+            child_ids[i] = next_id;
+            next_id += 1;
+        }
+    }
+    let mut e = Emit { lines: Vec::new() };
+    let mut layout = Layout::default();
+    // Server skeleton: buffer options on the listener (accepted sockets inherit them).
+    let s = &case.server;
+    if s.rcvbuf.is_some() || s.sndbuf.is_some() {
+        e.push(At::Abs(0), SERVER, Op::Socket { sock: tok("l") });
+        if let Some(b) = s.rcvbuf {
+            e.push(
+                At::Next,
+                SERVER,
+                Op::RcvBuf {
+                    sock: tok("l"),
+                    bytes: b,
+                },
+            );
+        }
+        if let Some(b) = s.sndbuf {
+            e.push(
+                At::Next,
+                SERVER,
+                Op::SndBuf {
+                    sock: tok("l"),
+                    bytes: b,
+                },
+            );
+        }
+    }
+    e.push(
+        if e.lines.is_empty() {
+            At::Abs(0)
+        } else {
+            At::Next
+        },
+        SERVER,
+        Op::Listen {
+            sock: tok("l"),
+            port: 80,
+            backlog: 128,
+        },
+    );
+    e.push(
+        At::Next,
+        SERVER,
+        Op::Accept {
+            listener: tok("l"),
+            sock: tok("s"),
+        },
+    );
+    // Client skeleton.
+    let c = &case.client;
+    if c.rcvbuf.is_some() || c.sndbuf.is_some() {
+        e.push(At::Abs(0), CLIENT, Op::Socket { sock: tok("c") });
+        if let Some(b) = c.rcvbuf {
+            e.push(
+                At::Next,
+                CLIENT,
+                Op::RcvBuf {
+                    sock: tok("c"),
+                    bytes: b,
+                },
+            );
+        }
+        if let Some(b) = c.sndbuf {
+            e.push(
+                At::Next,
+                CLIENT,
+                Op::SndBuf {
+                    sock: tok("c"),
+                    bytes: b,
+                },
+            );
+        }
+    }
+    e.push(
+        At::Abs(NS_PER_MS),
+        CLIENT,
+        Op::Connect {
+            sock: tok("c"),
+            host: tok(SERVER),
+            port: 80,
+        },
+    );
+    let mut children = Vec::new();
+    let [ce, se] = &mut layout.read_eof;
+    e.tail((CLIENT, 0), CLIENT_CHILD, "c", &c.steps, ce, &mut children);
+    e.tail((SERVER, 1), SERVER_CHILD, "s", &s.steps, se, &mut children);
+    for (child, steps) in children {
+        let (side, sock, id) = if child == CLIENT_CHILD {
+            (0, "c", child_ids[0])
+        } else {
+            (1, "s", child_ids[1])
+        };
+        let mut nested = Vec::new();
+        let eof = &mut layout.read_eof[side];
+        e.tail((&child, id), "", sock, &steps, eof, &mut nested);
+    }
+    f.script.steps = e.lines;
+    (f, layout)
+}

@@ -1,0 +1,798 @@
+//! The survey: many random scenarios, each classified by the call patterns its
+//! scripts contain, tallied per pattern and per pair of stacks (the stack of
+//! the side that does it, and its peer's) into how often an RST, a loss and
+//! a silent loss followed, with the smallest example of each.
+//!
+//! A survey is plain data (JSON): shards of the same case sequence merge into
+//! exactly the survey of the whole sequence.
+
+use super::check::{compile, Compiled};
+use super::gen::{mixed, written, Call, Case, GenConfig, Side};
+use super::search::{case_tree, shrink, Shard};
+use crate::scenario::causal_resets;
+use model::How;
+use proptest::strategy::{Strategy, ValueTree};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use sim::{Outcome, Verdict, World};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Arc;
+
+/// Format version of survey files.
+pub const FORMAT: u32 = 1;
+
+/// Call patterns, in the order tables show them. The definitions are
+/// script-level: what the application did, not what the stack made of it.
+pub const PATTERNS: &[(&str, &str)] = &[
+    (
+        "close with unread data",
+        "closes (or exits) before reading to EOF while the peer writes more than it reads",
+    ),
+    (
+        "exit with open sockets",
+        "exits with the connection's descriptor still open",
+    ),
+    ("linger 0", "sets SO_LINGER {1, 0}, then closes or exits"),
+    ("linger N", "sets SO_LINGER {1, N>0}, then closes or exits"),
+    (
+        "data after shutdown RD",
+        "shuts down RD (or RDWR) while the peer writes more than it reads",
+    ),
+    (
+        "write after peer close",
+        "writes after reading EOF, and the peer closed without shutting down WR first",
+    ),
+    (
+        "non-blocking close after write",
+        "writes and closes on a non-blocking socket",
+    ),
+    (
+        "close right after write",
+        "closes immediately after a write (blocking, no linger)",
+    ),
+    (
+        "shutdown WR, then read to EOF",
+        "half-closes, then reads until EOF",
+    ),
+    ("read to EOF, then close", "reads until EOF, then closes"),
+    (
+        "fork: child closes its copy",
+        "forks a child that closes its copy of the descriptor",
+    ),
+    ("fork: child exits", "forks a child that exits"),
+    (
+        "dup: one descriptor closed",
+        "dups the descriptor and closes one of the two",
+    ),
+    ("never closes", "neither closes nor exits"),
+    (
+        "small buffers",
+        "SO_RCVBUF or SO_SNDBUF below 8 KiB on this side",
+    ),
+    (
+        "packet loss",
+        "random loss on the network (actor: the client)",
+    ),
+    (
+        "reordering or jitter",
+        "segments held back or delayed by jitter (actor: the client)",
+    ),
+    ("duplication", "segments duplicated (actor: the client)"),
+    (
+        "partition",
+        "a window when nothing gets through (actor: the client)",
+    ),
+];
+
+fn shut_wr_first(s: &Side) -> bool {
+    for st in &s.steps {
+        match st.call {
+            Call::Shutdown(How::Wr | How::RdWr) => return true,
+            Call::Close | Call::Exit => return false,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// The patterns side `x` of a case shows (indices into [`PATTERNS`]).
+fn side_patterns(case: &Case, x: usize, out: &mut Vec<usize>) {
+    let sides = case.sides();
+    let (me, peer) = (sides[x], sides[1 - x]);
+    let peer_writes = written(&peer.steps);
+    let mut reads = 0u64;
+    let mut eof = false;
+    let mut linger: Option<u32> = None;
+    let mut nb = false;
+    let mut wrote = false;
+    let mut open = [true, false];
+    let mut prev: Option<&Call> = None;
+    let mut push = |p: usize| {
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    };
+    let mut ends = false;
+    for st in &me.steps {
+        match &st.call {
+            Call::Write(_) => {
+                wrote = true;
+                if eof && !shut_wr_first(peer) {
+                    push(5);
+                }
+            }
+            Call::Read(n) => reads += n,
+            Call::ReadEof => eof = true,
+            Call::Shutdown(h) => {
+                if matches!(h, How::Rd | How::RdWr) && !eof && peer_writes > reads {
+                    push(4);
+                }
+                if matches!(h, How::Wr)
+                    && me
+                        .steps
+                        .iter()
+                        .skip_while(|s| s.call != st.call)
+                        .any(|s| s.call == Call::ReadEof)
+                {
+                    push(8);
+                }
+            }
+            Call::Linger(l) => linger = *l,
+            Call::Nonblocking => nb = true,
+            Call::Dup => open[1] = true,
+            Call::CloseDup => {
+                open[1] = false;
+                push(12);
+            }
+            Call::Fork(c) => {
+                if c.iter().any(|s| s.call == Call::Close) {
+                    push(10);
+                }
+                if c.iter().any(|s| s.call == Call::Exit) {
+                    push(11);
+                }
+            }
+            Call::Close | Call::Exit => {
+                let exit = st.call == Call::Exit;
+                if exit && (open[0] || open[1]) {
+                    push(1);
+                }
+                if st.call == Call::Close && open[1] {
+                    push(12);
+                }
+                let closes = exit || !open[1];
+                if closes && (open[0] || exit) {
+                    ends = true;
+                    if !eof && peer_writes > reads {
+                        push(0);
+                    }
+                    match linger {
+                        Some(0) => push(2),
+                        Some(_) => push(3),
+                        None => {}
+                    }
+                    if nb && wrote {
+                        push(6);
+                    }
+                    if !exit && linger.is_none() && !nb && matches!(prev, Some(Call::Write(_))) {
+                        push(7);
+                    }
+                    if eof && matches!(prev, Some(Call::ReadEof)) && !exit {
+                        push(9);
+                    }
+                }
+                if exit {
+                    open = [false, false];
+                } else {
+                    open[0] = false;
+                }
+            }
+        }
+        prev = Some(&st.call);
+    }
+    if !ends {
+        push(13);
+    }
+    if me.rcvbuf.is_some_and(|b| b < 8192) || me.sndbuf.is_some_and(|b| b < 8192) {
+        push(14);
+    }
+    if x == 0 {
+        let n = &case.net;
+        if n.loss.is_some() {
+            push(15);
+        }
+        if n.reorder.is_some() || n.jitter_us.is_some() {
+            push(16);
+        }
+        if n.duplicate.is_some() {
+            push(17);
+        }
+        if n.partition.is_some() {
+            push(18);
+        }
+    }
+}
+
+/// (pattern, acting side) pairs a case shows.
+pub fn patterns(case: &Case) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    for x in 0..2 {
+        let mut p = Vec::new();
+        side_patterns(case, x, &mut p);
+        p.sort_unstable();
+        out.extend(p.into_iter().map(|p| (p, x)));
+    }
+    out
+}
+
+/// The smallest case of a row that ended in an RST or a loss.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Example {
+    /// Index of the case in the sequence.
+    pub case: u64,
+    /// (steps, faults, buffer options, bytes): smaller is simpler.
+    pub size: (usize, u32, u32, u64),
+    pub outcome: String,
+    pub rst: Vec<String>,
+    pub lost: u64,
+    pub silent: bool,
+}
+
+impl Example {
+    fn key(&self) -> ((usize, u32, u32, u64), u64) {
+        (self.size, self.case)
+    }
+}
+
+/// One (pattern, actor stack, peer stack) cell.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Row {
+    pub pattern: String,
+    /// The stack of the side showing the pattern.
+    pub actor: String,
+    pub peer: String,
+    pub cases: u64,
+    /// Cases in which some RST was sent.
+    pub rst: u64,
+    /// Cases with bytes written successfully and never read.
+    pub loss: u64,
+    /// Cases with loss the writer never saw as an error.
+    pub silent: u64,
+    /// RSTs by who sent them and why (`actor: close-with-unread`), in cases.
+    pub causes: BTreeMap<String, u64>,
+    pub example: Option<Example>,
+}
+
+/// A survey, or a shard of one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Survey {
+    pub format: u32,
+    pub seed: u64,
+    /// Length of the whole case sequence.
+    pub cases: u64,
+    pub personalities: Vec<String>,
+    /// Shards included, of `of`; a complete survey is `[0]` of 1.
+    pub shards: Vec<u64>,
+    pub of: u64,
+    /// Cases run.
+    pub run: u64,
+    /// Cases whose scenario did not compile (should be 0).
+    pub invalid: u64,
+    pub rows: Vec<Row>,
+}
+
+/// What one case contributes.
+struct CaseResult {
+    /// (pattern, acting side, actor stack, peer stack)
+    keys: Vec<(usize, usize, String, String)>,
+    rst: bool,
+    loss: bool,
+    silent: bool,
+    causes: Vec<(usize, String)>, // (sender side, cause)
+    example: Example,
+}
+
+fn outcome_of(i: u64, case: &Case, c: &Compiled, v: &Verdict) -> CaseResult {
+    let pats = patterns(case);
+    let sides = case.sides();
+    let keys = pats
+        .iter()
+        .map(|&(p, x)| {
+            (
+                p,
+                x,
+                sides[x].personality.clone(),
+                sides[1 - x].personality.clone(),
+            )
+        })
+        .collect();
+    let spec = &c.spec;
+    let rst: Vec<String> = causal_resets(v)
+        .map(|r| {
+            format!(
+                "{}: {}",
+                spec.hosts[r.from.host as usize].name,
+                r.cause.key()
+            )
+        })
+        .collect();
+    let mut causes: Vec<(usize, String)> = causal_resets(v)
+        .map(|r| (r.from.host as usize, r.cause.key().to_string()))
+        .collect();
+    causes.sort();
+    causes.dedup();
+    CaseResult {
+        keys,
+        rst: !v.resets.is_empty(),
+        loss: v.lost_bytes() > 0,
+        silent: v.silent_loss(),
+        causes,
+        example: Example {
+            case: i,
+            size: case.size(),
+            outcome: v.outcome.key().to_string(),
+            rst,
+            lost: v.lost_bytes(),
+            silent: v.silent_loss(),
+        },
+    }
+}
+
+/// Runs the cases of one shard and tallies them.
+pub fn survey(
+    gen: &GenConfig,
+    seed: u64,
+    cases: u64,
+    shard: Shard,
+    progress: impl Fn(u64),
+) -> Survey {
+    let strategy = mixed(gen).sboxed();
+    let indices: Vec<u64> = shard.indices(cases).collect();
+    let mut cells: BTreeMap<(usize, usize, usize), Row> = BTreeMap::new();
+    let pidx = |name: &str| {
+        gen.pool
+            .iter()
+            .position(|p| p == name)
+            .unwrap_or(usize::MAX)
+    };
+    let mut run = 0;
+    let mut invalid = 0;
+    for batch in indices.chunks(4096) {
+        let results: Vec<Option<CaseResult>> = batch
+            .par_iter()
+            .map(|&i| {
+                let case = case_tree(&strategy, seed, i).current();
+                let c = compile(&case).ok()?;
+                let v = World::new(Arc::clone(&c.spec), false).run();
+                Some(outcome_of(i, &case, &c, &v))
+            })
+            .collect();
+        for r in results {
+            run += 1;
+            let Some(r) = r else {
+                invalid += 1;
+                continue;
+            };
+            for (p, x, actor, peer) in &r.keys {
+                let key = (*p, pidx(actor), pidx(peer));
+                let row = cells.entry(key).or_insert_with(|| Row {
+                    pattern: PATTERNS[*p].0.to_string(),
+                    actor: actor.clone(),
+                    peer: peer.clone(),
+                    cases: 0,
+                    rst: 0,
+                    loss: 0,
+                    silent: 0,
+                    causes: BTreeMap::new(),
+                    example: None,
+                });
+                add(row, &r, *x);
+            }
+        }
+        progress(run);
+    }
+    Survey {
+        format: FORMAT,
+        seed,
+        cases,
+        personalities: gen.pool.to_vec(),
+        shards: vec![shard.index],
+        of: shard.count,
+        run,
+        invalid,
+        rows: cells.into_values().collect(),
+    }
+    .normalized()
+}
+
+fn add(row: &mut Row, r: &CaseResult, actor: usize) {
+    row.cases += 1;
+    row.rst += r.rst as u64;
+    row.loss += r.loss as u64;
+    row.silent += r.silent as u64;
+    for (side, cause) in &r.causes {
+        let who = if *side == actor { "actor" } else { "peer" };
+        *row.causes.entry(format!("{who}: {cause}")).or_default() += 1;
+    }
+    if r.rst || r.loss {
+        let better = row
+            .example
+            .as_ref()
+            .is_none_or(|e| r.example.key() < e.key());
+        if better {
+            row.example = Some(r.example.clone());
+        }
+    }
+}
+
+impl Survey {
+    /// A survey holding every shard of its sequence is written as shard 0 of 1.
+    fn normalized(mut self) -> Survey {
+        self.shards.sort_unstable();
+        self.shards.dedup();
+        if self.shards.len() as u64 == self.of {
+            self.shards = vec![0];
+            self.of = 1;
+        }
+        self
+    }
+
+    /// Merges shard surveys of the same sequence.
+    pub fn merge(parts: &[Survey]) -> Result<Survey, String> {
+        let Some(first) = parts.first() else {
+            return Err("nothing to merge".into());
+        };
+        let order: Vec<String> = first.personalities.clone();
+        let pidx = |name: &str| order.iter().position(|p| p == name).unwrap_or(usize::MAX);
+        let pat = |name: &str| {
+            PATTERNS
+                .iter()
+                .position(|p| p.0 == name)
+                .unwrap_or(usize::MAX)
+        };
+        let mut cells: BTreeMap<(usize, usize, usize), Row> = BTreeMap::new();
+        let mut shards = Vec::new();
+        let (mut run, mut invalid) = (0, 0);
+        for s in parts {
+            if s.format != FORMAT
+                || s.seed != first.seed
+                || s.cases != first.cases
+                || s.personalities != first.personalities
+                || s.of != first.of
+            {
+                return Err(format!(
+                    "surveys differ in format, seed, cases, personalities or shard count (seed {} vs {}, cases {} vs {}, of {} vs {})",
+                    s.seed, first.seed, s.cases, first.cases, s.of, first.of
+                ));
+            }
+            for k in &s.shards {
+                if shards.contains(k) {
+                    return Err(format!("shard {k}/{} appears twice", s.of));
+                }
+                shards.push(*k);
+            }
+            run += s.run;
+            invalid += s.invalid;
+            for r in &s.rows {
+                let key = (pat(&r.pattern), pidx(&r.actor), pidx(&r.peer));
+                match cells.get_mut(&key) {
+                    None => {
+                        cells.insert(key, r.clone());
+                    }
+                    Some(m) => {
+                        m.cases += r.cases;
+                        m.rst += r.rst;
+                        m.loss += r.loss;
+                        m.silent += r.silent;
+                        for (c, n) in &r.causes {
+                            *m.causes.entry(c.clone()).or_default() += n;
+                        }
+                        if let Some(e) = &r.example {
+                            if m.example.as_ref().is_none_or(|x| e.key() < x.key()) {
+                                m.example = Some(e.clone());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Survey {
+            format: FORMAT,
+            seed: first.seed,
+            cases: first.cases,
+            personalities: first.personalities.clone(),
+            shards,
+            of: first.of,
+            run,
+            invalid,
+            rows: cells.into_values().collect(),
+        }
+        .normalized())
+    }
+}
+
+// ---------------------------------------------------------------- rendering
+
+fn pct(n: u64, d: u64) -> String {
+    (n * 100 + d / 2)
+        .checked_div(d)
+        .map_or_else(|| "-".into(), |p| p.to_string())
+}
+
+/// A pattern's minimal example: the row example with the smallest case,
+/// regenerated and shrunk while it keeps the pattern (same stacks, same side)
+/// and the same ending (first RST cause, loss, silent loss).
+pub struct Shrunk {
+    pub row: Row,
+    pub file_steps: Vec<String>,
+    pub network: Vec<String>,
+    pub verdict: String,
+}
+
+fn summary(c: &Compiled, v: &Verdict) -> (Option<String>, bool, bool, String) {
+    let first = causal_resets(v).next().map(|r| {
+        format!(
+            "{}: {}",
+            c.spec.hosts[r.from.host as usize].name,
+            r.cause.key()
+        )
+    });
+    let mut text = v.outcome.key().to_string();
+    let rst: Vec<String> = causal_resets(v)
+        .map(|r| {
+            format!(
+                "{}: {}",
+                c.spec.hosts[r.from.host as usize].name,
+                r.cause.key()
+            )
+        })
+        .collect();
+    if !rst.is_empty() {
+        let _ = write!(text, "; RST {}", rst.join(", "));
+    }
+    for conn in &v.connections {
+        for d in &conn.directions {
+            if d.lost > 0 {
+                let (f, t) = (d.from.map_or(0, |a| a.host), d.to.map_or(0, |a| a.host));
+                let _ = write!(
+                    text,
+                    "; lost {} {}->{}{}",
+                    d.lost,
+                    c.spec.hosts[f as usize].name,
+                    c.spec.hosts[t as usize].name,
+                    if d.silent { " (silently)" } else { "" }
+                );
+            }
+        }
+    }
+    (first, v.lost_bytes() > 0, v.silent_loss(), text)
+}
+
+pub fn shrink_example(gen: &GenConfig, s: &Survey, row: &Row) -> Option<Shrunk> {
+    let e = row.example.as_ref()?;
+    let strategy = mixed(gen).sboxed();
+    let mut tree = case_tree(&strategy, s.seed, e.case);
+    let original = tree.current();
+    let pat = PATTERNS.iter().position(|p| p.0 == row.pattern)?;
+    let run = |c: &Case| {
+        let comp = compile(c).ok()?;
+        let v = World::new(Arc::clone(&comp.spec), false).run();
+        Some((comp, v))
+    };
+    let (c0, v0) = run(&original)?;
+    let target = summary(&c0, &v0);
+    let keeps = |c: &Case| -> Option<super::check::Violation> {
+        let sides = c.sides();
+        let has = patterns(c).iter().any(|&(p, x)| {
+            p == pat && sides[x].personality == row.actor && sides[1 - x].personality == row.peer
+        });
+        if !has {
+            return None;
+        }
+        let (comp, v) = run(c)?;
+        let s = summary(&comp, &v);
+        (s.0 == target.0 && s.1 == target.1 && s.2 == target.2).then(|| super::check::Violation {
+            property: super::check::Property::NoReset,
+            message: String::new(),
+        })
+    };
+    keeps(&original)?;
+    let (min, _, _) = shrink(&mut tree, keeps, 2000);
+    let (comp, v) = run(&min)?;
+    let file_steps = comp
+        .file
+        .script
+        .steps
+        .iter()
+        .map(|l| l.get_ref().clone())
+        .collect();
+    let mut network = Vec::new();
+    let text = crate::scenario::write(&crate::scenario::file::ScenarioFile {
+        script: Default::default(),
+        hosts: Default::default(),
+        processes: Default::default(),
+        expect: None,
+        scenario: Default::default(),
+        network: comp.file.network.clone(),
+    });
+    for l in text.lines() {
+        let l = l.trim();
+        if !l.is_empty()
+            && !l.starts_with("[hosts")
+            && !l.starts_with("[script")
+            && !l.starts_with("steps")
+            && l != "]"
+        {
+            network.push(l.to_string());
+        }
+    }
+    Some(Shrunk {
+        row: row.clone(),
+        file_steps,
+        network,
+        verdict: summary(&comp, &v).3,
+    })
+}
+
+/// Totals of one pattern over every pair.
+fn totals(rows: &[&Row]) -> (u64, u64, u64, u64) {
+    rows.iter().fold((0, 0, 0, 0), |a, r| {
+        (a.0 + r.cases, a.1 + r.rst, a.2 + r.loss, a.3 + r.silent)
+    })
+}
+
+/// The survey as text (`markdown` for docs/findings.md).
+pub fn render(s: &Survey, gen: &GenConfig, markdown: bool) -> String {
+    let mut o = String::new();
+    let names = &s.personalities;
+    let by_pattern = |p: &str| -> Vec<&Row> { s.rows.iter().filter(|r| r.pattern == p).collect() };
+    // Overview.
+    if markdown {
+        let _ = writeln!(
+            o,
+            "| pattern | cases | RST | loss | silent loss | most frequent RST causes |"
+        );
+        let _ = writeln!(o, "|---|---:|---:|---:|---:|---|");
+    } else {
+        let _ = writeln!(
+            o,
+            "{:<32} {:>7} {:>5} {:>5} {:>7}  most frequent RST causes",
+            "pattern", "cases", "RST%", "loss%", "silent%"
+        );
+    }
+    for (p, _) in PATTERNS {
+        let rows = by_pattern(p);
+        let (n, r, l, si) = totals(&rows);
+        if n == 0 {
+            continue;
+        }
+        let mut causes: BTreeMap<&str, u64> = BTreeMap::new();
+        for row in &rows {
+            for (c, k) in &row.causes {
+                *causes.entry(c).or_default() += k;
+            }
+        }
+        let mut cv: Vec<(&str, u64)> = causes.into_iter().collect();
+        cv.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let top: Vec<String> = cv
+            .iter()
+            .take(3)
+            .map(|(c, k)| format!("{c} {}%", pct(*k, n)))
+            .collect();
+        if markdown {
+            let _ = writeln!(
+                o,
+                "| {p} | {n} | {}% | {}% | {}% | {} |",
+                pct(r, n),
+                pct(l, n),
+                pct(si, n),
+                top.join(", ")
+            );
+        } else {
+            let _ = writeln!(
+                o,
+                "{p:<32} {n:>7} {:>5} {:>5} {:>7}  {}",
+                pct(r, n),
+                pct(l, n),
+                pct(si, n),
+                top.join(", ")
+            );
+        }
+    }
+    // Per pattern: the matrix and a minimal example.
+    for (p, def) in PATTERNS {
+        let rows = by_pattern(p);
+        if rows.is_empty() {
+            continue;
+        }
+        let cell = |a: &str, b: &str| rows.iter().find(|r| r.actor == a && r.peer == b).copied();
+        if markdown {
+            let _ = writeln!(o, "\n## {p}\n\nThe acting side {def}. Rows: its stack; columns: the peer's. Each cell: % of cases with an RST / with loss / with silent loss (cases).\n");
+            let _ = write!(o, "| actor \\ peer |");
+            for b in names {
+                let _ = write!(o, " {b} |");
+            }
+            let _ = writeln!(o);
+            let _ = writeln!(o, "|---|{}", "---|".repeat(names.len()));
+        } else {
+            let _ = writeln!(o, "\n{p}: the acting side {def}");
+            let _ = write!(o, "  {:<12}", "actor\\peer");
+            for b in names {
+                let _ = write!(o, " {b:>18}");
+            }
+            let _ = writeln!(o);
+        }
+        for a in names {
+            if markdown {
+                let _ = write!(o, "| **{a}** |");
+            } else {
+                let _ = write!(o, "  {a:<12}");
+            }
+            for b in names {
+                let txt = match cell(a, b) {
+                    Some(r) => format!(
+                        "{}/{}/{} ({})",
+                        pct(r.rst, r.cases),
+                        pct(r.loss, r.cases),
+                        pct(r.silent, r.cases),
+                        r.cases
+                    ),
+                    None => "-".into(),
+                };
+                if markdown {
+                    let _ = write!(o, " {txt} |");
+                } else {
+                    let _ = write!(o, " {txt:>18}");
+                }
+            }
+            let _ = writeln!(o);
+        }
+        // The example: the smallest among the rows.
+        let best = rows
+            .iter()
+            .filter(|r| r.example.is_some())
+            .min_by_key(|r| r.example.as_ref().map(|e| e.key()));
+        if let Some(ex) = best.and_then(|r| shrink_example(gen, s, r)) {
+            if markdown {
+                let _ = writeln!(
+                    o,
+                    "\nMinimal example ({} acting, {} peer; case {}): {}\n\n```toml",
+                    ex.row.actor,
+                    ex.row.peer,
+                    ex.row.example.as_ref().map_or(0, |e| e.case),
+                    ex.verdict
+                );
+            } else {
+                let _ = writeln!(
+                    o,
+                    "  minimal example ({} acting, {} peer; case {}): {}",
+                    ex.row.actor,
+                    ex.row.peer,
+                    ex.row.example.as_ref().map_or(0, |e| e.case),
+                    ex.verdict
+                );
+            }
+            let indent = if markdown { "" } else { "    " };
+            for l in &ex.network {
+                let _ = writeln!(o, "{indent}{l}");
+            }
+            for l in &ex.file_steps {
+                let _ = writeln!(o, "{indent}{l}");
+            }
+            if markdown {
+                let _ = writeln!(o, "```");
+            }
+        }
+    }
+    o
+}
+
+/// Whether the outcome class counts as bad for the survey (unused outcome
+/// classes are kept for completeness).
+pub fn is_bad(o: Outcome) -> bool {
+    matches!(
+        o,
+        Outcome::ResetWithLoss | Outcome::ResetWithoutLoss | Outcome::LossWithoutReset
+    )
+}

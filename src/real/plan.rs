@@ -1,0 +1,239 @@
+//! Whether a scenario can be reproduced on this kernel, and how: which network
+//! (loopback, or one namespace per host joined by a delay line), which MTUs,
+//! which per-namespace sysctls stand for the scenario's knob overrides.
+
+use model::personality::{Knobs, Personality};
+use sim::WorldSpec;
+
+/// A one-way delay at or above this needs a real delay line; below it,
+/// loopback (whose own latency is a few to tens of microseconds) stands for it.
+pub const LOOPBACK_DELAY_MAX_NS: u64 = 1_000_000;
+
+/// How the hosts are connected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Net {
+    /// All hosts on `lo`, as 127.0.0.N (host index + 1).
+    Loopback,
+    /// One network namespace per host, each with a TUN device 10.77.0.N/24,
+    /// joined by tcpsim's delay line (one-way delays per direction).
+    Namespaces,
+}
+
+/// How to run a scenario on the kernel.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Plan {
+    pub net: Net,
+    /// One-way delay from host i to host j, in scenario (virtual) ns.
+    pub delay_ns: Vec<Vec<u64>>,
+    /// Interface MTU per host.
+    pub mtu: Vec<u32>,
+    /// Per-namespace sysctls per host: (name, value, why).
+    pub sysctls: Vec<Vec<(String, String, String)>>,
+    /// Facts worth printing with the report (e.g. timers that cannot be scaled).
+    pub notes: Vec<String>,
+}
+
+/// A scenario feature the host cannot reproduce, as a sentence.
+pub type NotReproducible = String;
+
+/// The sysctl standing for a knob set to `value`, if Linux has one.
+fn knob_sysctl(knob: &str, value: &str) -> Option<(String, String)> {
+    let v = |s: &str| Some((format!("net.ipv4.{s}"), value.to_string()));
+    match knob {
+        "fin_wait_2_timeout_s" => v("tcp_fin_timeout"),
+        "syn_retries" => v("tcp_syn_retries"),
+        "synack_retries" => v("tcp_synack_retries"),
+        "data_retries" => v("tcp_retries2"),
+        "orphan_retries" => v("tcp_orphan_retries"),
+        "rto_max_ms" => v("tcp_rto_max_ms"),
+        "rto_min_ms" => {
+            let ms: u64 = value.parse().ok()?;
+            Some(("net.ipv4.tcp_rto_min_us".into(), (ms * 1000).to_string()))
+        }
+        "rst_in_time_wait" => Some((
+            "net.ipv4.tcp_rfc1337".into(),
+            if value == "ignore" { "1" } else { "0" }.into(),
+        )),
+        // No autotuning beyond the size asked for: min = default = max.
+        "rcv_buf_bytes" => Some(("net.ipv4.tcp_rmem".into(), format!("4096 {value} {value}"))),
+        "snd_buf_bytes" => Some(("net.ipv4.tcp_wmem".into(), format!("4096 {value} {value}"))),
+        _ => None,
+    }
+}
+
+/// Decides how to run `spec` on this kernel with virtual time scaled by `scale`.
+pub fn plan(spec: &WorldSpec, scale: f64) -> Result<Plan, NotReproducible> {
+    let linux = Personality::builtin("linux").expect("the linux personality is built in");
+    let n = spec.hosts.len();
+    let mut sysctls: Vec<Vec<(String, String, String)>> = vec![Vec::new(); n];
+    let mut notes = Vec::new();
+    for (i, h) in spec.hosts.iter().enumerate() {
+        if h.personality.name != "linux" {
+            return Err(format!(
+                "host `{}` has personality `{}`; only `linux` runs on this kernel",
+                h.name, h.personality.name
+            ));
+        }
+        for info in Knobs::INFO {
+            let (mine, _) = h.personality.knobs.get(info.name).expect("every knob");
+            let (base, _) = linux.knobs.get(info.name).expect("every knob");
+            if mine == base {
+                continue;
+            }
+            match knob_sysctl(info.name, &mine) {
+                Some((name, value)) => sysctls[i].push((
+                    name,
+                    value,
+                    format!("knob {} = {mine}", info.name),
+                )),
+                None => {
+                    return Err(format!(
+                        "host `{}` sets knob `{}` = {mine} (default {base}), which has no sysctl equivalent",
+                        h.name, info.name
+                    ))
+                }
+            }
+        }
+        if scale != 1.0 {
+            let fin = h.personality.knobs.fin_wait_2_timeout_s.value as f64 * scale;
+            let fin = (fin.round() as u64).max(1);
+            sysctls[i].retain(|(k, _, _)| k != "net.ipv4.tcp_fin_timeout");
+            sysctls[i].push((
+                "net.ipv4.tcp_fin_timeout".into(),
+                fin.to_string(),
+                format!("FIN-WAIT-2 timeout scaled by --time-scale {scale}"),
+            ));
+        }
+    }
+    if scale != 1.0 {
+        notes.push(format!(
+            "time scale {scale}: the script's times and the network's delays are scaled, \
+             and tcp_fin_timeout with them; the kernel's other timers (RTO ≥ 200 ms, \
+             delayed ACK 40 ms, TIME-WAIT 60 s) run at their real speed"
+        ));
+    }
+    let links = std::iter::once(&spec.link).chain(spec.links.iter().map(|(_, _, l)| l));
+    for l in links {
+        if l.loss.num > 0 {
+            return Err("random loss on the network".into());
+        }
+        if l.duplicate.num > 0 {
+            return Err("random duplication on the network".into());
+        }
+        if l.reorder.num > 0 {
+            return Err("random reordering on the network".into());
+        }
+        if l.jitter_ns > 0 {
+            return Err("jitter (random delay) on the network".into());
+        }
+    }
+    if !spec.drops.is_empty() {
+        return Err("scripted drops ([[network.drop]])".into());
+    }
+    if !spec.partitions.is_empty() {
+        return Err("network partitions ([[network.partition]])".into());
+    }
+    let mut delay_ns = vec![vec![spec.link.delay_ns; n]; n];
+    for &(s, d, l) in &spec.links {
+        if let Some(row) = delay_ns.get_mut(s as usize) {
+            if let Some(x) = row.get_mut(d as usize) {
+                *x = l.delay_ns;
+            }
+        }
+    }
+    let mtu: Vec<u32> = spec.hosts.iter().map(|h| h.mtu).collect();
+    let max_delay = delay_ns
+        .iter()
+        .enumerate()
+        .flat_map(|(i, r)| r.iter().enumerate().filter(move |(j, _)| *j != i))
+        .map(|(_, d)| *d)
+        .max()
+        .unwrap_or(0);
+    let same_mtu = mtu.windows(2).all(|w| w[0] == w[1]);
+    let same_sysctls = sysctls.windows(2).all(|w| {
+        let key = |v: &Vec<(String, String, String)>| {
+            let mut k: Vec<(String, String)> =
+                v.iter().map(|(a, b, _)| (a.clone(), b.clone())).collect();
+            k.sort();
+            k
+        };
+        key(&w[0]) == key(&w[1])
+    });
+    let net = if max_delay as f64 * scale >= LOOPBACK_DELAY_MAX_NS as f64 {
+        notes.push(format!(
+            "one-way delays up to {} µs: one network namespace per host, joined by a delay line",
+            (max_delay as f64 * scale / 1000.0).round()
+        ));
+        Net::Namespaces
+    } else if !same_mtu {
+        notes.push("hosts have different MTUs: one network namespace per host".into());
+        Net::Namespaces
+    } else if !same_sysctls {
+        notes.push("hosts need different sysctls: one network namespace per host".into());
+        Net::Namespaces
+    } else {
+        if max_delay > 0 {
+            notes.push(format!(
+                "one-way delay {} µs (< 1 ms) is left to loopback's own latency",
+                max_delay as f64 * scale / 1000.0
+            ));
+        }
+        Net::Loopback
+    };
+    Ok(Plan {
+        net,
+        delay_ns,
+        mtu,
+        sysctls,
+        notes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sim::SpecBuilder;
+
+    fn two_linux() -> SpecBuilder {
+        let mut b = SpecBuilder::new(1);
+        b.host("client", Personality::builtin("linux").unwrap());
+        b.host("server", Personality::builtin("linux").unwrap());
+        b
+    }
+
+    #[test]
+    fn default_network_runs_on_loopback() {
+        let p = plan(&two_linux().build(), 1.0).unwrap();
+        assert_eq!(p.net, Net::Loopback);
+        assert!(p.sysctls.iter().all(|s| s.is_empty()));
+    }
+
+    #[test]
+    fn faults_and_knobs_without_sysctls_are_not_reproducible() {
+        let mut b = two_linux();
+        b.spec.link.loss = sim::Ratio::new(1, 100);
+        assert!(plan(&b.build(), 1.0).unwrap_err().contains("random loss"));
+        let mut b = two_linux();
+        let mut p = Personality::builtin("linux").unwrap();
+        p.set("close_unread", "discard-fin", "test").unwrap();
+        b.spec.hosts[1].personality = std::sync::Arc::new(p);
+        let e = plan(&b.build(), 1.0).unwrap_err();
+        assert!(e.contains("close_unread") && e.contains("no sysctl"), "{e}");
+    }
+
+    #[test]
+    fn sysctl_knobs_and_delays_choose_namespaces() {
+        let mut b = two_linux();
+        let mut p = Personality::builtin("linux").unwrap();
+        p.set("tcp_fin_timeout", "5", "test").unwrap();
+        b.spec.hosts[1].personality = std::sync::Arc::new(p);
+        let pl = plan(&b.build(), 1.0).unwrap();
+        assert_eq!(pl.net, Net::Namespaces);
+        assert_eq!(pl.sysctls[1][0].0, "net.ipv4.tcp_fin_timeout");
+        let mut b = two_linux();
+        b.spec.link.delay_ns = 20_000_000;
+        assert_eq!(plan(&b.build(), 1.0).unwrap().net, Net::Namespaces);
+        assert_eq!(plan(&b.build(), 0.01).unwrap().net, Net::Loopback);
+    }
+}

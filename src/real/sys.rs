@@ -1,0 +1,319 @@
+//! Thin wrappers over the system calls `tcpsim real` makes: errno names,
+//! IPv4 socket addresses, clocks, interface ioctls and network namespaces.
+//! Everything unsafe in `real` is in this file or calls through it.
+
+use std::ffi::CString;
+use std::net::Ipv4Addr;
+
+/// The calling thread's errno.
+pub fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+/// The name of an errno value, as programs print it (`ECONNRESET`).
+pub fn errno_name(e: i32) -> String {
+    let name = match e {
+        libc::EAGAIN => "EAGAIN",
+        libc::EPIPE => "EPIPE",
+        libc::ECONNRESET => "ECONNRESET",
+        libc::ECONNREFUSED => "ECONNREFUSED",
+        libc::ECONNABORTED => "ECONNABORTED",
+        libc::ETIMEDOUT => "ETIMEDOUT",
+        libc::ENOTCONN => "ENOTCONN",
+        libc::EISCONN => "EISCONN",
+        libc::EINVAL => "EINVAL",
+        libc::EBADF => "EBADF",
+        libc::EADDRINUSE => "EADDRINUSE",
+        libc::EADDRNOTAVAIL => "EADDRNOTAVAIL",
+        libc::EINPROGRESS => "EINPROGRESS",
+        libc::EALREADY => "EALREADY",
+        libc::ESHUTDOWN => "ESHUTDOWN",
+        libc::EOPNOTSUPP => "EOPNOTSUPP",
+        libc::EINTR => "EINTR",
+        libc::ENOBUFS => "ENOBUFS",
+        libc::ENOMEM => "ENOMEM",
+        libc::EMSGSIZE => "EMSGSIZE",
+        libc::ENETUNREACH => "ENETUNREACH",
+        libc::EHOSTUNREACH => "EHOSTUNREACH",
+        libc::ENOTSOCK => "ENOTSOCK",
+        libc::EMFILE => "EMFILE",
+        libc::EPERM => "EPERM",
+        libc::EACCES => "EACCES",
+        libc::EFAULT => "EFAULT",
+        _ => return format!("errno {e}"),
+    };
+    name.to_string()
+}
+
+/// `sockaddr_in` for an address and port.
+pub fn sockaddr(ip: Ipv4Addr, port: u16) -> libc::sockaddr_in {
+    // SAFETY: sockaddr_in is plain old data; all-zero is a valid value.
+    let mut sa: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+    sa.sin_family = libc::AF_INET as libc::sa_family_t;
+    sa.sin_port = port.to_be();
+    sa.sin_addr = libc::in_addr {
+        s_addr: u32::from(ip).to_be(),
+    };
+    sa
+}
+
+/// (address, port) of a `sockaddr_in`.
+pub fn from_sockaddr(sa: &libc::sockaddr_in) -> (Ipv4Addr, u16) {
+    (
+        Ipv4Addr::from(u32::from_be(sa.sin_addr.s_addr)),
+        u16::from_be(sa.sin_port),
+    )
+}
+
+/// getsockname() or getpeername() of an IPv4 socket.
+pub fn sock_name(fd: i32, peer: bool) -> Option<(Ipv4Addr, u16)> {
+    // SAFETY: zeroed sockaddr_in and its length are passed to the kernel, which fills them.
+    let mut sa: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    let p = &mut sa as *mut libc::sockaddr_in as *mut libc::sockaddr;
+    let r = unsafe {
+        if peer {
+            libc::getpeername(fd, p, &mut len)
+        } else {
+            libc::getsockname(fd, p, &mut len)
+        }
+    };
+    (r == 0 && sa.sin_family == libc::AF_INET as libc::sa_family_t).then(|| from_sockaddr(&sa))
+}
+
+/// setsockopt with an `int` value.
+pub fn set_int_opt(fd: i32, level: i32, name: i32, v: i32) -> i32 {
+    // SAFETY: a pointer to a live i32 and its size.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            &v as *const i32 as *const libc::c_void,
+            std::mem::size_of::<i32>() as libc::socklen_t,
+        )
+    }
+}
+
+/// CLOCK_MONOTONIC in nanoseconds.
+pub fn mono_ns() -> u64 {
+    clock_ns(libc::CLOCK_MONOTONIC)
+}
+
+/// CLOCK_REALTIME in nanoseconds.
+pub fn real_ns() -> u64 {
+    clock_ns(libc::CLOCK_REALTIME)
+}
+
+fn clock_ns(clock: libc::clockid_t) -> u64 {
+    // SAFETY: clock_gettime fills the timespec.
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    unsafe { libc::clock_gettime(clock, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// Sleeps until CLOCK_MONOTONIC reaches `at_ns` (absolute).
+pub fn sleep_until(at_ns: u64) {
+    let ts = libc::timespec {
+        tv_sec: (at_ns / 1_000_000_000) as libc::time_t,
+        tv_nsec: (at_ns % 1_000_000_000) as libc::c_long,
+    };
+    loop {
+        // SAFETY: a valid timespec; a null remainder is allowed with TIMER_ABSTIME.
+        let r = unsafe {
+            libc::clock_nanosleep(
+                libc::CLOCK_MONOTONIC,
+                libc::TIMER_ABSTIME,
+                &ts,
+                std::ptr::null_mut(),
+            )
+        };
+        if r != libc::EINTR {
+            return;
+        }
+    }
+}
+
+/// Writes all of `buf` to a descriptor (records are small: one write each).
+pub fn write_all(fd: i32, buf: &[u8]) {
+    let mut off = 0;
+    while off < buf.len() {
+        // SAFETY: the slice is valid for its length.
+        let n = unsafe {
+            libc::write(
+                fd,
+                buf[off..].as_ptr() as *const libc::c_void,
+                buf.len() - off,
+            )
+        };
+        if n < 0 {
+            if errno() == libc::EINTR {
+                continue;
+            }
+            return;
+        }
+        off += n as usize;
+    }
+}
+
+/// A pipe (read end, write end), close-on-exec.
+pub fn pipe() -> std::io::Result<(i32, i32)> {
+    let mut fds = [0i32; 2];
+    // SAFETY: pipe2 fills the two descriptors.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok((fds[0], fds[1]))
+}
+
+pub fn close(fd: i32) {
+    // SAFETY: closing a descriptor we own.
+    unsafe { libc::close(fd) };
+}
+
+pub fn set_nonblocking(fd: i32) {
+    // SAFETY: fcntl on a descriptor we own.
+    unsafe {
+        let fl = libc::fcntl(fd, libc::F_GETFL);
+        libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK);
+    }
+}
+
+/// The netns of the calling thread, as a descriptor (for `setns`).
+pub fn netns_fd() -> std::io::Result<i32> {
+    open_path("/proc/thread-self/ns/net", libc::O_RDONLY | libc::O_CLOEXEC)
+}
+
+pub fn open_path(path: &str, flags: i32) -> std::io::Result<i32> {
+    let c = CString::new(path).expect("no NUL in paths");
+    // SAFETY: a NUL-terminated path.
+    let fd = unsafe { libc::open(c.as_ptr(), flags) };
+    if fd < 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(fd)
+    }
+}
+
+/// Moves the calling thread into a new network namespace.
+pub fn unshare_net() -> std::io::Result<()> {
+    // SAFETY: unshare has no memory arguments.
+    if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Moves the calling thread into the network namespace `fd`.
+pub fn setns(fd: i32) -> std::io::Result<()> {
+    // SAFETY: setns has no memory arguments.
+    if unsafe { libc::setns(fd, libc::CLONE_NEWNET) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Writes a sysctl of the calling thread's network namespace, e.g.
+/// `net.ipv4.tcp_fin_timeout`.
+pub fn write_sysctl(name: &str, value: &str) -> std::io::Result<()> {
+    let path = format!("/proc/sys/{}", name.replace('.', "/"));
+    std::fs::write(&path, format!("{value}\n"))
+}
+
+pub fn read_sysctl(name: &str) -> Option<String> {
+    let path = format!("/proc/sys/{}", name.replace('.', "/"));
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+fn ifreq(name: &str) -> libc::ifreq {
+    // SAFETY: ifreq is plain old data; all-zero is valid.
+    let mut r: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (i, b) in name.bytes().take(libc::IFNAMSIZ - 1).enumerate() {
+        r.ifr_name[i] = b as libc::c_char;
+    }
+    r
+}
+
+fn ctl_socket() -> std::io::Result<i32> {
+    // SAFETY: socket has no memory arguments.
+    let s = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if s < 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(s)
+    }
+}
+
+fn ioctl(s: i32, req: libc::c_ulong, r: &mut libc::ifreq) -> std::io::Result<()> {
+    // SAFETY: the request matches the ifreq layout the kernel expects.
+    if unsafe { libc::ioctl(s, req as _, r as *mut libc::ifreq) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Sets an interface's MTU and IPv4 address/netmask (if given) and brings it up,
+/// in the calling thread's network namespace.
+pub fn if_setup(
+    name: &str,
+    mtu: Option<u32>,
+    addr: Option<(Ipv4Addr, Ipv4Addr)>,
+) -> std::io::Result<()> {
+    let s = ctl_socket()?;
+    let res = (|| {
+        if let Some(mtu) = mtu {
+            let mut r = ifreq(name);
+            r.ifr_ifru.ifru_mtu = mtu as i32;
+            ioctl(s, libc::SIOCSIFMTU, &mut r)?;
+        }
+        if let Some((ip, mask)) = addr {
+            let mut r = ifreq(name);
+            let sa = sockaddr(ip, 0);
+            // SAFETY: sockaddr_in fits in the sockaddr union member.
+            r.ifr_ifru.ifru_addr =
+                unsafe { std::mem::transmute::<libc::sockaddr_in, libc::sockaddr>(sa) };
+            ioctl(s, libc::SIOCSIFADDR, &mut r)?;
+            let mut r = ifreq(name);
+            let sa = sockaddr(mask, 0);
+            r.ifr_ifru.ifru_netmask =
+                unsafe { std::mem::transmute::<libc::sockaddr_in, libc::sockaddr>(sa) };
+            ioctl(s, libc::SIOCSIFNETMASK, &mut r)?;
+        }
+        let mut r = ifreq(name);
+        ioctl(s, libc::SIOCGIFFLAGS, &mut r)?;
+        // SAFETY: SIOCGIFFLAGS filled the flags member.
+        unsafe { r.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
+        ioctl(s, libc::SIOCSIFFLAGS, &mut r)?;
+        Ok(())
+    })();
+    close(s);
+    res
+}
+
+/// Creates a TUN device (IPv4 packets, no packet-info header) in the calling
+/// thread's network namespace; returns its descriptor (non-blocking).
+pub fn tun_open(name: &str) -> std::io::Result<i32> {
+    let fd = open_path(
+        "/dev/net/tun",
+        libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC,
+    )?;
+    let mut r = ifreq(name);
+    r.ifr_ifru.ifru_flags = (libc::IFF_TUN | libc::IFF_NO_PI) as libc::c_short;
+    // SAFETY: TUNSETIFF takes an ifreq.
+    if unsafe { libc::ioctl(fd, libc::TUNSETIFF as _, &mut r as *mut libc::ifreq) } != 0 {
+        let e = std::io::Error::last_os_error();
+        close(fd);
+        return Err(e);
+    }
+    Ok(fd)
+}
+
+/// The index of an interface in the calling thread's namespace.
+pub fn if_index(name: &str) -> Option<i32> {
+    let c = CString::new(name).ok()?;
+    // SAFETY: a NUL-terminated name.
+    let i = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    (i != 0).then_some(i as i32)
+}

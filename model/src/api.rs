@@ -301,11 +301,13 @@ impl Host {
         if self.sock(sid).bound {
             return Err(Errno::EINVAL);
         }
-        let in_use = self.sockets().any(|(o, s)| {
-            o != sid
-                && s.local.port == port
-                && (s.state == State::Listen || s.state == State::Closed && s.bound)
-        });
+        // Every socket still holding the port owns it: a listener, a connection
+        // (accepted ones share the listener's port), an orphan, TIME-WAIT (Linux
+        // inet_csk_bind_conflict over the bind bucket; the timewait sock leaves it
+        // only at expiry). SO_REUSEADDR, which would waive TIME-WAIT, is not modelled.
+        let in_use = self
+            .sockets()
+            .any(|(o, s)| o != sid && s.bound && s.local.port == port);
         if in_use {
             return Err(Errno::EADDRINUSE);
         }

@@ -531,3 +531,37 @@ fn test_established_blocked_write_cut_short_by_rst_then_econnreset() {
     assert_eq!(h.write(1), Some(Err(Errno::ECONNRESET)));
     assert_eq!(h.write(1), Some(Err(Errno::EPIPE)));
 }
+
+#[test]
+fn test_time_wait_holds_its_port_against_bind() {
+    // Linux inet_csk_bind_conflict: the TIME-WAIT sock stays in the port's bind
+    // bucket until it expires; without SO_REUSEADDR a new bind gets EADDRINUSE.
+    let mut h = time_wait();
+    let other = h.call(Call::Socket).unwrap().unwrap() as Fd;
+    let port = EPHEMERAL;
+    assert_eq!(
+        h.call(Call::Bind { fd: other, port }),
+        Some(Err(Errno::EADDRINUSE))
+    );
+    h.advance_ms(60_000);
+    assert_eq!(h.call(Call::Bind { fd: other, port }), Some(Ok(0)));
+}
+
+#[test]
+fn test_established_connection_holds_its_port_against_bind() {
+    let mut h = established_passive();
+    let fd = h.fd;
+    h.call(Call::Close {
+        fd: crate::host::FD_FIRST,
+    });
+    let other = h.call(Call::Socket).unwrap().unwrap() as Fd;
+    assert_eq!(
+        h.call(Call::Bind {
+            fd: other,
+            port: 80
+        }),
+        Some(Err(Errno::EADDRINUSE)),
+        "the accepted connection still uses port 80"
+    );
+    let _ = fd;
+}

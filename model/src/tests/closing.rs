@@ -388,3 +388,34 @@ fn test_last_ack_retransmits_fin_then_gives_up() {
     assert_eq!(fins.len(), 8, "orphan_retries = 8");
     assert!(h.freed());
 }
+
+#[test]
+fn test_fin_wait_1_orphan_behind_a_zero_window_dies_silently_when_backoff_tops_out() {
+    // linux-facts 12a: the orphan keeps probing with backoff (answered `win 0`), sends
+    // neither FIN nor RST, and vanishes ~337 s after close() once the probe interval
+    // reached the 120 s RTO cap. Here: probes at 0.2 s doubling to 102.4 s, one
+    // capped 120 s interval, gone at 324.6 s.
+    let mut h = established();
+    let zero = Segment {
+        wnd: 0,
+        ..h.peer(ACK, 1, 1)
+    };
+    h.inject(zero);
+    h.write(1000);
+    h.close();
+    assert_eq!(h.state(), State::FinWait1);
+    h.flush();
+    let start = h.now;
+    let mut probes = 0;
+    while !h.freed() && h.now - start < 1_000 * crate::NS_PER_S {
+        assert!(h.next_timer_within_ms(1_000_000));
+        for s in h.sent_segments() {
+            assert_eq!(s.flags, ACK, "only probes: no FIN, no RST");
+            probes += 1;
+            h.inject(zero); // the peer answers every probe, still with win 0
+        }
+    }
+    assert!(h.freed());
+    assert_eq!(probes, 10);
+    assert_eq!((h.now - start) / crate::NS_PER_MS, 324_600);
+}

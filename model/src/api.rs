@@ -328,7 +328,17 @@ impl Host {
                 return Ok(0);
             }
             State::Closed if !self.sock(sid).connected && !self.sock(sid).reset => {}
-            _ => return Err(Errno::EINVAL),
+            // Connected, or was (Linux inet_listen: only a CLOSED socket listens).
+            State::Closed
+            | State::SynSent
+            | State::SynReceived
+            | State::Established
+            | State::FinWait1
+            | State::FinWait2
+            | State::CloseWait
+            | State::Closing
+            | State::LastAck
+            | State::TimeWait => return Err(Errno::EINVAL),
         }
         if !self.sock(sid).bound {
             let port = self.ephemeral_port();
@@ -392,7 +402,15 @@ impl Host {
                     done: 0,
                     deadline: None,
                 },
-                _ => Step::Done(self.connect_result(sid)),
+                State::Closed
+                | State::Listen
+                | State::Established
+                | State::FinWait1
+                | State::FinWait2
+                | State::CloseWait
+                | State::Closing
+                | State::LastAck
+                | State::TimeWait => Step::Done(self.connect_result(sid)),
             };
         }
         match s.state {
@@ -484,8 +502,15 @@ impl Host {
                     }
                 };
             }
-            // Never connected (Linux sk_stream_wait_connect: EPIPE), or a listener.
-            _ => return Step::Done(Err(Errno::EPIPE)),
+            // Never connected (Linux sk_stream_wait_connect: EPIPE), or a listener;
+            // past our FIN, shut_wr already gave EPIPE above.
+            State::Closed
+            | State::Listen
+            | State::FinWait1
+            | State::FinWait2
+            | State::Closing
+            | State::LastAck
+            | State::TimeWait => return Step::Done(Err(Errno::EPIPE)),
         }
         let take = s.snd_space().min(bytes - done);
         if take > 0 {
@@ -569,13 +594,15 @@ impl Host {
         if s.reset {
             return Step::Done(Ok(0));
         }
-        match s.state {
-            State::Closed => Step::Done(Err(Errno::ENOTCONN)),
-            _ if s.nonblocking => Step::Done(Err(Errno::EAGAIN)),
-            _ => Step::Block {
+        if s.state == State::Closed {
+            Step::Done(Err(Errno::ENOTCONN))
+        } else if s.nonblocking {
+            Step::Done(Err(Errno::EAGAIN))
+        } else {
+            Step::Block {
                 done: 0,
                 deadline: None,
-            },
+            }
         }
     }
 

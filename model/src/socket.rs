@@ -341,7 +341,14 @@ impl Socket {
                 self.stop_timers();
                 self.tcb.close_timer = None;
             }
-            _ => {}
+            State::Listen
+            | State::SynSent
+            | State::SynReceived
+            | State::FinWait1
+            | State::FinWait2
+            | State::CloseWait
+            | State::Closing
+            | State::LastAck => {}
         }
     }
 

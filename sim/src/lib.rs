@@ -5,6 +5,7 @@
 //! read the [`Verdict`]. Same spec and seed ⇒ byte-identical trace.
 
 pub mod app;
+pub mod examples;
 pub mod net;
 pub mod report;
 pub mod rng;

@@ -1,69 +1,37 @@
-use model::{How, Personality};
-use sim::{Action, SpecBuilder, World};
-use std::sync::Arc;
+//! The reference worlds end as real Linux does (shared/linux-observed.md:
+//! "server writes 500, shutdown(SHUT_WR), client reads to EOF": no RST).
+
+use model::State;
+use sim::{examples, Outcome, World};
 
 #[test]
-fn small_close() {
-    let mut b = SpecBuilder::new(1);
-    b.host("client", Personality::builtin("linux").unwrap());
-    b.host("server", Personality::builtin("linux").unwrap());
-    let l = b.slot("l");
-    let c = b.slot("c");
-    let s = b.slot("s");
-    b.at(
-        0,
-        "server",
-        Action::Listen {
-            sock: l,
-            port: 80,
-            backlog: 16,
-        },
-    );
-    b.then(
-        "server",
-        Action::Accept {
-            listener: l,
-            sock: s,
-        },
-    );
-    b.then("server", Action::Read { sock: s, max: 1000 });
-    b.then(
-        "server",
-        Action::Write {
-            sock: s,
-            bytes: 500,
-        },
-    );
-    b.then(
-        "server",
-        Action::Shutdown {
-            sock: s,
-            how: How::Wr,
-        },
-    );
-    b.then("server", Action::ReadToEof { sock: s });
-    b.then("server", Action::Close { sock: s });
-    b.at(
-        1,
-        "client",
-        Action::Connect {
-            sock: c,
-            host: 1,
-            port: 80,
-        },
-    );
-    b.then(
-        "client",
-        Action::Write {
-            sock: c,
-            bytes: 1000,
-        },
-    );
-    b.then("client", Action::ReadToEof { sock: c });
-    b.then("client", Action::Close { sock: c });
-    let spec = Arc::new(b.build());
+fn small_close_with_half_close_is_clean_and_reads_everything() {
+    let spec = examples::small_close(true);
     let mut w = World::new(spec.clone(), true);
     let v = w.run();
-    println!("{}", sim::report::ladder(&spec, w.trace()));
-    println!("{}", sim::report::verdict_text(&spec, &v));
+    assert_eq!(
+        v.outcome,
+        Outcome::Clean,
+        "{}",
+        sim::report::verdict_text(&spec, &v)
+    );
+    let c = &v.connections[0];
+    assert_eq!(
+        (c.directions[0].written, c.directions[0].read),
+        (1000, 1000)
+    );
+    assert_eq!((c.directions[1].written, c.directions[1].read), (500, 500));
+    // The server closed first: it waits in TIME-WAIT; the client went through LAST-ACK.
+    assert!(c.endpoints[1].states.contains(&State::TimeWait));
+    assert!(c.endpoints[0].states.contains(&State::LastAck));
+    let ladder = sim::report::ladder(&spec, w.trace());
+    assert!(ladder.contains("F. 501:501(0) ack 1001"), "{ladder}");
+}
+
+#[test]
+fn bulk_transfer_delivers_every_byte() {
+    let v = World::new(examples::bulk(10_000_000), false).run();
+    assert_eq!(v.outcome, Outcome::Clean);
+    assert_eq!(v.connections[0].directions[0].read, 10_000_000);
+    assert!(v.segments_sent > 10_000_000 / 1460);
 }

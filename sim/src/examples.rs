@@ -1,0 +1,110 @@
+//! Reference worlds shared by benchmarks, tests and examples, so each is
+//! defined once.
+
+use crate::spec::{Action, SpecBuilder, WorldSpec};
+use model::{How, Personality};
+use std::sync::Arc;
+
+fn linux_pair(seed: u64) -> SpecBuilder {
+    let mut b = SpecBuilder::new(seed);
+    b.host("client", Personality::builtin("linux").expect("built-in"));
+    b.host("server", Personality::builtin("linux").expect("built-in"));
+    b
+}
+
+/// The reference small close: connect, 1000 bytes up, 500 down, server closes
+/// (with `half_close`, the server shuts down WR and drains before closing).
+pub fn small_close(half_close: bool) -> Arc<WorldSpec> {
+    let mut b = linux_pair(1);
+    let (l, c, s) = (b.slot("l"), b.slot("c"), b.slot("s"));
+    b.at(
+        0,
+        "server",
+        Action::Listen {
+            sock: l,
+            port: 80,
+            backlog: 16,
+        },
+    );
+    b.then(
+        "server",
+        Action::Accept {
+            listener: l,
+            sock: s,
+        },
+    );
+    b.then("server", Action::Read { sock: s, max: 1000 });
+    b.then(
+        "server",
+        Action::Write {
+            sock: s,
+            bytes: 500,
+        },
+    );
+    if half_close {
+        b.then(
+            "server",
+            Action::Shutdown {
+                sock: s,
+                how: How::Wr,
+            },
+        );
+        b.then("server", Action::ReadToEof { sock: s });
+    }
+    b.then("server", Action::Close { sock: s });
+    b.at(
+        1,
+        "client",
+        Action::Connect {
+            sock: c,
+            host: 1,
+            port: 80,
+        },
+    );
+    b.then(
+        "client",
+        Action::Write {
+            sock: c,
+            bytes: 1000,
+        },
+    );
+    b.then("client", Action::ReadToEof { sock: c });
+    b.then("client", Action::Close { sock: c });
+    Arc::new(b.build())
+}
+
+/// A one-way bulk transfer of `bytes`, read to EOF, then both close.
+pub fn bulk(bytes: u64) -> Arc<WorldSpec> {
+    let mut b = linux_pair(1);
+    let (l, c, s) = (b.slot("l"), b.slot("c"), b.slot("s"));
+    b.at(
+        0,
+        "server",
+        Action::Listen {
+            sock: l,
+            port: 80,
+            backlog: 16,
+        },
+    );
+    b.then(
+        "server",
+        Action::Accept {
+            listener: l,
+            sock: s,
+        },
+    );
+    b.then("server", Action::ReadToEof { sock: s });
+    b.then("server", Action::Close { sock: s });
+    b.at(
+        1,
+        "client",
+        Action::Connect {
+            sock: c,
+            host: 1,
+            port: 80,
+        },
+    );
+    b.then("client", Action::Write { sock: c, bytes });
+    b.then("client", Action::Close { sock: c });
+    Arc::new(b.build())
+}

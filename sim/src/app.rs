@@ -299,7 +299,9 @@ impl World {
         let action = self.spec.steps[step as usize].action;
         let a = &mut self.apps[p as usize];
         let phase = a.phase;
-        a.phase += 1;
+        // Only the first sub-calls are told apart (socket, bind, listen); a
+        // read-until-EOF step may make any number of calls.
+        a.phase = a.phase.saturating_add(1);
         match (action, r) {
             (Action::Socket { sock }, Ok(fd)) | (Action::Accept { sock, .. }, Ok(fd)) => {
                 a.slots[sock as usize] = Some(fd as Fd);

@@ -201,12 +201,13 @@ pub fn verdict_text(spec: &WorldSpec, v: &Verdict) -> String {
     for r in &v.resets {
         let _ = writeln!(
             o,
-            "  RST {} → {} at {} ms in {}: {}",
+            "  RST {} → {} at {} ms in {}: {}{}",
             addr(spec, r.from),
             addr(spec, r.to),
             ms(r.t_ns),
             r.state,
-            r.cause
+            r.cause,
+            if r.accepted { "" } else { " (not acted on)" }
         );
     }
     for c in &v.connections {

@@ -68,6 +68,19 @@ pub struct Reset {
     pub to: Addr,
     pub state: State,
     pub cause: RstCause,
+    /// The receiving stack acted on it (closed or refused the connection, or
+    /// ended TIME-WAIT). An RST can also be lost, or ignored as out of window.
+    pub accepted: bool,
+}
+
+impl Reset {
+    /// An RST that tells the run's story. Not one that merely answers a
+    /// straggler (a late or duplicated segment) for a connection already gone,
+    /// and that nobody acted on: after a complete close that is noise, and
+    /// real stacks send it too (corpus-discrepancies, format gap 7).
+    pub fn matters(&self) -> bool {
+        self.accepted || self.cause != RstCause::NoConnection
+    }
 }
 
 /// Where lost bytes were lost.
@@ -188,7 +201,8 @@ struct ConnTally {
 /// Watches trace entries and keeps the tallies a verdict needs.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct Observer {
-    resets: Vec<(TimeNs, model::Conn, State, RstCause)>,
+    /// (time, sender's view of the connection, state, cause, accepted)
+    resets: Vec<(TimeNs, model::Conn, State, RstCause, bool)>,
     conns: Vec<ConnTally>,
     sent: u64,
     dropped: u64,
@@ -243,7 +257,7 @@ impl Observer {
                 c.states[side].push(to);
             }
             Event::RstSent { conn, state, cause } => {
-                self.resets.push((t, conn, state, cause));
+                self.resets.push((t, conn, state, cause, false));
                 if matches!(cause, RstCause::DataAfterClose | RstCause::DataAfterShutRd) {
                     let (c, side) = self.conn(conn.local, conn.remote);
                     let dir = &mut c.dirs[1 - side];
@@ -281,8 +295,18 @@ impl Observer {
                 let (c, side) = self.conn(conn.local, conn.remote);
                 c.errors[side].push(errno);
             }
-            Event::RstReceived { .. }
-            | Event::CallDone { .. }
+            Event::RstReceived { conn, .. } => {
+                // The latest RST the peer sent on this connection is the one acted on.
+                let sent = self
+                    .resets
+                    .iter_mut()
+                    .rev()
+                    .find(|r| !r.4 && r.1.local == conn.remote && r.1.remote == conn.local);
+                if let Some(r) = sent {
+                    r.4 = true;
+                }
+            }
+            Event::CallDone { .. }
             | Event::Timer { .. }
             | Event::SynDropped { .. }
             | Event::Ignored { .. } => {}
@@ -300,12 +324,13 @@ impl Observer {
         let resets: Vec<Reset> = self
             .resets
             .iter()
-            .map(|&(t, conn, state, cause)| Reset {
+            .map(|&(t, conn, state, cause, accepted)| Reset {
                 t_ns: t,
                 from: conn.local,
                 to: conn.remote,
                 state,
                 cause,
+                accepted,
             })
             .collect();
         let connections: Vec<Connection> = self
@@ -343,7 +368,8 @@ impl Observer {
             .sum();
         let hung =
             end != EndReason::Quiescent || stuck.iter().any(|s| s.what.starts_with("blocked"));
-        let outcome = match (resets.is_empty(), lost > 0) {
+        let reset = resets.iter().any(Reset::matters);
+        let outcome = match (!reset, lost > 0) {
             (false, true) => Outcome::ResetWithLoss,
             (false, false) => Outcome::ResetWithoutLoss,
             (true, true) if !hung => Outcome::LossWithoutReset,

@@ -245,7 +245,9 @@ fn header(s: &Survey, markdown: bool, command: &str) -> String {
              it, so the rows are correlations over random scenarios, not causes: the RST causes column \
              and the minimal examples say which behaviour is responsible. Each minimal example is the \
              simplest scenario of the pattern that ended badly, shrunk while it keeps the pattern and the \
-             same ending; paste its lines into a scenario file under `[script] steps = [...]`.\n",
+             same ending: a complete scenario file with its `[expect]`, which `tcpsim run` replays.\n\n\
+             Read a cell `R/L/S (n)` as: of the n scenarios in which a side running the row's stack showed \
+             the pattern against the column's stack, R% sent an RST, L% lost data, S% lost data silently.\n",
             s.run,
             s.seed,
             s.personalities.join(", ")

@@ -10,6 +10,7 @@ use super::check::{compile, Compiled};
 use super::gen::{mixed, written, Call, Case, GenConfig, Side};
 use super::search::{case_tree, shrink, Shard};
 use crate::scenario::causal_resets;
+use crate::scenario::file::ScenarioFile;
 use model::How;
 use proptest::strategy::{Strategy, ValueTree};
 use rayon::prelude::*;
@@ -525,8 +526,14 @@ fn pct(n: u64, d: u64) -> String {
 /// and the same ending (first RST cause, loss, silent loss).
 pub struct Shrunk {
     pub row: Row,
-    pub file_steps: Vec<String>,
-    pub network: Vec<String>,
+    /// The side showing the pattern: "client" or "server".
+    pub actor: &'static str,
+    /// "client linux, server freebsd"
+    pub hosts: String,
+    /// The whole scenario file, `[expect]` filled in.
+    pub file_text: String,
+    /// Network settings and steps, one per line.
+    pub compact: Vec<String>,
     pub verdict: String,
 }
 
@@ -600,37 +607,44 @@ pub fn shrink_example(gen: &GenConfig, s: &Survey, row: &Row) -> Option<Shrunk> 
     keeps(&original)?;
     let (min, _, _) = shrink(&mut tree, keeps, 2000);
     let (comp, v) = run(&min)?;
-    let file_steps = comp
-        .file
-        .script
-        .steps
-        .iter()
-        .map(|l| l.get_ref().clone())
+    let mut file = comp.file.clone();
+    let slug: String = row
+        .pattern
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect();
-    let mut network = Vec::new();
-    let text = crate::scenario::write(&crate::scenario::file::ScenarioFile {
-        script: Default::default(),
-        hosts: Default::default(),
-        processes: Default::default(),
-        expect: None,
-        scenario: Default::default(),
+    file.scenario.name = Some(format!("survey-{}", slug.replace("--", "-")));
+    file.expect = Some(super::search::expect_from(&comp.spec, &v));
+    let mut compact = Vec::new();
+    for l in crate::scenario::write(&ScenarioFile {
         network: comp.file.network.clone(),
-    });
-    for l in text.lines() {
+        ..ScenarioFile::default()
+    })
+    .lines()
+    {
         let l = l.trim();
-        if !l.is_empty()
-            && !l.starts_with("[hosts")
-            && !l.starts_with("[script")
-            && !l.starts_with("steps")
-            && l != "]"
-        {
-            network.push(l.to_string());
+        let skip = ["[scenario]", "[hosts]", "[script]", "steps = []", "]"];
+        if !l.is_empty() && !skip.contains(&l) && !l.starts_with("steps") {
+            compact.push(l.to_string());
         }
     }
+    compact.extend(comp.file.script.steps.iter().map(|l| l.get_ref().clone()));
+    let sides = min.sides();
+    let actor = patterns(&min)
+        .iter()
+        .find(|&&(p, x)| {
+            p == pat && sides[x].personality == row.actor && sides[1 - x].personality == row.peer
+        })
+        .map_or("client", |&(_, x)| if x == 0 { "client" } else { "server" });
     Some(Shrunk {
         row: row.clone(),
-        file_steps,
-        network,
+        actor,
+        hosts: format!(
+            "client {}, server {}",
+            min.client.personality, min.server.personality
+        ),
+        file_text: crate::scenario::write(&file),
+        compact,
         verdict: summary(&comp, &v).3,
     })
 }
@@ -754,34 +768,22 @@ pub fn render(s: &Survey, gen: &GenConfig, markdown: bool) -> String {
             .filter(|r| r.example.is_some())
             .min_by_key(|r| r.example.as_ref().map(|e| e.key()));
         if let Some(ex) = best.and_then(|r| shrink_example(gen, s, r)) {
+            let case = ex.row.example.as_ref().map_or(0, |e| e.case);
             if markdown {
                 let _ = writeln!(
                     o,
-                    "\nMinimal example ({} acting, {} peer; case {}): {}\n\n```toml",
-                    ex.row.actor,
-                    ex.row.peer,
-                    ex.row.example.as_ref().map_or(0, |e| e.case),
-                    ex.verdict
+                    "\nMinimal example ({}; the {} acts; case {case}): {}\n\n```toml\n{}```",
+                    ex.hosts, ex.actor, ex.verdict, ex.file_text
                 );
             } else {
                 let _ = writeln!(
                     o,
-                    "  minimal example ({} acting, {} peer; case {}): {}",
-                    ex.row.actor,
-                    ex.row.peer,
-                    ex.row.example.as_ref().map_or(0, |e| e.case),
-                    ex.verdict
+                    "  minimal example ({}; the {} acts; case {case}): {}",
+                    ex.hosts, ex.actor, ex.verdict
                 );
-            }
-            let indent = if markdown { "" } else { "    " };
-            for l in &ex.network {
-                let _ = writeln!(o, "{indent}{l}");
-            }
-            for l in &ex.file_steps {
-                let _ = writeln!(o, "{indent}{l}");
-            }
-            if markdown {
-                let _ = writeln!(o, "```");
+                for l in &ex.compact {
+                    let _ = writeln!(o, "    {l}");
+                }
             }
         }
     }

@@ -418,9 +418,7 @@ impl Host {
             State::Closed if !s.connected => {
                 // A handshake that failed: report its error, and the socket is
                 // fresh again (Linux __inet_stream_connect → sock_error, tcp_disconnect).
-                let s = self.sock_mut(sid);
-                let err = s.so_error.take().unwrap_or(Errno::ECONNABORTED);
-                s.disconnect();
+                let err = self.sock_mut(sid).fail_connect(Errno::ECONNABORTED);
                 return Step::Done(Err(err));
             }
             State::SynSent | State::SynReceived => return Step::Done(Err(Errno::EALREADY)),
@@ -465,9 +463,7 @@ impl Host {
         if s.connected {
             return s.so_error.take().map_or(Ok(0), Err);
         }
-        let err = s.so_error.take().unwrap_or(Errno::ECONNREFUSED);
-        s.disconnect();
-        Err(err)
+        Err(s.fail_connect(Errno::ECONNREFUSED))
     }
 
     fn write(
@@ -710,25 +706,27 @@ impl Host {
         let action = close_action(s, k);
         let mut ctx = Ctx { p: k, now, out };
         s.purge_receive_queue(&mut ctx, DiscardCause::CloseUnread);
-        if let CloseAction::Abort(cause) = action {
-            s.abort(&mut ctx, cause);
-        } else if action == CloseAction::Fin {
-            queue_fin(s, &mut ctx);
-            s.arm_fin_wait_2(&mut ctx);
-            let waits =
-                lingering && matches!(s.state, State::FinWait1 | State::Closing | State::LastAck);
-            let nb_returns =
-                s.nonblocking && k.nonblocking_linger_close.value != NonblockingLinger::Block;
-            if waits && !nb_returns {
-                let l = s.linger.unwrap_or(0) as u64;
-                let ns = match k.linger_unit.value {
-                    LingerUnit::Seconds => l * NS_PER_S,
-                    LingerUnit::Ticks => l * 10 * NS_PER_MS,
-                };
-                return Step::Block {
-                    done: 0,
-                    deadline: Some(now + ns),
-                };
+        match action {
+            CloseAction::Nothing => {}
+            CloseAction::Abort(cause) => s.abort(&mut ctx, cause),
+            CloseAction::Fin => {
+                queue_fin(s, &mut ctx);
+                s.arm_fin_wait_2(&mut ctx);
+                let waits = lingering
+                    && matches!(s.state, State::FinWait1 | State::Closing | State::LastAck);
+                let nb_returns =
+                    s.nonblocking && k.nonblocking_linger_close.value != NonblockingLinger::Block;
+                if waits && !nb_returns {
+                    let l = s.linger.unwrap_or(0) as u64;
+                    let ns = match k.linger_unit.value {
+                        LingerUnit::Seconds => l * NS_PER_S,
+                        LingerUnit::Ticks => l * 10 * NS_PER_MS,
+                    };
+                    return Step::Block {
+                        done: 0,
+                        deadline: Some(now + ns),
+                    };
+                }
             }
         }
         self.finish_close(now, sid, out);
@@ -923,12 +921,12 @@ fn close_action(s: &crate::socket::Socket, k: &crate::personality::Knobs) -> Clo
     }
 }
 
-/// The error a write() gets before any data moves, if one.
 /// Whether a write() would fail now (what `write_error` tests, without consuming).
 fn write_fails(s: &crate::socket::Socket) -> bool {
     s.rst_received || s.reset || s.shut_wr || s.so_error.is_some()
 }
 
+/// The error a write() gets before any data moves, if one.
 fn write_error(s: &mut crate::socket::Socket, mode: WriteAfterRst) -> Option<Errno> {
     if s.rst_received || (s.reset && s.so_error.is_some()) {
         return Some(match mode {

@@ -262,9 +262,17 @@ impl Socket {
         self.closed || self.shut_rd
     }
 
+    /// A connection attempt that failed: its pending error (or `fallback` if a
+    /// read or write already took it), and the socket forgets the attempt.
+    pub fn fail_connect(&mut self, fallback: Errno) -> Errno {
+        let err = self.so_error.take().unwrap_or(fallback);
+        self.disconnect();
+        err
+    }
+
     /// Forgets a connection attempt that failed, leaving the socket as a fresh
     /// unconnected one (bound, options kept): Linux `tcp_disconnect`.
-    pub fn disconnect(&mut self) {
+    fn disconnect(&mut self) {
         assert!(
             self.state == State::Closed && !self.connected,
             "disconnect() of a socket that connected"

@@ -323,11 +323,7 @@ fn test_established_exit_with_unread_data_resets() {
 fn test_established_exit_skips_the_linger_wait() {
     // linux-facts 14b: exit does not wait; the orphan keeps its data in FIN-WAIT-1.
     let mut h = established();
-    let zero = Segment {
-        wnd: 0,
-        ..h.peer(ACK, 1, 1)
-    };
-    h.inject(zero);
+    h.zero_window();
     h.write(1000);
     let fd = h.fd;
     h.call(Call::Linger {
@@ -369,11 +365,7 @@ fn test_established_blocking_linger_close_returns_when_the_fin_is_acked() {
 fn test_established_linger_timeout_returns_zero_and_the_close_goes_on() {
     // linux-facts 12a: close() blocks N s even non-blocking, returns 0; the orphan goes on.
     let mut h = established();
-    let zero = Segment {
-        wnd: 0,
-        ..h.peer(ACK, 1, 1)
-    };
-    h.inject(zero);
+    h.zero_window();
     h.write(1000);
     let fd = h.fd;
     h.call(Call::Linger {

@@ -20,11 +20,7 @@ fn test_established_close_with_data_in_flight_sends_fin_after_it() {
 #[test]
 fn test_established_close_with_unsent_data_sends_fin_on_the_last_segment() {
     let mut h = established();
-    let zero = Segment {
-        wnd: 0,
-        ..h.peer(ACK, 1, 1)
-    };
-    h.inject(zero);
+    h.zero_window();
     h.write(100);
     assert_eq!(h.close(), Some(Ok(0)));
     assert_eq!(h.sent(), NO_SEGMENTS, "FIN waits behind the data");

@@ -250,11 +250,7 @@ fn test_established_zero_window_persist_probe_then_window_update() {
 #[test]
 fn test_established_persist_probe_renders_below_snd_una() {
     let mut h = established();
-    let zero = Segment {
-        wnd: 0,
-        ..h.peer(ACK, 1, 1)
-    };
-    h.inject(zero);
+    h.zero_window();
     h.write(10);
     h.advance_ms(201);
     assert_eq!(h.sent(), [". 0:0(0) ack 1"]);
@@ -264,11 +260,7 @@ fn test_established_persist_probe_renders_below_snd_una() {
 fn test_established_unanswered_probes_end_in_etimedout() {
     // Linux tcp_probe_timer: tcp_retries2 probes nobody answered, then tcp_write_err.
     let mut h = established_with(linux_with(&[("data_retries", "3")]));
-    let zero = Segment {
-        wnd: 0,
-        ..h.peer(ACK, 1, 1)
-    };
-    h.inject(zero);
+    h.zero_window();
     h.write(10);
     let probes = h.send_times(10_000, |s| s.len == 0 && !s.flags.rst());
     assert_eq!(probes, [200, 600, 1400]);

@@ -91,14 +91,6 @@ fn discards(h: &mut H) -> Vec<(Buffer, u64, DiscardCause)> {
         .collect()
 }
 
-fn zero_window(h: &mut H) {
-    let zero = Segment {
-        wnd: 0,
-        ..h.peer(ACK, 1, 1)
-    };
-    h.inject(zero);
-}
-
 fn linger(h: &mut H, secs: u32) {
     let fd = h.fd;
     assert_eq!(
@@ -436,7 +428,7 @@ fn test_knob_read_after_shut_rd() {
 fn linger_close(p: Personality, nonblocking: bool) -> (Option<CallResult>, Vec<u64>, H) {
     let mut h = established_with(p);
     h.nonblocking(nonblocking);
-    zero_window(&mut h);
+    h.zero_window();
     h.write(1000);
     linger(&mut h, 2);
     let r = h.close();
@@ -511,7 +503,7 @@ fn test_knob_exit_skips_linger() {
         let p = linux_with(&[("exit_skips_linger", skips), ("linger_expiry", "rst")]);
         let mut h = established_with(p);
         h.nonblocking(false);
-        zero_window(&mut h);
+        h.zero_window();
         h.write(1000);
         linger(&mut h, 2);
         h.flush();
@@ -528,7 +520,7 @@ fn test_knob_exit_drops_closed_pending() {
     // The process closed its socket (unsent data queued behind a zero window), then exits.
     let at_exit = |value| {
         let mut h = established_with(set("exit_drops_closed_pending", value));
-        zero_window(&mut h);
+        h.zero_window();
         h.write(1000);
         h.close();
         h.flush();

@@ -170,6 +170,15 @@ impl H {
         self.inject(seg);
     }
 
+    /// The peer closes its window, acknowledging nothing new (our data not yet sent).
+    pub fn zero_window(&mut self) {
+        let zero = Segment {
+            wnd: 0,
+            ..self.peer(ACK, 1, 1)
+        };
+        self.inject(zero);
+    }
+
     /// Runs timers for `ms` of virtual time, in deadline order.
     pub fn advance_ms(&mut self, ms: u64) {
         let until = self.now + ms * NS_PER_MS;

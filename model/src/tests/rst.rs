@@ -101,11 +101,7 @@ fn test_established_rst_then_write_first_consumes_the_error() {
 #[test]
 fn test_established_rst_throws_away_the_send_queue() {
     let mut h = established();
-    let zero = Segment {
-        wnd: 0,
-        ..h.peer(ACK, 1, 1)
-    };
-    h.inject(zero);
+    h.zero_window();
     h.write(300);
     h.flush();
     h.send(RST, 1, 0);
@@ -259,11 +255,7 @@ fn test_time_wait_close_with_unread_data_keeps_time_wait() {
 fn test_established_linger_zero_close_sends_rst_and_discards_the_send_queue() {
     // linux-facts 7a: `R.` with seq = SND.NXT; queued data is lost at the sender.
     let mut h = established();
-    let zero = Segment {
-        wnd: 0,
-        ..h.peer(ACK, 1, 1)
-    };
-    h.inject(zero);
+    h.zero_window();
     h.write(500);
     let fd = h.fd;
     h.call(Call::Linger {

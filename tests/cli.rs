@@ -204,9 +204,13 @@ fn the_format_doc_lists_every_call_and_cause() {
 
 #[test]
 fn written_scenarios_parse_back_to_the_same_file() {
-    for f in ["scenarios/close-with-unread.toml"] {
-        let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(f)).unwrap();
-        let parsed = tcpsim::scenario::parse(f, &text).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let files = tcpsim::cli::test::collect(&[root.join("scenarios")]);
+    assert!(files.len() >= 30, "the corpus has {} files", files.len());
+    for path in files {
+        let f = path.to_string_lossy().to_string();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let parsed = tcpsim::scenario::parse(&f, &text).unwrap();
         let written = tcpsim::scenario::write(&parsed);
         let again = tcpsim::scenario::parse("written", &written).unwrap();
         assert_eq!(parsed, again, "{written}");

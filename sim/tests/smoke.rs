@@ -35,3 +35,28 @@ fn bulk_transfer_delivers_every_byte() {
     assert_eq!(v.connections[0].directions[0].read, 10_000_000);
     assert!(v.segments_sent > 10_000_000 / 1460);
 }
+
+/// A world is plain data: fork it mid-run, and both halves finish exactly as
+/// the unforked run does (what an explorer needs to branch and deduplicate).
+#[test]
+fn a_world_forked_mid_run_finishes_like_the_original() {
+    let spec = examples::small_close(true);
+    let mut whole = World::new(spec.clone(), true);
+    let v_whole = whole.run();
+    let mut w = World::new(spec, true);
+    for _ in 0..10 {
+        assert!(w.step());
+    }
+    let mut fork = w.clone();
+    assert!(fork == w);
+    assert_eq!(fork.state_hash(), w.state_hash());
+    let (va, vb) = (w.run(), fork.run());
+    assert_eq!(va, v_whole);
+    assert_eq!(vb, v_whole);
+    assert_eq!(w.trace(), whole.trace());
+    assert_eq!(fork.trace(), whole.trace());
+    // Different states hash differently.
+    let mut earlier = World::new(examples::small_close(true), false);
+    earlier.step();
+    assert_ne!(earlier.state_hash(), w.state_hash());
+}

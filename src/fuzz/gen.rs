@@ -248,72 +248,146 @@ impl GenConfig {
     }
 }
 
-fn wait() -> impl Strategy<Value = Wait> + Clone {
-    prop_oneof![
-        4 => Just(Wait::Now),
-        1 => Just(Wait::Ms(1)),
-        1 => Just(Wait::Ms(10)),
-        1 => Just(Wait::Ms(200)),
-    ]
+// The strategies below avoid `prop_oneof!`: a union keeps a lazily generated
+// tree, with its own copy of the runner, for every alternative it did not
+// pick, which made generation the most expensive part of a case. A weighted
+// choice is an index into a table instead (entries repeat by weight); the
+// index shrinks toward entry 0, the simplest.
+
+/// Picks from a weighted table; shrinks toward the first entry.
+fn pick<T: Clone + std::fmt::Debug + Send + Sync + 'static>(
+    table: &'static [(u32, T)],
+) -> impl Strategy<Value = T> + Clone {
+    let total: u32 = table.iter().map(|e| e.0).sum();
+    (0..total).prop_map(move |mut x| {
+        for (w, v) in table {
+            if x < *w {
+                return v.clone();
+            }
+            x -= w;
+        }
+        unreachable!("index below the total weight")
+    })
 }
 
+/// `Some` with probability `percent`; shrinks toward `None`.
+fn chance<T: std::fmt::Debug + Clone>(
+    percent: u8,
+    s: impl Strategy<Value = T> + Clone,
+) -> impl Strategy<Value = Option<T>> + Clone {
+    (0u8..100, s).prop_map(move |(p, v)| (p >= 100 - percent).then_some(v))
+}
+
+const WAITS: &[(u32, Wait)] = &[
+    (4, Wait::Now),
+    (1, Wait::Ms(1)),
+    (1, Wait::Ms(10)),
+    (1, Wait::Ms(200)),
+];
+
+fn wait() -> impl Strategy<Value = Wait> + Clone {
+    pick(WAITS)
+}
+
+/// Byte counts: mostly one segment or less, some tens of KB, a few hundreds.
 fn size() -> impl Strategy<Value = u64> + Clone {
-    prop_oneof![
-        4 => 1u64..=1460,
-        2 => 1461u64..=20_000,
-        1 => 20_001u64..=300_000,
-    ]
+    const BUCKETS: &[(u32, (u64, u64))] =
+        &[(4, (1, 1460)), (2, (1461, 20_000)), (1, (20_001, 300_000))];
+    (pick(BUCKETS), any::<u32>()).prop_map(|((lo, hi), x)| lo + x as u64 % (hi - lo + 1))
 }
 
 fn how() -> impl Strategy<Value = How> + Clone {
-    prop_oneof![Just(How::Wr), Just(How::Rd), Just(How::RdWr)]
+    pick(&[(1, How::Wr), (1, How::Rd), (1, How::RdWr)])
 }
 
-fn linger() -> impl Strategy<Value = Option<u32>> + Clone {
-    prop_oneof![Just(None), Just(Some(0)), (1u32..=5).prop_map(Some)]
+/// What a generated call is, before its arguments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Write,
+    Read,
+    ReadEof,
+    Shutdown,
+    Close,
+    Linger,
+    Nonblocking,
+    Dup,
+    CloseDup,
+    Fork,
+    Exit,
+}
+
+const KINDS: &[(u32, Kind)] = &[
+    (6, Kind::Write),
+    (2, Kind::Read),
+    (3, Kind::ReadEof),
+    (2, Kind::Shutdown),
+    (4, Kind::Close),
+    (2, Kind::Linger),
+    (1, Kind::Nonblocking),
+    (1, Kind::Dup),
+    (1, Kind::CloseDup),
+    (1, Kind::Fork),
+    (1, Kind::Exit),
+];
+
+const PLAIN_KINDS: &[(u32, Kind)] = &[
+    (3, Kind::Write),
+    (1, Kind::Read),
+    (1, Kind::ReadEof),
+    (2, Kind::Close),
+];
+
+const CHILD_KINDS: &[(u32, Kind)] = &[
+    (2, Kind::Close),
+    (1, Kind::Write),
+    (1, Kind::ReadEof),
+    (1, Kind::Shutdown),
+    (1, Kind::Exit),
+];
+
+/// A call of a kind drawn from `kinds`; every argument is drawn, the kind
+/// picks the ones it uses.
+fn call_of(kinds: &'static [(u32, Kind)]) -> impl Strategy<Value = Call> + Clone {
+    (
+        pick(kinds),
+        size(),
+        1u64..=65_536,
+        how(),
+        (0u32..=5, any::<bool>()),
+    )
+        .prop_map(|(k, n, r, h, (l, off))| match k {
+            Kind::Write => Call::Write(n),
+            Kind::Read => Call::Read(r),
+            Kind::ReadEof => Call::ReadEof,
+            Kind::Shutdown => Call::Shutdown(h),
+            Kind::Close => Call::Close,
+            // linger off, 0 (abortive) or N seconds
+            Kind::Linger => Call::Linger((!off || l == 0).then_some(l)),
+            Kind::Nonblocking => Call::Nonblocking,
+            Kind::Dup => Call::Dup,
+            Kind::CloseDup => Call::CloseDup,
+            Kind::Fork => Call::Fork(Vec::new()),
+            Kind::Exit => Call::Exit,
+        })
 }
 
 fn child_steps() -> impl Strategy<Value = Vec<Step>> + Clone {
-    let call = prop_oneof![
-        2 => Just(Call::Close),
-        1 => size().prop_map(Call::Write),
-        1 => Just(Call::ReadEof),
-        1 => how().prop_map(Call::Shutdown),
-        1 => Just(Call::Exit),
-    ];
     prop::collection::vec(
-        (wait(), call).prop_map(|(wait, call)| Step { wait, call }),
+        (wait(), call_of(CHILD_KINDS)).prop_map(|(wait, call)| Step { wait, call }),
         0..=3,
     )
 }
 
-fn call(all: bool) -> SBoxedStrategy<Call> {
-    if !all {
-        return prop_oneof![
-            3 => size().prop_map(Call::Write),
-            1 => (1u64..=65_536).prop_map(Call::Read),
-            1 => Just(Call::ReadEof),
-            2 => Just(Call::Close),
-        ]
-        .sboxed();
-    }
-    let descriptors = prop_oneof![
-        2 => linger().prop_map(Call::Linger),
-        1 => Just(Call::Nonblocking),
-        1 => Just(Call::Dup),
-        1 => Just(Call::CloseDup),
-        1 => child_steps().prop_map(Call::Fork),
-        1 => Just(Call::Exit),
-    ];
-    prop_oneof![
-        6 => size().prop_map(Call::Write),
-        2 => (1u64..=65_536).prop_map(Call::Read),
-        3 => Just(Call::ReadEof),
-        2 => how().prop_map(Call::Shutdown),
-        4 => Just(Call::Close),
-        7 => descriptors,
-    ]
-    .sboxed()
+/// A step; a fork takes its child's steps from `child`.
+fn step(all: bool) -> impl Strategy<Value = Step> + Clone {
+    let kinds = if all { KINDS } else { PLAIN_KINDS };
+    (wait(), call_of(kinds), child_steps()).prop_map(|(wait, call, child)| Step {
+        wait,
+        call: match call {
+            Call::Fork(_) => Call::Fork(child),
+            c => c,
+        },
+    })
 }
 
 fn personality(pool: &Arc<Vec<String>>) -> impl Strategy<Value = String> + Clone {
@@ -325,15 +399,15 @@ fn net(faults: bool) -> SBoxedStrategy<Net> {
     if !faults {
         return Just(Net::default()).sboxed();
     }
-    let w = |p| proptest::option::weighted(p, any::<u8>());
+    let w = |p| chance(p, any::<u8>());
     let pick = |o: Option<u8>, v: &'static [u64]| o.map(|x| v[x as usize % v.len()]);
     (
-        w(0.2),
-        w(0.1),
-        w(0.15),
-        w(0.08),
-        w(0.08),
-        proptest::option::weighted(0.08, (0u32..=2000, 1u32..=3000, 0u8..=2)),
+        w(20),
+        w(10),
+        w(15),
+        w(8),
+        w(8),
+        chance(8, (0u32..=2000, 1u32..=3000, 0u8..=2)),
     )
         .prop_map(move |(d, j, l, du, r, p)| Net {
             delay_us: pick(d, &[1_000, 20_000]),
@@ -351,31 +425,22 @@ fn net(faults: bool) -> SBoxedStrategy<Net> {
 }
 
 fn steps(cfg: &GenConfig) -> impl Strategy<Value = Vec<Step>> + Clone {
-    prop::collection::vec(
-        (wait(), call(cfg.all_calls)).prop_map(|(wait, call)| Step { wait, call }),
-        0..=cfg.max_steps,
-    )
-    .prop_map(|s| normalize(s, false))
-}
-
-/// `Some` with probability `p` (never when `p` is 0).
-fn maybe<T: std::fmt::Debug + Clone + Send + Sync + 'static>(
-    p: f64,
-    s: impl Strategy<Value = T> + Send + Sync + 'static,
-) -> SBoxedStrategy<Option<T>> {
-    if p > 0.0 {
-        proptest::option::weighted(p, s).sboxed()
-    } else {
-        Just(None).sboxed()
-    }
+    prop::collection::vec(step(cfg.all_calls), 0..=cfg.max_steps).prop_map(|s| normalize(s, false))
 }
 
 fn side(cfg: &GenConfig) -> impl Strategy<Value = Side> + Clone {
-    let b = if cfg.faults { 0.15 } else { 0.0 };
+    let b = if cfg.faults { 15 } else { 0 };
+    let buf = (any::<bool>(), any::<u32>()).prop_map(|(big, x)| {
+        if big {
+            8193 + x % 254_080
+        } else {
+            512 + x % 7681
+        }
+    });
     (
         personality(&cfg.pool),
-        maybe(b, prop_oneof![512u32..=8192, 8193u32..=262_144]),
-        maybe(b, prop_oneof![512u32..=8192, 8193u32..=262_144]),
+        chance(b, buf.clone()),
+        chance(b, buf),
         steps(cfg),
     )
         .prop_map(|(personality, rcvbuf, sndbuf, steps)| Side {
@@ -411,18 +476,18 @@ pub fn graceful(cfg: &GenConfig) -> impl Strategy<Value = Case> + Clone {
     let pre = prop::collection::vec((wait(), small), 0..=3);
     let writes = prop::collection::vec((wait(), size()), 0..=3);
     let extras = (
-        proptest::option::weighted(0.2, Just(None::<u32>)),
+        chance(20, Just(None::<u32>)),
         any::<bool>(),
-        proptest::option::weighted(0.15, (wait(), any::<bool>())),
+        chance(15, (wait(), any::<bool>())),
     );
     let pool = Arc::clone(&cfg.pool);
-    let b = if cfg.faults { 0.15 } else { 0.0 };
+    let b = if cfg.faults { 15 } else { 0 };
     (
         (
             personality(&pool),
             personality(&pool),
-            maybe(b, 8192u32..=262_144),
-            maybe(b, 8192u32..=262_144),
+            chance(b, 8192u32..=262_144),
+            chance(b, 8192u32..=262_144),
         ),
         any::<bool>(),
         (writes.clone(), pre, writes),

@@ -15,13 +15,13 @@ use model::How;
 use proptest::strategy::{Strategy, ValueTree};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use sim::{Outcome, Verdict, World};
+use sim::{Verdict, World};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Arc;
 
 /// Format version of survey files.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 /// Call patterns, in the order tables show them. The definitions are
 /// script-level: what the application did, not what the stack made of it.
@@ -262,7 +262,9 @@ pub struct Row {
     pub silent: u64,
     /// RSTs by who sent them and why (`actor: close-with-unread`), in cases.
     pub causes: BTreeMap<String, u64>,
-    pub example: Option<Example>,
+    /// The smallest case for each RST cause (keyed like `causes`), and for
+    /// loss without any RST (`loss`).
+    pub examples: BTreeMap<String, Example>,
 }
 
 /// A survey, or a shard of one.
@@ -386,7 +388,7 @@ pub fn survey(
                     loss: 0,
                     silent: 0,
                     causes: BTreeMap::new(),
-                    example: None,
+                    examples: BTreeMap::new(),
                 });
                 add(row, &r, *x);
             }
@@ -416,13 +418,31 @@ fn add(row: &mut Row, r: &CaseResult, actor: usize) {
         let who = if *side == actor { "actor" } else { "peer" };
         *row.causes.entry(format!("{who}: {cause}")).or_default() += 1;
     }
-    if r.rst || r.loss {
-        let better = row
-            .example
-            .as_ref()
-            .is_none_or(|e| r.example.key() < e.key());
-        if better {
-            row.example = Some(r.example.clone());
+    let mut keys: Vec<String> = r
+        .causes
+        .iter()
+        .map(|(side, cause)| who(*side == actor, cause))
+        .collect();
+    if r.loss && !r.rst {
+        keys.push(LOSS.to_string());
+    }
+    for k in keys {
+        keep_smaller(&mut row.examples, k, &r.example);
+    }
+}
+
+/// The examples key of loss without any RST.
+const LOSS: &str = "loss";
+
+fn who(actor: bool, cause: &str) -> String {
+    format!("{}: {cause}", if actor { "actor" } else { "peer" })
+}
+
+fn keep_smaller(m: &mut BTreeMap<String, Example>, k: String, e: &Example) {
+    match m.get(&k) {
+        Some(x) if x.key() <= e.key() => {}
+        _ => {
+            m.insert(k, e.clone());
         }
     }
 }
@@ -489,10 +509,8 @@ impl Survey {
                         for (c, n) in &r.causes {
                             *m.causes.entry(c.clone()).or_default() += n;
                         }
-                        if let Some(e) = &r.example {
-                            if m.example.as_ref().is_none_or(|x| e.key() < x.key()) {
-                                m.example = Some(e.clone());
-                            }
+                        for (k, e) in &r.examples {
+                            keep_smaller(&mut m.examples, k.clone(), e);
                         }
                     }
                 }
@@ -526,6 +544,8 @@ fn pct(n: u64, d: u64) -> String {
 /// and the same ending (first RST cause, loss, silent loss).
 pub struct Shrunk {
     pub row: Row,
+    /// The case it was shrunk from.
+    pub case: u64,
     /// The side showing the pattern: "client" or "server".
     pub actor: &'static str,
     /// "client linux, server freebsd"
@@ -576,8 +596,8 @@ fn summary(c: &Compiled, v: &Verdict) -> (Option<String>, bool, bool, String) {
     (first, v.lost_bytes() > 0, v.silent_loss(), text)
 }
 
-pub fn shrink_example(gen: &GenConfig, s: &Survey, row: &Row) -> Option<Shrunk> {
-    let e = row.example.as_ref()?;
+pub fn shrink_example(gen: &GenConfig, s: &Survey, row: &Row, key: &str) -> Option<Shrunk> {
+    let e = row.examples.get(key)?;
     let strategy = mixed(gen).sboxed();
     let mut tree = case_tree(&strategy, s.seed, e.case);
     let original = tree.current();
@@ -587,19 +607,32 @@ pub fn shrink_example(gen: &GenConfig, s: &Survey, row: &Row) -> Option<Shrunk> 
         let v = World::new(Arc::clone(&comp.spec), false).run();
         Some((comp, v))
     };
-    let (c0, v0) = run(&original)?;
-    let target = summary(&c0, &v0);
-    let keeps = |c: &Case| -> Option<super::check::Violation> {
+    // What the example must keep showing: the RST of `key` sent by the
+    // acting (or the other) side, or loss without any RST.
+    let shows = |c: &Case, comp: &Compiled, v: &Verdict| -> bool {
         let sides = c.sides();
-        let has = patterns(c).iter().any(|&(p, x)| {
-            p == pat && sides[x].personality == row.actor && sides[1 - x].personality == row.peer
-        });
-        if !has {
-            return None;
+        let actors: Vec<usize> = patterns(c)
+            .iter()
+            .filter(|&&(p, x)| {
+                p == pat
+                    && sides[x].personality == row.actor
+                    && sides[1 - x].personality == row.peer
+            })
+            .map(|&(_, x)| x)
+            .collect();
+        if key == LOSS {
+            return !actors.is_empty() && v.resets.is_empty() && v.lost_bytes() > 0;
         }
+        let _ = comp;
+        causal_resets(v).any(|r| {
+            actors
+                .iter()
+                .any(|&x| who(r.from.host as usize == x, r.cause.key()) == key)
+        })
+    };
+    let keeps = |c: &Case| -> Option<super::check::Violation> {
         let (comp, v) = run(c)?;
-        let s = summary(&comp, &v);
-        (s.0 == target.0 && s.1 == target.1 && s.2 == target.2).then(|| super::check::Violation {
+        shows(c, &comp, &v).then(|| super::check::Violation {
             property: super::check::Property::NoReset,
             message: String::new(),
         })
@@ -638,6 +671,7 @@ pub fn shrink_example(gen: &GenConfig, s: &Survey, row: &Row) -> Option<Shrunk> 
         .map_or("client", |&(_, x)| if x == 0 { "client" } else { "server" });
     Some(Shrunk {
         row: row.clone(),
+        case: e.case,
         actor,
         hosts: format!(
             "client {}, server {}",
@@ -762,13 +796,43 @@ pub fn render(s: &Survey, gen: &GenConfig, markdown: bool) -> String {
             }
             let _ = writeln!(o);
         }
-        // The example: the smallest among the rows.
-        let best = rows
-            .iter()
-            .filter(|r| r.example.is_some())
-            .min_by_key(|r| r.example.as_ref().map(|e| e.key()));
-        if let Some(ex) = best.and_then(|r| shrink_example(gen, s, r)) {
-            let case = ex.row.example.as_ref().map_or(0, |e| e.case);
+        // The examples: for each of the pattern's most frequent RSTs, the
+        // smallest case that shows it.
+        let mut causes: BTreeMap<&str, u64> = BTreeMap::new();
+        for row in &rows {
+            for (c, k) in &row.causes {
+                if !c.ends_with("no-connection") {
+                    *causes.entry(c).or_default() += k;
+                }
+            }
+        }
+        let ranked = |prefix: &str| {
+            let mut v: Vec<(&str, u64)> = causes
+                .iter()
+                .filter(|(c, _)| c.starts_with(prefix))
+                .map(|(c, k)| (*c, *k))
+                .collect();
+            v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+            v.into_iter()
+                .map(|(c, _)| c.to_string())
+                .collect::<Vec<_>>()
+        };
+        // Up to two: the pattern's two most frequent RSTs (as in the
+        // overview's causes column), else loss.
+        let mut keys: Vec<String> = ranked("").into_iter().take(2).collect();
+        if keys.is_empty() {
+            keys.push(LOSS.to_string());
+        }
+        for key in keys {
+            let best = rows
+                .iter()
+                .filter_map(|r| r.examples.get(&key).map(|e| (e.key(), *r)))
+                .min_by(|a, b| a.0.cmp(&b.0))
+                .map(|(_, r)| r);
+            let Some(ex) = best.and_then(|r| shrink_example(gen, s, r, &key)) else {
+                continue;
+            };
+            let case = ex.case;
             if markdown {
                 let _ = writeln!(
                     o,
@@ -788,13 +852,4 @@ pub fn render(s: &Survey, gen: &GenConfig, markdown: bool) -> String {
         }
     }
     o
-}
-
-/// Whether the outcome class counts as bad for the survey (unused outcome
-/// classes are kept for completeness).
-pub fn is_bad(o: Outcome) -> bool {
-    matches!(
-        o,
-        Outcome::ResetWithLoss | Outcome::ResetWithoutLoss | Outcome::LossWithoutReset
-    )
 }

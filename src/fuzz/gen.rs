@@ -371,11 +371,51 @@ fn call_of(kinds: &'static [(u32, Kind)]) -> impl Strategy<Value = Call> + Clone
         })
 }
 
+/// A forked child's steps, packed: up to three (wait, call) codes. Drawn for
+/// every step (a fork is decided after), so kept to four numbers; each code
+/// shrinks toward a plain `- close`.
 fn child_steps() -> impl Strategy<Value = Vec<Step>> + Clone {
-    prop::collection::vec(
-        (wait(), call_of(CHILD_KINDS)).prop_map(|(wait, call)| Step { wait, call }),
-        0..=3,
-    )
+    (0usize..=3, prop::array::uniform3(any::<u16>())).prop_map(|(n, codes)| {
+        let total: u32 = CHILD_KINDS.iter().map(|e| e.0).sum();
+        let wtotal: u32 = WAITS.iter().map(|e| e.0).sum();
+        let from = |table: &[(u32, Wait)], mut x: u32| {
+            for (w, v) in table {
+                if x < *w {
+                    return *v;
+                }
+                x -= w;
+            }
+            Wait::Now
+        };
+        codes[..n]
+            .iter()
+            .map(|&c| {
+                let c = c as u32;
+                let mut k = c % total;
+                let mut kind = Kind::Close;
+                for (w, v) in CHILD_KINDS {
+                    if k < *w {
+                        kind = *v;
+                        break;
+                    }
+                    k -= w;
+                }
+                let call = match kind {
+                    Kind::Write => Call::Write(1 + (c / total) as u64 % 1460),
+                    Kind::ReadEof => Call::ReadEof,
+                    Kind::Shutdown => {
+                        Call::Shutdown([How::Wr, How::Rd, How::RdWr][(c / total % 3) as usize])
+                    }
+                    Kind::Exit => Call::Exit,
+                    _ => Call::Close,
+                };
+                Step {
+                    wait: from(WAITS, (c / total / 3) % wtotal),
+                    call,
+                }
+            })
+            .collect()
+    })
 }
 
 /// A step; a fork takes its child's steps from `child`.

@@ -21,9 +21,10 @@ pub struct Args {
     /// Also simulate it (linux personality) and print the differences; exit 1 on any.
     #[arg(long)]
     pub compare: bool,
-    /// Real seconds per virtual second for the script's times and the network's delays.
-    #[arg(long, value_name = "X", default_value_t = 1.0)]
-    pub time_scale: f64,
+    /// Real seconds per virtual second for the script's times and the network's
+    /// delays; `auto`: stretch races between processes to at least 1 ms.
+    #[arg(long, value_name = "X|auto", default_value = "1", value_parser = parse_scale)]
+    pub time_scale: Scale,
     /// Write the captured segments to a pcap file (raw IPv4, headers only).
     #[arg(long, value_name = "FILE")]
     pub pcap: Option<PathBuf>,
@@ -35,6 +36,23 @@ pub struct Args {
     /// Print only the verdict (or only the comparison), no ladder.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// `--time-scale`: a factor, or `auto`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Scale {
+    Auto,
+    Fixed(f64),
+}
+
+fn parse_scale(s: &str) -> Result<Scale, String> {
+    if s == "auto" {
+        return Ok(Scale::Auto);
+    }
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok(Scale::Fixed(x)),
+        _ => Err(format!("`{s}`: expected a positive number or `auto`")),
+    }
 }
 
 #[derive(Serialize)]
@@ -73,18 +91,13 @@ struct JsonSeg {
     win: u32,
 }
 
-fn header(s: &Scenario, a: &Args) -> String {
+fn header(s: &Scenario, scale: f64) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "scenario: {} ({})", s.name, s.path);
     for line in s.description.lines().filter(|l| !l.trim().is_empty()) {
         let _ = writeln!(o, "  {}", line.trim());
     }
-    let _ = writeln!(
-        o,
-        "kernel: {}, time scale {}",
-        real::kernel_release(),
-        a.time_scale
-    );
+    let _ = writeln!(o, "kernel: {}, time scale {scale}", real::kernel_release(),);
     o
 }
 
@@ -117,17 +130,14 @@ pub fn exec(a: &Args) -> ExitCode {
         Ok(s) => s,
         Err(d) => return report_diags(&d),
     };
-    if !(a.time_scale.is_finite() && a.time_scale > 0.0) {
-        eprintln!(
-            "error: --time-scale must be a positive number, not {}",
-            a.time_scale
-        );
-        return ExitCode::from(EXIT_INPUT);
-    }
+    let scale = match a.time_scale {
+        Scale::Fixed(x) => x,
+        Scale::Auto => real::plan::auto_scale(&s.spec),
+    };
     if !cfg!(target_os = "linux") {
         return not_reproducible(&s, a, "this host does not run Linux");
     }
-    let plan = match real::plan(&s.spec, a.time_scale) {
+    let plan = match real::plan(&s.spec, scale) {
         Ok(p) => p,
         Err(reason) => return not_reproducible(&s, a, &reason),
     };
@@ -135,8 +145,8 @@ pub fn exec(a: &Args) -> ExitCode {
     let (world, sim_verdict) = simulate(&s);
     let hint = real::hint(&s.spec, world.trace());
     let opts = real::Options {
-        time_scale: a.time_scale,
-        keep_heads: a.pcap.is_some(),
+        time_scale: scale,
+        labels: report::labels(&s),
     };
     let run = match real::execute(&s.spec, &plan, &opts, &hint) {
         Ok(r) => r,
@@ -196,7 +206,7 @@ pub fn exec(a: &Args) -> ExitCode {
             println!("{}", serde_json::to_string_pretty(&j).expect("serializes"));
         }
         Format::Text => {
-            let mut o = header(&s, a);
+            let mut o = header(&s, scale);
             for n in &notes {
                 let _ = writeln!(o, "  {n}");
             }

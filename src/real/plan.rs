@@ -190,6 +190,45 @@ pub fn plan(spec: &WorldSpec, scale: f64) -> Result<Plan, NotReproducible> {
     })
 }
 
+/// A time scale that makes races between processes last at least 1 ms of real
+/// time: scheduling a process on this host takes tens to hundreds of
+/// microseconds, so steps of different processes closer than that in virtual
+/// time would run in an order of their own. 1 when no such race exists; at most 100.
+pub fn auto_scale(spec: &WorldSpec) -> f64 {
+    let mut abs: Vec<(u64, sim::spec::ProcId)> = spec
+        .steps
+        .iter()
+        .filter_map(|s| match s.at {
+            sim::At::Abs(t) => Some((t, s.proc)),
+            _ => None,
+        })
+        .collect();
+    abs.sort();
+    let min_gap = abs
+        .windows(2)
+        .filter(|w| w[0].1 != w[1].1 && w[1].0 > w[0].0)
+        .map(|w| w[1].0 - w[0].0)
+        .min();
+    let mut scale: f64 = match min_gap {
+        Some(g) if g < LOOPBACK_DELAY_MAX_NS => (LOOPBACK_DELAY_MAX_NS as f64 / g as f64).ceil(),
+        _ => 1.0,
+    };
+    // Steps of different processes at the same instant (crossing FINs, say)
+    // race over the network: make its delay at least 1 ms, so that the
+    // processes' own start-up jitter does not decide the order.
+    let same_instant = abs
+        .windows(2)
+        .any(|w| w[0].1 != w[1].1 && w[0].0 == w[1].0 && w[0].0 > 0);
+    let min_delay = std::iter::once(spec.link.delay_ns)
+        .chain(spec.links.iter().map(|(_, _, l)| l.delay_ns))
+        .min()
+        .unwrap_or(0);
+    if same_instant && min_delay > 0 && min_delay < LOOPBACK_DELAY_MAX_NS {
+        scale = scale.max((LOOPBACK_DELAY_MAX_NS as f64 / min_delay as f64).ceil());
+    }
+    scale.min(100.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

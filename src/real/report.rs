@@ -313,6 +313,37 @@ pub fn verdict(spec: &WorldSpec, run: &RealRun) -> RealVerdict {
             c.directions[side].writer_saw_error = true;
         }
     }
+    // Connections no process saw established (refused, or stuck in SYN-SENT):
+    // from the SYNs on the wire.
+    for p in run.pkts.iter().filter(|p| p.flags & 0x12 == 0x02) {
+        let (Some(a), Some(b)) = (host_of(run, p.src.0), host_of(run, p.dst.0)) else {
+            continue;
+        };
+        if conns
+            .iter()
+            .any(|c| c.ends == [p.src, p.dst] || c.ends == [p.dst, p.src])
+        {
+            continue;
+        }
+        conns.push(RealConnection {
+            ends: [p.src, p.dst],
+            hosts: [a, b],
+            directions: [
+                RealDirection {
+                    from: a,
+                    to: b,
+                    ..RealDirection::default()
+                },
+                RealDirection {
+                    from: b,
+                    to: a,
+                    ..RealDirection::default()
+                },
+            ],
+            final_states: [None, None],
+            first_t: p.t,
+        });
+    }
     for c in &mut conns {
         for d in &mut c.directions {
             d.lost = d.written.saturating_sub(d.read);
@@ -404,7 +435,7 @@ pub fn ladder(spec: &WorldSpec, run: &RealRun, v: &RealVerdict) -> String {
                 }
             }
             (StepResult::Blocked, Some(t0), _) => {
-                let what = step_text(spec, s.step);
+                let what = step_text(spec, &run.labels, s.step);
                 push(
                     &mut rows,
                     t0,
@@ -464,12 +495,31 @@ pub fn ladder(spec: &WorldSpec, run: &RealRun, v: &RealVerdict) -> String {
     out
 }
 
-/// A step as the scenario wrote it (its origin line), or its action.
-pub fn step_text(spec: &WorldSpec, step: u32) -> String {
+/// A step as the scenario wrote it (from `labels`), or where it came from.
+pub fn step_text(spec: &WorldSpec, labels: &[String], step: u32) -> String {
+    if let Some(l) = labels.get(step as usize) {
+        return l.clone();
+    }
     let s = &spec.steps[step as usize];
     match &s.origin {
-        Some(o) => o.split_whitespace().collect::<Vec<_>>().join(" "),
+        Some(o) => o.clone(),
         None => format!("{:?}", s.action),
+    }
+}
+
+/// Each step's text as written in the scenario file, spaces collapsed.
+pub fn labels(s: &Scenario) -> Vec<String> {
+    let v: Vec<String> = s
+        .file
+        .script
+        .steps
+        .iter()
+        .map(|l| l.get_ref().split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    if v.len() == s.spec.steps.len() {
+        v
+    } else {
+        Vec::new()
     }
 }
 
@@ -545,7 +595,7 @@ pub fn verdict_text(spec: &WorldSpec, run: &RealRun, v: &RealVerdict) -> String 
             o,
             "  {}: blocked in `{}` when the run ended",
             spec.procs[p as usize].name,
-            step_text(spec, step)
+            step_text(spec, &run.labels, step)
         );
     }
     let _ = writeln!(
@@ -645,7 +695,7 @@ pub fn check(s: &Scenario, v: &RealVerdict) -> Vec<Mismatch> {
             push(
                 format!(
                     "step {} ({})",
-                    step_text(spec, so.step),
+                    step_text(spec, &labels(s), so.step),
                     spec.procs[so.proc as usize].name
                 ),
                 e.to_string(),

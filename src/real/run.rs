@@ -26,8 +26,8 @@ const PKTS_MAX: usize = 200_000;
 pub struct Options {
     /// Real ns per virtual ns.
     pub time_scale: f64,
-    /// Keep packet heads for a pcap file.
-    pub keep_heads: bool,
+    /// Each step's text, for reports (may be empty).
+    pub labels: Vec<String>,
 }
 
 /// What the simulator expects, to know how long to watch the kernel.
@@ -68,6 +68,8 @@ pub struct RealRun {
     /// True when the run was cut off while segments were still flowing.
     pub cut_off: bool,
     pub notes: Vec<String>,
+    /// Each step's text, for reports.
+    pub labels: Vec<String>,
     /// Time 0 on CLOCK_REALTIME (for pcap timestamps).
     pub epoch_real_ns: u64,
 }
@@ -602,6 +604,7 @@ pub fn execute(
         end_ns,
         cut_off,
         notes,
+        labels: opts.labels.clone(),
         epoch_real_ns,
     })
 }

@@ -253,7 +253,7 @@ impl Worker<'_> {
             }
             Action::Bind { sock, port } => {
                 let fd = self.fd(sock);
-                let r = self.bind(sock, port, true);
+                let r = self.bind(sock, port);
                 call(format!("bind({fd}, :{port})"), r, &mut calls)
             }
             Action::Listen {
@@ -270,7 +270,7 @@ impl Worker<'_> {
                 let fd = self.fd(sock);
                 let r = call(
                     format!("bind({fd}, :{port})"),
-                    self.bind(sock, port, true),
+                    self.bind(sock, port),
                     &mut calls,
                 );
                 if let Res::Err(_) = r {
@@ -308,7 +308,7 @@ impl Worker<'_> {
                         // Bind to this host's own address so the two ends differ;
                         // the port is still chosen at connect() time.
                         sys::set_int_opt(fd, libc::IPPROTO_IP, libc::IP_BIND_ADDRESS_NO_PORT, 1);
-                        let _ = self.bind(sock, 0, false);
+                        let _ = self.bind(sock, 0);
                     }
                 }
                 let ip = self
@@ -522,14 +522,11 @@ impl Worker<'_> {
         res_of(fd as isize)
     }
 
-    /// bind() to this host's address. `reuse`: the scenario's own bind (and
-    /// listen) set SO_REUSEADDR first, as servers do; the model's bind treats
-    /// ports held only by connections (TIME-WAIT included) as free.
-    fn bind(&mut self, sock: u16, port: u16, reuse: bool) -> Res {
+    /// bind() to this host's address, without SO_REUSEADDR (the scenario
+    /// language has no such option, and the model's bind conflicts with every
+    /// socket holding the port, TIME-WAIT included, as Linux's does without it).
+    fn bind(&mut self, sock: u16, port: u16) -> Res {
         let fd = self.fd(sock);
-        if reuse {
-            sys::set_int_opt(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1);
-        }
         let sa = sys::sockaddr(self.host_ip(), port);
         // SAFETY: a valid sockaddr_in and its size.
         let r = unsafe {

@@ -1,0 +1,163 @@
+//! The `linux` personality against this host's kernel: every scenario of
+//! scenarios/ whose hosts are all `linux` runs through `tcpsim real --compare`
+//! (docs/real-kernel.md). Needs Linux, loopback sockets and root or
+//! CAP_NET_RAW (to see RSTs on the wire); elsewhere it prints why it skipped.
+//!
+//! A difference fails the test, except for the disagreements listed in
+//! `KNOWN` (recorded with their diagnosis for the model's owner): those must
+//! still differ, so the list is emptied as the model is fixed.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Scenarios that take too long for the suite, and why.
+const TOO_SLOW: &[(&str, &str)] = &[
+    (
+        "listen-queue-full",
+        "waits 200 s for the SYN retransmissions to run out; the kernel's SYN timer cannot be scaled",
+    ),
+    (
+        "time-wait-bind-in-use",
+        "waits 61 s for TIME-WAIT to end; TCP_TIMEWAIT_LEN is fixed at 60 s, no sysctl scales it",
+    ),
+    (
+        "zero-window-orphan-expires",
+        "waits 10 min for the orphan's zero-window probes to give up; the backoff cannot be scaled",
+    ),
+];
+
+/// Time scales other than `auto`, and why.
+const SCALES: &[(&str, &str, &str)] = &[(
+    "orphan-fin-wait-2-timeout",
+    "0.1",
+    "40 s of FIN-WAIT-2; tcp_fin_timeout (per namespace) is scaled with the script",
+)];
+
+/// Known disagreements between the simulator and the kernel (docs/real-kernel.md).
+const KNOWN: &[(&str, &str)] = &[
+    (
+        "http-close-at-once",
+        "the client's SO_RCVBUF 4096: the kernel lets 4332 bytes in before the RST, the model 2896",
+    ),
+    (
+        "linger-zero-queued",
+        "the client's SO_RCVBUF 4096: the kernel lets 4332 bytes in before the RST, the model 2896",
+    ),
+];
+
+fn skip_reason() -> Option<String> {
+    if !cfg!(target_os = "linux") {
+        return Some("not Linux".into());
+    }
+    // CAP_NET_RAW (bit 13) lets `tcpsim real` capture segments on lo.
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let cap_eff = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .unwrap_or(0);
+    if cap_eff & (1 << 13) == 0 {
+        return Some("neither root nor CAP_NET_RAW: RSTs on the wire cannot be seen".into());
+    }
+    let l = match std::net::TcpListener::bind("127.0.0.1:0") {
+        Ok(l) => l,
+        Err(e) => return Some(format!("no loopback sockets: {e}")),
+    };
+    let addr = l.local_addr().expect("bound");
+    if let Err(e) = std::net::TcpStream::connect(addr) {
+        return Some(format!("loopback connect fails: {e}"));
+    }
+    None
+}
+
+fn scenarios() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("scenarios/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Runs `tcpsim real --compare`; (exit code, stdout).
+fn compare(file: &Path, scale: &str) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tcpsim"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .args(["real", "--compare", "--time-scale", scale])
+        .arg(file)
+        .output()
+        .expect("tcpsim runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned()
+        + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn linux_scenarios_agree_with_the_kernel() {
+    if let Some(why) = skip_reason() {
+        println!("skipped: {why}");
+        return;
+    }
+    let start = std::time::Instant::now();
+    let (mut agree, mut known, mut unrepro, mut slow) = (0, 0, 0, 0);
+    let mut failures = Vec::new();
+    for f in scenarios() {
+        let name = f.file_stem().unwrap().to_string_lossy().into_owned();
+        let s = match tcpsim::scenario::load(&f, &Default::default()) {
+            Ok(s) => s,
+            Err(_) => {
+                println!("{name}: does not load (tests/cli.rs reports it)");
+                continue;
+            }
+        };
+        if !s.spec.hosts.iter().all(|h| h.personality.name == "linux") {
+            continue;
+        }
+        if let Some((_, why)) = TOO_SLOW.iter().find(|(n, _)| *n == name) {
+            println!("{name}: too slow for the suite: {why}");
+            slow += 1;
+            continue;
+        }
+        let scale = SCALES
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .map_or("auto", |(_, x, _)| x);
+        let t = std::time::Instant::now();
+        let (mut code, mut out) = compare(&f, scale);
+        if code == 1 {
+            // Kernel timing is not deterministic: a difference must happen twice.
+            (code, out) = compare(&f, scale);
+        }
+        let secs = t.elapsed().as_secs_f64();
+        let known_why = KNOWN.iter().find(|(n, _)| *n == name).map(|(_, w)| *w);
+        match (code, known_why) {
+            (0, None) if out.contains("not reproducible") => {
+                let why = out.lines().find(|l| l.contains("not reproducible")).unwrap_or("");
+                println!("{why}");
+                unrepro += 1;
+            }
+            (0, None) => {
+                println!("{name}: agrees ({secs:.1} s)");
+                agree += 1;
+            }
+            (0, Some(_)) => failures.push(format!(
+                "{name} now agrees with the kernel: remove it from KNOWN in tests/real.rs\n{out}"
+            )),
+            (1, Some(why)) => {
+                println!("{name}: known difference: {why}");
+                known += 1;
+            }
+            (1, None) => failures.push(format!("{name} differs from the kernel:\n{out}")),
+            (c, _) => failures.push(format!("{name}: tcpsim real exited {c}:\n{out}")),
+        }
+    }
+    println!(
+        "\nreal kernel: {agree} agree, {known} known differences, {unrepro} not reproducible, \
+         {slow} too slow, in {:.0} s",
+        start.elapsed().as_secs_f64()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}

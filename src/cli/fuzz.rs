@@ -110,10 +110,17 @@ fn pool(names: &[String]) -> Result<Vec<String>, String> {
 fn bar(total: u64) -> ProgressBar {
     let pb = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
     pb.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} cases  {per_sec}  eta {eta}")
+        ProgressStyle::with_template("{bar:40} {pos}/{len} cases  {msg}  eta {eta}")
             .expect("a valid template"),
     );
     pb
+}
+
+/// Moves the bar to `n` cases done, with the rate so far.
+fn progress(pb: &ProgressBar, start: Instant, n: u64) {
+    let secs = start.elapsed().as_secs_f64().max(1e-9);
+    pb.set_message(format!("{:.0} cases/s", n as f64 / secs));
+    pb.set_position(n);
 }
 
 pub fn exec(a: &Args) -> ExitCode {
@@ -147,7 +154,7 @@ pub fn exec(a: &Args) -> ExitCode {
     cfg.keep_going = a.keep_going;
     let pb = bar(shard.indices(a.cases).count() as u64);
     let start = Instant::now();
-    let result = search(&cfg, |n| pb.set_position(n));
+    let result = search(&cfg, |n| progress(&pb, start, n));
     pb.finish_and_clear();
     let secs = start.elapsed().as_secs_f64();
     let names: Vec<&str> = props.iter().map(|p| p.key()).collect();
@@ -190,7 +197,7 @@ pub fn exec(a: &Args) -> ExitCode {
             f.violation.property, f.index, f.original_violation.message
         );
         println!(
-            "shrunk in {} steps ({} generated steps → {}): {}",
+            "shrunk by {} simplifications ({} generated steps → {}): {}",
             f.shrink_steps,
             f.original.steps(),
             f.minimal.steps(),
@@ -267,7 +274,7 @@ fn header(s: &Survey, markdown: bool, command: &str) -> String {
 fn run_survey(a: &Args, gen: &GenConfig, shard: Shard) -> ExitCode {
     let pb = bar(shard.indices(a.cases).count() as u64);
     let start = Instant::now();
-    let s = survey::survey(gen, a.seed, a.cases, shard, |n| pb.set_position(n));
+    let s = survey::survey(gen, a.seed, a.cases, shard, |n| progress(&pb, start, n));
     pb.finish_and_clear();
     let secs = start.elapsed().as_secs_f64();
     eprintln!(

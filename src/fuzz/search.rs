@@ -309,7 +309,7 @@ pub fn counterexample(f: &Found, seed: u64) -> ScenarioFile {
     let prop = f.violation.property;
     file.scenario.name = Some(format!("fuzz-{prop}-seed{seed}-case{}", f.index));
     file.scenario.description = Some(format!(
-        "Found by `tcpsim fuzz --property {prop} --seed {seed}` (case {}), shrunk in {} steps.\n\
+        "Found by `tcpsim fuzz --property {prop} --seed {seed}` (case {}), shrunk by {} simplifications.\n\
          Property {prop} fails: {}\n\
          [expect] records what happened, so `tcpsim run` on this file passes while the behaviour lasts.",
         f.index, f.shrink_steps, f.violation.message

@@ -90,8 +90,8 @@ fn compare(file: &Path, scale: &str) -> (i32, String) {
         .arg(file)
         .output()
         .expect("tcpsim runs");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned()
-        + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     (out.status.code().unwrap_or(-1), text)
 }
 
@@ -135,7 +135,10 @@ fn linux_scenarios_agree_with_the_kernel() {
         let known_why = KNOWN.iter().find(|(n, _)| *n == name).map(|(_, w)| *w);
         match (code, known_why) {
             (0, None) if out.contains("not reproducible") => {
-                let why = out.lines().find(|l| l.contains("not reproducible")).unwrap_or("");
+                let why = out
+                    .lines()
+                    .find(|l| l.contains("not reproducible"))
+                    .unwrap_or("");
                 println!("{why}");
                 unrepro += 1;
             }

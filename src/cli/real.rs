@@ -165,6 +165,11 @@ pub fn exec(a: &Args) -> ExitCode {
     }
     let mut notes = run.plan.notes.clone();
     notes.extend(run.notes.iter().cloned());
+    notes.extend(
+        run.capture_error
+            .iter()
+            .map(|e| format!("{e}: the outcome and RST senders are not compared")),
+    );
     let failures = report::check(&s, &v);
     let items = a
         .compare

@@ -7,8 +7,8 @@
 use crate::errno::Errno;
 use crate::event::{DiscardCause, Event, RstCause};
 use crate::personality::{
-    DataAfterClose, DataAfterShutRd, FinWait2Timer, ListenOverflow, RstInTimeWait, RstToSyn,
-    SynInTimeWait, WriteAfterRst,
+    DataAfterClose, DataAfterShutRd, FinWait2Timer, Knobs, ListenOverflow, RstInTimeWait,
+    RstSeqMatch, RstToSyn, SynInTimeWait, WriteAfterRst,
 };
 use crate::segment::{Flags, Segment};
 use crate::seq::Seq;
@@ -33,6 +33,29 @@ pub enum Arrival {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct ListenerRoom {
     pub accept_full: bool,
+}
+
+/// What an RST does to a synchronized connection (RFC 9293 §3.10.7.4 first
+/// and second checks, RFC 5961 §3.2).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum RstVerdict {
+    /// It resets the connection.
+    Reset,
+    /// In the window but not where `rst_seq_match` wants it: challenge ACK.
+    Challenge,
+    /// Outside the window: dropped silently.
+    Drop,
+}
+
+/// What the seventh check (segment text) did with the payload.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Text {
+    /// Nothing new in order (a duplicate, out of order, or ignored).
+    Nothing,
+    /// New in-order data: its ACK is to be scheduled.
+    Delivered,
+    /// The connection was aborted.
+    Aborted(Arrival),
 }
 
 impl Socket {
@@ -150,18 +173,17 @@ impl Socket {
             seg
         };
         let f = seg.flags;
-        // First: sequence number.
-        if !self.acceptable(seg) {
-            if !f.rst() {
-                self.tcb.ack_now = true;
-                self.output(ctx);
-            }
-            self.ignored(ctx, "unacceptable sequence number");
-            return Arrival::Done;
-        }
-        // Second: RST.
+        // First and second checks for an RST: its sequence number decides
+        // between reset, challenge ACK and drop (`rst_verdict`).
         if f.rst() {
             return self.rcv_rst(ctx, seg);
+        }
+        // First: sequence number.
+        if !self.acceptable(seg) {
+            self.tcb.ack_now = true;
+            self.output(ctx);
+            self.ignored(ctx, "unacceptable sequence number");
+            return Arrival::Done;
         }
         // Fourth: SYN.
         if f.syn() {
@@ -216,15 +238,22 @@ impl Socket {
         })
     }
 
-    /// Seventh and eighth checks (text, FIN), then output.
+    /// Seventh and eighth checks (text, FIN), then the ACK decision (after
+    /// the FIN, which may have made the connection interactive), then output.
     fn process_text_and_fin(&mut self, ctx: &mut Ctx, seg: &Segment) -> Arrival {
+        let mut delivered = false;
         if seg.len > 0 {
-            if let Some(done) = self.process_text(ctx, seg) {
-                return done;
+            match self.process_text(ctx, seg) {
+                Text::Aborted(done) => return done,
+                Text::Delivered => delivered = true,
+                Text::Nothing => {}
             }
         }
         if seg.flags.fin() {
             self.note_fin(ctx, seg.seq + seg.len);
+        }
+        if delivered {
+            self.schedule_ack(ctx);
         }
         self.output(ctx);
         Arrival::Done
@@ -248,13 +277,51 @@ impl Socket {
             || (seg.seq.lt(nxt) && (seg.seq + len).gt(nxt))
     }
 
-    /// Second check: an RST in window (RFC 5961 §3 where the personality has it).
+    /// Where an RST must fall (`rst_seq_match`): the sequence number it resets
+    /// at, the window it is tested against, and what happens elsewhere.
+    fn rst_verdict(&self, p: &Knobs, seg: &Segment) -> RstVerdict {
+        let t = &self.tcb;
+        let wnd = self.rcv_wnd();
+        let after_fin = matches!(
+            self.state,
+            State::CloseWait | State::Closing | State::LastAck
+        );
+        let (anchor, one_below) = match p.rst_seq_match.value {
+            RstSeqMatch::RcvNxt => (t.rcv_nxt, false),
+            RstSeqMatch::RcvNxtOrBelowAfterFin => (t.rcv_nxt, after_fin),
+            RstSeqMatch::LastAckSent => (t.last_ack_sent, false),
+            // XNU: TCPS_CLOSE_WAIT and every state numbered after it.
+            RstSeqMatch::LastAckSentOrBelowAfterFin => (
+                t.last_ack_sent,
+                wnd == 0 || after_fin || matches!(self.state, State::FinWait1 | State::FinWait2),
+            ),
+        };
+        if seg.seq == anchor || (one_below && seg.seq == anchor - 1) {
+            return RstVerdict::Reset;
+        }
+        let in_window = wnd > 0 && seg.seq.in_range(anchor, anchor + wnd);
+        match (in_window, p.challenge_ack.value) {
+            (true, true) => RstVerdict::Challenge,
+            (true, false) => RstVerdict::Reset,
+            (false, _) => RstVerdict::Drop,
+        }
+    }
+
+    /// First and second checks for an RST; if it is acceptable, the connection
+    /// is reset.
     fn rcv_rst(&mut self, ctx: &mut Ctx, seg: &Segment) -> Arrival {
-        if seg.seq != self.tcb.rcv_nxt && ctx.p.challenge_ack.value {
-            self.tcb.ack_now = true;
-            self.output(ctx);
-            self.ignored(ctx, "in-window RST not at RCV.NXT: challenge ACK");
-            return Arrival::Done;
+        match self.rst_verdict(ctx.p, seg) {
+            RstVerdict::Reset => {}
+            RstVerdict::Challenge => {
+                self.tcb.ack_now = true;
+                self.output(ctx);
+                self.ignored(ctx, "in-window RST not at RCV.NXT: challenge ACK");
+                return Arrival::Done;
+            }
+            RstVerdict::Drop => {
+                self.ignored(ctx, "unacceptable sequence number");
+                return Arrival::Done;
+            }
         }
         ctx.out.events.push(Event::RstReceived {
             conn: self.conn(),
@@ -372,11 +439,12 @@ impl Socket {
             return None;
         }
         match self.state {
-            // Not yet: a FIN in this same segment takes FIN-WAIT-1 straight to
-            // TIME-WAIT (eighth check: "our FIN has been ACKed (perhaps in this
-            // segment)"); otherwise `input_synchronized` moves to FIN-WAIT-2
-            // once the text is processed.
-            State::FinWait1 => {}
+            // Fifth check: "enter FIN-WAIT-2 and continue processing in that
+            // state": data after close() is refused from FIN-WAIT-2, and a FIN
+            // in this same segment then leads to TIME-WAIT. Linux
+            // (tcp_rcv_state_process), FreeBSD and XNU (tcp_do_segment/tcp_input
+            // ACK processing) all pass through FIN_WAIT_2 this way.
+            State::FinWait1 => self.enter_fin_wait_2(ctx),
             State::Closing => self.set_state(ctx, State::TimeWait, Rule::RcvAckOfFin),
             State::LastAck => {
                 self.set_state(ctx, State::Closed, Rule::RcvAckOfFin);
@@ -461,26 +529,30 @@ impl Socket {
         };
     }
 
-    /// Seventh check: segment text. `Some` when the connection was aborted.
-    fn process_text(&mut self, ctx: &mut Ctx, seg: &Segment) -> Option<Arrival> {
+    /// Seventh check: segment text.
+    fn process_text(&mut self, ctx: &mut Ctx, seg: &Segment) -> Text {
         if !matches!(
             self.state,
             State::Established | State::FinWait1 | State::FinWait2
         ) {
             // CLOSE-WAIT, CLOSING, LAST-ACK: the peer already sent FIN; ignore.
-            return None;
+            return Text::Nothing;
         }
         let end = seg.seq + seg.len;
         if end.le(self.tcb.rcv_nxt) {
-            self.tcb.ack_now = true; // a duplicate: re-ACK
-            return None;
+            // A duplicate: our ACK was lost or late. Re-ACK, and ACK what
+            // follows at once too (Linux tcp_data_queue → tcp_enter_quickack_mode).
+            self.tcb.ack_now = true;
+            self.incr_quickack(ctx.p);
+            self.tcb.pingpong = false;
+            return Text::Nothing;
         }
         let in_fin_wait = matches!(self.state, State::FinWait1 | State::FinWait2);
         let mut discard = None;
         if self.closed {
             match ctx.p.data_after_close.value {
                 DataAfterClose::Rst => {
-                    return Some(self.abort_on_data(ctx, seg, RstCause::DataAfterClose))
+                    return Text::Aborted(self.abort_on_data(ctx, seg, RstCause::DataAfterClose))
                 }
                 DataAfterClose::AckDiscard => discard = Some(DiscardCause::AfterClose),
             }
@@ -488,12 +560,12 @@ impl Socket {
             match ctx.p.data_after_shut_rd.value {
                 DataAfterShutRd::Accept => {}
                 DataAfterShutRd::RstInFinWait if in_fin_wait => {
-                    return Some(self.abort_on_data(ctx, seg, RstCause::DataAfterShutRd))
+                    return Text::Aborted(self.abort_on_data(ctx, seg, RstCause::DataAfterShutRd))
                 }
                 DataAfterShutRd::RstInFinWait => {}
                 DataAfterShutRd::AckDiscard => discard = Some(DiscardCause::AfterShutRd),
                 DataAfterShutRd::Rst => {
-                    return Some(self.abort_on_data(ctx, seg, RstCause::DataAfterShutRd))
+                    return Text::Aborted(self.abort_on_data(ctx, seg, RstCause::DataAfterShutRd))
                 }
             }
         }
@@ -505,16 +577,16 @@ impl Socket {
                 self.queue_out_of_order(seg.seq, len);
             }
             self.tcb.ack_now = true;
-            return None;
+            return Text::Nothing;
         }
         let new = end - self.tcb.rcv_nxt;
+        self.note_data_arrival(ctx);
         let taken = self.deliver(ctx, new, discard);
         if taken < new {
             self.tcb.ack_now = true; // beyond the window: dropped, re-ACK
         }
         self.drain_out_of_order(ctx, discard);
-        self.schedule_ack(ctx);
-        None
+        Text::Delivered
     }
 
     /// Puts up to `len` in-order octets into the receive buffer; returns how many fit.
@@ -593,13 +665,62 @@ impl Socket {
         }
     }
 
-    /// Delayed ACK: every second full segment at once, otherwise after `delack_ms`.
+    /// The ACK of new in-order data: at once in quick-ACK mode (unless the
+    /// connection is interactive) or when two full segments are unacknowledged
+    /// (RFC 1122 §4.2.3.2), otherwise after `delack_ms`.
     fn schedule_ack(&mut self, ctx: &mut Ctx) {
         let t = &mut self.tcb;
-        if t.rcv_nxt - t.last_ack_sent >= 2 * t.mss {
+        if (t.quick_acks > 0 && !t.pingpong) || t.rcv_nxt - t.last_ack_sent >= 2 * t.mss {
             t.ack_now = true;
-        } else if t.delack_at.is_none() {
-            t.delack_at = Some(ctx.now + ctx.p.delack_ms.value as u64 * NS_PER_MS);
+        } else {
+            self.delay_ack(ctx);
+        }
+    }
+
+    /// Arms the delayed-ACK timer, keeping an earlier deadline.
+    fn delay_ack(&mut self, ctx: &Ctx) {
+        let at = ctx.now + ctx.p.delack_ms.value as u64 * NS_PER_MS;
+        let t = &mut self.tcb;
+        t.delack_at = Some(t.delack_at.map_or(at, |d| d.min(at)));
+    }
+
+    /// Linux tcp_event_data_recv: the first data of a connection, or the first
+    /// after an idle spell longer than the RTO, starts quick-ACK mode.
+    fn note_data_arrival(&mut self, ctx: &Ctx) {
+        let idle = match self.tcb.data_rcvd_at {
+            None => true,
+            Some(at) => ctx.now - at > self.tcb.rto_ns,
+        };
+        if idle {
+            self.incr_quickack(ctx.p);
+        }
+        self.tcb.data_rcvd_at = Some(ctx.now);
+    }
+
+    /// Linux tcp_incr_quickack: up to `quickack_segs` quick ACKs, as many as
+    /// half the advertised window holds full segments, at least 2.
+    fn incr_quickack(&mut self, p: &Knobs) {
+        let max = p.quickack_segs.value;
+        if max == 0 {
+            return;
+        }
+        let t = &mut self.tcb;
+        let fit = t.rcv_wnd_sent / (2 * t.mss.max(1));
+        let quick = if fit == 0 { 2 } else { fit }.min(max);
+        t.quick_acks = t.quick_acks.max(quick);
+    }
+
+    /// The ACK of a FIN that takes us to CLOSE-WAIT, where the personality has
+    /// an interactive mode (Linux tcp_fin enters ping-pong mode): delayed,
+    /// unless no data ever came (ATO 0: the next tick) or two full segments
+    /// are unacknowledged.
+    fn delay_fin_ack(&mut self, ctx: &Ctx) {
+        let t = &mut self.tcb;
+        t.pingpong = true;
+        if t.data_rcvd_at.is_none() || t.rcv_nxt - t.last_ack_sent >= 2 * t.mss {
+            t.ack_now = true;
+        } else {
+            self.delay_ack(ctx);
         }
     }
 
@@ -616,15 +737,20 @@ impl Socket {
         }
         self.tcb.rcv_nxt = self.tcb.rcv_nxt + 1;
         self.tcb.fin_rcvd = true;
-        self.tcb.ack_now = true;
         match self.state {
-            State::Established => self.set_state(ctx, State::CloseWait, Rule::RcvFin),
-            // RFC 9293 §3.10.7.4 eighth check: TIME-WAIT if this segment (or an
-            // earlier one) acknowledged our FIN, else simultaneous close.
-            State::FinWait1 if self.fin_acked() => {
-                self.set_state(ctx, State::TimeWait, Rule::RcvFinAckOfFin)
+            State::Established => {
+                self.set_state(ctx, State::CloseWait, Rule::RcvFin);
+                if ctx.p.ack_pingpong.value {
+                    self.delay_fin_ack(ctx);
+                    return;
+                }
             }
-            State::FinWait1 => self.set_state(ctx, State::Closing, Rule::RcvFin),
+            // Simultaneous close: an ACK of our FIN in this segment would have
+            // taken us to FIN-WAIT-2 in the fifth check (`process_ack`).
+            State::FinWait1 => {
+                assert!(!self.fin_acked(), "FIN-WAIT-1 with our FIN acknowledged");
+                self.set_state(ctx, State::Closing, Rule::RcvFin)
+            }
             State::FinWait2 => self.set_state(ctx, State::TimeWait, Rule::RcvFin),
             State::CloseWait | State::Closing | State::LastAck | State::TimeWait => {}
             // SYN-RECEIVED: the ACK check made the segment ESTABLISHED or dropped it.
@@ -632,6 +758,7 @@ impl Socket {
                 unreachable!("FIN processed in {}", self.state)
             }
         }
+        self.tcb.ack_now = true;
     }
 
     /// Arms the FIN-WAIT-2 timer if the personality arms it in this situation.

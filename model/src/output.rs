@@ -89,6 +89,16 @@ impl Socket {
 
     /// Sends `len` octets (and FIN if flagged) at SND.NXT and advances it.
     fn send_at(&mut self, ctx: &mut Ctx, flags: Flags, len: u32) {
+        if len > 0 && ctx.p.ack_pingpong.value {
+            // Linux tcp_event_data_sent: a reply within the ATO of the data it
+            // answers makes the connection interactive.
+            let ato = ctx.p.delack_ms.value as u64 * NS_PER_MS;
+            if let Some(at) = self.tcb.data_rcvd_at {
+                if ctx.now - at < ato {
+                    self.tcb.pingpong = true;
+                }
+            }
+        }
         let seq = self.tcb.snd_nxt;
         let seg = self.segment(flags, seq, len);
         let end = seq + seg.seq_len();

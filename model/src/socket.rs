@@ -94,6 +94,14 @@ pub struct Tcb {
     /// An ACK must go out with the next output.
     pub ack_now: bool,
     pub last_ack_sent: Seq,
+    /// The window our last ACK advertised (Linux `tp->rcv_wnd`).
+    pub rcv_wnd_sent: u32,
+    /// ACKs still to send at once, quick-ACK mode (Linux `icsk_ack.quick`).
+    pub quick_acks: u32,
+    /// Interactive mode: ACKs wait for a reply to ride on (Linux `icsk_ack.pingpong`).
+    pub pingpong: bool,
+    /// When in-order data last arrived; None before the first (Linux `ato == 0`).
+    pub data_rcvd_at: Option<TimeNs>,
     pub close_timer: Option<(TimeNs, CloseTimer)>,
 }
 
@@ -312,9 +320,15 @@ impl Socket {
     /// Sends a segment, noting that it carries our latest ACK.
     pub fn transmit(&mut self, ctx: &mut Ctx, seg: Segment) {
         if seg.flags.ack() {
-            self.tcb.last_ack_sent = seg.ack;
-            self.tcb.delack_at = None;
-            self.tcb.ack_now = false;
+            let t = &mut self.tcb;
+            if seg.ack.gt(t.last_ack_sent) {
+                // Linux tcp_dec_quickack_mode: one quick ACK used.
+                t.quick_acks = t.quick_acks.saturating_sub(1);
+            }
+            t.last_ack_sent = seg.ack;
+            t.rcv_wnd_sent = seg.wnd;
+            t.delack_at = None;
+            t.ack_now = false;
         }
         ctx.out.segments.push(seg);
     }

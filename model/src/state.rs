@@ -126,8 +126,6 @@ pub enum Rule {
     RcvFin,
     /// The ACK of our FIN arrived (§3.10.7.4 fifth check).
     RcvAckOfFin,
-    /// A FIN that also acknowledges ours (FIN-WAIT-1 → TIME-WAIT).
-    RcvFinAckOfFin,
     /// An acceptable RST arrived (§3.10.7.4 second check).
     RcvRst,
     /// We aborted the connection and sent RST (cause in the RST event).
@@ -159,7 +157,6 @@ impl Rule {
             Rule::AppCloseNoConnection => "app close",
             Rule::RcvFin => "rcv FIN",
             Rule::RcvAckOfFin => "rcv ACK of FIN",
-            Rule::RcvFinAckOfFin => "rcv FIN + ACK of FIN",
             Rule::RcvRst => "rcv RST",
             Rule::Abort => "abort: send RST",
             Rule::DropSilently => "drop silently",
@@ -201,8 +198,10 @@ pub fn allowed(from: State, to: State) -> bool {
         SynReceived => matches!(to, Established | FinWait1),
         // close/shutdown(WR) → FIN-WAIT-1; rcv FIN → CLOSE-WAIT.
         Established => matches!(to, FinWait1 | CloseWait),
-        // ACK of FIN → FIN-WAIT-2; FIN → CLOSING; FIN+ACK of FIN → TIME-WAIT.
-        FinWait1 => matches!(to, FinWait2 | Closing | TimeWait),
+        // ACK of FIN → FIN-WAIT-2 (also when a FIN comes with it: the fifth
+        // check goes first, then the eighth takes FIN-WAIT-2 to TIME-WAIT);
+        // FIN → CLOSING.
+        FinWait1 => matches!(to, FinWait2 | Closing),
         // FIN → TIME-WAIT.
         FinWait2 => matches!(to, TimeWait),
         // close/shutdown(WR) → LAST-ACK.
@@ -245,7 +244,6 @@ mod tests {
             (Established, CloseWait),
             (FinWait1, FinWait2),
             (FinWait1, Closing),
-            (FinWait1, TimeWait),
             (FinWait2, TimeWait),
             (CloseWait, LastAck),
             (Closing, TimeWait),

@@ -34,6 +34,9 @@ impl Socket {
         if self.tcb.delack_at.is_some_and(|t| t <= now) {
             self.tcb.delack_at = None;
             self.tcb.ack_now = true;
+            // Linux tcp_delack_timer_handler: a delayed ACK that had to fire
+            // ends interactive mode.
+            self.tcb.pingpong = false;
             self.timer_event(ctx, TimerKind::DelayedAck);
             self.output(ctx);
         }

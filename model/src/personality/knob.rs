@@ -300,6 +300,20 @@ knob_enum! {
     }
 }
 
+knob_enum! {
+    /// Which sequence number an RST must carry to reset a synchronized connection.
+    RstSeqMatch {
+        /// Exactly RCV.NXT (RFC 5961 §3.2).
+        RcvNxt = "rcv-nxt",
+        /// RCV.NXT, or RCV.NXT − 1 once the peer's FIN is in (CLOSE-WAIT, CLOSING, LAST-ACK), even though that is left of the window (Linux tcp_reset_check).
+        RcvNxtOrBelowAfterFin = "rcv-nxt-or-one-below-after-fin",
+        /// The last ACK we sent, which trails RCV.NXT while an ACK is delayed; the window is counted from it too (FreeBSD).
+        LastAckSent = "last-ack-sent",
+        /// The last ACK we sent, or one below it in CLOSE-WAIT and later states or with a zero window (XNU).
+        LastAckSentOrBelowAfterFin = "last-ack-sent-or-one-below-after-fin",
+    }
+}
+
 /// A knob name, value or personality file that could not be used.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum KnobError {

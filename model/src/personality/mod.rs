@@ -90,6 +90,10 @@ knobs! {
     rto_slop_ms: u32 ["net.inet.tcp.rexmit_slop"],
     /// Delayed-ACK timeout.
     delack_ms: u32 ["net.inet.tcp.delacktime", "DelayedAckTimeout"],
+    /// Quick-ACK mode: at most this many of the first data segments (and again after an idle spell longer than the RTO, or a duplicate) are ACKed at once instead of delayed; also capped by window/(2·MSS), at least 2. 0 = always the delayed-ACK rules.
+    quickack_segs: u32 ["TCP_MAX_QUICKACKS", "TCP_FORCED_ACKS_COUNT"],
+    /// Interactive (ping-pong) mode: once we send data within the delayed-ACK time of receiving some, or the peer's FIN takes us to CLOSE-WAIT, ACKs are delayed (no quick ACKs, the FIN's ACK too) until a delayed ACK fires.
+    ack_pingpong: bool,
     /// SYN retransmissions before connect() fails ETIMEDOUT.
     syn_retries: u32 ["tcp_syn_retries", "TcpMaxConnectRetransmissions"],
     /// SYN-ACK retransmissions before a half-open child is dropped.
@@ -158,6 +162,8 @@ knobs! {
     refused_syn_retries: u32,
     /// RFC 5961: an in-window RST not exactly at RCV.NXT, or a SYN in a synchronized state, gets a challenge ACK.
     challenge_ack: bool ["net.inet.tcp.insecure_rst"],
+    /// The sequence number that makes an RST reset a synchronized connection (any other in the window draws a challenge ACK, or resets too without `challenge_ack`).
+    rst_seq_match: RstSeqMatch,
     /// How call errors are named in reports (the model itself uses POSIX values).
     error_names: ErrorNames,
 }
@@ -608,6 +614,33 @@ mod tests {
                     ("macos", true),
                     ("windows", false),
                     ("winsock-xp", false),
+                ],
+            );
+        }
+
+        #[test]
+        fn ack_timing_and_the_rst_sequence_check() {
+            // Quick ACKs at the start: Linux TCP_MAX_QUICKACKS and XNU TCP_FORCED_ACKS_COUNT
+            // [src]; FreeBSD's DELAY_ACK has none [src]; Windows unknown, RFC 1122 delays.
+            row(
+                |k| (k.quickack_segs.value, k.ack_pingpong.value),
+                &[
+                    ("linux", (16, true)),
+                    ("freebsd", (0, false)),
+                    ("macos", (16, false)),
+                    ("windows", (0, false)),
+                    ("winsock-xp", (0, false)),
+                ],
+            );
+            // Where an RST must land: Linux tcp_reset_check, FreeBSD and XNU last_ack_sent [src].
+            row(
+                |k| k.rst_seq_match.value,
+                &[
+                    ("linux", RstSeqMatch::RcvNxtOrBelowAfterFin),
+                    ("freebsd", RstSeqMatch::LastAckSent),
+                    ("macos", RstSeqMatch::LastAckSentOrBelowAfterFin),
+                    ("windows", RstSeqMatch::RcvNxt),
+                    ("winsock-xp", RstSeqMatch::RcvNxt),
                 ],
             );
         }

@@ -65,17 +65,38 @@ fn test_fin_wait_1_ack_of_part_of_the_data_stays() {
 }
 
 #[test]
-fn test_fin_wait_1_fin_with_ack_of_fin_goes_straight_to_time_wait() {
-    // §3.10.7.4 eighth check: "If our FIN has been ACKed (perhaps in this segment),
-    // then enter TIME-WAIT".
+fn test_fin_wait_1_fin_with_ack_of_fin_passes_through_fin_wait_2() {
+    // §3.10.7.4 fifth check: "if the FIN segment is now acknowledged, then enter
+    // FIN-WAIT-2 and continue processing in that state"; the eighth then takes
+    // FIN-WAIT-2 to TIME-WAIT. Linux, FreeBSD and XNU all do the ACK first.
     let mut h = fin_wait_1();
     h.send(FIN | ACK, 1, 2);
     assert_eq!(h.state(), State::TimeWait);
     assert_eq!(
         h.edges(),
-        [(State::FinWait1, State::TimeWait, Rule::RcvFinAckOfFin)]
+        [
+            (State::FinWait1, State::FinWait2, Rule::RcvAckOfFin),
+            (State::FinWait2, State::TimeWait, Rule::RcvFin)
+        ]
     );
     assert_eq!(h.sent(), [". 2:2(0) ack 2"]);
+}
+
+#[test]
+fn test_fin_wait_1_data_with_ack_of_fin_is_refused_from_fin_wait_2() {
+    // The peer's data acknowledges our FIN: FIN-WAIT-2 first, then the data after
+    // close() draws RST there (Linux tcp_rcv_state_process: FIN_WAIT1 → FIN_WAIT2,
+    // then tcp_done for data beyond rcv_nxt on a dead socket).
+    let mut h = fin_wait_1();
+    h.send_data(1, 2, 10);
+    assert_eq!(h.sent(), ["R 2:2(0)"]);
+    assert_eq!(
+        h.edges(),
+        [
+            (State::FinWait1, State::FinWait2, Rule::RcvAckOfFin),
+            (State::FinWait2, State::Closed, Rule::Abort)
+        ]
+    );
 }
 
 #[test]

@@ -76,8 +76,8 @@ fn test_established_blocking_write_finishes_as_acks_free_space() {
 
 #[test]
 fn test_established_data_is_acked_after_the_delayed_ack_timeout() {
-    // delack_ms = 40 (Linux TCP_DELACK_MIN).
-    let mut h = established();
+    // delack_ms = 40 (Linux TCP_DELACK_MIN), once quick-ACK mode is over.
+    let mut h = established_with(delayed_acks());
     h.send_data(1, 1, 100);
     assert_eq!(h.sent(), Vec::<String>::new());
     h.advance_ms(39);
@@ -88,9 +88,69 @@ fn test_established_data_is_acked_after_the_delayed_ack_timeout() {
 }
 
 #[test]
+fn test_established_first_data_is_acked_at_once() {
+    // Linux quick-ACK mode (tcp_event_data_recv → tcp_incr_quickack); linux-facts:
+    // "the first data segment after the handshake: ACKed at once".
+    let mut h = established();
+    h.send_data(1, 1, 100);
+    assert_eq!(h.sent(), [". 1:1(0) ack 101"]);
+    assert_eq!(h.s().tcb.quick_acks, 15, "16 quick ACKs, one used");
+}
+
+#[test]
+fn test_established_quick_acks_run_out_and_come_back_after_an_idle_spell() {
+    // Two quick ACKs, then the delayed-ACK rules; after an idle spell longer than
+    // the RTO (200 ms here) quick-ACK mode starts again (tcp_event_data_recv).
+    let mut h = established_with(linux_with(&[("quickack_segs", "2")]));
+    for seq in [1, 11] {
+        h.send_data(seq, 1, 10);
+        assert_eq!(h.sent().len(), 1, "quick ACK");
+    }
+    h.send_data(21, 1, 10);
+    assert_eq!(h.sent(), Vec::<String>::new(), "delayed");
+    h.advance_ms(300);
+    assert_eq!(h.sent(), [". 1:1(0) ack 31"]);
+    h.send_data(31, 1, 10);
+    assert_eq!(h.sent(), [". 1:1(0) ack 41"], "quick again");
+}
+
+#[test]
+fn test_established_quick_acks_are_capped_by_the_window() {
+    // quick = rcv_wnd / (2·MSS), at least 2: a 4380-byte window holds one.
+    let mut h = established_with(linux_with(&[("rcv_buf_bytes", "4380")]));
+    h.send_data(1, 1, 10);
+    assert_eq!(h.sent().len(), 1);
+    assert_eq!(h.s().tcb.quick_acks, 0);
+}
+
+#[test]
+fn test_established_fin_after_data_is_acked_after_the_delayed_ack_timeout() {
+    // linux-facts "extra observations": the FIN's ACK waits ~41 ms (tcp_fin enters
+    // ping-pong mode); a close() within that time carries the ACK on our FIN.
+    let mut h = established();
+    h.send_data(1, 1, 300);
+    assert_eq!(h.sent(), [". 1:1(0) ack 301"]);
+    h.send(FIN | ACK, 301, 1);
+    assert_eq!(h.state(), State::CloseWait);
+    assert_eq!(h.sent(), Vec::<String>::new());
+    h.advance_ms(20);
+    assert_eq!(h.read(1000), Some(Ok(300)));
+    assert_eq!(h.close(), Some(Ok(0)));
+    assert_eq!(h.sent(), ["F. 1:1(0) ack 302"]);
+}
+
+#[test]
+fn test_established_fin_on_a_connection_without_data_is_acked_at_once() {
+    // ATO 0 before any data: the delayed ACK fires on the next tick (linux-facts: ~1 ms).
+    let mut h = established();
+    h.send(FIN | ACK, 1, 1);
+    assert_eq!(h.sent(), [". 1:1(0) ack 2"]);
+}
+
+#[test]
 fn test_established_second_full_segment_is_acked_at_once() {
     // RFC 1122 §4.2.3.2: ACK at least every second full-sized segment.
-    let mut h = established();
+    let mut h = established_with(delayed_acks());
     h.send_data(1, 1, MSS);
     assert_eq!(h.sent(), Vec::<String>::new());
     h.send_data(1 + MSS, 1, MSS);
@@ -104,7 +164,7 @@ fn test_established_second_full_segment_is_acked_at_once() {
 
 #[test]
 fn test_established_data_piggybacks_the_pending_ack() {
-    let mut h = established();
+    let mut h = established_with(delayed_acks());
     h.send_data(1, 1, 100);
     assert_eq!(h.write(10), Some(Ok(10)));
     assert_eq!(h.sent(), ["P. 1:11(10) ack 101"]);
@@ -348,7 +408,7 @@ fn test_established_pure_ack_after_a_rewind_is_at_snd_max() {
     // After a timeout SND.NXT goes back to SND.UNA (go-back-N); an ACK sent then must
     // not carry that old number, or a peer that holds more finds it unacceptable and
     // answers with an ACK that is unacceptable in turn (an ACK war).
-    let mut h = established();
+    let mut h = established_with(delayed_acks());
     h.write(3 * MSS as u64);
     h.flush();
     h.advance_ms(201);

@@ -273,6 +273,9 @@ fn test_syn_received_ack_with_data_and_fin_is_queued_in_close_wait() {
     };
     h.inject(seg);
     assert_eq!(h.state(), State::CloseWait);
+    // Linux tcp_fin: CLOSE-WAIT is interactive, the ACK waits for a reply.
+    assert_eq!(h.sent(), Vec::<String>::new());
+    h.advance_ms(40);
     assert_eq!(h.sent(), [". 1:1(0) ack 22"]);
     let lfd = h.fd;
     let fd = h.call(Call::Accept { fd: lfd }).unwrap().unwrap() as Fd;

@@ -19,6 +19,8 @@ const TESTED: &[&str] = &[
     "rto_rttvar_floor_ms",
     "rto_slop_ms",
     "delack_ms",
+    "quickack_segs",
+    "ack_pingpong",
     "syn_retries",
     "synack_retries",
     "data_retries",
@@ -53,6 +55,7 @@ const TESTED: &[&str] = &[
     "rst_to_syn",
     "refused_syn_retries",
     "challenge_ack",
+    "rst_seq_match",
     "error_names",
 ];
 
@@ -159,8 +162,62 @@ fn test_knob_delack_ms() {
         h.send_data(1, 1, 10);
         h.send_times(500, |s| s.len == 0)
     };
-    assert_eq!(ack_after(linux_with(&[])), [40]);
-    assert_eq!(ack_after(set("delack_ms", "200")), [200]);
+    assert_eq!(ack_after(delayed_acks()), [40]);
+    let p = linux_with(&[("quickack_segs", "0"), ("delack_ms", "200")]);
+    assert_eq!(ack_after(p), [200]);
+}
+
+/// How long after it arrived the ACK of `h`'s latest segment went out (ms).
+fn ack_delay(h: &mut H) -> u64 {
+    if h.sent().is_empty() {
+        h.send_times(1_000, |s| s.len == 0)[0]
+    } else {
+        0
+    }
+}
+
+#[test]
+fn test_knob_quickack_segs() {
+    // Three small segments 100 ms apart: each ACKed at once, or after 40 ms.
+    let delays = |p| {
+        let mut h = established_with(p);
+        (0..3)
+            .map(|i| {
+                h.send_data(1 + 10 * i, 1, 10);
+                let d = ack_delay(&mut h);
+                h.advance_ms(100 - d);
+                d
+            })
+            .collect::<Vec<u64>>()
+    };
+    assert_eq!(delays(linux_with(&[])), [0, 0, 0]);
+    assert_eq!(delays(set("quickack_segs", "2")), [0, 0, 40]);
+    assert_eq!(delays(set("quickack_segs", "0")), [40, 40, 40]);
+}
+
+#[test]
+fn test_knob_ack_pingpong() {
+    // A response, then the FIN: the FIN's ACK waits for a reply, or goes at once.
+    let fin_ack = |value| {
+        let mut h = established_with(set("ack_pingpong", value));
+        h.send_data(1, 1, 100);
+        assert_eq!(h.sent(), [". 1:1(0) ack 101"], "quick ACK");
+        h.send(FIN | ACK, 101, 1);
+        ack_delay(&mut h)
+    };
+    assert_eq!(fin_ack("true"), 40);
+    assert_eq!(fin_ack("false"), 0);
+    // We answer a request at once: the next request's ACK waits too.
+    let next_request = |value| {
+        let mut h = established_with(set("ack_pingpong", value));
+        h.send_data(1, 1, 100);
+        h.write(100);
+        h.flush();
+        h.send_data(101, 101, 100);
+        ack_delay(&mut h)
+    };
+    assert_eq!(next_request("true"), 40);
+    assert_eq!(next_request("false"), 0);
 }
 
 #[test]
@@ -721,6 +778,43 @@ fn test_knob_refused_syn_retries() {
     };
     assert_eq!(syns_before_refusal("1"), 1);
     assert_eq!(syns_before_refusal("3"), 3);
+}
+
+#[test]
+fn test_knob_rst_seq_match() {
+    // 100 bytes arrive (ACKed at once, or not yet with `quickack_segs` 0), maybe
+    // a FIN after them, then an RST at `rst_at`: reset, challenge ACK, or dropped?
+    let rst = |knobs: &[(&str, &str)], fin: bool, rst_at: u32| {
+        let mut h = established_with(linux_with(knobs));
+        h.send_data(1, 1, 100);
+        if fin {
+            h.send(FIN | ACK, 101, 1);
+        }
+        h.flush();
+        h.send(RST, rst_at, 0);
+        match (h.state(), h.sent().len()) {
+            (State::Closed, _) => "reset",
+            (_, 0) => "dropped",
+            (_, _) => "challenge ACK",
+        }
+    };
+    let linux = ("rst_seq_match", "rcv-nxt-or-one-below-after-fin");
+    let rfc = ("rst_seq_match", "rcv-nxt");
+    let bsd = ("rst_seq_match", "last-ack-sent");
+    let xnu = ("rst_seq_match", "last-ack-sent-or-one-below-after-fin");
+    let delayed = ("quickack_segs", "0");
+    let fin_acked = ("ack_pingpong", "false");
+    // CLOSE-WAIT, an RST answering our ACK of the data sent before the FIN came.
+    assert_eq!(rst(&[linux], true, 101), "reset");
+    assert_eq!(rst(&[rfc], true, 101), "dropped");
+    // The ACK of the data is still delayed: last_ack_sent trails RCV.NXT.
+    assert_eq!(rst(&[rfc, delayed], false, 101), "reset");
+    assert_eq!(rst(&[bsd, delayed], false, 101), "challenge ACK");
+    assert_eq!(rst(&[bsd, delayed], false, 1), "reset");
+    assert_eq!(rst(&[rfc, delayed], false, 1), "dropped");
+    // The FIN was ACKed: one below the last ACK in CLOSE-WAIT.
+    assert_eq!(rst(&[xnu, fin_acked], true, 101), "reset");
+    assert_eq!(rst(&[bsd, fin_acked], true, 101), "dropped");
 }
 
 #[test]

@@ -110,6 +110,11 @@ pub fn harness_isn(p: Personality, our_iss: u32, peer_iss: u32) -> H {
     }
 }
 
+/// Linux without quick-ACK mode: every data segment follows the delayed-ACK rules.
+pub fn delayed_acks() -> Personality {
+    linux_with(&[("quickack_segs", "0")])
+}
+
 /// The Linux personality with knobs overridden, as `--set name=value` would.
 pub fn linux_with(knobs: &[(&str, &str)]) -> Personality {
     let mut p = Personality::builtin("linux").expect("linux");

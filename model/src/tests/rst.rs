@@ -133,6 +133,32 @@ fn test_close_wait_rst_gives_epipe_not_econnreset() {
 }
 
 #[test]
+fn test_close_wait_rst_one_below_rcv_nxt_resets() {
+    // Linux tcp_reset_check (corpus q03): our quick ACK of the response drew an
+    // RST from the peer's listener, which left its FIN behind it: seq = RCV.NXT − 1.
+    let mut h = established();
+    h.send_data(1, 1, 500);
+    assert_eq!(h.sent(), [". 1:1(0) ack 501"]);
+    h.send(FIN | ACK, 501, 1);
+    assert_eq!(h.state(), State::CloseWait);
+    h.send(RST, 501, 0);
+    assert_eq!(h.state(), State::Closed);
+    assert_eq!(h.read(1000), Some(Ok(500)));
+    assert_eq!(h.read(1000), Some(Ok(0)));
+    assert_eq!(h.write(1), Some(Err(Errno::EPIPE)));
+}
+
+#[test]
+fn test_established_rst_one_below_rcv_nxt_is_ignored() {
+    // Without the peer's FIN, one below RCV.NXT is outside the window.
+    let mut h = established();
+    h.send_data(1, 1, 500);
+    h.flush();
+    h.send(RST, 500, 0);
+    assert_eq!((h.state(), h.sent()), (State::Established, vec![]));
+}
+
+#[test]
 fn test_fin_wait_2_rst_resets() {
     let mut h = fin_wait_2_from(fin_wait_1_half());
     h.send(RST, 1, 0);

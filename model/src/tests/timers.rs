@@ -6,7 +6,7 @@ use super::*;
 
 #[test]
 fn test_established_poll_at_is_the_earliest_deadline() {
-    let mut h = established();
+    let mut h = established_with(delayed_acks());
     assert_eq!(
         h.host.poll_at(),
         None,

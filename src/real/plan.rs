@@ -262,6 +262,25 @@ mod tests {
     }
 
     #[test]
+    fn auto_scale_stretches_races_between_processes() {
+        use sim::spec::Action;
+        let mut b = two_linux();
+        b.at(3, "server", Action::Close { sock: 0 });
+        b.step(sim::At::Abs(3_020_000), "client", Action::Exit);
+        assert_eq!(auto_scale(&b.build()), 50.0);
+        // Steps of one process close together are no race.
+        let mut b = two_linux();
+        b.at(3, "server", Action::Close { sock: 0 });
+        b.step(sim::At::Abs(3_020_000), "server", Action::Exit);
+        assert_eq!(auto_scale(&b.build()), 1.0);
+        // Two processes at the same instant race over a 50 µs network: 20×.
+        let mut b = two_linux();
+        b.at(5, "server", Action::Close { sock: 0 });
+        b.at(5, "client", Action::Close { sock: 0 });
+        assert_eq!(auto_scale(&b.build()), 20.0);
+    }
+
+    #[test]
     fn sysctl_knobs_and_delays_choose_namespaces() {
         let mut b = two_linux();
         let mut p = Personality::builtin("linux").unwrap();

@@ -47,7 +47,7 @@ pub enum ResolveError {
     /// Not a built-in name: message and hint.
     Unknown { message: String, help: String },
     /// A personality file that failed to load, with its own location.
-    File(Diag),
+    File(Box<Diag>),
 }
 
 impl std::fmt::Display for ResolveError {
@@ -85,27 +85,31 @@ pub fn resolve(name: &str, base: &Path) -> Result<Personality, String> {
 }
 
 /// Loads a personality file.
-pub fn load(path: &Path) -> Result<Personality, Diag> {
+pub fn load(path: &Path) -> Result<Personality, Box<Diag>> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| Diag {
-        path: shown.clone(),
-        source: Arc::from(""),
-        span: None,
-        message: format!("cannot read personality file: {e}"),
-        label: String::new(),
-        help: None,
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Box::new(Diag {
+            path: shown.clone(),
+            source: Arc::from(""),
+            span: None,
+            message: format!("cannot read personality file: {e}"),
+            label: String::new(),
+            help: None,
+        })
     })?;
     let source: Arc<str> = Arc::from(text.as_str());
     let diag = |span: Option<std::ops::Range<usize>>,
                 message: String,
                 label: &str,
-                help: Option<String>| Diag {
-        path: shown.clone(),
-        source: source.clone(),
-        span,
-        message,
-        label: label.to_string(),
-        help,
+                help: Option<String>| {
+        Box::new(Diag {
+            path: shown.clone(),
+            source: source.clone(),
+            span,
+            message,
+            label: label.to_string(),
+            help,
+        })
     };
     let file: PersonalityFile =
         toml::from_str(&text).map_err(|e| diag(e.span(), e.message().to_string(), "here", None))?;

@@ -406,12 +406,11 @@ pub fn text(s: &Scenario, c: &Comparison, styled: bool) -> String {
         let _ = write!(o, "  {name:<w$}", w = widths[j]);
     }
     o.push('\n');
-    for i in 0..n {
-        let _ = write!(o, "{:<w0$}", c.names[i]);
-        for j in 0..n {
-            let cell = &c.cells[i * n + j];
+    for (name, row) in c.names.iter().zip(c.cells.chunks(n)) {
+        let _ = write!(o, "{name:<w0$}");
+        for (cell, width) in row.iter().zip(&widths) {
             let t = cell.short();
-            let pad = widths[j].saturating_sub(t.chars().count());
+            let pad = width.saturating_sub(t.chars().count());
             let _ = write!(o, "  {}{}", colour(cell, &t, styled), " ".repeat(pad));
         }
         o.push('\n');

@@ -189,7 +189,7 @@ fn personality(cx: &mut Ctx, name: &Spanned<String>) -> Option<Personality> {
                 "this personality",
                 Some(format!("see the error in {} below", d.path)),
             );
-            cx.errors.push(d);
+            cx.errors.push(*d);
             None
         }
     }

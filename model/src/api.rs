@@ -260,7 +260,8 @@ impl Host {
                 Step::Done(Ok(0))
             }
             Call::RcvBuf { bytes, .. } => {
-                self.sock_mut(sid).rcv_buf = bytes;
+                let factor = self.personality.knobs.rcvbuf_setsockopt_factor.value;
+                self.sock_mut(sid).set_rcv_buf(bytes.saturating_mul(factor));
                 Step::Done(Ok(0))
             }
             Call::SndBuf { bytes, .. } => {
@@ -444,6 +445,7 @@ impl Host {
         let s = self.sock_mut(sid);
         s.remote = to;
         s.init_tcb(iss, k, k.rto_initial_ms.value as u64 * NS_PER_MS);
+        s.tcb.ts_ok = k.tcp_timestamps.value;
         s.set_state(&mut ctx, State::SynSent, Rule::AppConnect);
         s.send_syn(&mut ctx);
         if s.nonblocking {

@@ -10,7 +10,7 @@ use crate::input::{Arrival, ListenerRoom};
 use crate::personality::{AcceptQueueLimit, ListenOverflow, Personality};
 use crate::segment::{Addr, HostId, Segment};
 use crate::seq::Seq;
-use crate::socket::{rst_reply, Ctx, SockId, Socket};
+use crate::socket::{rst_reply, Ctx, SockId, Socket, WndRule};
 use crate::state::{Rule, State};
 use crate::TimeNs;
 use std::sync::Arc;
@@ -106,6 +106,7 @@ impl Host {
             local,
             k.rcv_buf_bytes.value,
             k.snd_buf_bytes.value,
+            WndRule::of(k),
             self.cfg.mss,
         )
     }
@@ -347,7 +348,7 @@ impl Host {
         let iss = self.next_isn(seg.dst, seg.src);
         let mut child = self.new_socket(seg.dst);
         let listener = self.sock(lid);
-        child.rcv_buf = listener.rcv_buf;
+        child.set_rcv_buf(listener.rcv_buf);
         child.snd_buf = listener.snd_buf;
         child.linger = listener.linger;
         child.remote = seg.src;
@@ -358,9 +359,9 @@ impl Host {
         t.irs = seg.seq;
         t.rcv_nxt = seg.seq + 1;
         t.last_ack_sent = t.rcv_nxt;
-        t.mss = child
-            .mss_local
-            .min(if seg.mss == 0 { 536 } else { seg.mss as u32 });
+        t.ts_ok = k.tcp_timestamps.value && seg.opts.ts();
+        child.set_send_mss(seg.mss);
+        let t = &mut child.tcb;
         t.cwnd = k.initial_cwnd_segs.value.max(1) * t.mss;
         t.snd_wnd = seg.wnd;
         t.snd_wl1 = seg.seq;

@@ -122,8 +122,11 @@ impl Socket {
         t.irs = seg.seq;
         t.rcv_nxt = seg.seq + 1;
         t.last_ack_sent = t.rcv_nxt;
-        let peer_mss = if seg.mss == 0 { 536 } else { seg.mss as u32 };
-        t.mss = self.mss_local.min(peer_mss);
+        // Our SYN offered timestamps if the personality uses them; the peer's
+        // SYN (or SYN-ACK) decides.
+        t.ts_ok &= seg.opts.ts();
+        self.set_send_mss(seg.mss);
+        let t = &mut self.tcb;
         t.cwnd = ctx.p.initial_cwnd_segs.value.max(1) * t.mss;
         if ack_ok {
             t.snd_una = seg.ack;

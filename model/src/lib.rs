@@ -28,7 +28,7 @@ pub use errno::{CallResult, Errno};
 pub use event::{Buffer, Conn, DiscardCause, Event, Output, Pid, RstCause, TimerKind};
 pub use host::{Fd, Host, HostConfig};
 pub use personality::Personality;
-pub use segment::{Addr, Flags, HostId, Segment};
+pub use segment::{Addr, Flags, HostId, Segment, SynOpts};
 pub use seq::Seq;
 pub use state::{Rule, State};
 

@@ -106,6 +106,26 @@ pub struct Segment {
     pub len: u32,
     /// MSS option (only on SYNs); 0 when absent.
     pub mss: u16,
+    /// Other options on a SYN or SYN-ACK (offered, or agreed to).
+    pub opts: SynOpts,
+}
+
+/// Options a SYN offers or a SYN-ACK agrees to, besides the MSS: a bitset. (A
+/// byte, not a `bool`: a `bool` would become the niche of enums that carry a
+/// segment, and writing that one byte then reading the whole value stalls.)
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default, Serialize)]
+pub struct SynOpts(pub u8);
+
+impl SynOpts {
+    pub const NONE: SynOpts = SynOpts(0);
+    /// RFC 7323 timestamps. Once agreed every segment carries them; only their
+    /// 12 octets are modelled.
+    pub const TS: SynOpts = SynOpts(1);
+
+    #[inline]
+    pub fn ts(self) -> bool {
+        self.0 & SynOpts::TS.0 != 0
+    }
 }
 
 impl Segment {
@@ -143,6 +163,7 @@ mod tests {
             wnd: 0,
             len: 10,
             mss: 0,
+            opts: SynOpts::NONE,
         };
         assert_eq!(s.seq_len(), 12);
         s.flags = Flags::ACK;

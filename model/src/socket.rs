@@ -7,8 +7,8 @@
 
 use crate::errno::Errno;
 use crate::event::{Buffer, Conn, DiscardCause, Event, Output, Pid, RstCause};
-use crate::personality::Knobs;
-use crate::segment::{Addr, Flags, Segment};
+use crate::personality::{Knobs, RcvWndRounding};
+use crate::segment::{Addr, Flags, Segment, SynOpts};
 use crate::seq::Seq;
 use crate::state::{allowed, Rule, State};
 use crate::TimeNs;
@@ -18,6 +18,29 @@ pub type SockId = u32;
 
 /// At most this many out-of-order ranges are kept; more are dropped (and retransmitted).
 pub const OOO_RANGES_MAX: usize = 32;
+
+/// Octets the timestamps option takes in every segment once agreed (RFC 7323:
+/// 10, padded to 12; Linux TCPOLEN_TSTAMP_ALIGNED, BSD TCPOLEN_TSTAMP_APPA).
+pub const TSOPT_LEN: u32 = 12;
+
+/// How the receive window follows from the buffer, copied from the knobs
+/// `rcv_wnd_initial_pct`, `rcv_wnd_pct` and `rcv_wnd_rounding` when the socket is made.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct WndRule {
+    pub initial_pct: u32,
+    pub pct: u32,
+    pub rounding: RcvWndRounding,
+}
+
+impl WndRule {
+    pub fn of(p: &Knobs) -> WndRule {
+        WndRule {
+            initial_pct: p.rcv_wnd_initial_pct.value,
+            pct: p.rcv_wnd_pct.value,
+            rounding: p.rcv_wnd_rounding.value,
+        }
+    }
+}
 
 /// What a call into the model needs besides the socket: knobs, time, output.
 pub struct Ctx<'a> {
@@ -94,8 +117,11 @@ pub struct Tcb {
     /// An ACK must go out with the next output.
     pub ack_now: bool,
     pub last_ack_sent: Seq,
-    /// The window our last ACK advertised (Linux `tp->rcv_wnd`).
+    /// The window our last ACK (or SYN) advertised (Linux `tp->rcv_wnd`); with
+    /// `last_ack_sent` it is the right edge we promised.
     pub rcv_wnd_sent: u32,
+    /// Timestamps option: offered (SYN-SENT), then agreed by both ends.
+    pub ts_ok: bool,
     /// ACKs still to send at once, quick-ACK mode (Linux `icsk_ack.quick`).
     pub quick_acks: u32,
     /// Interactive mode: ACKs wait for a reply to ride on (Linux `icsk_ack.pingpong`).
@@ -132,8 +158,15 @@ pub struct Socket {
     pub connected: bool,
     /// A write() already got ECONNRESET (for `reset-then-eshutdown`).
     pub write_error_reported: bool,
+    /// The receive buffer (set it with `set_rcv_buf`, which derives the two below).
     pub rcv_buf: u32,
+    /// The most the window may ever be (Linux window_clamp).
+    pub rcv_clamp: u32,
+    /// How much received data the buffer holds before the window closes.
+    pub rcv_space: u32,
     pub snd_buf: u32,
+    /// How the window follows from `rcv_buf`.
+    pub wnd: WndRule,
     /// Our MSS (from the path MTU).
     pub mss_local: u32,
     pub listener: Option<Box<Listener>>,
@@ -143,8 +176,8 @@ pub struct Socket {
 }
 
 impl Socket {
-    pub fn new(local: Addr, rcv_buf: u32, snd_buf: u32, mss_local: u32) -> Socket {
-        Socket {
+    pub fn new(local: Addr, rcv_buf: u32, snd_buf: u32, wnd: WndRule, mss_local: u32) -> Socket {
+        let mut s = Socket {
             state: State::Closed,
             local,
             remote: Addr { host: 0, port: 0 },
@@ -161,13 +194,27 @@ impl Socket {
             reset: false,
             connected: false,
             write_error_reported: false,
-            rcv_buf,
+            rcv_buf: 0,
+            rcv_clamp: 0,
+            rcv_space: 0,
             snd_buf,
+            wnd,
             mss_local,
             listener: None,
             parent: None,
             tcb: Tcb::default(),
-        }
+        };
+        s.set_rcv_buf(rcv_buf);
+        s
+    }
+
+    /// Sets the receive buffer and the window limits that follow from it
+    /// (`rcv_wnd_initial_pct`, `rcv_wnd_pct`).
+    pub fn set_rcv_buf(&mut self, bytes: u32) {
+        let share = |pct: u32| (bytes as u64 * pct as u64 / 100).min(u32::MAX as u64) as u32;
+        self.rcv_buf = bytes;
+        self.rcv_clamp = share(self.wnd.initial_pct);
+        self.rcv_space = share(self.wnd.pct);
     }
 
     #[inline]
@@ -247,10 +294,75 @@ impl Socket {
         (self.snd_buf as u64).saturating_sub(self.snd_queued())
     }
 
-    /// The receive window we advertise: free space in the receive buffer.
+    /// The receive window: on our SYN or SYN-ACK the first offer, later what
+    /// the free space allows, and never less than the window already promised
+    /// (RFC 9293 §3.8.6.2.2: the right edge does not move left; Linux
+    /// tcp_select_window, BSD tcp_output).
     #[inline]
     pub fn rcv_wnd(&self) -> u32 {
-        (self.rcv_buf as u64).saturating_sub(self.tcb.unread) as u32
+        if !self.state.synchronized() {
+            return self.initial_rcv_wnd();
+        }
+        let t = &self.tcb;
+        let right = t.last_ack_sent + t.rcv_wnd_sent;
+        let promised = if right.gt(t.rcv_nxt) {
+            right - t.rcv_nxt
+        } else {
+            0
+        };
+        self.free_rcv_wnd().max(promised)
+    }
+
+    /// The first window (Linux tcp_select_initial_window): the clamp, with
+    /// `mss-multiple` rounded down to the MSS we announce, which on a SYN-ACK
+    /// agreeing to timestamps is less the option (tcp_openreq_init_rwin).
+    fn initial_rcv_wnd(&self) -> u32 {
+        let clamp = self.rcv_clamp;
+        match self.wnd.rounding {
+            RcvWndRounding::FreeSpace => clamp,
+            RcvWndRounding::MssMultiple => {
+                let ts = self.state == State::SynReceived && self.tcb.ts_ok;
+                let mss = (self.mss_local - if ts { TSOPT_LEN } else { 0 }).max(1);
+                if clamp > mss {
+                    clamp / mss * mss
+                } else {
+                    clamp
+                }
+            }
+        }
+    }
+
+    /// The window the free space allows now: the share of the buffer data may
+    /// fill (`rcv_wnd_pct`) less what is unread, within the clamp.
+    #[inline]
+    fn free_rcv_wnd(&self) -> u32 {
+        let clamp = self.rcv_clamp;
+        let free = (self.rcv_space as u64).saturating_sub(self.tcb.unread) as u32;
+        match self.wnd.rounding {
+            RcvWndRounding::FreeSpace => free.min(clamp),
+            RcvWndRounding::MssMultiple => {
+                // Linux __tcp_select_window, with rcv_mss taken as our MSS.
+                let mss = self.tcb.mss.max(1);
+                if free < clamp / 2 && free < mss {
+                    return 0;
+                }
+                let free = free.min(clamp);
+                let cur = self.tcb.rcv_wnd_sent;
+                if cur.saturating_add(mss) <= free || cur > free {
+                    free / mss * mss
+                } else {
+                    cur
+                }
+            }
+        }
+    }
+
+    /// Sets the send MSS from the peer's option (536 without one, RFC 9293
+    /// §3.7.1), less the timestamps option when both ends use it.
+    pub fn set_send_mss(&mut self, peer_mss: u16) {
+        let peer = if peer_mss == 0 { 536 } else { peer_mss as u32 };
+        let ts = if self.tcb.ts_ok { TSOPT_LEN } else { 0 };
+        self.tcb.mss = (self.mss_local.min(peer) - ts).max(1);
     }
 
     /// Octets waiting in the out-of-order queue.
@@ -314,6 +426,11 @@ impl Socket {
             } else {
                 0
             },
+            opts: if flags.syn() && self.tcb.ts_ok {
+                SynOpts::TS
+            } else {
+                SynOpts::NONE
+            },
         }
     }
 
@@ -329,6 +446,8 @@ impl Socket {
             t.rcv_wnd_sent = seg.wnd;
             t.delack_at = None;
             t.ack_now = false;
+        } else if seg.flags.syn() {
+            self.tcb.rcv_wnd_sent = seg.wnd;
         }
         ctx.out.segments.push(seg);
     }
@@ -525,5 +644,6 @@ pub fn rst_reply(seg: &Segment) -> Option<Segment> {
         wnd: 0,
         len: 0,
         mss: 0,
+        opts: SynOpts::NONE,
     })
 }

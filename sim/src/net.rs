@@ -199,6 +199,7 @@ mod tests {
             wnd: 0,
             len,
             mss: 0,
+            opts: model::SynOpts::NONE,
         }
     }
 

@@ -73,7 +73,8 @@ fn seg_text(isns: &Isns, s: &Segment) -> String {
     }
     let _ = write!(t, " win {}", s.wnd);
     if s.mss != 0 {
-        let _ = write!(t, " <mss {}>", s.mss);
+        let ts = if s.opts.ts() { ",TS" } else { "" };
+        let _ = write!(t, " <mss {}{ts}>", s.mss);
     }
     t
 }

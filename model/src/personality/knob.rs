@@ -314,6 +314,16 @@ knob_enum! {
     }
 }
 
+knob_enum! {
+    /// How the receive window we advertise follows from the free buffer space.
+    RcvWndRounding {
+        /// The free space itself (BSD sbspace).
+        FreeSpace = "free-space",
+        /// Multiples of the MSS; the current offer is kept while it is within one MSS of the free space; zero once the buffer is half full and less than an MSS is free (Linux __tcp_select_window).
+        MssMultiple = "mss-multiple",
+    }
+}
+
 /// A knob name, value or personality file that could not be used.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum KnobError {

@@ -112,8 +112,18 @@ knobs! {
     fin_wait_2_expiry: FinWait2Expiry,
     /// TIME-WAIT length (2·MSL) in seconds.
     time_wait_s: u32 ["TcpTimedWaitDelay"],
-    /// Receive buffer size in octets; the advertised window is its free space.
-    rcv_buf_bytes: u32 ["tcp_rmem", "SO_RCVBUF"],
+    /// Receive buffer size in octets (the window is a share of it: `rcv_wnd_initial_pct`, `rcv_wnd_pct`).
+    rcv_buf_bytes: u32 ["tcp_rmem"],
+    /// setsockopt(SO_RCVBUF, n) gives a receive buffer of n times this.
+    rcvbuf_setsockopt_factor: u32,
+    /// Share (%) of the receive buffer offered as the first window (SYN, SYN-ACK) and never exceeded later (the window clamp); with `mss-multiple` rounded down to the MSS we announce.
+    rcv_wnd_initial_pct: u32 ["tcp_adv_win_scale"],
+    /// Share (%) of the receive buffer that received data may fill before the window closes: payload over the memory it takes.
+    rcv_wnd_pct: u32,
+    /// How later windows are derived from the free space.
+    rcv_wnd_rounding: RcvWndRounding,
+    /// RFC 7323 timestamps: offered on our SYN; when both ends use them every segment carries 12 more option octets, so it holds 12 fewer payload octets than the MSS.
+    tcp_timestamps: bool ["net.inet.tcp.rfc1323", "Tcp1323Opts"],
     /// Send buffer size in octets; write() blocks (or fails EAGAIN) when it is full.
     snd_buf_bytes: u32 ["tcp_wmem", "SO_SNDBUF"],
     /// Initial congestion window in segments (RFC 6928).
@@ -608,6 +618,40 @@ mod tests {
             // in-window RST [doc: MS05-019]; modern Windows "?" (RFC 9293: optional).
             row(
                 |k| k.challenge_ack.value,
+                &[
+                    ("linux", true),
+                    ("freebsd", true),
+                    ("macos", true),
+                    ("windows", false),
+                    ("winsock-xp", false),
+                ],
+            );
+        }
+
+        #[test]
+        fn receive_window_arithmetic_and_timestamps() {
+            // Linux doubles SO_RCVBUF and offers half the buffer in MSS units (corpus
+            // q07) [src][obs]; the BSDs and Windows offer the free space as given.
+            row(
+                |k| {
+                    (
+                        k.rcvbuf_setsockopt_factor.value,
+                        k.rcv_wnd_initial_pct.value,
+                        k.rcv_wnd_rounding.value,
+                    )
+                },
+                &[
+                    ("linux", (2, 50, RcvWndRounding::MssMultiple)),
+                    ("freebsd", (1, 100, RcvWndRounding::FreeSpace)),
+                    ("macos", (1, 100, RcvWndRounding::FreeSpace)),
+                    ("windows", (1, 100, RcvWndRounding::FreeSpace)),
+                    ("winsock-xp", (1, 100, RcvWndRounding::FreeSpace)),
+                ],
+            );
+            // Timestamps on by default in Linux, FreeBSD and XNU [src]; not offered by
+            // Windows SYNs [obs-3p].
+            row(
+                |k| k.tcp_timestamps.value,
                 &[
                     ("linux", true),
                     ("freebsd", true),

@@ -116,8 +116,9 @@ fn test_established_quick_acks_run_out_and_come_back_after_an_idle_spell() {
 
 #[test]
 fn test_established_quick_acks_are_capped_by_the_window() {
-    // quick = rcv_wnd / (2·MSS), at least 2: a 4380-byte window holds one.
-    let mut h = established_with(linux_with(&[("rcv_buf_bytes", "4380")]));
+    // quick = rcv_wnd / (2·MSS), at least 2: a 4380-byte window (half an 8760-byte
+    // buffer) holds one.
+    let mut h = established_with(linux_with(&[("rcv_buf_bytes", "8760")]));
     h.send_data(1, 1, 10);
     assert_eq!(h.sent().len(), 1);
     assert_eq!(h.s().tcb.quick_acks, 0);
@@ -217,9 +218,7 @@ fn test_established_duplicate_data_is_acked_again_at_once() {
 
 #[test]
 fn test_established_data_beyond_the_window_is_trimmed() {
-    let mut h = established();
-    let fd = h.fd;
-    assert_eq!(h.call(Call::RcvBuf { fd, bytes: 1000 }), Some(Ok(0)));
+    let mut h = established_with(plain_window(1000));
     h.send_data(1, 1, 1500);
     assert_eq!(h.s().tcb.unread, 1000);
     let acks = h.sent_segments();
@@ -229,6 +228,39 @@ fn test_established_data_beyond_the_window_is_trimmed() {
     // Out-of-order data beyond the right edge is not kept either.
     h.send_data(1501, 1, 100);
     assert!(h.s().tcb.ooo.is_empty());
+}
+
+#[test]
+fn test_established_small_rcvbuf_takes_4368_octets_as_linux_does() {
+    // corpus q07: SO_RCVBUF 4096 → an 8192-octet buffer; SYN win 2920 (half, in
+    // 1460-octet MSS units); the 2920 stays offered after the first 1448 (right
+    // edge 4368), the free space then shrinks below an MSS, and the right edge
+    // never moves back: 3 × 1448 + 24 get in, then the window is 0.
+    let mut h = closed();
+    let (fd, to) = (h.fd, h.remote);
+    assert_eq!(h.call(Call::RcvBuf { fd, bytes: 4096 }), Some(Ok(0)));
+    h.call(Call::Connect { fd, to });
+    let syn = h.sent_segments();
+    assert_eq!(
+        (syn[0].wnd, syn[0].mss, syn[0].opts),
+        (2920, 1460, SynOpts::TS)
+    );
+    let syn_ack = Segment {
+        opts: SynOpts::TS,
+        ..h.peer(SYN | ACK, 0, 1)
+    };
+    h.inject(syn_ack);
+    assert_eq!(h.s().tcb.mss, 1448, "MSS less the timestamps option");
+    h.flush();
+    let mut acks = Vec::new();
+    for (seq, len) in [(1, 1448), (1449, 1448), (2897, 1448), (4345, 24)] {
+        h.send_data(seq, 1, len);
+        h.advance_ms(50);
+        let a = h.sent_segments().pop().expect("an ACK");
+        acks.push((a.ack.0 - PEER_ISS, a.wnd));
+    }
+    assert_eq!(acks, [(1449, 2920), (2897, 1472), (4345, 24), (4369, 0)]);
+    assert_eq!(h.s().tcb.unread, 4368);
 }
 
 #[test]
@@ -261,11 +293,10 @@ fn test_established_read_nonblocking_with_nothing_gives_eagain() {
 
 #[test]
 fn test_established_read_reopening_a_closed_window_sends_an_update() {
-    let mut h = established();
-    let fd = h.fd;
-    h.call(Call::RcvBuf { fd, bytes: 4000 });
+    let mut h = established_with(plain_window(4000));
     h.send_data(1, 1, 2000);
     h.send_data(2001, 1, 2000);
+    h.advance_ms(40);
     let ack = h.sent_segments();
     assert_eq!(ack.last().map(|s| s.wnd), Some(0), "window closed");
     assert_eq!(h.read(100), Some(Ok(100)));

@@ -31,6 +31,11 @@ const TESTED: &[&str] = &[
     "fin_wait_2_expiry",
     "time_wait_s",
     "rcv_buf_bytes",
+    "rcvbuf_setsockopt_factor",
+    "rcv_wnd_initial_pct",
+    "rcv_wnd_pct",
+    "rcv_wnd_rounding",
+    "tcp_timestamps",
     "snd_buf_bytes",
     "initial_cwnd_segs",
     "close_unread",
@@ -337,16 +342,96 @@ fn test_knob_time_wait_s() {
 
 // ---- buffers and windows --------------------------------------------------
 
+/// The window on our SYN.
+fn syn_window(p: Personality) -> u32 {
+    let mut h = closed_with(p);
+    let (fd, to) = (h.fd, h.remote);
+    h.call(Call::Connect { fd, to });
+    h.sent_segments()[0].wnd
+}
+
 #[test]
 fn test_knob_rcv_buf_bytes() {
-    let syn_window = |p| {
-        let mut h = closed_with(p);
+    // Half the buffer, in MSS units: Linux's SYN window on Ethernet (64240).
+    assert_eq!(syn_window(linux_with(&[])), 64_240);
+    assert_eq!(syn_window(set("rcv_buf_bytes", "8192")), 2_920);
+}
+
+/// How many octets a peer sending full segments (1460, no timestamps) gets
+/// into a receiver that set SO_RCVBUF 4096 before connecting and never reads.
+fn fill(p: Personality) -> u64 {
+    let mut h = closed_with(p);
+    let fd = h.fd;
+    assert_eq!(h.call(Call::RcvBuf { fd, bytes: 4096 }), Some(Ok(0)));
+    let mut h = established_from(syn_sent_from(h));
+    let mut seq = 1;
+    for _ in 0..100 {
+        h.advance_ms(200); // a delayed ACK goes out
+        let t = &h.s().tcb;
+        let right = (t.last_ack_sent + t.rcv_wnd_sent).0.wrapping_sub(PEER_ISS);
+        let room = right.saturating_sub(seq).min(MSS);
+        if room == 0 {
+            return h.s().tcb.unread;
+        }
+        h.send_data(seq, 1, room);
+        seq += room;
+    }
+    panic!("the window never closed");
+}
+
+#[test]
+fn test_knob_rcvbuf_setsockopt_factor() {
+    // Doubled (Linux): an 8192-octet buffer, first window 2920, 4380 get in.
+    assert_eq!(fill(linux_with(&[])), 4_380);
+    // Taken as given: 4096, first window 1460, and then none.
+    assert_eq!(fill(set("rcvbuf_setsockopt_factor", "1")), 1_460);
+}
+
+#[test]
+fn test_knob_rcv_wnd_initial_pct() {
+    assert_eq!(syn_window(linux_with(&[])), 64_240);
+    assert_eq!(syn_window(set("rcv_wnd_initial_pct", "100")), 129_940);
+}
+
+#[test]
+fn test_knob_rcv_wnd_pct() {
+    // 62% of 8192 less 1460 leaves the 2920 offered (right edge 4380); at 50% it
+    // shrinks to one MSS, and the right edge stays at 2920.
+    assert_eq!(fill(linux_with(&[])), 4_380);
+    assert_eq!(fill(set("rcv_wnd_pct", "50")), 2_920);
+}
+
+#[test]
+fn test_knob_rcv_wnd_rounding() {
+    assert_eq!(fill(linux_with(&[])), 4_380);
+    // The free space itself: 62% of 8192.
+    assert_eq!(fill(set("rcv_wnd_rounding", "free-space")), 5_079);
+}
+
+#[test]
+fn test_knob_tcp_timestamps() {
+    // Offered on our SYN; with a peer that agrees, segments are 12 octets shorter.
+    let segment_size = |value| {
+        let mut h = syn_sent_from(closed_with(set("tcp_timestamps", value)));
+        let syn_ack = Segment {
+            opts: SynOpts::TS,
+            ..h.peer(SYN | ACK, 0, 1)
+        };
+        h.inject(syn_ack);
+        h.flush();
+        h.write(10_000);
+        h.sent_segments()[0].len
+    };
+    assert_eq!(segment_size("true"), 1448);
+    assert_eq!(segment_size("false"), 1460);
+    let offered = |value| {
+        let mut h = closed_with(set("tcp_timestamps", value));
         let (fd, to) = (h.fd, h.remote);
         h.call(Call::Connect { fd, to });
-        h.sent_segments()[0].wnd
+        h.sent_segments()[0].opts.ts()
     };
-    assert_eq!(syn_window(linux_with(&[])), 131_072);
-    assert_eq!(syn_window(set("rcv_buf_bytes", "8192")), 8_192);
+    assert!(offered("true"));
+    assert!(!offered("false"));
 }
 
 #[test]

@@ -24,7 +24,7 @@ use crate::errno::CallResult;
 use crate::event::{Event, Output, Pid};
 use crate::host::{Fd, Host, HostConfig};
 use crate::personality::Personality;
-use crate::segment::{Addr, Flags, Segment};
+use crate::segment::{Addr, Flags, Segment, SynOpts};
 use crate::seq::Seq;
 use crate::socket::{SockId, Socket};
 use crate::state::{Rule, State};
@@ -113,6 +113,18 @@ pub fn harness_isn(p: Personality, our_iss: u32, peer_iss: u32) -> H {
 /// Linux without quick-ACK mode: every data segment follows the delayed-ACK rules.
 pub fn delayed_acks() -> Personality {
     linux_with(&[("quickack_segs", "0")])
+}
+
+/// Linux with a `buf`-octet receive buffer whose window is simply its free
+/// space (BSD's rule), for tests about the window's edges, not its arithmetic.
+pub fn plain_window(buf: u32) -> Personality {
+    let buf = buf.to_string();
+    linux_with(&[
+        ("rcv_buf_bytes", &buf),
+        ("rcv_wnd_initial_pct", "100"),
+        ("rcv_wnd_pct", "100"),
+        ("rcv_wnd_rounding", "free-space"),
+    ])
 }
 
 /// The Linux personality with knobs overridden, as `--set name=value` would.
@@ -250,6 +262,7 @@ impl H {
             wnd: PEER_WND,
             len: 0,
             mss: if flags.syn() { MSS as u16 } else { 0 },
+            opts: SynOpts::NONE,
         }
     }
 

@@ -14,7 +14,7 @@ use crate::personality::{
     ReadAfterShutRd, ShutRdUnread, WriteAfterRst,
 };
 use crate::segment::Addr;
-use crate::socket::{Ctx, Listener, SockId};
+use crate::socket::{CloseTimer, Ctx, Listener, SockId};
 use crate::state::{Rule, State};
 use crate::{TimeNs, NS_PER_MS, NS_PER_S};
 use serde::Serialize;
@@ -446,6 +446,10 @@ impl Host {
         s.remote = to;
         s.init_tcb(iss, k, k.rto_initial_ms.value as u64 * NS_PER_MS);
         s.tcb.ts_ok = k.tcp_timestamps.value;
+        if k.connect_timeout_s.value > 0 {
+            let at = now + k.connect_timeout_s.value as u64 * NS_PER_S;
+            s.tcb.close_timer = Some((at, CloseTimer::Connect));
+        }
         s.set_state(&mut ctx, State::SynSent, Rule::AppConnect);
         s.send_syn(&mut ctx);
         if s.nonblocking {

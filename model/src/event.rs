@@ -182,6 +182,8 @@ pub enum TimerKind {
     TimeWait,
     FinWait2,
     Linger,
+    /// The connection-establishment timer (`connect_timeout_s`).
+    Connect,
 }
 
 /// One connection as seen from one endpoint.

@@ -100,7 +100,8 @@ impl Socket {
                 // KB 175523: the SYN is retried without doubling the timeout.
                 self.tcb.refusals += 1;
                 self.tcb.retry_after_refusal = true;
-                self.tcb.rexmt_at = Some(ctx.now + REFUSED_SYN_RETRY_NS);
+                let wait = ctx.p.refused_syn_retry_ms.value as u64 * NS_PER_MS;
+                self.tcb.rexmt_at = Some(ctx.now + wait);
                 self.ignored(ctx, "RST to SYN ignored, SYN will be retried");
                 return Arrival::Done;
             }
@@ -834,6 +835,3 @@ impl Socket {
         });
     }
 }
-
-/// KB 175523: after an RST to its SYN, Windows retries the SYN at a fixed interval.
-pub const REFUSED_SYN_RETRY_NS: u64 = 500 * NS_PER_MS;

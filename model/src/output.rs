@@ -152,6 +152,9 @@ impl Socket {
         // Time the SYN's first transmission only (Karn's rule, RFC 6298 §3): Linux
         // measures the handshake RTT too, so the first data RTO is not the 1 s default.
         t.rtt_probe = (t.snd_max == t.iss).then_some((t.iss + 1, ctx.now));
+        if t.snd_max == t.iss {
+            t.first_syn_at = Some(ctx.now);
+        }
         t.snd_nxt = t.iss + 1;
         if t.snd_max.lt(t.snd_nxt) {
             t.snd_max = t.snd_nxt;

@@ -54,6 +54,8 @@ pub struct Ctx<'a> {
 pub enum CloseTimer {
     TimeWait,
     FinWait2,
+    /// connect() gives up if the connection is not established by then.
+    Connect,
 }
 
 /// A listener's queues.
@@ -110,6 +112,8 @@ pub struct Tcb {
     pub retry_after_refusal: bool,
     /// Zero-window probes sent since the peer last answered (Linux `icsk_probes_out`).
     pub probes_out: u32,
+    /// When our first SYN went out (Linux `retrans_stamp` in SYN-SENT).
+    pub first_syn_at: Option<TimeNs>,
     /// Retransmission timer (or persist timer when `persist`).
     pub rexmt_at: Option<TimeNs>,
     pub persist: bool,
@@ -469,7 +473,12 @@ impl Socket {
             rule,
         });
         match to {
-            State::Established => self.connected = true,
+            State::Established => {
+                self.connected = true;
+                if matches!(self.tcb.close_timer, Some((_, CloseTimer::Connect))) {
+                    self.tcb.close_timer = None;
+                }
+            }
             State::TimeWait => {
                 // The ACK of the peer's FIN may still be owed: keep `ack_now`.
                 self.tcb.rexmt_at = None;

@@ -138,6 +138,8 @@ pub enum Rule {
     FinWait2Timeout,
     /// Retransmission limit reached (§3.8.3, R2).
     RetransmitLimit,
+    /// The connection-establishment timer ran out in SYN-SENT (BSD tcp_keepinit).
+    ConnectTimeout,
     /// An RST to our SYN: connection refused (§3.10.7.3).
     Refused,
     /// A new SYN reopened a TIME-WAIT connection (RFC 9293 §3.10.7.4, RFC 6191).
@@ -163,6 +165,7 @@ impl Rule {
             Rule::TimeWaitExpired => "2MSL timer",
             Rule::FinWait2Timeout => "FIN-WAIT-2 timer",
             Rule::RetransmitLimit => "retransmission limit",
+            Rule::ConnectTimeout => "connection-establishment timer",
             Rule::Refused => "rcv RST to SYN",
             Rule::TimeWaitReopened => "new SYN in TIME-WAIT",
         }

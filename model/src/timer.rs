@@ -7,7 +7,7 @@
 use crate::errno::Errno;
 use crate::event::{DiscardCause, Event, RstCause, TimerKind};
 use crate::input::Arrival;
-use crate::personality::FinWait2Expiry;
+use crate::personality::{FinWait2Expiry, Knobs};
 use crate::segment::Flags;
 use crate::socket::{CloseTimer, Ctx, Socket};
 use crate::state::{Rule, State};
@@ -80,11 +80,15 @@ impl Socket {
                     self.send_syn(ctx);
                     return Arrival::Done;
                 }
-                if self.tcb.retries > p.syn_retries.value {
+                if self.syn_gives_up(p, ctx.now) {
                     self.give_up(ctx);
                     return Arrival::Closed;
                 }
-                self.back_off(p);
+                // Linux tcp_syn_linear_timeouts, BSD tcp_syn_backoff[]: the
+                // first timeouts keep the initial RTO.
+                if self.tcb.retries > p.syn_linear_timeouts.value {
+                    self.back_off(p);
+                }
                 self.send_syn(ctx);
             }
             State::SynReceived => {
@@ -126,6 +130,20 @@ impl Socket {
             State::FinWait2 | State::TimeWait | State::Closed | State::Listen => {}
         }
         Arrival::Done
+    }
+
+    /// Whether connect() gives up at this SYN timeout (Linux tcp_write_timeout):
+    /// after `syn_retries` retransmissions besides the linear ones, or once
+    /// the time `syn_retries` doubling retransmissions from the initial RTO
+    /// take has passed since the first SYN (retransmits_timed_out).
+    fn syn_gives_up(&self, p: &Knobs, now: TimeNs) -> bool {
+        let n = p.syn_retries.value;
+        if self.tcb.retries > n.saturating_add(p.syn_linear_timeouts.value) {
+            return true;
+        }
+        self.tcb
+            .first_syn_at
+            .is_some_and(|at| now - at >= model_timeout_ns(p, n))
     }
 
     /// The retransmission limit: ETIMEDOUT, and RST where the personality sends one.
@@ -172,6 +190,14 @@ impl Socket {
 
     fn close_timer_expired(&mut self, ctx: &mut Ctx, which: CloseTimer) -> Arrival {
         match which {
+            CloseTimer::Connect => {
+                // BSD tcp_timer_keep below ESTABLISHED: tcp_drop(ETIMEDOUT),
+                // no RST from a connection the peer never knew.
+                self.timer_event(ctx, TimerKind::Connect);
+                self.so_error = Some(Errno::ETIMEDOUT);
+                self.reset = true;
+                self.set_state(ctx, State::Closed, Rule::ConnectTimeout);
+            }
             CloseTimer::TimeWait => {
                 self.timer_event(ctx, TimerKind::TimeWait);
                 self.set_state(ctx, State::Closed, Rule::TimeWaitExpired);
@@ -191,5 +217,18 @@ impl Socket {
             }
         }
         Arrival::Closed
+    }
+}
+
+/// Linux tcp_model_timeout: how long `boundary` retransmissions take when the
+/// timeout doubles from the initial RTO up to the maximum and then stays there.
+fn model_timeout_ns(p: &Knobs, boundary: u32) -> u64 {
+    let base = (p.rto_initial_ms.value as u64).max(1) * crate::NS_PER_MS;
+    let max = (p.rto_max_ms.value as u64).max(1) * crate::NS_PER_MS;
+    let linear_from = (max / base).max(1).ilog2();
+    if boundary <= linear_from {
+        ((2u64 << boundary) - 1) * base
+    } else {
+        ((2u64 << linear_from) - 1) * base + (boundary - linear_from) as u64 * max
     }
 }

@@ -94,8 +94,12 @@ knobs! {
     quickack_segs: u32 ["TCP_MAX_QUICKACKS", "TCP_FORCED_ACKS_COUNT"],
     /// Interactive (ping-pong) mode: once we send data within the delayed-ACK time of receiving some, or the peer's FIN takes us to CLOSE-WAIT, ACKs are delayed (no quick ACKs, the FIN's ACK too) until a delayed ACK fires.
     ack_pingpong: bool,
-    /// SYN retransmissions before connect() fails ETIMEDOUT.
+    /// SYN retransmissions before connect() fails ETIMEDOUT, besides the `syn_linear_timeouts` ones; it also fails at the first SYN timeout after the time this many doubling retransmissions from `rto_initial_ms` take (Linux tcp_write_timeout / retransmits_timed_out; the same bound for stacks that only double).
     syn_retries: u32 ["tcp_syn_retries", "TcpMaxConnectRetransmissions"],
+    /// The first N SYN retransmission timeouts do not double the RTO (N + 1 intervals of `rto_initial_ms`), then it doubles.
+    syn_linear_timeouts: u32 ["tcp_syn_linear_timeouts"],
+    /// connect() fails ETIMEDOUT after this many seconds without the connection established, whatever the retransmissions (BSD tcp_keepinit); 0 = no such timer.
+    connect_timeout_s: u32 ["net.inet.tcp.keepinit"],
     /// SYN-ACK retransmissions before a half-open child is dropped.
     synack_retries: u32 ["tcp_synack_retries"],
     /// Data retransmissions before the connection is aborted with ETIMEDOUT.
@@ -170,6 +174,8 @@ knobs! {
     rst_to_syn: RstToSyn,
     /// SYN retries after an RST when `rst_to_syn` is `retry-syn`.
     refused_syn_retries: u32,
+    /// With `rst_to_syn = retry-syn`, the wait between the RST and the next SYN (no backoff).
+    refused_syn_retry_ms: u32,
     /// RFC 5961: an in-window RST not exactly at RCV.NXT, or a SYN in a synchronized state, gets a challenge ACK.
     challenge_ack: bool ["net.inet.tcp.insecure_rst"],
     /// The sequence number that makes an RST reset a synchronized connection (any other in the window draws a challenge ACK, or resets too without `challenge_ack`).
@@ -658,6 +664,36 @@ mod tests {
                     ("macos", true),
                     ("windows", false),
                     ("winsock-xp", false),
+                ],
+            );
+        }
+
+        #[test]
+        fn connection_establishment_timing() {
+            // SYN retransmissions: five 1 s intervals first on Linux (tcp_syn_linear_timeouts)
+            // and the BSDs (tcp_syn_backoff[]) [src]; doubling from the start on Windows
+            // [obs-3p] and XP [doc: KB 314053]. BSD and macOS end a connect after
+            // tcp_keepinit, 75 s [src].
+            row(
+                |k| (k.syn_linear_timeouts.value, k.connect_timeout_s.value),
+                &[
+                    ("linux", (4, 0)),
+                    ("freebsd", (4, 75)),
+                    ("macos", (4, 75)),
+                    ("windows", (0, 0)),
+                    ("winsock-xp", (0, 0)),
+                ],
+            );
+            // Row 19: Winsock's retries after an RST to its SYN, ≈ 1 s apart on modern
+            // Windows [obs-3p], 500 ms on XP [doc: KB 175523]; moot elsewhere.
+            row(
+                |k| k.refused_syn_retry_ms.value,
+                &[
+                    ("linux", 0),
+                    ("freebsd", 0),
+                    ("macos", 0),
+                    ("windows", 1000),
+                    ("winsock-xp", 500),
                 ],
             );
         }

@@ -185,16 +185,18 @@ fn test_syn_sent_close_drops_the_connection_silently() {
 }
 
 #[test]
-fn test_syn_sent_timeout_backs_off_then_etimedout() {
-    // kernel-probes p05b: tcp_syn_retries=1 fails after ~3 s, =2 after ~7 s (1 s, ×2 backoff).
+fn test_syn_sent_timeout_retries_linearly_then_etimedout() {
+    // linux-facts 5c (kernel-probes p05b): TCP_SYNCNT=2 fails after ~7.1 s with 6
+    // SYNs: 1 s apart (tcp_syn_linear_timeouts), until the time two doubling
+    // retransmissions would take (1 + 2 + 4 s) has passed.
     let mut h = syn_sent_from(closed_with(linux_with(&[("syn_retries", "2")])));
     h.advance_ms(999);
     assert_eq!(h.sent(), Vec::<String>::new());
     h.advance_ms(1);
     assert_eq!(h.sent(), ["S 0:0(0)"]);
-    h.advance_ms(2_000);
-    assert_eq!(h.sent(), ["S 0:0(0)"]);
-    h.advance_ms(3_999);
+    h.advance_ms(4_000);
+    assert_eq!(h.sent(), ["S 0:0(0)"; 4]);
+    h.advance_ms(1_999);
     assert_eq!(h.state(), State::SynSent);
     h.advance_ms(1);
     assert_eq!(h.state(), State::Closed);

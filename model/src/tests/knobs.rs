@@ -22,6 +22,8 @@ const TESTED: &[&str] = &[
     "quickack_segs",
     "ack_pingpong",
     "syn_retries",
+    "syn_linear_timeouts",
+    "connect_timeout_s",
     "synack_retries",
     "data_retries",
     "orphan_retries",
@@ -59,6 +61,7 @@ const TESTED: &[&str] = &[
     "syn_in_time_wait",
     "rst_to_syn",
     "refused_syn_retries",
+    "refused_syn_retry_ms",
     "challenge_ack",
     "rst_seq_match",
     "error_names",
@@ -225,16 +228,73 @@ fn test_knob_ack_pingpong() {
     assert_eq!(next_request("false"), 0);
 }
 
+/// When each SYN retransmission went out (ms after connect), and when (ms) and
+/// how connect() ended, if it did within 200 s.
+fn syn_schedule(p: Personality) -> (Vec<u64>, Option<(u64, CallResult)>) {
+    let mut h = syn_sent_from(closed_with(p));
+    let start = h.now;
+    let mut syns = Vec::new();
+    let mut ended = None;
+    while h.now - start < 200_000 * crate::NS_PER_MS {
+        if !h.next_timer_within_ms(200_000) {
+            break;
+        }
+        let ms = (h.now - start) / crate::NS_PER_MS;
+        syns.extend(
+            h.sent_segments()
+                .iter()
+                .filter(|s| s.flags.syn())
+                .map(|_| ms),
+        );
+        if h.state() == State::Closed {
+            ended = Some((ms, h.read(1).expect("a result")));
+            break;
+        }
+    }
+    (syns, ended)
+}
+
 #[test]
 fn test_knob_syn_retries() {
-    let retries = |p| {
-        let mut h = syn_sent_from(closed_with(p));
-        let n = h.send_times(200_000, |s| s.flags.syn()).len();
-        assert_eq!(h.read(1), Some(Err(Errno::ETIMEDOUT)));
-        n
-    };
-    assert_eq!(retries(linux_with(&[])), 6);
-    assert_eq!(retries(set("syn_retries", "1")), 1);
+    // linux-facts 5c: 10 SYN retransmissions and ETIMEDOUT at ~134 s by default
+    // (6 + the 4 linear ones, the 11th timeout at 131 s); TCP_SYNCNT 1 gives up
+    // after 3 s: the time one doubling retransmission would take, 1 + 2 s.
+    let (syns, ended) = syn_schedule(linux_with(&[]));
+    assert_eq!(syns.len(), 10);
+    assert_eq!(ended, Some((131_000, Err(Errno::ETIMEDOUT))));
+    let (syns, ended) = syn_schedule(set("syn_retries", "1"));
+    assert_eq!(syns, [1_000, 2_000]);
+    assert_eq!(ended, Some((3_000, Err(Errno::ETIMEDOUT))));
+}
+
+#[test]
+fn test_knob_syn_linear_timeouts() {
+    // linux-facts 5a: SYNs at +1, +2, +3, +4, +5, +7, +11, +19, +35, +68 s.
+    let (syns, _) = syn_schedule(linux_with(&[]));
+    assert_eq!(
+        syns,
+        [1_000, 2_000, 3_000, 4_000, 5_000, 7_000, 11_000, 19_000, 35_000, 67_000]
+    );
+    // Doubling from the start (RFC 6298 §5.5): 6 retransmissions, ETIMEDOUT at 127 s.
+    let (syns, ended) = syn_schedule(set("syn_linear_timeouts", "0"));
+    assert_eq!(syns, [1_000, 3_000, 7_000, 15_000, 31_000, 63_000]);
+    assert_eq!(ended, Some((127_000, Err(Errno::ETIMEDOUT))));
+}
+
+#[test]
+fn test_knob_connect_timeout_s() {
+    // BSD tcp_keepinit: the connect ends at 75 s, after the SYN of 67 s, no RST.
+    let (syns, ended) = syn_schedule(set("connect_timeout_s", "75"));
+    assert_eq!(syns.last(), Some(&67_000));
+    assert_eq!(ended, Some((75_000, Err(Errno::ETIMEDOUT))));
+    // None (Linux): the SYN retransmissions decide.
+    let (_, ended) = syn_schedule(set("connect_timeout_s", "0"));
+    assert_eq!(ended, Some((131_000, Err(Errno::ETIMEDOUT))));
+    // Established in time, the timer is gone.
+    let mut h = established_with(set("connect_timeout_s", "75"));
+    assert_eq!(h.s().tcb.close_timer, None);
+    h.advance_ms(100_000);
+    assert_eq!(h.state(), State::Established);
 }
 
 #[test]
@@ -847,6 +907,7 @@ fn test_knob_refused_syn_retries() {
         let p = linux_with(&[
             ("rst_to_syn", "retry-syn"),
             ("refused_syn_retries", retries),
+            ("refused_syn_retry_ms", "500"),
         ]);
         let mut h = syn_sent_from(closed_with(p));
         let mut syns = 0;
@@ -900,6 +961,25 @@ fn test_knob_rst_seq_match() {
     // The FIN was ACKed: one below the last ACK in CLOSE-WAIT.
     assert_eq!(rst(&[xnu, fin_acked], true, 101), "reset");
     assert_eq!(rst(&[bsd, fin_acked], true, 101), "dropped");
+}
+
+#[test]
+fn test_knob_refused_syn_retry_ms() {
+    // How long after the RST the SYN goes out again (KB 175523: no backoff).
+    let retry_after = |ms| {
+        let p = linux_with(&[
+            ("rst_to_syn", "retry-syn"),
+            ("refused_syn_retries", "3"),
+            ("refused_syn_retry_ms", ms),
+        ]);
+        let mut h = syn_sent_from(closed_with(p));
+        h.send(RST | ACK, 0, 1);
+        let first = h.send_times(5_000, |s| s.flags.syn())[0];
+        h.send(RST | ACK, 0, 1);
+        (first, h.send_times(5_000, |s| s.flags.syn())[0])
+    };
+    assert_eq!(retry_after("500"), (500, 500));
+    assert_eq!(retry_after("1000"), (1_000, 1_000));
 }
 
 #[test]

@@ -245,6 +245,7 @@ impl Host {
         let limit = match self.personality.knobs.accept_queue_limit.value {
             AcceptQueueLimit::BacklogPlusOne => l.backlog + 1,
             AcceptQueueLimit::ThreeHalvesBacklog => (3 * l.backlog / 2).max(1),
+            AcceptQueueLimit::ThreeHalvesBacklogPlusOne => 3 * l.backlog / 2 + 1,
             AcceptQueueLimit::Backlog => l.backlog.max(1),
         };
         l.accept_q.len() as u32 >= limit

@@ -221,8 +221,10 @@ knob_enum! {
     AcceptQueueLimit {
         /// backlog + 1.
         BacklogPlusOne = "backlog+1",
-        /// 3/2 × backlog (BSD).
+        /// 3/2 × backlog: refused once that many are queued (XNU sonewconn).
         ThreeHalvesBacklog = "3/2*backlog",
+        /// 3/2 × backlog + 1: refused only once more than 3/2 × backlog are queued (FreeBSD sonewconn).
+        ThreeHalvesBacklogPlusOne = "3/2*backlog+1",
         /// Exactly backlog.
         Backlog = "backlog",
     }

@@ -540,6 +540,19 @@ mod tests {
                     ("winsock-xp", ListenOverflow::RstSyn),
                 ],
             );
+            // How many fit: Linux sk_acceptq_is_full() (backlog + 1), FreeBSD sonewconn()
+            // (refused once more than 3/2 × backlog), XNU sonewconn() (at 3/2 × backlog)
+            // [src]; Windows: the backlog [doc: listen].
+            row(
+                |k| k.accept_queue_limit.value,
+                &[
+                    ("linux", AcceptQueueLimit::BacklogPlusOne),
+                    ("freebsd", AcceptQueueLimit::ThreeHalvesBacklogPlusOne),
+                    ("macos", AcceptQueueLimit::ThreeHalvesBacklog),
+                    ("windows", AcceptQueueLimit::Backlog),
+                    ("winsock-xp", AcceptQueueLimit::Backlog),
+                ],
+            );
         }
 
         #[test]

@@ -846,6 +846,8 @@ fn test_knob_accept_queue_limit() {
     };
     assert_eq!(capacity("backlog+1", 4), 5);
     assert_eq!(capacity("3/2*backlog", 4), 6);
+    assert_eq!(capacity("3/2*backlog+1", 4), 7);
+    assert_eq!(capacity("3/2*backlog+1", 0), 1);
     assert_eq!(capacity("backlog", 4), 4);
 }
 

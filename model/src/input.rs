@@ -419,7 +419,12 @@ impl Socket {
         }
         // The peer is alive: zero-window probes so far were answered.
         self.tcb.probes_out = 0;
-        if ack.gt(self.tcb.snd_una) {
+        let acked = if ack.gt(self.tcb.snd_una) {
+            ack - self.tcb.snd_una
+        } else {
+            0
+        };
+        if acked > 0 {
             self.new_ack(ctx, seg);
         } else if ack == self.tcb.snd_una
             && seg.len == 0
@@ -437,7 +442,7 @@ impl Socket {
                 self.retransmit_head(ctx);
             }
         }
-        self.update_window(ctx, seg);
+        self.update_window(ctx, seg, acked);
         self.assert_send_sequence();
         if !self.fin_acked() {
             return None;
@@ -468,9 +473,15 @@ impl Socket {
 
     /// Window update (RFC 9293 §3.10.7.4, SND.WL1/WL2). A window that opens ends
     /// persist mode and its backoff, which belongs to the probes, not to the RTO.
-    fn update_window(&mut self, ctx: &mut Ctx, seg: &Segment) {
+    ///
+    /// When the update test fails but the ACK advanced SND.UNA (an old segment
+    /// carrying a new ACK, e.g. a retransmission), the window we hold was
+    /// measured from the old SND.UNA: shrink it by the octets acknowledged so its
+    /// right edge stays where the peer put it (BSD tcp_input: `snd_wnd -= acked`).
+    fn update_window(&mut self, ctx: &mut Ctx, seg: &Segment, acked: u32) {
         let t = &mut self.tcb;
         if !(t.snd_wl1.lt(seg.seq) || (t.snd_wl1 == seg.seq && t.snd_wl2.le(seg.ack))) {
+            t.snd_wnd = t.snd_wnd.saturating_sub(acked);
             return;
         }
         t.snd_wnd = seg.wnd;

@@ -119,17 +119,23 @@ impl Socket {
     }
 
     /// Retransmits one segment from SND.UNA (fast retransmit).
+    ///
+    /// Only octets already sent are resent (up to SND.MAX, less our FIN), and no
+    /// more than the peer's window allows: new data waits for `output`, which
+    /// checks the window (Linux tcp_retransmit_skb, BSD tcp_output).
     pub fn retransmit_head(&mut self, ctx: &mut Ctx) {
         let t = &self.tcb;
         let seq = t.snd_una;
         let end = self.write_seq();
-        let len = if seq.lt(end) {
-            (end - seq).min(t.mss)
+        let fin_sent = t.fin_queued && t.snd_max.gt(end);
+        let sent_end = if fin_sent { end } else { t.snd_max };
+        let len = if seq.lt(sent_end) {
+            (sent_end - seq).min(t.mss).min(t.snd_wnd)
         } else {
             0
         };
         let mut flags = Flags::ACK;
-        if t.fin_queued && seq + len == end {
+        if fin_sent && seq + len == end {
             flags = flags | Flags::FIN;
         }
         if len == 0 && !flags.fin() {

@@ -75,6 +75,11 @@ pub enum Call {
         fd: Fd,
         on: bool,
     },
+    /// SO_KEEPALIVE on or off.
+    Keepalive {
+        fd: Fd,
+        on: bool,
+    },
     RcvBuf {
         fd: Fd,
         bytes: u32,
@@ -189,6 +194,7 @@ impl Host {
             | Call::Close { fd }
             | Call::Linger { fd, .. }
             | Call::Nonblocking { fd, .. }
+            | Call::Keepalive { fd, .. }
             | Call::RcvBuf { fd, .. }
             | Call::SndBuf { fd, .. }
             | Call::Dup { fd } => fd,
@@ -257,6 +263,18 @@ impl Host {
             }
             Call::Nonblocking { on, .. } => {
                 self.sock_mut(sid).nonblocking = on;
+                Step::Done(Ok(0))
+            }
+            Call::Keepalive { on, .. } => {
+                let personality = Arc::clone(&self.personality);
+                let ctx = Ctx {
+                    p: &personality.knobs,
+                    now,
+                    out,
+                };
+                let s = self.sock_mut(sid);
+                s.keepalive = on;
+                s.touch_keepalive(&ctx);
                 Step::Done(Ok(0))
             }
             Call::RcvBuf { bytes, .. } => {

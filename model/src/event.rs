@@ -47,6 +47,8 @@ pub enum RstCause {
     UnacceptableAck,
     /// A SYN arrived in a synchronized state (RFC 793 without RFC 5961).
     SynInWindow,
+    /// Keepalive probes went unanswered.
+    KeepaliveTimeout,
 }
 
 impl RstCause {
@@ -67,10 +69,11 @@ impl RstCause {
             RstCause::FinWait2Timeout => "FIN-WAIT-2 timeout",
             RstCause::UnacceptableAck => "unacceptable ACK",
             RstCause::SynInWindow => "SYN in a synchronized state",
+            RstCause::KeepaliveTimeout => "keepalive timeout",
         }
     }
 
-    pub const ALL: [RstCause; 15] = [
+    pub const ALL: [RstCause; 16] = [
         RstCause::CloseWithUnread,
         RstCause::LingerZero,
         RstCause::LingerTimeout,
@@ -86,6 +89,7 @@ impl RstCause {
         RstCause::FinWait2Timeout,
         RstCause::UnacceptableAck,
         RstCause::SynInWindow,
+        RstCause::KeepaliveTimeout,
     ];
 
     /// The kebab-case name used in scenario files and JSON.
@@ -106,6 +110,7 @@ impl RstCause {
             RstCause::FinWait2Timeout => "fin-wait-2-timeout",
             RstCause::UnacceptableAck => "unacceptable-ack",
             RstCause::SynInWindow => "syn-in-window",
+            RstCause::KeepaliveTimeout => "keepalive-timeout",
         }
     }
 
@@ -184,6 +189,8 @@ pub enum TimerKind {
     Linger,
     /// The connection-establishment timer (`connect_timeout_s`).
     Connect,
+    /// SO_KEEPALIVE's idle or probe timer.
+    Keepalive,
 }
 
 /// One connection as seen from one endpoint.

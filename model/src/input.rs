@@ -176,6 +176,10 @@ impl Socket {
         } else {
             seg
         };
+        // Anything from the peer shows it is alive: the keepalive idle time restarts.
+        if self.tcb.keepalive_at.is_some() {
+            self.touch_keepalive(ctx);
+        }
         let f = seg.flags;
         // First and second checks for an RST: its sequence number decides
         // between reset, challenge ACK and drop (`rst_verdict`).

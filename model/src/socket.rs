@@ -112,6 +112,10 @@ pub struct Tcb {
     pub retry_after_refusal: bool,
     /// Zero-window probes sent since the peer last answered (Linux `icsk_probes_out`).
     pub probes_out: u32,
+    /// When the next keepalive probe is due (SO_KEEPALIVE, ESTABLISHED or CLOSE-WAIT only).
+    pub keepalive_at: Option<TimeNs>,
+    /// Keepalive probes sent since the peer last sent anything.
+    pub keepalive_probes: u32,
     /// When our first SYN went out (Linux `retrans_stamp` in SYN-SENT).
     pub first_syn_at: Option<TimeNs>,
     /// Retransmission timer (or persist timer when `persist`).
@@ -149,6 +153,8 @@ pub struct Socket {
     /// The process that closed it (for exit-time cleanup).
     pub closed_by: Option<Pid>,
     pub nonblocking: bool,
+    /// SO_KEEPALIVE.
+    pub keepalive: bool,
     /// SO_LINGER: None when off, else l_linger as passed.
     pub linger: Option<u32>,
     pub shut_rd: bool,
@@ -190,6 +196,7 @@ impl Socket {
             closed: false,
             closed_by: None,
             nonblocking: false,
+            keepalive: false,
             linger: None,
             shut_rd: false,
             shut_wr: false,
@@ -478,6 +485,7 @@ impl Socket {
                 if matches!(self.tcb.close_timer, Some((_, CloseTimer::Connect))) {
                     self.tcb.close_timer = None;
                 }
+                self.touch_keepalive(ctx);
             }
             State::TimeWait => {
                 // The ACK of the peer's FIN may still be owed: keep `ack_now`.

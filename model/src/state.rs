@@ -138,6 +138,8 @@ pub enum Rule {
     FinWait2Timeout,
     /// Retransmission limit reached (§3.8.3, R2).
     RetransmitLimit,
+    /// Keepalive probes unanswered (RFC 1122 §4.2.3.6).
+    KeepaliveTimeout,
     /// The connection-establishment timer ran out in SYN-SENT (BSD tcp_keepinit).
     ConnectTimeout,
     /// An RST to our SYN: connection refused (§3.10.7.3).
@@ -165,6 +167,7 @@ impl Rule {
             Rule::TimeWaitExpired => "2MSL timer",
             Rule::FinWait2Timeout => "FIN-WAIT-2 timer",
             Rule::RetransmitLimit => "retransmission limit",
+            Rule::KeepaliveTimeout => "keepalive timeout",
             Rule::ConnectTimeout => "connection-establishment timer",
             Rule::Refused => "rcv RST to SYN",
             Rule::TimeWaitReopened => "new SYN in TIME-WAIT",

@@ -19,7 +19,7 @@ impl Socket {
     pub fn next_deadline(&self) -> Option<TimeNs> {
         let t = &self.tcb;
         let mut at = t.rexmt_at;
-        for d in [t.delack_at, t.close_timer.map(|c| c.0)]
+        for d in [t.delack_at, t.close_timer.map(|c| c.0), t.keepalive_at]
             .into_iter()
             .flatten()
         {
@@ -51,12 +51,57 @@ impl Socket {
                 return arrival;
             }
         }
+        if self.tcb.keepalive_at.is_some_and(|t| t <= now) {
+            self.tcb.keepalive_at = None;
+            let arrival = self.keepalive_expired(ctx);
+            if arrival != Arrival::Done {
+                return arrival;
+            }
+        }
         if let Some((at, which)) = self.tcb.close_timer {
             if at <= now {
                 self.tcb.close_timer = None;
                 return self.close_timer_expired(ctx, which);
             }
         }
+        Arrival::Done
+    }
+
+    /// (Re)arms the keepalive timer after a sign of life: a full idle period from
+    /// now, and no probes outstanding. Only an open connection is probed.
+    pub fn touch_keepalive(&mut self, ctx: &Ctx) {
+        self.tcb.keepalive_probes = 0;
+        let alive = self.keepalive && matches!(self.state, State::Established | State::CloseWait);
+        self.tcb.keepalive_at =
+            alive.then(|| ctx.now + ctx.p.keepalive_idle_s.value as u64 * crate::NS_PER_S);
+    }
+
+    /// RFC 1122 §4.2.3.6: an idle connection is probed with an ACK whose
+    /// sequence number is one below SND.UNA (it draws an ACK); after
+    /// `keepalive_probes` unanswered probes the connection is dropped.
+    fn keepalive_expired(&mut self, ctx: &mut Ctx) -> Arrival {
+        if !self.keepalive || !matches!(self.state, State::Established | State::CloseWait) {
+            return Arrival::Done;
+        }
+        self.timer_event(ctx, TimerKind::Keepalive);
+        let p = ctx.p;
+        if self.tcb.keepalive_probes >= p.keepalive_probes.value {
+            if !self.closed {
+                self.so_error = Some(Errno::ETIMEDOUT);
+            }
+            if p.keepalive_rst.value {
+                self.abort(ctx, RstCause::KeepaliveTimeout);
+            } else {
+                self.purge_send_queue(ctx, DiscardCause::Timeout);
+                self.reset = true;
+                self.set_state(ctx, State::Closed, Rule::KeepaliveTimeout);
+            }
+            return Arrival::Closed;
+        }
+        let seg = self.segment(Flags::ACK, self.tcb.snd_una - 1, 0);
+        self.transmit(ctx, seg);
+        self.tcb.keepalive_probes += 1;
+        self.tcb.keepalive_at = Some(ctx.now + p.keepalive_intvl_s.value as u64 * crate::NS_PER_S);
         Arrival::Done
     }
 

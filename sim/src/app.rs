@@ -246,6 +246,10 @@ impl World {
                 fd: self.fd(p, sock),
                 on,
             },
+            Action::Keepalive { sock, on } => Call::Keepalive {
+                fd: self.fd(p, sock),
+                on,
+            },
             Action::RcvBuf { sock, bytes } => Call::RcvBuf {
                 fd: self.fd(p, sock),
                 bytes,

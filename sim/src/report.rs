@@ -98,6 +98,7 @@ fn call_text(c: &Call, spec: &WorldSpec) -> String {
             Some(n) => format!("setsockopt({fd}, SO_LINGER, {{1, {n}}})"),
         },
         Call::Nonblocking { fd, on } => format!("fcntl({fd}, O_NONBLOCK={})", u8::from(on)),
+        Call::Keepalive { fd, on } => format!("setsockopt({fd}, SO_KEEPALIVE, {})", u8::from(on)),
         Call::RcvBuf { fd, bytes } => format!("setsockopt({fd}, SO_RCVBUF, {bytes})"),
         Call::SndBuf { fd, bytes } => format!("setsockopt({fd}, SO_SNDBUF, {bytes})"),
         Call::Dup { fd } => format!("dup({fd})"),

@@ -93,6 +93,11 @@ pub enum Action {
         sock: Slot,
         on: bool,
     },
+    /// SO_KEEPALIVE on or off.
+    Keepalive {
+        sock: Slot,
+        on: bool,
+    },
     RcvBuf {
         sock: Slot,
         bytes: u32,

@@ -187,6 +187,7 @@ fn action_sock(a: Action) -> Option<u16> {
         | Action::Close { sock }
         | Action::Linger { sock, .. }
         | Action::Nonblocking { sock, .. }
+        | Action::Keepalive { sock, .. }
         | Action::RcvBuf { sock, .. }
         | Action::SndBuf { sock, .. } => sock,
         Action::Accept { sock, .. } => sock,
@@ -451,6 +452,15 @@ impl Worker<'_> {
                 };
                 call(
                     format!("fcntl({fd}, O_NONBLOCK={})", u8::from(on)),
+                    res_of(r as isize),
+                    &mut calls,
+                )
+            }
+            Action::Keepalive { sock, on } => {
+                let fd = self.fd(sock);
+                let r = sys::set_int_opt(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE, i32::from(on));
+                call(
+                    format!("setsockopt({fd}, SO_KEEPALIVE, {})", u8::from(on)),
                     res_of(r as isize),
                     &mut calls,
                 )

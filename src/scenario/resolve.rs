@@ -543,6 +543,10 @@ fn resolve_steps(
                 sock: slot(cx, sock),
                 on: *on,
             },
+            Op::Keepalive { sock, on } => Action::Keepalive {
+                sock: slot(cx, sock),
+                on: *on,
+            },
             Op::RcvBuf { sock, bytes } => Action::RcvBuf {
                 sock: slot(cx, sock),
                 bytes: *bytes,

@@ -50,6 +50,7 @@ pub enum Op {
     Close { sock: Tok },
     Linger { sock: Tok, linger: Option<u32> },
     Nonblocking { sock: Tok, on: bool },
+    Keepalive { sock: Tok, on: bool },
     RcvBuf { sock: Tok, bytes: u32 },
     SndBuf { sock: Tok, bytes: u32 },
     Dup { sock: Tok, new: Tok },
@@ -124,6 +125,11 @@ pub const CALLS: &[(&str, &str, &str)] = &[
         "nonblocking",
         "nonblocking S [on|off]",
         "O_NONBLOCK on (default) or off",
+    ),
+    (
+        "keepalive",
+        "keepalive S [on|off]",
+        "SO_KEEPALIVE on (default) or off",
     ),
     ("rcvbuf", "rcvbuf S SIZE", "SO_RCVBUF"),
     ("sndbuf", "sndbuf S SIZE", "SO_SNDBUF"),
@@ -476,6 +482,23 @@ fn parse_op(call: &Tok, args: &[Tok], line_len: usize) -> Result<Op, StepError> 
             extra(2)?;
             Op::Nonblocking { sock, on }
         }
+        "keepalive" => {
+            let sock = arg(0, "a socket name")?;
+            let on = match args.get(1).map(|t| t.text.as_str()) {
+                None | Some("on") => true,
+                Some("off") => false,
+                Some(_) => {
+                    return Err(err(
+                        args[1].at.clone(),
+                        "expected `on` or `off`",
+                        "here",
+                        None,
+                    ))
+                }
+            };
+            extra(2)?;
+            Op::Keepalive { sock, on }
+        }
         "rcvbuf" | "sndbuf" => {
             let sock = arg(0, "a socket name")?;
             let bytes = size32(&arg(1, "a size")?)?;
@@ -595,6 +618,12 @@ impl fmt::Display for StepDef {
             Op::Nonblocking { sock, on } => write!(
                 f,
                 "nonblocking {} {}",
+                sock.text,
+                if *on { "on" } else { "off" }
+            ),
+            Op::Keepalive { sock, on } => write!(
+                f,
+                "keepalive {} {}",
                 sock.text,
                 if *on { "on" } else { "off" }
             ),

@@ -65,6 +65,10 @@ pub fn freebsd() -> Personality {
             challenge_ack: k(true, "[src] sys/netinet/tcp_input.c tcp_do_segment(): RFC 5961 §3.2 challenge ACK for an in-window RST not at last_ack_sent, §4.2 for a SYN in a synchronized state, unless net.inet.tcp.insecure_rst / insecure_syn = 1 (matrix row 20)"),
             rst_seq_match: k(RstSeqMatch::LastAckSent, "[src] sys/netinet/tcp_input.c tcp_do_segment(), RFC 5961 §3.2: 'to take into account delayed ACKs, we should test against last_ack_sent instead of rcv_nxt': in window from last_ack_sent, reset only when th_seq == last_ack_sent, else a challenge ACK (index id 3932539)"),
             read_after_rst: k(ReadAfterRst::ErrorOnceThenEof, "[src] sys/kern/uipc_socket.c soreceive_generic(): so_error is returned and cleared; SBS_CANTRCVMORE then gives 0"),
+            keepalive_idle_s: k(7200, "[src] sys/netinet/tcp_timer.h TCPTV_KEEP_IDLE = 120 min (sysctl net.inet.tcp.keepidle)"),
+            keepalive_intvl_s: k(75, "[src] sys/netinet/tcp_timer.h TCPTV_KEEPINTVL = 75 s (sysctl net.inet.tcp.keepintvl)"),
+            keepalive_probes: k(8, "[src] sys/netinet/tcp_timer.h TCPTV_KEEPCNT = 8 (sysctl net.inet.tcp.keepcnt)"),
+            keepalive_rst: k(true, "[src] sys/netinet/tcp_timer.c tcp_timer_keep(): dropit → tcp_drop(tp, ETIMEDOUT), which sends RST when synchronized"),
             error_names: k(ErrorNames::Posix, "[doc] POSIX errno names: errno(2), sys/sys/errno.h"),
         },
     }

@@ -63,6 +63,10 @@ pub fn linux() -> Personality {
             challenge_ack: k(true, "[src] net/ipv4/tcp_input.c tcp_validate_incoming() → tcp_send_challenge_ack() (RFC 5961, since Linux 3.6)"),
             rst_seq_match: k(RstSeqMatch::RcvNxtOrBelowAfterFin, "[src] net/ipv4/tcp_input.c tcp_validate_incoming(): reset when seq == rcv_nxt or tcp_reset_check() (seq == rcv_nxt − 1 in CLOSE_WAIT, LAST_ACK, CLOSING: an RST answering our ACK sent before the FIN arrived), else a challenge ACK (corpus q03: the listener's RST to `ack 501` closes the client in CLOSE-WAIT)"),
             read_after_rst: k(ReadAfterRst::ErrorOnceThenEof, "[src][obs] net/ipv4/tcp.c tcp_recvmsg_locked(): sock_error() reports sk_err once; tcp_done() set RCV_SHUTDOWN, so later reads return 0 (linux-facts Q2)"),
+            keepalive_idle_s: k(7200, "[src] include/net/tcp.h TCP_KEEPALIVE_TIME = 2 h (sysctl net.ipv4.tcp_keepalive_time)"),
+            keepalive_intvl_s: k(75, "[src] include/net/tcp.h TCP_KEEPALIVE_INTVL = 75 s (sysctl net.ipv4.tcp_keepalive_intvl)"),
+            keepalive_probes: k(9, "[src] include/net/tcp.h TCP_KEEPALIVE_PROBES = 9 (sysctl net.ipv4.tcp_keepalive_probes)"),
+            keepalive_rst: k(true, "[src] net/ipv4/tcp_timer.c tcp_keepalive_timer(): tcp_send_active_reset() then tcp_write_err() (ETIMEDOUT)"),
             error_names: k(ErrorNames::Posix, "[doc] POSIX errno names: errno(3), include/uapi/asm-generic/errno.h"),
         },
     }

@@ -65,6 +65,10 @@ pub fn macos() -> Personality {
             challenge_ack: k(true, "[src] bsd/netinet/tcp_input.c L4222–4285: an RST not at last_ack_sent (or −1) gets a challenge ACK, since xnu-4903.221.2. Gap: rate-limited to net.inet.tcp.challengeack_limit = 10 per second per connection (L240–242)"),
             rst_seq_match: k(RstSeqMatch::LastAckSentOrBelowAfterFin, "[src] bsd/netinet/tcp_input.c L4222–4231: in window from last_ack_sent; reset when th_seq == last_ack_sent, or last_ack_sent − 1 with a zero window or in CLOSE_WAIT and later states ('be lenient in closing states'); else a challenge ACK"),
             read_after_rst: k(ReadAfterRst::ErrorOnceThenEof, "[src] xnu bsd/kern/uipc_socket.c soreceive(): so_error returned and cleared (L3535-3543), then SS_CANTRCVMORE gives 0"),
+            keepalive_idle_s: k(7200, "[src] xnu bsd/netinet/tcp_timer.h TCPTV_KEEP_IDLE = 120 min (sysctl net.inet.tcp.keepidle)"),
+            keepalive_intvl_s: k(75, "[src] xnu bsd/netinet/tcp_timer.h TCPTV_KEEPINTVL = 75 s (sysctl net.inet.tcp.keepintvl)"),
+            keepalive_probes: k(8, "[src] xnu bsd/netinet/tcp_timer.h TCPTV_KEEPCNT = 8 (sysctl net.inet.tcp.keepcnt)"),
+            keepalive_rst: k(true, "[src] xnu bsd/netinet/tcp_timer.c TCPT_KEEP expiry → dropit: tcp_drop(tp, ETIMEDOUT), RST when synchronized"),
             error_names: k(ErrorNames::Posix, "[doc] POSIX errno names: xnu bsd/sys/errno.h"),
         },
     }

@@ -180,6 +180,14 @@ knobs! {
     challenge_ack: bool ["net.inet.tcp.insecure_rst"],
     /// The sequence number that makes an RST reset a synchronized connection (any other in the window draws a challenge ACK, or resets too without `challenge_ack`).
     rst_seq_match: RstSeqMatch,
+    /// Idle time before the first keepalive probe, for sockets with SO_KEEPALIVE (off by default).
+    keepalive_idle_s: u32 ["tcp_keepalive_time", "net.inet.tcp.keepidle", "KeepAliveTime"],
+    /// Time between unanswered keepalive probes.
+    keepalive_intvl_s: u32 ["tcp_keepalive_intvl", "net.inet.tcp.keepintvl", "KeepAliveInterval"],
+    /// Unanswered keepalive probes before the connection is dropped (ETIMEDOUT).
+    keepalive_probes: u32 ["tcp_keepalive_probes", "net.inet.tcp.keepcnt"],
+    /// Whether dropping a connection after unanswered keepalives sends an RST.
+    keepalive_rst: bool,
     /// How call errors are named in reports (the model itself uses POSIX values).
     error_names: ErrorNames,
 }

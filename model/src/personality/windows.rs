@@ -65,6 +65,10 @@ pub fn windows() -> Personality {
             challenge_ack: k(false, "unknown: no Vista+ source (matrix row 20); RFC 9293 §3.10.7.4 makes the RFC 5961 challenge ACK an optional mitigation, so the base rule (an in-window RST resets) is taken; MS05-019 changed XP/2003 by an undocumented rule"),
             rst_seq_match: k(RstSeqMatch::RcvNxt, "unknown: no Vista+ source (matrix row 20); with challenge_ack off any RST in the window resets (RFC 9293 §3.10.7.4) and one left of the window is dropped"),
             read_after_rst: k(ReadAfterRst::ErrorAlways, "[doc] closesocket remarks (sdk-api nf-winsock-closesocket.md): after a hard close any recv on the remote side fails with WSAECONNRESET"),
+            keepalive_idle_s: k(7200, "[doc] KeepAliveTime default 7,200,000 ms (TCP/IP registry parameters, KB 314053; SIO_KEEPALIVE_VALS docs)"),
+            keepalive_intvl_s: k(1, "[doc] KeepAliveInterval default 1000 ms (KB 314053)"),
+            keepalive_probes: k(10, "[doc] Vista and later: 10 keepalive probes, not configurable (SO_KEEPALIVE docs, learn.microsoft.com/windows/win32/winsock/so-keepalive)"),
+            keepalive_rst: k(false, "unknown: no source on whether Windows sends RST when keepalives go unanswered; RFC 1122 §4.2.3.6 default (connection dropped)"),
             error_names: k(ErrorNames::Winsock, "[doc] Windows Sockets Error Codes (learn.microsoft.com/windows/win32/winsock/windows-sockets-error-codes-2): WSAGetLastError names"),
         },
     }

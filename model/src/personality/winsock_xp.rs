@@ -67,6 +67,10 @@ pub fn winsock_xp() -> Personality {
             challenge_ack: k(false, "[doc] MS05-019 lists XP SP1 and SP2 and Server 2003 as open to the blind in-window RST (CAN-2004-0230): any in-window RST was accepted as shipped; the patched rule is undocumented (matrix row 20)"),
             rst_seq_match: k(RstSeqMatch::RcvNxt, "[doc] MS05-019: XP accepted any RST in the window (challenge_ack off), so only one left of the window is dropped, as RFC 9293 §3.10.7.4 has it"),
             read_after_rst: k(ReadAfterRst::ErrorAlways, "[doc] closesocket remarks (sdk-api nf-winsock-closesocket.md): after a hard close any recv on the remote side fails with WSAECONNRESET"),
+            keepalive_idle_s: k(7200, "[doc] KeepAliveTime default 7,200,000 ms (KB 314053)"),
+            keepalive_intvl_s: k(1, "[doc] KeepAliveInterval default 1000 ms (KB 314053)"),
+            keepalive_probes: k(5, "[doc] Windows 2000/XP: keepalive retransmissions governed by TcpMaxDataRetransmissions = 5 (KB 314053)"),
+            keepalive_rst: k(false, "unknown: no source on whether XP sends RST when keepalives go unanswered; RFC 1122 §4.2.3.6 default (connection dropped)"),
             error_names: k(ErrorNames::Winsock, "[doc] Windows Sockets Error Codes (learn.microsoft.com/windows/win32/winsock/windows-sockets-error-codes-2): WSAGetLastError names"),
         },
     }

@@ -64,6 +64,10 @@ const TESTED: &[&str] = &[
     "refused_syn_retry_ms",
     "challenge_ack",
     "rst_seq_match",
+    "keepalive_idle_s",
+    "keepalive_intvl_s",
+    "keepalive_probes",
+    "keepalive_rst",
     "error_names",
 ];
 
@@ -781,6 +785,93 @@ fn test_knob_read_after_rst() {
     let (reset, eof) = (Some(Err(Errno::ECONNRESET)), Some(Ok(0)));
     assert_eq!(reads("error-once-then-eof"), [reset, eof, eof]);
     assert_eq!(reads("error-always"), [reset, reset, reset]);
+}
+
+// ---- keepalive ------------------------------------------------------------------
+
+/// SO_KEEPALIVE on an idle connection whose peer never answers: (seconds until
+/// the first probe, seconds between probes, probes sent, RST at the end?, errno).
+fn keepalive(knobs: &[(&str, &str)]) -> (u64, u64, usize, bool, Option<CallResult>) {
+    let mut h = established_with(linux_with(knobs));
+    assert_eq!(h.call(Call::Keepalive { fd: h.fd, on: true }), Some(Ok(0)));
+    h.flush();
+    let start = h.now;
+    let mut probes = Vec::new();
+    let mut rst = false;
+    while h.state() == State::Established {
+        h.advance_ms(1_000);
+        for seg in h.sent_segments() {
+            if seg.flags.rst() {
+                rst = true;
+            } else {
+                probes.push((h.now - start) / crate::NS_PER_S);
+            }
+        }
+        assert!(
+            h.now - start < 20_000 * crate::NS_PER_S,
+            "keepalive never gave up"
+        );
+    }
+    let first = probes[0];
+    let intvl = probes.get(1).map_or(0, |p| p - first);
+    (first, intvl, probes.len(), rst, h.read(10))
+}
+
+#[test]
+fn test_knob_keepalive_idle_s() {
+    assert_eq!(keepalive(&[]).0, 7200);
+    assert_eq!(keepalive(&[("keepalive_idle_s", "60")]).0, 60);
+}
+
+#[test]
+fn test_knob_keepalive_intvl_s() {
+    assert_eq!(keepalive(&[]).1, 75);
+    assert_eq!(keepalive(&[("keepalive_intvl_s", "10")]).1, 10);
+}
+
+#[test]
+fn test_knob_keepalive_probes() {
+    assert_eq!(keepalive(&[]).2, 9);
+    assert_eq!(keepalive(&[("keepalive_probes", "3")]).2, 3);
+}
+
+#[test]
+fn test_knob_keepalive_rst() {
+    let (_, _, _, rst, err) = keepalive(&[]);
+    assert!(
+        rst,
+        "Linux resets a connection whose keepalives go unanswered"
+    );
+    assert_eq!(err, Some(Err(Errno::ETIMEDOUT)));
+    let (_, _, _, rst, err) = keepalive(&[("keepalive_rst", "false")]);
+    assert!(!rst);
+    assert_eq!(err, Some(Err(Errno::ETIMEDOUT)));
+}
+
+#[test]
+fn test_keepalive_is_off_by_default_and_an_answer_restarts_the_idle_time() {
+    let mut h = established_with(linux_with(&[("keepalive_idle_s", "10")]));
+    h.advance_ms(60_000);
+    assert!(
+        h.sent_segments().is_empty(),
+        "no keepalive without SO_KEEPALIVE"
+    );
+    assert_eq!(h.call(Call::Keepalive { fd: h.fd, on: true }), Some(Ok(0)));
+    h.advance_ms(10_000);
+    let probe = h.sent_segments();
+    assert_eq!(probe.len(), 1);
+    assert_eq!(
+        probe[0].seq,
+        h.s().tcb.snd_una - 1,
+        "a probe sits one below SND.UNA"
+    );
+    // The peer answers: the connection stays, and the next probe is a full idle time away.
+    h.send(ACK, 1, 1);
+    h.advance_ms(9_000);
+    assert!(h.sent_segments().is_empty());
+    h.advance_ms(1_000);
+    assert_eq!(h.sent_segments().len(), 1);
+    assert_eq!(h.state(), State::Established);
 }
 
 // ---- listeners --------------------------------------------------------------

@@ -12,10 +12,9 @@ fn linux_pair(seed: u64) -> SpecBuilder {
     b
 }
 
-/// The reference small close: connect, 1000 bytes up, 500 down, server closes
-/// (with `half_close`, the server shuts down WR and drains before closing).
-pub fn small_close(half_close: bool) -> Arc<WorldSpec> {
-    let mut b = linux_pair(1);
+/// The server listens on port 80 and accepts one connection as `s`; the
+/// client will connect as `c`. Returns the slots (c, s).
+fn server_accepts(b: &mut SpecBuilder) -> (u16, u16) {
     let (l, c, s) = (b.slot("l"), b.slot("c"), b.slot("s"));
     b.at(
         0,
@@ -33,6 +32,14 @@ pub fn small_close(half_close: bool) -> Arc<WorldSpec> {
             sock: s,
         },
     );
+    (c, s)
+}
+
+/// The reference small close: connect, 1000 bytes up, 500 down, server closes
+/// (with `half_close`, the server shuts down WR and drains before closing).
+pub fn small_close(half_close: bool) -> Arc<WorldSpec> {
+    let mut b = linux_pair(1);
+    let (c, s) = server_accepts(&mut b);
     b.then("server", Action::Read { sock: s, max: 1000 });
     b.then(
         "server",
@@ -76,23 +83,7 @@ pub fn small_close(half_close: bool) -> Arc<WorldSpec> {
 /// A one-way bulk transfer of `bytes`, read to EOF, then both close.
 pub fn bulk(bytes: u64) -> Arc<WorldSpec> {
     let mut b = linux_pair(1);
-    let (l, c, s) = (b.slot("l"), b.slot("c"), b.slot("s"));
-    b.at(
-        0,
-        "server",
-        Action::Listen {
-            sock: l,
-            port: 80,
-            backlog: 16,
-        },
-    );
-    b.then(
-        "server",
-        Action::Accept {
-            listener: l,
-            sock: s,
-        },
-    );
+    let (c, s) = server_accepts(&mut b);
     b.then("server", Action::ReadToEof { sock: s });
     b.then("server", Action::Close { sock: s });
     b.at(

@@ -465,7 +465,7 @@ fn parse_op(call: &Tok, args: &[Tok], line_len: usize) -> Result<Op, StepError> 
             };
             Op::Linger { sock, linger }
         }
-        "nonblocking" => {
+        "nonblocking" | "keepalive" => {
             let sock = arg(0, "a socket name")?;
             let on = match args.get(1).map(|t| t.text.as_str()) {
                 None | Some("on") => true,
@@ -480,24 +480,11 @@ fn parse_op(call: &Tok, args: &[Tok], line_len: usize) -> Result<Op, StepError> 
                 }
             };
             extra(2)?;
-            Op::Nonblocking { sock, on }
-        }
-        "keepalive" => {
-            let sock = arg(0, "a socket name")?;
-            let on = match args.get(1).map(|t| t.text.as_str()) {
-                None | Some("on") => true,
-                Some("off") => false,
-                Some(_) => {
-                    return Err(err(
-                        args[1].at.clone(),
-                        "expected `on` or `off`",
-                        "here",
-                        None,
-                    ))
-                }
-            };
-            extra(2)?;
-            Op::Keepalive { sock, on }
+            if name == "nonblocking" {
+                Op::Nonblocking { sock, on }
+            } else {
+                Op::Keepalive { sock, on }
+            }
         }
         "rcvbuf" | "sndbuf" => {
             let sock = arg(0, "a socket name")?;

@@ -9,10 +9,7 @@
 use crate::errno::{CallResult, Errno};
 use crate::event::{Conn, DiscardCause, Event, Output, Pid, RstCause};
 use crate::host::{Fd, Host, FD_FIRST};
-use crate::personality::{
-    CloseUnread, ExitMode, LingerExpiry, LingerUnit, NonblockingLinger, ReadAfterRst,
-    ReadAfterShutRd, ShutRdUnread, WriteAfterRst,
-};
+use crate::personality::{ReadAfterRst, ReadAfterShutRd, ShutRdUnread, WriteAfterRst};
 use crate::segment::Addr;
 use crate::socket::{CloseTimer, Ctx, Listener, SockId};
 use crate::state::{Rule, State};
@@ -105,7 +102,7 @@ pub struct Blocked {
 }
 
 /// The outcome of one attempt at a call.
-enum Step {
+pub(crate) enum Step {
     Done(CallResult),
     Block { done: u64, deadline: Option<TimeNs> },
 }
@@ -686,262 +683,9 @@ impl Host {
         Ok(0)
     }
 
-    /// close(fd): releases the descriptor; the last one closes the connection.
-    fn close(
-        &mut self,
-        now: TimeNs,
-        pid: Pid,
-        fd: Fd,
-        sid: SockId,
-        exiting: bool,
-        out: &mut Output,
-    ) -> Step {
-        let p = Arc::clone(&self.personality);
-        let k = &p.knobs;
-        let s = self.sock(sid);
-        let lingering = s.linger.is_some_and(|l| l > 0) && !(exiting && k.exit_skips_linger.value);
-        let unacked = s.snd_queued() > 0 || (s.state.synchronized() && !s.state.fin_queued());
-        if s.refs == 1
-            && !exiting
-            && lingering
-            && s.nonblocking
-            && unacked
-            && k.nonblocking_linger_close.value == NonblockingLinger::WouldBlock
-            && s.tcb.unread == 0
-        {
-            // closesocket: WSAEWOULDBLOCK, the socket stays open, no disconnect starts.
-            // (Not at exit: an exiting process loses its descriptors whatever.)
-            return Step::Done(Err(Errno::EAGAIN));
-        }
-        let i = (fd - FD_FIRST) as usize;
-        self.procs[pid as usize].fds[i] = None;
-        let s = self.sock_mut(sid);
-        s.refs -= 1;
-        if s.refs > 0 {
-            return Step::Done(Ok(0)); // other descriptors keep the socket open
-        }
-        s.closed = true;
-        s.closed_by = Some(pid);
-        if s.state == State::Listen {
-            self.close_listener(now, sid, out);
-            self.maybe_free(sid);
-            return Step::Done(Ok(0));
-        }
-        let action = close_action(s, k);
-        let mut ctx = Ctx { p: k, now, out };
-        s.purge_receive_queue(&mut ctx, DiscardCause::CloseUnread);
-        match action {
-            CloseAction::Nothing => {}
-            CloseAction::Abort(cause) => s.abort(&mut ctx, cause),
-            CloseAction::Fin => {
-                queue_fin(s, &mut ctx);
-                s.arm_fin_wait_2(&mut ctx);
-                let waits = lingering
-                    && matches!(s.state, State::FinWait1 | State::Closing | State::LastAck);
-                let nb_returns =
-                    s.nonblocking && k.nonblocking_linger_close.value != NonblockingLinger::Block;
-                if waits && !nb_returns {
-                    let l = s.linger.unwrap_or(0) as u64;
-                    let ns = match k.linger_unit.value {
-                        LingerUnit::Seconds => l * NS_PER_S,
-                        LingerUnit::Ticks => l * 10 * NS_PER_MS,
-                    };
-                    return Step::Block {
-                        done: 0,
-                        deadline: Some(now + ns),
-                    };
-                }
-            }
-        }
-        self.finish_close(now, sid, out);
-        Step::Done(Ok(0))
-    }
-
-    /// The linger wait of a blocked close(): over when our FIN is acknowledged,
-    /// the connection is gone, or the deadline passes.
-    fn linger_wait(&mut self, now: TimeNs, sid: SockId, out: &mut Output) -> Step {
-        let p = Arc::clone(&self.personality);
-        let s = self.sock_mut(sid);
-        if !matches!(s.state, State::FinWait1 | State::Closing | State::LastAck) {
-            return Step::Done(Ok(0));
-        }
-        let deadline = self.procs.iter().find_map(|pr| {
-            pr.blocked
-                .as_ref()
-                .filter(|b| b.sock == sid)
-                .and_then(|b| b.deadline)
-        });
-        if deadline.is_some_and(|d| now >= d) {
-            let s = self.sock_mut(sid);
-            let mut ctx = Ctx {
-                p: &p.knobs,
-                now,
-                out,
-            };
-            out_timer(s, &mut ctx);
-            if p.knobs.linger_expiry.value == LingerExpiry::Rst {
-                s.abort(&mut ctx, RstCause::LingerTimeout);
-            }
-            return Step::Done(Ok(0));
-        }
-        Step::Block { done: 0, deadline }
-    }
-
-    /// After the last close(): the socket is an orphan; free it if it is over.
-    fn finish_close(&mut self, now: TimeNs, sid: SockId, out: &mut Output) {
-        let p = Arc::clone(&self.personality);
-        if let Some(s) = self.socks[sid as usize].as_mut() {
-            let mut ctx = Ctx {
-                p: &p.knobs,
-                now,
-                out,
-            };
-            s.arm_fin_wait_2(&mut ctx);
-        }
-        self.maybe_free(sid);
-    }
-
-    /// Closes a listener: queued connections are reset, half-open ones dropped.
-    fn close_listener(&mut self, now: TimeNs, lid: SockId, out: &mut Output) {
-        let p = Arc::clone(&self.personality);
-        let mut ctx = Ctx {
-            p: &p.knobs,
-            now,
-            out,
-        };
-        let l = self.sock_mut(lid).listener.take().expect("listener");
-        for &c in &l.accept_q {
-            let s = self.sock_mut(c);
-            s.parent = None;
-            s.closed = true;
-            s.purge_receive_queue(&mut ctx, DiscardCause::CloseUnread);
-            s.abort(&mut ctx, RstCause::ListenerClosed);
-        }
-        for &c in &l.embryonic {
-            let s = self.sock_mut(c);
-            s.parent = None;
-            s.closed = true;
-            s.set_state(&mut ctx, State::Closed, Rule::DropSilently);
-        }
-        for &c in l.accept_q.iter().chain(&l.embryonic) {
-            self.maybe_free(c);
-        }
-        let s = self.sock_mut(lid);
-        s.set_state(&mut ctx, State::Closed, Rule::AppCloseNoConnection);
-        s.listener = Some(Box::new(Listener {
-            backlog: l.backlog,
-            ..Listener::default()
-        }));
-    }
-
-    /// fork(): a new process with a copy of the descriptor table.
-    pub fn fork(&mut self, parent: Pid) -> Pid {
-        let fds = self.procs[parent as usize].fds.clone();
-        for sid in fds.iter().flatten() {
-            self.sock_mut(*sid).refs += 1;
-        }
-        self.procs.push(crate::host::Process {
-            fds,
-            blocked: None,
-            exited: false,
-        });
-        (self.procs.len() - 1) as Pid
-    }
-
-    /// Process exit: every descriptor is closed (or reset, per the personality).
-    pub fn exit(&mut self, now: TimeNs, pid: Pid, out: &mut Output) {
-        let p = Arc::clone(&self.personality);
-        let k = &p.knobs;
-        self.procs[pid as usize].blocked = None;
-        let fds: Vec<(Fd, SockId)> = self.procs[pid as usize]
-            .fds
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| s.map(|s| (i as Fd + FD_FIRST, s)))
-            .collect();
-        for (fd, sid) in fds {
-            let last = self.sock(sid).refs == 1;
-            if last
-                && k.process_exit.value == ExitMode::ResetOpen
-                && self.sock(sid).state != State::Listen
-            {
-                let mut ctx = Ctx { p: k, now, out };
-                let s = self.sock_mut(sid);
-                s.purge_receive_queue(&mut ctx, DiscardCause::CloseUnread);
-                if s.state != State::Closed {
-                    s.abort(&mut ctx, RstCause::ProcessExit);
-                }
-            }
-            // A linger wait at exit (`exit_skips_linger` off) holds the exiting
-            // process in that close() until it is over; the model holds one
-            // such wait per process, and later lingering sockets close at once.
-            if let Step::Block { deadline, .. } = self.close(now, pid, fd, sid, true, out) {
-                let proc = &mut self.procs[pid as usize];
-                if proc.blocked.is_none() {
-                    proc.blocked = Some(Blocked {
-                        call: Call::Close { fd },
-                        sock: sid,
-                        done: 0,
-                        deadline,
-                    });
-                } else {
-                    self.finish_close(now, sid, out);
-                }
-            }
-        }
-        if k.exit_drops_closed_pending.value {
-            let orphans: Vec<SockId> = self
-                .sockets()
-                .filter(|(_, s)| {
-                    s.closed_by == Some(pid) && s.snd_queued() > 0 && s.state != State::Closed
-                })
-                .map(|(i, _)| i)
-                .collect();
-            for sid in orphans {
-                let mut ctx = Ctx { p: k, now, out };
-                self.sock_mut(sid).abort(&mut ctx, RstCause::ProcessExit);
-                self.maybe_free(sid);
-            }
-        }
-        self.procs[pid as usize].exited = true;
-        self.wake_blocked(now, out);
-    }
-
     /// The connection a descriptor refers to, for tracing.
     pub fn fd_conn(&self, pid: Pid, fd: Fd) -> Option<Conn> {
         self.fd_sock(pid, fd).map(|s| self.sock(s).conn())
-    }
-}
-
-/// What close() of the last descriptor does to the connection.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum CloseAction {
-    /// Nothing to close: never connected, already reset, or TIME-WAIT, which
-    /// runs its course (Linux has handed it to a timewait minisock: the socket
-    /// the application holds is CLOSED already).
-    Nothing,
-    /// RST at once: unread data (RFC 2525 §2.17), or SO_LINGER {1, 0}.
-    Abort(RstCause),
-    /// Our FIN after the queued data (RFC 9293 §3.10.4), maybe with a linger wait.
-    Fin,
-}
-
-/// Decides close(), in Linux `__tcp_close`'s order: unread data first, then a
-/// zero linger ("check zero linger _after_ checking for unread data").
-fn close_action(s: &crate::socket::Socket, k: &crate::personality::Knobs) -> CloseAction {
-    if matches!(s.state, State::Closed | State::TimeWait) {
-        return CloseAction::Nothing;
-    }
-    let mut unread = s.tcb.unread;
-    if k.close_unread_counts_ooo.value {
-        unread += s.ooo_bytes();
-    }
-    if unread > 0 && k.close_unread.value == CloseUnread::Rst {
-        CloseAction::Abort(RstCause::CloseWithUnread)
-    } else if s.linger == Some(0) {
-        CloseAction::Abort(RstCause::LingerZero)
-    } else {
-        CloseAction::Fin
     }
 }
 
@@ -975,7 +719,7 @@ fn write_error(s: &mut crate::socket::Socket, mode: WriteAfterRst) -> Option<Err
 }
 
 /// Queues our FIN after the data (close or shutdown WR), moving state per RFC 9293 §3.10.4.
-fn queue_fin(s: &mut crate::socket::Socket, ctx: &mut Ctx) {
+pub(crate) fn queue_fin(s: &mut crate::socket::Socket, ctx: &mut Ctx) {
     let to = match s.state {
         State::Established | State::SynReceived => State::FinWait1,
         State::CloseWait => State::LastAck,
@@ -994,11 +738,4 @@ fn queue_fin(s: &mut crate::socket::Socket, ctx: &mut Ctx) {
     s.tcb.fin_queued = true;
     s.set_state(ctx, to, Rule::AppCloseFin);
     s.output(ctx);
-}
-
-fn out_timer(s: &crate::socket::Socket, ctx: &mut Ctx) {
-    ctx.out.events.push(Event::Timer {
-        conn: s.conn(),
-        timer: crate::event::TimerKind::Linger,
-    });
 }

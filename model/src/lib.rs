@@ -8,6 +8,7 @@
 //! The model has no clock, no I/O and no random numbers.
 
 pub mod api;
+pub mod close;
 pub mod errno;
 pub mod event;
 pub mod host;

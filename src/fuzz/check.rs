@@ -113,12 +113,17 @@ pub struct Compiled {
 /// Builds the scenario file of a case and resolves it, in memory, with the
 /// same code `tcpsim run` uses on the file's text.
 pub fn compile(case: &Case) -> Result<Compiled, String> {
-    let (file, layout) = to_file(case);
+    let (file, layout, steps) = to_file(case);
+    debug_assert!(steps.iter().zip(&file.script.steps).all(|(s, line)| {
+        crate::scenario::steps::parse_step(line.get_ref())
+            .is_ok_and(|p| p.to_string() == s.to_string())
+    }));
     let mut cx = resolve::Ctx {
         path: "<fuzz>",
         source: Arc::from(""),
         base: Path::new("."),
         errors: Vec::new(),
+        preparsed: Some(steps),
     };
     match resolve::resolve(&mut cx, &file, &Overrides::default()) {
         Some((spec, _, _)) if cx.errors.is_empty() => Ok(Compiled {

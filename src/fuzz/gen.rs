@@ -654,6 +654,9 @@ fn permille(v: u32) -> String {
 
 struct Emit {
     lines: Vec<Spanned<String>>,
+    /// The same steps, parsed: the fuzzer resolves these instead of parsing
+    /// `lines` back (each line is the step's canonical `Display`).
+    steps: Vec<StepDef>,
 }
 
 impl Emit {
@@ -665,6 +668,7 @@ impl Emit {
             expect: None,
         };
         self.lines.push(sp(s.to_string()));
+        self.steps.push(s);
     }
 
     /// A tail of calls on socket `c` (and `c2`) of process `proc`.
@@ -724,8 +728,9 @@ impl Emit {
     }
 }
 
-/// The scenario file of a case, and where its steps are.
-pub fn to_file(case: &Case) -> (ScenarioFile, Layout) {
+/// The scenario file of a case, where its steps are, and the steps already
+/// parsed (the fuzzer resolves those instead of reading the lines back).
+pub fn to_file(case: &Case) -> (ScenarioFile, Layout, Vec<StepDef>) {
     let mut f = ScenarioFile::default();
     for (name, side) in [(CLIENT, &case.client), (SERVER, &case.server)] {
         f.hosts.insert(
@@ -788,7 +793,10 @@ pub fn to_file(case: &Case) -> (ScenarioFile, Layout) {
             next_id += 1;
         }
     }
-    let mut e = Emit { lines: Vec::new() };
+    let mut e = Emit {
+        lines: Vec::new(),
+        steps: Vec::new(),
+    };
     let mut layout = Layout::default();
     // Server skeleton: buffer options on the listener (accepted sockets inherit them).
     let s = &case.server;
@@ -885,5 +893,5 @@ pub fn to_file(case: &Case) -> (ScenarioFile, Layout) {
         e.tail((&child, id), "", sock, &steps, eof, &mut nested);
     }
     f.script.steps = e.lines;
-    (f, layout)
+    (f, layout, e.steps)
 }

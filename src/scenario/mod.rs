@@ -316,6 +316,7 @@ pub fn from_text(
         source: Arc::from(text),
         base,
         errors: Vec::new(),
+        preparsed: None,
     };
     let resolved = resolve::resolve(&mut cx, &file, overrides);
     match resolved {

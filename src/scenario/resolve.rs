@@ -22,6 +22,9 @@ pub struct Ctx<'a> {
     pub source: Arc<str>,
     pub base: &'a Path,
     pub errors: Vec<Diag>,
+    /// The script's steps already parsed, one per line, when the caller made
+    /// the lines from them (the fuzzer): resolved without parsing the text again.
+    pub preparsed: Option<Vec<StepDef>>,
 }
 
 impl Ctx<'_> {
@@ -425,7 +428,11 @@ fn resolve_steps(
     procs: &[ProcSpec],
 ) -> Option<(Vec<StepSpec>, Vec<String>)> {
     let mut parsed: Vec<(StepDef, &Spanned<String>)> = Vec::new();
-    for line in &f.script.steps {
+    if let Some(pre) = cx.preparsed.take() {
+        assert_eq!(pre.len(), f.script.steps.len(), "one parsed step per line");
+        parsed.extend(pre.into_iter().zip(&f.script.steps));
+    }
+    for line in f.script.steps.iter().skip(parsed.len()) {
         match parse_step(line.get_ref()) {
             Ok(s) => parsed.push((s, line)),
             Err(e) => {
@@ -452,10 +459,11 @@ fn resolve_steps(
     }
     let mut out = Vec::new();
     for (s, line) in &parsed {
-        let origin = {
+        // A step's place in its file, for messages; none for a file that was never text.
+        let origin = (!cx.source.is_empty()).then(|| {
             let (l, c) = crate::diag::line_col(&cx.source, line.span().start);
-            Some(format!("{}:{l}:{c}", cx.path))
-        };
+            format!("{}:{l}:{c}", cx.path)
+        });
         let proc = match names.procs.iter().position(|p| *p == s.proc.text) {
             Some(i) => i as u16,
             None => {

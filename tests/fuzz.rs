@@ -47,7 +47,7 @@ fn holds(props: &[Property], strategy: impl Strategy<Value = tcpsim::fuzz::Case>
                 "{}: {}\n{}",
                 v.property,
                 v.message,
-                scenario::write(&c.file)
+                scenario::write(&c.text_file())
             )));
         }
         Ok(())
@@ -175,7 +175,7 @@ fn generated_files_replay_exactly() {
     // reads give the same run.
     let r = runner(CASES / 3, 6).run(&mixed(&all_stacks()), |case| {
         let (c, checked) = run_case(&[], &case).map_err(TestCaseError::fail)?;
-        let text = scenario::write(&c.file);
+        let text = scenario::write(&c.text_file());
         let s = scenario::from_text("x.toml", &text, Path::new("."), &Default::default())
             .map_err(|d| TestCaseError::fail(format!("{d:?}\n{text}")))?;
         let again = sim::run_verdict(&s.spec);

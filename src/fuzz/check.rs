@@ -2,6 +2,7 @@
 
 use super::gen::{to_file, Call, Case, Layout, Side, Step};
 use crate::scenario::file::ScenarioFile;
+use crate::scenario::steps::StepDef;
 use crate::scenario::{resolve, Overrides};
 use model::{Addr, Event, How, RstCause, Seq, State};
 use serde::{Deserialize, Serialize};
@@ -105,29 +106,47 @@ pub struct Violation {
 /// A case made into a scenario file and a world spec.
 #[derive(Clone, Debug)]
 pub struct Compiled {
+    /// The scenario file, its step lines left empty until `text_file`.
     pub file: ScenarioFile,
+    /// The steps, parsed: what the spec was resolved from.
+    pub steps: Vec<StepDef>,
     pub layout: Layout,
     pub spec: Arc<WorldSpec>,
+}
+
+impl Compiled {
+    /// The scenario file as written: every step line is the step's canonical
+    /// `Display`, which parses back to the same step.
+    pub fn text_file(&self) -> ScenarioFile {
+        let mut f = self.file.clone();
+        f.script.steps = self
+            .steps
+            .iter()
+            .map(|s| toml::Spanned::new(0..0, s.to_string()))
+            .collect();
+        debug_assert!(self.steps.iter().zip(&f.script.steps).all(|(s, line)| {
+            crate::scenario::steps::parse_step(line.get_ref())
+                .is_ok_and(|p| p == *s || p.to_string() == s.to_string())
+        }));
+        f
+    }
 }
 
 /// Builds the scenario file of a case and resolves it, in memory, with the
 /// same code `tcpsim run` uses on the file's text.
 pub fn compile(case: &Case) -> Result<Compiled, String> {
     let (file, layout, steps) = to_file(case);
-    debug_assert!(steps.iter().zip(&file.script.steps).all(|(s, line)| {
-        crate::scenario::steps::parse_step(line.get_ref())
-            .is_ok_and(|p| p.to_string() == s.to_string())
-    }));
     let mut cx = resolve::Ctx {
         path: "<fuzz>",
         source: Arc::from(""),
         base: Path::new("."),
         errors: Vec::new(),
-        preparsed: Some(steps),
+        preparsed: Some(steps.clone()),
     };
     match resolve::resolve(&mut cx, &file, &Overrides::default()) {
         Some((spec, _, _)) if cx.errors.is_empty() => Ok(Compiled {
             file,
+            steps,
             layout,
             spec: Arc::new(spec),
         }),

@@ -667,7 +667,9 @@ impl Emit {
             op,
             expect: None,
         };
-        self.lines.push(sp(s.to_string()));
+        // The line's text is made only when the file is written
+        // (`Compiled::text_file`): an empty String costs no allocation.
+        self.lines.push(sp(String::new()));
         self.steps.push(s);
     }
 

@@ -305,7 +305,7 @@ pub fn expect_from(spec: &sim::WorldSpec, v: &Verdict) -> ExpectDef {
 /// The counterexample as a scenario file: the minimal case, named and
 /// described, with `[expect]` filled in from its run.
 pub fn counterexample(f: &Found, seed: u64) -> ScenarioFile {
-    let mut file = f.compiled.file.clone();
+    let mut file = f.compiled.text_file();
     let prop = f.violation.property;
     file.scenario.name = Some(format!("fuzz-{prop}-seed{seed}-case{}", f.index));
     file.scenario.description = Some(format!(

@@ -640,7 +640,7 @@ pub fn shrink_example(gen: &GenConfig, s: &Survey, row: &Row, key: &str) -> Opti
     keeps(&original)?;
     let (min, _, _) = shrink(&mut tree, keeps, 2000);
     let (comp, v) = run(&min)?;
-    let mut file = comp.file.clone();
+    let mut file = comp.text_file();
     let slug: String = row
         .pattern
         .chars()
@@ -661,7 +661,7 @@ pub fn shrink_example(gen: &GenConfig, s: &Survey, row: &Row, key: &str) -> Opti
             compact.push(l.to_string());
         }
     }
-    compact.extend(comp.file.script.steps.iter().map(|l| l.get_ref().clone()));
+    compact.extend(file.script.steps.iter().map(|l| l.get_ref().clone()));
     let sides = min.sides();
     let actor = patterns(&min)
         .iter()

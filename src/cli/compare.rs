@@ -135,15 +135,7 @@ pub fn with_pair(
 fn run_cell(s: &Scenario, spec: Arc<WorldSpec>, a: &str, b: &str) -> Cell {
     let v = sim::run_verdict(&spec);
     let host = |h: u16| spec.hosts[h as usize].name.clone();
-    let failures = match s.expectations_for(a, b) {
-        Some(e) if std::ptr::eq(e, &s.expect) => {
-            let mut f = e.check(&spec, &v);
-            f.extend(scenario::step_mismatches(&spec, &v));
-            f
-        }
-        Some(e) => e.check(&spec, &v),
-        None => Vec::new(),
-    };
+    let failures = s.check_pair(&spec, a, b, &v);
     Cell {
         first: a.to_string(),
         second: b.to_string(),

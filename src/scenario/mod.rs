@@ -166,13 +166,20 @@ impl Scenario {
     /// Every expectation the verdict contradicts. Per-step results count only
     /// under the personalities the file declares (they are written for those).
     pub fn check(&self, v: &Verdict) -> Vec<Mismatch> {
-        match self.active_expectations() {
+        let (a, b) = self.running_pair();
+        self.check_pair(&self.spec, a, b, v)
+    }
+
+    /// [`Scenario::check`] for a run of `spec` whose first two hosts run the
+    /// personalities `a` and `b` (what `compare` runs).
+    pub fn check_pair(&self, spec: &WorldSpec, a: &str, b: &str, v: &Verdict) -> Vec<Mismatch> {
+        match self.expectations_for(a, b) {
             Some(e) if std::ptr::eq(e, &self.expect) => {
-                let mut out = e.check(&self.spec, v);
-                out.extend(step_mismatches(&self.spec, v));
+                let mut out = e.check(spec, v);
+                out.extend(step_mismatches(spec, v));
                 out
             }
-            Some(e) => e.check(&self.spec, v),
+            Some(e) => e.check(spec, v),
             None => Vec::new(),
         }
     }
@@ -249,8 +256,14 @@ impl Scenario {
 
     /// The expectations for the personalities this run actually uses.
     pub fn active_expectations(&self) -> Option<&Expectations> {
+        let (a, b) = self.running_pair();
+        self.expectations_for(a, b)
+    }
+
+    /// The personalities this run gives its first two hosts.
+    fn running_pair(&self) -> (&str, &str) {
         let name = |i: usize| self.spec.hosts.get(i).map_or("", |h| &*h.personality.name);
-        self.expectations_for(name(0), name(1))
+        (name(0), name(1))
     }
 }
 

@@ -181,52 +181,48 @@ fn decisive(e: &sim::Entry) -> bool {
     )
 }
 
-/// The first trace entry (among those `keep` accepts) where two runs differ,
-/// as (time, text a, text b).
+/// One ladder line of a run: time, text (without windows), and whether it is
+/// `decisive`.
+type Line = (u64, String, bool);
+
+/// The ladder lines of a run of `spec`, with its trace recorded.
+fn ladder_lines(spec: &Arc<WorldSpec>) -> Vec<Line> {
+    let mut w = World::new(Arc::clone(spec), true);
+    w.run();
+    let mut isns = Isns::default();
+    w.trace()
+        .iter()
+        .filter_map(|e| {
+            // Every entry goes through entry_text, which follows the ISNs.
+            let t = entry_text(spec, &mut isns, e)?;
+            let text = format!(
+                "[{}] {}",
+                spec.hosts[e.host as usize].name,
+                without_window(&t)
+            );
+            Some((e.t_ns, text, decisive(e)))
+        })
+        .collect()
+}
+
+/// The first line (among those `keep` accepts) where two runs differ, as
+/// (time, text a, text b).
 fn first_divergence(
-    a: &Arc<WorldSpec>,
-    b: &Arc<WorldSpec>,
-    keep: fn(&sim::Entry) -> bool,
+    a: &[Line],
+    b: &[Line],
+    keep: fn(&Line) -> bool,
 ) -> Option<(String, String, String)> {
-    let mut wa = World::new(a.clone(), true);
-    let mut wb = World::new(b.clone(), true);
-    wa.run();
-    wb.run();
-    let (mut ia, mut ib) = (Isns::default(), Isns::default());
-    let ta: Vec<(u64, String)> = wa
-        .trace()
-        .iter()
-        .filter_map(|e| {
-            // Every entry goes through entry_text, which follows the ISNs.
-            let t = entry_text(a, &mut ia, e)?;
-            keep(e).then(|| {
-                (
-                    e.t_ns,
-                    format!("[{}] {}", a.hosts[e.host as usize].name, without_window(&t)),
-                )
-            })
-        })
-        .collect();
-    let tb: Vec<(u64, String)> = wb
-        .trace()
-        .iter()
-        .filter_map(|e| {
-            // Every entry goes through entry_text, which follows the ISNs.
-            let t = entry_text(b, &mut ib, e)?;
-            keep(e).then(|| {
-                (
-                    e.t_ns,
-                    format!("[{}] {}", b.hosts[e.host as usize].name, without_window(&t)),
-                )
-            })
-        })
-        .collect();
-    for i in 0..ta.len().max(tb.len()) {
-        let x = ta.get(i);
-        let y = tb.get(i);
-        if x != y {
+    let (mut xa, mut xb) = (a.iter().filter(|l| keep(l)), b.iter().filter(|l| keep(l)));
+    loop {
+        let (x, y) = (xa.next(), xb.next());
+        if x.is_none() && y.is_none() {
+            return None;
+        }
+        let same =
+            |x: Option<&Line>, y: Option<&Line>| x.map(|l| (l.0, &l.1)) == y.map(|l| (l.0, &l.1));
+        if !same(x, y) {
             let t = x.or(y).map_or(0, |e| e.0);
-            let text = |e: Option<&(u64, String)>| {
+            let text = |e: Option<&Line>| {
                 e.map_or("(trace ended)".to_string(), |e| {
                     format!("{} ms {}", ms(e.0), e.1)
                 })
@@ -234,7 +230,6 @@ fn first_divergence(
             return Some((ms(t), text(x), text(y)));
         }
     }
-    None
 }
 
 /// Knobs of `pa` that, set alone to `pb`'s value, make the run end as `target`:
@@ -327,10 +322,11 @@ pub fn compare(s: &Scenario, opts: &ScenarioOpts, names: &[String]) -> Result<Co
                     (cells[ci].ending() != cells[cj].ending()).then_some((k, ci, cj))
                 });
                 let Some((k, ci, cj)) = found else { continue };
+                let (lines_a, lines_b) = (ladder_lines(&specs[ci]), ladder_lines(&specs[cj]));
                 let (at_ms, a_entry, b_entry) =
-                    first_divergence(&specs[ci], &specs[cj], |_| true).unwrap_or_default();
+                    first_divergence(&lines_a, &lines_b, |_| true).unwrap_or_default();
                 let (decisive_at_ms, a_decisive, b_decisive) =
-                    first_divergence(&specs[ci], &specs[cj], decisive).unwrap_or_default();
+                    first_divergence(&lines_a, &lines_b, |l| l.2).unwrap_or_default();
                 let knobs = responsible_knobs(s, opts, &ps[i], &ps[j], pos, &ps[k], &cells[cj]);
                 divergences.push(Divergence {
                     host: host_name(pos),

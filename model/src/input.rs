@@ -684,65 +684,6 @@ impl Socket {
         }
     }
 
-    /// The ACK of new in-order data: at once in quick-ACK mode (unless the
-    /// connection is interactive) or when two full segments are unacknowledged
-    /// (RFC 1122 §4.2.3.2), otherwise after `delack_ms`.
-    fn schedule_ack(&mut self, ctx: &mut Ctx) {
-        let t = &mut self.tcb;
-        if (t.quick_acks > 0 && !t.pingpong) || t.rcv_nxt - t.last_ack_sent >= 2 * t.mss {
-            t.ack_now = true;
-        } else {
-            self.delay_ack(ctx);
-        }
-    }
-
-    /// Arms the delayed-ACK timer, keeping an earlier deadline.
-    fn delay_ack(&mut self, ctx: &Ctx) {
-        let at = ctx.now + ctx.p.delack_ms.value as u64 * NS_PER_MS;
-        let t = &mut self.tcb;
-        t.delack_at = Some(t.delack_at.map_or(at, |d| d.min(at)));
-    }
-
-    /// Linux tcp_event_data_recv: the first data of a connection, or the first
-    /// after an idle spell longer than the RTO, starts quick-ACK mode.
-    fn note_data_arrival(&mut self, ctx: &Ctx) {
-        let idle = match self.tcb.data_rcvd_at {
-            None => true,
-            Some(at) => ctx.now - at > self.tcb.rto_ns,
-        };
-        if idle {
-            self.incr_quickack(ctx.p);
-        }
-        self.tcb.data_rcvd_at = Some(ctx.now);
-    }
-
-    /// Linux tcp_incr_quickack: up to `quickack_segs` quick ACKs, as many as
-    /// half the advertised window holds full segments, at least 2.
-    fn incr_quickack(&mut self, p: &Knobs) {
-        let max = p.quickack_segs.value;
-        if max == 0 {
-            return;
-        }
-        let t = &mut self.tcb;
-        let fit = t.rcv_wnd_sent / (2 * t.mss.max(1));
-        let quick = if fit == 0 { 2 } else { fit }.min(max);
-        t.quick_acks = t.quick_acks.max(quick);
-    }
-
-    /// The ACK of a FIN that takes us to CLOSE-WAIT, where the personality has
-    /// an interactive mode (Linux tcp_fin enters ping-pong mode): delayed,
-    /// unless no data ever came (ATO 0: the next tick) or two full segments
-    /// are unacknowledged.
-    fn delay_fin_ack(&mut self, ctx: &Ctx) {
-        let t = &mut self.tcb;
-        t.pingpong = true;
-        if t.data_rcvd_at.is_none() || t.rcv_nxt - t.last_ack_sent >= 2 * t.mss {
-            t.ack_now = true;
-        } else {
-            self.delay_ack(ctx);
-        }
-    }
-
     /// Eighth check: a FIN at `fin_seq`.
     fn note_fin(&mut self, ctx: &mut Ctx, fin_seq: Seq) {
         if fin_seq.gt(self.tcb.rcv_nxt) {

@@ -7,6 +7,7 @@
 //! Each fills an [`Output`] with segments to send and [`Event`]s to trace.
 //! The model has no clock, no I/O and no random numbers.
 
+pub mod ack;
 pub mod api;
 pub mod close;
 pub mod errno;

@@ -6,6 +6,7 @@
 //! retry of a blocked call, so "when does this call finish" has one answer.
 //! SIGPIPE is taken as ignored (MSG_NOSIGNAL): EPIPE is returned.
 
+use crate::call::{Call, Fds, How, ReadLen};
 use crate::errno::{CallResult, Errno};
 use crate::event::{Conn, DiscardCause, Event, Output, Pid, RstCause};
 use crate::host::{Fd, Host, FD_FIRST};
@@ -14,86 +15,15 @@ use crate::segment::Addr;
 use crate::socket::{CloseTimer, Ctx, Listener, SockId};
 use crate::state::{Rule, State};
 use crate::{TimeNs, NS_PER_MS, NS_PER_S};
-use serde::Serialize;
 use std::sync::Arc;
 
-/// Which directions shutdown() closes.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
-pub enum How {
-    #[serde(rename = "SHUT_RD")]
-    Rd,
-    #[serde(rename = "SHUT_WR")]
-    Wr,
-    #[serde(rename = "SHUT_RDWR")]
-    RdWr,
-}
-
-/// A socket call.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
-#[serde(tag = "call", rename_all = "kebab-case")]
-pub enum Call {
-    Socket,
-    Bind {
-        fd: Fd,
-        port: u16,
-    },
-    Listen {
-        fd: Fd,
-        backlog: u32,
-    },
-    Accept {
-        fd: Fd,
-    },
-    Connect {
-        fd: Fd,
-        to: Addr,
-    },
-    Write {
-        fd: Fd,
-        bytes: u64,
-    },
-    Read {
-        fd: Fd,
-        max: u64,
-    },
-    Shutdown {
-        fd: Fd,
-        how: How,
-    },
-    Close {
-        fd: Fd,
-    },
-    /// SO_LINGER: None = {0, 0}; Some(n) = {1, n} (n in the personality's unit).
-    Linger {
-        fd: Fd,
-        linger: Option<u32>,
-    },
-    Nonblocking {
-        fd: Fd,
-        on: bool,
-    },
-    /// SO_KEEPALIVE on or off.
-    Keepalive {
-        fd: Fd,
-        on: bool,
-    },
-    RcvBuf {
-        fd: Fd,
-        bytes: u32,
-    },
-    SndBuf {
-        fd: Fd,
-        bytes: u32,
-    },
-    Dup {
-        fd: Fd,
-    },
-}
+/// A system call on this host's descriptors.
+pub type SysCall = Call<Fds>;
 
 /// A call waiting in virtual time.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub struct Blocked {
-    pub call: Call,
+    pub call: SysCall,
     pub sock: SockId,
     /// Octets already written by a blocking write.
     pub done: u64,
@@ -114,7 +44,7 @@ impl Host {
         &mut self,
         now: TimeNs,
         pid: Pid,
-        call: Call,
+        call: SysCall,
         out: &mut Output,
     ) -> Option<CallResult> {
         assert!(
@@ -126,7 +56,7 @@ impl Host {
             "an exited process made a call"
         );
         // Looked up before the attempt: a close() that blocks has already released its fd.
-        let target = self.sock_of(pid, call);
+        let target = self.sock_of(pid, &call);
         let result = match self.attempt(now, pid, call, 0, true, out) {
             Step::Done(r) => Some(r),
             Step::Block { done, deadline } => {
@@ -178,24 +108,8 @@ impl Host {
         }
     }
 
-    fn sock_of(&self, pid: Pid, call: Call) -> Option<SockId> {
-        let fd = match call {
-            Call::Socket => return None,
-            Call::Bind { fd, .. }
-            | Call::Listen { fd, .. }
-            | Call::Accept { fd }
-            | Call::Connect { fd, .. }
-            | Call::Write { fd, .. }
-            | Call::Read { fd, .. }
-            | Call::Shutdown { fd, .. }
-            | Call::Close { fd }
-            | Call::Linger { fd, .. }
-            | Call::Nonblocking { fd, .. }
-            | Call::Keepalive { fd, .. }
-            | Call::RcvBuf { fd, .. }
-            | Call::SndBuf { fd, .. }
-            | Call::Dup { fd } => fd,
-        };
+    fn sock_of(&self, pid: Pid, call: &SysCall) -> Option<SockId> {
+        let fd = *call.sock()?;
         if let Some(b) = &self.procs[pid as usize].blocked {
             return Some(b.sock); // a close() in its linger wait no longer has its fd
         }
@@ -227,12 +141,17 @@ impl Host {
         &mut self,
         now: TimeNs,
         pid: Pid,
-        call: Call,
+        call: SysCall,
         done: u64,
         first: bool,
         out: &mut Output,
     ) -> Step {
-        if let Call::Socket = call {
+        assert!(
+            call.is_syscall(),
+            "{} is expanded before it reaches a host",
+            call.name()
+        );
+        if let Call::Socket { .. } = call {
             let s = self.new_socket(Addr {
                 host: self.cfg.id,
                 port: 0,
@@ -240,19 +159,26 @@ impl Host {
             let sid = self.alloc(s);
             return Step::Done(Ok(self.new_fd(pid, sid) as u64));
         }
-        let Some(sid) = self.sock_of(pid, call) else {
+        let Some(sid) = self.sock_of(pid, &call) else {
             return Step::Done(Err(Errno::EBADF));
         };
         let step = match call {
-            Call::Socket => unreachable!(),
+            Call::Socket { .. } | Call::Fork { .. } | Call::Exit {} | Call::Sleep { .. } => {
+                unreachable!("not a socket call")
+            }
             Call::Bind { port, .. } => Step::Done(self.bind(sid, port)),
             Call::Listen { backlog, .. } => Step::Done(self.listen(now, sid, backlog, out)),
             Call::Accept { .. } => self.accept(pid, sid),
-            Call::Connect { to, .. } => self.connect(now, sid, to, first, out),
+            Call::Connect { to, .. } => self.connect(now, sid, to.into(), first, out),
             Call::Write { bytes, .. } => self.write(now, pid, sid, bytes, done, out),
-            Call::Read { max, .. } => self.read(now, pid, sid, max, out),
+            Call::Read { len, .. } => {
+                let ReadLen::Bytes(max) = len else {
+                    unreachable!("read to EOF is expanded")
+                };
+                self.read(now, pid, sid, max, out)
+            }
             Call::Shutdown { how, .. } => Step::Done(self.shutdown(now, sid, how, out)),
-            Call::Close { fd } if first => self.close(now, pid, fd, sid, false, out),
+            Call::Close { sock: fd } if first => self.close(now, pid, fd, sid, false, out),
             Call::Close { .. } => self.linger_wait(now, sid, out),
             Call::Linger { linger, .. } => {
                 self.sock_mut(sid).linger = linger;

@@ -2,7 +2,8 @@
 //! or a linger wait), a listener's close, fork() and process exit. The calls
 //! themselves are dispatched from `api.rs`; this is what they do to sockets.
 
-use crate::api::{queue_fin, Blocked, Call, Step};
+use crate::api::{queue_fin, Blocked, Step};
+use crate::call::Call;
 use crate::errno::Errno;
 use crate::event::{DiscardCause, Event, Output, Pid, RstCause};
 use crate::host::{Fd, Host, FD_FIRST};
@@ -206,7 +207,7 @@ impl Host {
                 let proc = &mut self.procs[pid as usize];
                 if proc.blocked.is_none() {
                     proc.blocked = Some(Blocked {
-                        call: Call::Close { fd },
+                        call: Call::Close { sock: fd },
                         sock: sid,
                         done: 0,
                         deadline,

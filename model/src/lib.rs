@@ -9,6 +9,7 @@
 
 pub mod ack;
 pub mod api;
+pub mod call;
 pub mod close;
 pub mod errno;
 pub mod event;
@@ -25,7 +26,8 @@ pub mod timer;
 #[cfg(test)]
 mod tests;
 
-pub use api::{Call, How};
+pub use api::SysCall;
+pub use call::{Call, Dest, Expansion, Fds, How, Naming, ReadLen, Rename};
 pub use errno::{CallResult, Errno};
 pub use event::{Buffer, Conn, DiscardCause, Event, Output, Pid, RstCause, TimerKind};
 pub use host::{Fd, Host, HostConfig};

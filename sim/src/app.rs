@@ -3,13 +3,12 @@
 //! Steps of one process run in order; a step starts at its time or when the
 //! previous one finished, whichever is later.
 
-use crate::spec::{Action, At, Expect, ProcId, Slot};
+use crate::spec::{Action, At, Expect, ProcId, Slot, Slots};
 use crate::trace::What;
 use crate::world::{Ev, World};
-use model::{Call, CallResult, Fd, Pid, TimeNs};
+use model::call::{Expansion, Next, Rename};
+use model::{CallResult, Fd, Fds, Pid, SysCall, TimeNs};
 
-/// A read-until-EOF step reads at most this much per call.
-const READ_CHUNK_BYTES: u64 = 1 << 20;
 /// Calls one step may make without blocking (read-until-EOF loops).
 const CALLS_PER_STEP_MAX: u32 = 1_000_000;
 
@@ -25,18 +24,24 @@ pub enum AppStatus {
     Exited,
 }
 
+/// A system call that blocked: as the step names it (to apply its result
+/// to the slots) and as the host saw it (for the trace).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct BlockedCall {
+    pub named: Action,
+    pub sys: SysCall,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct AppState {
     pub pid: Option<Pid>,
     pub status: AppStatus,
     /// Index into the process's own step list.
     pub pc: u32,
-    /// Sub-call of a multi-call step (listen = socket, bind, listen).
-    pub phase: u8,
-    /// Bytes read so far by a read-until-EOF step.
-    pub acc: u64,
+    /// Where the current step is among its system calls.
+    pub expansion: Expansion,
     pub slots: Vec<Option<Fd>>,
-    pub blocked_call: Option<Call>,
+    pub blocked: Option<BlockedCall>,
     pub pending_result: Option<CallResult>,
 }
 
@@ -46,12 +51,30 @@ impl AppState {
             pid: None,
             status: AppStatus::NotStarted,
             pc: 0,
-            phase: 0,
-            acc: 0,
+            expansion: Expansion::default(),
             slots: vec![None; slots],
-            blocked_call: None,
+            blocked: None,
             pending_result: None,
         }
+    }
+}
+
+/// A process's slots as its host's descriptors.
+struct SlotFds<'a> {
+    slots: &'a [Option<Fd>],
+}
+
+impl Rename<Slots, Fds> for SlotFds<'_> {
+    fn sock(&mut self, s: &Slot) -> Fd {
+        // An empty slot is a descriptor no process has: the host says EBADF.
+        self.slots[*s as usize].unwrap_or(u32::MAX)
+    }
+    fn new_sock(&mut self, _: &Slot) {}
+    fn host(&mut self, h: &u16) -> u16 {
+        *h
+    }
+    fn proc(&mut self, _: &ProcId) -> Pid {
+        unreachable!("process steps are not system calls")
     }
 }
 
@@ -94,7 +117,7 @@ impl World {
                 let Some(r) = a.pending_result.take() else {
                     return;
                 };
-                let call = a.blocked_call.take().expect("blocked call");
+                let blocked = a.blocked.take().expect("blocked call");
                 a.status = AppStatus::Ready;
                 let h = self.host_of(p);
                 let step = self.step_index(p);
@@ -103,11 +126,11 @@ impl World {
                     What::Return {
                         proc: p,
                         step,
-                        call,
+                        call: blocked.sys,
                         result: r,
                     },
                 );
-                if let Some(fin) = self.absorb(p, r) {
+                if let Some(fin) = self.absorb(p, &blocked.named, r) {
                     self.finish_step(p, fin, self.now);
                     return;
                 }
@@ -121,13 +144,21 @@ impl World {
     fn run_calls(&mut self, p: ProcId) {
         let h = self.host_of(p);
         let step = self.step_index(p);
+        let action = self.spec.steps[step as usize].action;
         for _ in 0..CALLS_PER_STEP_MAX {
-            let action = self.spec.steps[step as usize].action;
-            let call = match self.next_call(p, action) {
-                Ok(call) => call,
-                Err(done) => return self.finish_step(p, done.0, done.1),
+            let a = &self.apps[p as usize];
+            let named = match a
+                .expansion
+                .next(&action, |s| a.slots[*s as usize].is_some())
+            {
+                Next::Sys(named) => named,
+                Next::Process => {
+                    let (result, done_at) = self.process_step(p, action);
+                    return self.finish_step(p, result, done_at);
+                }
             };
-            let pid = self.apps[p as usize].pid.expect("started");
+            let call = named.rename(&mut SlotFds { slots: &a.slots });
+            let pid = a.pid.expect("started");
             self.record(
                 h,
                 What::Call {
@@ -139,130 +170,42 @@ impl World {
             let now = self.now;
             let r = self.hosts[h as usize].call(now, pid, call, &mut self.out);
             self.flush(h);
-            match r {
-                None => {
-                    let a = &mut self.apps[p as usize];
-                    a.status = AppStatus::Blocked;
-                    a.blocked_call = Some(call);
-                    self.record(
-                        h,
-                        What::Blocked {
-                            proc: p,
-                            step,
-                            call,
-                        },
-                    );
-                    return;
-                }
-                Some(r) => {
-                    self.record(
-                        h,
-                        What::Return {
-                            proc: p,
-                            step,
-                            call,
-                            result: r,
-                        },
-                    );
-                    if let Some(fin) = self.absorb(p, r) {
-                        return self.finish_step(p, fin, self.now);
-                    }
-                }
+            let Some(r) = r else {
+                let a = &mut self.apps[p as usize];
+                a.status = AppStatus::Blocked;
+                a.blocked = Some(BlockedCall { named, sys: call });
+                self.record(
+                    h,
+                    What::Blocked {
+                        proc: p,
+                        step,
+                        call,
+                    },
+                );
+                return;
+            };
+            let result = r;
+            self.record(
+                h,
+                What::Return {
+                    proc: p,
+                    step,
+                    call,
+                    result,
+                },
+            );
+            if let Some(fin) = self.absorb(p, &named, r) {
+                return self.finish_step(p, fin, self.now);
             }
         }
         panic!("step {step} made {CALLS_PER_STEP_MAX} calls without blocking");
     }
 
-    fn fd(&self, p: ProcId, s: Slot) -> Fd {
-        self.apps[p as usize].slots[s as usize].unwrap_or(u32::MAX)
-    }
-
-    /// The next call of the current step, or `Err((result, done_at))` for steps
-    /// that need no call (fork, exit, sleep).
-    fn next_call(&mut self, p: ProcId, action: Action) -> Result<Call, (CallResult, TimeNs)> {
-        let phase = self.apps[p as usize].phase;
-        let empty = |w: &World, s: Slot| w.apps[p as usize].slots[s as usize].is_none();
-        Ok(match action {
-            Action::Socket { .. } => Call::Socket,
-            Action::Bind { sock, port } => Call::Bind {
-                fd: self.fd(p, sock),
-                port,
-            },
-            Action::Listen {
-                sock,
-                port,
-                backlog,
-            } => match phase {
-                0 if empty(self, sock) => Call::Socket,
-                0 | 1 => {
-                    self.apps[p as usize].phase = 1;
-                    Call::Bind {
-                        fd: self.fd(p, sock),
-                        port,
-                    }
-                }
-                _ => Call::Listen {
-                    fd: self.fd(p, sock),
-                    backlog,
-                },
-            },
-            Action::Accept { listener, .. } => Call::Accept {
-                fd: self.fd(p, listener),
-            },
-            Action::Connect { sock, host, port } => match phase {
-                0 if empty(self, sock) => Call::Socket,
-                _ => {
-                    self.apps[p as usize].phase = 1;
-                    Call::Connect {
-                        fd: self.fd(p, sock),
-                        to: model::Addr { host, port },
-                    }
-                }
-            },
-            Action::Write { sock, bytes } => Call::Write {
-                fd: self.fd(p, sock),
-                bytes,
-            },
-            Action::Read { sock, max } => Call::Read {
-                fd: self.fd(p, sock),
-                max,
-            },
-            Action::ReadToEof { sock } => Call::Read {
-                fd: self.fd(p, sock),
-                max: READ_CHUNK_BYTES,
-            },
-            Action::Shutdown { sock, how } => Call::Shutdown {
-                fd: self.fd(p, sock),
-                how,
-            },
-            Action::Close { sock } => Call::Close {
-                fd: self.fd(p, sock),
-            },
-            Action::Linger { sock, linger } => Call::Linger {
-                fd: self.fd(p, sock),
-                linger,
-            },
-            Action::Nonblocking { sock, on } => Call::Nonblocking {
-                fd: self.fd(p, sock),
-                on,
-            },
-            Action::Keepalive { sock, on } => Call::Keepalive {
-                fd: self.fd(p, sock),
-                on,
-            },
-            Action::RcvBuf { sock, bytes } => Call::RcvBuf {
-                fd: self.fd(p, sock),
-                bytes,
-            },
-            Action::SndBuf { sock, bytes } => Call::SndBuf {
-                fd: self.fd(p, sock),
-                bytes,
-            },
-            Action::Dup { sock, .. } => Call::Dup {
-                fd: self.fd(p, sock),
-            },
-            Action::Fork { child } => return Err((self.fork(p, child), self.now)),
-            Action::Exit => {
+    /// A step that is no socket call: `(result, when the step is over)`.
+    fn process_step(&mut self, p: ProcId, action: Action) -> (CallResult, TimeNs) {
+        match action {
+            Action::Fork { child } => (self.fork(p, child), self.now),
+            Action::Exit {} => {
                 let h = self.host_of(p);
                 let pid = self.apps[p as usize].pid.expect("started");
                 self.record(h, What::Exit { proc: p });
@@ -273,14 +216,15 @@ impl World {
                     .slots
                     .iter_mut()
                     .for_each(|s| *s = None);
-                return Err((Ok(0), self.now));
+                (Ok(0), self.now)
             }
             Action::Sleep { ns } => {
                 let h = self.host_of(p);
                 self.record(h, What::Sleep { proc: p, ns });
-                return Err((Ok(0), self.now + ns));
+                (Ok(0), self.now + ns)
             }
-        })
+            other => unreachable!("{} is a socket call", other.name()),
+        }
     }
 
     fn fork(&mut self, p: ProcId, child: ProcId) -> CallResult {
@@ -297,50 +241,21 @@ impl World {
         Ok(cpid as u64)
     }
 
-    /// Applies a call's result to the process; `Some(result)` when the step is over.
-    fn absorb(&mut self, p: ProcId, r: CallResult) -> Option<CallResult> {
+    /// Applies a system call's result to the process's slots and to the
+    /// step's expansion; `Some(result)` when the step is over.
+    fn absorb(&mut self, p: ProcId, named: &Action, r: CallResult) -> Option<CallResult> {
         let step = self.step_index(p);
         let action = self.spec.steps[step as usize].action;
         let a = &mut self.apps[p as usize];
-        let phase = a.phase;
-        // Only the first sub-calls are told apart (socket, bind, listen); a
-        // read-until-EOF step may make any number of calls.
-        a.phase = a.phase.saturating_add(1);
-        match (action, r) {
-            (Action::Socket { sock }, Ok(fd)) | (Action::Accept { sock, .. }, Ok(fd)) => {
-                a.slots[sock as usize] = Some(fd as Fd);
-                Some(Ok(fd))
+        if let Ok(v) = r {
+            if let Some(&slot) = named.gives() {
+                a.slots[slot as usize] = Some(v as Fd);
             }
-            (Action::Dup { new, .. }, Ok(fd)) => {
-                a.slots[new as usize] = Some(fd as Fd);
-                Some(Ok(fd))
+            if let Some(&slot) = named.releases() {
+                a.slots[slot as usize] = None;
             }
-            (Action::Listen { sock, .. }, Ok(v)) => {
-                if phase == 0 && a.slots[sock as usize].is_none() {
-                    a.slots[sock as usize] = Some(v as Fd);
-                    return None;
-                }
-                (phase >= 2).then_some(Ok(0))
-            }
-            (Action::Connect { sock, .. }, Ok(v)) => {
-                if phase == 0 && a.slots[sock as usize].is_none() {
-                    a.slots[sock as usize] = Some(v as Fd);
-                    return None;
-                }
-                Some(Ok(0))
-            }
-            (Action::Close { sock }, Ok(v)) => {
-                a.slots[sock as usize] = None;
-                Some(Ok(v))
-            }
-            (Action::ReadToEof { .. }, Ok(0)) => Some(Ok(a.acc)),
-            (Action::ReadToEof { .. }, Ok(n)) => {
-                a.acc += n;
-                None
-            }
-            (_, Err(e)) => Some(Err(e)),
-            (_, Ok(v)) => Some(Ok(v)),
         }
+        a.expansion.absorb(&action, named, r)
     }
 
     /// Ends the current step: checks its expectation and schedules the next.
@@ -379,9 +294,8 @@ impl World {
             }
         }
         let a = &mut self.apps[p as usize];
-        a.phase = 0;
-        a.acc = 0;
-        if matches!(spec.action, Action::Exit) {
+        a.expansion = Expansion::default();
+        if matches!(spec.action, Action::Exit {}) {
             a.status = AppStatus::Exited;
             a.pc = self.proc_steps[p as usize].len() as u32;
             return;

@@ -2,7 +2,7 @@
 //! defined once.
 
 use crate::spec::{Action, SpecBuilder, WorldSpec};
-use model::{How, Personality};
+use model::{Dest, How, Personality, ReadLen};
 use std::sync::Arc;
 
 fn linux_pair(seed: u64) -> SpecBuilder {
@@ -21,17 +21,11 @@ fn server_accepts(b: &mut SpecBuilder) -> (u16, u16) {
         "server",
         Action::Listen {
             sock: l,
-            port: 80,
+            port: Some(80),
             backlog: 16,
         },
     );
-    b.then(
-        "server",
-        Action::Accept {
-            listener: l,
-            sock: s,
-        },
-    );
+    b.then("server", Action::Accept { sock: l, new: s });
     (c, s)
 }
 
@@ -40,7 +34,13 @@ fn server_accepts(b: &mut SpecBuilder) -> (u16, u16) {
 pub fn small_close(half_close: bool) -> Arc<WorldSpec> {
     let mut b = linux_pair(1);
     let (c, s) = server_accepts(&mut b);
-    b.then("server", Action::Read { sock: s, max: 1000 });
+    b.then(
+        "server",
+        Action::Read {
+            sock: s,
+            len: ReadLen::Bytes(1000),
+        },
+    );
     b.then(
         "server",
         Action::Write {
@@ -56,7 +56,13 @@ pub fn small_close(half_close: bool) -> Arc<WorldSpec> {
                 how: How::Wr,
             },
         );
-        b.then("server", Action::ReadToEof { sock: s });
+        b.then(
+            "server",
+            Action::Read {
+                sock: s,
+                len: ReadLen::Eof,
+            },
+        );
     }
     b.then("server", Action::Close { sock: s });
     b.at(
@@ -64,8 +70,7 @@ pub fn small_close(half_close: bool) -> Arc<WorldSpec> {
         "client",
         Action::Connect {
             sock: c,
-            host: 1,
-            port: 80,
+            to: Dest { host: 1, port: 80 },
         },
     );
     b.then(
@@ -75,7 +80,13 @@ pub fn small_close(half_close: bool) -> Arc<WorldSpec> {
             bytes: 1000,
         },
     );
-    b.then("client", Action::ReadToEof { sock: c });
+    b.then(
+        "client",
+        Action::Read {
+            sock: c,
+            len: ReadLen::Eof,
+        },
+    );
     b.then("client", Action::Close { sock: c });
     Arc::new(b.build())
 }
@@ -84,15 +95,20 @@ pub fn small_close(half_close: bool) -> Arc<WorldSpec> {
 pub fn bulk(bytes: u64) -> Arc<WorldSpec> {
     let mut b = linux_pair(1);
     let (c, s) = server_accepts(&mut b);
-    b.then("server", Action::ReadToEof { sock: s });
+    b.then(
+        "server",
+        Action::Read {
+            sock: s,
+            len: ReadLen::Eof,
+        },
+    );
     b.then("server", Action::Close { sock: s });
     b.at(
         1,
         "client",
         Action::Connect {
             sock: c,
-            host: 1,
-            port: 80,
+            to: Dest { host: 1, port: 80 },
         },
     );
     b.then("client", Action::Write { sock: c, bytes });

@@ -16,7 +16,7 @@ pub mod world;
 
 pub use net::{DropRule, Filter, Link, Partition};
 pub use rng::Ratio;
-pub use spec::{Action, At, Expect, SpecBuilder, WorldSpec};
+pub use spec::{Action, At, Expect, Slots, SpecBuilder, WorldSpec};
 pub use trace::{Entry, What};
 pub use verdict::{EndReason, Outcome, Verdict};
 pub use world::World;

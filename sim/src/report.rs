@@ -5,7 +5,7 @@
 use crate::spec::WorldSpec;
 use crate::trace::{Entry, What};
 use crate::verdict::Verdict;
-use model::{Addr, Call, Event, Segment, Seq, TimeNs};
+use model::{Addr, Call, Event, ReadLen, Segment, Seq, SysCall, TimeNs};
 use std::fmt::Write;
 
 const TIME_W: usize = 11;
@@ -79,29 +79,35 @@ fn seg_text(isns: &Isns, s: &Segment) -> String {
     t
 }
 
-fn call_text(c: &Call, spec: &WorldSpec) -> String {
+/// A system call as C spells it: `write(3, 1000)`, `setsockopt(3, SO_LINGER, {1, 0})`.
+pub fn call_text(c: &SysCall, spec: &WorldSpec) -> String {
     match *c {
-        Call::Socket => "socket()".into(),
-        Call::Bind { fd, port } => format!("bind({fd}, :{port})"),
-        Call::Listen { fd, backlog } => format!("listen({fd}, {backlog})"),
-        Call::Accept { fd } => format!("accept({fd})"),
-        Call::Connect { fd, to } => format!("connect({fd}, {})", addr(spec, to)),
-        Call::Write { fd, bytes } => format!("write({fd}, {bytes})"),
-        Call::Read { fd, max } => format!("read({fd}, {max})"),
-        Call::Shutdown { fd, how } => format!("shutdown({fd}, {how:?})")
-            .replace("Rd", "SHUT_RD")
-            .replace("Wr", "SHUT_WR")
-            .replace("SHUT_RDSHUT_WR", "SHUT_RDWR"),
-        Call::Close { fd } => format!("close({fd})"),
-        Call::Linger { fd, linger } => match linger {
-            None => format!("setsockopt({fd}, SO_LINGER, {{0, 0}})"),
-            Some(n) => format!("setsockopt({fd}, SO_LINGER, {{1, {n}}})"),
+        Call::Socket { .. } => "socket()".into(),
+        Call::Bind { sock, port } => format!("bind({sock}, :{port})"),
+        Call::Listen { sock, backlog, .. } => format!("listen({sock}, {backlog})"),
+        Call::Accept { sock, .. } => format!("accept({sock})"),
+        Call::Connect { sock, to } => format!("connect({sock}, {})", addr(spec, to.into())),
+        Call::Write { sock, bytes } => format!("write({sock}, {bytes})"),
+        Call::Read { sock, len } => match len {
+            ReadLen::Bytes(max) => format!("read({sock}, {max})"),
+            ReadLen::Eof => format!("read({sock}, …) until EOF"),
         },
-        Call::Nonblocking { fd, on } => format!("fcntl({fd}, O_NONBLOCK={})", u8::from(on)),
-        Call::Keepalive { fd, on } => format!("setsockopt({fd}, SO_KEEPALIVE, {})", u8::from(on)),
-        Call::RcvBuf { fd, bytes } => format!("setsockopt({fd}, SO_RCVBUF, {bytes})"),
-        Call::SndBuf { fd, bytes } => format!("setsockopt({fd}, SO_SNDBUF, {bytes})"),
-        Call::Dup { fd } => format!("dup({fd})"),
+        Call::Shutdown { sock, how } => format!("shutdown({sock}, {})", how.constant()),
+        Call::Close { sock } => format!("close({sock})"),
+        Call::Linger { sock, linger } => match linger {
+            None => format!("setsockopt({sock}, SO_LINGER, {{0, 0}})"),
+            Some(n) => format!("setsockopt({sock}, SO_LINGER, {{1, {n}}})"),
+        },
+        Call::Nonblocking { sock, on } => format!("fcntl({sock}, O_NONBLOCK={})", u8::from(on)),
+        Call::Keepalive { sock, on } => {
+            format!("setsockopt({sock}, SO_KEEPALIVE, {})", u8::from(on))
+        }
+        Call::RcvBuf { sock, bytes } => format!("setsockopt({sock}, SO_RCVBUF, {bytes})"),
+        Call::SndBuf { sock, bytes } => format!("setsockopt({sock}, SO_SNDBUF, {bytes})"),
+        Call::Dup { sock, .. } => format!("dup({sock})"),
+        Call::Fork { child } => format!("fork() = {child}"),
+        Call::Exit {} => "exit()".into(),
+        Call::Sleep { ns } => format!("sleep({})", ms(ns)),
     }
 }
 

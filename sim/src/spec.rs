@@ -3,7 +3,7 @@
 //! Rust tests build it directly with [`SpecBuilder`].
 
 use crate::net::{DropRule, Link, Partition};
-use model::{Errno, How, Personality, TimeNs, NS_PER_MS, NS_PER_S};
+use model::{Call, Errno, Naming, Personality, TimeNs, NS_PER_MS, NS_PER_S};
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -40,84 +40,24 @@ pub enum At {
     After(TimeNs),
 }
 
-/// What a step does, in application terms. Some expand to several calls
-/// (`listen` = socket + bind + listen).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(tag = "op", rename_all = "kebab-case")]
-pub enum Action {
-    Socket {
-        sock: Slot,
-    },
-    Bind {
-        sock: Slot,
-        port: u16,
-    },
-    Listen {
-        sock: Slot,
-        port: u16,
-        backlog: u32,
-    },
-    Accept {
-        listener: Slot,
-        sock: Slot,
-    },
-    Connect {
-        sock: Slot,
-        host: u16,
-        port: u16,
-    },
-    Write {
-        sock: Slot,
-        bytes: u64,
-    },
-    Read {
-        sock: Slot,
-        max: u64,
-    },
-    /// read() until it returns 0 or an error; the result is the total.
-    ReadToEof {
-        sock: Slot,
-    },
-    Shutdown {
-        sock: Slot,
-        how: How,
-    },
-    Close {
-        sock: Slot,
-    },
-    Linger {
-        sock: Slot,
-        linger: Option<u32>,
-    },
-    Nonblocking {
-        sock: Slot,
-        on: bool,
-    },
-    /// SO_KEEPALIVE on or off.
-    Keepalive {
-        sock: Slot,
-        on: bool,
-    },
-    RcvBuf {
-        sock: Slot,
-        bytes: u32,
-    },
-    SndBuf {
-        sock: Slot,
-        bytes: u32,
-    },
-    Dup {
-        sock: Slot,
-        new: Slot,
-    },
-    Fork {
-        child: ProcId,
-    },
-    Exit,
-    Sleep {
-        ns: TimeNs,
-    },
+/// A world spec's names: sockets are slots of the process's table (forked
+/// children inherit them), hosts and processes are indices into the spec.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Slots;
+
+impl Naming for Slots {
+    type Sock = Slot;
+    type New = Slot;
+    type Host = u16;
+    type Proc = ProcId;
+    fn created(sock: &Slot) -> Slot {
+        *sock
+    }
 }
+
+/// What a step does: a call of the one vocabulary ([`model::call`]), its
+/// sockets named by slot. Compound steps expand per [`model::Expansion`].
+pub type Action = Call<Slots>;
 
 /// What a step expects its call to return.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]

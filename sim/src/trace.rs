@@ -2,7 +2,7 @@
 //! The verdict observes the same entries whether or not they are stored.
 
 use crate::spec::ProcId;
-use model::{Call, CallResult, Event, HostId, Segment, TimeNs};
+use model::{CallResult, Event, HostId, Segment, SysCall, TimeNs};
 use serde::Serialize;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -12,20 +12,20 @@ pub enum What {
     Call {
         proc: ProcId,
         step: u32,
-        call: Call,
+        call: SysCall,
     },
     /// The call returned (at once, or after blocking).
     Return {
         proc: ProcId,
         step: u32,
-        call: Call,
+        call: SysCall,
         result: CallResult,
     },
     /// The call blocks in virtual time.
     Blocked {
         proc: ProcId,
         step: u32,
-        call: Call,
+        call: SysCall,
     },
     Fork {
         proc: ProcId,

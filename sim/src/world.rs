@@ -348,7 +348,9 @@ impl World {
             let what = match a.status {
                 AppStatus::Blocked => format!(
                     "blocked in {}",
-                    a.blocked_call.map(|c| format!("{c:?}")).unwrap_or_default()
+                    a.blocked
+                        .map(|b| crate::report::call_text(&b.sys, &self.spec))
+                        .unwrap_or_default()
                 ),
                 AppStatus::Ready if (a.pc as usize) < steps.len() => {
                     "steps left when the run ended".to_string()

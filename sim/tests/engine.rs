@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use model::{Seq, NS_PER_MS, NS_PER_S};
+use model::{ReadLen, Seq, NS_PER_MS, NS_PER_S};
 use sim::{Action, EndReason, Expect, Link, Outcome, Ratio, World, WorldSpec};
 use std::sync::Arc;
 
@@ -16,8 +16,14 @@ fn transfer(seed: u64, bytes: u64, link: Link) -> WorldSpec {
     let (s, c) = (w.s, w.c);
     w.b.spec.link = link;
     w.listen_accept();
-    w.b.then("server", Action::ReadToEof { sock: s })
-        .expect(Expect::Value(bytes));
+    w.b.then(
+        "server",
+        Action::Read {
+            sock: s,
+            len: ReadLen::Eof,
+        },
+    )
+    .expect(Expect::Value(bytes));
     w.b.then(
         "server",
         Action::Write {
@@ -35,8 +41,14 @@ fn transfer(seed: u64, bytes: u64, link: Link) -> WorldSpec {
             how: model::How::Wr,
         },
     );
-    w.b.then("client", Action::ReadToEof { sock: c })
-        .expect(Expect::Value(1000));
+    w.b.then(
+        "client",
+        Action::Read {
+            sock: c,
+            len: ReadLen::Eof,
+        },
+    )
+    .expect(Expect::Value(1000));
     w.b.then("client", Action::Close { sock: c });
     w.b.build()
 }
@@ -161,8 +173,14 @@ fn a_dead_peer_ends_in_etimedout_not_a_hang() {
             bytes: 10_000,
         },
     );
-    w.b.then("client", Action::ReadToEof { sock: c })
-        .expect(Expect::Error(model::Errno::ETIMEDOUT));
+    w.b.then(
+        "client",
+        Action::Read {
+            sock: c,
+            len: ReadLen::Eof,
+        },
+    )
+    .expect(Expect::Error(model::Errno::ETIMEDOUT));
     w.b.spec.partitions.push(sim::Partition {
         from_ns: 5 * NS_PER_MS,
         until_ns: u64::MAX,
@@ -251,7 +269,13 @@ fn invariants_hold_after_every_step_through_resets() {
                 bytes: 100_000,
             },
         );
-        w.b.then("client", Action::ReadToEof { sock: c });
+        w.b.then(
+            "client",
+            Action::Read {
+                sock: c,
+                len: ReadLen::Eof,
+            },
+        );
         let world = step_checked(w.b.build());
         assert!(!world.verdict().resets.is_empty(), "seed {seed}");
     }
@@ -274,8 +298,14 @@ fn crossing(seed: u64, bytes: u64, link: Link) -> WorldSpec {
                 how: model::How::Wr,
             },
         );
-        w.b.then(proc, Action::ReadToEof { sock })
-            .expect(Expect::Value(bytes));
+        w.b.then(
+            proc,
+            Action::Read {
+                sock: sock,
+                len: ReadLen::Eof,
+            },
+        )
+        .expect(Expect::Value(bytes));
         w.b.then(proc, Action::Close { sock });
     }
     w.b.build()

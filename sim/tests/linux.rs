@@ -7,7 +7,7 @@
 mod common;
 
 use common::*;
-use model::{Buffer, DiscardCause, Errno, Event, Flags, How, RstCause, State, NS_PER_MS};
+use model::{Buffer, DiscardCause, Errno, Event, Flags, How, ReadLen, RstCause, State, NS_PER_MS};
 use sim::{Action, Expect, Outcome, What};
 
 #[test]
@@ -28,8 +28,14 @@ fn server_close_with_unread_request_resets_and_client_read_fails() {
         },
     )
     .expect(Expect::Value(1000));
-    w.b.then("client", Action::Read { sock: c, max: 1000 })
-        .expect(Expect::Error(Errno::ECONNRESET));
+    w.b.then(
+        "client",
+        Action::Read {
+            sock: c,
+            len: ReadLen::Bytes(1000),
+        },
+    )
+    .expect(Expect::Error(Errno::ECONNRESET));
     let r = w.run();
     r.assert_expectations();
     assert_eq!(r.rsts(), [(SERVER, RstCause::CloseWithUnread)]);
@@ -70,8 +76,14 @@ fn shutdown_wr_then_draining_both_sides_is_clean() {
             how: How::Wr,
         },
     );
-    w.b.then("server", Action::ReadToEof { sock: s })
-        .expect(Expect::Value(1000));
+    w.b.then(
+        "server",
+        Action::Read {
+            sock: s,
+            len: ReadLen::Eof,
+        },
+    )
+    .expect(Expect::Value(1000));
     w.b.then("server", Action::Close { sock: s });
     w.connect();
     w.b.then(
@@ -88,8 +100,14 @@ fn shutdown_wr_then_draining_both_sides_is_clean() {
             how: How::Wr,
         },
     );
-    w.b.then("client", Action::ReadToEof { sock: c })
-        .expect(Expect::Value(500));
+    w.b.then(
+        "client",
+        Action::Read {
+            sock: c,
+            len: ReadLen::Eof,
+        },
+    )
+    .expect(Expect::Value(500));
     w.b.then("client", Action::Close { sock: c });
     let r = w.run();
     r.assert_expectations();
@@ -110,7 +128,7 @@ fn linger_zero_resets_and_loses_the_queued_send_data_at_the_sender() {
     let mut w = World2::new(1);
     let (l, s, c) = (w.l, w.s, w.c);
     // The server's receive buffer holds 1000: the rest stays queued at the client.
-    w.b.at(0, "server", Action::Socket { sock: l });
+    w.b.at(0, "server", Action::Socket { new: l });
     w.b.then(
         "server",
         Action::RcvBuf {
@@ -122,25 +140,25 @@ fn linger_zero_resets_and_loses_the_queued_send_data_at_the_sender() {
         "server",
         Action::Listen {
             sock: l,
-            port: PORT,
+            port: Some(PORT),
             backlog: 16,
         },
     );
-    w.b.then(
-        "server",
-        Action::Accept {
-            listener: l,
-            sock: s,
-        },
-    );
+    w.b.then("server", Action::Accept { sock: l, new: s });
     w.b.then(
         "server",
         Action::Sleep {
             ns: 100 * NS_PER_MS,
         },
     );
-    w.b.then("server", Action::ReadToEof { sock: s })
-        .expect(Expect::Error(Errno::ECONNRESET));
+    w.b.then(
+        "server",
+        Action::Read {
+            sock: s,
+            len: ReadLen::Eof,
+        },
+    )
+    .expect(Expect::Error(Errno::ECONNRESET));
     w.connect();
     w.b.then(
         "client",
@@ -219,10 +237,22 @@ fn server_writes_then_closes_with_request_unread_client_reads_then_reset() {
         },
     );
     w.b.then("client", Action::Sleep { ns: 20 * NS_PER_MS });
-    w.b.then("client", Action::Read { sock: c, max: 1000 })
-        .expect(Expect::Value(500));
-    w.b.then("client", Action::Read { sock: c, max: 1000 })
-        .expect(Expect::Error(Errno::ECONNRESET));
+    w.b.then(
+        "client",
+        Action::Read {
+            sock: c,
+            len: ReadLen::Bytes(1000),
+        },
+    )
+    .expect(Expect::Value(500));
+    w.b.then(
+        "client",
+        Action::Read {
+            sock: c,
+            len: ReadLen::Bytes(1000),
+        },
+    )
+    .expect(Expect::Error(Errno::ECONNRESET));
     let r = w.run();
     r.assert_expectations();
     let data = r.sent(SERVER, Flags::PSH);
@@ -269,8 +299,14 @@ fn client_closes_then_server_writes_twice_first_ok_draws_rst_second_epipe() {
         },
     )
     .expect(Expect::Error(Errno::EPIPE));
-    w.b.then("server", Action::Read { sock: s, max: 100 })
-        .expect(Expect::Value(0));
+    w.b.then(
+        "server",
+        Action::Read {
+            sock: s,
+            len: ReadLen::Bytes(100),
+        },
+    )
+    .expect(Expect::Value(0));
     w.connect();
     w.b.then("client", Action::Close { sock: c });
     let r = w.run();
@@ -294,8 +330,14 @@ fn connect_to_a_closed_port_is_refused() {
     w.connect();
     w.b.then("client", Action::Write { sock: c, bytes: 1 })
         .expect(Expect::Error(Errno::EPIPE));
-    w.b.then("client", Action::Read { sock: c, max: 1 })
-        .expect(Expect::Error(Errno::ENOTCONN));
+    w.b.then(
+        "client",
+        Action::Read {
+            sock: c,
+            len: ReadLen::Bytes(1),
+        },
+    )
+    .expect(Expect::Error(Errno::ENOTCONN));
     let r = w.run();
     // The connect step itself expected nothing; check its result in the trace.
     let connect = r.trace().iter().find_map(|e| match e.what {
@@ -326,7 +368,7 @@ fn listener_closed_with_a_queued_connection_resets_it() {
         "server",
         Action::Listen {
             sock: l,
-            port: PORT,
+            port: Some(PORT),
             backlog: 16,
         },
     );
@@ -343,10 +385,22 @@ fn listener_closed_with_a_queued_connection_resets_it() {
             bytes: 100,
         },
     );
-    w.b.then("client", Action::Read { sock: c, max: 100 })
-        .expect(Expect::Error(Errno::ECONNRESET));
-    w.b.then("client", Action::Read { sock: c, max: 100 })
-        .expect(Expect::Value(0));
+    w.b.then(
+        "client",
+        Action::Read {
+            sock: c,
+            len: ReadLen::Bytes(100),
+        },
+    )
+    .expect(Expect::Error(Errno::ECONNRESET));
+    w.b.then(
+        "client",
+        Action::Read {
+            sock: c,
+            len: ReadLen::Bytes(100),
+        },
+    )
+    .expect(Expect::Value(0));
     w.b.then("client", Action::Write { sock: c, bytes: 1 })
         .expect(Expect::Error(Errno::EPIPE));
     let r = w.run();
@@ -374,10 +428,16 @@ fn fork_world(parent_op: Action) -> Run {
             ns: 100 * NS_PER_MS,
         },
     );
-    w.b.then("child", Action::Exit);
+    w.b.then("child", Action::Exit {});
     w.connect();
-    w.b.then("client", Action::ReadToEof { sock: c })
-        .expect(Expect::Value(0));
+    w.b.then(
+        "client",
+        Action::Read {
+            sock: c,
+            len: ReadLen::Eof,
+        },
+    )
+    .expect(Expect::Value(0));
     w.b.then("client", Action::Close { sock: c });
     w.run()
 }
@@ -431,7 +491,7 @@ fn process_exit_with_unread_data_resets() {
     let c = w.c;
     w.listen_accept();
     w.b.then("server", Action::Sleep { ns: 5 * NS_PER_MS });
-    w.b.then("server", Action::Exit);
+    w.b.then("server", Action::Exit {});
     w.connect();
     w.b.then(
         "client",
@@ -440,8 +500,14 @@ fn process_exit_with_unread_data_resets() {
             bytes: 200,
         },
     );
-    w.b.then("client", Action::Read { sock: c, max: 10 })
-        .expect(Expect::Error(Errno::ECONNRESET));
+    w.b.then(
+        "client",
+        Action::Read {
+            sock: c,
+            len: ReadLen::Bytes(10),
+        },
+    )
+    .expect(Expect::Error(Errno::ECONNRESET));
     let r = w.run();
     r.assert_expectations();
     assert_eq!(r.rsts(), [(SERVER, RstCause::CloseWithUnread)]);
@@ -454,8 +520,14 @@ fn linger_one_second_blocking_close_with_a_fast_reader_is_graceful() {
     let mut w = World2::new(1);
     let (s, c) = (w.s, w.c);
     w.listen_accept();
-    w.b.then("server", Action::ReadToEof { sock: s })
-        .expect(Expect::Value(200_000));
+    w.b.then(
+        "server",
+        Action::Read {
+            sock: s,
+            len: ReadLen::Eof,
+        },
+    )
+    .expect(Expect::Value(200_000));
     w.b.then("server", Action::Close { sock: s });
     w.connect();
     w.b.then(

@@ -75,7 +75,7 @@ fn json_errors(s: &Scenario, w: &World) -> Vec<JsonError> {
                 t_ns: e.t_ns,
                 host: s.spec.hosts[e.host as usize].name.clone(),
                 process: s.spec.procs[proc as usize].name.clone(),
-                call: format!("{call:?}"),
+                call: report::call_text(&call, &s.spec),
                 error: report::errno_name(&s.spec, e.host, errno),
                 posix: errno.name(),
             }),

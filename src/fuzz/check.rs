@@ -1,10 +1,10 @@
 //! The named properties and how one case is checked against them.
 
-use super::gen::{to_file, Call, Case, Layout, Side, Step};
+use super::gen::{to_file, Call, Case, Layout, Side, Sock, Step};
 use crate::scenario::file::ScenarioFile;
 use crate::scenario::steps::StepDef;
 use crate::scenario::{resolve, Overrides};
-use model::{Addr, Event, How, RstCause, Seq, State};
+use model::{Addr, Event, How, ReadLen, RstCause, Seq, State};
 use serde::{Deserialize, Serialize};
 use sim::{EndReason, Verdict, What, World, WorldSpec};
 use std::path::Path;
@@ -311,7 +311,7 @@ fn no_silent_loss(v: &Verdict) -> Result<(), String> {
 fn all_steps(s: &Side) -> impl Iterator<Item = &Step> {
     s.steps.iter().flat_map(|st| {
         std::iter::once(st).chain(match &st.call {
-            Call::Fork(c) => c.iter(),
+            Call::Fork { child: c } => c.iter(),
             _ => [].iter(),
         })
     })
@@ -327,7 +327,13 @@ fn no_loss(case: &Case, layout: &Layout, v: &Verdict) -> Result<(), String> {
                 continue;
             }
             let reader = case.sides()[to.host as usize];
-            if all_steps(reader).any(|s| s.call == Call::Nonblocking) {
+            if all_steps(reader).any(|s| {
+                s.call
+                    == Call::Nonblocking {
+                        sock: Sock::Main,
+                        on: true,
+                    }
+            }) {
                 continue; // read-until-EOF may end in EAGAIN
             }
             let completed = layout.read_eof[to.host as usize]
@@ -359,11 +365,23 @@ pub fn is_graceful(case: &Case) -> bool {
         let bad = all_steps(s).any(|st| {
             matches!(
                 st.call,
-                Call::Exit
-                    | Call::Read(_)
-                    | Call::Linger(Some(_))
-                    | Call::Nonblocking
-                    | Call::Shutdown(How::Rd | How::RdWr)
+                Call::Exit {}
+                    | Call::Read {
+                        len: ReadLen::Bytes(_),
+                        ..
+                    }
+                    | Call::Linger {
+                        linger: Some(_),
+                        ..
+                    }
+                    | Call::Nonblocking {
+                        sock: Sock::Main,
+                        on: true
+                    }
+                    | Call::Shutdown {
+                        how: How::Rd | How::RdWr,
+                        ..
+                    }
             )
         });
         if bad {
@@ -378,19 +396,26 @@ pub fn is_graceful(case: &Case) -> bool {
         let mut before_eof = 0u64;
         for st in &s.steps {
             match &st.call {
-                Call::Write(n) if !eof => before_eof += n,
-                Call::Shutdown(How::Wr) if !eof => shut = true,
-                Call::ReadEof => eof = true,
-                Call::Close if !eof || dup_open => return false,
-                Call::Close => closed = true,
-                Call::Dup => dup_open = true,
-                Call::CloseDup => dup_open = false,
-                Call::Fork(_) if dup_open => return false,
-                Call::Fork(c) => {
-                    let ok = c
-                        .iter()
-                        .all(|x| matches!(x.call, Call::Write(_) | Call::Close))
-                        && c.iter().any(|x| x.call == Call::Close);
+                Call::Write { bytes: n, .. } if !eof => before_eof += n,
+                Call::Shutdown { how: How::Wr, .. } if !eof => shut = true,
+                Call::Read {
+                    len: ReadLen::Eof, ..
+                } => eof = true,
+                Call::Close { sock: Sock::Main } if !eof || dup_open => return false,
+                Call::Close { sock: Sock::Main } => closed = true,
+                Call::Dup {
+                    sock: Sock::Main,
+                    new: Sock::Dup,
+                } => dup_open = true,
+                Call::Close { sock: Sock::Dup } => dup_open = false,
+                Call::Fork { child: _ } if dup_open => return false,
+                Call::Fork { child: c } => {
+                    let ok = c.iter().all(|x| {
+                        matches!(
+                            x.call,
+                            Call::Write { bytes: _, .. } | Call::Close { sock: Sock::Main }
+                        )
+                    }) && c.iter().any(|x| x.call == Call::Close { sock: Sock::Main });
                     if !ok {
                         return false;
                     }

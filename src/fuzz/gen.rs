@@ -11,17 +11,18 @@
 //! shrink toward the first of the pool, `linux` by default).
 
 use crate::scenario::file::{HostDef, LinkDef, NetworkDef, PartitionDef, ProcDef, ScenarioFile};
-use crate::scenario::steps::{Op, StepDef, Tok};
+use crate::scenario::steps::{Op, StepDef, Text, Tok};
 use crate::units::format_duration;
 use indexmap::IndexMap;
-use model::{How, NS_PER_MS};
+use model::{Dest, How, Naming, ReadLen, Rename, NS_PER_MS};
 use proptest::prelude::*;
+use serde::Serialize;
 use sim::spec::At;
 use std::sync::Arc;
 use toml::Spanned;
 
 /// How long a step waits after the previous step of its process.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum Wait {
     /// `-`: right after.
     Now,
@@ -29,27 +30,35 @@ pub enum Wait {
     Ms(u32),
 }
 
-/// One generated call on the side's connection socket.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Call {
-    Write(u64),
-    Read(u64),
-    ReadEof,
-    Shutdown(How),
-    Close,
-    /// SO_LINGER: `None` off, `Some(0)` abortive, `Some(n)`.
-    Linger(Option<u32>),
-    Nonblocking,
-    /// `dup c as c2` (at most one per side).
+/// The generator's socket names: each side has its connection socket and
+/// at most one `dup` of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Sock {
+    /// `c` (client) or `s` (server).
+    Main,
+    /// `c2` or `s2`.
     Dup,
-    /// `close c2`.
-    CloseDup,
-    /// `fork` a child that runs these steps on its copies of the descriptors.
-    Fork(Vec<Step>),
-    Exit,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// The generator's naming: [`Sock`]s, the one peer host, and a forked
+/// child written as the steps it runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Gen;
+
+impl Naming for Gen {
+    type Sock = Sock;
+    type New = Sock;
+    type Host = ();
+    type Proc = Vec<Step>;
+    fn created(sock: &Sock) -> Sock {
+        *sock
+    }
+}
+
+/// One generated call, of the one vocabulary ([`model::call`]).
+pub type Call = model::Call<Gen>;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Step {
     pub wait: Wait,
     pub call: Call,
@@ -151,7 +160,7 @@ fn count_steps(steps: &[Step]) -> usize {
     steps
         .iter()
         .map(|s| match &s.call {
-            Call::Fork(c) => 1 + c.len(),
+            Call::Fork { child: c } => 1 + c.len(),
             _ => 1,
         })
         .sum()
@@ -162,8 +171,8 @@ pub fn written(steps: &[Step]) -> u64 {
     steps
         .iter()
         .map(|s| match &s.call {
-            Call::Write(n) => *n,
-            Call::Fork(c) => written(c),
+            Call::Write { bytes: n, .. } => *n,
+            Call::Fork { child: c } => written(c),
             _ => 0,
         })
         .sum()
@@ -188,30 +197,44 @@ pub fn normalize(steps: Vec<Step>, child: bool) -> Vec<Step> {
         (false, false, false, false, false);
     for s in steps {
         let keep = match &s.call {
-            Call::Exit => true,
-            Call::CloseDup => dup && !dup_closed,
+            Call::Exit {} => true,
+            Call::Close { sock: Sock::Dup } => dup && !dup_closed,
             _ if closed => false,
-            Call::Dup => !dup && !child,
-            Call::Fork(_) => !forked && !child,
-            Call::Nonblocking => !nb,
+            Call::Dup {
+                sock: Sock::Main,
+                new: Sock::Dup,
+            } => !dup && !child,
+            Call::Fork { child: _ } => !forked && !child,
+            Call::Nonblocking {
+                sock: Sock::Main,
+                on: true,
+            } => !nb,
             _ => true,
         };
         if !keep {
             continue;
         }
         match &s.call {
-            Call::Close => closed = true,
-            Call::Dup => dup = true,
-            Call::CloseDup => dup_closed = true,
-            Call::Nonblocking => nb = true,
-            Call::Fork(_) => forked = true,
+            Call::Close { sock: Sock::Main } => closed = true,
+            Call::Dup {
+                sock: Sock::Main,
+                new: Sock::Dup,
+            } => dup = true,
+            Call::Close { sock: Sock::Dup } => dup_closed = true,
+            Call::Nonblocking {
+                sock: Sock::Main,
+                on: true,
+            } => nb = true,
+            Call::Fork { child: _ } => forked = true,
             _ => {}
         }
-        let exit = s.call == Call::Exit;
+        let exit = s.call == Call::Exit {};
         out.push(match s.call {
-            Call::Fork(c) => Step {
+            Call::Fork { child: c } => Step {
                 wait: s.wait,
-                call: Call::Fork(normalize(c, true)),
+                call: Call::Fork {
+                    child: normalize(c, true),
+                },
             },
             call => Step { wait: s.wait, call },
         });
@@ -356,18 +379,39 @@ fn call_of(kinds: &'static [(u32, Kind)]) -> impl Strategy<Value = Call> + Clone
         (0u32..=5, any::<bool>()),
     )
         .prop_map(|(k, n, r, h, (l, off))| match k {
-            Kind::Write => Call::Write(n),
-            Kind::Read => Call::Read(r),
-            Kind::ReadEof => Call::ReadEof,
-            Kind::Shutdown => Call::Shutdown(h),
-            Kind::Close => Call::Close,
+            Kind::Write => Call::Write {
+                sock: Sock::Main,
+                bytes: n,
+            },
+            Kind::Read => Call::Read {
+                sock: Sock::Main,
+                len: ReadLen::Bytes(r),
+            },
+            Kind::ReadEof => Call::Read {
+                sock: Sock::Main,
+                len: ReadLen::Eof,
+            },
+            Kind::Shutdown => Call::Shutdown {
+                sock: Sock::Main,
+                how: h,
+            },
+            Kind::Close => Call::Close { sock: Sock::Main },
             // linger off, 0 (abortive) or N seconds
-            Kind::Linger => Call::Linger((!off || l == 0).then_some(l)),
-            Kind::Nonblocking => Call::Nonblocking,
-            Kind::Dup => Call::Dup,
-            Kind::CloseDup => Call::CloseDup,
-            Kind::Fork => Call::Fork(Vec::new()),
-            Kind::Exit => Call::Exit,
+            Kind::Linger => Call::Linger {
+                sock: Sock::Main,
+                linger: (!off || l == 0).then_some(l),
+            },
+            Kind::Nonblocking => Call::Nonblocking {
+                sock: Sock::Main,
+                on: true,
+            },
+            Kind::Dup => Call::Dup {
+                sock: Sock::Main,
+                new: Sock::Dup,
+            },
+            Kind::CloseDup => Call::Close { sock: Sock::Dup },
+            Kind::Fork => Call::Fork { child: Vec::new() },
+            Kind::Exit => Call::Exit {},
         })
 }
 
@@ -401,13 +445,20 @@ fn child_steps() -> impl Strategy<Value = Vec<Step>> + Clone {
                     k -= w;
                 }
                 let call = match kind {
-                    Kind::Write => Call::Write(1 + (c / total) as u64 % 1460),
-                    Kind::ReadEof => Call::ReadEof,
-                    Kind::Shutdown => {
-                        Call::Shutdown([How::Wr, How::Rd, How::RdWr][(c / total % 3) as usize])
-                    }
-                    Kind::Exit => Call::Exit,
-                    _ => Call::Close,
+                    Kind::Write => Call::Write {
+                        sock: Sock::Main,
+                        bytes: 1 + (c / total) as u64 % 1460,
+                    },
+                    Kind::ReadEof => Call::Read {
+                        sock: Sock::Main,
+                        len: ReadLen::Eof,
+                    },
+                    Kind::Shutdown => Call::Shutdown {
+                        sock: Sock::Main,
+                        how: [How::Wr, How::Rd, How::RdWr][(c / total % 3) as usize],
+                    },
+                    Kind::Exit => Call::Exit {},
+                    _ => Call::Close { sock: Sock::Main },
                 };
                 Step {
                     wait: from(WAITS, (c / total / 3) % wtotal),
@@ -424,7 +475,7 @@ fn step(all: bool) -> impl Strategy<Value = Step> + Clone {
     (wait(), call_of(kinds), child_steps()).prop_map(|(wait, call, child)| Step {
         wait,
         call: match call {
-            Call::Fork(_) => Call::Fork(child),
+            Call::Fork { child: _ } => Call::Fork { child },
             c => c,
         },
     })
@@ -552,42 +603,102 @@ pub fn graceful(cfg: &GenConfig) -> impl Strategy<Value = Case> + Clone {
                      body: Vec<Step>| {
                         let mut v = Vec::new();
                         if let Some(l) = linger {
-                            v.push(step(Wait::Now, Call::Linger(l)));
+                            v.push(step(
+                                Wait::Now,
+                                Call::Linger {
+                                    sock: Sock::Main,
+                                    linger: l,
+                                },
+                            ));
                         }
                         if let Some((w, write)) = fork {
                             let mut child = vec![];
                             if write {
-                                child.push(step(Wait::Now, Call::Write(100)));
+                                child.push(step(
+                                    Wait::Now,
+                                    Call::Write {
+                                        sock: Sock::Main,
+                                        bytes: 100,
+                                    },
+                                ));
                             }
-                            child.push(step(w, Call::Close));
-                            v.push(step(Wait::Now, Call::Fork(child)));
+                            child.push(step(w, Call::Close { sock: Sock::Main }));
+                            v.push(step(Wait::Now, Call::Fork { child }));
                         }
                         // After the fork, so the child holds only `c`.
                         if dup {
-                            v.push(step(Wait::Now, Call::Dup));
+                            v.push(step(
+                                Wait::Now,
+                                Call::Dup {
+                                    sock: Sock::Main,
+                                    new: Sock::Dup,
+                                },
+                            ));
                         }
                         v.extend(body);
                         if dup {
                             // the dup'd descriptor goes first, so the last close is `close c`
                             let at = v.len() - 1;
-                            v.insert(at, step(Wait::Now, Call::CloseDup));
+                            v.insert(at, step(Wait::Now, Call::Close { sock: Sock::Dup }));
                         }
                         v
                     };
                 let mut init: Vec<Step> = iw
                     .into_iter()
-                    .map(|(w, n)| step(w, Call::Write(n)))
+                    .map(|(w, n)| {
+                        step(
+                            w,
+                            Call::Write {
+                                sock: Sock::Main,
+                                bytes: n,
+                            },
+                        )
+                    })
                     .collect();
-                init.push(step(w1, Call::Shutdown(How::Wr)));
-                init.push(step(Wait::Now, Call::ReadEof));
-                init.push(step(w2, Call::Close));
+                init.push(step(
+                    w1,
+                    Call::Shutdown {
+                        sock: Sock::Main,
+                        how: How::Wr,
+                    },
+                ));
+                init.push(step(
+                    Wait::Now,
+                    Call::Read {
+                        sock: Sock::Main,
+                        len: ReadLen::Eof,
+                    },
+                ));
+                init.push(step(w2, Call::Close { sock: Sock::Main }));
                 let mut resp: Vec<Step> = rpre
                     .into_iter()
-                    .map(|(w, n)| step(w, Call::Write(n)))
+                    .map(|(w, n)| {
+                        step(
+                            w,
+                            Call::Write {
+                                sock: Sock::Main,
+                                bytes: n,
+                            },
+                        )
+                    })
                     .collect();
-                resp.push(step(Wait::Now, Call::ReadEof));
-                resp.extend(rw.into_iter().map(|(w, n)| step(w, Call::Write(n))));
-                resp.push(step(w3, Call::Close));
+                resp.push(step(
+                    Wait::Now,
+                    Call::Read {
+                        sock: Sock::Main,
+                        len: ReadLen::Eof,
+                    },
+                ));
+                resp.extend(rw.into_iter().map(|(w, n)| {
+                    step(
+                        w,
+                        Call::Write {
+                            sock: Sock::Main,
+                            bytes: n,
+                        },
+                    )
+                }));
+                resp.push(step(w3, Call::Close { sock: Sock::Main }));
                 let init = extra(ei, init);
                 let resp = extra(er, resp);
                 let (cs, ss) = if client_initiates {
@@ -685,48 +796,50 @@ impl Emit {
         children: &mut Vec<(String, Vec<Step>)>,
     ) {
         let (proc, proc_id) = owner;
-        let dup = format!("{sock}2");
+        let mut names = GenText {
+            sock,
+            dup: format!("{sock}2"),
+            child,
+            children,
+        };
         for s in steps {
-            let a = at(s.wait);
-            let op = match &s.call {
-                Call::Write(n) => Op::Write {
-                    sock: tok(sock),
-                    bytes: *n,
-                },
-                Call::Read(n) => Op::Read {
-                    sock: tok(sock),
-                    max: *n,
-                },
-                Call::ReadEof => {
-                    eof.push((proc_id, self.lines.len() as u32));
-                    Op::ReadEof { sock: tok(sock) }
-                }
-                Call::Shutdown(how) => Op::Shutdown {
-                    sock: tok(sock),
-                    how: *how,
-                },
-                Call::Close => Op::Close { sock: tok(sock) },
-                Call::Linger(l) => Op::Linger {
-                    sock: tok(sock),
-                    linger: *l,
-                },
-                Call::Nonblocking => Op::Nonblocking {
-                    sock: tok(sock),
-                    on: true,
-                },
-                Call::Dup => Op::Dup {
-                    sock: tok(sock),
-                    new: tok(&dup),
-                },
-                Call::CloseDup => Op::Close { sock: tok(&dup) },
-                Call::Fork(c) => {
-                    children.push((child.to_string(), c.clone()));
-                    Op::Fork { child: tok(child) }
-                }
-                Call::Exit => Op::Exit,
-            };
-            self.push(a, proc, op);
+            if let Call::Read {
+                len: ReadLen::Eof, ..
+            } = s.call
+            {
+                eof.push((proc_id, self.lines.len() as u32));
+            }
+            let op = s.call.rename(&mut names);
+            self.push(at(s.wait), proc, op);
         }
+    }
+}
+
+/// A side's generated names as the scenario's words; a fork's steps are
+/// collected to become the child's.
+struct GenText<'a> {
+    sock: &'a str,
+    dup: String,
+    child: &'a str,
+    children: &'a mut Vec<(String, Vec<Step>)>,
+}
+
+impl Rename<Gen, Text> for GenText<'_> {
+    fn sock(&mut self, s: &Sock) -> Tok {
+        match s {
+            Sock::Main => tok(self.sock),
+            Sock::Dup => tok(&self.dup),
+        }
+    }
+    fn new_sock(&mut self, s: &Sock) -> Tok {
+        self.sock(s)
+    }
+    fn host(&mut self, _: &()) -> Tok {
+        tok(SERVER)
+    }
+    fn proc(&mut self, steps: &Vec<Step>) -> Tok {
+        self.children.push((self.child.to_string(), steps.clone()));
+        tok(self.child)
     }
 }
 
@@ -773,7 +886,11 @@ pub fn to_file(case: &Case) -> (ScenarioFile, Layout, Vec<StepDef>) {
             .collect(),
     };
     // Process ids: client 0, server 1, then children in declaration order.
-    let forks = |s: &Side| s.steps.iter().any(|s| matches!(s.call, Call::Fork(_)));
+    let forks = |s: &Side| {
+        s.steps
+            .iter()
+            .any(|s| matches!(s.call, Call::Fork { child: _ }))
+    };
     let mut next_id = 2u16;
     let mut child_ids = [0u16; 2];
     for (i, (side, child, parent)) in [
@@ -803,7 +920,7 @@ pub fn to_file(case: &Case) -> (ScenarioFile, Layout, Vec<StepDef>) {
     // Server skeleton: buffer options on the listener (accepted sockets inherit them).
     let s = &case.server;
     if s.rcvbuf.is_some() || s.sndbuf.is_some() {
-        e.push(At::Abs(0), SERVER, Op::Socket { sock: tok("l") });
+        e.push(At::Abs(0), SERVER, Op::Socket { new: tok("l") });
         if let Some(b) = s.rcvbuf {
             e.push(
                 At::Next,
@@ -834,7 +951,7 @@ pub fn to_file(case: &Case) -> (ScenarioFile, Layout, Vec<StepDef>) {
         SERVER,
         Op::Listen {
             sock: tok("l"),
-            port: 80,
+            port: Some(80),
             backlog: 128,
         },
     );
@@ -842,14 +959,14 @@ pub fn to_file(case: &Case) -> (ScenarioFile, Layout, Vec<StepDef>) {
         At::Next,
         SERVER,
         Op::Accept {
-            listener: tok("l"),
-            sock: tok("s"),
+            sock: tok("l"),
+            new: tok("s"),
         },
     );
     // Client skeleton.
     let c = &case.client;
     if c.rcvbuf.is_some() || c.sndbuf.is_some() {
-        e.push(At::Abs(0), CLIENT, Op::Socket { sock: tok("c") });
+        e.push(At::Abs(0), CLIENT, Op::Socket { new: tok("c") });
         if let Some(b) = c.rcvbuf {
             e.push(
                 At::Next,
@@ -876,8 +993,10 @@ pub fn to_file(case: &Case) -> (ScenarioFile, Layout, Vec<StepDef>) {
         CLIENT,
         Op::Connect {
             sock: tok("c"),
-            host: tok(SERVER),
-            port: 80,
+            to: Dest {
+                host: tok(SERVER),
+                port: 80,
+            },
         },
     );
     let mut children = Vec::new();

@@ -7,11 +7,11 @@
 //! exactly the survey of the whole sequence.
 
 use super::check::{compile, Compiled};
-use super::gen::{mixed, written, Call, Case, GenConfig, Side};
+use super::gen::{mixed, written, Call, Case, GenConfig, Side, Sock};
 use super::search::{case_tree, shrink, Shard};
 use crate::scenario::causal_resets;
 use crate::scenario::file::ScenarioFile;
-use model::How;
+use model::{How, ReadLen};
 use proptest::strategy::{Strategy, ValueTree};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -89,8 +89,11 @@ pub const PATTERNS: &[(&str, &str)] = &[
 fn shut_wr_first(s: &Side) -> bool {
     for st in &s.steps {
         match st.call {
-            Call::Shutdown(How::Wr | How::RdWr) => return true,
-            Call::Close | Call::Exit => return false,
+            Call::Shutdown {
+                how: How::Wr | How::RdWr,
+                ..
+            } => return true,
+            Call::Close { sock: Sock::Main } | Call::Exit {} => return false,
             _ => {}
         }
     }
@@ -117,49 +120,62 @@ fn side_patterns(case: &Case, x: usize, out: &mut Vec<usize>) {
     let mut ends = false;
     for st in &me.steps {
         match &st.call {
-            Call::Write(_) => {
+            Call::Write { bytes: _, .. } => {
                 wrote = true;
                 if eof && !shut_wr_first(peer) {
                     push(5);
                 }
             }
-            Call::Read(n) => reads += n,
-            Call::ReadEof => eof = true,
-            Call::Shutdown(h) => {
+            Call::Read {
+                len: ReadLen::Bytes(n),
+                ..
+            } => reads += n,
+            Call::Read {
+                len: ReadLen::Eof, ..
+            } => eof = true,
+            Call::Shutdown { how: h, .. } => {
                 if matches!(h, How::Rd | How::RdWr) && !eof && peer_writes > reads {
                     push(4);
                 }
                 if matches!(h, How::Wr)
-                    && me
-                        .steps
-                        .iter()
-                        .skip_while(|s| s.call != st.call)
-                        .any(|s| s.call == Call::ReadEof)
+                    && me.steps.iter().skip_while(|s| s.call != st.call).any(|s| {
+                        s.call
+                            == Call::Read {
+                                sock: Sock::Main,
+                                len: ReadLen::Eof,
+                            }
+                    })
                 {
                     push(8);
                 }
             }
-            Call::Linger(l) => linger = *l,
-            Call::Nonblocking => nb = true,
-            Call::Dup => open[1] = true,
-            Call::CloseDup => {
+            Call::Linger { linger: l, .. } => linger = *l,
+            Call::Nonblocking {
+                sock: Sock::Main,
+                on: true,
+            } => nb = true,
+            Call::Dup {
+                sock: Sock::Main,
+                new: Sock::Dup,
+            } => open[1] = true,
+            Call::Close { sock: Sock::Dup } => {
                 open[1] = false;
                 push(12);
             }
-            Call::Fork(c) => {
-                if c.iter().any(|s| s.call == Call::Close) {
+            Call::Fork { child: c } => {
+                if c.iter().any(|s| s.call == Call::Close { sock: Sock::Main }) {
                     push(10);
                 }
-                if c.iter().any(|s| s.call == Call::Exit) {
+                if c.iter().any(|s| s.call == Call::Exit {}) {
                     push(11);
                 }
             }
-            Call::Close | Call::Exit => {
-                let exit = st.call == Call::Exit;
+            Call::Close { sock: Sock::Main } | Call::Exit {} => {
+                let exit = st.call == Call::Exit {};
                 if exit && (open[0] || open[1]) {
                     push(1);
                 }
-                if st.call == Call::Close && open[1] {
+                if st.call == (Call::Close { sock: Sock::Main }) && open[1] {
                     push(12);
                 }
                 let closes = exit || !open[1];
@@ -176,10 +192,29 @@ fn side_patterns(case: &Case, x: usize, out: &mut Vec<usize>) {
                     if nb && wrote {
                         push(6);
                     }
-                    if !exit && linger.is_none() && !nb && matches!(prev, Some(Call::Write(_))) {
+                    if !exit
+                        && linger.is_none()
+                        && !nb
+                        && matches!(
+                            prev,
+                            Some(Call::Write {
+                                sock: Sock::Main,
+                                bytes: _
+                            })
+                        )
+                    {
                         push(7);
                     }
-                    if eof && matches!(prev, Some(Call::ReadEof)) && !exit {
+                    if eof
+                        && matches!(
+                            prev,
+                            Some(Call::Read {
+                                sock: Sock::Main,
+                                len: ReadLen::Eof
+                            })
+                        )
+                        && !exit
+                    {
                         push(9);
                     }
                 }
@@ -189,6 +224,8 @@ fn side_patterns(case: &Case, x: usize, out: &mut Vec<usize>) {
                     open[0] = false;
                 }
             }
+            // Calls the generator does not make in a tail.
+            _ => {}
         }
         prev = Some(&st.call);
     }

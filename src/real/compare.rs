@@ -50,7 +50,7 @@ pub fn sim_steps(spec: &WorldSpec, trace: &[Entry]) -> Vec<StepResult> {
                 &|a| matches!(a, Action::Fork { child: c } if *c == child),
                 &mut done,
             ),
-            What::Exit { proc } => mark(proc, &|a| matches!(a, Action::Exit), &mut done),
+            What::Exit { proc } => mark(proc, &|a| matches!(a, Action::Exit {}), &mut done),
             What::Sleep { proc, .. } => {
                 mark(proc, &|a| matches!(a, Action::Sleep { .. }), &mut done)
             }
@@ -75,7 +75,10 @@ pub fn sim_steps(spec: &WorldSpec, trace: &[Entry]) -> Vec<StepResult> {
             }
             let err = |e: model::Errno| StepResult::Done(Res::Err(e.name().to_string()));
             match spec.steps[i].action {
-                Action::ReadToEof { .. } => match rs.last() {
+                Action::Read {
+                    len: model::ReadLen::Eof,
+                    ..
+                } => match rs.last() {
                     Some(Err(e)) => err(*e),
                     Some(Ok(0)) => {
                         StepResult::Done(Res::Ok(rs.iter().map(|r| r.unwrap_or(0)).sum()))
@@ -98,7 +101,7 @@ fn norm(a: Action, expect: Option<sim::Expect>, r: &StepResult) -> String {
     match r {
         StepResult::Done(Res::Ok(_)) if expect == Some(sim::Expect::Ok) => "ok".into(),
         StepResult::Done(Res::Ok(v)) => match a {
-            Action::Write { .. } | Action::Read { .. } | Action::ReadToEof { .. } => v.to_string(),
+            Action::Write { .. } | Action::Read { .. } => v.to_string(),
             _ => "ok".into(),
         },
         other => other.to_string(),

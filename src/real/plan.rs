@@ -266,12 +266,12 @@ mod tests {
         use sim::spec::Action;
         let mut b = two_linux();
         b.at(3, "server", Action::Close { sock: 0 });
-        b.step(sim::At::Abs(3_020_000), "client", Action::Exit);
+        b.step(sim::At::Abs(3_020_000), "client", Action::Exit {});
         assert_eq!(auto_scale(&b.build()), 50.0);
         // Steps of one process close together are no race.
         let mut b = two_linux();
         b.at(3, "server", Action::Close { sock: 0 });
-        b.step(sim::At::Abs(3_020_000), "server", Action::Exit);
+        b.step(sim::At::Abs(3_020_000), "server", Action::Exit {});
         assert_eq!(auto_scale(&b.build()), 1.0);
         // Two processes at the same instant race over a 50 µs network: 20×.
         let mut b = two_linux();

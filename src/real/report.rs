@@ -306,7 +306,7 @@ pub fn verdict(spec: &WorldSpec, run: &RealRun) -> RealVerdict {
         let side = usize::from(c.ends[0] != *local);
         match spec.steps[*step as usize].action {
             Action::Write { .. } => c.directions[side].written += moved,
-            Action::Read { .. } | Action::ReadToEof { .. } => c.directions[1 - side].read += moved,
+            Action::Read { .. } => c.directions[1 - side].read += moved,
             _ => {}
         }
         if matches!(res, Res::Err(e) if e != "EAGAIN" && e != "EINPROGRESS" && e != "EALREADY") {

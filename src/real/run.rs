@@ -554,7 +554,7 @@ pub fn execute(
                     Rec::Start { proc, step, .. } => pstate[*proc as usize] = PState::InStep(*step),
                     Rec::Done { proc, step, .. } => {
                         pstate[*proc as usize] =
-                            if matches!(spec.steps[*step as usize].action, sim::Action::Exit) {
+                            if matches!(spec.steps[*step as usize].action, sim::Action::Exit {}) {
                                 PState::Exited
                             } else {
                                 PState::Between

@@ -6,14 +6,13 @@
 //! of every descriptor; `exit` is `_exit()`, so the kernel closes what is open.
 
 use super::sys;
+use model::call::{Call, Expansion, Fds, Next, ReadLen, Rename, READ_EOF_CHUNK_BYTES};
 use serde::{Deserialize, Serialize};
-use sim::spec::{Action, At, ProcId, WorldSpec};
+use sim::spec::{Action, At, ProcId, Slots, WorldSpec};
 use std::net::Ipv4Addr;
 
 /// Largest buffer one write()/read() call uses; bigger transfers loop.
 const IO_CHUNK_MAX: u64 = 64 << 20;
-/// A read-until-EOF step reads this much per call (as the simulator does).
-const READ_EOF_CHUNK: u64 = 1 << 20;
 
 /// What a call returned: a count (or 0, or a descriptor) or an errno name.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,9 +135,9 @@ pub fn run_proc(cx: &Ctx, p: ProcId, slots: Vec<Option<SlotStateOpaque>>, start:
             step,
             t: t0,
         });
-        let out = w.exec(s.action);
+        let out = w.exec(&s.action);
         let t = cx.now();
-        let sock = action_sock(s.action);
+        let sock = action_sock(&s.action);
         let st = out
             .closed
             .or_else(|| sock.and_then(|k| w.slots.get(k as usize).copied().flatten()));
@@ -153,7 +152,7 @@ pub fn run_proc(cx: &Ctx, p: ProcId, slots: Vec<Option<SlotStateOpaque>>, start:
             conn: st.and_then(|s| s.conn),
             connector: st.is_some_and(|s| s.connector),
         });
-        if let Action::Exit = s.action {
+        if let Action::Exit {} = s.action {
             // SAFETY: ends this process; the kernel closes its descriptors.
             unsafe { libc::_exit(0) };
         }
@@ -174,26 +173,8 @@ pub fn run_proc(cx: &Ctx, p: ProcId, slots: Vec<Option<SlotStateOpaque>>, start:
 pub struct SlotStateOpaque(SlotState);
 
 /// The socket slot an action works on (the new one for accept/dup).
-fn action_sock(a: Action) -> Option<u16> {
-    Some(match a {
-        Action::Socket { sock }
-        | Action::Bind { sock, .. }
-        | Action::Listen { sock, .. }
-        | Action::Connect { sock, .. }
-        | Action::Write { sock, .. }
-        | Action::Read { sock, .. }
-        | Action::ReadToEof { sock }
-        | Action::Shutdown { sock, .. }
-        | Action::Close { sock }
-        | Action::Linger { sock, .. }
-        | Action::Nonblocking { sock, .. }
-        | Action::Keepalive { sock, .. }
-        | Action::RcvBuf { sock, .. }
-        | Action::SndBuf { sock, .. } => sock,
-        Action::Accept { sock, .. } => sock,
-        Action::Dup { new, .. } => new,
-        Action::Fork { .. } | Action::Exit | Action::Sleep { .. } => return None,
-    })
+fn action_sock(a: &Action) -> Option<u16> {
+    a.gives().or(a.sock()).copied()
 }
 
 struct Outcome {
@@ -239,259 +220,148 @@ impl Worker<'_> {
         }
     }
 
-    fn exec(&mut self, a: Action) -> Outcome {
-        let mut calls: Vec<(String, String)> = Vec::new();
-        let mut moved = 0u64;
-        let mut closed = None;
-        let call = |text: String, r: Res, calls: &mut Vec<(String, String)>| {
-            calls.push((text, r.to_string()));
-            r
+    /// Runs one step: its system calls as [`Expansion`] lays them out (the
+    /// same expansion the simulator follows), or a process step.
+    fn exec(&mut self, a: &Action) -> Outcome {
+        let mut out = Outcome {
+            res: Res::Ok(0),
+            moved: 0,
+            calls: Vec::new(),
+            closed: None,
         };
-        let res = match a {
-            Action::Socket { sock } => {
-                let r = self.socket(sock);
-                call("socket()".into(), r, &mut calls)
-            }
-            Action::Bind { sock, port } => {
-                let fd = self.fd(sock);
-                let r = self.bind(sock, port);
-                call(format!("bind({fd}, :{port})"), r, &mut calls)
-            }
-            Action::Listen {
-                sock,
-                port,
-                backlog,
-            } => 'l: {
-                if self.slots[sock as usize].is_none() {
-                    let r = call("socket()".into(), self.socket(sock), &mut calls);
-                    if let Res::Err(_) = r {
-                        break 'l r;
-                    }
+        let mut x = Expansion::default();
+        let mut eof_reads = 0u64;
+        let res = loop {
+            let named = match x.next(a, |s| self.slots[*s as usize].is_some()) {
+                Next::Sys(named) => named,
+                Next::Process => break self.process_step(a, &mut out.calls),
+            };
+            let fd = named.sock().map_or(-1, |&s| self.fd(s));
+            let r = self.sys_call(&named, &mut out);
+            let to_eof = matches!(
+                a,
+                Call::Read {
+                    len: ReadLen::Eof,
+                    ..
                 }
-                let fd = self.fd(sock);
-                let r = call(
-                    format!("bind({fd}, :{port})"),
-                    self.bind(sock, port),
-                    &mut calls,
-                );
-                if let Res::Err(_) = r {
-                    break 'l r;
-                }
+            );
+            if let (Call::Read { .. }, Res::Ok(n)) = (&named, &r) {
+                // Before absorb: the total so far does not count this read yet.
+                out.moved = if to_eof { x.read_total() + n } else { *n };
+            }
+            if to_eof {
+                eof_reads += 1;
+            } else {
+                out.calls.push((self.call_text(&named, fd), r.to_string()));
+            }
+            let as_result = match &r {
+                Res::Ok(v) => Ok(*v),
+                // The expansion only asks whether it failed; the name stays in `r`.
+                Res::Err(_) => Err(model::Errno::EINVAL),
+            };
+            if let Some(done) = x.absorb(a, &named, as_result) {
+                break match (done, r) {
+                    (Ok(v), _) => Res::Ok(v),
+                    (Err(_), r) => r,
+                };
+            }
+        };
+        if eof_reads > 0 {
+            let fd = a.sock().map_or(-1, |&s| self.fd(s));
+            let last = match &res {
+                Res::Ok(_) => "0".to_string(),
+                Res::Err(e) => e.clone(),
+            };
+            out.calls.push((
+                format!("read({fd}, {READ_EOF_CHUNK_BYTES}) ×{eof_reads}"),
+                format!("{} bytes, then {last}", out.moved),
+            ));
+        }
+        out.res = res;
+        out
+    }
+
+    /// A system call as the trace spells it.
+    fn call_text(&self, c: &Action, fd: i32) -> String {
+        let mut fds = KernelFds { fd };
+        sim::report::call_text(&c.rename(&mut fds), self.cx.spec).replace("4294967295", "-1")
+    }
+
+    /// One system call on the kernel.
+    fn sys_call(&mut self, c: &Action, out: &mut Outcome) -> Res {
+        match *c {
+            Call::Socket { new } => self.socket(new),
+            Call::Bind { sock, port } => self.bind(sock, port),
+            Call::Listen { sock, backlog, .. } => {
                 // SAFETY: listen has no memory arguments.
-                let r = res_of(unsafe { libc::listen(fd, backlog as i32) } as isize);
-                call(format!("listen({fd}, {backlog})"), r, &mut calls)
+                res_of(unsafe { libc::listen(self.fd(sock), backlog as i32) } as isize)
             }
-            Action::Accept { listener, sock } => {
-                let lfd = self.fd(listener);
-                // SAFETY: null address arguments are allowed.
-                let r = unsafe { libc::accept(lfd, std::ptr::null_mut(), std::ptr::null_mut()) };
-                if r >= 0 {
-                    self.slots[sock as usize] = Some(SlotState {
-                        fd: r,
-                        bound: true,
-                        ..SlotState::default()
-                    });
-                    self.note_conn(sock);
-                }
-                call(format!("accept({lfd})"), res_of(r as isize), &mut calls)
-            }
-            Action::Connect { sock, host, port } => 'c: {
-                if self.slots[sock as usize].is_none() {
-                    let r = call("socket()".into(), self.socket(sock), &mut calls);
-                    if let Res::Err(_) = r {
-                        break 'c r;
-                    }
-                }
-                let fd = self.fd(sock);
-                if let Some(st) = self.slots[sock as usize].as_mut() {
-                    st.connector = true;
-                    if !st.bound {
-                        // Bind to this host's own address so the two ends differ;
-                        // the port is still chosen at connect() time.
-                        sys::set_int_opt(fd, libc::IPPROTO_IP, libc::IP_BIND_ADDRESS_NO_PORT, 1);
-                        let _ = self.bind(sock, 0);
-                    }
-                }
-                let ip = self
-                    .cx
-                    .host_ip
-                    .get(host as usize)
-                    .copied()
-                    .unwrap_or(Ipv4Addr::UNSPECIFIED);
-                let sa = sys::sockaddr(ip, port);
-                // SAFETY: a valid sockaddr_in and its size.
-                let r = unsafe {
-                    libc::connect(
-                        fd,
-                        &sa as *const libc::sockaddr_in as *const libc::sockaddr,
-                        std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-                    )
-                };
-                let r = res_of(r as isize);
+            Call::Accept { sock, new } => self.accept(sock, new),
+            Call::Connect { sock, to } => self.connect(sock, to.host, to.port),
+            Call::Write { sock, bytes } => {
                 self.note_conn(sock);
-                let name = &self.cx.spec.hosts[host as usize].name;
-                call(format!("connect({fd}, {name}:{port})"), r, &mut calls)
-            }
-            Action::Write { sock, bytes } => {
-                self.note_conn(sock);
-                let fd = self.fd(sock);
-                let r = self.write(fd, bytes);
+                let r = self.write(self.fd(sock), bytes);
                 if let Res::Ok(n) = r {
-                    moved = n;
+                    out.moved = n;
                 }
-                call(format!("write({fd}, {bytes})"), r, &mut calls)
-            }
-            Action::Read { sock, max } => {
-                self.note_conn(sock);
-                let fd = self.fd(sock);
-                let mut buf = vec![0u8; max.min(IO_CHUNK_MAX) as usize];
-                let r = loop {
-                    // SAFETY: the buffer is valid for its length.
-                    let n = unsafe {
-                        libc::recv(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0)
-                    };
-                    if n < 0 && sys::errno() == libc::EINTR {
-                        continue;
-                    }
-                    break res_of(n);
-                };
-                if let Res::Ok(n) = r {
-                    moved = n;
-                }
-                call(format!("read({fd}, {max})"), r, &mut calls)
-            }
-            Action::ReadToEof { sock } => {
-                self.note_conn(sock);
-                let fd = self.fd(sock);
-                let mut buf = vec![0u8; READ_EOF_CHUNK as usize];
-                let mut n_calls = 0u64;
-                let r = loop {
-                    // SAFETY: the buffer is valid for its length.
-                    let n = unsafe {
-                        libc::recv(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0)
-                    };
-                    n_calls += 1;
-                    if n < 0 && sys::errno() == libc::EINTR {
-                        continue;
-                    }
-                    match res_of(n) {
-                        Res::Ok(0) => break Res::Ok(moved),
-                        Res::Ok(k) => moved += k,
-                        e => break e,
-                    }
-                };
-                let last = match &r {
-                    Res::Ok(_) => "0".to_string(),
-                    Res::Err(e) => e.clone(),
-                };
-                calls.push((
-                    format!("read({fd}, {READ_EOF_CHUNK}) ×{n_calls}"),
-                    format!("{moved} bytes, then {last}"),
-                ));
                 r
             }
-            Action::Shutdown { sock, how } => {
-                let fd = self.fd(sock);
-                let (h, name) = match how {
-                    model::How::Rd => (libc::SHUT_RD, "SHUT_RD"),
-                    model::How::Wr => (libc::SHUT_WR, "SHUT_WR"),
-                    model::How::RdWr => (libc::SHUT_RDWR, "SHUT_RDWR"),
+            Call::Read { sock, len } => {
+                let ReadLen::Bytes(max) = len else {
+                    unreachable!("read to EOF is expanded")
+                };
+                self.note_conn(sock);
+                self.read(self.fd(sock), max)
+            }
+            Call::Shutdown { sock, how } => {
+                let h = match how {
+                    model::How::Rd => libc::SHUT_RD,
+                    model::How::Wr => libc::SHUT_WR,
+                    model::How::RdWr => libc::SHUT_RDWR,
                 };
                 self.note_conn(sock);
                 // SAFETY: shutdown has no memory arguments.
-                let r = res_of(unsafe { libc::shutdown(fd, h) } as isize);
-                call(format!("shutdown({fd}, {name})"), r, &mut calls)
+                res_of(unsafe { libc::shutdown(self.fd(sock), h) } as isize)
             }
-            Action::Close { sock } => {
+            Call::Close { sock } => {
                 self.note_conn(sock);
                 let fd = self.fd(sock);
                 // SAFETY: closing the scenario's descriptor (-1 gives EBADF).
                 let r = res_of(unsafe { libc::close(fd) } as isize);
                 // The slot is emptied either way, as in the simulator; its
                 // endpoints stay in the report.
-                closed = self.slots[sock as usize].take();
-                call(format!("close({fd})"), r, &mut calls)
+                out.closed = self.slots[sock as usize].take();
+                r
             }
-            Action::Linger { sock, linger } => {
-                let fd = self.fd(sock);
-                let l = libc::linger {
-                    l_onoff: linger.is_some() as i32,
-                    l_linger: linger.unwrap_or(0) as i32,
-                };
-                // SAFETY: a pointer to a live linger struct and its size.
-                let r = unsafe {
-                    libc::setsockopt(
-                        fd,
-                        libc::SOL_SOCKET,
-                        libc::SO_LINGER,
-                        &l as *const libc::linger as *const libc::c_void,
-                        std::mem::size_of::<libc::linger>() as libc::socklen_t,
-                    )
-                };
-                call(
-                    format!(
-                        "setsockopt({fd}, SO_LINGER, {{{}, {}}})",
-                        l.l_onoff, l.l_linger
-                    ),
-                    res_of(r as isize),
-                    &mut calls,
-                )
-            }
-            Action::Nonblocking { sock, on } => {
-                let fd = self.fd(sock);
-                // SAFETY: fcntl on the scenario's descriptor.
-                let r = unsafe {
-                    let fl = libc::fcntl(fd, libc::F_GETFL);
-                    if fl < 0 {
-                        fl
-                    } else if on {
-                        libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK)
-                    } else {
-                        libc::fcntl(fd, libc::F_SETFL, fl & !libc::O_NONBLOCK)
-                    }
-                };
-                call(
-                    format!("fcntl({fd}, O_NONBLOCK={})", u8::from(on)),
-                    res_of(r as isize),
-                    &mut calls,
-                )
-            }
-            Action::Keepalive { sock, on } => {
+            Call::Linger { sock, linger } => self.linger(self.fd(sock), linger),
+            Call::Nonblocking { sock, on } => nonblocking(self.fd(sock), on),
+            Call::Keepalive { sock, on } => {
                 let fd = self.fd(sock);
                 let r = sys::set_int_opt(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE, i32::from(on));
-                call(
-                    format!("setsockopt({fd}, SO_KEEPALIVE, {})", u8::from(on)),
-                    res_of(r as isize),
-                    &mut calls,
-                )
+                res_of(r as isize)
             }
-            Action::RcvBuf { sock, bytes } | Action::SndBuf { sock, bytes } => {
-                let fd = self.fd(sock);
-                let (opt, name) = if matches!(a, Action::RcvBuf { .. }) {
-                    (libc::SO_RCVBUF, "SO_RCVBUF")
-                } else {
-                    (libc::SO_SNDBUF, "SO_SNDBUF")
-                };
-                let r =
-                    sys::set_int_opt(fd, libc::SOL_SOCKET, opt, bytes.min(i32::MAX as u32) as i32);
-                call(
-                    format!("setsockopt({fd}, {name}, {bytes})"),
-                    res_of(r as isize),
-                    &mut calls,
-                )
-            }
-            Action::Dup { sock, new } => {
-                let fd = self.fd(sock);
+            Call::RcvBuf { sock, bytes } => self.buf_opt(sock, libc::SO_RCVBUF, bytes),
+            Call::SndBuf { sock, bytes } => self.buf_opt(sock, libc::SO_SNDBUF, bytes),
+            Call::Dup { sock, new } => {
                 // SAFETY: dup has no memory arguments.
-                let r = unsafe { libc::dup(fd) };
+                let r = unsafe { libc::dup(self.fd(sock)) };
                 if r >= 0 {
                     let mut st = self.slots[sock as usize].unwrap_or_default();
                     st.fd = r;
                     self.slots[new as usize] = Some(st);
                 }
-                call(format!("dup({fd})"), res_of(r as isize), &mut calls)
+                res_of(r as isize)
             }
-            Action::Fork { child } => {
+            Call::Fork { .. } | Call::Exit {} | Call::Sleep { .. } => {
+                unreachable!("process steps are not system calls")
+            }
+        }
+    }
+
+    /// fork, exit and sleep.
+    fn process_step(&mut self, a: &Action, calls: &mut Vec<(String, String)>) -> Res {
+        let (text, r) = match *a {
+            Call::Fork { child } => {
                 // SAFETY: this process is single-threaded; the child only runs its steps.
                 let r = unsafe { libc::fork() };
                 if r == 0 {
@@ -500,24 +370,100 @@ impl Worker<'_> {
                     run_proc(self.cx, child, slots, start);
                 }
                 let child_name = &self.cx.spec.procs[child as usize].name;
-                call(
-                    format!("fork() → {child_name}"),
-                    res_of(r as isize),
-                    &mut calls,
-                )
+                (format!("fork() → {child_name}"), res_of(r as isize))
             }
-            Action::Exit => call("exit()".into(), Res::Ok(0), &mut calls),
-            Action::Sleep { ns } => {
+            Call::Exit {} => ("exit()".into(), Res::Ok(0)),
+            Call::Sleep { ns } => {
                 sys::sleep_until(sys::mono_ns() + self.cx.scaled(ns));
-                call(format!("sleep {} ms", model_ms(ns)), Res::Ok(0), &mut calls)
+                (format!("sleep {} ms", sim::report::ms(ns)), Res::Ok(0))
             }
+            _ => unreachable!("a socket call"),
         };
-        Outcome {
-            res,
-            moved,
-            calls,
-            closed,
+        calls.push((text, r.to_string()));
+        r
+    }
+
+    fn accept(&mut self, listener: u16, new: u16) -> Res {
+        let lfd = self.fd(listener);
+        // SAFETY: null address arguments are allowed.
+        let r = unsafe { libc::accept(lfd, std::ptr::null_mut(), std::ptr::null_mut()) };
+        if r >= 0 {
+            self.slots[new as usize] = Some(SlotState {
+                fd: r,
+                bound: true,
+                ..SlotState::default()
+            });
+            self.note_conn(new);
         }
+        res_of(r as isize)
+    }
+
+    fn connect(&mut self, sock: u16, host: u16, port: u16) -> Res {
+        let fd = self.fd(sock);
+        if let Some(st) = self.slots[sock as usize].as_mut() {
+            st.connector = true;
+            if !st.bound {
+                // Bind to this host's own address so the two ends differ;
+                // the port is still chosen at connect() time.
+                sys::set_int_opt(fd, libc::IPPROTO_IP, libc::IP_BIND_ADDRESS_NO_PORT, 1);
+                let _ = self.bind(sock, 0);
+            }
+        }
+        let ip = self
+            .cx
+            .host_ip
+            .get(host as usize)
+            .copied()
+            .unwrap_or(Ipv4Addr::UNSPECIFIED);
+        let sa = sys::sockaddr(ip, port);
+        // SAFETY: a valid sockaddr_in and its size.
+        let r = unsafe {
+            libc::connect(
+                fd,
+                &sa as *const libc::sockaddr_in as *const libc::sockaddr,
+                std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+            )
+        };
+        // errno first: learning the endpoints makes calls of its own.
+        let r = res_of(r as isize);
+        self.note_conn(sock);
+        r
+    }
+
+    /// One recv() of at most `max` bytes (EINTR retried).
+    fn read(&mut self, fd: i32, max: u64) -> Res {
+        let mut buf = vec![0u8; max.min(IO_CHUNK_MAX) as usize];
+        loop {
+            // SAFETY: the buffer is valid for its length.
+            let n = unsafe { libc::recv(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0) };
+            if n < 0 && sys::errno() == libc::EINTR {
+                continue;
+            }
+            return res_of(n);
+        }
+    }
+
+    fn linger(&mut self, fd: i32, linger: Option<u32>) -> Res {
+        let l = libc::linger {
+            l_onoff: linger.is_some() as i32,
+            l_linger: linger.unwrap_or(0) as i32,
+        };
+        // SAFETY: a pointer to a live linger struct and its size.
+        let r = unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_LINGER,
+                &l as *const libc::linger as *const libc::c_void,
+                std::mem::size_of::<libc::linger>() as libc::socklen_t,
+            )
+        };
+        res_of(r as isize)
+    }
+
+    fn buf_opt(&mut self, sock: u16, opt: i32, bytes: u32) -> Res {
+        let v = bytes.min(i32::MAX as u32) as i32;
+        res_of(sys::set_int_opt(self.fd(sock), libc::SOL_SOCKET, opt, v) as isize)
     }
 
     fn socket(&mut self, sock: u16) -> Res {
@@ -588,6 +534,36 @@ impl Worker<'_> {
     }
 }
 
-fn model_ms(ns: u64) -> String {
-    sim::report::ms(ns)
+/// O_NONBLOCK on or off.
+fn nonblocking(fd: i32, on: bool) -> Res {
+    // SAFETY: fcntl on the scenario's descriptor.
+    let r = unsafe {
+        let fl = libc::fcntl(fd, libc::F_GETFL);
+        if fl < 0 {
+            fl
+        } else if on {
+            libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK)
+        } else {
+            libc::fcntl(fd, libc::F_SETFL, fl & !libc::O_NONBLOCK)
+        }
+    };
+    res_of(r as isize)
+}
+
+/// A step's call with its socket as the kernel descriptor (for the trace's text).
+struct KernelFds {
+    fd: i32,
+}
+
+impl Rename<Slots, Fds> for KernelFds {
+    fn sock(&mut self, _: &u16) -> model::Fd {
+        self.fd as model::Fd
+    }
+    fn new_sock(&mut self, _: &u16) {}
+    fn host(&mut self, h: &u16) -> u16 {
+        *h
+    }
+    fn proc(&mut self, p: &ProcId) -> model::Pid {
+        *p as model::Pid
+    }
 }

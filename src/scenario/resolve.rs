@@ -3,13 +3,14 @@
 //! at the text that caused it.
 
 use super::file::{LinkDef, ScenarioFile};
-use super::steps::{parse_step, Op, StepDef, Tok};
+use super::steps::{parse_step, Op, StepDef, Text, Tok};
 use super::{Expectations, PairExpect};
 use crate::diag::Diag;
 use crate::personality_file::{self, value_text};
 use crate::units::parse_duration;
+use model::Rename;
 use model::{Flags, Personality, RstCause, State};
-use sim::spec::{Action, HostSpec, Limits, ProcSpec, StepSpec, WorldSpec};
+use sim::spec::{HostSpec, Limits, ProcSpec, Slots, StepSpec, WorldSpec};
 use sim::{DropRule, Filter, Link, Outcome, Partition, Ratio};
 use std::ops::Range;
 use std::path::Path;
@@ -421,6 +422,88 @@ fn drop_flags(s: &str) -> Option<(u8, Option<bool>)> {
     Some((bits, None))
 }
 
+/// Resolves one step's words to a world spec's slots, hosts and processes;
+/// an unknown name is an error located at the word (and stands as 0).
+struct StepNames<'a, 'c> {
+    cx: &'a mut Ctx<'c>,
+    names: &'a Names,
+    procs: &'a [ProcSpec],
+    /// The step's process, for `fork`.
+    proc: u16,
+    line: &'a Spanned<String>,
+}
+
+impl Rename<Text, Slots> for StepNames<'_, '_> {
+    fn sock(&mut self, t: &Tok) -> u16 {
+        if let Some(i) = self.names.slots.iter().position(|n| *n == t.text) {
+            return i as u16;
+        }
+        let span = self.cx.inner_span(self.line, t.at.clone());
+        self.cx.error(
+            Some(span),
+            format!("socket `{}` is never created", t.text),
+            "unknown socket name",
+            Some("sockets are named by `socket S`, `listen S …`, `connect S …`, `accept L as S` or `dup S as S2`".into()),
+        );
+        0
+    }
+
+    fn new_sock(&mut self, t: &Tok) -> u16 {
+        self.sock(t)
+    }
+
+    fn host(&mut self, t: &Tok) -> u16 {
+        let span = self.cx.inner_span(self.line, t.at.clone());
+        host_id(self.cx, self.names, &t.text, Some(span)).unwrap_or(0)
+    }
+
+    fn proc(&mut self, child: &Tok) -> u16 {
+        let parent = self.proc;
+        let found = self
+            .procs
+            .iter()
+            .position(|p| p.name == child.text && p.forked_from == Some(parent));
+        if let Some(c) = found {
+            return c as u16;
+        }
+        let span = self.cx.inner_span(self.line, child.at.clone());
+        let parent = &self.names.procs[parent as usize];
+        self.cx.error(
+            Some(span),
+            format!("`{}` is not declared as forked from `{parent}`", child.text),
+            "no such child",
+            Some(format!(
+                "declare it: [processes.{}] host = \"…\", forked_from = \"{parent}\"",
+                child.text
+            )),
+        );
+        0
+    }
+}
+
+/// The process a step names, or an error at its word.
+fn step_proc(cx: &mut Ctx, names: &Names, s: &StepDef, line: &Spanned<String>) -> Option<u16> {
+    if let Some(i) = names.procs.iter().position(|p| *p == s.proc.text) {
+        return Some(i as u16);
+    }
+    let span = cx.inner_span(line, s.proc.at.clone());
+    let hint = model::personality::closest(&s.proc.text, names.procs.iter().map(|p| p.as_str()));
+    let help = match hint {
+        Some(g) => format!("did you mean `{g}`? processes: {}", names.procs.join(", ")),
+        None => format!(
+            "processes: {} (each host has a process of its own name; declare more under [processes])",
+            names.procs.join(", ")
+        ),
+    };
+    cx.error(
+        Some(span),
+        format!("unknown process `{}`", s.proc.text),
+        "not a process",
+        Some(help),
+    );
+    None
+}
+
 fn resolve_steps(
     cx: &mut Ctx,
     f: &ScenarioFile,
@@ -444,12 +527,8 @@ fn resolve_steps(
     // Socket names: every name a step creates (socket, listen, connect, accept … as, dup … as).
     for (s, _) in &parsed {
         let created = match &s.op {
-            Op::Socket { sock }
-            | Op::Listen { sock, .. }
-            | Op::Connect { sock, .. }
-            | Op::Accept { sock, .. } => Some(sock),
-            Op::Dup { new, .. } => Some(new),
-            _ => None,
+            Op::Listen { sock, .. } | Op::Connect { sock, .. } => Some(sock),
+            op => op.gives(),
         };
         if let Some(t) = created {
             if !names.slots.contains(&t.text) {
@@ -464,136 +543,20 @@ fn resolve_steps(
             let (l, c) = crate::diag::line_col(&cx.source, line.span().start);
             format!("{}:{l}:{c}", cx.path)
         });
-        let proc = match names.procs.iter().position(|p| *p == s.proc.text) {
-            Some(i) => i as u16,
-            None => {
-                let span = cx.inner_span(line, s.proc.at.clone());
-                let hint = model::personality::closest(
-                    &s.proc.text,
-                    names.procs.iter().map(|p| p.as_str()),
-                );
-                let help = match hint {
-                    Some(g) => format!("did you mean `{g}`? processes: {}", names.procs.join(", ")),
-                    None => format!("processes: {} (each host has a process of its own name; declare more under [processes])", names.procs.join(", ")),
-                };
-                cx.error(
-                    Some(span),
-                    format!("unknown process `{}`", s.proc.text),
-                    "not a process",
-                    Some(help),
-                );
-                continue;
-            }
+        let Some(proc) = step_proc(cx, &names, s, line) else {
+            continue;
         };
-        let slot = |cx: &mut Ctx, t: &Tok| -> u16 {
-            match names.slots.iter().position(|n| *n == t.text) {
-                Some(i) => i as u16,
-                None => {
-                    let span = cx.inner_span(line, t.at.clone());
-                    cx.error(Some(span), format!("socket `{}` is never created", t.text), "unknown socket name", Some("sockets are named by `socket S`, `listen S …`, `connect S …`, `accept L as S` or `dup S as S2`".into()));
-                    0
-                }
-            }
-        };
-        let action = match &s.op {
-            Op::Socket { sock } => Action::Socket {
-                sock: slot(cx, sock),
-            },
-            Op::Bind { sock, port } => Action::Bind {
-                sock: slot(cx, sock),
-                port: *port,
-            },
-            Op::Listen {
-                sock,
-                port,
-                backlog,
-            } => Action::Listen {
-                sock: slot(cx, sock),
-                port: *port,
-                backlog: *backlog,
-            },
-            Op::Accept { listener, sock } => Action::Accept {
-                listener: slot(cx, listener),
-                sock: slot(cx, sock),
-            },
-            Op::Connect { sock, host, port } => {
-                let span = cx.inner_span(line, host.at.clone());
-                let h = host_id(cx, &names, &host.text, Some(span)).unwrap_or(0);
-                Action::Connect {
-                    sock: slot(cx, sock),
-                    host: h,
-                    port: *port,
-                }
-            }
-            Op::Write { sock, bytes } => Action::Write {
-                sock: slot(cx, sock),
-                bytes: *bytes,
-            },
-            Op::Read { sock, max } => Action::Read {
-                sock: slot(cx, sock),
-                max: *max,
-            },
-            Op::ReadEof { sock } => Action::ReadToEof {
-                sock: slot(cx, sock),
-            },
-            Op::Shutdown { sock, how } => Action::Shutdown {
-                sock: slot(cx, sock),
-                how: *how,
-            },
-            Op::Close { sock } => Action::Close {
-                sock: slot(cx, sock),
-            },
-            Op::Linger { sock, linger } => Action::Linger {
-                sock: slot(cx, sock),
-                linger: *linger,
-            },
-            Op::Nonblocking { sock, on } => Action::Nonblocking {
-                sock: slot(cx, sock),
-                on: *on,
-            },
-            Op::Keepalive { sock, on } => Action::Keepalive {
-                sock: slot(cx, sock),
-                on: *on,
-            },
-            Op::RcvBuf { sock, bytes } => Action::RcvBuf {
-                sock: slot(cx, sock),
-                bytes: *bytes,
-            },
-            Op::SndBuf { sock, bytes } => Action::SndBuf {
-                sock: slot(cx, sock),
-                bytes: *bytes,
-            },
-            Op::Dup { sock, new } => Action::Dup {
-                sock: slot(cx, sock),
-                new: slot(cx, new),
-            },
-            Op::Fork { child } => {
-                let c = procs
-                    .iter()
-                    .position(|p| p.name == child.text && p.forked_from == Some(proc));
-                match c {
-                    Some(c) => Action::Fork { child: c as u16 },
-                    None => {
-                        let span = cx.inner_span(line, child.at.clone());
-                        cx.error(
-                            Some(span),
-                            format!(
-                                "`{}` is not declared as forked from `{}`",
-                                child.text, s.proc.text
-                            ),
-                            "no such child",
-                            Some(format!(
-                                "declare it: [processes.{}] host = \"…\", forked_from = \"{}\"",
-                                child.text, s.proc.text
-                            )),
-                        );
-                        continue;
-                    }
-                }
-            }
-            Op::Exit => Action::Exit,
-            Op::Sleep { ns } => Action::Sleep { ns: *ns },
-        };
+        let errors = cx.errors.len();
+        let action = s.op.rename(&mut StepNames {
+            cx,
+            names: &names,
+            procs,
+            proc,
+            line,
+        });
+        if cx.errors.len() > errors && matches!(s.op, Op::Fork { .. }) {
+            continue;
+        }
         out.push(StepSpec {
             proc,
             at: s.at,

@@ -14,13 +14,15 @@
 //! Formatting a step and parsing it back gives the same step.
 
 use crate::units::{format_duration, parse_duration, parse_size};
+use model::call::{ArgSyntax, ArgWriter, Call, Dest, Naming, ReadLen, CALLS};
 use model::{Errno, How, TimeNs};
+use serde::Serialize;
 use sim::spec::{At, Expect};
 use std::fmt;
 use std::ops::Range;
 
 /// A word of a step and where it is in the step's text.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Tok {
     pub text: String,
     pub at: Range<usize>,
@@ -35,29 +37,22 @@ impl Tok {
     }
 }
 
-/// A call with its arguments; names are not yet resolved.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Op {
-    Socket { sock: Tok },
-    Bind { sock: Tok, port: u16 },
-    Listen { sock: Tok, port: u16, backlog: u32 },
-    Accept { listener: Tok, sock: Tok },
-    Connect { sock: Tok, host: Tok, port: u16 },
-    Write { sock: Tok, bytes: u64 },
-    Read { sock: Tok, max: u64 },
-    ReadEof { sock: Tok },
-    Shutdown { sock: Tok, how: How },
-    Close { sock: Tok },
-    Linger { sock: Tok, linger: Option<u32> },
-    Nonblocking { sock: Tok, on: bool },
-    Keepalive { sock: Tok, on: bool },
-    RcvBuf { sock: Tok, bytes: u32 },
-    SndBuf { sock: Tok, bytes: u32 },
-    Dup { sock: Tok, new: Tok },
-    Fork { child: Tok },
-    Exit,
-    Sleep { ns: TimeNs },
+/// A scenario's names: the words of the step, with where they stand.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Text;
+
+impl Naming for Text {
+    type Sock = Tok;
+    type New = Tok;
+    type Host = Tok;
+    type Proc = Tok;
+    fn created(sock: &Tok) -> Tok {
+        sock.clone()
+    }
 }
+
+/// A call as written in a step; names are not yet resolved.
+pub type Op = Call<Text>;
 
 /// One parsed step.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,76 +71,6 @@ pub struct StepError {
     pub label: String,
     pub help: Option<String>,
 }
-
-/// The calls, their argument syntax, and what they mean (for help and errors).
-pub const CALLS: &[(&str, &str, &str)] = &[
-    ("socket", "socket S", "create a socket named S"),
-    ("bind", "bind S PORT", "bind S to a local port"),
-    (
-        "listen",
-        "listen S PORT [backlog=N]",
-        "socket + bind + listen (backlog 128 by default)",
-    ),
-    (
-        "accept",
-        "accept L as S",
-        "accept a connection from listener L as S",
-    ),
-    (
-        "connect",
-        "connect S HOST:PORT",
-        "connect S (created if needed) to HOST:PORT",
-    ),
-    (
-        "write",
-        "write S SIZE",
-        "write SIZE bytes (blocks while the send buffer is full)",
-    ),
-    (
-        "read",
-        "read S SIZE | read S eof",
-        "read up to SIZE bytes, or read until EOF or an error",
-    ),
-    (
-        "shutdown",
-        "shutdown S rd|wr|rdwr",
-        "shutdown(SHUT_RD / SHUT_WR / SHUT_RDWR)",
-    ),
-    (
-        "close",
-        "close S",
-        "close the descriptor (alias: closesocket)",
-    ),
-    (
-        "linger",
-        "linger S off|SECONDS",
-        "SO_LINGER: off, {1, 0} (abortive), or {1, N}",
-    ),
-    (
-        "nonblocking",
-        "nonblocking S [on|off]",
-        "O_NONBLOCK on (default) or off",
-    ),
-    (
-        "keepalive",
-        "keepalive S [on|off]",
-        "SO_KEEPALIVE on (default) or off",
-    ),
-    ("rcvbuf", "rcvbuf S SIZE", "SO_RCVBUF"),
-    ("sndbuf", "sndbuf S SIZE", "SO_SNDBUF"),
-    (
-        "dup",
-        "dup S as S2",
-        "a second descriptor for the same socket",
-    ),
-    (
-        "fork",
-        "fork CHILD",
-        "start process CHILD with copies of every descriptor",
-    ),
-    ("exit", "exit", "process exit (alias: WSACleanup)"),
-    ("sleep", "sleep DURATION", "do nothing for a while"),
-];
 
 fn err(
     at: Range<usize>,
@@ -249,7 +174,7 @@ fn split_expect(line: &str) -> (usize, Option<(&str, Range<usize>)>) {
 }
 
 pub fn call_names() -> String {
-    CALLS.iter().map(|c| c.0).collect::<Vec<_>>().join(", ")
+    CALLS.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
 }
 
 fn parse_at(t: &Tok) -> Result<At, StepError> {
@@ -265,32 +190,60 @@ fn parse_at(t: &Tok) -> Result<At, StepError> {
     parse_duration(&t.text).map(At::Abs).map_err(bad)
 }
 
-fn parse_op(call: &Tok, args: &[Tok], line_len: usize) -> Result<Op, StepError> {
-    let name = call.text.as_str();
-    let usage = CALLS.iter().find(|c| c.0 == name).map(|c| c.1);
-    let arg = |i: usize, what: &str| -> Result<Tok, StepError> {
-        args.get(i).cloned().ok_or_else(|| {
-            let at = args.last().map_or(call.at.end, |a| a.at.end);
-            err(
-                at..(at + 1).min(line_len.max(at + 1)),
-                format!("`{name}` needs {what}"),
-                format!("expected {what}"),
-                usage.map(|u| format!("usage: {u}")),
-            )
-        })
-    };
-    let extra = |n: usize| -> Result<(), StepError> {
-        match args.get(n) {
-            Some(t) => Err(err(
-                t.at.clone(),
-                format!("unexpected argument `{}` to `{name}`", t.text),
-                "not expected here",
-                usage.map(|u| format!("usage: {u}")),
-            )),
+/// A step's argument words, read in order by the call table's syntaxes.
+struct Words<'a> {
+    name: &'a str,
+    usage: &'a str,
+    /// Where the call word ends (errors about missing arguments point after it).
+    call_end: usize,
+    args: &'a [Tok],
+    next: usize,
+    line_len: usize,
+}
+
+impl Words<'_> {
+    fn peek(&self) -> Option<&Tok> {
+        self.args.get(self.next)
+    }
+
+    /// The next word, or "`call` needs WHAT" pointing after the last one.
+    fn take(&mut self, what: &str) -> Result<Tok, StepError> {
+        match self.args.get(self.next) {
+            Some(t) => {
+                self.next += 1;
+                Ok(t.clone())
+            }
+            None => {
+                let at = self.args.last().map_or(self.call_end, |a| a.at.end);
+                Err(err(
+                    at..(at + 1).min(self.line_len.max(at + 1)),
+                    format!("`{}` needs {what}", self.name),
+                    format!("expected {what}"),
+                    Some(format!("usage: {}", self.usage)),
+                ))
+            }
+        }
+    }
+
+    /// A word that is not an argument of this call.
+    fn unexpected(&self, t: &Tok, label: &str) -> StepError {
+        err(
+            t.at.clone(),
+            format!("unexpected argument `{}` to `{}`", t.text, self.name),
+            label,
+            Some(format!("usage: {}", self.usage)),
+        )
+    }
+
+    /// Errors if words are left over.
+    fn finish(&self) -> Result<(), StepError> {
+        match self.peek() {
+            Some(t) => Err(self.unexpected(t, "not expected here")),
             None => Ok(()),
         }
-    };
-    let size = |t: &Tok| {
+    }
+
+    fn size_of(t: &Tok) -> Result<u64, StepError> {
         parse_size(&t.text).map_err(|e| {
             err(
                 t.at.clone(),
@@ -299,13 +252,9 @@ fn parse_op(call: &Tok, args: &[Tok], line_len: usize) -> Result<Op, StepError> 
                 Some("sizes are `1000`, `64KiB`, `10MB`".into()),
             )
         })
-    };
-    let size32 = |t: &Tok| {
-        size(t).and_then(|v| {
-            u32::try_from(v).map_err(|_| err(t.at.clone(), "size too large", "at most 4 GiB", None))
-        })
-    };
-    let port = |t: &Tok| {
+    }
+
+    fn port_of(t: &Tok) -> Result<u16, StepError> {
         t.text.trim_start_matches(':').parse::<u16>().map_err(|_| {
             err(
                 t.at.clone(),
@@ -314,232 +263,258 @@ fn parse_op(call: &Tok, args: &[Tok], line_len: usize) -> Result<Op, StepError> 
                 None,
             )
         })
-    };
-    let as_name = |i: usize| -> Result<Tok, StepError> {
-        let t = arg(i, "`as NAME`")?;
+    }
+}
+
+impl ArgSyntax<Text> for Words<'_> {
+    type Err = StepError;
+
+    fn sock(&mut self) -> Result<Tok, StepError> {
+        let what = if self.name == "accept" {
+            "a listener name"
+        } else {
+            "a socket name"
+        };
+        self.take(what)
+    }
+
+    fn name(&mut self) -> Result<Tok, StepError> {
+        self.take("a socket name")
+    }
+
+    fn new_sock(&mut self) -> Result<Tok, StepError> {
+        let t = self.take("`as NAME`")?;
         if t.text == "as" {
-            arg(i + 1, "a socket name after `as`")
+            self.take("a socket name after `as`")
         } else {
             Ok(t)
         }
+    }
+
+    fn dest(&mut self) -> Result<Dest<Text>, StepError> {
+        let to = self.take("HOST:PORT")?;
+        let (h, p) = to.text.rsplit_once(':').ok_or_else(|| {
+            err(
+                to.at.clone(),
+                format!("bad address `{}`", to.text),
+                "expected HOST:PORT",
+                Some("e.g. `connect c server:80`".into()),
+            )
+        })?;
+        let port = Tok::new(p, to.at.start + h.len() + 1..to.at.end);
+        Ok(Dest {
+            host: Tok::new(h, to.at.start..to.at.start + h.len()),
+            port: Self::port_of(&port)?,
+        })
+    }
+
+    fn port(&mut self) -> Result<u16, StepError> {
+        Self::port_of(&self.take("a port")?)
+    }
+
+    fn opt_port(&mut self) -> Result<Option<u16>, StepError> {
+        match self.peek() {
+            Some(t) if !t.text.starts_with("backlog=") => self.port().map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    fn backlog(&mut self) -> Result<u32, StepError> {
+        let Some(t) = self.peek().cloned() else {
+            return Ok(128);
+        };
+        let v = t
+            .text
+            .strip_prefix("backlog=")
+            .ok_or_else(|| self.unexpected(&t, "expected `backlog=N`"))?;
+        self.next += 1;
+        v.parse().map_err(|_| {
+            err(
+                t.at.clone(),
+                format!("bad backlog `{v}`"),
+                "expected a number",
+                None,
+            )
+        })
+    }
+
+    fn size(&mut self) -> Result<u64, StepError> {
+        Self::size_of(&self.take("a size")?)
+    }
+
+    fn size32(&mut self) -> Result<u32, StepError> {
+        let t = self.take("a size")?;
+        u32::try_from(Self::size_of(&t)?)
+            .map_err(|_| err(t.at.clone(), "size too large", "at most 4 GiB", None))
+    }
+
+    fn read_len(&mut self) -> Result<ReadLen, StepError> {
+        let t = self.take("a size or `eof`")?;
+        if t.text == "eof" {
+            return Ok(ReadLen::Eof);
+        }
+        Self::size_of(&t).map(ReadLen::Bytes)
+    }
+
+    fn how(&mut self) -> Result<How, StepError> {
+        let h = self.take("rd, wr or rdwr")?;
+        match h.text.as_str() {
+            "rd" | "SHUT_RD" | "SD_RECEIVE" => Ok(How::Rd),
+            "wr" | "SHUT_WR" | "SD_SEND" => Ok(How::Wr),
+            "rdwr" | "SHUT_RDWR" | "SD_BOTH" => Ok(How::RdWr),
+            _ => Err(err(
+                h.at.clone(),
+                format!("bad shutdown direction `{}`", h.text),
+                "expected rd, wr or rdwr",
+                Some(
+                    "also accepted: SHUT_RD, SHUT_WR, SHUT_RDWR, SD_RECEIVE, SD_SEND, SD_BOTH"
+                        .into(),
+                ),
+            )),
+        }
+    }
+
+    fn linger(&mut self) -> Result<Option<u32>, StepError> {
+        let v = self.take("`off` or a number of seconds")?;
+        if v.text == "off" {
+            return Ok(None);
+        }
+        v.text.trim_end_matches('s').parse().map(Some).map_err(|_| {
+            err(
+                v.at.clone(),
+                format!("bad linger `{}`", v.text),
+                "expected `off` or seconds",
+                Some("`linger s 0` is an abortive close; `linger s 5` waits up to 5 s".into()),
+            )
+        })
+    }
+
+    fn on_off(&mut self) -> Result<bool, StepError> {
+        let on = match self.peek().map(|t| t.text.as_str()) {
+            None => return Ok(true),
+            Some("on") => true,
+            Some("off") => false,
+            Some(_) => {
+                let t = &self.args[self.next];
+                return Err(err(t.at.clone(), "expected `on` or `off`", "here", None));
+            }
+        };
+        self.next += 1;
+        Ok(on)
+    }
+
+    fn duration(&mut self) -> Result<TimeNs, StepError> {
+        let d = self.take("a duration")?;
+        parse_duration(&d.text).map_err(|e| {
+            err(
+                d.at.clone(),
+                format!("bad duration `{}`: {e}", d.text),
+                "expected a duration",
+                None,
+            )
+        })
+    }
+
+    fn proc(&mut self) -> Result<Tok, StepError> {
+        self.take("the child process's name")
+    }
+}
+
+/// Writes a call's arguments as the step language spells them (the inverse of [`Words`]).
+struct WriteWords<'a, 'b>(&'a mut fmt::Formatter<'b>, fmt::Result);
+
+impl WriteWords<'_, '_> {
+    fn word(&mut self, w: impl fmt::Display) {
+        if self.1.is_ok() {
+            self.1 = write!(self.0, " {w}");
+        }
+    }
+}
+
+impl ArgWriter<Text> for WriteWords<'_, '_> {
+    fn sock(&mut self, v: &Tok) {
+        self.word(&v.text);
+    }
+    fn name(&mut self, v: &Tok) {
+        self.word(&v.text);
+    }
+    fn new_sock(&mut self, v: &Tok) {
+        self.word(format_args!("as {}", v.text));
+    }
+    fn dest(&mut self, v: &Dest<Text>) {
+        self.word(format_args!("{}:{}", v.host.text, v.port));
+    }
+    fn port(&mut self, v: &u16) {
+        self.word(v);
+    }
+    fn opt_port(&mut self, v: &Option<u16>) {
+        if let Some(p) = v {
+            self.word(p);
+        }
+    }
+    fn backlog(&mut self, v: &u32) {
+        self.word(format_args!("backlog={v}"));
+    }
+    fn size(&mut self, v: &u64) {
+        self.word(v);
+    }
+    fn size32(&mut self, v: &u32) {
+        self.word(v);
+    }
+    fn read_len(&mut self, v: &ReadLen) {
+        match v {
+            ReadLen::Bytes(n) => self.word(n),
+            ReadLen::Eof => self.word("eof"),
+        }
+    }
+    fn how(&mut self, v: &How) {
+        self.word(v.word());
+    }
+    fn linger(&mut self, v: &Option<u32>) {
+        match v {
+            Some(n) => self.word(n),
+            None => self.word("off"),
+        }
+    }
+    fn on_off(&mut self, v: &bool) {
+        self.word(if *v { "on" } else { "off" });
+    }
+    fn duration(&mut self, v: &TimeNs) {
+        self.word(format_duration(*v));
+    }
+    fn proc(&mut self, v: &Tok) {
+        self.word(&v.text);
+    }
+}
+
+fn parse_op(call: &Tok, args: &[Tok], line_len: usize) -> Result<Op, StepError> {
+    let name = call.text.as_str();
+    let info = CALLS
+        .iter()
+        .find(|c| c.name == name || c.aliases.contains(&name));
+    let Some(info) = info else {
+        let guess = model::personality::closest(name, CALLS.iter().map(|c| c.name));
+        let help = match guess {
+            Some(g) => format!("did you mean `{g}`? valid calls: {}", call_names()),
+            None => format!("valid calls: {}", call_names()),
+        };
+        return Err(err(
+            call.at.clone(),
+            format!("unknown call `{name}`"),
+            "not a call",
+            Some(help),
+        ));
     };
-    let as_len = |i: usize| {
-        if args.get(i).is_some_and(|t| t.text == "as") {
-            i + 2
-        } else {
-            i + 1
-        }
+    let mut words = Words {
+        name,
+        usage: info.usage,
+        call_end: call.at.end,
+        args,
+        next: 0,
+        line_len,
     };
-    let op = match name {
-        "socket" => {
-            extra(1)?;
-            Op::Socket {
-                sock: arg(0, "a socket name")?,
-            }
-        }
-        "bind" => {
-            extra(2)?;
-            Op::Bind {
-                sock: arg(0, "a socket name")?,
-                port: port(&arg(1, "a port")?)?,
-            }
-        }
-        "listen" => {
-            let sock = arg(0, "a socket name")?;
-            let p = port(&arg(1, "a port")?)?;
-            let mut backlog = 128;
-            if let Some(t) = args.get(2) {
-                let v = t.text.strip_prefix("backlog=").ok_or_else(|| {
-                    err(
-                        t.at.clone(),
-                        format!("unexpected argument `{}` to `listen`", t.text),
-                        "expected `backlog=N`",
-                        usage.map(|u| format!("usage: {u}")),
-                    )
-                })?;
-                backlog = v.parse().map_err(|_| {
-                    err(
-                        t.at.clone(),
-                        format!("bad backlog `{v}`"),
-                        "expected a number",
-                        None,
-                    )
-                })?;
-            }
-            extra(3)?;
-            Op::Listen {
-                sock,
-                port: p,
-                backlog,
-            }
-        }
-        "accept" => {
-            let listener = arg(0, "a listener name")?;
-            let sock = as_name(1)?;
-            extra(as_len(1))?;
-            Op::Accept { listener, sock }
-        }
-        "connect" => {
-            let sock = arg(0, "a socket name")?;
-            let to = arg(1, "HOST:PORT")?;
-            let (h, p) = to.text.rsplit_once(':').ok_or_else(|| {
-                err(
-                    to.at.clone(),
-                    format!("bad address `{}`", to.text),
-                    "expected HOST:PORT",
-                    Some("e.g. `connect c server:80`".into()),
-                )
-            })?;
-            let port_tok = Tok::new(p, to.at.start + h.len() + 1..to.at.end);
-            extra(2)?;
-            Op::Connect {
-                sock,
-                host: Tok::new(h, to.at.start..to.at.start + h.len()),
-                port: port(&port_tok)?,
-            }
-        }
-        "write" | "send" => {
-            extra(2)?;
-            Op::Write {
-                sock: arg(0, "a socket name")?,
-                bytes: size(&arg(1, "a size")?)?,
-            }
-        }
-        "read" | "recv" => {
-            let sock = arg(0, "a socket name")?;
-            let n = arg(1, "a size or `eof`")?;
-            extra(2)?;
-            if n.text == "eof" {
-                Op::ReadEof { sock }
-            } else {
-                Op::Read {
-                    sock,
-                    max: size(&n)?,
-                }
-            }
-        }
-        "shutdown" => {
-            let sock = arg(0, "a socket name")?;
-            let h = arg(1, "rd, wr or rdwr")?;
-            extra(2)?;
-            let how = match h.text.as_str() {
-                "rd" | "SHUT_RD" | "SD_RECEIVE" => How::Rd,
-                "wr" | "SHUT_WR" | "SD_SEND" => How::Wr,
-                "rdwr" | "SHUT_RDWR" | "SD_BOTH" => How::RdWr,
-                _ => return Err(err(
-                    h.at.clone(),
-                    format!("bad shutdown direction `{}`", h.text),
-                    "expected rd, wr or rdwr",
-                    Some(
-                        "also accepted: SHUT_RD, SHUT_WR, SHUT_RDWR, SD_RECEIVE, SD_SEND, SD_BOTH"
-                            .into(),
-                    ),
-                )),
-            };
-            Op::Shutdown { sock, how }
-        }
-        "close" | "closesocket" => {
-            extra(1)?;
-            Op::Close {
-                sock: arg(0, "a socket name")?,
-            }
-        }
-        "linger" => {
-            let sock = arg(0, "a socket name")?;
-            let v = arg(1, "`off` or a number of seconds")?;
-            extra(2)?;
-            let linger = if v.text == "off" {
-                None
-            } else {
-                Some(v.text.trim_end_matches('s').parse().map_err(|_| {
-                    err(
-                        v.at.clone(),
-                        format!("bad linger `{}`", v.text),
-                        "expected `off` or seconds",
-                        Some(
-                            "`linger s 0` is an abortive close; `linger s 5` waits up to 5 s"
-                                .into(),
-                        ),
-                    )
-                })?)
-            };
-            Op::Linger { sock, linger }
-        }
-        "nonblocking" | "keepalive" => {
-            let sock = arg(0, "a socket name")?;
-            let on = match args.get(1).map(|t| t.text.as_str()) {
-                None | Some("on") => true,
-                Some("off") => false,
-                Some(_) => {
-                    return Err(err(
-                        args[1].at.clone(),
-                        "expected `on` or `off`",
-                        "here",
-                        None,
-                    ))
-                }
-            };
-            extra(2)?;
-            if name == "nonblocking" {
-                Op::Nonblocking { sock, on }
-            } else {
-                Op::Keepalive { sock, on }
-            }
-        }
-        "rcvbuf" | "sndbuf" => {
-            let sock = arg(0, "a socket name")?;
-            let bytes = size32(&arg(1, "a size")?)?;
-            extra(2)?;
-            if name == "rcvbuf" {
-                Op::RcvBuf { sock, bytes }
-            } else {
-                Op::SndBuf { sock, bytes }
-            }
-        }
-        "dup" => {
-            let sock = arg(0, "a socket name")?;
-            let new = as_name(1)?;
-            extra(as_len(1))?;
-            Op::Dup { sock, new }
-        }
-        "fork" => {
-            extra(1)?;
-            Op::Fork {
-                child: arg(0, "the child process's name")?,
-            }
-        }
-        "exit" | "WSACleanup" => {
-            extra(0)?;
-            Op::Exit
-        }
-        "sleep" => {
-            let d = arg(0, "a duration")?;
-            extra(1)?;
-            Op::Sleep {
-                ns: parse_duration(&d.text).map_err(|e| {
-                    err(
-                        d.at.clone(),
-                        format!("bad duration `{}`: {e}", d.text),
-                        "expected a duration",
-                        None,
-                    )
-                })?,
-            }
-        }
-        _ => {
-            let guess = model::personality::closest(name, CALLS.iter().map(|c| c.0));
-            let help = match guess {
-                Some(g) => format!("did you mean `{g}`? valid calls: {}", call_names()),
-                None => format!("valid calls: {}", call_names()),
-            };
-            return Err(err(
-                call.at.clone(),
-                format!("unknown call `{name}`"),
-                "not a call",
-                Some(help),
-            ));
-        }
-    };
+    let op = Call::read_args(name, &mut words).expect("the call's word is in the table")?;
+    words.finish()?;
     Ok(op)
 }
 
@@ -572,55 +547,10 @@ impl fmt::Display for StepDef {
             At::Abs(t) => f.write_str(&format_duration(t))?,
             At::After(t) => write!(f, "+{}", format_duration(t))?,
         }
-        write!(f, " {} ", self.proc.text)?;
-        match &self.op {
-            Op::Socket { sock } => write!(f, "socket {}", sock.text),
-            Op::Bind { sock, port } => write!(f, "bind {} {port}", sock.text),
-            Op::Listen {
-                sock,
-                port,
-                backlog,
-            } => write!(f, "listen {} {port} backlog={backlog}", sock.text),
-            Op::Accept { listener, sock } => write!(f, "accept {} as {}", listener.text, sock.text),
-            Op::Connect { sock, host, port } => {
-                write!(f, "connect {} {}:{port}", sock.text, host.text)
-            }
-            Op::Write { sock, bytes } => write!(f, "write {} {bytes}", sock.text),
-            Op::Read { sock, max } => write!(f, "read {} {max}", sock.text),
-            Op::ReadEof { sock } => write!(f, "read {} eof", sock.text),
-            Op::Shutdown { sock, how } => {
-                let h = match how {
-                    How::Rd => "rd",
-                    How::Wr => "wr",
-                    How::RdWr => "rdwr",
-                };
-                write!(f, "shutdown {} {h}", sock.text)
-            }
-            Op::Close { sock } => write!(f, "close {}", sock.text),
-            Op::Linger { sock, linger: None } => write!(f, "linger {} off", sock.text),
-            Op::Linger {
-                sock,
-                linger: Some(n),
-            } => write!(f, "linger {} {n}", sock.text),
-            Op::Nonblocking { sock, on } => write!(
-                f,
-                "nonblocking {} {}",
-                sock.text,
-                if *on { "on" } else { "off" }
-            ),
-            Op::Keepalive { sock, on } => write!(
-                f,
-                "keepalive {} {}",
-                sock.text,
-                if *on { "on" } else { "off" }
-            ),
-            Op::RcvBuf { sock, bytes } => write!(f, "rcvbuf {} {bytes}", sock.text),
-            Op::SndBuf { sock, bytes } => write!(f, "sndbuf {} {bytes}", sock.text),
-            Op::Dup { sock, new } => write!(f, "dup {} as {}", sock.text, new.text),
-            Op::Fork { child } => write!(f, "fork {}", child.text),
-            Op::Exit => f.write_str("exit"),
-            Op::Sleep { ns } => write!(f, "sleep {}", format_duration(*ns)),
-        }?;
+        write!(f, " {} {}", self.proc.text, self.op.name())?;
+        let mut w = WriteWords(f, Ok(()));
+        self.op.write_args(&mut w);
+        w.1?;
         if let Some(e) = &self.expect {
             write!(f, " = {e}")?;
         }
@@ -643,7 +573,7 @@ mod tests {
         assert!(matches!(
             s.op,
             Op::Listen {
-                port: 80,
+                port: Some(80),
                 backlog: 1,
                 ..
             }
@@ -656,14 +586,17 @@ mod tests {
         assert!(matches!(s.op, Op::Write { bytes: 65536, .. }));
         let s = ok("1ms client connect c server:80");
         match s.op {
-            Op::Connect { host, port, .. } => {
+            Op::Connect {
+                to: Dest { host, port },
+                ..
+            } => {
                 assert_eq!((host.text.as_str(), port), ("server", 80));
                 assert_eq!(host.at, 21..27);
             }
             _ => panic!(),
         }
         assert!(matches!(ok("0 w closesocket s").op, Op::Close { .. }));
-        assert!(matches!(ok("0 w WSACleanup").op, Op::Exit));
+        assert!(matches!(ok("0 w WSACleanup").op, Op::Exit {}));
         assert!(matches!(
             ok("0 w shutdown s SD_BOTH").op,
             Op::Shutdown { how: How::RdWr, .. }

@@ -24,7 +24,13 @@ fn test_closed_never_connected_write_epipe_read_enotconn() {
     // Same order as the probe: reads before the shutdowns.
     let mut h = closed();
     let fd = h.fd;
-    assert_eq!(h.call(Call::Bind { fd, port: 5000 }), Some(Ok(0)));
+    assert_eq!(
+        h.call(Call::Bind {
+            sock: fd,
+            port: 5000
+        }),
+        Some(Ok(0))
+    );
     assert_eq!(h.write(10), Some(Err(Errno::EPIPE)));
     assert_eq!(h.read(10), Some(Err(Errno::ENOTCONN)));
     for how in [How::Wr, How::Rd, How::RdWr] {
@@ -39,10 +45,13 @@ fn test_closed_never_connected_write_epipe_read_enotconn() {
 fn test_closed_bad_descriptors_give_ebadf() {
     let mut h = closed();
     assert_eq!(
-        h.call(Call::Read { fd: 99, max: 1 }),
+        h.call(Call::Read {
+            sock: 99,
+            len: ReadLen::Bytes(1)
+        }),
         Some(Err(Errno::EBADF))
     );
-    assert_eq!(h.call(Call::Close { fd: 2 }), Some(Err(Errno::EBADF)));
+    assert_eq!(h.call(Call::Close { sock: 2 }), Some(Err(Errno::EBADF)));
     assert_eq!(h.close(), Some(Ok(0)));
     assert_eq!(h.close(), Some(Err(Errno::EBADF)), "closed twice");
     assert_eq!(h.write(1), Some(Err(Errno::EBADF)));
@@ -52,15 +61,15 @@ fn test_closed_bad_descriptors_give_ebadf() {
 fn test_closed_bind_twice_einval_and_port_in_use_eaddrinuse() {
     let mut h = closed();
     let fd = h.fd;
-    assert_eq!(h.call(Call::Bind { fd, port: 80 }), Some(Ok(0)));
+    assert_eq!(h.call(Call::Bind { sock: fd, port: 80 }), Some(Ok(0)));
     assert_eq!(
-        h.call(Call::Bind { fd, port: 81 }),
+        h.call(Call::Bind { sock: fd, port: 81 }),
         Some(Err(Errno::EINVAL))
     );
-    let other = h.call(Call::Socket).unwrap().unwrap() as Fd;
+    let other = h.call(Call::Socket { new: () }).unwrap().unwrap() as Fd;
     assert_eq!(
         h.call(Call::Bind {
-            fd: other,
+            sock: other,
             port: 80
         }),
         Some(Err(Errno::EADDRINUSE))
@@ -72,7 +81,13 @@ fn test_syn_sent_connect_again_ealready() {
     let mut h = syn_sent();
     let to = h.remote;
     let fd = h.fd;
-    assert_eq!(h.call(Call::Connect { fd, to }), Some(Err(Errno::EALREADY)));
+    assert_eq!(
+        h.call(Call::Connect {
+            sock: fd,
+            to: to.into()
+        }),
+        Some(Err(Errno::EALREADY))
+    );
 }
 
 #[test]
@@ -107,7 +122,13 @@ fn test_established_connect_again_eisconn() {
     let mut h = established();
     let to = h.remote;
     let fd = h.fd;
-    assert_eq!(h.call(Call::Connect { fd, to }), Some(Err(Errno::EISCONN)));
+    assert_eq!(
+        h.call(Call::Connect {
+            sock: fd,
+            to: to.into()
+        }),
+        Some(Err(Errno::EISCONN))
+    );
 }
 
 #[test]
@@ -115,7 +136,13 @@ fn test_listen_connect_eisconn_and_read_enotconn() {
     let mut h = listen();
     let fd = h.fd;
     let to = h.remote;
-    assert_eq!(h.call(Call::Connect { fd, to }), Some(Err(Errno::EISCONN)));
+    assert_eq!(
+        h.call(Call::Connect {
+            sock: fd,
+            to: to.into()
+        }),
+        Some(Err(Errno::EISCONN))
+    );
     assert_eq!(h.read(10), Some(Err(Errno::ENOTCONN)));
 }
 
@@ -124,10 +151,17 @@ fn test_established_listen_and_accept_einval() {
     let mut h = established();
     let fd = h.fd;
     assert_eq!(
-        h.call(Call::Listen { fd, backlog: 1 }),
+        h.call(Call::Listen {
+            sock: fd,
+            port: None,
+            backlog: 1
+        }),
         Some(Err(Errno::EINVAL))
     );
-    assert_eq!(h.call(Call::Accept { fd }), Some(Err(Errno::EINVAL)));
+    assert_eq!(
+        h.call(Call::Accept { sock: fd, new: () }),
+        Some(Err(Errno::EINVAL))
+    );
 }
 
 #[test]
@@ -135,7 +169,7 @@ fn test_listen_blocking_accept_returns_when_a_connection_arrives() {
     let mut h = listen();
     h.nonblocking(false);
     let lfd = h.fd;
-    assert_eq!(h.call(Call::Accept { fd: lfd }), None);
+    assert_eq!(h.call(Call::Accept { sock: lfd, new: () }), None);
     h.send(SYN, 0, 0);
     h.send(ACK, 1, 1);
     let done = call_done(&mut h);
@@ -151,7 +185,13 @@ fn test_closed_blocking_connect_refused_then_fresh_again() {
     h.nonblocking(false);
     let to = h.remote;
     let fd = h.fd;
-    assert_eq!(h.call(Call::Connect { fd, to }), None);
+    assert_eq!(
+        h.call(Call::Connect {
+            sock: fd,
+            to: to.into()
+        }),
+        None
+    );
     h.flush();
     h.send(RST | ACK, 0, 1);
     assert_eq!(call_done(&mut h), [(h.pid, Err(Errno::ECONNREFUSED))]);
@@ -160,7 +200,10 @@ fn test_closed_blocking_connect_refused_then_fresh_again() {
     assert_eq!(h.read(1), Some(Err(Errno::ENOTCONN)));
     assert_eq!(h.shutdown(How::Wr), Some(Err(Errno::ENOTCONN)));
     assert_eq!(
-        h.call(Call::Connect { fd, to }),
+        h.call(Call::Connect {
+            sock: fd,
+            to: to.into()
+        }),
         Some(Err(Errno::EINPROGRESS))
     );
     assert_eq!(h.sent(), ["S 0:0(0)"]);
@@ -174,11 +217,17 @@ fn test_closed_nonblocking_connect_refused_reports_then_retries() {
     let to = h.remote;
     let fd = h.fd;
     assert_eq!(
-        h.call(Call::Connect { fd, to }),
+        h.call(Call::Connect {
+            sock: fd,
+            to: to.into()
+        }),
         Some(Err(Errno::ECONNREFUSED))
     );
     assert_eq!(
-        h.call(Call::Connect { fd, to }),
+        h.call(Call::Connect {
+            sock: fd,
+            to: to.into()
+        }),
         Some(Err(Errno::EINPROGRESS))
     );
     assert_eq!(h.state(), State::SynSent);
@@ -264,13 +313,19 @@ fn test_established_blocked_read_wakes_with_eof() {
 fn test_established_dup_close_one_sends_nothing_close_both_sends_fin() {
     let mut h = established();
     let fd = h.fd;
-    let copy = h.call(Call::Dup { fd }).unwrap().unwrap() as Fd;
+    let copy = h.call(Call::Dup { sock: fd, new: () }).unwrap().unwrap() as Fd;
     assert_eq!(h.s().refs, 2);
     assert_eq!(h.close(), Some(Ok(0)));
     assert_eq!(h.sent(), NO_SEGMENTS);
     assert_eq!(h.state(), State::Established);
-    assert_eq!(h.call(Call::Write { fd: copy, bytes: 5 }), Some(Ok(5)));
-    assert_eq!(h.call(Call::Close { fd: copy }), Some(Ok(0)));
+    assert_eq!(
+        h.call(Call::Write {
+            sock: copy,
+            bytes: 5
+        }),
+        Some(Ok(5))
+    );
+    assert_eq!(h.call(Call::Close { sock: copy }), Some(Ok(0)));
     assert_eq!(h.sent(), ["P. 1:6(5) ack 1", "F. 6:6(0) ack 1"]);
 }
 
@@ -327,7 +382,7 @@ fn test_established_exit_skips_the_linger_wait() {
     h.write(1000);
     let fd = h.fd;
     h.call(Call::Linger {
-        fd,
+        sock: fd,
         linger: Some(5),
     });
     let now = h.now;
@@ -349,7 +404,7 @@ fn test_established_blocking_linger_close_returns_when_the_fin_is_acked() {
     h.nonblocking(false);
     let fd = h.fd;
     h.call(Call::Linger {
-        fd,
+        sock: fd,
         linger: Some(1),
     });
     h.write(1000);
@@ -369,7 +424,7 @@ fn test_established_linger_timeout_returns_zero_and_the_close_goes_on() {
     h.write(1000);
     let fd = h.fd;
     h.call(Call::Linger {
-        fd,
+        sock: fd,
         linger: Some(2),
     });
     assert_eq!(h.close(), None);
@@ -433,9 +488,19 @@ fn test_listen_shutdown_rd_acts_like_close() {
     assert_eq!(h.shutdown(How::Rd), Some(Ok(0)));
     assert_eq!(h.sent_segments().len(), 1);
     let fd = h.fd;
-    assert_eq!(h.call(Call::Accept { fd }), Some(Err(Errno::EINVAL)));
+    assert_eq!(
+        h.call(Call::Accept { sock: fd, new: () }),
+        Some(Err(Errno::EINVAL))
+    );
     // listen() again on the explicitly bound port works.
-    assert_eq!(h.call(Call::Listen { fd, backlog: 4 }), Some(Ok(0)));
+    assert_eq!(
+        h.call(Call::Listen {
+            sock: fd,
+            port: None,
+            backlog: 4
+        }),
+        Some(Ok(0))
+    );
     assert_eq!(h.state(), State::Listen);
 }
 
@@ -457,17 +522,32 @@ fn test_listen_child_reset_in_the_queue_is_still_accepted_dead() {
     h.send(ACK, 1, 1);
     h.send(RST | ACK, 1, 1);
     let lfd = h.fd;
-    let fd = h.call(Call::Accept { fd: lfd }).unwrap().unwrap() as Fd;
+    let fd = h
+        .call(Call::Accept { sock: lfd, new: () })
+        .unwrap()
+        .unwrap() as Fd;
     assert_eq!(
-        h.call(Call::Read { fd, max: 10 }),
+        h.call(Call::Read {
+            sock: fd,
+            len: ReadLen::Bytes(10)
+        }),
         Some(Err(Errno::ECONNRESET))
     );
-    assert_eq!(h.call(Call::Read { fd, max: 10 }), Some(Ok(0)));
     assert_eq!(
-        h.call(Call::Write { fd, bytes: 1 }),
+        h.call(Call::Read {
+            sock: fd,
+            len: ReadLen::Bytes(10)
+        }),
+        Some(Ok(0))
+    );
+    assert_eq!(
+        h.call(Call::Write { sock: fd, bytes: 1 }),
         Some(Err(Errno::EPIPE))
     );
-    assert_eq!(h.call(Call::Accept { fd: lfd }), Some(Err(Errno::EAGAIN)));
+    assert_eq!(
+        h.call(Call::Accept { sock: lfd, new: () }),
+        Some(Err(Errno::EAGAIN))
+    );
 }
 
 #[test]
@@ -494,7 +574,7 @@ fn test_listen_backlog_overflow_drops_the_syn_silently() {
         .any(|e| matches!(e, Event::SynDropped { .. })));
     // accept() frees a slot; the client's SYN retransmission then completes.
     let lfd = h.fd;
-    assert!(h.call(Call::Accept { fd: lfd }).unwrap().is_ok());
+    assert!(h.call(Call::Accept { sock: lfd, new: () }).unwrap().is_ok());
     h.send(SYN, 0, 0);
     assert_eq!(h.sent(), ["S. 0:0(0) ack 1"]);
 }
@@ -529,14 +609,14 @@ fn test_time_wait_holds_its_port_against_bind() {
     // Linux inet_csk_bind_conflict: the TIME-WAIT sock stays in the port's bind
     // bucket until it expires; without SO_REUSEADDR a new bind gets EADDRINUSE.
     let mut h = time_wait();
-    let other = h.call(Call::Socket).unwrap().unwrap() as Fd;
+    let other = h.call(Call::Socket { new: () }).unwrap().unwrap() as Fd;
     let port = EPHEMERAL;
     assert_eq!(
-        h.call(Call::Bind { fd: other, port }),
+        h.call(Call::Bind { sock: other, port }),
         Some(Err(Errno::EADDRINUSE))
     );
     h.advance_ms(60_000);
-    assert_eq!(h.call(Call::Bind { fd: other, port }), Some(Ok(0)));
+    assert_eq!(h.call(Call::Bind { sock: other, port }), Some(Ok(0)));
 }
 
 #[test]
@@ -544,12 +624,12 @@ fn test_established_connection_holds_its_port_against_bind() {
     let mut h = established_passive();
     let fd = h.fd;
     h.call(Call::Close {
-        fd: crate::host::FD_FIRST,
+        sock: crate::host::FD_FIRST,
     });
-    let other = h.call(Call::Socket).unwrap().unwrap() as Fd;
+    let other = h.call(Call::Socket { new: () }).unwrap().unwrap() as Fd;
     assert_eq!(
         h.call(Call::Bind {
-            fd: other,
+            sock: other,
             port: 80
         }),
         Some(Err(Errno::EADDRINUSE)),

@@ -238,8 +238,17 @@ fn test_established_small_rcvbuf_takes_4368_octets_as_linux_does() {
     // never moves back: 3 × 1448 + 24 get in, then the window is 0.
     let mut h = closed();
     let (fd, to) = (h.fd, h.remote);
-    assert_eq!(h.call(Call::RcvBuf { fd, bytes: 4096 }), Some(Ok(0)));
-    h.call(Call::Connect { fd, to });
+    assert_eq!(
+        h.call(Call::RcvBuf {
+            sock: fd,
+            bytes: 4096
+        }),
+        Some(Ok(0))
+    );
+    h.call(Call::Connect {
+        sock: fd,
+        to: to.into(),
+    });
     let syn = h.sent_segments();
     assert_eq!(
         (syn[0].wnd, syn[0].mss, syn[0].opts),

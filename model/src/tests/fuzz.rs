@@ -72,26 +72,29 @@ fn random_call(h: &mut H, d: &mut Draw) {
     let fd = h.fd;
     let call = match d.below(8) {
         0 => Call::Write {
-            fd,
+            sock: fd,
             bytes: d.below(5000),
         },
         1 => Call::Read {
-            fd,
-            max: d.below(5000),
+            sock: fd,
+            len: ReadLen::Bytes(d.below(5000)),
         },
         2 => Call::Shutdown {
-            fd,
+            sock: fd,
             how: [How::Rd, How::Wr, How::RdWr][d.below(3) as usize],
         },
-        3 => Call::Close { fd },
+        3 => Call::Close { sock: fd },
         4 => Call::Linger {
-            fd,
+            sock: fd,
             linger: [None, Some(0), Some(1)][d.below(3) as usize],
         },
-        5 => Call::Accept { fd },
-        6 => Call::Connect { fd, to: h.remote },
+        5 => Call::Accept { sock: fd, new: () },
+        6 => Call::Connect {
+            sock: fd,
+            to: h.remote.into(),
+        },
         _ => Call::RcvBuf {
-            fd,
+            sock: fd,
             bytes: d.below(10_000) as u32,
         },
     };

@@ -19,7 +19,10 @@ fn rst_causes(h: &mut H) -> Vec<RstCause> {
 fn test_closed_connect_sends_syn_with_mss() {
     let mut h = closed();
     let to = h.remote;
-    h.call(Call::Connect { fd: h.fd, to });
+    h.call(Call::Connect {
+        sock: h.fd,
+        to: to.into(),
+    });
     let syn = h.sent_segments();
     assert_eq!(syn.len(), 1);
     assert_eq!(syn[0].flags, SYN);
@@ -249,7 +252,10 @@ fn test_listen_syn_makes_a_child() {
     );
     // accept() has nothing yet.
     let fd = h.fd;
-    assert_eq!(h.call(Call::Accept { fd }), Some(Err(Errno::EAGAIN)));
+    assert_eq!(
+        h.call(Call::Accept { sock: fd, new: () }),
+        Some(Err(Errno::EAGAIN))
+    );
 }
 
 #[test]
@@ -262,7 +268,10 @@ fn test_syn_received_ack_establishes_and_queues_for_accept() {
         [(State::SynReceived, State::Established, Rule::RcvAckOfSyn)]
     );
     let lfd = h.fd;
-    let fd = h.call(Call::Accept { fd: lfd }).unwrap().unwrap();
+    let fd = h
+        .call(Call::Accept { sock: lfd, new: () })
+        .unwrap()
+        .unwrap();
     assert_eq!(h.host.fd_sock(h.pid, fd as Fd), Some(h.sid));
 }
 
@@ -280,9 +289,24 @@ fn test_syn_received_ack_with_data_and_fin_is_queued_in_close_wait() {
     h.advance_ms(40);
     assert_eq!(h.sent(), [". 1:1(0) ack 22"]);
     let lfd = h.fd;
-    let fd = h.call(Call::Accept { fd: lfd }).unwrap().unwrap() as Fd;
-    assert_eq!(h.call(Call::Read { fd, max: 100 }), Some(Ok(20)));
-    assert_eq!(h.call(Call::Read { fd, max: 100 }), Some(Ok(0)));
+    let fd = h
+        .call(Call::Accept { sock: lfd, new: () })
+        .unwrap()
+        .unwrap() as Fd;
+    assert_eq!(
+        h.call(Call::Read {
+            sock: fd,
+            len: ReadLen::Bytes(100)
+        }),
+        Some(Ok(20))
+    );
+    assert_eq!(
+        h.call(Call::Read {
+            sock: fd,
+            len: ReadLen::Bytes(100)
+        }),
+        Some(Ok(0))
+    );
 }
 
 #[test]
@@ -301,7 +325,10 @@ fn test_syn_received_rst_frees_the_child_quietly() {
     assert!(h.freed());
     assert_eq!(h.sent(), Vec::<String>::new());
     let fd = h.fd;
-    assert_eq!(h.call(Call::Accept { fd }), Some(Err(Errno::EAGAIN)));
+    assert_eq!(
+        h.call(Call::Accept { sock: fd, new: () }),
+        Some(Err(Errno::EAGAIN))
+    );
     assert!(h
         .host
         .sock(h.host.fd_sock(h.pid, fd).unwrap())

@@ -110,7 +110,7 @@ fn linger(h: &mut H, secs: u32) {
     let fd = h.fd;
     assert_eq!(
         h.call(Call::Linger {
-            fd,
+            sock: fd,
             linger: Some(secs)
         }),
         Some(Ok(0))
@@ -410,7 +410,10 @@ fn test_knob_time_wait_s() {
 fn syn_window(p: Personality) -> u32 {
     let mut h = closed_with(p);
     let (fd, to) = (h.fd, h.remote);
-    h.call(Call::Connect { fd, to });
+    h.call(Call::Connect {
+        sock: fd,
+        to: to.into(),
+    });
     h.sent_segments()[0].wnd
 }
 
@@ -426,7 +429,13 @@ fn test_knob_rcv_buf_bytes() {
 fn fill(p: Personality) -> u64 {
     let mut h = closed_with(p);
     let fd = h.fd;
-    assert_eq!(h.call(Call::RcvBuf { fd, bytes: 4096 }), Some(Ok(0)));
+    assert_eq!(
+        h.call(Call::RcvBuf {
+            sock: fd,
+            bytes: 4096
+        }),
+        Some(Ok(0))
+    );
     let mut h = established_from(syn_sent_from(h));
     let mut seq = 1;
     for _ in 0..100 {
@@ -491,7 +500,10 @@ fn test_knob_tcp_timestamps() {
     let offered = |value| {
         let mut h = closed_with(set("tcp_timestamps", value));
         let (fd, to) = (h.fd, h.remote);
-        h.call(Call::Connect { fd, to });
+        h.call(Call::Connect {
+            sock: fd,
+            to: to.into(),
+        });
         h.sent_segments()[0].opts.ts()
     };
     assert!(offered("true"));
@@ -793,7 +805,13 @@ fn test_knob_read_after_rst() {
 /// the first probe, seconds between probes, probes sent, RST at the end?, errno).
 fn keepalive(knobs: &[(&str, &str)]) -> (u64, u64, usize, bool, Option<CallResult>) {
     let mut h = established_with(linux_with(knobs));
-    assert_eq!(h.call(Call::Keepalive { fd: h.fd, on: true }), Some(Ok(0)));
+    assert_eq!(
+        h.call(Call::Keepalive {
+            sock: h.fd,
+            on: true
+        }),
+        Some(Ok(0))
+    );
     h.flush();
     let start = h.now;
     let mut probes = Vec::new();
@@ -856,7 +874,13 @@ fn test_keepalive_is_off_by_default_and_an_answer_restarts_the_idle_time() {
         h.sent_segments().is_empty(),
         "no keepalive without SO_KEEPALIVE"
     );
-    assert_eq!(h.call(Call::Keepalive { fd: h.fd, on: true }), Some(Ok(0)));
+    assert_eq!(
+        h.call(Call::Keepalive {
+            sock: h.fd,
+            on: true
+        }),
+        Some(Ok(0))
+    );
     h.advance_ms(10_000);
     let probe = h.sent_segments();
     assert_eq!(probe.len(), 1);

@@ -285,7 +285,7 @@ fn test_established_linger_zero_close_sends_rst_and_discards_the_send_queue() {
     h.write(500);
     let fd = h.fd;
     h.call(Call::Linger {
-        fd,
+        sock: fd,
         linger: Some(0),
     });
     h.flush();
@@ -304,7 +304,7 @@ fn test_close_wait_linger_zero_sends_rst() {
     let mut h = close_wait();
     let fd = h.fd;
     h.call(Call::Linger {
-        fd,
+        sock: fd,
         linger: Some(0),
     });
     h.close();
@@ -317,7 +317,7 @@ fn test_fin_wait_2_linger_zero_sends_rst() {
     let mut h = fin_wait_2_from(fin_wait_1_half());
     let fd = h.fd;
     h.call(Call::Linger {
-        fd,
+        sock: fd,
         linger: Some(0),
     });
     h.close();
@@ -331,7 +331,7 @@ fn test_last_ack_linger_zero_with_everything_sent_sends_no_rst() {
     h.shutdown(How::Wr);
     let fd = h.fd;
     h.call(Call::Linger {
-        fd,
+        sock: fd,
         linger: Some(0),
     });
     h.flush();
@@ -345,7 +345,7 @@ fn test_syn_sent_linger_zero_sends_no_rst() {
     let mut h = syn_sent();
     let fd = h.fd;
     h.call(Call::Linger {
-        fd,
+        sock: fd,
         linger: Some(0),
     });
     h.close();
@@ -359,7 +359,7 @@ fn test_established_unread_data_wins_over_linger_zero() {
     h.send_data(1, 1, 10);
     let fd = h.fd;
     h.call(Call::Linger {
-        fd,
+        sock: fd,
         linger: Some(0),
     });
     h.flush();

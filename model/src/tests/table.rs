@@ -33,7 +33,7 @@ fn scenarios() -> Vec<Scenario> {
             let mut h = established_passive();
             // The listener was the process's first descriptor.
             h.call(Call::Close {
-                fd: crate::host::FD_FIRST,
+                sock: crate::host::FD_FIRST,
             });
             h
         }),

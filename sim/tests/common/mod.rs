@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use model::{Event, Personality, RstCause, TimeNs};
+use model::{Dest, Event, Personality, RstCause, TimeNs};
 use sim::{report, Action, Entry, SpecBuilder, Verdict, What, World, WorldSpec};
 use std::sync::Arc;
 
@@ -45,17 +45,11 @@ impl World2 {
             "server",
             Action::Listen {
                 sock: l,
-                port: PORT,
+                port: Some(PORT),
                 backlog: 16,
             },
         );
-        self.b.then(
-            "server",
-            Action::Accept {
-                listener: l,
-                sock: s,
-            },
-        );
+        self.b.then("server", Action::Accept { sock: l, new: s });
     }
 
     /// The client connects at t = 1 ms.
@@ -66,8 +60,10 @@ impl World2 {
             "client",
             Action::Connect {
                 sock: c,
-                host: SERVER,
-                port: PORT,
+                to: Dest {
+                    host: SERVER,
+                    port: PORT,
+                },
             },
         );
     }

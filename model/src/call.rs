@@ -1,0 +1,752 @@
+//! The call vocabulary: every socket call a step can make, declared once.
+//!
+//! [`calls!`] declares each call with its scenario-text name and aliases, its
+//! arguments (each with the syntax that parses and prints it), how it
+//! completes, and its help text. From that one table come:
+//! - [`Call<N>`], generic over how sockets, hosts and processes are named
+//!   ([`Naming`]): words of a scenario line, slots of a world spec, descriptors
+//!   of a host (the model's [`Fds`]), the kernel worker's descriptors;
+//! - [`CALLS`], the metadata that help text, error messages and the call table
+//!   of `docs/scenario-format.md` are generated from;
+//! - [`Call::rename`], the one translation between namings;
+//! - [`Call::read_args`]/[`Call::write_args`], parsing and printing through an
+//!   [`ArgSyntax`] (the scenario language implements it; a packetdrill reader
+//!   can implement another).
+//!
+//! Some steps are more than one system call (`listen` on an unnamed socket is
+//! socket + bind + listen; `read S eof` reads until 0 or an error). [`Expansion`]
+//! says which system call comes next and when the step is over; the simulator
+//! and the kernel worker both follow it, so a step means the same on both.
+
+use crate::errno::CallResult;
+use crate::segment::HostId;
+use crate::{Pid, TimeNs};
+use serde::{Serialize, Serializer};
+use std::fmt::Debug;
+use std::hash::Hash;
+
+/// How the names in a call are written. Each producer of calls picks one.
+pub trait Naming: Copy + Clone + Debug + Default + PartialEq + Eq + Hash + 'static {
+    /// A socket the call works on.
+    type Sock: Clone + Debug + PartialEq + Eq + Hash + Serialize;
+    /// The name a call gives the descriptor it creates (socket, accept, dup).
+    type New: Clone + Debug + PartialEq + Eq + Hash + Serialize;
+    /// A host a connect() goes to.
+    type Host: Clone + Debug + PartialEq + Eq + Hash + Serialize;
+    /// A process a fork starts.
+    type Proc: Clone + Debug + PartialEq + Eq + Hash + Serialize;
+    /// The name a socket created on demand gets (`connect c …` before `socket c`).
+    fn created(sock: &Self::Sock) -> Self::New;
+}
+
+/// Descriptors of one host: what the model and a kernel take. A created
+/// descriptor has no name of its own (it is the call's result).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Fds;
+
+impl Naming for Fds {
+    type Sock = crate::Fd;
+    type New = ();
+    type Host = HostId;
+    type Proc = Pid;
+    fn created(_: &crate::Fd) {}
+}
+
+/// Where connect() goes.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(bound = "")]
+pub struct Dest<N: Naming> {
+    pub host: N::Host,
+    pub port: u16,
+}
+
+impl<N: Naming> Copy for Dest<N> where N::Host: Copy {}
+
+impl From<crate::segment::Addr> for Dest<Fds> {
+    fn from(a: crate::segment::Addr) -> Dest<Fds> {
+        Dest {
+            host: a.host,
+            port: a.port,
+        }
+    }
+}
+
+impl From<Dest<Fds>> for crate::segment::Addr {
+    fn from(d: Dest<Fds>) -> crate::segment::Addr {
+        crate::segment::Addr {
+            host: d.host,
+            port: d.port,
+        }
+    }
+}
+
+/// Which directions shutdown() closes.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
+pub enum How {
+    #[serde(rename = "SHUT_RD")]
+    Rd,
+    #[serde(rename = "SHUT_WR")]
+    Wr,
+    #[serde(rename = "SHUT_RDWR")]
+    RdWr,
+}
+
+impl How {
+    /// The scenario word.
+    pub fn word(self) -> &'static str {
+        match self {
+            How::Rd => "rd",
+            How::Wr => "wr",
+            How::RdWr => "rdwr",
+        }
+    }
+    /// The C constant.
+    pub fn constant(self) -> &'static str {
+        match self {
+            How::Rd => "SHUT_RD",
+            How::Wr => "SHUT_WR",
+            How::RdWr => "SHUT_RDWR",
+        }
+    }
+}
+
+/// How much a read() asks for.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum ReadLen {
+    /// One read() of at most this many bytes.
+    Bytes(u64),
+    /// read() until it returns 0 or an error; the step's result is the total.
+    Eof,
+}
+
+impl Serialize for ReadLen {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ReadLen::Bytes(n) => s.serialize_u64(*n),
+            ReadLen::Eof => s.serialize_str("eof"),
+        }
+    }
+}
+
+/// A read-until-EOF step reads at most this much per read() call, in the
+/// simulator and on the kernel alike.
+pub const READ_EOF_CHUNK_BYTES: u64 = 1 << 20;
+
+/// How a call completes, for help text and for the explorer's choices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Blocks {
+    /// Returns at once.
+    Never,
+    /// May wait in (virtual) time; non-blocking sockets return EAGAIN/EINPROGRESS.
+    Maybe,
+    /// Not a socket call: the runner does it (fork, exit, sleep).
+    Process,
+}
+
+/// What [`CALLS`] says of one call.
+#[derive(Clone, Copy, Debug)]
+pub struct CallInfo {
+    /// The scenario word.
+    pub name: &'static str,
+    /// Other words accepted for it (Winsock and BSD spellings).
+    pub aliases: &'static [&'static str],
+    /// The argument syntax, as in `docs/scenario-format.md`.
+    pub usage: &'static str,
+    pub blocks: Blocks,
+    /// One line of help: the scenario-format table's third column.
+    pub help: &'static str,
+}
+
+impl CallInfo {
+    /// The row of the call table in `docs/scenario-format.md`.
+    pub fn doc_row(&self) -> String {
+        let mut help = self.help.to_string();
+        if !self.aliases.is_empty() {
+            let names: Vec<String> = self.aliases.iter().map(|a| format!("`{a}`")).collect();
+            help.push_str(&format!(". Also {}", names.join(", ")));
+        }
+        format!(
+            "| `{}` | `{}` | {} |",
+            self.name,
+            self.usage.replace('|', "\\|"),
+            help.replace('|', "\\|")
+        )
+    }
+}
+
+/// The argument syntaxes a call's fields are written in. The scenario
+/// language implements it over the words of a step; each method reads (or,
+/// in [`ArgWriter`], writes) one argument.
+pub trait ArgSyntax<N: Naming> {
+    type Err;
+    fn sock(&mut self) -> Result<N::Sock, Self::Err>;
+    /// The name of a socket created by this call (`socket S`).
+    fn name(&mut self) -> Result<N::New, Self::Err>;
+    /// `as NAME` (or just `NAME`).
+    fn new_sock(&mut self) -> Result<N::New, Self::Err>;
+    /// `HOST:PORT`.
+    fn dest(&mut self) -> Result<Dest<N>, Self::Err>;
+    fn port(&mut self) -> Result<u16, Self::Err>;
+    /// An optional port (`listen S [PORT]`).
+    fn opt_port(&mut self) -> Result<Option<u16>, Self::Err>;
+    /// `backlog=N`, optional (128).
+    fn backlog(&mut self) -> Result<u32, Self::Err>;
+    /// A byte count.
+    fn size(&mut self) -> Result<u64, Self::Err>;
+    /// A byte count that fits a socket option (u32).
+    fn size32(&mut self) -> Result<u32, Self::Err>;
+    /// A byte count or `eof`.
+    fn read_len(&mut self) -> Result<ReadLen, Self::Err>;
+    fn how(&mut self) -> Result<How, Self::Err>;
+    /// `off` or a number in the personality's unit.
+    fn linger(&mut self) -> Result<Option<u32>, Self::Err>;
+    /// `on` (the default when absent) or `off`.
+    fn on_off(&mut self) -> Result<bool, Self::Err>;
+    fn duration(&mut self) -> Result<TimeNs, Self::Err>;
+    fn proc(&mut self) -> Result<N::Proc, Self::Err>;
+}
+
+/// The writing side of [`ArgSyntax`]: each method writes one argument.
+pub trait ArgWriter<N: Naming> {
+    fn sock(&mut self, v: &N::Sock);
+    fn name(&mut self, v: &N::New);
+    fn new_sock(&mut self, v: &N::New);
+    fn dest(&mut self, v: &Dest<N>);
+    fn port(&mut self, v: &u16);
+    fn opt_port(&mut self, v: &Option<u16>);
+    fn backlog(&mut self, v: &u32);
+    fn size(&mut self, v: &u64);
+    fn size32(&mut self, v: &u32);
+    fn read_len(&mut self, v: &ReadLen);
+    fn how(&mut self, v: &How);
+    fn linger(&mut self, v: &Option<u32>);
+    fn on_off(&mut self, v: &bool);
+    fn duration(&mut self, v: &TimeNs);
+    fn proc(&mut self, v: &N::Proc);
+}
+
+/// A translation of names from one [`Naming`] to another (resolving a
+/// scenario's words to slots, a process's slots to its descriptors).
+pub trait Rename<A: Naming, B: Naming> {
+    fn sock(&mut self, s: &A::Sock) -> B::Sock;
+    fn new_sock(&mut self, s: &A::New) -> B::New;
+    fn host(&mut self, h: &A::Host) -> B::Host;
+    fn proc(&mut self, p: &A::Proc) -> B::Proc;
+}
+
+/// Renames one argument: names go through the [`Rename`], values are copied.
+macro_rules! arg_rename {
+    ($r:ident, sock, $v:expr) => {
+        $r.sock($v)
+    };
+    ($r:ident, new_sock, $v:expr) => {
+        $r.new_sock($v)
+    };
+    ($r:ident, name, $v:expr) => {
+        $r.new_sock($v)
+    };
+    ($r:ident, dest, $v:expr) => {
+        Dest {
+            host: $r.host(&$v.host),
+            port: $v.port,
+        }
+    };
+    ($r:ident, proc, $v:expr) => {
+        $r.proc($v)
+    };
+    ($r:ident, $syntax:ident, $v:expr) => {
+        *$v
+    };
+}
+
+/// The call table. Each row: the variant with its fields (`name: Type [syntax]`,
+/// serde attributes as the trace's JSON spells them), then the scenario word,
+/// its aliases, the usage line, how it completes, and its help.
+macro_rules! calls {
+    ($(
+        $(#[$vattr:meta])*
+        $variant:ident { $( $(#[$fattr:meta])* $field:ident : $ty:ty [$syntax:ident] ),* $(,)? }
+        = $name:literal [$($alias:literal),*] $usage:literal, $blocks:ident,
+        $help:literal;
+    )*) => {
+        /// A socket call (or a process step: fork, exit, sleep), its names
+        /// written in the naming `N`.
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+        #[serde(tag = "call", rename_all = "kebab-case", bound = "")]
+        pub enum Call<N: Naming> {
+            $(
+                $(#[$vattr])*
+                $variant { $( $(#[$fattr])* $field: $ty ),* },
+            )*
+        }
+
+        /// Every call, in table order.
+        pub const CALLS: &[CallInfo] = &[$(
+            CallInfo {
+                name: $name,
+                aliases: &[$($alias),*],
+                usage: $usage,
+                blocks: Blocks::$blocks,
+                help: $help,
+            },
+        )*];
+
+        impl<N: Naming> Call<N> {
+            /// The scenario word.
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $( Call::$variant { .. } => $name, )*
+                }
+            }
+
+            /// How the call completes.
+            pub fn blocks(&self) -> Blocks {
+                match self {
+                    $( Call::$variant { .. } => Blocks::$blocks, )*
+                }
+            }
+
+            /// Its row of [`CALLS`].
+            pub fn info(&self) -> &'static CallInfo {
+                let name = self.name();
+                CALLS.iter().find(|i| i.name == name).expect("every variant has a row")
+            }
+
+            /// The same call with its names translated.
+            pub fn rename<M: Naming>(&self, r: &mut impl Rename<N, M>) -> Call<M> {
+                match self {
+                    $(
+                        Call::$variant { $($field),* } => Call::$variant {
+                            $( $field: arg_rename!(r, $syntax, $field) ),*
+                        },
+                    )*
+                }
+            }
+
+            /// Reads the arguments of the call whose scenario word (or alias)
+            /// is `word`; `None` if no call has that word.
+            pub fn read_args<A: ArgSyntax<N>>(
+                word: &str,
+                a: &mut A,
+            ) -> Option<Result<Call<N>, A::Err>> {
+                $(
+                    if word == $name $(|| word == $alias)* {
+                        let read = |_a: &mut A| -> Result<Call<N>, A::Err> {
+                            Ok(Call::$variant { $( $field: _a.$syntax()? ),* })
+                        };
+                        return Some(read(a));
+                    }
+                )*
+                None
+            }
+
+            /// Writes the arguments, each in its syntax.
+            pub fn write_args(&self, w: &mut impl ArgWriter<N>) {
+                match self {
+                    $( Call::$variant { $($field),* } => { $( w.$syntax($field); )* } )*
+                }
+            }
+        }
+    };
+}
+
+calls! {
+    Socket { #[serde(skip)] new: N::New [name] }
+        = "socket" [] "socket S", Never,
+        "create a socket named S";
+    Bind { #[serde(rename = "fd")] sock: N::Sock [sock], port: u16 [port] }
+        = "bind" [] "bind S PORT", Never,
+        "bind to a local port (e.g. to reuse one for TIME-WAIT tests)";
+    Listen {
+        #[serde(rename = "fd")] sock: N::Sock [sock],
+        #[serde(skip_serializing_if = "Option::is_none")] port: Option<u16> [opt_port],
+        backlog: u32 [backlog],
+    }
+        = "listen" [] "listen S [PORT] [backlog=N]", Never,
+        "socket (if S has none) + bind (if PORT is given) + listen; backlog 128 by default";
+    Accept { #[serde(rename = "fd")] sock: N::Sock [sock], #[serde(skip)] new: N::New [new_sock] }
+        = "accept" [] "accept L as S", Maybe,
+        "accept a connection from listener L (blocks until one is queued)";
+    Connect { #[serde(rename = "fd")] sock: N::Sock [sock], to: Dest<N> [dest] }
+        = "connect" [] "connect S HOST:PORT", Maybe,
+        "connect S (created if needed); blocks until established or refused";
+    Write { #[serde(rename = "fd")] sock: N::Sock [sock], bytes: u64 [size] }
+        = "write" ["send"] "write S SIZE", Maybe,
+        "write SIZE bytes; blocks while the send buffer is full (non-blocking: partial count or EAGAIN)";
+    Read { #[serde(rename = "fd")] sock: N::Sock [sock], #[serde(rename = "max")] len: ReadLen [read_len] }
+        = "read" ["recv"] "read S SIZE|eof", Maybe,
+        "read up to SIZE bytes: what is there, 0 at EOF, or an error; blocks when empty. \
+         `read S eof` reads until 0 or an error: the result is the total, or the error";
+    Shutdown { #[serde(rename = "fd")] sock: N::Sock [sock], how: How [how] }
+        = "shutdown" [] "shutdown S rd|wr|rdwr", Never,
+        "shutdown(); also `SHUT_RD`, `SHUT_WR`, `SHUT_RDWR`, `SD_RECEIVE`, `SD_SEND`, `SD_BOTH`";
+    Close { #[serde(rename = "fd")] sock: N::Sock [sock] }
+        = "close" ["closesocket"] "close S", Maybe,
+        "release the descriptor; the last one closes the connection (blocks with SO_LINGER {1, N})";
+    Linger { #[serde(rename = "fd")] sock: N::Sock [sock], linger: Option<u32> [linger] }
+        = "linger" [] "linger S off|N", Never,
+        "SO_LINGER: off; `0` = {1, 0} abortive close; `N` = {1, N} (the personality's unit)";
+    Nonblocking { #[serde(rename = "fd")] sock: N::Sock [sock], on: bool [on_off] }
+        = "nonblocking" [] "nonblocking S [on|off]", Never,
+        "O_NONBLOCK";
+    Keepalive { #[serde(rename = "fd")] sock: N::Sock [sock], on: bool [on_off] }
+        = "keepalive" [] "keepalive S [on|off]", Never,
+        "SO_KEEPALIVE: probe an idle connection (`keepalive_idle_s`, `keepalive_intvl_s`, \
+         `keepalive_probes`), drop it with ETIMEDOUT when unanswered";
+    RcvBuf { #[serde(rename = "fd")] sock: N::Sock [sock], bytes: u32 [size32] }
+        = "rcvbuf" [] "rcvbuf S SIZE", Never,
+        "SO_RCVBUF (the advertised window is its free space)";
+    SndBuf { #[serde(rename = "fd")] sock: N::Sock [sock], bytes: u32 [size32] }
+        = "sndbuf" [] "sndbuf S SIZE", Never,
+        "SO_SNDBUF";
+    Dup { #[serde(rename = "fd")] sock: N::Sock [sock], #[serde(skip)] new: N::New [new_sock] }
+        = "dup" [] "dup S as S2", Never,
+        "a second descriptor for the same socket";
+    Fork { child: N::Proc [proc] }
+        = "fork" [] "fork CHILD", Process,
+        "start process CHILD (declared `forked_from` this one) with copies of every descriptor";
+    Exit {}
+        = "exit" ["WSACleanup"] "exit", Process,
+        "process exit: every descriptor is closed, or reset, per the personality";
+    Sleep { ns: TimeNs [duration] }
+        = "sleep" [] "sleep DURATION", Process,
+        "do nothing for a while";
+}
+
+impl<N: Naming> Copy for Call<N>
+where
+    N::Sock: Copy,
+    N::New: Copy,
+    N::Host: Copy,
+    N::Proc: Copy,
+{
+}
+
+impl<N: Naming> Call<N> {
+    /// The socket the call works on (the listener, for accept).
+    pub fn sock(&self) -> Option<&N::Sock> {
+        match self {
+            Call::Bind { sock, .. }
+            | Call::Listen { sock, .. }
+            | Call::Accept { sock, .. }
+            | Call::Connect { sock, .. }
+            | Call::Write { sock, .. }
+            | Call::Read { sock, .. }
+            | Call::Shutdown { sock, .. }
+            | Call::Close { sock }
+            | Call::Linger { sock, .. }
+            | Call::Nonblocking { sock, .. }
+            | Call::Keepalive { sock, .. }
+            | Call::RcvBuf { sock, .. }
+            | Call::SndBuf { sock, .. }
+            | Call::Dup { sock, .. } => Some(sock),
+            Call::Socket { .. } | Call::Fork { .. } | Call::Exit {} | Call::Sleep { .. } => None,
+        }
+    }
+
+    /// The name the call's resulting descriptor gets.
+    pub fn gives(&self) -> Option<&N::New> {
+        match self {
+            Call::Socket { new } | Call::Accept { new, .. } | Call::Dup { new, .. } => Some(new),
+            _ => None,
+        }
+    }
+
+    /// The name a successful call releases (close).
+    pub fn releases(&self) -> Option<&N::Sock> {
+        match self {
+            Call::Close { sock } => Some(sock),
+            _ => None,
+        }
+    }
+
+    /// Whether this is a single system call the model (or a kernel) makes as
+    /// it stands: not a compound step, not a process step.
+    pub fn is_syscall(&self) -> bool {
+        match self {
+            Call::Listen { port, .. } => port.is_none(),
+            Call::Read { len, .. } => *len != ReadLen::Eof,
+            _ => self.blocks() != Blocks::Process,
+        }
+    }
+}
+
+/// What a step does next, per [`Expansion::next`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Next<N: Naming> {
+    /// Make this system call.
+    Sys(Call<N>),
+    /// A process step (fork, exit, sleep): the runner does it.
+    Process,
+}
+
+/// Where a step is among its system calls. Plain data, so a world that
+/// holds it can be cloned and hashed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Expansion {
+    /// System calls of this step already made.
+    calls: u32,
+    /// A compound step's socket() came first.
+    created: bool,
+    /// Bytes read so far by a read-until-EOF step.
+    read_total: u64,
+}
+
+impl Expansion {
+    /// The next system call of `step`. `has_fd` says whether a socket name
+    /// already stands for a descriptor (so `listen`/`connect` create one only
+    /// when it does not).
+    pub fn next<N: Naming>(&self, step: &Call<N>, has_fd: impl Fn(&N::Sock) -> bool) -> Next<N> {
+        let create = |sock: &N::Sock| Call::Socket {
+            new: N::created(sock),
+        };
+        let sys = match step {
+            Call::Fork { .. } | Call::Exit {} | Call::Sleep { .. } => return Next::Process,
+            Call::Listen {
+                sock,
+                port,
+                backlog,
+            } => match (self.calls, self.created) {
+                (0, _) if !has_fd(sock) => create(sock),
+                (0, _) | (1, true) if port.is_some() => Call::Bind {
+                    sock: sock.clone(),
+                    port: port.unwrap_or(0),
+                },
+                _ => Call::Listen {
+                    sock: sock.clone(),
+                    port: None,
+                    backlog: *backlog,
+                },
+            },
+            Call::Connect { sock, .. } if self.calls == 0 && !has_fd(sock) => create(sock),
+            Call::Read {
+                sock,
+                len: ReadLen::Eof,
+            } => Call::Read {
+                sock: sock.clone(),
+                len: ReadLen::Bytes(READ_EOF_CHUNK_BYTES),
+            },
+            other => other.clone(),
+        };
+        debug_assert!(sys.is_syscall());
+        Next::Sys(sys)
+    }
+
+    /// Takes the result of the system call [`Expansion::next`] gave; `Some`
+    /// with the step's result when the step is over.
+    pub fn absorb<N: Naming>(
+        &mut self,
+        step: &Call<N>,
+        sys: &Call<N>,
+        r: CallResult,
+    ) -> Option<CallResult> {
+        self.calls += 1;
+        let created = matches!(sys, Call::Socket { .. }) && !matches!(step, Call::Socket { .. });
+        self.created |= created;
+        match (step, r) {
+            (_, Err(e)) => Some(Err(e)),
+            (Call::Listen { .. }, Ok(_)) if !matches!(sys, Call::Listen { .. }) => None,
+            (Call::Listen { .. }, Ok(v)) => Some(Ok(v)),
+            (Call::Connect { .. }, Ok(_)) if created => None,
+            (
+                Call::Read {
+                    len: ReadLen::Eof, ..
+                },
+                Ok(0),
+            ) => Some(Ok(self.read_total)),
+            (
+                Call::Read {
+                    len: ReadLen::Eof, ..
+                },
+                Ok(n),
+            ) => {
+                self.read_total += n;
+                None
+            }
+            (_, Ok(v)) => Some(Ok(v)),
+        }
+    }
+
+    /// Bytes a read-until-EOF step has read so far.
+    pub fn read_total(&self) -> u64 {
+        self.read_total
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::errno::Errno;
+
+    /// Names as plain numbers (slot = descriptor), for the expansion tests.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    struct Nums;
+    impl Naming for Nums {
+        type Sock = u16;
+        type New = u16;
+        type Host = u16;
+        type Proc = u16;
+        fn created(s: &u16) -> u16 {
+            *s
+        }
+    }
+
+    /// Runs a step to its end, answering each system call with `answer`.
+    fn run(
+        step: &Call<Nums>,
+        has_fd: bool,
+        mut answer: impl FnMut(&Call<Nums>) -> CallResult,
+    ) -> (Vec<&'static str>, CallResult) {
+        let mut x = Expansion::default();
+        let mut names = Vec::new();
+        for _ in 0..100 {
+            let Next::Sys(sys) = x.next(step, |_| has_fd) else {
+                panic!("not a socket call")
+            };
+            names.push(sys.name());
+            if let Some(r) = x.absorb(step, &sys, answer(&sys)) {
+                return (names, r);
+            }
+        }
+        panic!("step never ended: {names:?}")
+    }
+
+    #[test]
+    fn listen_on_a_new_socket_is_socket_bind_listen() {
+        let step = Call::Listen {
+            sock: 0,
+            port: Some(80),
+            backlog: 5,
+        };
+        let (calls, r) = run(&step, false, |c| match c {
+            Call::Socket { .. } => Ok(3),
+            _ => Ok(0),
+        });
+        assert_eq!(calls, ["socket", "bind", "listen"]);
+        assert_eq!(r, Ok(0));
+        let (calls, _) = run(&step, true, |_| Ok(0));
+        assert_eq!(
+            calls,
+            ["bind", "listen"],
+            "an existing socket is not created again"
+        );
+        let bare = Call::Listen {
+            sock: 0,
+            port: None,
+            backlog: 5,
+        };
+        assert_eq!(run(&bare, true, |_| Ok(0)).0, ["listen"]);
+        assert!(bare.is_syscall() && !step.is_syscall());
+    }
+
+    #[test]
+    fn a_failed_sub_call_ends_the_step_with_its_error() {
+        let step = Call::Listen {
+            sock: 0,
+            port: Some(80),
+            backlog: 5,
+        };
+        let (calls, r) = run(&step, true, |c| match c {
+            Call::Bind { .. } => Err(Errno::EADDRINUSE),
+            _ => Ok(0),
+        });
+        assert_eq!(calls, ["bind"]);
+        assert_eq!(r, Err(Errno::EADDRINUSE));
+    }
+
+    #[test]
+    fn connect_creates_its_socket_only_when_needed() {
+        let step = Call::Connect {
+            sock: 0,
+            to: Dest { host: 1, port: 80 },
+        };
+        assert_eq!(run(&step, false, |_| Ok(0)).0, ["socket", "connect"]);
+        assert_eq!(run(&step, true, |_| Ok(0)).0, ["connect"]);
+    }
+
+    #[test]
+    fn read_to_eof_totals_its_reads() {
+        let step = Call::Read {
+            sock: 0,
+            len: ReadLen::Eof,
+        };
+        let mut left = [1000u64, 24, 0].into_iter();
+        let (calls, r) = run(&step, true, |c| {
+            assert_eq!(
+                *c,
+                Call::Read {
+                    sock: 0,
+                    len: ReadLen::Bytes(READ_EOF_CHUNK_BYTES)
+                }
+            );
+            Ok(left.next().unwrap())
+        });
+        assert_eq!(calls.len(), 3);
+        assert_eq!(r, Ok(1024));
+        let mut n = 0;
+        let (_, r) = run(&step, true, |_| {
+            n += 1;
+            if n == 1 {
+                Ok(10)
+            } else {
+                Err(Errno::ECONNRESET)
+            }
+        });
+        assert_eq!(
+            r,
+            Err(Errno::ECONNRESET),
+            "an error ends the step as itself"
+        );
+    }
+
+    #[test]
+    fn the_table_has_one_row_per_variant_in_order() {
+        let samples: Vec<Call<Nums>> = vec![
+            Call::Socket { new: 0 },
+            Call::Close { sock: 0 },
+            Call::Sleep { ns: 1 },
+            Call::Exit {},
+        ];
+        for c in &samples {
+            assert_eq!(CALLS.iter().filter(|i| i.name == c.name()).count(), 1);
+        }
+        assert_eq!(Call::<Nums>::Exit {}.info().aliases, ["WSACleanup"]);
+        let mut names: Vec<&str> = CALLS
+            .iter()
+            .flat_map(|i| i.aliases.iter().copied().chain([i.name]))
+            .collect();
+        let all = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), all, "a word names one call");
+    }
+
+    #[test]
+    fn the_trace_spells_syscalls_as_before() {
+        let c: Call<Fds> = Call::Listen {
+            sock: 3,
+            port: None,
+            backlog: 128,
+        };
+        let j = serde_json::to_string(&c).unwrap();
+        assert_eq!(j, r#"{"call":"listen","fd":3,"backlog":128}"#);
+        let c: Call<Fds> = Call::Read {
+            sock: 3,
+            len: ReadLen::Bytes(10),
+        };
+        assert_eq!(
+            serde_json::to_string(&c).unwrap(),
+            r#"{"call":"read","fd":3,"max":10}"#
+        );
+        let c: Call<Fds> = Call::Connect {
+            sock: 3,
+            to: Dest { host: 1, port: 80 },
+        };
+        assert_eq!(
+            serde_json::to_string(&c).unwrap(),
+            r#"{"call":"connect","fd":3,"to":{"host":1,"port":80}}"#
+        );
+        let c: Call<Fds> = Call::Socket { new: () };
+        assert_eq!(serde_json::to_string(&c).unwrap(), r#"{"call":"socket"}"#);
+    }
+}

@@ -296,8 +296,9 @@ impl World {
         let a = &mut self.apps[p as usize];
         a.expansion = Expansion::default();
         if matches!(spec.action, Action::Exit {}) {
+            // `pc` stays after the exit, so the verdict can name the steps it skipped.
             a.status = AppStatus::Exited;
-            a.pc = self.proc_steps[p as usize].len() as u32;
+            a.pc += 1;
             return;
         }
         a.pc += 1;

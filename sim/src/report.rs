@@ -273,11 +273,16 @@ pub fn verdict_text(spec: &WorldSpec, v: &Verdict) -> String {
     for m in &v.step_mismatches {
         let _ = writeln!(
             o,
-            "  step {} ({}): expected {}, got {}{}",
+            "  step {} ({}): expected {}, {}{}",
             m.step + 1,
             spec.procs[m.proc as usize].name,
             m.expected,
-            m.actual,
+            // A step that never ran says why ("never ran: the process had exited").
+            if m.actual.starts_with("never") {
+                format!("but it {}", m.actual)
+            } else {
+                format!("got {}", m.actual)
+            },
             m.origin
                 .as_ref()
                 .map(|s| format!(" [{s}]"))

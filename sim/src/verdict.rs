@@ -32,6 +32,17 @@ pub enum Outcome {
     Hung,
 }
 
+impl EndReason {
+    /// How reports name it.
+    pub fn key(self) -> &'static str {
+        match self {
+            EndReason::Quiescent => "nothing left to happen",
+            EndReason::EventBudget => "the event budget ran out",
+            EndReason::TimeLimit => "the time limit was reached",
+        }
+    }
+}
+
 impl Outcome {
     pub const ALL: [Outcome; 5] = [
         Outcome::Clean,

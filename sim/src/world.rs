@@ -11,7 +11,7 @@ use crate::net::{Fate, Network};
 use crate::rng::SimRng;
 use crate::spec::{ProcId, WorldSpec};
 use crate::trace::{Entry, What};
-use crate::verdict::{EndReason, Observer, Stuck, Verdict};
+use crate::verdict::{EndReason, Observer, StepMismatch, Stuck, Verdict};
 use model::host::splitmix64;
 use model::{Event, Host, HostConfig, HostId, Output, Segment, TimeNs};
 use std::hash::{Hash, Hasher};
@@ -367,7 +367,52 @@ impl World {
             });
         }
         let end = self.ended.unwrap_or(EndReason::Quiescent);
-        self.observer.finish(end, self.now, self.events, stuck)
+        let mut v = self.observer.finish(end, self.now, self.events, stuck);
+        v.step_mismatches.extend(self.unrun_expectations(end));
+        v
+    }
+
+    /// Steps with an expected result that never produced one: after `exit`,
+    /// behind a call that never returned, in a child never forked, or cut off
+    /// by a limit. Each is a failed expectation saying why it never ran.
+    fn unrun_expectations(&self, end: EndReason) -> Vec<StepMismatch> {
+        let mut out = Vec::new();
+        for (p, a) in self.apps.iter().enumerate() {
+            let steps = &self.proc_steps[p];
+            let first = a.pc as usize;
+            for (k, &step) in steps.iter().enumerate().skip(first) {
+                let spec = &self.spec.steps[step as usize];
+                let Some(expect) = spec.expect else {
+                    continue;
+                };
+                let actual = match (a.status, k == first) {
+                    (AppStatus::Blocked, true) => format!(
+                        "never returned: blocked in {} when the run ended",
+                        a.blocked
+                            .map(|b| crate::report::call_text(&b.sys, &self.spec))
+                            .unwrap_or_default()
+                    ),
+                    (AppStatus::Blocked, false) => {
+                        "never ran: an earlier step never returned".to_string()
+                    }
+                    (AppStatus::Exited, _) => "never ran: the process had exited".to_string(),
+                    (AppStatus::NotStarted, _) => {
+                        "never ran: the process was never forked".to_string()
+                    }
+                    (AppStatus::Ready | AppStatus::Done, _) => {
+                        format!("never ran: the run ended first ({})", end.key())
+                    }
+                };
+                out.push(StepMismatch {
+                    step,
+                    proc: p as u16,
+                    expected: expect.to_string(),
+                    actual,
+                    origin: spec.origin.clone(),
+                });
+            }
+        }
+        out
     }
 
     /// A digest of the whole state, for deduplicating explored states.

@@ -367,3 +367,64 @@ fn an_rst_that_kills_time_wait_counts_and_a_stray_one_does_not() {
         .filter(|x| !x.accepted)
         .all(|x| !x.matters()));
 }
+
+/// The mismatch of the step at `index` in the spec, if any.
+fn mismatch_of(run: &Run, index: u32) -> Option<String> {
+    run.verdict
+        .step_mismatches
+        .iter()
+        .find(|m| m.step == index)
+        .map(|m| m.actual.clone())
+}
+
+#[test]
+fn an_expectation_after_exit_fails_naming_why_it_never_ran() {
+    let mut w = World2::new(1);
+    w.listen_accept();
+    w.connect();
+    let c = w.c;
+    w.b.then("client", Action::Exit {});
+    w.b.then("client", Action::Write { sock: c, bytes: 10 })
+        .expect(Expect::Value(10));
+    let run = w.run();
+    let index = (run.spec.steps.len() - 1) as u32;
+    assert_eq!(
+        mismatch_of(&run, index).as_deref(),
+        Some("never ran: the process had exited")
+    );
+}
+
+#[test]
+fn an_expectation_behind_a_call_that_never_returns_fails() {
+    let mut w = World2::new(1);
+    w.listen_accept();
+    w.connect();
+    let (c, s) = (w.c, w.s);
+    // Nobody writes: the server's read blocks for ever.
+    w.b.then("server", Action::Read { sock: s, len: ReadLen::Bytes(10) })
+        .expect(Expect::Value(10));
+    w.b.then("server", Action::Close { sock: s }).expect(Expect::Ok);
+    w.b.at(5, "client", Action::Sleep { ns: NS_PER_MS });
+    let _ = c;
+    let run = w.run();
+    let read = run.spec.steps.len() as u32 - 3;
+    let blocked = mismatch_of(&run, read).expect("the blocked read fails");
+    assert!(blocked.starts_with("never returned: blocked in read("), "{blocked}");
+    assert_eq!(
+        mismatch_of(&run, read + 1).as_deref(),
+        Some("never ran: an earlier step never returned")
+    );
+}
+
+#[test]
+fn steps_that_ran_and_held_leave_no_mismatch() {
+    let mut w = World2::new(1);
+    w.listen_accept();
+    w.connect();
+    let c = w.c;
+    w.b.then("client", Action::Write { sock: c, bytes: 10 })
+        .expect(Expect::Value(10));
+    w.b.then("client", Action::Exit {}).expect(Expect::Ok);
+    let run = w.run();
+    assert!(run.verdict.step_mismatches.is_empty(), "{:?}", run.verdict.step_mismatches);
+}

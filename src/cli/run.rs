@@ -116,7 +116,15 @@ pub fn text_report(
 
 pub fn expectations_text(s: &Scenario, failures: &[Mismatch]) -> String {
     let mut o = String::new();
-    if !s.has_expectations() {
+    if !s.has_expectations() && s.states_expectations() {
+        let (a, b) = s.running_pair();
+        let _ = writeln!(
+            o,
+            "\nexpectations: none apply to {a}/{b} (the file states them for {}; \
+             add [expect.pairs.\"{a}/{b}\"] to check this pair)",
+            s.declared.join("/")
+        );
+    } else if !s.has_expectations() {
         let _ = writeln!(o, "\nexpectations: none stated");
     } else if failures.is_empty() {
         let _ = writeln!(o, "\nexpectations: all hold");

@@ -260,8 +260,13 @@ impl Scenario {
         self.expectations_for(a, b)
     }
 
+    /// Whether the file states any expectation, for any pair (steps included).
+    pub fn states_expectations(&self) -> bool {
+        self.expect.any(&self.spec) || !self.pairs.is_empty()
+    }
+
     /// The personalities this run gives its first two hosts.
-    fn running_pair(&self) -> (&str, &str) {
+    pub fn running_pair(&self) -> (&str, &str) {
         let name = |i: usize| self.spec.hosts.get(i).map_or("", |h| &*h.personality.name);
         (name(0), name(1))
     }

@@ -236,6 +236,131 @@ fn written_scenarios_parse_back_to_the_same_file() {
     }
 }
 
+/// Citations of documents that are not in the repository (issue 9, "A
+/// self-contained repository"): reference material beside a checkout, private
+/// notes and probe corpora, ids from a search index, and a development machine's
+/// absolute paths. Written in two halves so that this file does not cite them.
+const OUT_OF_REPO: [&str; 13] = [
+    concat!("shared", "/"),
+    concat!("linux", "-facts"),
+    concat!("linux", "-observed"),
+    concat!("corpus", " q"),
+    concat!("corpus", "-probes"),
+    concat!("corpus", "-discrepancies"),
+    concat!("kernel", "-probes"),
+    concat!("notes", "/"),
+    concat!("personality", "-sources"),
+    concat!("index", " id"),
+    concat!("/wo", "rk/"),
+    concat!("/ho", "me/"),
+    concat!("/ro", "ot/"),
+];
+
+/// The anchors of docs/sources.md: every `<a id="…">`.
+fn source_anchors(sources: &str) -> std::collections::BTreeSet<&str> {
+    sources
+        .split("<a id=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect()
+}
+
+/// Every source a knob, a scenario or a test cites resolves for someone who
+/// cloned only this repository: no tracked file (Cargo.lock aside) cites a
+/// document outside it, and every `docs/sources.md#<anchor>` exists (a `<`
+/// right after the `#`, or after the anchor, marks a placeholder like this one).
+#[test]
+fn every_cited_source_is_public_or_in_the_repository() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let listed = Command::new("git")
+        .args([
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ])
+        .current_dir(root)
+        .output();
+    let files = match listed {
+        Ok(out) if out.status.success() => String::from_utf8(out.stdout).unwrap(),
+        _ => {
+            eprintln!("skipped: not a git checkout (or no git)");
+            return;
+        }
+    };
+    let files: Vec<&str> = files.split('\0').filter(|f| !f.is_empty()).collect();
+    assert!(
+        files.contains(&"docs/sources.md"),
+        "docs/sources.md is missing"
+    );
+    let sources = std::fs::read_to_string(root.join("docs/sources.md")).unwrap();
+    let anchors = source_anchors(&sources);
+    assert!(anchors.contains("row-1") && anchors.contains("linux-close-unread"));
+    let mut problems = Vec::new();
+    let mut cited = 0;
+    for file in files {
+        if file == "Cargo.lock" {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(root.join(file)) else {
+            continue; // binary, or deleted from the work tree
+        };
+        for (n, line) in text.lines().enumerate() {
+            if file != "docs/sources.md" {
+                for pattern in OUT_OF_REPO {
+                    if line.contains(pattern) {
+                        problems.push(format!("{file}:{}: cites `{pattern}`", n + 1));
+                    }
+                }
+            }
+            for rest in line.split(concat!("docs/sources.md", "#")).skip(1) {
+                let anchor: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                    .collect();
+                if rest[anchor.len()..].starts_with('<') {
+                    continue; // a placeholder: `#<anchor>`, `#row-<n>`
+                }
+                cited += 1;
+                if !anchors.contains(anchor.as_str()) {
+                    problems.push(format!(
+                        "{file}:{}: docs/sources.md has no anchor `{anchor}`",
+                        n + 1
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        cited > 100,
+        "only {cited} citations of docs/sources.md found"
+    );
+    assert!(
+        problems.is_empty(),
+        "{} citation(s) that do not resolve in this repository:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+/// The same check catches what it should: an out-of-repo citation, and an
+/// anchor docs/sources.md does not have.
+#[test]
+fn the_citation_check_sees_bad_citations() {
+    let sources = "<a id=\"row-1\"></a> <a id=\"linux-close-unread\"></a>";
+    let anchors = source_anchors(sources);
+    assert_eq!(
+        anchors.into_iter().collect::<Vec<_>>(),
+        ["linux-close-unread", "row-1"]
+    );
+    let line = format!("see {}personalities.md", OUT_OF_REPO[0]);
+    assert!(OUT_OF_REPO.iter().any(|p| line.contains(p)));
+    assert!(!OUT_OF_REPO
+        .iter()
+        .any(|p| "docs/sources.md#row-1, RFC 2525 §2.17".contains(p)));
+}
+
 #[test]
 fn the_personality_matrix_doc_matches_the_code() {
     let out = tcpsim().args(["personalities", "matrix"]).output().unwrap();
@@ -297,7 +422,7 @@ fn personalities_list_show_and_diff() {
 
 #[test]
 fn an_older_release_is_a_small_file_away() {
-    // macOS 10.13 flushed unread data silently where macOS 12 resets (personalities.md row 1).
+    // macOS 10.13 flushed unread data silently where macOS 12 resets (docs/sources.md#row-1).
     let out = tcpsim()
         .args([
             "run",

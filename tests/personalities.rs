@@ -3,16 +3,17 @@
 //!
 //! Every scenario there puts the personality under test in its first host and
 //! a Linux peer in its second, and states what each of the five stacks does on
-//! one row of `shared/personalities.md`: `[expect]` for the pair it declares,
-//! `[expect.pairs."X/linux"]` for the other four. The comment block at the top
-//! of each file cites the matrix row and, per personality, the primary source
-//! (kernel file and function, Microsoft document or KB article). These tests
+//! one row of the matrix in `docs/sources.md`: `[expect]` for the pair it
+//! declares, `[expect.pairs."X/linux"]` for the other four. The comment block at
+//! the top of each file cites the matrix row (`docs/sources.md#row-<n>`) and, per
+//! personality, the primary source (kernel file and function, Microsoft
+//! document or KB article). These tests
 //! run `tcpsim compare` on every file, check that all five X/linux cells carry
 //! expectations and that none fails, and check the rsync-on-cygwin matrix.
 //!
 //! Where the simulator disagrees with a cited source, the scenario keeps the
-//! source's behaviour and `/work/notes/personality-discrepancies.md` says
-//! where the model differs; such a file fails here until the model is fixed.
+//! source's behaviour and its comments say where the model differs; such a
+//! file fails here until the model is fixed.
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -192,8 +193,23 @@ fn every_personality_scenario_pins_all_five_stacks_against_linux() {
     );
 }
 
+/// The matrix rows a comment block cites: every `docs/sources.md#row-<n>` in it.
+fn cited_rows(header: &str) -> Vec<u32> {
+    header
+        .split(concat!("docs/sources.md", "#row-"))
+        .skip(1)
+        .filter_map(|rest| {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().ok()
+        })
+        .collect()
+}
+
 #[test]
 fn every_required_matrix_row_has_a_scenario_citing_its_sources() {
+    let anchors =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/sources.md"))
+            .expect("docs/sources.md exists");
     let files = personality_scenarios();
     let headers: Vec<(String, String)> = files
         .iter()
@@ -208,10 +224,17 @@ fn every_required_matrix_row_has_a_scenario_citing_its_sources() {
         })
         .collect();
     for (file, header) in &headers {
+        let rows = cited_rows(header);
         assert!(
-            header.contains("shared/personalities.md") && header.contains("Matrix row"),
-            "{file}: the comment block must name its row of shared/personalities.md"
+            header.starts_with("# Matrix row") && !rows.is_empty(),
+            "{file}: the comment block must open with its matrix row, cited as docs/sources.md#row-<n>"
         );
+        for row in &rows {
+            assert!(
+                anchors.contains(&format!("<a id=\"row-{row}\"></a>")),
+                "{file}: docs/sources.md has no matrix row {row}"
+            );
+        }
         for p in BUILTIN {
             assert!(
                 header.contains(p),
@@ -226,16 +249,9 @@ fn every_required_matrix_row_has_a_scenario_citing_its_sources() {
         );
     }
     for row in REQUIRED_ROWS {
-        let cites = |h: &str| {
-            h.contains(&format!("Matrix row {row} "))
-                || h.contains(&format!("Matrix rows {row} "))
-                || h.contains(&format!("Matrix row {row},"))
-                || h.contains(&format!(" and {row} "))
-                || h.contains(&format!("Matrix rows {row},"))
-        };
         assert!(
-            headers.iter().any(|(_, h)| cites(h)),
-            "no scenario in scenarios/personalities/ pins matrix row {row}"
+            headers.iter().any(|(_, h)| cited_rows(h).contains(&row)),
+            "no scenario in scenarios/personalities/ pins matrix row {row} of docs/sources.md"
         );
     }
 }

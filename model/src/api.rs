@@ -404,7 +404,7 @@ impl Host {
 
     /// A blocking connect() once the handshake is over. On failure the socket
     /// is fresh again, as Linux `tcp_disconnect` leaves it: later reads give
-    /// ENOTCONN and connect() may be called again (linux-facts 10a).
+    /// ENOTCONN and connect() may be called again (docs/sources.md#linux-obs-connect-refused).
     fn connect_result(&mut self, sid: SockId) -> CallResult {
         let s = self.sock_mut(sid);
         if s.connected {

@@ -127,7 +127,7 @@ impl Host {
 
     /// Frees a socket once nothing refers to it and the connection is over. A
     /// child waiting in the accept queue is owed to accept() even once reset:
-    /// Linux returns it as a dead socket (linux-facts 7c).
+    /// Linux returns it as a dead socket (docs/sources.md#linux-obs-accept-reset-child).
     pub(crate) fn maybe_free(&mut self, sid: SockId) {
         let s = self.sock(sid);
         let queued = s.parent.is_some_and(|l| self.in_accept_queue(l, sid));

@@ -773,8 +773,8 @@ impl Socket {
 
     /// New data we refuse (RFC 1122 §4.2.2.13): the RST answers the segment
     /// (Linux and BSD both reply from the segment, a bare `R` at its ACK:
-    /// linux-facts rows 3, 8b, 14b), the send queue is discarded, and the
-    /// reason recorded.
+    /// docs/sources.md#linux-obs-data-after-close), the send queue is
+    /// discarded, and the reason recorded.
     fn abort_on_data(&mut self, ctx: &mut Ctx, seg: &Segment, cause: RstCause) -> Arrival {
         if !self.closed {
             self.so_error = Some(Errno::ECONNRESET);

@@ -209,7 +209,7 @@ impl Socket {
     /// window). Probing gives up (Linux `tcp_probe_timer`) after `data_retries`
     /// probes the peer never answered, `orphan_retries` for an orphan; an orphan
     /// also dies once the probe interval has reached `rto_max_ms`, answered or
-    /// not (linux-facts 12a: silently, ~337 s after close()).
+    /// not (silently, ~337 s after close(): docs/sources.md#linux-obs-orphan-zero-window).
     fn persist_expired(&mut self, ctx: &mut Ctx) -> Arrival {
         self.timer_event(ctx, TimerKind::Persist);
         let p = ctx.p;

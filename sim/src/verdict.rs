@@ -88,7 +88,7 @@ impl Reset {
     /// An RST that tells the run's story. Not one that merely answers a
     /// straggler (a late or duplicated segment) for a connection already gone,
     /// and that nobody acted on: after a complete close that is noise, and
-    /// real stacks send it too (corpus-discrepancies, format gap 7).
+    /// real stacks send it too (docs/sources.md#tcpsim-stray-rst).
     pub fn matters(&self) -> bool {
         self.accepted || self.cause != RstCause::NoConnection
     }

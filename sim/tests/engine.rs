@@ -333,8 +333,8 @@ fn an_rst_that_kills_time_wait_counts_and_a_stray_one_does_not() {
     // Every client → server segment duplicated: the duplicate final ACK reaches the
     // server's listener after LAST-ACK → CLOSED; the listener's RST (seq = that ACK's
     // ack = the client's RCV.NXT) kills the client's TIME-WAIT (tcp_rfc1337 = 0;
-    // scenarios/time-wait-assassination.toml, replayed on the kernel by
-    // corpus-probes/q11).
+    // scenarios/time-wait-assassination.toml, as observed on the kernel:
+    // docs/sources.md#linux-obs-time-wait).
     let mut spec = transfer(1, 1_000, Link::default());
     spec.links.push((
         CLIENT,

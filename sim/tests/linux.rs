@@ -1,8 +1,6 @@
 //! Linux teardown behaviour, end to end: small worlds built with SpecBuilder,
 //! checked on the verdict and the trace. Each expectation cites what the real
-//! kernel did: `linux-observed` is /work/shared/linux-observed.md (its table,
-//! row by row), `linux-facts` is /work/notes/linux-facts.md (its numbered
-//! answers).
+//! kernel did, as an item of `docs/sources.md#linux-real-kernel`.
 
 mod common;
 
@@ -12,8 +10,8 @@ use sim::{Action, Expect, Outcome, What};
 
 #[test]
 fn server_close_with_unread_request_resets_and_client_read_fails() {
-    // linux-observed row 1: server closes with 1000 unread bytes → `R.`; the client's
-    // read returns ECONNRESET (also linux-facts 2a).
+    // Server closes with 1000 unread bytes → `R.`; the client's read returns
+    // ECONNRESET (docs/sources.md#linux-obs-close-unread).
     let mut w = World2::new(1);
     let (s, c) = (w.s, w.c);
     w.listen_accept();
@@ -57,8 +55,8 @@ fn server_close_with_unread_request_resets_and_client_read_fails() {
 
 #[test]
 fn shutdown_wr_then_draining_both_sides_is_clean() {
-    // linux-observed row 3: write 500, shutdown(SHUT_WR), the peer reads to EOF → `P.`,
-    // `F.`, 500 then EOF, no RST.
+    // Write 500, shutdown(SHUT_WR), the peer reads to EOF → `P.`, `F.`, 500 then EOF,
+    // no RST (docs/sources.md#linux-obs-shut-wr).
     let mut w = World2::new(1);
     let (s, c) = (w.s, w.c);
     w.listen_accept();
@@ -122,9 +120,9 @@ fn shutdown_wr_then_draining_both_sides_is_clean() {
 
 #[test]
 fn linger_zero_resets_and_loses_the_queued_send_data_at_the_sender() {
-    // linux-observed row 4 and personalities row 2 [src][obs]: SO_LINGER {1, 0} → `R.`,
-    // the send queue is discarded; the peer still reads what was delivered, then
-    // ECONNRESET (linux-facts 7a').
+    // SO_LINGER {1, 0} → `R.`, the send queue is discarded; the peer still reads what
+    // was delivered, then ECONNRESET [src][obs] (docs/sources.md#row-2,
+    // docs/sources.md#linux-obs-linger-zero).
     let mut w = World2::new(1);
     let (l, s, c) = (w.l, w.s, w.c);
     // The server's receive buffer holds 1000: the rest stays queued at the client.
@@ -214,8 +212,8 @@ fn linger_zero_resets_and_loses_the_queued_send_data_at_the_sender() {
 
 #[test]
 fn server_writes_then_closes_with_request_unread_client_reads_then_reset() {
-    // linux-observed row 2: `P.` 500 then `R.`; the client can still read the 500
-    // bytes, then ECONNRESET.
+    // `P.` 500 then `R.`; the client can still read the 500 bytes, then ECONNRESET
+    // (docs/sources.md#linux-obs-close-unread).
     let mut w = World2::new(1);
     let (s, c) = (w.s, w.c);
     w.listen_accept();
@@ -260,8 +258,9 @@ fn server_writes_then_closes_with_request_unread_client_reads_then_reset() {
     assert_eq!(data[0].1.len, 500);
     assert!(data[0].0 <= rst[0].0, "the data goes out before the RST");
     // The client quick-ACKs the response; that ACK crosses the RST and draws a
-    // second one from the server's listener (corpus-probes q01: `C>S . ack 501`,
-    // then `S>C R seq 501 win 0`), which the closed client ignores.
+    // second one from the server's listener (`C>S . ack 501`, then `S>C R seq 501
+    // win 0`: docs/sources.md#linux-obs-rst-below-rcv-nxt), which the closed client
+    // ignores.
     assert_eq!(
         r.rsts(),
         [
@@ -275,9 +274,10 @@ fn server_writes_then_closes_with_request_unread_client_reads_then_reset() {
 
 #[test]
 fn client_closes_then_server_writes_twice_first_ok_draws_rst_second_epipe() {
-    // linux-observed row 5: the first write succeeds and draws an `R` from the orphaned
-    // client; later writes fail with EPIPE. linux-facts 3: a bare `R` without ACK, and
-    // in CLOSE-WAIT the error is EPIPE, never ECONNRESET.
+    // The first write succeeds and draws an `R` from the orphaned client; later writes
+    // fail with EPIPE: a bare `R` without ACK, and in CLOSE-WAIT the error is EPIPE,
+    // never ECONNRESET (docs/sources.md#linux-obs-data-after-close,
+    // docs/sources.md#linux-obs-rst-close-wait).
     let mut w = World2::new(1);
     let (s, c) = (w.s, w.c);
     w.listen_accept();
@@ -323,8 +323,8 @@ fn client_closes_then_server_writes_twice_first_ok_draws_rst_second_epipe() {
 
 #[test]
 fn connect_to_a_closed_port_is_refused() {
-    // linux-observed row 6: `S`, answered by `R.`; connect fails ECONNREFUSED (also
-    // linux-facts 10a: `R. seq 0 ack 1 win 0`).
+    // `S`, answered by `R. seq 0 ack 1 win 0`; connect fails ECONNREFUSED
+    // (docs/sources.md#linux-obs-connect-refused).
     let mut w = World2::new(1);
     let c = w.c;
     w.connect();
@@ -359,8 +359,8 @@ fn connect_to_a_closed_port_is_refused() {
 
 #[test]
 fn listener_closed_with_a_queued_connection_resets_it() {
-    // linux-observed row 7: the connection waiting in the accept queue with data gets
-    // `R.`; the client's read fails ECONNRESET (linux-facts 6).
+    // The connection waiting in the accept queue with data gets `R.`; the client's read
+    // fails ECONNRESET (docs/sources.md#linux-obs-listener-close).
     let mut w = World2::new(1);
     let (l, c) = (w.l, w.c);
     w.b.at(
@@ -454,8 +454,8 @@ fn exit_time(r: &Run, proc: u16) -> u64 {
 
 #[test]
 fn fork_close_in_the_parent_sends_no_fin_until_the_child_exits() {
-    // linux-observed row 8: a forked child still holds the socket; the parent closes →
-    // no FIN until the child exits; then a normal FIN exchange.
+    // A forked child still holds the socket; the parent closes → no FIN until the
+    // child exits; then a normal FIN exchange (docs/sources.md#linux-fork).
     let s = 1; // the slot "s"
     let r = fork_world(Action::Close { sock: s });
     r.assert_expectations();
@@ -469,8 +469,8 @@ fn fork_close_in_the_parent_sends_no_fin_until_the_child_exits() {
 
 #[test]
 fn fork_shutdown_in_the_parent_sends_fin_at_once() {
-    // linux-observed row 9: shutdown(SHUT_RDWR) while a forked child still holds the
-    // socket → FIN at once (shutdown acts on the socket, not the descriptor).
+    // shutdown(SHUT_RDWR) while a forked child still holds the socket → FIN at once
+    // (shutdown acts on the socket, not the descriptor: docs/sources.md#linux-fork).
     let s = 1;
     let r = fork_world(Action::Shutdown {
         sock: s,
@@ -486,7 +486,7 @@ fn fork_shutdown_in_the_parent_sends_fin_at_once() {
 
 #[test]
 fn process_exit_with_unread_data_resets() {
-    // linux-observed row 10 / linux-facts 14a: like close() with unread data: RST.
+    // Like close() with unread data: RST (docs/sources.md#linux-obs-exit).
     let mut w = World2::new(1);
     let c = w.c;
     w.listen_accept();
@@ -515,8 +515,8 @@ fn process_exit_with_unread_data_resets() {
 
 #[test]
 fn linger_one_second_blocking_close_with_a_fast_reader_is_graceful() {
-    // linux-observed row 11: SO_LINGER {1, 1}, 200 kB queued, fast reader: close
-    // returns after the data is acknowledged; graceful FIN; nothing lost.
+    // SO_LINGER {1, 1}, 200 kB queued, fast reader: close returns after the data is
+    // acknowledged; graceful FIN; nothing lost (docs/sources.md#linux-obs-linger-wait).
     let mut w = World2::new(1);
     let (s, c) = (w.s, w.c);
     w.listen_accept();

@@ -1,4 +1,4 @@
-//! The reference worlds end as real Linux does (shared/linux-observed.md:
+//! The reference worlds end as real Linux does (docs/sources.md#linux-obs-shut-wr:
 //! "server writes 500, shutdown(SHUT_WR), client reads to EOF": no RST).
 
 use model::State;

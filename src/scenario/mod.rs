@@ -189,7 +189,7 @@ impl Scenario {
 /// segment of a connection that was already reset (`no-connection`) is a
 /// consequence, not a cause, and is left out of `rst` expectations; so is one
 /// answering a straggler after a complete close that nobody acted on (the
-/// verdict's `Reset::matters`, corpus-discrepancies format gap 7).
+/// verdict's `Reset::matters`, docs/sources.md#tcpsim-stray-rst).
 pub fn causal_resets(v: &Verdict) -> impl Iterator<Item = &sim::verdict::Reset> {
     v.resets
         .iter()

@@ -4,8 +4,8 @@
 //! `git show`, so the line numbers are exact: `bsd/netinet/tcp_timer.h`,
 //! `tcp_timer.c`, `tcp_input.c`, `tcp_usrreq.c`, `tcp_subr.c`, `tcp_cc.h`,
 //! `bsd/kern/uipc_socket.c`, `uipc_socket2.c`, `kern_exit.c`, `kern_descrip.c`
-//! (`shared/personality-sources.md` has the history: which rows changed in
-//! 10.14, 11 and 12).
+//! (`docs/sources.md#macos` has the evidence, and `docs/sources.md#macos-history`
+//! which rows changed in 10.14, 11 and 12).
 
 use super::*;
 
@@ -44,22 +44,22 @@ pub fn macos() -> Personality {
             close_unread: k(CloseUnread::Rst, "[src] bsd/netinet/tcp_usrreq.c tcp_disconnect() L3151–3158: so_rcv.sb_cc != 0 → tcp_drop(tp, 0), RST and CLOSED (tcp_subr.c L1241–1262); since xnu-4903.221.2 (macOS 10.14), FreeBSD-like before"),
             close_unread_counts_ooo: k(true, "[src] bsd/netinet/tcp_usrreq.c tcp_disconnect() L3151–3158 also drops when t_reassqlen != 0 (out-of-order data waiting for reassembly)"),
             data_after_close: k(DataAfterClose::Rst, "[src] bsd/netinet/tcp_input.c L4449–4490: data on an SS_NOFDREF socket in a state after CLOSE_WAIT → tcp_close() and RST; since xnu-8019.41.5 any data on an SS_CANTRCVMORE socket as well"),
-            shut_rd_unread: k(ShutRdUnread::Discard, "[src] bsd/kern/uipc_socket.c soshutdownlock_final() L4472–4497 → sorflush() L4554: the unread data is discarded silently, no RST (matrix rows 7, 9)"),
+            shut_rd_unread: k(ShutRdUnread::Discard, "[src] bsd/kern/uipc_socket.c soshutdownlock_final() L4472–4497 → sorflush() L4554: the unread data is discarded silently, no RST (docs/sources.md#row-7, docs/sources.md#row-9)"),
             data_after_shut_rd: k(DataAfterShutRd::Rst, "[src] bsd/netinet/tcp_input.c L4478–4481: data arriving with SS_CANTRCVMORE set → tcp_close() and RST, since xnu-8019.41.5 (macOS 12); ACKed and dropped up to macOS 11"),
-            read_after_shut_rd: k(ReadAfterShutRd::Eof, "[src] after shutdown(SHUT_RD) sorflush() empties the buffer and reads return 0 (matrix row 7)"),
+            read_after_shut_rd: k(ReadAfterShutRd::Eof, "[src] after shutdown(SHUT_RD) sorflush() empties the buffer and reads return 0 (docs/sources.md#row-7)"),
             linger_unit: k(LingerUnit::Ticks, "[src] bsd/kern/uipc_socket.c sosetopt() L4916–4932: SO_LINGER stores (short)l_linger in ticks of 1/100 s, soclose_locked() L1443–1445 sleeps so_linger/100 s (SO_LINGER_SEC, or SO_LINGER under plain _POSIX_C_SOURCE, is seconds: bsd/sys/socket.h L132–136)"),
             linger_expiry: k(LingerExpiry::Continue, "[src] bsd/kern/uipc_socket.c soclose_locked() L1430–1459: on EWOULDBLOCK close returns 0 and pru_detach → tcp_disconnect goes on gracefully, no RST. Gap: each wake-up re-arms a full-length sleep, so N is not a strict deadline"),
-            nonblocking_linger_close: k(NonblockingLinger::ReturnContinue, "[src] bsd/kern/uipc_socket.c L1431–1433: SS_ISDISCONNECTING && SS_NBIO → goto drop: close returns 0 at once, the graceful close goes on (matrix row 4)"),
-            process_exit: k(ExitMode::CloseEach, "[src] bsd/kern/kern_exit.c L2225 proc_exit → fdt_invalidate → kern_descrip.c L1014–1053 fp_close_and_unlock → soclose for every descriptor (matrix row 10)"),
-            exit_skips_linger: k(false, "unknown: not verified whether the linger msleep(PCATCH) is cut short for an exiting thread (personality-sources row 10); taken as close()"),
-            exit_drops_closed_pending: k(false, "[src] a closed socket lives on in the kernel after exit; proc_exit only closes descriptors (matrix row 10)"),
+            nonblocking_linger_close: k(NonblockingLinger::ReturnContinue, "[src] bsd/kern/uipc_socket.c L1431–1433: SS_ISDISCONNECTING && SS_NBIO → goto drop: close returns 0 at once, the graceful close goes on (docs/sources.md#row-4)"),
+            process_exit: k(ExitMode::CloseEach, "[src] bsd/kern/kern_exit.c L2225 proc_exit → fdt_invalidate → kern_descrip.c L1014–1053 fp_close_and_unlock → soclose for every descriptor (docs/sources.md#row-10)"),
+            exit_skips_linger: k(false, "unknown: not verified whether the linger msleep(PCATCH) is cut short for an exiting thread (docs/sources.md#macos-exit); taken as close()"),
+            exit_drops_closed_pending: k(false, "[src] a closed socket lives on in the kernel after exit; proc_exit only closes descriptors (docs/sources.md#row-10)"),
             rst_discards_unread: k(false, "[src] bsd/netinet/tcp_input.c L4222–4262: an acceptable RST sets so_error = ECONNRESET and tcp_close()s without flushing; uipc_socket.c soreceive() L3535–3543 returns buffered data before the error"),
             write_after_rst: k(WriteAfterRst::Epipe, "[src] bsd/netinet/tcp_subr.c L1755 tcp_close → uipc_socket2.c L276–279 soisdisconnected sets SS_CANTSENDMORE, which uipc_socket.c sosendcheck() L2032–2047 tests before so_error: EPIPE, ECONNRESET stays for recv"),
             listen_overflow: k(ListenOverflow::DropSyn, "[src] bsd/netinet/tcp_input.c L2719–2736: sonewconn() refuses and the SYN is dropped silently (tcps_listendrop). Gap: tcp_dropdropablreq() (L7203–7345) may first evict one embryonic connection and retry"),
             accept_queue_limit: k(AcceptQueueLimit::ThreeHalvesBacklog, "[src] bsd/kern/uipc_socket2.c sonewconn L358–361: refused when so_qlen ≥ 3/2 × backlog (the backlog itself with kern.ipc.soqlimitcompat). Gap: so_qlen counts embryonic connections too"),
-            rst_in_time_wait: k(RstInTimeWait::Ignore, "[src] bsd/netinet/tcp_input.c L4265–4266: an acceptable RST in TIME_WAIT → break → drop (matrix row 16)"),
+            rst_in_time_wait: k(RstInTimeWait::Ignore, "[src] bsd/netinet/tcp_input.c L4265–4266: an acceptable RST in TIME_WAIT → break → drop (docs/sources.md#row-16)"),
             syn_in_time_wait: k(SynInTimeWait::ReopenIfNewer, "[src] bsd/netinet/tcp_input.c L4505–4516: a SYN beyond the window with seq > rcv_nxt closes TIME_WAIT and reconnects; L4566–4583: an in-window SYN gets a challenge ACK. Gap: the model reopens on any newer SYN"),
-            rst_to_syn: k(RstToSyn::Refuse, "[src] bsd/netinet/tcp_input.c L3724–3749, SYN_SENT: RST with ACK → tcp_drop(tp, ECONNREFUSED) (one non-ECN retry on local connections after an ECN SYN) [obs-3p: 0 ms to fail, libuv#2896 / curl#22494 via matrix row 19]"),
+            rst_to_syn: k(RstToSyn::Refuse, "[src] bsd/netinet/tcp_input.c L3724–3749, SYN_SENT: RST with ACK → tcp_drop(tp, ECONNREFUSED) (one non-ECN retry on local connections after an ECN SYN) [obs-3p: 0 ms to fail, libuv#2896 / curl#22494 via docs/sources.md#row-19]"),
             refused_syn_retries: k(0, "[src] no retry after a refusing RST (ECN-setup SYNs on local connections excepted)"),
             refused_syn_retry_ms: k(0, "[src] moot: no retry after a refusing RST (rst_to_syn = refuse)"),
             challenge_ack: k(true, "[src] bsd/netinet/tcp_input.c L4222–4285: an RST not at last_ack_sent (or −1) gets a challenge ACK, since xnu-4903.221.2. Gap: rate-limited to net.inet.tcp.challengeack_limit = 10 per second per connection (L240–242)"),

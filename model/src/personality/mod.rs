@@ -3,7 +3,7 @@
 //! A personality is a name, the release it models, and a table of knobs. Each
 //! knob holds a value and the source it comes from (kernel file and function,
 //! vendor document, or observation on a real kernel, with a confidence tag as in
-//! `shared/personalities.md`). The model reads knobs; it never asks "is this
+//! `docs/sources.md#reading`). The model reads knobs; it never asks "is this
 //! Linux?".
 
 mod freebsd;
@@ -295,8 +295,9 @@ mod tests {
         assert!(err.to_string().contains("non-negative integer"));
     }
 
-    /// The signature rows of `shared/personalities.md`, checked for every built-in
-    /// personality: where the matrix says the stacks differ, the knobs must differ.
+    /// The signature rows of the matrix (`docs/sources.md#matrix`), checked for
+    /// every built-in personality: where the matrix says the stacks differ, the
+    /// knobs must differ.
     mod builtin_personalities_differ_where_the_matrix_says {
         use super::*;
 
@@ -657,8 +658,9 @@ mod tests {
 
         #[test]
         fn receive_window_arithmetic_and_timestamps() {
-            // Linux doubles SO_RCVBUF and offers half the buffer in MSS units (corpus
-            // q07) [src][obs]; the BSDs and Windows offer the free space as given.
+            // Linux doubles SO_RCVBUF and offers half the buffer in MSS units
+            // (docs/sources.md#linux-obs-rcv-window) [src][obs]; the BSDs and Windows offer
+            // the free space as given.
             row(
                 |k| {
                     (

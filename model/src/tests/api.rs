@@ -1,5 +1,6 @@
 //! The socket API as a program sees it: what each call returns in each
-//! situation (errnos checked against linux-facts where Linux was measured),
+//! situation (errnos checked against the real kernel where Linux was measured:
+//! docs/sources.md#linux-real-kernel),
 //! blocking in virtual time, descriptor references (dup, fork), and exit.
 
 use super::*;
@@ -20,7 +21,8 @@ fn call_done(h: &mut H) -> Vec<(Pid, CallResult)> {
 
 #[test]
 fn test_closed_never_connected_write_epipe_read_enotconn() {
-    // linux-facts 1: write EPIPE, read ENOTCONN, shutdown ENOTCONN (fresh or bound).
+    // Write EPIPE, read ENOTCONN, shutdown ENOTCONN, fresh or bound
+    // (docs/sources.md#linux-obs-never-connected).
     // Same order as the probe: reads before the shutdowns.
     let mut h = closed();
     let fd = h.fd;
@@ -179,8 +181,8 @@ fn test_listen_blocking_accept_returns_when_a_connection_arrives() {
 
 #[test]
 fn test_closed_blocking_connect_refused_then_fresh_again() {
-    // linux-facts 10a: ECONNREFUSED; then write EPIPE, read ENOTCONN, shutdown ENOTCONN,
-    // and connect() again sends a new SYN.
+    // ECONNREFUSED; then write EPIPE, read ENOTCONN, shutdown ENOTCONN, and connect()
+    // again sends a new SYN (docs/sources.md#linux-obs-connect-refused).
     let mut h = closed();
     h.nonblocking(false);
     let to = h.remote;
@@ -211,7 +213,8 @@ fn test_closed_blocking_connect_refused_then_fresh_again() {
 
 #[test]
 fn test_closed_nonblocking_connect_refused_reports_then_retries() {
-    // linux-facts 10b: a 2nd connect() returns the pending ECONNREFUSED, a 3rd starts anew.
+    // A 2nd connect() returns the pending ECONNREFUSED, a 3rd starts anew
+    // (docs/sources.md#linux-obs-connect-refused).
     let mut h = syn_sent();
     h.send(RST | ACK, 0, 1);
     let to = h.remote;
@@ -235,7 +238,7 @@ fn test_closed_nonblocking_connect_refused_reports_then_retries() {
 
 #[test]
 fn test_closed_nonblocking_connect_refused_write_first() {
-    // linux-facts 10b: write ECONNREFUSED, write EPIPE, read 0.
+    // write ECONNREFUSED, write EPIPE, read 0 (docs/sources.md#linux-obs-connect-refused).
     let mut h = syn_sent();
     h.send(RST | ACK, 0, 1);
     assert_eq!(h.write(1), Some(Err(Errno::ECONNREFUSED)));
@@ -245,7 +248,7 @@ fn test_closed_nonblocking_connect_refused_write_first() {
 
 #[test]
 fn test_established_shutdown_wr_then_write_epipe() {
-    // linux-facts 11b.
+    // docs/sources.md#linux-obs-shut-wr.
     let mut h = established();
     assert_eq!(h.shutdown(How::Wr), Some(Ok(0)));
     assert_eq!(h.write(1), Some(Err(Errno::EPIPE)));
@@ -255,7 +258,8 @@ fn test_established_shutdown_wr_then_write_epipe() {
 
 #[test]
 fn test_established_shutdown_rd_eof_at_once_then_later_data_readable() {
-    // linux-facts 8a: read 0 at once; data arriving later is ACKed, queued, readable.
+    // Read 0 at once; data arriving later is ACKed, queued, readable
+    // (docs/sources.md#linux-obs-shut-rd).
     let mut h = established();
     assert_eq!(h.shutdown(How::Rd), Some(Ok(0)));
     assert_eq!(h.read(100), Some(Ok(0)));
@@ -267,7 +271,7 @@ fn test_established_shutdown_rd_eof_at_once_then_later_data_readable() {
 
 #[test]
 fn test_established_shutdown_rdwr_with_unread_data_sends_fin_and_keeps_the_data() {
-    // linux-facts 15a.
+    // docs/sources.md#linux-obs-shut-rdwr.
     let mut h = established();
     h.send_data(1, 1, 1000);
     h.flush();
@@ -280,7 +284,7 @@ fn test_established_shutdown_rdwr_with_unread_data_sends_fin_and_keeps_the_data(
 
 #[test]
 fn test_established_rst_sequences_match_linux() {
-    // linux-facts 2c: read to ECONNRESET, then write EPIPE, then read 0.
+    // Read to ECONNRESET, then write EPIPE, then read 0 (docs/sources.md#linux-obs-rst-read).
     let mut h = established();
     h.send_data(1, 1, 500);
     h.send(RST | ACK, 501, 1);
@@ -331,8 +335,8 @@ fn test_established_dup_close_one_sends_nothing_close_both_sends_fin() {
 
 #[test]
 fn test_established_fork_parent_close_waits_for_the_child() {
-    // linux-observed: a forked child still holds the socket; the parent closes → no FIN
-    // until the child exits; then a normal FIN.
+    // A forked child still holds the socket; the parent closes → no FIN until the child
+    // exits; then a normal FIN (docs/sources.md#linux-fork).
     let mut h = established();
     let child = h.host.fork(h.pid);
     assert_eq!(h.s().refs, 2);
@@ -347,7 +351,8 @@ fn test_established_fork_parent_close_waits_for_the_child() {
 
 #[test]
 fn test_established_fork_shutdown_acts_at_once() {
-    // linux-observed: shutdown(SHUT_RDWR) with a forked child holding the socket → FIN at once.
+    // shutdown(SHUT_RDWR) with a forked child holding the socket → FIN at once
+    // (docs/sources.md#linux-fork).
     let mut h = established();
     let _child = h.host.fork(h.pid);
     assert_eq!(h.shutdown(How::RdWr), Some(Ok(0)));
@@ -365,7 +370,7 @@ fn test_established_exit_closes_each_descriptor() {
 
 #[test]
 fn test_established_exit_with_unread_data_resets() {
-    // linux-facts 14a: same as close with unread data.
+    // Same as close with unread data (docs/sources.md#linux-obs-exit).
     let mut h = established();
     h.send_data(1, 1, 200);
     h.flush();
@@ -376,7 +381,8 @@ fn test_established_exit_with_unread_data_resets() {
 
 #[test]
 fn test_established_exit_skips_the_linger_wait() {
-    // linux-facts 14b: exit does not wait; the orphan keeps its data in FIN-WAIT-1.
+    // Exit does not wait; the orphan keeps its data in FIN-WAIT-1
+    // (docs/sources.md#linux-obs-exit).
     let mut h = established();
     h.zero_window();
     h.write(1000);
@@ -398,8 +404,8 @@ fn test_established_exit_skips_the_linger_wait() {
 
 #[test]
 fn test_established_blocking_linger_close_returns_when_the_fin_is_acked() {
-    // linux-observed: SO_LINGER {1, 1}, blocking, fast reader: close returns after the
-    // data is acknowledged; graceful FIN; nothing lost.
+    // SO_LINGER {1, 1}, blocking, fast reader: close returns after the data is
+    // acknowledged; graceful FIN; nothing lost (docs/sources.md#linux-obs-linger-wait).
     let mut h = established();
     h.nonblocking(false);
     let fd = h.fd;
@@ -418,7 +424,8 @@ fn test_established_blocking_linger_close_returns_when_the_fin_is_acked() {
 
 #[test]
 fn test_established_linger_timeout_returns_zero_and_the_close_goes_on() {
-    // linux-facts 12a: close() blocks N s even non-blocking, returns 0; the orphan goes on.
+    // close() blocks N s even non-blocking, returns 0; the orphan goes on
+    // (docs/sources.md#linux-obs-linger-wait).
     let mut h = established();
     h.zero_window();
     h.write(1000);
@@ -440,7 +447,8 @@ fn test_established_linger_timeout_returns_zero_and_the_close_goes_on() {
 
 #[test]
 fn test_listen_close_resets_queued_connections() {
-    // linux-facts 6: every connection in the accept queue gets `R.`, data or not.
+    // Every connection in the accept queue gets `R.`, data or not
+    // (docs/sources.md#linux-obs-listener-close).
     let mut h = listen();
     h.send(SYN, 0, 0);
     h.send(ACK, 1, 1);
@@ -480,7 +488,8 @@ fn test_listen_close_resets_queued_connections() {
 
 #[test]
 fn test_listen_shutdown_rd_acts_like_close() {
-    // linux-facts 16a: RST to the queue, accept EINVAL, new SYNs refused.
+    // RST to the queue, accept EINVAL, new SYNs refused
+    // (docs/sources.md#linux-obs-listener-shutdown).
     let mut h = listen();
     h.send(SYN, 0, 0);
     h.send(ACK, 1, 1);
@@ -506,7 +515,7 @@ fn test_listen_shutdown_rd_acts_like_close() {
 
 #[test]
 fn test_listen_shutdown_wr_is_a_no_op() {
-    // linux-facts 16c.
+    // docs/sources.md#linux-obs-listener-shutdown.
     let mut h = listen();
     assert_eq!(h.shutdown(How::Wr), Some(Ok(0)));
     assert_eq!(h.state(), State::Listen);
@@ -516,7 +525,8 @@ fn test_listen_shutdown_wr_is_a_no_op() {
 
 #[test]
 fn test_listen_child_reset_in_the_queue_is_still_accepted_dead() {
-    // linux-facts 7c: accept() returns it; SO_ERROR ECONNRESET; read 0; write EPIPE.
+    // accept() returns it; SO_ERROR ECONNRESET; read 0; write EPIPE
+    // (docs/sources.md#linux-obs-accept-reset-child).
     let mut h = listen();
     h.send(SYN, 0, 0);
     h.send(ACK, 1, 1);
@@ -552,7 +562,8 @@ fn test_listen_child_reset_in_the_queue_is_still_accepted_dead() {
 
 #[test]
 fn test_listen_backlog_overflow_drops_the_syn_silently() {
-    // linux-facts 5a: listen(fd, 1) holds 2 (backlog + 1); the 3rd SYN gets nothing.
+    // listen(fd, 1) holds 2 (backlog + 1); the 3rd SYN gets nothing
+    // (docs/sources.md#linux-obs-listen-overflow).
     let mut h = listen_with(Personality::builtin("linux").unwrap(), 1);
     for port in [50_001, 50_002] {
         let peer = other_peer(port);

@@ -146,7 +146,8 @@ fn test_fin_wait_1_orphan_gives_up_after_orphan_retries() {
 #[test]
 fn test_fin_wait_1_orphan_data_from_the_peer_draws_a_bare_rst() {
     // Linux tcp_rcv_state_process: FIN-WAIT-1/2 with RCV_SHUTDOWN and new data →
-    // tcp_reset, answered from the segment: `R seq <its ack> win 0` (linux-facts 14b).
+    // tcp_reset, answered from the segment: `R seq <its ack> win 0`
+    // (docs/sources.md#linux-obs-data-after-close).
     let mut h = fin_wait_1();
     h.send_data(1, 1, 10);
     let rst = h.sent_segments();
@@ -186,8 +187,8 @@ fn test_fin_wait_2_fin_goes_to_time_wait() {
 
 #[test]
 fn test_fin_wait_2_orphan_timer_expires_silently() {
-    // linux-facts 13b: the FIN-WAIT-2 orphan disappears after 60 s, nothing on the wire;
-    // the peer's later write draws a bare R from no socket.
+    // The FIN-WAIT-2 orphan disappears after 60 s, nothing on the wire; the peer's later
+    // write draws a bare R from no socket (docs/sources.md#linux-obs-fin-wait-2).
     let mut h = fin_wait_2();
     h.advance_ms(59_999);
     assert_eq!(h.state(), State::FinWait2);
@@ -204,7 +205,8 @@ fn test_fin_wait_2_orphan_timer_expires_silently() {
 
 #[test]
 fn test_fin_wait_2_half_close_has_no_timer() {
-    // linux-facts 13c: shutdown(SHUT_WR) with the fd kept waits for ever.
+    // shutdown(SHUT_WR) with the fd kept waits for ever
+    // (docs/sources.md#linux-obs-fin-wait-2).
     let mut h = fin_wait_2_from(fin_wait_1_half());
     assert_eq!(h.s().tcb.close_timer, None);
     h.advance_ms(3_600_000);
@@ -218,8 +220,8 @@ fn test_fin_wait_2_half_close_has_no_timer() {
 
 #[test]
 fn test_fin_wait_2_shut_rd_data_draws_rst() {
-    // linux-facts 8b: SHUT_RD then SHUT_WR (fd kept), then peer data → bare R, our read
-    // gets ECONNRESET once, then 0.
+    // SHUT_RD then SHUT_WR (fd kept), then peer data → bare R, our read gets
+    // ECONNRESET once, then 0 (docs/sources.md#linux-obs-shut-rd-fin-wait).
     let mut h = established();
     h.shutdown(How::Rd);
     h.shutdown(How::Wr);
@@ -253,7 +255,8 @@ fn test_closing_retransmits_its_fin() {
 
 #[test]
 fn test_time_wait_expires_after_2msl() {
-    // linux-facts 13a: TIME-WAIT lasts 60 s (TCP_TIMEWAIT_LEN) and ends silently.
+    // TIME-WAIT lasts 60 s (TCP_TIMEWAIT_LEN) and ends silently
+    // (docs/sources.md#linux-obs-time-wait).
     let mut h = time_wait();
     h.advance_ms(59_999);
     assert_eq!(h.state(), State::TimeWait);
@@ -345,7 +348,7 @@ fn test_time_wait_new_syn_with_higher_seq_reopens_through_the_listener() {
 
 #[test]
 fn test_close_wait_read_gives_data_then_eof_for_ever() {
-    // linux-facts 11a.
+    // docs/sources.md#linux-obs-close-wait-read.
     let mut h = established();
     h.send_data(1, 1, 10);
     h.send(FIN | ACK, 11, 1);
@@ -392,7 +395,7 @@ fn test_close_wait_shutdown_wr_goes_to_last_ack_keeping_the_socket() {
     h.send(ACK, 2, 2);
     assert_eq!(h.state(), State::Closed);
     assert!(!h.freed(), "the application still holds it");
-    // linux-facts 11b: shutdown again on the CLOSED socket is ENOTCONN.
+    // shutdown again on the CLOSED socket is ENOTCONN (docs/sources.md#linux-obs-shut-wr).
     assert_eq!(h.shutdown(How::Wr), Some(Err(Errno::ENOTCONN)));
     assert_eq!(h.close(), Some(Ok(0)));
     assert!(h.freed());
@@ -408,10 +411,10 @@ fn test_last_ack_retransmits_fin_then_gives_up() {
 
 #[test]
 fn test_fin_wait_1_orphan_behind_a_zero_window_dies_silently_when_backoff_tops_out() {
-    // linux-facts 12a: the orphan keeps probing with backoff (answered `win 0`), sends
-    // neither FIN nor RST, and vanishes ~337 s after close() once the probe interval
-    // reached the 120 s RTO cap. Here: probes at 0.2 s doubling to 102.4 s, one
-    // capped 120 s interval, gone at 324.6 s.
+    // docs/sources.md#linux-obs-orphan-zero-window: the orphan keeps probing with
+    // backoff (answered `win 0`), sends neither FIN nor RST, and vanishes ~337 s after
+    // close() once the probe interval reached the 120 s RTO cap. Here: probes at 0.2 s
+    // doubling to 102.4 s, one capped 120 s interval, gone at 324.6 s.
     let mut h = established();
     let zero = Segment {
         wnd: 0,

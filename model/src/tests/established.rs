@@ -89,8 +89,8 @@ fn test_established_data_is_acked_after_the_delayed_ack_timeout() {
 
 #[test]
 fn test_established_first_data_is_acked_at_once() {
-    // Linux quick-ACK mode (tcp_event_data_recv → tcp_incr_quickack); linux-facts:
-    // "the first data segment after the handshake: ACKed at once".
+    // Linux quick-ACK mode (tcp_event_data_recv → tcp_incr_quickack): the first data
+    // segment after the handshake is ACKed at once (docs/sources.md#linux-obs-ack-timing).
     let mut h = established();
     h.send_data(1, 1, 100);
     assert_eq!(h.sent(), [". 1:1(0) ack 101"]);
@@ -126,7 +126,7 @@ fn test_established_quick_acks_are_capped_by_the_window() {
 
 #[test]
 fn test_established_fin_after_data_is_acked_after_the_delayed_ack_timeout() {
-    // linux-facts "extra observations": the FIN's ACK waits ~41 ms (tcp_fin enters
+    // docs/sources.md#linux-obs-ack-timing: the FIN's ACK waits ~41 ms (tcp_fin enters
     // ping-pong mode); a close() within that time carries the ACK on our FIN.
     let mut h = established();
     h.send_data(1, 1, 300);
@@ -142,7 +142,8 @@ fn test_established_fin_after_data_is_acked_after_the_delayed_ack_timeout() {
 
 #[test]
 fn test_established_fin_on_a_connection_without_data_is_acked_at_once() {
-    // ATO 0 before any data: the delayed ACK fires on the next tick (linux-facts: ~1 ms).
+    // ATO 0 before any data: the delayed ACK fires on the next tick (~1 ms:
+    // docs/sources.md#linux-obs-ack-timing).
     let mut h = established();
     h.send(FIN | ACK, 1, 1);
     assert_eq!(h.sent(), [". 1:1(0) ack 2"]);
@@ -232,10 +233,10 @@ fn test_established_data_beyond_the_window_is_trimmed() {
 
 #[test]
 fn test_established_small_rcvbuf_takes_4368_octets_as_linux_does() {
-    // corpus q07: SO_RCVBUF 4096 → an 8192-octet buffer; SYN win 2920 (half, in
-    // 1460-octet MSS units); the 2920 stays offered after the first 1448 (right
-    // edge 4368), the free space then shrinks below an MSS, and the right edge
-    // never moves back: 3 × 1448 + 24 get in, then the window is 0.
+    // docs/sources.md#linux-obs-rcv-window: SO_RCVBUF 4096 → an 8192-octet buffer; SYN
+    // win 2920 (half, in 1460-octet MSS units); the 2920 stays offered after the first
+    // 1448 (right edge 4368), the free space then shrinks below an MSS, and the right
+    // edge never moves back: 3 × 1448 + 24 get in, then the window is 0.
     let mut h = closed();
     let (fd, to) = (h.fd, h.remote);
     assert_eq!(

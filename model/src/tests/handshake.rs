@@ -95,7 +95,8 @@ fn test_syn_sent_syn_ack_takes_an_rtt_sample() {
 
 #[test]
 fn test_syn_sent_rst_with_acceptable_ack_refuses() {
-    // Linux: ECONNREFUSED once, then reads give 0 and writes EPIPE (kernel-probes p10 (c)).
+    // Linux: ECONNREFUSED once, then reads give 0 and writes EPIPE
+    // (docs/sources.md#linux-obs-connect-refused).
     let mut h = syn_sent();
     h.send(RST | ACK, 0, 1);
     assert_eq!(h.state(), State::Closed);
@@ -189,7 +190,7 @@ fn test_syn_sent_close_drops_the_connection_silently() {
 
 #[test]
 fn test_syn_sent_timeout_retries_linearly_then_etimedout() {
-    // linux-facts 5c (kernel-probes p05b): TCP_SYNCNT=2 fails after ~7.1 s with 6
+    // docs/sources.md#linux-obs-syn-retries: TCP_SYNCNT=2 fails after ~7.1 s with 6
     // SYNs: 1 s apart (tcp_syn_linear_timeouts), until the time two doubling
     // retransmissions would take (1 + 2 + 4 s) has passed.
     let mut h = syn_sent_from(closed_with(linux_with(&[("syn_retries", "2")])));

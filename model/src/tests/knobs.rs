@@ -260,9 +260,9 @@ fn syn_schedule(p: Personality) -> (Vec<u64>, Option<(u64, CallResult)>) {
 
 #[test]
 fn test_knob_syn_retries() {
-    // linux-facts 5c: 10 SYN retransmissions and ETIMEDOUT at ~134 s by default
-    // (6 + the 4 linear ones, the 11th timeout at 131 s); TCP_SYNCNT 1 gives up
-    // after 3 s: the time one doubling retransmission would take, 1 + 2 s.
+    // docs/sources.md#linux-obs-syn-retries: 10 SYN retransmissions and ETIMEDOUT at
+    // ~134 s by default (6 + the 4 linear ones, the 11th timeout at 131 s); TCP_SYNCNT
+    // 1 gives up after 3 s: the time one doubling retransmission would take, 1 + 2 s.
     let (syns, ended) = syn_schedule(linux_with(&[]));
     assert_eq!(syns.len(), 10);
     assert_eq!(ended, Some((131_000, Err(Errno::ETIMEDOUT))));
@@ -273,7 +273,8 @@ fn test_knob_syn_retries() {
 
 #[test]
 fn test_knob_syn_linear_timeouts() {
-    // linux-facts 5a: SYNs at +1, +2, +3, +4, +5, +7, +11, +19, +35, +68 s.
+    // SYNs at +1, +2, +3, +4, +5, +7, +11, +19, +35, +68 s
+    // (docs/sources.md#linux-obs-syn-retries).
     let (syns, _) = syn_schedule(linux_with(&[]));
     assert_eq!(
         syns,

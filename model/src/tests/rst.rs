@@ -44,7 +44,7 @@ fn test_established_rst_at_rcv_nxt_resets() {
         h.edges(),
         [(State::Established, State::Closed, Rule::RcvRst)]
     );
-    // linux-facts 2a: ECONNRESET once, then EOF for ever; writes EPIPE.
+    // ECONNRESET once, then EOF for ever; writes EPIPE (docs/sources.md#linux-obs-rst-read).
     assert_eq!(h.read(10), Some(Err(Errno::ECONNRESET)));
     assert_eq!(h.read(10), Some(Ok(0)));
     assert_eq!(h.read(10), Some(Ok(0)));
@@ -75,7 +75,8 @@ fn test_established_rst_out_of_window_is_ignored_silently() {
 
 #[test]
 fn test_established_rst_with_unread_data_leaves_the_data_readable() {
-    // linux-facts 2a: FIONREAD 500; read 200, 300, then ECONNRESET, then 0.
+    // FIONREAD 500; read 200, 300, then ECONNRESET, then 0
+    // (docs/sources.md#linux-obs-rst-read).
     let mut h = established();
     h.send_data(1, 1, 500);
     h.send(RST | ACK, 501, 1);
@@ -88,7 +89,8 @@ fn test_established_rst_with_unread_data_leaves_the_data_readable() {
 
 #[test]
 fn test_established_rst_then_write_first_consumes_the_error() {
-    // linux-facts 2b: write ECONNRESET, then EPIPE; read still gives the data, then 0.
+    // Write ECONNRESET, then EPIPE; read still gives the data, then 0
+    // (docs/sources.md#linux-obs-rst-write).
     let mut h = established();
     h.send_data(1, 1, 500);
     h.send(RST | ACK, 501, 1);
@@ -122,7 +124,8 @@ fn test_established_syn_gets_a_challenge_ack() {
 
 #[test]
 fn test_close_wait_rst_gives_epipe_not_econnreset() {
-    // linux-facts 3: in CLOSE-WAIT the RST's error is EPIPE; reads give 0.
+    // In CLOSE-WAIT the RST's error is EPIPE; reads give 0
+    // (docs/sources.md#linux-obs-rst-close-wait).
     let mut h = close_wait();
     h.write(1);
     h.send(RST, 2, 0);
@@ -134,8 +137,9 @@ fn test_close_wait_rst_gives_epipe_not_econnreset() {
 
 #[test]
 fn test_close_wait_rst_one_below_rcv_nxt_resets() {
-    // Linux tcp_reset_check (corpus q03): our quick ACK of the response drew an
-    // RST from the peer's listener, which left its FIN behind it: seq = RCV.NXT − 1.
+    // Linux tcp_reset_check (docs/sources.md#linux-obs-rst-below-rcv-nxt): our quick
+    // ACK of the response drew an RST from the peer's listener, which left its FIN
+    // behind it: seq = RCV.NXT − 1.
     let mut h = established();
     h.send_data(1, 1, 500);
     assert_eq!(h.sent(), [". 1:1(0) ack 501"]);
@@ -184,7 +188,7 @@ fn test_closing_rst_closes() {
 
 #[test]
 fn test_established_close_with_unread_data_sends_rst() {
-    // linux-facts 2a's mirror (and linux-observed row 1): close() with unread data → `R.`
+    // close() with unread data → `R.` (docs/sources.md#linux-obs-close-unread)
     // with seq = SND.NXT; the unread bytes are the receiver's loss.
     let mut h = established();
     h.send_data(1, 1, 1000);
@@ -214,7 +218,8 @@ fn test_established_close_with_unread_data_sends_rst() {
 
 #[test]
 fn test_close_wait_close_with_unread_data_sends_rst() {
-    // linux-facts 9b: 300 bytes and the FIN unread → `R. seq 1 ack 302`.
+    // 300 bytes and the FIN unread → `R. seq 1 ack 302`
+    // (docs/sources.md#linux-obs-close-unread).
     let mut h = established();
     h.send_data(1, 1, 300);
     h.send(FIN | ACK, 301, 1);
@@ -225,7 +230,7 @@ fn test_close_wait_close_with_unread_data_sends_rst() {
 
 #[test]
 fn test_close_wait_close_with_only_the_fin_unread_sends_fin() {
-    // linux-facts 9c: an unread EOF is not unread data.
+    // An unread EOF is not unread data (docs/sources.md#linux-obs-close-fin-only).
     let mut h = close_wait();
     h.close();
     assert_eq!(h.sent(), ["F. 1:1(0) ack 2"]);
@@ -233,7 +238,8 @@ fn test_close_wait_close_with_only_the_fin_unread_sends_fin() {
 
 #[test]
 fn test_fin_wait_2_close_with_unread_data_sends_rst() {
-    // linux-facts 15b: SHUT_RDWR, then close() with data unread → `R. seq 2`.
+    // SHUT_RDWR, then close() with data unread → `R. seq 2`
+    // (docs/sources.md#linux-obs-close-unread).
     let mut h = established();
     h.send_data(1, 1, 1000);
     h.shutdown(How::RdWr);
@@ -279,7 +285,8 @@ fn test_time_wait_close_with_unread_data_keeps_time_wait() {
 
 #[test]
 fn test_established_linger_zero_close_sends_rst_and_discards_the_send_queue() {
-    // linux-facts 7a: `R.` with seq = SND.NXT; queued data is lost at the sender.
+    // `R.` with seq = SND.NXT; queued data is lost at the sender
+    // (docs/sources.md#linux-obs-linger-zero).
     let mut h = established();
     h.zero_window();
     h.write(500);
@@ -300,7 +307,7 @@ fn test_established_linger_zero_close_sends_rst_and_discards_the_send_queue() {
 
 #[test]
 fn test_close_wait_linger_zero_sends_rst() {
-    // linux-facts 7b.
+    // docs/sources.md#linux-obs-linger-zero.
     let mut h = close_wait();
     let fd = h.fd;
     h.call(Call::Linger {
@@ -313,7 +320,7 @@ fn test_close_wait_linger_zero_sends_rst() {
 
 #[test]
 fn test_fin_wait_2_linger_zero_sends_rst() {
-    // linux-facts 7d: `R. seq 2 ack 1`.
+    // `R. seq 2 ack 1` (docs/sources.md#linux-obs-linger-zero).
     let mut h = fin_wait_2_from(fin_wait_1_half());
     let fd = h.fd;
     h.call(Call::Linger {

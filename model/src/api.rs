@@ -6,7 +6,8 @@
 //! retry of a blocked call, so "when does this call finish" has one answer.
 //! SIGPIPE is taken as ignored (MSG_NOSIGNAL): EPIPE is returned.
 
-use crate::call::{Call, Fds, How, ReadLen};
+use crate::blocking::{Blocked, Step, SysCall};
+use crate::call::{Call, How, ReadLen};
 use crate::errno::{CallResult, Errno};
 use crate::event::{Conn, DiscardCause, Event, Output, Pid, RstCause};
 use crate::host::{Fd, Host, FD_FIRST};
@@ -16,26 +17,6 @@ use crate::socket::{CloseTimer, Ctx, Listener, SockId};
 use crate::state::{Rule, State};
 use crate::{TimeNs, NS_PER_MS, NS_PER_S};
 use std::sync::Arc;
-
-/// A system call on this host's descriptors.
-pub type SysCall = Call<Fds>;
-
-/// A call waiting in virtual time.
-#[derive(Clone, PartialEq, Eq, Hash, Debug)]
-pub struct Blocked {
-    pub call: SysCall,
-    pub sock: SockId,
-    /// Octets already written by a blocking write.
-    pub done: u64,
-    /// When a linger wait runs out.
-    pub deadline: Option<TimeNs>,
-}
-
-/// The outcome of one attempt at a call.
-pub(crate) enum Step {
-    Done(CallResult),
-    Block { done: u64, deadline: Option<TimeNs> },
-}
 
 impl Host {
     /// Makes a call for process `pid`. `None`: the call blocked; its result comes

@@ -2,7 +2,8 @@
 //! or a linger wait), a listener's close, fork() and process exit. The calls
 //! themselves are dispatched from `api.rs`; this is what they do to sockets.
 
-use crate::api::{queue_fin, Blocked, Step};
+use crate::api::queue_fin;
+use crate::blocking::{Blocked, Step};
 use crate::call::Call;
 use crate::errno::Errno;
 use crate::event::{DiscardCause, Event, Output, Pid, RstCause};

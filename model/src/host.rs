@@ -26,7 +26,7 @@ pub const FD_FIRST: Fd = 3;
 pub struct Process {
     /// Index `fd - FD_FIRST`.
     pub fds: Vec<Option<SockId>>,
-    pub blocked: Option<crate::api::Blocked>,
+    pub blocked: Option<crate::blocking::Blocked>,
     pub exited: bool,
 }
 

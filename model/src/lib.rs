@@ -9,6 +9,7 @@
 
 pub mod ack;
 pub mod api;
+pub mod blocking;
 pub mod call;
 pub mod close;
 pub mod errno;
@@ -26,7 +27,7 @@ pub mod timer;
 #[cfg(test)]
 mod tests;
 
-pub use api::SysCall;
+pub use blocking::SysCall;
 pub use call::{Call, Dest, Expansion, Fds, How, Naming, ReadLen, Rename};
 pub use errno::{CallResult, Errno};
 pub use event::{Buffer, Conn, DiscardCause, Event, Output, Pid, RstCause, TimerKind};

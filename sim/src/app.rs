@@ -119,19 +119,7 @@ impl World {
                 };
                 let blocked = a.blocked.take().expect("blocked call");
                 a.status = AppStatus::Ready;
-                let h = self.host_of(p);
-                let step = self.step_index(p);
-                self.record(
-                    h,
-                    What::Return {
-                        proc: p,
-                        step,
-                        call: blocked.sys,
-                        result: r,
-                    },
-                );
-                if let Some(fin) = self.absorb(p, &blocked.named, r) {
-                    self.finish_step(p, fin, self.now);
+                if self.returned(p, blocked, r) {
                     return;
                 }
             }
@@ -184,21 +172,36 @@ impl World {
                 );
                 return;
             };
-            let result = r;
-            self.record(
-                h,
-                What::Return {
-                    proc: p,
-                    step,
-                    call,
-                    result,
-                },
-            );
-            if let Some(fin) = self.absorb(p, &named, r) {
-                return self.finish_step(p, fin, self.now);
+            if self.returned(p, BlockedCall { named, sys: call }, r) {
+                return;
             }
         }
         panic!("step {step} made {CALLS_PER_STEP_MAX} calls without blocking");
+    }
+
+    /// A system call returned, at once or after blocking (the one way a call
+    /// completes): traces it, applies it, and ends the step if it is over.
+    /// True when the step is over.
+    fn returned(&mut self, p: ProcId, c: BlockedCall, result: CallResult) -> bool {
+        let h = self.host_of(p);
+        let step = self.step_index(p);
+        let call = c.sys;
+        self.record(
+            h,
+            What::Return {
+                proc: p,
+                step,
+                call,
+                result,
+            },
+        );
+        match self.absorb(p, &c.named, result) {
+            Some(fin) => {
+                self.finish_step(p, fin, self.now);
+                true
+            }
+            None => false,
+        }
     }
 
     /// A step that is no socket call: `(result, when the step is over)`.

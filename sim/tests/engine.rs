@@ -401,15 +401,25 @@ fn an_expectation_behind_a_call_that_never_returns_fails() {
     w.connect();
     let (c, s) = (w.c, w.s);
     // Nobody writes: the server's read blocks for ever.
-    w.b.then("server", Action::Read { sock: s, len: ReadLen::Bytes(10) })
-        .expect(Expect::Value(10));
-    w.b.then("server", Action::Close { sock: s }).expect(Expect::Ok);
+    w.b.then(
+        "server",
+        Action::Read {
+            sock: s,
+            len: ReadLen::Bytes(10),
+        },
+    )
+    .expect(Expect::Value(10));
+    w.b.then("server", Action::Close { sock: s })
+        .expect(Expect::Ok);
     w.b.at(5, "client", Action::Sleep { ns: NS_PER_MS });
     let _ = c;
     let run = w.run();
     let read = run.spec.steps.len() as u32 - 3;
     let blocked = mismatch_of(&run, read).expect("the blocked read fails");
-    assert!(blocked.starts_with("never returned: blocked in read("), "{blocked}");
+    assert!(
+        blocked.starts_with("never returned: blocked in read("),
+        "{blocked}"
+    );
     assert_eq!(
         mismatch_of(&run, read + 1).as_deref(),
         Some("never ran: an earlier step never returned")
@@ -426,5 +436,9 @@ fn steps_that_ran_and_held_leave_no_mismatch() {
         .expect(Expect::Value(10));
     w.b.then("client", Action::Exit {}).expect(Expect::Ok);
     let run = w.run();
-    assert!(run.verdict.step_mismatches.is_empty(), "{:?}", run.verdict.step_mismatches);
+    assert!(
+        run.verdict.step_mismatches.is_empty(),
+        "{:?}",
+        run.verdict.step_mismatches
+    );
 }

@@ -21,7 +21,7 @@ mod wrap;
 
 use crate::call::{How, ReadLen};
 /// The calls these tests make: on descriptors, as a host takes them.
-pub(crate) type Call = crate::api::SysCall;
+pub(crate) type Call = crate::blocking::SysCall;
 use crate::errno::CallResult;
 use crate::event::{Event, Output, Pid};
 use crate::host::{Fd, Host, HostConfig};

@@ -12,7 +12,7 @@ use crate::personality::{
 };
 use crate::segment::{Flags, Segment};
 use crate::seq::Seq;
-use crate::socket::{CloseTimer, Ctx, Socket, OOO_RANGES_MAX};
+use crate::socket::{CloseTimer, Ctx, SendTimer, Socket, OOO_RANGES_MAX};
 use crate::state::{Rule, State};
 use crate::{NS_PER_MS, NS_PER_S};
 
@@ -101,7 +101,7 @@ impl Socket {
                 self.tcb.refusals += 1;
                 self.tcb.retry_after_refusal = true;
                 let wait = ctx.p.refused_syn_retry_ms.value as u64 * NS_PER_MS;
-                self.tcb.rexmt_at = Some(ctx.now + wait);
+                self.tcb.send_timer = SendTimer::Retransmit { at: ctx.now + wait };
                 self.ignored(ctx, "RST to SYN ignored, SYN will be retried");
                 return Arrival::Done;
             }
@@ -135,7 +135,7 @@ impl Socket {
             t.snd_wl1 = seg.seq;
             t.snd_wl2 = seg.ack;
             t.retries = 0;
-            t.rexmt_at = None;
+            t.send_timer = SendTimer::Idle;
             if let Some((_, sent)) = t.rtt_probe.take() {
                 self.rtt_sample(ctx.p, ctx.now - sent);
             }
@@ -491,9 +491,8 @@ impl Socket {
         t.snd_wnd = seg.wnd;
         t.snd_wl1 = seg.seq;
         t.snd_wl2 = seg.ack;
-        if t.persist && t.snd_wnd > 0 {
-            t.persist = false;
-            t.rexmt_at = None;
+        if t.send_timer.is_persist() && t.snd_wnd > 0 {
+            t.send_timer = SendTimer::Idle;
             t.retries = 0;
             self.reset_rto(ctx.p);
         }
@@ -540,11 +539,12 @@ impl Socket {
             None => self.reset_rto(ctx.p),
         }
         let t = &mut self.tcb;
-        t.persist = false;
-        t.rexmt_at = if t.snd_una == t.snd_max {
-            None
+        t.send_timer = if t.snd_una == t.snd_max {
+            SendTimer::Idle
         } else {
-            Some(ctx.now + t.rto_ns)
+            SendTimer::Retransmit {
+                at: ctx.now + t.rto_ns,
+            }
         };
     }
 

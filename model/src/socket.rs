@@ -58,6 +58,37 @@ pub enum CloseTimer {
     Connect,
 }
 
+/// The sending side's one timer: retransmission while data is in flight, or
+/// persist while the peer's window is zero and nothing is (RFC 9293 §3.8.6.1).
+/// One field, so the two cannot both run, nor a deadline lose its meaning: Linux
+/// keeps both in `icsk_retransmit_timer`, told apart by `icsk_pending`; BSD's
+/// TCPT_REXMT and TCPT_PERSIST are never armed together (tcp_setpersist).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+pub enum SendTimer {
+    #[default]
+    Idle,
+    /// RFC 6298: the earliest unacknowledged segment (or our SYN) is resent at `at`.
+    Retransmit { at: TimeNs },
+    /// A zero-window probe goes out at `at`.
+    Persist { at: TimeNs },
+}
+
+impl SendTimer {
+    /// When the timer fires, if it runs.
+    #[inline]
+    pub fn at(self) -> Option<TimeNs> {
+        match self {
+            SendTimer::Idle => None,
+            SendTimer::Retransmit { at } | SendTimer::Persist { at } => Some(at),
+        }
+    }
+
+    #[inline]
+    pub fn is_persist(self) -> bool {
+        matches!(self, SendTimer::Persist { .. })
+    }
+}
+
 /// A listener's queues.
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
 pub struct Listener {
@@ -118,9 +149,7 @@ pub struct Tcb {
     pub keepalive_probes: u32,
     /// When our first SYN went out (Linux `retrans_stamp` in SYN-SENT).
     pub first_syn_at: Option<TimeNs>,
-    /// Retransmission timer (or persist timer when `persist`).
-    pub rexmt_at: Option<TimeNs>,
-    pub persist: bool,
+    pub send_timer: SendTimer,
     pub delack_at: Option<TimeNs>,
     /// An ACK must go out with the next output.
     pub ack_now: bool,
@@ -489,8 +518,7 @@ impl Socket {
             }
             State::TimeWait => {
                 // The ACK of the peer's FIN may still be owed: keep `ack_now`.
-                self.tcb.rexmt_at = None;
-                self.tcb.persist = false;
+                self.tcb.send_timer = SendTimer::Idle;
                 self.tcb.delack_at = None;
                 let at = ctx.now + ctx.p.time_wait_s.value as u64 * crate::NS_PER_S;
                 self.tcb.close_timer = Some((at, CloseTimer::TimeWait));
@@ -539,8 +567,7 @@ impl Socket {
 
     /// Stops the retransmission, persist and delayed-ACK timers.
     pub fn stop_timers(&mut self) {
-        self.tcb.rexmt_at = None;
-        self.tcb.persist = false;
+        self.tcb.send_timer = SendTimer::Idle;
         self.tcb.delack_at = None;
         self.tcb.ack_now = false;
     }

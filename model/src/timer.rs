@@ -9,7 +9,7 @@ use crate::event::{DiscardCause, Event, RstCause, TimerKind};
 use crate::input::Arrival;
 use crate::personality::{FinWait2Expiry, Knobs};
 use crate::segment::Flags;
-use crate::socket::{CloseTimer, Ctx, Socket};
+use crate::socket::{CloseTimer, Ctx, SendTimer, Socket};
 use crate::state::{Rule, State};
 use crate::TimeNs;
 
@@ -18,7 +18,7 @@ impl Socket {
     #[inline]
     pub fn next_deadline(&self) -> Option<TimeNs> {
         let t = &self.tcb;
-        let mut at = t.rexmt_at;
+        let mut at = t.send_timer.at();
         for d in [t.delack_at, t.close_timer.map(|c| c.0), t.keepalive_at]
             .into_iter()
             .flatten()
@@ -40,9 +40,9 @@ impl Socket {
             self.timer_event(ctx, TimerKind::DelayedAck);
             self.output(ctx);
         }
-        if self.tcb.rexmt_at.is_some_and(|t| t <= now) {
-            self.tcb.rexmt_at = None;
-            let arrival = if self.tcb.persist {
+        if self.tcb.send_timer.at().is_some_and(|t| t <= now) {
+            let fired = std::mem::take(&mut self.tcb.send_timer);
+            let arrival = if fired.is_persist() {
                 self.persist_expired(ctx)
             } else {
                 self.retransmit_expired(ctx)
@@ -228,8 +228,9 @@ impl Socket {
         self.tcb.retries += 1;
         self.tcb.probes_out += 1;
         self.back_off(p);
-        self.tcb.persist = true;
-        self.tcb.rexmt_at = Some(ctx.now + self.tcb.rto_ns);
+        self.tcb.send_timer = SendTimer::Persist {
+            at: ctx.now + self.tcb.rto_ns,
+        };
         Arrival::Done
     }
 

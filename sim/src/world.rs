@@ -452,7 +452,7 @@ mod tests {
         w.run();
         let digest = w.state_hash();
         assert_eq!(
-            digest, 0x00ac_8141_8ad9_cf66,
+            digest, 0xf002_c168_608e_59ac,
             "state_hash of small-close is now {digest:#018x}"
         );
     }

@@ -12,7 +12,7 @@ use crate::personality::{
 };
 use crate::segment::{Flags, Segment};
 use crate::seq::Seq;
-use crate::socket::{CloseTimer, Ctx, SendTimer, Socket, OOO_RANGES_MAX};
+use crate::socket::{CloseTimer, Ctx, Ending, SendTimer, Socket, OOO_RANGES_MAX};
 use crate::state::{Rule, State};
 use crate::{NS_PER_MS, NS_PER_S};
 
@@ -110,9 +110,7 @@ impl Socket {
                 state: self.state,
             });
             self.so_error = Some(Errno::ECONNREFUSED);
-            self.reset = true;
-            self.rst_received = true;
-            self.set_state(ctx, State::Closed, Rule::Refused);
+            self.finish(ctx, Ending::RstReceived, Rule::Refused);
             return Arrival::Closed;
         }
         if !f.syn() {
@@ -335,12 +333,10 @@ impl Socket {
             conn: self.conn(),
             state: self.state,
         });
-        self.rst_received = true;
-        self.reset = true;
         let error = match self.state {
             State::SynReceived if self.parent.is_some() => {
                 // Passive open: the child goes away quietly (back to LISTEN).
-                self.set_state(ctx, State::Closed, Rule::RcvRst);
+                self.finish(ctx, Ending::RstReceived, Rule::RcvRst);
                 return Arrival::Closed;
             }
             State::SynReceived => Some(Errno::ECONNREFUSED),
@@ -362,7 +358,7 @@ impl Socket {
         if ctx.p.rst_discards_unread.value {
             self.purge_receive_queue(ctx, DiscardCause::RstReceivedUnread);
         }
-        self.set_state(ctx, State::Closed, Rule::RcvRst);
+        self.finish(ctx, Ending::RstReceived, Rule::RcvRst);
         Arrival::Closed
     }
 

@@ -58,6 +58,17 @@ pub enum CloseTimer {
     Connect,
 }
 
+/// How a connection was cut off, where it did not close in order. After it
+/// nothing more is sent or received, and read() and write() report it (`api.rs`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Ending {
+    /// The peer's RST: it refused our SYN, or reset the connection.
+    RstReceived,
+    /// We dropped it: an abort (with our RST where the state calls for one),
+    /// or a timer that gave up.
+    Dropped,
+}
+
 /// The sending side's one timer: retransmission while data is in flight, or
 /// persist while the peer's window is zero and nothing is (RFC 9293 §3.8.6.1).
 /// One field, so the two cannot both run, nor a deadline lose its meaning: Linux
@@ -190,9 +201,8 @@ pub struct Socket {
     pub shut_wr: bool,
     /// Pending error, reported once (SO_ERROR).
     pub so_error: Option<Errno>,
-    pub rst_received: bool,
-    /// The connection ended by an RST or an abort (no more sends or receives).
-    pub reset: bool,
+    /// How the connection was cut off, if it was: written once, by `finish`.
+    pub ending: Option<Ending>,
     /// Ever reached ESTABLISHED (for errors on never-connected sockets).
     pub connected: bool,
     /// A write() already got ECONNRESET (for `reset-then-eshutdown`).
@@ -230,8 +240,7 @@ impl Socket {
             shut_rd: false,
             shut_wr: false,
             so_error: None,
-            rst_received: false,
-            reset: false,
+            ending: None,
             connected: false,
             write_error_reported: false,
             rcv_buf: 0,
@@ -422,6 +431,31 @@ impl Socket {
         self.closed || self.shut_rd
     }
 
+    /// The peer's RST ended the connection.
+    #[inline]
+    pub fn rst_received(&self) -> bool {
+        self.ending == Some(Ending::RstReceived)
+    }
+
+    /// The connection was cut off (an RST either way, or a timer that gave up).
+    #[inline]
+    pub fn was_reset(&self) -> bool {
+        self.ending.is_some()
+    }
+
+    /// The one place a connection is cut off: records how, once, and enters
+    /// CLOSED by `rule`. A second ending would mean two parts of the model
+    /// each think they ended it, and the later one's errors would be wrong.
+    pub fn finish(&mut self, ctx: &mut Ctx, ending: Ending, rule: Rule) {
+        assert!(
+            self.ending.is_none(),
+            "{ending:?} ({rule}) of a connection already cut off: {:?}",
+            self.ending
+        );
+        self.ending = Some(ending);
+        self.set_state(ctx, State::Closed, rule);
+    }
+
     /// A connection attempt that failed: its pending error (or `fallback` if a
     /// read or write already took it), and the socket forgets the attempt.
     pub fn fail_connect(&mut self, fallback: Errno) -> Errno {
@@ -438,8 +472,7 @@ impl Socket {
             "disconnect() of a socket that connected"
         );
         self.so_error = None;
-        self.rst_received = false;
-        self.reset = false;
+        self.ending = None;
         self.shut_rd = false;
         self.shut_wr = false;
         self.write_error_reported = false;
@@ -635,10 +668,7 @@ impl Socket {
     /// The abort without our own RST: send queue discarded, CLOSED.
     pub fn drop_connection(&mut self, ctx: &mut Ctx, cause: RstCause) {
         self.purge_send_queue(ctx, DiscardCause::Abort(cause));
-        self.reset = true;
-        if self.state != State::Closed {
-            self.set_state(ctx, State::Closed, Rule::Abort);
-        }
+        self.finish(ctx, Ending::Dropped, Rule::Abort);
     }
 
     /// Answers `seg` with an RST built from it (`<SEQ=SEG.ACK><CTL=RST>`), as

@@ -9,7 +9,7 @@ use crate::event::{DiscardCause, Event, RstCause, TimerKind};
 use crate::input::Arrival;
 use crate::personality::{FinWait2Expiry, Knobs};
 use crate::segment::Flags;
-use crate::socket::{CloseTimer, Ctx, SendTimer, Socket};
+use crate::socket::{CloseTimer, Ctx, Ending, SendTimer, Socket};
 use crate::state::{Rule, State};
 use crate::TimeNs;
 
@@ -93,8 +93,7 @@ impl Socket {
                 self.abort(ctx, RstCause::KeepaliveTimeout);
             } else {
                 self.purge_send_queue(ctx, DiscardCause::Timeout);
-                self.reset = true;
-                self.set_state(ctx, State::Closed, Rule::KeepaliveTimeout);
+                self.finish(ctx, Ending::Dropped, Rule::KeepaliveTimeout);
             }
             return Arrival::Closed;
         }
@@ -200,8 +199,7 @@ impl Socket {
             self.abort(ctx, RstCause::RetransmitLimit);
         } else {
             self.purge_send_queue(ctx, DiscardCause::Timeout);
-            self.reset = true;
-            self.set_state(ctx, State::Closed, Rule::RetransmitLimit);
+            self.finish(ctx, Ending::Dropped, Rule::RetransmitLimit);
         }
     }
 
@@ -241,8 +239,7 @@ impl Socket {
                 // no RST from a connection the peer never knew.
                 self.timer_event(ctx, TimerKind::Connect);
                 self.so_error = Some(Errno::ETIMEDOUT);
-                self.reset = true;
-                self.set_state(ctx, State::Closed, Rule::ConnectTimeout);
+                self.finish(ctx, Ending::Dropped, Rule::ConnectTimeout);
             }
             CloseTimer::TimeWait => {
                 self.timer_event(ctx, TimerKind::TimeWait);
@@ -256,8 +253,7 @@ impl Socket {
                     }
                     FinWait2Expiry::Rst => {
                         self.send_rst_here(ctx, RstCause::FinWait2Timeout);
-                        self.reset = true;
-                        self.set_state(ctx, State::Closed, Rule::FinWait2Timeout);
+                        self.finish(ctx, Ending::Dropped, Rule::FinWait2Timeout);
                     }
                 }
             }

@@ -452,7 +452,7 @@ mod tests {
         w.run();
         let digest = w.state_hash();
         assert_eq!(
-            digest, 0xf002_c168_608e_59ac,
+            digest, 0xb735_4b38_b25e_aa94,
             "state_hash of small-close is now {digest:#018x}"
         );
     }

@@ -117,20 +117,11 @@ impl Socket {
             self.ignored(ctx, "no SYN in SYN-SENT");
             return Arrival::Done;
         }
+        // Our SYN offered timestamps if the personality uses them.
+        self.learn_peer_syn(ctx.p, seg, self.tcb.ts_ok);
         let t = &mut self.tcb;
-        t.irs = seg.seq;
-        t.rcv_nxt = seg.seq + 1;
-        t.last_ack_sent = t.rcv_nxt;
-        // Our SYN offered timestamps if the personality uses them; the peer's
-        // SYN (or SYN-ACK) decides.
-        t.ts_ok &= seg.opts.ts();
-        self.set_send_mss(seg.mss);
-        let t = &mut self.tcb;
-        t.cwnd = ctx.p.initial_cwnd_segs.value.max(1) * t.mss;
         if ack_ok {
             t.snd_una = seg.ack;
-            t.snd_wnd = seg.wnd;
-            t.snd_wl1 = seg.seq;
             t.snd_wl2 = seg.ack;
             t.retries = 0;
             t.send_timer = SendTimer::Idle;
@@ -152,11 +143,26 @@ impl Socket {
         } else {
             // Simultaneous open: answer with SYN-ACK from the same ISS.
             self.set_state(ctx, State::SynReceived, Rule::RcvSynSimultaneous);
-            self.tcb.snd_wnd = seg.wnd;
-            self.tcb.snd_wl1 = seg.seq;
             self.send_syn(ctx);
         }
         Arrival::Done
+    }
+
+    /// Learns the peer's SYN (or SYN-ACK), in a listener's new child (§3.10.7.2)
+    /// or in SYN-SENT (§3.10.7.3): its ISN, our ACK of it, the options both
+    /// ends agree on (timestamps if `ts_offered` by us too, the smaller MSS),
+    /// the first congestion window in that MSS, and the peer's first window.
+    pub(crate) fn learn_peer_syn(&mut self, p: &Knobs, seg: &Segment, ts_offered: bool) {
+        let t = &mut self.tcb;
+        t.irs = seg.seq;
+        t.rcv_nxt = seg.seq + 1;
+        t.last_ack_sent = t.rcv_nxt;
+        t.ts_ok = ts_offered && seg.opts.ts();
+        self.set_send_mss(seg.mss);
+        let t = &mut self.tcb;
+        t.cwnd = p.initial_cwnd_segs.value.max(1) * t.mss;
+        t.snd_wnd = seg.wnd;
+        t.snd_wl1 = seg.seq;
     }
 
     /// §3.10.7.4 for SYN-RECEIVED and the synchronized states except TIME-WAIT.

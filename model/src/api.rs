@@ -250,7 +250,7 @@ impl Host {
                     .backlog = backlog;
                 return Ok(0);
             }
-            State::Closed if !self.sock(sid).connected && !self.sock(sid).reset => {}
+            State::Closed if !self.sock(sid).connected && !self.sock(sid).was_reset() => {}
             // Connected, or was (Linux inet_listen: only a CLOSED socket listens).
             State::Closed
             | State::SynSent
@@ -337,7 +337,7 @@ impl Host {
             };
         }
         match s.state {
-            State::Closed if !s.connected && !s.reset => {}
+            State::Closed if !s.connected && !s.was_reset() => {}
             State::Closed if !s.connected => {
                 // A handshake that failed: report its error, and the socket is
                 // fresh again (Linux __inet_stream_connect → sock_error, tcp_disconnect).
@@ -500,7 +500,7 @@ impl Host {
             }
             return Step::Done(Ok(n));
         }
-        if s.rst_received && p.knobs.read_after_rst.value == ReadAfterRst::ErrorAlways {
+        if s.rst_received() && p.knobs.read_after_rst.value == ReadAfterRst::ErrorAlways {
             return Step::Done(Err(Errno::ECONNRESET));
         }
         if s.tcb.fin_rcvd {
@@ -515,7 +515,7 @@ impl Host {
                 ReadAfterShutRd::Eshutdown => Err(Errno::ESHUTDOWN),
             });
         }
-        if s.reset {
+        if s.was_reset() {
             return Step::Done(Ok(0));
         }
         if s.state == State::Closed {
@@ -598,12 +598,12 @@ impl Host {
 
 /// Whether a write() would fail now (what `write_error` tests, without consuming).
 fn write_fails(s: &crate::socket::Socket) -> bool {
-    s.rst_received || s.reset || s.shut_wr || s.so_error.is_some()
+    s.rst_received() || s.was_reset() || s.shut_wr || s.so_error.is_some()
 }
 
 /// The error a write() gets before any data moves, if one.
 fn write_error(s: &mut crate::socket::Socket, mode: WriteAfterRst) -> Option<Errno> {
-    if s.rst_received || (s.reset && s.so_error.is_some()) {
+    if s.rst_received() || (s.was_reset() && s.so_error.is_some()) {
         return Some(match mode {
             WriteAfterRst::ErrorThenEpipe => s.so_error.take().unwrap_or(Errno::EPIPE),
             WriteAfterRst::Epipe => Errno::EPIPE,
@@ -619,7 +619,7 @@ fn write_error(s: &mut crate::socket::Socket, mode: WriteAfterRst) -> Option<Err
     if let Some(e) = s.so_error.take() {
         return Some(e);
     }
-    if s.shut_wr || s.reset {
+    if s.shut_wr || s.was_reset() {
         return Some(Errno::EPIPE);
     }
     None

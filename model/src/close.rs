@@ -144,7 +144,11 @@ impl Host {
             s.parent = None;
             s.closed = true;
             s.purge_receive_queue(&mut ctx, DiscardCause::CloseUnread);
-            s.abort(&mut ctx, RstCause::ListenerClosed);
+            // A child the peer reset while it waited is cut off already: its
+            // unread data goes, but there is nothing left to abort.
+            if s.state != State::Closed {
+                s.abort(&mut ctx, RstCause::ListenerClosed);
+            }
         }
         for &c in &l.embryonic {
             let s = self.sock_mut(c);

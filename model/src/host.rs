@@ -356,16 +356,7 @@ impl Host {
         child.bound = true;
         child.parent = Some(lid);
         child.init_tcb(iss, k, k.rto_initial_ms.value as u64 * crate::NS_PER_MS);
-        let t = &mut child.tcb;
-        t.irs = seg.seq;
-        t.rcv_nxt = seg.seq + 1;
-        t.last_ack_sent = t.rcv_nxt;
-        t.ts_ok = k.tcp_timestamps.value && seg.opts.ts();
-        child.set_send_mss(seg.mss);
-        let t = &mut child.tcb;
-        t.cwnd = k.initial_cwnd_segs.value.max(1) * t.mss;
-        t.snd_wnd = seg.wnd;
-        t.snd_wl1 = seg.seq;
+        child.learn_peer_syn(k, seg, k.tcp_timestamps.value);
         child.state = State::Listen; // the child is the listener's TCB, forked
         let mut ctx = Ctx { p: k, now, out };
         child.set_state(&mut ctx, State::SynReceived, Rule::RcvSyn);

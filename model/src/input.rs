@@ -12,7 +12,7 @@ use crate::personality::{
 };
 use crate::segment::{Flags, Segment};
 use crate::seq::Seq;
-use crate::socket::{CloseTimer, Ctx, Socket, OOO_RANGES_MAX};
+use crate::socket::{CloseTimer, Ctx, Ending, SendTimer, Socket, OOO_RANGES_MAX};
 use crate::state::{Rule, State};
 use crate::{NS_PER_MS, NS_PER_S};
 
@@ -101,7 +101,7 @@ impl Socket {
                 self.tcb.refusals += 1;
                 self.tcb.retry_after_refusal = true;
                 let wait = ctx.p.refused_syn_retry_ms.value as u64 * NS_PER_MS;
-                self.tcb.rexmt_at = Some(ctx.now + wait);
+                self.tcb.send_timer = SendTimer::Retransmit { at: ctx.now + wait };
                 self.ignored(ctx, "RST to SYN ignored, SYN will be retried");
                 return Arrival::Done;
             }
@@ -110,32 +110,21 @@ impl Socket {
                 state: self.state,
             });
             self.so_error = Some(Errno::ECONNREFUSED);
-            self.reset = true;
-            self.rst_received = true;
-            self.set_state(ctx, State::Closed, Rule::Refused);
+            self.finish(ctx, Ending::RstReceived, Rule::Refused);
             return Arrival::Closed;
         }
         if !f.syn() {
             self.ignored(ctx, "no SYN in SYN-SENT");
             return Arrival::Done;
         }
+        // Our SYN offered timestamps if the personality uses them.
+        self.learn_peer_syn(ctx.p, seg, self.tcb.ts_ok);
         let t = &mut self.tcb;
-        t.irs = seg.seq;
-        t.rcv_nxt = seg.seq + 1;
-        t.last_ack_sent = t.rcv_nxt;
-        // Our SYN offered timestamps if the personality uses them; the peer's
-        // SYN (or SYN-ACK) decides.
-        t.ts_ok &= seg.opts.ts();
-        self.set_send_mss(seg.mss);
-        let t = &mut self.tcb;
-        t.cwnd = ctx.p.initial_cwnd_segs.value.max(1) * t.mss;
         if ack_ok {
             t.snd_una = seg.ack;
-            t.snd_wnd = seg.wnd;
-            t.snd_wl1 = seg.seq;
             t.snd_wl2 = seg.ack;
             t.retries = 0;
-            t.rexmt_at = None;
+            t.send_timer = SendTimer::Idle;
             if let Some((_, sent)) = t.rtt_probe.take() {
                 self.rtt_sample(ctx.p, ctx.now - sent);
             }
@@ -154,11 +143,26 @@ impl Socket {
         } else {
             // Simultaneous open: answer with SYN-ACK from the same ISS.
             self.set_state(ctx, State::SynReceived, Rule::RcvSynSimultaneous);
-            self.tcb.snd_wnd = seg.wnd;
-            self.tcb.snd_wl1 = seg.seq;
             self.send_syn(ctx);
         }
         Arrival::Done
+    }
+
+    /// Learns the peer's SYN (or SYN-ACK), in a listener's new child (§3.10.7.2)
+    /// or in SYN-SENT (§3.10.7.3): its ISN, our ACK of it, the options both
+    /// ends agree on (timestamps if `ts_offered` by us too, the smaller MSS),
+    /// the first congestion window in that MSS, and the peer's first window.
+    pub(crate) fn learn_peer_syn(&mut self, p: &Knobs, seg: &Segment, ts_offered: bool) {
+        let t = &mut self.tcb;
+        t.irs = seg.seq;
+        t.rcv_nxt = seg.seq + 1;
+        t.last_ack_sent = t.rcv_nxt;
+        t.ts_ok = ts_offered && seg.opts.ts();
+        self.set_send_mss(seg.mss);
+        let t = &mut self.tcb;
+        t.cwnd = p.initial_cwnd_segs.value.max(1) * t.mss;
+        t.snd_wnd = seg.wnd;
+        t.snd_wl1 = seg.seq;
     }
 
     /// §3.10.7.4 for SYN-RECEIVED and the synchronized states except TIME-WAIT.
@@ -335,12 +339,10 @@ impl Socket {
             conn: self.conn(),
             state: self.state,
         });
-        self.rst_received = true;
-        self.reset = true;
         let error = match self.state {
             State::SynReceived if self.parent.is_some() => {
                 // Passive open: the child goes away quietly (back to LISTEN).
-                self.set_state(ctx, State::Closed, Rule::RcvRst);
+                self.finish(ctx, Ending::RstReceived, Rule::RcvRst);
                 return Arrival::Closed;
             }
             State::SynReceived => Some(Errno::ECONNREFUSED),
@@ -362,7 +364,7 @@ impl Socket {
         if ctx.p.rst_discards_unread.value {
             self.purge_receive_queue(ctx, DiscardCause::RstReceivedUnread);
         }
-        self.set_state(ctx, State::Closed, Rule::RcvRst);
+        self.finish(ctx, Ending::RstReceived, Rule::RcvRst);
         Arrival::Closed
     }
 
@@ -491,9 +493,8 @@ impl Socket {
         t.snd_wnd = seg.wnd;
         t.snd_wl1 = seg.seq;
         t.snd_wl2 = seg.ack;
-        if t.persist && t.snd_wnd > 0 {
-            t.persist = false;
-            t.rexmt_at = None;
+        if t.send_timer.is_persist() && t.snd_wnd > 0 {
+            t.send_timer = SendTimer::Idle;
             t.retries = 0;
             self.reset_rto(ctx.p);
         }
@@ -540,11 +541,12 @@ impl Socket {
             None => self.reset_rto(ctx.p),
         }
         let t = &mut self.tcb;
-        t.persist = false;
-        t.rexmt_at = if t.snd_una == t.snd_max {
-            None
+        t.send_timer = if t.snd_una == t.snd_max {
+            SendTimer::Idle
         } else {
-            Some(ctx.now + t.rto_ns)
+            SendTimer::Retransmit {
+                at: ctx.now + t.rto_ns,
+            }
         };
     }
 

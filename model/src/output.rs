@@ -7,7 +7,7 @@
 
 use crate::personality::Knobs;
 use crate::segment::Flags;
-use crate::socket::{Ctx, Socket};
+use crate::socket::{Ctx, SendTimer, Socket};
 use crate::state::State;
 use crate::{TimeNs, NS_PER_MS};
 
@@ -79,10 +79,12 @@ impl Socket {
         }
         let unsent = self.snd_unsent();
         let t = &mut self.tcb;
-        if unsent > 0 && t.snd_wnd == 0 && t.snd_nxt == t.snd_una && t.rexmt_at.is_none() {
+        let idle = t.send_timer == SendTimer::Idle;
+        if unsent > 0 && t.snd_wnd == 0 && t.snd_nxt == t.snd_una && idle {
             // Zero window and nothing in flight: the persist timer probes it (RFC 9293 §3.8.6.1).
-            t.persist = true;
-            t.rexmt_at = Some(ctx.now + t.rto_ns);
+            t.send_timer = SendTimer::Persist {
+                at: ctx.now + t.rto_ns,
+            };
         }
         sent
     }
@@ -110,9 +112,12 @@ impl Socket {
             t.snd_max = end;
         }
         t.snd_nxt = end;
-        if t.rexmt_at.is_none() || t.persist {
-            t.persist = false;
-            t.rexmt_at = Some(ctx.now + t.rto_ns);
+        // Data in flight needs the retransmission timer; a running one keeps
+        // its deadline (RFC 6298 §5.1), a persist timer gives way to it.
+        if !matches!(t.send_timer, SendTimer::Retransmit { .. }) {
+            t.send_timer = SendTimer::Retransmit {
+                at: ctx.now + t.rto_ns,
+            };
         }
         self.assert_send_sequence();
         self.transmit(ctx, seg);
@@ -165,8 +170,9 @@ impl Socket {
         if t.snd_max.lt(t.snd_nxt) {
             t.snd_max = t.snd_nxt;
         }
-        t.rexmt_at = Some(ctx.now + t.rto_ns);
-        t.persist = false;
+        t.send_timer = SendTimer::Retransmit {
+            at: ctx.now + t.rto_ns,
+        };
         self.transmit(ctx, seg);
     }
 

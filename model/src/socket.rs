@@ -58,6 +58,48 @@ pub enum CloseTimer {
     Connect,
 }
 
+/// How a connection was cut off, where it did not close in order. After it
+/// nothing more is sent or received, and read() and write() report it (`api.rs`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Ending {
+    /// The peer's RST: it refused our SYN, or reset the connection.
+    RstReceived,
+    /// We dropped it: an abort (with our RST where the state calls for one),
+    /// or a timer that gave up.
+    Dropped,
+}
+
+/// The sending side's one timer: retransmission while data is in flight, or
+/// persist while the peer's window is zero and nothing is (RFC 9293 §3.8.6.1).
+/// One field, so the two cannot both run, nor a deadline lose its meaning: Linux
+/// keeps both in `icsk_retransmit_timer`, told apart by `icsk_pending`; BSD's
+/// TCPT_REXMT and TCPT_PERSIST are never armed together (tcp_setpersist).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+pub enum SendTimer {
+    #[default]
+    Idle,
+    /// RFC 6298: the earliest unacknowledged segment (or our SYN) is resent at `at`.
+    Retransmit { at: TimeNs },
+    /// A zero-window probe goes out at `at`.
+    Persist { at: TimeNs },
+}
+
+impl SendTimer {
+    /// When the timer fires, if it runs.
+    #[inline]
+    pub fn at(self) -> Option<TimeNs> {
+        match self {
+            SendTimer::Idle => None,
+            SendTimer::Retransmit { at } | SendTimer::Persist { at } => Some(at),
+        }
+    }
+
+    #[inline]
+    pub fn is_persist(self) -> bool {
+        matches!(self, SendTimer::Persist { .. })
+    }
+}
+
 /// A listener's queues.
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
 pub struct Listener {
@@ -118,9 +160,7 @@ pub struct Tcb {
     pub keepalive_probes: u32,
     /// When our first SYN went out (Linux `retrans_stamp` in SYN-SENT).
     pub first_syn_at: Option<TimeNs>,
-    /// Retransmission timer (or persist timer when `persist`).
-    pub rexmt_at: Option<TimeNs>,
-    pub persist: bool,
+    pub send_timer: SendTimer,
     pub delack_at: Option<TimeNs>,
     /// An ACK must go out with the next output.
     pub ack_now: bool,
@@ -161,9 +201,8 @@ pub struct Socket {
     pub shut_wr: bool,
     /// Pending error, reported once (SO_ERROR).
     pub so_error: Option<Errno>,
-    pub rst_received: bool,
-    /// The connection ended by an RST or an abort (no more sends or receives).
-    pub reset: bool,
+    /// How the connection was cut off, if it was: written once, by `finish`.
+    pub ending: Option<Ending>,
     /// Ever reached ESTABLISHED (for errors on never-connected sockets).
     pub connected: bool,
     /// A write() already got ECONNRESET (for `reset-then-eshutdown`).
@@ -201,8 +240,7 @@ impl Socket {
             shut_rd: false,
             shut_wr: false,
             so_error: None,
-            rst_received: false,
-            reset: false,
+            ending: None,
             connected: false,
             write_error_reported: false,
             rcv_buf: 0,
@@ -393,6 +431,31 @@ impl Socket {
         self.closed || self.shut_rd
     }
 
+    /// The peer's RST ended the connection.
+    #[inline]
+    pub fn rst_received(&self) -> bool {
+        self.ending == Some(Ending::RstReceived)
+    }
+
+    /// The connection was cut off (an RST either way, or a timer that gave up).
+    #[inline]
+    pub fn was_reset(&self) -> bool {
+        self.ending.is_some()
+    }
+
+    /// The one place a connection is cut off: records how, once, and enters
+    /// CLOSED by `rule`. A second ending would mean two parts of the model
+    /// each think they ended it, and the later one's errors would be wrong.
+    pub fn finish(&mut self, ctx: &mut Ctx, ending: Ending, rule: Rule) {
+        assert!(
+            self.ending.is_none(),
+            "{ending:?} ({rule}) of a connection already cut off: {:?}",
+            self.ending
+        );
+        self.ending = Some(ending);
+        self.set_state(ctx, State::Closed, rule);
+    }
+
     /// A connection attempt that failed: its pending error (or `fallback` if a
     /// read or write already took it), and the socket forgets the attempt.
     pub fn fail_connect(&mut self, fallback: Errno) -> Errno {
@@ -409,8 +472,7 @@ impl Socket {
             "disconnect() of a socket that connected"
         );
         self.so_error = None;
-        self.rst_received = false;
-        self.reset = false;
+        self.ending = None;
         self.shut_rd = false;
         self.shut_wr = false;
         self.write_error_reported = false;
@@ -489,8 +551,7 @@ impl Socket {
             }
             State::TimeWait => {
                 // The ACK of the peer's FIN may still be owed: keep `ack_now`.
-                self.tcb.rexmt_at = None;
-                self.tcb.persist = false;
+                self.tcb.send_timer = SendTimer::Idle;
                 self.tcb.delack_at = None;
                 let at = ctx.now + ctx.p.time_wait_s.value as u64 * crate::NS_PER_S;
                 self.tcb.close_timer = Some((at, CloseTimer::TimeWait));
@@ -539,8 +600,7 @@ impl Socket {
 
     /// Stops the retransmission, persist and delayed-ACK timers.
     pub fn stop_timers(&mut self) {
-        self.tcb.rexmt_at = None;
-        self.tcb.persist = false;
+        self.tcb.send_timer = SendTimer::Idle;
         self.tcb.delack_at = None;
         self.tcb.ack_now = false;
     }
@@ -608,10 +668,7 @@ impl Socket {
     /// The abort without our own RST: send queue discarded, CLOSED.
     pub fn drop_connection(&mut self, ctx: &mut Ctx, cause: RstCause) {
         self.purge_send_queue(ctx, DiscardCause::Abort(cause));
-        self.reset = true;
-        if self.state != State::Closed {
-            self.set_state(ctx, State::Closed, Rule::Abort);
-        }
+        self.finish(ctx, Ending::Dropped, Rule::Abort);
     }
 
     /// Answers `seg` with an RST built from it (`<SEQ=SEG.ACK><CTL=RST>`), as

@@ -9,7 +9,7 @@ use crate::event::{DiscardCause, Event, RstCause, TimerKind};
 use crate::input::Arrival;
 use crate::personality::{FinWait2Expiry, Knobs};
 use crate::segment::Flags;
-use crate::socket::{CloseTimer, Ctx, Socket};
+use crate::socket::{CloseTimer, Ctx, Ending, SendTimer, Socket};
 use crate::state::{Rule, State};
 use crate::TimeNs;
 
@@ -18,7 +18,7 @@ impl Socket {
     #[inline]
     pub fn next_deadline(&self) -> Option<TimeNs> {
         let t = &self.tcb;
-        let mut at = t.rexmt_at;
+        let mut at = t.send_timer.at();
         for d in [t.delack_at, t.close_timer.map(|c| c.0), t.keepalive_at]
             .into_iter()
             .flatten()
@@ -40,9 +40,9 @@ impl Socket {
             self.timer_event(ctx, TimerKind::DelayedAck);
             self.output(ctx);
         }
-        if self.tcb.rexmt_at.is_some_and(|t| t <= now) {
-            self.tcb.rexmt_at = None;
-            let arrival = if self.tcb.persist {
+        if self.tcb.send_timer.at().is_some_and(|t| t <= now) {
+            let fired = std::mem::take(&mut self.tcb.send_timer);
+            let arrival = if fired.is_persist() {
                 self.persist_expired(ctx)
             } else {
                 self.retransmit_expired(ctx)
@@ -93,8 +93,7 @@ impl Socket {
                 self.abort(ctx, RstCause::KeepaliveTimeout);
             } else {
                 self.purge_send_queue(ctx, DiscardCause::Timeout);
-                self.reset = true;
-                self.set_state(ctx, State::Closed, Rule::KeepaliveTimeout);
+                self.finish(ctx, Ending::Dropped, Rule::KeepaliveTimeout);
             }
             return Arrival::Closed;
         }
@@ -200,8 +199,7 @@ impl Socket {
             self.abort(ctx, RstCause::RetransmitLimit);
         } else {
             self.purge_send_queue(ctx, DiscardCause::Timeout);
-            self.reset = true;
-            self.set_state(ctx, State::Closed, Rule::RetransmitLimit);
+            self.finish(ctx, Ending::Dropped, Rule::RetransmitLimit);
         }
     }
 
@@ -228,8 +226,9 @@ impl Socket {
         self.tcb.retries += 1;
         self.tcb.probes_out += 1;
         self.back_off(p);
-        self.tcb.persist = true;
-        self.tcb.rexmt_at = Some(ctx.now + self.tcb.rto_ns);
+        self.tcb.send_timer = SendTimer::Persist {
+            at: ctx.now + self.tcb.rto_ns,
+        };
         Arrival::Done
     }
 
@@ -240,8 +239,7 @@ impl Socket {
                 // no RST from a connection the peer never knew.
                 self.timer_event(ctx, TimerKind::Connect);
                 self.so_error = Some(Errno::ETIMEDOUT);
-                self.reset = true;
-                self.set_state(ctx, State::Closed, Rule::ConnectTimeout);
+                self.finish(ctx, Ending::Dropped, Rule::ConnectTimeout);
             }
             CloseTimer::TimeWait => {
                 self.timer_event(ctx, TimerKind::TimeWait);
@@ -255,8 +253,7 @@ impl Socket {
                     }
                     FinWait2Expiry::Rst => {
                         self.send_rst_here(ctx, RstCause::FinWait2Timeout);
-                        self.reset = true;
-                        self.set_state(ctx, State::Closed, Rule::FinWait2Timeout);
+                        self.finish(ctx, Ending::Dropped, Rule::FinWait2Timeout);
                     }
                 }
             }

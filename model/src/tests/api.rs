@@ -561,6 +561,25 @@ fn test_listen_child_reset_in_the_queue_is_still_accepted_dead() {
 }
 
 #[test]
+fn test_listen_close_with_a_reset_child_queued_sends_no_rst_for_it() {
+    // The peer reset the queued child: close() of the listener finds it cut off
+    // already (its one ending), so it is freed with no RST of ours.
+    let mut h = listen();
+    h.send(SYN, 0, 0);
+    h.send(ACK, 1, 1);
+    h.send(RST | ACK, 1, 1);
+    let child = child_of(&h, h.remote);
+    assert_eq!(
+        h.host.sock(child).ending,
+        Some(crate::socket::Ending::RstReceived)
+    );
+    h.flush();
+    assert_eq!(h.close(), Some(Ok(0)));
+    assert_eq!(h.sent(), Vec::<String>::new());
+    assert_eq!(h.host.sockets().count(), 0);
+}
+
+#[test]
 fn test_listen_backlog_overflow_drops_the_syn_silently() {
     // listen(fd, 1) holds 2 (backlog + 1); the 3rd SYN gets nothing
     // (docs/sources.md#linux-obs-listen-overflow).

@@ -334,7 +334,7 @@ fn test_established_zero_window_persist_probe_then_window_update() {
     h.inject(zero);
     assert_eq!(h.write(100), Some(Ok(100)));
     assert_eq!(h.sent(), Vec::<String>::new(), "nothing fits a zero window");
-    assert!(h.s().tcb.persist);
+    assert!(h.s().tcb.send_timer.is_persist());
     // Probes (an ACK just below SND.UNA, Linux style) at RTO, then with backoff.
     let probes = h.send_times(1_500, |s| s.len == 0);
     assert_eq!(probes, [200, 600, 1400]);
@@ -343,7 +343,7 @@ fn test_established_zero_window_persist_probe_then_window_update() {
     // A window update: the data goes out at once, and the backoff is forgotten.
     h.send(ACK, 1, 101);
     assert_eq!(h.sent(), ["P. 101:201(100) ack 1"]);
-    assert!(!h.s().tcb.persist);
+    assert!(!h.s().tcb.send_timer.is_persist());
     assert!(h.s().tcb.rto_ns < 300 * NS_PER_MS);
     h.check();
 }

@@ -5,6 +5,7 @@
 
 use super::*;
 use crate::event::{Buffer, DiscardCause, RstCause};
+use crate::socket::{Ctx, Ending};
 use crate::Errno;
 
 const NO_SEGMENTS: [&str; 0] = [];
@@ -49,6 +50,39 @@ fn test_established_rst_at_rcv_nxt_resets() {
     assert_eq!(h.read(10), Some(Ok(0)));
     assert_eq!(h.read(10), Some(Ok(0)));
     assert_eq!(h.write(10), Some(Err(Errno::EPIPE)));
+}
+
+#[test]
+fn test_established_rst_is_the_connection_s_ending() {
+    let mut h = established();
+    assert_eq!(h.s().ending, None);
+    h.send(RST, 1, 0);
+    assert_eq!(h.s().ending, Some(Ending::RstReceived));
+}
+
+#[test]
+#[should_panic(expected = "already cut off")]
+fn test_closed_a_second_ending_is_a_bug() {
+    let mut h = established();
+    h.send(RST, 1, 0);
+    let p = Arc::clone(&h.host.personality);
+    let mut ctx = Ctx {
+        p: &p.knobs,
+        now: h.now,
+        out: &mut h.out,
+    };
+    h.host
+        .sock_mut(h.sid)
+        .finish(&mut ctx, Ending::Dropped, Rule::Abort);
+}
+
+#[test]
+fn test_established_retransmission_limit_ends_the_connection_as_dropped() {
+    let mut h = established();
+    h.write(10);
+    h.advance_ms(3_600_000);
+    assert_eq!(h.state(), State::Closed);
+    assert_eq!(h.s().ending, Some(Ending::Dropped));
 }
 
 #[test]

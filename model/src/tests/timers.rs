@@ -18,7 +18,7 @@ fn test_established_poll_at_is_the_earliest_deadline() {
     h.write(10);
     // The write carried the ACK: only the retransmission timer is left.
     assert_eq!(h.s().tcb.delack_at, None);
-    assert_eq!(h.host.poll_at(), h.s().tcb.rexmt_at);
+    assert_eq!(h.host.poll_at(), h.s().tcb.send_timer.at());
 }
 
 #[test]
@@ -40,7 +40,7 @@ fn test_time_wait_entry_stops_retransmission() {
     h.send(FIN | ACK, 1, 2);
     assert_eq!(h.state(), State::TimeWait);
     let t = &h.s().tcb;
-    assert_eq!((t.rexmt_at, t.delack_at), (None, None));
+    assert_eq!((t.send_timer.at(), t.delack_at), (None, None));
     assert_eq!(h.host.poll_at(), t.close_timer.map(|c| c.0));
 }
 

@@ -26,7 +26,7 @@ fn test_established_transfer_and_close_across_the_wrap() {
     assert_eq!(h.s().snd_queued(), 4000 - MSS as u64);
     h.send(ACK, 1, 4001);
     assert_eq!(h.s().snd_queued(), 0);
-    assert_eq!(h.s().tcb.rexmt_at, None);
+    assert_eq!(h.s().tcb.send_timer.at(), None);
     h.check();
     // The peer's data crosses the wrap too, out of order.
     h.send_data(1001, 4001, 1000);

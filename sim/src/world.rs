@@ -499,7 +499,7 @@ mod tests {
         w.run();
         let digest = w.state_hash();
         assert_eq!(
-            digest, 0xb735_4b38_b25e_aa94,
+            digest, 0x4c6c_a429_cb1a_4766,
             "state_hash of small-close is now {digest:#018x}"
         );
     }

@@ -30,6 +30,8 @@ enum Command {
     Personalities(cli::personalities::Args),
     /// Search for close sequences that break a property; shrink to a minimal scenario file.
     Fuzz(cli::fuzz::Args),
+    /// List the calls a scenario step can make (socket, listen, write, close, linger, …).
+    Calls(cli::calls::Args),
 }
 
 fn main() -> ExitCode {
@@ -52,5 +54,6 @@ fn main() -> ExitCode {
         Command::Personalities(a) => cli::personalities::exec(a),
         Command::Compare(a) => cli::compare::exec(a),
         Command::Fuzz(a) => cli::fuzz::exec(a),
+        Command::Calls(a) => cli::calls::exec(a),
     }
 }

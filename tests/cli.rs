@@ -180,11 +180,8 @@ fn the_format_doc_lists_every_call_and_cause() {
     .unwrap();
     // The call table is generated from the one declaration (model::call::CALLS);
     // `TCPSIM_BLESS=1 cargo test --test cli` rewrites it.
-    let table: String = model::call::CALLS
-        .iter()
-        .map(|c| c.doc_row() + "\n")
-        .collect();
     let head = "| call | syntax | what it does |\n|---|---|---|\n";
+    let table = tcpsim::cli::calls::markdown()[head.len()..].to_string();
     if std::env::var_os("TCPSIM_BLESS").is_some() {
         let start = doc.find(head).expect("the call table's header") + head.len();
         let end = start
@@ -545,4 +542,20 @@ fn compare_runs_the_matrix_fast_and_names_the_knob() {
         assert_eq!(out.status.code(), Some(0));
         assert!(String::from_utf8_lossy(&out.stdout).contains("freebsd"));
     }
+}
+
+#[test]
+fn calls_lists_every_call_of_the_one_declaration() {
+    let out = tcpsim().arg("calls").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for c in model::call::CALLS {
+        assert!(text.contains(c.usage), "`tcpsim calls` lacks `{}`", c.usage);
+    }
+    assert!(text.contains("(also closesocket)"), "{text}");
+    let md = tcpsim().args(["calls", "--markdown"]).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&md.stdout),
+        tcpsim::cli::calls::markdown()
+    );
 }

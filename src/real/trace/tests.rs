@@ -19,9 +19,9 @@ personality = "linux"
 steps = [
   "0    server listen l 80",
   "-    server accept l as s",
-  "5ms  client connect c server:80",
+  "20ms client connect c server:80",
   "-    client write c 1000 = 1000",
-  "9ms  server close s = 0",
+  "40ms server close s = 0",
 ]
 [expect]
 outcome = "reset-with-loss"
@@ -112,7 +112,7 @@ pub(crate) fn fixture(accept_return_ns: u64) -> (Scenario, RealRun) {
         (c, 2),
         -1,
         false,
-        (5_000_000, 5_000_010),
+        (20_000_000, 20_000_010),
         Res::Ok(3),
     );
     call(
@@ -120,43 +120,43 @@ pub(crate) fn fixture(accept_return_ns: u64) -> (Scenario, RealRun) {
         (c, 2),
         3,
         false,
-        (5_000_020, 5_130_000),
+        (20_000_020, 20_130_000),
         Res::Ok(0),
     );
-    recs.push(done(c, 2, 5_000_000, 5_130_000, Res::Ok(0)));
+    recs.push(done(c, 2, 20_000_000, 20_130_000, Res::Ok(0)));
     call(
         &mut recs,
         (c, 3),
         3,
         true,
-        (5_190_000, 5_200_000),
+        (20_190_000, 20_200_000),
         Res::Ok(1000),
     );
-    recs.push(done(c, 3, 5_190_000, 5_200_000, Res::Ok(1000)));
+    recs.push(done(c, 3, 20_190_000, 20_200_000, Res::Ok(1000)));
     call(
         &mut recs,
         (sv, 4),
         4,
         true,
-        (7_000_000, 7_000_010),
+        (40_000_000, 40_000_010),
         Res::Ok(0),
     );
-    recs.push(done(sv, 4, 7_000_000, 7_000_010, Res::Ok(0)));
+    recs.push(done(sv, 4, 40_000_000, 40_000_010, Res::Ok(0)));
     recs.push(Rec::Finished {
         proc: c,
-        t: 5_200_000,
+        t: 20_200_000,
     });
     recs.push(Rec::Finished {
         proc: sv,
-        t: 7_000_010,
+        t: 40_000_010,
     });
     let pkts = vec![
-        pkt(5_100_000, CLIENT, SERVER, 1000, 0, 0x02, 0),
-        pkt(5_110_000, SERVER, CLIENT, 5000, 1001, 0x12, 0),
-        pkt(5_120_000, CLIENT, SERVER, 1001, 5001, 0x10, 0),
-        pkt(5_200_000, CLIENT, SERVER, 1001, 5001, 0x18, 1000),
-        pkt(5_210_000, SERVER, CLIENT, 5001, 2001, 0x10, 0),
-        pkt(7_000_005, SERVER, CLIENT, 5001, 2001, 0x14, 0),
+        pkt(20_100_000, CLIENT, SERVER, 1000, 0, 0x02, 0),
+        pkt(20_110_000, SERVER, CLIENT, 5000, 1001, 0x12, 0),
+        pkt(20_120_000, CLIENT, SERVER, 1001, 5001, 0x10, 0),
+        pkt(20_200_000, CLIENT, SERVER, 1001, 5001, 0x18, 1000),
+        pkt(20_210_000, SERVER, CLIENT, 5001, 2001, 0x10, 0),
+        pkt(40_000_005, SERVER, CLIENT, 5001, 2001, 0x14, 0),
     ];
     let plan = crate::real::plan(&s.spec, 1.0).expect("plannable");
     let run = RealRun {
@@ -187,7 +187,7 @@ pub(crate) fn convert(s: &Scenario, run: &RealRun) -> (Vec<Entry>, Verdict) {
 
 #[test]
 fn calls_are_named_by_replaying_the_step_expansion() {
-    let (s, run) = fixture(5_125_000);
+    let (s, run) = fixture(20_125_000);
     let calls = calls(&s.spec, &run.recs);
     let names: Vec<&str> = calls.iter().map(|c| c.call.name()).collect();
     assert_eq!(
@@ -206,7 +206,7 @@ fn calls_are_named_by_replaying_the_step_expansion() {
 
 #[test]
 fn a_kernel_run_becomes_the_simulators_entries_and_verdict() {
-    let (s, run) = fixture(5_125_000);
+    let (s, run) = fixture(20_125_000);
     let (trace, v) = convert(&s, &run);
     let blocked: Vec<u32> = trace
         .iter()
@@ -215,7 +215,7 @@ fn a_kernel_run_becomes_the_simulators_entries_and_verdict() {
             _ => None,
         })
         .collect();
-    assert_eq!(blocked, [1], "only the accept waited more than 2 ms");
+    assert_eq!(blocked, [1], "only the accept waited more than 10 ms");
     assert_eq!(v.outcome, sim::Outcome::ResetWithLoss);
     assert_eq!(v.resets.len(), 1);
     let r = &v.resets[0];
@@ -258,7 +258,7 @@ fn a_kernel_run_becomes_the_simulators_entries_and_verdict() {
 
 #[test]
 fn rst_expectations_compare_senders_when_causes_are_unobserved() {
-    let (mut s, run) = fixture(5_125_000);
+    let (mut s, run) = fixture(20_125_000);
     s.expect.rst = Some(vec![(0, RstCause::CloseWithUnread)]);
     let (_, v) = convert(&s, &run);
     let m = s.check(&v);
@@ -272,7 +272,7 @@ fn rst_expectations_compare_senders_when_causes_are_unobserved() {
 
 #[test]
 fn an_out_of_window_rst_is_not_acted_on() {
-    let (s, mut run) = fixture(5_125_000);
+    let (s, mut run) = fixture(20_125_000);
     run.pkts[5].seq = 5000; // one before the client's rcv_nxt, in ESTABLISHED
     let (_, v) = convert(&s, &run);
     assert!(!v.resets[0].accepted);

@@ -125,11 +125,17 @@ fn line(out: &mut String, t: TimeNs, column: usize, columns: usize, text: &str) 
 
 /// The ladder diagram of a recorded trace.
 pub fn ladder(spec: &WorldSpec, trace: &[Entry]) -> String {
+    ladder_tagged(spec, trace, None)
+}
+
+/// The ladder, each host's column headed by its name and `tag` (its
+/// personality's name when `None`; a kernel run's trace says `kernel`).
+pub fn ladder_tagged(spec: &WorldSpec, trace: &[Entry], tag: Option<&str>) -> String {
     let mut out = String::new();
     let n = spec.hosts.len();
     let _ = write!(out, "{:>w$}  ", "time (ms)", w = TIME_W);
     for h in &spec.hosts {
-        let head = format!("{} [{}]", h.name, h.personality.name);
+        let head = format!("{} [{}]", h.name, tag.unwrap_or(&h.personality.name));
         let _ = write!(out, "{head:<w$}  ", w = SIDE_W);
     }
     out.push('\n');
@@ -180,6 +186,7 @@ pub fn entry_text(spec: &WorldSpec, isns: &mut Isns, e: &Entry) -> Option<String
             };
             format!("{} {arrow}{to}", seg_text(isns, seg))
         }
+        What::RstSeen { state, .. } => format!("RST sent in {state} (cause not observable)"),
         What::Drop { seg, reason } => format!("✕ {} lost ({reason})", seg_text(isns, seg)),
         What::Duplicate { seg } => format!("⧉ {} duplicated", seg_text(isns, seg)),
         What::Model { event } => match event {

@@ -2,7 +2,7 @@
 //! The verdict observes the same entries whether or not they are stored.
 
 use crate::spec::ProcId;
-use model::{CallResult, Event, HostId, Segment, SysCall, TimeNs};
+use model::{CallResult, Conn, Event, HostId, Segment, State, SysCall, TimeNs};
 use serde::Serialize;
 use std::hash::Hasher;
 
@@ -59,6 +59,13 @@ pub enum What {
     /// Something inside a host.
     Model {
         event: Event,
+    },
+    /// An RST whose cause the trace's producer cannot see (a real kernel run:
+    /// only the segment is captured): the sender's view of the connection and
+    /// its state, as far as the segments before it tell.
+    RstSeen {
+        conn: Conn,
+        state: State,
     },
 }
 

@@ -78,7 +78,7 @@ pub struct Reset {
     pub from: Addr,
     pub to: Addr,
     pub state: State,
-    pub cause: RstCause,
+    pub cause: ResetCause,
     /// The receiving stack acted on it (closed or refused the connection, or
     /// ended TIME-WAIT). An RST can also be lost, or ignored as out of window.
     pub accepted: bool,
@@ -91,6 +91,50 @@ impl Reset {
     /// real stacks send it too (docs/sources.md#tcpsim-stray-rst).
     pub fn matters(&self) -> bool {
         self.accepted || self.cause != RstCause::NoConnection
+    }
+}
+
+/// Why an RST was sent, as far as the trace's producer knows it. The
+/// simulator always knows; on a real kernel only the segment is seen, so its
+/// RSTs are `unobserved` (and expectations compare only who sent them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ResetCause {
+    Known(RstCause),
+    Unobserved,
+}
+
+impl ResetCause {
+    /// The cause, when it is known.
+    pub fn known(self) -> Option<RstCause> {
+        match self {
+            ResetCause::Known(c) => Some(c),
+            ResetCause::Unobserved => None,
+        }
+    }
+    /// The kebab-case name (`unobserved` when not known).
+    pub fn key(self) -> &'static str {
+        self.known().map_or("unobserved", RstCause::key)
+    }
+}
+
+impl PartialEq<RstCause> for ResetCause {
+    fn eq(&self, c: &RstCause) -> bool {
+        *self == ResetCause::Known(*c)
+    }
+}
+
+impl std::fmt::Display for ResetCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ResetCause::Known(c) => c.fmt(f),
+            ResetCause::Unobserved => f.write_str("cause not observable"),
+        }
+    }
+}
+
+impl Serialize for ResetCause {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.key())
     }
 }
 
@@ -187,7 +231,7 @@ impl Verdict {
     }
     /// The RSTs sent for causes other than stray segments.
     pub fn reset_causes(&self) -> Vec<RstCause> {
-        self.resets.iter().map(|r| r.cause).collect()
+        self.resets.iter().filter_map(|r| r.cause.known()).collect()
     }
 }
 
@@ -213,7 +257,7 @@ struct ConnTally {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct Observer {
     /// (time, sender's view of the connection, state, cause, accepted)
-    resets: Vec<(TimeNs, model::Conn, State, RstCause, bool)>,
+    resets: Vec<(TimeNs, model::Conn, State, ResetCause, bool)>,
     conns: Vec<ConnTally>,
     sent: u64,
     dropped: u64,
@@ -248,8 +292,19 @@ impl Observer {
             What::Send { .. } => self.sent += 1,
             What::Drop { .. } => self.dropped += 1,
             What::Model { event } => self.model_event(e.t_ns, event),
+            What::RstSeen { conn, state } => {
+                self.resets
+                    .push((e.t_ns, conn, state, ResetCause::Unobserved, false))
+            }
             _ => {}
         }
+    }
+
+    /// A step whose result differed from its `= EXPECTED`, for producers of
+    /// traces other than the simulator's world (a kernel run).
+    pub fn step_mismatch(&mut self, m: StepMismatch) {
+        self.mismatches
+            .push((m.step, m.proc, m.expected, m.actual, m.origin));
     }
 
     fn model_event(&mut self, t: TimeNs, ev: Event) {
@@ -268,7 +323,8 @@ impl Observer {
                 c.states[side].push(to);
             }
             Event::RstSent { conn, state, cause } => {
-                self.resets.push((t, conn, state, cause, false));
+                self.resets
+                    .push((t, conn, state, ResetCause::Known(cause), false));
                 if matches!(cause, RstCause::DataAfterClose | RstCause::DataAfterShutRd) {
                     let (c, side) = self.conn(conn.local, conn.remote);
                     let dir = &mut c.dirs[1 - side];

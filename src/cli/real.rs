@@ -5,9 +5,9 @@
 //!
 //! Compiled as `tcpsim::real::cli` (declared in `src/real/mod.rs`).
 
-use crate::cli::run::{expectations_text, simulate, Format};
+use crate::cli::run::{expectations_text, json_hosts, simulate, Format, JsonHost, JsonReport};
 use crate::cli::{report_diags, ScenarioOpts, EXIT_FAILED, EXIT_INPUT, EXIT_OK};
-use crate::real::{self, compare, report, RunError};
+use crate::real::{self, compare, trace, RunError};
 use crate::scenario::{self, Scenario};
 use serde::Serialize;
 use std::fmt::Write;
@@ -22,8 +22,8 @@ pub struct Args {
     #[arg(long)]
     pub compare: bool,
     /// Real seconds per virtual second for the script's times and the network's
-    /// delays; `auto`: stretch races between processes to at least 1 ms.
-    #[arg(long, value_name = "X|auto", default_value = "1", value_parser = parse_scale)]
+    /// delays; `auto` (the default): stretch races between processes to at least 1 ms.
+    #[arg(long, value_name = "X|auto", default_value = "auto", value_parser = parse_scale)]
     pub time_scale: Scale,
     /// Write the captured segments to a pcap file (raw IPv4, headers only).
     #[arg(long, value_name = "FILE")]
@@ -55,40 +55,35 @@ fn parse_scale(s: &str) -> Result<Scale, String> {
     }
 }
 
+/// What a kernel run adds to the JSON report (whose other keys are the
+/// simulator's: scenario, seed, hosts, verdict, expectations_failed, errors, trace).
 #[derive(Serialize)]
-struct JsonOut<'a> {
-    scenario: &'a str,
-    kernel: String,
+struct KernelJson<'a> {
+    release: String,
     reproducible: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    time_scale: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     plan: Option<&'a real::Plan>,
     notes: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    verdict: Option<&'a report::RealVerdict>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    segments: Option<Vec<JsonSeg>>,
+    /// End states from /proc/net/tcp.
     #[serde(skip_serializing_if = "Option::is_none")]
     states: Option<&'a [real::run::SockState]>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    expectations_failed: Option<&'a [scenario::Mismatch]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     comparison: Option<&'a [compare::Item]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     differences: Option<usize>,
 }
 
+/// The JSON of a scenario this host cannot run: no trace, no verdict.
 #[derive(Serialize)]
-struct JsonSeg {
-    t_ns: u64,
-    from: String,
-    to: String,
-    flags: String,
-    seq: u32,
-    ack: u32,
-    len: u32,
-    win: u32,
+struct NotRunJson<'a> {
+    scenario: &'a str,
+    seed: u64,
+    hosts: Vec<JsonHost<'a>>,
+    kernel: KernelJson<'a>,
 }
 
 fn header(s: &Scenario, scale: f64) -> String {
@@ -104,25 +99,90 @@ fn header(s: &Scenario, scale: f64) -> String {
 fn not_reproducible(s: &Scenario, a: &Args, reason: &str) -> ExitCode {
     match a.format {
         Format::Json => {
-            let j = JsonOut {
+            let j = NotRunJson {
                 scenario: &s.name,
-                kernel: real::kernel_release(),
-                reproducible: false,
-                reason: Some(reason.to_string()),
-                plan: None,
-                notes: Vec::new(),
-                verdict: None,
-                segments: None,
-                states: None,
-                expectations_failed: None,
-                comparison: None,
-                differences: None,
+                seed: s.spec.seed,
+                hosts: json_hosts(s),
+                kernel: KernelJson {
+                    release: real::kernel_release(),
+                    reproducible: false,
+                    reason: Some(reason.to_string()),
+                    time_scale: None,
+                    plan: None,
+                    notes: Vec::new(),
+                    states: None,
+                    comparison: None,
+                    differences: None,
+                },
             };
             println!("{}", serde_json::to_string_pretty(&j).expect("serializes"));
         }
         Format::Text => println!("{}: not reproducible: {reason}", s.path),
     }
     ExitCode::from(EXIT_OK)
+}
+
+/// A kernel run as the simulator's trace and verdict, with its notes.
+struct KernelView {
+    trace: Vec<sim::Entry>,
+    verdict: sim::Verdict,
+    notes: Vec<String>,
+}
+
+fn kernel_view(s: &Scenario, run: &real::RealRun) -> KernelView {
+    let calls = trace::calls(&s.spec, &run.recs);
+    let entries = trace::entries(&s.spec, run, &calls);
+    let verdict = trace::verdict(&s.spec, run, &calls, &entries);
+    let mut notes = run.plan.notes.clone();
+    notes.extend(run.notes.iter().cloned());
+    notes.extend(trace::unmodelled_errors(&calls));
+    notes.extend(
+        run.capture_error
+            .iter()
+            .map(|e| format!("{e}: the outcome and RST senders are not compared")),
+    );
+    notes.push(
+        "RST causes are not observable on the wire: RSTs show as `unobserved`, and `rst` \
+         expectations compare only who sent them"
+            .into(),
+    );
+    KernelView {
+        trace: entries,
+        verdict,
+        notes,
+    }
+}
+
+/// Runs the scenario on this kernel; Err with the exit code when it cannot.
+fn run_kernel(
+    s: &Scenario,
+    a: &Args,
+    scale: f64,
+    hint: &real::Hint,
+) -> Result<real::RealRun, ExitCode> {
+    if !cfg!(target_os = "linux") {
+        return Err(not_reproducible(s, a, "this host does not run Linux"));
+    }
+    let plan = real::plan(&s.spec, scale).map_err(|reason| not_reproducible(s, a, &reason))?;
+    let opts = real::Options {
+        time_scale: scale,
+        labels: compare::labels(s),
+    };
+    let run = match real::execute(&s.spec, &plan, &opts, hint) {
+        Ok(r) => r,
+        Err(RunError::NotReproducible(reason)) => return Err(not_reproducible(s, a, &reason)),
+        Err(RunError::Failed(e)) => {
+            eprintln!("error: the kernel run failed: {e}");
+            return Err(ExitCode::from(EXIT_INPUT));
+        }
+    };
+    if let Some(path) = &a.pcap {
+        if let Err(e) = real::capture::write_pcap(path, &run.pkts, run.epoch_real_ns) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return Err(ExitCode::from(EXIT_INPUT));
+        }
+    }
+    Ok(run)
 }
 
 pub fn exec(a: &Args) -> ExitCode {
@@ -134,116 +194,50 @@ pub fn exec(a: &Args) -> ExitCode {
         Scale::Fixed(x) => x,
         Scale::Auto => real::plan::auto_scale(&s.spec),
     };
-    if !cfg!(target_os = "linux") {
-        return not_reproducible(&s, a, "this host does not run Linux");
-    }
-    let plan = match real::plan(&s.spec, scale) {
-        Ok(p) => p,
-        Err(reason) => return not_reproducible(&s, a, &reason),
-    };
     // The simulation says how long to watch the kernel (and is compared with it).
     let (world, sim_verdict) = simulate(&s);
     let hint = real::hint(&s.spec, world.trace());
-    let opts = real::Options {
-        time_scale: scale,
-        labels: report::labels(&s),
-    };
-    let run = match real::execute(&s.spec, &plan, &opts, &hint) {
+    let run = match run_kernel(&s, a, scale, &hint) {
         Ok(r) => r,
-        Err(RunError::NotReproducible(reason)) => return not_reproducible(&s, a, &reason),
-        Err(RunError::Failed(e)) => {
-            eprintln!("error: the kernel run failed: {e}");
-            return ExitCode::from(EXIT_INPUT);
-        }
+        Err(code) => return code,
     };
-    let v = report::verdict(&s.spec, &run);
-    if let Some(path) = &a.pcap {
-        if let Err(e) = real::capture::write_pcap(path, &run.pkts, run.epoch_real_ns) {
-            eprintln!("error: cannot write {}: {e}", path.display());
-            return ExitCode::from(EXIT_INPUT);
-        }
-    }
-    let mut notes = run.plan.notes.clone();
-    notes.extend(run.notes.iter().cloned());
-    notes.extend(
-        run.capture_error
-            .iter()
-            .map(|e| format!("{e}: the outcome and RST senders are not compared")),
-    );
-    let failures = report::check(&s, &v);
-    let items = a
-        .compare
-        .then(|| compare::compare(&s.spec, world.trace(), &sim_verdict, &run, &v));
+    let k = kernel_view(&s, &run);
+    let failures = s.check(&k.verdict);
+    let items = a.compare.then(|| {
+        let sim_side = compare::Side::new(&s.spec, world.trace(), &sim_verdict);
+        let kernel_side = compare::Side::new(&s.spec, &k.trace, &k.verdict);
+        compare::compare(&s, &sim_side, &kernel_side, &run)
+    });
     let differences = items
         .as_ref()
         .map(|i| i.iter().filter(|x| !x.agree).count());
     match a.format {
         Format::Json => {
-            let base = report::SeqBase::new(&run.pkts);
-            let segs = run
-                .pkts
-                .iter()
-                .map(|p| JsonSeg {
-                    t_ns: p.t,
-                    from: report::ep_text(&s.spec, &run, p.src),
-                    to: report::ep_text(&s.spec, &run, p.dst),
-                    flags: report::flags_text(p.flags),
-                    seq: base.rel_seq(p),
-                    ack: base.rel_ack(p),
-                    len: p.len,
-                    win: base.window(p),
-                })
-                .collect();
-            let j = JsonOut {
-                scenario: &s.name,
-                kernel: real::kernel_release(),
+            let kernel = KernelJson {
+                release: real::kernel_release(),
                 reproducible: true,
                 reason: None,
+                time_scale: Some(scale),
                 plan: Some(&run.plan),
-                notes,
-                verdict: Some(&v),
-                segments: Some(segs),
+                notes: k.notes.clone(),
                 states: run.states.as_deref(),
-                expectations_failed: (!a.compare).then_some(&failures[..]),
                 comparison: items.as_deref(),
                 differences,
             };
-            println!("{}", serde_json::to_string_pretty(&j).expect("serializes"));
+            let r = JsonReport::new(&s, &k.trace, &k.verdict, &failures, Some(kernel));
+            println!("{}", serde_json::to_string_pretty(&r).expect("serializes"));
         }
         Format::Text => {
-            let mut o = header(&s, scale);
-            for n in &notes {
-                let _ = writeln!(o, "  {n}");
-            }
-            o.push('\n');
-            match &items {
-                None => {
-                    if !a.quiet {
-                        o.push_str(&report::ladder(&s.spec, &run, &v));
-                        o.push('\n');
-                    }
-                    o.push_str(&report::verdict_text(&s.spec, &run, &v));
-                    o.push_str(&expectations_text(&s, &failures).replace(
-                        "expectations:",
-                        "expectations (kernel; RST causes are not visible on the wire):",
-                    ));
-                }
-                Some(items) => {
-                    let _ = writeln!(o, "compare: simulator (linux personality) vs kernel");
-                    o.push_str(&compare::text(items));
-                    if differences.unwrap_or(0) > 0 && !a.quiet {
-                        o.push_str("\n--- kernel ---\n");
-                        o.push_str(&report::ladder(&s.spec, &run, &v));
-                        o.push('\n');
-                        o.push_str(&report::verdict_text(&s.spec, &run, &v));
-                        o.push_str("\n--- simulator ---\n");
-                        o.push_str(&sim::report::ladder(&s.spec, world.trace()));
-                        o.push('\n');
-                        o.push_str(&sim::report::verdict_text(&s.spec, &sim_verdict));
-                    }
-                }
-            }
-            print!("{o}");
+            let sim_report = || {
+                let mut o = sim::report::ladder(&s.spec, world.trace());
+                o.push('\n');
+                o.push_str(&sim::report::verdict_text(&s.spec, &sim_verdict));
+                o
+            };
+            print!(
+                "{}",
+                text(&s, a, scale, &k, &failures, items.as_deref(), sim_report)
+            );
         }
     }
     let failed = match differences {
@@ -251,4 +245,60 @@ pub fn exec(a: &Args) -> ExitCode {
         None => !failures.is_empty(),
     };
     ExitCode::from(if failed { EXIT_FAILED } else { EXIT_OK })
+}
+
+/// The text report: header and notes; then the kernel's ladder, verdict and
+/// expectations, or the comparison (with both runs' ladders on a difference).
+fn text(
+    s: &Scenario,
+    a: &Args,
+    scale: f64,
+    k: &KernelView,
+    failures: &[scenario::Mismatch],
+    items: Option<&[compare::Item]>,
+    sim_report: impl Fn() -> String,
+) -> String {
+    let mut o = header(s, scale);
+    for n in &k.notes {
+        let _ = writeln!(o, "  {n}");
+    }
+    o.push('\n');
+    let kernel_report = || {
+        let mut o = sim::report::ladder_tagged(&s.spec, &k.trace, Some("kernel"));
+        o.push('\n');
+        o.push_str(&sim::report::verdict_text(&s.spec, &k.verdict).replacen(
+            "verdict:",
+            "verdict (kernel):",
+            1,
+        ));
+        o
+    };
+    match items {
+        None => {
+            if a.quiet {
+                o.push_str(&sim::report::verdict_text(&s.spec, &k.verdict).replacen(
+                    "verdict:",
+                    "verdict (kernel):",
+                    1,
+                ));
+            } else {
+                o.push_str(&kernel_report());
+            }
+            o.push_str(&expectations_text(s, failures).replace(
+                "expectations:",
+                "expectations (kernel; RST causes are not visible on the wire):",
+            ));
+        }
+        Some(items) => {
+            let _ = writeln!(o, "compare: simulator (linux personality) vs kernel");
+            o.push_str(&compare::text(items));
+            if items.iter().any(|i| !i.agree) && !a.quiet {
+                o.push_str("\n--- kernel ---\n");
+                o.push_str(&kernel_report());
+                o.push_str("\n--- simulator ---\n");
+                o.push_str(&sim_report());
+            }
+        }
+    }
+    o
 }

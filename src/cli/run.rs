@@ -39,8 +39,10 @@ pub fn simulate(s: &Scenario) -> (World, Verdict) {
     (w, v)
 }
 
+/// The JSON report of a run, the simulator's or (with `kernel`) a real
+/// kernel's: one schema for both.
 #[derive(Serialize)]
-struct JsonReport<'a> {
+pub struct JsonReport<'a, K: Serialize> {
     scenario: &'a str,
     seed: u64,
     hosts: Vec<JsonHost<'a>>,
@@ -49,6 +51,43 @@ struct JsonReport<'a> {
     /// Every call that failed, with the name its stack uses and the POSIX one.
     errors: Vec<JsonError>,
     trace: &'a [Entry],
+    /// What a kernel run adds (its plan, notes, time scale, comparison).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kernel: Option<K>,
+}
+
+impl<'a, K: Serialize> JsonReport<'a, K> {
+    pub fn new(
+        s: &'a Scenario,
+        trace: &'a [Entry],
+        verdict: &'a Verdict,
+        expectations_failed: &'a [Mismatch],
+        kernel: Option<K>,
+    ) -> JsonReport<'a, K> {
+        JsonReport {
+            scenario: &s.name,
+            seed: s.spec.seed,
+            hosts: json_hosts(s),
+            verdict,
+            expectations_failed,
+            errors: json_errors(s, trace),
+            trace,
+            kernel,
+        }
+    }
+}
+
+/// The hosts as the JSON report lists them.
+pub fn json_hosts(s: &Scenario) -> Vec<JsonHost<'_>> {
+    s.spec
+        .hosts
+        .iter()
+        .map(|h| JsonHost {
+            name: &h.name,
+            personality: &h.personality.name,
+            release: &h.personality.release,
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -62,8 +101,8 @@ struct JsonError {
     posix: &'static str,
 }
 
-fn json_errors(s: &Scenario, w: &World) -> Vec<JsonError> {
-    w.trace()
+fn json_errors(s: &Scenario, trace: &[Entry]) -> Vec<JsonError> {
+    trace
         .iter()
         .filter_map(|e| match e.what {
             sim::What::Return {
@@ -85,7 +124,7 @@ fn json_errors(s: &Scenario, w: &World) -> Vec<JsonError> {
 }
 
 #[derive(Serialize)]
-struct JsonHost<'a> {
+pub struct JsonHost<'a> {
     name: &'a str,
     personality: &'a str,
     release: &'a str,
@@ -150,24 +189,7 @@ pub fn exec(a: &Args) -> ExitCode {
     let failures = s.check(&v);
     match a.format {
         Format::Json => {
-            let r = JsonReport {
-                scenario: &s.name,
-                seed: s.spec.seed,
-                hosts: s
-                    .spec
-                    .hosts
-                    .iter()
-                    .map(|h| JsonHost {
-                        name: &h.name,
-                        personality: &h.personality.name,
-                        release: &h.personality.release,
-                    })
-                    .collect(),
-                verdict: &v,
-                expectations_failed: &failures,
-                errors: json_errors(&s, &w),
-                trace: w.trace(),
-            };
+            let r = JsonReport::<()>::new(&s, w.trace(), &v, &failures, None);
             println!(
                 "{}",
                 serde_json::to_string_pretty(&r).expect("reports serialize")

@@ -446,8 +446,8 @@ fn graceful_close_is_clean(case: &Case, v: &Verdict) -> Result<(), String> {
     // Faults the retransmission limit did not survive are out of scope.
     let gave_up = v.resets.iter().any(|r| {
         matches!(
-            r.cause,
-            RstCause::RetransmitLimit | RstCause::FinWait2Timeout
+            r.cause.known(),
+            Some(RstCause::RetransmitLimit | RstCause::FinWait2Timeout)
         )
     }) || v.connections.iter().any(|c| {
         c.endpoints

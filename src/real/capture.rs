@@ -25,6 +25,8 @@ pub struct Pkt {
     pub len: u32,
     pub mss: Option<u16>,
     pub wscale: Option<u8>,
+    /// The segment carries RFC 7323 timestamps.
+    pub ts: bool,
     /// The first SNAPLEN bytes of the IPv4 packet, and its full length (for pcap).
     #[serde(skip)]
     pub head: Vec<u8>,
@@ -51,7 +53,7 @@ pub fn parse_ipv4(ip: &[u8], t: u64) -> Option<Pkt> {
     if doff < 20 || doff > tcp.len() {
         return None;
     }
-    let (mut mss, mut wscale) = (None, None);
+    let (mut mss, mut wscale, mut ts) = (None, None, false);
     let opts = &tcp[20..doff];
     let mut i = 0;
     while i < opts.len() {
@@ -65,6 +67,7 @@ pub fn parse_ipv4(ip: &[u8], t: u64) -> Option<Pkt> {
                 match (kind, v.len()) {
                     (2, 2) => mss = Some(u16::from_be_bytes([v[0], v[1]])),
                     (3, 1) => wscale = Some(v[0]),
+                    (8, 8) => ts = true,
                     _ => {}
                 }
                 i += l;
@@ -82,6 +85,7 @@ pub fn parse_ipv4(ip: &[u8], t: u64) -> Option<Pkt> {
         len: (tcp.len() - doff) as u32,
         mss,
         wscale,
+        ts,
         head: ip[..ip.len().min(SNAPLEN)].to_vec(),
         ip_len: total as u32,
     })

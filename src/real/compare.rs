@@ -1,12 +1,17 @@
-//! The simulator against the kernel: what must agree (outcome class, which
-//! hosts sent RSTs, every step's result, bytes each application read, end
-//! states) and where it does not. Exact segmentation, windows, ACK timing and
-//! times may differ and are not compared (docs/real-kernel.md).
+//! The simulator against the kernel, on what a user of the program would
+//! notice: the outcome class, which hosts sent RSTs, every step's result
+//! (counts for reads and writes, errors), whether and for how long each step
+//! blocked, the order in which steps of different processes returned, bytes
+//! each application read, end states. Both sides are read from the same kind
+//! of trace ([`sim::Entry`]) and verdict. Exact segmentation, windows and ACK
+//! timing may differ and are not compared (docs/real-kernel.md).
 
-use super::report::{step_text, RealVerdict, StepResult};
 use super::run::RealRun;
-use super::worker::Res;
-use model::{Event, HostId, State};
+use super::trace::BLOCK_MIN_REAL_NS;
+#[cfg(test)]
+use super::worker::Rec;
+use crate::scenario::Scenario;
+use model::{CallResult, Event, HostId, State};
 use serde::Serialize;
 use sim::spec::{Action, WorldSpec};
 use sim::{Entry, Verdict, What};
@@ -20,78 +25,130 @@ pub struct Item {
     pub agree: bool,
 }
 
-/// Each step's result in a simulation, from its trace.
-pub fn sim_steps(spec: &WorldSpec, trace: &[Entry]) -> Vec<StepResult> {
-    let n = spec.steps.len();
-    let mut results: Vec<Vec<model::CallResult>> = vec![Vec::new(); n];
-    let mut started = vec![false; n];
-    let mut blocked = vec![false; n];
-    let mut done = vec![None; n];
-    let mark = |p: u16, pred: &dyn Fn(&Action) -> bool, done: &mut Vec<Option<Res>>| {
-        if let Some(i) = spec
-            .steps
-            .iter()
-            .enumerate()
-            .position(|(i, s)| s.proc == p && done[i].is_none() && pred(&s.action))
-        {
-            done[i] = Some(Res::Ok(0));
+/// How a step ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepResult {
+    /// The step never started.
+    NotRun,
+    /// It started and had not returned when the run ended.
+    Blocked,
+    Done(CallResult),
+}
+
+impl std::fmt::Display for StepResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StepResult::NotRun => f.write_str("never ran"),
+            StepResult::Blocked => f.write_str("blocked"),
+            StepResult::Done(Ok(v)) => write!(f, "{v}"),
+            StepResult::Done(Err(e)) => f.write_str(e.name()),
         }
-    };
+    }
+}
+
+/// A step as a trace shows it: its result, when it started and returned
+/// (virtual ns).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StepRun {
+    pub result: StepResult,
+    pub start_ns: Option<u64>,
+    pub end_ns: Option<u64>,
+}
+
+/// Each step's run, from a trace of either producer: the results of its
+/// system calls (a read to EOF totals its reads; otherwise the first error
+/// or the last value), or its process entry (fork, exit, sleep).
+pub fn step_runs(spec: &WorldSpec, trace: &[Entry]) -> Vec<StepRun> {
+    let n = spec.steps.len();
+    let mut results: Vec<Vec<CallResult>> = vec![Vec::new(); n];
+    let mut runs = vec![
+        StepRun {
+            result: StepResult::NotRun,
+            start_ns: None,
+            end_ns: None,
+        };
+        n
+    ];
+    let mut process_done = vec![false; n];
     for e in trace {
         match e.what {
-            What::Call { step, .. } => started[step as usize] = true,
-            What::Blocked { step, .. } => blocked[step as usize] = true,
+            What::Call { step, .. } => {
+                let r = &mut runs[step as usize];
+                r.start_ns.get_or_insert(e.t_ns);
+                r.end_ns = None;
+            }
             What::Return { step, result, .. } => {
-                blocked[step as usize] = false;
+                runs[step as usize].end_ns = Some(e.t_ns);
                 results[step as usize].push(result);
             }
-            What::Fork { proc, child } => mark(
-                proc,
-                &|a| matches!(a, Action::Fork { child: c } if *c == child),
-                &mut done,
-            ),
-            What::Exit { proc } => mark(proc, &|a| matches!(a, Action::Exit {}), &mut done),
-            What::Sleep { proc, .. } => {
-                mark(proc, &|a| matches!(a, Action::Sleep { .. }), &mut done)
+            What::Fork { proc, .. } | What::Exit { proc } | What::Sleep { proc, .. } => {
+                let Some(i) = process_step(spec, &process_done, proc, &e.what) else {
+                    continue;
+                };
+                process_done[i] = true;
+                let end = match e.what {
+                    What::Sleep { ns, .. } => e.t_ns + ns,
+                    _ => e.t_ns,
+                };
+                runs[i] = StepRun {
+                    result: StepResult::Done(Ok(0)),
+                    start_ns: Some(e.t_ns),
+                    end_ns: Some(end),
+                };
             }
             _ => {}
         }
     }
-    (0..n)
-        .map(|i| {
-            if let Some(r) = &done[i] {
-                return StepResult::Done(r.clone());
+    for (i, r) in runs.iter_mut().enumerate() {
+        if !process_done[i] && r.start_ns.is_some() {
+            r.result = match r.end_ns {
+                None => StepResult::Blocked,
+                Some(_) => step_result(&spec.steps[i].action, &results[i]),
+            };
+        }
+    }
+    runs
+}
+
+/// The first step of `proc` not yet done that a process entry stands for.
+fn process_step(spec: &WorldSpec, done: &[bool], proc: u16, what: &What) -> Option<usize> {
+    spec.steps.iter().enumerate().position(|(i, s)| {
+        s.proc == proc
+            && !done[i]
+            && match (s.action, what) {
+                (Action::Fork { child }, What::Fork { child: c, .. }) => child == *c,
+                (Action::Exit {}, What::Exit { .. }) => true,
+                (Action::Sleep { .. }, What::Sleep { .. }) => true,
+                _ => false,
             }
-            let rs = &results[i];
-            if blocked[i] {
-                return StepResult::Blocked;
-            }
-            if rs.is_empty() {
-                return if started[i] {
-                    StepResult::Blocked
-                } else {
-                    StepResult::NotRun
-                };
-            }
-            let err = |e: model::Errno| StepResult::Done(Res::Err(e.name().to_string()));
-            match spec.steps[i].action {
-                Action::Read {
-                    len: model::ReadLen::Eof,
-                    ..
-                } => match rs.last() {
-                    Some(Err(e)) => err(*e),
-                    Some(Ok(0)) => {
-                        StepResult::Done(Res::Ok(rs.iter().map(|r| r.unwrap_or(0)).sum()))
-                    }
-                    _ => StepResult::Blocked,
-                },
-                _ => match rs.iter().find_map(|r| r.err()) {
-                    Some(e) => err(e),
-                    None => StepResult::Done(Res::Ok(rs.last().and_then(|r| r.ok()).unwrap_or(0))),
-                },
-            }
-        })
-        .collect()
+    })
+}
+
+/// A step's result from its calls' results.
+fn step_result(a: &Action, rs: &[CallResult]) -> StepResult {
+    match a {
+        Action::Read {
+            len: model::ReadLen::Eof,
+            ..
+        } => match rs.last() {
+            Some(Err(e)) => StepResult::Done(Err(*e)),
+            Some(Ok(0)) => StepResult::Done(Ok(rs.iter().map(|r| r.unwrap_or(0)).sum())),
+            _ => StepResult::Blocked,
+        },
+        _ => match rs.iter().find_map(|r| r.err()) {
+            Some(e) => StepResult::Done(Err(e)),
+            None => StepResult::Done(Ok(rs.last().and_then(|r| r.ok()).unwrap_or(0))),
+        },
+    }
+}
+
+/// How far apart (virtual ns) two times of a step may be and still agree:
+/// [`BLOCK_MIN_REAL_NS`] of real time (clock reads and process scheduling),
+/// or 5% of the simulated duration for long waits (the kernel's
+/// timers, e.g. a 200 ms RTO, are coarser than the model's).
+pub fn tolerance_ns(scale: f64, sim_duration_ns: u64) -> u64 {
+    let floor = (BLOCK_MIN_REAL_NS as f64 / scale).round() as u64;
+    floor.max(sim_duration_ns / 20)
 }
 
 /// A step result as compared: counts for reads and writes, "ok" for calls
@@ -99,8 +156,8 @@ pub fn sim_steps(spec: &WorldSpec, trace: &[Entry]) -> Vec<StepResult> {
 /// A step whose scenario expects `= ok` has said its count does not matter.
 fn norm(a: Action, expect: Option<sim::Expect>, r: &StepResult) -> String {
     match r {
-        StepResult::Done(Res::Ok(_)) if expect == Some(sim::Expect::Ok) => "ok".into(),
-        StepResult::Done(Res::Ok(v)) => match a {
+        StepResult::Done(Ok(_)) if expect == Some(sim::Expect::Ok) => "ok".into(),
+        StepResult::Done(Ok(v)) => match a {
             Action::Write { .. } | Action::Read { .. } => v.to_string(),
             _ => "ok".into(),
         },
@@ -108,14 +165,200 @@ fn norm(a: Action, expect: Option<sim::Expect>, r: &StepResult) -> String {
     }
 }
 
+/// One side of a comparison: its trace and verdict, and its steps.
+pub struct Side<'a> {
+    pub trace: &'a [Entry],
+    pub verdict: &'a Verdict,
+    pub steps: Vec<StepRun>,
+}
+
+impl<'a> Side<'a> {
+    pub fn new(spec: &WorldSpec, trace: &'a [Entry], verdict: &'a Verdict) -> Side<'a> {
+        Side {
+            trace,
+            verdict,
+            steps: step_runs(spec, trace),
+        }
+    }
+}
+
+/// Collects items.
+struct Items(Vec<Item>);
+
+impl Items {
+    fn push(&mut self, what: String, sim: String, kernel: String) {
+        let agree = sim == kernel;
+        self.push_as(what, sim, kernel, agree);
+    }
+    fn push_as(&mut self, what: String, sim: String, kernel: String, agree: bool) {
+        self.0.push(Item {
+            what,
+            sim,
+            kernel,
+            agree,
+        });
+    }
+}
+
+/// Compares a simulation with a kernel run of the same scenario.
+pub fn compare(s: &Scenario, sim: &Side, kernel: &Side, run: &RealRun) -> Vec<Item> {
+    let spec = &s.spec;
+    let mut items = Items(Vec::new());
+    if run.capture_error.is_none() {
+        verdict_items(spec, sim.verdict, kernel.verdict, &mut items);
+    }
+    let labels = labels(s);
+    for (i, st) in spec.steps.iter().enumerate() {
+        let what = format!(
+            "step {:>2} {}: {}",
+            i + 1,
+            spec.procs[st.proc as usize].name,
+            step_text(spec, &labels, i as u32)
+        );
+        let (a, b) = (&sim.steps[i].result, &kernel.steps[i].result);
+        items.push(
+            what.clone(),
+            norm(st.action, st.expect, a),
+            norm(st.action, st.expect, b),
+        );
+        if st.action.blocks() != model::call::Blocks::Process {
+            timing_item(what, run.scale, &sim.steps[i], &kernel.steps[i], &mut items);
+        }
+    }
+    order_item(spec, run.scale, sim, kernel, &mut items);
+    bytes_items(spec, sim.verdict, kernel.verdict, &mut items);
+    state_items(spec, sim, kernel.verdict, run, &mut items);
+    items.0
+}
+
+/// The outcome class and, per host, whether it sent an RST.
+fn verdict_items(spec: &WorldSpec, sv: &Verdict, kv: &Verdict, items: &mut Items) {
+    items.push(
+        "outcome".into(),
+        sv.outcome.to_string(),
+        kv.outcome.to_string(),
+    );
+    for h in 0..spec.hosts.len() as HostId {
+        let sends = |v: &Verdict| {
+            let yes = v.resets.iter().any(|r| r.from.host == h);
+            if yes { "sends RST" } else { "no RST" }.to_string()
+        };
+        items.push(
+            format!("RST from {}", spec.hosts[h as usize].name),
+            sends(sv),
+            sends(kv),
+        );
+    }
+}
+
+/// How long a step took to return, as shown: `at once` within the
+/// blocking threshold, else the wait.
+fn wait_text(scale: f64, r: &StepRun) -> String {
+    match (r.start_ns, r.end_ns) {
+        (Some(a), Some(b)) if b - a <= tolerance_ns(scale, 0) => "at once".into(),
+        (Some(a), Some(b)) => format!("blocks {} ms", sim::report::ms(b - a)),
+        (Some(_), None) => "blocks, never returns".into(),
+        (None, _) => "never ran".into(),
+    }
+}
+
+/// Whether a step blocked, and for how long, on each side: listed when it
+/// blocked on either. Waits agree within [`tolerance_ns`].
+fn timing_item(what: String, scale: f64, sim: &StepRun, kernel: &StepRun, items: &mut Items) {
+    let duration = |r: &StepRun| Some(r.end_ns? - r.start_ns?);
+    let (ds, dk) = (duration(sim), duration(kernel));
+    let blocked = |r: &StepRun, d: Option<u64>| {
+        r.start_ns.is_some() && d.is_none_or(|d| d > tolerance_ns(scale, 0))
+    };
+    if !blocked(sim, ds) && !blocked(kernel, dk) {
+        return;
+    }
+    let agree = match (ds, dk) {
+        (Some(a), Some(b)) => a.abs_diff(b) <= tolerance_ns(scale, a),
+        (None, None) => sim.start_ns.is_some() == kernel.start_ns.is_some(),
+        _ => false,
+    };
+    items.push_as(
+        format!("{what} (blocking)"),
+        wait_text(scale, sim),
+        wait_text(scale, kernel),
+        agree,
+    );
+}
+
+/// The order in which steps of different processes returned: a pair the
+/// simulator has clearly apart (more than the tolerance) must return in the
+/// same order on the kernel. The first pair that does not is shown.
+fn order_item(spec: &WorldSpec, scale: f64, sim: &Side, kernel: &Side, items: &mut Items) {
+    let ends = |i: usize| Some((sim.steps[i].end_ns?, kernel.steps[i].end_ns?));
+    let n = spec.steps.len();
+    let name = |i: usize| {
+        format!(
+            "step {} ({})",
+            i + 1,
+            spec.procs[spec.steps[i].proc as usize].name
+        )
+    };
+    let mut inverted = None;
+    'outer: for i in 0..n {
+        for j in 0..n {
+            let (Some((si, ki)), Some((sj, kj))) = (ends(i), ends(j)) else {
+                continue;
+            };
+            let apart = si + tolerance_ns(scale, 0) < sj;
+            if spec.steps[i].proc != spec.steps[j].proc && apart && kj < ki {
+                inverted = Some((i, j));
+                break 'outer;
+            }
+        }
+    }
+    let (sim_text, kernel_text) = match inverted {
+        None => ("as listed by time".to_string(), "the same".to_string()),
+        Some((i, j)) => (
+            format!("{} before {}", name(i), name(j)),
+            format!("{} before {}", name(j), name(i)),
+        ),
+    };
+    items.push_as(
+        "order of returns across processes".into(),
+        sim_text,
+        kernel_text,
+        inverted.is_none(),
+    );
+}
+
 /// Bytes read per direction (from host, to host).
-fn sim_read(v: &Verdict, a: HostId, b: HostId) -> u64 {
+fn read_bytes(v: &Verdict, a: HostId, b: HostId) -> u64 {
     v.connections
         .iter()
         .flat_map(|c| c.directions.iter())
         .filter(|d| d.from.is_some_and(|f| f.host == a) && d.to.is_some_and(|t| t.host == b))
         .map(|d| d.read)
         .sum()
+}
+
+fn bytes_items(spec: &WorldSpec, sv: &Verdict, kv: &Verdict, items: &mut Items) {
+    let n = spec.hosts.len() as HostId;
+    let joins = |v: &Verdict, a: HostId, b: HostId| {
+        v.connections.iter().any(|c| {
+            c.endpoints.iter().any(|e| e.addr.host == a)
+                && c.endpoints.iter().any(|e| e.addr.host == b)
+        })
+    };
+    for a in 0..n {
+        for b in (0..n).filter(|&b| b != a) {
+            if joins(sv, a, b) || joins(kv, a, b) {
+                items.push(
+                    format!(
+                        "bytes {} read from {}",
+                        spec.hosts[b as usize].name, spec.hosts[a as usize].name
+                    ),
+                    read_bytes(sv, a, b).to_string(),
+                    read_bytes(kv, a, b).to_string(),
+                );
+            }
+        }
+    }
 }
 
 /// The state of a simulated endpoint at virtual time `t`.
@@ -134,148 +377,113 @@ fn sim_state_at(trace: &[Entry], local: model::Addr, remote: model::Addr, t: u64
     st
 }
 
-/// Compares a simulation with a kernel run of the same scenario.
-pub fn compare(
-    spec: &WorldSpec,
-    trace: &[Entry],
-    sv: &Verdict,
-    run: &RealRun,
-    rv: &RealVerdict,
-) -> Vec<Item> {
-    let mut items = Vec::new();
+/// The kernel's state of an endpoint at the end, from /proc/net/tcp (absent: CLOSED).
+fn kernel_state(run: &RealRun, local: model::Addr, remote: model::Addr) -> Option<String> {
+    let ep = |a: model::Addr| (run.host_ip[a.host as usize], a.port);
+    let listed = run.states.as_ref()?;
+    let s = listed
+        .iter()
+        .find(|s| s.local == ep(local) && s.remote == ep(remote));
+    Some(s.map_or("CLOSED".to_string(), |s| s.state.clone()))
+}
+
+/// End states, connection by connection: matched by (connector host,
+/// acceptor host, acceptor port) and order of appearance. The simulator's
+/// state is taken when the kernel's was read.
+fn state_items(spec: &WorldSpec, sim: &Side, kv: &Verdict, run: &RealRun, items: &mut Items) {
+    let trace = sim.trace;
     let host = |h: HostId| spec.hosts[h as usize].name.clone();
-    let mut push = |what: String, sim: String, kernel: String| {
-        let agree = sim == kernel;
-        items.push(Item {
-            what,
-            sim,
-            kernel,
-            agree,
-        });
-    };
-    if let Some(o) = rv.outcome {
-        push("outcome".into(), sv.outcome.to_string(), o.to_string());
-        for h in 0..spec.hosts.len() as HostId {
-            let sim_rst = trace.iter().any(
-                |e| matches!(e.what, What::Send { seg } if seg.flags.rst() && seg.src.host == h),
-            );
-            let real_rst = rv.resets.iter().any(|r| r.from == h);
-            let yn = |b: bool| if b { "sends RST" } else { "no RST" }.to_string();
-            push(format!("RST from {}", host(h)), yn(sim_rst), yn(real_rst));
-        }
-    }
-    let ss = sim_steps(spec, trace);
-    for (i, s) in spec.steps.iter().enumerate() {
-        let sim = norm(s.action, s.expect, &ss[i]);
-        let kernel = norm(s.action, s.expect, &rv.steps[i].result);
-        push(
-            format!(
-                "step {:>2} {}: {}",
-                i + 1,
-                spec.procs[s.proc as usize].name,
-                step_text(spec, &run.labels, i as u32)
-            ),
-            sim,
-            kernel,
-        );
-    }
-    let n = spec.hosts.len() as HostId;
-    for a in 0..n {
-        for b in 0..n {
-            if a == b {
-                continue;
-            }
-            let sim = sim_read(sv, a, b);
-            let kernel: u64 = rv
-                .connections
-                .iter()
-                .flat_map(|c| c.directions.iter())
-                .filter(|d| d.from == a && d.to == b)
-                .map(|d| d.read)
-                .sum();
-            let any_conn = sv.connections.iter().any(|c| {
-                c.endpoints.iter().any(|e| e.addr.host == a)
-                    && c.endpoints.iter().any(|e| e.addr.host == b)
-            }) || !rv.connections.is_empty();
-            if any_conn {
-                push(
-                    format!("bytes {} read from {}", host(b), host(a)),
-                    sim.to_string(),
-                    kernel.to_string(),
-                );
-            }
-        }
-    }
-    // End states, connection by connection: matched by (connector host,
-    // acceptor host, acceptor port) and order of appearance.
-    let t_obs = (run.end_ns as f64 / run.scale) as u64;
-    let mut used = vec![false; rv.connections.len()];
-    let sim_established = |c: &sim::verdict::Connection| {
+    let t_obs = super::trace::virt(run.scale, run.end_ns);
+    let mut used = vec![false; kv.connections.len()];
+    let established = |c: &sim::verdict::Connection| {
         c.endpoints
             .iter()
             .any(|e| e.states.contains(&State::Established))
     };
-    for c in &sv.connections {
+    for c in &sim.verdict.connections {
         let [a, b] = &c.endpoints;
-        let m = rv.connections.iter().enumerate().find(|(i, rc)| {
-            !used[*i] && rc.hosts == [a.addr.host, b.addr.host] && rc.ends[1].1 == b.addr.port
+        let label = format!(
+            "{}→{}:{}",
+            host(a.addr.host),
+            host(b.addr.host),
+            b.addr.port
+        );
+        let m = kv.connections.iter().enumerate().find(|(i, k)| {
+            let [ka, kb] = &k.endpoints;
+            !used[*i]
+                && (ka.addr.host, kb.addr.host, kb.addr.port)
+                    == (a.addr.host, b.addr.host, b.addr.port)
         });
-        let Some((i, rc)) = m else {
-            if !sim_established(c) {
-                continue; // a failed attempt: its call results are compared
+        let Some((i, k)) = m else {
+            if established(c) {
+                items.push(
+                    format!("connection {label}"),
+                    "exists".into(),
+                    "not made".into(),
+                );
             }
-            push(
-                format!(
-                    "connection {}→{}:{}",
-                    host(a.addr.host),
-                    host(b.addr.host),
-                    b.addr.port
-                ),
-                "exists".into(),
-                "not made".into(),
-            );
             continue;
         };
         used[i] = true;
-        for (k, e) in [a, b].iter().enumerate() {
-            let other = if k == 0 { b } else { a };
-            let Some(kst) = &rc.final_states[k] else {
+        for n in 0..2 {
+            let (e, other) = (&c.endpoints[n], &c.endpoints[1 - n]);
+            let (ke, kother) = (&k.endpoints[n], &k.endpoints[1 - n]);
+            let Some(kst) = kernel_state(run, ke.addr, kother.addr) else {
                 continue;
             };
             let sst = sim_state_at(trace, e.addr, other.addr, t_obs);
-            push(
-                format!(
-                    "state of {}'s end ({}→{}:{}) at {} ms",
-                    host(e.addr.host),
-                    host(a.addr.host),
-                    host(b.addr.host),
-                    b.addr.port,
-                    sim::report::ms(t_obs)
-                ),
-                sst.name().to_string(),
-                kst.clone(),
+            let what = format!(
+                "state of {}'s end ({label}) at {} ms",
+                host(e.addr.host),
+                sim::report::ms(t_obs)
             );
+            items.push(what, sst.name().to_string(), kst);
         }
     }
-    for (i, rc) in rv.connections.iter().enumerate() {
-        let established = run
-            .pkts
-            .iter()
-            .any(|p| p.flags & 0x12 == 0x12 && (p.src, p.dst) == (rc.ends[1], rc.ends[0]));
-        if !used[i] && established {
-            push(
-                format!(
-                    "connection {}→{}:{}",
-                    host(rc.hosts[0]),
-                    host(rc.hosts[1]),
-                    rc.ends[1].1
-                ),
+    for (i, k) in kv.connections.iter().enumerate() {
+        if !used[i] && established(k) {
+            let [a, b] = &k.endpoints;
+            let label = format!(
+                "{}→{}:{}",
+                host(a.addr.host),
+                host(b.addr.host),
+                b.addr.port
+            );
+            items.push(
+                format!("connection {label}"),
                 "not made".into(),
                 "exists".into(),
             );
         }
     }
-    items
+}
+
+/// A step as the scenario wrote it (from `labels`), or where it came from.
+pub fn step_text(spec: &WorldSpec, labels: &[String], step: u32) -> String {
+    if let Some(l) = labels.get(step as usize) {
+        return l.clone();
+    }
+    let s = &spec.steps[step as usize];
+    match &s.origin {
+        Some(o) => o.clone(),
+        None => format!("{:?}", s.action),
+    }
+}
+
+/// Each step's text as written in the scenario file, spaces collapsed.
+pub fn labels(s: &Scenario) -> Vec<String> {
+    let v: Vec<String> = s
+        .file
+        .script
+        .steps
+        .iter()
+        .map(|l| l.get_ref().split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    if v.len() == s.spec.steps.len() {
+        v
+    } else {
+        Vec::new()
+    }
 }
 
 /// The comparison as text: differences first, then what agrees.
@@ -288,11 +496,11 @@ pub fn text(items: &[Item]) -> String {
         .max()
         .unwrap_or(10)
         .min(70);
-    let _ = writeln!(o, "  {:<6}{:<w$}  {:<20}  kernel", "", "", "simulator");
+    let _ = writeln!(o, "  {:<6}{:<w$}  {:<22}  kernel", "", "", "simulator");
     for i in items {
         let _ = writeln!(
             o,
-            "  {:<6}{:<w$}  {:<20}  {}",
+            "  {:<6}{:<w$}  {:<22}  {}",
             if i.agree { "ok" } else { "DIFF" },
             i.what,
             i.sim,
@@ -314,4 +522,100 @@ pub fn text(items: &[Item]) -> String {
         );
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::real::trace::tests::{convert, fixture};
+
+    /// The simulator's run of the fixture scenario beside a kernel run of it.
+    fn items(accept_return_ns: u64) -> Vec<Item> {
+        let (s, run) = fixture(accept_return_ns);
+        let (ktrace, kv) = convert(&s, &run);
+        let mut w = sim::World::new(s.spec.clone(), true);
+        let sv = w.run();
+        let sim = Side::new(&s.spec, w.trace(), &sv);
+        let kernel = Side::new(&s.spec, &ktrace, &kv);
+        compare(&s, &sim, &kernel, &run)
+    }
+
+    #[test]
+    fn a_step_that_blocks_on_one_side_only_is_a_difference_naming_it() {
+        // The simulator's accept waits 20.1 ms for the connection; this
+        // kernel's returns at once.
+        let diffs: Vec<Item> = items(100_000).into_iter().filter(|i| !i.agree).collect();
+        let accept: Vec<&Item> = diffs
+            .iter()
+            .filter(|i| i.what.contains("(blocking)"))
+            .collect();
+        assert_eq!(accept.len(), 1, "{diffs:#?}");
+        assert!(
+            accept[0]
+                .what
+                .contains("step  2 server: - server accept l as s"),
+            "{}",
+            accept[0].what
+        );
+        assert_eq!(accept[0].kernel, "at once");
+        assert!(
+            accept[0].sim.starts_with("blocks 20.1"),
+            "{}",
+            accept[0].sim
+        );
+    }
+
+    #[test]
+    fn waits_agree_within_the_tolerance() {
+        let all = items(20_125_000);
+        let accept = all
+            .iter()
+            .find(|i| i.what.ends_with("accept l as s (blocking)"))
+            .unwrap();
+        assert!(accept.agree, "{accept:?}");
+        assert_eq!(tolerance_ns(1.0, 0), 10_000_000);
+        assert_eq!(
+            tolerance_ns(50.0, 0),
+            200_000,
+            "10 ms of real time at scale 50"
+        );
+        assert_eq!(
+            tolerance_ns(1.0, 3_400_000_000),
+            170_000_000,
+            "5% of a long wait"
+        );
+    }
+
+    #[test]
+    fn returns_out_of_order_across_processes_are_a_difference() {
+        // The server's close (40 ms in the simulation) returning before the
+        // client's write (20.1 ms) is an inversion.
+        let (s, mut run) = fixture(20_125_000);
+        for r in &mut run.recs {
+            if let Rec::Return {
+                proc: 0,
+                step: 3,
+                t,
+                ..
+            } = r
+            {
+                *t = 45_000_000;
+            }
+        }
+        let (ktrace, kv) = convert(&s, &run);
+        let mut w = sim::World::new(s.spec.clone(), true);
+        let sv = w.run();
+        let items = compare(
+            &s,
+            &Side::new(&s.spec, w.trace(), &sv),
+            &Side::new(&s.spec, &ktrace, &kv),
+            &run,
+        );
+        let order = items
+            .iter()
+            .find(|i| i.what == "order of returns across processes")
+            .unwrap();
+        assert!(!order.agree);
+        assert_eq!(order.kernel, "step 5 (server) before step 4 (client)");
+    }
 }

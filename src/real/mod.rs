@@ -8,7 +8,9 @@
 //!   each step's calls and results are reported to the coordinator.
 //! - `run`: the coordinator: network setup, processes, capture, end states.
 //! - `capture`: `AF_PACKET` capture, TCP header parsing, pcap files.
-//! - `report`: the kernel run's verdict and text report.
+//! - `trace`: the run as the simulator's trace entries (calls, segments,
+//!   the states they show), so the simulator's verdict, ladder and
+//!   expectation check serve the kernel run too.
 //! - `compare`: simulator against kernel.
 //!
 //! See docs/real-kernel.md for what must agree and what may differ.
@@ -19,9 +21,9 @@ pub mod capture;
 pub mod cli;
 pub mod compare;
 pub mod plan;
-pub mod report;
 pub mod run;
 pub mod sys;
+pub mod trace;
 pub mod worker;
 
 pub use plan::{plan, Net, Plan};
@@ -42,10 +44,10 @@ pub fn hint(spec: &sim::WorldSpec, trace: &[Entry]) -> Hint {
         })
         .max()
         .unwrap_or(0);
-    let never_returns = compare::sim_steps(spec, trace)
+    let never_returns = compare::step_runs(spec, trace)
         .iter()
         .enumerate()
-        .filter(|(_, r)| **r == report::StepResult::Blocked)
+        .filter(|(_, r)| r.result == compare::StepResult::Blocked)
         .map(|(i, _)| (spec.steps[i].proc, i as u32))
         .collect();
     Hint {

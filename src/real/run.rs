@@ -561,6 +561,7 @@ pub fn execute(
                             }
                     }
                     Rec::Finished { proc, .. } => pstate[*proc as usize] = PState::Finished,
+                    Rec::Call { .. } | Rec::Return { .. } => {}
                 }
                 recs.push(r);
             }

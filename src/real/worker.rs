@@ -6,9 +6,9 @@
 //! of every descriptor; `exit` is `_exit()`, so the kernel closes what is open.
 
 use super::sys;
-use model::call::{Call, Expansion, Fds, Next, ReadLen, Rename, READ_EOF_CHUNK_BYTES};
+use model::call::{Call, Expansion, Next, ReadLen};
 use serde::{Deserialize, Serialize};
-use sim::spec::{Action, At, ProcId, Slots, WorldSpec};
+use sim::spec::{Action, At, ProcId, WorldSpec};
 use std::net::Ipv4Addr;
 
 /// Largest buffer one write()/read() call uses; bigger transfers loop.
@@ -35,6 +35,8 @@ impl std::fmt::Display for Res {
 pub type Ep = (Ipv4Addr, u16);
 
 /// One report from a process. Times are ns since the scenario's time 0.
+/// Every system call a step makes is reported twice: before it is made (so a
+/// call that never returns is known) and when it returns.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "k", rename_all = "kebab-case")]
 pub enum Rec {
@@ -44,21 +46,33 @@ pub enum Rec {
     Wait { proc: ProcId, step: u32, until: u64 },
     /// A step starts.
     Start { proc: ProcId, step: u32, t: u64 },
-    /// A step finished.
+    /// A system call of the step is about to be made on descriptor `fd`
+    /// (-1: none). `had_fd`: the step's socket had a descriptor when the step
+    /// began (what [`Expansion::next`] asks, so the coordinator can replay
+    /// the step's expansion and name the call).
+    Call {
+        proc: ProcId,
+        step: u32,
+        fd: i32,
+        had_fd: bool,
+        t: u64,
+    },
+    /// The system call returned.
+    Return {
+        proc: ProcId,
+        step: u32,
+        t: u64,
+        res: Res,
+        /// The socket's (local, peer) endpoints, when known.
+        conn: Option<(Ep, Ep)>,
+    },
+    /// A step finished (for process steps, its only report besides Start).
     Done {
         proc: ProcId,
         step: u32,
         t0: u64,
         t: u64,
         res: Res,
-        /// Bytes written or read by the step.
-        moved: u64,
-        /// The system calls made, as (call, result) text.
-        calls: Vec<(String, String)>,
-        /// The socket's (local, peer) endpoints, when known.
-        conn: Option<(Ep, Ep)>,
-        /// Who made the connection: true when this socket called connect().
-        connector: bool,
     },
     /// The process ran out of steps (it keeps its descriptors open).
     Finished { proc: ProcId, t: u64 },
@@ -69,7 +83,6 @@ struct SlotState {
     fd: i32,
     bound: bool,
     conn: Option<(Ep, Ep)>,
-    connector: bool,
 }
 
 /// What every process needs to run its steps.
@@ -135,28 +148,19 @@ pub fn run_proc(cx: &Ctx, p: ProcId, slots: Vec<Option<SlotStateOpaque>>, start:
             step,
             t: t0,
         });
-        let out = w.exec(&s.action);
-        let t = cx.now();
-        let sock = action_sock(&s.action);
-        let st = out
-            .closed
-            .or_else(|| sock.and_then(|k| w.slots.get(k as usize).copied().flatten()));
+        let res = w.exec(step, &s.action);
         cx.send(&Rec::Done {
             proc: p,
             step,
             t0,
-            t,
-            res: out.res,
-            moved: out.moved,
-            calls: out.calls,
-            conn: st.and_then(|s| s.conn),
-            connector: st.is_some_and(|s| s.connector),
+            t: cx.now(),
+            res,
         });
         if let Action::Exit {} = s.action {
             // SAFETY: ends this process; the kernel closes its descriptors.
             unsafe { libc::_exit(0) };
         }
-        done_at = t;
+        done_at = cx.now();
     }
     cx.send(&Rec::Finished {
         proc: p,
@@ -171,19 +175,6 @@ pub fn run_proc(cx: &Ctx, p: ProcId, slots: Vec<Option<SlotStateOpaque>>, start:
 /// A slot's state, opaque outside this module (passed across `fork`).
 #[derive(Clone, Copy, Debug)]
 pub struct SlotStateOpaque(SlotState);
-
-/// The socket slot an action works on (the new one for accept/dup).
-fn action_sock(a: &Action) -> Option<u16> {
-    a.gives().or(a.sock()).copied()
-}
-
-struct Outcome {
-    res: Res,
-    moved: u64,
-    calls: Vec<(String, String)>,
-    /// The state of a slot the step closed.
-    closed: Option<SlotState>,
-}
 
 struct Worker<'a> {
     cx: &'a Ctx<'a>,
@@ -221,75 +212,63 @@ impl Worker<'_> {
     }
 
     /// Runs one step: its system calls as [`Expansion`] lays them out (the
-    /// same expansion the simulator follows), or a process step.
-    fn exec(&mut self, a: &Action) -> Outcome {
-        let mut out = Outcome {
-            res: Res::Ok(0),
-            moved: 0,
-            calls: Vec::new(),
-            closed: None,
-        };
+    /// same expansion the simulator follows), or a process step. Each system
+    /// call is reported before and after it is made.
+    fn exec(&mut self, step: u32, a: &Action) -> Res {
         let mut x = Expansion::default();
-        let mut eof_reads = 0u64;
-        let res = loop {
+        let had_fd = a.sock().is_some_and(|s| self.slots[*s as usize].is_some());
+        loop {
             let named = match x.next(a, |s| self.slots[*s as usize].is_some()) {
                 Next::Sys(named) => named,
-                Next::Process => break self.process_step(a, &mut out.calls),
+                Next::Process => return self.process_step(a),
             };
             let fd = named.sock().map_or(-1, |&s| self.fd(s));
-            let r = self.sys_call(&named, &mut out);
-            let to_eof = matches!(
-                a,
-                Call::Read {
-                    len: ReadLen::Eof,
-                    ..
-                }
-            );
-            if let (Call::Read { .. }, Res::Ok(n)) = (&named, &r) {
-                // Before absorb: the total so far does not count this read yet.
-                out.moved = if to_eof { x.read_total() + n } else { *n };
-            }
-            if to_eof {
-                eof_reads += 1;
-            } else {
-                out.calls.push((self.call_text(&named, fd), r.to_string()));
-            }
+            let p = self.p;
+            self.cx.send(&Rec::Call {
+                proc: p,
+                step,
+                fd,
+                had_fd,
+                t: self.cx.now(),
+            });
+            let (r, closed) = self.sys_call(&named);
+            let t = self.cx.now();
+            // The endpoints of the socket the call made or worked on (kept
+            // from before, for a close).
+            let slot = named.gives().or(named.sock()).copied();
+            let st = closed.or_else(|| slot.and_then(|k| self.slots[k as usize]));
+            self.cx.send(&Rec::Return {
+                proc: p,
+                step,
+                t,
+                res: r.clone(),
+                conn: st.and_then(|s| s.conn),
+            });
             let as_result = match &r {
                 Res::Ok(v) => Ok(*v),
                 // The expansion only asks whether it failed; the name stays in `r`.
                 Res::Err(_) => Err(model::Errno::EINVAL),
             };
             if let Some(done) = x.absorb(a, &named, as_result) {
-                break match (done, r) {
+                return match (done, r) {
                     (Ok(v), _) => Res::Ok(v),
                     (Err(_), r) => r,
                 };
             }
-        };
-        if eof_reads > 0 {
-            let fd = a.sock().map_or(-1, |&s| self.fd(s));
-            let last = match &res {
-                Res::Ok(_) => "0".to_string(),
-                Res::Err(e) => e.clone(),
-            };
-            out.calls.push((
-                format!("read({fd}, {READ_EOF_CHUNK_BYTES}) ×{eof_reads}"),
-                format!("{} bytes, then {last}", out.moved),
-            ));
         }
-        out.res = res;
-        out
     }
 
-    /// A system call as the trace spells it.
-    fn call_text(&self, c: &Action, fd: i32) -> String {
-        let mut fds = KernelFds { fd };
-        sim::report::call_text(&c.rename(&mut fds), self.cx.spec).replace("4294967295", "-1")
-    }
-
-    /// One system call on the kernel.
-    fn sys_call(&mut self, c: &Action, out: &mut Outcome) -> Res {
-        match *c {
+    /// One system call on the kernel; with the state of a slot it closed.
+    fn sys_call(&mut self, c: &Action) -> (Res, Option<SlotState>) {
+        if let Call::Close { sock } = *c {
+            self.note_conn(sock);
+            let fd = self.fd(sock);
+            // SAFETY: closing the scenario's descriptor (-1 gives EBADF).
+            let r = res_of(unsafe { libc::close(fd) } as isize);
+            // The slot is emptied either way, as in the simulator.
+            return (r, self.slots[sock as usize].take());
+        }
+        let r = match *c {
             Call::Socket { new } => self.socket(new),
             Call::Bind { sock, port } => self.bind(sock, port),
             Call::Listen { sock, backlog, .. } => {
@@ -300,11 +279,7 @@ impl Worker<'_> {
             Call::Connect { sock, to } => self.connect(sock, to.host, to.port),
             Call::Write { sock, bytes } => {
                 self.note_conn(sock);
-                let r = self.write(self.fd(sock), bytes);
-                if let Res::Ok(n) = r {
-                    out.moved = n;
-                }
-                r
+                self.write(self.fd(sock), bytes)
             }
             Call::Read { sock, len } => {
                 let ReadLen::Bytes(max) = len else {
@@ -322,16 +297,6 @@ impl Worker<'_> {
                 self.note_conn(sock);
                 // SAFETY: shutdown has no memory arguments.
                 res_of(unsafe { libc::shutdown(self.fd(sock), h) } as isize)
-            }
-            Call::Close { sock } => {
-                self.note_conn(sock);
-                let fd = self.fd(sock);
-                // SAFETY: closing the scenario's descriptor (-1 gives EBADF).
-                let r = res_of(unsafe { libc::close(fd) } as isize);
-                // The slot is emptied either way, as in the simulator; its
-                // endpoints stay in the report.
-                out.closed = self.slots[sock as usize].take();
-                r
             }
             Call::Linger { sock, linger } => self.linger(self.fd(sock), linger),
             Call::Nonblocking { sock, on } => nonblocking(self.fd(sock), on),
@@ -352,15 +317,17 @@ impl Worker<'_> {
                 }
                 res_of(r as isize)
             }
+            Call::Close { .. } => unreachable!("handled above"),
             Call::Fork { .. } | Call::Exit {} | Call::Sleep { .. } => {
                 unreachable!("process steps are not system calls")
             }
-        }
+        };
+        (r, None)
     }
 
     /// fork, exit and sleep.
-    fn process_step(&mut self, a: &Action, calls: &mut Vec<(String, String)>) -> Res {
-        let (text, r) = match *a {
+    fn process_step(&mut self, a: &Action) -> Res {
+        match *a {
             Call::Fork { child } => {
                 // SAFETY: this process is single-threaded; the child only runs its steps.
                 let r = unsafe { libc::fork() };
@@ -369,18 +336,15 @@ impl Worker<'_> {
                     let slots = self.slots.iter().map(|s| s.map(SlotStateOpaque)).collect();
                     run_proc(self.cx, child, slots, start);
                 }
-                let child_name = &self.cx.spec.procs[child as usize].name;
-                (format!("fork() → {child_name}"), res_of(r as isize))
+                res_of(r as isize)
             }
-            Call::Exit {} => ("exit()".into(), Res::Ok(0)),
+            Call::Exit {} => Res::Ok(0),
             Call::Sleep { ns } => {
                 sys::sleep_until(sys::mono_ns() + self.cx.scaled(ns));
-                (format!("sleep {} ms", sim::report::ms(ns)), Res::Ok(0))
+                Res::Ok(0)
             }
             _ => unreachable!("a socket call"),
-        };
-        calls.push((text, r.to_string()));
-        r
+        }
     }
 
     fn accept(&mut self, listener: u16, new: u16) -> Res {
@@ -401,7 +365,6 @@ impl Worker<'_> {
     fn connect(&mut self, sock: u16, host: u16, port: u16) -> Res {
         let fd = self.fd(sock);
         if let Some(st) = self.slots[sock as usize].as_mut() {
-            st.connector = true;
             if !st.bound {
                 // Bind to this host's own address so the two ends differ;
                 // the port is still chosen at connect() time.
@@ -548,22 +511,4 @@ fn nonblocking(fd: i32, on: bool) -> Res {
         }
     };
     res_of(r as isize)
-}
-
-/// A step's call with its socket as the kernel descriptor (for the trace's text).
-struct KernelFds {
-    fd: i32,
-}
-
-impl Rename<Slots, Fds> for KernelFds {
-    fn sock(&mut self, _: &u16) -> model::Fd {
-        self.fd as model::Fd
-    }
-    fn new_sock(&mut self, _: &u16) {}
-    fn host(&mut self, h: &u16) -> u16 {
-        *h
-    }
-    fn proc(&mut self, p: &ProcId) -> model::Pid {
-        *p as model::Pid
-    }
 }

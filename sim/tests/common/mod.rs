@@ -105,7 +105,7 @@ impl Run {
         self.verdict
             .resets
             .iter()
-            .map(|r| (r.from.host, r.cause))
+            .filter_map(|r| Some((r.from.host, r.cause.known()?)))
             .collect()
     }
 

@@ -13,8 +13,7 @@ use std::fmt;
 pub type Pid = u32;
 
 /// Why an RST was sent.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, PartialOrd, Ord)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
 pub enum RstCause {
     /// close() with unread received data (RFC 2525 §2.17).
     CloseWithUnread,
@@ -255,5 +254,12 @@ impl Output {
     pub fn clear(&mut self) {
         self.segments.clear();
         self.events.clear();
+    }
+}
+
+/// JSON spells a cause as reports, docs and `[expect]` do (`fin-wait-2-timeout`).
+impl Serialize for RstCause {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.key())
     }
 }

@@ -23,7 +23,7 @@ enum Command {
     /// Run every scenario with expectations, like a test runner.
     Test(cli::test::Args),
     /// Run a scenario on this host's kernel with real sockets; --compare checks it against the simulator.
-    Real(tcpsim::real::cli::Args),
+    Real(cli::real::Args),
     /// Run one scenario under every pair of personalities: a matrix of outcomes.
     Compare(cli::compare::Args),
     /// List the stack personalities; show one's knobs; diff two.
@@ -50,7 +50,7 @@ fn main() -> ExitCode {
     match &cli.command {
         Command::Run(a) => cli::run::exec(a),
         Command::Test(a) => cli::test::exec(a),
-        Command::Real(a) => tcpsim::real::cli::exec(a),
+        Command::Real(a) => cli::real::exec(a),
         Command::Personalities(a) => cli::personalities::exec(a),
         Command::Compare(a) => cli::compare::exec(a),
         Command::Fuzz(a) => cli::fuzz::exec(a),

@@ -6,6 +6,7 @@ pub mod calls;
 pub mod compare;
 pub mod fuzz;
 pub mod personalities;
+pub mod real;
 pub mod run;
 pub mod test;
 

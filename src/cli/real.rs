@@ -3,7 +3,6 @@
 //! (linux personality) and print where the two differ (exit 1 on a difference).
 //! Scenarios this host cannot reproduce are reported as such (exit 0).
 //!
-//! Compiled as `tcpsim::real::cli` (declared in `src/real/mod.rs`).
 
 use crate::cli::run::{expectations_text, json_hosts, simulate, Format, JsonHost, JsonReport};
 use crate::cli::{report_diags, ScenarioOpts, EXIT_FAILED, EXIT_INPUT, EXIT_OK};

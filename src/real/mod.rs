@@ -16,9 +16,6 @@
 //! See docs/real-kernel.md for what must agree and what may differ.
 
 pub mod capture;
-/// The `tcpsim real` subcommand (its file is `src/cli/real.rs`, beside the other subcommands).
-#[path = "../cli/real.rs"]
-pub mod cli;
 pub mod compare;
 pub mod plan;
 pub mod run;

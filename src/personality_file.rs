@@ -113,7 +113,25 @@ pub fn load(path: &Path) -> Result<Personality, Box<Diag>> {
     };
     let file: PersonalityFile =
         toml::from_str(&text).map_err(|e| diag(e.span(), e.message().to_string(), "here", None))?;
-    let mut p = Personality::builtin(file.extends.get_ref()).ok_or_else(|| {
+    let mut p = extended(&file, &diag)?;
+    p.name = Cow::Owned(file.name.clone());
+    p.release = Cow::Owned(
+        file.release
+            .clone()
+            .unwrap_or_else(|| format!("{} with overrides", file.extends.get_ref())),
+    );
+    set_knobs(&mut p, &file, &shown, &diag)?;
+    check_sources(&file, &text, &diag)?;
+    Ok(p)
+}
+
+/// Makes a diagnostic in the file being loaded: span, message, label, help.
+type MakeDiag<'a> =
+    dyn Fn(Option<std::ops::Range<usize>>, String, &str, Option<String>) -> Box<Diag> + 'a;
+
+/// The built-in personality the file `extends`.
+fn extended(file: &PersonalityFile, diag: &MakeDiag) -> Result<Personality, Box<Diag>> {
+    Personality::builtin(file.extends.get_ref()).ok_or_else(|| {
         diag(
             Some(file.extends.span()),
             format!(
@@ -126,12 +144,16 @@ pub fn load(path: &Path) -> Result<Personality, Box<Diag>> {
                 Personality::BUILTIN.join(", ")
             )),
         )
-    })?;
-    p.name = Cow::Owned(file.name.clone());
-    p.release = Cow::Owned(
-        file.release
-            .unwrap_or_else(|| format!("{} with overrides", file.extends.get_ref())),
-    );
+    })
+}
+
+/// The file's `[set]` knobs, each with its `[sources]` note (or "set in FILE").
+fn set_knobs(
+    p: &mut Personality,
+    file: &PersonalityFile,
+    shown: &str,
+    diag: &MakeDiag,
+) -> Result<(), Box<Diag>> {
     for (knob, value) in &file.set {
         let source = file
             .sources
@@ -145,6 +167,11 @@ pub fn load(path: &Path) -> Result<Personality, Box<Diag>> {
                 diag(Some(value.span()), e.to_string(), "this knob", help)
             })?;
     }
+    Ok(())
+}
+
+/// Every `[sources]` entry must note a knob the file sets.
+fn check_sources(file: &PersonalityFile, text: &str, diag: &MakeDiag) -> Result<(), Box<Diag>> {
     for knob in file.sources.keys() {
         if !file.set.contains_key(knob) {
             let span = text.find(knob.as_str()).map(|s| s..s + knob.len());
@@ -156,7 +183,7 @@ pub fn load(path: &Path) -> Result<Personality, Box<Diag>> {
             ));
         }
     }
-    Ok(p)
+    Ok(())
 }
 
 /// The hint under a knob error: where to find every knob (the message itself

@@ -367,6 +367,24 @@ fn colour(c: &Cell, text: &str, styled: bool) -> String {
 }
 
 pub fn text(s: &Scenario, c: &Comparison, styled: bool) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "scenario: {} ({})\n", s.name, s.path);
+    matrix_text(&mut o, s, c, styled);
+    if c.divergences.is_empty() {
+        o.push_str("\nEvery pair ends the same.\n");
+    }
+    for d in &c.divergences {
+        divergence_text(&mut o, d);
+    }
+    for cell in c.cells.iter().filter(|x| !x.failures.is_empty()) {
+        failures_text(&mut o, cell);
+    }
+    o
+}
+
+/// The matrix: first host's personality by row, second's by column, each
+/// cell's short ending padded to its column.
+fn matrix_text(o: &mut String, s: &Scenario, c: &Comparison, styled: bool) {
     let n = c.names.len();
     let h0 = s.spec.hosts.first().map_or("first", |h| h.name.as_str());
     let h1 = s.spec.hosts.get(1).map_or("second", |h| h.name.as_str());
@@ -378,17 +396,7 @@ pub fn text(s: &Scenario, c: &Comparison, styled: bool) -> String {
         .max()
         .unwrap_or(0)
         .max(corner.len());
-    let widths: Vec<usize> = (0..n)
-        .map(|j| {
-            (0..n)
-                .map(|i| c.cells[i * n + j].short().chars().count())
-                .max()
-                .unwrap_or(0)
-                .max(c.names[j].len())
-        })
-        .collect();
-    let mut o = String::new();
-    let _ = writeln!(o, "scenario: {} ({})\n", s.name, s.path);
+    let widths = column_widths(c);
     let _ = write!(o, "{corner:<w0$}");
     for (j, name) in c.names.iter().enumerate() {
         let _ = write!(o, "  {name:<w$}", w = widths[j]);
@@ -403,52 +411,66 @@ pub fn text(s: &Scenario, c: &Comparison, styled: bool) -> String {
         }
         o.push('\n');
     }
-    if c.divergences.is_empty() {
-        o.push_str("\nEvery pair ends the same.\n");
-    }
-    for d in &c.divergences {
+}
+
+/// Each column's width in characters: its widest cell or its name.
+fn column_widths(c: &Comparison) -> Vec<usize> {
+    let n = c.names.len();
+    (0..n)
+        .map(|j| {
+            (0..n)
+                .map(|i| c.cells[i * n + j].short().chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(c.names[j].len())
+        })
+        .collect()
+}
+
+/// One divergence: the two endings, where they first differ (in any entry,
+/// then in states, RSTs and discards) and the knob responsible.
+fn divergence_text(o: &mut String, d: &Divergence) {
+    let _ = writeln!(
+        o,
+        "\n{} as {}: {} vs {} (with {} on the other side)",
+        d.host, d.a, d.a, d.b, d.other
+    );
+    let _ = writeln!(o, "  {}: {}\n  {}: {}", d.a, d.a_ends, d.b, d.b_ends);
+    if !d.a_entry.is_empty() {
         let _ = writeln!(
             o,
-            "\n{} as {}: {} vs {} (with {} on the other side)",
-            d.host, d.a, d.a, d.b, d.other
+            "  first divergence at {} ms:\n    {}: {}\n    {}: {}",
+            d.at_ms, d.a, d.a_entry, d.b, d.b_entry
         );
-        let _ = writeln!(o, "  {}: {}\n  {}: {}", d.a, d.a_ends, d.b, d.b_ends);
-        if !d.a_entry.is_empty() {
-            let _ = writeln!(
-                o,
-                "  first divergence at {} ms:\n    {}: {}\n    {}: {}",
-                d.at_ms, d.a, d.a_entry, d.b, d.b_entry
-            );
-        }
-        if !d.a_decisive.is_empty() && d.a_decisive != d.a_entry {
-            let _ = writeln!(
-                o,
-                "  first divergence in states, RSTs and discards, at {} ms:\n    {}: {}\n    {}: {}",
-                d.decisive_at_ms, d.a, d.a_decisive, d.b, d.b_decisive
-            );
-        }
-        if d.knobs.is_empty() {
-            let _ = writeln!(o, "  no single knob explains it (several knobs together)");
-        } else {
-            let _ = writeln!(o, "  knob responsible: {}", d.knobs.join(", "));
-        }
     }
-    let failed: Vec<&Cell> = c.cells.iter().filter(|x| !x.failures.is_empty()).collect();
-    for cell in &failed {
+    if !d.a_decisive.is_empty() && d.a_decisive != d.a_entry {
         let _ = writeln!(
             o,
-            "\nexpectations FAILED for {}/{}:",
-            cell.first, cell.second
+            "  first divergence in states, RSTs and discards, at {} ms:\n    {}: {}\n    {}: {}",
+            d.decisive_at_ms, d.a, d.a_decisive, d.b, d.b_decisive
         );
-        for f in &cell.failures {
-            let _ = writeln!(
-                o,
-                "  {}: expected {}, actual {}",
-                f.what, f.expected, f.actual
-            );
-        }
     }
-    o
+    if d.knobs.is_empty() {
+        let _ = writeln!(o, "  no single knob explains it (several knobs together)");
+    } else {
+        let _ = writeln!(o, "  knob responsible: {}", d.knobs.join(", "));
+    }
+}
+
+/// A cell's failed expectations.
+fn failures_text(o: &mut String, cell: &Cell) {
+    let _ = writeln!(
+        o,
+        "\nexpectations FAILED for {}/{}:",
+        cell.first, cell.second
+    );
+    for f in &cell.failures {
+        let _ = writeln!(
+            o,
+            "  {}: expected {}, actual {}",
+            f.what, f.expected, f.actual
+        );
+    }
 }
 
 pub fn csv(c: &Comparison) -> String {

@@ -4,7 +4,7 @@
 
 use super::{EXIT_FAILED, EXIT_INPUT, EXIT_OK};
 use crate::fuzz::check::Property;
-use crate::fuzz::search::{counterexample, replay, search, SearchConfig, Shard};
+use crate::fuzz::search::{counterexample, replay, search, Found, SearchConfig, Shard};
 use crate::fuzz::survey::{self, render, Survey};
 use crate::fuzz::GenConfig;
 use crate::personality_file;
@@ -145,6 +145,12 @@ pub fn exec(a: &Args) -> ExitCode {
     if a.survey {
         return run_survey(a, &gen, shard);
     }
+    run_search(a, gen, shard)
+}
+
+/// The property search: runs it, prints its summary and writes, prints and
+/// replays each counterexample.
+fn run_search(a: &Args, gen: GenConfig, shard: Shard) -> ExitCode {
     let props = a
         .property
         .clone()
@@ -182,49 +188,68 @@ pub fn exec(a: &Args) -> ExitCode {
         return ExitCode::from(EXIT_INPUT);
     }
     for f in &result.found {
-        let file = counterexample(f, a.seed);
-        let text = scenario::write(&file);
-        let path = dir.join(format!(
-            "{}.toml",
-            file.scenario.name.as_deref().unwrap_or("counterexample")
-        ));
-        if let Err(e) = std::fs::write(&path, &text) {
-            eprintln!("error: cannot write {}: {e}", path.display());
+        let Some((path, text)) = write_counterexample(&dir, f, a.seed) else {
             return ExitCode::from(EXIT_INPUT);
-        }
-        println!(
-            "\nFAILED {} at case {}: {}",
-            f.violation.property, f.index, f.original_violation.message
-        );
-        println!(
-            "shrunk by {} simplifications ({} generated steps → {}): {}",
-            f.shrink_steps,
-            f.original.steps(),
-            f.minimal.steps(),
-            f.violation.message
-        );
-        println!("counterexample: {}\n", path.display());
-        print!("{text}");
-        let shown = path.display().to_string();
-        match replay(&shown, &text) {
-            Ok((s, mismatches)) => {
-                let (w, v) = super::run::simulate(&s);
-                println!();
-                print!(
-                    "{}",
-                    super::run::text_report(&s, &w, &v, &mismatches, !a.quiet)
-                );
-                if !mismatches.is_empty() {
-                    eprintln!(
-                        "warning: the counterexample does not replay as recorded ({} expectations fail)",
-                        mismatches.len()
-                    );
-                }
-            }
-            Err(d) => eprintln!("warning: the counterexample does not parse back:\n{d}"),
-        }
+        };
+        print_counterexample(f, &path, &text);
+        replay_counterexample(&path.display().to_string(), &text, !a.quiet);
     }
     ExitCode::from(EXIT_FAILED)
+}
+
+/// Writes a counterexample's scenario file into `dir`: its path and text,
+/// or none after saying why it could not.
+fn write_counterexample(dir: &Path, f: &Found, seed: u64) -> Option<(PathBuf, String)> {
+    let file = counterexample(f, seed);
+    let text = scenario::write(&file);
+    let path = dir.join(format!(
+        "{}.toml",
+        file.scenario.name.as_deref().unwrap_or("counterexample")
+    ));
+    if let Err(e) = std::fs::write(&path, &text) {
+        eprintln!("error: cannot write {}: {e}", path.display());
+        return None;
+    }
+    Some((path, text))
+}
+
+/// What failed, how far it shrank, and the counterexample file.
+fn print_counterexample(f: &Found, path: &Path, text: &str) {
+    println!(
+        "\nFAILED {} at case {}: {}",
+        f.violation.property, f.index, f.original_violation.message
+    );
+    println!(
+        "shrunk by {} simplifications ({} generated steps → {}): {}",
+        f.shrink_steps,
+        f.original.steps(),
+        f.minimal.steps(),
+        f.violation.message
+    );
+    println!("counterexample: {}\n", path.display());
+    print!("{text}");
+}
+
+/// Runs the written counterexample as `tcpsim run` would and prints its
+/// report (with the ladder if `ladder`); warns if it does not replay.
+fn replay_counterexample(shown: &str, text: &str, ladder: bool) {
+    match replay(shown, text) {
+        Ok((s, mismatches)) => {
+            let (w, v) = super::run::simulate(&s);
+            println!();
+            print!(
+                "{}",
+                super::run::text_report(&s, &w, &v, &mismatches, ladder)
+            );
+            if !mismatches.is_empty() {
+                eprintln!(
+                    "warning: the counterexample does not replay as recorded ({} expectations fail)",
+                    mismatches.len()
+                );
+            }
+        }
+        Err(d) => eprintln!("warning: the counterexample does not parse back:\n{d}"),
+    }
 }
 
 fn header(s: &Survey, markdown: bool, command: &str) -> String {

@@ -4,7 +4,7 @@ use super::gen::{to_file, Call, Case, Layout, Side, Sock, Step};
 use crate::scenario::file::ScenarioFile;
 use crate::scenario::steps::StepDef;
 use crate::scenario::{resolve, Overrides};
-use model::{Addr, Event, How, ReadLen, RstCause, Seq, State};
+use model::{Addr, Conn, Event, How, ReadLen, RstCause, Segment, Seq, State};
 use serde::{Deserialize, Serialize};
 use sim::{EndReason, Verdict, What, World, WorldSpec};
 use std::path::Path;
@@ -362,81 +362,96 @@ pub fn is_graceful(case: &Case) -> bool {
     let mut initiators = 0;
     for (i, s) in sides.iter().enumerate() {
         let peer = sides[1 - i];
-        let bad = all_steps(s).any(|st| {
-            matches!(
-                st.call,
-                Call::Exit {}
-                    | Call::Read {
-                        len: ReadLen::Bytes(_),
-                        ..
-                    }
-                    | Call::Linger {
-                        linger: Some(_),
-                        ..
-                    }
-                    | Call::Nonblocking {
-                        sock: Sock::Main,
-                        on: true
-                    }
-                    | Call::Shutdown {
-                        how: How::Rd | How::RdWr,
-                        ..
-                    }
-            )
-        });
-        if bad {
+        if all_steps(s).any(|st| ungraceful_call(&st.call)) {
             return false;
         }
-        // The parent: [writes…] [shutdown wr] read eof [writes…] close, with
-        // a dup'd descriptor closed before the last close, a child that closes.
-        let mut eof = false;
-        let mut shut = false;
-        let mut closed = false;
-        let mut dup_open = false;
-        let mut before_eof = 0u64;
-        for st in &s.steps {
-            match &st.call {
-                Call::Write { bytes: n, .. } if !eof => before_eof += n,
-                Call::Shutdown { how: How::Wr, .. } if !eof => shut = true,
-                Call::Read {
-                    len: ReadLen::Eof, ..
-                } => eof = true,
-                Call::Close { sock: Sock::Main } if !eof || dup_open => return false,
-                Call::Close { sock: Sock::Main } => closed = true,
-                Call::Dup {
-                    sock: Sock::Main,
-                    new: Sock::Dup,
-                } => dup_open = true,
-                Call::Close { sock: Sock::Dup } => dup_open = false,
-                Call::Fork { child: _ } if dup_open => return false,
-                Call::Fork { child: c } => {
-                    let ok = c.iter().all(|x| {
-                        matches!(
-                            x.call,
-                            Call::Write { bytes: _, .. } | Call::Close { sock: Sock::Main }
-                        )
-                    }) && c.iter().any(|x| x.call == Call::Close { sock: Sock::Main });
-                    if !ok {
-                        return false;
-                    }
-                }
-                _ => {}
-            }
-        }
-        if !closed {
+        let Some(parent) = graceful_parent(&s.steps) else {
             return false;
-        }
-        if shut {
+        };
+        if parent.shut {
             initiators += 1;
         } else {
             // What the responder writes before reading must fit in the buffers.
             let small = |b: Option<u32>| b.is_some_and(|b| b < 8192);
-            if before_eof > 4096 || small(s.sndbuf) || small(peer.rcvbuf) {
+            if parent.before_eof > 4096 || small(s.sndbuf) || small(peer.rcvbuf) {
                 return false;
             }
         }
     }
     initiators >= 1
+}
+
+/// A call no graceful close makes, in the parent or a child: exit, a
+/// bounded read, linger on, non-blocking, shutdown RD.
+fn ungraceful_call(call: &Call) -> bool {
+    matches!(
+        call,
+        Call::Exit {}
+            | Call::Read {
+                len: ReadLen::Bytes(_),
+                ..
+            }
+            | Call::Linger {
+                linger: Some(_),
+                ..
+            }
+            | Call::Nonblocking {
+                sock: Sock::Main,
+                on: true
+            }
+            | Call::Shutdown {
+                how: How::Rd | How::RdWr,
+                ..
+            }
+    )
+}
+
+/// A graceful parent's shape: whether it shut down WR before EOF (the
+/// initiator) and the bytes it wrote before EOF.
+struct GracefulParent {
+    shut: bool,
+    before_eof: u64,
+}
+
+/// The parent's shape if it is graceful: [writes…] [shutdown wr] read eof
+/// [writes…] close, with a dup'd descriptor closed before the last close,
+/// a child that closes.
+fn graceful_parent(steps: &[Step]) -> Option<GracefulParent> {
+    let mut eof = false;
+    let mut shut = false;
+    let mut closed = false;
+    let mut dup_open = false;
+    let mut before_eof = 0u64;
+    for st in steps {
+        match &st.call {
+            Call::Write { bytes: n, .. } if !eof => before_eof += n,
+            Call::Shutdown { how: How::Wr, .. } if !eof => shut = true,
+            Call::Read {
+                len: ReadLen::Eof, ..
+            } => eof = true,
+            Call::Close { sock: Sock::Main } if !eof || dup_open => return None,
+            Call::Close { sock: Sock::Main } => closed = true,
+            Call::Dup {
+                sock: Sock::Main,
+                new: Sock::Dup,
+            } => dup_open = true,
+            Call::Close { sock: Sock::Dup } => dup_open = false,
+            Call::Fork { child: _ } if dup_open => return None,
+            Call::Fork { child: c } if !graceful_child(c) => return None,
+            _ => {}
+        }
+    }
+    closed.then_some(GracefulParent { shut, before_eof })
+}
+
+/// A graceful child writes and closes its copy, nothing else.
+fn graceful_child(c: &[Step]) -> bool {
+    c.iter().all(|x| {
+        matches!(
+            x.call,
+            Call::Write { bytes: _, .. } | Call::Close { sock: Sock::Main }
+        )
+    }) && c.iter().any(|x| x.call == Call::Close { sock: Sock::Main })
 }
 
 fn graceful_close_is_clean(case: &Case, v: &Verdict) -> Result<(), String> {
@@ -588,75 +603,12 @@ impl Invariants {
     }
 
     fn check(&mut self, w: &World) -> Result<(), (Property, String)> {
-        let seq = |m: String| (Property::Invariants, m);
-        let sequence = self.sequence;
         let spec = w.spec();
         let trace = w.trace();
         for e in &trace[self.seen..] {
             match e.what {
-                What::Model { event } => match event {
-                    Event::AppWrote { conn, bytes, .. } => {
-                        self.dir(conn.local, conn.remote)[0] += bytes;
-                    }
-                    Event::Delivered { conn, bytes } => {
-                        let d = self.dir(conn.remote, conn.local);
-                        d[1] += bytes;
-                        if d[1] > d[0] && sequence {
-                            return Err(seq(format!(
-                                "{}→{}: {} bytes delivered but only {} written",
-                                host_name(spec, conn.remote),
-                                host_name(spec, conn.local),
-                                d[1],
-                                d[0]
-                            )));
-                        }
-                    }
-                    Event::AppRead { conn, bytes, .. } => {
-                        let d = self.dir(conn.remote, conn.local);
-                        d[2] += bytes;
-                        if d[2] > d[1] && sequence {
-                            return Err(seq(format!(
-                                "{}→{}: {} bytes read but only {} delivered",
-                                host_name(spec, conn.remote),
-                                host_name(spec, conn.local),
-                                d[2],
-                                d[1]
-                            )));
-                        }
-                    }
-                    _ => {}
-                },
-                What::Send { seg } => {
-                    if seg.len > 0 && self.window {
-                        let edge = self
-                            .edges
-                            .iter()
-                            .find(|x| x.0 == (seg.dst, seg.src))
-                            .map(|x| x.1);
-                        let end = seg.seq + seg.len;
-                        // One octet beyond the window is a zero-window probe.
-                        if edge.is_none_or(|edge| !end.le(edge + 1)) {
-                            return Err((
-                                Property::WindowRespected,
-                                format!(
-                                "{} sent {}..{} beyond the window {} advertised (right edge {})",
-                                host_name(spec, seg.src),
-                                seg.seq.0,
-                                end.0,
-                                host_name(spec, seg.dst),
-                                edge.map_or("none".into(), |e| e.0.to_string())
-                            ),
-                            ));
-                        }
-                    }
-                    if seg.flags.ack() && !seg.flags.rst() {
-                        let edge = seg.ack + seg.wnd;
-                        match self.edges.iter_mut().find(|x| x.0 == (seg.src, seg.dst)) {
-                            Some(x) => x.1 = x.1.max(edge),
-                            None => self.edges.push(((seg.src, seg.dst), edge)),
-                        }
-                    }
-                }
+                What::Model { event } => self.model_event(spec, &event)?,
+                What::Send { seg } => self.sent(spec, &seg)?,
                 _ => {}
             }
         }
@@ -664,20 +616,109 @@ impl Invariants {
         if !self.sequence {
             return Ok(());
         }
-        for (hi, h) in w.hosts.iter().enumerate() {
-            for (id, s) in h.sockets() {
-                if matches!(s.state, State::Closed | State::Listen) {
-                    continue;
-                }
-                let t = &s.tcb;
-                if !t.snd_una.le(t.snd_nxt) || !t.snd_nxt.le(t.snd_max) {
-                    return Err(seq(format!(
-                        "{} socket {id} in {}: snd.una {} snd.nxt {} snd.max {} out of order",
-                        spec.hosts[hi].name, s.state, t.snd_una.0, t.snd_nxt.0, t.snd_max.0
-                    )));
-                }
+        sequence_in_order(w)
+    }
+
+    /// Counts a write, delivery or read into its direction.
+    fn model_event(&mut self, spec: &WorldSpec, event: &Event) -> Result<(), (Property, String)> {
+        match *event {
+            Event::AppWrote { conn, bytes, .. } => {
+                self.dir(conn.local, conn.remote)[0] += bytes;
+                Ok(())
+            }
+            Event::Delivered { conn, bytes } => {
+                self.count(spec, conn, bytes, (1, "delivered", "written"))
+            }
+            Event::AppRead { conn, bytes, .. } => {
+                self.count(spec, conn, bytes, (2, "read", "delivered"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Adds `bytes` arriving at `conn.local` to `stage` (1 delivered, 2
+    /// read) of their direction; with `sequence`, more than the stage before
+    /// holds is a violation, in the words `what` and `before`.
+    fn count(
+        &mut self,
+        spec: &WorldSpec,
+        conn: Conn,
+        bytes: u64,
+        (stage, what, before): (usize, &str, &str),
+    ) -> Result<(), (Property, String)> {
+        let sequence = self.sequence;
+        let d = self.dir(conn.remote, conn.local);
+        d[stage] += bytes;
+        if d[stage] > d[stage - 1] && sequence {
+            return Err((
+                Property::Invariants,
+                format!(
+                    "{}→{}: {} bytes {what} but only {} {before}",
+                    host_name(spec, conn.remote),
+                    host_name(spec, conn.local),
+                    d[stage],
+                    d[stage - 1]
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A segment sent: with `window`, its data must lie inside the window
+    /// its receiver advertised; its ACK and window advertise a new edge.
+    fn sent(&mut self, spec: &WorldSpec, seg: &Segment) -> Result<(), (Property, String)> {
+        if seg.len > 0 && self.window {
+            let edge = self
+                .edges
+                .iter()
+                .find(|x| x.0 == (seg.dst, seg.src))
+                .map(|x| x.1);
+            let end = seg.seq + seg.len;
+            // One octet beyond the window is a zero-window probe.
+            if edge.is_none_or(|edge| !end.le(edge + 1)) {
+                return Err((
+                    Property::WindowRespected,
+                    format!(
+                        "{} sent {}..{} beyond the window {} advertised (right edge {})",
+                        host_name(spec, seg.src),
+                        seg.seq.0,
+                        end.0,
+                        host_name(spec, seg.dst),
+                        edge.map_or("none".into(), |e| e.0.to_string())
+                    ),
+                ));
+            }
+        }
+        if seg.flags.ack() && !seg.flags.rst() {
+            let edge = seg.ack + seg.wnd;
+            match self.edges.iter_mut().find(|x| x.0 == (seg.src, seg.dst)) {
+                Some(x) => x.1 = x.1.max(edge),
+                None => self.edges.push(((seg.src, seg.dst), edge)),
             }
         }
         Ok(())
     }
+}
+
+/// Every open socket's snd.una ≤ snd.nxt ≤ snd.max.
+fn sequence_in_order(w: &World) -> Result<(), (Property, String)> {
+    let spec = w.spec();
+    for (hi, h) in w.hosts.iter().enumerate() {
+        for (id, s) in h.sockets() {
+            if matches!(s.state, State::Closed | State::Listen) {
+                continue;
+            }
+            let t = &s.tcb;
+            if !t.snd_una.le(t.snd_nxt) || !t.snd_nxt.le(t.snd_max) {
+                return Err((
+                    Property::Invariants,
+                    format!(
+                        "{} socket {id} in {}: snd.una {} snd.nxt {} snd.max {} out of order",
+                        spec.hosts[hi].name, s.state, t.snd_una.0, t.snd_nxt.0, t.snd_max.0
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }

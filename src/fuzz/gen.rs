@@ -597,133 +597,126 @@ pub fn graceful(cfg: &GenConfig) -> impl Strategy<Value = Case> + Clone {
                 net,
                 seed,
             )| {
-                let step = |wait, call| Step { wait, call };
-                let extra =
-                    |(linger, dup, fork): (Option<Option<u32>>, bool, Option<(Wait, bool)>),
-                     body: Vec<Step>| {
-                        let mut v = Vec::new();
-                        if let Some(l) = linger {
-                            v.push(step(
-                                Wait::Now,
-                                Call::Linger {
-                                    sock: Sock::Main,
-                                    linger: l,
-                                },
-                            ));
-                        }
-                        if let Some((w, write)) = fork {
-                            let mut child = vec![];
-                            if write {
-                                child.push(step(
-                                    Wait::Now,
-                                    Call::Write {
-                                        sock: Sock::Main,
-                                        bytes: 100,
-                                    },
-                                ));
-                            }
-                            child.push(step(w, Call::Close { sock: Sock::Main }));
-                            v.push(step(Wait::Now, Call::Fork { child }));
-                        }
-                        // After the fork, so the child holds only `c`.
-                        if dup {
-                            v.push(step(
-                                Wait::Now,
-                                Call::Dup {
-                                    sock: Sock::Main,
-                                    new: Sock::Dup,
-                                },
-                            ));
-                        }
-                        v.extend(body);
-                        if dup {
-                            // the dup'd descriptor goes first, so the last close is `close c`
-                            let at = v.len() - 1;
-                            v.insert(at, step(Wait::Now, Call::Close { sock: Sock::Dup }));
-                        }
-                        v
-                    };
-                let mut init: Vec<Step> = iw
-                    .into_iter()
-                    .map(|(w, n)| {
-                        step(
-                            w,
-                            Call::Write {
-                                sock: Sock::Main,
-                                bytes: n,
-                            },
-                        )
-                    })
-                    .collect();
-                init.push(step(
-                    w1,
-                    Call::Shutdown {
-                        sock: Sock::Main,
-                        how: How::Wr,
-                    },
-                ));
-                init.push(step(
-                    Wait::Now,
-                    Call::Read {
-                        sock: Sock::Main,
-                        len: ReadLen::Eof,
-                    },
-                ));
-                init.push(step(w2, Call::Close { sock: Sock::Main }));
-                let mut resp: Vec<Step> = rpre
-                    .into_iter()
-                    .map(|(w, n)| {
-                        step(
-                            w,
-                            Call::Write {
-                                sock: Sock::Main,
-                                bytes: n,
-                            },
-                        )
-                    })
-                    .collect();
-                resp.push(step(
-                    Wait::Now,
-                    Call::Read {
-                        sock: Sock::Main,
-                        len: ReadLen::Eof,
-                    },
-                ));
-                resp.extend(rw.into_iter().map(|(w, n)| {
-                    step(
-                        w,
-                        Call::Write {
-                            sock: Sock::Main,
-                            bytes: n,
-                        },
-                    )
-                }));
-                resp.push(step(w3, Call::Close { sock: Sock::Main }));
-                let init = extra(ei, init);
-                let resp = extra(er, resp);
+                let init = with_extras(ei, initiator_steps(iw, w1, w2));
+                let resp = with_extras(er, responder_steps(rpre, rw, w3));
                 let (cs, ss) = if client_initiates {
                     (init, resp)
                 } else {
                     (resp, init)
                 };
+                let side = |personality, steps| Side {
+                    personality,
+                    rcvbuf: rb,
+                    sndbuf: sb,
+                    steps,
+                };
                 Case {
-                    client: Side {
-                        personality: pc,
-                        rcvbuf: rb,
-                        sndbuf: sb,
-                        steps: cs,
-                    },
-                    server: Side {
-                        personality: ps,
-                        rcvbuf: rb,
-                        sndbuf: sb,
-                        steps: ss,
-                    },
+                    client: side(pc, cs),
+                    server: side(ps, ss),
                     net,
                     seed,
                 }
             },
         )
+}
+
+/// A graceful side's optional extras: linger off, a dup'd descriptor, a
+/// forked child (its wait before closing, and whether it writes first).
+type Extras = (Option<Option<u32>>, bool, Option<(Wait, bool)>);
+
+fn step_after(wait: Wait, call: Call) -> Step {
+    Step { wait, call }
+}
+
+/// `write c N` after each wait.
+fn writes(sizes: Vec<(Wait, u64)>) -> impl Iterator<Item = Step> {
+    sizes.into_iter().map(|(w, n)| {
+        let write = Call::Write {
+            sock: Sock::Main,
+            bytes: n,
+        };
+        step_after(w, write)
+    })
+}
+
+fn read_eof() -> Step {
+    let read = Call::Read {
+        sock: Sock::Main,
+        len: ReadLen::Eof,
+    };
+    step_after(Wait::Now, read)
+}
+
+/// The initiator: writes, shuts down WR, reads to EOF and closes.
+fn initiator_steps(sizes: Vec<(Wait, u64)>, shut: Wait, close: Wait) -> Vec<Step> {
+    let mut v: Vec<Step> = writes(sizes).collect();
+    let shutdown = Call::Shutdown {
+        sock: Sock::Main,
+        how: How::Wr,
+    };
+    v.push(step_after(shut, shutdown));
+    v.push(read_eof());
+    v.push(step_after(close, Call::Close { sock: Sock::Main }));
+    v
+}
+
+/// The responder: writes a little, reads to EOF, writes its answer and closes.
+fn responder_steps(pre: Vec<(Wait, u64)>, answer: Vec<(Wait, u64)>, close: Wait) -> Vec<Step> {
+    let mut v: Vec<Step> = writes(pre).collect();
+    v.push(read_eof());
+    v.extend(writes(answer));
+    v.push(step_after(close, Call::Close { sock: Sock::Main }));
+    v
+}
+
+/// A side's steps with its extras around them: linger first, then the
+/// fork, then the dup (after the fork, so the child holds only `c`), the
+/// body, and the dup'd descriptor closed just before the last close.
+fn with_extras((linger, dup, fork): Extras, body: Vec<Step>) -> Vec<Step> {
+    let mut v = Vec::new();
+    if let Some(l) = linger {
+        let call = Call::Linger {
+            sock: Sock::Main,
+            linger: l,
+        };
+        v.push(step_after(Wait::Now, call));
+    }
+    if let Some((w, write)) = fork {
+        v.push(step_after(
+            Wait::Now,
+            Call::Fork {
+                child: fork_child(w, write),
+            },
+        ));
+    }
+    if dup {
+        let call = Call::Dup {
+            sock: Sock::Main,
+            new: Sock::Dup,
+        };
+        v.push(step_after(Wait::Now, call));
+    }
+    v.extend(body);
+    if dup {
+        // the dup'd descriptor goes first, so the last close is `close c`
+        let at = v.len() - 1;
+        v.insert(at, step_after(Wait::Now, Call::Close { sock: Sock::Dup }));
+    }
+    v
+}
+
+/// A graceful side's child: perhaps 100 bytes, then its close after `w`.
+fn fork_child(w: Wait, write: bool) -> Vec<Step> {
+    let mut child = vec![];
+    if write {
+        let call = Call::Write {
+            sock: Sock::Main,
+            bytes: 100,
+        };
+        child.push(step_after(Wait::Now, call));
+    }
+    child.push(step_after(w, Call::Close { sock: Sock::Main }));
+    child
 }
 
 /// Mostly general scenarios, one in four graceful.
@@ -782,6 +775,61 @@ impl Emit {
         // (`Compiled::text_file`): an empty String costs no allocation.
         self.lines.push(sp(String::new()));
         self.steps.push(s);
+    }
+
+    /// An explicit `socket` with the side's buffer options, when it sets
+    /// any (otherwise `listen` or `connect` creates the socket). True if
+    /// it emitted the socket.
+    fn socket_with_buffers(&mut self, at: At, proc: &str, sock: &str, side: &Side) -> bool {
+        if side.rcvbuf.is_none() && side.sndbuf.is_none() {
+            return false;
+        }
+        self.push(at, proc, Op::Socket { new: tok(sock) });
+        if let Some(b) = side.rcvbuf {
+            let op = Op::RcvBuf {
+                sock: tok(sock),
+                bytes: b,
+            };
+            self.push(At::Next, proc, op);
+        }
+        if let Some(b) = side.sndbuf {
+            let op = Op::SndBuf {
+                sock: tok(sock),
+                bytes: b,
+            };
+            self.push(At::Next, proc, op);
+        }
+        true
+    }
+
+    /// The server's skeleton at 0: buffer options on the listener
+    /// (accepted sockets inherit them), `listen`, `accept`.
+    fn server_skeleton(&mut self, s: &Side) {
+        let explicit = self.socket_with_buffers(At::Abs(0), SERVER, "l", s);
+        let listen = Op::Listen {
+            sock: tok("l"),
+            port: Some(80),
+            backlog: 128,
+        };
+        self.push(if explicit { At::Next } else { At::Abs(0) }, SERVER, listen);
+        let accept = Op::Accept {
+            sock: tok("l"),
+            new: tok("s"),
+        };
+        self.push(At::Next, SERVER, accept);
+    }
+
+    /// The client's skeleton: buffer options at 0, `connect` at 1 ms.
+    fn client_skeleton(&mut self, c: &Side) {
+        self.socket_with_buffers(At::Abs(0), CLIENT, "c", c);
+        let connect = Op::Connect {
+            sock: tok("c"),
+            to: Dest {
+                host: tok(SERVER),
+                port: 80,
+            },
+        };
+        self.push(At::Abs(NS_PER_MS), CLIENT, connect);
     }
 
     /// A tail of calls on socket `c` (and `c2`) of process `proc`.
@@ -859,8 +907,50 @@ pub fn to_file(case: &Case) -> (ScenarioFile, Layout, Vec<StepDef>) {
         );
     }
     f.scenario.seed = Some(case.seed);
-    let n = &case.net;
-    f.network = NetworkDef {
+    f.network = network_def(&case.net);
+    let child_ids = fork_children(case, &mut f.processes);
+    let mut e = Emit {
+        lines: Vec::new(),
+        steps: Vec::new(),
+    };
+    let mut layout = Layout::default();
+    e.server_skeleton(&case.server);
+    e.client_skeleton(&case.client);
+    let mut children = Vec::new();
+    let [ce, se] = &mut layout.read_eof;
+    e.tail(
+        (CLIENT, 0),
+        CLIENT_CHILD,
+        "c",
+        &case.client.steps,
+        ce,
+        &mut children,
+    );
+    e.tail(
+        (SERVER, 1),
+        SERVER_CHILD,
+        "s",
+        &case.server.steps,
+        se,
+        &mut children,
+    );
+    for (child, steps) in children {
+        let (side, sock, id) = if child == CLIENT_CHILD {
+            (0, "c", child_ids[0])
+        } else {
+            (1, "s", child_ids[1])
+        };
+        let mut nested = Vec::new();
+        let eof = &mut layout.read_eof[side];
+        e.tail((&child, id), "", sock, &steps, eof, &mut nested);
+    }
+    f.script.steps = e.lines;
+    (f, layout, e.steps)
+}
+
+/// The `[network]` section of a case's network conditions.
+fn network_def(n: &Net) -> NetworkDef {
+    NetworkDef {
         link: LinkDef {
             delay: n.delay_us.map(|v| format_duration(v * 1000)),
             jitter: n.jitter_us.map(|v| format_duration(v * 1000)),
@@ -871,21 +961,27 @@ pub fn to_file(case: &Case) -> (ScenarioFile, Layout, Vec<StepDef>) {
         },
         links: IndexMap::new(),
         drop: Vec::new(),
-        partition: n
-            .partition
-            .iter()
-            .map(|p| PartitionDef {
-                from: sp(ms(p.from_ms)),
-                until: sp(ms(p.from_ms + p.len_ms.max(1))),
-                direction: match p.dir {
-                    1 => Some(sp("client->server")),
-                    2 => Some(sp("server->client")),
-                    _ => None,
-                },
-            })
-            .collect(),
-    };
-    // Process ids: client 0, server 1, then children in declaration order.
+        partition: n.partition.iter().map(partition_def).collect(),
+    }
+}
+
+/// A generated partition as a `[[network.partition]]` entry (times in ms).
+fn partition_def(p: &PartitionGen) -> PartitionDef {
+    PartitionDef {
+        from: sp(ms(p.from_ms)),
+        until: sp(ms(p.from_ms + p.len_ms.max(1))),
+        direction: match p.dir {
+            1 => Some(sp("client->server")),
+            2 => Some(sp("server->client")),
+            _ => None,
+        },
+    }
+}
+
+/// Declares a child process for each side that forks, and returns the
+/// children's process ids (client 0, server 1, then children in
+/// declaration order; 0 for a side that does not fork).
+fn fork_children(case: &Case, processes: &mut IndexMap<String, ProcDef>) -> [u16; 2] {
     let forks = |s: &Side| {
         s.steps
             .iter()
@@ -901,7 +997,7 @@ pub fn to_file(case: &Case) -> (ScenarioFile, Layout, Vec<StepDef>) {
     .enumerate()
     {
         if forks(side) {
-            f.processes.insert(
+            processes.insert(
                 child.to_string(),
                 ProcDef {
                     host: sp(parent),
@@ -912,107 +1008,5 @@ pub fn to_file(case: &Case) -> (ScenarioFile, Layout, Vec<StepDef>) {
             next_id += 1;
         }
     }
-    let mut e = Emit {
-        lines: Vec::new(),
-        steps: Vec::new(),
-    };
-    let mut layout = Layout::default();
-    // Server skeleton: buffer options on the listener (accepted sockets inherit them).
-    let s = &case.server;
-    if s.rcvbuf.is_some() || s.sndbuf.is_some() {
-        e.push(At::Abs(0), SERVER, Op::Socket { new: tok("l") });
-        if let Some(b) = s.rcvbuf {
-            e.push(
-                At::Next,
-                SERVER,
-                Op::RcvBuf {
-                    sock: tok("l"),
-                    bytes: b,
-                },
-            );
-        }
-        if let Some(b) = s.sndbuf {
-            e.push(
-                At::Next,
-                SERVER,
-                Op::SndBuf {
-                    sock: tok("l"),
-                    bytes: b,
-                },
-            );
-        }
-    }
-    e.push(
-        if e.lines.is_empty() {
-            At::Abs(0)
-        } else {
-            At::Next
-        },
-        SERVER,
-        Op::Listen {
-            sock: tok("l"),
-            port: Some(80),
-            backlog: 128,
-        },
-    );
-    e.push(
-        At::Next,
-        SERVER,
-        Op::Accept {
-            sock: tok("l"),
-            new: tok("s"),
-        },
-    );
-    // Client skeleton.
-    let c = &case.client;
-    if c.rcvbuf.is_some() || c.sndbuf.is_some() {
-        e.push(At::Abs(0), CLIENT, Op::Socket { new: tok("c") });
-        if let Some(b) = c.rcvbuf {
-            e.push(
-                At::Next,
-                CLIENT,
-                Op::RcvBuf {
-                    sock: tok("c"),
-                    bytes: b,
-                },
-            );
-        }
-        if let Some(b) = c.sndbuf {
-            e.push(
-                At::Next,
-                CLIENT,
-                Op::SndBuf {
-                    sock: tok("c"),
-                    bytes: b,
-                },
-            );
-        }
-    }
-    e.push(
-        At::Abs(NS_PER_MS),
-        CLIENT,
-        Op::Connect {
-            sock: tok("c"),
-            to: Dest {
-                host: tok(SERVER),
-                port: 80,
-            },
-        },
-    );
-    let mut children = Vec::new();
-    let [ce, se] = &mut layout.read_eof;
-    e.tail((CLIENT, 0), CLIENT_CHILD, "c", &c.steps, ce, &mut children);
-    e.tail((SERVER, 1), SERVER_CHILD, "s", &s.steps, se, &mut children);
-    for (child, steps) in children {
-        let (side, sock, id) = if child == CLIENT_CHILD {
-            (0, "c", child_ids[0])
-        } else {
-            (1, "s", child_ids[1])
-        };
-        let mut nested = Vec::new();
-        let eof = &mut layout.read_eof[side];
-        e.tail((&child, id), "", sock, &steps, eof, &mut nested);
-    }
-    f.script.steps = e.lines;
-    (f, layout, e.steps)
+    child_ids
 }

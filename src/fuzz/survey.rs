@@ -7,7 +7,7 @@
 //! exactly the survey of the whole sequence.
 
 use super::check::{compile, Compiled};
-use super::gen::{mixed, written, Call, Case, GenConfig, Side, Sock};
+use super::gen::{mixed, written, Call, Case, GenConfig, Net, Side, Sock, Step};
 use super::search::{case_tree, shrink, Shard};
 use crate::scenario::causal_resets;
 use crate::scenario::file::ScenarioFile;
@@ -104,151 +104,197 @@ fn shut_wr_first(s: &Side) -> bool {
 fn side_patterns(case: &Case, x: usize, out: &mut Vec<usize>) {
     let sides = case.sides();
     let (me, peer) = (sides[x], sides[1 - x]);
-    let peer_writes = written(&peer.steps);
-    let mut reads = 0u64;
-    let mut eof = false;
-    let mut linger: Option<u32> = None;
-    let mut nb = false;
-    let mut wrote = false;
-    let mut open = [true, false];
-    let mut prev: Option<&Call> = None;
-    let mut push = |p: usize| {
-        if !out.contains(&p) {
-            out.push(p);
-        }
+    let mut walk = SideWalk {
+        peer,
+        peer_writes: written(&peer.steps),
+        reads: 0,
+        eof: false,
+        linger: None,
+        nb: false,
+        wrote: false,
+        open: [true, false],
+        ends: false,
     };
-    let mut ends = false;
+    let mut prev: Option<&Call> = None;
     for st in &me.steps {
-        match &st.call {
+        walk.step(&me.steps, &st.call, prev, out);
+        prev = Some(&st.call);
+    }
+    if !walk.ends {
+        note(out, 13);
+    }
+    if me.rcvbuf.is_some_and(|b| b < 8192) || me.sndbuf.is_some_and(|b| b < 8192) {
+        note(out, 14);
+    }
+    if x == 0 {
+        net_patterns(&case.net, out);
+    }
+}
+
+/// Adds pattern `p` to `out` unless it is there.
+fn note(out: &mut Vec<usize>, p: usize) {
+    if !out.contains(&p) {
+        out.push(p);
+    }
+}
+
+/// The network's patterns (counted for the client).
+fn net_patterns(n: &Net, out: &mut Vec<usize>) {
+    if n.loss.is_some() {
+        note(out, 15);
+    }
+    if n.reorder.is_some() || n.jitter_us.is_some() {
+        note(out, 16);
+    }
+    if n.duplicate.is_some() {
+        note(out, 17);
+    }
+    if n.partition.is_some() {
+        note(out, 18);
+    }
+}
+
+/// What one side has done so far, walking its steps in order.
+struct SideWalk<'a> {
+    peer: &'a Side,
+    /// Bytes the peer writes in all, and bytes this side has read.
+    peer_writes: u64,
+    reads: u64,
+    /// Read to EOF.
+    eof: bool,
+    linger: Option<u32>,
+    /// Non-blocking socket.
+    nb: bool,
+    wrote: bool,
+    /// The main descriptor and its dup are open.
+    open: [bool; 2],
+    /// A close or exit that ends the connection's last descriptor happened.
+    ends: bool,
+}
+
+impl SideWalk<'_> {
+    /// One call of the side's `steps`; `prev` is the call before it.
+    fn step(&mut self, steps: &[Step], call: &Call, prev: Option<&Call>, out: &mut Vec<usize>) {
+        match call {
             Call::Write { bytes: _, .. } => {
-                wrote = true;
-                if eof && !shut_wr_first(peer) {
-                    push(5);
+                self.wrote = true;
+                if self.eof && !shut_wr_first(self.peer) {
+                    note(out, 5);
                 }
             }
             Call::Read {
                 len: ReadLen::Bytes(n),
                 ..
-            } => reads += n,
+            } => self.reads += n,
             Call::Read {
                 len: ReadLen::Eof, ..
-            } => eof = true,
-            Call::Shutdown { how: h, .. } => {
-                if matches!(h, How::Rd | How::RdWr) && !eof && peer_writes > reads {
-                    push(4);
-                }
-                if matches!(h, How::Wr)
-                    && me.steps.iter().skip_while(|s| s.call != st.call).any(|s| {
-                        s.call
-                            == Call::Read {
-                                sock: Sock::Main,
-                                len: ReadLen::Eof,
-                            }
-                    })
-                {
-                    push(8);
-                }
-            }
-            Call::Linger { linger: l, .. } => linger = *l,
+            } => self.eof = true,
+            Call::Shutdown { how: h, .. } => self.shutdown(steps, call, *h, out),
+            Call::Linger { linger: l, .. } => self.linger = *l,
             Call::Nonblocking {
                 sock: Sock::Main,
                 on: true,
-            } => nb = true,
+            } => self.nb = true,
             Call::Dup {
                 sock: Sock::Main,
                 new: Sock::Dup,
-            } => open[1] = true,
+            } => self.open[1] = true,
             Call::Close { sock: Sock::Dup } => {
-                open[1] = false;
-                push(12);
+                self.open[1] = false;
+                note(out, 12);
             }
-            Call::Fork { child: c } => {
-                if c.iter().any(|s| s.call == Call::Close { sock: Sock::Main }) {
-                    push(10);
-                }
-                if c.iter().any(|s| s.call == Call::Exit {}) {
-                    push(11);
-                }
-            }
-            Call::Close { sock: Sock::Main } | Call::Exit {} => {
-                let exit = st.call == Call::Exit {};
-                if exit && (open[0] || open[1]) {
-                    push(1);
-                }
-                if st.call == (Call::Close { sock: Sock::Main }) && open[1] {
-                    push(12);
-                }
-                let closes = exit || !open[1];
-                if closes && (open[0] || exit) {
-                    ends = true;
-                    if !eof && peer_writes > reads {
-                        push(0);
-                    }
-                    match linger {
-                        Some(0) => push(2),
-                        Some(_) => push(3),
-                        None => {}
-                    }
-                    if nb && wrote {
-                        push(6);
-                    }
-                    if !exit
-                        && linger.is_none()
-                        && !nb
-                        && matches!(
-                            prev,
-                            Some(Call::Write {
-                                sock: Sock::Main,
-                                bytes: _
-                            })
-                        )
-                    {
-                        push(7);
-                    }
-                    if eof
-                        && matches!(
-                            prev,
-                            Some(Call::Read {
-                                sock: Sock::Main,
-                                len: ReadLen::Eof
-                            })
-                        )
-                        && !exit
-                    {
-                        push(9);
-                    }
-                }
-                if exit {
-                    open = [false, false];
-                } else {
-                    open[0] = false;
-                }
-            }
+            Call::Fork { child: c } => fork_patterns(c, out),
+            Call::Close { sock: Sock::Main } | Call::Exit {} => self.close(call, prev, out),
             // Calls the generator does not make in a tail.
             _ => {}
         }
-        prev = Some(&st.call);
     }
-    if !ends {
-        push(13);
+
+    fn shutdown(&self, steps: &[Step], call: &Call, h: How, out: &mut Vec<usize>) {
+        if matches!(h, How::Rd | How::RdWr) && !self.eof && self.peer_writes > self.reads {
+            note(out, 4);
+        }
+        let read_eof = Call::Read {
+            sock: Sock::Main,
+            len: ReadLen::Eof,
+        };
+        if matches!(h, How::Wr)
+            && steps
+                .iter()
+                .skip_while(|s| s.call != *call)
+                .any(|s| s.call == read_eof)
+        {
+            note(out, 8);
+        }
     }
-    if me.rcvbuf.is_some_and(|b| b < 8192) || me.sndbuf.is_some_and(|b| b < 8192) {
-        push(14);
+
+    /// `close c` or `exit`.
+    fn close(&mut self, call: &Call, prev: Option<&Call>, out: &mut Vec<usize>) {
+        let exit = *call == Call::Exit {};
+        if exit && (self.open[0] || self.open[1]) {
+            note(out, 1);
+        }
+        if *call == (Call::Close { sock: Sock::Main }) && self.open[1] {
+            note(out, 12);
+        }
+        let closes = exit || !self.open[1];
+        if closes && (self.open[0] || exit) {
+            self.ends = true;
+            self.ending_patterns(exit, prev, out);
+        }
+        if exit {
+            self.open = [false, false];
+        } else {
+            self.open[0] = false;
+        }
     }
-    if x == 0 {
-        let n = &case.net;
-        if n.loss.is_some() {
-            push(15);
+
+    /// The patterns of the close (or exit) that ends the connection.
+    fn ending_patterns(&self, exit: bool, prev: Option<&Call>, out: &mut Vec<usize>) {
+        if !self.eof && self.peer_writes > self.reads {
+            note(out, 0);
         }
-        if n.reorder.is_some() || n.jitter_us.is_some() {
-            push(16);
+        match self.linger {
+            Some(0) => note(out, 2),
+            Some(_) => note(out, 3),
+            None => {}
         }
-        if n.duplicate.is_some() {
-            push(17);
+        if self.nb && self.wrote {
+            note(out, 6);
         }
-        if n.partition.is_some() {
-            push(18);
+        let after_write = matches!(
+            prev,
+            Some(Call::Write {
+                sock: Sock::Main,
+                bytes: _
+            })
+        );
+        if !exit && self.linger.is_none() && !self.nb && after_write {
+            note(out, 7);
         }
+        let after_read_eof = matches!(
+            prev,
+            Some(Call::Read {
+                sock: Sock::Main,
+                len: ReadLen::Eof
+            })
+        );
+        if self.eof && after_read_eof && !exit {
+            note(out, 9);
+        }
+    }
+}
+
+/// A fork's patterns: its child closes its copy, or exits.
+fn fork_patterns(child: &[Step], out: &mut Vec<usize>) {
+    if child
+        .iter()
+        .any(|s| s.call == Call::Close { sock: Sock::Main })
+    {
+        note(out, 10);
+    }
+    if child.iter().any(|s| s.call == Call::Exit {}) {
+        note(out, 11);
     }
 }
 
@@ -639,73 +685,25 @@ pub fn shrink_example(gen: &GenConfig, s: &Survey, row: &Row, key: &str) -> Opti
     let mut tree = case_tree(&strategy, s.seed, e.case);
     let original = tree.current();
     let pat = PATTERNS.iter().position(|p| p.0 == row.pattern)?;
-    let run = |c: &Case| {
-        let comp = compile(c).ok()?;
-        let v = World::new(Arc::clone(&comp.spec), false).run();
-        Some((comp, v))
-    };
-    // What the example must keep showing: the RST of `key` sent by the
-    // acting (or the other) side, or loss without any RST.
-    let shows = |c: &Case, comp: &Compiled, v: &Verdict| -> bool {
-        let sides = c.sides();
-        let actors: Vec<usize> = patterns(c)
-            .iter()
-            .filter(|&&(p, x)| {
-                p == pat
-                    && sides[x].personality == row.actor
-                    && sides[1 - x].personality == row.peer
-            })
-            .map(|&(_, x)| x)
-            .collect();
-        if key == LOSS {
-            return !actors.is_empty() && v.resets.is_empty() && v.lost_bytes() > 0;
-        }
-        let _ = comp;
-        causal_resets(v).any(|r| {
-            actors
-                .iter()
-                .any(|&x| who(r.from.host as usize == x, r.cause.key()) == key)
-        })
-    };
     let keeps = |c: &Case| -> Option<super::check::Violation> {
-        let (comp, v) = run(c)?;
-        shows(c, &comp, &v).then(|| super::check::Violation {
+        let (_, v) = compile_and_run(c)?;
+        shows_ending(&acting_sides(c, pat, row), &v, key).then(|| super::check::Violation {
             property: super::check::Property::NoReset,
             message: String::new(),
         })
     };
     keeps(&original)?;
     let (min, _, _) = shrink(&mut tree, keeps, 2000);
-    let (comp, v) = run(&min)?;
+    let (comp, v) = compile_and_run(&min)?;
     let mut file = comp.text_file();
-    let slug: String = row
-        .pattern
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    file.scenario.name = Some(format!("survey-{}", slug.replace("--", "-")));
+    file.scenario.name = Some(example_name(&row.pattern));
     file.expect = Some(super::search::expect_from(&comp.spec, &v));
-    let mut compact = Vec::new();
-    for l in crate::scenario::write(&ScenarioFile {
-        network: comp.file.network.clone(),
-        ..ScenarioFile::default()
-    })
-    .lines()
-    {
-        let l = l.trim();
-        let skip = ["[scenario]", "[hosts]", "[script]", "steps = []", "]"];
-        if !l.is_empty() && !skip.contains(&l) && !l.starts_with("steps") {
-            compact.push(l.to_string());
-        }
-    }
+    let mut compact = compact_network(&comp);
     compact.extend(file.script.steps.iter().map(|l| l.get_ref().clone()));
-    let sides = min.sides();
-    let actor = patterns(&min)
-        .iter()
-        .find(|&&(p, x)| {
-            p == pat && sides[x].personality == row.actor && sides[1 - x].personality == row.peer
-        })
-        .map_or("client", |&(_, x)| if x == 0 { "client" } else { "server" });
+    let actor = match acting_sides(&min, pat, row).first() {
+        Some(1) => "server",
+        _ => "client",
+    };
     Some(Shrunk {
         row: row.clone(),
         case: e.case,
@@ -720,6 +718,65 @@ pub fn shrink_example(gen: &GenConfig, s: &Survey, row: &Row, key: &str) -> Opti
     })
 }
 
+fn compile_and_run(c: &Case) -> Option<(Compiled, Verdict)> {
+    let comp = compile(c).ok()?;
+    let v = World::new(Arc::clone(&comp.spec), false).run();
+    Some((comp, v))
+}
+
+/// The sides (0 client, 1 server) of case `c` that show pattern `pat` with
+/// `row`'s stacks (the acting side's, then its peer's), in the order of
+/// [`patterns`].
+fn acting_sides(c: &Case, pat: usize, row: &Row) -> Vec<usize> {
+    let sides = c.sides();
+    patterns(c)
+        .iter()
+        .filter(|&&(p, x)| {
+            p == pat && sides[x].personality == row.actor && sides[1 - x].personality == row.peer
+        })
+        .map(|&(_, x)| x)
+        .collect()
+}
+
+/// What an example must keep showing: the RST of `key` sent by an acting
+/// side (or the other side, as `key` says), or loss without any RST.
+fn shows_ending(actors: &[usize], v: &Verdict, key: &str) -> bool {
+    if key == LOSS {
+        return !actors.is_empty() && v.resets.is_empty() && v.lost_bytes() > 0;
+    }
+    causal_resets(v).any(|r| {
+        actors
+            .iter()
+            .any(|&x| who(r.from.host as usize == x, r.cause.key()) == key)
+    })
+}
+
+/// An example's scenario name: `survey-` and the pattern in letters,
+/// digits and single dashes.
+fn example_name(pattern: &str) -> String {
+    let slug: String = pattern
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    format!("survey-{}", slug.replace("--", "-"))
+}
+
+/// The compiled case's network settings as the file's lines, without
+/// section headers and empty lists.
+fn compact_network(comp: &Compiled) -> Vec<String> {
+    let only_network = ScenarioFile {
+        network: comp.file.network.clone(),
+        ..ScenarioFile::default()
+    };
+    let skip = ["[scenario]", "[hosts]", "[script]", "steps = []", "]"];
+    crate::scenario::write(&only_network)
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !skip.contains(l) && !l.starts_with("steps"))
+        .map(str::to_string)
+        .collect()
+}
+
 /// Totals of one pattern over every pair.
 fn totals(rows: &[&Row]) -> (u64, u64, u64, u64) {
     rows.iter().fold((0, 0, 0, 0), |a, r| {
@@ -730,9 +787,35 @@ fn totals(rows: &[&Row]) -> (u64, u64, u64, u64) {
 /// The survey as text (`markdown` for docs/findings.md).
 pub fn render(s: &Survey, gen: &GenConfig, markdown: bool) -> String {
     let mut o = String::new();
-    let names = &s.personalities;
     let by_pattern = |p: &str| -> Vec<&Row> { s.rows.iter().filter(|r| r.pattern == p).collect() };
-    // Overview.
+    overview_header(&mut o, markdown);
+    for (p, _) in PATTERNS {
+        overview_row(&mut o, p, &by_pattern(p), markdown);
+    }
+    // Per pattern: the matrix and a minimal example.
+    for (p, def) in PATTERNS {
+        let rows = by_pattern(p);
+        if rows.is_empty() {
+            continue;
+        }
+        matrix(&mut o, (p, def), &s.personalities, &rows, markdown);
+        // The examples: for each of the pattern's most frequent RSTs, the
+        // smallest case that shows it.
+        for key in example_keys(&rows) {
+            let best = rows
+                .iter()
+                .filter_map(|r| r.examples.get(&key).map(|e| (e.key(), *r)))
+                .min_by(|a, b| a.0.cmp(&b.0))
+                .map(|(_, r)| r);
+            if let Some(ex) = best.and_then(|r| shrink_example(gen, s, r, &key)) {
+                example(&mut o, &ex, markdown);
+            }
+        }
+    }
+    o
+}
+
+fn overview_header(o: &mut String, markdown: bool) {
     if markdown {
         let _ = writeln!(
             o,
@@ -746,147 +829,125 @@ pub fn render(s: &Survey, gen: &GenConfig, markdown: bool) -> String {
             "pattern", "cases", "RST%", "loss%", "silent%"
         );
     }
-    for (p, _) in PATTERNS {
-        let rows = by_pattern(p);
-        let (n, r, l, si) = totals(&rows);
-        if n == 0 {
-            continue;
-        }
-        let mut causes: BTreeMap<&str, u64> = BTreeMap::new();
-        for row in &rows {
-            for (c, k) in &row.causes {
+}
+
+/// Pattern `p`'s line of the overview, over all pairs; none if no case shows it.
+fn overview_row(o: &mut String, p: &str, rows: &[&Row], markdown: bool) {
+    let (n, r, l, si) = totals(rows);
+    if n == 0 {
+        return;
+    }
+    let top: Vec<String> = ranked_causes(rows, |_| true)
+        .iter()
+        .take(3)
+        .map(|(c, k)| format!("{c} {}%", pct(*k, n)))
+        .collect();
+    let (r, l, si, top) = (pct(r, n), pct(l, n), pct(si, n), top.join(", "));
+    if markdown {
+        let _ = writeln!(o, "| {p} | {n} | {r}% | {l}% | {si}% | {top} |");
+    } else {
+        let _ = writeln!(o, "{p:<32} {n:>7} {r:>5} {l:>5} {si:>7}  {top}");
+    }
+}
+
+/// The RST causes of `rows` that `keep` keeps, summed over the rows (in
+/// cases), most frequent first, ties by name.
+fn ranked_causes<'a>(rows: &[&'a Row], keep: impl Fn(&str) -> bool) -> Vec<(&'a str, u64)> {
+    let mut causes: BTreeMap<&str, u64> = BTreeMap::new();
+    for row in rows {
+        for (c, k) in &row.causes {
+            if keep(c) {
                 *causes.entry(c).or_default() += k;
             }
         }
-        let mut cv: Vec<(&str, u64)> = causes.into_iter().collect();
-        cv.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-        let top: Vec<String> = cv
-            .iter()
-            .take(3)
-            .map(|(c, k)| format!("{c} {}%", pct(*k, n)))
-            .collect();
+    }
+    let mut cv: Vec<(&str, u64)> = causes.into_iter().collect();
+    cv.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    cv
+}
+
+/// Which endings a pattern's examples show: up to two, the pattern's two
+/// most frequent RSTs (as in the overview's causes column), else loss.
+fn example_keys(rows: &[&Row]) -> Vec<String> {
+    let mut keys: Vec<String> = ranked_causes(rows, |c| !c.ends_with("no-connection"))
+        .into_iter()
+        .take(2)
+        .map(|(c, _)| c.to_string())
+        .collect();
+    if keys.is_empty() {
+        keys.push(LOSS.to_string());
+    }
+    keys
+}
+
+/// A pattern's heading and its matrix: the acting stack by the peer's.
+fn matrix(o: &mut String, (p, def): (&str, &str), names: &[String], rows: &[&Row], markdown: bool) {
+    if markdown {
+        let _ = writeln!(o, "\n## {p}\n\nThe acting side {def}. Rows: its stack; columns: the peer's. Each cell: % of cases with an RST / with loss / with silent loss (cases).\n");
+        let _ = write!(o, "| actor \\ peer |");
+        for b in names {
+            let _ = write!(o, " {b} |");
+        }
+        let _ = writeln!(o);
+        let _ = writeln!(o, "|---|{}", "---|".repeat(names.len()));
+    } else {
+        let _ = writeln!(o, "\n{p}: the acting side {def}");
+        let _ = write!(o, "  {:<12}", "actor\\peer");
+        for b in names {
+            let _ = write!(o, " {b:>18}");
+        }
+        let _ = writeln!(o);
+    }
+    for a in names {
         if markdown {
-            let _ = writeln!(
-                o,
-                "| {p} | {n} | {}% | {}% | {}% | {} |",
-                pct(r, n),
-                pct(l, n),
-                pct(si, n),
-                top.join(", ")
-            );
+            let _ = write!(o, "| **{a}** |");
         } else {
-            let _ = writeln!(
-                o,
-                "{p:<32} {n:>7} {:>5} {:>5} {:>7}  {}",
-                pct(r, n),
-                pct(l, n),
-                pct(si, n),
-                top.join(", ")
-            );
+            let _ = write!(o, "  {a:<12}");
+        }
+        for b in names {
+            let row = rows.iter().find(|r| &r.actor == a && &r.peer == b);
+            let txt = cell_text(row.copied());
+            if markdown {
+                let _ = write!(o, " {txt} |");
+            } else {
+                let _ = write!(o, " {txt:>18}");
+            }
+        }
+        let _ = writeln!(o);
+    }
+}
+
+/// A matrix cell: % RST / % loss / % silent loss (cases), or `-`.
+fn cell_text(row: Option<&Row>) -> String {
+    match row {
+        Some(r) => format!(
+            "{}/{}/{} ({})",
+            pct(r.rst, r.cases),
+            pct(r.loss, r.cases),
+            pct(r.silent, r.cases),
+            r.cases
+        ),
+        None => "-".into(),
+    }
+}
+
+/// A minimal example: the whole file in markdown, else the compact lines.
+fn example(o: &mut String, ex: &Shrunk, markdown: bool) {
+    let case = ex.case;
+    if markdown {
+        let _ = writeln!(
+            o,
+            "\nMinimal example ({}; the {} acts; case {case}): {}\n\n```toml\n{}```",
+            ex.hosts, ex.actor, ex.verdict, ex.file_text
+        );
+    } else {
+        let _ = writeln!(
+            o,
+            "  minimal example ({}; the {} acts; case {case}): {}",
+            ex.hosts, ex.actor, ex.verdict
+        );
+        for l in &ex.compact {
+            let _ = writeln!(o, "    {l}");
         }
     }
-    // Per pattern: the matrix and a minimal example.
-    for (p, def) in PATTERNS {
-        let rows = by_pattern(p);
-        if rows.is_empty() {
-            continue;
-        }
-        let cell = |a: &str, b: &str| rows.iter().find(|r| r.actor == a && r.peer == b).copied();
-        if markdown {
-            let _ = writeln!(o, "\n## {p}\n\nThe acting side {def}. Rows: its stack; columns: the peer's. Each cell: % of cases with an RST / with loss / with silent loss (cases).\n");
-            let _ = write!(o, "| actor \\ peer |");
-            for b in names {
-                let _ = write!(o, " {b} |");
-            }
-            let _ = writeln!(o);
-            let _ = writeln!(o, "|---|{}", "---|".repeat(names.len()));
-        } else {
-            let _ = writeln!(o, "\n{p}: the acting side {def}");
-            let _ = write!(o, "  {:<12}", "actor\\peer");
-            for b in names {
-                let _ = write!(o, " {b:>18}");
-            }
-            let _ = writeln!(o);
-        }
-        for a in names {
-            if markdown {
-                let _ = write!(o, "| **{a}** |");
-            } else {
-                let _ = write!(o, "  {a:<12}");
-            }
-            for b in names {
-                let txt = match cell(a, b) {
-                    Some(r) => format!(
-                        "{}/{}/{} ({})",
-                        pct(r.rst, r.cases),
-                        pct(r.loss, r.cases),
-                        pct(r.silent, r.cases),
-                        r.cases
-                    ),
-                    None => "-".into(),
-                };
-                if markdown {
-                    let _ = write!(o, " {txt} |");
-                } else {
-                    let _ = write!(o, " {txt:>18}");
-                }
-            }
-            let _ = writeln!(o);
-        }
-        // The examples: for each of the pattern's most frequent RSTs, the
-        // smallest case that shows it.
-        let mut causes: BTreeMap<&str, u64> = BTreeMap::new();
-        for row in &rows {
-            for (c, k) in &row.causes {
-                if !c.ends_with("no-connection") {
-                    *causes.entry(c).or_default() += k;
-                }
-            }
-        }
-        let ranked = |prefix: &str| {
-            let mut v: Vec<(&str, u64)> = causes
-                .iter()
-                .filter(|(c, _)| c.starts_with(prefix))
-                .map(|(c, k)| (*c, *k))
-                .collect();
-            v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-            v.into_iter()
-                .map(|(c, _)| c.to_string())
-                .collect::<Vec<_>>()
-        };
-        // Up to two: the pattern's two most frequent RSTs (as in the
-        // overview's causes column), else loss.
-        let mut keys: Vec<String> = ranked("").into_iter().take(2).collect();
-        if keys.is_empty() {
-            keys.push(LOSS.to_string());
-        }
-        for key in keys {
-            let best = rows
-                .iter()
-                .filter_map(|r| r.examples.get(&key).map(|e| (e.key(), *r)))
-                .min_by(|a, b| a.0.cmp(&b.0))
-                .map(|(_, r)| r);
-            let Some(ex) = best.and_then(|r| shrink_example(gen, s, r, &key)) else {
-                continue;
-            };
-            let case = ex.case;
-            if markdown {
-                let _ = writeln!(
-                    o,
-                    "\nMinimal example ({}; the {} acts; case {case}): {}\n\n```toml\n{}```",
-                    ex.hosts, ex.actor, ex.verdict, ex.file_text
-                );
-            } else {
-                let _ = writeln!(
-                    o,
-                    "  minimal example ({}; the {} acts; case {case}): {}",
-                    ex.hosts, ex.actor, ex.verdict
-                );
-                for l in &ex.compact {
-                    let _ = writeln!(o, "    {l}");
-                }
-            }
-        }
-    }
-    o
 }

@@ -2,12 +2,13 @@
 //! looked up, durations typed, everything validated once. Every error points
 //! at the text that caused it.
 
-use super::file::{LinkDef, ScenarioFile};
+use super::file::{DropDef, HostDef, LinkDef, Meta, PartitionDef, ProcDef, ScenarioFile};
 use super::steps::{parse_step, Op, StepDef, Text, Tok};
 use super::{Expectations, PairExpect};
 use crate::diag::Diag;
 use crate::personality_file::{self, value_text};
 use crate::units::parse_duration;
+use indexmap::IndexMap;
 use model::Rename;
 use model::{Flags, Personality, RstCause, State};
 use sim::spec::{HostSpec, Limits, ProcSpec, Slots, StepSpec, WorldSpec};
@@ -219,170 +220,19 @@ pub fn resolve(
         );
         return None;
     }
-    let mut hosts = Vec::new();
-    for (name, h) in &f.hosts {
-        let chosen = overrides
-            .personality
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, p)| p);
-        let p = match chosen {
-            Some(p) => match personality_file::resolve(p, Path::new(".")) {
-                Ok(p) => Some(p),
-                Err(e) => {
-                    cx.error(None, e, "", None);
-                    None
-                }
-            },
-            None => personality(cx, &h.personality),
-        };
-        let Some(mut p) = p else { continue };
-        for (knob, value) in &h.set {
-            if let Err(e) = p.set(knob, &value_text(value.get_ref()), cx.path) {
-                let help = personality_file::knob_help(&e);
-                let span = cx.key_span(knob).or(Some(value.span()));
-                cx.error(span, e.to_string(), "this knob", help);
-            }
-        }
-        for (host, knob, value) in &overrides.set {
-            if host == name {
-                if let Err(e) = p.set(knob, value, "--set") {
-                    cx.error(None, format!("--set {host}.{knob}={value}: {e}"), "", None);
-                }
-            }
-        }
-        hosts.push(HostSpec {
-            name: name.clone(),
-            personality: Arc::new(p),
-            mtu: h.mtu.unwrap_or(1500),
-            isn: h.isn,
-        });
-    }
-    for (host, _, _) in &overrides.set {
-        if !names.hosts.contains(host) {
-            cx.error(
-                None,
-                format!("--set names unknown host `{host}`"),
-                "",
-                Some(format!("hosts: {}", names.hosts.join(", "))),
-            );
-        }
-    }
-    let base_link = link(cx, Link::default(), &f.network.link);
-    let mut links = Vec::new();
-    for (key, d) in &f.network.links {
-        let span = cx.key_span(key);
-        if let Some((a, b)) = direction(cx, &names, key, span) {
-            links.push((a, b, link(cx, base_link, d)));
-        }
-    }
-    let mut drops = Vec::new();
-    for d in &f.network.drop {
-        let from = d
-            .from
-            .as_ref()
-            .and_then(|h| host_id(cx, &names, h.get_ref(), Some(h.span())));
-        let (flags, data) = match &d.flags {
-            Some(fl) => match drop_flags(fl.get_ref()) {
-                Some(v) => v,
-                None => {
-                    cx.error(Some(fl.span()), format!("bad flags `{}`", fl.get_ref()), "expected flag letters or `data`", Some("letters S F R P . (ACK), e.g. \"F\" or \"R\"; or \"data\" for segments with payload".into()));
-                    (0, None)
-                }
-            },
-            None => (0, None),
-        };
-        if d.nth == 0 || d.count == 0 {
-            cx.error(
-                cx.key_span("nth"),
-                "`nth` and `count` start at 1",
-                "here",
-                None,
-            );
-            continue;
-        }
-        drops.push(DropRule {
-            filter: Filter { from, flags, data },
-            nth: d.nth,
-            count: d.count,
-        });
-    }
-    let mut partitions = Vec::new();
-    for p in &f.network.partition {
-        let from_ns = duration(cx, &p.from).unwrap_or(0);
-        let until_ns = duration(cx, &p.until).unwrap_or(0);
-        let one_way_from = p
-            .direction
-            .as_ref()
-            .and_then(|d| direction(cx, &names, d.get_ref(), Some(d.span())))
-            .map(|(a, _)| a);
-        if until_ns <= from_ns {
-            cx.error(
-                Some(p.until.span()),
-                "a partition must end after it starts",
-                "not after `from`",
-                None,
-            );
-        }
-        partitions.push(Partition {
-            from_ns,
-            until_ns,
-            one_way_from,
-        });
-    }
-    let mut procs: Vec<ProcSpec> = names
+    let hosts: Vec<HostSpec> = f
         .hosts
         .iter()
-        .enumerate()
-        .map(|(i, n)| ProcSpec {
-            name: n.clone(),
-            host: i as u16,
-            forked_from: None,
-        })
+        .filter_map(|(name, h)| resolve_host(cx, name, h, overrides))
         .collect();
-    for (name, p) in &f.processes {
-        if names.hosts.contains(name) {
-            cx.error(
-                cx.key_span(name),
-                format!("process `{name}` has a host's name"),
-                "already the host's own process",
-                None,
-            );
-        }
-        let host = host_id(cx, &names, p.host.get_ref(), Some(p.host.span())).unwrap_or(0);
-        let forked_from = p.forked_from.as_ref().and_then(|parent| {
-            match names.procs.iter().position(|n| n == parent.get_ref()) {
-                Some(i) => Some(i as u16),
-                None => {
-                    cx.error(
-                        Some(parent.span()),
-                        format!("unknown process `{}`", parent.get_ref()),
-                        "not a process",
-                        Some(format!("processes: {}", names.procs.join(", "))),
-                    );
-                    None
-                }
-            }
-        });
-        procs.push(ProcSpec {
-            name: name.clone(),
-            host,
-            forked_from,
-        });
-    }
+    check_set_hosts(cx, &names, overrides);
+    let base_link = link(cx, Link::default(), &f.network.link);
+    let links = resolve_links(cx, &names, base_link, &f.network.links);
+    let drops = resolve_drops(cx, &names, &f.network.drop);
+    let partitions = resolve_partitions(cx, &names, &f.network.partition);
+    let procs = resolve_procs(cx, &names, &f.processes);
     let steps = resolve_steps(cx, f, names, &procs);
-    let limits = Limits {
-        max_events: f
-            .scenario
-            .max_events
-            .unwrap_or(Limits::default().max_events),
-        max_time_ns: f
-            .scenario
-            .duration
-            .as_ref()
-            .and_then(|d| duration(cx, d))
-            .unwrap_or(Limits::default().max_time_ns),
-    };
+    let limits = resolve_limits(cx, &f.scenario);
     let names_hosts: Vec<String> = hosts.iter().map(|h: &HostSpec| h.name.clone()).collect();
     let (expect, pairs) = resolve_expect(cx, f, &names_hosts);
     let (steps, slot_names) = steps?;
@@ -402,6 +252,210 @@ pub fn resolve(
         limits,
     };
     Some((spec, expect, pairs))
+}
+
+/// One host: its personality (the command line's choice over the file's),
+/// the file's knobs, then the command line's `--set` knobs for it.
+fn resolve_host(
+    cx: &mut Ctx,
+    name: &str,
+    h: &HostDef,
+    overrides: &super::Overrides,
+) -> Option<HostSpec> {
+    let chosen = overrides
+        .personality
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, p)| p);
+    let mut p = match chosen {
+        Some(p) => match personality_file::resolve(p, Path::new(".")) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                cx.error(None, e, "", None);
+                None
+            }
+        },
+        None => personality(cx, &h.personality),
+    }?;
+    for (knob, value) in &h.set {
+        if let Err(e) = p.set(knob, &value_text(value.get_ref()), cx.path) {
+            let help = personality_file::knob_help(&e);
+            let span = cx.key_span(knob).or(Some(value.span()));
+            cx.error(span, e.to_string(), "this knob", help);
+        }
+    }
+    for (host, knob, value) in overrides.set.iter().filter(|(host, _, _)| host == name) {
+        if let Err(e) = p.set(knob, value, "--set") {
+            cx.error(None, format!("--set {host}.{knob}={value}: {e}"), "", None);
+        }
+    }
+    Some(HostSpec {
+        name: name.to_string(),
+        personality: Arc::new(p),
+        mtu: h.mtu.unwrap_or(1500),
+        isn: h.isn,
+    })
+}
+
+/// Every `--set` must name a host of the file.
+fn check_set_hosts(cx: &mut Ctx, names: &Names, overrides: &super::Overrides) {
+    for (host, _, _) in &overrides.set {
+        if !names.hosts.contains(host) {
+            cx.error(
+                None,
+                format!("--set names unknown host `{host}`"),
+                "",
+                Some(format!("hosts: {}", names.hosts.join(", "))),
+            );
+        }
+    }
+}
+
+/// The per-direction links, each over the file's base link.
+fn resolve_links(
+    cx: &mut Ctx,
+    names: &Names,
+    base_link: Link,
+    defs: &IndexMap<String, LinkDef>,
+) -> Vec<(u16, u16, Link)> {
+    let mut links = Vec::new();
+    for (key, d) in defs {
+        let span = cx.key_span(key);
+        if let Some((a, b)) = direction(cx, names, key, span) {
+            links.push((a, b, link(cx, base_link, d)));
+        }
+    }
+    links
+}
+
+fn resolve_drops(cx: &mut Ctx, names: &Names, defs: &[DropDef]) -> Vec<DropRule> {
+    let mut drops = Vec::new();
+    for d in defs {
+        let from = d
+            .from
+            .as_ref()
+            .and_then(|h| host_id(cx, names, h.get_ref(), Some(h.span())));
+        let (flags, data) = match &d.flags {
+            Some(fl) => drop_filter_flags(cx, fl),
+            None => (0, None),
+        };
+        if d.nth == 0 || d.count == 0 {
+            cx.error(
+                cx.key_span("nth"),
+                "`nth` and `count` start at 1",
+                "here",
+                None,
+            );
+            continue;
+        }
+        drops.push(DropRule {
+            filter: Filter { from, flags, data },
+            nth: d.nth,
+            count: d.count,
+        });
+    }
+    drops
+}
+
+/// A drop rule's `flags`, or an error and no flags.
+fn drop_filter_flags(cx: &mut Ctx, fl: &Spanned<String>) -> (u8, Option<bool>) {
+    match drop_flags(fl.get_ref()) {
+        Some(v) => v,
+        None => {
+            cx.error(Some(fl.span()), format!("bad flags `{}`", fl.get_ref()), "expected flag letters or `data`", Some("letters S F R P . (ACK), e.g. \"F\" or \"R\"; or \"data\" for segments with payload".into()));
+            (0, None)
+        }
+    }
+}
+
+fn resolve_partitions(cx: &mut Ctx, names: &Names, defs: &[PartitionDef]) -> Vec<Partition> {
+    let mut partitions = Vec::new();
+    for p in defs {
+        let from_ns = duration(cx, &p.from).unwrap_or(0);
+        let until_ns = duration(cx, &p.until).unwrap_or(0);
+        let one_way_from = p
+            .direction
+            .as_ref()
+            .and_then(|d| direction(cx, names, d.get_ref(), Some(d.span())))
+            .map(|(a, _)| a);
+        if until_ns <= from_ns {
+            cx.error(
+                Some(p.until.span()),
+                "a partition must end after it starts",
+                "not after `from`",
+                None,
+            );
+        }
+        partitions.push(Partition {
+            from_ns,
+            until_ns,
+            one_way_from,
+        });
+    }
+    partitions
+}
+
+/// The processes: each host's own first, in host order, then the file's.
+fn resolve_procs(cx: &mut Ctx, names: &Names, defs: &IndexMap<String, ProcDef>) -> Vec<ProcSpec> {
+    let mut procs: Vec<ProcSpec> = names
+        .hosts
+        .iter()
+        .enumerate()
+        .map(|(i, n)| ProcSpec {
+            name: n.clone(),
+            host: i as u16,
+            forked_from: None,
+        })
+        .collect();
+    for (name, p) in defs {
+        if names.hosts.contains(name) {
+            cx.error(
+                cx.key_span(name),
+                format!("process `{name}` has a host's name"),
+                "already the host's own process",
+                None,
+            );
+        }
+        let host = host_id(cx, names, p.host.get_ref(), Some(p.host.span())).unwrap_or(0);
+        let forked_from = p
+            .forked_from
+            .as_ref()
+            .and_then(|parent| proc_id(cx, names, parent));
+        procs.push(ProcSpec {
+            name: name.clone(),
+            host,
+            forked_from,
+        });
+    }
+    procs
+}
+
+/// The index of a named process, or an error listing the processes.
+fn proc_id(cx: &mut Ctx, names: &Names, parent: &Spanned<String>) -> Option<u16> {
+    match names.procs.iter().position(|n| n == parent.get_ref()) {
+        Some(i) => Some(i as u16),
+        None => {
+            cx.error(
+                Some(parent.span()),
+                format!("unknown process `{}`", parent.get_ref()),
+                "not a process",
+                Some(format!("processes: {}", names.procs.join(", "))),
+            );
+            None
+        }
+    }
+}
+
+/// The run's limits: the file's, or the defaults.
+fn resolve_limits(cx: &mut Ctx, meta: &Meta) -> Limits {
+    Limits {
+        max_events: meta.max_events.unwrap_or(Limits::default().max_events),
+        max_time_ns: meta
+            .duration
+            .as_ref()
+            .and_then(|d| duration(cx, d))
+            .unwrap_or(Limits::default().max_time_ns),
+    }
 }
 
 fn drop_flags(s: &str) -> Option<(u8, Option<bool>)> {
@@ -619,47 +673,14 @@ fn resolve_expect_def(cx: &mut Ctx, d: &super::file::ExpectDef, hosts: &[String]
         slots: Vec::new(),
     };
     if let Some(o) = &d.outcome {
-        match Outcome::parse(o.get_ref()) {
-            Some(v) => e.outcome = Some(v),
-            None => {
-                let all: Vec<&str> = Outcome::ALL.iter().map(|o| o.key()).collect();
-                cx.error(
-                    Some(o.span()),
-                    format!("unknown outcome `{}`", o.get_ref()),
-                    "not an outcome class",
-                    Some(format!("outcomes: {}", all.join(", "))),
-                );
-            }
-        }
+        e.outcome = expect_outcome(cx, o);
     }
     if let Some(list) = &d.rst {
-        let mut v = Vec::new();
-        for r in list {
-            let Some((h, c)) = r.get_ref().split_once(':') else {
-                cx.error(
-                    Some(r.span()),
-                    format!("bad RST expectation `{}`", r.get_ref()),
-                    "expected `HOST: CAUSE`",
-                    Some("e.g. \"server: close-with-unread\"".into()),
-                );
-                continue;
-            };
-            let host = host_id(cx, &names, h.trim(), Some(r.span()));
-            let cause = RstCause::parse(c.trim());
-            if cause.is_none() {
-                let all: Vec<&str> = RstCause::ALL.iter().map(|c| c.key()).collect();
-                cx.error(
-                    Some(r.span()),
-                    format!("unknown RST cause `{}`", c.trim()),
-                    "not a cause",
-                    Some(format!("causes: {}", all.join(", "))),
-                );
-            }
-            if let (Some(h), Some(c)) = (host, cause) {
-                v.push((h, c));
-            }
-        }
-        e.rst = Some(v);
+        e.rst = Some(
+            list.iter()
+                .filter_map(|r| expect_rst(cx, &names, r))
+                .collect(),
+        );
     }
     for (k, bytes) in &d.lost {
         let span = cx.key_span(k);
@@ -687,16 +708,77 @@ fn resolve_expect_def(cx: &mut Ctx, d: &super::file::ExpectDef, hosts: &[String]
     e
 }
 
-fn state(cx: &mut Ctx, s: &Spanned<String>) -> Option<State> {
-    let st = State::parse(s.get_ref());
-    if st.is_none() {
-        let all: Vec<&str> = State::ALL.iter().map(|s| s.name()).collect();
+/// A name looked up in a closed list: the value, or an error at `span`
+/// saying "unknown KIND `TEXT`" and listing the `plural` names.
+fn known<T>(
+    cx: &mut Ctx,
+    found: Option<T>,
+    span: Range<usize>,
+    (kind, text): (&str, &str),
+    label: &str,
+    (plural, all): (&str, &[&str]),
+) -> Option<T> {
+    if found.is_none() {
         cx.error(
-            Some(s.span()),
-            format!("unknown state `{}`", s.get_ref()),
-            "not an RFC 9293 state",
-            Some(format!("states: {}", all.join(", "))),
+            Some(span),
+            format!("unknown {kind} `{text}`"),
+            label,
+            Some(format!("{plural}: {}", all.join(", "))),
         );
     }
-    st
+    found
+}
+
+/// An expected outcome class, or an error listing the classes.
+fn expect_outcome(cx: &mut Ctx, o: &Spanned<String>) -> Option<Outcome> {
+    let all: Vec<&str> = Outcome::ALL.iter().map(|o| o.key()).collect();
+    let text = o.get_ref();
+    let found = Outcome::parse(text);
+    known(
+        cx,
+        found,
+        o.span(),
+        ("outcome", text),
+        "not an outcome class",
+        ("outcomes", &all),
+    )
+}
+
+/// One expected RST, `HOST: CAUSE`, or errors for what is wrong with it.
+fn expect_rst(cx: &mut Ctx, names: &Names, r: &Spanned<String>) -> Option<(u16, RstCause)> {
+    let Some((h, c)) = r.get_ref().split_once(':') else {
+        cx.error(
+            Some(r.span()),
+            format!("bad RST expectation `{}`", r.get_ref()),
+            "expected `HOST: CAUSE`",
+            Some("e.g. \"server: close-with-unread\"".into()),
+        );
+        return None;
+    };
+    let host = host_id(cx, names, h.trim(), Some(r.span()));
+    let all: Vec<&str> = RstCause::ALL.iter().map(|c| c.key()).collect();
+    let found = RstCause::parse(c.trim());
+    let cause = known(
+        cx,
+        found,
+        r.span(),
+        ("RST cause", c.trim()),
+        "not a cause",
+        ("causes", &all),
+    );
+    Some((host?, cause?))
+}
+
+fn state(cx: &mut Ctx, s: &Spanned<String>) -> Option<State> {
+    let all: Vec<&str> = State::ALL.iter().map(|s| s.name()).collect();
+    let text = s.get_ref();
+    let found = State::parse(text);
+    known(
+        cx,
+        found,
+        s.span(),
+        ("state", text),
+        "not an RFC 9293 state",
+        ("states", &all),
+    )
 }

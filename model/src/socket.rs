@@ -352,14 +352,20 @@ impl Socket {
         if !self.state.synchronized() {
             return self.initial_rcv_wnd();
         }
+        self.free_rcv_wnd().max(self.promised_rcv_wnd())
+    }
+
+    /// How far beyond RCV.NXT the window we last advertised reaches (0 once
+    /// RCV.NXT is past it): what a later window may not take back.
+    #[inline]
+    pub(crate) fn promised_rcv_wnd(&self) -> u32 {
         let t = &self.tcb;
         let right = t.last_ack_sent + t.rcv_wnd_sent;
-        let promised = if right.gt(t.rcv_nxt) {
+        if right.gt(t.rcv_nxt) {
             right - t.rcv_nxt
         } else {
             0
-        };
-        self.free_rcv_wnd().max(promised)
+        }
     }
 
     /// The first window (Linux tcp_select_initial_window): the clamp, with
@@ -510,6 +516,9 @@ impl Socket {
     /// Sends a segment, noting that it carries our latest ACK.
     pub fn transmit(&mut self, ctx: &mut Ctx, seg: Segment) {
         if seg.flags.ack() {
+            if self.state.synchronized() {
+                self.assert_rcv_wnd(&seg);
+            }
             let t = &mut self.tcb;
             if seg.ack.gt(t.last_ack_sent) {
                 // Linux tcp_dec_quickack_mode: one quick ACK used.
@@ -523,6 +532,42 @@ impl Socket {
             self.tcb.rcv_wnd_sent = seg.wnd;
         }
         ctx.out.segments.push(seg);
+    }
+
+    /// What an advertised window keeps to, checked on what goes out rather
+    /// than in `rcv_wnd`, the code that could get it wrong: its right edge never
+    /// moves left (RFC 9293 §3.8.6.2.2), and beyond what was already promised it
+    /// offers only free space, so the data held stays within the buffer's share
+    /// for data (`rcv_space`). Before the handshake is over nothing has been
+    /// promised: each SYN or SYN-ACK offers the first window afresh.
+    #[inline]
+    fn assert_rcv_wnd(&self, seg: &Segment) {
+        let t = &self.tcb;
+        // Sequence arithmetic compares edges only within 2^31 (RFC 7323 §2.3
+        // caps a window at 2^30); the model's 32-bit windows could exceed that.
+        if t.rcv_wnd_sent > i32::MAX as u32 {
+            return;
+        }
+        // RCV.NXT never goes back (the subtraction panics if it did).
+        let advanced = (seg.ack - t.last_ack_sent) as u64;
+        assert!(
+            advanced + seg.wnd as u64 >= t.rcv_wnd_sent as u64,
+            "receive window's right edge moved left: ack {} wnd {} after ack {} wnd {}",
+            seg.ack,
+            seg.wnd,
+            t.last_ack_sent,
+            t.rcv_wnd_sent
+        );
+        // A smaller SO_RCVBUF since may leave less free than was promised.
+        let promised = self.promised_rcv_wnd() as u64;
+        let free = (self.rcv_space as u64).saturating_sub(t.unread);
+        assert!(
+            seg.wnd as u64 <= promised.max(free),
+            "window {} beyond the {promised} promised and the {free} free ({} unread of {})",
+            seg.wnd,
+            t.unread,
+            self.rcv_space
+        );
     }
 
     /// The one function that changes state: checks the table, traces the edge,

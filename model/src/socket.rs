@@ -300,9 +300,14 @@ impl Socket {
     pub fn assert_send_sequence(&self) {
         let t = &self.tcb;
         assert!(
-            t.snd_una.le(t.snd_nxt) && t.snd_nxt.le(t.snd_max),
-            "send sequence out of order: snd_una {} snd_nxt {} snd_max {}",
+            t.snd_una.le(t.snd_nxt),
+            "SND.UNA {} is past SND.NXT {}",
             t.snd_una,
+            t.snd_nxt
+        );
+        assert!(
+            t.snd_nxt.le(t.snd_max),
+            "SND.NXT {} is past SND.MAX {}",
             t.snd_nxt,
             t.snd_max
         );
@@ -473,10 +478,8 @@ impl Socket {
     /// Forgets a connection attempt that failed, leaving the socket as a fresh
     /// unconnected one (bound, options kept): Linux `tcp_disconnect`.
     fn disconnect(&mut self) {
-        assert!(
-            self.state == State::Closed && !self.connected,
-            "disconnect() of a socket that connected"
-        );
+        assert_eq!(self.state, State::Closed, "disconnect() of a live socket");
+        assert!(!self.connected, "disconnect() of a socket that connected");
         self.so_error = None;
         self.ending = None;
         self.shut_rd = false;

@@ -240,7 +240,14 @@ impl World {
             return false;
         }
         self.queue.pop();
-        debug_assert!(q.at >= self.now, "time went backwards");
+        // Checked in release builds too (the fuzzer runs them): an event before
+        // now would be a queue or timer bug that silently reorders the run.
+        assert!(
+            q.at >= self.now,
+            "time went backwards: event at {} ns, now {} ns",
+            q.at,
+            self.now
+        );
         self.now = q.at;
         self.events += 1;
         match q.ev {

@@ -363,7 +363,7 @@ impl Socket {
     /// How far beyond RCV.NXT the window we last advertised reaches (0 once
     /// RCV.NXT is past it): what a later window may not take back.
     #[inline]
-    pub(crate) fn promised_rcv_wnd(&self) -> u32 {
+    fn promised_rcv_wnd(&self) -> u32 {
         let t = &self.tcb;
         let right = t.last_ack_sent + t.rcv_wnd_sent;
         if right.gt(t.rcv_nxt) {
@@ -517,6 +517,7 @@ impl Socket {
     }
 
     /// Sends a segment, noting that it carries our latest ACK.
+    #[inline]
     pub fn transmit(&mut self, ctx: &mut Ctx, seg: Segment) {
         if seg.flags.ack() {
             if self.state.synchronized() {
@@ -551,25 +552,34 @@ impl Socket {
         if t.rcv_wnd_sent > i32::MAX as u32 {
             return;
         }
-        // RCV.NXT never goes back (the subtraction panics if it did).
-        let advanced = (seg.ack - t.last_ack_sent) as u64;
+        // What is left of the last window beyond this ACK, and the free space
+        // (a smaller SO_RCVBUF since may leave less free than was promised).
+        let advanced = seg.ack.diff(t.last_ack_sent) as i64;
+        let promised = (t.rcv_wnd_sent as i64 - advanced).max(0) as u64;
+        let free = (self.rcv_space as u64).saturating_sub(t.unread);
+        let wnd = seg.wnd as u64;
+        if wnd < promised || wnd > promised.max(free) {
+            self.rcv_wnd_broken(seg, promised, free);
+        }
+    }
+
+    /// The panic of `assert_rcv_wnd`, out of line: `transmit` runs for every
+    /// segment sent, and the checks must not stop it being inlined.
+    #[cold]
+    #[inline(never)]
+    fn rcv_wnd_broken(&self, seg: &Segment, promised: u64, free: u64) -> ! {
+        let t = &self.tcb;
         assert!(
-            advanced + seg.wnd as u64 >= t.rcv_wnd_sent as u64,
+            seg.wnd as u64 >= promised,
             "receive window's right edge moved left: ack {} wnd {} after ack {} wnd {}",
             seg.ack,
             seg.wnd,
             t.last_ack_sent,
             t.rcv_wnd_sent
         );
-        // A smaller SO_RCVBUF since may leave less free than was promised.
-        let promised = self.promised_rcv_wnd() as u64;
-        let free = (self.rcv_space as u64).saturating_sub(t.unread);
-        assert!(
-            seg.wnd as u64 <= promised.max(free),
+        panic!(
             "window {} beyond the {promised} promised and the {free} free ({} unread of {})",
-            seg.wnd,
-            t.unread,
-            self.rcv_space
+            seg.wnd, t.unread, self.rcv_space
         );
     }
 

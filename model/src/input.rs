@@ -511,8 +511,14 @@ impl Socket {
         let ack = seg.ack;
         let t = &mut self.tcb;
         assert!(
-            ack.gt(t.snd_una) && ack.le(t.snd_max),
-            "new ACK out of range"
+            ack.gt(t.snd_una),
+            "new ACK {ack} is not past SND.UNA {}",
+            t.snd_una
+        );
+        assert!(
+            ack.le(t.snd_max),
+            "new ACK {ack} is past SND.MAX {}",
+            t.snd_max
         );
         let acked = ack - t.snd_una;
         t.snd_una = ack;

@@ -300,9 +300,14 @@ impl Socket {
     pub fn assert_send_sequence(&self) {
         let t = &self.tcb;
         assert!(
-            t.snd_una.le(t.snd_nxt) && t.snd_nxt.le(t.snd_max),
-            "send sequence out of order: snd_una {} snd_nxt {} snd_max {}",
+            t.snd_una.le(t.snd_nxt),
+            "SND.UNA {} is past SND.NXT {}",
             t.snd_una,
+            t.snd_nxt
+        );
+        assert!(
+            t.snd_nxt.le(t.snd_max),
+            "SND.NXT {} is past SND.MAX {}",
             t.snd_nxt,
             t.snd_max
         );
@@ -352,14 +357,20 @@ impl Socket {
         if !self.state.synchronized() {
             return self.initial_rcv_wnd();
         }
+        self.free_rcv_wnd().max(self.promised_rcv_wnd())
+    }
+
+    /// How far beyond RCV.NXT the window we last advertised reaches (0 once
+    /// RCV.NXT is past it): what a later window may not take back.
+    #[inline]
+    fn promised_rcv_wnd(&self) -> u32 {
         let t = &self.tcb;
         let right = t.last_ack_sent + t.rcv_wnd_sent;
-        let promised = if right.gt(t.rcv_nxt) {
+        if right.gt(t.rcv_nxt) {
             right - t.rcv_nxt
         } else {
             0
-        };
-        self.free_rcv_wnd().max(promised)
+        }
     }
 
     /// The first window (Linux tcp_select_initial_window): the clamp, with
@@ -467,10 +478,8 @@ impl Socket {
     /// Forgets a connection attempt that failed, leaving the socket as a fresh
     /// unconnected one (bound, options kept): Linux `tcp_disconnect`.
     fn disconnect(&mut self) {
-        assert!(
-            self.state == State::Closed && !self.connected,
-            "disconnect() of a socket that connected"
-        );
+        assert_eq!(self.state, State::Closed, "disconnect() of a live socket");
+        assert!(!self.connected, "disconnect() of a socket that connected");
         self.so_error = None;
         self.ending = None;
         self.shut_rd = false;
@@ -508,8 +517,12 @@ impl Socket {
     }
 
     /// Sends a segment, noting that it carries our latest ACK.
+    #[inline]
     pub fn transmit(&mut self, ctx: &mut Ctx, seg: Segment) {
         if seg.flags.ack() {
+            if self.state.synchronized() {
+                self.assert_rcv_wnd(&seg);
+            }
             let t = &mut self.tcb;
             if seg.ack.gt(t.last_ack_sent) {
                 // Linux tcp_dec_quickack_mode: one quick ACK used.
@@ -523,6 +536,51 @@ impl Socket {
             self.tcb.rcv_wnd_sent = seg.wnd;
         }
         ctx.out.segments.push(seg);
+    }
+
+    /// What an advertised window keeps to, checked on what goes out rather
+    /// than in `rcv_wnd`, the code that could get it wrong: its right edge never
+    /// moves left (RFC 9293 §3.8.6.2.2), and beyond what was already promised it
+    /// offers only free space, so the data held stays within the buffer's share
+    /// for data (`rcv_space`). Before the handshake is over nothing has been
+    /// promised: each SYN or SYN-ACK offers the first window afresh.
+    #[inline]
+    fn assert_rcv_wnd(&self, seg: &Segment) {
+        let t = &self.tcb;
+        // Sequence arithmetic compares edges only within 2^31 (RFC 7323 §2.3
+        // caps a window at 2^30); the model's 32-bit windows could exceed that.
+        if t.rcv_wnd_sent > i32::MAX as u32 {
+            return;
+        }
+        // What is left of the last window beyond this ACK, and the free space
+        // (a smaller SO_RCVBUF since may leave less free than was promised).
+        let advanced = seg.ack.diff(t.last_ack_sent) as i64;
+        let promised = (t.rcv_wnd_sent as i64 - advanced).max(0) as u64;
+        let free = (self.rcv_space as u64).saturating_sub(t.unread);
+        let wnd = seg.wnd as u64;
+        if wnd < promised || wnd > promised.max(free) {
+            self.rcv_wnd_broken(seg, promised, free);
+        }
+    }
+
+    /// The panic of `assert_rcv_wnd`, out of line: `transmit` runs for every
+    /// segment sent, and the checks must not stop it being inlined.
+    #[cold]
+    #[inline(never)]
+    fn rcv_wnd_broken(&self, seg: &Segment, promised: u64, free: u64) -> ! {
+        let t = &self.tcb;
+        assert!(
+            seg.wnd as u64 >= promised,
+            "receive window's right edge moved left: ack {} wnd {} after ack {} wnd {}",
+            seg.ack,
+            seg.wnd,
+            t.last_ack_sent,
+            t.rcv_wnd_sent
+        );
+        panic!(
+            "window {} beyond the {promised} promised and the {free} free ({} unread of {})",
+            seg.wnd, t.unread, self.rcv_space
+        );
     }
 
     /// The one function that changes state: checks the table, traces the edge,

@@ -113,7 +113,8 @@ impl Network {
     }
 
     pub fn add_drop(&mut self, rule: DropRule) {
-        assert!(rule.nth >= 1 && rule.count >= 1);
+        assert!(rule.nth >= 1, "drop rules count from the 1st match");
+        assert!(rule.count >= 1, "a drop rule drops at least one segment");
         self.drops.push(rule);
         self.matched.push(0);
     }

@@ -19,10 +19,8 @@ impl Ratio {
     pub const ZERO: Ratio = Ratio { num: 0, den: 1 };
 
     pub fn new(num: u32, den: u32) -> Ratio {
-        assert!(
-            den > 0 && num <= den,
-            "probability {num}/{den} out of range"
-        );
+        assert!(den > 0, "probability {num}/{den}: the denominator is 0");
+        assert!(num <= den, "probability {num}/{den} is above 1");
         Ratio { num, den }
     }
 

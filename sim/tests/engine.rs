@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use model::{ReadLen, Seq, NS_PER_MS, NS_PER_S};
+use model::{ReadLen, NS_PER_MS, NS_PER_S};
 use sim::{Action, EndReason, Expect, Link, Outcome, Ratio, World, WorldSpec};
 use std::sync::Arc;
 
@@ -207,12 +207,16 @@ fn step_checked(spec: WorldSpec) -> World {
         for h in &w.hosts {
             for (_, s) in h.sockets() {
                 let t = &s.tcb;
-                let ordered = |a: Seq, b: Seq| a.le(b);
+                let seed = spec.seed;
                 assert!(
-                    ordered(t.snd_una, t.snd_nxt) && ordered(t.snd_nxt, t.snd_max),
-                    "seed {} step {steps}: snd_una {} snd_nxt {} snd_max {}",
-                    spec.seed,
+                    t.snd_una.le(t.snd_nxt),
+                    "seed {seed} step {steps}: snd_una {} > snd_nxt {}",
                     t.snd_una,
+                    t.snd_nxt
+                );
+                assert!(
+                    t.snd_nxt.le(t.snd_max),
+                    "seed {seed} step {steps}: snd_nxt {} > snd_max {}",
                     t.snd_nxt,
                     t.snd_max
                 );
@@ -221,13 +225,18 @@ fn step_checked(spec: WorldSpec) -> World {
         }
         for c in &w.verdict().connections {
             for d in &c.directions {
+                let seed = spec.seed;
                 assert!(
-                    d.read <= d.delivered && d.delivered <= d.written,
-                    "seed {} step {steps}: written {} delivered {} read {}",
-                    spec.seed,
-                    d.written,
+                    d.read <= d.delivered,
+                    "seed {seed} step {steps}: read {} > delivered {}",
+                    d.read,
+                    d.delivered
+                );
+                assert!(
+                    d.delivered <= d.written,
+                    "seed {seed} step {steps}: delivered {} > written {}",
                     d.delivered,
-                    d.read
+                    d.written
                 );
             }
         }

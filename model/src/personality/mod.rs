@@ -287,10 +287,8 @@ mod tests {
         );
         let err = p.set("listen_overflow", "explode", "test").unwrap_err();
         let text = err.to_string();
-        assert!(
-            text.contains("drop-syn") && text.contains("handshake-then-rst"),
-            "{text}"
-        );
+        assert!(text.contains("drop-syn"), "{text}");
+        assert!(text.contains("handshake-then-rst"), "{text}");
         let err = p.set("time_wait_s", "-1", "test").unwrap_err();
         assert!(err.to_string().contains("non-negative integer"));
     }

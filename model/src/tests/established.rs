@@ -232,6 +232,33 @@ fn test_established_data_beyond_the_window_is_trimmed() {
 }
 
 #[test]
+fn test_established_rcvbuf_shrunk_under_data_keeps_the_window_promised() {
+    // SO_RCVBUF made smaller than what is held and promised: the window already
+    // offered is honoured (its right edge never moves left), so the buffer holds
+    // more than its new size, and nothing more is offered until reads free it.
+    let mut h = established_with(plain_window(4000));
+    h.send_data(1, 1, 1000);
+    h.advance_ms(50);
+    let acks = h.sent_segments();
+    assert_eq!((acks[0].ack.0 - PEER_ISS, acks[0].wnd), (1001, 3000));
+    let fd = h.fd;
+    assert_eq!(h.call(Call::RcvBuf { fd, bytes: 500 }), Some(Ok(0)));
+    let mut acks = Vec::new();
+    for (seq, len) in [(1001, 1000), (2001, 2000)] {
+        h.send_data(seq, 1, len);
+        h.advance_ms(50);
+        let a = h.sent_segments().pop().expect("an ACK");
+        acks.push((a.ack.0 - PEER_ISS, a.wnd));
+    }
+    assert_eq!(acks, [(2001, 2000), (4001, 0)]);
+    assert_eq!(h.s().tcb.unread, 4000);
+    assert_eq!(h.s().rcv_buf, 1000, "Linux doubles SO_RCVBUF");
+    assert_eq!(h.read(3500), Some(Ok(3500)));
+    let a = h.sent_segments().pop().expect("a window update");
+    assert_eq!((a.ack.0 - PEER_ISS, a.wnd), (4001, 500));
+}
+
+#[test]
 fn test_established_small_rcvbuf_takes_4368_octets_as_linux_does() {
     // docs/sources.md#linux-obs-rcv-window: SO_RCVBUF 4096 → an 8192-octet buffer; SYN
     // win 2920 (half, in 1460-octet MSS units); the 2920 stays offered after the first

@@ -310,7 +310,7 @@ fn crossing(seed: u64, bytes: u64, link: Link) -> WorldSpec {
         w.b.then(
             proc,
             Action::Read {
-                sock: sock,
+                sock,
                 len: ReadLen::Eof,
             },
         )

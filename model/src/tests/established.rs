@@ -242,7 +242,13 @@ fn test_established_rcvbuf_shrunk_under_data_keeps_the_window_promised() {
     let acks = h.sent_segments();
     assert_eq!((acks[0].ack.0 - PEER_ISS, acks[0].wnd), (1001, 3000));
     let fd = h.fd;
-    assert_eq!(h.call(Call::RcvBuf { sock: fd, bytes: 500 }), Some(Ok(0)));
+    assert_eq!(
+        h.call(Call::RcvBuf {
+            sock: fd,
+            bytes: 500
+        }),
+        Some(Ok(0))
+    );
     let mut acks = Vec::new();
     for (seq, len) in [(1001, 1000), (2001, 2000)] {
         h.send_data(seq, 1, len);

@@ -248,12 +248,22 @@ pub enum Event {
 pub struct Output {
     pub segments: Vec<Segment>,
     pub events: Vec<Event>,
+    /// For each segment, how many events came before it: the model's order,
+    /// so a trace can show an ACK sent before the read that followed it.
+    pub events_before: Vec<u32>,
 }
 
 impl Output {
+    /// Queues a segment to send, after the events so far.
+    pub fn send(&mut self, seg: Segment) {
+        self.events_before.push(self.events.len() as u32);
+        self.segments.push(seg);
+    }
+
     pub fn clear(&mut self) {
         self.segments.clear();
         self.events.clear();
+        self.events_before.clear();
     }
 }
 

@@ -292,7 +292,7 @@ impl Host {
                 state: State::Closed,
                 cause,
             });
-            out.segments.push(rst);
+            out.send(rst);
         }
     }
 
@@ -313,7 +313,7 @@ impl Host {
                     state: State::Listen,
                     cause: RstCause::NoConnection,
                 });
-                out.segments.push(rst);
+                out.send(rst);
             }
             return;
         }
@@ -336,7 +336,7 @@ impl Host {
                             state: State::Listen,
                             cause: RstCause::ListenOverflow,
                         });
-                        out.segments.push(rst);
+                        out.send(rst);
                     }
                     return;
                 }

@@ -535,7 +535,7 @@ impl Socket {
         } else if seg.flags.syn() {
             self.tcb.rcv_wnd_sent = seg.wnd;
         }
-        ctx.out.segments.push(seg);
+        ctx.out.send(seg);
     }
 
     /// What an advertised window keeps to, checked on what goes out rather
@@ -739,7 +739,7 @@ impl Socket {
                 state: self.state,
                 cause,
             });
-            ctx.out.segments.push(rst);
+            ctx.out.send(rst);
         }
     }
 
@@ -752,7 +752,7 @@ impl Socket {
             state: self.state,
             cause,
         });
-        ctx.out.segments.push(seg);
+        ctx.out.send(seg);
     }
 }
 

@@ -294,34 +294,59 @@ impl World {
         None
     }
 
+    /// Traces a segment a host sent and gives it its fate.
+    fn send(&mut self, h: HostId, seg: Segment) {
+        self.record(h, What::Send { seg });
+        let now = self.now;
+        match self.net.fate(now, &seg) {
+            Fate::Deliver { at } => self.push(at, Ev::Arrive(seg)),
+            Fate::Duplicate { at, again_at } => {
+                self.record(h, What::Duplicate { seg });
+                self.push(at, Ev::Arrive(seg));
+                self.push(again_at, Ev::Arrive(seg));
+            }
+            Fate::Drop { reason } => self.record(h, What::Drop { seg, reason }),
+        }
+    }
+
+    /// A blocked call finished: its process continues at once (in this instant).
+    fn call_done(&mut self, h: HostId, pid: model::Pid, result: model::CallResult) {
+        let app = (0..self.apps.len())
+            .find(|&a| self.apps[a].pid == Some(pid) && self.spec.procs[a].host == h);
+        if let Some(a) = app {
+            self.apps[a].pending_result = Some(result);
+            let now = self.now;
+            self.push(now, Ev::App(a as ProcId));
+        }
+    }
+
     /// Moves a host's output into the trace and the network, routes call
     /// completions to their processes, and re-arms the host's timer.
     pub(crate) fn flush(&mut self, h: HostId) {
         let mut out = std::mem::take(&mut self.out);
-        for &event in &out.events {
+        assert_eq!(
+            out.segments.len(),
+            out.events_before.len(),
+            "segments go through Output::send"
+        );
+        // Events and segments in the order the model produced them.
+        let mut next_seg = 0;
+        for (i, &event) in out.events.iter().enumerate() {
+            while out
+                .events_before
+                .get(next_seg)
+                .is_some_and(|&k| k as usize <= i)
+            {
+                self.send(h, out.segments[next_seg]);
+                next_seg += 1;
+            }
             self.record(h, What::Model { event });
             if let Event::CallDone { pid, result } = event {
-                let app = (0..self.apps.len())
-                    .find(|&a| self.apps[a].pid == Some(pid) && self.spec.procs[a].host == h);
-                if let Some(a) = app {
-                    self.apps[a].pending_result = Some(result);
-                    let now = self.now;
-                    self.push(now, Ev::App(a as ProcId));
-                }
+                self.call_done(h, pid, result);
             }
         }
-        for seg in out.segments.drain(..) {
-            self.record(h, What::Send { seg });
-            let now = self.now;
-            match self.net.fate(now, &seg) {
-                Fate::Deliver { at } => self.push(at, Ev::Arrive(seg)),
-                Fate::Duplicate { at, again_at } => {
-                    self.record(h, What::Duplicate { seg });
-                    self.push(at, Ev::Arrive(seg));
-                    self.push(again_at, Ev::Arrive(seg));
-                }
-                Fate::Drop { reason } => self.record(h, What::Drop { seg, reason }),
-            }
+        for &seg in &out.segments[next_seg..] {
+            self.send(h, seg);
         }
         out.clear();
         self.out = out;

@@ -235,9 +235,8 @@ impl World {
         let pid = self.apps[p as usize].pid.expect("started");
         let cpid = self.hosts[h as usize].fork(pid);
         let slots = self.apps[p as usize].slots.clone();
-        let c = &mut self.apps[child as usize];
-        c.pid = Some(cpid);
-        c.slots = slots;
+        self.started(child, cpid);
+        self.apps[child as usize].slots = slots;
         self.record(h, What::Fork { proc: p, child });
         let now = self.now;
         self.start_next_step(child, now);

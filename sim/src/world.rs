@@ -127,11 +127,14 @@ pub struct World {
     pub(crate) ended: Option<EndReason>,
     /// Scratch buffer for model output; not part of the state.
     pub(crate) out: Output,
+    /// Per host, the process of each pid (derived from `apps`: not hashed).
+    pub(crate) pid_proc: Vec<Vec<ProcId>>,
 }
 
 impl World {
     /// Builds a world from its spec; `record_trace` keeps every entry.
     pub fn new(spec: Arc<WorldSpec>, record_trace: bool) -> World {
+        let hosts_n = spec.hosts.len();
         let hosts: Vec<Host> = spec
             .hosts
             .iter()
@@ -179,11 +182,13 @@ impl World {
             events: 0,
             ended: None,
             out: Output::default(),
+            pid_proc: vec![Vec::new(); hosts_n],
         };
         for p in 0..w.spec.procs.len() {
             if w.spec.procs[p].forked_from.is_none() {
                 let host = w.spec.procs[p].host as usize;
-                w.apps[p].pid = Some(w.hosts[host].spawn());
+                let pid = w.hosts[host].spawn();
+                w.started(p as ProcId, pid);
                 w.start_next_step(p as ProcId, 0);
             }
         }
@@ -309,15 +314,24 @@ impl World {
         }
     }
 
-    /// A blocked call finished: its process continues at once (in this instant).
+    /// Process `p` runs as `pid` on its host (pids are dense per host).
+    pub(crate) fn started(&mut self, p: ProcId, pid: model::Pid) {
+        self.apps[p as usize].pid = Some(pid);
+        let pids = &mut self.pid_proc[self.spec.procs[p as usize].host as usize];
+        assert_eq!(
+            pids.len(),
+            pid as usize,
+            "a host numbers its processes in order"
+        );
+        pids.push(p);
+    }
+
+    /// A blocked call finished: its process continues in this instant.
     fn call_done(&mut self, h: HostId, pid: model::Pid, result: model::CallResult) {
-        let app = (0..self.apps.len())
-            .find(|&a| self.apps[a].pid == Some(pid) && self.spec.procs[a].host == h);
-        if let Some(a) = app {
-            self.apps[a].pending_result = Some(result);
-            let now = self.now;
-            self.push(now, Ev::App(a as ProcId));
-        }
+        let p = self.pid_proc[h as usize][pid as usize];
+        self.apps[p as usize].pending_result = Some(result);
+        let now = self.now;
+        self.push(now, Ev::App(p));
     }
 
     /// Moves a host's output into the trace and the network, routes call

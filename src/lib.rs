@@ -1,13 +1,19 @@
 //! tcpsim: run, compare and search TCP teardown behaviour.
 //!
-//! The library behind the `tcpsim` binary: scenario files (`scenario`),
-//! diagnostics (`diag`), user-defined personalities (`personality_file`) and
-//! the subcommands (`cli`). The engine is in the `model` and `sim` crates.
+//! The library behind the `tcpsim` binary: the subcommands (`cli`) and the
+//! fuzzer (`fuzz`). The crates beside it, each one idea:
+//! - `model`: one host's TCP (the call vocabulary, the state machine, personalities);
+//! - `sim`: the deterministic world, its trace and verdict;
+//! - `scenario`: scenario files, their step language, diagnostics and
+//!   user-defined personalities, resolved into a world spec;
+//! - `real`: the kernel oracle, the same steps on this host's Linux kernel,
+//!   observed as the simulator's trace.
+//!
+//! They are re-exported here under the names the CLI uses.
 
 pub mod cli;
-pub mod diag;
 pub mod fuzz;
-pub mod personality_file;
-pub mod real;
-pub mod scenario;
-pub mod units;
+
+pub use real;
+pub use scenario;
+pub use scenario::{diag, personality_file, units};

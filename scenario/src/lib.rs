@@ -2,9 +2,12 @@
 //! expectations, check a verdict against them, and write scenarios back out.
 //! The format is documented in `docs/scenario-format.md`.
 
+pub mod diag;
 pub mod file;
+pub mod personality_file;
 pub mod resolve;
 pub mod steps;
+pub mod units;
 
 use crate::diag::Diag;
 use file::ScenarioFile;

@@ -10,7 +10,7 @@ use super::run::RealRun;
 use super::trace::BLOCK_MIN_REAL_NS;
 #[cfg(test)]
 use super::worker::Rec;
-use crate::scenario::Scenario;
+use scenario::Scenario;
 use model::{CallResult, Event, HostId, State};
 use serde::Serialize;
 use sim::spec::{Action, WorldSpec};
@@ -527,7 +527,7 @@ pub fn text(items: &[Item]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::real::trace::tests::{convert, fixture};
+    use crate::trace::tests::{convert, fixture};
 
     /// The simulator's run of the fixture scenario beside a kernel run of it.
     fn items(accept_return_ns: u64) -> Vec<Item> {

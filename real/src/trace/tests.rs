@@ -2,8 +2,8 @@
 //! capture report them) through the conversion to trace entries and verdict.
 
 use super::*;
-use crate::real::capture::Pkt;
-use crate::scenario::Scenario;
+use crate::capture::Pkt;
+use scenario::Scenario;
 use model::{RstCause, State};
 use sim::verdict::ResetCause;
 use std::net::Ipv4Addr;
@@ -77,7 +77,7 @@ fn call(out: &mut Vec<Rec>, at: (u16, u32), fd: i32, had_fd: bool, t: (u64, u64)
 /// The scenario, and a kernel run of it in which the server's accept
 /// returns `accept_return_ns` (real) after time 0.
 pub(crate) fn fixture(accept_return_ns: u64) -> (Scenario, RealRun) {
-    let s = crate::scenario::from_text(
+    let s = scenario::from_text(
         "t.toml",
         SCENARIO,
         std::path::Path::new("."),
@@ -158,7 +158,7 @@ pub(crate) fn fixture(accept_return_ns: u64) -> (Scenario, RealRun) {
         pkt(20_210_000, SERVER, CLIENT, 5001, 2001, 0x10, 0),
         pkt(40_000_005, SERVER, CLIENT, 5001, 2001, 0x14, 0),
     ];
-    let plan = crate::real::plan(&s.spec, 1.0).expect("plannable");
+    let plan = crate::plan(&s.spec, 1.0).expect("plannable");
     let run = RealRun {
         plan,
         scale: 1.0,

@@ -12,8 +12,8 @@
 //! the receiver's ACKs cover.
 
 use super::{recv_delay_ns, segment, virt, SeqBase};
-use crate::real::run::RealRun;
-use crate::real::worker::Ep;
+use crate::run::RealRun;
+use crate::worker::Ep;
 use model::{Conn, Event, Rule, Segment, State};
 use sim::{Entry, What};
 

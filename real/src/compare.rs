@@ -10,8 +10,8 @@ use super::run::RealRun;
 use super::trace::BLOCK_MIN_REAL_NS;
 #[cfg(test)]
 use super::worker::Rec;
-use scenario::Scenario;
 use model::{CallResult, Event, HostId, State};
+use scenario::Scenario;
 use serde::Serialize;
 use sim::spec::{Action, WorldSpec};
 use sim::{Entry, Verdict, What};

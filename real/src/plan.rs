@@ -62,50 +62,18 @@ fn knob_sysctl(knob: &str, value: &str) -> Option<(String, String)> {
     }
 }
 
+/// A host's per-namespace sysctls: (name, value, why).
+type Sysctls = Vec<(String, String, String)>;
+
 /// Decides how to run `spec` on this kernel with virtual time scaled by `scale`.
 pub fn plan(spec: &WorldSpec, scale: f64) -> Result<Plan, NotReproducible> {
     let linux = Personality::builtin("linux").expect("the linux personality is built in");
-    let n = spec.hosts.len();
-    let mut sysctls: Vec<Vec<(String, String, String)>> = vec![Vec::new(); n];
+    let sysctls = spec
+        .hosts
+        .iter()
+        .map(|h| host_sysctls(h, &linux, scale))
+        .collect::<Result<Vec<Sysctls>, NotReproducible>>()?;
     let mut notes = Vec::new();
-    for (i, h) in spec.hosts.iter().enumerate() {
-        if h.personality.name != "linux" {
-            return Err(format!(
-                "host `{}` has personality `{}`; only `linux` runs on this kernel",
-                h.name, h.personality.name
-            ));
-        }
-        for info in Knobs::INFO {
-            let (mine, _) = h.personality.knobs.get(info.name).expect("every knob");
-            let (base, _) = linux.knobs.get(info.name).expect("every knob");
-            if mine == base {
-                continue;
-            }
-            match knob_sysctl(info.name, &mine) {
-                Some((name, value)) => sysctls[i].push((
-                    name,
-                    value,
-                    format!("knob {} = {mine}", info.name),
-                )),
-                None => {
-                    return Err(format!(
-                        "host `{}` sets knob `{}` = {mine} (default {base}), which has no sysctl equivalent",
-                        h.name, info.name
-                    ))
-                }
-            }
-        }
-        if scale != 1.0 {
-            let fin = h.personality.knobs.fin_wait_2_timeout_s.value as f64 * scale;
-            let fin = (fin.round() as u64).max(1);
-            sysctls[i].retain(|(k, _, _)| k != "net.ipv4.tcp_fin_timeout");
-            sysctls[i].push((
-                "net.ipv4.tcp_fin_timeout".into(),
-                fin.to_string(),
-                format!("FIN-WAIT-2 timeout scaled by --time-scale {scale}"),
-            ));
-        }
-    }
     if scale != 1.0 {
         notes.push(format!(
             "time scale {scale}: the script's times and the network's delays are scaled, \
@@ -113,6 +81,66 @@ pub fn plan(spec: &WorldSpec, scale: f64) -> Result<Plan, NotReproducible> {
              delayed ACK 40 ms, TIME-WAIT 60 s) run at their real speed"
         ));
     }
+    check_network_faults(spec)?;
+    let delay_ns = delay_matrix_ns(spec);
+    let mtu: Vec<u32> = spec.hosts.iter().map(|h| h.mtu).collect();
+    let (net, why) = choose_net(max_one_way_delay_ns(&delay_ns), scale, &mtu, &sysctls);
+    notes.extend(why);
+    Ok(Plan {
+        net,
+        delay_ns,
+        mtu,
+        sysctls,
+        notes,
+    })
+}
+
+/// The sysctls host `h` needs: one per knob it sets away from Linux's default,
+/// and, under a time scale, a scaled FIN-WAIT-2 timeout. Fails for another
+/// personality, or a knob Linux has no sysctl for.
+fn host_sysctls(
+    h: &sim::spec::HostSpec,
+    linux: &Personality,
+    scale: f64,
+) -> Result<Sysctls, NotReproducible> {
+    if h.personality.name != "linux" {
+        return Err(format!(
+            "host `{}` has personality `{}`; only `linux` runs on this kernel",
+            h.name, h.personality.name
+        ));
+    }
+    let mut out = Sysctls::new();
+    for info in Knobs::INFO {
+        let (mine, _) = h.personality.knobs.get(info.name).expect("every knob");
+        let (base, _) = linux.knobs.get(info.name).expect("every knob");
+        if mine == base {
+            continue;
+        }
+        let Some((name, value)) = knob_sysctl(info.name, &mine) else {
+            return Err(format!(
+                "host `{}` sets knob `{}` = {mine} (default {base}), which has no sysctl equivalent",
+                h.name, info.name
+            ));
+        };
+        out.push((name, value, format!("knob {} = {mine}", info.name)));
+    }
+    if scale != 1.0 {
+        // The kernel's FIN-WAIT-2 timer is the one timer a sysctl can scale.
+        let fin_s = h.personality.knobs.fin_wait_2_timeout_s.value as f64 * scale;
+        let fin_s = (fin_s.round() as u64).max(1);
+        out.retain(|(k, _, _)| k != "net.ipv4.tcp_fin_timeout");
+        out.push((
+            "net.ipv4.tcp_fin_timeout".into(),
+            fin_s.to_string(),
+            format!("FIN-WAIT-2 timeout scaled by --time-scale {scale}"),
+        ));
+    }
+    Ok(out)
+}
+
+/// Fails for the network faults a kernel run cannot reproduce: random ones
+/// (loss, duplication, reordering, jitter) and scripted drops or partitions.
+fn check_network_faults(spec: &WorldSpec) -> Result<(), NotReproducible> {
     let links = std::iter::once(&spec.link).chain(spec.links.iter().map(|(_, _, l)| l));
     for l in links {
         if l.loss.num > 0 {
@@ -134,6 +162,13 @@ pub fn plan(spec: &WorldSpec, scale: f64) -> Result<Plan, NotReproducible> {
     if !spec.partitions.is_empty() {
         return Err("network partitions ([[network.partition]])".into());
     }
+    Ok(())
+}
+
+/// One-way delay from host i to host j in virtual ns: the default link's,
+/// unless a per-direction link overrides it.
+fn delay_matrix_ns(spec: &WorldSpec) -> Vec<Vec<u64>> {
+    let n = spec.hosts.len();
     let mut delay_ns = vec![vec![spec.link.delay_ns; n]; n];
     for &(s, d, l) in &spec.links {
         if let Some(row) = delay_ns.get_mut(s as usize) {
@@ -142,52 +177,59 @@ pub fn plan(spec: &WorldSpec, scale: f64) -> Result<Plan, NotReproducible> {
             }
         }
     }
-    let mtu: Vec<u32> = spec.hosts.iter().map(|h| h.mtu).collect();
-    let max_delay = delay_ns
+    delay_ns
+}
+
+/// The longest delay between two different hosts, in virtual ns.
+fn max_one_way_delay_ns(delay_ns: &[Vec<u64>]) -> u64 {
+    delay_ns
         .iter()
         .enumerate()
         .flat_map(|(i, r)| r.iter().enumerate().filter(move |(j, _)| *j != i))
         .map(|(_, d)| *d)
         .max()
-        .unwrap_or(0);
-    let same_mtu = mtu.windows(2).all(|w| w[0] == w[1]);
-    let same_sysctls = sysctls.windows(2).all(|w| {
-        let key = |v: &Vec<(String, String, String)>| {
-            let mut k: Vec<(String, String)> =
-                v.iter().map(|(a, b, _)| (a.clone(), b.clone())).collect();
-            k.sort();
-            k
-        };
-        key(&w[0]) == key(&w[1])
-    });
-    let net = if max_delay as f64 * scale >= LOOPBACK_DELAY_MAX_NS as f64 {
-        notes.push(format!(
-            "one-way delays up to {} µs: one network namespace per host, joined by a delay line",
-            (max_delay as f64 * scale / 1000.0).round()
-        ));
-        Net::Namespaces
-    } else if !same_mtu {
-        notes.push("hosts have different MTUs: one network namespace per host".into());
-        Net::Namespaces
-    } else if !same_sysctls {
-        notes.push("hosts need different sysctls: one network namespace per host".into());
-        Net::Namespaces
-    } else {
-        if max_delay > 0 {
-            notes.push(format!(
-                "one-way delay {} µs (< 1 ms) is left to loopback's own latency",
-                max_delay as f64 * scale / 1000.0
-            ));
-        }
-        Net::Loopback
+        .unwrap_or(0)
+}
+
+/// True when every host needs the same sysctl values (whatever the reasons).
+fn same_sysctls(sysctls: &[Sysctls]) -> bool {
+    let key = |v: &Sysctls| {
+        let mut k: Vec<(String, String)> =
+            v.iter().map(|(a, b, _)| (a.clone(), b.clone())).collect();
+        k.sort();
+        k
     };
-    Ok(Plan {
-        net,
-        delay_ns,
-        mtu,
-        sysctls,
-        notes,
-    })
+    sysctls.windows(2).all(|w| key(&w[0]) == key(&w[1]))
+}
+
+/// Loopback when all hosts can share one: delays short enough to leave to
+/// loopback's own latency, one MTU, one set of sysctls. Also says why, if
+/// there is something to say.
+fn choose_net(
+    max_delay_ns: u64,
+    scale: f64,
+    mtu: &[u32],
+    sysctls: &[Sysctls],
+) -> (Net, Option<String>) {
+    let real_delay_us = max_delay_ns as f64 * scale / 1000.0;
+    if max_delay_ns as f64 * scale >= LOOPBACK_DELAY_MAX_NS as f64 {
+        let why = format!(
+            "one-way delays up to {} µs: one network namespace per host, joined by a delay line",
+            real_delay_us.round()
+        );
+        (Net::Namespaces, Some(why))
+    } else if !mtu.windows(2).all(|w| w[0] == w[1]) {
+        let why = "hosts have different MTUs: one network namespace per host";
+        (Net::Namespaces, Some(why.into()))
+    } else if !same_sysctls(sysctls) {
+        let why = "hosts need different sysctls: one network namespace per host";
+        (Net::Namespaces, Some(why.into()))
+    } else {
+        let why = (max_delay_ns > 0).then(|| {
+            format!("one-way delay {real_delay_us} µs (< 1 ms) is left to loopback's own latency")
+        });
+        (Net::Loopback, why)
+    }
 }
 
 /// A time scale that makes races between processes last at least 1 ms of real

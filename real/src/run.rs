@@ -95,6 +95,19 @@ struct Netw {
     notes: Vec<String>,
 }
 
+impl Netw {
+    /// Closes the hosts' namespaces and TUN devices (falling back to loopback).
+    fn close_host_devices(&mut self) {
+        for fd in self.ns.drain(..) {
+            sys::close(fd);
+        }
+        for fd in self.tun.drain(..) {
+            sys::close(fd);
+        }
+        self.host_ip.clear();
+    }
+}
+
 impl Drop for Netw {
     fn drop(&mut self) {
         if let Some(o) = self.orig_ns {
@@ -124,8 +137,6 @@ fn apply_sysctls(
 
 fn build_net(spec: &WorldSpec, plan: &Plan, scale: f64) -> Result<Netw, RunError> {
     let n = spec.hosts.len();
-    let mut notes = Vec::new();
-    let orig = sys::netns_fd().ok();
     let mut net = Netw {
         ns: Vec::new(),
         orig_ns: None,
@@ -135,67 +146,23 @@ fn build_net(spec: &WorldSpec, plan: &Plan, scale: f64) -> Result<Netw, RunError
         tun: Vec::new(),
         notes: Vec::new(),
     };
-    let unshare_err = match (orig, plan.net) {
+    let unshare_err = match (sys::netns_fd().ok(), plan.net) {
         (Some(o), Net::Namespaces) => {
             net.orig_ns = Some(o);
-            let mut err = None;
-            for i in 0..n {
-                if let Err(e) = sys::unshare_net() {
-                    err = Some(e);
-                    break;
-                }
-                let fd = sys::netns_fd().map_err(|e| RunError::Failed(format!("netns: {e}")))?;
-                net.ns.push(fd);
-                sys::if_setup("lo", None, None)
-                    .map_err(|e| RunError::Failed(format!("lo up: {e}")))?;
-                let tun = sys::tun_open("tcpsim0").map_err(|e| {
-                    RunError::NotReproducible(format!("no TUN device for the delay line: {e}"))
-                })?;
-                net.tun.push(tun);
-                let ip = Ipv4Addr::new(10, 77, 0, i as u8 + 1);
-                sys::if_setup(
-                    "tcpsim0",
-                    Some(plan.mtu[i]),
-                    Some((ip, Ipv4Addr::new(255, 255, 255, 0))),
-                )
-                .map_err(|e| RunError::Failed(format!("tun setup: {e}")))?;
-                net.host_ip.push(ip);
-                let who = format!("{}: ", spec.hosts[i].name);
-                apply_sysctls(&plan.sysctls[i], &mut notes, &who)?;
-            }
+            let err = host_namespaces(spec, plan, &mut net)?;
             let _ = sys::setns(o);
-            match err {
-                None => {
-                    notes.push(format!(
-                        "network: one namespace per host (10.77.0.N on a TUN device), joined by \
-                         tcpsim's delay line{}",
-                        delays_text(spec, plan, scale)
-                    ));
-                    net.notes = notes;
-                    return Ok(net);
-                }
-                Some(e) => {
-                    let max = plan.delay_ns.iter().flatten().max().copied().unwrap_or(0);
-                    if max as f64 * scale >= super::plan::LOOPBACK_DELAY_MAX_NS as f64 {
-                        return Err(RunError::NotReproducible(format!(
-                            "network namespaces are unavailable ({e}), and a one-way delay of {} µs \
-                             is too long to leave to loopback",
-                            max as f64 * scale / 1000.0
-                        )));
-                    }
-                    notes.push(format!(
-                        "network namespaces are unavailable ({e}): falling back to loopback"
-                    ));
-                    for fd in net.ns.drain(..) {
-                        sys::close(fd);
-                    }
-                    for fd in net.tun.drain(..) {
-                        sys::close(fd);
-                    }
-                    net.host_ip.clear();
-                    Some(e)
-                }
-            }
+            let Some(e) = err else {
+                let delays = delays_text(spec, plan, scale);
+                net.notes.push(format!(
+                    "network: one namespace per host (10.77.0.N on a TUN device), joined by \
+                     tcpsim's delay line{delays}"
+                ));
+                // The delay line sees every segment: no sniffer.
+                return Ok(net);
+            };
+            net.notes.push(loopback_fallback(plan, scale, &e)?);
+            net.close_host_devices();
+            Some(e)
         }
         (Some(o), Net::Loopback) => {
             net.orig_ns = Some(o);
@@ -208,34 +175,12 @@ fn build_net(spec: &WorldSpec, plan: &Plan, scale: f64) -> Result<Netw, RunError
         .map(|i| Ipv4Addr::new(127, 0, 0, i as u8 + 1))
         .collect();
     match unshare_err {
-        None => {
-            let fd = sys::netns_fd().map_err(|e| RunError::Failed(format!("netns: {e}")))?;
-            net.ns = vec![fd; n];
-            let mtu = plan.mtu.iter().copied().min().unwrap_or(1500);
-            sys::if_setup("lo", Some(mtu), None)
-                .map_err(|e| RunError::Failed(format!("lo setup: {e}")))?;
-            for (i, list) in plan.sysctls.iter().enumerate() {
-                if i == 0 || list != &plan.sysctls[0] {
-                    apply_sysctls(list, &mut notes, "")?;
-                }
-            }
-            notes.push(format!(
-                "network: loopback in a private network namespace, MTU {mtu}, hosts 127.0.0.N"
-            ));
-        }
+        None => private_loopback(plan, n, &mut net)?,
         Some(e) => {
             if let Some(o) = net.orig_ns.take() {
                 sys::close(o);
             }
-            if let Some((k, v, why)) = plan.sysctls.iter().flatten().next() {
-                return Err(RunError::NotReproducible(format!(
-                    "{k} = {v} ({why}) needs a private network namespace, which cannot be created here ({e})"
-                )));
-            }
-            notes.push(format!(
-                "no private network namespace ({e}): running on this host's loopback \
-                 (MTU as configured, not the scenario's)"
-            ));
+            net.notes.push(shared_loopback(plan, &e)?);
         }
     }
     match Sniffer::open("lo", true) {
@@ -246,8 +191,89 @@ fn build_net(spec: &WorldSpec, plan: &Plan, scale: f64) -> Result<Netw, RunError
             ))
         }
     }
-    net.notes = notes;
     Ok(net)
+}
+
+/// Creates one namespace per host, each with `lo` and a TUN device, and
+/// applies the host's sysctls in it. Stays in the last namespace it made.
+/// Returns why namespaces cannot be created, if the first (or a later) one
+/// cannot: the caller then falls back to loopback.
+fn host_namespaces(
+    spec: &WorldSpec,
+    plan: &Plan,
+    net: &mut Netw,
+) -> Result<Option<std::io::Error>, RunError> {
+    for (i, host) in spec.hosts.iter().enumerate() {
+        if let Err(e) = sys::unshare_net() {
+            return Ok(Some(e));
+        }
+        let fd = sys::netns_fd().map_err(|e| RunError::Failed(format!("netns: {e}")))?;
+        net.ns.push(fd);
+        sys::if_setup("lo", None, None).map_err(|e| RunError::Failed(format!("lo up: {e}")))?;
+        let tun = sys::tun_open("tcpsim0").map_err(|e| {
+            RunError::NotReproducible(format!("no TUN device for the delay line: {e}"))
+        })?;
+        net.tun.push(tun);
+        let ip = Ipv4Addr::new(10, 77, 0, i as u8 + 1);
+        sys::if_setup(
+            "tcpsim0",
+            Some(plan.mtu[i]),
+            Some((ip, Ipv4Addr::new(255, 255, 255, 0))),
+        )
+        .map_err(|e| RunError::Failed(format!("tun setup: {e}")))?;
+        net.host_ip.push(ip);
+        let who = format!("{}: ", host.name);
+        apply_sysctls(&plan.sysctls[i], &mut net.notes, &who)?;
+    }
+    Ok(None)
+}
+
+/// The note for running on loopback after namespaces failed with `e`, or the
+/// error when a delay is too long for loopback to stand for it.
+fn loopback_fallback(plan: &Plan, scale: f64, e: &std::io::Error) -> Result<String, RunError> {
+    let max_ns = plan.delay_ns.iter().flatten().max().copied().unwrap_or(0);
+    if max_ns as f64 * scale >= super::plan::LOOPBACK_DELAY_MAX_NS as f64 {
+        return Err(RunError::NotReproducible(format!(
+            "network namespaces are unavailable ({e}), and a one-way delay of {} µs \
+             is too long to leave to loopback",
+            max_ns as f64 * scale / 1000.0
+        )));
+    }
+    Ok(format!(
+        "network namespaces are unavailable ({e}): falling back to loopback"
+    ))
+}
+
+/// Sets up `lo` in the private namespace just entered, shared by all `n`
+/// hosts: the smallest MTU, and each distinct set of sysctls.
+fn private_loopback(plan: &Plan, n: usize, net: &mut Netw) -> Result<(), RunError> {
+    let fd = sys::netns_fd().map_err(|e| RunError::Failed(format!("netns: {e}")))?;
+    net.ns = vec![fd; n];
+    let mtu = plan.mtu.iter().copied().min().unwrap_or(1500);
+    sys::if_setup("lo", Some(mtu), None).map_err(|e| RunError::Failed(format!("lo setup: {e}")))?;
+    for (i, list) in plan.sysctls.iter().enumerate() {
+        if i == 0 || list != &plan.sysctls[0] {
+            apply_sysctls(list, &mut net.notes, "")?;
+        }
+    }
+    net.notes.push(format!(
+        "network: loopback in a private network namespace, MTU {mtu}, hosts 127.0.0.N"
+    ));
+    Ok(())
+}
+
+/// The note for running on this host's own loopback (no private namespace,
+/// for reason `e`), or the error when a sysctl would need one.
+fn shared_loopback(plan: &Plan, e: &std::io::Error) -> Result<String, RunError> {
+    if let Some((k, v, why)) = plan.sysctls.iter().flatten().next() {
+        return Err(RunError::NotReproducible(format!(
+            "{k} = {v} ({why}) needs a private network namespace, which cannot be created here ({e})"
+        )));
+    }
+    Ok(format!(
+        "no private network namespace ({e}): running on this host's loopback \
+         (MTU as configured, not the scenario's)"
+    ))
 }
 
 fn delays_text(spec: &WorldSpec, plan: &Plan, scale: f64) -> String {
@@ -289,6 +315,22 @@ struct Relay {
 }
 
 impl Relay {
+    /// The delay line between the TUN devices, if there are any.
+    fn new(net: &Netw, plan: &Plan, scale: f64) -> Option<Relay> {
+        (!net.tun.is_empty()).then(|| Relay {
+            tun: net.tun.clone(),
+            host_ip: net.host_ip.clone(),
+            delay: plan
+                .delay_ns
+                .iter()
+                .map(|r| r.iter().map(|&d| real_ns(d, scale)).collect())
+                .collect(),
+            held: BinaryHeap::new(),
+            seq: 0,
+            buf: vec![0; 1 << 16],
+        })
+    }
+
     fn read_all(&mut self, t0: u64, pkts: &mut Vec<Pkt>) {
         for i in 0..self.tun.len() {
             loop {
@@ -365,31 +407,78 @@ pub fn execute(
     hint: &Hint,
 ) -> Result<RealRun, RunError> {
     let scale = opts.time_scale;
-    let net = build_net(spec, plan, scale)?;
+    let mut net = build_net(spec, plan, scale)?;
     let mut notes = net.notes.clone();
-    let mut proc_steps = vec![Vec::new(); spec.procs.len()];
-    for (i, s) in spec.steps.iter().enumerate() {
-        proc_steps[s.proc as usize].push(i as u32);
-    }
     let (rd, wr) = sys::pipe().map_err(|e| RunError::Failed(format!("pipe: {e}")))?;
     sys::set_nonblocking(rd);
     // Orphaned grandchildren (a forked child whose parent exited) come back to us.
     // SAFETY: prctl with integer arguments.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
-    let t0 = sys::mono_ns() + LEAD_NS;
-    let epoch_real_ns = sys::real_ns() + LEAD_NS;
+    let clock = Clock {
+        t0_mono_ns: sys::mono_ns() + LEAD_NS,
+        t0_real_ns: sys::real_ns() + LEAD_NS,
+    };
     let cx = worker::Ctx {
         spec,
-        proc_steps: proc_steps.clone(),
-        t0,
+        proc_steps: steps_by_proc(spec),
+        t0: clock.t0_mono_ns,
         scale,
         out_fd: wr,
         host_ip: net.host_ip.clone(),
     };
+    let pids = fork_procs(&cx, &net, rd)?;
+    sys::close(wr);
+
+    let mut relay = Relay::new(&net, plan, scale);
+    let mut w = Watch::new(spec, pids, rd);
+    let limits = Limits::new(spec, hint, scale);
+    let (end_ns, cut_off) = watch(&mut w, &mut net, &mut relay, clock, spec, hint, &limits);
+    wire_order_times(&mut w.pkts);
+    // End states, read before the processes are killed.
+    let states = read_states(&net);
+    if states.is_none() {
+        notes.push("end states: /proc/net/tcp could not be read".into());
+    }
+    kill_all(&w.pids);
+    sys::close(rd);
+    Ok(RealRun {
+        plan: plan.clone(),
+        scale,
+        host_ip: net.host_ip.clone(),
+        recs: w.recs,
+        pkts: w.pkts,
+        pkts_total: w.pkts_total,
+        capture_error: net.capture_error.clone(),
+        states,
+        end_ns,
+        cut_off,
+        notes,
+        labels: opts.labels.clone(),
+        epoch_real_ns: clock.t0_real_ns,
+    })
+}
+
+/// Virtual ns as real ns under time scale `scale`.
+fn real_ns(virtual_ns: u64, scale: f64) -> u64 {
+    (virtual_ns as f64 * scale) as u64
+}
+
+/// Each process's steps (indices into `spec.steps`), in script order.
+fn steps_by_proc(spec: &WorldSpec) -> Vec<Vec<u32>> {
+    let mut proc_steps = vec![Vec::new(); spec.procs.len()];
+    for (i, s) in spec.steps.iter().enumerate() {
+        proc_steps[s.proc as usize].push(i as u32);
+    }
+    proc_steps
+}
+
+/// Forks one child per scenario process that has steps and is not forked by
+/// another (the worker forks those itself); returns their pids. `rd` is the
+/// report pipe's read end, which the children close.
+fn fork_procs(cx: &worker::Ctx, net: &Netw, rd: i32) -> Result<Vec<i32>, RunError> {
     let mut pids: Vec<i32> = Vec::new();
-    let nslots = spec.slot_names.len();
-    for (p, ps) in spec.procs.iter().enumerate() {
-        if ps.forked_from.is_some() || proc_steps[p].is_empty() {
+    for (p, ps) in cx.spec.procs.iter().enumerate() {
+        if ps.forked_from.is_some() || cx.proc_steps[p].is_empty() {
             continue;
         }
         // SAFETY: the coordinator is single-threaded here; the child runs the
@@ -403,215 +492,291 @@ pub fn execute(
             )));
         }
         if pid == 0 {
-            // SAFETY: integer-only calls in the fresh child.
-            unsafe {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
-                libc::signal(libc::SIGPIPE, libc::SIG_IGN);
-            }
-            if let Some(&fd) = net.ns.get(ps.host as usize) {
-                if net.orig_ns.is_some() && sys::setns(fd).is_err() {
-                    // SAFETY: leaving the child.
-                    unsafe { libc::_exit(101) };
-                }
-            }
-            sys::close(rd);
-            if let Some(s) = &net.sniffer {
-                sys::close(s.fd);
-            }
-            for &t in &net.tun {
-                sys::close(t);
-            }
-            let slots: Vec<Option<SlotStateOpaque>> = vec![None; nslots];
-            worker::run_proc(&cx, p as ProcId, slots, 0);
+            enter_child(net, ps.host, rd);
+            let slots: Vec<Option<SlotStateOpaque>> = vec![None; cx.spec.slot_names.len()];
+            worker::run_proc(cx, p as ProcId, slots, 0);
         }
         pids.push(pid);
     }
-    sys::close(wr);
+    Ok(pids)
+}
 
-    let mut net = net;
-    let mut relay = (!net.tun.is_empty()).then(|| Relay {
-        tun: net.tun.clone(),
-        host_ip: net.host_ip.clone(),
-        delay: plan
-            .delay_ns
+/// In a fresh child: dies with the coordinator, takes write errors on a
+/// closed socket as errors rather than SIGPIPE, enters host `host`'s
+/// namespace, and closes the coordinator's descriptors.
+fn enter_child(net: &Netw, host: u16, rd: i32) {
+    // SAFETY: integer-only calls in the fresh child.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+    if let Some(&fd) = net.ns.get(host as usize) {
+        if net.orig_ns.is_some() && sys::setns(fd).is_err() {
+            // SAFETY: leaving the child.
+            unsafe { libc::_exit(101) };
+        }
+    }
+    sys::close(rd);
+    if let Some(s) = &net.sniffer {
+        sys::close(s.fd);
+    }
+    for &t in &net.tun {
+        sys::close(t);
+    }
+}
+
+/// Time 0 of the run on both clocks.
+#[derive(Clone, Copy)]
+struct Clock {
+    /// CLOCK_MONOTONIC ns.
+    t0_mono_ns: u64,
+    /// CLOCK_REALTIME ns (for the capture's timestamps).
+    t0_real_ns: u64,
+}
+
+/// When the run may end (real ns since time 0).
+struct Limits {
+    /// The simulator's last expected event, plus time to settle.
+    horizon_ns: u64,
+    /// How long past the horizon a call the simulator expects to return may take.
+    extra_ns: u64,
+    /// The run ends here whatever happens.
+    hard_cap_ns: u64,
+}
+
+impl Limits {
+    fn new(spec: &WorldSpec, hint: &Hint, scale: f64) -> Limits {
+        let last_abs_ns = spec
+            .steps
             .iter()
-            .map(|r| r.iter().map(|d| (*d as f64 * scale) as u64).collect())
-            .collect(),
-        held: BinaryHeap::new(),
-        seq: 0,
-        buf: vec![0; 1 << 16],
-    });
-    let mut pstate = vec![PState::NotStarted; spec.procs.len()];
-    let mut recs: Vec<Rec> = Vec::new();
-    let mut pkts: Vec<Pkt> = Vec::new();
-    let mut pkts_total = 0u64;
-    let mut line = Vec::new();
-    let mut buf = vec![0u8; 1 << 16];
-    let last_abs = spec
-        .steps
-        .iter()
-        .filter_map(|s| match s.at {
-            At::Abs(t) => Some(t),
-            _ => None,
-        })
-        .max()
-        .unwrap_or(0);
-    let scaled = |ns: u64| (ns as f64 * scale) as u64;
-    let horizon = scaled(hint.last_app_ns.max(last_abs)) + SETTLE_NS;
-    let extra = (horizon / 10).max(2_000_000_000);
-    let hard_cap = horizon + extra + 2_000_000_000;
-    let mut last_activity = 0u64;
-    let mut pipe_open = true;
-    let mut cut_off = false;
-    let end_ns = loop {
-        // Wait for reports, segments or the delay line.
-        let mut fds: Vec<libc::pollfd> = Vec::new();
-        if pipe_open {
-            fds.push(libc::pollfd {
-                fd: rd,
-                events: libc::POLLIN,
-                revents: 0,
-            });
+            .filter_map(|s| match s.at {
+                At::Abs(t) => Some(t),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0);
+        let horizon_ns = real_ns(hint.last_app_ns.max(last_abs_ns), scale) + SETTLE_NS;
+        let extra_ns = (horizon_ns / 10).max(2_000_000_000);
+        Limits {
+            horizon_ns,
+            extra_ns,
+            hard_cap_ns: horizon_ns + extra_ns + 2_000_000_000,
         }
-        if let Some(s) = &net.sniffer {
-            fds.push(libc::pollfd {
-                fd: s.fd,
-                events: libc::POLLIN,
-                revents: 0,
-            });
-        }
-        for &t in &net.tun {
-            fds.push(libc::pollfd {
-                fd: t,
-                events: libc::POLLIN,
-                revents: 0,
-            });
-        }
-        let mut wait_ns: u64 = 10_000_000;
-        if let Some(r) = relay.as_mut() {
-            if let Some(due) = r.deliver() {
-                wait_ns = wait_ns.min(due.saturating_sub(sys::mono_ns()));
-            }
-        }
-        let ts = libc::timespec {
-            tv_sec: (wait_ns / 1_000_000_000) as libc::time_t,
-            tv_nsec: (wait_ns % 1_000_000_000) as libc::c_long,
-        };
-        // SAFETY: the pollfd array and timespec are valid.
-        unsafe {
-            libc::ppoll(
-                fds.as_mut_ptr(),
-                fds.len() as libc::nfds_t,
-                &ts,
-                std::ptr::null(),
-            )
-        };
-        let before = pkts.len();
-        if let Some(r) = relay.as_mut() {
-            r.read_all(t0, &mut pkts);
-            r.deliver();
-        }
-        if let Some(s) = net.sniffer.as_mut() {
-            s.drain(epoch_real_ns, &mut pkts);
-        }
-        let now = sys::mono_ns().saturating_sub(t0);
-        if pkts.len() > before {
-            last_activity = now;
-            pkts_total += (pkts.len() - before) as u64;
-            if pkts.len() > PKTS_MAX {
-                pkts.truncate(PKTS_MAX);
-            }
-        }
-        if pipe_open {
-            loop {
-                // SAFETY: the buffer is valid for its length.
-                let n = unsafe { libc::read(rd, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
-                if n == 0 {
-                    pipe_open = false;
-                    break;
-                }
-                if n < 0 {
-                    break;
-                }
-                last_activity = now;
-                line.extend_from_slice(&buf[..n as usize]);
-            }
-            while let Some(i) = line.iter().position(|&b| b == b'\n') {
-                let l: Vec<u8> = line.drain(..=i).collect();
-                let Ok(r) = serde_json::from_slice::<Rec>(&l) else {
-                    continue;
-                };
-                match &r {
-                    Rec::Hello { proc, pid } => {
-                        if !pids.contains(pid) {
-                            pids.push(*pid);
-                        }
-                        pstate[*proc as usize] = PState::Between;
-                    }
-                    Rec::Wait { proc, until, .. } => {
-                        pstate[*proc as usize] = PState::Waiting(*until)
-                    }
-                    Rec::Start { proc, step, .. } => pstate[*proc as usize] = PState::InStep(*step),
-                    Rec::Done { proc, step, .. } => {
-                        pstate[*proc as usize] =
-                            if matches!(spec.steps[*step as usize].action, sim::Action::Exit {}) {
-                                PState::Exited
-                            } else {
-                                PState::Between
-                            }
-                    }
-                    Rec::Finished { proc, .. } => pstate[*proc as usize] = PState::Finished,
-                    Rec::Call { .. } | Rec::Return { .. } => {}
-                }
-                recs.push(r);
-            }
-        }
-        let quiet = now.saturating_sub(last_activity) >= QUIET_NS;
+    }
+
+    /// Whether the run is over at `now_ns`: None while it goes on, else
+    /// whether it was cut off while segments were still flowing. `quiet`:
+    /// nothing happened for [`QUIET_NS`].
+    fn over(&self, now_ns: u64, quiet: bool, pstate: &[PState], hint: &Hint) -> Option<bool> {
+        // A process about to act, or waiting to (until shortly before).
         let waiting = pstate.iter().any(|s| {
-            matches!(s, PState::Waiting(u) if *u + QUIET_NS > now) || *s == PState::Between
+            matches!(s, PState::Waiting(u) if *u + QUIET_NS > now_ns) || *s == PState::Between
         });
+        // A call the simulator expects to return has not yet.
         let in_call = pstate.iter().enumerate().any(|(p, s)| match s {
             PState::InStep(step) => !hint.never_returns.contains(&(p as ProcId, *step)),
             _ => false,
         });
-        if now >= horizon && quiet && !waiting && !in_call {
-            break now;
+        if now_ns >= self.horizon_ns && quiet && !waiting && !in_call {
+            return Some(false);
         }
-        if now >= horizon + extra && quiet && !waiting {
-            break now;
+        if now_ns >= self.horizon_ns + self.extra_ns && quiet && !waiting {
+            return Some(false);
         }
-        if now >= hard_cap {
-            cut_off = !quiet;
-            break now;
+        if now_ns >= self.hard_cap_ns {
+            return Some(!quiet);
         }
+        None
+    }
+}
+
+/// What the coordinator has gathered while the run goes on.
+struct Watch {
+    pstate: Vec<PState>,
+    /// Reports from the processes, in arrival order.
+    recs: Vec<Rec>,
+    /// Segments kept (at most [`PKTS_MAX`]).
+    pkts: Vec<Pkt>,
+    /// Segments seen.
+    pkts_total: u64,
+    /// The processes to kill at the end (forked ones report theirs).
+    pids: Vec<i32>,
+    /// The report pipe's read end, while the processes hold its write end.
+    pipe: Option<i32>,
+    /// Report bytes read, not yet a whole line.
+    line: Vec<u8>,
+    /// When a report or segment last came (real ns since time 0).
+    last_activity_ns: u64,
+}
+
+impl Watch {
+    /// Nothing gathered yet from the processes `pids`, which report on `rd`.
+    fn new(spec: &WorldSpec, pids: Vec<i32>, rd: i32) -> Watch {
+        Watch {
+            pstate: vec![PState::NotStarted; spec.procs.len()],
+            recs: Vec::new(),
+            pkts: Vec::new(),
+            pkts_total: 0,
+            pids,
+            pipe: Some(rd),
+            line: Vec::new(),
+            last_activity_ns: 0,
+        }
+    }
+}
+
+/// Watches the run until it is over; returns when it ended (real ns since
+/// time 0) and whether it was cut off while segments were still flowing.
+fn watch(
+    w: &mut Watch,
+    net: &mut Netw,
+    relay: &mut Option<Relay>,
+    clock: Clock,
+    spec: &WorldSpec,
+    hint: &Hint,
+    limits: &Limits,
+) -> (u64, bool) {
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        // Wait for reports, segments or the delay line.
+        let mut fds = poll_fds(w.pipe, net);
+        let mut wait_ns: u64 = 10_000_000;
+        if let Some(due) = relay.as_mut().and_then(|r| r.deliver()) {
+            wait_ns = wait_ns.min(due.saturating_sub(sys::mono_ns()));
+        }
+        ppoll_ns(&mut fds, wait_ns);
+        let before = w.pkts.len();
+        if let Some(r) = relay.as_mut() {
+            r.read_all(clock.t0_mono_ns, &mut w.pkts);
+            r.deliver();
+        }
+        if let Some(s) = net.sniffer.as_mut() {
+            s.drain(clock.t0_real_ns, &mut w.pkts);
+        }
+        let now_ns = sys::mono_ns().saturating_sub(clock.t0_mono_ns);
+        if w.pkts.len() > before {
+            w.last_activity_ns = now_ns;
+            w.pkts_total += (w.pkts.len() - before) as u64;
+            w.pkts.truncate(PKTS_MAX);
+        }
+        if let Some(rd) = w.pipe {
+            let (got, open) = read_pipe(rd, &mut buf, &mut w.line);
+            if got {
+                w.last_activity_ns = now_ns;
+            }
+            if !open {
+                w.pipe = None;
+            }
+            for r in whole_recs(&mut w.line) {
+                if let Rec::Hello { pid, .. } = &r {
+                    if !w.pids.contains(pid) {
+                        w.pids.push(*pid);
+                    }
+                }
+                if let Some((p, s)) = state_after(spec, &r) {
+                    w.pstate[p as usize] = s;
+                }
+                w.recs.push(r);
+            }
+        }
+        let quiet = now_ns.saturating_sub(w.last_activity_ns) >= QUIET_NS;
+        if let Some(cut_off) = limits.over(now_ns, quiet, &w.pstate, hint) {
+            return (now_ns, cut_off);
+        }
+    }
+}
+
+/// What to poll for input: the report pipe (while open), the sniffer, the TUN devices.
+fn poll_fds(pipe: Option<i32>, net: &Netw) -> Vec<libc::pollfd> {
+    let sniffer = net.sniffer.as_ref().map(|s| s.fd);
+    pipe.into_iter()
+        .chain(sniffer)
+        .chain(net.tun.iter().copied())
+        .map(|fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect()
+}
+
+/// Waits until one of `fds` has input, or `wait_ns` passed.
+fn ppoll_ns(fds: &mut [libc::pollfd], wait_ns: u64) {
+    let ts = libc::timespec {
+        tv_sec: (wait_ns / 1_000_000_000) as libc::time_t,
+        tv_nsec: (wait_ns % 1_000_000_000) as libc::c_long,
     };
-    // A capture's kernel timestamps can run late (seen for SYNs on lo), but
-    // its order is the order on the wire: no segment is earlier than the next.
+    // SAFETY: the pollfd array and timespec are valid.
+    unsafe {
+        libc::ppoll(
+            fds.as_mut_ptr(),
+            fds.len() as libc::nfds_t,
+            &ts,
+            std::ptr::null(),
+        )
+    };
+}
+
+/// Appends what the non-blocking pipe `rd` holds to `line`; returns whether
+/// anything was read, and whether the pipe is still open.
+fn read_pipe(rd: i32, buf: &mut [u8], line: &mut Vec<u8>) -> (bool, bool) {
+    let mut got = false;
+    loop {
+        // SAFETY: the buffer is valid for its length.
+        let n = unsafe { libc::read(rd, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
+        if n == 0 {
+            return (got, false);
+        }
+        if n < 0 {
+            return (got, true);
+        }
+        got = true;
+        line.extend_from_slice(&buf[..n as usize]);
+    }
+}
+
+/// Takes the whole lines off `line` and returns the reports among them.
+fn whole_recs(line: &mut Vec<u8>) -> Vec<Rec> {
+    let mut out = Vec::new();
+    while let Some(i) = line.iter().position(|&b| b == b'\n') {
+        let l: Vec<u8> = line.drain(..=i).collect();
+        if let Ok(r) = serde_json::from_slice::<Rec>(&l) {
+            out.push(r);
+        }
+    }
+    out
+}
+
+/// The state a report puts its process in, if it changes it.
+fn state_after(spec: &WorldSpec, r: &Rec) -> Option<(ProcId, PState)> {
+    let s = match r {
+        Rec::Hello { proc, .. } => (*proc, PState::Between),
+        Rec::Wait { proc, until, .. } => (*proc, PState::Waiting(*until)),
+        Rec::Start { proc, step, .. } => (*proc, PState::InStep(*step)),
+        Rec::Done { proc, step, .. } => {
+            let exit = matches!(spec.steps[*step as usize].action, sim::Action::Exit {});
+            (
+                *proc,
+                if exit {
+                    PState::Exited
+                } else {
+                    PState::Between
+                },
+            )
+        }
+        Rec::Finished { proc, .. } => (*proc, PState::Finished),
+        Rec::Call { .. } | Rec::Return { .. } => return None,
+    };
+    Some(s)
+}
+
+/// Makes the segments' times non-decreasing by lowering the late ones. A
+/// capture's kernel timestamps can run late (seen for SYNs on lo), but its
+/// order is the order on the wire: no segment is earlier than the next.
+fn wire_order_times(pkts: &mut [Pkt]) {
     for i in (1..pkts.len()).rev() {
         pkts[i - 1].t = pkts[i - 1].t.min(pkts[i].t);
     }
-    // End states, read before the processes are killed.
-    let states = read_states(&net);
-    if states.is_none() {
-        notes.push("end states: /proc/net/tcp could not be read".into());
-    }
-    kill_all(&pids);
-    sys::close(rd);
-    Ok(RealRun {
-        plan: plan.clone(),
-        scale,
-        host_ip: net.host_ip.clone(),
-        recs,
-        pkts,
-        pkts_total,
-        capture_error: net.capture_error.clone(),
-        states,
-        end_ns,
-        cut_off,
-        notes,
-        labels: opts.labels.clone(),
-        epoch_real_ns,
-    })
 }
 
 fn kill_all(pids: &[i32]) {

@@ -59,99 +59,114 @@ impl Expectations {
         *self != Expectations::default() || spec.steps.iter().any(|s| s.expect.is_some())
     }
 
-    /// Every expectation that the verdict contradicts, step results included.
+    /// Every expectation of this section that the verdict contradicts (the
+    /// steps' `= EXPECTED` results are [`step_mismatches`]).
     pub fn check(&self, spec: &WorldSpec, v: &Verdict) -> Vec<Mismatch> {
         let host = |h: HostId| spec.hosts[h as usize].name.clone();
         let mut out = Vec::new();
-        let mut push = |what: String, expected: String, actual: String| {
-            out.push(Mismatch {
-                what,
-                expected,
-                actual,
-            })
-        };
         if let Some(o) = self.outcome {
             if o != v.outcome {
-                push("outcome".into(), o.to_string(), v.outcome.to_string());
+                out.push(Mismatch::new("outcome", o, v.outcome));
             }
         }
         if let Some(r) = &self.rst {
-            // A kernel run sees RSTs on the wire but not why they were sent:
-            // then only their senders are compared, each run of RSTs from one
-            // sender counted once (the kernel may answer a straggler twice).
-            let causes_seen = causal_resets(v).all(|r| r.cause.known().is_some());
-            let text = |h: HostId, cause: &str| match causes_seen {
-                true => format!("{}: {cause}", host(h)),
-                false => host(h),
-            };
-            let mut actual: Vec<String> = causal_resets(v)
-                .map(|r| text(r.from.host, r.cause.key()))
-                .collect();
-            let mut expected: Vec<String> = r.iter().map(|(h, c)| text(*h, c.key())).collect();
-            if !causes_seen {
-                actual.dedup();
-                expected.dedup();
-            }
-            if actual != expected {
-                let what = if causes_seen {
-                    "rst"
-                } else {
-                    "rst (senders; causes not observable)"
-                };
-                push(what.into(), list(&expected), list(&actual));
-            }
+            out.extend(rst_mismatch(r, v, &host));
         }
         for &((a, b), bytes) in &self.lost {
-            let lost: u64 = v
-                .connections
-                .iter()
-                .flat_map(|c| &c.directions)
-                .filter(|d| {
-                    d.from.is_some_and(|f| f.host == a) && d.to.is_some_and(|t| t.host == b)
-                })
-                .map(|d| d.lost)
-                .sum();
+            let lost = lost_bytes(v, a, b);
             if lost != bytes {
-                push(
+                out.push(Mismatch::new(
                     format!("lost {}->{}", host(a), host(b)),
-                    bytes.to_string(),
-                    lost.to_string(),
-                );
+                    bytes,
+                    lost,
+                ));
             }
         }
         if let Some(s) = self.silent_loss {
             if s != v.silent_loss() {
-                push(
-                    "silent_loss".into(),
-                    s.to_string(),
-                    v.silent_loss().to_string(),
-                );
+                out.push(Mismatch::new("silent_loss", s, v.silent_loss()));
             }
         }
         for &(h, st) in &self.final_state {
             let actual =
                 endpoint(v, h).map_or("no connection".to_string(), |e| e.final_state.to_string());
             if actual != st.name() {
-                push(format!("final {}", host(h)), st.to_string(), actual);
+                out.push(Mismatch::new(format!("final {}", host(h)), st, actual));
             }
         }
         for (h, states) in &self.reached {
-            let path = endpoint(v, *h)
-                .map(|e| e.states.clone())
-                .unwrap_or_default();
-            for st in states {
-                if !path.contains(st) {
-                    let p: Vec<&str> = path.iter().map(|s| s.name()).collect();
-                    push(
-                        format!("reached {}", host(*h)),
-                        st.to_string(),
-                        p.join(" → "),
-                    );
-                }
-            }
+            out.extend(unreached(v, *h, states, &host(*h)));
         }
         out
     }
+}
+
+impl Mismatch {
+    fn new(what: impl Into<String>, expected: impl ToString, actual: impl ToString) -> Self {
+        Mismatch {
+            what: what.into(),
+            expected: expected.to_string(),
+            actual: actual.to_string(),
+        }
+    }
+}
+
+/// The `rst` expectation against the verdict's causal resets, if it fails.
+/// A kernel run sees RSTs on the wire but not why they were sent: then only
+/// their senders are compared, each run of RSTs from one sender counted once
+/// (the kernel may answer a straggler twice).
+fn rst_mismatch(
+    expected: &[(HostId, RstCause)],
+    v: &Verdict,
+    host: &dyn Fn(HostId) -> String,
+) -> Option<Mismatch> {
+    let causes_seen = causal_resets(v).all(|r| r.cause.known().is_some());
+    let text = |h: HostId, cause: &str| match causes_seen {
+        true => format!("{}: {cause}", host(h)),
+        false => host(h),
+    };
+    let mut actual: Vec<String> = causal_resets(v)
+        .map(|r| text(r.from.host, r.cause.key()))
+        .collect();
+    let mut expected: Vec<String> = expected.iter().map(|(h, c)| text(*h, c.key())).collect();
+    if !causes_seen {
+        actual.dedup();
+        expected.dedup();
+    }
+    if actual == expected {
+        return None;
+    }
+    let what = if causes_seen {
+        "rst"
+    } else {
+        "rst (senders; causes not observable)"
+    };
+    Some(Mismatch::new(what, list(&expected), list(&actual)))
+}
+
+/// Bytes the verdict counts as lost from host `a` to host `b`, over all connections.
+fn lost_bytes(v: &Verdict, a: HostId, b: HostId) -> u64 {
+    v.connections
+        .iter()
+        .flat_map(|c| &c.directions)
+        .filter(|d| d.from.is_some_and(|f| f.host == a) && d.to.is_some_and(|t| t.host == b))
+        .map(|d| d.lost)
+        .sum()
+}
+
+/// One mismatch per state of `states` that host `h`'s endpoint never reached
+/// (named `name`), each showing the path it took.
+fn unreached(v: &Verdict, h: HostId, states: &[State], name: &str) -> Vec<Mismatch> {
+    let path = endpoint(v, h).map(|e| e.states.clone()).unwrap_or_default();
+    let taken = || {
+        let p: Vec<&str> = path.iter().map(|s| s.name()).collect();
+        p.join(" → ")
+    };
+    states
+        .iter()
+        .filter(|st| !path.contains(st))
+        .map(|st| Mismatch::new(format!("reached {name}"), st, taken()))
+        .collect()
 }
 
 /// Steps whose `= EXPECTED` result did not hold.

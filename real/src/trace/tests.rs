@@ -3,8 +3,8 @@
 
 use super::*;
 use crate::capture::Pkt;
-use scenario::Scenario;
 use model::{RstCause, State};
+use scenario::Scenario;
 use sim::verdict::ResetCause;
 use std::net::Ipv4Addr;
 
@@ -74,6 +74,23 @@ fn call(out: &mut Vec<Rec>, at: (u16, u32), fd: i32, had_fd: bool, t: (u64, u64)
     });
 }
 
+/// One step as the worker reports it: its calls (descriptor, whether the
+/// step's socket had one, (before, after) ns, result), then its end, which
+/// spans the calls and has the last one's result.
+fn step(out: &mut Vec<Rec>, at: (u16, u32), calls: &[(i32, bool, (u64, u64), Res)]) {
+    for (fd, had_fd, t, r) in calls {
+        call(out, at, *fd, *had_fd, *t, r.clone());
+    }
+    let (first, last) = (&calls[0], &calls[calls.len() - 1]);
+    out.push(Rec::Done {
+        proc: at.0,
+        step: at.1,
+        t0: first.2 .0,
+        t: last.2 .1,
+        res: last.3.clone(),
+    });
+}
+
 /// The scenario, and a kernel run of it in which the server's accept
 /// returns `accept_return_ns` (real) after time 0.
 pub(crate) fn fixture(accept_return_ns: u64) -> (Scenario, RealRun) {
@@ -84,86 +101,14 @@ pub(crate) fn fixture(accept_return_ns: u64) -> (Scenario, RealRun) {
         &Default::default(),
     )
     .expect("the scenario loads");
-    let (c, sv) = (0u16, 1u16);
-    assert_eq!(s.spec.procs[c as usize].name, "client");
-    let mut recs = Vec::new();
-    let done = |proc, step, t0, t, res| Rec::Done {
-        proc,
-        step,
-        t0,
-        t,
-        res,
-    };
-    call(&mut recs, (sv, 0), -1, false, (0, 10), Res::Ok(3));
-    call(&mut recs, (sv, 0), 3, false, (20, 30), Res::Ok(0));
-    call(&mut recs, (sv, 0), 3, false, (40, 50), Res::Ok(0));
-    recs.push(done(sv, 0, 0, 50, Res::Ok(0)));
-    call(
-        &mut recs,
-        (sv, 1),
-        3,
-        true,
-        (60, accept_return_ns),
-        Res::Ok(4),
-    );
-    recs.push(done(sv, 1, 60, accept_return_ns, Res::Ok(4)));
-    call(
-        &mut recs,
-        (c, 2),
-        -1,
-        false,
-        (20_000_000, 20_000_010),
-        Res::Ok(3),
-    );
-    call(
-        &mut recs,
-        (c, 2),
-        3,
-        false,
-        (20_000_020, 20_130_000),
-        Res::Ok(0),
-    );
-    recs.push(done(c, 2, 20_000_000, 20_130_000, Res::Ok(0)));
-    call(
-        &mut recs,
-        (c, 3),
-        3,
-        true,
-        (20_190_000, 20_200_000),
-        Res::Ok(1000),
-    );
-    recs.push(done(c, 3, 20_190_000, 20_200_000, Res::Ok(1000)));
-    call(
-        &mut recs,
-        (sv, 4),
-        4,
-        true,
-        (40_000_000, 40_000_010),
-        Res::Ok(0),
-    );
-    recs.push(done(sv, 4, 40_000_000, 40_000_010, Res::Ok(0)));
-    recs.push(Rec::Finished {
-        proc: c,
-        t: 20_200_000,
-    });
-    recs.push(Rec::Finished {
-        proc: sv,
-        t: 40_000_010,
-    });
-    let pkts = vec![
-        pkt(20_100_000, CLIENT, SERVER, 1000, 0, 0x02, 0),
-        pkt(20_110_000, SERVER, CLIENT, 5000, 1001, 0x12, 0),
-        pkt(20_120_000, CLIENT, SERVER, 1001, 5001, 0x10, 0),
-        pkt(20_200_000, CLIENT, SERVER, 1001, 5001, 0x18, 1000),
-        pkt(20_210_000, SERVER, CLIENT, 5001, 2001, 0x10, 0),
-        pkt(40_000_005, SERVER, CLIENT, 5001, 2001, 0x14, 0),
-    ];
+    assert_eq!(s.spec.procs[0].name, "client");
     let plan = crate::plan(&s.spec, 1.0).expect("plannable");
+    let pkts = fixture_pkts();
     let run = RealRun {
         plan,
         scale: 1.0,
         host_ip: vec![CLIENT.0, SERVER.0],
-        recs,
+        recs: fixture_recs(accept_return_ns),
         pkts_total: pkts.len() as u64,
         pkts,
         capture_error: None,
@@ -175,6 +120,51 @@ pub(crate) fn fixture(accept_return_ns: u64) -> (Scenario, RealRun) {
         epoch_real_ns: 0,
     };
     (s, run)
+}
+
+/// The fixture's reports: the server listens (socket, bind, listen) and
+/// accepts, the client connects and writes 1000 bytes, the server closes.
+fn fixture_recs(accept_return_ns: u64) -> Vec<Rec> {
+    let (c, sv) = (0u16, 1u16);
+    let mut recs = Vec::new();
+    let listen = [
+        (-1, false, (0, 10), Res::Ok(3)),
+        (3, false, (20, 30), Res::Ok(0)),
+        (3, false, (40, 50), Res::Ok(0)),
+    ];
+    step(&mut recs, (sv, 0), &listen);
+    let accept = (3, true, (60, accept_return_ns), Res::Ok(4));
+    step(&mut recs, (sv, 1), &[accept]);
+    let connect = [
+        (-1, false, (20_000_000, 20_000_010), Res::Ok(3)),
+        (3, false, (20_000_020, 20_130_000), Res::Ok(0)),
+    ];
+    step(&mut recs, (c, 2), &connect);
+    let write = (3, true, (20_190_000, 20_200_000), Res::Ok(1000));
+    step(&mut recs, (c, 3), &[write]);
+    let close = (4, true, (40_000_000, 40_000_010), Res::Ok(0));
+    step(&mut recs, (sv, 4), &[close]);
+    recs.push(Rec::Finished {
+        proc: c,
+        t: 20_200_000,
+    });
+    recs.push(Rec::Finished {
+        proc: sv,
+        t: 40_000_010,
+    });
+    recs
+}
+
+/// The fixture's segments: handshake, the 1000 bytes and their ACK, the server's RST.
+fn fixture_pkts() -> Vec<Pkt> {
+    vec![
+        pkt(20_100_000, CLIENT, SERVER, 1000, 0, 0x02, 0),
+        pkt(20_110_000, SERVER, CLIENT, 5000, 1001, 0x12, 0),
+        pkt(20_120_000, CLIENT, SERVER, 1001, 5001, 0x10, 0),
+        pkt(20_200_000, CLIENT, SERVER, 1001, 5001, 0x18, 1000),
+        pkt(20_210_000, SERVER, CLIENT, 5001, 2001, 0x10, 0),
+        pkt(40_000_005, SERVER, CLIENT, 5001, 2001, 0x14, 0),
+    ]
 }
 
 /// The run's trace and verdict, through the conversion.

@@ -15,7 +15,7 @@ use crate::personality::{ReadAfterRst, ReadAfterShutRd, ShutRdUnread, WriteAfter
 use crate::segment::Addr;
 use crate::socket::{CloseTimer, Ctx, Listener, SockId};
 use crate::state::{Rule, State};
-use crate::{TimeNs, NS_PER_MS, NS_PER_S};
+use crate::Instant;
 use std::sync::Arc;
 
 impl Host {
@@ -23,7 +23,7 @@ impl Host {
     /// later as `Event::CallDone`.
     pub fn call(
         &mut self,
-        now: TimeNs,
+        now: Instant,
         pid: Pid,
         call: SysCall,
         out: &mut Output,
@@ -56,7 +56,7 @@ impl Host {
     }
 
     /// Retries blocked calls until none can make progress.
-    pub fn wake_blocked(&mut self, now: TimeNs, out: &mut Output) {
+    pub fn wake_blocked(&mut self, now: Instant, out: &mut Output) {
         // Each pass either finishes a call or stops; bounded by the number of processes.
         for _ in 0..=self.procs.len() {
             let mut progressed = false;
@@ -120,7 +120,7 @@ impl Host {
     /// One attempt at a call (`first`: not a retry of a blocked call).
     fn attempt(
         &mut self,
-        now: TimeNs,
+        now: Instant,
         pid: Pid,
         call: SysCall,
         done: u64,
@@ -240,7 +240,7 @@ impl Host {
         Ok(0)
     }
 
-    fn listen(&mut self, now: TimeNs, sid: SockId, backlog: u32, out: &mut Output) -> CallResult {
+    fn listen(&mut self, now: Instant, sid: SockId, backlog: u32, out: &mut Output) -> CallResult {
         match self.sock(sid).state {
             State::Listen => {
                 self.sock_mut(sid)
@@ -311,7 +311,7 @@ impl Host {
 
     fn connect(
         &mut self,
-        now: TimeNs,
+        now: Instant,
         sid: SockId,
         to: Addr,
         first: bool,
@@ -366,10 +366,10 @@ impl Host {
         let mut ctx = Ctx { p: k, now, out };
         let s = self.sock_mut(sid);
         s.remote = to;
-        s.init_tcb(iss, k, k.rto_initial_ms.value as u64 * NS_PER_MS);
+        s.init_tcb(iss, k, k.rto_initial_ms.value.duration());
         s.tcb.ts_ok = k.tcp_timestamps.value;
-        if k.connect_timeout_s.value > 0 {
-            let at = now + k.connect_timeout_s.value as u64 * NS_PER_S;
+        if k.connect_timeout_s.value.0 > 0 {
+            let at = now + k.connect_timeout_s.value.duration();
             s.tcb.close_timer = Some((at, CloseTimer::Connect));
         }
         s.set_state(&mut ctx, State::SynSent, Rule::AppConnect);
@@ -396,7 +396,7 @@ impl Host {
 
     fn write(
         &mut self,
-        now: TimeNs,
+        now: Instant,
         pid: Pid,
         sid: SockId,
         bytes: u64,
@@ -469,7 +469,7 @@ impl Host {
         }
     }
 
-    fn read(&mut self, now: TimeNs, pid: Pid, sid: SockId, max: u64, out: &mut Output) -> Step {
+    fn read(&mut self, now: Instant, pid: Pid, sid: SockId, max: u64, out: &mut Output) -> Step {
         let p = Arc::clone(&self.personality);
         let s = self.sock_mut(sid);
         if s.state == State::Listen {
@@ -530,7 +530,7 @@ impl Host {
         }
     }
 
-    fn shutdown(&mut self, now: TimeNs, sid: SockId, how: How, out: &mut Output) -> CallResult {
+    fn shutdown(&mut self, now: Instant, sid: SockId, how: How, out: &mut Output) -> CallResult {
         let p = Arc::clone(&self.personality);
         let k = &p.knobs;
         let mut ctx = Ctx { p: k, now, out };

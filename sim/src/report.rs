@@ -5,7 +5,8 @@
 use crate::spec::WorldSpec;
 use crate::trace::{Entry, What};
 use crate::verdict::Verdict;
-use model::{Addr, Call, Event, ReadLen, Segment, Seq, SysCall, TimeNs};
+use model::{Addr, Call, Event, ReadLen, Segment, Seq, SysCall};
+use model::{Duration, Instant};
 use std::fmt::Write;
 
 const TIME_W: usize = 11;
@@ -32,7 +33,13 @@ pub fn result_text(spec: &WorldSpec, host: model::HostId, r: &model::CallResult)
 }
 
 /// Formats virtual time in milliseconds with microsecond precision.
-pub fn ms(t: TimeNs) -> String {
+pub fn ms(t: Instant) -> String {
+    duration_ms(t.since_start())
+}
+
+/// Formats a length of time in milliseconds with microsecond precision.
+pub fn duration_ms(d: Duration) -> String {
+    let t = d.as_ns();
     format!("{}.{:03}", t / 1_000_000, (t / 1_000) % 1_000)
 }
 
@@ -107,12 +114,12 @@ pub fn call_text(c: &SysCall, spec: &WorldSpec) -> String {
         Call::Dup { sock, .. } => format!("dup({sock})"),
         Call::Fork { child } => format!("fork() = {child}"),
         Call::Exit {} => "exit()".into(),
-        Call::Sleep { ns } => format!("sleep({})", ms(ns)),
+        Call::Sleep { ns } => format!("sleep({})", duration_ms(ns)),
     }
 }
 
 /// One line of the ladder: time, then text in the host's column, or an arrow.
-fn line(out: &mut String, t: TimeNs, column: usize, columns: usize, text: &str) {
+fn line(out: &mut String, t: Instant, column: usize, columns: usize, text: &str) {
     let _ = write!(out, "{:>w$}  ", ms(t), w = TIME_W);
     let pad = column * (SIDE_W + 2);
     let _ = writeln!(
@@ -171,7 +178,7 @@ pub fn entry_text(spec: &WorldSpec, isns: &mut Isns, e: &Entry) -> Option<String
         }
         What::Fork { proc, child } => format!("{}: fork() → {}", proc_name(proc), proc_name(child)),
         What::Exit { proc } => format!("{}: exit()", proc_name(proc)),
-        What::Sleep { proc, ns } => format!("{}: sleep {} ms", proc_name(proc), ms(*ns)),
+        What::Sleep { proc, ns } => format!("{}: sleep {} ms", proc_name(proc), duration_ms(*ns)),
         What::Send { seg } => {
             isns.note(seg);
             let arrow = if seg.dst.host as usize > col {

@@ -6,7 +6,8 @@
 //! the model); [`Observer::finish`] turns its tallies into a [`Verdict`].
 
 use crate::trace::{Entry, What};
-use model::{Addr, Buffer, DiscardCause, Errno, Event, RstCause, State, TimeNs};
+use model::Instant;
+use model::{Addr, Buffer, DiscardCause, Errno, Event, RstCause, State};
 use serde::Serialize;
 
 /// Why the run stopped.
@@ -73,7 +74,7 @@ impl std::fmt::Display for Outcome {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Reset {
-    pub t_ns: TimeNs,
+    pub t_ns: Instant,
     /// The sender of the RST.
     pub from: Addr,
     pub to: Addr,
@@ -204,7 +205,7 @@ pub struct Stuck {
 pub struct Verdict {
     pub outcome: Outcome,
     pub end: EndReason,
-    pub end_ns: TimeNs,
+    pub end_ns: Instant,
     pub events: u64,
     pub segments_sent: u64,
     pub segments_dropped: u64,
@@ -257,7 +258,7 @@ struct ConnTally {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct Observer {
     /// (time, sender's view of the connection, state, cause, accepted)
-    resets: Vec<(TimeNs, model::Conn, State, ResetCause, bool)>,
+    resets: Vec<(Instant, model::Conn, State, ResetCause, bool)>,
     conns: Vec<ConnTally>,
     sent: u64,
     dropped: u64,
@@ -307,7 +308,7 @@ impl Observer {
             .push((m.step, m.proc, m.expected, m.actual, m.origin));
     }
 
-    fn model_event(&mut self, t: TimeNs, ev: Event) {
+    fn model_event(&mut self, t: Instant, ev: Event) {
         match ev {
             Event::State { conn, from, to, .. } => {
                 if conn.remote.port == 0
@@ -384,7 +385,7 @@ impl Observer {
     pub fn finish(
         &self,
         end: EndReason,
-        end_ns: TimeNs,
+        end_ns: Instant,
         events: u64,
         stuck: Vec<Stuck>,
     ) -> Verdict {

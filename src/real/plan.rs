@@ -96,7 +96,7 @@ pub fn plan(spec: &WorldSpec, scale: f64) -> Result<Plan, NotReproducible> {
             }
         }
         if scale != 1.0 {
-            let fin = h.personality.knobs.fin_wait_2_timeout_s.value as f64 * scale;
+            let fin = h.personality.knobs.fin_wait_2_timeout_s.value.0 as f64 * scale;
             let fin = (fin.round() as u64).max(1);
             sysctls[i].retain(|(k, _, _)| k != "net.ipv4.tcp_fin_timeout");
             sysctls[i].push((
@@ -124,7 +124,7 @@ pub fn plan(spec: &WorldSpec, scale: f64) -> Result<Plan, NotReproducible> {
         if l.reorder.num > 0 {
             return Err("random reordering on the network".into());
         }
-        if l.jitter_ns > 0 {
+        if !l.jitter_ns.is_zero() {
             return Err("jitter (random delay) on the network".into());
         }
     }
@@ -134,11 +134,11 @@ pub fn plan(spec: &WorldSpec, scale: f64) -> Result<Plan, NotReproducible> {
     if !spec.partitions.is_empty() {
         return Err("network partitions ([[network.partition]])".into());
     }
-    let mut delay_ns = vec![vec![spec.link.delay_ns; n]; n];
+    let mut delay_ns = vec![vec![spec.link.delay_ns.as_ns(); n]; n];
     for &(s, d, l) in &spec.links {
         if let Some(row) = delay_ns.get_mut(s as usize) {
             if let Some(x) = row.get_mut(d as usize) {
-                *x = l.delay_ns;
+                *x = l.delay_ns.as_ns();
             }
         }
     }
@@ -199,7 +199,7 @@ pub fn auto_scale(spec: &WorldSpec) -> f64 {
         .steps
         .iter()
         .filter_map(|s| match s.at {
-            sim::At::Abs(t) => Some((t, s.proc)),
+            sim::At::Abs(t) => Some((t.as_ns(), s.proc)),
             _ => None,
         })
         .collect();
@@ -219,8 +219,8 @@ pub fn auto_scale(spec: &WorldSpec) -> f64 {
     let same_instant = abs
         .windows(2)
         .any(|w| w[0].1 != w[1].1 && w[0].0 == w[1].0 && w[0].0 > 0);
-    let min_delay = std::iter::once(spec.link.delay_ns)
-        .chain(spec.links.iter().map(|(_, _, l)| l.delay_ns))
+    let min_delay = std::iter::once(spec.link.delay_ns.as_ns())
+        .chain(spec.links.iter().map(|(_, _, l)| l.delay_ns.as_ns()))
         .min()
         .unwrap_or(0);
     if same_instant && min_delay > 0 && min_delay < LOOPBACK_DELAY_MAX_NS {
@@ -266,12 +266,20 @@ mod tests {
         use sim::spec::Action;
         let mut b = two_linux();
         b.at(3, "server", Action::Close { sock: 0 });
-        b.step(sim::At::Abs(3_020_000), "client", Action::Exit {});
+        b.step(
+            sim::At::Abs(model::Instant::from_ns(3_020_000)),
+            "client",
+            Action::Exit {},
+        );
         assert_eq!(auto_scale(&b.build()), 50.0);
         // Steps of one process close together are no race.
         let mut b = two_linux();
         b.at(3, "server", Action::Close { sock: 0 });
-        b.step(sim::At::Abs(3_020_000), "server", Action::Exit {});
+        b.step(
+            sim::At::Abs(model::Instant::from_ns(3_020_000)),
+            "server",
+            Action::Exit {},
+        );
         assert_eq!(auto_scale(&b.build()), 1.0);
         // Two processes at the same instant race over a 50 µs network: 20×.
         let mut b = two_linux();
@@ -290,7 +298,7 @@ mod tests {
         assert_eq!(pl.net, Net::Namespaces);
         assert_eq!(pl.sysctls[1][0].0, "net.ipv4.tcp_fin_timeout");
         let mut b = two_linux();
-        b.spec.link.delay_ns = 20_000_000;
+        b.spec.link.delay_ns = model::Duration::from_ms(20);
         assert_eq!(plan(&b.build(), 1.0).unwrap().net, Net::Namespaces);
         assert_eq!(plan(&b.build(), 0.01).unwrap().net, Net::Loopback);
     }

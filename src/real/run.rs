@@ -451,7 +451,7 @@ pub fn execute(
         .steps
         .iter()
         .filter_map(|s| match s.at {
-            At::Abs(t) => Some(t),
+            At::Abs(t) => Some(t.as_ns()),
             _ => None,
         })
         .max()

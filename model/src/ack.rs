@@ -4,7 +4,6 @@
 
 use crate::personality::Knobs;
 use crate::socket::{Ctx, Socket};
-use crate::NS_PER_MS;
 
 impl Socket {
     /// The ACK of new in-order data: at once in quick-ACK mode (unless the
@@ -38,7 +37,7 @@ impl Socket {
 
     /// Arms the delayed-ACK timer, keeping an earlier deadline.
     pub(crate) fn delay_ack(&mut self, ctx: &Ctx) {
-        let at = ctx.now + ctx.p.delack_ms.value as u64 * NS_PER_MS;
+        let at = ctx.now + ctx.p.delack_ms.value.duration();
         let t = &mut self.tcb;
         t.delack_at = Some(t.delack_at.map_or(at, |d| d.min(at)));
     }
@@ -48,7 +47,7 @@ impl Socket {
     pub(crate) fn note_data_arrival(&mut self, ctx: &Ctx) {
         let idle = match self.tcb.data_rcvd_at {
             None => true,
-            Some(at) => ctx.now - at > self.tcb.rto_ns,
+            Some(at) => ctx.now.saturating_since(at) > self.tcb.rto,
         };
         if idle {
             self.incr_quickack(ctx.p);

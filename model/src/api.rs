@@ -15,7 +15,7 @@ use crate::personality::{ReadAfterRst, ReadAfterShutRd, ShutRdUnread, WriteAfter
 use crate::segment::Addr;
 use crate::socket::{CloseTimer, Ctx, Listener, SockId};
 use crate::state::{Rule, State};
-use crate::{TimeNs, NS_PER_MS, NS_PER_S};
+use crate::Instant;
 use std::sync::Arc;
 
 impl Host {
@@ -23,7 +23,7 @@ impl Host {
     /// later as `Event::CallDone`.
     pub fn call(
         &mut self,
-        now: TimeNs,
+        now: Instant,
         pid: Pid,
         call: SysCall,
         out: &mut Output,
@@ -56,7 +56,7 @@ impl Host {
     }
 
     /// Retries blocked calls until none can make progress.
-    pub fn wake_blocked(&mut self, now: TimeNs, out: &mut Output) {
+    pub fn wake_blocked(&mut self, now: Instant, out: &mut Output) {
         // Each pass either finishes a call or stops; bounded by the number of processes.
         for _ in 0..=self.procs.len() {
             let mut progressed = false;
@@ -120,7 +120,7 @@ impl Host {
     /// One attempt at a call (`first`: not a retry of a blocked call).
     fn attempt(
         &mut self,
-        now: TimeNs,
+        now: Instant,
         pid: Pid,
         call: SysCall,
         done: u64,
@@ -143,7 +143,26 @@ impl Host {
         let Some(sid) = self.sock_of(pid, &call) else {
             return Step::Done(Err(Errno::EBADF));
         };
-        let step = match call {
+        let step = self.socket_call(now, pid, sid, call, done, first, out);
+        if let Step::Done(Err(e)) = step {
+            self.report_app_error(pid, sid, e, out);
+        }
+        step
+    }
+
+    /// A call on the socket `sid` refers to.
+    #[allow(clippy::too_many_arguments)]
+    fn socket_call(
+        &mut self,
+        now: Instant,
+        pid: Pid,
+        sid: SockId,
+        call: SysCall,
+        done: u64,
+        first: bool,
+        out: &mut Output,
+    ) -> Step {
+        match call {
             Call::Socket { .. } | Call::Fork { .. } | Call::Exit {} | Call::Sleep { .. } => {
                 unreachable!("not a socket call")
             }
@@ -161,14 +180,23 @@ impl Host {
             Call::Shutdown { how, .. } => Step::Done(self.shutdown(now, sid, how, out)),
             Call::Close { sock: fd } if first => self.close(now, pid, fd, sid, false, out),
             Call::Close { .. } => self.linger_wait(now, sid, out),
-            Call::Linger { linger, .. } => {
-                self.sock_mut(sid).linger = linger;
+            Call::Linger { .. }
+            | Call::Nonblocking { .. }
+            | Call::Keepalive { .. }
+            | Call::RcvBuf { .. }
+            | Call::SndBuf { .. } => {
+                self.set_option(now, sid, call, out);
                 Step::Done(Ok(0))
             }
-            Call::Nonblocking { on, .. } => {
-                self.sock_mut(sid).nonblocking = on;
-                Step::Done(Ok(0))
-            }
+            Call::Dup { .. } => Step::Done(Ok(self.new_fd(pid, sid) as u64)),
+        }
+    }
+
+    /// A socket option call: SO_LINGER, O_NONBLOCK, SO_KEEPALIVE, SO_RCVBUF, SO_SNDBUF.
+    fn set_option(&mut self, now: Instant, sid: SockId, call: SysCall, out: &mut Output) {
+        match call {
+            Call::Linger { linger, .. } => self.sock_mut(sid).linger = linger,
+            Call::Nonblocking { on, .. } => self.sock_mut(sid).nonblocking = on,
             Call::Keepalive { on, .. } => {
                 let personality = Arc::clone(&self.personality);
                 let ctx = Ctx {
@@ -179,31 +207,28 @@ impl Host {
                 let s = self.sock_mut(sid);
                 s.keepalive = on;
                 s.touch_keepalive(&ctx);
-                Step::Done(Ok(0))
             }
             Call::RcvBuf { bytes, .. } => {
                 let factor = self.personality.knobs.rcvbuf_setsockopt_factor.value;
                 self.sock_mut(sid).set_rcv_buf(bytes.saturating_mul(factor));
-                Step::Done(Ok(0))
             }
-            Call::SndBuf { bytes, .. } => {
-                self.sock_mut(sid).snd_buf = bytes;
-                Step::Done(Ok(0))
-            }
-            Call::Dup { .. } => Step::Done(Ok(self.new_fd(pid, sid) as u64)),
-        };
-        if let Step::Done(Err(e)) = step {
-            if !matches!(e, Errno::EAGAIN | Errno::EINPROGRESS | Errno::EALREADY) {
-                if let Some(Some(s)) = self.socks.get(sid as usize) {
-                    out.events.push(Event::AppError {
-                        conn: s.conn(),
-                        pid,
-                        errno: e,
-                    });
-                }
-            }
+            Call::SndBuf { bytes, .. } => self.sock_mut(sid).snd_buf = bytes,
+            _ => unreachable!("{} is not a socket option", call.name()),
         }
-        step
+    }
+
+    /// A call that failed tells the trace, unless the error only means "not yet".
+    fn report_app_error(&mut self, pid: Pid, sid: SockId, e: Errno, out: &mut Output) {
+        if matches!(e, Errno::EAGAIN | Errno::EINPROGRESS | Errno::EALREADY) {
+            return;
+        }
+        if let Some(Some(s)) = self.socks.get(sid as usize) {
+            out.events.push(Event::AppError {
+                conn: s.conn(),
+                pid,
+                errno: e,
+            });
+        }
     }
 
     fn ephemeral_port(&mut self) -> u16 {
@@ -240,7 +265,7 @@ impl Host {
         Ok(0)
     }
 
-    fn listen(&mut self, now: TimeNs, sid: SockId, backlog: u32, out: &mut Output) -> CallResult {
+    fn listen(&mut self, now: Instant, sid: SockId, backlog: u32, out: &mut Output) -> CallResult {
         match self.sock(sid).state {
             State::Listen => {
                 self.sock_mut(sid)
@@ -311,40 +336,35 @@ impl Host {
 
     fn connect(
         &mut self,
-        now: TimeNs,
+        now: Instant,
         sid: SockId,
         to: Addr,
         first: bool,
         out: &mut Output,
     ) -> Step {
-        let s = self.sock(sid);
         if !first {
-            // Waiting for the handshake.
-            return match s.state {
-                State::SynSent | State::SynReceived => Step::Block {
-                    done: 0,
-                    deadline: None,
-                },
-                State::Closed
-                | State::Listen
-                | State::Established
-                | State::FinWait1
-                | State::FinWait2
-                | State::CloseWait
-                | State::Closing
-                | State::LastAck
-                | State::TimeWait => Step::Done(self.connect_result(sid)),
-            };
+            return self.connect_wait(sid);
         }
-        match s.state {
-            State::Closed if !s.connected && !s.was_reset() => {}
-            State::Closed if !s.connected => {
-                // A handshake that failed: report its error, and the socket is
-                // fresh again (Linux __inet_stream_connect → sock_error, tcp_disconnect).
-                let err = self.sock_mut(sid).fail_connect(Errno::ECONNABORTED);
-                return Step::Done(Err(err));
-            }
-            State::SynSent | State::SynReceived => return Step::Done(Err(Errno::EALREADY)),
+        if let Err(e) = self.connect_allowed(sid) {
+            return Step::Done(Err(e));
+        }
+        self.start_handshake(now, sid, to, out);
+        if self.sock(sid).nonblocking {
+            return Step::Done(Err(Errno::EINPROGRESS));
+        }
+        Step::Block {
+            done: 0,
+            deadline: None,
+        }
+    }
+
+    /// A blocked connect() retried: still waiting for the handshake, or its result.
+    fn connect_wait(&mut self, sid: SockId) -> Step {
+        match self.sock(sid).state {
+            State::SynSent | State::SynReceived => Step::Block {
+                done: 0,
+                deadline: None,
+            },
             State::Closed
             | State::Listen
             | State::Established
@@ -353,9 +373,36 @@ impl Host {
             | State::CloseWait
             | State::Closing
             | State::LastAck
-            | State::TimeWait => return Step::Done(Err(Errno::EISCONN)),
+            | State::TimeWait => Step::Done(self.connect_result(sid)),
         }
-        if !s.bound {
+    }
+
+    /// Whether connect() may start a handshake on this socket, or its error.
+    fn connect_allowed(&mut self, sid: SockId) -> Result<(), Errno> {
+        let s = self.sock(sid);
+        match s.state {
+            State::Closed if !s.connected && !s.was_reset() => Ok(()),
+            State::Closed if !s.connected => {
+                // A handshake that failed: report its error, and the socket is
+                // fresh again (Linux __inet_stream_connect → sock_error, tcp_disconnect).
+                Err(self.sock_mut(sid).fail_connect(Errno::ECONNABORTED))
+            }
+            State::SynSent | State::SynReceived => Err(Errno::EALREADY),
+            State::Closed
+            | State::Listen
+            | State::Established
+            | State::FinWait1
+            | State::FinWait2
+            | State::CloseWait
+            | State::Closing
+            | State::LastAck
+            | State::TimeWait => Err(Errno::EISCONN),
+        }
+    }
+
+    /// Binds an ephemeral port if need be and sends the SYN (SYN-SENT).
+    fn start_handshake(&mut self, now: Instant, sid: SockId, to: Addr, out: &mut Output) {
+        if !self.sock(sid).bound {
             let port = self.ephemeral_port();
             self.bind(sid, port).expect("ephemeral port is free");
         }
@@ -366,21 +413,14 @@ impl Host {
         let mut ctx = Ctx { p: k, now, out };
         let s = self.sock_mut(sid);
         s.remote = to;
-        s.init_tcb(iss, k, k.rto_initial_ms.value as u64 * NS_PER_MS);
+        s.init_tcb(iss, k, k.rto_initial_ms.value.duration());
         s.tcb.ts_ok = k.tcp_timestamps.value;
-        if k.connect_timeout_s.value > 0 {
-            let at = now + k.connect_timeout_s.value as u64 * NS_PER_S;
+        if k.connect_timeout_s.value.0 > 0 {
+            let at = now + k.connect_timeout_s.value.duration();
             s.tcb.close_timer = Some((at, CloseTimer::Connect));
         }
         s.set_state(&mut ctx, State::SynSent, Rule::AppConnect);
         s.send_syn(&mut ctx);
-        if s.nonblocking {
-            return Step::Done(Err(Errno::EINPROGRESS));
-        }
-        Step::Block {
-            done: 0,
-            deadline: None,
-        }
     }
 
     /// A blocking connect() once the handshake is over. On failure the socket
@@ -396,7 +436,7 @@ impl Host {
 
     fn write(
         &mut self,
-        now: TimeNs,
+        now: Instant,
         pid: Pid,
         sid: SockId,
         bytes: u64,
@@ -405,36 +445,8 @@ impl Host {
     ) -> Step {
         let p = Arc::clone(&self.personality);
         let s = self.sock_mut(sid);
-        if done > 0 && write_fails(s) {
-            // A blocked write that moved some data returns its count; the error
-            // stays pending for the next call (Linux sk_stream_error is reached
-            // only when nothing was copied).
-            return Step::Done(Ok(done));
-        }
-        if let Some(err) = write_error(s, p.knobs.write_after_rst.value) {
-            return Step::Done(Err(err));
-        }
-        match s.state {
-            State::Established | State::CloseWait => {}
-            State::SynSent | State::SynReceived => {
-                return if s.nonblocking {
-                    Step::Done(Err(Errno::EAGAIN))
-                } else {
-                    Step::Block {
-                        done,
-                        deadline: None,
-                    }
-                };
-            }
-            // Never connected (Linux sk_stream_wait_connect: EPIPE), or a listener;
-            // past our FIN, shut_wr already gave EPIPE above.
-            State::Closed
-            | State::Listen
-            | State::FinWait1
-            | State::FinWait2
-            | State::Closing
-            | State::LastAck
-            | State::TimeWait => return Step::Done(Err(Errno::EPIPE)),
+        if let Some(step) = write_refused(s, p.knobs.write_after_rst.value, done) {
+            return step;
         }
         let take = s.snd_space().min(bytes - done);
         if take > 0 {
@@ -452,24 +464,10 @@ impl Host {
             };
             s.output(&mut ctx);
         }
-        let done = done + take;
-        if done == bytes {
-            Step::Done(Ok(done))
-        } else if s.nonblocking {
-            Step::Done(if done > 0 {
-                Ok(done)
-            } else {
-                Err(Errno::EAGAIN)
-            })
-        } else {
-            Step::Block {
-                done,
-                deadline: None,
-            }
-        }
+        write_step(s.nonblocking, bytes, done + take)
     }
 
-    fn read(&mut self, now: TimeNs, pid: Pid, sid: SockId, max: u64, out: &mut Output) -> Step {
+    fn read(&mut self, now: Instant, pid: Pid, sid: SockId, max: u64, out: &mut Output) -> Step {
         let p = Arc::clone(&self.personality);
         let s = self.sock_mut(sid);
         if s.state == State::Listen {
@@ -530,7 +528,7 @@ impl Host {
         }
     }
 
-    fn shutdown(&mut self, now: TimeNs, sid: SockId, how: How, out: &mut Output) -> CallResult {
+    fn shutdown(&mut self, now: Instant, sid: SockId, how: How, out: &mut Output) -> CallResult {
         let p = Arc::clone(&self.personality);
         let k = &p.knobs;
         let mut ctx = Ctx { p: k, now, out };
@@ -597,6 +595,58 @@ impl Host {
 }
 
 /// Whether a write() would fail now (what `write_error` tests, without consuming).
+/// Why a write() moves no data now: the step it ends with (an error, a count
+/// already moved, or blocking until the handshake is over); `None` if it may.
+fn write_refused(s: &mut crate::socket::Socket, mode: WriteAfterRst, done: u64) -> Option<Step> {
+    if done > 0 && write_fails(s) {
+        // A blocked write that moved some data returns its count; the error
+        // stays pending for the next call (Linux sk_stream_error is reached
+        // only when nothing was copied).
+        return Some(Step::Done(Ok(done)));
+    }
+    if let Some(err) = write_error(s, mode) {
+        return Some(Step::Done(Err(err)));
+    }
+    match s.state {
+        State::Established | State::CloseWait => None,
+        State::SynSent | State::SynReceived => Some(if s.nonblocking {
+            Step::Done(Err(Errno::EAGAIN))
+        } else {
+            Step::Block {
+                done,
+                deadline: None,
+            }
+        }),
+        // Never connected (Linux sk_stream_wait_connect: EPIPE), or a listener;
+        // past our FIN, shut_wr already gave EPIPE above.
+        State::Closed
+        | State::Listen
+        | State::FinWait1
+        | State::FinWait2
+        | State::Closing
+        | State::LastAck
+        | State::TimeWait => Some(Step::Done(Err(Errno::EPIPE))),
+    }
+}
+
+/// A write() that has moved `done` of its `bytes`: finished, short (non-blocking), or blocked.
+fn write_step(nonblocking: bool, bytes: u64, done: u64) -> Step {
+    if done == bytes {
+        Step::Done(Ok(done))
+    } else if nonblocking {
+        Step::Done(if done > 0 {
+            Ok(done)
+        } else {
+            Err(Errno::EAGAIN)
+        })
+    } else {
+        Step::Block {
+            done,
+            deadline: None,
+        }
+    }
+}
+
 fn write_fails(s: &crate::socket::Socket) -> bool {
     s.rst_received() || s.was_reset() || s.shut_wr || s.so_error.is_some()
 }

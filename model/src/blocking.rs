@@ -6,7 +6,7 @@
 use crate::call::{Call, Fds};
 use crate::errno::CallResult;
 use crate::socket::SockId;
-use crate::TimeNs;
+use crate::Instant;
 
 /// A system call on one host's descriptors: what `Host::call` takes and the
 /// trace records.
@@ -20,11 +20,14 @@ pub struct Blocked {
     /// Octets already written by a blocking write.
     pub done: u64,
     /// When a linger wait runs out.
-    pub deadline: Option<TimeNs>,
+    pub deadline: Option<Instant>,
 }
 
 /// The outcome of one attempt at a call.
 pub(crate) enum Step {
     Done(CallResult),
-    Block { done: u64, deadline: Option<TimeNs> },
+    Block {
+        done: u64,
+        deadline: Option<Instant>,
+    },
 }

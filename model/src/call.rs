@@ -20,7 +20,7 @@
 
 use crate::errno::CallResult;
 use crate::segment::HostId;
-use crate::{Pid, TimeNs};
+use crate::{Duration, Pid};
 use serde::{Serialize, Serializer};
 use std::fmt::Debug;
 use std::hash::Hash;
@@ -202,7 +202,7 @@ pub trait ArgSyntax<N: Naming> {
     fn linger(&mut self) -> Result<Option<u32>, Self::Err>;
     /// `on` (the default when absent) or `off`.
     fn on_off(&mut self) -> Result<bool, Self::Err>;
-    fn duration(&mut self) -> Result<TimeNs, Self::Err>;
+    fn duration(&mut self) -> Result<Duration, Self::Err>;
     fn proc(&mut self) -> Result<N::Proc, Self::Err>;
 }
 
@@ -221,7 +221,7 @@ pub trait ArgWriter<N: Naming> {
     fn how(&mut self, v: &How);
     fn linger(&mut self, v: &Option<u32>);
     fn on_off(&mut self, v: &bool);
-    fn duration(&mut self, v: &TimeNs);
+    fn duration(&mut self, v: &Duration);
     fn proc(&mut self, v: &N::Proc);
 }
 
@@ -408,7 +408,7 @@ calls! {
     Exit {}
         = "exit" ["WSACleanup"] "exit", Process,
         "process exit: every descriptor is closed, or reset, per the personality";
-    Sleep { ns: TimeNs [duration] }
+    Sleep { ns: Duration [duration] }
         = "sleep" [] "sleep DURATION", Process,
         "do nothing for a while";
 }
@@ -704,7 +704,9 @@ mod tests {
         let samples: Vec<Call<Nums>> = vec![
             Call::Socket { new: 0 },
             Call::Close { sock: 0 },
-            Call::Sleep { ns: 1 },
+            Call::Sleep {
+                ns: crate::Duration::from_ns(1),
+            },
             Call::Exit {},
         ];
         for c in &samples {

@@ -11,14 +11,14 @@ use crate::host::{Fd, Host, FD_FIRST};
 use crate::personality::{CloseUnread, ExitMode, LingerExpiry, LingerUnit, NonblockingLinger};
 use crate::socket::{Ctx, Listener, SockId};
 use crate::state::{Rule, State};
-use crate::{TimeNs, NS_PER_MS, NS_PER_S};
+use crate::{Duration, Instant};
 use std::sync::Arc;
 
 impl Host {
     /// close(fd): releases the descriptor; the last one closes the connection.
     pub(crate) fn close(
         &mut self,
-        now: TimeNs,
+        now: Instant,
         pid: Pid,
         fd: Fd,
         sid: SockId,
@@ -71,13 +71,13 @@ impl Host {
                     s.nonblocking && k.nonblocking_linger_close.value != NonblockingLinger::Block;
                 if waits && !nb_returns {
                     let l = s.linger.unwrap_or(0) as u64;
-                    let ns = match k.linger_unit.value {
-                        LingerUnit::Seconds => l * NS_PER_S,
-                        LingerUnit::Ticks => l * 10 * NS_PER_MS,
+                    let wait = match k.linger_unit.value {
+                        LingerUnit::Seconds => Duration::from_secs(l),
+                        LingerUnit::Ticks => Duration::from_ms(l) * 10,
                     };
                     return Step::Block {
                         done: 0,
-                        deadline: Some(now + ns),
+                        deadline: Some(now + wait),
                     };
                 }
             }
@@ -88,7 +88,7 @@ impl Host {
 
     /// The linger wait of a blocked close(): over when our FIN is acknowledged,
     /// the connection is gone, or the deadline passes.
-    pub(crate) fn linger_wait(&mut self, now: TimeNs, sid: SockId, out: &mut Output) -> Step {
+    pub(crate) fn linger_wait(&mut self, now: Instant, sid: SockId, out: &mut Output) -> Step {
         let p = Arc::clone(&self.personality);
         let s = self.sock_mut(sid);
         if !matches!(s.state, State::FinWait1 | State::Closing | State::LastAck) {
@@ -117,7 +117,7 @@ impl Host {
     }
 
     /// After the last close(): the socket is an orphan; free it if it is over.
-    pub(crate) fn finish_close(&mut self, now: TimeNs, sid: SockId, out: &mut Output) {
+    pub(crate) fn finish_close(&mut self, now: Instant, sid: SockId, out: &mut Output) {
         let p = Arc::clone(&self.personality);
         if let Some(s) = self.socks[sid as usize].as_mut() {
             let mut ctx = Ctx {
@@ -131,7 +131,7 @@ impl Host {
     }
 
     /// Closes a listener: queued connections are reset, half-open ones dropped.
-    pub(crate) fn close_listener(&mut self, now: TimeNs, lid: SockId, out: &mut Output) {
+    pub(crate) fn close_listener(&mut self, now: Instant, lid: SockId, out: &mut Output) {
         let p = Arc::clone(&self.personality);
         let mut ctx = Ctx {
             p: &p.knobs,
@@ -182,7 +182,7 @@ impl Host {
     }
 
     /// Process exit: every descriptor is closed (or reset, per the personality).
-    pub fn exit(&mut self, now: TimeNs, pid: Pid, out: &mut Output) {
+    pub fn exit(&mut self, now: Instant, pid: Pid, out: &mut Output) {
         let p = Arc::clone(&self.personality);
         let k = &p.knobs;
         self.procs[pid as usize].blocked = None;

@@ -12,7 +12,7 @@ use crate::segment::{Addr, HostId, Segment};
 use crate::seq::Seq;
 use crate::socket::{rst_reply, Ctx, SockId, Socket, WndRule};
 use crate::state::{Rule, State};
-use crate::TimeNs;
+use crate::Instant;
 use std::sync::Arc;
 
 /// Descriptor number, as a program sees it.
@@ -168,7 +168,7 @@ impl Host {
     }
 
     /// The earliest time this host needs waking: socket timers and linger deadlines.
-    pub fn poll_at(&self) -> Option<TimeNs> {
+    pub fn poll_at(&self) -> Option<Instant> {
         let socks = self
             .socks
             .iter()
@@ -182,7 +182,7 @@ impl Host {
     }
 
     /// A segment arrives from the network.
-    pub fn on_segment(&mut self, now: TimeNs, seg: &Segment, out: &mut Output) {
+    pub fn on_segment(&mut self, now: Instant, seg: &Segment, out: &mut Output) {
         assert_eq!(
             seg.dst.host, self.cfg.id,
             "segment delivered to the wrong host"
@@ -297,7 +297,7 @@ impl Host {
     }
 
     /// §3.10.7.2: a segment for a listener.
-    fn listen_input(&mut self, now: TimeNs, lid: SockId, seg: &Segment, out: &mut Output) {
+    fn listen_input(&mut self, now: Instant, lid: SockId, seg: &Segment, out: &mut Output) {
         let f = seg.flags;
         let conn = crate::event::Conn {
             local: seg.dst,
@@ -355,7 +355,7 @@ impl Host {
         child.remote = seg.src;
         child.bound = true;
         child.parent = Some(lid);
-        child.init_tcb(iss, k, k.rto_initial_ms.value as u64 * crate::NS_PER_MS);
+        child.init_tcb(iss, k, k.rto_initial_ms.value.duration());
         child.learn_peer_syn(k, seg, k.tcp_timestamps.value);
         child.state = State::Listen; // the child is the listener's TCB, forked
         let mut ctx = Ctx { p: k, now, out };
@@ -367,7 +367,7 @@ impl Host {
     }
 
     /// Runs every timer that is due.
-    pub fn on_timers(&mut self, now: TimeNs, out: &mut Output) {
+    pub fn on_timers(&mut self, now: Instant, out: &mut Output) {
         let personality = Arc::clone(&self.personality);
         for i in 0..self.socks.len() {
             let sid = i as SockId;

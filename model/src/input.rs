@@ -14,7 +14,6 @@ use crate::segment::{Flags, Segment};
 use crate::seq::Seq;
 use crate::socket::{CloseTimer, Ctx, Ending, SendTimer, Socket, OOO_RANGES_MAX};
 use crate::state::{Rule, State};
-use crate::{NS_PER_MS, NS_PER_S};
 
 /// What the host must do after a segment was processed.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -100,7 +99,7 @@ impl Socket {
                 // KB 175523: the SYN is retried without doubling the timeout.
                 self.tcb.refusals += 1;
                 self.tcb.retry_after_refusal = true;
-                let wait = ctx.p.refused_syn_retry_ms.value as u64 * NS_PER_MS;
+                let wait = ctx.p.refused_syn_retry_ms.value.duration();
                 self.tcb.send_timer = SendTimer::Retransmit { at: ctx.now + wait };
                 self.ignored(ctx, "RST to SYN ignored, SYN will be retried");
                 return Arrival::Done;
@@ -126,7 +125,7 @@ impl Socket {
             t.retries = 0;
             t.send_timer = SendTimer::Idle;
             if let Some((_, sent)) = t.rtt_probe.take() {
-                self.rtt_sample(ctx.p, ctx.now - sent);
+                self.rtt_sample(ctx.p, ctx.now.saturating_since(sent));
             }
             self.set_state(ctx, State::Established, Rule::RcvSynAck);
             self.tcb.ack_now = true;
@@ -530,7 +529,7 @@ impl Socket {
         let sample = match t.rtt_probe {
             Some((end, sent)) if ack.ge(end) => {
                 t.rtt_probe = None;
-                Some(ctx.now - sent)
+                Some(ctx.now.saturating_since(sent))
             }
             _ => None,
         };
@@ -551,7 +550,7 @@ impl Socket {
             SendTimer::Idle
         } else {
             SendTimer::Retransmit {
-                at: ctx.now + t.rto_ns,
+                at: ctx.now + t.rto,
             }
         };
     }
@@ -740,7 +739,7 @@ impl Socket {
             FinWait2Timer::Always => true,
         };
         if armed {
-            let at = ctx.now + ctx.p.fin_wait_2_timeout_s.value as u64 * NS_PER_S;
+            let at = ctx.now + ctx.p.fin_wait_2_timeout_s.value.duration();
             self.tcb.close_timer = Some((at, CloseTimer::FinWait2));
         }
     }
@@ -769,7 +768,7 @@ impl Socket {
             }
         } else if f.fin() && (seg.seq + seg.seq_len()) == self.tcb.rcv_nxt {
             // The peer retransmitted its FIN: our ACK was lost. ACK it and restart 2MSL.
-            let at = ctx.now + ctx.p.time_wait_s.value as u64 * NS_PER_S;
+            let at = ctx.now + ctx.p.time_wait_s.value.duration();
             self.tcb.close_timer = Some((at, CloseTimer::TimeWait));
         } else if seg.seq_len() == 0 {
             return Arrival::Done;

@@ -22,6 +22,7 @@ pub mod segment;
 pub mod seq;
 pub mod socket;
 pub mod state;
+pub mod time;
 pub mod timer;
 
 #[cfg(test)]
@@ -37,7 +38,4 @@ pub use segment::{Addr, Flags, HostId, Segment, SynOpts};
 pub use seq::Seq;
 pub use state::{Rule, State};
 
-/// Virtual time in nanoseconds since the start of a run.
-pub type TimeNs = u64;
-pub const NS_PER_MS: u64 = 1_000_000;
-pub const NS_PER_S: u64 = 1_000_000_000;
+pub use time::{Duration, Instant};

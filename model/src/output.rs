@@ -9,7 +9,7 @@ use crate::personality::Knobs;
 use crate::segment::Flags;
 use crate::socket::{Ctx, SendTimer, Socket};
 use crate::state::State;
-use crate::{TimeNs, NS_PER_MS};
+use crate::Duration;
 
 /// Segments one call to `output` may emit; the window bounds it long before.
 const OUTPUT_SEGMENTS_MAX: usize = 4096;
@@ -83,7 +83,7 @@ impl Socket {
         if unsent > 0 && t.snd_wnd == 0 && t.snd_nxt == t.snd_una && idle {
             // Zero window and nothing in flight: the persist timer probes it (RFC 9293 §3.8.6.1).
             t.send_timer = SendTimer::Persist {
-                at: ctx.now + t.rto_ns,
+                at: ctx.now + t.rto,
             };
         }
         sent
@@ -94,9 +94,9 @@ impl Socket {
         if len > 0 && ctx.p.ack_pingpong.value {
             // Linux tcp_event_data_sent: a reply within the ATO of the data it
             // answers makes the connection interactive.
-            let ato = ctx.p.delack_ms.value as u64 * NS_PER_MS;
+            let ato = ctx.p.delack_ms.value.duration();
             if let Some(at) = self.tcb.data_rcvd_at {
-                if ctx.now - at < ato {
+                if ctx.now.saturating_since(at) < ato {
                     self.tcb.pingpong = true;
                 }
             }
@@ -116,7 +116,7 @@ impl Socket {
         // its deadline (RFC 6298 §5.1), a persist timer gives way to it.
         if !matches!(t.send_timer, SendTimer::Retransmit { .. }) {
             t.send_timer = SendTimer::Retransmit {
-                at: ctx.now + t.rto_ns,
+                at: ctx.now + t.rto,
             };
         }
         self.assert_send_sequence();
@@ -171,49 +171,46 @@ impl Socket {
             t.snd_max = t.snd_nxt;
         }
         t.send_timer = SendTimer::Retransmit {
-            at: ctx.now + t.rto_ns,
+            at: ctx.now + t.rto,
         };
         self.transmit(ctx, seg);
     }
 
     /// Folds an RTT sample into SRTT/RTTVAR and recomputes the RTO (RFC 6298 §2).
-    pub fn rtt_sample(&mut self, p: &Knobs, sample_ns: TimeNs) {
-        let r = sample_ns.max(1);
+    pub fn rtt_sample(&mut self, p: &Knobs, sample: Duration) {
+        let r = sample.max(Duration::from_ns(1));
         let t = &mut self.tcb;
-        if t.srtt_ns == 0 {
-            t.srtt_ns = r;
-            t.rttvar_ns = r / 2;
+        if t.srtt.is_zero() {
+            t.srtt = r;
+            t.rttvar = r / 2;
         } else {
-            let err = t.srtt_ns.abs_diff(r);
-            t.rttvar_ns = (3 * t.rttvar_ns + err) / 4;
-            t.srtt_ns = (7 * t.srtt_ns + r) / 8;
+            let err = t.srtt.abs_diff(r);
+            t.rttvar = (t.rttvar * 3 + err) / 4;
+            t.srtt = (t.srtt * 7 + r) / 8;
         }
-        t.rto_ns = base_rto_ns(p, t.srtt_ns, t.rttvar_ns);
+        t.rto = base_rto(p, t.srtt, t.rttvar);
     }
 
     /// The RTO without backoff, after progress (RFC 6298 §5.7 undoes the backoff).
     pub fn reset_rto(&mut self, p: &Knobs) {
         let t = &mut self.tcb;
-        t.rto_ns = if t.srtt_ns == 0 {
-            p.rto_initial_ms.value as u64 * NS_PER_MS
+        t.rto = if t.srtt.is_zero() {
+            p.rto_initial_ms.value.duration()
         } else {
-            base_rto_ns(p, t.srtt_ns, t.rttvar_ns)
+            base_rto(p, t.srtt, t.rttvar)
         };
     }
 
     /// Doubles the RTO, up to the personality's maximum (RFC 6298 §5.5).
     pub fn back_off(&mut self, p: &Knobs) {
-        let max = p.rto_max_ms.value as u64 * NS_PER_MS;
-        self.tcb.rto_ns = (self.tcb.rto_ns * 2).min(max);
+        let max = p.rto_max_ms.value.duration();
+        self.tcb.rto = (self.tcb.rto * 2).min(max);
     }
 }
 
 /// RTO = SRTT + max(4·RTTVAR, floor) + slop, within [min, max].
-pub fn base_rto_ns(p: &Knobs, srtt_ns: u64, rttvar_ns: u64) -> u64 {
-    let var = (4 * rttvar_ns).max(p.rto_rttvar_floor_ms.value as u64 * NS_PER_MS);
-    let rto = srtt_ns + var + p.rto_slop_ms.value as u64 * NS_PER_MS;
-    rto.clamp(
-        p.rto_min_ms.value as u64 * NS_PER_MS,
-        p.rto_max_ms.value as u64 * NS_PER_MS,
-    )
+pub fn base_rto(p: &Knobs, srtt: Duration, rttvar: Duration) -> Duration {
+    let var = (rttvar * 4).max(p.rto_rttvar_floor_ms.value.duration());
+    let rto = srtt + var + p.rto_slop_ms.value.duration();
+    rto.clamp(p.rto_min_ms.value.duration(), p.rto_max_ms.value.duration())
 }

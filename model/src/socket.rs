@@ -11,7 +11,7 @@ use crate::personality::{Knobs, RcvWndRounding};
 use crate::segment::{Addr, Flags, Segment, SynOpts};
 use crate::seq::Seq;
 use crate::state::{allowed, Rule, State};
-use crate::TimeNs;
+use crate::{Duration, Instant};
 
 /// Index of a socket in its host.
 pub type SockId = u32;
@@ -45,7 +45,7 @@ impl WndRule {
 /// What a call into the model needs besides the socket: knobs, time, output.
 pub struct Ctx<'a> {
     pub p: &'a Knobs,
-    pub now: TimeNs,
+    pub now: Instant,
     pub out: &'a mut Output,
 }
 
@@ -79,15 +79,15 @@ pub enum SendTimer {
     #[default]
     Idle,
     /// RFC 6298: the earliest unacknowledged segment (or our SYN) is resent at `at`.
-    Retransmit { at: TimeNs },
+    Retransmit { at: Instant },
     /// A zero-window probe goes out at `at`.
-    Persist { at: TimeNs },
+    Persist { at: Instant },
 }
 
 impl SendTimer {
     /// When the timer fires, if it runs.
     #[inline]
-    pub fn at(self) -> Option<TimeNs> {
+    pub fn at(self) -> Option<Instant> {
         match self {
             SendTimer::Idle => None,
             SendTimer::Retransmit { at } | SendTimer::Persist { at } => Some(at),
@@ -140,12 +140,12 @@ pub struct Tcb {
     pub cwnd: u32,
     pub ssthresh: u32,
     pub dupacks: u32,
-    /// Smoothed RTT and variance (RFC 6298); `srtt_ns == 0` before the first sample.
-    pub srtt_ns: u64,
-    pub rttvar_ns: u64,
-    pub rto_ns: u64,
+    /// Smoothed RTT and variance (RFC 6298); `srtt` is zero before the first sample.
+    pub srtt: Duration,
+    pub rttvar: Duration,
+    pub rto: Duration,
     /// The segment being timed (its end sequence) and when it was sent (Karn's rule).
-    pub rtt_probe: Option<(Seq, TimeNs)>,
+    pub rtt_probe: Option<(Seq, Instant)>,
     /// Consecutive retransmissions (or probes) without progress.
     pub retries: u32,
     /// RSTs to our SYN ignored so far (`rst_to_syn = retry-syn`).
@@ -155,13 +155,13 @@ pub struct Tcb {
     /// Zero-window probes sent since the peer last answered (Linux `icsk_probes_out`).
     pub probes_out: u32,
     /// When the next keepalive probe is due (SO_KEEPALIVE, ESTABLISHED or CLOSE-WAIT only).
-    pub keepalive_at: Option<TimeNs>,
+    pub keepalive_at: Option<Instant>,
     /// Keepalive probes sent since the peer last sent anything.
     pub keepalive_probes: u32,
     /// When our first SYN went out (Linux `retrans_stamp` in SYN-SENT).
-    pub first_syn_at: Option<TimeNs>,
+    pub first_syn_at: Option<Instant>,
     pub send_timer: SendTimer,
-    pub delack_at: Option<TimeNs>,
+    pub delack_at: Option<Instant>,
     /// An ACK must go out with the next output.
     pub ack_now: bool,
     pub last_ack_sent: Seq,
@@ -175,8 +175,8 @@ pub struct Tcb {
     /// Interactive mode: ACKs wait for a reply to ride on (Linux `icsk_ack.pingpong`).
     pub pingpong: bool,
     /// When in-order data last arrived; None before the first (Linux `ato == 0`).
-    pub data_rcvd_at: Option<TimeNs>,
-    pub close_timer: Option<(TimeNs, CloseTimer)>,
+    pub data_rcvd_at: Option<Instant>,
+    pub close_timer: Option<(Instant, CloseTimer)>,
 }
 
 /// A socket as the application and the stack both see it.
@@ -275,7 +275,7 @@ impl Socket {
     }
 
     /// Sets up the TCB for a new connection with our initial sequence number.
-    pub fn init_tcb(&mut self, iss: Seq, p: &Knobs, now_rto_ns: u64) {
+    pub fn init_tcb(&mut self, iss: Seq, p: &Knobs, rto: Duration) {
         let t = &mut self.tcb;
         *t = Tcb::default();
         t.iss = iss;
@@ -285,7 +285,7 @@ impl Socket {
         t.mss = self.mss_local;
         t.cwnd = p.initial_cwnd_segs.value.max(1) * self.mss_local;
         t.ssthresh = u32::MAX;
-        t.rto_ns = now_rto_ns;
+        t.rto = rto;
     }
 
     /// The sequence number after the last byte written: where the FIN goes.
@@ -611,7 +611,7 @@ impl Socket {
                 // The ACK of the peer's FIN may still be owed: keep `ack_now`.
                 self.tcb.send_timer = SendTimer::Idle;
                 self.tcb.delack_at = None;
-                let at = ctx.now + ctx.p.time_wait_s.value as u64 * crate::NS_PER_S;
+                let at = ctx.now + ctx.p.time_wait_s.value.duration();
                 self.tcb.close_timer = Some((at, CloseTimer::TimeWait));
             }
             State::Closed => {

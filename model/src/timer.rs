@@ -11,12 +11,12 @@ use crate::personality::{FinWait2Expiry, Knobs};
 use crate::segment::Flags;
 use crate::socket::{CloseTimer, Ctx, Ending, SendTimer, Socket};
 use crate::state::{Rule, State};
-use crate::TimeNs;
+use crate::{Duration, Instant};
 
 impl Socket {
     /// The earliest time this connection needs waking, if any.
     #[inline]
-    pub fn next_deadline(&self) -> Option<TimeNs> {
+    pub fn next_deadline(&self) -> Option<Instant> {
         let t = &self.tcb;
         let mut at = t.send_timer.at();
         for d in [t.delack_at, t.close_timer.map(|c| c.0), t.keepalive_at]
@@ -72,8 +72,7 @@ impl Socket {
     pub fn touch_keepalive(&mut self, ctx: &Ctx) {
         self.tcb.keepalive_probes = 0;
         let alive = self.keepalive && matches!(self.state, State::Established | State::CloseWait);
-        self.tcb.keepalive_at =
-            alive.then(|| ctx.now + ctx.p.keepalive_idle_s.value as u64 * crate::NS_PER_S);
+        self.tcb.keepalive_at = alive.then(|| ctx.now + ctx.p.keepalive_idle_s.value.duration());
     }
 
     /// RFC 1122 §4.2.3.6: an idle connection is probed with an ACK whose
@@ -100,7 +99,7 @@ impl Socket {
         let seg = self.segment(Flags::ACK, self.tcb.snd_una - 1, 0);
         self.transmit(ctx, seg);
         self.tcb.keepalive_probes += 1;
-        self.tcb.keepalive_at = Some(ctx.now + p.keepalive_intvl_s.value as u64 * crate::NS_PER_S);
+        self.tcb.keepalive_at = Some(ctx.now + p.keepalive_intvl_s.value.duration());
         Arrival::Done
     }
 
@@ -180,14 +179,14 @@ impl Socket {
     /// after `syn_retries` retransmissions besides the linear ones, or once
     /// the time `syn_retries` doubling retransmissions from the initial RTO
     /// take has passed since the first SYN (retransmits_timed_out).
-    fn syn_gives_up(&self, p: &Knobs, now: TimeNs) -> bool {
+    fn syn_gives_up(&self, p: &Knobs, now: Instant) -> bool {
         let n = p.syn_retries.value;
         if self.tcb.retries > n.saturating_add(p.syn_linear_timeouts.value) {
             return true;
         }
         self.tcb
             .first_syn_at
-            .is_some_and(|at| now - at >= model_timeout_ns(p, n))
+            .is_some_and(|at| now.saturating_since(at) >= model_timeout(p, n))
     }
 
     /// The retransmission limit: ETIMEDOUT, and RST where the personality sends one.
@@ -216,7 +215,7 @@ impl Socket {
         } else {
             p.data_retries.value
         };
-        let at_ceiling = self.tcb.rto_ns >= p.rto_max_ms.value as u64 * crate::NS_PER_MS;
+        let at_ceiling = self.tcb.rto >= p.rto_max_ms.value.duration();
         if self.tcb.probes_out >= limit || (self.closed && at_ceiling) {
             self.give_up(ctx);
             return Arrival::Closed;
@@ -227,7 +226,7 @@ impl Socket {
         self.tcb.probes_out += 1;
         self.back_off(p);
         self.tcb.send_timer = SendTimer::Persist {
-            at: ctx.now + self.tcb.rto_ns,
+            at: ctx.now + self.tcb.rto,
         };
         Arrival::Done
     }
@@ -264,13 +263,13 @@ impl Socket {
 
 /// Linux tcp_model_timeout: how long `boundary` retransmissions take when the
 /// timeout doubles from the initial RTO up to the maximum and then stays there.
-fn model_timeout_ns(p: &Knobs, boundary: u32) -> u64 {
-    let base = (p.rto_initial_ms.value as u64).max(1) * crate::NS_PER_MS;
-    let max = (p.rto_max_ms.value as u64).max(1) * crate::NS_PER_MS;
-    let linear_from = (max / base).max(1).ilog2();
+fn model_timeout(p: &Knobs, boundary: u32) -> Duration {
+    let base = p.rto_initial_ms.value.duration().max(Duration::from_ms(1));
+    let max = p.rto_max_ms.value.duration().max(Duration::from_ms(1));
+    let linear_from = (max.as_ns() / base.as_ns()).max(1).ilog2();
     if boundary <= linear_from {
-        ((2u64 << boundary) - 1) * base
+        base * ((2u64 << boundary) - 1)
     } else {
-        ((2u64 << linear_from) - 1) * base + (boundary - linear_from) as u64 * max
+        base * ((2u64 << linear_from) - 1) + max * (boundary - linear_from) as u64
     }
 }

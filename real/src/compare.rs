@@ -74,11 +74,11 @@ pub fn step_runs(spec: &WorldSpec, trace: &[Entry]) -> Vec<StepRun> {
         match e.what {
             What::Call { step, .. } => {
                 let r = &mut runs[step as usize];
-                r.start_ns.get_or_insert(e.t_ns);
+                r.start_ns.get_or_insert(e.t_ns.as_ns());
                 r.end_ns = None;
             }
             What::Return { step, result, .. } => {
-                runs[step as usize].end_ns = Some(e.t_ns);
+                runs[step as usize].end_ns = Some(e.t_ns.as_ns());
                 results[step as usize].push(result);
             }
             What::Fork { proc, .. } | What::Exit { proc } | What::Sleep { proc, .. } => {
@@ -87,12 +87,12 @@ pub fn step_runs(spec: &WorldSpec, trace: &[Entry]) -> Vec<StepRun> {
                 };
                 process_done[i] = true;
                 let end = match e.what {
-                    What::Sleep { ns, .. } => e.t_ns + ns,
-                    _ => e.t_ns,
+                    What::Sleep { ns, .. } => (e.t_ns + ns).as_ns(),
+                    _ => e.t_ns.as_ns(),
                 };
                 runs[i] = StepRun {
                     result: StepResult::Done(Ok(0)),
-                    start_ns: Some(e.t_ns),
+                    start_ns: Some(e.t_ns.as_ns()),
                     end_ns: Some(end),
                 };
             }
@@ -256,7 +256,10 @@ fn verdict_items(spec: &WorldSpec, sv: &Verdict, kv: &Verdict, items: &mut Items
 fn wait_text(scale: f64, r: &StepRun) -> String {
     match (r.start_ns, r.end_ns) {
         (Some(a), Some(b)) if b - a <= tolerance_ns(scale, 0) => "at once".into(),
-        (Some(a), Some(b)) => format!("blocks {} ms", sim::report::ms(b - a)),
+        (Some(a), Some(b)) => format!(
+            "blocks {} ms",
+            sim::report::duration_ms(model::Duration::from_ns(b - a))
+        ),
         (Some(_), None) => "blocks, never returns".into(),
         (None, _) => "never ran".into(),
     }
@@ -364,7 +367,7 @@ fn bytes_items(spec: &WorldSpec, sv: &Verdict, kv: &Verdict, items: &mut Items) 
 /// The state of a simulated endpoint at virtual time `t`.
 fn sim_state_at(trace: &[Entry], local: model::Addr, remote: model::Addr, t: u64) -> State {
     let mut st = State::Closed;
-    for e in trace.iter().take_while(|e| e.t_ns <= t) {
+    for e in trace.iter().take_while(|e| e.t_ns.as_ns() <= t) {
         if let What::Model {
             event: Event::State { conn, to, .. },
         } = e.what
@@ -435,7 +438,7 @@ fn state_items(spec: &WorldSpec, sim: &Side, kv: &Verdict, run: &RealRun, items:
             let what = format!(
                 "state of {}'s end ({label}) at {} ms",
                 host(e.addr.host),
-                sim::report::ms(t_obs)
+                sim::report::ms(model::Instant::from_ns(t_obs))
             );
             items.push(what, sst.name().to_string(), kst);
         }

@@ -34,9 +34,9 @@ pub fn hint(spec: &sim::WorldSpec, trace: &[Entry]) -> Hint {
         .iter()
         .filter_map(|e| match e.what {
             What::Return { .. } | What::Fork { .. } | What::Exit { .. } | What::Finished { .. } => {
-                Some(e.t_ns)
+                Some(e.t_ns.as_ns())
             }
-            What::Sleep { ns, .. } => Some(e.t_ns + ns),
+            What::Sleep { ns, .. } => Some((e.t_ns + ns).as_ns()),
             _ => None,
         })
         .max()

@@ -126,7 +126,7 @@ fn host_sysctls(
     }
     if scale != 1.0 {
         // The kernel's FIN-WAIT-2 timer is the one timer a sysctl can scale.
-        let fin_s = h.personality.knobs.fin_wait_2_timeout_s.value as f64 * scale;
+        let fin_s = h.personality.knobs.fin_wait_2_timeout_s.value.0 as f64 * scale;
         let fin_s = (fin_s.round() as u64).max(1);
         out.retain(|(k, _, _)| k != "net.ipv4.tcp_fin_timeout");
         out.push((
@@ -152,7 +152,7 @@ fn check_network_faults(spec: &WorldSpec) -> Result<(), NotReproducible> {
         if l.reorder.num > 0 {
             return Err("random reordering on the network".into());
         }
-        if l.jitter_ns > 0 {
+        if !l.jitter_ns.is_zero() {
             return Err("jitter (random delay) on the network".into());
         }
     }
@@ -169,11 +169,11 @@ fn check_network_faults(spec: &WorldSpec) -> Result<(), NotReproducible> {
 /// unless a per-direction link overrides it.
 fn delay_matrix_ns(spec: &WorldSpec) -> Vec<Vec<u64>> {
     let n = spec.hosts.len();
-    let mut delay_ns = vec![vec![spec.link.delay_ns; n]; n];
+    let mut delay_ns = vec![vec![spec.link.delay_ns.as_ns(); n]; n];
     for &(s, d, l) in &spec.links {
         if let Some(row) = delay_ns.get_mut(s as usize) {
             if let Some(x) = row.get_mut(d as usize) {
-                *x = l.delay_ns;
+                *x = l.delay_ns.as_ns();
             }
         }
     }
@@ -241,7 +241,7 @@ pub fn auto_scale(spec: &WorldSpec) -> f64 {
         .steps
         .iter()
         .filter_map(|s| match s.at {
-            sim::At::Abs(t) => Some((t, s.proc)),
+            sim::At::Abs(t) => Some((t.as_ns(), s.proc)),
             _ => None,
         })
         .collect();
@@ -261,8 +261,8 @@ pub fn auto_scale(spec: &WorldSpec) -> f64 {
     let same_instant = abs
         .windows(2)
         .any(|w| w[0].1 != w[1].1 && w[0].0 == w[1].0 && w[0].0 > 0);
-    let min_delay = std::iter::once(spec.link.delay_ns)
-        .chain(spec.links.iter().map(|(_, _, l)| l.delay_ns))
+    let min_delay = std::iter::once(spec.link.delay_ns.as_ns())
+        .chain(spec.links.iter().map(|(_, _, l)| l.delay_ns.as_ns()))
         .min()
         .unwrap_or(0);
     if same_instant && min_delay > 0 && min_delay < LOOPBACK_DELAY_MAX_NS {
@@ -308,12 +308,20 @@ mod tests {
         use sim::spec::Action;
         let mut b = two_linux();
         b.at(3, "server", Action::Close { sock: 0 });
-        b.step(sim::At::Abs(3_020_000), "client", Action::Exit {});
+        b.step(
+            sim::At::Abs(model::Instant::from_ns(3_020_000)),
+            "client",
+            Action::Exit {},
+        );
         assert_eq!(auto_scale(&b.build()), 50.0);
         // Steps of one process close together are no race.
         let mut b = two_linux();
         b.at(3, "server", Action::Close { sock: 0 });
-        b.step(sim::At::Abs(3_020_000), "server", Action::Exit {});
+        b.step(
+            sim::At::Abs(model::Instant::from_ns(3_020_000)),
+            "server",
+            Action::Exit {},
+        );
         assert_eq!(auto_scale(&b.build()), 1.0);
         // Two processes at the same instant race over a 50 µs network: 20×.
         let mut b = two_linux();
@@ -332,7 +340,7 @@ mod tests {
         assert_eq!(pl.net, Net::Namespaces);
         assert_eq!(pl.sysctls[1][0].0, "net.ipv4.tcp_fin_timeout");
         let mut b = two_linux();
-        b.spec.link.delay_ns = 20_000_000;
+        b.spec.link.delay_ns = model::Duration::from_ms(20);
         assert_eq!(plan(&b.build(), 1.0).unwrap().net, Net::Namespaces);
         assert_eq!(plan(&b.build(), 0.01).unwrap().net, Net::Loopback);
     }

@@ -550,7 +550,7 @@ impl Limits {
             .steps
             .iter()
             .filter_map(|s| match s.at {
-                At::Abs(t) => Some(t),
+                At::Abs(t) => Some(t.as_ns()),
                 _ => None,
             })
             .max()

@@ -272,7 +272,7 @@ fn app_entries(spec: &WorldSpec, run: &RealRun, calls: &[KernelCall]) -> Vec<Ent
         let h = host(proc);
         let mut push = |t: u64, what: What| {
             out.push(Entry {
-                t_ns: at(t),
+                t_ns: model::Instant::from_ns(at(t)),
                 host: h,
                 what,
             })
@@ -347,7 +347,7 @@ fn process_entry(spec: &WorldSpec, scale: f64, r: &Rec) -> Option<Entry> {
         _ => return None,
     };
     Some(Entry {
-        t_ns: virt(scale, t),
+        t_ns: model::Instant::from_ns(virt(scale, t)),
         host: spec.procs[proc as usize].host,
         what,
     })
@@ -377,7 +377,8 @@ pub fn verdict(spec: &WorldSpec, run: &RealRun, calls: &[KernelCall], trace: &[E
         true => EndReason::TimeLimit,
         false => EndReason::Quiescent,
     };
-    obs.finish(end, virt(run.scale, run.end_ns), trace.len() as u64, stuck)
+    let end_at = model::Instant::from_ns(virt(run.scale, run.end_ns));
+    obs.finish(end, end_at, trace.len() as u64, stuck)
 }
 
 /// Steps whose `= EXPECTED` did not hold on the kernel.

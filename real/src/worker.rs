@@ -131,8 +131,8 @@ pub fn run_proc(cx: &Ctx, p: ProcId, slots: Vec<Option<SlotStateOpaque>>, start:
         let s = &cx.spec.steps[step as usize];
         let at = match s.at {
             At::Next => done_at,
-            At::Abs(t) => cx.scaled(t).max(done_at),
-            At::After(d) => done_at + cx.scaled(d),
+            At::Abs(t) => cx.scaled(t.as_ns()).max(done_at),
+            At::After(d) => done_at + cx.scaled(d.as_ns()),
         };
         if at > cx.now() {
             cx.send(&Rec::Wait {
@@ -340,7 +340,7 @@ impl Worker<'_> {
             }
             Call::Exit {} => Res::Ok(0),
             Call::Sleep { ns } => {
-                sys::sleep_until(sys::mono_ns() + self.cx.scaled(ns));
+                sys::sleep_until(sys::mono_ns() + self.cx.scaled(ns.as_ns()));
                 Res::Ok(0)
             }
             _ => unreachable!("a socket call"),

@@ -10,7 +10,7 @@ use crate::personality_file::{self, value_text};
 use crate::units::parse_duration;
 use indexmap::IndexMap;
 use model::Rename;
-use model::{Flags, Personality, RstCause, State};
+use model::{Duration, Flags, Instant, Personality, RstCause, State};
 use sim::spec::{HostSpec, Limits, ProcSpec, Slots, StepSpec, WorldSpec};
 use sim::{DropRule, Filter, Link, Outcome, Partition, Ratio};
 use std::ops::Range;
@@ -117,7 +117,7 @@ fn direction(
     Some((a?, b?))
 }
 
-fn duration(cx: &mut Ctx, s: &Spanned<String>) -> Option<u64> {
+fn duration(cx: &mut Ctx, s: &Spanned<String>) -> Option<Duration> {
     match parse_duration(s.get_ref()) {
         Ok(v) => Some(v),
         Err(e) => {
@@ -165,8 +165,8 @@ fn link(cx: &mut Ctx, base: Link, d: &LinkDef) -> Link {
     }
     if let Some(v) = &d.reorder {
         l.reorder = ratio(cx, &spanned(cx, v)).unwrap_or(l.reorder);
-        if l.reorder_delay_ns == 0 {
-            l.reorder_delay_ns = 1_000_000; // held back 1 ms unless said otherwise
+        if l.reorder_delay_ns.is_zero() {
+            l.reorder_delay_ns = Duration::from_ms(1); // held back 1 ms unless said otherwise
         }
     }
     if let Some(v) = &d.reorder_delay {
@@ -371,8 +371,8 @@ fn drop_filter_flags(cx: &mut Ctx, fl: &Spanned<String>) -> (u8, Option<bool>) {
 fn resolve_partitions(cx: &mut Ctx, names: &Names, defs: &[PartitionDef]) -> Vec<Partition> {
     let mut partitions = Vec::new();
     for p in defs {
-        let from_ns = duration(cx, &p.from).unwrap_or(0);
-        let until_ns = duration(cx, &p.until).unwrap_or(0);
+        let from_ns = Instant::ZERO + duration(cx, &p.from).unwrap_or_default();
+        let until_ns = Instant::ZERO + duration(cx, &p.until).unwrap_or_default();
         let one_way_from = p
             .direction
             .as_ref()

@@ -15,7 +15,7 @@
 
 use crate::units::{format_duration, parse_duration, parse_size};
 use model::call::{ArgSyntax, ArgWriter, Call, Dest, Naming, ReadLen, CALLS};
-use model::{Errno, How, TimeNs};
+use model::{Duration, Errno, How, Instant};
 use serde::Serialize;
 use sim::spec::{At, Expect};
 use std::fmt;
@@ -187,7 +187,9 @@ fn parse_at(t: &Tok) -> Result<At, StepError> {
     if let Some(rel) = t.text.strip_prefix('+') {
         return parse_duration(rel).map(At::After).map_err(bad);
     }
-    parse_duration(&t.text).map(At::Abs).map_err(bad)
+    parse_duration(&t.text)
+        .map(|d| At::Abs(Instant::ZERO + d))
+        .map_err(bad)
 }
 
 /// A step's argument words, read in order by the call table's syntaxes.
@@ -403,7 +405,7 @@ impl ArgSyntax<Text> for Words<'_> {
         Ok(on)
     }
 
-    fn duration(&mut self) -> Result<TimeNs, StepError> {
+    fn duration(&mut self) -> Result<Duration, StepError> {
         let d = self.take("a duration")?;
         parse_duration(&d.text).map_err(|e| {
             err(
@@ -479,7 +481,7 @@ impl ArgWriter<Text> for WriteWords<'_, '_> {
     fn on_off(&mut self, v: &bool) {
         self.word(if *v { "on" } else { "off" });
     }
-    fn duration(&mut self, v: &TimeNs) {
+    fn duration(&mut self, v: &Duration) {
         self.word(format_duration(*v));
     }
     fn proc(&mut self, v: &Tok) {
@@ -544,7 +546,7 @@ impl fmt::Display for StepDef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.at {
             At::Next => f.write_str("-")?,
-            At::Abs(t) => f.write_str(&format_duration(t))?,
+            At::Abs(t) => f.write_str(&format_duration(t.since_start()))?,
             At::After(t) => write!(f, "+{}", format_duration(t))?,
         }
         write!(f, " {} {}", self.proc.text, self.op.name())?;
@@ -569,7 +571,7 @@ mod tests {
     #[test]
     fn parses_the_documented_examples() {
         let s = ok("0ms server listen l 80 backlog=1");
-        assert_eq!(s.at, At::Abs(0));
+        assert_eq!(s.at, At::Abs(Instant::ZERO));
         assert!(matches!(
             s.op,
             Op::Listen {
@@ -579,7 +581,7 @@ mod tests {
             }
         ));
         let s = ok("+0 client read c eof = ECONNRESET");
-        assert_eq!(s.at, At::After(0));
+        assert_eq!(s.at, At::After(Duration::ZERO));
         assert_eq!(s.expect, Some(Expect::Error(Errno::ECONNRESET)));
         let s = ok("- client write c 64KiB = 65536");
         assert_eq!(s.at, At::Next);

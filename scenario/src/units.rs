@@ -1,13 +1,13 @@
 //! Durations and sizes as people write them: `50us`, `1.5s`, `2min`; `1000`,
 //! `64KiB`, `10MB`. Integers only underneath (nanoseconds, octets).
 
-use model::TimeNs;
+use model::Duration;
 
 /// Parses a duration: a number with a unit (`ns`, `us`, `ms`, `s`, `min`); a bare `0` is zero.
-pub fn parse_duration(s: &str) -> Result<TimeNs, String> {
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     if s == "0" {
-        return Ok(0);
+        return Ok(Duration::ZERO);
     }
     let split = s
         .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))
@@ -22,7 +22,9 @@ pub fn parse_duration(s: &str) -> Result<TimeNs, String> {
         "h" => 3_600_000_000_000,
         _ => return Err(format!("unknown time unit `{unit}`")),
     };
-    scaled(num, scale).ok_or_else(|| format!("`{num}` is not a number"))
+    scaled(num, scale)
+        .map(Duration::from_ns)
+        .ok_or_else(|| format!("`{num}` is not a number"))
 }
 
 /// Parses a size in octets: `1000`, `1k`/`1KB` (1000), `1KiB` (1024), `MB`, `MiB`, `GB`, `GiB`.
@@ -70,7 +72,8 @@ fn scaled(num: &str, scale: u64) -> Option<u64> {
 }
 
 /// Formats nanoseconds with the largest unit that keeps it an integer.
-pub fn format_duration(ns: TimeNs) -> String {
+pub fn format_duration(d: Duration) -> String {
+    let ns = d.as_ns();
     for (unit, scale) in [
         ("min", 60_000_000_000),
         ("s", 1_000_000_000),
@@ -94,14 +97,16 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration("50us"), Ok(50_000));
-        assert_eq!(parse_duration("1.5s"), Ok(1_500_000_000));
-        assert_eq!(parse_duration("2min"), Ok(120_000_000_000));
-        assert_eq!(parse_duration("0"), Ok(0));
+        let ns = |n| Ok(Duration::from_ns(n));
+        assert_eq!(parse_duration("50us"), ns(50_000));
+        assert_eq!(parse_duration("1.5s"), ns(1_500_000_000));
+        assert_eq!(parse_duration("2min"), ns(120_000_000_000));
+        assert_eq!(parse_duration("0"), ns(0));
         assert!(parse_duration("10").is_err());
         assert!(parse_duration("10 parsecs").is_err());
         for ns in [0, 1, 50_000, 1_500_000_000, 120_000_000_000] {
-            assert_eq!(parse_duration(&format_duration(ns)), Ok(ns));
+            let d = Duration::from_ns(ns);
+            assert_eq!(parse_duration(&format_duration(d)), Ok(d));
         }
     }
 

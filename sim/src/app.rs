@@ -7,7 +7,8 @@ use crate::spec::{Action, At, Expect, ProcId, Slot, Slots};
 use crate::trace::What;
 use crate::world::{Ev, World};
 use model::call::{Expansion, Next, Rename};
-use model::{CallResult, Fd, Fds, Pid, SysCall, TimeNs};
+use model::Instant;
+use model::{CallResult, Fd, Fds, Pid, SysCall};
 
 /// Calls one step may make without blocking (read-until-EOF loops).
 const CALLS_PER_STEP_MAX: u32 = 1_000_000;
@@ -88,7 +89,7 @@ impl World {
     }
 
     /// Schedules the process's step `pc`, measured from `done_at`.
-    pub(crate) fn start_next_step(&mut self, p: ProcId, done_at: TimeNs) {
+    pub(crate) fn start_next_step(&mut self, p: ProcId, done_at: Instant) {
         let a = &mut self.apps[p as usize];
         let steps = &self.proc_steps[p as usize];
         if a.pc as usize >= steps.len() {
@@ -205,7 +206,7 @@ impl World {
     }
 
     /// A step that is no socket call: `(result, when the step is over)`.
-    fn process_step(&mut self, p: ProcId, action: Action) -> (CallResult, TimeNs) {
+    fn process_step(&mut self, p: ProcId, action: Action) -> (CallResult, Instant) {
         match action {
             Action::Fork { child } => (self.fork(p, child), self.now),
             Action::Exit {} => {
@@ -261,7 +262,7 @@ impl World {
     }
 
     /// Ends the current step: checks its expectation and schedules the next.
-    fn finish_step(&mut self, p: ProcId, r: CallResult, done_at: TimeNs) {
+    fn finish_step(&mut self, p: ProcId, r: CallResult, done_at: Instant) {
         let step = self.step_index(p);
         let spec = &self.spec.steps[step as usize];
         if let Some(e) = spec.expect {

@@ -6,31 +6,31 @@
 //! faults last. Every drop carries its reason into the trace.
 
 use crate::rng::{Ratio, SimRng};
-use model::{HostId, Segment, TimeNs};
+use model::{Duration, HostId, Instant, Segment};
 use serde::Serialize;
 
 /// One direction of a path between two hosts.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct Link {
-    pub delay_ns: TimeNs,
+    pub delay_ns: Duration,
     /// Extra delay drawn uniformly from `0..=jitter_ns` per segment (may reorder).
-    pub jitter_ns: TimeNs,
+    pub jitter_ns: Duration,
     pub loss: Ratio,
     pub duplicate: Ratio,
     /// Probability that a segment is held back by `reorder_delay_ns`.
     pub reorder: Ratio,
-    pub reorder_delay_ns: TimeNs,
+    pub reorder_delay_ns: Duration,
 }
 
 impl Default for Link {
     fn default() -> Link {
         Link {
-            delay_ns: 50_000, // 50 µs one way: a LAN
-            jitter_ns: 0,
+            delay_ns: Duration::from_ns(50_000), // 50 µs one way: a LAN
+            jitter_ns: Duration::ZERO,
             loss: Ratio::ZERO,
             duplicate: Ratio::ZERO,
             reorder: Ratio::ZERO,
-            reorder_delay_ns: 0,
+            reorder_delay_ns: Duration::ZERO,
         }
     }
 }
@@ -65,8 +65,8 @@ pub struct DropRule {
 /// Drop everything between `hosts` (both directions, or only `from → to`) in `[from_ns, until_ns)`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct Partition {
-    pub from_ns: TimeNs,
-    pub until_ns: TimeNs,
+    pub from_ns: Instant,
+    pub until_ns: Instant,
     /// Only segments sent by this host, if set.
     pub one_way_from: Option<HostId>,
 }
@@ -74,8 +74,8 @@ pub struct Partition {
 /// What happens to one segment.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Fate {
-    Deliver { at: TimeNs },
-    Duplicate { at: TimeNs, again_at: TimeNs },
+    Deliver { at: Instant },
+    Duplicate { at: Instant, again_at: Instant },
     Drop { reason: &'static str },
 }
 
@@ -120,7 +120,7 @@ impl Network {
     }
 
     /// Decides a segment's fate at send time `now`.
-    pub fn fate(&mut self, now: TimeNs, seg: &Segment) -> Fate {
+    pub fn fate(&mut self, now: Instant, seg: &Segment) -> Fate {
         if (seg.dst.host as usize) >= self.hosts {
             return Fate::Drop {
                 reason: "no route to host",
@@ -161,16 +161,16 @@ impl Network {
         drop
     }
 
-    fn partitioned(&self, now: TimeNs, seg: &Segment) -> bool {
+    fn partitioned(&self, now: Instant, seg: &Segment) -> bool {
         self.partitions.iter().any(|p| {
             now >= p.from_ns && now < p.until_ns && p.one_way_from.is_none_or(|h| h == seg.src.host)
         })
     }
 
-    fn delay(&mut self, link: &Link) -> TimeNs {
+    fn delay(&mut self, link: &Link) -> Duration {
         let mut d = link.delay_ns;
-        if link.jitter_ns > 0 {
-            d += self.rng.below(link.jitter_ns + 1);
+        if !link.jitter_ns.is_zero() {
+            d += Duration::from_ns(self.rng.below(link.jitter_ns.as_ns().saturating_add(1)));
         }
         if self.rng.chance(link.reorder) {
             d += link.reorder_delay_ns;
@@ -218,19 +218,19 @@ mod tests {
         });
         let fin = seg(0, Flags::FIN | Flags::ACK, 0);
         assert!(matches!(
-            n.fate(0, &seg(0, Flags::ACK, 0)),
+            n.fate(Instant::ZERO, &seg(0, Flags::ACK, 0)),
             Fate::Deliver { .. }
         ));
-        assert!(matches!(n.fate(0, &fin), Fate::Deliver { .. }));
+        assert!(matches!(n.fate(Instant::ZERO, &fin), Fate::Deliver { .. }));
         assert_eq!(
-            n.fate(0, &fin),
+            n.fate(Instant::ZERO, &fin),
             Fate::Drop {
                 reason: "scripted drop"
             }
         );
-        assert!(matches!(n.fate(0, &fin), Fate::Deliver { .. }));
+        assert!(matches!(n.fate(Instant::ZERO, &fin), Fate::Deliver { .. }));
         assert!(matches!(
-            n.fate(0, &seg(1, Flags::FIN, 0)),
+            n.fate(Instant::ZERO, &seg(1, Flags::FIN, 0)),
             Fate::Deliver { .. }
         ));
     }
@@ -239,22 +239,27 @@ mod tests {
     fn partitions_cover_a_window_of_send_times() {
         let mut n = Network::new(2, Link::default(), SimRng::new(1, 1));
         n.partitions.push(Partition {
-            from_ns: 10,
-            until_ns: 20,
+            from_ns: Instant::from_ns(10),
+            until_ns: Instant::from_ns(20),
             one_way_from: Some(1),
         });
         let s = seg(1, Flags::ACK, 1);
-        assert!(matches!(n.fate(9, &s), Fate::Deliver { at: 50_009 }));
+        assert!(
+            matches!(n.fate(Instant::from_ns(9), &s), Fate::Deliver { at } if at.as_ns() == 50_009)
+        );
         assert_eq!(
-            n.fate(10, &s),
+            n.fate(Instant::from_ns(10), &s),
             Fate::Drop {
                 reason: "partition"
             }
         );
         assert!(matches!(
-            n.fate(10, &seg(0, Flags::ACK, 1)),
+            n.fate(Instant::from_ns(10), &seg(0, Flags::ACK, 1)),
             Fate::Deliver { .. }
         ));
-        assert!(matches!(n.fate(20, &s), Fate::Deliver { .. }));
+        assert!(matches!(
+            n.fate(Instant::from_ns(20), &s),
+            Fate::Deliver { .. }
+        ));
     }
 }

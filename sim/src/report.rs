@@ -4,8 +4,9 @@
 
 use crate::spec::WorldSpec;
 use crate::trace::{Entry, What};
-use crate::verdict::Verdict;
-use model::{Addr, Call, Event, ReadLen, Segment, Seq, SysCall, TimeNs};
+use crate::verdict::{Connection, Direction, Endpoint, StepMismatch, Verdict};
+use model::{Addr, Call, Event, ReadLen, Segment, Seq, SysCall};
+use model::{Duration, Instant};
 use std::fmt::Write;
 
 const TIME_W: usize = 11;
@@ -32,7 +33,13 @@ pub fn result_text(spec: &WorldSpec, host: model::HostId, r: &model::CallResult)
 }
 
 /// Formats virtual time in milliseconds with microsecond precision.
-pub fn ms(t: TimeNs) -> String {
+pub fn ms(t: Instant) -> String {
+    duration_ms(t.since_start())
+}
+
+/// Formats a length of time in milliseconds with microsecond precision.
+pub fn duration_ms(d: Duration) -> String {
+    let t = d.as_ns();
     format!("{}.{:03}", t / 1_000_000, (t / 1_000) % 1_000)
 }
 
@@ -107,12 +114,12 @@ pub fn call_text(c: &SysCall, spec: &WorldSpec) -> String {
         Call::Dup { sock, .. } => format!("dup({sock})"),
         Call::Fork { child } => format!("fork() = {child}"),
         Call::Exit {} => "exit()".into(),
-        Call::Sleep { ns } => format!("sleep({})", ms(ns)),
+        Call::Sleep { ns } => format!("sleep({})", duration_ms(ns)),
     }
 }
 
 /// One line of the ladder: time, then text in the host's column, or an arrow.
-fn line(out: &mut String, t: TimeNs, column: usize, columns: usize, text: &str) {
+fn line(out: &mut String, t: Instant, column: usize, columns: usize, text: &str) {
     let _ = write!(out, "{:>w$}  ", ms(t), w = TIME_W);
     let pad = column * (SIDE_W + 2);
     let _ = writeln!(
@@ -171,7 +178,7 @@ pub fn entry_text(spec: &WorldSpec, isns: &mut Isns, e: &Entry) -> Option<String
         }
         What::Fork { proc, child } => format!("{}: fork() → {}", proc_name(proc), proc_name(child)),
         What::Exit { proc } => format!("{}: exit()", proc_name(proc)),
-        What::Sleep { proc, ns } => format!("{}: sleep {} ms", proc_name(proc), ms(*ns)),
+        What::Sleep { proc, ns } => format!("{}: sleep {} ms", proc_name(proc), duration_ms(*ns)),
         What::Send { seg } => {
             isns.note(seg);
             let arrow = if seg.dst.host as usize > col {
@@ -210,6 +217,30 @@ pub fn entry_text(spec: &WorldSpec, isns: &mut Isns, e: &Entry) -> Option<String
 pub fn verdict_text(spec: &WorldSpec, v: &Verdict) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "verdict: {}", v.outcome);
+    resets_text(&mut o, spec, v);
+    for c in &v.connections {
+        connection_text(&mut o, spec, c);
+    }
+    for m in &v.step_mismatches {
+        mismatch_text(&mut o, spec, m);
+    }
+    for s in &v.stuck {
+        let _ = writeln!(o, "  {}: {}", spec.procs[s.proc as usize].name, s.what);
+    }
+    let _ = writeln!(
+        o,
+        "  run ended: {:?} at {} ms after {} events, {} segments sent, {} dropped",
+        v.end,
+        ms(v.end_ns),
+        v.events,
+        v.segments_sent,
+        v.segments_dropped
+    );
+    o
+}
+
+/// Every RST of the run, or "no RST".
+fn resets_text(o: &mut String, spec: &WorldSpec, v: &Verdict) {
     if v.resets.is_empty() {
         let _ = writeln!(o, "  no RST");
     }
@@ -225,88 +256,89 @@ pub fn verdict_text(spec: &WorldSpec, v: &Verdict) -> String {
             if r.accepted { "" } else { " (not acted on)" }
         );
     }
-    for c in &v.connections {
-        let [a, b] = &c.endpoints;
-        let _ = writeln!(
-            o,
-            "  connection {} ⇄ {}",
-            addr(spec, a.addr),
-            addr(spec, b.addr)
-        );
-        for d in &c.directions {
-            let (Some(f), Some(t)) = (d.from, d.to) else {
-                continue;
-            };
-            let _ = writeln!(
-                o,
-                "    {} → {}: written {}, delivered {}, read {}, lost {}{}",
-                addr(spec, f),
-                addr(spec, t),
-                d.written,
-                d.delivered,
-                d.read,
-                d.lost,
-                if d.silent {
-                    " (SILENT: the writer saw no error)"
-                } else {
-                    ""
-                }
-            );
-            for l in &d.losses {
-                let _ = writeln!(o, "      {} B at the {}: {}", l.bytes, l.side, l.why);
-            }
-        }
-        for e in &c.endpoints {
-            let path: Vec<&str> = e.states.iter().map(|s| s.name()).collect();
-            let errors: Vec<&str> = e
-                .errors
-                .iter()
-                .map(|x| errno_name(spec, e.addr.host, *x))
-                .collect();
-            let _ = writeln!(
-                o,
-                "    {}: {} ({}){}",
-                addr(spec, e.addr),
-                e.final_state,
-                path.join(" → "),
-                if errors.is_empty() {
-                    String::new()
-                } else {
-                    format!("; app errors: {}", errors.join(", "))
-                }
-            );
-        }
-    }
-    for m in &v.step_mismatches {
-        let _ = writeln!(
-            o,
-            "  step {} ({}): expected {}, {}{}",
-            m.step + 1,
-            spec.procs[m.proc as usize].name,
-            m.expected,
-            // A step that never ran says why ("never ran: the process had exited").
-            if m.actual.starts_with("never") {
-                format!("but it {}", m.actual)
-            } else {
-                format!("got {}", m.actual)
-            },
-            m.origin
-                .as_ref()
-                .map(|s| format!(" [{s}]"))
-                .unwrap_or_default()
-        );
-    }
-    for s in &v.stuck {
-        let _ = writeln!(o, "  {}: {}", spec.procs[s.proc as usize].name, s.what);
-    }
+}
+
+/// One connection: its data in each direction, then each end's states and errors.
+fn connection_text(o: &mut String, spec: &WorldSpec, c: &Connection) {
+    let [a, b] = &c.endpoints;
     let _ = writeln!(
         o,
-        "  run ended: {:?} at {} ms after {} events, {} segments sent, {} dropped",
-        v.end,
-        ms(v.end_ns),
-        v.events,
-        v.segments_sent,
-        v.segments_dropped
+        "  connection {} ⇄ {}",
+        addr(spec, a.addr),
+        addr(spec, b.addr)
     );
-    o
+    for d in &c.directions {
+        direction_text(o, spec, d);
+    }
+    for e in &c.endpoints {
+        endpoint_text(o, spec, e);
+    }
+}
+
+/// The bytes one direction of a connection wrote, delivered, read and lost.
+fn direction_text(o: &mut String, spec: &WorldSpec, d: &Direction) {
+    let (Some(f), Some(t)) = (d.from, d.to) else {
+        return;
+    };
+    let _ = writeln!(
+        o,
+        "    {} → {}: written {}, delivered {}, read {}, lost {}{}",
+        addr(spec, f),
+        addr(spec, t),
+        d.written,
+        d.delivered,
+        d.read,
+        d.lost,
+        if d.silent {
+            " (SILENT: the writer saw no error)"
+        } else {
+            ""
+        }
+    );
+    for l in &d.losses {
+        let _ = writeln!(o, "      {} B at the {}: {}", l.bytes, l.side, l.why);
+    }
+}
+
+/// One end's final state, the path of states to it and the errors its application saw.
+fn endpoint_text(o: &mut String, spec: &WorldSpec, e: &Endpoint) {
+    let path: Vec<&str> = e.states.iter().map(|s| s.name()).collect();
+    let errors: Vec<&str> = e
+        .errors
+        .iter()
+        .map(|x| errno_name(spec, e.addr.host, *x))
+        .collect();
+    let _ = writeln!(
+        o,
+        "    {}: {} ({}){}",
+        addr(spec, e.addr),
+        e.final_state,
+        path.join(" → "),
+        if errors.is_empty() {
+            String::new()
+        } else {
+            format!("; app errors: {}", errors.join(", "))
+        }
+    );
+}
+
+/// A step whose result was not the one the scenario expected.
+fn mismatch_text(o: &mut String, spec: &WorldSpec, m: &StepMismatch) {
+    let _ = writeln!(
+        o,
+        "  step {} ({}): expected {}, {}{}",
+        m.step + 1,
+        spec.procs[m.proc as usize].name,
+        m.expected,
+        // A step that never ran says why ("never ran: the process had exited").
+        if m.actual.starts_with("never") {
+            format!("but it {}", m.actual)
+        } else {
+            format!("got {}", m.actual)
+        },
+        m.origin
+            .as_ref()
+            .map(|s| format!(" [{s}]"))
+            .unwrap_or_default()
+    );
 }

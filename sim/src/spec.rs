@@ -3,7 +3,8 @@
 //! Rust tests build it directly with [`SpecBuilder`].
 
 use crate::net::{DropRule, Link, Partition};
-use model::{Call, Errno, Naming, Personality, TimeNs, NS_PER_MS, NS_PER_S};
+use model::{Call, Errno, Naming, Personality};
+use model::{Duration, Instant};
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -35,9 +36,9 @@ pub enum At {
     /// As soon as the previous step of the process has finished.
     Next,
     /// At this absolute time (or when the previous step finishes, if later).
-    Abs(TimeNs),
+    Abs(Instant),
     /// This long after the previous step of the process finished.
-    After(TimeNs),
+    After(Duration),
 }
 
 /// A world spec's names: sockets are slots of the process's table (forked
@@ -93,14 +94,14 @@ pub struct StepSpec {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Limits {
     pub max_events: u64,
-    pub max_time_ns: TimeNs,
+    pub max_time_ns: Duration,
 }
 
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
             max_events: 2_000_000,
-            max_time_ns: 3_600 * NS_PER_S,
+            max_time_ns: Duration::from_secs(3_600),
         }
     }
 }
@@ -195,7 +196,11 @@ impl SpecBuilder {
 
     /// Adds a step at absolute time `at_ms` (milliseconds).
     pub fn at(&mut self, at_ms: u64, proc: &str, action: Action) -> &mut StepSpec {
-        self.step(At::Abs(at_ms * NS_PER_MS), proc, action)
+        self.step(
+            At::Abs(Instant::ZERO + Duration::from_ms(at_ms)),
+            proc,
+            action,
+        )
     }
 
     /// Adds a step that starts when the previous one of the process ends.

@@ -2,7 +2,8 @@
 //! The verdict observes the same entries whether or not they are stored.
 
 use crate::spec::ProcId;
-use model::{CallResult, Conn, Event, HostId, Segment, State, SysCall, TimeNs};
+use model::{CallResult, Conn, Event, HostId, Segment, State, SysCall};
+use model::{Duration, Instant};
 use serde::Serialize;
 use std::hash::Hasher;
 
@@ -37,7 +38,7 @@ pub enum What {
     },
     Sleep {
         proc: ProcId,
-        ns: TimeNs,
+        ns: Duration,
     },
     /// A process ran out of steps.
     Finished {
@@ -71,7 +72,7 @@ pub enum What {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Entry {
-    pub t_ns: TimeNs,
+    pub t_ns: Instant,
     pub host: HostId,
     #[serde(flatten)]
     pub what: What,

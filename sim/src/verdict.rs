@@ -6,7 +6,8 @@
 //! the model); [`Observer::finish`] turns its tallies into a [`Verdict`].
 
 use crate::trace::{Entry, What};
-use model::{Addr, Buffer, DiscardCause, Errno, Event, RstCause, State, TimeNs};
+use model::Instant;
+use model::{Addr, Buffer, DiscardCause, Errno, Event, RstCause, State};
 use serde::Serialize;
 
 /// Why the run stopped.
@@ -73,7 +74,7 @@ impl std::fmt::Display for Outcome {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Reset {
-    pub t_ns: TimeNs,
+    pub t_ns: Instant,
     /// The sender of the RST.
     pub from: Addr,
     pub to: Addr,
@@ -204,7 +205,7 @@ pub struct Stuck {
 pub struct Verdict {
     pub outcome: Outcome,
     pub end: EndReason,
-    pub end_ns: TimeNs,
+    pub end_ns: Instant,
     pub events: u64,
     pub segments_sent: u64,
     pub segments_dropped: u64,
@@ -257,7 +258,7 @@ struct ConnTally {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct Observer {
     /// (time, sender's view of the connection, state, cause, accepted)
-    resets: Vec<(TimeNs, model::Conn, State, ResetCause, bool)>,
+    resets: Vec<(Instant, model::Conn, State, ResetCause, bool)>,
     conns: Vec<ConnTally>,
     sent: u64,
     dropped: u64,
@@ -307,30 +308,10 @@ impl Observer {
             .push((m.step, m.proc, m.expected, m.actual, m.origin));
     }
 
-    fn model_event(&mut self, t: TimeNs, ev: Event) {
+    fn model_event(&mut self, t: Instant, ev: Event) {
         match ev {
-            Event::State { conn, from, to, .. } => {
-                if conn.remote.port == 0
-                    || to == State::Listen
-                    || from == State::Listen && to == State::Closed
-                {
-                    return; // a listener, not a connection
-                }
-                let (c, side) = self.conn(conn.local, conn.remote);
-                if c.states[side].is_empty() {
-                    c.states[side].push(from);
-                }
-                c.states[side].push(to);
-            }
-            Event::RstSent { conn, state, cause } => {
-                self.resets
-                    .push((t, conn, state, ResetCause::Known(cause), false));
-                if matches!(cause, RstCause::DataAfterClose | RstCause::DataAfterShutRd) {
-                    let (c, side) = self.conn(conn.local, conn.remote);
-                    let dir = &mut c.dirs[1 - side];
-                    dir.refused_by.get_or_insert(cause);
-                }
-            }
+            Event::State { conn, from, to, .. } => self.state_changed(conn, from, to),
+            Event::RstSent { conn, state, cause } => self.rst_sent(t, conn, state, cause),
             Event::Discard {
                 conn,
                 buffer,
@@ -362,17 +343,7 @@ impl Observer {
                 let (c, side) = self.conn(conn.local, conn.remote);
                 c.errors[side].push(errno);
             }
-            Event::RstReceived { conn, .. } => {
-                // The latest RST the peer sent on this connection is the one acted on.
-                let sent = self
-                    .resets
-                    .iter_mut()
-                    .rev()
-                    .find(|r| !r.4 && r.1.local == conn.remote && r.1.remote == conn.local);
-                if let Some(r) = sent {
-                    r.4 = true;
-                }
-            }
+            Event::RstReceived { conn, .. } => self.rst_received(conn),
             Event::CallDone { .. }
             | Event::Timer { .. }
             | Event::SynDropped { .. }
@@ -380,16 +351,75 @@ impl Observer {
         }
     }
 
+    /// A connection's end changed state: the path of its states grows.
+    fn state_changed(&mut self, conn: model::Conn, from: State, to: State) {
+        if conn.remote.port == 0
+            || to == State::Listen
+            || from == State::Listen && to == State::Closed
+        {
+            return; // a listener, not a connection
+        }
+        let (c, side) = self.conn(conn.local, conn.remote);
+        if c.states[side].is_empty() {
+            c.states[side].push(from);
+        }
+        c.states[side].push(to);
+    }
+
+    /// An RST went out: a reset to report, and data refused if that is its cause.
+    fn rst_sent(&mut self, t: Instant, conn: model::Conn, state: State, cause: RstCause) {
+        self.resets
+            .push((t, conn, state, ResetCause::Known(cause), false));
+        if matches!(cause, RstCause::DataAfterClose | RstCause::DataAfterShutRd) {
+            let (c, side) = self.conn(conn.local, conn.remote);
+            let dir = &mut c.dirs[1 - side];
+            dir.refused_by.get_or_insert(cause);
+        }
+    }
+
+    /// An RST arrived: the latest one the peer sent on this connection is the one acted on.
+    fn rst_received(&mut self, conn: model::Conn) {
+        let sent = self
+            .resets
+            .iter_mut()
+            .rev()
+            .find(|r| !r.4 && r.1.local == conn.remote && r.1.remote == conn.local);
+        if let Some(r) = sent {
+            r.4 = true;
+        }
+    }
+
     /// The verdict, given how the run ended and who is stuck.
     pub fn finish(
         &self,
         end: EndReason,
-        end_ns: TimeNs,
+        end_ns: Instant,
         events: u64,
         stuck: Vec<Stuck>,
     ) -> Verdict {
-        let resets: Vec<Reset> = self
-            .resets
+        let resets = self.reset_list();
+        let connections: Vec<Connection> = self
+            .conns
+            .iter()
+            .filter(|c| !c.states[0].is_empty() || !c.states[1].is_empty())
+            .map(connection)
+            .collect();
+        Verdict {
+            outcome: outcome(end, &stuck, &resets, &connections),
+            end,
+            end_ns,
+            events,
+            segments_sent: self.sent,
+            segments_dropped: self.dropped,
+            resets,
+            connections,
+            step_mismatches: self.mismatch_list(),
+            stuck,
+        }
+    }
+
+    fn reset_list(&self) -> Vec<Reset> {
+        self.resets
             .iter()
             .map(|&(t, conn, state, cause, accepted)| Reset {
                 t_ns: t,
@@ -399,72 +429,60 @@ impl Observer {
                 cause,
                 accepted,
             })
-            .collect();
-        let connections: Vec<Connection> = self
-            .conns
+            .collect()
+    }
+
+    fn mismatch_list(&self) -> Vec<StepMismatch> {
+        self.mismatches
             .iter()
-            .filter(|c| !c.states[0].is_empty() || !c.states[1].is_empty())
-            .map(|c| {
-                let mut c = c.clone();
-                // Order the ends so the one that sent the first SYN comes first.
-                if c.states[0].first() != Some(&State::Closed)
-                    && c.states[1].first() == Some(&State::Closed)
-                {
-                    c.ends.swap(0, 1);
-                    c.states.swap(0, 1);
-                    c.errors.swap(0, 1);
-                    c.dirs.swap(0, 1);
-                }
-                let endpoints = [0, 1].map(|i| Endpoint {
-                    addr: c.ends[i],
-                    final_state: *c.states[i].last().unwrap_or(&State::Closed),
-                    states: c.states[i].clone(),
-                    errors: c.errors[i].clone(),
-                });
-                let directions = [0, 1].map(|i| direction(&c, i));
-                Connection {
-                    endpoints,
-                    directions,
-                }
+            .map(|(step, proc, expected, actual, origin)| StepMismatch {
+                step: *step,
+                proc: *proc,
+                expected: expected.clone(),
+                actual: actual.clone(),
+                origin: origin.clone(),
             })
-            .collect();
-        let lost: u64 = connections
-            .iter()
-            .flat_map(|c| &c.directions)
-            .map(|d| d.lost)
-            .sum();
-        let hung =
-            end != EndReason::Quiescent || stuck.iter().any(|s| s.what.starts_with("blocked"));
-        let reset = resets.iter().any(Reset::matters);
-        let outcome = match (!reset, lost > 0) {
-            (false, true) => Outcome::ResetWithLoss,
-            (false, false) => Outcome::ResetWithoutLoss,
-            (true, true) if !hung => Outcome::LossWithoutReset,
-            (true, _) if hung => Outcome::Hung,
-            (true, _) => Outcome::Clean,
-        };
-        Verdict {
-            outcome,
-            end,
-            end_ns,
-            events,
-            segments_sent: self.sent,
-            segments_dropped: self.dropped,
-            resets,
-            connections,
-            step_mismatches: self
-                .mismatches
-                .iter()
-                .map(|(step, proc, expected, actual, origin)| StepMismatch {
-                    step: *step,
-                    proc: *proc,
-                    expected: expected.clone(),
-                    actual: actual.clone(),
-                    origin: origin.clone(),
-                })
-                .collect(),
-            stuck,
-        }
+            .collect()
+    }
+}
+
+/// A connection tally as reported: the end that sent the first SYN comes first.
+fn connection(c: &ConnTally) -> Connection {
+    let mut c = c.clone();
+    if c.states[0].first() != Some(&State::Closed) && c.states[1].first() == Some(&State::Closed) {
+        c.ends.swap(0, 1);
+        c.states.swap(0, 1);
+        c.errors.swap(0, 1);
+        c.dirs.swap(0, 1);
+    }
+    let endpoints = [0, 1].map(|i| Endpoint {
+        addr: c.ends[i],
+        final_state: *c.states[i].last().unwrap_or(&State::Closed),
+        states: c.states[i].clone(),
+        errors: c.errors[i].clone(),
+    });
+    let directions = [0, 1].map(|i| direction(&c, i));
+    Connection {
+        endpoints,
+        directions,
+    }
+}
+
+/// The run's outcome: whether a reset mattered, data was lost, or a process hung.
+fn outcome(end: EndReason, stuck: &[Stuck], resets: &[Reset], conns: &[Connection]) -> Outcome {
+    let lost: u64 = conns
+        .iter()
+        .flat_map(|c| &c.directions)
+        .map(|d| d.lost)
+        .sum();
+    let hung = end != EndReason::Quiescent || stuck.iter().any(|s| s.what.starts_with("blocked"));
+    let reset = resets.iter().any(Reset::matters);
+    match (!reset, lost > 0) {
+        (false, true) => Outcome::ResetWithLoss,
+        (false, false) => Outcome::ResetWithoutLoss,
+        (true, true) if !hung => Outcome::LossWithoutReset,
+        (true, _) if hung => Outcome::Hung,
+        (true, _) => Outcome::Clean,
     }
 }
 

@@ -13,7 +13,8 @@ use crate::spec::{ProcId, WorldSpec};
 use crate::trace::{Entry, Fnv1a, What};
 use crate::verdict::{EndReason, Observer, StepMismatch, Stuck, Verdict};
 use model::host::splitmix64;
-use model::{Event, Host, HostConfig, HostId, Output, Segment, TimeNs};
+use model::Instant;
+use model::{Event, Host, HostConfig, HostId, Output, Segment};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
@@ -30,7 +31,7 @@ pub(crate) enum Ev {
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub(crate) struct Queued {
-    pub at: TimeNs,
+    pub at: Instant,
     pub seq: u64,
     pub ev: Ev,
 }
@@ -39,7 +40,7 @@ impl Queued {
     /// Earliest first, ties by insertion order; unique, so the order of
     /// events is fully determined.
     #[inline]
-    fn key(&self) -> (TimeNs, u64) {
+    fn key(&self) -> (Instant, u64) {
         (self.at, self.seq)
     }
 }
@@ -113,14 +114,14 @@ pub struct World {
     pub(crate) spec: Arc<WorldSpec>,
     /// Step indices of each process, in order.
     pub(crate) proc_steps: Arc<Vec<Vec<u32>>>,
-    pub now: TimeNs,
+    pub now: Instant,
     pub(crate) queue: EventQueue,
     pub(crate) next_seq: u64,
     pub hosts: Vec<Host>,
     pub(crate) apps: Vec<AppState>,
     pub(crate) net: Network,
     /// Per host, the earliest timer event in the queue.
-    pub(crate) timer_at: Vec<Option<TimeNs>>,
+    pub(crate) timer_at: Vec<Option<Instant>>,
     pub(crate) observer: Observer,
     pub(crate) trace: Option<Vec<Entry>>,
     pub events: u64,
@@ -171,7 +172,7 @@ impl World {
                 .collect(),
             proc_steps: Arc::new(proc_steps),
             spec,
-            now: 0,
+            now: Instant::ZERO,
             queue: EventQueue::default(),
             next_seq: 0,
             hosts,
@@ -189,7 +190,7 @@ impl World {
                 let host = w.spec.procs[p].host as usize;
                 let pid = w.hosts[host].spawn();
                 w.started(p as ProcId, pid);
-                w.start_next_step(p as ProcId, 0);
+                w.start_next_step(p as ProcId, Instant::ZERO);
             }
         }
         w
@@ -199,7 +200,7 @@ impl World {
         &self.spec
     }
 
-    pub(crate) fn push(&mut self, at: TimeNs, ev: Ev) {
+    pub(crate) fn push(&mut self, at: Instant, ev: Ev) {
         self.queue.push(Queued {
             at,
             seq: self.next_seq,
@@ -236,7 +237,7 @@ impl World {
             return false;
         };
         let limits = self.spec.limits;
-        if q.at > limits.max_time_ns {
+        if q.at.since_start() > limits.max_time_ns {
             self.ended = Some(EndReason::TimeLimit);
             return false;
         }
@@ -473,8 +474,12 @@ impl World {
 /// memory (0.8% more instructions per small-close run, measured).
 #[cold]
 #[inline(never)]
-fn time_went_backwards(at_ns: TimeNs, now_ns: TimeNs) -> ! {
-    panic!("time went backwards: event at {at_ns} ns, now {now_ns} ns");
+fn time_went_backwards(at_ns: Instant, now_ns: Instant) -> ! {
+    panic!(
+        "time went backwards: event at {} ns, now {} ns",
+        at_ns.as_ns(),
+        now_ns.as_ns()
+    );
 }
 
 impl Hash for World {
@@ -521,7 +526,7 @@ mod tests {
         let mut pushed = Vec::new();
         for seq in 0..500u64 {
             x = splitmix64(x);
-            let at = x % 50;
+            let at = Instant::from_ns(x % 50);
             pushed.push((at, seq));
             q.push(Queued {
                 at,

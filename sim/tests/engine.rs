@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use model::{ReadLen, NS_PER_MS, NS_PER_S};
+use model::{Duration, Instant, ReadLen};
 use sim::{Action, EndReason, Expect, Link, Outcome, Ratio, World, WorldSpec};
 use std::sync::Arc;
 
@@ -63,12 +63,12 @@ fn lossy(percent: u32) -> Link {
 /// Loss, duplication, jitter and reordering all at once.
 fn rough() -> Link {
     Link {
-        delay_ns: 200_000,
-        jitter_ns: 300_000,
+        delay_ns: Duration::from_ns(200_000),
+        jitter_ns: Duration::from_ns(300_000),
         loss: Ratio::new(3, 100),
         duplicate: Ratio::new(3, 100),
         reorder: Ratio::new(5, 100),
-        reorder_delay_ns: 2 * NS_PER_MS,
+        reorder_delay_ns: Duration::from_ms(2),
     }
 }
 
@@ -149,10 +149,10 @@ fn the_event_budget_ends_a_run_with_its_reason() {
 fn the_time_limit_ends_a_run_with_its_reason() {
     // TIME-WAIT alone would keep the run going for 60 s.
     let mut spec = transfer(1, 1_000, Link::default());
-    spec.limits.max_time_ns = NS_PER_S;
+    spec.limits.max_time_ns = Duration::from_secs(1);
     let r = Run::new(spec);
     assert_eq!(r.verdict.end, EndReason::TimeLimit);
-    assert!(r.verdict.end_ns <= NS_PER_S);
+    assert!(r.verdict.end_ns.since_start() <= Duration::from_secs(1));
     assert_eq!(r.verdict.outcome, Outcome::Hung);
 }
 
@@ -165,7 +165,12 @@ fn a_dead_peer_ends_in_etimedout_not_a_hang() {
     let c = w.c;
     w.listen_accept();
     w.connect();
-    w.b.then("client", Action::Sleep { ns: 10 * NS_PER_MS });
+    w.b.then(
+        "client",
+        Action::Sleep {
+            ns: Duration::from_ms(10),
+        },
+    );
     w.b.then(
         "client",
         Action::Write {
@@ -182,8 +187,8 @@ fn a_dead_peer_ends_in_etimedout_not_a_hang() {
     )
     .expect(Expect::Error(model::Errno::ETIMEDOUT));
     w.b.spec.partitions.push(sim::Partition {
-        from_ns: 5 * NS_PER_MS,
-        until_ns: u64::MAX,
+        from_ns: Instant::ZERO + Duration::from_ms(5),
+        until_ns: Instant::MAX,
         one_way_from: None,
     });
     let r = w.run();
@@ -194,7 +199,8 @@ fn a_dead_peer_ends_in_etimedout_not_a_hang() {
     assert_eq!((up.written, up.delivered, up.lost), (10_000, 0, 10_000));
     assert_eq!(up.losses[0].side, "sender");
     // 15 retransmissions from a 200 ms RTO, capped at 120 s: about 925 s.
-    assert!((900 * NS_PER_S..1_000 * NS_PER_S).contains(&r.verdict.end_ns));
+    assert!((Duration::from_secs(900)..Duration::from_secs(1_000))
+        .contains(&r.verdict.end_ns.since_start()));
 }
 
 /// Checks the model's and the verdict's invariants after every step.
@@ -261,7 +267,12 @@ fn invariants_hold_after_every_step_through_resets() {
         let (s, c) = (w.s, w.c);
         w.b.spec.link = rough();
         w.listen_accept();
-        w.b.then("server", Action::Sleep { ns: 3 * NS_PER_MS });
+        w.b.then(
+            "server",
+            Action::Sleep {
+                ns: Duration::from_ms(3),
+            },
+        );
         w.b.then(
             "server",
             Action::Write {
@@ -364,7 +375,7 @@ fn an_rst_that_kills_time_wait_counts_and_a_stray_one_does_not() {
         .states
         .ends_with(&[model::State::TimeWait, model::State::Closed]));
     assert!(
-        r.verdict.end_ns < NS_PER_S,
+        r.verdict.end_ns.since_start() < Duration::from_secs(1),
         "TIME-WAIT did not run its 60 s"
     );
     assert_eq!(r.verdict.outcome, Outcome::ResetWithoutLoss);
@@ -420,7 +431,13 @@ fn an_expectation_behind_a_call_that_never_returns_fails() {
     .expect(Expect::Value(10));
     w.b.then("server", Action::Close { sock: s })
         .expect(Expect::Ok);
-    w.b.at(5, "client", Action::Sleep { ns: NS_PER_MS });
+    w.b.at(
+        5,
+        "client",
+        Action::Sleep {
+            ns: Duration::from_ms(1),
+        },
+    );
     let _ = c;
     let run = w.run();
     let read = run.spec.steps.len() as u32 - 3;

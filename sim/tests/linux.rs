@@ -5,7 +5,8 @@
 mod common;
 
 use common::*;
-use model::{Buffer, DiscardCause, Errno, Event, Flags, How, ReadLen, RstCause, State, NS_PER_MS};
+use model::{Buffer, DiscardCause, Errno, Event, Flags, How, ReadLen, RstCause, State};
+use model::{Duration, Instant};
 use sim::{Action, Expect, Outcome, What};
 
 #[test]
@@ -15,7 +16,12 @@ fn server_close_with_unread_request_resets_and_client_read_fails() {
     let mut w = World2::new(1);
     let (s, c) = (w.s, w.c);
     w.listen_accept();
-    w.b.then("server", Action::Sleep { ns: 5 * NS_PER_MS });
+    w.b.then(
+        "server",
+        Action::Sleep {
+            ns: Duration::from_ms(5),
+        },
+    );
     w.b.then("server", Action::Close { sock: s });
     w.connect();
     w.b.then(
@@ -146,7 +152,7 @@ fn linger_zero_resets_and_loses_the_queued_send_data_at_the_sender() {
     w.b.then(
         "server",
         Action::Sleep {
-            ns: 100 * NS_PER_MS,
+            ns: Duration::from_ms(100),
         },
     );
     w.b.then(
@@ -166,7 +172,12 @@ fn linger_zero_resets_and_loses_the_queued_send_data_at_the_sender() {
         },
     )
     .expect(Expect::Value(10_000));
-    w.b.then("client", Action::Sleep { ns: 50 * NS_PER_MS });
+    w.b.then(
+        "client",
+        Action::Sleep {
+            ns: Duration::from_ms(50),
+        },
+    );
     w.b.then(
         "client",
         Action::Linger {
@@ -217,7 +228,12 @@ fn server_writes_then_closes_with_request_unread_client_reads_then_reset() {
     let mut w = World2::new(1);
     let (s, c) = (w.s, w.c);
     w.listen_accept();
-    w.b.then("server", Action::Sleep { ns: 5 * NS_PER_MS });
+    w.b.then(
+        "server",
+        Action::Sleep {
+            ns: Duration::from_ms(5),
+        },
+    );
     w.b.then(
         "server",
         Action::Write {
@@ -234,7 +250,12 @@ fn server_writes_then_closes_with_request_unread_client_reads_then_reset() {
             bytes: 1000,
         },
     );
-    w.b.then("client", Action::Sleep { ns: 20 * NS_PER_MS });
+    w.b.then(
+        "client",
+        Action::Sleep {
+            ns: Duration::from_ms(20),
+        },
+    );
     w.b.then(
         "client",
         Action::Read {
@@ -281,7 +302,12 @@ fn client_closes_then_server_writes_twice_first_ok_draws_rst_second_epipe() {
     let mut w = World2::new(1);
     let (s, c) = (w.s, w.c);
     w.listen_accept();
-    w.b.then("server", Action::Sleep { ns: 10 * NS_PER_MS });
+    w.b.then(
+        "server",
+        Action::Sleep {
+            ns: Duration::from_ms(10),
+        },
+    );
     w.b.then(
         "server",
         Action::Write {
@@ -290,7 +316,12 @@ fn client_closes_then_server_writes_twice_first_ok_draws_rst_second_epipe() {
         },
     )
     .expect(Expect::Value(100));
-    w.b.then("server", Action::Sleep { ns: 10 * NS_PER_MS });
+    w.b.then(
+        "server",
+        Action::Sleep {
+            ns: Duration::from_ms(10),
+        },
+    );
     w.b.then(
         "server",
         Action::Write {
@@ -373,7 +404,7 @@ fn listener_closed_with_a_queued_connection_resets_it() {
         },
     );
     w.b.step(
-        sim::At::Abs(10 * NS_PER_MS),
+        sim::At::Abs(Instant::ZERO + Duration::from_ms(10)),
         "server",
         Action::Close { sock: l },
     );
@@ -425,7 +456,7 @@ fn fork_world(parent_op: Action) -> Run {
     w.b.then(
         "child",
         Action::Sleep {
-            ns: 100 * NS_PER_MS,
+            ns: Duration::from_ms(100),
         },
     );
     w.b.then("child", Action::Exit {});
@@ -442,7 +473,7 @@ fn fork_world(parent_op: Action) -> Run {
     w.run()
 }
 
-fn exit_time(r: &Run, proc: u16) -> u64 {
+fn exit_time(r: &Run, proc: u16) -> Instant {
     r.trace()
         .iter()
         .find_map(|e| match e.what {
@@ -463,7 +494,7 @@ fn fork_close_in_the_parent_sends_no_fin_until_the_child_exits() {
     let fin = r.sent(SERVER, Flags::FIN);
     assert_eq!(fin.len(), 1);
     assert_eq!(fin[0].0, exit_time(&r, child));
-    assert!(fin[0].0 >= 100 * NS_PER_MS);
+    assert!(fin[0].0.since_start() >= Duration::from_ms(100));
     assert!(r.rsts().is_empty());
 }
 
@@ -481,7 +512,7 @@ fn fork_shutdown_in_the_parent_sends_fin_at_once() {
     let fin = r.sent(SERVER, Flags::FIN);
     assert_eq!(fin.len(), 1);
     assert!(fin[0].0 < exit_time(&r, child));
-    assert!(fin[0].0 < 10 * NS_PER_MS);
+    assert!(fin[0].0.since_start() < Duration::from_ms(10));
 }
 
 #[test]
@@ -490,7 +521,12 @@ fn process_exit_with_unread_data_resets() {
     let mut w = World2::new(1);
     let c = w.c;
     w.listen_accept();
-    w.b.then("server", Action::Sleep { ns: 5 * NS_PER_MS });
+    w.b.then(
+        "server",
+        Action::Sleep {
+            ns: Duration::from_ms(5),
+        },
+    );
     w.b.then("server", Action::Exit {});
     w.connect();
     w.b.then(
@@ -571,7 +607,7 @@ fn linger_one_second_blocking_close_with_a_fast_reader_is_graceful() {
         .unwrap();
     let fin = r.sent(CLIENT, Flags::FIN)[0].0;
     assert!(close_returned > fin);
-    assert!(close_returned < NS_PER_MS * 1_000);
+    assert!(close_returned.since_start() < Duration::from_ms(1_000));
 }
 
 #[test]

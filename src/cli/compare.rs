@@ -183,7 +183,7 @@ fn decisive(e: &sim::Entry) -> bool {
 
 /// One ladder line of a run: time, text (without windows), and whether it is
 /// `decisive`.
-type Line = (u64, String, bool);
+type Line = (model::Instant, String, bool);
 
 /// The ladder lines of a run of `spec`, with its trace recorded.
 fn ladder_lines(spec: &Arc<WorldSpec>) -> Vec<Line> {
@@ -221,7 +221,7 @@ fn first_divergence(
         let same =
             |x: Option<&Line>, y: Option<&Line>| x.map(|l| (l.0, &l.1)) == y.map(|l| (l.0, &l.1));
         if !same(x, y) {
-            let t = x.or(y).map_or(0, |e| e.0);
+            let t = x.or(y).map_or(model::Instant::ZERO, |e| e.0);
             let text = |e: Option<&Line>| {
                 e.map_or("(trace ended)".to_string(), |e| {
                     format!("{} ms {}", ms(e.0), e.1)

@@ -92,7 +92,7 @@ pub fn json_hosts(s: &Scenario) -> Vec<JsonHost<'_>> {
 
 #[derive(Serialize)]
 struct JsonError {
-    t_ns: u64,
+    t_ns: model::Instant,
     host: String,
     process: String,
     call: String,

@@ -14,7 +14,7 @@ use crate::scenario::file::{HostDef, LinkDef, NetworkDef, PartitionDef, ProcDef,
 use crate::scenario::steps::{Op, StepDef, Text, Tok};
 use crate::units::format_duration;
 use indexmap::IndexMap;
-use model::{Dest, How, Naming, ReadLen, Rename, NS_PER_MS};
+use model::{Dest, Duration, How, Instant, Naming, ReadLen, Rename};
 use proptest::prelude::*;
 use serde::Serialize;
 use sim::spec::At;
@@ -740,12 +740,12 @@ fn tok(s: &str) -> Tok {
 fn at(w: Wait) -> At {
     match w {
         Wait::Now => At::Next,
-        Wait::Ms(ms) => At::After(ms as u64 * NS_PER_MS),
+        Wait::Ms(ms) => At::After(Duration::from_ms(ms as u64)),
     }
 }
 
 fn ms(v: u32) -> String {
-    format_duration(v as u64 * NS_PER_MS)
+    format_duration(Duration::from_ms(v as u64))
 }
 
 fn permille(v: u32) -> String {
@@ -805,13 +805,21 @@ impl Emit {
     /// The server's skeleton at 0: buffer options on the listener
     /// (accepted sockets inherit them), `listen`, `accept`.
     fn server_skeleton(&mut self, s: &Side) {
-        let explicit = self.socket_with_buffers(At::Abs(0), SERVER, "l", s);
+        let explicit = self.socket_with_buffers(At::Abs(Instant::ZERO), SERVER, "l", s);
         let listen = Op::Listen {
             sock: tok("l"),
             port: Some(80),
             backlog: 128,
         };
-        self.push(if explicit { At::Next } else { At::Abs(0) }, SERVER, listen);
+        self.push(
+            if explicit {
+                At::Next
+            } else {
+                At::Abs(Instant::ZERO)
+            },
+            SERVER,
+            listen,
+        );
         let accept = Op::Accept {
             sock: tok("l"),
             new: tok("s"),
@@ -821,7 +829,7 @@ impl Emit {
 
     /// The client's skeleton: buffer options at 0, `connect` at 1 ms.
     fn client_skeleton(&mut self, c: &Side) {
-        self.socket_with_buffers(At::Abs(0), CLIENT, "c", c);
+        self.socket_with_buffers(At::Abs(Instant::ZERO), CLIENT, "c", c);
         let connect = Op::Connect {
             sock: tok("c"),
             to: Dest {
@@ -829,7 +837,11 @@ impl Emit {
                 port: 80,
             },
         };
-        self.push(At::Abs(NS_PER_MS), CLIENT, connect);
+        self.push(
+            At::Abs(Instant::ZERO + Duration::from_ms(1)),
+            CLIENT,
+            connect,
+        );
     }
 
     /// A tail of calls on socket `c` (and `c2`) of process `proc`.
@@ -952,8 +964,12 @@ pub fn to_file(case: &Case) -> (ScenarioFile, Layout, Vec<StepDef>) {
 fn network_def(n: &Net) -> NetworkDef {
     NetworkDef {
         link: LinkDef {
-            delay: n.delay_us.map(|v| format_duration(v * 1000)),
-            jitter: n.jitter_us.map(|v| format_duration(v * 1000)),
+            delay: n
+                .delay_us
+                .map(|v| format_duration(Duration::from_ns(v * 1000))),
+            jitter: n
+                .jitter_us
+                .map(|v| format_duration(Duration::from_ns(v * 1000))),
             loss: n.loss.map(permille),
             duplicate: n.duplicate.map(permille),
             reorder: n.reorder.map(permille),

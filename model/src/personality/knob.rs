@@ -5,6 +5,7 @@
 //! struct, the name list, docs, lookup and override by name, so the CLI, the
 //! scenario files and `docs/personalities.md` cannot drift from the code.
 
+use crate::Duration;
 use serde::Serialize;
 use std::borrow::Cow;
 use std::fmt;
@@ -43,6 +44,49 @@ impl KnobValue for u32 {
     fn expected() -> String {
         "a non-negative integer".into()
     }
+}
+
+/// Declares a knob type for a length of time counted in one unit: written and
+/// parsed as the plain number, read by the model only as a [`Duration`].
+macro_rules! time_knob {
+    ($(#[doc = $doc:literal])* $name:ident, $from:ident) => {
+        $(#[doc = $doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub struct $name(pub u32);
+
+        impl $name {
+            /// The length of time this knob stands for.
+            #[inline]
+            pub const fn duration(self) -> Duration {
+                Duration::$from(self.0 as u64)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&self.0, f)
+            }
+        }
+
+        impl KnobValue for $name {
+            fn parse_knob(s: &str) -> Option<Self> {
+                u32::parse_knob(s).map($name)
+            }
+            fn expected() -> String {
+                u32::expected()
+            }
+        }
+    };
+}
+
+time_knob! {
+    /// A knob counted in milliseconds.
+    Millis, from_ms
+}
+
+time_knob! {
+    /// A knob counted in seconds.
+    Secs, from_secs
 }
 
 impl KnobValue for bool {

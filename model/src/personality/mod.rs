@@ -79,17 +79,17 @@ macro_rules! knobs {
 
 knobs! {
     /// Initial retransmission timeout, before any RTT sample (RFC 6298 §2.1).
-    rto_initial_ms: u32 ["tcp_initial_rto", "TcpInitialRTT"],
+    rto_initial_ms: Millis ["tcp_initial_rto", "TcpInitialRTT"],
     /// Lower bound of the retransmission timeout.
-    rto_min_ms: u32 ["tcp_rto_min", "net.inet.tcp.rexmit_min", "MinRtoMs"],
+    rto_min_ms: Millis ["tcp_rto_min", "net.inet.tcp.rexmit_min", "MinRtoMs"],
     /// Upper bound of the retransmission timeout (and of its backoff).
-    rto_max_ms: u32 ["tcp_rto_max"],
+    rto_max_ms: Millis ["tcp_rto_max"],
     /// Floor of the variance term in RTO = SRTT + max(4·RTTVAR, floor) + slop.
-    rto_rttvar_floor_ms: u32,
+    rto_rttvar_floor_ms: Millis,
     /// Constant added to every computed RTO (BSD's `rexmit_slop`).
-    rto_slop_ms: u32 ["net.inet.tcp.rexmit_slop"],
+    rto_slop_ms: Millis ["net.inet.tcp.rexmit_slop"],
     /// Delayed-ACK timeout.
-    delack_ms: u32 ["net.inet.tcp.delacktime", "DelayedAckTimeout"],
+    delack_ms: Millis ["net.inet.tcp.delacktime", "DelayedAckTimeout"],
     /// Quick-ACK mode: at most this many of the first data segments (and again after an idle spell longer than the RTO, or a duplicate) are ACKed at once instead of delayed; also capped by window/(2·MSS), at least 2. 0 = always the delayed-ACK rules.
     quickack_segs: u32 ["TCP_MAX_QUICKACKS", "TCP_FORCED_ACKS_COUNT"],
     /// Interactive (ping-pong) mode: once we send data within the delayed-ACK time of receiving some, or the peer's FIN takes us to CLOSE-WAIT, ACKs are delayed (no quick ACKs, the FIN's ACK too) until a delayed ACK fires.
@@ -99,7 +99,7 @@ knobs! {
     /// The first N SYN retransmission timeouts do not double the RTO (N + 1 intervals of `rto_initial_ms`), then it doubles.
     syn_linear_timeouts: u32 ["tcp_syn_linear_timeouts"],
     /// connect() fails ETIMEDOUT after this many seconds without the connection established, whatever the retransmissions (BSD tcp_keepinit); 0 = no such timer.
-    connect_timeout_s: u32 ["net.inet.tcp.keepinit"],
+    connect_timeout_s: Secs ["net.inet.tcp.keepinit"],
     /// SYN-ACK retransmissions before a half-open child is dropped.
     synack_retries: u32 ["tcp_synack_retries"],
     /// Data retransmissions before the connection is aborted with ETIMEDOUT.
@@ -109,13 +109,13 @@ knobs! {
     /// Whether reaching the retransmission limit sends an RST.
     rst_on_retransmit_limit: bool,
     /// FIN-WAIT-2 timeout in seconds.
-    fin_wait_2_timeout_s: u32 ["tcp_fin_timeout", "net.inet.tcp.finwait2_timeout", "TcpFinWait2Delay"],
+    fin_wait_2_timeout_s: Secs ["tcp_fin_timeout", "net.inet.tcp.finwait2_timeout", "TcpFinWait2Delay"],
     /// When the FIN-WAIT-2 timer is armed.
     fin_wait_2_timer: FinWait2Timer,
     /// What the FIN-WAIT-2 timer does when it expires.
     fin_wait_2_expiry: FinWait2Expiry,
     /// TIME-WAIT length (2·MSL) in seconds.
-    time_wait_s: u32 ["TcpTimedWaitDelay"],
+    time_wait_s: Secs ["TcpTimedWaitDelay"],
     /// Receive buffer size in octets (the window is a share of it: `rcv_wnd_initial_pct`, `rcv_wnd_pct`).
     rcv_buf_bytes: u32 ["tcp_rmem"],
     /// setsockopt(SO_RCVBUF, n) gives a receive buffer of n times this.
@@ -175,15 +175,15 @@ knobs! {
     /// SYN retries after an RST when `rst_to_syn` is `retry-syn`.
     refused_syn_retries: u32,
     /// With `rst_to_syn = retry-syn`, the wait between the RST and the next SYN (no backoff).
-    refused_syn_retry_ms: u32,
+    refused_syn_retry_ms: Millis,
     /// RFC 5961: an in-window RST not exactly at RCV.NXT, or a SYN in a synchronized state, gets a challenge ACK.
     challenge_ack: bool ["net.inet.tcp.insecure_rst"],
     /// The sequence number that makes an RST reset a synchronized connection (any other in the window draws a challenge ACK, or resets too without `challenge_ack`).
     rst_seq_match: RstSeqMatch,
     /// Idle time before the first keepalive probe, for sockets with SO_KEEPALIVE (off by default).
-    keepalive_idle_s: u32 ["tcp_keepalive_time", "net.inet.tcp.keepidle", "KeepAliveTime"],
+    keepalive_idle_s: Secs ["tcp_keepalive_time", "net.inet.tcp.keepidle", "KeepAliveTime"],
     /// Time between unanswered keepalive probes.
-    keepalive_intvl_s: u32 ["tcp_keepalive_intvl", "net.inet.tcp.keepintvl", "KeepAliveInterval"],
+    keepalive_intvl_s: Secs ["tcp_keepalive_intvl", "net.inet.tcp.keepintvl", "KeepAliveInterval"],
     /// Unanswered keepalive probes before the connection is dropped (ETIMEDOUT).
     keepalive_probes: u32 ["tcp_keepalive_probes", "net.inet.tcp.keepcnt"],
     /// Whether dropping a connection after unanswered keepalives sends an RST.
@@ -272,7 +272,7 @@ mod tests {
             p.set("tcp_fin_timeout", "30", "test").unwrap(),
             "fin_wait_2_timeout_s"
         );
-        assert_eq!(p.knobs.fin_wait_2_timeout_s.value, 30);
+        assert_eq!(p.knobs.fin_wait_2_timeout_s.value, Secs(30));
         assert!(p.knobs.fin_wait_2_timeout_s.source.contains("override"));
         p.set("listen_overflow", "rst-syn", "test").unwrap();
         assert_eq!(p.knobs.listen_overflow.value, ListenOverflow::RstSyn);
@@ -567,7 +567,7 @@ mod tests {
             // Row 14: Linux 60 s fixed, FreeBSD 2 × 30 s, macOS 2 × 15 s [src]; XP 120 s
             // [doc: KB 314053]; modern Windows "?" takes RFC 9293's 2·MSL = 240 s.
             row(
-                |k| k.time_wait_s.value,
+                |k| k.time_wait_s.value.0,
                 &[
                     ("linux", 60),
                     ("freebsd", 60),
@@ -587,7 +587,7 @@ mod tests {
             row(
                 |k| {
                     (
-                        k.fin_wait_2_timeout_s.value,
+                        k.fin_wait_2_timeout_s.value.0,
                         k.fin_wait_2_timer.value,
                         k.fin_wait_2_expiry.value,
                     )
@@ -696,7 +696,7 @@ mod tests {
             // [obs-3p] and XP [doc: KB 314053]. BSD and macOS end a connect after
             // tcp_keepinit, 75 s [src].
             row(
-                |k| (k.syn_linear_timeouts.value, k.connect_timeout_s.value),
+                |k| (k.syn_linear_timeouts.value, k.connect_timeout_s.value.0),
                 &[
                     ("linux", (4, 0)),
                     ("freebsd", (4, 75)),
@@ -708,7 +708,7 @@ mod tests {
             // Row 19: Winsock's retries after an RST to its SYN, ≈ 1 s apart on modern
             // Windows [obs-3p], 500 ms on XP [doc: KB 175523]; moot elsewhere.
             row(
-                |k| k.refused_syn_retry_ms.value,
+                |k| k.refused_syn_retry_ms.value.0,
                 &[
                     ("linux", 0),
                     ("freebsd", 0),

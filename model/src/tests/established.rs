@@ -377,7 +377,7 @@ fn test_established_zero_window_persist_probe_then_window_update() {
     h.send(ACK, 1, 101);
     assert_eq!(h.sent(), ["P. 101:201(100) ack 1"]);
     assert!(!h.s().tcb.send_timer.is_persist());
-    assert!(h.s().tcb.rto_ns < 300 * NS_PER_MS);
+    assert!(h.s().tcb.rto < Duration::from_ms(300));
     h.check();
 }
 
@@ -473,7 +473,7 @@ fn test_established_ack_restarts_the_retransmission_timer() {
     h.send(ACK, 1, 1 + MSS);
     // The ACK timed the first segment (150 ms): SRTT 18.75 ms, RTTVAR 37.5 ms,
     // RTO = SRTT + max(4·RTTVAR, 200 ms) = 218.75 ms from now.
-    assert_eq!(h.s().tcb.rto_ns, 218_750_000);
+    assert_eq!(h.s().tcb.rto, Duration::from_ns(218_750_000));
     assert_eq!(h.send_times(300, |s| s.len > 0), [218]);
 }
 

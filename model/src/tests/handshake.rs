@@ -87,10 +87,14 @@ fn test_syn_sent_syn_ack_takes_an_rtt_sample() {
     // The SYN was sent once, so its ACK times the round trip (Karn's rule allows it):
     // a LAN RTT gives an RTO near the 200 ms floor, not the 1 s initial RTO.
     let mut h = syn_sent();
-    h.now += NS_PER_MS;
+    h.now += Duration::from_ms(1);
     h.send(SYN | ACK, 0, 1);
-    assert!(h.s().tcb.srtt_ns > 0);
-    assert!(h.s().tcb.rto_ns < 300 * NS_PER_MS, "{}", h.s().tcb.rto_ns);
+    assert!(h.s().tcb.srtt > Duration::ZERO);
+    assert!(
+        h.s().tcb.rto < Duration::from_ms(300),
+        "{:?}",
+        h.s().tcb.rto
+    );
 }
 
 #[test]

@@ -239,11 +239,11 @@ fn syn_schedule(p: Personality) -> (Vec<u64>, Option<(u64, CallResult)>) {
     let start = h.now;
     let mut syns = Vec::new();
     let mut ended = None;
-    while h.now - start < 200_000 * crate::NS_PER_MS {
+    while h.now.saturating_since(start) < Duration::from_ms(200_000) {
         if !h.next_timer_within_ms(200_000) {
             break;
         }
-        let ms = (h.now - start) / crate::NS_PER_MS;
+        let ms = h.now.saturating_since(start).as_ms();
         syns.extend(
             h.sent_segments()
                 .iter()
@@ -353,7 +353,7 @@ fn test_knob_fin_wait_2_timeout_s() {
         while !h.freed() {
             h.advance_ms(1_000);
         }
-        (h.now - start) / crate::NS_PER_S
+        h.now.saturating_since(start).as_secs()
     };
     assert_eq!(lifetime(linux_with(&[])), 60);
     assert_eq!(lifetime(set("fin_wait_2_timeout_s", "10")), 10);
@@ -399,7 +399,7 @@ fn test_knob_time_wait_s() {
         while !h.freed() {
             h.advance_ms(1_000);
         }
-        (h.now - start) / crate::NS_PER_S
+        h.now.saturating_since(start).as_secs()
     };
     assert_eq!(lifetime(linux_with(&[])), 60);
     assert_eq!(lifetime(set("time_wait_s", "240")), 240);
@@ -823,11 +823,11 @@ fn keepalive(knobs: &[(&str, &str)]) -> (u64, u64, usize, bool, Option<CallResul
             if seg.flags.rst() {
                 rst = true;
             } else {
-                probes.push((h.now - start) / crate::NS_PER_S);
+                probes.push(h.now.saturating_since(start).as_secs());
             }
         }
         assert!(
-            h.now - start < 20_000 * crate::NS_PER_S,
+            h.now.saturating_since(start) < Duration::from_secs(20_000),
             "keepalive never gave up"
         );
     }

@@ -30,7 +30,7 @@ use crate::segment::{Addr, Flags, Segment, SynOpts};
 use crate::seq::Seq;
 use crate::socket::{SockId, Socket};
 use crate::state::{Rule, State};
-use crate::{TimeNs, NS_PER_MS};
+use crate::{Duration, Instant};
 use std::sync::Arc;
 
 pub const ACK: Flags = Flags::ACK;
@@ -55,7 +55,7 @@ const TIMER_STEPS_MAX: usize = 100_000;
 /// A host under test, its one connection, and what it has sent so far.
 pub struct H {
     pub host: Host,
-    pub now: TimeNs,
+    pub now: Instant,
     pub out: Output,
     pub pid: Pid,
     /// The connection's descriptor (the listener's before accept).
@@ -96,7 +96,7 @@ pub fn harness_isn(p: Personality, our_iss: u32, peer_iss: u32) -> H {
     let pid = host.spawn();
     H {
         host,
-        now: 0,
+        now: Instant::ZERO,
         out: Output::default(),
         pid,
         fd: 0,
@@ -206,7 +206,7 @@ impl H {
 
     /// Runs timers for `ms` of virtual time, in deadline order.
     pub fn advance_ms(&mut self, ms: u64) {
-        let until = self.now + ms * NS_PER_MS;
+        let until = self.now + Duration::from_ms(ms);
         for _ in 0..TIMER_STEPS_MAX {
             match self.host.poll_at() {
                 Some(at) if at <= until => {
@@ -225,7 +225,7 @@ impl H {
     /// Runs the next due timer, if it comes within `ms`; returns whether one ran.
     pub fn next_timer_within_ms(&mut self, ms: u64) -> bool {
         match self.host.poll_at() {
-            Some(at) if at <= self.now + ms * NS_PER_MS => {
+            Some(at) if at <= self.now + Duration::from_ms(ms) => {
                 self.now = self.now.max(at);
                 self.host.on_timers(self.now, &mut self.out);
                 true
@@ -239,17 +239,19 @@ impl H {
         let start = self.now;
         let mut times = Vec::new();
         for _ in 0..TIMER_STEPS_MAX {
-            let left = (start + ms * NS_PER_MS).saturating_sub(self.now) / NS_PER_MS;
+            let left = (start + Duration::from_ms(ms))
+                .saturating_since(self.now)
+                .as_ms();
             if !self.next_timer_within_ms(left) {
                 break;
             }
             for s in self.sent_segments() {
                 if pick(&s) {
-                    times.push((self.now - start) / NS_PER_MS);
+                    times.push(self.now.saturating_since(start).as_ms());
                 }
             }
         }
-        self.now = self.now.max(start + ms * NS_PER_MS);
+        self.now = self.now.max(start + Duration::from_ms(ms));
         times
     }
 

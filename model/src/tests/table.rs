@@ -112,7 +112,7 @@ fn test_set_state_refuses_an_edge_the_table_does_not_have() {
     let s = h.host.socks[sid as usize].as_mut().unwrap();
     let mut ctx = crate::socket::Ctx {
         p: &p.knobs,
-        now: 0,
+        now: crate::Instant::ZERO,
         out: &mut h.out,
     };
     s.set_state(&mut ctx, State::SynSent, Rule::AppConnect);

@@ -26,7 +26,7 @@ fn test_established_early_wake_up_does_nothing() {
     let mut h = established();
     h.write(10);
     h.flush();
-    let now = h.now + 1;
+    let now = h.now + Duration::from_ns(1);
     h.host.on_timers(now, &mut h.out);
     assert_eq!(h.sent(), Vec::<String>::new());
     assert!(h.events().is_empty());
@@ -62,5 +62,5 @@ fn test_fin_wait_2_ack_then_fin_cancels_the_fin_wait_2_timer() {
     // TIME-WAIT's own 60 s from now, not what was left of FIN-WAIT-2's.
     let (at, which) = h.s().tcb.close_timer.unwrap();
     assert_eq!(which, crate::socket::CloseTimer::TimeWait);
-    assert_eq!(at - h.now, 60 * crate::NS_PER_S);
+    assert_eq!(at.saturating_since(h.now), crate::Duration::from_secs(60));
 }

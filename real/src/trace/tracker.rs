@@ -112,7 +112,7 @@ impl<'a> Tracker<'a> {
 
     fn push(&mut self, t: u64, host: u16, what: What) {
         self.out.push(Entry {
-            t_ns: t,
+            t_ns: model::Instant::from_ns(t),
             host,
             what,
         });

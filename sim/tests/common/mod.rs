@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use model::{Dest, Event, Personality, RstCause, TimeNs};
+use model::{Dest, Event, Instant, Personality, RstCause};
 use sim::{report, Action, Entry, SpecBuilder, Verdict, What, World, WorldSpec};
 use std::sync::Arc;
 
@@ -110,7 +110,7 @@ impl Run {
     }
 
     /// Model events of one host, with their times.
-    pub fn events(&self, host: u16) -> Vec<(TimeNs, Event)> {
+    pub fn events(&self, host: u16) -> Vec<(Instant, Event)> {
         self.trace()
             .iter()
             .filter(|e| e.host == host)
@@ -122,7 +122,7 @@ impl Run {
     }
 
     /// Segments sent by `host` with all of `flags`, with their send times.
-    pub fn sent(&self, host: u16, flags: model::Flags) -> Vec<(TimeNs, model::Segment)> {
+    pub fn sent(&self, host: u16, flags: model::Flags) -> Vec<(Instant, model::Segment)> {
         self.trace()
             .iter()
             .filter_map(|e| match e.what {

@@ -1,6 +1,6 @@
 //! The socket API as a program sees it: each call returns what a real program
 //! would get (a count, 0 at EOF, a descriptor, or an errno), or blocks in
-//! virtual time and finishes later as an [`Event::CallDone`].
+//! virtual time; either way it completes as one [`Event::CallDone`].
 //!
 //! Every call is one function used both for the first attempt and for each
 //! retry of a blocked call, so "when does this call finish" has one answer.
@@ -19,15 +19,10 @@ use crate::Instant;
 use std::sync::Arc;
 
 impl Host {
-    /// Makes a call for process `pid`. `None`: the call blocked; its result comes
-    /// later as `Event::CallDone`.
-    pub fn call(
-        &mut self,
-        now: Instant,
-        pid: Pid,
-        call: SysCall,
-        out: &mut Output,
-    ) -> Option<CallResult> {
+    /// Makes a call for process `pid`. Every call completes one way: as an
+    /// `Event::CallDone` for `pid`, in this output if it did not block, or in
+    /// a later one when whatever it waits for happens.
+    pub fn call(&mut self, now: Instant, pid: Pid, call: SysCall, out: &mut Output) {
         assert!(
             self.procs[pid as usize].blocked.is_none(),
             "a blocked process made a call"
@@ -38,8 +33,8 @@ impl Host {
         );
         // Looked up before the attempt: a close() that blocks has already released its fd.
         let target = self.sock_of(pid, &call);
-        let result = match self.attempt(now, pid, call, 0, true, out) {
-            Step::Done(r) => Some(r),
+        match self.attempt(now, pid, call, 0, true, out) {
+            Step::Done(result) => out.events.push(Event::CallDone { pid, result }),
             Step::Block { done, deadline } => {
                 let sock = target.expect("blocked on a socket");
                 self.procs[pid as usize].blocked = Some(Blocked {
@@ -48,11 +43,9 @@ impl Host {
                     done,
                     deadline,
                 });
-                None
             }
-        };
+        }
         self.wake_blocked(now, out);
-        result
     }
 
     /// Retries blocked calls until none can make progress.

@@ -157,9 +157,11 @@ impl World {
                 },
             );
             let now = self.now;
-            let r = self.hosts[h as usize].call(now, pid, call, &mut self.out);
+            self.calling = Some(p);
+            self.hosts[h as usize].call(now, pid, call, &mut self.out);
             self.flush(h);
-            let Some(r) = r else {
+            self.calling = None;
+            let Some(r) = self.apps[p as usize].pending_result.take() else {
                 let a = &mut self.apps[p as usize];
                 a.status = AppStatus::Blocked;
                 a.blocked = Some(BlockedCall { named, sys: call });

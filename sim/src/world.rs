@@ -130,6 +130,8 @@ pub struct World {
     pub(crate) out: Output,
     /// Per host, the process of each pid (derived from `apps`: not hashed).
     pub(crate) pid_proc: Vec<Vec<ProcId>>,
+    /// The process inside `Host::call` (None between events: not hashed).
+    pub(crate) calling: Option<ProcId>,
 }
 
 impl World {
@@ -184,6 +186,7 @@ impl World {
             ended: None,
             out: Output::default(),
             pid_proc: vec![Vec::new(); hosts_n],
+            calling: None,
         };
         for p in 0..w.spec.procs.len() {
             if w.spec.procs[p].forked_from.is_none() {
@@ -327,12 +330,15 @@ impl World {
         pids.push(p);
     }
 
-    /// A blocked call finished: its process continues in this instant.
+    /// A call finished. The process making it goes on at once; a process
+    /// blocked in it continues in this instant, as an event of its own.
     fn call_done(&mut self, h: HostId, pid: model::Pid, result: model::CallResult) {
         let p = self.pid_proc[h as usize][pid as usize];
         self.apps[p as usize].pending_result = Some(result);
-        let now = self.now;
-        self.push(now, Ev::App(p));
+        if self.calling != Some(p) {
+            let now = self.now;
+            self.push(now, Ev::App(p));
+        }
     }
 
     /// Moves a host's output into the trace and the network, routes call
@@ -355,9 +361,10 @@ impl World {
                 self.send(h, out.segments[next_seg]);
                 next_seg += 1;
             }
-            self.record(h, What::Model { event });
-            if let Event::CallDone { pid, result } = event {
-                self.call_done(h, pid, result);
+            match event {
+                // A completion is traced as the call's Return, by its process.
+                Event::CallDone { pid, result } => self.call_done(h, pid, result),
+                _ => self.record(h, What::Model { event }),
             }
         }
         for &seg in &out.segments[next_seg..] {

@@ -142,8 +142,19 @@ impl H {
     // ---- driving ---------------------------------------------------------
 
     /// A socket call by the harness's process.
+    /// Makes a call; `None` if it blocked. Its own completion is taken out of
+    /// the output (tests of woken calls look at the `CallDone` events left).
     pub fn call(&mut self, call: Call) -> Option<CallResult> {
-        self.host.call(self.now, self.pid, call, &mut self.out)
+        let before = self.out.events.len();
+        self.host.call(self.now, self.pid, call, &mut self.out);
+        let pid = self.pid;
+        let mine = self.out.events[before..]
+            .iter()
+            .position(|e| matches!(e, Event::CallDone { pid: p, .. } if *p == pid))?;
+        match self.out.events.remove(before + mine) {
+            Event::CallDone { result, .. } => Some(result),
+            _ => unreachable!(),
+        }
     }
 
     pub fn write(&mut self, bytes: u64) -> Option<CallResult> {

@@ -559,3 +559,35 @@ fn calls_lists_every_call_of_the_one_declaration() {
         tcpsim::cli::calls::markdown()
     );
 }
+
+#[test]
+fn an_expectation_on_a_step_that_never_runs_fails_the_run() {
+    let out = tcpsim()
+        .args(["run", "-q", "tests/expect/step-after-exit.toml"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("expectations: 1 FAILED"), "{text}");
+    assert!(
+        text.contains("step-after-exit.toml:17:3")
+            && text.contains("never ran: the process had exited"),
+        "{text}"
+    );
+    // Under a pair the file's expectations are not written for, the run says so.
+    let out = tcpsim()
+        .args([
+            "run",
+            "-q",
+            "tests/expect/step-after-exit.toml",
+            "--server",
+            "freebsd",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("expectations: none apply to linux/freebsd"),
+        "{text}"
+    );
+}

@@ -128,8 +128,9 @@ pub struct World {
     pub(crate) ended: Option<EndReason>,
     /// Scratch buffer for model output; not part of the state.
     pub(crate) out: Output,
-    /// Per host, the process of each pid (derived from `apps`: not hashed).
-    pub(crate) pid_proc: Vec<Vec<ProcId>>,
+    /// The process of each (pid, host), at `pid × hosts + host` (pids are
+    /// dense per host; derived from `apps`: not hashed).
+    pub(crate) pid_proc: Vec<ProcId>,
     /// The process inside `Host::call` (None between events: not hashed).
     pub(crate) calling: Option<ProcId>,
 }
@@ -185,7 +186,7 @@ impl World {
             events: 0,
             ended: None,
             out: Output::default(),
-            pid_proc: vec![Vec::new(); hosts_n],
+            pid_proc: Vec::with_capacity(2 * hosts_n),
             calling: None,
         };
         for p in 0..w.spec.procs.len() {
@@ -321,19 +322,22 @@ impl World {
     /// Process `p` runs as `pid` on its host (pids are dense per host).
     pub(crate) fn started(&mut self, p: ProcId, pid: model::Pid) {
         self.apps[p as usize].pid = Some(pid);
-        let pids = &mut self.pid_proc[self.spec.procs[p as usize].host as usize];
-        assert_eq!(
-            pids.len(),
-            pid as usize,
-            "a host numbers its processes in order"
-        );
-        pids.push(p);
+        let at = self.pid_slot(self.spec.procs[p as usize].host, pid);
+        if self.pid_proc.len() <= at {
+            self.pid_proc.resize(at + 1, ProcId::MAX);
+        }
+        assert_eq!(self.pid_proc[at], ProcId::MAX, "a pid runs one process");
+        self.pid_proc[at] = p;
+    }
+
+    fn pid_slot(&self, h: HostId, pid: model::Pid) -> usize {
+        pid as usize * self.hosts.len() + h as usize
     }
 
     /// A call finished. The process making it goes on at once; a process
     /// blocked in it continues in this instant, as an event of its own.
     fn call_done(&mut self, h: HostId, pid: model::Pid, result: model::CallResult) {
-        let p = self.pid_proc[h as usize][pid as usize];
+        let p = self.pid_proc[self.pid_slot(h, pid)];
         self.apps[p as usize].pending_result = Some(result);
         if self.calling != Some(p) {
             let now = self.now;

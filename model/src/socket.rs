@@ -661,6 +661,10 @@ impl Socket {
         self.tcb.send_timer = SendTimer::Idle;
         self.tcb.delack_at = None;
         self.tcb.ack_now = false;
+        // A closed connection is not probed: an abort (SO_LINGER {1, 0}, a
+        // peer's RST) must not leave SO_KEEPALIVE's timer set on a freed socket.
+        self.tcb.keepalive_at = None;
+        self.tcb.keepalive_probes = 0;
     }
 
     /// Records a discard of `bytes` from `buffer`, if there were any.

@@ -468,3 +468,32 @@ fn steps_that_ran_and_held_leave_no_mismatch() {
         run.verdict.step_mismatches
     );
 }
+
+/// Issue 14's first panic: SO_KEEPALIVE on, then an abortive close, freed the
+/// socket with the keepalive timer still set.
+#[test]
+fn an_abortive_close_with_keepalive_on_frees_the_socket_cleanly() {
+    for personality in model::Personality::BUILTIN {
+        let p = || model::Personality::builtin(personality).expect("built-in");
+        let mut w = World2::with(1, p(), p());
+        w.listen_accept();
+        w.connect();
+        let c = w.c;
+        w.b.then("client", Action::Keepalive { sock: c, on: true });
+        w.b.then(
+            "client",
+            Action::Linger {
+                sock: c,
+                linger: Some(0),
+            },
+        );
+        w.b.at(2, "client", Action::Close { sock: c })
+            .expect(Expect::Value(0));
+        let run = w.run();
+        assert!(run.verdict.step_mismatches.is_empty(), "{personality}");
+        assert!(
+            run.verdict.resets.iter().any(|r| r.from.host == CLIENT),
+            "{personality}: the abortive close sends an RST"
+        );
+    }
+}

@@ -403,14 +403,19 @@ fn state_items(spec: &WorldSpec, sim: &Side, kv: &Verdict, run: &RealRun, items:
             .iter()
             .any(|e| e.states.contains(&State::Established))
     };
-    for c in &sim.verdict.connections {
+    // `client→server:80`: the connector, the acceptor and its port.
+    let label_of = |c: &sim::verdict::Connection| {
         let [a, b] = &c.endpoints;
-        let label = format!(
+        format!(
             "{}→{}:{}",
             host(a.addr.host),
             host(b.addr.host),
             b.addr.port
-        );
+        )
+    };
+    for c in &sim.verdict.connections {
+        let [a, b] = &c.endpoints;
+        let label = label_of(c);
         let m = kv.connections.iter().enumerate().find(|(i, k)| {
             let [ka, kb] = &k.endpoints;
             !used[*i]
@@ -445,13 +450,7 @@ fn state_items(spec: &WorldSpec, sim: &Side, kv: &Verdict, run: &RealRun, items:
     }
     for (i, k) in kv.connections.iter().enumerate() {
         if !used[i] && established(k) {
-            let [a, b] = &k.endpoints;
-            let label = format!(
-                "{}→{}:{}",
-                host(a.addr.host),
-                host(b.addr.host),
-                b.addr.port
-            );
+            let label = label_of(k);
             items.push(
                 format!("connection {label}"),
                 "not made".into(),

@@ -30,6 +30,9 @@ pub struct Args {
     /// Print only the verdict, not the ladder.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Also write the report as one self-contained HTML page: ladder, verdict, trace.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 /// Runs a scenario with its trace recorded.
@@ -187,6 +190,12 @@ pub fn exec(a: &Args) -> ExitCode {
     };
     let (w, v) = simulate(&s);
     let failures = s.check(&v);
+    if let Some(path) = &a.html {
+        let page = crate::html::run_report(&s, w.trace(), &v, &failures);
+        if let Err(code) = crate::html::write(path, &page) {
+            return code;
+        }
+    }
     match a.format {
         Format::Json => {
             let r = JsonReport::<()>::new(&s, w.trace(), &v, &failures, None);

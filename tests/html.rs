@@ -22,14 +22,20 @@ const BROWSER_TIMEOUT: Duration = Duration::from_secs(120);
 
 fn tcpsim() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_tcpsim"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR")).env("NO_COLOR", "1");
+    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1");
     c
 }
 
 /// Runs `tcpsim ARGS --html DIR/NAME` and returns the page's path.
 fn report(args: &[&str], dir: &Path, name: &str) -> PathBuf {
     let page = dir.join(name);
-    let out = tcpsim().args(args).arg("--html").arg(&page).output().unwrap();
+    let out = tcpsim()
+        .args(args)
+        .arg("--html")
+        .arg(&page)
+        .output()
+        .unwrap();
     assert!(
         out.status.code().is_some_and(|c| c <= 1),
         "tcpsim {args:?}: {}",
@@ -40,7 +46,11 @@ fn report(args: &[&str], dir: &Path, name: &str) -> PathBuf {
 
 /// The JSON report of `tcpsim ARGS --format json`.
 fn json(args: &[&str]) -> Value {
-    let out = tcpsim().args(args).args(["--format", "json"]).output().unwrap();
+    let out = tcpsim()
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -109,7 +119,10 @@ impl Browser {
                 "--enable-logging=stderr",
                 "--v=0",
             ])
-            .arg(format!("--user-data-dir={}", tmp.path().join("profile").display()))
+            .arg(format!(
+                "--user-data-dir={}",
+                tmp.path().join("profile").display()
+            ))
             .args(args)
             .arg(url)
             .stdin(Stdio::null())
@@ -133,7 +146,10 @@ impl Browser {
     fn load(&self, page: &Path, query: &str) -> Loaded {
         let tmp = tempfile::tempdir().unwrap();
         let net_log = tmp.path().join("net.json");
-        let args = ["--dump-dom".to_string(), format!("--log-net-log={}", net_log.display())];
+        let args = [
+            "--dump-dom".to_string(),
+            format!("--log-net-log={}", net_log.display()),
+        ];
         let (dom, stderr) = self.run(&args, &format!("file://{}{query}", page.display()));
         let requests = std::fs::read(&net_log).map_or_else(|_| Vec::new(), |b| page_requests(&b));
         Loaded {
@@ -150,7 +166,11 @@ impl Browser {
             format!("--screenshot={}", png.display()),
         ];
         self.run(&args, &format!("file://{}", page.display()));
-        assert!(png.is_file(), "chromium wrote no screenshot of {}", page.display());
+        assert!(
+            png.is_file(),
+            "chromium wrote no screenshot of {}",
+            page.display()
+        );
     }
 }
 
@@ -190,20 +210,40 @@ fn page_requests(net_log: &[u8]) -> Vec<String> {
 /// loaded from anywhere (no `src`, no `<link>`), ids unique, every link an
 /// anchor in the page that exists.
 fn check_self_contained(page: &Loaded, what: &str) {
-    assert!(page.console.is_empty(), "{what}: console says {:?}", page.console);
-    assert!(page.requests.is_empty(), "{what}: requested {:?}", page.requests);
+    assert!(
+        page.console.is_empty(),
+        "{what}: console says {:?}",
+        page.console
+    );
+    assert!(
+        page.requests.is_empty(),
+        "{what}: requested {:?}",
+        page.requests
+    );
     let dom = &page.dom;
-    assert_eq!(count(dom, "[src], link, iframe, object, embed"), 0, "{what}: external content");
+    assert_eq!(
+        count(dom, "[src], link, iframe, object, embed"),
+        0,
+        "{what}: external content"
+    );
     assert_eq!(count(dom, "script"), 1, "{what}: one inline script");
-    let mut ids: Vec<&str> = dom.select(&sel("[id]")).filter_map(|e| e.attr("id")).collect();
+    let mut ids: Vec<&str> = dom
+        .select(&sel("[id]"))
+        .filter_map(|e| e.attr("id"))
+        .collect();
     let n = ids.len();
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), n, "{what}: duplicate ids");
     for a in dom.select(&sel("a[href]")) {
         let href = a.attr("href").unwrap();
-        let target = href.strip_prefix('#').unwrap_or_else(|| panic!("{what}: link {href}"));
-        assert!(ids.binary_search(&target).is_ok(), "{what}: {href} leads nowhere");
+        let target = href
+            .strip_prefix('#')
+            .unwrap_or_else(|| panic!("{what}: link {href}"));
+        assert!(
+            ids.binary_search(&target).is_ok(),
+            "{what}: {href} leads nowhere"
+        );
     }
 }
 
@@ -220,20 +260,31 @@ fn check_screenshot(png: &Path, (w, h): (u32, u32)) {
         .filter(|p| p.iter().take(3).any(|&c| c < 200))
         .count();
     let share = inked * 100 / (w * h) as usize;
-    assert!(share >= 3, "{}: only {share}% of the pixels are not blank", png.display());
+    assert!(
+        share >= 3,
+        "{}: only {share}% of the pixels are not blank",
+        png.display()
+    );
 }
 
 /// Keeps `png` as `docs/NAME` when blessing.
 fn bless(png: &Path, name: &str) {
     if std::env::var_os("TCPSIM_BLESS").is_some() {
-        let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs").join(name);
+        let docs = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("docs")
+            .join(name);
         std::fs::copy(png, docs).unwrap();
     }
 }
 
 /// The trace entries of a JSON report that `keep` accepts.
 fn entries<'a>(j: &'a Value, keep: impl Fn(&Value) -> bool + 'a) -> usize {
-    j["trace"].as_array().unwrap().iter().filter(|e| keep(e)).count()
+    j["trace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| keep(e))
+        .count()
 }
 
 fn is_send(e: &Value) -> bool {
@@ -249,29 +300,60 @@ fn check_run_dom(dom: &Html, j: &Value, name: &str) -> (usize, usize) {
     let sends = entries(j, is_send);
     let rsts = entries(j, is_rst_send);
     let drops = entries(j, |e| e["kind"] == "drop");
-    assert_eq!(count(dom, "#run-svg g.seg"), sends, "{name}: one arrow per segment sent");
-    assert_eq!(count(dom, "#run-svg g.seg.rst"), rsts, "{name}: RSTs highlighted");
-    assert_eq!(count(dom, "#run-svg g.seg.lost"), drops, "{name}: drops marked");
-    assert_eq!(count(dom, "#run-svg g.seg.lost text.cross"), drops, "{name}: drops crossed");
+    assert_eq!(
+        count(dom, "#run-svg g.seg"),
+        sends,
+        "{name}: one arrow per segment sent"
+    );
+    assert_eq!(
+        count(dom, "#run-svg g.seg.rst"),
+        rsts,
+        "{name}: RSTs highlighted"
+    );
+    assert_eq!(
+        count(dom, "#run-svg g.seg.lost"),
+        drops,
+        "{name}: drops marked"
+    );
+    assert_eq!(
+        count(dom, "#run-svg g.seg.lost text.cross"),
+        drops,
+        "{name}: drops crossed"
+    );
     let rst_notes = dom
         .select(&sel("#run-svg g.note.rst"))
         .filter(|n| text(*n).contains("RST sent in"))
         .count();
-    assert_eq!(rst_notes, entries(j, |e| e["event"]["event"] == "rst-sent"), "{name}: RST causes");
+    assert_eq!(
+        rst_notes,
+        entries(j, |e| e["event"]["event"] == "rst-sent"),
+        "{name}: RST causes"
+    );
     let badge = dom.select(&sel("#run-verdict .badge")).next().map(text);
-    assert_eq!(badge.as_deref(), j["verdict"]["outcome"].as_str(), "{name}: verdict");
+    assert_eq!(
+        badge.as_deref(),
+        j["verdict"]["outcome"].as_str(),
+        "{name}: verdict"
+    );
     let rows = j["trace"].as_array().unwrap().len();
-    assert_eq!(count(dom, "#run-table tbody tr"), rows, "{name}: one row per entry");
+    assert_eq!(
+        count(dom, "#run-table tbody tr"),
+        rows,
+        "{name}: one row per entry"
+    );
     (rsts, drops)
 }
 
 fn visible_rows(dom: &Html) -> Vec<ElementRef<'_>> {
-    dom.select(&sel("#run-table tbody tr:not([hidden])")).collect()
+    dom.select(&sel("#run-table tbody tr:not([hidden])"))
+        .collect()
 }
 
 #[test]
 fn run_reports_render_in_a_browser_with_every_segment_rst_and_drop() {
-    let Some(browser) = Browser::find() else { return };
+    let Some(browser) = Browser::find() else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
     let (mut rsts, mut drops) = (0, 0);
     for name in ["close-with-unread", "fin-lost", "rst-lost"] {
@@ -282,17 +364,22 @@ fn run_reports_render_in_a_browser_with_every_segment_rst_and_drop() {
         let (r, d) = check_run_dom(&loaded.dom, &json(&["run", &file]), name);
         (rsts, drops) = (rsts + r, drops + d);
     }
-    assert!(rsts > 0 && drops > 0, "the corpus slice has RSTs ({rsts}) and drops ({drops})");
+    assert!(
+        rsts > 0 && drops > 0,
+        "the corpus slice has RSTs ({rsts}) and drops ({drops})"
+    );
     let page = tmp.path().join("close-with-unread.html");
     let png = tmp.path().join("run.png");
-    browser.screenshot(&page, &png, (1280, 1800));
-    check_screenshot(&png, (1280, 1800));
+    browser.screenshot(&page, &png, (1280, 2000));
+    check_screenshot(&png, (1280, 2000));
     bless(&png, "html-run.png");
 }
 
 #[test]
 fn the_trace_filter_shows_only_matching_rows() {
-    let Some(browser) = Browser::find() else { return };
+    let Some(browser) = Browser::find() else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
     let file = "scenarios/close-with-unread.toml";
     let page = report(&["run", file, "-q"], tmp.path(), "run.html");
@@ -304,7 +391,11 @@ fn the_trace_filter_shows_only_matching_rows() {
     assert_eq!(rows.len(), sends);
     assert!(rows.iter().all(|r| r.attr("data-kind") == Some("send")));
     let total = j["trace"].as_array().unwrap().len();
-    let output = loaded.dom.select(&sel("form.filter output")).next().map(text);
+    let output = loaded
+        .dom
+        .select(&sel("form.filter output"))
+        .next()
+        .map(text);
     assert_eq!(output, Some(format!("{sends} of {total} entries")));
     let loaded = browser.load(&page, "?host=client&text=econnreset");
     let rows = visible_rows(&loaded.dom);
@@ -317,9 +408,11 @@ fn the_trace_filter_shows_only_matching_rows() {
 
 #[test]
 fn compare_reports_render_with_a_matrix_whose_cells_lead_to_their_ladders() {
-    let Some(browser) = Browser::find() else { return };
+    let Some(browser) = Browser::find() else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
-    let file = "scenarios/close-with-unread.toml";
+    let file = "scenarios/rsync-cygwin-exit.toml";
     let page = report(&["compare", file], tmp.path(), "compare.html");
     let loaded = browser.load(&page, "");
     check_self_contained(&loaded, "compare");
@@ -330,17 +423,35 @@ fn compare_reports_render_with_a_matrix_whose_cells_lead_to_their_ladders() {
     for (k, cell) in dom.select(&sel("table.matrix td.cell")).enumerate() {
         let id = format!("cell-{}-{}", k / n, k % n);
         let href = format!("#{id}");
-        assert!(cell.select(&sel("a")).any(|a| a.attr("href") == Some(&href)), "{id}");
+        assert!(
+            cell.select(&sel("a"))
+                .any(|a| a.attr("href") == Some(&href)),
+            "{id}"
+        );
         let pair = format!("section.pair#{id}");
         assert_eq!(count(dom, &pair), 1, "{id}: a section of its own");
-        assert!(count(dom, &format!("#{id}-svg g.seg")) > 0, "{id}: a ladder");
+        assert!(
+            count(dom, &format!("#{id}-svg g.seg")) > 0,
+            "{id}: a ladder"
+        );
         let outcome = j["cells"][k]["outcome"].as_str().unwrap();
-        let badge = dom.select(&sel(&format!("{pair} h2 .badge"))).next().map(text);
+        let badge = dom
+            .select(&sel(&format!("{pair} h2 .badge")))
+            .next()
+            .map(text);
         assert_eq!(badge.as_deref(), Some(outcome), "{id}");
     }
-    // The file's own pair (linux/linux) draws as `run` does.
+    // The file's own pair draws as `run` does.
     let run = json(&["run", file]);
-    assert_eq!(count(dom, "#cell-0-0-svg g.seg"), entries(&run, is_send));
+    let names = j["personalities"].as_array().unwrap();
+    let at = |h: usize| {
+        names
+            .iter()
+            .position(|p| *p == run["hosts"][h]["personality"])
+            .unwrap()
+    };
+    let own = format!("#cell-{}-{}-svg g.seg", at(0), at(1));
+    assert_eq!(count(dom, &own), entries(&run, is_send));
     // Every divergence is listed, and its cells' ≠ links land on its markers.
     let divergences = j["divergences"].as_array().unwrap().len();
     assert!(divergences > 0, "the scenario's pairs diverge");
@@ -362,11 +473,17 @@ fn compare_reports_render_with_a_matrix_whose_cells_lead_to_their_ladders() {
 /// from the network, is caught; a clean page passes.
 #[test]
 fn the_browser_check_catches_script_errors_and_network_loads() {
-    let Some(browser) = Browser::find() else { return };
+    let Some(browser) = Browser::find() else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
     let page = |name: &str, body: &str| {
         let p = tmp.path().join(name);
-        std::fs::write(&p, format!("<!DOCTYPE html><html><body>{body}</body></html>")).unwrap();
+        std::fs::write(
+            &p,
+            format!("<!DOCTYPE html><html><body>{body}</body></html>"),
+        )
+        .unwrap();
         p
     };
     let broken = page("broken.html", "<p>x</p><script>notAFunction();</script>");
@@ -376,13 +493,23 @@ fn the_browser_check_catches_script_errors_and_network_loads() {
         "{:?}",
         loaded.console
     );
-    let fetching = page("fetching.html", "<img src=\"http://tcpsim.invalid/x.png\"><script></script>");
+    let fetching = page(
+        "fetching.html",
+        "<img src=\"http://tcpsim.invalid/x.png\"><script></script>",
+    );
     let loaded = browser.load(&fetching, "");
     assert_eq!(loaded.requests, ["http://tcpsim.invalid/x.png"]);
-    let clean = page("clean.html", "<p id=\"a\">x</p><script>document.body.dataset.ran = 'yes';</script>");
+    let clean = page(
+        "clean.html",
+        "<p id=\"a\">x</p><script>document.body.dataset.ran = 'yes';</script>",
+    );
     let loaded = browser.load(&clean, "");
     check_self_contained(&loaded, "clean page");
-    assert_eq!(count(&loaded.dom, "body[data-ran=yes]"), 1, "the script ran");
+    assert_eq!(
+        count(&loaded.dom, "body[data-ran=yes]"),
+        1,
+        "the script ran"
+    );
 }
 
 #[test]
@@ -390,7 +517,12 @@ fn html_reports_are_byte_identical_from_run_to_run() {
     let tmp = tempfile::tempdir().unwrap();
     for args in [
         &["run", "scenarios/rsync-cygwin-exit.toml", "-q"][..],
-        &["compare", "scenarios/fin-lost.toml", "--personalities", "linux,winsock-xp"][..],
+        &[
+            "compare",
+            "scenarios/fin-lost.toml",
+            "--personalities",
+            "linux,winsock-xp",
+        ][..],
     ] {
         let a = std::fs::read(report(args, tmp.path(), "a.html")).unwrap();
         let b = std::fs::read(report(args, tmp.path(), "b.html")).unwrap();
@@ -413,20 +545,38 @@ fn what_a_scenario_file_says_is_escaped() {
     assert_ne!(hostile, original);
     let file = tmp.path().join("hostile.toml");
     std::fs::write(&file, hostile).unwrap();
-    let page = report(&["run", file.to_str().unwrap(), "-q"], tmp.path(), "hostile.html");
+    let page = report(
+        &["run", file.to_str().unwrap(), "-q"],
+        tmp.path(),
+        "hostile.html",
+    );
     let html = std::fs::read_to_string(page).unwrap();
-    assert!(html.contains("&lt;script&gt;alert('x')&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt; &quot;quoted&quot;"));
-    assert_eq!(html.matches("<script").count(), 1, "only the report's own script");
+    assert!(html.contains(
+        "&lt;script&gt;alert('x')&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt; &quot;quoted&quot;"
+    ));
+    assert_eq!(
+        html.matches("<script").count(),
+        1,
+        "only the report's own script"
+    );
     assert!(!html.contains("<b>"));
 }
 
 #[test]
 fn an_unwritable_html_path_is_an_input_error() {
     let out = tcpsim()
-        .args(["run", "scenarios/close-with-unread.toml", "--html", "no/such/dir/r.html"])
+        .args([
+            "run",
+            "scenarios/close-with-unread.toml",
+            "--html",
+            "no/such/dir/r.html",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("cannot write the HTML report no/such/dir/r.html"), "{err}");
+    assert!(
+        err.contains("cannot write the HTML report no/such/dir/r.html"),
+        "{err}"
+    );
 }

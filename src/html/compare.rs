@@ -36,11 +36,14 @@ fn parse_ms(t: &str) -> Instant {
 
 /// The divergences cell `k` takes part in, with the other cell of each.
 fn divergences_of(c: &Comparison, k: usize) -> impl Iterator<Item = (usize, &Divergence, usize)> {
-    c.divergences.iter().enumerate().filter_map(move |(i, d)| match d.cells {
-        [a, b] if a == k => Some((i, d, b)),
-        [a, b] if b == k => Some((i, d, a)),
-        _ => None,
-    })
+    c.divergences
+        .iter()
+        .enumerate()
+        .filter_map(move |(i, d)| match d.cells {
+            [a, b] if a == k => Some((i, d, b)),
+            [a, b] if b == k => Some((i, d, a)),
+            _ => None,
+        })
 }
 
 /// The HTML report of a comparison.
@@ -72,14 +75,14 @@ fn matrix(s: &Scenario, c: &Comparison) -> Markup {
     html! {
         div.scroll { table.matrix {
             thead { tr {
-                th.corner { (h0) " ↓ \\ " (h1) " →" }
+                th.corner { "rows: " (h0) br; "columns: " (h1) }
                 @for name in &c.names { th scope="col" { (name) } }
             } }
             tbody {
                 @for i in 0..n {
                     tr {
                         th scope="row" { (c.names[i]) }
-                        @for j in 0..n { (matrix_cell(c, i * n + j)) }
+                        @for j in 0..n { (matrix_cell(s, c, i * n + j)) }
                     }
                 }
             }
@@ -87,18 +90,19 @@ fn matrix(s: &Scenario, c: &Comparison) -> Markup {
         p.legend {
             "Each cell: how the run ends (" span.badge.clean { "clean" } " "
             span.badge.reset { "RST" } " " span.badge.lost { "lost" } " " span.badge.hung { "hung" }
-            "; ✗: an expectation failed). Select a cell for its ladder; ≠ leads to where it first differs from another pair."
+            "; ✗: an expectation failed; framed: the pair the file declares). Select a cell for its ladder; ≠ leads to where it first differs from another pair."
         }
     }
 }
 
-fn matrix_cell(c: &Comparison, k: usize) -> Markup {
+fn matrix_cell(s: &Scenario, c: &Comparison, k: usize) -> Markup {
     let cell = &c.cells[k];
     let (class, words) = verdict::outcome_words(cell.outcome);
+    let own = s.declared.first() == Some(&cell.first) && s.declared.get(1) == Some(&cell.second);
     let id = cell_id(c, k);
     let first = divergences_of(c, k).next();
     html! {
-        td class=(format!("cell {class}")) {
+        td class=(format!("cell {class}{}", if own { " own" } else { "" })) {
             a href=(format!("#{id}")) title=(words) { (cell.short()) }
             @if let Some((i, d, _)) = first {
                 " " a.diverge href=(format!("#{id}-d{i}")) title=(format!("first divergence at {} ms", d.at_ms)) { "≠ " (d.at_ms) }
@@ -177,6 +181,11 @@ fn pair(s: &Scenario, c: &Comparison, k: usize) -> Markup {
     let id = cell_id(c, k);
     let marks = marks(c, k, &id);
     let cell = &c.cells[k];
+    let expect = if cell.failures.is_empty() {
+        html! {}
+    } else {
+        verdict::expectations("", &cell.failures)
+    };
     html! {
         section.pair id=(id) {
             h2 { (cell_label(s, c, k)) " " (verdict::badge(cell.outcome)) }
@@ -184,8 +193,7 @@ fn pair(s: &Scenario, c: &Comparison, k: usize) -> Markup {
             @for (i, d, other) in divergences_of(c, k) {
                 p.diverges { a href=(format!("#div-{i}")) { "Differs from " (cell_label(s, c, other)) } " from " (d.at_ms) " ms on." }
             }
-            @if !cell.failures.is_empty() { (verdict::expectations("", &cell.failures)) }
-            (run_sections(spec, w.trace(), &v, &id, &marks))
+            (run_sections(spec, w.trace(), &v, expect, (&id, &marks)))
         }
     }
 }

@@ -15,7 +15,7 @@ use sim::report::{addr, entry_text, ms, seg_text, Isns};
 use sim::{Entry, What, WorldSpec};
 
 /// Width of the time axis.
-const AXIS_W: u32 = 72;
+const AXIS_W: u32 = 84;
 /// Width of the notes beside a host (`NOTE_CHARS` monospace characters).
 const NOTE_W: u32 = 360;
 const NOTE_CHARS: usize = 54;
@@ -177,6 +177,16 @@ fn gap_px(gap: Duration) -> u32 {
     4 * (us.checked_ilog10().map_or(0, |d| d + 1))
 }
 
+/// An idle gap in the unit that suits it: `+200 ms`, `+60.0 s`.
+fn gap_text(d: Duration) -> String {
+    let ns = d.as_ns();
+    match ns {
+        1_000_000_000.. => format!("+{}.{} s", ns / 1_000_000_000, ns / 100_000_000 % 10),
+        1_000_000.. => format!("+{} ms", ns / 1_000_000),
+        _ => format!("+{} µs", ns / 1_000),
+    }
+}
+
 /// Splits `text` into lines of at most `max` characters, at spaces where it can.
 pub fn wrap(text: &str, max: usize) -> Vec<String> {
     let mut lines = Vec::new();
@@ -243,8 +253,9 @@ impl Builder<'_> {
             What::Recv { seg } => self.recv(e.t_ns, seg),
             What::Drop { seg, reason } => self.lost(e.t_ns, seg, reason),
             What::Duplicate { seg } => {
-                if let Some(&a) = self.pending_for(&seg) {
-                    self.out.arrows[a].duplicated = true;
+                // The network duplicates the segment just sent.
+                if let Some(a) = self.out.arrows.last_mut().filter(|a| a.seg == seg) {
+                    a.duplicated = true;
                 }
                 self.note(i, e, "⧉ the network duplicated it".into());
             }
@@ -293,15 +304,12 @@ impl Builder<'_> {
         });
     }
 
-    /// The oldest arrow still waiting whose segment is `seg`.
-    fn pending_for(&self, seg: &Segment) -> Option<&usize> {
-        self.pending
-            .iter()
-            .find(|&&a| self.out.arrows[a].seg == *seg)
-    }
-
     fn recv(&mut self, t: Instant, seg: Segment) {
-        let Some(k) = self.pending.iter().position(|&a| self.out.arrows[a].seg == seg) else {
+        let Some(k) = self
+            .pending
+            .iter()
+            .position(|&a| self.out.arrows[a].seg == seg)
+        else {
             return;
         };
         let y = self.row(t, RECV_H) + RECV_H / 2;
@@ -318,7 +326,11 @@ impl Builder<'_> {
     }
 
     fn lost(&mut self, t: Instant, seg: Segment, reason: &'static str) {
-        let Some(k) = self.pending.iter().rposition(|&a| self.out.arrows[a].seg == seg) else {
+        let Some(k) = self
+            .pending
+            .iter()
+            .rposition(|&a| self.out.arrows[a].seg == seg)
+        else {
             return;
         };
         let y = self.row(t, ROW_H) + ROW_H / 2;
@@ -395,7 +407,7 @@ fn axis(l: &Layout, w: u32) -> Markup {
                 text x=(AXIS_W - PAD) y=(t.top + 12) text-anchor="end" { (ms(t.t)) }
                 @if let Some(g) = t.gap {
                     text.gap x=(AXIS_W - PAD) y=(t.top - 4) text-anchor="end" {
-                        "+" (sim::report::duration_ms(g))
+                        (gap_text(g))
                     }
                 }
             }
@@ -506,7 +518,11 @@ fn arrow_title(spec: &WorldSpec, trace: &[Entry], a: &Arrow) -> String {
         End::Lost { reason, .. } => format!("lost ({reason})"),
         End::InFlight => "still in flight when the run ended".to_string(),
     };
-    let cause = a.cause.as_deref().map(|c| format!("; {c}")).unwrap_or_default();
+    let cause = a
+        .cause
+        .as_deref()
+        .map(|c| format!("; {c}"))
+        .unwrap_or_default();
     format!(
         "{} ms {} → {}: {}; {fate}{cause}",
         ms(t),
@@ -520,7 +536,11 @@ fn arrow_title(spec: &WorldSpec, trace: &[Entry], a: &Arrow) -> String {
 fn note_svg(trace: &[Entry], n: &Note, id: &str) -> Markup {
     let x = lifeline_x(n.host);
     let left = n.host == 0;
-    let (tx, anchor) = if left { (x - PAD, "end") } else { (x + PAD, "start") };
+    let (tx, anchor) = if left {
+        (x - PAD, "end")
+    } else {
+        (x + PAD, "start")
+    };
     let chars = n.lines.iter().map(|l| l.chars().count()).max().unwrap_or(0);
     let bw = text_w(chars) + 8;
     let bx = if left { tx + 4 - bw } else { tx - 4 };
@@ -552,7 +572,9 @@ mod tests {
         assert_eq!(wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
         assert_eq!(wrap("", 4), [""]);
         let long = "500 B send buffer discarded by our RST (close with unread data)";
-        assert!(wrap(long, NOTE_CHARS).iter().all(|l| l.chars().count() <= NOTE_CHARS));
+        assert!(wrap(long, NOTE_CHARS)
+            .iter()
+            .all(|l| l.chars().count() <= NOTE_CHARS));
         assert_eq!(wrap(long, NOTE_CHARS).join(" "), long);
     }
 
@@ -564,8 +586,18 @@ mod tests {
     }
 
     #[test]
+    fn gaps_are_said_in_the_unit_that_suits_them() {
+        assert_eq!(gap_text(Duration::from_ns(59_999_950_000)), "+59.9 s");
+        assert_eq!(gap_text(Duration::from_ns(200_100_000)), "+200 ms");
+        assert_eq!(gap_text(Duration::from_ns(50_000)), "+50 µs");
+    }
+
+    #[test]
     fn notes_fit_beside_their_host() {
         assert!(text_w(NOTE_CHARS) <= NOTE_W);
-        assert!(text_w(52) < SPAN_W - 2 * PAD, "a segment label fits between lifelines");
+        assert!(
+            text_w(52) < SPAN_W - 2 * PAD,
+            "a segment label fits between lifelines"
+        );
     }
 }

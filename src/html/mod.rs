@@ -75,12 +75,20 @@ fn hosts(spec: &WorldSpec) -> Markup {
     }
 }
 
-/// A run's verdict, ladder and trace, under ids starting with `id`.
-fn run_sections(spec: &WorldSpec, trace: &[Entry], v: &Verdict, id: &str, marks: &[Mark]) -> Markup {
+/// A run's verdict (followed by `expect`, its expectations), ladder and
+/// trace, under ids starting with `id`.
+fn run_sections(
+    spec: &WorldSpec,
+    trace: &[Entry],
+    v: &Verdict,
+    expect: Markup,
+    (id, marks): (&str, &[Mark]),
+) -> Markup {
     html! {
         section.verdict id=(format!("{id}-verdict")) {
             h3 { "Verdict" }
             (verdict::verdict(spec, v))
+            (expect)
         }
         section.ladder-section id=(format!("{id}-ladder")) {
             h3 { "Ladder" }
@@ -110,11 +118,7 @@ pub fn run_report(s: &Scenario, trace: &[Entry], v: &Verdict, failures: &[Mismat
         (hosts(&s.spec))
         nav { a href="#run-verdict" { "verdict" } " · " a href="#run-ladder" { "ladder" } " · " a href="#run-trace" { "trace" } }
         main {
-            section.expectations id="run-expectations" {
-                h3 { "Expectations" }
-                (verdict::expectations(&summary, failures))
-            }
-            (run_sections(&s.spec, trace, v, "run", &[]))
+            (run_sections(&s.spec, trace, v, verdict::expectations(&summary, failures), ("run", &[])))
         }
     };
     page(&format!("tcpsim run: {}", s.name), body)
@@ -123,7 +127,96 @@ pub fn run_report(s: &Scenario, trace: &[Entry], v: &Verdict, failures: &[Mismat
 /// Writes a report, or says why it could not (exit code 2).
 pub fn write(path: &Path, html: &str) -> Result<(), std::process::ExitCode> {
     std::fs::write(path, html).map_err(|e| {
-        eprintln!("error: cannot write the HTML report {}: {e}", path.display());
+        eprintln!(
+            "error: cannot write the HTML report {}: {e}",
+            path.display()
+        );
         std::process::ExitCode::from(crate::cli::EXIT_INPUT)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{self, Overrides};
+    use sim::What;
+
+    /// Every scenario of the corpus, loaded.
+    fn corpus() -> Vec<Scenario> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        files.sort();
+        let corpus: Vec<Scenario> = files
+            .iter()
+            .map(|f| scenario::load(f, &Overrides::default()).unwrap())
+            .collect();
+        assert!(corpus.len() >= 30, "the corpus: {} files", corpus.len());
+        corpus
+    }
+
+    /// Over the whole corpus: one arrow per segment sent, each ending where
+    /// the trace says (arrived, lost, or still in flight at the end), rows
+    /// going down as time goes on.
+    #[test]
+    fn the_ladder_draws_every_segment_of_every_corpus_scenario() {
+        let (mut lost, mut rsts) = (0, 0);
+        for s in corpus() {
+            let (w, _) = crate::cli::run::simulate(&s);
+            let trace = w.trace();
+            let count = |f: fn(&What) -> bool| trace.iter().filter(|e| f(&e.what)).count();
+            let l = layout(&s.spec, trace);
+            let sends = count(|w| matches!(w, What::Send { .. }));
+            assert_eq!(l.arrows.len(), sends, "{}", s.name);
+            let drops = count(|w| matches!(w, What::Drop { .. }));
+            let ended_lost = l
+                .arrows
+                .iter()
+                .filter(|a| matches!(a.end, End::Lost { .. }))
+                .count();
+            assert_eq!(ended_lost, drops, "{}", s.name);
+            let arrivals = count(|w| matches!(w, What::Recv { .. }));
+            let drawn = l
+                .arrows
+                .iter()
+                .filter(|a| matches!(a.end, End::Arrived(_)))
+                .count()
+                + l.arrows.iter().filter(|a| a.copy.is_some()).count();
+            assert_eq!(drawn, arrivals, "{}: every arrival ends an arrow", s.name);
+            for a in &l.arrows {
+                if let End::Arrived(y) | End::Lost { y, .. } = a.end {
+                    assert!(y > a.y, "{}: arrows go down", s.name);
+                }
+            }
+            assert!(l
+                .ticks
+                .windows(2)
+                .all(|t| t[0].top < t[1].top && t[0].t < t[1].t));
+            lost += drops;
+            rsts += l.arrows.iter().filter(|a| a.seg.flags.rst()).count();
+        }
+        assert!(
+            lost > 0 && rsts > 0,
+            "the corpus has drops ({lost}) and RSTs ({rsts})"
+        );
+    }
+
+    #[test]
+    fn the_same_run_renders_the_same_page() {
+        let corpus = corpus();
+        let s = corpus
+            .iter()
+            .find(|s| s.name == "rsync-cygwin-exit")
+            .unwrap();
+        let render = || {
+            let (w, v) = crate::cli::run::simulate(s);
+            run_report(s, w.trace(), &v, &s.check(&v))
+        };
+        let page = render();
+        assert_eq!(page, render());
+        assert!(page.starts_with("<!DOCTYPE html>"));
+    }
 }

@@ -12,8 +12,14 @@ use sim::{Entry, What, WorldSpec};
 /// An entry's kind as the JSON report names it (`model` entries by their event).
 pub fn kind(e: &Entry) -> String {
     let v = serde_json::to_value(e.what).expect("trace entries serialize");
-    let k = if v["kind"] == "model" { &v["event"]["event"] } else { &v["kind"] };
-    k.as_str().expect("entries and events are tagged").to_string()
+    let k = if v["kind"] == "model" {
+        &v["event"]["event"]
+    } else {
+        &v["kind"]
+    };
+    k.as_str()
+        .expect("entries and events are tagged")
+        .to_string()
 }
 
 /// An entry in words: the ladder's text where the ladder shows it, otherwise
@@ -24,7 +30,9 @@ pub fn entry_words(spec: &WorldSpec, isns: &mut Isns, e: &Entry) -> String {
     match e.what {
         What::Send { seg } => format!("{} → {}", seg_text(isns, &seg), addr(spec, seg.dst)),
         What::Recv { seg } => format!("{} from {}", seg_text(isns, &seg), addr(spec, seg.src)),
-        What::Call { proc, call, .. } => format!("{}: {} called", proc_name(proc), call_text(&call, spec)),
+        What::Call { proc, call, .. } => {
+            format!("{}: {} called", proc_name(proc), call_text(&call, spec))
+        }
         What::Finished { proc } => format!("{}: no steps left", proc_name(proc)),
         What::Model { event } => match event {
             Event::Delivered { bytes, .. } => format!("{bytes} B into the receive buffer"),
@@ -34,7 +42,10 @@ pub fn entry_words(spec: &WorldSpec, isns: &mut Isns, e: &Entry) -> String {
                 format!("a call failed with {}", errno_name(spec, e.host, errno))
             }
             Event::CallDone { result, .. } => {
-                format!("a blocked call finished: {}", result_text(spec, e.host, &result))
+                format!(
+                    "a blocked call finished: {}",
+                    result_text(spec, e.host, &result)
+                )
             }
             _ => ladder.unwrap_or_default(),
         },
@@ -56,7 +67,11 @@ pub fn table(spec: &WorldSpec, trace: &[Entry], id: &str) -> Markup {
             kinds.push(k);
         }
     }
-    let host = |e: &Entry| spec.hosts.get(e.host as usize).map_or("?", |h| h.name.as_str());
+    let host = |e: &Entry| {
+        spec.hosts
+            .get(e.host as usize)
+            .map_or("?", |h| h.name.as_str())
+    };
     let table_id = format!("{id}-table");
     html! {
         form.filter data-table=(table_id) {

@@ -16,7 +16,10 @@ pub fn outcome_words(o: Outcome) -> (&'static str, &'static str) {
         Outcome::ResetWithoutLoss => ("reset", "an RST ended a connection, no byte was lost"),
         Outcome::ResetWithLoss => ("lost", "an RST ended a connection and bytes were lost"),
         Outcome::LossWithoutReset => ("lost", "bytes were lost without an RST"),
-        Outcome::Hung => ("hung", "a process was still blocked, or the run hit a limit"),
+        Outcome::Hung => (
+            "hung",
+            "a process was still blocked, or the run hit a limit",
+        ),
     }
 }
 
@@ -61,7 +64,7 @@ fn resets(spec: &WorldSpec, v: &Verdict) -> Markup {
         @if v.resets.is_empty() {
             p { "No RST." }
         } @else {
-            table.resets {
+            div.scroll { table.resets {
                 thead { tr { th { "time (ms)" } th { "RST" } th { "state" } th { "cause" } th { "acted on" } } }
                 tbody {
                     @for r in &v.resets {
@@ -74,7 +77,7 @@ fn resets(spec: &WorldSpec, v: &Verdict) -> Markup {
                         }
                     }
                 }
-            }
+            } }
         }
     }
 }
@@ -83,12 +86,12 @@ fn connection(spec: &WorldSpec, c: &Connection) -> Markup {
     let [a, b] = &c.endpoints;
     html! {
         h4 { "Connection " (addr(spec, a.addr)) " ⇄ " (addr(spec, b.addr)) }
-        table.bytes {
+        div.scroll { table.bytes {
             thead { tr {
                 th { "direction" } th.n { "written" } th.n { "delivered" } th.n { "read" } th.n { "lost" }
             } }
             tbody { @for d in &c.directions { (direction(spec, d)) } }
-        }
+        } }
         ul.endpoints { @for e in &c.endpoints { (endpoint(spec, e)) } }
     }
 }
@@ -132,14 +135,15 @@ fn endpoint(spec: &WorldSpec, e: &Endpoint) -> Markup {
 /// The expectations' result: each failure, or the text report's sentence.
 pub fn expectations(summary: &str, failures: &[Mismatch]) -> Markup {
     html! {
+        h4 { "Expectations" }
         @if failures.is_empty() {
             p.expect { (summary.trim()) }
         } @else {
             p.expect.failed { (failures.len()) " expectation" (if failures.len() == 1 { "" } else { "s" }) " FAILED" }
-            table.failures {
+            div.scroll { table.failures {
                 thead { tr { th { "what" } th { "expected" } th { "actual" } } }
                 tbody { @for f in failures { tr { td { (f.what) } td { (f.expected) } td { (f.actual) } } } }
-            }
+            } }
         }
     }
 }

@@ -213,7 +213,11 @@ mod tests {
         let isn = Seq(u32::MAX - 99);
         assert_eq!(Offset::SYN.wire(isn), isn);
         assert_eq!(Offset(100).wire(isn), Seq(0), "the wrap, 100 octets in");
-        assert_eq!(Offset(TWO_32).wire(isn), isn, "one wrap later: the same number");
+        assert_eq!(
+            Offset(TWO_32).wire(isn),
+            isn,
+            "one wrap later: the same number"
+        );
         assert_eq!(Offset(10 * TWO_32 + 105).wire(isn), Seq(5));
     }
 
@@ -222,7 +226,15 @@ mod tests {
     /// the wire numbers, at 2^31 and 2^32 octets, and terabytes in.
     #[test]
     fn a_received_number_maps_to_the_offset_nearest_the_edge() {
-        let edges = [1, 100, TWO_31 - 1, TWO_31, TWO_31 + 1, TWO_32, 3 * TWO_32 + 7];
+        let edges = [
+            1,
+            100,
+            TWO_31 - 1,
+            TWO_31,
+            TWO_31 + 1,
+            TWO_32,
+            3 * TWO_32 + 7,
+        ];
         let distances = [0, 1, 1460, TWO_31 - 1, TWO_31];
         for isn in [Seq(0), Seq(1 << 31), Seq(u32::MAX - 99), Seq(u32::MAX)] {
             for edge in edges.map(Offset) {
@@ -259,13 +271,22 @@ mod tests {
         let edge = Offset::FIRST_DATA;
         assert_eq!(Offset::nearest(isn, isn, edge), Offset::SYN);
         assert_eq!(Offset::nearest(isn - 1, isn, edge), Offset(TWO_32 - 1));
-        assert_eq!(Offset::nearest(isn - 1000, isn, edge), Offset(TWO_32 - 1000));
+        assert_eq!(
+            Offset::nearest(isn - 1000, isn, edge),
+            Offset(TWO_32 - 1000)
+        );
         // Further on, the same number names a real octet: 2^32 - 1000, ahead
         // of an edge past 2^31, behind one past 2^32.
         let edge = Offset(TWO_31 + 10);
-        assert_eq!(Offset::nearest(isn - 1000, isn, edge), Offset(TWO_32 - 1000));
+        assert_eq!(
+            Offset::nearest(isn - 1000, isn, edge),
+            Offset(TWO_32 - 1000)
+        );
         let edge = Offset(TWO_32 + 10);
-        assert_eq!(Offset::nearest(isn - 1000, isn, edge), Offset(TWO_32 - 1000));
+        assert_eq!(
+            Offset::nearest(isn - 1000, isn, edge),
+            Offset(TWO_32 - 1000)
+        );
     }
 
     #[test]

@@ -265,7 +265,11 @@ fn test_fin_wait_past_2_pow_32_closes_in_order() {
     assert_eq!(h.state(), State::TimeWait);
     assert_eq!(h.sent(), [format!(". {fin}:{fin}(0) ack {fin}")]);
     h.inject(peer_fin);
-    assert_eq!(h.sent(), [format!(". {fin}:{fin}(0) ack {fin}")], "FIN again");
+    assert_eq!(
+        h.sent(),
+        [format!(". {fin}:{fin}(0) ack {fin}")],
+        "FIN again"
+    );
     h.advance_ms(60_000);
     assert!(h.freed());
 }

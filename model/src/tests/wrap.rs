@@ -7,6 +7,10 @@
 use super::*;
 use crate::seq::Offset;
 
+/// One direction's mapping from stream offsets to wire numbers, and back.
+type ToWire<'a> = &'a dyn Fn(Offset) -> Seq;
+type FromWire<'a> = &'a dyn Fn(Seq) -> Offset;
+
 /// Our ISS 100 below the wrap, the peer's 50 below it.
 fn wrapping() -> H {
     let p = Personality::builtin("linux").unwrap();
@@ -197,7 +201,7 @@ fn test_established_past_2_pow_32_maps_numbers_to_the_nearest_offset() {
     // twice and are below them.
     assert_eq!(t.rcv_seq(t.rcv_nxt), t.irs + (1 + LONG) as u32);
     assert!(t.rcv_seq(t.rcv_nxt).0 < t.irs.0 && t.snd_seq(t.snd_una).0 < t.iss.0);
-    let edges: [(Offset, &dyn Fn(Offset) -> Seq, &dyn Fn(Seq) -> Offset); 2] = [
+    let edges: [(Offset, ToWire, FromWire); 2] = [
         (t.rcv_nxt, &|o| t.rcv_seq(o), &|s| t.seq_offset(s)),
         (t.snd_una, &|o| t.snd_seq(o), &|s| t.ack_offset(s)),
     ];

@@ -538,8 +538,14 @@ fn stream(bytes: u64, from_server: bool, isn: Option<u32>) -> WorldSpec {
         false => (("client", c), ("server", s)),
         true => (("server", s), ("client", c)),
     };
-    b.then(writer, Action::Write { sock: w_sock, bytes })
-        .expect(Expect::Value(bytes));
+    b.then(
+        writer,
+        Action::Write {
+            sock: w_sock,
+            bytes,
+        },
+    )
+    .expect(Expect::Value(bytes));
     b.then(writer, Action::Close { sock: w_sock })
         .expect(Expect::Value(0));
     let read = Action::Read {
@@ -557,20 +563,29 @@ fn stream(bytes: u64, from_server: bool, isn: Option<u32>) -> WorldSpec {
 /// delivered and read one way and nothing the other. Returns how many times
 /// the writer's wire numbers wrapped around 2^32.
 fn assert_streams(bytes: u64, from_server: bool, isn: Option<u32>) -> u64 {
-    let label = format!("{bytes} octets from the {}, ISN {isn:?}", ["client", "server"][from_server as usize]);
+    let label = format!(
+        "{bytes} octets from the {}, ISN {isn:?}",
+        ["client", "server"][from_server as usize]
+    );
     let spec = Arc::new(stream(bytes, from_server, isn));
     let mut w = World::new(Arc::clone(&spec), false);
     let mut wraps = 0;
     while w.step() {
         for (_, s) in w.hosts[from_server as usize].sockets() {
             let t = &s.tcb;
-            assert!(t.snd_una <= t.snd_nxt && t.snd_nxt <= t.snd_max, "{label}: {t:?}");
+            assert!(
+                t.snd_una <= t.snd_nxt && t.snd_nxt <= t.snd_max,
+                "{label}: {t:?}"
+            );
             wraps = wraps.max((t.iss.0 as u64 + t.snd_max.0) >> 32);
         }
     }
     let v = w.verdict();
     assert_eq!(v.outcome, Outcome::Clean, "{label}: {v:?}");
-    assert!(v.step_mismatches.is_empty() && v.stuck.is_empty(), "{label}: {v:?}");
+    assert!(
+        v.step_mismatches.is_empty() && v.stuck.is_empty(),
+        "{label}: {v:?}"
+    );
     assert_eq!(v.end, EndReason::Quiescent, "{label}");
     assert_eq!(v.connections.len(), 1, "{label}");
     let dirs = &v.connections[0].directions;

@@ -197,16 +197,22 @@ fn test_established_past_2_pow_32_maps_numbers_to_the_nearest_offset() {
     // twice and are below them.
     assert_eq!(t.rcv_seq(t.rcv_nxt), t.irs + (1 + LONG) as u32);
     assert!(t.rcv_seq(t.rcv_nxt).0 < t.irs.0 && t.snd_seq(t.snd_una).0 < t.iss.0);
-    let edges: [(Offset, &dyn Fn(Offset) -> Seq, &dyn Fn(Seq) -> Offset); 2] = [
-        (t.rcv_nxt, &|o| t.rcv_seq(o), &|s| t.seq_offset(s)),
-        (t.snd_una, &|o| t.snd_seq(o), &|s| t.ack_offset(s)),
-    ];
-    for (edge, wire, read) in edges {
-        for d in [0, 1, 65_535, GIB, TWO_31 - 1] {
-            assert_eq!(read(wire(edge + d)), edge + d, "{d} ahead of {edge}");
-            assert_eq!(read(wire(edge - d)), edge - d, "{d} behind {edge}");
+    // The peer's stream (sequence numbers) and ours (acknowledgments).
+    let wire = |peers: bool, o| if peers { t.rcv_seq(o) } else { t.snd_seq(o) };
+    let read = |peers: bool, s| {
+        if peers {
+            t.seq_offset(s)
+        } else {
+            t.ack_offset(s)
         }
-        assert_eq!(read(wire(edge + TWO_31)), edge - TWO_31, "2^31 ahead");
+    };
+    for (peers, edge) in [(true, t.rcv_nxt), (false, t.snd_una)] {
+        let read = |o| read(peers, wire(peers, o));
+        for d in [0, 1, 65_535, GIB, TWO_31 - 1] {
+            assert_eq!(read(edge + d), edge + d, "{d} ahead of {edge}");
+            assert_eq!(read(edge - d), edge - d, "{d} behind {edge}");
+        }
+        assert_eq!(read(edge + TWO_31), edge - TWO_31, "2^31 ahead");
     }
 }
 
@@ -265,7 +271,11 @@ fn test_fin_wait_past_2_pow_32_closes_in_order() {
     assert_eq!(h.state(), State::TimeWait);
     assert_eq!(h.sent(), [format!(". {fin}:{fin}(0) ack {fin}")]);
     h.inject(peer_fin);
-    assert_eq!(h.sent(), [format!(". {fin}:{fin}(0) ack {fin}")], "FIN again");
+    assert_eq!(
+        h.sent(),
+        [format!(". {fin}:{fin}(0) ack {fin}")],
+        "FIN again"
+    );
     h.advance_ms(60_000);
     assert!(h.freed());
 }

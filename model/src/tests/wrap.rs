@@ -146,7 +146,7 @@ fn at(h: &H, flags: Flags, seq: u64, ack: u64) -> Segment {
 /// 1 GiB segments into our 1 GiB window, and we send the largest segments an
 /// MSS option allows (65535) into its 1 GiB window: a few hundred thousand
 /// segments would otherwise become tens of millions.
-fn past_2_pow_32() -> H {
+pub(super) fn past_2_pow_32() -> H {
     let mut p = plain_window(GIB as u32);
     p.set("snd_buf_bytes", &GIB.to_string(), "test").unwrap();
     let mut h = harness_isn(p, u32::MAX - 100, u32::MAX - 50);

@@ -78,6 +78,8 @@ impl Cell {
                 if self.silent { " silently" } else { "" }
             ),
             Outcome::Hung => format!("hung{fail}"),
+            Outcome::EventBudget => format!("event budget{fail}"),
+            Outcome::TimeLimit => format!("time limit{fail}"),
         }
     }
 }
@@ -361,7 +363,7 @@ fn colour(c: &Cell, text: &str, styled: bool) -> String {
         Outcome::Clean => "32",
         Outcome::ResetWithoutLoss => "33",
         Outcome::ResetWithLoss | Outcome::LossWithoutReset => "31",
-        Outcome::Hung => "35",
+        Outcome::Hung | Outcome::EventBudget | Outcome::TimeLimit => "35",
     };
     format!("\x1b[{code}m{text}\x1b[0m")
 }

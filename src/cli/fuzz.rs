@@ -235,11 +235,12 @@ fn print_counterexample(f: &Found, path: &Path, text: &str) {
 fn replay_counterexample(shown: &str, text: &str, ladder: bool) {
     match replay(shown, text) {
         Ok((s, mismatches)) => {
-            let (w, v) = super::run::simulate(&s);
+            let max_entries = ladder.then_some(sim::trace::MAX_TRACE_ENTRIES);
+            let (ladder, v) = super::run::simulate_text(&s, max_entries);
             println!();
             print!(
                 "{}",
-                super::run::text_report(&s, &w, &v, &mismatches, ladder)
+                super::run::text_report(&s, ladder.as_deref(), &v, &mismatches)
             );
             if !mismatches.is_empty() {
                 eprintln!(

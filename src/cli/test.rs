@@ -117,8 +117,10 @@ pub fn exec(a: &Args) -> ExitCode {
                 }
                 if a.verbose {
                     if let Ok(s) = scenario::load(f, &a.opts.overrides()) {
-                        let (w, v) = super::run::simulate(&s);
-                        print!("{}", super::run::text_report(&s, &w, &v, &ms, true));
+                        let max_entries = Some(sim::trace::MAX_TRACE_ENTRIES);
+                        let (ladder, v) = super::run::simulate_text(&s, max_entries);
+                        let text = super::run::text_report(&s, ladder.as_deref(), &v, &ms);
+                        print!("{text}");
                     }
                 }
             }

@@ -241,9 +241,8 @@ impl World {
     ) -> Result<Verdict, E> {
         assert!(self.trace.is_some(), "run_with needs a world that records");
         loop {
-            let buf = self.trace.as_mut().expect("recording");
             // One event's entries at a time: the buffer holds no more.
-            for e in buf.drain(..) {
+            for e in self.drain_trace() {
                 each(&e)?;
             }
             if !self.step() {
@@ -251,6 +250,12 @@ impl World {
             }
         }
         Ok(self.verdict())
+    }
+
+    /// Takes the entries recorded since the last call (none if the world
+    /// does not record): step, then drain, and the trace is never held whole.
+    pub fn drain_trace(&mut self) -> impl Iterator<Item = Entry> + '_ {
+        self.trace.iter_mut().flat_map(|t| t.drain(..))
     }
 
     /// Processes one event; false once the run has ended.

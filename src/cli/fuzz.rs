@@ -235,13 +235,8 @@ fn print_counterexample(f: &Found, path: &Path, text: &str) {
 fn replay_counterexample(shown: &str, text: &str, ladder: bool) {
     match replay(shown, text) {
         Ok((s, mismatches)) => {
-            let max_entries = ladder.then_some(sim::trace::MAX_TRACE_ENTRIES);
-            let (ladder, v) = super::run::simulate_text(&s, max_entries);
             println!();
-            print!(
-                "{}",
-                super::run::text_report(&s, ladder.as_deref(), &v, &mismatches)
-            );
+            print!("{}", super::run::run_text_report(&s, &mismatches, ladder));
             if !mismatches.is_empty() {
                 eprintln!(
                     "warning: the counterexample does not replay as recorded ({} expectations fail)",

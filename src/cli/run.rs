@@ -61,7 +61,7 @@ pub fn stream<E>(s: &Scenario, each: impl FnMut(&Entry) -> Result<(), E>) -> Res
 
 /// Runs a scenario for its text report: the ladder of its last `max_entries`
 /// trace entries (none, and no trace recorded, when `None`) and the verdict.
-pub fn simulate_text(s: &Scenario, max_entries: Option<usize>) -> (Option<String>, Verdict) {
+fn simulate_text(s: &Scenario, max_entries: Option<usize>) -> (Option<String>, Verdict) {
     let Some(max_entries) = max_entries else {
         return (None, World::new(s.spec.clone(), false).run());
     };
@@ -72,6 +72,14 @@ pub fn simulate_text(s: &Scenario, max_entries: Option<usize>) -> (Option<String
     });
     let Ok(v) = v;
     (Some(ladder.finish()), v)
+}
+
+/// Runs a scenario and renders its text report (with the ladder of its last
+/// [`MAX_TRACE_ENTRIES`] entries if `ladder`), for `test -v` and `fuzz`,
+/// whose `failures` come from their own check.
+pub fn run_text_report(s: &Scenario, failures: &[Mismatch], ladder: bool) -> String {
+    let (ladder, v) = simulate_text(s, ladder.then_some(MAX_TRACE_ENTRIES));
+    text_report(s, ladder.as_deref(), &v, failures)
 }
 
 /// What ran: the first keys of the JSON report, the first line of JSON lines.

@@ -117,10 +117,7 @@ pub fn exec(a: &Args) -> ExitCode {
                 }
                 if a.verbose {
                     if let Ok(s) = scenario::load(f, &a.opts.overrides()) {
-                        let max_entries = Some(sim::trace::MAX_TRACE_ENTRIES);
-                        let (ladder, v) = super::run::simulate_text(&s, max_entries);
-                        let text = super::run::text_report(&s, ladder.as_deref(), &v, &ms);
-                        print!("{text}");
+                        print!("{}", super::run::run_text_report(&s, &ms, true));
                     }
                 }
             }

@@ -235,12 +235,8 @@ fn print_counterexample(f: &Found, path: &Path, text: &str) {
 fn replay_counterexample(shown: &str, text: &str, ladder: bool) {
     match replay(shown, text) {
         Ok((s, mismatches)) => {
-            let (w, v) = super::run::simulate(&s);
             println!();
-            print!(
-                "{}",
-                super::run::text_report(&s, &w, &v, &mismatches, ladder)
-            );
+            print!("{}", super::run::run_text_report(&s, &mismatches, ladder));
             if !mismatches.is_empty() {
                 eprintln!(
                     "warning: the counterexample does not replay as recorded ({} expectations fail)",

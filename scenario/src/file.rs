@@ -84,6 +84,9 @@ pub struct NetworkDef {
     pub drop: Vec<DropDef>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub partition: Vec<PartitionDef>,
+    /// Scripted duplications and delays (`[[network.fault]]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fault: Vec<FaultDef>,
 }
 
 impl NetworkDef {
@@ -107,6 +110,27 @@ pub struct DropDef {
     /// How many matching segments to drop from the nth on.
     #[serde(default = "one")]
     pub count: u32,
+}
+
+/// A scripted duplication or delay: the segments it matches, counted as a
+/// drop's, are delivered twice, later, or both.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultDef {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flags: Option<Spanned<String>>,
+    #[serde(default = "one")]
+    pub nth: u32,
+    #[serde(default = "one")]
+    pub count: u32,
+    /// Deliver a second copy right behind the first.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub duplicate: bool,
+    /// Extra delay on top of the link's, e.g. `"1ms"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay: Option<Spanned<String>>,
 }
 
 fn one() -> u32 {

@@ -265,6 +265,18 @@ pub struct Scenario {
     pub pairs: Vec<PairExpect>,
     /// The personalities the file itself names, per host.
     pub declared: Vec<String>,
+    /// With an `explore` line in the script: how many steps come before it
+    /// (`tcpsim explore` runs those and explores from where they leave the
+    /// world; every other command runs every step).
+    pub explore_mark: Option<usize>,
+}
+
+/// The script line that marks where `tcpsim explore` starts.
+pub const EXPLORE_MARK: &str = "explore";
+
+/// Whether a script line is the `explore` mark.
+pub fn is_explore_mark(line: &str) -> bool {
+    line.trim() == EXPLORE_MARK
 }
 
 impl Scenario {
@@ -376,6 +388,11 @@ pub fn from_text(
                 .values()
                 .map(|h| h.personality.get_ref().clone())
                 .collect();
+            let explore_mark = file
+                .script
+                .steps
+                .iter()
+                .position(|l| is_explore_mark(l.get_ref()));
             let name = file.scenario.name.clone().unwrap_or_else(|| {
                 Path::new(path)
                     .file_stem()
@@ -390,6 +407,7 @@ pub fn from_text(
                 expect,
                 pairs,
                 declared,
+                explore_mark,
             })
         }
         _ => Err(cx.errors),

@@ -2,7 +2,7 @@
 //! looked up, durations typed, everything validated once. Every error points
 //! at the text that caused it.
 
-use super::file::{DropDef, HostDef, LinkDef, Meta, PartitionDef, ProcDef, ScenarioFile};
+use super::file::{DropDef, FaultDef, HostDef, LinkDef, Meta, PartitionDef, ProcDef, ScenarioFile};
 use super::steps::{parse_step, Op, StepDef, Text, Tok};
 use super::{Expectations, PairExpect};
 use crate::diag::Diag;
@@ -12,7 +12,7 @@ use indexmap::IndexMap;
 use model::Rename;
 use model::{Duration, Flags, Instant, Personality, RstCause, State};
 use sim::spec::{HostSpec, Limits, ProcSpec, Slots, StepSpec, WorldSpec};
-use sim::{DropRule, Filter, Link, Outcome, Partition, Ratio};
+use sim::{DropRule, FaultRule, Filter, Link, Outcome, Partition, Ratio};
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
@@ -229,6 +229,7 @@ pub fn resolve(
     let base_link = link(cx, Link::default(), &f.network.link);
     let links = resolve_links(cx, &names, base_link, &f.network.links);
     let drops = resolve_drops(cx, &names, &f.network.drop);
+    let faults = resolve_faults(cx, &names, &f.network.fault);
     let partitions = resolve_partitions(cx, &names, &f.network.partition);
     let procs = resolve_procs(cx, &names, &f.processes);
     let steps = resolve_steps(cx, f, names, &procs);
@@ -245,6 +246,7 @@ pub fn resolve(
         link: base_link,
         links,
         drops,
+        faults,
         partitions,
         procs,
         slot_names,
@@ -329,32 +331,70 @@ fn resolve_links(
 }
 
 fn resolve_drops(cx: &mut Ctx, names: &Names, defs: &[DropDef]) -> Vec<DropRule> {
-    let mut drops = Vec::new();
+    defs.iter()
+        .filter_map(|d| {
+            let filter = scripted_filter(cx, names, &d.from, &d.flags, (d.nth, d.count))?;
+            Some(DropRule {
+                filter,
+                nth: d.nth,
+                count: d.count,
+            })
+        })
+        .collect()
+}
+
+fn resolve_faults(cx: &mut Ctx, names: &Names, defs: &[FaultDef]) -> Vec<FaultRule> {
+    let mut faults = Vec::new();
     for d in defs {
-        let from = d
-            .from
-            .as_ref()
-            .and_then(|h| host_id(cx, names, h.get_ref(), Some(h.span())));
-        let (flags, data) = match &d.flags {
-            Some(fl) => drop_filter_flags(cx, fl),
-            None => (0, None),
-        };
-        if d.nth == 0 || d.count == 0 {
+        let filter = scripted_filter(cx, names, &d.from, &d.flags, (d.nth, d.count));
+        let delay_ns = d.delay.as_ref().and_then(|v| duration(cx, v));
+        if !d.duplicate && d.delay.is_none() {
             cx.error(
-                cx.key_span("nth"),
-                "`nth` and `count` start at 1",
+                cx.key_span("fault"),
+                "a `[[network.fault]]` does nothing",
                 "here",
-                None,
+                Some("give it `duplicate = true`, `delay = \"1ms\"` or both".into()),
             );
             continue;
         }
-        drops.push(DropRule {
-            filter: Filter { from, flags, data },
+        let Some(filter) = filter else { continue };
+        faults.push(FaultRule {
+            filter,
             nth: d.nth,
             count: d.count,
+            duplicate: d.duplicate,
+            delay_ns: delay_ns.unwrap_or_default(),
         });
     }
-    drops
+    faults
+}
+
+/// The segments a scripted drop or fault matches (`from`, `flags`), with its
+/// `nth` and `count` checked; none after an error.
+fn scripted_filter(
+    cx: &mut Ctx,
+    names: &Names,
+    from: &Option<Spanned<String>>,
+    flags: &Option<Spanned<String>>,
+    (nth, count): (u32, u32),
+) -> Option<Filter> {
+    let from = from
+        .as_ref()
+        .and_then(|h| host_id(cx, names, h.get_ref(), Some(h.span())));
+    let (flags, data) = match flags {
+        Some(fl) => drop_filter_flags(cx, fl),
+        None => (0, None),
+    };
+    if nth == 0 || count == 0 {
+        cx.error(
+            cx.key_span("nth"),
+            "`nth` and `count` start at 1",
+            "here",
+            None,
+        );
+        return None;
+    }
+    Some(Filter { from, flags, data })
 }
 
 /// A drop rule's `flags`, or an error and no flags.
@@ -569,7 +609,20 @@ fn resolve_steps(
         assert_eq!(pre.len(), f.script.steps.len(), "one parsed step per line");
         parsed.extend(pre.into_iter().zip(&f.script.steps));
     }
+    let mut marks = 0;
     for line in f.script.steps.iter().skip(parsed.len()) {
+        if super::is_explore_mark(line.get_ref()) {
+            marks += 1;
+            if marks > 1 {
+                cx.error(
+                    Some(line.span()),
+                    "a second `explore` mark",
+                    "the script is already marked above",
+                    Some("one `explore` line marks where `tcpsim explore` starts".into()),
+                );
+            }
+            continue;
+        }
         match parse_step(line.get_ref()) {
             Ok(s) => parsed.push((s, line)),
             Err(e) => {

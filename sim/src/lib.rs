@@ -14,7 +14,7 @@ pub mod trace;
 pub mod verdict;
 pub mod world;
 
-pub use net::{DropRule, Filter, Link, Partition};
+pub use net::{DropRule, FaultRule, Filter, Link, Partition};
 pub use rng::Ratio;
 pub use spec::{Action, At, Expect, Slots, SpecBuilder, WorldSpec};
 pub use trace::{Entry, What};

@@ -62,6 +62,21 @@ pub struct DropRule {
     pub count: u32,
 }
 
+/// What a scripted fault does to the segments it matches: deliver them twice,
+/// later, or both (a drop is a [`DropRule`]). The explorer's witnesses replay
+/// its duplications and reorderings through these.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct FaultRule {
+    pub filter: Filter,
+    /// The `nth` (1-based) matching segment, and the `count - 1` after it.
+    pub nth: u32,
+    pub count: u32,
+    /// Deliver a second copy right behind the first.
+    pub duplicate: bool,
+    /// Extra delay on top of the link's.
+    pub delay_ns: Duration,
+}
+
 /// Drop everything between `hosts` (both directions, or only `from → to`) in `[from_ns, until_ns)`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct Partition {
@@ -88,6 +103,9 @@ pub struct Network {
     pub drops: Vec<DropRule>,
     /// How many segments each drop rule has matched so far.
     matched: Vec<u32>,
+    faults: Vec<FaultRule>,
+    /// How many segments each fault rule has matched so far.
+    fault_matched: Vec<u32>,
     pub partitions: Vec<Partition>,
     rng: SimRng,
 }
@@ -99,6 +117,8 @@ impl Network {
             links: vec![link; hosts * hosts],
             drops: Vec::new(),
             matched: Vec::new(),
+            faults: Vec::new(),
+            fault_matched: Vec::new(),
             partitions: Vec::new(),
             rng,
         }
@@ -119,8 +139,18 @@ impl Network {
         self.matched.push(0);
     }
 
+    pub fn add_fault(&mut self, rule: FaultRule) {
+        assert!(rule.nth >= 1, "fault rules count from the 1st match");
+        assert!(rule.count >= 1, "a fault rule applies to at least one segment");
+        self.faults.push(rule);
+        self.fault_matched.push(0);
+    }
+
     /// Decides a segment's fate at send time `now`.
     pub fn fate(&mut self, now: Instant, seg: &Segment) -> Fate {
+        // Fault rules count every segment sent, dropped ones included, as
+        // drop rules do: a rule's `nth` is the nth segment its filter matches.
+        let (duplicate, extra) = self.scripted_fault(seg);
         if (seg.dst.host as usize) >= self.hosts {
             return Fate::Drop {
                 reason: "no route to host",
@@ -142,12 +172,30 @@ impl Network {
                 reason: "random loss",
             };
         }
-        let at = now + self.delay(&link);
+        let at = now + self.delay(&link) + extra;
+        if duplicate {
+            return Fate::Duplicate { at, again_at: at };
+        }
         if self.rng.chance(link.duplicate) {
-            let again_at = now + self.delay(&link);
+            let again_at = now + self.delay(&link) + extra;
             return Fate::Duplicate { at, again_at };
         }
         Fate::Deliver { at }
+    }
+
+    /// Whether a fault rule duplicates the segment, and the delay they add.
+    fn scripted_fault(&mut self, seg: &Segment) -> (bool, Duration) {
+        let (mut duplicate, mut extra) = (false, Duration::ZERO);
+        for (rule, seen) in self.faults.iter().zip(self.fault_matched.iter_mut()) {
+            if rule.filter.matches(seg) {
+                *seen += 1;
+                if *seen >= rule.nth && *seen < rule.nth + rule.count {
+                    duplicate |= rule.duplicate;
+                    extra += rule.delay_ns;
+                }
+            }
+        }
+        (duplicate, extra)
     }
 
     fn scripted_drop(&mut self, seg: &Segment) -> bool {
@@ -233,6 +281,57 @@ mod tests {
             n.fate(Instant::ZERO, &seg(1, Flags::FIN, 0)),
             Fate::Deliver { .. }
         ));
+    }
+
+    #[test]
+    fn fault_rules_duplicate_and_delay_the_nth_match_counting_every_send() {
+        let mut n = Network::new(2, Link::default(), SimRng::new(1, 1));
+        let from0 = Filter {
+            from: Some(0),
+            flags: 0,
+            data: None,
+        };
+        n.add_drop(DropRule {
+            filter: from0,
+            nth: 1,
+            count: 1,
+        });
+        n.add_fault(FaultRule {
+            filter: from0,
+            nth: 2,
+            count: 1,
+            duplicate: true,
+            delay_ns: Duration::from_ns(7),
+        });
+        n.add_fault(FaultRule {
+            filter: from0,
+            nth: 3,
+            count: 1,
+            duplicate: false,
+            delay_ns: Duration::from_ns(100),
+        });
+        let s = seg(0, Flags::ACK, 1);
+        // The first is dropped, and still counted by the fault rules.
+        assert!(matches!(n.fate(Instant::ZERO, &s), Fate::Drop { .. }));
+        assert_eq!(
+            n.fate(Instant::ZERO, &s),
+            Fate::Duplicate {
+                at: Instant::from_ns(50_007),
+                again_at: Instant::from_ns(50_007)
+            }
+        );
+        assert_eq!(
+            n.fate(Instant::ZERO, &s),
+            Fate::Deliver {
+                at: Instant::from_ns(50_100)
+            }
+        );
+        assert_eq!(
+            n.fate(Instant::ZERO, &s),
+            Fate::Deliver {
+                at: Instant::from_ns(50_000)
+            }
+        );
     }
 
     #[test]

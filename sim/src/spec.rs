@@ -2,7 +2,7 @@
 //! scripted steps, limits. Scenario files (in the CLI crate) resolve into this;
 //! Rust tests build it directly with [`SpecBuilder`].
 
-use crate::net::{DropRule, Link, Partition};
+use crate::net::{DropRule, FaultRule, Link, Partition};
 use model::{Call, Errno, Naming, Personality};
 use model::{Duration, Instant};
 use serde::Serialize;
@@ -117,6 +117,8 @@ pub struct WorldSpec {
     /// Per-direction overrides: (src, dst, link).
     pub links: Vec<(u16, u16, Link)>,
     pub drops: Vec<DropRule>,
+    /// Scripted duplications and delays.
+    pub faults: Vec<FaultRule>,
     pub partitions: Vec<Partition>,
     pub procs: Vec<ProcSpec>,
     pub slot_names: Vec<String>,
@@ -139,6 +141,7 @@ impl SpecBuilder {
                 link: Link::default(),
                 links: Vec::new(),
                 drops: Vec::new(),
+                faults: Vec::new(),
                 partitions: Vec::new(),
                 procs: Vec::new(),
                 slot_names: Vec::new(),

@@ -161,6 +161,9 @@ impl World {
         for d in &spec.drops {
             net.add_drop(*d);
         }
+        for f in &spec.faults {
+            net.add_fault(*f);
+        }
         net.partitions = spec.partitions.clone();
         let mut proc_steps = vec![Vec::new(); spec.procs.len()];
         for (i, s) in spec.steps.iter().enumerate() {

@@ -263,6 +263,7 @@ fn network_def(n: &Net) -> NetworkDef {
         links: IndexMap::new(),
         drop: Vec::new(),
         partition: n.partition.iter().map(partition_def).collect(),
+        fault: Vec::new(),
     }
 }
 

@@ -20,6 +20,7 @@ pub mod output;
 pub mod personality;
 pub mod segment;
 pub mod seq;
+pub mod shift;
 pub mod socket;
 pub mod state;
 pub mod time;

@@ -314,6 +314,17 @@ impl Observer {
         }
     }
 
+    /// Forgets what only reports use: how many segments were sent and
+    /// dropped, and when each RST went out (the explorer's canonical states
+    /// keep the tallies that decide an outcome, not these).
+    pub(crate) fn forget_report_details(&mut self) {
+        self.sent = 0;
+        self.dropped = 0;
+        for r in &mut self.resets {
+            r.0 = Instant::ZERO;
+        }
+    }
+
     /// A step whose result differed from its `= EXPECTED`, for producers of
     /// traces other than the simulator's world (a kernel run).
     pub fn step_mismatch(&mut self, m: StepMismatch) {

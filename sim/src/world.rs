@@ -52,7 +52,7 @@ impl Queued {
 /// where it belongs, and only older elements are read.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct EventQueue {
-    heap: Vec<Queued>,
+    pub(crate) heap: Vec<Queued>,
 }
 
 impl EventQueue {
@@ -311,7 +311,7 @@ impl World {
     /// The next event that will do something. A host timer whose deadline was
     /// cancelled or moved later is dropped here (and re-armed at the real
     /// deadline), so it neither advances time nor counts as an event.
-    fn next_live_event(&mut self) -> Option<Queued> {
+    pub(crate) fn next_live_event(&mut self) -> Option<Queued> {
         while let Some(q) = self.queue.peek().copied() {
             let Ev::HostTimer(h) = q.ev else {
                 return Some(q);

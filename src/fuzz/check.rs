@@ -275,7 +275,7 @@ impl std::io::Write for SameBytes<'_> {
     }
 }
 
-fn no_reset(v: &Verdict) -> Result<(), String> {
+pub(crate) fn no_reset(v: &Verdict) -> Result<(), String> {
     match v.resets.first() {
         None => Ok(()),
         Some(r) => Err(format!(
@@ -292,7 +292,7 @@ fn no_reset(v: &Verdict) -> Result<(), String> {
     }
 }
 
-fn no_silent_loss(v: &Verdict) -> Result<(), String> {
+pub(crate) fn no_silent_loss(v: &Verdict) -> Result<(), String> {
     for c in &v.connections {
         for d in &c.directions {
             if d.silent {
@@ -454,7 +454,7 @@ fn graceful_child(c: &[Step]) -> bool {
     }) && c.iter().any(|x| x.call == Call::Close { sock: Sock::Main })
 }
 
-fn graceful_close_is_clean(case: &Case, v: &Verdict) -> Result<(), String> {
+pub(crate) fn graceful_close_is_clean(case: &Case, v: &Verdict) -> Result<(), String> {
     if !is_graceful(case) {
         return Ok(());
     }
@@ -539,7 +539,7 @@ fn holds_connection(w: &World) -> bool {
     })
 }
 
-fn terminates(w: &World, v: &Verdict) -> Result<(), String> {
+pub(crate) fn terminates(w: &World, v: &Verdict) -> Result<(), String> {
     if holds_connection(w) {
         return Ok(());
     }
@@ -701,7 +701,7 @@ impl Invariants {
 }
 
 /// Every open socket's snd.una ≤ snd.nxt ≤ snd.max.
-fn sequence_in_order(w: &World) -> Result<(), (Property, String)> {
+pub(crate) fn sequence_in_order(w: &World) -> Result<(), (Property, String)> {
     let spec = w.spec();
     for (hi, h) in w.hosts.iter().enumerate() {
         for (id, s) in h.sockets() {

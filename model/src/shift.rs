@@ -1,0 +1,111 @@
+//! Moving a host along the time axis: every instant it holds (timer
+//! deadlines, when a segment being timed was sent, when data last arrived…)
+//! mapped through one function, so that a host whose clock reads `t` behaves
+//! from there exactly as the same host at `t + d`. The explorer keeps every
+//! state with its clock at one epoch, so two states that differ only in when
+//! they happen are one state.
+//!
+//! The structs are destructured field by field, with no `..`: a new field
+//! breaks the build here, and its author decides whether it holds a time.
+
+use crate::blocking::Blocked;
+use crate::host::{Host, Process};
+use crate::socket::{SendTimer, Socket, Tcb};
+use crate::Instant;
+
+impl Host {
+    /// Maps every instant the host holds through `f` (a shift of the clock).
+    pub fn shift_time(&mut self, f: &impl Fn(Instant) -> Instant) {
+        let Host {
+            cfg: _,
+            personality: _,
+            socks,
+            procs,
+            next_ephemeral: _,
+            connections_made: _,
+        } = self;
+        for s in socks.iter_mut().flatten() {
+            s.shift_time(f);
+        }
+        for p in procs {
+            let Process {
+                fds: _,
+                blocked,
+                exited: _,
+            } = p;
+            if let Some(Blocked {
+                call: _,
+                sock: _,
+                done: _,
+                deadline,
+            }) = blocked
+            {
+                *deadline = deadline.map(f);
+            }
+        }
+    }
+}
+
+impl Socket {
+    fn shift_time(&mut self, f: &impl Fn(Instant) -> Instant) {
+        let Socket {
+            state: _,
+            local: _,
+            remote: _,
+            bound: _,
+            refs: _,
+            closed: _,
+            closed_by: _,
+            nonblocking: _,
+            keepalive: _,
+            linger: _,
+            shut_rd: _,
+            shut_wr: _,
+            so_error: _,
+            ending: _,
+            connected: _,
+            write_error_reported: _,
+            rcv_buf: _,
+            rcv_clamp: _,
+            rcv_space: _,
+            snd_buf: _,
+            wnd: _,
+            mss_local: _,
+            listener: _,
+            parent: _,
+            tcb,
+        } = self;
+        tcb.shift_time(f);
+    }
+}
+
+impl Tcb {
+    fn shift_time(&mut self, f: &impl Fn(Instant) -> Instant) {
+        #[rustfmt::skip]
+        let Tcb {
+            iss: _, snd_una: _, snd_nxt: _, snd_max: _, snd_wnd: _, snd_wl1: _, snd_wl2: _,
+            irs: _, rcv_nxt: _, mss: _, written: _, fin_queued: _, fin_rcvd: _, unread: _,
+            ooo: _, ooo_fin: _, cwnd: _, ssthresh: _, dupacks: _, srtt: _, rttvar: _, rto: _,
+            retries: _, refusals: _, retry_after_refusal: _, probes_out: _,
+            keepalive_probes: _, ack_now: _, last_ack_sent: _, rcv_wnd_sent: _, ts_ok: _,
+            quick_acks: _, pingpong: _,
+            // The instants:
+            rtt_probe, keepalive_at, first_syn_at, send_timer, delack_at, data_rcvd_at,
+            close_timer,
+        } = self;
+        if let Some((_, sent)) = rtt_probe {
+            *sent = f(*sent);
+        }
+        for t in [keepalive_at, first_syn_at, delack_at, data_rcvd_at] {
+            *t = t.map(f);
+        }
+        *send_timer = match *send_timer {
+            SendTimer::Idle => SendTimer::Idle,
+            SendTimer::Retransmit { at } => SendTimer::Retransmit { at: f(at) },
+            SendTimer::Persist { at } => SendTimer::Persist { at: f(at) },
+        };
+        if let Some((at, _)) = close_timer {
+            *at = f(*at);
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! What `tcpsim explore` asks of a world, beside running it: where the
+//! exploration starts, a call made when the explorer says so, the network's
+//! choices on the segment about to arrive, and a canonical form of the state.
+//!
+//! Every choice is made so that a scenario file can make it too (a step at an
+//! absolute time, a `[[network.drop]]` or `[[network.fault]]` on the nth
+//! segment a host sends), and keeps the event order such a file gives: a call
+//! happens in a gap between events, never at an instant another event shares;
+//! a segment held back keeps its place among events of its new instant (its
+//! insertion number), as a scripted delay would give it. So the path the
+//! explorer takes is what `tcpsim run` replays.
+
+use crate::app::AppStatus;
+use crate::spec::{ProcId, WorldSpec};
+use crate::trace::What;
+use crate::world::{Ev, Queued, World};
+use model::{Duration, HostId, Instant, Segment};
+use std::sync::Arc;
+
+/// The clock of every canonical state: far from zero, so the instants a
+/// state remembers from its past (when data last arrived…) stay positive.
+pub const EPOCH: Instant = Instant::from_ns(1 << 62);
+
+/// The longest wait before an explorer's call: it happens this long after
+/// the last event, or halfway to the next if that is sooner.
+pub const CALL_DELAY_NS: Duration = Duration::from_ns(1_000);
+
+/// The segment about to arrive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Arrival {
+    /// Its insertion number: which send it was.
+    pub seq: u64,
+    pub at: Instant,
+    pub seg: Segment,
+}
+
+impl World {
+    /// A world for exploration: built from the spec's first `prefix` steps
+    /// (its processes run those), able to make any later step on demand
+    /// ([`World::call_step`]).
+    pub fn for_exploration(spec: Arc<WorldSpec>, prefix: usize, record: bool) -> World {
+        assert!(prefix <= spec.steps.len());
+        let mut first = (*spec).clone();
+        first.steps.truncate(prefix);
+        let mut w = World::new(Arc::new(first), record);
+        w.spec = spec;
+        w
+    }
+
+    /// Runs until every process has finished its steps, is blocked in one or
+    /// has exited (or was never forked): where an exploration starts. False if
+    /// `max_events` ran out first.
+    pub fn run_to_start(&mut self, max_events: u64) -> bool {
+        for _ in 0..max_events {
+            if self.at_start() || !self.step() {
+                self.ended = None;
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Whether no process has a step to run (each has finished its steps, is
+    /// blocked in one, has exited or was never forked).
+    pub fn at_start(&self) -> bool {
+        !self.apps.iter().any(|a| a.status == AppStatus::Ready)
+    }
+
+    pub fn status(&self, p: ProcId) -> AppStatus {
+        self.apps[p as usize].status
+    }
+
+    /// When the explorer's call would happen now: in the gap before the next
+    /// event, `None` if there is no gap (an event is due at this instant or the next).
+    pub fn call_time(&self) -> Option<Instant> {
+        let delay = match self.queue.peek() {
+            None => CALL_DELAY_NS,
+            Some(q) => {
+                let gap = q.at.checked_since(self.now)?;
+                Duration::from_ns(gap.as_ns() / 2).min(CALL_DELAY_NS)
+            }
+        };
+        (!delay.is_zero()).then(|| self.now + delay)
+    }
+
+    /// Process `p`, done with its steps, makes spec step `step` now (at
+    /// [`World::call_time`]) as its next step, and the world runs that call
+    /// (until it returns or blocks).
+    pub fn call_step(&mut self, p: ProcId, step: u32) {
+        let at = self.call_time().expect("a gap before the next event");
+        assert_eq!(self.status(p), AppStatus::Done, "only an idle process calls");
+        assert_eq!(self.spec.steps[step as usize].proc, p);
+        Arc::make_mut(&mut self.proc_steps)[p as usize].push(step);
+        self.apps[p as usize].status = AppStatus::Ready;
+        self.push(at, Ev::App(p));
+        let ran = self.step();
+        assert!(ran && self.now == at, "the call is the next event");
+    }
+
+    /// The next event if it is a segment's arrival (stale timers before it
+    /// are dropped, as running would drop them).
+    pub fn next_arrival(&mut self) -> Option<Arrival> {
+        match self.next_live_event()? {
+            Queued {
+                at,
+                seq,
+                ev: Ev::Arrive(seg),
+            } => Some(Arrival { seq, at, seg }),
+            _ => None,
+        }
+    }
+
+    /// Whether nothing is left to happen (no live event).
+    pub fn quiescent(&mut self) -> bool {
+        self.next_live_event().is_none()
+    }
+
+    /// The network loses the arriving segment `a` (the next event). As a
+    /// scripted drop would, it takes no time: the clock stays where it is.
+    pub fn lose(&mut self, a: Arrival) {
+        let q = self.queue.pop().expect("the arrival is queued");
+        assert_eq!((q.seq, q.at), (a.seq, a.at), "the next event is the arrival");
+        let reason = "scripted drop";
+        self.record(a.seg.src.host, What::Drop { seg: a.seg, reason });
+    }
+
+    /// The arriving segment `a` arrives twice, back to back (its copy
+    /// keeps its insertion number, as a scripted duplicate's does).
+    pub fn duplicate(&mut self, a: Arrival) {
+        self.record(a.seg.src.host, What::Duplicate { seg: a.seg });
+        self.queue.push(Queued {
+            at: a.at,
+            seq: a.seq,
+            ev: Ev::Arrive(a.seg),
+        });
+        assert!(self.step() && self.step(), "both copies arrive");
+    }
+
+    /// The arriving segment `a` arrives at `at` instead, keeping its
+    /// insertion number (what a scripted delay gives it).
+    pub fn hold(&mut self, a: Arrival, at: Instant) {
+        assert!(at > a.at);
+        let q = self.queue.pop().expect("the arrival is queued");
+        assert_eq!((q.seq, q.at), (a.seq, a.at), "the next event is the arrival");
+        self.queue.push(Queued { at, ..q });
+    }
+
+    /// When the next segment to the same host as `a` arrives, after it.
+    pub fn next_arrival_behind(&self, a: Arrival) -> Option<Instant> {
+        self.queue
+            .iter()
+            .filter(|q| (q.at, q.seq) > (a.at, a.seq))
+            .filter_map(|q| match q.ev {
+                Ev::Arrive(s) if s.dst.host == a.seg.dst.host => Some((q.at, q.seq)),
+                _ => None,
+            })
+            .min()
+            .map(|k| k.0)
+    }
+
+    /// The earliest timer deadline of any host at or after `a`'s arrival.
+    pub fn next_timer_behind(&self, a: Arrival) -> Option<Instant> {
+        self.hosts
+            .iter()
+            .filter_map(|h| h.poll_at())
+            .filter(|&t| t >= a.at)
+            .min()
+    }
+
+    /// The canonical form of the state: its clock moved to [`EPOCH`] and
+    /// every instant with it, timer events the queue no longer needs
+    /// removed, and what only reports use forgotten. Two states that differ
+    /// in when they happen, or in such details, become equal.
+    pub fn canonicalize(&mut self) {
+        let (now, epoch) = (self.now.as_ns() as i128, EPOCH.as_ns() as i128);
+        let shift = |t: Instant| {
+            if t == Instant::MAX {
+                return t;
+            }
+            Instant::from_ns((t.as_ns() as i128 - now + epoch).clamp(0, u64::MAX as i128) as u64)
+        };
+        // A timer event is stale unless it is its host's earliest (running
+        // would pop and ignore it).
+        let timer_at = &self.timer_at;
+        self.queue.heap.retain(|q| match q.ev {
+            Ev::HostTimer(h) => timer_at[h as usize] == Some(q.at),
+            _ => true,
+        });
+        let mut heap = std::mem::take(&mut self.queue.heap);
+        for q in &mut heap {
+            q.at = shift(q.at);
+        }
+        heap.sort_by_key(|q| (q.at, q.seq));
+        self.queue.heap = heap; // a sorted array is a heap
+        for t in self.timer_at.iter_mut().flatten() {
+            *t = shift(*t);
+        }
+        for h in &mut self.hosts {
+            h.shift_time(&shift);
+        }
+        for p in &mut self.net.partitions {
+            p.from_ns = shift(p.from_ns);
+            p.until_ns = shift(p.until_ns);
+        }
+        self.observer.forget_report_details();
+        self.now = EPOCH;
+    }
+
+    /// How many events were ever queued: the insertion number the next gets.
+    pub fn insertions(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// The segments in flight, in no particular order.
+    pub fn in_flight(&self) -> impl Iterator<Item = Arrival> + '_ {
+        self.queue.iter().filter_map(|q| match q.ev {
+            Ev::Arrive(seg) => Some(Arrival {
+                seq: q.seq,
+                at: q.at,
+                seg,
+            }),
+            _ => None,
+        })
+    }
+
+    /// The connection's state on host `h`: its first socket that is not a
+    /// listener, CLOSED if it has none.
+    pub fn tcp_state(&self, h: HostId) -> model::State {
+        self.hosts[h as usize]
+            .sockets()
+            .find(|(_, s)| s.listener.is_none() && s.state != model::State::Listen)
+            .map_or(model::State::Closed, |(_, s)| s.state)
+    }
+}

@@ -1,0 +1,254 @@
+//! The breadth-first search over the state graph, its frontier expanded on
+//! every core (rayon), its results taken in frontier order.
+//!
+//! Levels are expanded in order and each state's choices in [`Choice`]
+//! order, so every state is first reached by its shortest path, and among
+//! those by the smallest in choice order: a witness does not depend on the
+//! number of threads, nor (`--shard`) on how the search was split.
+
+use super::class::{violation, Class};
+use super::setup::{Bounds, Setup};
+use super::state::{apply, choices, tcp_pair, Choice, Digest, Node, Rules, Used};
+use crate::fuzz::check::Property;
+use crate::fuzz::search::Shard;
+use indexmap::{IndexMap, IndexSet};
+use model::State;
+use petgraph::graph::{DiGraph, NodeIndex};
+use rayon::prelude::*;
+use rustc_hash::FxBuildHasher;
+use sim::World;
+
+/// States expanded per parallel batch (bounds the successors held at once).
+const BATCH_STATES: usize = 4096;
+/// With `--shard K/N`, the search splits at the first level with at least
+/// this many states per shard.
+pub const SPLIT_STATES_PER_SHARD: usize = 16;
+/// Events the steps before the mark may take.
+const PREFIX_EVENTS_MAX: u64 = 2_000_000;
+
+/// What the search is asked to do.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub bounds: Bounds,
+    pub check: Option<Property>,
+    /// `--max-states`: the most distinct states kept.
+    pub max_states: u64,
+    pub shard: Shard,
+}
+
+/// A state as the graph keeps it (its world is dropped once expanded).
+#[derive(Clone, Debug)]
+pub struct NodeInfo {
+    pub depth: u32,
+    /// The state it was first reached from, and how.
+    pub parent: Option<(NodeIndex, Choice)>,
+    pub pair: [State; 2],
+    /// Its class, if a run can end in it.
+    pub class: Option<u32>,
+    pub expanded: bool,
+}
+
+/// A class of ends: the first state found in it (the witness's), and how
+/// many states are in it.
+#[derive(Clone, Debug)]
+pub struct ClassSeen {
+    pub first: NodeIndex,
+    pub states: Vec<u128>,
+}
+
+/// The explored graph and what was found in it.
+#[derive(Debug)]
+pub struct Explored {
+    pub graph: DiGraph<NodeInfo, Choice, u32>,
+    /// Each state's digest, at its node's index.
+    pub digests: IndexSet<u128, FxBuildHasher>,
+    pub classes: IndexMap<Class, ClassSeen, FxBuildHasher>,
+    /// The first state that violates `--check`, and how.
+    pub violation: Option<(NodeIndex, String)>,
+    /// Every path of at most this many choices was followed.
+    pub depth_complete: u32,
+    /// `--max-states` stopped the search.
+    pub bound_hit: bool,
+    /// The level the search was split at for `--shard` (none unsharded).
+    pub split_depth: Option<u32>,
+}
+
+impl Explored {
+    /// The choices from the start to node `n`.
+    pub fn path(&self, mut n: NodeIndex) -> Vec<Choice> {
+        let mut out = Vec::new();
+        while let Some((p, c)) = self.graph[n].parent {
+            out.push(c);
+            n = p;
+        }
+        out.reverse();
+        out
+    }
+}
+
+/// What expanding one state found.
+struct Expansion {
+    end: Option<Class>,
+    violation: Option<String>,
+    succs: Vec<(Choice, Node, u128)>,
+}
+
+/// The world where the exploration of `setup` starts, as the scenario's
+/// steps before the mark leave it.
+pub fn start_world(setup: &Setup, record: bool) -> Result<World, String> {
+    let mut w = World::for_exploration(setup.spec.clone(), setup.prefix, record);
+    if !w.run_to_start(PREFIX_EVENTS_MAX) {
+        return Err(format!(
+            "the steps before the mark did not finish within {PREFIX_EVENTS_MAX} events"
+        ));
+    }
+    Ok(w)
+}
+
+fn expand(setup: &Setup, cfg: &Config, rules: Rules, node: &Node) -> Expansion {
+    let mut base = node.clone();
+    let cs = choices(setup, &cfg.bounds, &mut base);
+    let verdict = base.world.quiescent().then(|| base.world.verdict());
+    let end = verdict.as_ref().map(|v| Class::of(&base.world, v));
+    let mut found = cfg
+        .check
+        .and_then(|p| violation(p, setup, &base, verdict.as_ref()));
+    let mut succs = Vec::with_capacity(cs.len());
+    for c in cs {
+        let mut n = base.clone();
+        apply(setup, rules, &mut n, c);
+        n.world.canonicalize();
+        let d = Digest::of(&n);
+        if cfg.check == Some(Property::Deterministic) && found.is_none() {
+            let mut again = base.clone();
+            apply(setup, rules, &mut again, c);
+            again.world.canonicalize();
+            if Digest::of(&again) != d {
+                found = Some(format!("taking {c:?} twice from one state gave two states"));
+            }
+        }
+        succs.push((c, n, d));
+    }
+    Expansion {
+        end,
+        violation: found,
+        succs,
+    }
+}
+
+/// Explores `setup` within `cfg`; `progress(states)` after each batch.
+pub fn explore(
+    setup: &Setup,
+    cfg: &Config,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Explored, String> {
+    let rules = super::class::rules_for(cfg.check);
+    let mut start = Node {
+        world: start_world(setup, false)?,
+        used: Used::NONE,
+    };
+    start.world.canonicalize();
+    let mut ex = Explored {
+        graph: DiGraph::default(),
+        digests: IndexSet::default(),
+        classes: IndexMap::default(),
+        violation: None,
+        depth_complete: 0,
+        bound_hit: false,
+        split_depth: None,
+    };
+    ex.digests.insert(Digest::of(&start));
+    let root = ex.graph.add_node(NodeInfo {
+        depth: 0,
+        parent: None,
+        pair: tcp_pair(&start.world),
+        class: None,
+        expanded: false,
+    });
+    let mut level = vec![(root, start)];
+    let mut depth = 0;
+    while !level.is_empty() {
+        split_for_shard(setup, cfg, &mut ex, &mut level, depth);
+        let mut next = Vec::new();
+        for batch in level.chunks(BATCH_STATES) {
+            let found: Vec<Expansion> = batch
+                .par_iter()
+                .map(|(_, n)| expand(setup, cfg, rules, n))
+                .collect();
+            for ((id, _), e) in batch.iter().zip(found) {
+                absorb(cfg, &mut ex, *id, e, &mut next);
+            }
+            progress(ex.digests.len() as u64);
+        }
+        ex.depth_complete = depth;
+        if ex.bound_hit {
+            break;
+        }
+        level = next;
+        depth += 1;
+    }
+    Ok(ex)
+}
+
+/// Records one expanded state and its successors (new ones go to `next`).
+fn absorb(cfg: &Config, ex: &mut Explored, id: NodeIndex, e: Expansion, next: &mut Vec<(NodeIndex, Node)>) {
+    ex.graph[id].expanded = true;
+    let digest = ex.digests[id.index()];
+    if let Some(class) = e.end {
+        let entry = ex.classes.entry(class);
+        let i = entry.index() as u32;
+        entry.or_insert(ClassSeen {
+            first: id,
+            states: Vec::new(),
+        })
+        .states
+        .push(digest);
+        ex.graph[id].class = Some(i);
+    }
+    if let (Some(m), None) = (e.violation, &ex.violation) {
+        ex.violation = Some((id, m));
+    }
+    let depth = ex.graph[id].depth + 1;
+    for (c, n, d) in e.succs {
+        if let Some(j) = ex.digests.get_index_of(&d) {
+            ex.graph.add_edge(id, NodeIndex::new(j), c);
+            continue;
+        }
+        if ex.digests.len() as u64 >= cfg.max_states {
+            ex.bound_hit = true;
+            continue;
+        }
+        ex.digests.insert(d);
+        let j = ex.graph.add_node(NodeInfo {
+            depth,
+            parent: Some((id, c)),
+            pair: tcp_pair(&n.world),
+            class: None,
+            expanded: false,
+        });
+        ex.graph.add_edge(id, j, c);
+        next.push((j, n));
+    }
+}
+
+/// At the first level big enough, keeps only this shard's states: those
+/// whose path (with the pair) hashes to it. Every shard makes the same
+/// levels before the split, and the same split.
+fn split_for_shard(
+    setup: &Setup,
+    cfg: &Config,
+    ex: &mut Explored,
+    level: &mut Vec<(NodeIndex, Node)>,
+    depth: u32,
+) {
+    let n = cfg.shard.count;
+    if n <= 1 || ex.split_depth.is_some() || (level.len() as u64) < n * SPLIT_STATES_PER_SHARD as u64 {
+        return;
+    }
+    ex.split_depth = Some(depth);
+    let mine = |id: NodeIndex| {
+        let h = Digest::of_path(&setup.pair, &ex.path(id));
+        (h % n as u128) as u64 == cfg.shard.index
+    };
+    level.retain(|(id, _)| mine(*id));
+}

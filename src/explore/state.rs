@@ -1,0 +1,239 @@
+//! One state of an exploration and the choices that lead out of it.
+//!
+//! A state is the whole world in its canonical form ([`World::canonicalize`]:
+//! its clock at one epoch, stale timers gone, report-only tallies forgotten)
+//! plus what the bounds have used up: each side's calls of the menu and the
+//! network's losses, duplications and reorderings. Its digest (128-bit
+//! XXH3 of the world's `Hash` and the budgets, integers little-endian) names
+//! it: two paths that reach the same digest are one state.
+
+use super::setup::{Bounds, Kind, Setup};
+use model::State;
+use serde::{Deserialize, Serialize};
+use sim::app::AppStatus;
+use sim::World;
+use std::hash::{Hash, Hasher};
+use xxhash_rust::xxh3::Xxh3;
+
+/// The most calls of the menu a side may make (`--max-calls`).
+pub const MAX_CALLS: usize = 16;
+/// The most calls a menu may have (`--calls`).
+pub const MAX_ITEMS: usize = 32;
+
+/// One step of a path through the state graph. The order is the order of
+/// preference among equally short witnesses: the network's default first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Choice {
+    /// The next event happens (a segment arriving is delivered).
+    Next,
+    /// The network loses the segment arriving next.
+    Lose,
+    /// The segment arriving next arrives twice.
+    Duplicate,
+    /// The segment arriving next is overtaken by the next one to the same host.
+    Overtaken,
+    /// The segment arriving next is held back until the next timer has fired.
+    TimerFirst,
+    /// A side makes a call of the menu.
+    Call { side: u8, item: u8 },
+}
+
+/// What the bounds have used up on the way to a state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Used {
+    /// Each side's calls: menu items in the order made (sorted when the
+    /// order does not matter, so that the same calls are the same state).
+    pub calls: [[u8; MAX_CALLS]; 2],
+    pub ncalls: [u8; 2],
+    pub losses: u8,
+    pub dups: u8,
+    pub reorders: u8,
+}
+
+impl Used {
+    pub const NONE: Used = Used {
+        calls: [[0; MAX_CALLS]; 2],
+        ncalls: [0; 2],
+        losses: 0,
+        dups: 0,
+        reorders: 0,
+    };
+
+    /// The calls side `s` has made, in order (or sorted).
+    pub fn calls(&self, s: usize) -> &[u8] {
+        &self.calls[s][..self.ncalls[s] as usize]
+    }
+
+    fn count(&self, s: usize, pred: impl Fn(u8) -> bool) -> usize {
+        self.calls(s).iter().filter(|&&i| pred(i)).count()
+    }
+}
+
+/// A state: the canonical world and the budgets used.
+#[derive(Clone, Debug)]
+pub struct Node {
+    pub world: World,
+    pub used: Used,
+}
+
+/// How the explorer treats a state's history.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rules {
+    /// Keep each side's calls in the order made (a property that depends on
+    /// it, `graceful-close-is-clean`); otherwise the same calls in another
+    /// order with the same world are one state.
+    pub ordered: bool,
+}
+
+/// A 128-bit XXH3 digest through `Hash`, integers as little-endian bytes
+/// (as `sim::trace::Fnv1a` does), so a digest names the same state on every
+/// machine.
+pub struct Digest(Xxh3);
+
+impl Digest {
+    pub fn of(n: &Node) -> u128 {
+        let mut d = Digest(Xxh3::new());
+        n.world.hash(&mut d);
+        n.used.hash(&mut d);
+        d.0.digest128()
+    }
+
+    /// The digest of a path (shard assignment).
+    pub fn of_path(pair: &[String; 2], path: &[Choice]) -> u128 {
+        let mut d = Digest(Xxh3::new());
+        pair.hash(&mut d);
+        path.hash(&mut d);
+        d.0.digest128()
+    }
+}
+
+impl Hasher for Digest {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+    fn write_u8(&mut self, v: u8) {
+        self.0.update(&[v]);
+    }
+    fn write_u16(&mut self, v: u16) {
+        self.0.update(&v.to_le_bytes());
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.0.update(&v.to_le_bytes());
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0.update(&v.to_le_bytes());
+    }
+    fn write_u128(&mut self, v: u128) {
+        self.0.update(&v.to_le_bytes());
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.0.update(&(v as u64).to_le_bytes());
+    }
+    fn finish(&self) -> u64 {
+        self.0.digest()
+    }
+}
+
+/// The two sides' TCP states (for the quotient graph and reports).
+pub fn tcp_pair(w: &World) -> [State; 2] {
+    [w.tcp_state(0), w.tcp_state(1)]
+}
+
+/// Whether side `s` may make call `item` now, as far as the bounds go.
+fn may_call(b: &Bounds, used: &Used, s: usize, item: usize) -> bool {
+    let kind = |i: u8| b.items[i as usize].kind;
+    if used.ncalls[s] >= b.max_calls || used.count(s, |i| kind(i) == Kind::Ends) > 0 {
+        return false;
+    }
+    match b.items[item].kind {
+        Kind::Write => used.count(s, |i| kind(i) == Kind::Write) < b.max_writes as usize,
+        Kind::Repeat => true,
+        Kind::Once | Kind::Ends => used.count(s, |i| i as usize == item) == 0,
+    }
+}
+
+/// The choices out of a state whose world has just been asked for its next
+/// event (`next_arrival`), in [`Choice`] order.
+pub fn choices(setup: &Setup, b: &Bounds, n: &mut Node) -> Vec<Choice> {
+    let mut out = Vec::new();
+    let arrival = n.world.next_arrival();
+    if !n.world.quiescent() {
+        out.push(Choice::Next);
+    }
+    if let Some(a) = arrival {
+        if n.used.losses < b.losses {
+            out.push(Choice::Lose);
+        }
+        if n.used.dups < b.dups {
+            out.push(Choice::Duplicate);
+        }
+        if n.used.reorders < b.reorders {
+            if n.world.next_arrival_behind(a).is_some() {
+                out.push(Choice::Overtaken);
+            }
+            if n.world.next_timer_behind(a).is_some() {
+                out.push(Choice::TimerFirst);
+            }
+        }
+    }
+    if n.world.call_time().is_some() {
+        for (s, side) in setup.sides.iter().enumerate() {
+            if n.world.status(side.proc) != AppStatus::Done {
+                continue;
+            }
+            for item in 0..b.items.len() {
+                if may_call(b, &n.used, s, item) {
+                    out.push(Choice::Call {
+                        side: s as u8,
+                        item: item as u8,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Takes choice `c` in state `n` (not canonicalized: the witness builder
+/// takes the same steps on a world that keeps its clock).
+pub fn apply(setup: &Setup, rules: Rules, n: &mut Node, c: Choice) {
+    let w = &mut n.world;
+    match c {
+        Choice::Next => {
+            let ran = w.step();
+            assert!(ran, "a live event");
+        }
+        Choice::Lose => {
+            let a = w.next_arrival().expect("an arrival");
+            w.lose(a);
+            n.used.losses += 1;
+        }
+        Choice::Duplicate => {
+            let a = w.next_arrival().expect("an arrival");
+            w.duplicate(a);
+            n.used.dups += 1;
+        }
+        Choice::Overtaken | Choice::TimerFirst => {
+            let a = w.next_arrival().expect("an arrival");
+            let behind = match c {
+                Choice::Overtaken => w.next_arrival_behind(a),
+                _ => w.next_timer_behind(a),
+            };
+            let at = behind.expect("something to wait for") + model::Duration::from_ns(1);
+            w.hold(a, at);
+            n.used.reorders += 1;
+        }
+        Choice::Call { side, item } => {
+            let s = &setup.sides[side as usize];
+            w.call_step(s.proc, s.steps[item as usize]);
+            let u = &mut n.used;
+            let k = u.ncalls[side as usize] as usize;
+            u.calls[side as usize][k] = item;
+            u.ncalls[side as usize] += 1;
+            if !rules.ordered {
+                u.calls[side as usize][..=k].sort_unstable();
+            }
+        }
+    }
+}

@@ -209,6 +209,9 @@ pub struct Stuck {
     pub proc: u16,
     pub step: u32,
     pub what: String,
+    /// The call it is blocked in, by its scenario word (`close`, `read`…);
+    /// `None` when it is not blocked (steps left, never started).
+    pub blocked_in: Option<&'static str>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -504,7 +507,7 @@ fn outcome(end: EndReason, stuck: &[Stuck], resets: &[Reset], conns: &[Connectio
         EndReason::TimeLimit => return Outcome::TimeLimit,
         EndReason::Quiescent => {}
     }
-    let hung = stuck.iter().any(|s| s.what.starts_with("blocked"));
+    let hung = stuck.iter().any(|s| s.blocked_in.is_some());
     match (hung, lost > 0) {
         (true, _) => Outcome::Hung,
         (false, true) => Outcome::LossWithoutReset,

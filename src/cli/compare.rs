@@ -354,7 +354,9 @@ fn blame(
     let run = |set: &[&KnobChange]| -> Option<Cell> {
         let mut p = pa.clone();
         for c in set {
-            p.knobs.set(c.knob, &pb.knobs.get(c.knob)?.0, Cow::Borrowed("compare")).ok()?;
+            p.knobs
+                .set(c.knob, &pb.knobs.get(c.knob)?.0, Cow::Borrowed("compare"))
+                .ok()?;
         }
         let pair = if pos == 0 { [&p, other] } else { [other, &p] };
         let spec = with_pair(s, opts, pair).ok()?;
@@ -389,10 +391,18 @@ fn blame(
 impl Blame {
     /// In words, as the text report's last lines of a divergence.
     pub fn lines(&self) -> Vec<String> {
-        let list = |v: &[KnobChange]| v.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(", ");
+        let list = |v: &[KnobChange]| {
+            v.iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let mut out = Vec::new();
         if !self.decides_outcome.is_empty() {
-            out.push(format!("outcome decided by: {}", list(&self.decides_outcome)));
+            out.push(format!(
+                "outcome decided by: {}",
+                list(&self.decides_outcome)
+            ));
         }
         let needed = match self.exact.len() {
             0 => "exact ending: no knob (the personalities' names only)".to_string(),
@@ -559,7 +569,8 @@ fn matrix_text(o: &mut String, s: &Scenario, c: &Comparison, styled: bool) {
         o.truncate(o.trim_end().len());
         o.push('\n');
     }
-    let mut legend = String::from("\n−N: N bytes written and never read · ✗: an expectation failed");
+    let mut legend =
+        String::from("\n−N: N bytes written and never read · ✗: an expectation failed");
     for (k, cause) in causes.iter().enumerate() {
         let _ = write!(legend, "\nRST {}: {cause}", cause_letter(k));
     }
@@ -574,7 +585,6 @@ fn cause_letter(k: usize) -> String {
         false => format!("#{}", k + 1),
     }
 }
-
 
 /// One divergence: the two endings, where they first differ (in any entry,
 /// then in states, RSTs and discards) and the knob responsible.

@@ -28,11 +28,9 @@ fn readme_commands() -> Vec<(String, i32)> {
     out
 }
 
+/// Whether `sudo` lines can run: as `tcpsim real` itself decides.
 fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+    tcpsim::real::plan::missing_privileges().is_none()
 }
 
 #[test]

@@ -125,7 +125,9 @@ impl fmt::Display for RstCause {
 }
 
 /// Why buffered stream bytes were thrown away.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, schemars::JsonSchema, PartialOrd, Ord,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum DiscardCause {
     /// Our own abort (RST) threw away the send queue; the abort's cause says why.
@@ -169,7 +171,7 @@ impl fmt::Display for DiscardCause {
 }
 
 /// Which buffer bytes were discarded from.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Buffer {
     Send,
@@ -177,7 +179,7 @@ pub enum Buffer {
 }
 
 /// Which timer fired.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum TimerKind {
     Retransmit,
@@ -210,14 +212,14 @@ impl fmt::Display for TimerKind {
 }
 
 /// One connection as seen from one endpoint.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, schemars::JsonSchema)]
 pub struct Conn {
     pub local: Addr,
     pub remote: Addr,
 }
 
 /// Something that happened inside a host.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, schemars::JsonSchema)]
 #[serde(tag = "event", rename_all = "kebab-case")]
 pub enum Event {
     /// A connection changed state.
@@ -281,6 +283,22 @@ impl Output {
         self.segments.clear();
         self.events.clear();
         self.events_before.clear();
+    }
+}
+
+/// The schema lists the causes' keys, from the one list of them.
+impl schemars::JsonSchema for RstCause {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "RstCause".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let keys: Vec<&str> = RstCause::ALL.iter().map(|c| c.key()).collect();
+        schemars::json_schema!({
+            "description": "Why an RST was sent, as scenario files' [expect] spell it.",
+            "type": "string",
+            "enum": keys
+        })
     }
 }
 

@@ -43,7 +43,7 @@ pub struct Args {
 }
 
 /// What one pair of personalities gives.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct Cell {
     pub first: String,
     pub second: String,
@@ -113,7 +113,7 @@ impl Cell {
 }
 
 /// A divergence between two personalities in one host position.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct Divergence {
     /// The host whose personality changes.
     pub host: String,
@@ -296,7 +296,7 @@ fn first_divergence(
 }
 
 /// One knob's value in the two personalities compared.
-#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, schemars::JsonSchema, Clone, Debug, PartialEq, Eq)]
 pub struct KnobChange {
     pub knob: &'static str,
     pub from: String,
@@ -310,7 +310,7 @@ impl fmt::Display for KnobChange {
 }
 
 /// Which of the knobs in which A and B differ make A's run end as B's.
-#[derive(Serialize, Clone, Debug, Default)]
+#[derive(Serialize, schemars::JsonSchema, Clone, Debug, Default)]
 pub struct Blame {
     /// How many knobs differ between the two personalities.
     pub knobs_differing: usize,
@@ -686,8 +686,8 @@ pub fn markdown(s: &Scenario, c: &Comparison) -> String {
     o
 }
 
-#[derive(Serialize)]
-struct Json<'a> {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct Json<'a> {
     scenario: &'a str,
     personalities: &'a [String],
     cells: &'a [Cell],

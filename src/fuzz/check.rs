@@ -11,7 +11,19 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// A property a run must have. Each has a kebab-case name for `--property`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    schemars::JsonSchema,
+    Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Property {
     /// No RST is sent.
@@ -110,7 +122,7 @@ impl std::fmt::Display for Property {
 }
 
 /// A property that did not hold, and why.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Violation {
     pub property: Property,
     pub message: String,

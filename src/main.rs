@@ -32,6 +32,8 @@ enum Command {
     Fuzz(cli::fuzz::Args),
     /// List the calls a scenario step can make (socket, listen, write, close, linger, …).
     Calls(cli::calls::Args),
+    /// The JSON Schema of each JSON document the commands write.
+    Schema(cli::schema::Args),
 }
 
 fn main() -> ExitCode {
@@ -62,5 +64,6 @@ fn main() -> ExitCode {
         Command::Compare(a) => cli::compare::exec(a),
         Command::Fuzz(a) => cli::fuzz::exec(a),
         Command::Calls(a) => cli::calls::exec(a),
+        Command::Schema(a) => cli::schema::exec(a),
     }
 }

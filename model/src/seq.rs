@@ -21,7 +21,7 @@ use std::fmt;
 use std::ops::{Add, Sub};
 
 /// A TCP sequence number as it is on the wire.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct Seq(pub u32);
 

@@ -10,7 +10,7 @@ use sim::WorldSpec;
 pub const LOOPBACK_DELAY_MAX_NS: u64 = 1_000_000;
 
 /// How the hosts are connected.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Net {
     /// All hosts on `lo`, as 127.0.0.N (host index + 1).
@@ -21,7 +21,7 @@ pub enum Net {
 }
 
 /// How to run a scenario on the kernel.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct Plan {
     pub net: Net,
     /// One-way delay from host i to host j, in scenario (virtual) ns.

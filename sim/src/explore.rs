@@ -88,7 +88,11 @@ impl World {
     /// (until it returns or blocks).
     pub fn call_step(&mut self, p: ProcId, step: u32) {
         let at = self.call_time().expect("a gap before the next event");
-        assert_eq!(self.status(p), AppStatus::Done, "only an idle process calls");
+        assert_eq!(
+            self.status(p),
+            AppStatus::Done,
+            "only an idle process calls"
+        );
         assert_eq!(self.spec.steps[step as usize].proc, p);
         Arc::make_mut(&mut self.proc_steps)[p as usize].push(step);
         self.apps[p as usize].status = AppStatus::Ready;
@@ -119,7 +123,11 @@ impl World {
     /// scripted drop would, it takes no time: the clock stays where it is.
     pub fn lose(&mut self, a: Arrival) {
         let q = self.queue.pop().expect("the arrival is queued");
-        assert_eq!((q.seq, q.at), (a.seq, a.at), "the next event is the arrival");
+        assert_eq!(
+            (q.seq, q.at),
+            (a.seq, a.at),
+            "the next event is the arrival"
+        );
         let reason = "scripted drop";
         self.record(a.seg.src.host, What::Drop { seg: a.seg, reason });
     }
@@ -141,7 +149,11 @@ impl World {
     pub fn hold(&mut self, a: Arrival, at: Instant) {
         assert!(at > a.at);
         let q = self.queue.pop().expect("the arrival is queued");
-        assert_eq!((q.seq, q.at), (a.seq, a.at), "the next event is the arrival");
+        assert_eq!(
+            (q.seq, q.at),
+            (a.seq, a.at),
+            "the next event is the arrival"
+        );
         self.queue.push(Queued { at, ..q });
     }
 

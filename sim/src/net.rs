@@ -36,7 +36,7 @@ impl Default for Link {
 }
 
 /// Which segments a scripted fault applies to.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, schemars::JsonSchema, Default)]
 pub struct Filter {
     /// Sent by this host only.
     pub from: Option<HostId>,
@@ -141,7 +141,10 @@ impl Network {
 
     pub fn add_fault(&mut self, rule: FaultRule) {
         assert!(rule.nth >= 1, "fault rules count from the 1st match");
-        assert!(rule.count >= 1, "a fault rule applies to at least one segment");
+        assert!(
+            rule.count >= 1,
+            "a fault rule applies to at least one segment"
+        );
         self.faults.push(rule);
         self.fault_matched.push(0);
     }

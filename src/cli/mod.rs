@@ -8,6 +8,7 @@ pub mod fuzz;
 pub mod personalities;
 pub mod real;
 pub mod run;
+pub mod schema;
 pub mod test;
 
 use crate::diag::Diag;

@@ -60,8 +60,8 @@ fn parse_scale(s: &str) -> Result<Scale, String> {
 
 /// What a kernel run adds to the JSON report (whose other keys are the
 /// simulator's: scenario, seed, hosts, verdict, expectations_failed, errors, trace).
-#[derive(Serialize)]
-struct KernelJson<'a> {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct KernelJson<'a> {
     release: String,
     reproducible: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -81,8 +81,8 @@ struct KernelJson<'a> {
 }
 
 /// The JSON of a scenario this host cannot run: no trace, no verdict.
-#[derive(Serialize)]
-struct NotRunJson<'a> {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct NotRunJson<'a> {
     #[serde(flatten)]
     run: JsonRun<'a>,
     kernel: KernelJson<'a>,

@@ -87,7 +87,7 @@ pub fn run_text_report(s: &Scenario, failures: &[Mismatch], ladder: bool) -> Str
 }
 
 /// What ran: the first keys of the JSON report, the first line of JSON lines.
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct JsonRun<'a> {
     scenario: &'a str,
     seed: u64,
@@ -106,7 +106,7 @@ impl<'a> JsonRun<'a> {
 
 /// The JSON report of a run, the simulator's or (with `kernel`) a real
 /// kernel's: one schema for both.
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct JsonReport<'a, K: Serialize> {
     #[serde(flatten)]
     run: JsonRun<'a>,
@@ -150,7 +150,7 @@ impl<'a, K: Serialize> JsonReport<'a, K> {
 
 /// One line of `--format jsonl`, its kind in `type`; the fields are the JSON
 /// report's, spelled the same (`K`: what a kernel run adds).
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum JsonLine<'a, K: Serialize> {
     /// The first line: the JSON report's `scenario`, `seed`, `hosts`.
@@ -208,7 +208,7 @@ pub fn json_hosts(s: &Scenario) -> Vec<JsonHost<'_>> {
         .collect()
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct JsonError {
     t_ns: model::Instant,
     host: String,
@@ -244,7 +244,7 @@ impl ErrorLog {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct JsonHost<'a> {
     name: &'a str,
     personality: &'a str,
@@ -261,7 +261,7 @@ pub fn text_report(
     let mut o = String::new();
     let _ = writeln!(o, "scenario: {} ({})", s.name, s.path);
     for line in s.description.lines().filter(|l| !l.trim().is_empty()) {
-        let _ = writeln!(o, "  {}", line.trim());
+        o.push_str(&report::fit(&format!("  {}", line.trim())));
     }
     let _ = writeln!(o, "seed: {}\n", s.spec.seed);
     if let Some(ladder) = ladder {

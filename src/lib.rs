@@ -12,6 +12,7 @@
 //! They are re-exported here under the names the CLI uses.
 
 pub mod cli;
+pub mod explore;
 pub mod fuzz;
 pub mod html;
 

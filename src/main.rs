@@ -30,6 +30,8 @@ enum Command {
     Personalities(cli::personalities::Args),
     /// Search for close sequences that break a property; shrink to a minimal scenario file.
     Fuzz(cli::fuzz::Args),
+    /// Every way a close can go on from a scenario's `explore` mark, within bounds: classes of ends, shortest witnesses.
+    Explore(cli::explore::Args),
     /// List the calls a scenario step can make (socket, listen, write, close, linger, …).
     Calls(cli::calls::Args),
     /// The JSON Schema of each JSON document the commands write.
@@ -64,6 +66,7 @@ fn main() -> ExitCode {
         Command::Compare(a) => cli::compare::exec(a),
         Command::Fuzz(a) => cli::fuzz::exec(a),
         Command::Calls(a) => cli::calls::exec(a),
+        Command::Explore(a) => cli::explore::exec(a),
         Command::Schema(a) => cli::schema::exec(a),
     }
 }

@@ -20,7 +20,7 @@ pub mod output;
 pub mod personality;
 pub mod segment;
 pub mod seq;
-pub mod shift;
+pub mod canonical;
 pub mod socket;
 pub mod state;
 pub mod time;

@@ -15,6 +15,7 @@ use crate::spec::{ProcId, WorldSpec};
 use crate::trace::What;
 use crate::world::{Ev, Queued, World};
 use model::{Duration, HostId, Instant, Segment};
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 /// The clock of every canonical state: far from zero, so the instants a
@@ -52,12 +53,21 @@ impl World {
     /// `max_events` ran out first.
     pub fn run_to_start(&mut self, max_events: u64) -> bool {
         for _ in 0..max_events {
-            if self.at_start() || !self.step() {
-                self.ended = None;
+            if !self.step_to_start() {
                 return true;
             }
         }
         false
+    }
+
+    /// One step of the run to the start ([`World::run_to_start`]); false
+    /// once there (the world is then ready for the explorer's choices).
+    pub fn step_to_start(&mut self) -> bool {
+        if self.at_start() || !self.step() {
+            self.ended = None;
+            return false;
+        }
+        true
     }
 
     /// Whether no process has a step to run (each has finished its steps, is
@@ -216,6 +226,29 @@ impl World {
         }
         self.observer.forget_report_details();
         self.now = EPOCH;
+    }
+
+    /// Hashes the state a canonical world is in: what `World`'s `Hash` covers,
+    /// but each host without its fixed configuration and personality, and the
+    /// queue in the order a canonical world keeps it (sorted).
+    pub fn hash_state<H: Hasher>(&self, h: &mut H) {
+        #[rustfmt::skip]
+        let World {
+            spec: _, proc_steps: _, now, queue, next_seq: _, hosts, apps, net, timer_at,
+            observer, trace: _, events: _, ended: _, out: _, pid_proc: _, calling: _,
+        } = self;
+        now.hash(h);
+        debug_assert!(queue.heap.windows(2).all(|w| (w[0].at, w[0].seq) <= (w[1].at, w[1].seq)));
+        for q in &queue.heap {
+            (q.at, q.ev).hash(h);
+        }
+        for host in hosts {
+            host.hash_state(h);
+        }
+        apps.hash(h);
+        net.hash(h);
+        timer_at.hash(h);
+        observer.hash(h);
     }
 
     /// How many events were ever queued: the insertion number the next gets.

@@ -4,6 +4,7 @@
 
 pub mod calls;
 pub mod compare;
+pub mod explore;
 pub mod fuzz;
 pub mod personalities;
 pub mod real;

@@ -64,7 +64,7 @@ impl Class {
         let stuck = v
             .stuck
             .iter()
-            .filter(|s| s.what.starts_with("blocked"))
+            .filter(|s| s.blocked_in.is_some())
             .map(|s| format!("{} {}", spec.procs[s.proc as usize].name, s.what))
             .collect();
         let end = [0u16, 1].map(|h| {
@@ -122,11 +122,13 @@ pub fn violation(
     }
     let v = end?;
     let r = match p {
-        Property::NoReset => check::no_reset(v),
-        Property::NoSilentLoss => check::no_silent_loss(v),
+        Property::NoReset => check::no_reset(w.spec(), v),
+        Property::NoSilentLoss => check::no_silent_loss(w.spec(), v),
         Property::NoLoss => no_loss(setup, n, v),
         Property::Terminates => check::terminates(w, v),
-        Property::GracefulCloseIsClean => check::graceful_close_is_clean(&case_of(setup, n), v),
+        Property::GracefulCloseIsClean => {
+            check::graceful_close_is_clean(w.spec(), &case_of(setup, n), v)
+        },
         Property::Invariants => counts_in_order(w, v),
         Property::Deterministic | Property::WindowRespected => Ok(()),
     };

@@ -10,11 +10,13 @@
 //! - [`class`]: the classes of ends and the fuzzer's properties on states;
 //! - [`search`]: the breadth-first search and its shards;
 //! - [`witness`]: a path replayed into a scenario file `tcpsim run` reproduces;
-//! - [`report`]: summaries (text, JSON), their merge, the DOT graph.
+//! - [`report`]: what was found, as data (text, JSON, `--save`), and its merge;
+//! - [`render`]: the summary as text, the graph as DOT.
 //!
 //! docs/explore.md says what the exploration keeps and what it abstracts.
 
 pub mod class;
+pub mod render;
 pub mod report;
 pub mod search;
 pub mod setup;

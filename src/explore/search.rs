@@ -18,13 +18,16 @@ use rayon::prelude::*;
 use rustc_hash::FxBuildHasher;
 use sim::World;
 
+/// The digests of the states found so far, at their nodes' indices.
+type Seen = IndexSet<u128, FxBuildHasher>;
+
 /// States expanded per parallel batch (bounds the successors held at once).
 const BATCH_STATES: usize = 4096;
 /// With `--shard K/N`, the search splits at the first level with at least
 /// this many states per shard.
 pub const SPLIT_STATES_PER_SHARD: usize = 16;
 /// Events the steps before the mark may take.
-const PREFIX_EVENTS_MAX: u64 = 2_000_000;
+pub const PREFIX_EVENTS_MAX: u64 = 2_000_000;
 
 /// What the search is asked to do.
 #[derive(Clone, Debug)]
@@ -61,7 +64,7 @@ pub struct ClassSeen {
 pub struct Explored {
     pub graph: DiGraph<NodeInfo, Choice, u32>,
     /// Each state's digest, at its node's index.
-    pub digests: IndexSet<u128, FxBuildHasher>,
+    pub digests: Seen,
     pub classes: IndexMap<Class, ClassSeen, FxBuildHasher>,
     /// The first state that violates `--check`, and how.
     pub violation: Option<(NodeIndex, String)>,
@@ -90,7 +93,9 @@ impl Explored {
 struct Expansion {
     end: Option<Class>,
     violation: Option<String>,
-    succs: Vec<(Choice, Node, u128)>,
+    /// Each choice, its state's digest, and the state unless it was known
+    /// before the batch (then it is dropped on the worker, not kept).
+    succs: Vec<(Choice, Option<Node>, u128)>,
 }
 
 /// The world where the exploration of `setup` starts, as the scenario's
@@ -105,8 +110,8 @@ pub fn start_world(setup: &Setup, record: bool) -> Result<World, String> {
     Ok(w)
 }
 
-fn expand(setup: &Setup, cfg: &Config, rules: Rules, node: &Node) -> Expansion {
-    let mut base = node.clone();
+fn expand(setup: &Setup, cfg: &Config, rules: Rules, seen: &Seen, node: Node) -> Expansion {
+    let mut base = node;
     let cs = choices(setup, &cfg.bounds, &mut base);
     let verdict = base.world.quiescent().then(|| base.world.verdict());
     let end = verdict.as_ref().map(|v| Class::of(&base.world, v));
@@ -114,26 +119,40 @@ fn expand(setup: &Setup, cfg: &Config, rules: Rules, node: &Node) -> Expansion {
         .check
         .and_then(|p| violation(p, setup, &base, verdict.as_ref()));
     let mut succs = Vec::with_capacity(cs.len());
-    for c in cs {
-        let mut n = base.clone();
+    let mut buf = Digest::default();
+    let last = cs.len().saturating_sub(1);
+    let mut base = Some(base);
+    for (i, &c) in cs.iter().enumerate() {
+        let from = base.as_ref().expect("kept until the last choice");
+        if cfg.check == Some(Property::Deterministic) && found.is_none() {
+            found = nondeterministic(setup, rules, from, c);
+        }
+        // The last choice takes the state itself: one clone fewer per state.
+        let mut n = match i == last {
+            true => base.take().expect("the state"),
+            false => from.clone(),
+        };
         apply(setup, rules, &mut n, c);
         n.world.canonicalize();
-        let d = Digest::of(&n);
-        if cfg.check == Some(Property::Deterministic) && found.is_none() {
-            let mut again = base.clone();
-            apply(setup, rules, &mut again, c);
-            again.world.canonicalize();
-            if Digest::of(&again) != d {
-                found = Some(format!("taking {c:?} twice from one state gave two states"));
-            }
-        }
-        succs.push((c, n, d));
+        let d = Digest::of_with(&n, &mut buf);
+        succs.push((c, (!seen.contains(&d)).then_some(n), d));
     }
     Expansion {
         end,
         violation: found,
         succs,
     }
+}
+
+/// Whether taking `c` from `n` twice gives two states (`deterministic`).
+fn nondeterministic(setup: &Setup, rules: Rules, n: &Node, c: Choice) -> Option<String> {
+    let twice = [0, 1].map(|_| {
+        let mut m = n.clone();
+        apply(setup, rules, &mut m, c);
+        m.world.canonicalize();
+        Digest::of(&m)
+    });
+    (twice[0] != twice[1]).then(|| format!("taking the choice {c:?} twice from one state gave two states"))
 }
 
 /// Explores `setup` within `cfg`; `progress(states)` after each batch.
@@ -144,7 +163,7 @@ pub fn explore(
 ) -> Result<Explored, String> {
     let rules = super::class::rules_for(cfg.check);
     let mut start = Node {
-        world: start_world(setup, false)?,
+        world: Box::new(start_world(setup, false)?),
         used: Used::NONE,
     };
     start.world.canonicalize();
@@ -170,13 +189,20 @@ pub fn explore(
     while !level.is_empty() {
         split_for_shard(setup, cfg, &mut ex, &mut level, depth);
         let mut next = Vec::new();
-        for batch in level.chunks(BATCH_STATES) {
-            let found: Vec<Expansion> = batch
-                .par_iter()
-                .map(|(_, n)| expand(setup, cfg, rules, n))
+        let mut states = std::mem::take(&mut level).into_iter();
+        loop {
+            // Owned, so a state with one choice is stepped, not copied.
+            let batch: Vec<(NodeIndex, Node)> = states.by_ref().take(BATCH_STATES).collect();
+            if batch.is_empty() {
+                break;
+            }
+            let seen = &ex.digests;
+            let found: Vec<(NodeIndex, Expansion)> = batch
+                .into_par_iter()
+                .map(|(id, n)| (id, expand(setup, cfg, rules, seen, n)))
                 .collect();
-            for ((id, _), e) in batch.iter().zip(found) {
-                absorb(cfg, &mut ex, *id, e, &mut next);
+            for (id, e) in found {
+                absorb(cfg, &mut ex, id, e, &mut next);
             }
             progress(ex.digests.len() as u64);
         }
@@ -214,6 +240,7 @@ fn absorb(cfg: &Config, ex: &mut Explored, id: NodeIndex, e: Expansion, next: &m
             ex.graph.add_edge(id, NodeIndex::new(j), c);
             continue;
         }
+        let n = n.expect("a state not seen before the batch is kept");
         if ex.digests.len() as u64 >= cfg.max_states {
             ex.bound_hit = true;
             continue;

@@ -141,13 +141,7 @@ pub fn parse_items(items: &[String], max_bytes: u64) -> Result<Vec<Item>, String
             }
             _ => Kind::Once,
         };
-        // The label: the call as a step writes it, without process and socket.
-        let line = def.to_string();
-        let words: Vec<&str> = line.split_whitespace().skip(2).collect();
-        let label = match def.op.sock() {
-            Some(_) => [&words[..1], &words[2..]].concat().join(" "),
-            None => words.join(" "),
-        };
+        let label = item_label(&def);
         if out.iter().any(|i| i.label == label) {
             return Err(format!("--calls: `{item}` is given twice"));
         }
@@ -157,6 +151,17 @@ pub fn parse_items(items: &[String], max_bytes: u64) -> Result<Vec<Item>, String
         return Err("--calls: no calls to explore".into());
     }
     Ok(out)
+}
+
+/// A menu call as a label: the call as a step writes it, without its time,
+/// process and socket (`shutdown wr`, `linger 0`).
+pub fn item_label(def: &StepDef) -> String {
+    let line = def.to_string();
+    let words: Vec<&str> = line.split_whitespace().skip(2).collect();
+    match def.op.sock() {
+        Some(_) => [&words[..1], &words[2..]].concat().join(" "),
+        None => words.join(" "),
+    }
 }
 
 /// Whether the scenario's network leaves every fault to the explorer.
@@ -274,9 +279,11 @@ fn menu_side(
 /// Resolves the script with its menu steps, as `tcpsim run` resolves a file.
 fn resolve_menu(path: &Path, file: &ScenarioFile, o: &Overrides) -> Result<Arc<WorldSpec>, String> {
     let shown = path.display().to_string();
+    // The prefix lines keep their places in the file's text.
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
     let mut cx = resolve::Ctx {
         path: &shown,
-        source: Arc::from(""),
+        source: Arc::from(text.as_str()),
         base: path.parent().unwrap_or(Path::new(".")),
         errors: Vec::new(),
         preparsed: None,

@@ -13,7 +13,6 @@ use serde::{Deserialize, Serialize};
 use sim::app::AppStatus;
 use sim::World;
 use std::hash::{Hash, Hasher};
-use xxhash_rust::xxh3::Xxh3;
 
 /// The most calls of the menu a side may make (`--max-calls`).
 pub const MAX_CALLS: usize = 16;
@@ -73,7 +72,8 @@ impl Used {
 /// A state: the canonical world and the budgets used.
 #[derive(Clone, Debug)]
 pub struct Node {
-    pub world: World,
+    /// Boxed: a world is large, and states move through queues.
+    pub world: Box<World>,
     pub used: Used,
 }
 
@@ -88,50 +88,58 @@ pub struct Rules {
 
 /// A 128-bit XXH3 digest through `Hash`, integers as little-endian bytes
 /// (as `sim::trace::Fnv1a` does), so a digest names the same state on every
-/// machine.
-pub struct Digest(Xxh3);
+/// machine. The bytes are gathered first and hashed at once (XXH3's
+/// streaming interface costs more than the hashing for writes this small).
+#[derive(Default)]
+pub struct Digest(Vec<u8>);
 
 impl Digest {
+    /// The digest of a state, through `buf`'s bytes (reused: no allocation
+    /// once it has grown to a state's size).
+    pub fn of_with(n: &Node, buf: &mut Digest) -> u128 {
+        buf.0.clear();
+        n.world.hash_state(buf);
+        n.used.hash(buf);
+        xxhash_rust::xxh3::xxh3_128(&buf.0)
+    }
+
     pub fn of(n: &Node) -> u128 {
-        let mut d = Digest(Xxh3::new());
-        n.world.hash(&mut d);
-        n.used.hash(&mut d);
-        d.0.digest128()
+        Digest::of_with(n, &mut Digest::default())
     }
 
     /// The digest of a path (shard assignment).
     pub fn of_path(pair: &[String; 2], path: &[Choice]) -> u128 {
-        let mut d = Digest(Xxh3::new());
+        let mut d = Digest::default();
         pair.hash(&mut d);
         path.hash(&mut d);
-        d.0.digest128()
+        xxhash_rust::xxh3::xxh3_128(&d.0)
     }
 }
 
 impl Hasher for Digest {
     fn write(&mut self, bytes: &[u8]) {
-        self.0.update(bytes);
+        self.0.extend_from_slice(bytes);
     }
     fn write_u8(&mut self, v: u8) {
-        self.0.update(&[v]);
+        self.0.push(v);
     }
     fn write_u16(&mut self, v: u16) {
-        self.0.update(&v.to_le_bytes());
+        self.0.extend_from_slice(&v.to_le_bytes());
     }
     fn write_u32(&mut self, v: u32) {
-        self.0.update(&v.to_le_bytes());
+        self.0.extend_from_slice(&v.to_le_bytes());
     }
     fn write_u64(&mut self, v: u64) {
-        self.0.update(&v.to_le_bytes());
+        self.0.extend_from_slice(&v.to_le_bytes());
     }
     fn write_u128(&mut self, v: u128) {
-        self.0.update(&v.to_le_bytes());
+        self.0.extend_from_slice(&v.to_le_bytes());
     }
     fn write_usize(&mut self, v: usize) {
-        self.0.update(&(v as u64).to_le_bytes());
+        self.0.extend_from_slice(&(v as u64).to_le_bytes());
     }
     fn finish(&self) -> u64 {
-        self.0.digest()
+        xxhash_rust::xxh3::xxh3_64(&self.0)
     }
 }
 

@@ -1,9 +1,12 @@
-//! Moving a host along the time axis: every instant it holds (timer
-//! deadlines, when a segment being timed was sent, when data last arrived…)
-//! mapped through one function, so that a host whose clock reads `t` behaves
-//! from there exactly as the same host at `t + d`. The explorer keeps every
-//! state with its clock at one epoch, so two states that differ only in when
-//! they happen are one state.
+//! A host as the explorer keeps it (`tcpsim explore`):
+//! - moved along the time axis: every instant it holds (timer deadlines,
+//!   when a segment being timed was sent, when data last arrived…) mapped
+//!   through one function, so that a host whose clock reads `t` behaves from
+//!   there exactly as the same host at `t + d`. The explorer keeps every
+//!   state with its clock at one epoch, so two states that differ only in
+//!   when they happen are one state;
+//! - hashed without what never changes in a run (its configuration and its
+//!   personality, the knob table that would otherwise dominate every digest).
 //!
 //! The structs are destructured field by field, with no `..`: a new field
 //! breaks the build here, and its author decides whether it holds a time.
@@ -12,6 +15,7 @@ use crate::blocking::Blocked;
 use crate::host::{Host, Process};
 use crate::socket::{SendTimer, Socket, Tcb};
 use crate::Instant;
+use std::hash::{Hash, Hasher};
 
 impl Host {
     /// Maps every instant the host holds through `f` (a shift of the clock).
@@ -43,6 +47,25 @@ impl Host {
                 *deadline = deadline.map(f);
             }
         }
+    }
+}
+
+impl Host {
+    /// Hashes what changes in a run: sockets, processes, port and connection
+    /// counters (not `cfg` and `personality`, fixed when the host is built).
+    pub fn hash_state<H: Hasher>(&self, h: &mut H) {
+        let Host {
+            cfg: _,
+            personality: _,
+            socks,
+            procs,
+            next_ephemeral,
+            connections_made,
+        } = self;
+        socks.hash(h);
+        procs.hash(h);
+        next_ephemeral.hash(h);
+        connections_made.hash(h);
     }
 }
 

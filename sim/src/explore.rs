@@ -70,10 +70,14 @@ impl World {
         true
     }
 
-    /// Whether no process has a step to run (each has finished its steps, is
-    /// blocked in one, has exited or was never forked).
+    /// Whether every process is done with its steps: finished them, blocked
+    /// in its last one, exited, or never forked.
     pub fn at_start(&self) -> bool {
-        !self.apps.iter().any(|a| a.status == AppStatus::Ready)
+        self.apps.iter().zip(self.proc_steps.iter()).all(|(a, steps)| match a.status {
+            AppStatus::Ready => false,
+            AppStatus::Blocked => a.pc as usize + 1 >= steps.len(),
+            AppStatus::NotStarted | AppStatus::Done | AppStatus::Exited => true,
+        })
     }
 
     pub fn status(&self, p: ProcId) -> AppStatus {

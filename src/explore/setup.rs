@@ -179,6 +179,26 @@ fn network_is_plain(spec: &WorldSpec) -> Result<(), String> {
     Ok(())
 }
 
+/// A process whose last step before the mark is a `sleep` would be free to
+/// call before its sleep ends (nothing follows it to wait), which no file
+/// can replay: refused.
+fn trailing_sleep(prefix: &[StepDef]) -> Result<(), String> {
+    let mut last: Vec<(&str, &Op)> = Vec::new();
+    for s in prefix {
+        match last.iter_mut().find(|(p, _)| *p == s.proc.text) {
+            Some(l) => l.1 = &s.op,
+            None => last.push((&s.proc.text, &s.op)),
+        }
+    }
+    match last.iter().find(|(_, op)| matches!(op, Op::Sleep { .. })) {
+        Some((p, _)) => Err(format!(
+            "process `{p}`'s last step before the `explore` mark is a sleep: end it with a \
+             call at the time it should start from (e.g. `5ms {p} nonblocking c off`)"
+        )),
+        None => Ok(()),
+    }
+}
+
 /// The socket of process `proc`'s connection: the last one its steps before
 /// the mark connect or accept.
 fn side_socket(prefix: &[StepDef], proc: &str) -> Option<String> {
@@ -223,6 +243,7 @@ pub fn setup(path: &Path, pair: Option<&[String; 2]>, b: &Bounds) -> Result<Setu
         .iter()
         .filter_map(|l| parse_step(l.get_ref()).ok())
         .collect();
+    trailing_sleep(&defs).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut file = s.file.clone();
     file.script.steps.truncate(prefix);
     let sides = [0, 1].map(|i| menu_side(&mut file, &defs, &hosts[i], i as ProcId, b));

@@ -11,6 +11,7 @@
 //!
 //! They are re-exported here under the names the CLI uses.
 
+pub mod atlas;
 pub mod cli;
 pub mod fuzz;
 pub mod html;

@@ -34,6 +34,8 @@ enum Command {
     Calls(cli::calls::Args),
     /// The JSON Schema of each JSON document the commands write.
     Schema(cli::schema::Args),
+    /// The teardown atlas: every state × teardown call × data condition, per personality.
+    Atlas(cli::atlas::Args),
 }
 
 fn main() -> ExitCode {
@@ -65,5 +67,6 @@ fn main() -> ExitCode {
         Command::Fuzz(a) => cli::fuzz::exec(a),
         Command::Calls(a) => cli::calls::exec(a),
         Command::Schema(a) => cli::schema::exec(a),
+        Command::Atlas(a) => cli::atlas::exec(a),
     }
 }

@@ -328,10 +328,7 @@ fn class(c: &Cell) -> (Outcome, &[String]) {
     (c.outcome, &c.rst)
 }
 
-/// Finds which knobs of `pa` turn its run into `target`, `pb`'s run. The
-/// knobs that decide the outcome are found one at a time; the exact ending is
-/// narrowed from "every differing knob" by leaving out each knob whose
-/// absence changes nothing (so each one kept is needed).
+/// Finds which knobs of `pa` turn its run into `target`, `pb`'s run.
 fn blame(
     s: &Scenario,
     opts: &ScenarioOpts,
@@ -339,7 +336,23 @@ fn blame(
     (pos, other): (usize, &Personality),
     (start, target): (&Cell, &Cell),
 ) -> Blame {
-    let changes: Vec<KnobChange> = Knobs::INFO
+    let run = |p: &Personality| -> Option<Cell> {
+        let pair = if pos == 0 { [p, other] } else { [other, p] };
+        let spec = with_pair(s, opts, pair).ok()?;
+        Some(run_cell(s, spec, &target.first, &target.second))
+    };
+    blame_by(
+        (pa, pb),
+        run,
+        (start, target),
+        |a, b| class(a) == class(b),
+        |a, b| a.ending() == b.ending(),
+    )
+}
+
+/// The knobs in which two personalities differ, with both values.
+pub fn knob_changes(pa: &Personality, pb: &Personality) -> Vec<KnobChange> {
+    Knobs::INFO
         .iter()
         .filter_map(|info| {
             let (va, _) = pa.knobs.get(info.name).expect("knob");
@@ -350,24 +363,37 @@ fn blame(
                 to: vb.to_string(),
             })
         })
-        .collect();
-    let run = |set: &[&KnobChange]| -> Option<Cell> {
+        .collect()
+}
+
+/// Which knobs of `pa`, set to `pb`'s values, turn what `run` makes of `pa`
+/// (`start`) into what it makes of `pb` (`target`). The knobs that decide the
+/// class (`same_class`) are found one at a time; the exact ending
+/// (`same_end`) is narrowed from "every differing knob" by leaving out each
+/// knob whose absence changes nothing (so each one kept is needed).
+pub fn blame_by<T>(
+    (pa, pb): (&Personality, &Personality),
+    run: impl Fn(&Personality) -> Option<T>,
+    (start, target): (&T, &T),
+    same_class: impl Fn(&T, &T) -> bool,
+    same_end: impl Fn(&T, &T) -> bool,
+) -> Blame {
+    let changes = knob_changes(pa, pb);
+    let run = |set: &[&KnobChange]| -> Option<T> {
         let mut p = pa.clone();
         for c in set {
             p.knobs
                 .set(c.knob, &pb.knobs.get(c.knob)?.0, Cow::Borrowed("compare"))
                 .ok()?;
         }
-        let pair = if pos == 0 { [&p, other] } else { [other, &p] };
-        let spec = with_pair(s, opts, pair).ok()?;
-        Some(run_cell(s, spec, &target.first, &target.second))
+        run(&p)
     };
-    let decides_outcome = if class(start) == class(target) {
+    let decides_outcome = if same_class(start, target) {
         Vec::new()
     } else {
         changes
             .iter()
-            .filter(|c| run(&[*c]).is_some_and(|r| class(&r) == class(target)))
+            .filter(|c| run(&[*c]).is_some_and(|r| same_class(&r, target)))
             .cloned()
             .collect()
     };
@@ -377,7 +403,7 @@ fn blame(
         let mut without = exact.clone();
         without.remove(i);
         match run(&without) {
-            Some(r) if r.ending() == target.ending() => exact = without,
+            Some(r) if same_end(&r, target) => exact = without,
             _ => i += 1,
         }
     }

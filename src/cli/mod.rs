@@ -2,6 +2,7 @@
 //! Only this layer prints. Exit codes: 0 success, 1 an expectation or property
 //! failed, 2 bad input or usage.
 
+pub mod atlas;
 pub mod calls;
 pub mod compare;
 pub mod fuzz;

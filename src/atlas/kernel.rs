@@ -58,7 +58,7 @@ fn kernel_obs(k: &Key) -> Result<(Obs, f64), String> {
     let calls = trace::calls(&s.spec, &run.recs);
     let entries = trace::entries(&s.spec, &run, &calls);
     let verdict = trace::verdict(&s.spec, &run, &calls, &entries);
-    observe::observe(&s.spec, k, &entries, &verdict)
+    observe::observe(&s.spec, k, (&entries, &verdict), &observe::seen_states(k))
         .map(|o| (o, scale))
         .map_err(|state| {
             format!("the kernel's connection was {state} at the call, as its segments tell")

@@ -46,7 +46,8 @@ pub struct Args {
     /// Check the linux column against this host's kernel (needs root); exit 1 on a difference.
     #[arg(long)]
     pub kernel: bool,
-    /// With --kernel: only the cells whose slug starts with one of these (repeatable).
+    /// With --kernel: only this cell (a slug), or the cells under a prefix ending in `/`
+    /// (`closing/`, `closing/linger-0/`); repeatable.
     #[arg(long, value_name = "PREFIX")]
     pub only: Vec<String>,
 }
@@ -177,6 +178,11 @@ fn diff(a: &Args, (pa, pb): (&Personality, &Personality), peer: &Personality) ->
     emit(a, &text)
 }
 
+/// Whether `--only PATTERN` selects a cell: its slug, or a prefix ending in `/`.
+fn selects(pattern: &str, slug: &str) -> bool {
+    slug == pattern || (pattern.ends_with('/') && slug.starts_with(pattern))
+}
+
 /// `--kernel`: the linux column against this host's kernel.
 fn kernel_column(a: &Args, peer: &Personality) -> ExitCode {
     if let Some(why) = kernel::unavailable() {
@@ -186,7 +192,8 @@ fn kernel_column(a: &Args, peer: &Personality) -> ExitCode {
     let linux = Personality::builtin("linux").expect("built in");
     let keys: Vec<Key> = Key::all()
         .into_iter()
-        .filter(|k| a.only.is_empty() || a.only.iter().any(|p| k.slug().starts_with(p.as_str())))
+        .filter(|k| atlas::cell::impossible(k).is_none())
+        .filter(|k| a.only.is_empty() || a.only.iter().any(|p| selects(p, &k.slug())))
         .collect();
     let mut checks = Vec::new();
     let mut out = std::io::stdout().lock();

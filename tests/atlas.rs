@@ -10,7 +10,8 @@ use tcpsim::atlas::{self, Body, Call, Data, Key, Obs, Setting};
 
 fn tcpsim() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_tcpsim"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR")).env("NO_COLOR", "1");
+    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1");
     c
 }
 
@@ -83,9 +84,15 @@ fn docs_atlas_md_is_what_tcpsim_atlas_writes() {
         doc == generated,
         "docs/atlas.md is stale: run `tcpsim atlas --out docs/atlas.md`"
     );
-    let rows = generated.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| call")).count();
+    let rows = generated
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| call"))
+        .count();
     assert_eq!(rows, 5 * 8 * 10 * 4, "one row per cell");
-    assert!(!generated.contains("not reached"), "every scenario reaches its state");
+    assert!(
+        !generated.contains("not reached"),
+        "every scenario reaches its state"
+    );
 }
 
 /// RFC 2525 §2.17: close() with data unread resets (Linux tcp.c __tcp_close,
@@ -101,7 +108,10 @@ fn linux_close_with_unread_data_in_established_resets() {
     assert_eq!(o.lost.unread, 1000);
     assert!(deciders(&c).contains(&"close_unread"), "{:?}", deciders(&c));
     // Without unread data the same close is a FIN, and the peer reads EOF.
-    let c = cell("linux", key(Setting::Established, Call::Close, false, false));
+    let c = cell(
+        "linux",
+        key(Setting::Established, Call::Close, false, false),
+    );
     assert_eq!(obs(&c).wire.name(), "FIN");
     assert_eq!(obs(&c).peer_reads[0], "0 (EOF)");
 }
@@ -114,7 +124,11 @@ fn winsock_xp_exit_resets_where_linux_sends_fin() {
     let xp = cell("winsock-xp", k);
     assert_eq!(atlas::render::wire_text(obs(&xp)), "RST (process-exit)");
     assert_eq!(obs(&xp).peer_reads[0], "ECONNRESET");
-    assert!(deciders(&xp).contains(&"process_exit"), "{:?}", deciders(&xp));
+    assert!(
+        deciders(&xp).contains(&"process_exit"),
+        "{:?}",
+        deciders(&xp)
+    );
     assert_eq!(obs(&cell("linux", k)).wire.name(), "FIN");
 }
 
@@ -126,7 +140,10 @@ fn closing_one_dup_sends_nothing_and_loses_nothing() {
         let c = cell(p, key(Setting::Established, Call::CloseDup, true, false));
         let o = obs(&c);
         assert_eq!(o.wire.name(), "nothing", "{p}");
-        assert_eq!(o.peer_reads[0], "EAGAIN", "{p}: the peer has nothing to read");
+        assert_eq!(
+            o.peer_reads[0], "EAGAIN",
+            "{p}: the peer has nothing to read"
+        );
         assert_eq!(o.lost.unread, 0, "{p}: the dup reads the unread bytes");
     }
 }
@@ -149,11 +166,18 @@ fn linux_close_in_time_wait_with_unread_data_sends_nothing() {
 fn nonblocking_linger_close_differs_by_stack() {
     let k = key(Setting::Established, Call::LingerNNonblocking, false, true);
     let (bsd, win, linux) = (cell("freebsd", k), cell("windows", k), cell("linux", k));
-    assert_eq!((obs(&bsd).returns.as_str(), obs(&bsd).blocks_ms), ("0", Some(0)));
+    assert_eq!(
+        (obs(&bsd).returns.as_str(), obs(&bsd).blocks_ms),
+        ("0", Some(0))
+    );
     assert_eq!(obs(&win).returns, "EAGAIN");
     assert!(obs(&linux).blocks_ms.unwrap() > 0, "linux blocks");
     for c in [&bsd, &win, &linux] {
-        assert!(deciders(c).contains(&"nonblocking_linger_close"), "{}", c.personality);
+        assert!(
+            deciders(c).contains(&"nonblocking_linger_close"),
+            "{}",
+            c.personality
+        );
     }
 }
 
@@ -184,14 +208,23 @@ fn diff_lists_only_cells_that_differ_with_the_knobs_responsible() {
         .find(|d| d["slug"] == "established/exit/none")
         .expect("exit differs");
     let decides = exit["knobs"]["decides_outcome"].as_array().unwrap();
-    assert!(decides.iter().any(|k| k["knob"] == "process_exit"), "{exit}");
+    assert!(
+        decides.iter().any(|k| k["knob"] == "process_exit"),
+        "{exit}"
+    );
     for d in diffs {
         assert_ne!(d["a"], d["b"], "{d}");
     }
     let same = "established/close-dup/none";
-    assert!(diffs.iter().all(|d| d["slug"] != same), "{same} is the same on both");
+    assert!(
+        diffs.iter().all(|d| d["slug"] != same),
+        "{same} is the same on both"
+    );
     let (_, text, _) = run(&["atlas", "--diff", "linux", "winsock-xp"]);
-    assert!(text.starts_with(&format!("atlas diff linux vs winsock-xp: {} of 320", diffs.len())));
+    assert!(text.starts_with(&format!(
+        "atlas diff linux vs winsock-xp: {} of 320",
+        diffs.len()
+    )));
 }
 
 #[test]
@@ -205,14 +238,20 @@ fn a_cells_scenario_replays_with_tcpsim_run() {
     assert_eq!(code, 0, "{err}");
     let j: serde_json::Value = serde_json::from_str(&out).unwrap();
     let resets = j["verdict"]["resets"].as_array().unwrap();
-    assert!(resets.iter().any(|r| r["cause"] == "close-with-unread"), "{out}");
+    assert!(
+        resets.iter().any(|r| r["cause"] == "close-with-unread"),
+        "{out}"
+    );
 }
 
 #[test]
 fn bad_atlas_arguments_are_input_errors() {
     let (code, _, err) = run(&["atlas", "--scenario", "established/clsoe/none"]);
     assert_eq!(code, 2);
-    assert!(err.contains("no atlas cell `established/clsoe/none`"), "{err}");
+    assert!(
+        err.contains("no atlas cell `established/clsoe/none`"),
+        "{err}"
+    );
     let (code, _, err) = run(&["atlas", "--scenario", "time-wait/close/queued"]);
     assert_eq!(code, 2);
     assert!(err.contains("impossible"), "{err}");
@@ -265,6 +304,10 @@ fn a_slice_of_the_linux_column_agrees_with_the_kernel() {
         .filter(|c| c["status"] != "agrees")
         .map(|c| c.to_string())
         .collect();
-    assert!(bad.is_empty(), "cells that do not agree:\n{}", bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "cells that do not agree:\n{}",
+        bad.join("\n")
+    );
     assert_eq!(code, 0, "{err}");
 }

@@ -59,7 +59,9 @@ pub const LINGER_N: u32 = 1;
 const READ_BYTES: u64 = 1 << 20;
 
 /// A state an application can close from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Setting {
     Established,
@@ -137,7 +139,9 @@ impl Setting {
 }
 
 /// A teardown call.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Call {
     Close,
@@ -217,7 +221,9 @@ impl Call {
 }
 
 /// What data is waiting at the call.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
+)]
 pub struct Data {
     /// The peer's bytes the application has not read.
     pub unread: bool,
@@ -256,7 +262,9 @@ impl Data {
 }
 
 /// A cell's coordinates (the personality aside).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
+)]
 pub struct Key {
     pub state: Setting,
     pub call: Call,
@@ -551,7 +559,10 @@ pub fn scenario_text(personality: &str, peer: &str, k: &Key) -> String {
         k.data.name()
     );
     let name = k.slug().replace('/', "-");
-    let _ = writeln!(o, "\n[scenario]\nname = \"atlas-{name}\"\nduration = \"2min\"");
+    let _ = writeln!(
+        o,
+        "\n[scenario]\nname = \"atlas-{name}\"\nduration = \"2min\""
+    );
     let _ = writeln!(o, "\n[hosts.{APP}]\npersonality = \"{personality}\"");
     let _ = writeln!(o, "\n[hosts.{PEER}]\npersonality = \"{peer}\"");
     let _ = writeln!(o, "\n[network]\ndelay = \"{DELAY_MS}ms\"");
@@ -574,7 +585,12 @@ pub fn scenario(personality: &str, peer: &str, k: &Key) -> Scenario {
     let text = scenario_text(personality, peer, k);
     let path = format!("atlas/{}.toml", k.slug());
     let s = scenario::from_text(&path, &text, std::path::Path::new("."), &Default::default());
-    s.unwrap_or_else(|d| panic!("the atlas writes valid scenarios: {}\n{text}", d[0].render(false)))
+    s.unwrap_or_else(|d| {
+        panic!(
+            "the atlas writes valid scenarios: {}\n{text}",
+            d[0].render(false)
+        )
+    })
 }
 
 /// The cell's world with these two personalities (`p` may have knobs set).

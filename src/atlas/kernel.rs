@@ -17,8 +17,12 @@ use serde::Serialize;
 pub enum Status {
     Agrees,
     /// What differs: (column, model, kernel).
-    Differs { items: Vec<(String, String, String)> },
-    NotChecked { why: String },
+    Differs {
+        items: Vec<(String, String, String)>,
+    },
+    NotChecked {
+        why: String,
+    },
 }
 
 /// A cell's check.
@@ -75,7 +79,11 @@ pub fn differences(m: &Obs, kern: &Obs, scale: f64) -> Vec<(String, String, Stri
         }
     };
     item("wire", m.wire.name().into(), kern.wire.name().into());
-    item("returns", render::returns_text(m), render::returns_text(kern));
+    item(
+        "returns",
+        render::returns_text(m),
+        render::returns_text(kern),
+    );
     let blocks_agree = match (m.blocks_ms, kern.blocks_ms) {
         (Some(a), Some(b)) => {
             let tol_ms = compare::tolerance_ns(scale, a * 1_000_000) / 1_000_000;
@@ -86,9 +94,21 @@ pub fn differences(m: &Obs, kern: &Obs, scale: f64) -> Vec<(String, String, Stri
     if !blocks_agree {
         item("blocks", render::blocks_text(m), render::blocks_text(kern));
     }
-    item("peer reads", m.peer_reads.join(", "), kern.peer_reads.join(", "));
-    item("peer writes", m.peer_writes.join(", "), kern.peer_writes.join(", "));
-    item("lost", render::lost_text(&m.lost), render::lost_text(&kern.lost));
+    item(
+        "peer reads",
+        m.peer_reads.join(", "),
+        kern.peer_reads.join(", "),
+    );
+    item(
+        "peer writes",
+        m.peer_writes.join(", "),
+        kern.peer_writes.join(", "),
+    );
+    item(
+        "lost",
+        render::lost_text(&m.lost),
+        render::lost_text(&kern.lost),
+    );
     out
 }
 

@@ -54,7 +54,7 @@ pub enum Body {
     NotReached { state: String },
     /// What the model did, and the knobs that decide it.
     Ran {
-        obs: Obs,
+        obs: Box<Obs>,
         decided_by: Vec<Decider>,
     },
 }
@@ -95,7 +95,7 @@ pub fn run_cell(
                     decided_by: alts.map_or_else(Vec::new, |alts| {
                         blame::deciders((p, peer), alts, &base, &key, &obs)
                     }),
-                    obs,
+                    obs: Box::new(obs),
                 },
             }
         }

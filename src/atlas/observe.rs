@@ -175,7 +175,9 @@ pub fn observe(
     });
     let pr = at.peer_reads.map(|i| runs[i]);
     let pw = at.peer_writes.map(|i| runs[i]);
-    let app_read: u64 = at.final_reads.map_or(0, |r| r.iter().map(|&i| count(&runs[i])).sum());
+    let app_read: u64 = at
+        .final_reads
+        .map_or(0, |r| r.iter().map(|&i| count(&runs[i])).sum());
     let unread = if k.data.unread { UNREAD_BYTES } else { 0 };
     let later_written: u64 = pw.iter().map(count).sum();
     debug_assert!(later_written <= 2 * LATER_BYTES);

@@ -38,11 +38,15 @@ pub fn returns_text(o: &Obs) -> String {
 
 /// The bytes lost, by kind, or "none".
 pub fn lost_text(l: &Lost) -> String {
-    let parts: Vec<String> = [("unread", l.unread), ("queued", l.queued), ("later", l.later)]
-        .iter()
-        .filter(|(_, n)| *n > 0)
-        .map(|(what, n)| format!("{what} {n}"))
-        .collect();
+    let parts: Vec<String> = [
+        ("unread", l.unread),
+        ("queued", l.queued),
+        ("later", l.later),
+    ]
+    .iter()
+    .filter(|(_, n)| *n > 0)
+    .map(|(what, n)| format!("{what} {n}"))
+    .collect();
     match parts.is_empty() {
         true => "none".into(),
         false => parts.join(", "),
@@ -68,7 +72,9 @@ pub fn short(o: &Obs) -> String {
 pub fn body_text(b: &Body) -> String {
     match b {
         Body::Impossible { why } => why.clone(),
-        Body::NotReached { state } => format!("not reached: the connection was {state} at the call"),
+        Body::NotReached { state } => {
+            format!("not reached: the connection was {state} at the call")
+        }
         Body::Ran { obs, .. } => short(obs),
     }
 }
@@ -144,7 +150,11 @@ fn state_table(cells: &[&Cell], o: &mut String) {
                     obs.peer_writes[0],
                     obs.peer_writes[1],
                     lost_text(&obs.lost),
-                    if knobs.is_empty() { "—".to_string() } else { knobs.join(", ") }
+                    if knobs.is_empty() {
+                        "—".to_string()
+                    } else {
+                        knobs.join(", ")
+                    }
                 );
             }
             other => {
@@ -209,7 +219,11 @@ pub fn diff_text(names: (&str, &str), diffs: &[Difference], total: usize) -> Str
         diffs.len()
     );
     for d in diffs {
-        let _ = writeln!(o, "\n{}\n  {}: {}\n  {}: {}", d.slug, names.0, d.a, names.1, d.b);
+        let _ = writeln!(
+            o,
+            "\n{}\n  {}: {}\n  {}: {}",
+            d.slug, names.0, d.a, names.1, d.b
+        );
         for line in d.knobs.iter().flat_map(|b| b.lines()) {
             let _ = writeln!(o, "  {line}");
         }
@@ -219,7 +233,11 @@ pub fn diff_text(names: (&str, &str), diffs: &[Difference], total: usize) -> Str
 
 /// Counts of cells by kind, for the summary line.
 pub fn counts(a: &Atlas) -> (usize, usize, usize) {
-    let ran = a.cells.iter().filter(|c| matches!(c.body, Body::Ran { .. })).count();
+    let ran = a
+        .cells
+        .iter()
+        .filter(|c| matches!(c.body, Body::Ran { .. }))
+        .count();
     let impossible = a
         .cells
         .iter()
@@ -230,5 +248,9 @@ pub fn counts(a: &Atlas) -> (usize, usize, usize) {
 
 /// The call names, for `--help`.
 pub fn call_names() -> String {
-    Call::ALL.iter().map(|c| c.slug()).collect::<Vec<_>>().join(", ")
+    Call::ALL
+        .iter()
+        .map(|c| c.slug())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

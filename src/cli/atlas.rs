@@ -200,7 +200,7 @@ fn kernel_column(a: &Args, peer: &Personality) -> ExitCode {
     for k in &keys {
         let c = atlas::run_cell(&linux, peer, *k, None);
         let model = match &c.body {
-            Body::Ran { obs, .. } => Ok(obs),
+            Body::Ran { obs, .. } => Ok(obs.as_ref()),
             other => Err(render::body_text(other)),
         };
         let check = kernel::check(k, model);
@@ -212,7 +212,18 @@ fn kernel_column(a: &Args, peer: &Personality) -> ExitCode {
     let summary = kernel::Summary::of(&checks);
     let _ = match a.format {
         Format::Markdown => writeln!(out, "\n{}", summary.line()),
-        Format::Json => write!(out, "{}", json(&kernel::Report { summary: &summary, checks: &checks })),
+        Format::Json => write!(
+            out,
+            "{}",
+            json(&kernel::Report {
+                summary: &summary,
+                checks: &checks
+            })
+        ),
     };
-    ExitCode::from(if summary.differ > 0 { EXIT_FAILED } else { EXIT_OK })
+    ExitCode::from(if summary.differ > 0 {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
+    })
 }

@@ -36,6 +36,15 @@ pub fn report_diags(diags: &[Diag]) -> ExitCode {
     ExitCode::from(EXIT_INPUT)
 }
 
+/// Writes a run's segments to a capture file (`--pcap`); on failure says
+/// why and gives exit code 2.
+pub fn write_pcap(path: &std::path::Path, trace: &[sim::Entry]) -> Result<(), ExitCode> {
+    pcap::write_trace(path, trace).map_err(|e| {
+        eprintln!("error: cannot write {}: {e}", path.display());
+        ExitCode::from(EXIT_INPUT)
+    })
+}
+
 /// Parses `host.knob=value` for `--set`.
 pub fn parse_set(s: &str) -> Result<(String, String, String), String> {
     let (lhs, value) = s

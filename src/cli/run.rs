@@ -30,6 +30,10 @@ pub struct Args {
     /// Print only the verdict, not the ladder.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Also write the segments as a capture file for Wireshark (pcapng, with
+    /// a comment on each segment the network dropped, if FILE ends in `.pcapng`).
+    #[arg(long, value_name = "FILE")]
+    pub pcap: Option<PathBuf>,
 }
 
 /// Runs a scenario with its trace recorded.
@@ -186,6 +190,11 @@ pub fn exec(a: &Args) -> ExitCode {
         Err(d) => return report_diags(&d),
     };
     let (w, v) = simulate(&s);
+    if let Some(path) = &a.pcap {
+        if let Err(code) = super::write_pcap(path, w.trace()) {
+            return code;
+        }
+    }
     let failures = s.check(&v);
     match a.format {
         Format::Json => {

@@ -14,6 +14,7 @@
 
 pub mod cli;
 pub mod fuzz;
+pub mod html;
 
 pub use pcap;
 pub use real;

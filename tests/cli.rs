@@ -172,6 +172,17 @@ fn the_scenario_corpus_passes() {
     assert!(text.contains(" passed, 0 failed"), "{text}");
 }
 
+/// Issue 14: 10 GB each way on one connection from ISNs just below 2^32
+/// (tests/long/), from the scenario text (`write c 10GB`, `isn`) to exact
+/// byte counts. Kept out of scenarios/, which the kernel comparison replays.
+#[test]
+fn streams_of_ten_gigabytes_each_way_complete() {
+    let out = tcpsim().args(["test", "tests/long"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("1 passed, 0 failed"), "{text}");
+}
+
 #[test]
 fn the_format_doc_lists_every_call_and_cause() {
     let doc = std::fs::read_to_string(

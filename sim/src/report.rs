@@ -72,7 +72,7 @@ impl Isns {
 }
 
 /// A segment as tcpdump would print it (relative numbers).
-fn seg_text(isns: &Isns, s: &Segment) -> String {
+pub fn seg_text(isns: &Isns, s: &Segment) -> String {
     let seq = isns.rel(s.src, s.dst, s.seq);
     let mut t = format!("{} {}:{}({})", s.flags, seq, seq.wrapping_add(s.len), s.len);
     if s.flags.ack() {

@@ -215,18 +215,18 @@ fn step_checked(spec: WorldSpec) -> World {
                 let t = &s.tcb;
                 let seed = spec.seed;
                 assert!(
-                    t.snd_una.le(t.snd_nxt),
+                    t.snd_una <= t.snd_nxt,
                     "seed {seed} step {steps}: snd_una {} > snd_nxt {}",
                     t.snd_una,
                     t.snd_nxt
                 );
                 assert!(
-                    t.snd_nxt.le(t.snd_max),
+                    t.snd_nxt <= t.snd_max,
                     "seed {seed} step {steps}: snd_nxt {} > snd_max {}",
                     t.snd_nxt,
                     t.snd_max
                 );
-                assert!(t.ooo.windows(2).all(|r| (r[0].0 + r[0].1).lt(r[1].0)));
+                assert!(t.ooo.windows(2).all(|r| r[0].1 < r[1].0));
             }
         }
         for c in &w.verdict().connections {
@@ -495,5 +495,128 @@ fn an_abortive_close_with_keepalive_on_frees_the_socket_cleanly() {
             run.verdict.resets.iter().any(|r| r.from.host == CLIENT),
             "{personality}: the abortive close sends an RST"
         );
+    }
+}
+
+// ---- streams past 2^31 and 2^32 octets (issue 14) ---------------------------
+
+/// Socket buffers of the long streams: 4 MiB, so the window is not what limits them.
+const STREAM_BUF: u32 = 4 << 20;
+
+/// One write of `bytes` from the client (or, `from_server`, from the
+/// server), read to EOF by the other side, then both close; `isn` pins both
+/// hosts' ISNs (None: the seeded, keyed ones). MTU 65536 on both hosts (MSS
+/// 65496) carries 10 GB in about 150,000 data segments instead of 7 million
+/// at 1500, so each run takes about a tenth of a second in a release build.
+fn stream(bytes: u64, from_server: bool, isn: Option<u32>) -> WorldSpec {
+    let mut w = World2::new(1);
+    for h in &mut w.b.spec.hosts {
+        h.mtu = 65_536;
+        h.isn = isn;
+    }
+    let (l, s, c) = (w.l, w.s, w.c);
+    let to = model::Dest {
+        host: SERVER,
+        port: PORT,
+    };
+    let (b, bufs) = (&mut w.b, STREAM_BUF);
+    let listen = Action::Listen {
+        sock: l,
+        port: Some(PORT),
+        backlog: 16,
+    };
+    b.at(0, "server", listen);
+    b.at(1, "client", Action::Socket { new: c });
+    // The accepted socket inherits the listener's buffers.
+    for (proc, sock) in [("server", l), ("client", c)] {
+        b.then(proc, Action::RcvBuf { sock, bytes: bufs });
+        b.then(proc, Action::SndBuf { sock, bytes: bufs });
+    }
+    b.then("server", Action::Accept { sock: l, new: s });
+    b.then("client", Action::Connect { sock: c, to });
+    let ((writer, w_sock), (reader, r_sock)) = match from_server {
+        false => (("client", c), ("server", s)),
+        true => (("server", s), ("client", c)),
+    };
+    b.then(
+        writer,
+        Action::Write {
+            sock: w_sock,
+            bytes,
+        },
+    )
+    .expect(Expect::Value(bytes));
+    b.then(writer, Action::Close { sock: w_sock })
+        .expect(Expect::Value(0));
+    let read = Action::Read {
+        sock: r_sock,
+        len: ReadLen::Eof,
+    };
+    b.then(reader, read).expect(Expect::Value(bytes));
+    b.then(reader, Action::Close { sock: r_sock })
+        .expect(Expect::Value(0));
+    w.b.build()
+}
+
+/// Runs `stream(bytes, …)` without a trace, checking the send sequence after
+/// every step, and asserts a clean verdict with exactly `bytes` written,
+/// delivered and read one way and nothing the other. Returns how many times
+/// the writer's wire numbers wrapped around 2^32.
+fn assert_streams(bytes: u64, from_server: bool, isn: Option<u32>) -> u64 {
+    let label = format!(
+        "{bytes} octets from the {}, ISN {isn:?}",
+        ["client", "server"][from_server as usize]
+    );
+    let spec = Arc::new(stream(bytes, from_server, isn));
+    let mut w = World::new(Arc::clone(&spec), false);
+    let mut wraps = 0;
+    while w.step() {
+        for (_, s) in w.hosts[from_server as usize].sockets() {
+            let t = &s.tcb;
+            assert!(
+                t.snd_una <= t.snd_nxt && t.snd_nxt <= t.snd_max,
+                "{label}: {t:?}"
+            );
+            wraps = wraps.max((t.iss.0 as u64 + t.snd_max.0) >> 32);
+        }
+    }
+    let v = w.verdict();
+    assert_eq!(v.outcome, Outcome::Clean, "{label}: {v:?}");
+    assert!(
+        v.step_mismatches.is_empty() && v.stuck.is_empty(),
+        "{label}: {v:?}"
+    );
+    assert_eq!(v.end, EndReason::Quiescent, "{label}");
+    assert_eq!(v.connections.len(), 1, "{label}");
+    let dirs = &v.connections[0].directions;
+    let (there, back) = (&dirs[from_server as usize], &dirs[!from_server as usize]);
+    let tally = |d: &sim::verdict::Direction| (d.written, d.delivered, d.read, d.lost);
+    assert_eq!(tally(there), (bytes, bytes, bytes, 0), "{label}");
+    assert_eq!(tally(back), (0, 0, 0, 0), "{label}");
+    wraps
+}
+
+/// 10 GB each way, with the wire numbers starting at 0 (their first wrap
+/// comes 4 GiB in), just below 2^32 (the first segment wraps), and from the
+/// seeded keyed ISNs; twice past 2^32 either way.
+#[test]
+fn ten_gigabytes_each_way_arrive_whole_across_every_wrap() {
+    let ten_gb = 10_000_000_000;
+    for from_server in [false, true] {
+        for isn in [Some(0), Some(u32::MAX - 1000), None] {
+            let wraps = assert_streams(ten_gb, from_server, isn);
+            assert!(wraps >= 2, "{wraps} wraps from ISN {isn:?}");
+        }
+    }
+}
+
+/// Issue 14: one write of 3 GB stopped after 2^31 + 32 octets and hung, and
+/// one of exactly 2^31 panicked in sequence arithmetic. Both, and their
+/// neighbours at 2^31 ± 1 and 2^32, complete.
+#[test]
+fn single_writes_past_2_pow_31_and_2_pow_32_complete() {
+    let two_31: u64 = 1 << 31;
+    for bytes in [two_31 - 1, two_31, two_31 + 1, 1 << 32, 3_000_000_000] {
+        assert_streams(bytes, false, Some(u32::MAX - 1000));
     }
 }

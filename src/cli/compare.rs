@@ -37,6 +37,9 @@ pub struct Args {
     pub opts: ScenarioOpts,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+    /// Also write the matrix, and each pair's ladder and trace, as one self-contained HTML page.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 /// What one pair of personalities gives.
@@ -102,6 +105,9 @@ pub struct Divergence {
     pub b_decisive: String,
     /// Knobs whose value alone turns A's ending into B's.
     pub knobs: Vec<String>,
+    /// The two cells compared (indexes into `Comparison::cells`).
+    #[serde(skip)]
+    pub cells: [usize; 2],
 }
 
 /// The spec with the first two hosts' personalities replaced, the file's and
@@ -283,6 +289,8 @@ fn responsible_knobs(
 pub struct Comparison {
     pub names: Vec<String>,
     pub cells: Vec<Cell>,
+    /// Each cell's world, as it ran.
+    pub specs: Vec<Arc<WorldSpec>>,
     pub divergences: Vec<Divergence>,
 }
 
@@ -342,6 +350,7 @@ pub fn compare(s: &Scenario, opts: &ScenarioOpts, names: &[String]) -> Result<Co
                     a_decisive,
                     b_decisive,
                     knobs,
+                    cells: [ci, cj],
                 });
             }
         }
@@ -349,6 +358,7 @@ pub fn compare(s: &Scenario, opts: &ScenarioOpts, names: &[String]) -> Result<Co
     Ok(Comparison {
         names: names.to_vec(),
         cells,
+        specs,
         divergences,
     })
 }
@@ -558,6 +568,11 @@ pub fn exec(a: &Args) -> ExitCode {
             return ExitCode::from(EXIT_INPUT);
         }
     };
+    if let Some(path) = &a.html {
+        if let Err(code) = crate::html::write(path, &crate::html::compare_report(&s, &c)) {
+            return code;
+        }
+    }
     match a.format {
         Format::Text => print!("{}", text(&s, &c, super::styled())),
         Format::Csv => print!("{}", csv(&c)),

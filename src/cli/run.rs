@@ -34,6 +34,9 @@ pub struct Args {
     /// a comment on each segment the network dropped, if FILE ends in `.pcapng`).
     #[arg(long, value_name = "FILE")]
     pub pcap: Option<PathBuf>,
+    /// Also write the report as one self-contained HTML page: ladder, verdict, trace.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 /// Runs a scenario with its trace recorded.
@@ -196,6 +199,12 @@ pub fn exec(a: &Args) -> ExitCode {
         }
     }
     let failures = s.check(&v);
+    if let Some(path) = &a.html {
+        let page = crate::html::run_report(&s, w.trace(), &v, &failures);
+        if let Err(code) = crate::html::write(path, &page) {
+            return code;
+        }
+    }
     match a.format {
         Format::Json => {
             let r = JsonReport::<()>::new(&s, w.trace(), &v, &failures, None);

@@ -709,7 +709,7 @@ fn sequence_in_order(w: &World) -> Result<(), (Property, String)> {
                 continue;
             }
             let t = &s.tcb;
-            if !t.snd_una.le(t.snd_nxt) || !t.snd_nxt.le(t.snd_max) {
+            if !(t.snd_una <= t.snd_nxt && t.snd_nxt <= t.snd_max) {
                 return Err((
                     Property::Invariants,
                     format!(

@@ -120,11 +120,11 @@ fn shake(mut h: H, d: &mut Draw, label: &str) {
         for (_, s) in h.host.sockets() {
             let t = &s.tcb;
             assert!(
-                t.snd_una.le(t.snd_nxt),
+                t.snd_una <= t.snd_nxt,
                 "{label} step {step}: snd_una > snd_nxt: {t:?}"
             );
             assert!(
-                t.snd_nxt.le(t.snd_max),
+                t.snd_nxt <= t.snd_max,
                 "{label} step {step}: snd_nxt > snd_max: {t:?}"
             );
         }

@@ -2,6 +2,7 @@
 //! crate, link type Ethernet, nanosecond timestamps, little-endian headers
 //! whatever the machine (so a file is the same bytes everywhere).
 
+use crate::stream::StreamOffsets;
 use crate::wire::{frame, WireSegment};
 use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
 use pcap_file::pcapng::blocks::enhanced_packet::{EnhancedPacketBlock, EnhancedPacketOption};
@@ -49,6 +50,7 @@ enum Inner<W: Write> {
 /// Writes segments into a capture file, one frame per segment, in the order given.
 pub struct Writer<W: Write> {
     inner: Inner<W>,
+    offsets: StreamOffsets,
 }
 
 fn io_error(e: PcapError) -> io::Error {
@@ -88,12 +90,15 @@ impl<W: Write> Writer<W> {
                 Inner::PcapNg(w)
             }
         };
-        Ok(Writer { inner })
+        Ok(Writer {
+            inner,
+            offsets: StreamOffsets::default(),
+        })
     }
 
     /// Appends one segment as a frame stamped with its time.
     pub fn write(&mut self, s: &WireSegment) -> io::Result<()> {
-        let f = frame(s);
+        let f = frame(s, self.offsets.payload_offset(s));
         let timestamp = Duration::from_nanos(s.t_ns);
         match &mut self.inner {
             Inner::Pcap(w) => {

@@ -2,14 +2,16 @@
 //! Ethernet/IPv4/TCP frames in a classic pcap or a pcapng file.
 //!
 //! One writer serves every producer. A producer turns its segments into
-//! [`WireSegment`]s (header fields, options, where the payload starts in the
-//! stream) and [`Writer`] builds the frames (etherparse: checksums, option
-//! layout) and the container (pcap-file). The simulator's trace goes through
+//! [`WireSegment`]s (header fields and options as sent) and [`Writer`] builds
+//! the frames (etherparse: checksums, option layout; the payload pattern at
+//! each segment's stream offset) and the container (pcap-file). The simulator's trace goes through
 //! [`trace_segments`]; the kernel run (`real/`) maps its captured headers to
 //! the same `WireSegment`, so both files have the same framing, addresses
 //! scheme, payload pattern and time base (virtual ns since time 0).
 //!
 //! - `wire`: a segment as a frame; the payload pattern; MAC addresses.
+//! - `stream`: where each segment's payload sits in its stream, from its
+//!   sequence numbers (the same for every producer).
 //! - `file`: the container: [`Format`] (pcap or pcapng), [`Writer`], [`write_file`].
 //! - `trace`: the simulator's trace as segments: addresses, window scaling,
 //!   timestamps, and the comments on dropped and duplicated segments.
@@ -18,11 +20,13 @@
 //! same bytes.
 
 mod file;
+mod stream;
 mod trace;
 mod wire;
 
 pub use file::{write_file, Format, Writer};
 pub use trace::{host_ipv4, trace_segments, TraceSegments};
+pub use stream::StreamOffsets;
 pub use wire::{fill_payload, frame, mac_of, Frame, WireSegment, PATTERN_LINE_BYTES};
 
 /// Writes the segments of a simulator's trace to `path` (pcapng if it ends

@@ -14,9 +14,12 @@
 //!   (so a non-zero window never reads as zero);
 //! - timestamps (RFC 7323 §3), on a connection whose SYNs both carried the
 //!   option: TSval is the sender's virtual time in ms, TSecr the last TSval
-//!   the peer sent before (the model keeps the option's 12 octets, not its values).
+//!   the peer sent before (the model keeps the option's 12 octets, not its
+//!   values); a reset sent from no connection carries none.
 //!
-//! SACK-permitted and SACK blocks are not modelled, so no segment carries them.
+//! SACK is not modelled (model/src/output.rs), so no SYN offers
+//! SACK-permitted and no segment carries SACK blocks: a file that offered it
+//! would tell Wireshark that losses were recovered by a mechanism that never ran.
 
 use crate::wire::WireSegment;
 use etherparse::{TcpOptionElement, TcpOptions};
@@ -43,12 +46,10 @@ fn socket_addr(a: Addr) -> SocketAddrV4 {
 /// A direction of a connection: (sender, receiver).
 type Key = (Addr, Addr);
 
-/// One direction as the capture has seen it so far.
+/// One direction's timestamps option (RFC 7323 §3) as the capture has seen it.
 #[derive(Clone, Copy)]
 struct Stream {
-    /// The sender's ISN (its SYN's sequence number).
-    isn: u32,
-    /// The sender's SYN offered timestamps.
+    /// The sender's latest SYN offered timestamps.
     ts: bool,
     /// The last TSval the sender put on a segment.
     tsval: u32,
@@ -108,23 +109,23 @@ pub fn trace_segments(trace: &[Entry]) -> TraceSegments<'_> {
 }
 
 impl TraceSegments<'_> {
-    /// Learns a direction's ISN from its SYN: a SYN starts the numbers anew
-    /// (a new connection on the same ports), a SYN-ACK retransmitted keeps them.
+    /// A SYN starts its direction's option state anew (a new connection
+    /// on the same ports; a SYN-ACK sent again offers what it offered).
     fn note_syn(&mut self, seg: &Segment) {
-        let key = (seg.src, seg.dst);
-        let isn = seg.seq.0;
-        let keep = seg.flags.ack() && self.streams.get(&key).is_some_and(|s| s.isn == isn);
-        if !keep {
-            let ts = seg.opts.ts();
-            self.streams.insert(key, Stream { isn, ts, tsval: 0 });
-        }
+        let ts = seg.opts.ts();
+        self.streams
+            .insert((seg.src, seg.dst), Stream { ts, tsval: 0 });
     }
 
-    /// Whether the segment carries timestamps: a SYN if it offers them,
-    /// any other segment if both SYNs did.
-    fn carries_ts(&self, seg: &Segment) -> bool {
+    /// Whether the segment carries timestamps: a SYN if it offers them, a
+    /// reset sent for no connection never (no TCB has agreed to anything;
+    /// Linux tcp_v4_send_reset() adds none), any other segment if both SYNs did.
+    fn carries_ts(&self, seg: &Segment, connectionless: bool) -> bool {
         if seg.flags.syn() {
             return seg.opts.ts();
+        }
+        if connectionless {
+            return false;
         }
         let side = |k: &Key| self.streams.get(k).is_some_and(|s| s.ts);
         side(&(seg.src, seg.dst)) && side(&(seg.dst, seg.src))
@@ -133,13 +134,13 @@ impl TraceSegments<'_> {
     /// The segment's options: MSS, timestamps and window scale on a SYN,
     /// timestamps on the rest (laid out as Linux does: NOPs align the
     /// timestamp values on 32-bit words).
-    fn options(&mut self, t_ns: u64, seg: &Segment, shift: u8) -> TcpOptions {
+    fn options(&mut self, t_ns: u64, seg: &Segment, sent: Sent) -> TcpOptions {
         use TcpOptionElement::{MaximumSegmentSize, Noop, Timestamp, WindowScale};
         let mut opts = Vec::with_capacity(6);
         if seg.flags.syn() && seg.mss != 0 {
             opts.push(MaximumSegmentSize(seg.mss));
         }
-        if self.carries_ts(seg) {
+        if self.carries_ts(seg, sent.connectionless) {
             let tsval = (t_ns / 1_000_000) as u32;
             let tsecr = match self.streams.get(&(seg.dst, seg.src)) {
                 Some(peer) if seg.flags.ack() => peer.tsval,
@@ -151,13 +152,13 @@ impl TraceSegments<'_> {
             opts.extend([Noop, Noop, Timestamp(tsval, tsecr)]);
         }
         if seg.flags.syn() {
-            opts.extend([Noop, WindowScale(shift)]);
+            opts.extend([Noop, WindowScale(sent.shift)]);
         }
         TcpOptions::try_from(&opts[..]).expect("at most 24 octets of options, under the 40 allowed")
     }
 
     /// One sent segment as a capture records it.
-    fn wire(&mut self, t_ns: u64, seg: &Segment, comment: Option<String>) -> WireSegment {
+    fn wire(&mut self, t_ns: u64, seg: &Segment, connectionless: bool) -> WireSegment {
         if seg.flags.syn() {
             self.note_syn(seg);
         }
@@ -168,11 +169,9 @@ impl TraceSegments<'_> {
         } else {
             seg.wnd.div_ceil(1 << shift).min(WINDOW_FIELD_MAX)
         };
-        // The payload starts after the SYN's sequence number, if it has one.
-        let first = seg.seq.0.wrapping_add(seg.flags.syn() as u32);
-        let stream_offset = match self.streams.get(&(seg.src, seg.dst)) {
-            Some(s) => first.wrapping_sub(s.isn.wrapping_add(1)) as u64,
-            None => first as u64,
+        let sent = Sent {
+            shift,
+            connectionless,
         };
         WireSegment {
             t_ns,
@@ -182,12 +181,34 @@ impl TraceSegments<'_> {
             ack: seg.ack.0,
             flags: seg.flags.0,
             window: window as u16,
-            options: self.options(t_ns, seg, shift),
-            stream_offset,
+            options: self.options(t_ns, seg, sent),
             len: seg.len,
-            comment,
+            comment: None,
         }
     }
+}
+
+/// What decides a sent segment's options besides the segment itself.
+#[derive(Clone, Copy)]
+struct Sent {
+    /// The sender's window shift in this direction.
+    shift: u8,
+    /// A reset sent for no connection.
+    connectionless: bool,
+}
+
+/// Whether `prev` (the entry before a `Send`) says the segment is a reset
+/// sent from no synchronized connection (from LISTEN or CLOSED).
+fn connectionless_rst(prev: Option<&Entry>) -> bool {
+    matches!(
+        prev.map(|e| &e.what),
+        Some(What::Model {
+            event: model::Event::RstSent {
+                state: model::State::Listen | model::State::Closed,
+                ..
+            }
+        })
+    )
 }
 
 impl Iterator for TraceSegments<'_> {
@@ -198,8 +219,10 @@ impl Iterator for TraceSegments<'_> {
             let e = &self.trace[self.at];
             self.at += 1;
             if let What::Send { seg } = &e.what {
-                let comment = fate_comment(seg, self.trace.get(self.at));
-                return Some(self.wire(e.t_ns.as_ns(), seg, comment));
+                let prev = self.at.checked_sub(2).and_then(|i| self.trace.get(i));
+                let mut w = self.wire(e.t_ns.as_ns(), seg, connectionless_rst(prev));
+                w.comment = fate_comment(seg, self.trace.get(self.at));
+                return Some(w);
             }
         }
         None

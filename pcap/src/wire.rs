@@ -26,9 +26,6 @@ pub struct WireSegment {
     /// The 16-bit window field as sent (already scaled down by the sender's shift).
     pub window: u16,
     pub options: TcpOptions,
-    /// The first payload byte's offset in the sender's byte stream (0: the
-    /// byte after the SYN).
-    pub stream_offset: u64,
     /// Payload length in octets.
     pub len: u32,
     /// A note that a pcapng file keeps with the packet (a classic pcap has
@@ -43,6 +40,10 @@ pub struct Frame {
     pub data: Vec<u8>,
     pub orig_len: u32,
 }
+
+/// The SYN and ACK bits of [`WireSegment::flags`].
+pub const SYN: u8 = 0x02;
+pub const ACK: u8 = 0x10;
 
 /// Octets in each line of the payload pattern.
 pub const PATTERN_LINE_BYTES: u64 = 32;
@@ -105,16 +106,16 @@ fn tcp_header(s: &WireSegment) -> TcpHeader {
     }
 }
 
-/// The segment as an Ethernet II frame with correct IPv4 and TCP checksums.
-/// A payload too long for one IPv4 packet is cut to fit (`orig_len` keeps
-/// the full length).
-pub fn frame(s: &WireSegment) -> Frame {
+/// The segment as an Ethernet II frame with correct IPv4 and TCP checksums,
+/// its payload the pattern from stream offset `payload_offset` on. A payload
+/// too long for one IPv4 packet is cut to fit (`orig_len` keeps the full length).
+pub fn frame(s: &WireSegment, payload_offset: u64) -> Frame {
     let tcp = tcp_header(s);
     let headers_len = Ipv4Header::MIN_LEN + tcp.header_len();
     let full_len = s.len as usize;
     let kept = full_len.min(IPV4_TOTAL_MAX - headers_len);
     let mut payload = vec![0u8; kept];
-    fill_payload(s.stream_offset, &mut payload);
+    fill_payload(payload_offset, &mut payload);
     let ip = Ipv4Header {
         source: s.src.ip().octets(),
         destination: s.dst.ip().octets(),
@@ -139,7 +140,7 @@ mod tests {
     use super::*;
     use etherparse::{SlicedPacket, TcpOptionElement, TransportSlice};
 
-    fn seg(len: u32, offset: u64) -> WireSegment {
+    fn seg(len: u32) -> WireSegment {
         WireSegment {
             t_ns: 0,
             src: SocketAddrV4::new(Ipv4Addr::new(10, 77, 0, 1), 40000),
@@ -150,7 +151,6 @@ mod tests {
             window: 512,
             options: TcpOptions::try_from(&[TcpOptionElement::Noop, TcpOptionElement::Noop][..])
                 .unwrap(),
-            stream_offset: offset,
             len,
             comment: None,
         }
@@ -170,8 +170,8 @@ mod tests {
 
     #[test]
     fn frames_parse_back_with_their_fields_and_valid_checksums() {
-        let s = seg(1000, 37);
-        let f = frame(&s);
+        let s = seg(1000);
+        let f = frame(&s, 37);
         assert_eq!(f.orig_len as usize, f.data.len());
         assert_eq!(f.data.len(), 14 + 20 + 24 + 1000);
         let p = SlicedPacket::from_ethernet(&f.data).unwrap();
@@ -196,7 +196,7 @@ mod tests {
 
     #[test]
     fn a_payload_too_long_for_ipv4_is_cut_and_keeps_its_length() {
-        let f = frame(&seg(70_000, 0));
+        let f = frame(&seg(70_000), 0);
         assert_eq!(f.data.len(), 14 + 65_535);
         assert_eq!(f.orig_len as usize, 14 + 20 + 24 + 70_000);
     }

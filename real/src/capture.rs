@@ -3,7 +3,7 @@
 //! written by the simulator's writer (the `pcap` crate).
 
 use super::sys;
-use super::trace::{virt, SeqBase};
+use super::trace::virt;
 use etherparse::{IpNumber, Ipv4Slice, TcpOptionElement, TcpOptions, TcpSlice};
 use std::net::{Ipv4Addr, SocketAddrV4};
 
@@ -69,10 +69,8 @@ pub fn parse_ipv4(ip: &[u8], t: u64) -> Option<Pkt> {
 
 /// A captured segment for the capture file: its header fields and options as
 /// the kernel sent them, its time as the kernel run's trace has it (virtual:
-/// real time divided by `scale`), its payload at its stream offset (from the
-/// ISNs `base` has noted).
-fn wire_segment(p: &Pkt, base: &SeqBase, scale: f64) -> pcap::WireSegment {
-    let syn = (p.flags & 0x02 != 0) as u32;
+/// real time divided by `scale`).
+fn wire_segment(p: &Pkt, scale: f64) -> pcap::WireSegment {
     pcap::WireSegment {
         t_ns: virt(scale, p.t),
         src: SocketAddrV4::new(p.src.0, p.src.1),
@@ -82,8 +80,6 @@ fn wire_segment(p: &Pkt, base: &SeqBase, scale: f64) -> pcap::WireSegment {
         flags: p.flags,
         window: p.win_raw,
         options: p.options.clone(),
-        // Relative to the ISN, the first payload byte is at 1 (after the SYN).
-        stream_offset: base.rel_seq(p).wrapping_add(syn).wrapping_sub(1) as u64,
         len: p.len,
         comment: None,
     }
@@ -94,14 +90,7 @@ fn wire_segment(p: &Pkt, base: &SeqBase, scale: f64) -> pcap::WireSegment {
 /// kernel leaves them to an offload that never happens), the payload pattern
 /// in place of the zeros the worker sent. pcapng if `path` ends in `.pcapng`.
 pub fn write_pcap(path: &std::path::Path, pkts: &[Pkt], scale: f64) -> std::io::Result<()> {
-    let mut base = SeqBase::default();
-    pcap::write_file(
-        path,
-        pkts.iter().map(|p| {
-            base.note(p);
-            wire_segment(p, &base, scale)
-        }),
-    )
+    pcap::write_file(path, pkts.iter().map(|p| wire_segment(p, scale)))
 }
 
 /// An AF_PACKET socket on one interface, non-blocking.
@@ -271,12 +260,11 @@ mod tests {
         // Nanosecond pcap, little-endian, link type 1 (Ethernet).
         assert_eq!(&b[..4], &0xa1b2_3c4du32.to_le_bytes());
         assert_eq!(u32::from_le_bytes(b[20..24].try_into().unwrap()), 1);
-        let mut base = SeqBase::default();
         let mut at = 24;
+        let mut offsets = pcap::StreamOffsets::default();
         for (p, t_ns) in pkts.iter().zip([750_000u32, 1_500_000]) {
-            base.note(p);
-            let w = wire_segment(p, &base, 2.0);
-            let f = pcap::frame(&w);
+            let w = wire_segment(p, 2.0);
+            let f = pcap::frame(&w, offsets.payload_offset(&w));
             assert_eq!(u32::from_le_bytes(b[at + 4..at + 8].try_into().unwrap()), t_ns);
             assert_eq!(&b[at + 16..at + 16 + f.data.len()], &f.data[..]);
             at += 16 + f.data.len();

@@ -7,6 +7,9 @@
 //! `KNOWN` (recorded with their diagnosis for the model's owner): those must
 //! still differ, so the list is emptied as the model is fixed.
 
+mod common;
+
+use common::kernel_skip_reason as skip_reason;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -44,31 +47,6 @@ const KNOWN: &[(&str, &str)] = &[
         "the client's SO_RCVBUF 4096: the kernel lets 4332 bytes in before the RST, the model 2896",
     ),
 ];
-
-fn skip_reason() -> Option<String> {
-    if !cfg!(target_os = "linux") {
-        return Some("not Linux".into());
-    }
-    // CAP_NET_RAW (bit 13) lets `tcpsim real` capture segments on lo.
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let cap_eff = status
-        .lines()
-        .find_map(|l| l.strip_prefix("CapEff:"))
-        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        .unwrap_or(0);
-    if cap_eff & (1 << 13) == 0 {
-        return Some("neither root nor CAP_NET_RAW: RSTs on the wire cannot be seen".into());
-    }
-    let l = match std::net::TcpListener::bind("127.0.0.1:0") {
-        Ok(l) => l,
-        Err(e) => return Some(format!("no loopback sockets: {e}")),
-    };
-    let addr = l.local_addr().expect("bound");
-    if let Err(e) = std::net::TcpStream::connect(addr) {
-        return Some(format!("loopback connect fails: {e}"));
-    }
-    None
-}
 
 fn scenarios() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");

@@ -25,8 +25,8 @@ mod trace;
 mod wire;
 
 pub use file::{write_file, Format, Writer};
-pub use trace::{host_ipv4, trace_segments, TraceSegments};
 pub use stream::StreamOffsets;
+pub use trace::{host_ipv4, trace_segments, TraceSegments};
 pub use wire::{fill_payload, frame, mac_of, Frame, WireSegment, PATTERN_LINE_BYTES};
 
 /// Writes the segments of a simulator's trace to `path` (pcapng if it ends

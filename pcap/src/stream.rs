@@ -84,7 +84,10 @@ mod tests {
         let isn = u32::MAX - 10;
         assert_eq!(o.payload_offset(&seg(isn, 0x02, 0)), 0);
         assert_eq!(o.payload_offset(&seg(isn.wrapping_add(1), 0x18, 100)), 0);
-        assert_eq!(o.payload_offset(&seg(isn.wrapping_add(101), 0x18, 100)), 100);
+        assert_eq!(
+            o.payload_offset(&seg(isn.wrapping_add(101), 0x18, 100)),
+            100
+        );
         // A retransmission of the first segment carries the same octets.
         assert_eq!(o.payload_offset(&seg(isn.wrapping_add(1), 0x18, 100)), 0);
         // A zero-window probe one below SND.UNA right after the handshake.

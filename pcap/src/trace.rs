@@ -73,16 +73,19 @@ fn shifts(trace: &[Entry]) -> BTreeMap<Key, u8> {
             }
         }
     }
-    max_wnd.into_iter().map(|(k, m)| (k, shift_for(m))).collect()
+    max_wnd
+        .into_iter()
+        .map(|(k, m)| (k, shift_for(m)))
+        .collect()
 }
 
 /// The note a pcapng file keeps on a sent segment: what the network did
 /// with it (the entry right after its `Send`).
 fn fate_comment(seg: &Segment, next: Option<&Entry>) -> Option<String> {
     match next.map(|e| &e.what) {
-        Some(What::Drop { seg: s, reason }) if s == seg => {
-            Some(format!("tcpsim: dropped by the network ({reason}); never arrived"))
-        }
+        Some(What::Drop { seg: s, reason }) if s == seg => Some(format!(
+            "tcpsim: dropped by the network ({reason}); never arrived"
+        )),
         Some(What::Duplicate { seg: s }) if s == seg => {
             Some("tcpsim: duplicated by the network; arrived twice".to_string())
         }

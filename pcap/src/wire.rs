@@ -183,7 +183,10 @@ mod tests {
         let Some(TransportSlice::Tcp(tcp)) = &p.transport else {
             panic!("not TCP")
         };
-        assert_eq!((tcp.sequence_number(), tcp.acknowledgment_number()), (s.seq, 7));
+        assert_eq!(
+            (tcp.sequence_number(), tcp.acknowledgment_number()),
+            (s.seq, 7)
+        );
         assert!(tcp.psh() && tcp.ack() && !tcp.syn());
         let sum = tcp
             .calc_checksum_ipv4(ip.header().source(), ip.header().destination())

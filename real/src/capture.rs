@@ -265,7 +265,10 @@ mod tests {
         for (p, t_ns) in pkts.iter().zip([750_000u32, 1_500_000]) {
             let w = wire_segment(p, 2.0);
             let f = pcap::frame(&w, offsets.payload_offset(&w));
-            assert_eq!(u32::from_le_bytes(b[at + 4..at + 8].try_into().unwrap()), t_ns);
+            assert_eq!(
+                u32::from_le_bytes(b[at + 4..at + 8].try_into().unwrap()),
+                t_ns
+            );
             assert_eq!(&b[at + 16..at + 16 + f.data.len()], &f.data[..]);
             at += 16 + f.data.len();
         }

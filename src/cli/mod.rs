@@ -13,6 +13,7 @@ pub mod test;
 use crate::diag::Diag;
 use crate::scenario::Overrides;
 use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 pub const EXIT_OK: u8 = 0;
@@ -36,13 +37,28 @@ pub fn report_diags(diags: &[Diag]) -> ExitCode {
     ExitCode::from(EXIT_INPUT)
 }
 
+/// Says why a capture file could not be written; exit code 2.
+pub fn pcap_failed(path: &Path, e: &std::io::Error) -> ExitCode {
+    eprintln!(
+        "error: cannot write the capture file {}: {e}",
+        path.display()
+    );
+    ExitCode::from(EXIT_INPUT)
+}
+
 /// Writes a run's segments to a capture file (`--pcap`); on failure says
 /// why and gives exit code 2.
-pub fn write_pcap(path: &std::path::Path, trace: &[sim::Entry]) -> Result<(), ExitCode> {
-    pcap::write_trace(path, trace).map_err(|e| {
-        eprintln!("error: cannot write {}: {e}", path.display());
-        ExitCode::from(EXIT_INPUT)
-    })
+pub fn write_pcap(path: &Path, trace: &[sim::Entry]) -> Result<(), ExitCode> {
+    pcap::write_trace(path, trace).map_err(|e| pcap_failed(path, &e))
+}
+
+/// Writes the capture of a run beside the scenario file that reproduces it
+/// (a fuzz counterexample, an explore witness): the same name ending in
+/// `.pcap`. Returns the capture's path, or exit code 2 after saying why not.
+pub fn write_pcap_beside(scenario_file: &Path, trace: &[sim::Entry]) -> Result<PathBuf, ExitCode> {
+    let path = scenario_file.with_extension("pcap");
+    write_pcap(&path, trace)?;
+    Ok(path)
 }
 
 /// Parses `host.knob=value` for `--set`.

@@ -178,8 +178,7 @@ fn run_kernel(
     };
     if let Some(path) = &a.pcap {
         if let Err(e) = real::capture::write_pcap(path, &run.pkts, run.scale) {
-            eprintln!("error: cannot write {}: {e}", path.display());
-            return Err(ExitCode::from(EXIT_INPUT));
+            return Err(super::pcap_failed(path, &e));
         }
     }
     Ok(run)

@@ -35,6 +35,13 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Output piped into `head` ends like `cat`'s: the process is killed by
+    // SIGPIPE at the first write after the reader left (a shell shows exit
+    // status 141), silently. Rust ignores SIGPIPE by default, which turns each
+    // such write into an error and every `println!` into a panic. One call
+    // here serves every command (worker processes of `tcpsim real` ignore it
+    // again, to see a peer's close as EPIPE).
+    sigpipe::reset();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

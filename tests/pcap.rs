@@ -357,6 +357,10 @@ fn check_scenario(exe: &Path, dir: &Path, name: &str) -> Value {
     let pcap = dir.join(format!("{name}.pcap"));
     ok(&["run", &file, "--quiet", "--pcap", pcap.to_str().unwrap()]);
     let report = json(&["run", &file]);
+    assert_eq!(
+        report["trace_dropped"], 0,
+        "{name}: the JSON report keeps the whole trace"
+    );
     let trace = report["trace"].as_array().unwrap();
     let segs: Vec<(u64, &Value)> = trace
         .iter()

@@ -489,9 +489,8 @@ impl Socket {
         let t = &mut self.tcb;
         let seq = t.seq_offset(seg.seq);
         if !(t.snd_wl1 < seq || (t.snd_wl1 == seq && t.snd_wl2 <= ack)) {
-            t.snd_wnd = t
-                .snd_wnd
-                .saturating_sub(u32::try_from(acked).unwrap_or(u32::MAX));
+            let acked = u32::try_from(acked).unwrap_or(u32::MAX);
+            t.snd_wnd = t.snd_wnd.saturating_sub(acked);
             return;
         }
         t.snd_wnd = seg.wnd;

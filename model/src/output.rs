@@ -135,10 +135,8 @@ impl Socket {
         let end = self.write_seq();
         let fin_sent = t.fin_queued && t.snd_max > end;
         let sent_end = if fin_sent { end } else { t.snd_max };
-        let len = sent_end
-            .0
-            .saturating_sub(seq.0)
-            .min(t.mss.min(t.snd_wnd) as u64) as u32;
+        let sent = sent_end.0.saturating_sub(seq.0);
+        let len = sent.min(t.mss.min(t.snd_wnd) as u64) as u32;
         let mut flags = Flags::ACK;
         if fin_sent && seq + len as u64 == end {
             flags = flags | Flags::FIN;

@@ -89,18 +89,6 @@ impl Sub<u32> for Seq {
     }
 }
 
-impl fmt::Debug for Seq {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
-
-impl fmt::Display for Seq {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
-
 /// A position in one direction of a connection: octets from its ISN. The SYN
 /// is at 0, the first data octet at 1, the FIN just after the last one.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -171,17 +159,25 @@ fn before_the_isn(o: Offset, n: u64) -> ! {
     panic!("offset {o} less {n} is before the ISN")
 }
 
-impl fmt::Debug for Offset {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
+/// Both kinds of number print as the bare number, in traces and in assertion
+/// messages alike.
+macro_rules! bare_number_fmt {
+    ($($t:ty),*) => {$(
+        impl fmt::Debug for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}", self.0)
+            }
+        }
+
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}", self.0)
+            }
+        }
+    )*};
 }
 
-impl fmt::Display for Offset {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
+bare_number_fmt!(Seq, Offset);
 
 #[cfg(test)]
 mod tests {
@@ -213,11 +209,7 @@ mod tests {
         let isn = Seq(u32::MAX - 99);
         assert_eq!(Offset::SYN.wire(isn), isn);
         assert_eq!(Offset(100).wire(isn), Seq(0), "the wrap, 100 octets in");
-        assert_eq!(
-            Offset(TWO_32).wire(isn),
-            isn,
-            "one wrap later: the same number"
-        );
+        assert_eq!(Offset(TWO_32).wire(isn), isn, "a wrap later, the same");
         assert_eq!(Offset(10 * TWO_32 + 105).wire(isn), Seq(5));
     }
 
@@ -271,22 +263,12 @@ mod tests {
         let edge = Offset::FIRST_DATA;
         assert_eq!(Offset::nearest(isn, isn, edge), Offset::SYN);
         assert_eq!(Offset::nearest(isn - 1, isn, edge), Offset(TWO_32 - 1));
-        assert_eq!(
-            Offset::nearest(isn - 1000, isn, edge),
-            Offset(TWO_32 - 1000)
-        );
-        // Further on, the same number names a real octet: 2^32 - 1000, ahead
+        let (old, later) = (isn - 1000, Offset(TWO_32 - 1000));
+        assert_eq!(Offset::nearest(old, isn, edge), later);
+        // Further on, the same number names a real octet, 2^32 - 1000: ahead
         // of an edge past 2^31, behind one past 2^32.
-        let edge = Offset(TWO_31 + 10);
-        assert_eq!(
-            Offset::nearest(isn - 1000, isn, edge),
-            Offset(TWO_32 - 1000)
-        );
-        let edge = Offset(TWO_32 + 10);
-        assert_eq!(
-            Offset::nearest(isn - 1000, isn, edge),
-            Offset(TWO_32 - 1000)
-        );
+        assert_eq!(Offset::nearest(old, isn, Offset(TWO_31 + 10)), later);
+        assert_eq!(Offset::nearest(old, isn, Offset(TWO_32 + 10)), later);
     }
 
     #[test]

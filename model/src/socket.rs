@@ -204,17 +204,16 @@ impl Tcb {
     }
 
     /// Where a received acknowledgment number is in our stream: nearest
-    /// SND.UNA. One before the ISS lands far beyond SND.MAX, so it is
-    /// answered as an ACK of unsent data: an ACK and a drop, as RFC 5961 §5.2
-    /// answers one that old.
+    /// SND.UNA. One before the ISS lands far beyond SND.MAX, unacceptable
+    /// wherever it is checked (RFC 5961 §5.2 refuses ACKs that old too).
     #[inline]
     pub fn ack_offset(&self, ack: Seq) -> Offset {
         Offset::nearest(ack, self.iss, self.snd_una)
     }
 
-    /// Octets sent and not yet acknowledged.
+    /// Octets sent and not yet acknowledged (RFC 5681's FlightSize).
     #[inline]
-    pub fn in_flight(&self) -> u64 {
+    pub fn flight_size(&self) -> u64 {
         self.snd_max - self.snd_una
     }
 
@@ -222,7 +221,7 @@ impl Tcb {
     /// half the flight, at least two segments.
     #[inline]
     pub fn ssthresh_after_loss(&self) -> u32 {
-        u32::try_from(self.in_flight() / 2)
+        u32::try_from(self.flight_size() / 2)
             .unwrap_or(u32::MAX)
             .max(2 * self.mss)
     }

@@ -4,6 +4,12 @@
 //! same (a pcapng file says so in the packet's comment); one it duplicates
 //! is there once, as the sender sent it once.
 //!
+//! The trace is read as it goes by, never held: [`TraceCapture`] takes one
+//! entry at a time. Only the window shift needs to know the future (a SYN
+//! offers it before the windows it must fit are sent), so a capture is two
+//! passes over the same deterministic run: [`WindowShifts`] first, then the
+//! capture itself.
+//!
 //! What the model does not keep is made up, the same way every time:
 //! - addresses: host N of the scenario (0-based, in file order) is
 //!   10.77.0.N+1 ([`host_ipv4`]), as in the kernel run's TUN network;
@@ -21,11 +27,13 @@
 //! SACK-permitted and no segment carries SACK blocks: a file that offered it
 //! would tell Wireshark that losses were recovered by a mechanism that never ran.
 
+use crate::file::{Format, Writer};
 use crate::wire::WireSegment;
 use etherparse::{TcpOptionElement, TcpOptions};
 use model::{Addr, HostId, Segment};
 use sim::{Entry, What};
 use std::collections::BTreeMap;
+use std::io::{self, Write};
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 /// The largest window shift RFC 7323 §2.3 allows.
@@ -63,55 +71,116 @@ fn shift_for(max_wnd: u32) -> u8 {
 }
 
 /// Each direction's window shift: what its largest non-SYN window needs.
-fn shifts(trace: &[Entry]) -> BTreeMap<Key, u8> {
-    let mut max_wnd: BTreeMap<Key, u32> = BTreeMap::new();
-    for e in trace {
+/// Fed the trace once before the capture is.
+#[derive(Clone, Debug, Default)]
+pub struct WindowShifts {
+    max_wnd: BTreeMap<Key, u32>,
+}
+
+impl WindowShifts {
+    /// Learns from one trace entry.
+    pub fn push(&mut self, e: &Entry) {
         if let What::Send { seg } = &e.what {
             if !seg.flags.syn() {
-                let m = max_wnd.entry((seg.src, seg.dst)).or_default();
+                let m = self.max_wnd.entry((seg.src, seg.dst)).or_default();
                 *m = (*m).max(seg.wnd);
             }
         }
     }
-    max_wnd
-        .into_iter()
-        .map(|(k, m)| (k, shift_for(m)))
-        .collect()
+
+    /// The shifts of a whole trace at hand.
+    pub fn of(trace: &[Entry]) -> WindowShifts {
+        let mut w = WindowShifts::default();
+        trace.iter().for_each(|e| w.push(e));
+        w
+    }
+
+    /// The shift of the direction `key` (0 where it sent no window).
+    fn shift(&self, key: &Key) -> u8 {
+        self.max_wnd.get(key).map_or(0, |&m| shift_for(m))
+    }
 }
 
 /// The note a pcapng file keeps on a sent segment: what the network did
 /// with it (the entry right after its `Send`).
-fn fate_comment(seg: &Segment, next: Option<&Entry>) -> Option<String> {
-    match next.map(|e| &e.what) {
-        Some(What::Drop { seg: s, reason }) if s == seg => Some(format!(
+fn fate_comment(seg: &Segment, next: &Entry) -> Option<String> {
+    match &next.what {
+        What::Drop { seg: s, reason } if s == seg => Some(format!(
             "tcpsim: dropped by the network ({reason}); never arrived"
         )),
-        Some(What::Duplicate { seg: s }) if s == seg => {
+        What::Duplicate { seg: s } if s == seg => {
             Some("tcpsim: duplicated by the network; arrived twice".to_string())
         }
         _ => None,
     }
 }
 
-/// The simulator's segments, in trace order, as a capture file records them.
-pub struct TraceSegments<'a> {
-    trace: &'a [Entry],
-    at: usize,
-    shifts: BTreeMap<Key, u8>,
-    streams: BTreeMap<Key, Stream>,
+/// A capture of a simulator run, fed its trace entry by entry.
+pub struct TraceCapture<W: Write> {
+    writer: Writer<W>,
+    segments: Segments,
+    /// The last segment sent, written once the next entry says its fate.
+    pending: Option<(Segment, WireSegment)>,
+    /// The entry before the next one: a reset decided from no connection.
+    after_connectionless_rst: bool,
 }
 
-/// The segments `trace` sent, ready for a [`crate::Writer`].
-pub fn trace_segments(trace: &[Entry]) -> TraceSegments<'_> {
-    TraceSegments {
-        trace,
-        at: 0,
-        shifts: shifts(trace),
-        streams: BTreeMap::new(),
+impl<W: Write> TraceCapture<W> {
+    /// Starts a capture file in `out`; `shifts` has seen the whole trace.
+    pub fn new(out: W, format: Format, shifts: WindowShifts) -> io::Result<TraceCapture<W>> {
+        Ok(TraceCapture {
+            writer: Writer::new(out, format)?,
+            segments: Segments {
+                shifts,
+                streams: BTreeMap::new(),
+            },
+            pending: None,
+            after_connectionless_rst: false,
+        })
+    }
+
+    /// Takes the next trace entry.
+    pub fn push(&mut self, e: &Entry) -> io::Result<()> {
+        if let Some((seg, mut w)) = self.pending.take() {
+            w.comment = fate_comment(&seg, e);
+            self.writer.write(&w)?;
+        }
+        if let What::Send { seg } = &e.what {
+            let w = self
+                .segments
+                .wire(e.t_ns.as_ns(), seg, self.after_connectionless_rst);
+            self.pending = Some((*seg, w));
+        }
+        self.after_connectionless_rst = connectionless_rst(e);
+        Ok(())
+    }
+
+    /// Ends the file after the last entry; hands back what it was written into.
+    pub fn finish(mut self) -> io::Result<W> {
+        if let Some((_, w)) = self.pending.take() {
+            self.writer.write(&w)?;
+        }
+        self.writer.finish()
     }
 }
 
-impl TraceSegments<'_> {
+/// Writes a whole trace at hand as a capture file into `out`.
+pub fn write_trace_to<W: Write>(out: W, format: Format, trace: &[Entry]) -> io::Result<W> {
+    let mut c = TraceCapture::new(out, format, WindowShifts::of(trace))?;
+    for e in trace {
+        c.push(e)?;
+    }
+    c.finish()
+}
+
+/// What turns a sent segment into a captured one: the window shifts and
+/// each direction's timestamps.
+struct Segments {
+    shifts: WindowShifts,
+    streams: BTreeMap<Key, Stream>,
+}
+
+impl Segments {
     /// A SYN starts its direction's option state anew (a new connection
     /// on the same ports; a SYN-ACK sent again offers what it offered).
     fn note_syn(&mut self, seg: &Segment) {
@@ -165,7 +234,7 @@ impl TraceSegments<'_> {
         if seg.flags.syn() {
             self.note_syn(seg);
         }
-        let shift = self.shifts.get(&(seg.src, seg.dst)).copied().unwrap_or(0);
+        let shift = self.shifts.shift(&(seg.src, seg.dst));
         let window = if seg.flags.syn() {
             // RFC 7323 §2.2: the window of a SYN is never scaled.
             seg.wnd.min(WINDOW_FIELD_MAX)
@@ -200,36 +269,18 @@ struct Sent {
     connectionless: bool,
 }
 
-/// Whether `prev` (the entry before a `Send`) says the segment is a reset
-/// sent from no synchronized connection (from LISTEN or CLOSED).
-fn connectionless_rst(prev: Option<&Entry>) -> bool {
+/// Whether `e` decides a reset from no synchronized connection (from
+/// LISTEN or CLOSED): the `Send` that follows it is that reset.
+fn connectionless_rst(e: &Entry) -> bool {
     matches!(
-        prev.map(|e| &e.what),
-        Some(What::Model {
+        e.what,
+        What::Model {
             event: model::Event::RstSent {
                 state: model::State::Listen | model::State::Closed,
                 ..
             }
-        })
-    )
-}
-
-impl Iterator for TraceSegments<'_> {
-    type Item = WireSegment;
-
-    fn next(&mut self) -> Option<WireSegment> {
-        while self.at < self.trace.len() {
-            let e = &self.trace[self.at];
-            self.at += 1;
-            if let What::Send { seg } = &e.what {
-                let prev = self.at.checked_sub(2).and_then(|i| self.trace.get(i));
-                let mut w = self.wire(e.t_ns.as_ns(), seg, connectionless_rst(prev));
-                w.comment = fate_comment(seg, self.trace.get(self.at));
-                return Some(w);
-            }
         }
-        None
-    }
+    )
 }
 
 #[cfg(test)]

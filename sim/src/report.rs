@@ -3,8 +3,8 @@
 //! Sequence numbers are shown relative to each side's ISN, as tcpdump does.
 
 use crate::spec::WorldSpec;
-use crate::trace::{Entry, What};
-use crate::verdict::{Connection, Direction, Endpoint, StepMismatch, Verdict};
+use crate::trace::{Entry, Tail, What};
+use crate::verdict::{Connection, Direction, EndReason, Endpoint, Outcome, StepMismatch, Verdict};
 use model::{Addr, Call, Event, ReadLen, Segment, Seq, SysCall};
 use model::{Duration, Instant};
 use std::fmt::Write;
@@ -138,21 +138,70 @@ pub fn ladder(spec: &WorldSpec, trace: &[Entry]) -> String {
 /// The ladder, each host's column headed by its name and `tag` (its
 /// personality's name when `None`; a kernel run's trace says `kernel`).
 pub fn ladder_tagged(spec: &WorldSpec, trace: &[Entry], tag: Option<&str>) -> String {
-    let mut out = String::new();
-    let n = spec.hosts.len();
-    let _ = write!(out, "{:>w$}  ", "time (ms)", w = TIME_W);
-    for h in &spec.hosts {
-        let head = format!("{} [{}]", h.name, tag.unwrap_or(&h.personality.name));
-        let _ = write!(out, "{head:<w$}  ", w = SIDE_W);
-    }
-    out.push('\n');
-    let mut isns = Isns::default();
-    for e in trace {
-        if let Some(text) = entry_text(spec, &mut isns, e) {
-            line(&mut out, e.t_ns, e.host as usize, n, &text);
+    let mut l = Ladder::new(spec, tag, usize::MAX);
+    trace.iter().for_each(|e| l.push(e));
+    l.finish()
+}
+
+/// A ladder drawn as the entries go by, keeping the lines of the last
+/// `max_entries` entries only: its memory does not grow with the run. Every
+/// entry is still followed (the ISNs of relative sequence numbers come from
+/// SYNs long gone), and the ladder says how many entries it left out.
+pub struct Ladder<'a> {
+    spec: &'a WorldSpec,
+    tag: Option<&'a str>,
+    isns: Isns,
+    /// Per entry, its line (`None` for entries the ladder leaves out).
+    lines: Tail<Option<String>>,
+}
+
+impl<'a> Ladder<'a> {
+    pub fn new(spec: &'a WorldSpec, tag: Option<&'a str>, max_entries: usize) -> Ladder<'a> {
+        Ladder {
+            spec,
+            tag,
+            isns: Isns::default(),
+            lines: Tail::new(max_entries),
         }
     }
-    out
+
+    pub fn push(&mut self, e: &Entry) {
+        let line_text = entry_text(self.spec, &mut self.isns, e).map(|text| {
+            let mut o = String::new();
+            line(
+                &mut o,
+                e.t_ns,
+                e.host as usize,
+                self.spec.hosts.len(),
+                &text,
+            );
+            o
+        });
+        self.lines.push(line_text);
+    }
+
+    /// The header, a note of the entries left out, and the lines kept.
+    pub fn finish(mut self) -> String {
+        let mut out = String::new();
+        if self.lines.dropped() > 0 {
+            let _ = writeln!(
+                out,
+                "trace: last {} of {} entries shown (`--format jsonl` writes them all)",
+                self.lines.kept().len(),
+                self.lines.seen()
+            );
+        }
+        let _ = write!(out, "{:>w$}  ", "time (ms)", w = TIME_W);
+        for h in &self.spec.hosts {
+            let head = format!("{} [{}]", h.name, self.tag.unwrap_or(&h.personality.name));
+            let _ = write!(out, "{head:<w$}  ", w = SIDE_W);
+        }
+        out.push('\n');
+        for l in self.lines.kept().iter().flatten() {
+            out.push_str(l);
+        }
+        out
+    }
 }
 
 /// One trace entry as the ladder shows it, or `None` for entries the ladder
@@ -217,6 +266,9 @@ pub fn entry_text(spec: &WorldSpec, isns: &mut Isns, e: &Entry) -> Option<String
 pub fn verdict_text(spec: &WorldSpec, v: &Verdict) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "verdict: {}", v.outcome);
+    if let Some(t) = limit_text(v) {
+        let _ = writeln!(o, "  {t}");
+    }
     resets_text(&mut o, spec, v);
     for c in &v.connections {
         connection_text(&mut o, spec, c);
@@ -229,14 +281,44 @@ pub fn verdict_text(spec: &WorldSpec, v: &Verdict) -> String {
     }
     let _ = writeln!(
         o,
-        "  run ended: {:?} at {} ms after {} events, {} segments sent, {} dropped",
-        v.end,
-        ms(v.end_ns),
-        v.events,
+        "  run ended: {}, {} segments sent, {} dropped",
+        end_text(v),
         v.segments_sent,
         v.segments_dropped
     );
     o
+}
+
+/// How the run ended and when, naming the limit that stopped it (the limit,
+/// not the last event, is when a time limit ended it).
+pub fn end_text(v: &Verdict) -> String {
+    match v.end {
+        EndReason::Quiescent => format!(
+            "nothing left to happen at {} ms after {} events",
+            ms(v.end_ns),
+            v.events
+        ),
+        EndReason::EventBudget => format!(
+            "the event budget of {} events ran out at {} ms",
+            v.limits.max_events,
+            ms(v.end_ns)
+        ),
+        EndReason::TimeLimit => format!(
+            "the time limit of {} ms was reached after {} events",
+            duration_ms(v.limits.max_time_ns),
+            v.events
+        ),
+    }
+}
+
+/// What a verdict stopped by a limit means.
+pub fn limit_text(v: &Verdict) -> Option<String> {
+    let limit = match v.outcome {
+        Outcome::EventBudget => format!("its event budget of {} events", v.limits.max_events),
+        Outcome::TimeLimit => format!("its time limit of {} ms", duration_ms(v.limits.max_time_ns)),
+        _ => return None,
+    };
+    Some(format!("the run did not finish: it was stopped by {limit}"))
 }
 
 /// Every RST of the run, or "no RST".

@@ -90,8 +90,9 @@ pub struct StepSpec {
     pub origin: Option<String>,
 }
 
-/// Limits that end a run cleanly with a verdict.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// Limits that end a run cleanly with a verdict (the scenario's `max_events`
+/// and `duration`); a verdict reports them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Limits {
     pub max_events: u64,
     pub max_time_ns: Duration,

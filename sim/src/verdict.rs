@@ -5,6 +5,7 @@
 //! [`Observer`] watches trace entries as they happen (it never looks inside
 //! the model); [`Observer::finish`] turns its tallies into a [`Verdict`].
 
+use crate::spec::Limits;
 use crate::trace::{Entry, What};
 use model::Instant;
 use model::{Addr, Buffer, DiscardCause, Errno, Event, RstCause, State};
@@ -30,7 +31,12 @@ pub enum Outcome {
     ResetWithoutLoss,
     ResetWithLoss,
     LossWithoutReset,
+    /// A process waits forever: nothing left to happen, and a call never returns.
     Hung,
+    /// Stopped by the event budget (`max_events`) before the run finished.
+    EventBudget,
+    /// Stopped by the time limit (`duration`) before the run finished.
+    TimeLimit,
 }
 
 impl EndReason {
@@ -45,12 +51,14 @@ impl EndReason {
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 5] = [
+    pub const ALL: [Outcome; 7] = [
         Outcome::Clean,
         Outcome::ResetWithoutLoss,
         Outcome::ResetWithLoss,
         Outcome::LossWithoutReset,
         Outcome::Hung,
+        Outcome::EventBudget,
+        Outcome::TimeLimit,
     ];
     pub fn key(self) -> &'static str {
         match self {
@@ -59,6 +67,8 @@ impl Outcome {
             Outcome::ResetWithLoss => "reset-with-loss",
             Outcome::LossWithoutReset => "loss-without-reset",
             Outcome::Hung => "hung",
+            Outcome::EventBudget => "event-budget",
+            Outcome::TimeLimit => "time-limit",
         }
     }
     pub fn parse(s: &str) -> Option<Outcome> {
@@ -205,8 +215,11 @@ pub struct Stuck {
 pub struct Verdict {
     pub outcome: Outcome,
     pub end: EndReason,
+    /// When the run ended: its last event, or the time limit when that stopped it.
     pub end_ns: Instant,
     pub events: u64,
+    /// The limits the run had: a run stopped by one reports it.
+    pub limits: Limits,
     pub segments_sent: u64,
     pub segments_dropped: u64,
     pub resets: Vec<Reset>,
@@ -395,6 +408,7 @@ impl Observer {
         end: EndReason,
         end_ns: Instant,
         events: u64,
+        limits: Limits,
         stuck: Vec<Stuck>,
     ) -> Verdict {
         let resets = self.reset_list();
@@ -409,6 +423,7 @@ impl Observer {
             end,
             end_ns,
             events,
+            limits,
             segments_sent: self.sent,
             segments_dropped: self.dropped,
             resets,
@@ -468,21 +483,32 @@ fn connection(c: &ConnTally) -> Connection {
     }
 }
 
-/// The run's outcome: whether a reset mattered, data was lost, or a process hung.
+/// The run's outcome: whether a reset mattered, the run was stopped by a
+/// limit before it finished, a process hung, or data was lost.
 fn outcome(end: EndReason, stuck: &[Stuck], resets: &[Reset], conns: &[Connection]) -> Outcome {
     let lost: u64 = conns
         .iter()
         .flat_map(|c| &c.directions)
         .map(|d| d.lost)
         .sum();
-    let hung = end != EndReason::Quiescent || stuck.iter().any(|s| s.what.starts_with("blocked"));
-    let reset = resets.iter().any(Reset::matters);
-    match (!reset, lost > 0) {
-        (false, true) => Outcome::ResetWithLoss,
-        (false, false) => Outcome::ResetWithoutLoss,
-        (true, true) if !hung => Outcome::LossWithoutReset,
-        (true, _) if hung => Outcome::Hung,
-        (true, _) => Outcome::Clean,
+    if resets.iter().any(Reset::matters) {
+        return match lost > 0 {
+            true => Outcome::ResetWithLoss,
+            false => Outcome::ResetWithoutLoss,
+        };
+    }
+    // Bytes still in flight when a limit stops the run are not lost: the run
+    // did not get to see what becomes of them.
+    match end {
+        EndReason::EventBudget => return Outcome::EventBudget,
+        EndReason::TimeLimit => return Outcome::TimeLimit,
+        EndReason::Quiescent => {}
+    }
+    let hung = stuck.iter().any(|s| s.what.starts_with("blocked"));
+    match (hung, lost > 0) {
+        (true, _) => Outcome::Hung,
+        (false, true) => Outcome::LossWithoutReset,
+        (false, false) => Outcome::Clean,
     }
 }
 

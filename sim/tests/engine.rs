@@ -141,8 +141,16 @@ fn the_event_budget_ends_a_run_with_its_reason() {
     let r = Run::new(spec);
     assert_eq!(r.verdict.end, EndReason::EventBudget);
     assert_eq!(r.verdict.events, 500);
-    assert_eq!(r.verdict.outcome, Outcome::Hung);
+    // Not `hung`: the run was cut short, and its verdict names the limit.
+    assert_eq!(r.verdict.outcome, Outcome::EventBudget);
+    assert_eq!(r.verdict.limits.max_events, 500);
     assert!(!r.verdict.stuck.is_empty());
+    let text = sim::report::verdict_text(&r.spec, &r.verdict);
+    assert!(text.starts_with("verdict: event-budget\n"), "{text}");
+    assert!(
+        text.contains("run ended: the event budget of 500 events ran out at "),
+        "{text}"
+    );
 }
 
 #[test]
@@ -152,8 +160,57 @@ fn the_time_limit_ends_a_run_with_its_reason() {
     spec.limits.max_time_ns = Duration::from_secs(1);
     let r = Run::new(spec);
     assert_eq!(r.verdict.end, EndReason::TimeLimit);
-    assert!(r.verdict.end_ns.since_start() <= Duration::from_secs(1));
-    assert_eq!(r.verdict.outcome, Outcome::Hung);
+    // The run ends at the limit, not at its last event (TIME-WAIT's start).
+    assert_eq!(r.verdict.end_ns.since_start(), Duration::from_secs(1));
+    assert!(r.trace().last().unwrap().t_ns.since_start() < Duration::from_secs(1));
+    assert_eq!(r.verdict.outcome, Outcome::TimeLimit);
+    let text = sim::report::verdict_text(&r.spec, &r.verdict);
+    assert!(text.starts_with("verdict: time-limit\n"), "{text}");
+    assert!(
+        text.contains("run ended: the time limit of 1000.000 ms was reached after "),
+        "{text}"
+    );
+}
+
+/// `run_with` hands over every entry, in order, and keeps none; a bounded
+/// tail and a bounded ladder keep only the last entries, yet the verdict and
+/// the lines they keep are the whole run's (relative sequence numbers too,
+/// whose SYNs are long gone from the tail).
+#[test]
+fn a_streamed_run_sees_every_entry_and_keeps_none() {
+    let spec = Arc::new(transfer(3, 300_000, Link::default()));
+    let whole = Run::new((*spec).clone());
+    let n = whole.trace().len();
+    assert!(n > 1_000, "a run long enough to drop entries: {n}");
+    let mut w = World::new(Arc::clone(&spec), true);
+    let (mut seen, mut tail) = (0, sim::trace::Tail::new(10));
+    let mut ladder = sim::report::Ladder::new(&spec, None, 100);
+    let v = w
+        .run_with(|e| {
+            assert_eq!(*e, whole.trace()[seen], "entry {seen}");
+            seen += 1;
+            tail.push(*e);
+            ladder.push(e);
+            Ok::<(), ()>(())
+        })
+        .expect("never fails");
+    assert_eq!(v, whole.verdict);
+    assert_eq!(seen, n);
+    assert!(w.trace().is_empty(), "the world kept no entry");
+    assert_eq!(tail.kept(), &whole.trace()[n - 10..]);
+    assert_eq!(tail.dropped(), n as u64 - 10);
+    let bounded = ladder.finish();
+    let full = whole.ladder();
+    let (note, rest) = bounded.split_once('\n').expect("a note line");
+    assert_eq!(
+        note,
+        format!("trace: last 100 of {n} entries shown (`--format jsonl` writes them all)")
+    );
+    let drawn = sim::report::ladder(&spec, &whole.trace()[n - 100..]);
+    let lines = drawn.lines().count() - 1;
+    assert!(lines > 10, "{drawn}");
+    assert!(full.ends_with(&rest[rest.find('\n').unwrap()..]), "{rest}");
+    assert!(rest.lines().count() == lines + 1, "{rest}");
 }
 
 #[test]

@@ -86,6 +86,8 @@ impl Cell {
                 if self.silent { " silently" } else { "" }
             ),
             Outcome::Hung => format!("hung{fail}"),
+            Outcome::EventBudget => format!("event budget{fail}"),
+            Outcome::TimeLimit => format!("time limit{fail}"),
         }
     }
 }
@@ -196,49 +198,79 @@ fn decisive(e: &sim::Entry) -> bool {
 /// `decisive`.
 type Line = (model::Instant, String, bool);
 
-/// The ladder lines of a run of `spec`, with its trace recorded.
-fn ladder_lines(spec: &Arc<WorldSpec>) -> Vec<Line> {
-    let mut w = World::new(Arc::clone(spec), true);
-    w.run();
-    let mut isns = Isns::default();
-    w.trace()
-        .iter()
-        .filter_map(|e| {
-            // Every entry goes through entry_text, which follows the ISNs.
-            let t = entry_text(spec, &mut isns, e)?;
-            let text = format!(
-                "[{}] {}",
-                spec.hosts[e.host as usize].name,
-                without_window(&t)
-            );
-            Some((e.t_ns, text, decisive(e)))
-        })
-        .collect()
+/// The ladder lines of a run of `spec`, produced as the run goes: the world
+/// steps only as far as the lines asked for, and holds no trace.
+struct LadderLines {
+    spec: Arc<WorldSpec>,
+    world: World,
+    isns: Isns,
+    ready: std::collections::VecDeque<Line>,
+}
+
+impl LadderLines {
+    fn new(spec: &Arc<WorldSpec>) -> LadderLines {
+        LadderLines {
+            spec: Arc::clone(spec),
+            world: World::new(Arc::clone(spec), true),
+            isns: Isns::default(),
+            ready: Default::default(),
+        }
+    }
+}
+
+impl Iterator for LadderLines {
+    type Item = Line;
+
+    fn next(&mut self) -> Option<Line> {
+        loop {
+            if let Some(l) = self.ready.pop_front() {
+                return Some(l);
+            }
+            let spec = &self.spec;
+            for e in self.world.drain_trace() {
+                // Every entry goes through entry_text, which follows the ISNs.
+                let Some(t) = entry_text(spec, &mut self.isns, &e) else {
+                    continue;
+                };
+                let host = &spec.hosts[e.host as usize].name;
+                let text = format!("[{host}] {}", without_window(&t));
+                self.ready.push_back((e.t_ns, text, decisive(&e)));
+            }
+            if self.ready.is_empty() && !self.world.step() {
+                return None;
+            }
+        }
+    }
 }
 
 /// The first line (among those `keep` accepts) where two runs differ, as
-/// (time, text a, text b).
+/// (time, text a, text b); both runs stop there.
 fn first_divergence(
-    a: &[Line],
-    b: &[Line],
+    a: &Arc<WorldSpec>,
+    b: &Arc<WorldSpec>,
     keep: fn(&Line) -> bool,
 ) -> Option<(String, String, String)> {
-    let (mut xa, mut xb) = (a.iter().filter(|l| keep(l)), b.iter().filter(|l| keep(l)));
+    let mut xa = LadderLines::new(a).filter(keep);
+    let mut xb = LadderLines::new(b).filter(keep);
     loop {
         let (x, y) = (xa.next(), xb.next());
         if x.is_none() && y.is_none() {
             return None;
         }
-        let same =
-            |x: Option<&Line>, y: Option<&Line>| x.map(|l| (l.0, &l.1)) == y.map(|l| (l.0, &l.1));
-        if !same(x, y) {
-            let t = x.or(y).map_or(model::Instant::ZERO, |e| e.0);
-            let text = |e: Option<&Line>| {
-                e.map_or("(trace ended)".to_string(), |e| {
+        let same = |x: &Option<Line>, y: &Option<Line>| {
+            x.as_ref().map(|l| (l.0, &l.1)) == y.as_ref().map(|l| (l.0, &l.1))
+        };
+        if !same(&x, &y) {
+            let t = x
+                .as_ref()
+                .or(y.as_ref())
+                .map_or(model::Instant::ZERO, |e| e.0);
+            let text = |e: &Option<Line>| {
+                e.as_ref().map_or("(trace ended)".to_string(), |e| {
                     format!("{} ms {}", ms(e.0), e.1)
                 })
             };
-            return Some((ms(t), text(x), text(y)));
+            return Some((ms(t), text(&x), text(&y)));
         }
     }
 }
@@ -335,11 +367,10 @@ pub fn compare(s: &Scenario, opts: &ScenarioOpts, names: &[String]) -> Result<Co
                     (cells[ci].ending() != cells[cj].ending()).then_some((k, ci, cj))
                 });
                 let Some((k, ci, cj)) = found else { continue };
-                let (lines_a, lines_b) = (ladder_lines(&specs[ci]), ladder_lines(&specs[cj]));
                 let (at_ms, a_entry, b_entry) =
-                    first_divergence(&lines_a, &lines_b, |_| true).unwrap_or_default();
+                    first_divergence(&specs[ci], &specs[cj], |_| true).unwrap_or_default();
                 let (decisive_at_ms, a_decisive, b_decisive) =
-                    first_divergence(&lines_a, &lines_b, |l| l.2).unwrap_or_default();
+                    first_divergence(&specs[ci], &specs[cj], |l| l.2).unwrap_or_default();
                 let knobs = responsible_knobs(s, opts, &ps[i], &ps[j], pos, &ps[k], &cells[cj]);
                 divergences.push(Divergence {
                     host: host_name(pos),
@@ -376,7 +407,7 @@ fn colour(c: &Cell, text: &str, styled: bool) -> String {
         Outcome::Clean => "32",
         Outcome::ResetWithoutLoss => "33",
         Outcome::ResetWithLoss | Outcome::LossWithoutReset => "31",
-        Outcome::Hung => "35",
+        Outcome::Hung | Outcome::EventBudget | Outcome::TimeLimit => "35",
     };
     format!("\x1b[{code}m{text}\x1b[0m")
 }
@@ -574,9 +605,7 @@ fn write_pcaps(dir: &Path, s: &Scenario, c: &Comparison) -> Result<(), ExitCode>
         return Err(ExitCode::from(EXIT_INPUT));
     }
     for (cell, spec) in c.cells.iter().zip(&c.specs) {
-        let mut w = World::new(Arc::clone(spec), true);
-        w.run();
-        super::write_pcap(&dir.join(pcap_name(s, cell)), w.trace())?;
+        super::capture::write(&dir.join(pcap_name(s, cell)), spec)?;
     }
     Ok(())
 }

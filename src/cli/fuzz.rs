@@ -191,9 +191,7 @@ fn run_search(a: &Args, gen: GenConfig, shard: Shard) -> ExitCode {
         let Some((path, text)) = write_counterexample(&dir, f, a.seed) else {
             return ExitCode::from(EXIT_INPUT);
         };
-        let mut world = sim::World::new(f.compiled.spec.clone(), true);
-        world.run();
-        let capture = match super::write_pcap_beside(&path, world.trace()) {
+        let capture = match super::capture::write_beside(&path, &f.compiled.spec) {
             Ok(c) => c,
             Err(code) => return code,
         };
@@ -242,12 +240,8 @@ fn print_counterexample(f: &Found, path: &Path, capture: &Path, text: &str) {
 fn replay_counterexample(shown: &str, text: &str, ladder: bool) {
     match replay(shown, text) {
         Ok((s, mismatches)) => {
-            let (w, v) = super::run::simulate(&s);
             println!();
-            print!(
-                "{}",
-                super::run::text_report(&s, &w, &v, &mismatches, ladder)
-            );
+            print!("{}", super::run::run_text_report(&s, &mismatches, ladder));
             if !mismatches.is_empty() {
                 eprintln!(
                     "warning: the counterexample does not replay as recorded ({} expectations fail)",

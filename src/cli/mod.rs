@@ -3,6 +3,7 @@
 //! failed, 2 bad input or usage.
 
 pub mod calls;
+pub mod capture;
 pub mod compare;
 pub mod fuzz;
 pub mod personalities;
@@ -13,12 +14,24 @@ pub mod test;
 use crate::diag::Diag;
 use crate::scenario::Overrides;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_INPUT: u8 = 2;
+/// A closed pipe as a shell reports a process SIGPIPE killed (128 + 13).
+pub const EXIT_BROKEN_PIPE: u8 = 141;
+
+/// The report could not be written. A closed pipe ends the output quietly
+/// (where `main` keeps SIGPIPE's default the process is killed first, as
+/// `cat` would be); any other error is reported, exit 2.
+pub fn output_failed(e: std::io::Error) -> ExitCode {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        return ExitCode::from(EXIT_BROKEN_PIPE);
+    }
+    eprintln!("error: cannot write the report: {e}");
+    ExitCode::from(EXIT_INPUT)
+}
 
 /// Whether to colour output on stdout.
 pub fn styled() -> bool {
@@ -35,30 +48,6 @@ pub fn report_diags(diags: &[Diag]) -> ExitCode {
         eprintln!("error: {} problems; nothing was run", diags.len());
     }
     ExitCode::from(EXIT_INPUT)
-}
-
-/// Says why a capture file could not be written; exit code 2.
-pub fn pcap_failed(path: &Path, e: &std::io::Error) -> ExitCode {
-    eprintln!(
-        "error: cannot write the capture file {}: {e}",
-        path.display()
-    );
-    ExitCode::from(EXIT_INPUT)
-}
-
-/// Writes a run's segments to a capture file (`--pcap`); on failure says
-/// why and gives exit code 2.
-pub fn write_pcap(path: &Path, trace: &[sim::Entry]) -> Result<(), ExitCode> {
-    pcap::write_trace(path, trace).map_err(|e| pcap_failed(path, &e))
-}
-
-/// Writes the capture of a run beside the scenario file that reproduces it
-/// (a fuzz counterexample, an explore witness): the same name ending in
-/// `.pcap`. Returns the capture's path, or exit code 2 after saying why not.
-pub fn write_pcap_beside(scenario_file: &Path, trace: &[sim::Entry]) -> Result<PathBuf, ExitCode> {
-    let path = scenario_file.with_extension("pcap");
-    write_pcap(&path, trace)?;
-    Ok(path)
 }
 
 /// Parses `host.knob=value` for `--set`.

@@ -18,8 +18,10 @@ pub fn outcome_words(o: Outcome) -> (&'static str, &'static str) {
         Outcome::LossWithoutReset => ("lost", "bytes were lost without an RST"),
         Outcome::Hung => (
             "hung",
-            "a process was still blocked, or the run hit a limit",
+            "a process was still blocked when nothing was left to happen",
         ),
+        Outcome::EventBudget => ("hung", "the event budget ran out before the run finished"),
+        Outcome::TimeLimit => ("hung", "the time limit was reached before the run finished"),
     }
 }
 

@@ -1,10 +1,23 @@
-//! What several test binaries share: the binary, its JSON report, and
-//! whether this process may run the kernel oracle. (Each binary uses part
-//! of it.)
+//! Helpers shared by the end-to-end tests: the binary, its JSON report, the
+//! corpus files, and whether this process may run the kernel oracle. (Each
+//! test binary uses part of them.)
 #![allow(dead_code)]
 
 use serde_json::Value;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+/// The TOML files of the repository's folder `dir` (e.g. `scenarios`), sorted.
+pub fn toml_files(dir: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    v.sort();
+    v
+}
 
 /// The `tcpsim` binary, run from the repository's root without colour.
 pub fn tcpsim() -> Command {
@@ -34,20 +47,14 @@ pub fn json(args: &[&str]) -> Value {
 }
 
 /// Why `tcpsim real` cannot run here, if it cannot: it needs Linux, loopback
-/// sockets and root or CAP_NET_RAW (to see RSTs on the wire).
+/// sockets and the privileges it names when it lacks them.
 pub fn kernel_skip_reason() -> Option<String> {
     if !cfg!(target_os = "linux") {
         return Some("not Linux".into());
     }
-    // CAP_NET_RAW (bit 13) lets `tcpsim real` capture segments on lo.
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let cap_eff = status
-        .lines()
-        .find_map(|l| l.strip_prefix("CapEff:"))
-        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        .unwrap_or(0);
-    if cap_eff & (1 << 13) == 0 {
-        return Some("neither root nor CAP_NET_RAW: RSTs on the wire cannot be seen".into());
+    // What `tcpsim real` itself refuses to run without.
+    if let Some(why) = tcpsim::real::plan::missing_privileges() {
+        return Some(why);
     }
     let l = match std::net::TcpListener::bind("127.0.0.1:0") {
         Ok(l) => l,

@@ -141,6 +141,22 @@ fn test_any_state_survives_random_segments_calls_and_timers() {
     }
 }
 
+/// ESTABLISHED after 5 GiB each way (`wrap::past_2_pow_32`), every position
+/// past 2^32: the harness counts its relative numbers from the edges, so the
+/// draws land around RCV.NXT and SND.UNA, where a wrong mapping would show.
+#[test]
+fn test_past_2_pow_32_survives_random_segments_calls_and_timers() {
+    let mut long = super::wrap::past_2_pow_32();
+    let t = &long.s().tcb;
+    let (ours, peers) = (t.snd_seq(t.snd_una - 1), t.rcv_seq(t.rcv_nxt - 1));
+    (long.our_iss, long.peer_iss) = (ours.0, peers.0);
+    for seed in 0..300u64 {
+        let h = long.clone();
+        let mut d = Draw(seed ^ 0x5eed_0002_0000_0000);
+        shake(h, &mut d, &format!("past 2^32 seed {seed}"));
+    }
+}
+
 /// The fixtures again, under every built-in personality (other knob values take
 /// other paths: challenge ACKs off, data after close discarded, SYN retries…).
 fn fixtures_for(p: &Personality) -> Vec<(&'static str, H)> {

@@ -53,6 +53,7 @@ pub const EPHEMERAL: u16 = 40_000;
 const TIMER_STEPS_MAX: usize = 100_000;
 
 /// A host under test, its one connection, and what it has sent so far.
+#[derive(Clone)]
 pub struct H {
     pub host: Host,
     pub now: Instant,

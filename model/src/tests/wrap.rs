@@ -7,10 +7,6 @@
 use super::*;
 use crate::seq::Offset;
 
-/// One direction's mapping from stream offsets to wire numbers, and back.
-type ToWire<'a> = &'a dyn Fn(Offset) -> Seq;
-type FromWire<'a> = &'a dyn Fn(Seq) -> Offset;
-
 /// Our ISS 100 below the wrap, the peer's 50 below it.
 fn wrapping() -> H {
     let p = Personality::builtin("linux").unwrap();
@@ -150,7 +146,7 @@ fn at(h: &H, flags: Flags, seq: u64, ack: u64) -> Segment {
 /// 1 GiB segments into our 1 GiB window, and we send the largest segments an
 /// MSS option allows (65535) into its 1 GiB window: a few hundred thousand
 /// segments would otherwise become tens of millions.
-fn past_2_pow_32() -> H {
+pub(super) fn past_2_pow_32() -> H {
     let mut p = plain_window(GIB as u32);
     p.set("snd_buf_bytes", &GIB.to_string(), "test").unwrap();
     let mut h = harness_isn(p, u32::MAX - 100, u32::MAX - 50);
@@ -201,16 +197,22 @@ fn test_established_past_2_pow_32_maps_numbers_to_the_nearest_offset() {
     // twice and are below them.
     assert_eq!(t.rcv_seq(t.rcv_nxt), t.irs + (1 + LONG) as u32);
     assert!(t.rcv_seq(t.rcv_nxt).0 < t.irs.0 && t.snd_seq(t.snd_una).0 < t.iss.0);
-    let edges: [(Offset, ToWire, FromWire); 2] = [
-        (t.rcv_nxt, &|o| t.rcv_seq(o), &|s| t.seq_offset(s)),
-        (t.snd_una, &|o| t.snd_seq(o), &|s| t.ack_offset(s)),
-    ];
-    for (edge, wire, read) in edges {
-        for d in [0, 1, 65_535, GIB, TWO_31 - 1] {
-            assert_eq!(read(wire(edge + d)), edge + d, "{d} ahead of {edge}");
-            assert_eq!(read(wire(edge - d)), edge - d, "{d} behind {edge}");
+    // The peer's stream (sequence numbers) and ours (acknowledgments).
+    let wire = |peers: bool, o| if peers { t.rcv_seq(o) } else { t.snd_seq(o) };
+    let read = |peers: bool, s| {
+        if peers {
+            t.seq_offset(s)
+        } else {
+            t.ack_offset(s)
         }
-        assert_eq!(read(wire(edge + TWO_31)), edge - TWO_31, "2^31 ahead");
+    };
+    for (peers, edge) in [(true, t.rcv_nxt), (false, t.snd_una)] {
+        let read = |o| read(peers, wire(peers, o));
+        for d in [0, 1, 65_535, GIB, TWO_31 - 1] {
+            assert_eq!(read(edge + d), edge + d, "{d} ahead of {edge}");
+            assert_eq!(read(edge - d), edge - d, "{d} behind {edge}");
+        }
+        assert_eq!(read(edge + TWO_31), edge - TWO_31, "2^31 ahead");
     }
 }
 

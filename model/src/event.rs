@@ -184,12 +184,29 @@ pub enum TimerKind {
     Persist,
     DelayedAck,
     TimeWait,
+    #[serde(rename = "fin-wait-2")]
     FinWait2,
     Linger,
     /// The connection-establishment timer (`connect_timeout_s`).
     Connect,
     /// SO_KEEPALIVE's idle or probe timer.
     Keepalive,
+}
+
+impl fmt::Display for TimerKind {
+    /// The timer as a stack developer names it, for reports.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TimerKind::Retransmit => "retransmission timer (RTO)",
+            TimerKind::Persist => "persist timer (zero-window probe)",
+            TimerKind::DelayedAck => "delayed-ACK timer",
+            TimerKind::TimeWait => "TIME-WAIT timer (2MSL)",
+            TimerKind::FinWait2 => "FIN-WAIT-2 timer",
+            TimerKind::Linger => "SO_LINGER timer",
+            TimerKind::Connect => "connection-establishment timer",
+            TimerKind::Keepalive => "keepalive timer",
+        })
+    }
 }
 
 /// One connection as seen from one endpoint.

@@ -135,6 +135,7 @@ pub enum Rule {
     /// The 2MSL timer expired (§3.10.8).
     TimeWaitExpired,
     /// The FIN-WAIT-2 timer expired.
+    #[serde(rename = "fin-wait-2-timeout")]
     FinWait2Timeout,
     /// Retransmission limit reached (§3.8.3, R2).
     RetransmitLimit,

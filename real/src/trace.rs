@@ -370,6 +370,7 @@ pub fn verdict(spec: &WorldSpec, run: &RealRun, calls: &[KernelCall], trace: &[E
             proc: c.proc,
             step: c.step,
             what: format!("blocked in {}", sim::report::call_text(&c.call, spec)),
+            blocked_in: Some(c.call.name()),
         })
         .collect();
     // Segments still flowing when the run was stopped: it did not end by itself.

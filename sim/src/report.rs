@@ -10,7 +10,13 @@ use model::{Duration, Instant};
 use std::fmt::Write;
 
 const TIME_W: usize = 11;
-const SIDE_W: usize = 44;
+/// The ladder fits a terminal this wide: longer entries wrap within their column.
+const LADDER_W: usize = 100;
+
+/// The width of one host's column when the ladder has `columns` of them.
+fn side_w(columns: usize) -> usize {
+    ((LADDER_W - TIME_W - 2) / columns.max(1)).saturating_sub(2)
+}
 
 /// An errno as the host's personality names it (WSAECONNRESET on Winsock stacks).
 pub fn errno_name(spec: &WorldSpec, host: model::HostId, e: model::Errno) -> &'static str {
@@ -120,14 +126,15 @@ pub fn call_text(c: &SysCall, spec: &WorldSpec) -> String {
 
 /// One line of the ladder: time, then text in the host's column, or an arrow.
 fn line(out: &mut String, t: Instant, column: usize, columns: usize, text: &str) {
-    let _ = write!(out, "{:>w$}  ", ms(t), w = TIME_W);
-    let pad = column * (SIDE_W + 2);
-    let _ = writeln!(
-        out,
-        "{:pad$}{text}",
-        "",
-        pad = pad.min(columns * (SIDE_W + 2))
-    );
+    let pad = column.min(columns) * (side_w(columns) + 2);
+    // An entry may run on into the columns right of its own (they are empty
+    // on its line), up to the ladder's width; past that it wraps, indented.
+    let room = (LADDER_W - TIME_W - 2).saturating_sub(pad).max(16);
+    let wrap = textwrap::Options::new(room).subsequent_indent("  ");
+    for (i, part) in textwrap::wrap(text, wrap).iter().enumerate() {
+        let time = if i == 0 { ms(t) } else { String::new() };
+        let _ = writeln!(out, "{time:>w$}  {:pad$}{part}", "", w = TIME_W);
+    }
 }
 
 /// The ladder diagram of a recorded trace.
@@ -191,11 +198,13 @@ impl<'a> Ladder<'a> {
                 self.lines.seen()
             );
         }
-        let _ = write!(out, "{:>w$}  ", "time (ms)", w = TIME_W);
+        let mut head = format!("{:>w$}  ", "time (ms)", w = TIME_W);
+        let side = side_w(self.spec.hosts.len());
         for h in &self.spec.hosts {
-            let head = format!("{} [{}]", h.name, self.tag.unwrap_or(&h.personality.name));
-            let _ = write!(out, "{head:<w$}  ", w = SIDE_W);
+            let name = format!("{} [{}]", h.name, self.tag.unwrap_or(&h.personality.name));
+            let _ = write!(head, "{name:<side$}  ");
         }
+        out.push_str(head.trim_end());
         out.push('\n');
         for l in self.lines.kept().iter().flatten() {
             out.push_str(l);
@@ -250,7 +259,7 @@ pub fn entry_text(spec: &WorldSpec, isns: &mut Isns, e: &Entry) -> Option<String
             Event::RstSent { cause, state, .. } => format!("RST sent in {state}: {cause}"),
             Event::RstReceived { state, .. } => format!("RST accepted in {state}"),
             Event::Discard { bytes, cause, .. } => format!("{bytes} B {cause}"),
-            Event::Timer { timer, .. } => format!("timer: {timer:?}"),
+            Event::Timer { timer, .. } => format!("{timer} fired"),
             Event::SynDropped { reason, .. } => format!("SYN dropped: {reason}"),
             Event::Ignored { reason, .. } => format!("segment ignored: {reason}"),
             Event::Delivered { .. }
@@ -286,7 +295,22 @@ pub fn verdict_text(spec: &WorldSpec, v: &Verdict) -> String {
         v.segments_sent,
         v.segments_dropped
     );
-    o
+    fit(&o)
+}
+
+/// Text wrapped to the ladder's width: each line too long is broken between
+/// words, its continuation indented four columns past the line's own indent.
+pub fn fit(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let indent = " ".repeat(line.len() - line.trim_start().len() + 4);
+        let wrap = textwrap::Options::new(LADDER_W).subsequent_indent(&indent);
+        for part in textwrap::wrap(line, wrap) {
+            out.push_str(part.trim_end());
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// How the run ended and when, naming the limit that stopped it (the limit,

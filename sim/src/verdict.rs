@@ -209,6 +209,9 @@ pub struct Stuck {
     pub proc: u16,
     pub step: u32,
     pub what: String,
+    /// The call it is blocked in, by its scenario word (`close`, `read`…);
+    /// `None` when it is not blocked (steps left, never started).
+    pub blocked_in: Option<&'static str>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -504,12 +507,28 @@ fn outcome(end: EndReason, stuck: &[Stuck], resets: &[Reset], conns: &[Connectio
         EndReason::TimeLimit => return Outcome::TimeLimit,
         EndReason::Quiescent => {}
     }
-    let hung = stuck.iter().any(|s| s.what.starts_with("blocked"));
+    let hung = stuck.iter().any(|s| s.blocked_in.is_some());
     match (hung, lost > 0) {
         (true, _) => Outcome::Hung,
         (false, true) => Outcome::LossWithoutReset,
         (false, false) => Outcome::Clean,
     }
+}
+
+/// Why bytes never left the sender, when its send buffer was discarded. The
+/// buffer also holds bytes sent but not yet acknowledged; those that had
+/// already arrived count as delivered (and are reported at the receiver if
+/// lost there), so the buffer's size and the bytes lost at the sender differ
+/// by them: say so, or the trace's discard line and the verdict look at odds.
+fn send_discard_words(cause: DiscardCause, discards: &[(DiscardCause, u64)], lost: u64) -> String {
+    let discarded: u64 = discards.iter().map(|d| d.1).sum();
+    if discarded <= lost {
+        return cause.to_string();
+    }
+    format!(
+        "{cause} ({discarded} B discarded, of which {} B had already arrived unacknowledged)",
+        discarded - lost
+    )
 }
 
 /// Direction `i` of a connection tally: where its lost bytes went.
@@ -543,7 +562,7 @@ fn direction(c: &ConnTally, i: usize) -> Direction {
             let why = if let Some(cause) = d.refused_by {
                 format!("refused by the reader's stack ({cause})")
             } else if let Some((cause, _)) = d.send_discards.first() {
-                cause.to_string()
+                send_discard_words(*cause, &d.send_discards, undelivered)
             } else {
                 "never delivered: queued or in flight when the run ended".into()
             };

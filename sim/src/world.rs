@@ -442,10 +442,15 @@ impl World {
                 }
                 _ => continue,
             };
+            let blocked_in = match a.status {
+                AppStatus::Blocked => a.blocked.map(|b| b.sys.name()),
+                _ => None,
+            };
             stuck.push(Stuck {
                 proc: p as u16,
                 step,
                 what,
+                blocked_in,
             });
         }
         let end = self.ended.unwrap_or(EndReason::Quiescent);

@@ -12,7 +12,7 @@ use serde::Serialize;
 use sim::report::{entry_text, ms, Isns};
 use sim::{Outcome, Verdict, World, WorldSpec};
 use std::borrow::Cow;
-use std::fmt::Write;
+use std::fmt::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -90,6 +90,31 @@ impl Cell {
             Outcome::TimeLimit => format!("time limit{fail}"),
         }
     }
+
+    /// The cell in the matrix: its ending in a few characters, its RST
+    /// causes by the letter of their entry in `causes` (added if new).
+    fn mark(&self, causes: &mut Vec<String>) -> String {
+        let mut rst = "RST".to_string();
+        if !self.rst.is_empty() {
+            let cause = self.rst.join("; ");
+            let k = causes.iter().position(|c| *c == cause).unwrap_or_else(|| {
+                causes.push(cause);
+                causes.len() - 1
+            });
+            rst = format!("RST {}", cause_letter(k));
+        }
+        let fail = if self.failures.is_empty() { "" } else { " ✗" };
+        let silent = if self.silent { " silent" } else { "" };
+        match self.outcome {
+            Outcome::Clean => format!("clean{fail}"),
+            Outcome::ResetWithoutLoss => format!("{rst}{fail}"),
+            Outcome::ResetWithLoss => format!("{rst} −{}{fail}", self.lost),
+            Outcome::LossWithoutReset => format!("−{}{silent}{fail}", self.lost),
+            Outcome::Hung => format!("hung{fail}"),
+            Outcome::EventBudget => format!("budget{fail}"),
+            Outcome::TimeLimit => format!("time limit{fail}"),
+        }
+    }
 }
 
 /// A divergence between two personalities in one host position.
@@ -110,8 +135,8 @@ pub struct Divergence {
     pub decisive_at_ms: String,
     pub a_decisive: String,
     pub b_decisive: String,
-    /// Knobs whose value alone turns A's ending into B's.
-    pub knobs: Vec<String>,
+    /// The knobs that turn A's ending into B's.
+    pub knobs: Blame,
     /// The two cells compared (indexes into `Comparison::cells`).
     #[serde(skip)]
     pub cells: [usize; 2],
@@ -275,51 +300,125 @@ fn first_divergence(
     }
 }
 
-/// Knobs of `pa` that, set alone to `pb`'s value, make the run end as `target`:
-/// exactly (outcome, RSTs and lost bytes), or failing that with the same
-/// outcome and RST causes (the knob explains the reset, other knobs the amount).
-fn responsible_knobs(
+/// One knob's value in the two personalities compared.
+#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct KnobChange {
+    pub knob: &'static str,
+    pub from: String,
+    pub to: String,
+}
+
+impl fmt::Display for KnobChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({} → {})", self.knob, self.from, self.to)
+    }
+}
+
+/// Which of the knobs in which A and B differ make A's run end as B's.
+#[derive(Serialize, Clone, Debug, Default)]
+pub struct Blame {
+    /// How many knobs differ between the two personalities.
+    pub knobs_differing: usize,
+    /// Knobs each of which, set alone to B's value, gives A's run B's outcome
+    /// and RST causes (empty when the two runs already share them).
+    pub decides_outcome: Vec<KnobChange>,
+    /// A smallest set of knobs (none of them can be left out) that, set
+    /// together to B's values, make A's run end exactly as B's: outcome, RSTs
+    /// and lost bytes.
+    pub exact: Vec<KnobChange>,
+}
+
+/// A cell's outcome class: its outcome and RST causes, without the amount lost.
+fn class(c: &Cell) -> (Outcome, &[String]) {
+    (c.outcome, &c.rst)
+}
+
+/// Finds which knobs of `pa` turn its run into `target`, `pb`'s run. The
+/// knobs that decide the outcome are found one at a time; the exact ending is
+/// narrowed from "every differing knob" by leaving out each knob whose
+/// absence changes nothing (so each one kept is needed).
+fn blame(
     s: &Scenario,
     opts: &ScenarioOpts,
-    pa: &Personality,
-    pb: &Personality,
-    pos: usize,
-    other: &Personality,
-    target: &Cell,
-) -> Vec<String> {
-    let mut exact = Vec::new();
-    let mut class = Vec::new();
-    for info in Knobs::INFO {
-        let (va, _) = pa.knobs.get(info.name).expect("knob");
-        let (vb, _) = pb.knobs.get(info.name).expect("knob");
-        if va == vb {
-            continue;
-        }
+    (pa, pb): (&Personality, &Personality),
+    (pos, other): (usize, &Personality),
+    (start, target): (&Cell, &Cell),
+) -> Blame {
+    let changes: Vec<KnobChange> = Knobs::INFO
+        .iter()
+        .filter_map(|info| {
+            let (va, _) = pa.knobs.get(info.name).expect("knob");
+            let (vb, _) = pb.knobs.get(info.name).expect("knob");
+            (va != vb).then(|| KnobChange {
+                knob: info.name,
+                from: va.to_string(),
+                to: vb.to_string(),
+            })
+        })
+        .collect();
+    let run = |set: &[&KnobChange]| -> Option<Cell> {
         let mut p = pa.clone();
-        if p.knobs
-            .set(info.name, &vb, Cow::Borrowed("compare"))
-            .is_err()
-        {
-            continue;
+        for c in set {
+            p.knobs
+                .set(c.knob, &pb.knobs.get(c.knob)?.0, Cow::Borrowed("compare"))
+                .ok()?;
         }
         let pair = if pos == 0 { [&p, other] } else { [other, &p] };
-        let Ok(spec) = with_pair(s, opts, pair) else {
-            continue;
-        };
-        let c = run_cell(s, spec, &target.first, &target.second);
-        if c.ending() == target.ending() {
-            exact.push(format!("{} ({} → {})", info.name, va, vb));
-        } else if c.outcome == target.outcome && c.rst == target.rst {
-            class.push(format!(
-                "{} ({} → {}; same outcome and RST, lost bytes differ)",
-                info.name, va, vb
-            ));
+        let spec = with_pair(s, opts, pair).ok()?;
+        Some(run_cell(s, spec, &target.first, &target.second))
+    };
+    let decides_outcome = if class(start) == class(target) {
+        Vec::new()
+    } else {
+        changes
+            .iter()
+            .filter(|c| run(&[*c]).is_some_and(|r| class(&r) == class(target)))
+            .cloned()
+            .collect()
+    };
+    let mut exact: Vec<&KnobChange> = changes.iter().collect();
+    let mut i = 0;
+    while i < exact.len() {
+        let mut without = exact.clone();
+        without.remove(i);
+        match run(&without) {
+            Some(r) if r.ending() == target.ending() => exact = without,
+            _ => i += 1,
         }
     }
-    if exact.is_empty() {
-        class
-    } else {
-        exact
+    Blame {
+        knobs_differing: changes.len(),
+        decides_outcome,
+        exact: exact.into_iter().cloned().collect(),
+    }
+}
+
+impl Blame {
+    /// In words, as the text report's last lines of a divergence.
+    pub fn lines(&self) -> Vec<String> {
+        let list = |v: &[KnobChange]| {
+            v.iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut out = Vec::new();
+        if !self.decides_outcome.is_empty() {
+            out.push(format!(
+                "outcome decided by: {}",
+                list(&self.decides_outcome)
+            ));
+        }
+        let needed = match self.exact.len() {
+            0 => "exact ending: no knob (the personalities' names only)".to_string(),
+            n => format!(
+                "exact ending needs {n} of the {} differing knobs: {}",
+                self.knobs_differing,
+                list(&self.exact)
+            ),
+        };
+        out.push(needed);
+        out
     }
 }
 
@@ -371,7 +470,13 @@ pub fn compare(s: &Scenario, opts: &ScenarioOpts, names: &[String]) -> Result<Co
                     first_divergence(&specs[ci], &specs[cj], |_| true).unwrap_or_default();
                 let (decisive_at_ms, a_decisive, b_decisive) =
                     first_divergence(&specs[ci], &specs[cj], |l| l.2).unwrap_or_default();
-                let knobs = responsible_knobs(s, opts, &ps[i], &ps[j], pos, &ps[k], &cells[cj]);
+                let knobs = blame(
+                    s,
+                    opts,
+                    (&ps[i], &ps[j]),
+                    (pos, &ps[k]),
+                    (&cells[ci], &cells[cj]),
+                );
                 divergences.push(Divergence {
                     host: host_name(pos),
                     a: ps[i].name.to_string(),
@@ -419,17 +524,20 @@ pub fn text(s: &Scenario, c: &Comparison, styled: bool) -> String {
     if c.divergences.is_empty() {
         o.push_str("\nEvery pair ends the same.\n");
     }
+    let mut rest = String::new();
     for d in &c.divergences {
-        divergence_text(&mut o, d);
+        divergence_text(&mut rest, d);
     }
     for cell in c.cells.iter().filter(|x| !x.failures.is_empty()) {
-        failures_text(&mut o, cell);
+        failures_text(&mut rest, cell);
     }
+    o.push_str(&sim::report::fit(&rest));
     o
 }
 
 /// The matrix: first host's personality by row, second's by column, each
-/// cell's short ending padded to its column.
+/// cell's ending in a few characters (so five columns fit 100), then a legend
+/// naming the RST causes the cells refer to by letter.
 fn matrix_text(o: &mut String, s: &Scenario, c: &Comparison, styled: bool) {
     let n = c.names.len();
     let h0 = s.spec.hosts.first().map_or("first", |h| h.name.as_str());
@@ -442,35 +550,45 @@ fn matrix_text(o: &mut String, s: &Scenario, c: &Comparison, styled: bool) {
         .max()
         .unwrap_or(0)
         .max(corner.len());
-    let widths = column_widths(c);
+    let mut causes: Vec<String> = Vec::new();
+    let marks: Vec<String> = c.cells.iter().map(|x| x.mark(&mut causes)).collect();
+    let widths: Vec<usize> = (0..n)
+        .map(|j| {
+            let widest = (0..n).map(|i| marks[i * n + j].chars().count()).max();
+            widest.unwrap_or(0).max(c.names[j].len())
+        })
+        .collect();
     let _ = write!(o, "{corner:<w0$}");
     for (j, name) in c.names.iter().enumerate() {
         let _ = write!(o, "  {name:<w$}", w = widths[j]);
     }
+    o.truncate(o.trim_end().len());
     o.push('\n');
-    for (name, row) in c.names.iter().zip(c.cells.chunks(n)) {
+    for (i, name) in c.names.iter().enumerate() {
         let _ = write!(o, "{name:<w0$}");
-        for (cell, width) in row.iter().zip(&widths) {
-            let t = cell.short();
+        for (j, width) in widths.iter().enumerate() {
+            let (cell, t) = (&c.cells[i * n + j], &marks[i * n + j]);
             let pad = width.saturating_sub(t.chars().count());
-            let _ = write!(o, "  {}{}", colour(cell, &t, styled), " ".repeat(pad));
+            let _ = write!(o, "  {}{}", colour(cell, t, styled), " ".repeat(pad));
         }
+        o.truncate(o.trim_end().len());
         o.push('\n');
     }
+    let mut legend =
+        String::from("\n−N: N bytes written and never read · ✗: an expectation failed");
+    for (k, cause) in causes.iter().enumerate() {
+        let _ = write!(legend, "\nRST {}: {cause}", cause_letter(k));
+    }
+    o.push_str(&sim::report::fit(&legend));
 }
 
-/// Each column's width in characters: its widest cell or its name.
-fn column_widths(c: &Comparison) -> Vec<usize> {
-    let n = c.names.len();
-    (0..n)
-        .map(|j| {
-            (0..n)
-                .map(|i| c.cells[i * n + j].short().chars().count())
-                .max()
-                .unwrap_or(0)
-                .max(c.names[j].len())
-        })
-        .collect()
+/// The letter by which the matrix names its `k`th distinct set of RST causes.
+fn cause_letter(k: usize) -> String {
+    let letters = b"abcdefghijklmnopqrstuvwxyz";
+    match k < letters.len() {
+        true => char::from(letters[k]).to_string(),
+        false => format!("#{}", k + 1),
+    }
 }
 
 /// One divergence: the two endings, where they first differ (in any entry,
@@ -496,10 +614,8 @@ fn divergence_text(o: &mut String, d: &Divergence) {
             d.decisive_at_ms, d.a, d.a_decisive, d.b, d.b_decisive
         );
     }
-    if d.knobs.is_empty() {
-        let _ = writeln!(o, "  no single knob explains it (several knobs together)");
-    } else {
-        let _ = writeln!(o, "  knob responsible: {}", d.knobs.join(", "));
+    for line in d.knobs.lines() {
+        let _ = writeln!(o, "  {line}");
     }
 }
 
@@ -562,18 +678,14 @@ pub fn markdown(s: &Scenario, c: &Comparison) -> String {
     for d in &c.divergences {
         let _ = writeln!(
             o,
-            "\n- {} as {} vs {} (other side {}): {} vs {}; knob: {}",
+            "\n- {} as {} vs {} (other side {}): {} vs {}; {}",
             d.host,
             d.a,
             d.b,
             d.other,
             d.a_ends,
             d.b_ends,
-            if d.knobs.is_empty() {
-                "several".into()
-            } else {
-                d.knobs.join(", ")
-            }
+            d.knobs.lines().join("; ")
         );
     }
     o

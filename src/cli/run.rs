@@ -265,7 +265,7 @@ pub fn text_report(
     let mut o = String::new();
     let _ = writeln!(o, "scenario: {} ({})", s.name, s.path);
     for line in s.description.lines().filter(|l| !l.trim().is_empty()) {
-        let _ = writeln!(o, "  {}", line.trim());
+        o.push_str(&report::fit(&format!("  {}", line.trim())));
     }
     let _ = writeln!(o, "seed: {}\n", s.spec.seed);
     if let Some(ladder) = ladder {

@@ -136,8 +136,7 @@ fn divergence(s: &Scenario, c: &Comparison, i: usize, d: &Divergence) -> Markup 
                 (entries("first divergence in states, RSTs and discards", &d.decisive_at_ms,
                     "-decisive", &d.a_decisive, &d.b_decisive))
             }
-            p { @if d.knobs.is_empty() { "No single knob explains it (several knobs together)." }
-                @else { "Knob responsible: " (d.knobs.join(", ")) } }
+            @for line in d.knobs.lines() { p.knobs { (line) } }
         }
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod atlas;
 pub mod calls;
+pub mod capture;
 pub mod compare;
 pub mod fuzz;
 pub mod personalities;

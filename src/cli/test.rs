@@ -56,14 +56,7 @@ pub enum Status {
 pub fn test_one(path: &Path, opts: &ScenarioOpts) -> Status {
     let s = match scenario::load(path, &opts.overrides()) {
         Ok(s) => s,
-        Err(d) => {
-            return Status::BadInput(
-                d.iter()
-                    .map(|d| d.render(false))
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-            )
-        }
+        Err(d) => return Status::BadInput(crate::diag::render_all(&d, false)),
     };
     if !s.has_expectations() {
         return Status::NoExpectations;

@@ -150,7 +150,7 @@ impl Diag {
             places.push((span.clone(), &self.label, Level::Error));
         }
         for (span, label) in &self.also {
-            places.push((span.clone(), label, Level::Info));
+            places.push((span.clone(), label, Level::Note));
         }
         let excerpts: Vec<Excerpt> = places
             .into_iter()
@@ -250,6 +250,19 @@ fn on_char_boundaries(text: &str, r: Range<usize>) -> Range<usize> {
         end += 1;
     }
     start..end
+}
+
+/// The error classes of `docs/limits.md`: each with its meaning and an
+/// example, `(command, output)` (from the bad-input corpus).
+pub fn classes_markdown(example: impl Fn(Class) -> Option<(String, String)>) -> String {
+    let mut o = String::new();
+    for c in Class::ALL {
+        o.push_str(&format!("### `{}`\n\n{}\n\n", c.key(), c.meaning()));
+        if let Some((command, output)) = example(*c) {
+            o.push_str(&format!("```text\n$ {command}\n{}\n```\n\n", output.trim_end()));
+        }
+    }
+    o
 }
 
 fn clamp(r: Range<usize>, len: usize) -> Range<usize> {

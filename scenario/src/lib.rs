@@ -303,18 +303,42 @@ impl Scenario {
     /// an exact `[expect.pairs."a/b"]`, else one with a wildcard, else the
     /// file's own `[expect]` if `a`/`b` are the personalities it declares.
     pub fn expectations_for(&self, a: &str, b: &str) -> Option<&Expectations> {
-        let exact = self.pairs.iter().find(|p| p.first == a && p.second == b);
-        let wild = || {
-            self.pairs
-                .iter()
-                .find(|p| (p.first == a || p.first == "*") && (p.second == b || p.second == "*"))
-        };
-        if let Some(p) = exact.or_else(wild) {
+        if let Some(p) = self.pair_for(a, b) {
             return Some(&p.expect);
         }
         let declared = |i: usize| self.declared.get(i).map(String::as_str);
         let own = declared(0) == Some(a) && (self.declared.len() < 2 || declared(1) == Some(b));
         own.then_some(&self.expect)
+    }
+
+    /// The `[expect.pairs]` entry for `a`/`b`: exact, else with a wildcard.
+    fn pair_for(&self, a: &str, b: &str) -> Option<&PairExpect> {
+        let exact = self.pairs.iter().find(|p| p.first == a && p.second == b);
+        exact.or_else(|| {
+            self.pairs
+                .iter()
+                .find(|p| (p.first == a || p.first == "*") && (p.second == b || p.second == "*"))
+        })
+    }
+
+    /// Which of the file's expectations this run checks, in words, when
+    /// that is not simply the file's own `[expect]` (a `--server`, `--client`
+    /// or `--personality` run): `None` otherwise.
+    pub fn applicable_note(&self) -> Option<String> {
+        let (a, b) = self.running_pair();
+        if let Some(p) = self.pair_for(a, b) {
+            return Some(format!(
+                "those of [expect.pairs.\"{}/{}\"] for {a}/{b}",
+                p.first, p.second
+            ));
+        }
+        if self.has_expectations() || !self.states_expectations() {
+            return None;
+        }
+        Some(format!(
+            "none apply to {a}/{b} (the file states them for {}; add [expect.pairs.\"{a}/{b}\"] to check this pair)",
+            self.declared.join("/")
+        ))
     }
 
     /// The expectations for the personalities this run actually uses.
@@ -348,7 +372,10 @@ fn parse_source(path: &str, source: &Arc<Source>) -> Result<ScenarioFile, Vec<Di
             Ok(_) => Class::Structure,
             Err(_) => Class::Syntax,
         };
-        let d = Diag::new(class, path, source, e.span(), message).label("here");
+        // A key missing from the top level has no place: toml points at the
+        // file's first byte (often a comment), which would mislead.
+        let span = e.span().filter(|s| !(s.is_empty() && message.starts_with("missing")));
+        let d = Diag::new(class, path, source, span, message).label("here");
         vec![d.help_opt(help)]
     })
 }

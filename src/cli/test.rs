@@ -49,6 +49,8 @@ pub enum Status {
     Passed,
     Failed(Vec<scenario::Mismatch>),
     NoExpectations,
+    /// The file states expectations, none for the personalities of this run.
+    NoneApply(String),
     BadInput(String),
 }
 
@@ -59,7 +61,10 @@ pub fn test_one(path: &Path, opts: &ScenarioOpts) -> Status {
         Err(d) => return Status::BadInput(crate::diag::render_all(&d, false)),
     };
     if !s.has_expectations() {
-        return Status::NoExpectations;
+        return match s.applicable_note() {
+            Some(note) => Status::NoneApply(note),
+            None => Status::NoExpectations,
+        };
     }
     let v = sim::run_verdict(&s.spec);
     let f = s.check(&v);
@@ -98,6 +103,10 @@ pub fn exec(a: &Args) -> ExitCode {
             Status::NoExpectations => {
                 none += 1;
                 println!("none   {} (no expectations)", f.display());
+            }
+            Status::NoneApply(note) => {
+                none += 1;
+                println!("none   {} (expectations: {note})", f.display());
             }
             Status::Failed(ms) => {
                 failed += 1;

@@ -43,6 +43,10 @@ pub struct Ctx<'a> {
     pub preparsed: Option<Vec<StepDef>>,
     /// Errors already reported (a personality file two hosts use fails once).
     seen: BTreeSet<(String, Option<(usize, usize)>, String)>,
+    /// Where each error sorts: usage errors first, then by place in this
+    /// file; an error in another file (a personality file's) right after
+    /// the one that refers to it.
+    order: Vec<(bool, usize, usize)>,
 }
 
 impl<'a> Ctx<'a> {
@@ -54,6 +58,7 @@ impl<'a> Ctx<'a> {
             errors: Vec::new(),
             preparsed: None,
             seen: BTreeSet::new(),
+            order: Vec::new(),
         }
     }
 
@@ -90,9 +95,29 @@ impl<'a> Ctx<'a> {
             d.span.as_ref().map(|s| (s.start, s.end)),
             d.message.clone(),
         );
-        if self.seen.insert(key) {
-            self.errors.push(d);
+        if !self.seen.insert(key) {
+            return;
         }
+        let file = d.class != Class::Usage;
+        let at = match (&d.span, d.path == self.path) {
+            (Some(span), true) => span.start,
+            _ => self.order.last().map_or(0, |o| o.1),
+        };
+        self.order.push((file, at, self.errors.len()));
+        self.errors.push(d);
+    }
+
+    /// Puts the errors in reading order (see `order`).
+    fn sort_errors(&mut self) {
+        let mut order = std::mem::take(&mut self.order);
+        order.sort();
+        let mut errors: Vec<Option<Diag>> = self.errors.drain(..).map(Some).collect();
+        self.errors = order.iter().filter_map(|o| errors[o.2].take()).collect();
+        self.order = order
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (o.0, o.1, i))
+            .collect();
     }
 
     /// Where bytes `r` of a string value are in the file (see [`value_span`]).
@@ -107,6 +132,17 @@ pub fn resolve(
     f: &ScenarioFile,
     overrides: &Overrides,
 ) -> Option<(WorldSpec, Expectations, Vec<PairExpect>)> {
+    let resolved = resolve_all(cx, f, overrides);
+    cx.sort_errors();
+    resolved
+}
+
+fn resolve_all(
+    cx: &mut Ctx,
+    f: &ScenarioFile,
+    overrides: &Overrides,
+) -> Option<(WorldSpec, Expectations, Vec<PairExpect>)> {
+    let limits = resolve_limits(cx, &f.scenario);
     let names = Names::declare(cx, f)?;
     hosts::check_overrides(cx, &names, overrides);
     let hosts = hosts::resolve_hosts(cx, f, overrides);
@@ -118,7 +154,6 @@ pub fn resolve(
         // one word, every step would fail for the same reason.
         false => None,
     };
-    let limits = resolve_limits(cx, &f.scenario);
     let (expect, pairs) = expect::resolve(cx, f, &names);
     let (steps, slot_names) = steps?;
     if !cx.errors.is_empty() {
@@ -174,7 +209,7 @@ fn integer_in(
         format!("`{key}` {} is out of range", v.get_ref()),
         format!("not within {}–{}", range.start(), range.end()),
         Some(format!(
-            "{what} is {}–{} (docs/limits.md)",
+            "`{key}` is {}–{}: {what} (docs/limits.md)",
             range.start(),
             range.end()
         )),

@@ -108,8 +108,8 @@ fn drop_rule(cx: &mut Ctx, names: &Names, d: &DropDef) -> Option<DropRule> {
         None => (0, None),
     };
     let range = 1..=i64::from(u32::MAX);
-    let nth = integer_in(cx, &d.nth, range.clone(), "nth", "which matching segment, counted from 1,");
-    let count = integer_in(cx, &d.count, range, "count", "how many segments from the nth on");
+    let nth = integer_in(cx, &d.nth, range.clone(), "nth", "which matching segment, the first is 1");
+    let count = integer_in(cx, &d.count, range, "count", "how many matching segments from the nth on");
     Some(DropRule {
         filter: Filter { from, flags, data },
         nth: u32::try_from(nth?).ok()?,

@@ -36,8 +36,13 @@ pub fn resolve(
             let (l, c) = cx.source.line_col(line.span().start);
             format!("{}:{l}:{c}", cx.path)
         });
-        let Some(proc) = names.proc_id(cx, &s.proc.text, Some(cx.inner_span(line, s.proc.at.clone()))) else {
-            continue;
+        let proc = match names.procs.get_index_of(&s.proc.text) {
+            Some(i) => i as u16,
+            None => {
+                let span = cx.inner_span(line, s.proc.at.clone());
+                names.proc_id(cx, &s.proc.text, Some(span));
+                continue;
+            }
         };
         let errors = cx.errors.len();
         let action = s.op.rename(&mut StepNames {
@@ -51,7 +56,7 @@ pub fn resolve(
         if cx.errors.len() > errors && matches!(s.op, Op::Fork { .. }) {
             continue;
         }
-        uses.push(SocketUse::of(cx, &s.op, &action, proc, line));
+        uses.push(SocketUse::of(&s.op, &action, proc, line));
         out.push(StepSpec {
             proc,
             at: s.at,
@@ -184,9 +189,11 @@ impl Rename<Text, Slots> for StepNames<'_, '_> {
     }
 }
 
-/// What one step does with sockets, for [`check_socket_uses`].
-struct SocketUse {
+/// What one step does with sockets, for [`check_socket_uses`]. Places are
+/// byte ranges of the step's string, made file spans only for an error.
+struct SocketUse<'f> {
     proc: u16,
+    line: &'f Spanned<String>,
     /// The socket it needs to exist, and where its name is written.
     uses: Option<(Slot, Range<usize>)>,
     /// The socket it creates if missing, and where.
@@ -195,13 +202,12 @@ struct SocketUse {
     forks: Option<u16>,
 }
 
-impl SocketUse {
-    fn of(cx: &Ctx, op: &Op, action: &sim::Action, proc: u16, line: &Spanned<String>) -> SocketUse {
-        let at = |t: &Tok| cx.inner_span(line, t.at.clone());
-        let creates = created(op).zip(created(action)).map(|(t, &s)| (s, at(t)));
+impl<'f> SocketUse<'f> {
+    fn of(op: &Op, action: &sim::Action, proc: u16, line: &'f Spanned<String>) -> SocketUse<'f> {
+        let creates = created(op).zip(created(action)).map(|(t, &s)| (s, t.at.clone()));
         let uses = match creates {
             Some(_) => None,
-            None => op.sock().zip(action.sock()).map(|(t, &s)| (s, at(t))),
+            None => op.sock().zip(action.sock()).map(|(t, &s)| (s, t.at.clone())),
         };
         let forks = match action {
             sim::Action::Fork { child } => Some(*child),
@@ -209,6 +215,7 @@ impl SocketUse {
         };
         SocketUse {
             proc,
+            line,
             uses,
             creates,
             forks,
@@ -219,9 +226,9 @@ impl SocketUse {
 /// Where each socket was first created: by process, and by host.
 #[derive(Default)]
 struct Creations {
-    by_proc: BTreeMap<(Slot, u16), Range<usize>>,
-    by_host: BTreeMap<(Slot, u16), (u16, Range<usize>)>,
-    any: BTreeMap<Slot, (u16, Range<usize>)>,
+    by_proc: BTreeMap<(Slot, u16), usize>,
+    by_host: BTreeMap<(Slot, u16), usize>,
+    any: BTreeMap<Slot, usize>,
 }
 
 /// Refuses every use of a socket its process does not have at that step.
@@ -230,11 +237,11 @@ fn check_socket_uses(cx: &mut Ctx, uses: &[SocketUse], procs: &[ProcSpec], slots
     let mut steps_of: Vec<Vec<usize>> = vec![Vec::new(); procs.len()];
     for (i, u) in uses.iter().enumerate() {
         steps_of[u.proc as usize].push(i);
-        if let Some((slot, span)) = &u.creates {
+        if let Some((slot, _)) = &u.creates {
             let host = procs[u.proc as usize].host;
-            made.by_proc.entry((*slot, u.proc)).or_insert_with(|| span.clone());
-            made.by_host.entry((*slot, host)).or_insert_with(|| (u.proc, span.clone()));
-            made.any.entry(*slot).or_insert_with(|| (u.proc, span.clone()));
+            made.by_proc.entry((*slot, u.proc)).or_insert(i);
+            made.by_host.entry((*slot, host)).or_insert(i);
+            made.any.entry(*slot).or_insert(i);
         }
     }
     // Processes that run: each host's own, then children as their parents fork them.
@@ -246,9 +253,9 @@ fn check_socket_uses(cx: &mut Ctx, uses: &[SocketUse], procs: &[ProcSpec], slots
     while let Some((p, mut has)) = work.pop() {
         for &i in &steps_of[p as usize] {
             let u = &uses[i];
-            if let Some((slot, span)) = &u.uses {
+            if let Some((slot, _)) = &u.uses {
                 if !has[*slot as usize] {
-                    missing_socket(cx, (p, span.clone()), *slot, procs, slots, &made);
+                    missing_socket(cx, (p, i), uses, procs, slots, &made);
                     has[*slot as usize] = true; // once per process is enough
                 }
             }
@@ -264,32 +271,38 @@ fn check_socket_uses(cx: &mut Ctx, uses: &[SocketUse], procs: &[ProcSpec], slots
     }
 }
 
-/// The error for a use of `slot` at `span` by process `p`, which does not have it.
+/// The error for step `i`'s use of a socket that its process `p` does not have.
 fn missing_socket(
     cx: &mut Ctx,
-    (p, span): (u16, Range<usize>),
-    slot: Slot,
+    (p, i): (u16, usize),
+    uses: &[SocketUse],
     procs: &[ProcSpec],
     slots: &IndexSet<String>,
     made: &Creations,
 ) {
+    let at = |j: usize, created: bool| {
+        let u = &uses[j];
+        let (_, r) = if created { &u.creates } else { &u.uses }.clone().expect("a socket");
+        cx.inner_span(u.line, r)
+    };
+    let slot = uses[i].uses.as_ref().expect("a use").0;
     let name = &slots[slot as usize];
     let proc = &procs[p as usize];
     let host_name = &procs[proc.host as usize].name;
-    let (message, label, at, there, help) = if let Some(first) = made.by_proc.get(&(slot, p)) {
+    let (message, label, first, there, help) = if let Some(&j) = made.by_proc.get(&(slot, p)) {
         (
             format!("socket `{name}` is used before the step that creates it"),
             "used here".to_string(),
-            first.clone(),
+            j,
             "created here, later".to_string(),
             "steps of one process run in the order they are written: create it first".to_string(),
         )
-    } else if let Some((q, first)) = made.by_host.get(&(slot, proc.host)) {
-        let q = &procs[*q as usize].name;
+    } else if let Some(&j) = made.by_host.get(&(slot, proc.host)) {
+        let q = &procs[uses[j].proc as usize].name;
         (
             format!("socket `{name}` is not a socket of process `{}`", proc.name),
             format!("used by process `{}`", proc.name),
-            first.clone(),
+            j,
             format!("created by process `{q}`"),
             format!(
                 "a process has the sockets it creates and those its parent had when it forked it; fork `{}` from `{q}` after this, or use it from `{q}`",
@@ -297,20 +310,21 @@ fn missing_socket(
             ),
         )
     } else {
-        let (q, first) = &made.any[&slot];
-        let other = &procs[procs[*q as usize].host as usize].name;
+        let j = made.any[&slot];
+        let other = &procs[procs[uses[j].proc as usize].host as usize].name;
         (
             format!("socket `{name}` belongs to host `{other}`, not `{host_name}`"),
             format!("used on host `{host_name}`"),
-            first.clone(),
+            j,
             format!("created here, on host `{other}`"),
             format!("each host has sockets of its own: give `{host_name}` its own socket (e.g. `connect c {other}:PORT`), or run this step on `{other}`"),
         )
     };
+    let (use_span, first_span) = (at(i, false), at(first, true));
     let d = cx
-        .at(Class::Socket, Some(span), message)
+        .at(Class::Socket, Some(use_span), message)
         .label(label)
         .help(help)
-        .also(at, there);
+        .also(first_span, there);
     cx.push(d);
 }

@@ -13,6 +13,7 @@
 
 pub mod cli;
 pub mod fuzz;
+pub mod limits;
 
 pub use real;
 pub use scenario;

@@ -183,7 +183,7 @@ fn every_class_of_error_has_an_example_in_the_corpus() {
 }
 
 /// The parts of docs/limits.md the code generates: the limits table (from
-/// `scenario::limits::table`) and the error classes, each with the shortest
+/// `tcpsim::limits::table`) and the error classes, each with the shortest
 /// corpus case that shows it first. The prose around them is written by hand.
 #[test]
 fn docs_limits_md_is_generated_from_the_code_and_the_corpus() {
@@ -196,7 +196,7 @@ fn docs_limits_md_is_generated_from_the_code_and_the_corpus() {
             .min_by_key(|(cmd, err)| (err.lines().count(), cmd.clone()))
     };
     let sections = [
-        ("limits", scenario::limits::markdown_table()),
+        ("limits", tcpsim::limits::markdown()),
         ("errors", scenario::diag::classes_markdown(example)),
     ];
     let path = Path::new(ROOT).join("docs/limits.md");

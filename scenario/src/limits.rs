@@ -1,8 +1,9 @@
 //! Every limit on what tcpsim reads and runs, declared once. The loader
 //! refuses input beyond them with an error that names the limit; a run stops
 //! at its own limits with a verdict. `docs/limits.md` is generated from
-//! [`table`] and [`crate::diag::Class::ALL`] (a test compares it, like the call
-//! table of `docs/scenario-format.md`).
+//! [`table`] (extended by the crates above this one: `tcpsim::limits`) and
+//! [`crate::diag::Class::ALL`]; a test compares it, like the call table of
+//! `docs/scenario-format.md`.
 
 use model::Duration;
 use sim::spec::Limits;
@@ -63,11 +64,12 @@ pub struct Limit {
     pub declared: &'static str,
 }
 
-/// Every limit, one row each, in the order `docs/limits.md` lists them.
+/// Every limit of this crate and of those below it (the simulator's, the
+/// model's), one row each, in the order `docs/limits.md` lists them.
 pub fn table() -> Vec<Limit> {
     let run = Limits::default();
     let mtu = format!("{}–{} octets", MTU_BYTES.start(), MTU_BYTES.end());
-    let mut rows = vec![
+    vec![
         row(
             "scenario file size",
             bytes(SCENARIO_FILE_BYTES_MAX),
@@ -146,20 +148,14 @@ pub fn table() -> Vec<Limit> {
             "more are dropped (and retransmitted by the peer)",
             "model::socket::OOO_RANGES_MAX",
         ),
-    ];
-    // Limits of other crates: one row each, from the constant that declares
-    // it, added here (the table is the doc; a test keeps them in step).
-    rows.extend(other_crates());
-    rows
+        // A limit of the simulator or the model is one more row here, from
+        // the constant that declares it; one of a crate above this one is a
+        // row of `tcpsim::limits::table`.
+    ]
 }
 
-/// Rows for limits declared in other crates (sim's trace, the fuzzer, the
-/// kernel run…): empty until one is declared there.
-fn other_crates() -> Vec<Limit> {
-    Vec::new()
-}
-
-fn row(what: &'static str, value: String, beyond: &'static str, declared: &'static str) -> Limit {
+/// One row of the table.
+pub fn row(what: &'static str, value: String, beyond: &'static str, declared: &'static str) -> Limit {
     Limit {
         what,
         value,
@@ -191,9 +187,9 @@ pub fn thousands(n: u64) -> String {
 }
 
 /// The limits table of `docs/limits.md`.
-pub fn markdown_table() -> String {
+pub fn markdown_table(rows: &[Limit]) -> String {
     let mut o = String::from("| limit | value | beyond it | declared in |\n|---|---|---|---|\n");
-    for l in table() {
+    for l in rows {
         o.push_str(&format!(
             "| {} | {} | {} | `{}` |\n",
             l.what, l.value, l.beyond, l.declared

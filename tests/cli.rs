@@ -4,7 +4,7 @@
 //!
 //! `TCPSIM_BLESS=1 cargo test --test cli` rewrites the generated docs.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 fn tcpsim() -> Command {

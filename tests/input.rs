@@ -14,7 +14,6 @@ use scenario::limits::{PERSONALITY_FILE_BYTES_MAX, SCENARIO_FILE_BYTES_MAX};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 fn bless() -> bool {
@@ -59,20 +58,34 @@ fn cases() -> Vec<Case> {
         match path.extension().and_then(|x| x.to_str()) {
             Some("toml") => {
                 let bytes = std::fs::read(&path).unwrap();
-                let first = String::from_utf8_lossy(&bytes).lines().next().unwrap_or("").to_string();
+                let first = String::from_utf8_lossy(&bytes)
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_string();
                 let mut args = vec!["run".to_string(), format!("tests/bad/{name}.toml")];
                 if let Some(extra) = first.strip_prefix("# args:") {
                     args.extend(extra.split_whitespace().map(String::from));
                 }
                 let dir = PathBuf::from(ROOT);
-                v.push(Case { name, args, dir, expected });
+                v.push(Case {
+                    name,
+                    args,
+                    dir,
+                    expected,
+                });
             }
             Some("args") => {
                 let text = std::fs::read_to_string(&path).unwrap();
                 let line = text.lines().find(|l| !l.starts_with('#')).unwrap();
                 let args = line.split_whitespace().map(String::from).collect();
                 let dir = generated.clone();
-                v.push(Case { name, args, dir, expected });
+                v.push(Case {
+                    name,
+                    args,
+                    dir,
+                    expected,
+                });
             }
             _ => {}
         }
@@ -134,7 +147,11 @@ const UNLOCATED: [&str; 4] = ["usage", "read", "too-large", "personality-file"];
 #[test]
 fn bad_input_exits_2_with_a_located_error_and_a_hint() {
     let cases = cases();
-    assert!(cases.len() >= 40, "the bad-input corpus has {} cases", cases.len());
+    assert!(
+        cases.len() >= 40,
+        "the bad-input corpus has {} cases",
+        cases.len()
+    );
     for case in &cases {
         let (code, stdout, stderr) = case.run();
         let name = &case.name;
@@ -148,16 +165,24 @@ fn bad_input_exits_2_with_a_located_error_and_a_hint() {
             let class = block.trim_start_matches("error").trim_start_matches('[');
             let class = class.split(']').next().unwrap();
             assert!(
-                block.contains(" --> ") || UNLOCATED.contains(&class) || block.contains("missing field"),
+                block.contains(" --> ")
+                    || UNLOCATED.contains(&class)
+                    || block.contains("missing field"),
                 "{name}: an error without file:line:col:\n{block}"
             );
-            assert!(block.contains("= help:") || block.contains("^"), "{name}: no hint:\n{block}");
+            assert!(
+                block.contains("= help:") || block.contains("^"),
+                "{name}: no hint:\n{block}"
+            );
         }
         if bless() {
             std::fs::write(&case.expected, &stderr).unwrap();
         }
         let expected = std::fs::read_to_string(&case.expected).unwrap_or_else(|_| {
-            panic!("missing {}; run with TCPSIM_BLESS=1", case.expected.display())
+            panic!(
+                "missing {}; run with TCPSIM_BLESS=1",
+                case.expected.display()
+            )
         });
         assert_eq!(stderr, expected, "{name}: error output changed");
     }
@@ -170,14 +195,19 @@ fn every_class_of_error_has_an_example_in_the_corpus() {
     let outputs: Vec<String> = cases().iter().map(|c| c.run().2).collect();
     for class in Class::ALL {
         assert!(
-            outputs.iter().any(|o| classes(o).first() == Some(&class.key())),
+            outputs
+                .iter()
+                .any(|o| classes(o).first() == Some(&class.key())),
             "no case of tests/bad/ starts with error[{}]",
             class.key()
         );
     }
     for o in &outputs {
         for c in classes(o) {
-            assert!(Class::ALL.iter().any(|k| k.key() == c), "unknown class {c} in\n{o}");
+            assert!(
+                Class::ALL.iter().any(|k| k.key() == c),
+                "unknown class {c} in\n{o}"
+            );
         }
     }
 }
@@ -202,9 +232,18 @@ fn docs_limits_md_is_generated_from_the_code_and_the_corpus() {
     let path = Path::new(ROOT).join("docs/limits.md");
     let mut doc = std::fs::read_to_string(&path).unwrap();
     for (name, generated) in sections {
-        let (begin, end) = (format!("<!-- {name}:begin -->\n"), format!("<!-- {name}:end -->"));
-        let start = doc.find(&begin).unwrap_or_else(|| panic!("docs/limits.md lacks {begin}")) + begin.len();
-        let stop = start + doc[start..].find(&end).unwrap_or_else(|| panic!("docs/limits.md lacks {end}"));
+        let (begin, end) = (
+            format!("<!-- {name}:begin -->\n"),
+            format!("<!-- {name}:end -->"),
+        );
+        let start = doc
+            .find(&begin)
+            .unwrap_or_else(|| panic!("docs/limits.md lacks {begin}"))
+            + begin.len();
+        let stop = start
+            + doc[start..]
+                .find(&end)
+                .unwrap_or_else(|| panic!("docs/limits.md lacks {end}"));
         if bless() {
             doc.replace_range(start..stop, &generated);
         } else {
@@ -272,7 +311,10 @@ steps = [
     let v = w.run();
     let times: Vec<model::Instant> = w.trace().iter().map(|e| e.t_ns).collect();
     assert!(times.len() > 3, "the run did something: {v:?}");
-    assert!(times.windows(2).all(|p| p[0] <= p[1]), "time went backwards: {times:?}");
+    assert!(
+        times.windows(2).all(|p| p[0] <= p[1]),
+        "time went backwards: {times:?}"
+    );
     let past = scenario::from_text(
         "past.toml",
         &text.replace("delay = \"8760h\"", "delay = \"8761h\""),

@@ -91,7 +91,11 @@ pub fn plan(spec: &WorldSpec, scale: f64) -> Result<Plan, NotReproducible> {
     let delay_ns = delay_matrix_ns(spec);
     let mtu: Vec<u32> = spec.hosts.iter().map(|h| h.mtu).collect();
     let (net, why) = choose_net(max_one_way_delay_ns(&delay_ns), scale, &mtu, &sysctls);
-    if let Some(h) = spec.hosts.iter().find(|h| net == Net::Namespaces && h.mtu > TUN_MTU_MAX) {
+    if let Some(h) = spec
+        .hosts
+        .iter()
+        .find(|h| net == Net::Namespaces && h.mtu > TUN_MTU_MAX)
+    {
         return Err(format!(
             "host `{}` has MTU {}: with one network namespace per host ({}), its TUN device takes at most {TUN_MTU_MAX}",
             h.name,
@@ -328,7 +332,10 @@ mod tests {
         assert_eq!(plan(&b.build(), 1.0).unwrap().net, Net::Loopback);
         b.spec.hosts[0].mtu = 1500;
         let e = plan(&b.build(), 1.0).unwrap_err();
-        assert!(e.contains("MTU 65536") && e.contains("at most 65535"), "{e}");
+        assert!(
+            e.contains("MTU 65536") && e.contains("at most 65535"),
+            "{e}"
+        );
         b.spec.hosts[1].mtu = TUN_MTU_MAX;
         assert_eq!(plan(&b.build(), 1.0).unwrap().net, Net::Namespaces);
     }

@@ -259,7 +259,10 @@ pub fn classes_markdown(example: impl Fn(Class) -> Option<(String, String)>) -> 
     for c in Class::ALL {
         o.push_str(&format!("### `{}`\n\n{}\n\n", c.key(), c.meaning()));
         if let Some((command, output)) = example(*c) {
-            o.push_str(&format!("```text\n$ {command}\n{}\n```\n\n", output.trim_end()));
+            o.push_str(&format!(
+                "```text\n$ {command}\n{}\n```\n\n",
+                output.trim_end()
+            ));
         }
     }
     o
@@ -295,7 +298,10 @@ mod tests {
         assert!(text.contains("x.toml:2:5"), "{text}");
         assert!(text.contains("^^^^"), "{text}");
         assert!(text.contains("help: try 1"), "{text}");
-        assert!(!text.contains("a = 1"), "only the line it points at: {text}");
+        assert!(
+            !text.contains("a = 1"),
+            "only the line it points at: {text}"
+        );
     }
 
     /// With tabs before it, the caret is under the word, not 3 columns per tab to its left.
@@ -321,7 +327,10 @@ mod tests {
     fn a_second_place_is_shown_with_its_own_location() {
         let d = diag("one\ntwo\nthree\n", 8..13).also(0..3, "first here");
         let text = d.render(false);
-        assert!(text.contains("x.toml:3:1") && text.contains("x.toml:1:1"), "{text}");
+        assert!(
+            text.contains("x.toml:3:1") && text.contains("x.toml:1:1"),
+            "{text}"
+        );
         assert!(text.contains("first here"), "{text}");
     }
 

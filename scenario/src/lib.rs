@@ -374,7 +374,9 @@ fn parse_source(path: &str, source: &Arc<Source>) -> Result<ScenarioFile, Vec<Di
         };
         // A key missing from the top level has no place: toml points at the
         // file's first byte (often a comment), which would mislead.
-        let span = e.span().filter(|s| !(s.is_empty() && message.starts_with("missing")));
+        let span = e
+            .span()
+            .filter(|s| !(s.is_empty() && message.starts_with("missing")));
         let d = Diag::new(class, path, source, span, message).label("here");
         vec![d.help_opt(help)]
     })

@@ -155,7 +155,12 @@ pub fn table() -> Vec<Limit> {
 }
 
 /// One row of the table.
-pub fn row(what: &'static str, value: String, beyond: &'static str, declared: &'static str) -> Limit {
+pub fn row(
+    what: &'static str,
+    value: String,
+    beyond: &'static str,
+    declared: &'static str,
+) -> Limit {
     Limit {
         what,
         value,
@@ -178,7 +183,7 @@ pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -112,8 +112,16 @@ pub fn load(path: &Path) -> Result<Personality, Box<Diag>> {
     let shown = path.display().to_string();
     let source = read_file(path, PERSONALITY_FILE)?;
     let text = source.text();
-    let diag = |class: Class, span: Option<Range<usize>>, message: String, label: &str, help: Option<String>| {
-        Box::new(Diag::new(class, &shown, &source, span, message).label(label).help_opt(help))
+    let diag = |class: Class,
+                span: Option<Range<usize>>,
+                message: String,
+                label: &str,
+                help: Option<String>| {
+        Box::new(
+            Diag::new(class, &shown, &source, span, message)
+                .label(label)
+                .help_opt(help),
+        )
     };
     let file: PersonalityFile = toml::from_str(text).map_err(|e| {
         match toml::from_str::<toml::Table>(text) {
@@ -178,12 +186,20 @@ fn set_knobs(
             .map_err(|e| {
                 let help = knob_help(&e);
                 match e {
-                    model::personality::KnobError::UnknownKnob { .. } => {
-                        diag(Class::Unknown, file.set.key_span(knob), e.to_string(), "this knob", help)
-                    }
-                    model::personality::KnobError::BadValue { .. } => {
-                        diag(Class::Value, Some(value.span()), e.to_string(), "this value", help)
-                    }
+                    model::personality::KnobError::UnknownKnob { .. } => diag(
+                        Class::Unknown,
+                        file.set.key_span(knob),
+                        e.to_string(),
+                        "this knob",
+                        help,
+                    ),
+                    model::personality::KnobError::BadValue { .. } => diag(
+                        Class::Value,
+                        Some(value.span()),
+                        e.to_string(),
+                        "this value",
+                        help,
+                    ),
                 }
             })?;
     }

@@ -153,11 +153,11 @@ pub fn read_file(path: &Path, kind: FileKind) -> Result<Arc<Source>, Box<Diag>> 
     if bytes.len() as u64 > kind.bytes_max {
         return Err(too_large(bytes.len() as u64));
     }
-    decode(&shown, bytes, kind).map_err(Box::new)
+    decode(&shown, bytes, kind)
 }
 
 /// The bytes as UTF-8 text, or an error at the first byte that is not.
-fn decode(shown: &str, bytes: Vec<u8>, kind: FileKind) -> Result<Arc<Source>, Diag> {
+fn decode(shown: &str, bytes: Vec<u8>, kind: FileKind) -> Result<Arc<Source>, Box<Diag>> {
     match String::from_utf8(bytes) {
         Ok(text) => Ok(Arc::new(Source::new(text))),
         Err(e) => {
@@ -167,11 +167,11 @@ fn decode(shown: &str, bytes: Vec<u8>, kind: FileKind) -> Result<Arc<Source>, Di
             // Up to the first bad byte the lossy text is the file's, byte for byte.
             let message = format!("{} `{shown}` is not UTF-8 text", kind.name);
             let replacement = char::REPLACEMENT_CHARACTER.len_utf8();
-            Err(
-                Diag::new(Class::Read, shown, &lossy, Some(at..at + replacement), message)
-                    .label(format!("byte 0x{bad:02X} (offset {at}) is not UTF-8"))
-                    .help("TOML files are UTF-8; convert it (e.g. `iconv -t UTF-8`)"),
-            )
+            let span = Some(at..at + replacement);
+            let d = Diag::new(Class::Read, shown, &lossy, span, message)
+                .label(format!("byte 0x{bad:02X} (offset {at}) is not UTF-8"))
+                .help("TOML files are UTF-8; convert it (e.g. `iconv -t UTF-8`)");
+            Err(Box::new(d))
         }
     }
 }

@@ -185,14 +185,8 @@ pub fn call_names() -> String {
 }
 
 fn parse_at(t: &Tok) -> Result<At, StepError> {
-    let bad = |e: UnitError| {
-        let how = "write `1ms` (absolute), `+10ms` (after the previous step of this process) or `-` (right after it)";
-        let (message, label) = match e.out_of_range {
-            true => (format!("step time `{}` is past the time horizon", t.text), e.reason.clone()),
-            false => (format!("bad step time `{}`: {e}", t.text), "expected a time".into()),
-        };
-        err(unit_class(&e), t.at.clone(), message, label, Some(e.help(how)))
-    };
+    let how = "write `1ms` (absolute), `+10ms` (after the previous step of this process) or `-` (right after it)";
+    let bad = |e: UnitError| unit_err(e, t, "step time", how);
     if t.text == "-" {
         return Ok(At::Next);
     }
@@ -207,10 +201,22 @@ fn parse_at(t: &Tok) -> Result<At, StepError> {
 /// An error about a duration or size word: `what` it is, how to write one.
 fn unit_err(e: UnitError, t: &Tok, what: &str, how: &str) -> StepError {
     let (message, label) = match e.out_of_range {
-        true => (format!("{what} `{}` is out of range", t.text), e.reason.clone()),
-        false => (format!("bad {what} `{}`: {e}", t.text), format!("expected a {what}")),
+        true => (
+            format!("{what} `{}` is {}", t.text, e.beyond),
+            e.reason.clone(),
+        ),
+        false => (
+            format!("bad {what} `{}`: {e}", t.text),
+            format!("expected a {what}"),
+        ),
     };
-    err(unit_class(&e), t.at.clone(), message, label, Some(e.help(how)))
+    err(
+        unit_class(&e),
+        t.at.clone(),
+        message,
+        label,
+        Some(e.help(how)),
+    )
 }
 
 /// A value out of its range, or one that does not read at all.
@@ -301,8 +307,14 @@ impl Words<'_> {
     }
 
     fn size_of(t: &Tok) -> Result<u64, StepError> {
-        parse_size(&t.text)
-            .map_err(|e| unit_err(e, t, "size", "sizes are whole octets: `1000`, `64KiB`, `1.5MB`"))
+        parse_size(&t.text).map_err(|e| {
+            unit_err(
+                e,
+                t,
+                "size",
+                "sizes are whole octets: `1000`, `64KiB`, `1.5MB`",
+            )
+        })
     }
 
     fn port_of(t: &Tok) -> Result<u16, StepError> {

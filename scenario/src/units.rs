@@ -14,6 +14,8 @@ pub struct UnitError {
     pub reason: String,
     /// When out of range, which limit that is.
     pub limit: &'static str,
+    /// When out of range, what the value is (`past the time horizon`).
+    pub beyond: &'static str,
 }
 
 impl UnitError {
@@ -40,6 +42,7 @@ fn bad(reason: String) -> UnitError {
         out_of_range: false,
         reason,
         limit: "",
+        beyond: "",
     }
 }
 
@@ -79,6 +82,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, UnitError> {
             HORIZON.as_secs() / 86_400
         ),
         limit: "times and durations stop at the time horizon",
+        beyond: "past the time horizon",
     };
     match scaled(num, scale) {
         Ok(ns) if ns <= HORIZON.as_ns() => Ok(Duration::from_ns(ns)),
@@ -112,6 +116,7 @@ pub fn parse_size(s: &str) -> Result<u64, UnitError> {
             out_of_range: true,
             reason: format!("at most {} octets", u64::MAX),
             limit: "sizes are counted in 64 bits",
+            beyond: "out of range",
         },
     })
 }
@@ -197,7 +202,10 @@ mod tests {
     #[test]
     fn errors_say_what_is_wrong() {
         let e = parse_duration("1000000000000s").unwrap_err();
-        assert!(e.out_of_range && e.reason == "at most 8760h (365 days)", "{e}");
+        assert!(
+            e.out_of_range && e.reason == "at most 8760h (365 days)",
+            "{e}"
+        );
         assert!(e.help("").contains("365 days"), "{}", e.help(""));
         let e = parse_duration("18446744073709551615ns").unwrap_err();
         assert!(e.out_of_range, "{e}");
@@ -205,11 +213,20 @@ mod tests {
         assert!(e.out_of_range, "{e}");
         assert_eq!(parse_duration("8760h"), Ok(HORIZON));
         let e = parse_duration("1.0000000001ms").unwrap_err();
-        assert!(!e.out_of_range && e.reason.contains("finer than a nanosecond"), "{e}");
+        assert!(
+            !e.out_of_range && e.reason.contains("finer than a nanosecond"),
+            "{e}"
+        );
         let e = parse_size("1.5").unwrap_err();
         assert_eq!(e.reason, "`1.5` is not a whole number of octets");
         let e = parse_size("20000000000GB").unwrap_err();
-        assert!(e.out_of_range && e.reason.contains("18446744073709551615"), "{e}");
-        assert_eq!(parse_size("1.2.3").unwrap_err().reason, "`1.2.3` is not a number");
+        assert!(
+            e.out_of_range && e.reason.contains("18446744073709551615"),
+            "{e}"
+        );
+        assert_eq!(
+            parse_size("1.2.3").unwrap_err().reason,
+            "`1.2.3` is not a number"
+        );
     }
 }

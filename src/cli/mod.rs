@@ -87,7 +87,10 @@ impl ScenarioOpts {
             .iter()
             .map(|(h, p)| pick(format!("--personality {h}={p}"), h, p))
             .collect();
-        for (flag, host, p) in [("--client", "client", &self.client), ("--server", "server", &self.server)] {
+        for (flag, host, p) in [
+            ("--client", "client", &self.client),
+            ("--server", "server", &self.server),
+        ] {
             if let Some(p) = p {
                 personality.push(pick(format!("{flag} {p}"), host, p));
             }

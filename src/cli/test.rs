@@ -48,9 +48,9 @@ fn walk(p: &Path, out: &mut Vec<PathBuf>) {
 pub enum Status {
     Passed,
     Failed(Vec<scenario::Mismatch>),
-    NoExpectations,
-    /// The file states expectations, none for the personalities of this run.
-    NoneApply(String),
+    /// No expectation applies, and why: none stated, or none for the
+    /// personalities of this run.
+    NoExpectations(String),
     BadInput(String),
 }
 
@@ -61,10 +61,8 @@ pub fn test_one(path: &Path, opts: &ScenarioOpts) -> Status {
         Err(d) => return Status::BadInput(crate::diag::render_all(&d, false)),
     };
     if !s.has_expectations() {
-        return match s.applicable_note() {
-            Some(note) => Status::NoneApply(note),
-            None => Status::NoExpectations,
-        };
+        let why = s.applicable_note().map(|n| format!("expectations: {n}"));
+        return Status::NoExpectations(why.unwrap_or_else(|| "no expectations".into()));
     }
     let v = sim::run_verdict(&s.spec);
     let f = s.check(&v);
@@ -100,13 +98,9 @@ pub fn exec(a: &Args) -> ExitCode {
                 passed += 1;
                 println!("ok     {}", f.display());
             }
-            Status::NoExpectations => {
+            Status::NoExpectations(why) => {
                 none += 1;
-                println!("none   {} (no expectations)", f.display());
-            }
-            Status::NoneApply(note) => {
-                none += 1;
-                println!("none   {} (expectations: {note})", f.display());
+                println!("none   {} ({why})", f.display());
             }
             Status::Failed(ms) => {
                 failed += 1;

@@ -136,8 +136,8 @@ impl Compiled {
 /// same code `tcpsim run` uses on the file's text.
 pub fn compile(case: &Case) -> Result<Compiled, String> {
     let (file, layout, steps) = to_file(case);
-    let mut cx = resolve::Ctx::new("<fuzz>", Arc::default(), Path::new("."))
-        .with_preparsed(steps.clone());
+    let mut cx =
+        resolve::Ctx::new("<fuzz>", Arc::default(), Path::new(".")).with_preparsed(steps.clone());
     match resolve::resolve(&mut cx, &file, &Overrides::default()) {
         Some((spec, _, _)) if cx.errors.is_empty() => Ok(Compiled {
             file,

@@ -36,7 +36,13 @@ pub fn resolve(cx: &mut Ctx, f: &ScenarioFile, names: &Names) -> (Expectations, 
         }
         if !def.pairs.is_empty() {
             let inner = def.pairs.keys().next().and_then(|k| def.pairs.key_span(k));
-            cx.error(Class::Structure, inner.or(span.clone()), "pairs cannot nest", "a pair inside a pair", None);
+            cx.error(
+                Class::Structure,
+                inner.or(span.clone()),
+                "pairs cannot nest",
+                "a pair inside a pair",
+                None,
+            );
         }
         pairs.push(PairExpect {
             first: a.to_string(),
@@ -60,7 +66,10 @@ fn pair_member(cx: &mut Ctx, p: &str, key: &str, span: Option<Range<usize>>) {
         span,
         format!("unknown personality `{p}` in `{key}`"),
         "not a personality",
-        Some(format!("{guess}known: {}, `*` or a personality file (*.toml)", Personality::BUILTIN.join(", "))),
+        Some(format!(
+            "{guess}known: {}, `*` or a personality file (*.toml)",
+            Personality::BUILTIN.join(", ")
+        )),
     );
 }
 
@@ -69,10 +78,21 @@ fn expect_def(cx: &mut Ctx, d: &ExpectDef, names: &Names) -> Expectations {
     if let Some(o) = &d.outcome {
         let all: Vec<&str> = Outcome::ALL.iter().map(|o| o.key()).collect();
         let found = Outcome::parse(o.get_ref());
-        e.outcome = known(cx, found, o.span(), ("outcome", o.get_ref()), "not an outcome class", ("outcomes", &all));
+        e.outcome = known(
+            cx,
+            found,
+            o.span(),
+            ("outcome", o.get_ref()),
+            "not an outcome class",
+            ("outcomes", &all),
+        );
     }
     if let Some(list) = &d.rst {
-        e.rst = Some(list.iter().filter_map(|r| expect_rst(cx, names, r)).collect());
+        e.rst = Some(
+            list.iter()
+                .filter_map(|r| expect_rst(cx, names, r))
+                .collect(),
+        );
     }
     for (k, bytes) in &d.lost {
         if let Some(dir) = names.direction(cx, k, d.lost.key_span(k)) {
@@ -143,12 +163,26 @@ fn expect_rst(cx: &mut Ctx, names: &Names, r: &Spanned<String>) -> Option<(u16, 
     let host = names.host(cx, h.trim(), Some(host_span));
     let all: Vec<&str> = RstCause::ALL.iter().map(|c| c.key()).collect();
     let found = RstCause::parse(c.trim());
-    let cause = known(cx, found, cause_span, ("RST cause", c.trim()), "not a cause", ("causes", &all));
+    let cause = known(
+        cx,
+        found,
+        cause_span,
+        ("RST cause", c.trim()),
+        "not a cause",
+        ("causes", &all),
+    );
     Some((host?, cause?))
 }
 
 fn state(cx: &mut Ctx, s: &Spanned<String>) -> Option<State> {
     let all: Vec<&str> = State::ALL.iter().map(|s| s.name()).collect();
     let found = State::parse(s.get_ref());
-    known(cx, found, s.span(), ("state", s.get_ref()), "not an RFC 9293 state", ("states", &all))
+    known(
+        cx,
+        found,
+        s.span(),
+        ("state", s.get_ref()),
+        "not an RFC 9293 state",
+        ("states", &all),
+    )
 }

@@ -63,7 +63,9 @@ fn resolve_host(cx: &mut Ctx, name: &str, h: &HostDef, o: &Overrides) -> HostSpe
     for (knob, value) in &h.set {
         if let Err(e) = p.set(knob, &value_text(value.get_ref()), cx.path) {
             let (class, span, label) = match e {
-                KnobError::UnknownKnob { .. } => (Class::Unknown, h.set.key_span(knob), "this knob"),
+                KnobError::UnknownKnob { .. } => {
+                    (Class::Unknown, h.set.key_span(knob), "this knob")
+                }
                 KnobError::BadValue { .. } => (Class::Value, Some(value.span()), "this value"),
             };
             cx.error(class, span, e.to_string(), label, knob_help(&e));
@@ -75,7 +77,11 @@ fn resolve_host(cx: &mut Ctx, name: &str, h: &HostDef, o: &Overrides) -> HostSpe
     HostSpec {
         name: name.to_string(),
         personality: Arc::new(p),
-        mtu: h.mtu.as_ref().map_or(Some(MTU_DEFAULT_BYTES), |m| mtu(cx, m)).unwrap_or(MTU_DEFAULT_BYTES),
+        mtu: h
+            .mtu
+            .as_ref()
+            .map_or(Some(MTU_DEFAULT_BYTES), |m| mtu(cx, m))
+            .unwrap_or(MTU_DEFAULT_BYTES),
         isn: h.isn,
     }
 }
@@ -91,23 +97,13 @@ fn set_arg(cx: &mut Ctx, p: &mut Personality, s: &KnobArg) {
 /// The MTU, or an error at it naming the range.
 fn mtu(cx: &mut Ctx, m: &toml::Spanned<i64>) -> Option<u32> {
     let range = i64::from(*MTU_BYTES.start())..=i64::from(*MTU_BYTES.end());
-    if range.contains(m.get_ref()) {
-        return u32::try_from(*m.get_ref()).ok();
-    }
-    cx.error(
-        Class::Range,
-        Some(m.span()),
-        format!("MTU {} is out of range", m.get_ref()),
-        format!("not within {}–{}", range.start(), range.end()),
-        Some(format!(
-            "an MTU is {}–{} octets: {} is the least every IPv4 host accepts (RFC 791), {} is Linux loopback's; MSS = MTU − 40",
-            range.start(),
-            range.end(),
-            range.start(),
-            range.end()
-        )),
+    let why = format!(
+        "octets of IP packet, {} the least every IPv4 host accepts (RFC 791), {} Linux loopback's MTU; MSS = MTU − 40",
+        range.start(),
+        range.end()
     );
-    None
+    let v = super::integer_in(cx, m, range, "mtu", &why)?;
+    u32::try_from(v).ok()
 }
 
 /// The personality the file names, or an error at its value.
@@ -116,11 +112,23 @@ fn file_personality(cx: &mut Ctx, h: &HostDef) -> Option<Personality> {
     match personality_file::lookup(name.get_ref(), cx.base) {
         Ok(p) => Some(p),
         Err(ResolveError::Unknown { message, help }) => {
-            cx.error(Class::Unknown, Some(name.span()), message, "unknown personality", Some(help));
+            cx.error(
+                Class::Unknown,
+                Some(name.span()),
+                message,
+                "unknown personality",
+                Some(help),
+            );
             None
         }
         Err(ResolveError::NotAPersonalityFile { message, help }) => {
-            cx.error(Class::Personality, Some(name.span()), message, "not read", Some(help));
+            cx.error(
+                Class::Personality,
+                Some(name.span()),
+                message,
+                "not read",
+                Some(help),
+            );
             None
         }
         Err(ResolveError::File(d)) => {
@@ -153,7 +161,10 @@ fn personality_arg(cx: &mut Ctx, arg: &PersonalityArg) -> Option<Personality> {
         Err(ResolveError::File(d)) => {
             let shown = d.path.clone();
             cx.push(Diag::usage(
-                format!("`{}`: personality file `{}` cannot be used", arg.arg, arg.personality),
+                format!(
+                    "`{}`: personality file `{}` cannot be used",
+                    arg.arg, arg.personality
+                ),
                 format!("see the error in {shown} below"),
             ));
             cx.push(*d);

@@ -31,6 +31,9 @@ use std::path::Path;
 use std::sync::Arc;
 use toml::Spanned;
 
+/// What makes two errors the same: input, place, message.
+type Reported = (String, Option<(usize, usize)>, String);
+
 /// Collects diagnostics for one file.
 pub struct Ctx<'a> {
     pub path: &'a str,
@@ -42,7 +45,7 @@ pub struct Ctx<'a> {
     /// the lines from them (the fuzzer): resolved without parsing the text again.
     pub preparsed: Option<Vec<StepDef>>,
     /// Errors already reported (a personality file two hosts use fails once).
-    seen: BTreeSet<(String, Option<(usize, usize)>, String)>,
+    seen: BTreeSet<Reported>,
     /// Where each error sorts: usage errors first, then by place in this
     /// file; an error in another file (a personality file's) right after
     /// the one that refers to it.
@@ -299,7 +302,11 @@ mod tests {
         check("'- client frob c'", "- client frob c", "frob");
         check("\"\"\"\n- client frob c\"\"\"", "- client frob c", "frob");
         check("'''\n- client frob c'''", "- client frob c", "frob");
-        check("\"\"\"- client \\\n   frob c\"\"\"", "- client frob c", "frob");
+        check(
+            "\"\"\"- client \\\n   frob c\"\"\"",
+            "- client frob c",
+            "frob",
+        );
         // A value that is not the text at its span: the whole span.
         let s = Spanned::new(0..0, "abc".to_string());
         assert_eq!(value_span("", &s, 1..2), 0..0);

@@ -55,8 +55,18 @@ impl Names {
         let hosts_over = f.hosts.get_index(HOSTS_MAX).map(|(k, _)| k);
         let procs_over = names.procs.get_index(PROCESSES_MAX);
         for (plural, max, key, span) in [
-            ("hosts", HOSTS_MAX, hosts_over, hosts_over.and_then(|k| f.hosts.key_span(k))),
-            ("processes", PROCESSES_MAX, procs_over, procs_over.and_then(|k| f.processes.key_span(k))),
+            (
+                "hosts",
+                HOSTS_MAX,
+                hosts_over,
+                hosts_over.and_then(|k| f.hosts.key_span(k)),
+            ),
+            (
+                "processes",
+                PROCESSES_MAX,
+                procs_over,
+                procs_over.and_then(|k| f.processes.key_span(k)),
+            ),
         ] {
             let Some(key) = key else { continue };
             names.valid = false;
@@ -65,7 +75,9 @@ impl Names {
                 span,
                 format!("too many {plural}: `{key}` is one past {max}"),
                 "one too many",
-                Some(format!("a scenario has at most {max} {plural} (docs/limits.md)")),
+                Some(format!(
+                    "a scenario has at most {max} {plural} (docs/limits.md)"
+                )),
             );
         }
         Some(names)
@@ -145,9 +157,10 @@ impl Names {
             let host = self
                 .host(cx, p.host.get_ref(), Some(p.host.span()))
                 .unwrap_or(0);
-            let forked_from = p.forked_from.as_ref().and_then(|parent| {
-                self.proc_id(cx, parent.get_ref(), Some(parent.span()))
-            });
+            let forked_from = p
+                .forked_from
+                .as_ref()
+                .and_then(|parent| self.proc_id(cx, parent.get_ref(), Some(parent.span())));
             procs.push(ProcSpec {
                 name: name.clone(),
                 host,

@@ -30,8 +30,16 @@ pub fn resolve(cx: &mut Ctx, names: &Names, n: &NetworkDef) -> Net {
     Net {
         link,
         links,
-        drops: n.drop.iter().filter_map(|d| drop_rule(cx, names, d)).collect(),
-        partitions: n.partition.iter().map(|p| partition(cx, names, p)).collect(),
+        drops: n
+            .drop
+            .iter()
+            .filter_map(|d| drop_rule(cx, names, d))
+            .collect(),
+        partitions: n
+            .partition
+            .iter()
+            .map(|p| partition(cx, names, p))
+            .collect(),
     }
 }
 
@@ -41,7 +49,7 @@ pub fn duration(cx: &mut Ctx, s: &Spanned<String>) -> Option<Duration> {
         Ok(v) => Some(v),
         Err(e) if e.out_of_range => {
             let help = e.help("");
-            let message = format!("duration `{}` is past the time horizon", s.get_ref());
+            let message = format!("duration `{}` is {}", s.get_ref(), e.beyond);
             cx.error(Class::Range, Some(s.span()), message, e.reason, Some(help));
             None
         }
@@ -108,8 +116,20 @@ fn drop_rule(cx: &mut Ctx, names: &Names, d: &DropDef) -> Option<DropRule> {
         None => (0, None),
     };
     let range = 1..=i64::from(u32::MAX);
-    let nth = integer_in(cx, &d.nth, range.clone(), "nth", "which matching segment, the first is 1");
-    let count = integer_in(cx, &d.count, range, "count", "how many matching segments from the nth on");
+    let nth = integer_in(
+        cx,
+        &d.nth,
+        range.clone(),
+        "nth",
+        "which matching segment, the first is 1",
+    );
+    let count = integer_in(
+        cx,
+        &d.count,
+        range,
+        "count",
+        "how many matching segments from the nth on",
+    );
     Some(DropRule {
         filter: Filter { from, flags, data },
         nth: u32::try_from(nth?).ok()?,

@@ -204,10 +204,15 @@ struct SocketUse<'f> {
 
 impl<'f> SocketUse<'f> {
     fn of(op: &Op, action: &sim::Action, proc: u16, line: &'f Spanned<String>) -> SocketUse<'f> {
-        let creates = created(op).zip(created(action)).map(|(t, &s)| (s, t.at.clone()));
+        let creates = created(op)
+            .zip(created(action))
+            .map(|(t, &s)| (s, t.at.clone()));
         let uses = match creates {
             Some(_) => None,
-            None => op.sock().zip(action.sock()).map(|(t, &s)| (s, t.at.clone())),
+            None => op
+                .sock()
+                .zip(action.sock())
+                .map(|(t, &s)| (s, t.at.clone())),
         };
         let forks = match action {
             sim::Action::Fork { child } => Some(*child),
@@ -232,7 +237,12 @@ struct Creations {
 }
 
 /// Refuses every use of a socket its process does not have at that step.
-fn check_socket_uses(cx: &mut Ctx, uses: &[SocketUse], procs: &[ProcSpec], slots: &IndexSet<String>) {
+fn check_socket_uses(
+    cx: &mut Ctx,
+    uses: &[SocketUse],
+    procs: &[ProcSpec],
+    slots: &IndexSet<String>,
+) {
     let mut made = Creations::default();
     let mut steps_of: Vec<Vec<usize>> = vec![Vec::new(); procs.len()];
     for (i, u) in uses.iter().enumerate() {
@@ -282,7 +292,9 @@ fn missing_socket(
 ) {
     let at = |j: usize, created: bool| {
         let u = &uses[j];
-        let (_, r) = if created { &u.creates } else { &u.uses }.clone().expect("a socket");
+        let (_, r) = if created { &u.creates } else { &u.uses }
+            .clone()
+            .expect("a socket");
         cx.inner_span(u.line, r)
     };
     let slot = uses[i].uses.as_ref().expect("a use").0;

@@ -13,6 +13,7 @@
 
 pub mod cli;
 pub mod fuzz;
+pub mod html;
 pub mod limits;
 
 pub use real;

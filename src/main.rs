@@ -32,9 +32,18 @@ enum Command {
     Fuzz(cli::fuzz::Args),
     /// List the calls a scenario step can make (socket, listen, write, close, linger, …).
     Calls(cli::calls::Args),
+    /// The JSON Schema of each JSON document the commands write.
+    Schema(cli::schema::Args),
 }
 
 fn main() -> ExitCode {
+    // Output piped into `head` ends like `cat`'s: the process is killed by
+    // SIGPIPE at the first write after the reader left (a shell shows exit
+    // status 141), silently. Rust ignores SIGPIPE by default, which turns each
+    // such write into an error and every `println!` into a panic. One call
+    // here serves every command (worker processes of `tcpsim real` ignore it
+    // again, to see a peer's close as EPIPE).
+    sigpipe::reset();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -55,5 +64,6 @@ fn main() -> ExitCode {
         Command::Compare(a) => cli::compare::exec(a),
         Command::Fuzz(a) => cli::fuzz::exec(a),
         Command::Calls(a) => cli::calls::exec(a),
+        Command::Schema(a) => cli::schema::exec(a),
     }
 }

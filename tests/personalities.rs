@@ -319,24 +319,17 @@ fn rsync_divergence_between_linux_and_winsock_xp_is_the_process_exit() {
         })
         .unwrap_or_else(|| panic!("no sender divergence between linux and winsock-xp: {json}"));
     assert_eq!(d["other"], "linux", "found under the Linux receiver: {d}");
-    let knobs = strings(&d["knobs"]);
-    if knobs.is_empty() {
-        // "Several knobs together": the entry must still say what winsock-xp did.
-        let xp_ends = if d["b"] == "winsock-xp" {
-            &d["b_ends"]
-        } else {
-            &d["a_ends"]
-        };
-        assert!(
-            xp_ends.as_str().unwrap().contains("process-exit"),
-            "the divergence does not mention the process-exit reset: {d}"
-        );
-    } else {
-        assert!(
-            knobs.iter().any(|k| k.starts_with("process_exit ")),
-            "the responsible knobs do not include process_exit: {knobs:?}"
-        );
-    }
+    // process_exit alone turns Linux's clean ending into winsock-xp's reset.
+    let decides: Vec<&str> = d["knobs"]["decides_outcome"]
+        .as_array()
+        .expect("knobs.decides_outcome")
+        .iter()
+        .map(|k| k["knob"].as_str().expect("a knob name"))
+        .collect();
+    assert!(
+        decides.contains(&"process_exit"),
+        "the knobs deciding the outcome do not include process_exit: {decides:?}"
+    );
 }
 
 /// The knob behind the rsync story, checked directly: winsock-xp with its two

@@ -1,13 +1,16 @@
 //! The `linux` personality against this host's kernel: every scenario of
 //! scenarios/ whose hosts are all `linux` runs through `tcpsim real --compare`
-//! (docs/real-kernel.md). Needs Linux, loopback sockets and root or
-//! CAP_NET_RAW (to see RSTs on the wire); elsewhere it prints why it skipped.
+//! (docs/real-kernel.md). Needs Linux, loopback sockets and root (the
+//! capabilities `tcpsim real` names when it lacks them); elsewhere it prints
+//! why it skipped. Without them, `tcpsim real` must refuse up front.
 //!
 //! A difference fails the test, except for the disagreements listed in
 //! `KNOWN` (recorded with their diagnosis for the model's owner): those must
 //! still differ, so the list is emptied as the model is fixed.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::Command;
 
 /// Scenarios that take too long for the suite, and why.
@@ -49,15 +52,9 @@ fn skip_reason() -> Option<String> {
     if !cfg!(target_os = "linux") {
         return Some("not Linux".into());
     }
-    // CAP_NET_RAW (bit 13) lets `tcpsim real` capture segments on lo.
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let cap_eff = status
-        .lines()
-        .find_map(|l| l.strip_prefix("CapEff:"))
-        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        .unwrap_or(0);
-    if cap_eff & (1 << 13) == 0 {
-        return Some("neither root nor CAP_NET_RAW: RSTs on the wire cannot be seen".into());
+    // What `tcpsim real` itself refuses to run without.
+    if let Some(why) = tcpsim::real::plan::missing_privileges() {
+        return Some(why);
     }
     let l = match std::net::TcpListener::bind("127.0.0.1:0") {
         Ok(l) => l,
@@ -68,17 +65,6 @@ fn skip_reason() -> Option<String> {
         return Some(format!("loopback connect fails: {e}"));
     }
     None
-}
-
-fn scenarios() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("scenarios/")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    v.sort();
-    v
 }
 
 /// Runs `tcpsim real --compare`; (exit code, stdout).
@@ -104,7 +90,7 @@ fn linux_scenarios_agree_with_the_kernel() {
     let start = std::time::Instant::now();
     let (mut agree, mut known, mut unrepro, mut slow) = (0, 0, 0, 0);
     let mut failures = Vec::new();
-    for f in scenarios() {
+    for f in common::toml_files("scenarios") {
         let name = f.file_stem().unwrap().to_string_lossy().into_owned();
         let s = match tcpsim::scenario::load(&f, &Default::default()) {
             Ok(s) => s,
@@ -163,4 +149,99 @@ fn linux_scenarios_agree_with_the_kernel() {
         start.elapsed().as_secs_f64()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// How to run a program as an unprivileged user: nothing when this process
+/// already is one, else `setpriv` or `su` to `nobody`; None if neither exists.
+fn unprivileged(program: &Path, args: &[&str]) -> Option<Command> {
+    if tcpsim::real::plan::missing_privileges().is_some() {
+        let mut c = Command::new(program);
+        c.args(args);
+        return Some(c);
+    }
+    let found = |tool: &str| {
+        Command::new(tool)
+            .arg("--help")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok()
+    };
+    if found("setpriv") {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(program)
+            .args(args);
+        return Some(c);
+    }
+    if found("su") {
+        let line = std::iter::once(program.to_string_lossy().into_owned())
+            .chain(args.iter().map(|a| a.to_string()))
+            .map(|w| format!("'{w}'"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut c = Command::new("su");
+        c.args(["nobody", "-s", "/bin/sh", "-c", &line]);
+        return Some(c);
+    }
+    None
+}
+
+/// Without the privileges a kernel run needs, `tcpsim real` says so and why
+/// before running anything (exit 2), instead of reporting every call that
+/// fails for want of them as a difference from the simulator.
+#[test]
+fn without_privileges_real_says_why_and_runs_nothing() {
+    if !cfg!(target_os = "linux") {
+        println!("skipped: not Linux");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    // The binary and a scenario where any user can read them.
+    let dir = std::env::temp_dir().join(format!("tcpsim-unprivileged-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = dir.join("tcpsim");
+    std::fs::copy(env!("CARGO_BIN_EXE_tcpsim"), &bin).expect("copy the binary");
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let file = dir.join("close-with-unread.toml");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/close-with-unread.toml");
+    std::fs::copy(src, &file).expect("copy the scenario");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let file = file.to_string_lossy().into_owned();
+    for format in ["text", "json"] {
+        let args = ["real", "--compare", "--format", format, &file];
+        let Some(mut cmd) = unprivileged(&bin, &args) else {
+            println!("skipped: neither setpriv nor su to run as an unprivileged user");
+            break;
+        };
+        let out = cmd
+            .current_dir(&dir)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("runs");
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert_eq!(out.status.code(), Some(2), "{format}: {stdout}{stderr}");
+        assert!(stderr.contains("not reproducible here"), "{stderr}");
+        assert!(
+            stderr.contains("CAP_NET_RAW (capturing the segments)"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("CAP_SYS_ADMIN"), "{stderr}");
+        assert!(
+            !stdout.contains("compare:") && !stdout.contains("DIFF"),
+            "{stdout}"
+        );
+        if format == "json" {
+            let j: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+            assert_eq!(j["kernel"]["reproducible"], false);
+            assert!(j.get("verdict").is_none(), "nothing ran: {stdout}");
+        } else {
+            assert!(stdout.is_empty(), "{stdout}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -28,7 +28,7 @@ impl Socket {
     /// ACK now if `now`, or if two full segments are unacknowledged; else delay.
     fn ack_at_once_or_delay(&mut self, ctx: &Ctx, now: bool) {
         let t = &mut self.tcb;
-        if now || t.rcv_nxt - t.last_ack_sent >= 2 * t.mss {
+        if now || t.rcv_nxt - t.last_ack_sent >= 2 * t.mss as u64 {
             t.ack_now = true;
         } else {
             self.delay_ack(ctx);

@@ -28,20 +28,20 @@ use std::hash::Hash;
 /// How the names in a call are written. Each producer of calls picks one.
 pub trait Naming: Copy + Clone + Debug + Default + PartialEq + Eq + Hash + 'static {
     /// A socket the call works on.
-    type Sock: Clone + Debug + PartialEq + Eq + Hash + Serialize;
+    type Sock: Clone + Debug + PartialEq + Eq + Hash + Serialize + schemars::JsonSchema;
     /// The name a call gives the descriptor it creates (socket, accept, dup).
-    type New: Clone + Debug + PartialEq + Eq + Hash + Serialize;
+    type New: Clone + Debug + PartialEq + Eq + Hash + Serialize + schemars::JsonSchema;
     /// A host a connect() goes to.
-    type Host: Clone + Debug + PartialEq + Eq + Hash + Serialize;
+    type Host: Clone + Debug + PartialEq + Eq + Hash + Serialize + schemars::JsonSchema;
     /// A process a fork starts.
-    type Proc: Clone + Debug + PartialEq + Eq + Hash + Serialize;
+    type Proc: Clone + Debug + PartialEq + Eq + Hash + Serialize + schemars::JsonSchema;
     /// The name a socket created on demand gets (`connect c …` before `socket c`).
     fn created(sock: &Self::Sock) -> Self::New;
 }
 
 /// Descriptors of one host: what the model and a kernel take. A created
 /// descriptor has no name of its own (it is the call's result).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, schemars::JsonSchema)]
 pub struct Fds;
 
 impl Naming for Fds {
@@ -53,7 +53,7 @@ impl Naming for Fds {
 }
 
 /// Where connect() goes.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 #[serde(bound = "")]
 pub struct Dest<N: Naming> {
     pub host: N::Host,
@@ -81,7 +81,7 @@ impl From<Dest<Fds>> for crate::segment::Addr {
 }
 
 /// Which directions shutdown() closes.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, schemars::JsonSchema)]
 pub enum How {
     #[serde(rename = "SHUT_RD")]
     Rd,
@@ -117,6 +117,19 @@ pub enum ReadLen {
     Bytes(u64),
     /// read() until it returns 0 or an error; the step's result is the total.
     Eof,
+}
+
+impl schemars::JsonSchema for ReadLen {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ReadLen".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "At most this many bytes, or \"eof\": read until 0 or an error.",
+            "anyOf": [{ "type": "integer", "minimum": 0 }, { "const": "eof" }]
+        })
+    }
 }
 
 impl Serialize for ReadLen {
@@ -271,7 +284,7 @@ macro_rules! calls {
     )*) => {
         /// A socket call (or a process step: fork, exit, sleep), its names
         /// written in the naming `N`.
-        #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
         #[serde(tag = "call", rename_all = "kebab-case", bound = "")]
         pub enum Call<N: Naming> {
             $(
@@ -579,7 +592,7 @@ mod tests {
     use crate::errno::Errno;
 
     /// Names as plain numbers (slot = descriptor), for the expansion tests.
-    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, schemars::JsonSchema)]
     struct Nums;
     impl Naming for Nums {
         type Sock = u16;

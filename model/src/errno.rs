@@ -6,7 +6,9 @@
 use serde::Serialize;
 use std::fmt;
 
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, schemars::JsonSchema, PartialOrd, Ord,
+)]
 #[serde(into = "&'static str")]
 pub enum Errno {
     EAGAIN,

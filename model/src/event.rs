@@ -125,7 +125,9 @@ impl fmt::Display for RstCause {
 }
 
 /// Why buffered stream bytes were thrown away.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, schemars::JsonSchema, PartialOrd, Ord,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum DiscardCause {
     /// Our own abort (RST) threw away the send queue; the abort's cause says why.
@@ -169,7 +171,7 @@ impl fmt::Display for DiscardCause {
 }
 
 /// Which buffer bytes were discarded from.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Buffer {
     Send,
@@ -177,13 +179,14 @@ pub enum Buffer {
 }
 
 /// Which timer fired.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum TimerKind {
     Retransmit,
     Persist,
     DelayedAck,
     TimeWait,
+    #[serde(rename = "fin-wait-2")]
     FinWait2,
     Linger,
     /// The connection-establishment timer (`connect_timeout_s`).
@@ -192,15 +195,31 @@ pub enum TimerKind {
     Keepalive,
 }
 
+impl fmt::Display for TimerKind {
+    /// The timer as a stack developer names it, for reports.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TimerKind::Retransmit => "retransmission timer (RTO)",
+            TimerKind::Persist => "persist timer (zero-window probe)",
+            TimerKind::DelayedAck => "delayed-ACK timer",
+            TimerKind::TimeWait => "TIME-WAIT timer (2MSL)",
+            TimerKind::FinWait2 => "FIN-WAIT-2 timer",
+            TimerKind::Linger => "SO_LINGER timer",
+            TimerKind::Connect => "connection-establishment timer",
+            TimerKind::Keepalive => "keepalive timer",
+        })
+    }
+}
+
 /// One connection as seen from one endpoint.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, schemars::JsonSchema)]
 pub struct Conn {
     pub local: Addr,
     pub remote: Addr,
 }
 
 /// Something that happened inside a host.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, schemars::JsonSchema)]
 #[serde(tag = "event", rename_all = "kebab-case")]
 pub enum Event {
     /// A connection changed state.
@@ -264,6 +283,22 @@ impl Output {
         self.segments.clear();
         self.events.clear();
         self.events_before.clear();
+    }
+}
+
+/// The schema lists the causes' keys, from the one list of them.
+impl schemars::JsonSchema for RstCause {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "RstCause".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let keys: Vec<&str> = RstCause::ALL.iter().map(|c| c.key()).collect();
+        schemars::json_schema!({
+            "description": "Why an RST was sent, as scenario files' [expect] spell it.",
+            "type": "string",
+            "enum": keys
+        })
     }
 }
 

@@ -11,7 +11,7 @@ use crate::personality::{
     RstSeqMatch, RstToSyn, SynInTimeWait, WriteAfterRst,
 };
 use crate::segment::{Flags, Segment};
-use crate::seq::Seq;
+use crate::seq::Offset;
 use crate::socket::{CloseTimer, Ctx, Ending, SendTimer, Socket, OOO_RANGES_MAX};
 use crate::state::{Rule, State};
 
@@ -82,7 +82,8 @@ impl Socket {
     fn input_syn_sent(&mut self, ctx: &mut Ctx, seg: &Segment) -> Arrival {
         let f = seg.flags;
         let t = &self.tcb;
-        let ack_ok = f.ack() && seg.ack.gt(t.iss) && seg.ack.le(t.snd_max);
+        let ack = t.ack_offset(seg.ack);
+        let ack_ok = f.ack() && ack > Offset::SYN && ack <= t.snd_max;
         if f.ack() && !ack_ok {
             // First check: an ACK for something we never sent gets RST, unless it is one.
             self.send_rst_reply(ctx, seg, RstCause::UnacceptableAck);
@@ -120,8 +121,8 @@ impl Socket {
         self.learn_peer_syn(ctx.p, seg, self.tcb.ts_ok);
         let t = &mut self.tcb;
         if ack_ok {
-            t.snd_una = seg.ack;
-            t.snd_wl2 = seg.ack;
+            t.snd_una = ack;
+            t.snd_wl2 = ack;
             t.retries = 0;
             t.send_timer = SendTimer::Idle;
             if let Some((_, sent)) = t.rtt_probe.take() {
@@ -154,21 +155,23 @@ impl Socket {
     pub(crate) fn learn_peer_syn(&mut self, p: &Knobs, seg: &Segment, ts_offered: bool) {
         let t = &mut self.tcb;
         t.irs = seg.seq;
-        t.rcv_nxt = seg.seq + 1;
+        t.rcv_nxt = Offset::FIRST_DATA;
         t.last_ack_sent = t.rcv_nxt;
         t.ts_ok = ts_offered && seg.opts.ts();
         self.set_send_mss(seg.mss);
         let t = &mut self.tcb;
         t.cwnd = p.initial_cwnd_segs.value.max(1) * t.mss;
         t.snd_wnd = seg.wnd;
-        t.snd_wl1 = seg.seq;
+        t.snd_wl1 = Offset::SYN;
     }
 
     /// §3.10.7.4 for SYN-RECEIVED and the synchronized states except TIME-WAIT.
     fn input_synchronized(&mut self, ctx: &mut Ctx, seg: &Segment, room: ListenerRoom) -> Arrival {
         let without_syn;
-        let seg = if self.state == State::SynReceived && seg.flags.syn() && seg.seq == self.tcb.irs
-        {
+        let syn_again = self.state == State::SynReceived
+            && seg.flags.syn()
+            && self.tcb.seq_offset(seg.seq) == Offset::SYN;
+        let seg = if syn_again {
             match self.peer_syn_again(ctx, seg) {
                 Some(rest) => {
                     without_syn = rest;
@@ -261,7 +264,8 @@ impl Socket {
             }
         }
         if seg.flags.fin() {
-            self.note_fin(ctx, seg.seq + seg.len);
+            let fin = self.tcb.seq_offset(seg.seq) + seg.len as u64;
+            self.note_fin(ctx, fin);
         }
         if delivered {
             self.schedule_ack(ctx);
@@ -274,18 +278,19 @@ impl Socket {
     /// allowance for ACKs and RSTs at RCV.NXT.
     fn acceptable(&self, seg: &Segment) -> bool {
         let nxt = self.tcb.rcv_nxt;
-        let wnd = self.rcv_wnd();
-        let len = seg.seq_len();
+        let seq = self.tcb.seq_offset(seg.seq);
+        let wnd = self.rcv_wnd() as u64;
+        let len = seg.seq_len() as u64;
         if wnd == 0 {
-            return seg.seq == nxt;
+            return seq == nxt;
         }
-        let right = nxt + wnd;
+        let window = nxt..nxt + wnd;
         if len == 0 {
-            return seg.seq.in_range(nxt, right);
+            return window.contains(&seq);
         }
-        seg.seq.in_range(nxt, right)
-            || (seg.seq + (len - 1)).in_range(nxt, right)
-            || (seg.seq.lt(nxt) && (seg.seq + len).gt(nxt))
+        window.contains(&seq)
+            || window.contains(&(seq + (len - 1)))
+            || (seq < nxt && seq + len > nxt)
     }
 
     /// Where an RST must fall (`rst_seq_match`): the sequence number it resets
@@ -307,10 +312,11 @@ impl Socket {
                 wnd == 0 || after_fin || matches!(self.state, State::FinWait1 | State::FinWait2),
             ),
         };
-        if seg.seq == anchor || (one_below && seg.seq == anchor - 1) {
+        let seq = t.seq_offset(seg.seq);
+        if seq == anchor || (one_below && seq + 1 == anchor) {
             return RstVerdict::Reset;
         }
-        let in_window = wnd > 0 && seg.seq.in_range(anchor, anchor + wnd);
+        let in_window = (anchor..anchor + wnd as u64).contains(&seq);
         match (in_window, p.challenge_ack.value) {
             (true, true) => RstVerdict::Challenge,
             (true, false) => RstVerdict::Reset,
@@ -385,7 +391,8 @@ impl Socket {
     /// Fifth check in SYN-RECEIVED: the ACK of our SYN. `None` to go on.
     fn ack_of_syn(&mut self, ctx: &mut Ctx, seg: &Segment, room: ListenerRoom) -> Option<Arrival> {
         let t = &self.tcb;
-        if !(seg.ack.gt(t.snd_una) && seg.ack.le(t.snd_max)) {
+        let ack = t.ack_offset(seg.ack);
+        if !(ack > t.snd_una && ack <= t.snd_max) {
             self.send_rst_reply(ctx, seg, RstCause::UnacceptableAck);
             return Some(Arrival::Done);
         }
@@ -406,16 +413,16 @@ impl Socket {
         }
         let t = &mut self.tcb;
         t.snd_wnd = seg.wnd;
-        t.snd_wl1 = seg.seq;
-        t.snd_wl2 = seg.ack;
+        t.snd_wl1 = t.seq_offset(seg.seq);
+        t.snd_wl2 = ack;
         self.set_state(ctx, State::Established, Rule::RcvAckOfSyn);
         Some(Arrival::Established)
     }
 
     /// Fifth check: ACK processing. `Some` when the segment is finished with.
     fn process_ack(&mut self, ctx: &mut Ctx, seg: &Segment) -> Option<Arrival> {
-        let ack = seg.ack;
-        if ack.gt(self.tcb.snd_max) {
+        let ack = self.tcb.ack_offset(seg.ack);
+        if ack > self.tcb.snd_max {
             // Acknowledges something not yet sent: ACK and drop.
             self.tcb.ack_now = true;
             self.output(ctx);
@@ -424,30 +431,25 @@ impl Socket {
         }
         // The peer is alive: zero-window probes so far were answered.
         self.tcb.probes_out = 0;
-        let acked = if ack.gt(self.tcb.snd_una) {
-            ack - self.tcb.snd_una
-        } else {
-            0
-        };
+        let acked = ack.0.saturating_sub(self.tcb.snd_una.0);
         if acked > 0 {
-            self.new_ack(ctx, seg);
+            self.new_ack(ctx, ack);
         } else if ack == self.tcb.snd_una
             && seg.len == 0
             && !seg.flags.fin()
             && seg.wnd == self.tcb.snd_wnd
-            && self.tcb.snd_max.gt(self.tcb.snd_una)
+            && self.tcb.snd_max > self.tcb.snd_una
         {
             self.tcb.dupacks += 1;
             if self.tcb.dupacks == 3 {
                 // Fast retransmit (RFC 5681 §3.2), without fast recovery's inflation.
                 let t = &mut self.tcb;
-                let flight = t.snd_max - t.snd_una;
-                t.ssthresh = (flight / 2).max(2 * t.mss);
+                t.ssthresh = t.ssthresh_after_loss();
                 t.cwnd = t.ssthresh;
                 self.retransmit_head(ctx);
             }
         }
-        self.update_window(ctx, seg, acked);
+        self.update_window(ctx, seg, ack, acked);
         self.assert_send_sequence();
         if !self.fin_acked() {
             return None;
@@ -483,15 +485,17 @@ impl Socket {
     /// carrying a new ACK, e.g. a retransmission), the window we hold was
     /// measured from the old SND.UNA: shrink it by the octets acknowledged so its
     /// right edge stays where the peer put it (BSD tcp_input: `snd_wnd -= acked`).
-    fn update_window(&mut self, ctx: &mut Ctx, seg: &Segment, acked: u32) {
+    fn update_window(&mut self, ctx: &mut Ctx, seg: &Segment, ack: Offset, acked: u64) {
         let t = &mut self.tcb;
-        if !(t.snd_wl1.lt(seg.seq) || (t.snd_wl1 == seg.seq && t.snd_wl2.le(seg.ack))) {
+        let seq = t.seq_offset(seg.seq);
+        if !(t.snd_wl1 < seq || (t.snd_wl1 == seq && t.snd_wl2 <= ack)) {
+            let acked = u32::try_from(acked).unwrap_or(u32::MAX);
             t.snd_wnd = t.snd_wnd.saturating_sub(acked);
             return;
         }
         t.snd_wnd = seg.wnd;
-        t.snd_wl1 = seg.seq;
-        t.snd_wl2 = seg.ack;
+        t.snd_wl1 = seq;
+        t.snd_wl2 = ack;
         if t.send_timer.is_persist() && t.snd_wnd > 0 {
             t.send_timer = SendTimer::Idle;
             t.retries = 0;
@@ -505,29 +509,27 @@ impl Socket {
         self.arm_fin_wait_2(ctx);
     }
 
-    /// An ACK that acknowledges new data: advance SND.UNA, sample RTT, grow cwnd.
-    fn new_ack(&mut self, ctx: &mut Ctx, seg: &Segment) {
-        let ack = seg.ack;
+    /// An ACK that acknowledges new data (up to `ack`): advance SND.UNA,
+    /// sample RTT, grow cwnd.
+    fn new_ack(&mut self, ctx: &mut Ctx, ack: Offset) {
         let t = &mut self.tcb;
         assert!(
-            ack.gt(t.snd_una),
+            ack > t.snd_una,
             "new ACK {ack} is not past SND.UNA {}",
             t.snd_una
         );
         assert!(
-            ack.le(t.snd_max),
+            ack <= t.snd_max,
             "new ACK {ack} is past SND.MAX {}",
             t.snd_max
         );
         let acked = ack - t.snd_una;
         t.snd_una = ack;
-        if t.snd_nxt.lt(ack) {
-            t.snd_nxt = ack;
-        }
+        t.snd_nxt = t.snd_nxt.max(ack);
         t.dupacks = 0;
         t.retries = 0;
         let sample = match t.rtt_probe {
-            Some((end, sent)) if ack.ge(end) => {
+            Some((end, sent)) if ack >= end => {
                 t.rtt_probe = None;
                 Some(ctx.now.saturating_since(sent))
             }
@@ -535,7 +537,7 @@ impl Socket {
         };
         // Slow start, then congestion avoidance (RFC 5681 §3.1).
         if t.cwnd < t.ssthresh {
-            t.cwnd = t.cwnd.saturating_add(acked.min(t.mss));
+            t.cwnd = t.cwnd.saturating_add(acked.min(t.mss as u64) as u32);
         } else {
             t.cwnd = t
                 .cwnd
@@ -564,8 +566,9 @@ impl Socket {
             // CLOSE-WAIT, CLOSING, LAST-ACK: the peer already sent FIN; ignore.
             return Text::Nothing;
         }
-        let end = seg.seq + seg.len;
-        if end.le(self.tcb.rcv_nxt) {
+        let seq = self.tcb.seq_offset(seg.seq);
+        let end = seq + seg.len as u64;
+        if end <= self.tcb.rcv_nxt {
             // A duplicate: our ACK was lost or late. Re-ACK, and ACK what
             // follows at once too (Linux tcp_data_queue → tcp_enter_quickack_mode).
             self.tcb.ack_now = true;
@@ -595,12 +598,11 @@ impl Socket {
                 }
             }
         }
-        if seg.seq.gt(self.tcb.rcv_nxt) {
+        if seq > self.tcb.rcv_nxt {
             // Keep only what lies inside the window; the rest is the peer's to resend.
-            let right = self.tcb.rcv_nxt + self.rcv_wnd();
-            if seg.seq.lt(right) {
-                let len = (end.min(right) - seg.seq).min(seg.len);
-                self.queue_out_of_order(seg.seq, len);
+            let right = self.tcb.rcv_nxt + self.rcv_wnd() as u64;
+            if seq < right {
+                self.queue_out_of_order(seq, end.min(right));
             }
             self.tcb.ack_now = true;
             return Text::Nothing;
@@ -616,66 +618,59 @@ impl Socket {
     }
 
     /// Puts up to `len` in-order octets into the receive buffer; returns how many fit.
-    fn deliver(&mut self, ctx: &mut Ctx, len: u32, discard: Option<DiscardCause>) -> u32 {
-        let take = len.min(self.rcv_wnd());
+    fn deliver(&mut self, ctx: &mut Ctx, len: u64, discard: Option<DiscardCause>) -> u64 {
+        let take = len.min(self.rcv_wnd() as u64);
         if take == 0 {
             return 0;
         }
         self.tcb.rcv_nxt = self.tcb.rcv_nxt + take;
         ctx.out.events.push(Event::Delivered {
             conn: self.conn(),
-            bytes: take as u64,
+            bytes: take,
         });
         match discard {
-            Some(cause) => self.discard(ctx, crate::event::Buffer::Receive, take as u64, cause),
-            None => self.tcb.unread += take as u64,
+            Some(cause) => self.discard(ctx, crate::event::Buffer::Receive, take, cause),
+            None => self.tcb.unread += take,
         }
         take
     }
 
-    /// Keeps an out-of-order range (bounded; overlapping ranges are merged).
-    fn queue_out_of_order(&mut self, seq: Seq, len: u32) {
+    /// Keeps the out-of-order range [`start`, `end`) (bounded; overlapping
+    /// ranges are merged).
+    fn queue_out_of_order(&mut self, mut start: Offset, mut end: Offset) {
         let ooo = &mut self.tcb.ooo;
-        let mut start = seq;
-        let mut end = seq + len;
         let mut i = 0;
         while i < ooo.len() {
-            let (s, l) = ooo[i];
-            let e = s + l;
-            if e.lt(start) {
+            let (s, e) = ooo[i];
+            if e < start {
                 i += 1;
                 continue;
             }
-            if s.gt(end) {
+            if s > end {
                 break;
             }
             // Overlaps or touches: merge.
-            if s.lt(start) {
-                start = s;
-            }
-            if e.gt(end) {
-                end = e;
-            }
+            start = start.min(s);
+            end = end.max(e);
             ooo.remove(i);
         }
         if ooo.len() < OOO_RANGES_MAX {
-            ooo.insert(i, (start, end - start));
+            ooo.insert(i, (start, end));
         }
         // Sorted, apart (touching ranges were merged), and never empty.
-        assert!(ooo.iter().all(|r| r.1 > 0));
-        assert!(ooo.windows(2).all(|w| (w[0].0 + w[0].1).lt(w[1].0)));
+        assert!(ooo.iter().all(|r| r.0 < r.1));
+        assert!(ooo.windows(2).all(|w| w[0].1 < w[1].0));
     }
 
     /// Moves out-of-order data that became in-order into the receive buffer.
     fn drain_out_of_order(&mut self, ctx: &mut Ctx, discard: Option<DiscardCause>) {
-        while let Some(&(s, l)) = self.tcb.ooo.first() {
+        while let Some(&(s, end)) = self.tcb.ooo.first() {
             let nxt = self.tcb.rcv_nxt;
-            if s.gt(nxt) {
+            if s > nxt {
                 break;
             }
             self.tcb.ooo.remove(0);
-            let end = s + l;
-            if end.gt(nxt) {
+            if end > nxt {
                 let want = end - nxt;
                 if self.deliver(ctx, want, discard) < want {
                     break;
@@ -691,14 +686,14 @@ impl Socket {
         }
     }
 
-    /// Eighth check: a FIN at `fin_seq`.
-    fn note_fin(&mut self, ctx: &mut Ctx, fin_seq: Seq) {
-        if fin_seq.gt(self.tcb.rcv_nxt) {
-            self.tcb.ooo_fin = Some(fin_seq);
+    /// Eighth check: a FIN at `fin`.
+    fn note_fin(&mut self, ctx: &mut Ctx, fin: Offset) {
+        if fin > self.tcb.rcv_nxt {
+            self.tcb.ooo_fin = Some(fin);
             self.tcb.ack_now = true;
             return;
         }
-        if fin_seq.lt(self.tcb.rcv_nxt) || self.tcb.fin_rcvd {
+        if fin < self.tcb.rcv_nxt || self.tcb.fin_rcvd {
             self.tcb.ack_now = true; // retransmitted FIN
             return;
         }
@@ -747,8 +742,10 @@ impl Socket {
     /// TIME-WAIT (Linux `tcp_timewait_state_process`, RFC 9293 §3.10.7.4).
     fn input_time_wait(&mut self, ctx: &mut Ctx, seg: &Segment) -> Arrival {
         let f = seg.flags;
+        let t = &self.tcb;
+        let seq = t.seq_offset(seg.seq);
         if f.rst() {
-            if seg.seq == self.tcb.rcv_nxt && ctx.p.rst_in_time_wait.value == RstInTimeWait::Kill {
+            if seq == t.rcv_nxt && ctx.p.rst_in_time_wait.value == RstInTimeWait::Kill {
                 ctx.out.events.push(Event::RstReceived {
                     conn: self.conn(),
                     state: self.state,
@@ -760,13 +757,16 @@ impl Socket {
             return Arrival::Done;
         }
         if f.syn() && !f.ack() {
+            // The SYN's number is a new connection's ISN, not a position in
+            // this stream: "newer" is modulo 2^32, as RFC 1122 §4.2.2.13 and
+            // Linux compare it (docs/sources.md#tcpsim-seq-offsets).
             if ctx.p.syn_in_time_wait.value == SynInTimeWait::ReopenIfNewer
-                && seg.seq.gt(self.tcb.rcv_nxt)
+                && seg.seq.gt(t.rcv_seq(t.rcv_nxt))
             {
                 self.set_state(ctx, State::Closed, Rule::TimeWaitReopened);
                 return Arrival::Reopen;
             }
-        } else if f.fin() && (seg.seq + seg.seq_len()) == self.tcb.rcv_nxt {
+        } else if f.fin() && seq + seg.seq_len() as u64 == t.rcv_nxt {
             // The peer retransmitted its FIN: our ACK was lost. ACK it and restart 2MSL.
             let at = ctx.now + ctx.p.time_wait_s.value.duration();
             self.tcb.close_timer = Some((at, CloseTimer::TimeWait));

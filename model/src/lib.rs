@@ -35,7 +35,7 @@ pub use event::{Buffer, Conn, DiscardCause, Event, Output, Pid, RstCause, TimerK
 pub use host::{Fd, Host, HostConfig};
 pub use personality::Personality;
 pub use segment::{Addr, Flags, HostId, Segment, SynOpts};
-pub use seq::Seq;
+pub use seq::{Offset, Seq};
 pub use state::{Rule, State};
 
 pub use time::{Duration, Instant};

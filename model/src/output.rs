@@ -7,6 +7,7 @@
 
 use crate::personality::Knobs;
 use crate::segment::Flags;
+use crate::seq::Offset;
 use crate::socket::{Ctx, SendTimer, Socket};
 use crate::state::State;
 use crate::Duration;
@@ -47,7 +48,7 @@ impl Socket {
         for _ in 0..OUTPUT_SEGMENTS_MAX {
             let t = &self.tcb;
             let in_flight = t.snd_nxt - t.snd_una;
-            let wnd = t.snd_wnd.min(t.cwnd);
+            let wnd = t.snd_wnd.min(t.cwnd) as u64;
             let unsent = self.snd_unsent();
             let fin_unsent = t.fin_queued && t.snd_nxt == self.write_seq();
             if unsent > 0 {
@@ -55,7 +56,7 @@ impl Socket {
                 if room == 0 {
                     break;
                 }
-                let len = (unsent.min(room as u64) as u32).min(t.mss);
+                let len = unsent.min(room).min(t.mss as u64) as u32;
                 // Sender-side silly-window avoidance (RFC 9293 §3.8.6.2.1): hold a
                 // short segment while data is in flight and more is queued.
                 if len < t.mss && (len as u64) < unsent && in_flight > 0 {
@@ -103,10 +104,10 @@ impl Socket {
         }
         let seq = self.tcb.snd_nxt;
         let seg = self.segment(flags, seq, len);
-        let end = seq + seg.seq_len();
+        let end = seq + seg.seq_len() as u64;
         let t = &mut self.tcb;
-        if end.gt(t.snd_max) {
-            if t.rtt_probe.is_none() && seq.ge(t.snd_max) {
+        if end > t.snd_max {
+            if t.rtt_probe.is_none() && seq >= t.snd_max {
                 t.rtt_probe = Some((end, ctx.now));
             }
             t.snd_max = end;
@@ -132,15 +133,12 @@ impl Socket {
         let t = &self.tcb;
         let seq = t.snd_una;
         let end = self.write_seq();
-        let fin_sent = t.fin_queued && t.snd_max.gt(end);
+        let fin_sent = t.fin_queued && t.snd_max > end;
         let sent_end = if fin_sent { end } else { t.snd_max };
-        let len = if seq.lt(sent_end) {
-            (sent_end - seq).min(t.mss).min(t.snd_wnd)
-        } else {
-            0
-        };
+        let sent = sent_end.0.saturating_sub(seq.0);
+        let len = sent.min(t.mss.min(t.snd_wnd) as u64) as u32;
         let mut flags = Flags::ACK;
-        if fin_sent && seq + len == end {
+        if fin_sent && seq + len as u64 == end {
             flags = flags | Flags::FIN;
         }
         if len == 0 && !flags.fin() {
@@ -158,18 +156,17 @@ impl Socket {
         } else {
             Flags::SYN
         };
-        let seg = self.segment(flags, self.tcb.iss, 0);
+        let seg = self.segment(flags, Offset::SYN, 0);
         let t = &mut self.tcb;
         // Time the SYN's first transmission only (Karn's rule, RFC 6298 §3): Linux
         // measures the handshake RTT too, so the first data RTO is not the 1 s default.
-        t.rtt_probe = (t.snd_max == t.iss).then_some((t.iss + 1, ctx.now));
-        if t.snd_max == t.iss {
+        let first = t.snd_max == Offset::SYN;
+        t.rtt_probe = first.then_some((Offset::FIRST_DATA, ctx.now));
+        if first {
             t.first_syn_at = Some(ctx.now);
         }
-        t.snd_nxt = t.iss + 1;
-        if t.snd_max.lt(t.snd_nxt) {
-            t.snd_max = t.snd_nxt;
-        }
+        t.snd_nxt = Offset::FIRST_DATA;
+        t.snd_max = t.snd_max.max(t.snd_nxt);
         t.send_timer = SendTimer::Retransmit {
             at: ctx.now + t.rto,
         };

@@ -10,7 +10,9 @@ use std::fmt;
 pub type HostId = u16;
 
 /// A transport address: host and port.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, schemars::JsonSchema, PartialOrd, Ord,
+)]
 pub struct Addr {
     pub host: HostId,
     pub port: u16,
@@ -18,7 +20,7 @@ pub struct Addr {
 
 /// TCP flags as a bitset, so any combination a fuzzer or a packetdrill script
 /// sends (SYN+FIN, RST+data, …) can be expressed.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct Flags(pub u8);
 
@@ -94,7 +96,7 @@ impl fmt::Debug for Flags {
 
 /// One TCP segment. Windows are in octets (window scaling is not modelled: the
 /// field is wide enough for any buffer).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, schemars::JsonSchema)]
 pub struct Segment {
     pub src: Addr,
     pub dst: Addr,
@@ -113,7 +115,7 @@ pub struct Segment {
 /// Options a SYN offers or a SYN-ACK agrees to, besides the MSS: a bitset. (A
 /// byte, not a `bool`: a `bool` would become the niche of enums that carry a
 /// segment, and writing that one byte then reading the whole value stalls.)
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default, Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct SynOpts(pub u8);
 
 impl SynOpts {

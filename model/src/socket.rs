@@ -4,12 +4,15 @@
 //!
 //! Payload is counted, never stored: the send buffer is the range of stream
 //! offsets `[snd_una, write_seq)`, the receive buffer a count of unread octets.
+//! Positions are 64-bit [`Offset`]s from the ISNs, so neither wraps: wire
+//! numbers are made from them when a segment is built (`segment`) and read
+//! into them when one arrives (`Tcb::seq_offset`, `Tcb::ack_offset`).
 
 use crate::errno::Errno;
 use crate::event::{Buffer, Conn, DiscardCause, Event, Output, Pid, RstCause};
 use crate::personality::{Knobs, RcvWndRounding};
 use crate::segment::{Addr, Flags, Segment, SynOpts};
-use crate::seq::Seq;
+use crate::seq::{Offset, Seq};
 use crate::state::{allowed, Rule, State};
 use crate::{Duration, Instant};
 
@@ -110,19 +113,21 @@ pub struct Listener {
     pub embryonic: Vec<SockId>,
 }
 
-/// The transmission control block.
+/// The transmission control block. The `snd_*` positions and `snd_wl2` are
+/// offsets in our stream (from `iss`); `rcv_nxt`, `snd_wl1`, `last_ack_sent`
+/// and the out-of-order queue are offsets in the peer's (from `irs`).
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
 pub struct Tcb {
     pub iss: Seq,
-    pub snd_una: Seq,
-    pub snd_nxt: Seq,
-    /// Highest sequence number sent so far (snd_nxt can go back on retransmission).
-    pub snd_max: Seq,
+    pub snd_una: Offset,
+    pub snd_nxt: Offset,
+    /// Highest offset sent so far (snd_nxt can go back on retransmission).
+    pub snd_max: Offset,
     pub snd_wnd: u32,
-    pub snd_wl1: Seq,
-    pub snd_wl2: Seq,
+    pub snd_wl1: Offset,
+    pub snd_wl2: Offset,
     pub irs: Seq,
-    pub rcv_nxt: Seq,
+    pub rcv_nxt: Offset,
     /// Effective send MSS (ours and the peer's option, the smaller).
     pub mss: u32,
     /// Octets the application has written into the stream.
@@ -133,10 +138,10 @@ pub struct Tcb {
     pub fin_rcvd: bool,
     /// Octets received in order and not yet read.
     pub unread: u64,
-    /// Out-of-order ranges (seq, len), sorted, non-overlapping.
-    pub ooo: Vec<(Seq, u32)>,
-    /// The sequence number of an out-of-order FIN.
-    pub ooo_fin: Option<Seq>,
+    /// Out-of-order ranges [start, end), sorted, apart.
+    pub ooo: Vec<(Offset, Offset)>,
+    /// Where an out-of-order FIN is.
+    pub ooo_fin: Option<Offset>,
     pub cwnd: u32,
     pub ssthresh: u32,
     pub dupacks: u32,
@@ -144,8 +149,8 @@ pub struct Tcb {
     pub srtt: Duration,
     pub rttvar: Duration,
     pub rto: Duration,
-    /// The segment being timed (its end sequence) and when it was sent (Karn's rule).
-    pub rtt_probe: Option<(Seq, Instant)>,
+    /// The segment being timed (where it ends) and when it was sent (Karn's rule).
+    pub rtt_probe: Option<(Offset, Instant)>,
     /// Consecutive retransmissions (or probes) without progress.
     pub retries: u32,
     /// RSTs to our SYN ignored so far (`rst_to_syn = retry-syn`).
@@ -164,7 +169,7 @@ pub struct Tcb {
     pub delack_at: Option<Instant>,
     /// An ACK must go out with the next output.
     pub ack_now: bool,
-    pub last_ack_sent: Seq,
+    pub last_ack_sent: Offset,
     /// The window our last ACK (or SYN) advertised (Linux `tp->rcv_wnd`); with
     /// `last_ack_sent` it is the right edge we promised.
     pub rcv_wnd_sent: u32,
@@ -177,6 +182,49 @@ pub struct Tcb {
     /// When in-order data last arrived; None before the first (Linux `ato == 0`).
     pub data_rcvd_at: Option<Instant>,
     pub close_timer: Option<(Instant, CloseTimer)>,
+}
+
+impl Tcb {
+    /// The wire number of `off` in our stream.
+    #[inline]
+    pub fn snd_seq(&self, off: Offset) -> Seq {
+        off.wire(self.iss)
+    }
+
+    /// The wire number of `off` in the peer's stream.
+    #[inline]
+    pub fn rcv_seq(&self, off: Offset) -> Seq {
+        off.wire(self.irs)
+    }
+
+    /// Where a received sequence number is in the peer's stream: nearest RCV.NXT.
+    #[inline]
+    pub fn seq_offset(&self, seq: Seq) -> Offset {
+        Offset::nearest(seq, self.irs, self.rcv_nxt)
+    }
+
+    /// Where a received acknowledgment number is in our stream: nearest
+    /// SND.UNA. One before the ISS lands far beyond SND.MAX, unacceptable
+    /// wherever it is checked (RFC 5961 §5.2 refuses ACKs that old too).
+    #[inline]
+    pub fn ack_offset(&self, ack: Seq) -> Offset {
+        Offset::nearest(ack, self.iss, self.snd_una)
+    }
+
+    /// Octets sent and not yet acknowledged (RFC 5681's FlightSize).
+    #[inline]
+    pub fn flight_size(&self) -> u64 {
+        self.snd_max - self.snd_una
+    }
+
+    /// The slow-start threshold after a loss (RFC 5681 §3.1, equation 4):
+    /// half the flight, at least two segments.
+    #[inline]
+    pub fn ssthresh_after_loss(&self) -> u32 {
+        u32::try_from(self.flight_size() / 2)
+            .unwrap_or(u32::MAX)
+            .max(2 * self.mss)
+    }
 }
 
 /// A socket as the application and the stack both see it.
@@ -279,19 +327,19 @@ impl Socket {
         let t = &mut self.tcb;
         *t = Tcb::default();
         t.iss = iss;
-        t.snd_una = iss;
-        t.snd_nxt = iss;
-        t.snd_max = iss;
+        t.snd_una = Offset::SYN;
+        t.snd_nxt = Offset::SYN;
+        t.snd_max = Offset::SYN;
         t.mss = self.mss_local;
         t.cwnd = p.initial_cwnd_segs.value.max(1) * self.mss_local;
         t.ssthresh = u32::MAX;
         t.rto = rto;
     }
 
-    /// The sequence number after the last byte written: where the FIN goes.
+    /// The offset after the last byte written: where the FIN goes.
     #[inline]
-    pub fn write_seq(&self) -> Seq {
-        self.tcb.iss + 1 + self.tcb.written as u32
+    pub fn write_seq(&self) -> Offset {
+        Offset::FIRST_DATA + self.tcb.written
     }
 
     /// SND.UNA ≤ SND.NXT ≤ SND.MAX: only what was sent is acknowledged, and
@@ -300,13 +348,13 @@ impl Socket {
     pub fn assert_send_sequence(&self) {
         let t = &self.tcb;
         assert!(
-            t.snd_una.le(t.snd_nxt),
+            t.snd_una <= t.snd_nxt,
             "SND.UNA {} is past SND.NXT {}",
             t.snd_una,
             t.snd_nxt
         );
         assert!(
-            t.snd_nxt.le(t.snd_max),
+            t.snd_nxt <= t.snd_max,
             "SND.NXT {} is past SND.MAX {}",
             t.snd_nxt,
             t.snd_max
@@ -316,30 +364,15 @@ impl Socket {
     /// Octets written but not yet acknowledged (the send buffer's content).
     #[inline]
     pub fn snd_queued(&self) -> u64 {
-        let first_data = self.tcb.iss + 1;
-        let una = if self.tcb.snd_una.lt(first_data) {
-            first_data
-        } else {
-            self.tcb.snd_una
-        };
-        let end = self.write_seq();
-        if una.ge(end) {
-            0
-        } else {
-            (end - una) as u64
-        }
+        let una = self.tcb.snd_una.max(Offset::FIRST_DATA);
+        self.write_seq().0.saturating_sub(una.0)
     }
 
     /// Octets written but never sent.
     #[inline]
     pub fn snd_unsent(&self) -> u64 {
-        let end = self.write_seq();
-        let nxt = self.tcb.snd_nxt.max(self.tcb.iss + 1);
-        if nxt.ge(end) {
-            0
-        } else {
-            (end - nxt) as u64
-        }
+        let nxt = self.tcb.snd_nxt.max(Offset::FIRST_DATA);
+        self.write_seq().0.saturating_sub(nxt.0)
     }
 
     /// Free space in the send buffer.
@@ -365,12 +398,9 @@ impl Socket {
     #[inline]
     fn promised_rcv_wnd(&self) -> u32 {
         let t = &self.tcb;
-        let right = t.last_ack_sent + t.rcv_wnd_sent;
-        if right.gt(t.rcv_nxt) {
-            right - t.rcv_nxt
-        } else {
-            0
-        }
+        let right = t.last_ack_sent + t.rcv_wnd_sent as u64;
+        // Within the window last sent, so it fits one.
+        right.0.saturating_sub(t.rcv_nxt.0) as u32
     }
 
     /// The first window (Linux tcp_select_initial_window): the clamp, with
@@ -427,13 +457,13 @@ impl Socket {
 
     /// Octets waiting in the out-of-order queue.
     pub fn ooo_bytes(&self) -> u64 {
-        self.tcb.ooo.iter().map(|r| r.1 as u64).sum()
+        self.tcb.ooo.iter().map(|&(start, end)| end - start).sum()
     }
 
     /// Our FIN has been sent and acknowledged.
     #[inline]
     pub fn fin_acked(&self) -> bool {
-        self.tcb.fin_queued && self.tcb.snd_una.gt(self.write_seq())
+        self.tcb.fin_queued && self.tcb.snd_una > self.write_seq()
     }
 
     /// The application can no longer receive (close or shutdown RD).
@@ -488,14 +518,16 @@ impl Socket {
         self.tcb = Tcb::default();
     }
 
-    /// Builds a segment from this connection with our current ACK and window.
-    pub fn segment(&self, flags: Flags, seq: Seq, len: u32) -> Segment {
+    /// Builds a segment from this connection at `seq` in our stream, with our
+    /// current ACK and window: the one place wire numbers are made.
+    pub fn segment(&self, flags: Flags, seq: Offset, len: u32) -> Segment {
         let ack = flags.ack();
+        let t = &self.tcb;
         Segment {
             src: self.local,
             dst: self.remote,
-            seq,
-            ack: if ack { self.tcb.rcv_nxt } else { Seq(0) },
+            seq: t.snd_seq(seq),
+            ack: if ack { t.rcv_seq(t.rcv_nxt) } else { Seq(0) },
             flags,
             wnd: if ack || flags.syn() {
                 self.rcv_wnd()
@@ -524,11 +556,12 @@ impl Socket {
                 self.assert_rcv_wnd(&seg);
             }
             let t = &mut self.tcb;
-            if seg.ack.gt(t.last_ack_sent) {
+            // `segment` made the ACK from RCV.NXT.
+            if t.rcv_nxt > t.last_ack_sent {
                 // Linux tcp_dec_quickack_mode: one quick ACK used.
                 t.quick_acks = t.quick_acks.saturating_sub(1);
             }
-            t.last_ack_sent = seg.ack;
+            t.last_ack_sent = t.rcv_nxt;
             t.rcv_wnd_sent = seg.wnd;
             t.delack_at = None;
             t.ack_now = false;
@@ -547,15 +580,11 @@ impl Socket {
     #[inline]
     fn assert_rcv_wnd(&self, seg: &Segment) {
         let t = &self.tcb;
-        // Sequence arithmetic compares edges only within 2^31 (RFC 7323 §2.3
-        // caps a window at 2^30); the model's 32-bit windows could exceed that.
-        if t.rcv_wnd_sent > i32::MAX as u32 {
-            return;
-        }
-        // What is left of the last window beyond this ACK, and the free space
-        // (a smaller SO_RCVBUF since may leave less free than was promised).
-        let advanced = seg.ack.diff(t.last_ack_sent) as i64;
-        let promised = (t.rcv_wnd_sent as i64 - advanced).max(0) as u64;
+        // What is left of the last window beyond this ACK (at RCV.NXT, which
+        // never goes back), and the free space (a smaller SO_RCVBUF since may
+        // leave less free than was promised).
+        let advanced = t.rcv_nxt - t.last_ack_sent;
+        let promised = (t.rcv_wnd_sent as u64).saturating_sub(advanced);
         let free = (self.rcv_space as u64).saturating_sub(t.unread);
         let wnd = seg.wnd as u64;
         if wnd < promised || wnd > promised.max(free) {
@@ -572,7 +601,7 @@ impl Socket {
         assert!(
             seg.wnd as u64 >= promised,
             "receive window's right edge moved left: ack {} wnd {} after ack {} wnd {}",
-            seg.ack,
+            t.rcv_nxt,
             seg.wnd,
             t.last_ack_sent,
             t.rcv_wnd_sent
@@ -684,7 +713,7 @@ impl Socket {
         let queued = self.snd_queued();
         self.discard(ctx, Buffer::Send, queued, cause);
         // Pretend everything written was acknowledged so the queue is empty.
-        let end = self.write_seq() + self.tcb.fin_queued as u32;
+        let end = self.write_seq() + self.tcb.fin_queued as u64;
         self.tcb.snd_una = end;
         self.tcb.snd_nxt = end;
         self.tcb.snd_max = end;

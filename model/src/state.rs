@@ -8,7 +8,9 @@
 use serde::Serialize;
 use std::fmt;
 
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, schemars::JsonSchema, PartialOrd, Ord,
+)]
 pub enum State {
     #[serde(rename = "CLOSED")]
     Closed,
@@ -103,7 +105,7 @@ impl fmt::Display for State {
 }
 
 /// Why a state changed: shown in traces beside every transition.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Rule {
     /// listen() (RFC 9293 §3.10.1 OPEN, passive).
@@ -135,6 +137,7 @@ pub enum Rule {
     /// The 2MSL timer expired (§3.10.8).
     TimeWaitExpired,
     /// The FIN-WAIT-2 timer expired.
+    #[serde(rename = "fin-wait-2-timeout")]
     FinWait2Timeout,
     /// Retransmission limit reached (§3.8.3, R2).
     RetransmitLimit,

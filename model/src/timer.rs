@@ -161,8 +161,7 @@ impl Socket {
                     return Arrival::Closed;
                 }
                 let t = &mut self.tcb;
-                let flight = t.snd_max - t.snd_una;
-                t.ssthresh = (flight / 2).max(2 * t.mss);
+                t.ssthresh = t.ssthresh_after_loss();
                 t.cwnd = t.mss;
                 t.rtt_probe = None;
                 t.dupacks = 0;

@@ -11,7 +11,7 @@ pub const SNAPLEN: usize = 128;
 const SIOCGSTAMPNS: libc::c_ulong = 0x8907;
 
 /// One TCP segment as captured. Times are ns since the scenario's time 0.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct Pkt {
     pub t: u64,
     pub src: (Ipv4Addr, u16),

@@ -17,7 +17,7 @@ use sim::spec::{Action, WorldSpec};
 use sim::{Entry, Verdict, What};
 
 /// One compared item.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Item {
     pub what: String,
     pub sim: String,

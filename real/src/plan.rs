@@ -16,7 +16,7 @@ pub const LOOPBACK_DELAY_MAX_NS: u64 = 1_000_000;
 pub const TUN_MTU_MAX: u32 = 65_535;
 
 /// How the hosts are connected.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Net {
     /// All hosts on `lo`, as 127.0.0.N (host index + 1).
@@ -27,7 +27,7 @@ pub enum Net {
 }
 
 /// How to run a scenario on the kernel.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct Plan {
     pub net: Net,
     /// One-way delay from host i to host j, in scenario (virtual) ns.
@@ -66,6 +66,41 @@ fn knob_sysctl(knob: &str, value: &str) -> Option<(String, String)> {
         "snd_buf_bytes" => Some(("net.ipv4.tcp_wmem".into(), format!("4096 {value} {value}"))),
         _ => None,
     }
+}
+
+/// The capabilities a kernel run needs, with what each is for (bit numbers
+/// of linux/capability.h).
+const CAPABILITIES: [(u32, &str, &str); 4] = [
+    (21, "CAP_SYS_ADMIN", "private network namespaces"),
+    (12, "CAP_NET_ADMIN", "their interfaces and sysctls"),
+    (13, "CAP_NET_RAW", "capturing the segments"),
+    (10, "CAP_NET_BIND_SERVICE", "ports below 1024"),
+];
+
+/// Why this process cannot run scenarios on the kernel, if it cannot: the
+/// capabilities of [`CAPABILITIES`] it lacks (from `CapEff` in
+/// /proc/self/status). Without them every call fails or runs on the host's
+/// own network, and a comparison would list failures that are not
+/// differences.
+pub fn missing_privileges() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let cap_eff = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())?;
+    let missing: Vec<String> = CAPABILITIES
+        .iter()
+        .filter(|(bit, ..)| cap_eff & (1 << bit) == 0)
+        .map(|(_, name, what)| format!("{name} ({what})"))
+        .collect();
+    if missing.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "a kernel run needs root or these capabilities, which this process lacks: {}; \
+         run it as root (`sudo tcpsim real ...`)",
+        missing.join(", ")
+    ))
 }
 
 /// A host's per-namespace sysctls: (name, value, why).

@@ -38,7 +38,7 @@ pub struct Hint {
 }
 
 /// A socket as `/proc/net/tcp` lists it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct SockState {
     pub host: u16,
     pub local: (Ipv4Addr, u16),

@@ -370,6 +370,7 @@ pub fn verdict(spec: &WorldSpec, run: &RealRun, calls: &[KernelCall], trace: &[E
             proc: c.proc,
             step: c.step,
             what: format!("blocked in {}", sim::report::call_text(&c.call, spec)),
+            blocked_in: Some(c.call.name()),
         })
         .collect();
     // Segments still flowing when the run was stopped: it did not end by itself.
@@ -378,7 +379,15 @@ pub fn verdict(spec: &WorldSpec, run: &RealRun, calls: &[KernelCall], trace: &[E
         false => EndReason::Quiescent,
     };
     let end_at = model::Instant::from_ns(virt(run.scale, run.end_ns));
-    obs.finish(end, end_at, trace.len() as u64, stuck)
+    // The kernel run's time limit is how long it was watched.
+    let limits = sim::spec::Limits {
+        max_time_ns: match run.cut_off {
+            true => end_at.since_start(),
+            false => spec.limits.max_time_ns,
+        },
+        ..spec.limits
+    };
+    obs.finish(end, end_at, trace.len() as u64, limits, stuck)
 }
 
 /// Steps whose `= EXPECTED` did not hold on the kernel.

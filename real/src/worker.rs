@@ -15,7 +15,7 @@ use std::net::Ipv4Addr;
 const IO_CHUNK_MAX: u64 = 64 << 20;
 
 /// What a call returned: a count (or 0, or a descriptor) or an errno name.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Res {
     Ok(u64),
@@ -37,7 +37,7 @@ pub type Ep = (Ipv4Addr, u16);
 /// One report from a process. Times are ns since the scenario's time 0.
 /// Every system call a step makes is reported twice: before it is made (so a
 /// call that never returns is known) and when it returns.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema, Deserialize)]
 #[serde(tag = "k", rename_all = "kebab-case")]
 pub enum Rec {
     /// A process started (top-level, or forked).

@@ -77,7 +77,7 @@ pub struct PairExpect {
 }
 
 /// One expectation that did not hold.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Mismatch {
     pub what: String,
     pub expected: String,

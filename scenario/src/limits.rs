@@ -133,14 +133,20 @@ pub fn table() -> Vec<Limit> {
         row(
             "events of a run (default `max_events`)",
             thousands(run.max_events),
-            "the run ends with a verdict (`hung`, ended by EventLimit)",
+            "the run ends with the outcome `event-budget`",
             "sim::spec::Limits::default",
         ),
         row(
             "virtual time of a run (default `duration`)",
             format!("{} s", run.max_time_ns.as_secs()),
-            "the run ends with a verdict (ended by TimeLimit)",
+            "the run ends with the outcome `time-limit`",
             "sim::spec::Limits::default",
+        ),
+        row(
+            "trace entries a report keeps (default `--max-trace-entries`)",
+            thousands(sim::trace::MAX_TRACE_ENTRIES as u64),
+            "the report keeps the last ones and says how many it left out; `--format jsonl` streams all",
+            "sim::trace::MAX_TRACE_ENTRIES",
         ),
         row(
             "out-of-order ranges a receiver keeps",

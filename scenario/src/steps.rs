@@ -23,7 +23,7 @@ use std::fmt;
 use std::ops::Range;
 
 /// A word of a step and where it is in the step's text.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 pub struct Tok {
     pub text: String,
     pub at: Range<usize>,
@@ -39,7 +39,7 @@ impl Tok {
 }
 
 /// A scenario's names: the words of the step, with where they stand.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, schemars::JsonSchema)]
 pub struct Text;
 
 impl Naming for Text {

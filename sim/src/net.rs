@@ -36,7 +36,7 @@ impl Default for Link {
 }
 
 /// Which segments a scripted fault applies to.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, schemars::JsonSchema, Default)]
 pub struct Filter {
     /// Sent by this host only.
     pub from: Option<HostId>,

@@ -3,14 +3,20 @@
 //! Sequence numbers are shown relative to each side's ISN, as tcpdump does.
 
 use crate::spec::WorldSpec;
-use crate::trace::{Entry, What};
-use crate::verdict::{Connection, Direction, Endpoint, StepMismatch, Verdict};
+use crate::trace::{Entry, Tail, What};
+use crate::verdict::{Connection, Direction, EndReason, Endpoint, Outcome, StepMismatch, Verdict};
 use model::{Addr, Call, Event, ReadLen, Segment, Seq, SysCall};
 use model::{Duration, Instant};
 use std::fmt::Write;
 
 const TIME_W: usize = 11;
-const SIDE_W: usize = 44;
+/// The ladder fits a terminal this wide: longer entries wrap within their column.
+const LADDER_W: usize = 100;
+
+/// The width of one host's column when the ladder has `columns` of them.
+fn side_w(columns: usize) -> usize {
+    ((LADDER_W - TIME_W - 2) / columns.max(1)).saturating_sub(2)
+}
 
 /// An errno as the host's personality names it (WSAECONNRESET on Winsock stacks).
 pub fn errno_name(spec: &WorldSpec, host: model::HostId, e: model::Errno) -> &'static str {
@@ -72,7 +78,7 @@ impl Isns {
 }
 
 /// A segment as tcpdump would print it (relative numbers).
-fn seg_text(isns: &Isns, s: &Segment) -> String {
+pub fn seg_text(isns: &Isns, s: &Segment) -> String {
     let seq = isns.rel(s.src, s.dst, s.seq);
     let mut t = format!("{} {}:{}({})", s.flags, seq, seq.wrapping_add(s.len), s.len);
     if s.flags.ack() {
@@ -120,14 +126,15 @@ pub fn call_text(c: &SysCall, spec: &WorldSpec) -> String {
 
 /// One line of the ladder: time, then text in the host's column, or an arrow.
 fn line(out: &mut String, t: Instant, column: usize, columns: usize, text: &str) {
-    let _ = write!(out, "{:>w$}  ", ms(t), w = TIME_W);
-    let pad = column * (SIDE_W + 2);
-    let _ = writeln!(
-        out,
-        "{:pad$}{text}",
-        "",
-        pad = pad.min(columns * (SIDE_W + 2))
-    );
+    let pad = column.min(columns) * (side_w(columns) + 2);
+    // An entry may run on into the columns right of its own (they are empty
+    // on its line), up to the ladder's width; past that it wraps, indented.
+    let room = (LADDER_W - TIME_W - 2).saturating_sub(pad).max(16);
+    let wrap = textwrap::Options::new(room).subsequent_indent("  ");
+    for (i, part) in textwrap::wrap(text, wrap).iter().enumerate() {
+        let time = if i == 0 { ms(t) } else { String::new() };
+        let _ = writeln!(out, "{time:>w$}  {:pad$}{part}", "", w = TIME_W);
+    }
 }
 
 /// The ladder diagram of a recorded trace.
@@ -138,21 +145,72 @@ pub fn ladder(spec: &WorldSpec, trace: &[Entry]) -> String {
 /// The ladder, each host's column headed by its name and `tag` (its
 /// personality's name when `None`; a kernel run's trace says `kernel`).
 pub fn ladder_tagged(spec: &WorldSpec, trace: &[Entry], tag: Option<&str>) -> String {
-    let mut out = String::new();
-    let n = spec.hosts.len();
-    let _ = write!(out, "{:>w$}  ", "time (ms)", w = TIME_W);
-    for h in &spec.hosts {
-        let head = format!("{} [{}]", h.name, tag.unwrap_or(&h.personality.name));
-        let _ = write!(out, "{head:<w$}  ", w = SIDE_W);
-    }
-    out.push('\n');
-    let mut isns = Isns::default();
-    for e in trace {
-        if let Some(text) = entry_text(spec, &mut isns, e) {
-            line(&mut out, e.t_ns, e.host as usize, n, &text);
+    let mut l = Ladder::new(spec, tag, usize::MAX);
+    trace.iter().for_each(|e| l.push(e));
+    l.finish()
+}
+
+/// A ladder drawn as the entries go by, keeping the lines of the last
+/// `max_entries` entries only: its memory does not grow with the run. Every
+/// entry is still followed (the ISNs of relative sequence numbers come from
+/// SYNs long gone), and the ladder says how many entries it left out.
+pub struct Ladder<'a> {
+    spec: &'a WorldSpec,
+    tag: Option<&'a str>,
+    isns: Isns,
+    /// Per entry, its line (`None` for entries the ladder leaves out).
+    lines: Tail<Option<String>>,
+}
+
+impl<'a> Ladder<'a> {
+    pub fn new(spec: &'a WorldSpec, tag: Option<&'a str>, max_entries: usize) -> Ladder<'a> {
+        Ladder {
+            spec,
+            tag,
+            isns: Isns::default(),
+            lines: Tail::new(max_entries),
         }
     }
-    out
+
+    pub fn push(&mut self, e: &Entry) {
+        let line_text = entry_text(self.spec, &mut self.isns, e).map(|text| {
+            let mut o = String::new();
+            line(
+                &mut o,
+                e.t_ns,
+                e.host as usize,
+                self.spec.hosts.len(),
+                &text,
+            );
+            o
+        });
+        self.lines.push(line_text);
+    }
+
+    /// The header, a note of the entries left out, and the lines kept.
+    pub fn finish(mut self) -> String {
+        let mut out = String::new();
+        if self.lines.dropped() > 0 {
+            let _ = writeln!(
+                out,
+                "trace: last {} of {} entries shown (`--format jsonl` writes them all)",
+                self.lines.kept().len(),
+                self.lines.seen()
+            );
+        }
+        let mut head = format!("{:>w$}  ", "time (ms)", w = TIME_W);
+        let side = side_w(self.spec.hosts.len());
+        for h in &self.spec.hosts {
+            let name = format!("{} [{}]", h.name, self.tag.unwrap_or(&h.personality.name));
+            let _ = write!(head, "{name:<side$}  ");
+        }
+        out.push_str(head.trim_end());
+        out.push('\n');
+        for l in self.lines.kept().iter().flatten() {
+            out.push_str(l);
+        }
+        out
+    }
 }
 
 /// One trace entry as the ladder shows it, or `None` for entries the ladder
@@ -201,7 +259,7 @@ pub fn entry_text(spec: &WorldSpec, isns: &mut Isns, e: &Entry) -> Option<String
             Event::RstSent { cause, state, .. } => format!("RST sent in {state}: {cause}"),
             Event::RstReceived { state, .. } => format!("RST accepted in {state}"),
             Event::Discard { bytes, cause, .. } => format!("{bytes} B {cause}"),
-            Event::Timer { timer, .. } => format!("timer: {timer:?}"),
+            Event::Timer { timer, .. } => format!("{timer} fired"),
             Event::SynDropped { reason, .. } => format!("SYN dropped: {reason}"),
             Event::Ignored { reason, .. } => format!("segment ignored: {reason}"),
             Event::Delivered { .. }
@@ -217,6 +275,9 @@ pub fn entry_text(spec: &WorldSpec, isns: &mut Isns, e: &Entry) -> Option<String
 pub fn verdict_text(spec: &WorldSpec, v: &Verdict) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "verdict: {}", v.outcome);
+    if let Some(t) = limit_text(v) {
+        let _ = writeln!(o, "  {t}");
+    }
     resets_text(&mut o, spec, v);
     for c in &v.connections {
         connection_text(&mut o, spec, c);
@@ -229,14 +290,59 @@ pub fn verdict_text(spec: &WorldSpec, v: &Verdict) -> String {
     }
     let _ = writeln!(
         o,
-        "  run ended: {:?} at {} ms after {} events, {} segments sent, {} dropped",
-        v.end,
-        ms(v.end_ns),
-        v.events,
+        "  run ended: {}, {} segments sent, {} dropped",
+        end_text(v),
         v.segments_sent,
         v.segments_dropped
     );
-    o
+    fit(&o)
+}
+
+/// Text wrapped to the ladder's width: each line too long is broken between
+/// words, its continuation indented four columns past the line's own indent.
+pub fn fit(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let indent = " ".repeat(line.len() - line.trim_start().len() + 4);
+        let wrap = textwrap::Options::new(LADDER_W).subsequent_indent(&indent);
+        for part in textwrap::wrap(line, wrap) {
+            out.push_str(part.trim_end());
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// How the run ended and when, naming the limit that stopped it (the limit,
+/// not the last event, is when a time limit ended it).
+pub fn end_text(v: &Verdict) -> String {
+    match v.end {
+        EndReason::Quiescent => format!(
+            "nothing left to happen at {} ms after {} events",
+            ms(v.end_ns),
+            v.events
+        ),
+        EndReason::EventBudget => format!(
+            "the event budget of {} events ran out at {} ms",
+            v.limits.max_events,
+            ms(v.end_ns)
+        ),
+        EndReason::TimeLimit => format!(
+            "the time limit of {} ms was reached after {} events",
+            duration_ms(v.limits.max_time_ns),
+            v.events
+        ),
+    }
+}
+
+/// What a verdict stopped by a limit means.
+pub fn limit_text(v: &Verdict) -> Option<String> {
+    let limit = match v.outcome {
+        Outcome::EventBudget => format!("its event budget of {} events", v.limits.max_events),
+        Outcome::TimeLimit => format!("its time limit of {} ms", duration_ms(v.limits.max_time_ns)),
+        _ => return None,
+    };
+    Some(format!("the run did not finish: it was stopped by {limit}"))
 }
 
 /// Every RST of the run, or "no RST".

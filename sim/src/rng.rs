@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use std::hash::{Hash, Hasher};
 
 /// A probability as `num / den` (0 ≤ num ≤ den, den > 0).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize, Default)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, schemars::JsonSchema, Deserialize, Default,
+)]
 pub struct Ratio {
     pub num: u32,
     pub den: u32,

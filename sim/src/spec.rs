@@ -31,7 +31,7 @@ pub struct ProcSpec {
 }
 
 /// When a step starts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 pub enum At {
     /// As soon as the previous step of the process has finished.
     Next,
@@ -43,7 +43,7 @@ pub enum At {
 
 /// A world spec's names: sockets are slots of the process's table (forked
 /// children inherit them), hosts and processes are indices into the spec.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, schemars::JsonSchema)]
 pub struct Slots;
 
 impl Naming for Slots {
@@ -61,7 +61,7 @@ impl Naming for Slots {
 pub type Action = Call<Slots>;
 
 /// What a step expects its call to return.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Expect {
     Value(u64),
@@ -90,8 +90,9 @@ pub struct StepSpec {
     pub origin: Option<String>,
 }
 
-/// Limits that end a run cleanly with a verdict.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// Limits that end a run cleanly with a verdict (the scenario's `max_events`
+/// and `duration`); a verdict reports them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 pub struct Limits {
     pub max_events: u64,
     pub max_time_ns: Duration,

@@ -5,9 +5,10 @@ use crate::spec::ProcId;
 use model::{CallResult, Conn, Event, HostId, Segment, State, SysCall};
 use model::{Duration, Instant};
 use serde::Serialize;
+use std::collections::VecDeque;
 use std::hash::Hasher;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum What {
     /// A process made a socket call.
@@ -70,12 +71,69 @@ pub enum What {
     },
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 pub struct Entry {
     pub t_ns: Instant,
     pub host: HostId,
     #[serde(flatten)]
     pub what: What,
+}
+
+/// How many trace entries a report keeps (`tcpsim run`'s ladder and
+/// `--format json`, unless `--max-trace-entries` says otherwise): the last
+/// ones. A longer run streams its earlier entries past the report, which says
+/// how many it left out; `--format jsonl` writes them all as they happen.
+pub const MAX_TRACE_ENTRIES: usize = 100_000;
+
+/// The last `cap` items of a stream and how many went by: a report's share of
+/// a trace, in memory bounded by `cap` however long the run.
+#[derive(Clone, Debug)]
+pub struct Tail<T> {
+    kept: VecDeque<T>,
+    cap: usize,
+    seen: u64,
+}
+
+impl<T> Tail<T> {
+    /// Keeps the last `cap` items (`usize::MAX`: all of them).
+    pub fn new(cap: usize) -> Tail<T> {
+        Tail {
+            kept: VecDeque::new(),
+            cap,
+            seen: 0,
+        }
+    }
+
+    pub fn push(&mut self, item: T) {
+        self.seen += 1;
+        if self.cap == 0 {
+            return;
+        }
+        if self.kept.len() == self.cap {
+            self.kept.pop_front();
+        }
+        self.kept.push_back(item);
+        debug_assert!(self.kept.len() <= self.cap);
+    }
+
+    /// How many items went by.
+    pub fn seen(&self) -> u64 {
+        self.seen
+    }
+
+    /// How many of the earliest items were left out.
+    pub fn dropped(&self) -> u64 {
+        self.seen - self.kept.len() as u64
+    }
+
+    /// The items kept, oldest first.
+    pub fn kept(&mut self) -> &[T] {
+        self.kept.make_contiguous()
+    }
+
+    pub fn into_kept(self) -> Vec<T> {
+        self.kept.into()
+    }
 }
 
 /// FNV-1a, 64-bit: a stable digest of rendered trace text (for determinism checks).
@@ -168,6 +226,23 @@ impl Hasher for Fnv1a {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tail_keeps_the_last_items_and_counts_the_rest() {
+        let mut t = Tail::new(3);
+        for i in 0..10u32 {
+            t.push(i);
+        }
+        assert_eq!(t.kept(), &[7, 8, 9]);
+        assert_eq!((t.seen(), t.dropped()), (10, 7));
+        let mut none = Tail::new(0);
+        none.push(1u8);
+        assert_eq!((none.kept().len(), none.dropped()), (0, 1));
+        let mut all = Tail::new(usize::MAX);
+        (0..5u8).for_each(|i| all.push(i));
+        assert_eq!(all.dropped(), 0);
+        assert_eq!(all.into_kept(), vec![0, 1, 2, 3, 4]);
+    }
 
     /// The published FNV-1a 64 test vectors (draft-eastlake-fnv, Fowler/Noll/Vo's
     /// own list): the hasher is the pinned algorithm, not a look-alike.

@@ -5,13 +5,14 @@
 //! [`Observer`] watches trace entries as they happen (it never looks inside
 //! the model); [`Observer::finish`] turns its tallies into a [`Verdict`].
 
+use crate::spec::Limits;
 use crate::trace::{Entry, What};
 use model::Instant;
 use model::{Addr, Buffer, DiscardCause, Errno, Event, RstCause, State};
 use serde::Serialize;
 
 /// Why the run stopped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum EndReason {
     /// Nothing left to happen.
@@ -23,14 +24,21 @@ pub enum EndReason {
 }
 
 /// The outcome class of a run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema, PartialOrd, Ord,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     Clean,
     ResetWithoutLoss,
     ResetWithLoss,
     LossWithoutReset,
+    /// A process waits forever: nothing left to happen, and a call never returns.
     Hung,
+    /// Stopped by the event budget (`max_events`) before the run finished.
+    EventBudget,
+    /// Stopped by the time limit (`duration`) before the run finished.
+    TimeLimit,
 }
 
 impl EndReason {
@@ -45,12 +53,14 @@ impl EndReason {
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 5] = [
+    pub const ALL: [Outcome; 7] = [
         Outcome::Clean,
         Outcome::ResetWithoutLoss,
         Outcome::ResetWithLoss,
         Outcome::LossWithoutReset,
         Outcome::Hung,
+        Outcome::EventBudget,
+        Outcome::TimeLimit,
     ];
     pub fn key(self) -> &'static str {
         match self {
@@ -59,6 +69,8 @@ impl Outcome {
             Outcome::ResetWithLoss => "reset-with-loss",
             Outcome::LossWithoutReset => "loss-without-reset",
             Outcome::Hung => "hung",
+            Outcome::EventBudget => "event-budget",
+            Outcome::TimeLimit => "time-limit",
         }
     }
     pub fn parse(s: &str) -> Option<Outcome> {
@@ -72,7 +84,7 @@ impl std::fmt::Display for Outcome {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Reset {
     pub t_ns: Instant,
     /// The sender of the RST.
@@ -133,6 +145,22 @@ impl std::fmt::Display for ResetCause {
     }
 }
 
+impl schemars::JsonSchema for ResetCause {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ResetCause".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let mut keys: Vec<&str> = RstCause::ALL.iter().map(|c| c.key()).collect();
+        keys.push(ResetCause::Unobserved.key());
+        schemars::json_schema!({
+            "description": "An RST's cause, or the key of one whose cause the trace cannot show.",
+            "type": "string",
+            "enum": keys
+        })
+    }
+}
+
 impl Serialize for ResetCause {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.key())
@@ -140,7 +168,7 @@ impl Serialize for ResetCause {
 }
 
 /// Where lost bytes were lost.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Loss {
     pub bytes: u64,
     /// "sender" or "receiver".
@@ -148,7 +176,7 @@ pub struct Loss {
     pub why: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema, Default)]
 pub struct Direction {
     pub from: Option<Addr>,
     pub to: Option<Addr>,
@@ -165,7 +193,7 @@ pub struct Direction {
     pub silent: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Endpoint {
     pub addr: Addr,
     /// States in order, from the first.
@@ -175,7 +203,7 @@ pub struct Endpoint {
     pub errors: Vec<Errno>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Connection {
     /// The endpoint that sent the first SYN, then the other.
     pub endpoints: [Endpoint; 2],
@@ -184,7 +212,7 @@ pub struct Connection {
 }
 
 /// A step whose result differed from what it expected.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct StepMismatch {
     pub step: u32,
     pub proc: u16,
@@ -194,19 +222,25 @@ pub struct StepMismatch {
 }
 
 /// A step that never ran or never finished.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Stuck {
     pub proc: u16,
     pub step: u32,
     pub what: String,
+    /// The call it is blocked in, by its scenario word (`close`, `read`…);
+    /// `None` when it is not blocked (steps left, never started).
+    pub blocked_in: Option<&'static str>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Verdict {
     pub outcome: Outcome,
     pub end: EndReason,
+    /// When the run ended: its last event, or the time limit when that stopped it.
     pub end_ns: Instant,
     pub events: u64,
+    /// The limits the run had: a run stopped by one reports it.
+    pub limits: Limits,
     pub segments_sent: u64,
     pub segments_dropped: u64,
     pub resets: Vec<Reset>,
@@ -395,6 +429,7 @@ impl Observer {
         end: EndReason,
         end_ns: Instant,
         events: u64,
+        limits: Limits,
         stuck: Vec<Stuck>,
     ) -> Verdict {
         let resets = self.reset_list();
@@ -409,6 +444,7 @@ impl Observer {
             end,
             end_ns,
             events,
+            limits,
             segments_sent: self.sent,
             segments_dropped: self.dropped,
             resets,
@@ -468,22 +504,49 @@ fn connection(c: &ConnTally) -> Connection {
     }
 }
 
-/// The run's outcome: whether a reset mattered, data was lost, or a process hung.
+/// The run's outcome: whether a reset mattered, the run was stopped by a
+/// limit before it finished, a process hung, or data was lost.
 fn outcome(end: EndReason, stuck: &[Stuck], resets: &[Reset], conns: &[Connection]) -> Outcome {
     let lost: u64 = conns
         .iter()
         .flat_map(|c| &c.directions)
         .map(|d| d.lost)
         .sum();
-    let hung = end != EndReason::Quiescent || stuck.iter().any(|s| s.what.starts_with("blocked"));
-    let reset = resets.iter().any(Reset::matters);
-    match (!reset, lost > 0) {
-        (false, true) => Outcome::ResetWithLoss,
-        (false, false) => Outcome::ResetWithoutLoss,
-        (true, true) if !hung => Outcome::LossWithoutReset,
-        (true, _) if hung => Outcome::Hung,
-        (true, _) => Outcome::Clean,
+    if resets.iter().any(Reset::matters) {
+        return match lost > 0 {
+            true => Outcome::ResetWithLoss,
+            false => Outcome::ResetWithoutLoss,
+        };
     }
+    // Bytes still in flight when a limit stops the run are not lost: the run
+    // did not get to see what becomes of them.
+    match end {
+        EndReason::EventBudget => return Outcome::EventBudget,
+        EndReason::TimeLimit => return Outcome::TimeLimit,
+        EndReason::Quiescent => {}
+    }
+    let hung = stuck.iter().any(|s| s.blocked_in.is_some());
+    match (hung, lost > 0) {
+        (true, _) => Outcome::Hung,
+        (false, true) => Outcome::LossWithoutReset,
+        (false, false) => Outcome::Clean,
+    }
+}
+
+/// Why bytes never left the sender, when its send buffer was discarded. The
+/// buffer also holds bytes sent but not yet acknowledged; those that had
+/// already arrived count as delivered (and are reported at the receiver if
+/// lost there), so the buffer's size and the bytes lost at the sender differ
+/// by them: say so, or the trace's discard line and the verdict look at odds.
+fn send_discard_words(cause: DiscardCause, discards: &[(DiscardCause, u64)], lost: u64) -> String {
+    let discarded: u64 = discards.iter().map(|d| d.1).sum();
+    if discarded <= lost {
+        return cause.to_string();
+    }
+    format!(
+        "{cause} ({discarded} B discarded, of which {} B had already arrived unacknowledged)",
+        discarded - lost
+    )
 }
 
 /// Direction `i` of a connection tally: where its lost bytes went.
@@ -517,7 +580,7 @@ fn direction(c: &ConnTally, i: usize) -> Direction {
             let why = if let Some(cause) = d.refused_by {
                 format!("refused by the reader's stack ({cause})")
             } else if let Some((cause, _)) = d.send_discards.first() {
-                cause.to_string()
+                send_discard_words(*cause, &d.send_discards, undelivered)
             } else {
                 "never delivered: queued or in flight when the run ended".into()
             };

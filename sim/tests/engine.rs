@@ -141,8 +141,16 @@ fn the_event_budget_ends_a_run_with_its_reason() {
     let r = Run::new(spec);
     assert_eq!(r.verdict.end, EndReason::EventBudget);
     assert_eq!(r.verdict.events, 500);
-    assert_eq!(r.verdict.outcome, Outcome::Hung);
+    // Not `hung`: the run was cut short, and its verdict names the limit.
+    assert_eq!(r.verdict.outcome, Outcome::EventBudget);
+    assert_eq!(r.verdict.limits.max_events, 500);
     assert!(!r.verdict.stuck.is_empty());
+    let text = sim::report::verdict_text(&r.spec, &r.verdict);
+    assert!(text.starts_with("verdict: event-budget\n"), "{text}");
+    assert!(
+        text.contains("run ended: the event budget of 500 events ran out at "),
+        "{text}"
+    );
 }
 
 #[test]
@@ -152,8 +160,64 @@ fn the_time_limit_ends_a_run_with_its_reason() {
     spec.limits.max_time_ns = Duration::from_secs(1);
     let r = Run::new(spec);
     assert_eq!(r.verdict.end, EndReason::TimeLimit);
-    assert!(r.verdict.end_ns.since_start() <= Duration::from_secs(1));
-    assert_eq!(r.verdict.outcome, Outcome::Hung);
+    // The run ends at the limit, not at its last event (TIME-WAIT's start).
+    assert_eq!(r.verdict.end_ns.since_start(), Duration::from_secs(1));
+    assert!(r.trace().last().unwrap().t_ns.since_start() < Duration::from_secs(1));
+    assert_eq!(r.verdict.outcome, Outcome::TimeLimit);
+    let text = sim::report::verdict_text(&r.spec, &r.verdict);
+    assert!(text.starts_with("verdict: time-limit\n"), "{text}");
+    assert!(
+        text.contains("run ended: the time limit of 1000.000 ms was reached after "),
+        "{text}"
+    );
+}
+
+/// `run_with` hands over every entry, in order, and keeps none; a bounded
+/// tail and a bounded ladder keep only the last entries, yet the verdict and
+/// the lines they keep are the whole run's (relative sequence numbers too,
+/// whose SYNs are long gone from the tail).
+#[test]
+fn a_streamed_run_sees_every_entry_and_keeps_none() {
+    let spec = Arc::new(transfer(3, 300_000, Link::default()));
+    let whole = Run::new((*spec).clone());
+    let n = whole.trace().len();
+    assert!(n > 1_000, "a run long enough to drop entries: {n}");
+    let mut w = World::new(Arc::clone(&spec), true);
+    let (mut seen, mut tail) = (0, sim::trace::Tail::new(10));
+    let mut ladder = sim::report::Ladder::new(&spec, None, 100);
+    let v = w
+        .run_with(|e| {
+            assert_eq!(*e, whole.trace()[seen], "entry {seen}");
+            seen += 1;
+            tail.push(*e);
+            ladder.push(e);
+            Ok::<(), ()>(())
+        })
+        .expect("never fails");
+    assert_eq!(v, whole.verdict);
+    assert_eq!(seen, n);
+    assert!(w.trace().is_empty(), "the world kept no entry");
+    assert_eq!(tail.kept(), &whole.trace()[n - 10..]);
+    assert_eq!(tail.dropped(), n as u64 - 10);
+    let bounded = ladder.finish();
+    let full = whole.ladder();
+    let (note, rest) = bounded.split_once('\n').expect("a note line");
+    assert_eq!(
+        note,
+        format!("trace: last 100 of {n} entries shown (`--format jsonl` writes them all)")
+    );
+    // Entries, not lines: a long entry wraps onto lines without a time.
+    let entries = |ladder: &str| {
+        ladder
+            .lines()
+            .filter(|l| !l[..11].trim().is_empty())
+            .count()
+    };
+    let drawn = sim::report::ladder(&spec, &whole.trace()[n - 100..]);
+    let lines = entries(&drawn) - 1;
+    assert!(lines > 10, "{drawn}");
+    assert!(full.ends_with(&rest[rest.find('\n').unwrap()..]), "{rest}");
+    assert!(entries(rest) == lines + 1, "{rest}");
 }
 
 #[test]
@@ -215,18 +279,18 @@ fn step_checked(spec: WorldSpec) -> World {
                 let t = &s.tcb;
                 let seed = spec.seed;
                 assert!(
-                    t.snd_una.le(t.snd_nxt),
+                    t.snd_una <= t.snd_nxt,
                     "seed {seed} step {steps}: snd_una {} > snd_nxt {}",
                     t.snd_una,
                     t.snd_nxt
                 );
                 assert!(
-                    t.snd_nxt.le(t.snd_max),
+                    t.snd_nxt <= t.snd_max,
                     "seed {seed} step {steps}: snd_nxt {} > snd_max {}",
                     t.snd_nxt,
                     t.snd_max
                 );
-                assert!(t.ooo.windows(2).all(|r| (r[0].0 + r[0].1).lt(r[1].0)));
+                assert!(t.ooo.windows(2).all(|r| r[0].1 < r[1].0));
             }
         }
         for c in &w.verdict().connections {
@@ -495,5 +559,128 @@ fn an_abortive_close_with_keepalive_on_frees_the_socket_cleanly() {
             run.verdict.resets.iter().any(|r| r.from.host == CLIENT),
             "{personality}: the abortive close sends an RST"
         );
+    }
+}
+
+// ---- streams past 2^31 and 2^32 octets (issue 14) ---------------------------
+
+/// Socket buffers of the long streams: 4 MiB, so the window is not what limits them.
+const STREAM_BUF: u32 = 4 << 20;
+
+/// One write of `bytes` from the client (or, `from_server`, from the
+/// server), read to EOF by the other side, then both close; `isn` pins both
+/// hosts' ISNs (None: the seeded, keyed ones). MTU 65536 on both hosts (MSS
+/// 65496) carries 10 GB in about 150,000 data segments instead of 7 million
+/// at 1500, so each run takes about a tenth of a second in a release build.
+fn stream(bytes: u64, from_server: bool, isn: Option<u32>) -> WorldSpec {
+    let mut w = World2::new(1);
+    for h in &mut w.b.spec.hosts {
+        h.mtu = 65_536;
+        h.isn = isn;
+    }
+    let (l, s, c) = (w.l, w.s, w.c);
+    let to = model::Dest {
+        host: SERVER,
+        port: PORT,
+    };
+    let (b, bufs) = (&mut w.b, STREAM_BUF);
+    let listen = Action::Listen {
+        sock: l,
+        port: Some(PORT),
+        backlog: 16,
+    };
+    b.at(0, "server", listen);
+    b.at(1, "client", Action::Socket { new: c });
+    // The accepted socket inherits the listener's buffers.
+    for (proc, sock) in [("server", l), ("client", c)] {
+        b.then(proc, Action::RcvBuf { sock, bytes: bufs });
+        b.then(proc, Action::SndBuf { sock, bytes: bufs });
+    }
+    b.then("server", Action::Accept { sock: l, new: s });
+    b.then("client", Action::Connect { sock: c, to });
+    let ((writer, w_sock), (reader, r_sock)) = match from_server {
+        false => (("client", c), ("server", s)),
+        true => (("server", s), ("client", c)),
+    };
+    b.then(
+        writer,
+        Action::Write {
+            sock: w_sock,
+            bytes,
+        },
+    )
+    .expect(Expect::Value(bytes));
+    b.then(writer, Action::Close { sock: w_sock })
+        .expect(Expect::Value(0));
+    let read = Action::Read {
+        sock: r_sock,
+        len: ReadLen::Eof,
+    };
+    b.then(reader, read).expect(Expect::Value(bytes));
+    b.then(reader, Action::Close { sock: r_sock })
+        .expect(Expect::Value(0));
+    w.b.build()
+}
+
+/// Runs `stream(bytes, …)` without a trace, checking the send sequence after
+/// every step, and asserts a clean verdict with exactly `bytes` written,
+/// delivered and read one way and nothing the other. Returns how many times
+/// the writer's wire numbers wrapped around 2^32.
+fn assert_streams(bytes: u64, from_server: bool, isn: Option<u32>) -> u64 {
+    let label = format!(
+        "{bytes} octets from the {}, ISN {isn:?}",
+        ["client", "server"][from_server as usize]
+    );
+    let spec = Arc::new(stream(bytes, from_server, isn));
+    let mut w = World::new(Arc::clone(&spec), false);
+    let mut wraps = 0;
+    while w.step() {
+        for (_, s) in w.hosts[from_server as usize].sockets() {
+            let t = &s.tcb;
+            assert!(
+                t.snd_una <= t.snd_nxt && t.snd_nxt <= t.snd_max,
+                "{label}: {t:?}"
+            );
+            wraps = wraps.max((t.iss.0 as u64 + t.snd_max.0) >> 32);
+        }
+    }
+    let v = w.verdict();
+    assert_eq!(v.outcome, Outcome::Clean, "{label}: {v:?}");
+    assert!(
+        v.step_mismatches.is_empty() && v.stuck.is_empty(),
+        "{label}: {v:?}"
+    );
+    assert_eq!(v.end, EndReason::Quiescent, "{label}");
+    assert_eq!(v.connections.len(), 1, "{label}");
+    let dirs = &v.connections[0].directions;
+    let (there, back) = (&dirs[from_server as usize], &dirs[!from_server as usize]);
+    let tally = |d: &sim::verdict::Direction| (d.written, d.delivered, d.read, d.lost);
+    assert_eq!(tally(there), (bytes, bytes, bytes, 0), "{label}");
+    assert_eq!(tally(back), (0, 0, 0, 0), "{label}");
+    wraps
+}
+
+/// 10 GB each way, with the wire numbers starting at 0 (their first wrap
+/// comes 4 GiB in), just below 2^32 (the first segment wraps), and from the
+/// seeded keyed ISNs; twice past 2^32 either way.
+#[test]
+fn ten_gigabytes_each_way_arrive_whole_across_every_wrap() {
+    let ten_gb = 10_000_000_000;
+    for from_server in [false, true] {
+        for isn in [Some(0), Some(u32::MAX - 1000), None] {
+            let wraps = assert_streams(ten_gb, from_server, isn);
+            assert!(wraps >= 2, "{wraps} wraps from ISN {isn:?}");
+        }
+    }
+}
+
+/// Issue 14: one write of 3 GB stopped after 2^31 + 32 octets and hung, and
+/// one of exactly 2^31 panicked in sequence arithmetic. Both, and their
+/// neighbours at 2^31 ± 1 and 2^32, complete.
+#[test]
+fn single_writes_past_2_pow_31_and_2_pow_32_complete() {
+    let two_31: u64 = 1 << 31;
+    for bytes in [two_31 - 1, two_31, two_31 + 1, 1 << 32, 3_000_000_000] {
+        assert_streams(bytes, false, Some(u32::MAX - 1000));
     }
 }

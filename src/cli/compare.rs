@@ -12,7 +12,7 @@ use serde::Serialize;
 use sim::report::{entry_text, ms, Isns};
 use sim::{Outcome, Verdict, World, WorldSpec};
 use std::borrow::Cow;
-use std::fmt::Write;
+use std::fmt::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -37,10 +37,13 @@ pub struct Args {
     pub opts: ScenarioOpts,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+    /// Also write the matrix, and each pair's ladder and trace, as one self-contained HTML page.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 /// What one pair of personalities gives.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct Cell {
     pub first: String,
     pub second: String,
@@ -78,12 +81,39 @@ impl Cell {
                 if self.silent { " silently" } else { "" }
             ),
             Outcome::Hung => format!("hung{fail}"),
+            Outcome::EventBudget => format!("event budget{fail}"),
+            Outcome::TimeLimit => format!("time limit{fail}"),
+        }
+    }
+
+    /// The cell in the matrix: its ending in a few characters, its RST
+    /// causes by the letter of their entry in `causes` (added if new).
+    fn mark(&self, causes: &mut Vec<String>) -> String {
+        let mut rst = "RST".to_string();
+        if !self.rst.is_empty() {
+            let cause = self.rst.join("; ");
+            let k = causes.iter().position(|c| *c == cause).unwrap_or_else(|| {
+                causes.push(cause);
+                causes.len() - 1
+            });
+            rst = format!("RST {}", cause_letter(k));
+        }
+        let fail = if self.failures.is_empty() { "" } else { " ✗" };
+        let silent = if self.silent { " silent" } else { "" };
+        match self.outcome {
+            Outcome::Clean => format!("clean{fail}"),
+            Outcome::ResetWithoutLoss => format!("{rst}{fail}"),
+            Outcome::ResetWithLoss => format!("{rst} −{}{fail}", self.lost),
+            Outcome::LossWithoutReset => format!("−{}{silent}{fail}", self.lost),
+            Outcome::Hung => format!("hung{fail}"),
+            Outcome::EventBudget => format!("budget{fail}"),
+            Outcome::TimeLimit => format!("time limit{fail}"),
         }
     }
 }
 
 /// A divergence between two personalities in one host position.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct Divergence {
     /// The host whose personality changes.
     pub host: String,
@@ -100,8 +130,11 @@ pub struct Divergence {
     pub decisive_at_ms: String,
     pub a_decisive: String,
     pub b_decisive: String,
-    /// Knobs whose value alone turns A's ending into B's.
-    pub knobs: Vec<String>,
+    /// The knobs that turn A's ending into B's.
+    pub knobs: Blame,
+    /// The two cells compared (indexes into `Comparison::cells`).
+    #[serde(skip)]
+    pub cells: [usize; 2],
 }
 
 /// The spec with the first two hosts' personalities replaced, the file's and
@@ -185,104 +218,210 @@ fn decisive(e: &sim::Entry) -> bool {
 /// `decisive`.
 type Line = (model::Instant, String, bool);
 
-/// The ladder lines of a run of `spec`, with its trace recorded.
-fn ladder_lines(spec: &Arc<WorldSpec>) -> Vec<Line> {
-    let mut w = World::new(Arc::clone(spec), true);
-    w.run();
-    let mut isns = Isns::default();
-    w.trace()
-        .iter()
-        .filter_map(|e| {
-            // Every entry goes through entry_text, which follows the ISNs.
-            let t = entry_text(spec, &mut isns, e)?;
-            let text = format!(
-                "[{}] {}",
-                spec.hosts[e.host as usize].name,
-                without_window(&t)
-            );
-            Some((e.t_ns, text, decisive(e)))
-        })
-        .collect()
+/// The ladder lines of a run of `spec`, produced as the run goes: the world
+/// steps only as far as the lines asked for, and holds no trace.
+struct LadderLines {
+    spec: Arc<WorldSpec>,
+    world: World,
+    isns: Isns,
+    ready: std::collections::VecDeque<Line>,
+}
+
+impl LadderLines {
+    fn new(spec: &Arc<WorldSpec>) -> LadderLines {
+        LadderLines {
+            spec: Arc::clone(spec),
+            world: World::new(Arc::clone(spec), true),
+            isns: Isns::default(),
+            ready: Default::default(),
+        }
+    }
+}
+
+impl Iterator for LadderLines {
+    type Item = Line;
+
+    fn next(&mut self) -> Option<Line> {
+        loop {
+            if let Some(l) = self.ready.pop_front() {
+                return Some(l);
+            }
+            let spec = &self.spec;
+            for e in self.world.drain_trace() {
+                // Every entry goes through entry_text, which follows the ISNs.
+                let Some(t) = entry_text(spec, &mut self.isns, &e) else {
+                    continue;
+                };
+                let host = &spec.hosts[e.host as usize].name;
+                let text = format!("[{host}] {}", without_window(&t));
+                self.ready.push_back((e.t_ns, text, decisive(&e)));
+            }
+            if self.ready.is_empty() && !self.world.step() {
+                return None;
+            }
+        }
+    }
 }
 
 /// The first line (among those `keep` accepts) where two runs differ, as
-/// (time, text a, text b).
+/// (time, text a, text b); both runs stop there.
 fn first_divergence(
-    a: &[Line],
-    b: &[Line],
+    a: &Arc<WorldSpec>,
+    b: &Arc<WorldSpec>,
     keep: fn(&Line) -> bool,
 ) -> Option<(String, String, String)> {
-    let (mut xa, mut xb) = (a.iter().filter(|l| keep(l)), b.iter().filter(|l| keep(l)));
+    let mut xa = LadderLines::new(a).filter(keep);
+    let mut xb = LadderLines::new(b).filter(keep);
     loop {
         let (x, y) = (xa.next(), xb.next());
         if x.is_none() && y.is_none() {
             return None;
         }
-        let same =
-            |x: Option<&Line>, y: Option<&Line>| x.map(|l| (l.0, &l.1)) == y.map(|l| (l.0, &l.1));
-        if !same(x, y) {
-            let t = x.or(y).map_or(model::Instant::ZERO, |e| e.0);
-            let text = |e: Option<&Line>| {
-                e.map_or("(trace ended)".to_string(), |e| {
+        let same = |x: &Option<Line>, y: &Option<Line>| {
+            x.as_ref().map(|l| (l.0, &l.1)) == y.as_ref().map(|l| (l.0, &l.1))
+        };
+        if !same(&x, &y) {
+            let t = x
+                .as_ref()
+                .or(y.as_ref())
+                .map_or(model::Instant::ZERO, |e| e.0);
+            let text = |e: &Option<Line>| {
+                e.as_ref().map_or("(trace ended)".to_string(), |e| {
                     format!("{} ms {}", ms(e.0), e.1)
                 })
             };
-            return Some((ms(t), text(x), text(y)));
+            return Some((ms(t), text(&x), text(&y)));
         }
     }
 }
 
-/// Knobs of `pa` that, set alone to `pb`'s value, make the run end as `target`:
-/// exactly (outcome, RSTs and lost bytes), or failing that with the same
-/// outcome and RST causes (the knob explains the reset, other knobs the amount).
-fn responsible_knobs(
+/// One knob's value in the two personalities compared.
+#[derive(Serialize, schemars::JsonSchema, Clone, Debug, PartialEq, Eq)]
+pub struct KnobChange {
+    pub knob: &'static str,
+    pub from: String,
+    pub to: String,
+}
+
+impl fmt::Display for KnobChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({} → {})", self.knob, self.from, self.to)
+    }
+}
+
+/// Which of the knobs in which A and B differ make A's run end as B's.
+#[derive(Serialize, schemars::JsonSchema, Clone, Debug, Default)]
+pub struct Blame {
+    /// How many knobs differ between the two personalities.
+    pub knobs_differing: usize,
+    /// Knobs each of which, set alone to B's value, gives A's run B's outcome
+    /// and RST causes (empty when the two runs already share them).
+    pub decides_outcome: Vec<KnobChange>,
+    /// A smallest set of knobs (none of them can be left out) that, set
+    /// together to B's values, make A's run end exactly as B's: outcome, RSTs
+    /// and lost bytes.
+    pub exact: Vec<KnobChange>,
+}
+
+/// A cell's outcome class: its outcome and RST causes, without the amount lost.
+fn class(c: &Cell) -> (Outcome, &[String]) {
+    (c.outcome, &c.rst)
+}
+
+/// Finds which knobs of `pa` turn its run into `target`, `pb`'s run. The
+/// knobs that decide the outcome are found one at a time; the exact ending is
+/// narrowed from "every differing knob" by leaving out each knob whose
+/// absence changes nothing (so each one kept is needed).
+fn blame(
     s: &Scenario,
     opts: &ScenarioOpts,
-    pa: &Personality,
-    pb: &Personality,
-    pos: usize,
-    other: &Personality,
-    target: &Cell,
-) -> Vec<String> {
-    let mut exact = Vec::new();
-    let mut class = Vec::new();
-    for info in Knobs::INFO {
-        let (va, _) = pa.knobs.get(info.name).expect("knob");
-        let (vb, _) = pb.knobs.get(info.name).expect("knob");
-        if va == vb {
-            continue;
-        }
+    (pa, pb): (&Personality, &Personality),
+    (pos, other): (usize, &Personality),
+    (start, target): (&Cell, &Cell),
+) -> Blame {
+    let changes: Vec<KnobChange> = Knobs::INFO
+        .iter()
+        .filter_map(|info| {
+            let (va, _) = pa.knobs.get(info.name).expect("knob");
+            let (vb, _) = pb.knobs.get(info.name).expect("knob");
+            (va != vb).then(|| KnobChange {
+                knob: info.name,
+                from: va.to_string(),
+                to: vb.to_string(),
+            })
+        })
+        .collect();
+    let run = |set: &[&KnobChange]| -> Option<Cell> {
         let mut p = pa.clone();
-        if p.knobs
-            .set(info.name, &vb, Cow::Borrowed("compare"))
-            .is_err()
-        {
-            continue;
+        for c in set {
+            p.knobs
+                .set(c.knob, &pb.knobs.get(c.knob)?.0, Cow::Borrowed("compare"))
+                .ok()?;
         }
         let pair = if pos == 0 { [&p, other] } else { [other, &p] };
-        let Ok(spec) = with_pair(s, opts, pair) else {
-            continue;
-        };
-        let c = run_cell(s, spec, &target.first, &target.second);
-        if c.ending() == target.ending() {
-            exact.push(format!("{} ({} → {})", info.name, va, vb));
-        } else if c.outcome == target.outcome && c.rst == target.rst {
-            class.push(format!(
-                "{} ({} → {}; same outcome and RST, lost bytes differ)",
-                info.name, va, vb
-            ));
+        let spec = with_pair(s, opts, pair).ok()?;
+        Some(run_cell(s, spec, &target.first, &target.second))
+    };
+    let decides_outcome = if class(start) == class(target) {
+        Vec::new()
+    } else {
+        changes
+            .iter()
+            .filter(|c| run(&[*c]).is_some_and(|r| class(&r) == class(target)))
+            .cloned()
+            .collect()
+    };
+    let mut exact: Vec<&KnobChange> = changes.iter().collect();
+    let mut i = 0;
+    while i < exact.len() {
+        let mut without = exact.clone();
+        without.remove(i);
+        match run(&without) {
+            Some(r) if r.ending() == target.ending() => exact = without,
+            _ => i += 1,
         }
     }
-    if exact.is_empty() {
-        class
-    } else {
-        exact
+    Blame {
+        knobs_differing: changes.len(),
+        decides_outcome,
+        exact: exact.into_iter().cloned().collect(),
+    }
+}
+
+impl Blame {
+    /// In words, as the text report's last lines of a divergence.
+    pub fn lines(&self) -> Vec<String> {
+        let list = |v: &[KnobChange]| {
+            v.iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut out = Vec::new();
+        if !self.decides_outcome.is_empty() {
+            out.push(format!(
+                "outcome decided by: {}",
+                list(&self.decides_outcome)
+            ));
+        }
+        let needed = match self.exact.len() {
+            0 => "exact ending: no knob (the personalities' names only)".to_string(),
+            n => format!(
+                "exact ending needs {n} of the {} differing knobs: {}",
+                self.knobs_differing,
+                list(&self.exact)
+            ),
+        };
+        out.push(needed);
+        out
     }
 }
 
 pub struct Comparison {
     pub names: Vec<String>,
     pub cells: Vec<Cell>,
+    /// Each cell's world, as it ran.
+    pub specs: Vec<Arc<WorldSpec>>,
     pub divergences: Vec<Divergence>,
 }
 
@@ -322,12 +461,17 @@ pub fn compare(s: &Scenario, opts: &ScenarioOpts, names: &[String]) -> Result<Co
                     (cells[ci].ending() != cells[cj].ending()).then_some((k, ci, cj))
                 });
                 let Some((k, ci, cj)) = found else { continue };
-                let (lines_a, lines_b) = (ladder_lines(&specs[ci]), ladder_lines(&specs[cj]));
                 let (at_ms, a_entry, b_entry) =
-                    first_divergence(&lines_a, &lines_b, |_| true).unwrap_or_default();
+                    first_divergence(&specs[ci], &specs[cj], |_| true).unwrap_or_default();
                 let (decisive_at_ms, a_decisive, b_decisive) =
-                    first_divergence(&lines_a, &lines_b, |l| l.2).unwrap_or_default();
-                let knobs = responsible_knobs(s, opts, &ps[i], &ps[j], pos, &ps[k], &cells[cj]);
+                    first_divergence(&specs[ci], &specs[cj], |l| l.2).unwrap_or_default();
+                let knobs = blame(
+                    s,
+                    opts,
+                    (&ps[i], &ps[j]),
+                    (pos, &ps[k]),
+                    (&cells[ci], &cells[cj]),
+                );
                 divergences.push(Divergence {
                     host: host_name(pos),
                     a: ps[i].name.to_string(),
@@ -342,6 +486,7 @@ pub fn compare(s: &Scenario, opts: &ScenarioOpts, names: &[String]) -> Result<Co
                     a_decisive,
                     b_decisive,
                     knobs,
+                    cells: [ci, cj],
                 });
             }
         }
@@ -349,6 +494,7 @@ pub fn compare(s: &Scenario, opts: &ScenarioOpts, names: &[String]) -> Result<Co
     Ok(Comparison {
         names: names.to_vec(),
         cells,
+        specs,
         divergences,
     })
 }
@@ -361,7 +507,7 @@ fn colour(c: &Cell, text: &str, styled: bool) -> String {
         Outcome::Clean => "32",
         Outcome::ResetWithoutLoss => "33",
         Outcome::ResetWithLoss | Outcome::LossWithoutReset => "31",
-        Outcome::Hung => "35",
+        Outcome::Hung | Outcome::EventBudget | Outcome::TimeLimit => "35",
     };
     format!("\x1b[{code}m{text}\x1b[0m")
 }
@@ -373,17 +519,20 @@ pub fn text(s: &Scenario, c: &Comparison, styled: bool) -> String {
     if c.divergences.is_empty() {
         o.push_str("\nEvery pair ends the same.\n");
     }
+    let mut rest = String::new();
     for d in &c.divergences {
-        divergence_text(&mut o, d);
+        divergence_text(&mut rest, d);
     }
     for cell in c.cells.iter().filter(|x| !x.failures.is_empty()) {
-        failures_text(&mut o, cell);
+        failures_text(&mut rest, cell);
     }
+    o.push_str(&sim::report::fit(&rest));
     o
 }
 
 /// The matrix: first host's personality by row, second's by column, each
-/// cell's short ending padded to its column.
+/// cell's ending in a few characters (so five columns fit 100), then a legend
+/// naming the RST causes the cells refer to by letter.
 fn matrix_text(o: &mut String, s: &Scenario, c: &Comparison, styled: bool) {
     let n = c.names.len();
     let h0 = s.spec.hosts.first().map_or("first", |h| h.name.as_str());
@@ -396,35 +545,45 @@ fn matrix_text(o: &mut String, s: &Scenario, c: &Comparison, styled: bool) {
         .max()
         .unwrap_or(0)
         .max(corner.len());
-    let widths = column_widths(c);
+    let mut causes: Vec<String> = Vec::new();
+    let marks: Vec<String> = c.cells.iter().map(|x| x.mark(&mut causes)).collect();
+    let widths: Vec<usize> = (0..n)
+        .map(|j| {
+            let widest = (0..n).map(|i| marks[i * n + j].chars().count()).max();
+            widest.unwrap_or(0).max(c.names[j].len())
+        })
+        .collect();
     let _ = write!(o, "{corner:<w0$}");
     for (j, name) in c.names.iter().enumerate() {
         let _ = write!(o, "  {name:<w$}", w = widths[j]);
     }
+    o.truncate(o.trim_end().len());
     o.push('\n');
-    for (name, row) in c.names.iter().zip(c.cells.chunks(n)) {
+    for (i, name) in c.names.iter().enumerate() {
         let _ = write!(o, "{name:<w0$}");
-        for (cell, width) in row.iter().zip(&widths) {
-            let t = cell.short();
+        for (j, width) in widths.iter().enumerate() {
+            let (cell, t) = (&c.cells[i * n + j], &marks[i * n + j]);
             let pad = width.saturating_sub(t.chars().count());
-            let _ = write!(o, "  {}{}", colour(cell, &t, styled), " ".repeat(pad));
+            let _ = write!(o, "  {}{}", colour(cell, t, styled), " ".repeat(pad));
         }
+        o.truncate(o.trim_end().len());
         o.push('\n');
     }
+    let mut legend =
+        String::from("\n−N: N bytes written and never read · ✗: an expectation failed");
+    for (k, cause) in causes.iter().enumerate() {
+        let _ = write!(legend, "\nRST {}: {cause}", cause_letter(k));
+    }
+    o.push_str(&sim::report::fit(&legend));
 }
 
-/// Each column's width in characters: its widest cell or its name.
-fn column_widths(c: &Comparison) -> Vec<usize> {
-    let n = c.names.len();
-    (0..n)
-        .map(|j| {
-            (0..n)
-                .map(|i| c.cells[i * n + j].short().chars().count())
-                .max()
-                .unwrap_or(0)
-                .max(c.names[j].len())
-        })
-        .collect()
+/// The letter by which the matrix names its `k`th distinct set of RST causes.
+fn cause_letter(k: usize) -> String {
+    let letters = b"abcdefghijklmnopqrstuvwxyz";
+    match k < letters.len() {
+        true => char::from(letters[k]).to_string(),
+        false => format!("#{}", k + 1),
+    }
 }
 
 /// One divergence: the two endings, where they first differ (in any entry,
@@ -450,10 +609,8 @@ fn divergence_text(o: &mut String, d: &Divergence) {
             d.decisive_at_ms, d.a, d.a_decisive, d.b, d.b_decisive
         );
     }
-    if d.knobs.is_empty() {
-        let _ = writeln!(o, "  no single knob explains it (several knobs together)");
-    } else {
-        let _ = writeln!(o, "  knob responsible: {}", d.knobs.join(", "));
+    for line in d.knobs.lines() {
+        let _ = writeln!(o, "  {line}");
     }
 }
 
@@ -516,25 +673,21 @@ pub fn markdown(s: &Scenario, c: &Comparison) -> String {
     for d in &c.divergences {
         let _ = writeln!(
             o,
-            "\n- {} as {} vs {} (other side {}): {} vs {}; knob: {}",
+            "\n- {} as {} vs {} (other side {}): {} vs {}; {}",
             d.host,
             d.a,
             d.b,
             d.other,
             d.a_ends,
             d.b_ends,
-            if d.knobs.is_empty() {
-                "several".into()
-            } else {
-                d.knobs.join(", ")
-            }
+            d.knobs.lines().join("; ")
         );
     }
     o
 }
 
-#[derive(Serialize)]
-struct Json<'a> {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct Json<'a> {
     scenario: &'a str,
     personalities: &'a [String],
     cells: &'a [Cell],
@@ -558,6 +711,11 @@ pub fn exec(a: &Args) -> ExitCode {
             return ExitCode::from(EXIT_INPUT);
         }
     };
+    if let Some(path) = &a.html {
+        if let Err(code) = crate::html::write(path, &crate::html::compare_report(&s, &c)) {
+            return code;
+        }
+    }
     match a.format {
         Format::Text => print!("{}", text(&s, &c, super::styled())),
         Format::Csv => print!("{}", csv(&c)),

@@ -8,6 +8,7 @@ pub mod fuzz;
 pub mod personalities;
 pub mod real;
 pub mod run;
+pub mod schema;
 pub mod test;
 
 use crate::diag::Diag;
@@ -18,6 +19,19 @@ use std::process::ExitCode;
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_INPUT: u8 = 2;
+/// A closed pipe as a shell reports a process SIGPIPE killed (128 + 13).
+pub const EXIT_BROKEN_PIPE: u8 = 141;
+
+/// The report could not be written. A closed pipe ends the output quietly
+/// (where `main` keeps SIGPIPE's default the process is killed first, as
+/// `cat` would be); any other error is reported, exit 2.
+pub fn output_failed(e: std::io::Error) -> ExitCode {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        return ExitCode::from(EXIT_BROKEN_PIPE);
+    }
+    eprintln!("error: cannot write the report: {e}");
+    ExitCode::from(EXIT_INPUT)
+}
 
 /// Whether to colour output on stdout.
 pub fn styled() -> bool {

@@ -1,15 +1,19 @@
 //! `tcpsim real FILE [--compare]`: run a scenario with real sockets on this
 //! host's kernel and print the report; with `--compare`, also simulate it
 //! (linux personality) and print where the two differ (exit 1 on a difference).
-//! Scenarios this host cannot reproduce are reported as such (exit 0).
-//!
+//! Scenarios this host cannot reproduce are reported as such (exit 0); a
+//! process without the privileges a kernel run needs is told so before
+//! anything runs (exit 2).
 
-use crate::cli::run::{expectations_text, json_hosts, simulate, Format, JsonHost, JsonReport};
-use crate::cli::{report_diags, ScenarioOpts, EXIT_FAILED, EXIT_INPUT, EXIT_OK};
+use crate::cli::run::{self as run_cli, expectations_text, simulate, Format, JsonLine, JsonReport};
+use crate::cli::run::{ErrorLog, JsonRun};
+use crate::cli::{output_failed, report_diags, ScenarioOpts, EXIT_FAILED, EXIT_INPUT, EXIT_OK};
 use crate::real::{self, compare, trace, RunError};
 use crate::scenario::{self, Scenario};
 use serde::Serialize;
-use std::fmt::Write;
+use sim::trace::Tail;
+use std::fmt::Write as _;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -56,8 +60,8 @@ fn parse_scale(s: &str) -> Result<Scale, String> {
 
 /// What a kernel run adds to the JSON report (whose other keys are the
 /// simulator's: scenario, seed, hosts, verdict, expectations_failed, errors, trace).
-#[derive(Serialize)]
-struct KernelJson<'a> {
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct KernelJson<'a> {
     release: String,
     reproducible: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -77,11 +81,10 @@ struct KernelJson<'a> {
 }
 
 /// The JSON of a scenario this host cannot run: no trace, no verdict.
-#[derive(Serialize)]
-struct NotRunJson<'a> {
-    scenario: &'a str,
-    seed: u64,
-    hosts: Vec<JsonHost<'a>>,
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct NotRunJson<'a> {
+    #[serde(flatten)]
+    run: JsonRun<'a>,
     kernel: KernelJson<'a>,
 }
 
@@ -95,30 +98,43 @@ fn header(s: &Scenario, scale: f64) -> String {
     o
 }
 
-fn not_reproducible(s: &Scenario, a: &Args, reason: &str) -> ExitCode {
-    match a.format {
+/// Reports that the scenario cannot run here and why; exits with `code`.
+fn not_reproducible(s: &Scenario, a: &Args, reason: &str, code: u8) -> ExitCode {
+    let kernel = KernelJson {
+        release: real::kernel_release(),
+        reproducible: false,
+        reason: Some(reason.to_string()),
+        time_scale: None,
+        plan: None,
+        notes: Vec::new(),
+        states: None,
+        comparison: None,
+        differences: None,
+    };
+    let mut out = std::io::stdout().lock();
+    let written = match a.format {
         Format::Json => {
             let j = NotRunJson {
-                scenario: &s.name,
-                seed: s.spec.seed,
-                hosts: json_hosts(s),
-                kernel: KernelJson {
-                    release: real::kernel_release(),
-                    reproducible: false,
-                    reason: Some(reason.to_string()),
-                    time_scale: None,
-                    plan: None,
-                    notes: Vec::new(),
-                    states: None,
-                    comparison: None,
-                    differences: None,
-                },
+                run: JsonRun::new(s),
+                kernel,
             };
-            println!("{}", serde_json::to_string_pretty(&j).expect("serializes"));
+            serde_json::to_writer_pretty(&mut out, &j)
+                .map_err(std::io::Error::from)
+                .and_then(|()| writeln!(out))
         }
-        Format::Text => println!("{}: not reproducible: {reason}", s.path),
+        Format::Jsonl => run_cli::write_line(&mut out, &JsonLine::<()>::Run(&JsonRun::new(s)))
+            .and_then(|()| run_cli::write_line(&mut out, &JsonLine::Kernel(&kernel))),
+        Format::Text => Ok(()),
+    };
+    match code {
+        EXIT_OK if a.format == Format::Text => println!("{}: not reproducible: {reason}", s.path),
+        EXIT_OK => {}
+        _ => eprintln!("error: {}: not reproducible here: {reason}", s.path),
     }
-    ExitCode::from(EXIT_OK)
+    match written {
+        Err(e) => output_failed(e),
+        Ok(()) => ExitCode::from(code),
+    }
 }
 
 /// A kernel run as the simulator's trace and verdict, with its notes.
@@ -160,16 +176,24 @@ fn run_kernel(
     hint: &real::Hint,
 ) -> Result<real::RealRun, ExitCode> {
     if !cfg!(target_os = "linux") {
-        return Err(not_reproducible(s, a, "this host does not run Linux"));
+        return Err(not_reproducible(
+            s,
+            a,
+            "this host does not run Linux",
+            EXIT_OK,
+        ));
     }
-    let plan = real::plan(&s.spec, scale).map_err(|reason| not_reproducible(s, a, &reason))?;
+    let plan =
+        real::plan(&s.spec, scale).map_err(|reason| not_reproducible(s, a, &reason, EXIT_OK))?;
     let opts = real::Options {
         time_scale: scale,
         labels: compare::labels(s),
     };
     let run = match real::execute(&s.spec, &plan, &opts, hint) {
         Ok(r) => r,
-        Err(RunError::NotReproducible(reason)) => return Err(not_reproducible(s, a, &reason)),
+        Err(RunError::NotReproducible(reason)) => {
+            return Err(not_reproducible(s, a, &reason, EXIT_OK))
+        }
         Err(RunError::Failed(e)) => {
             eprintln!("error: the kernel run failed: {e}");
             return Err(ExitCode::from(EXIT_INPUT));
@@ -189,6 +213,11 @@ pub fn exec(a: &Args) -> ExitCode {
         Ok(s) => s,
         Err(d) => return report_diags(&d),
     };
+    // Before anything runs: without them every call would fail and be
+    // reported as a difference from the simulator.
+    if let Some(why) = real::plan::missing_privileges() {
+        return not_reproducible(&s, a, &why, EXIT_INPUT);
+    }
     let scale = match a.time_scale {
         Scale::Fixed(x) => x,
         Scale::Auto => real::plan::auto_scale(&s.spec),
@@ -210,22 +239,20 @@ pub fn exec(a: &Args) -> ExitCode {
     let differences = items
         .as_ref()
         .map(|i| i.iter().filter(|x| !x.agree).count());
-    match a.format {
-        Format::Json => {
-            let kernel = KernelJson {
-                release: real::kernel_release(),
-                reproducible: true,
-                reason: None,
-                time_scale: Some(scale),
-                plan: Some(&run.plan),
-                notes: k.notes.clone(),
-                states: run.states.as_deref(),
-                comparison: items.as_deref(),
-                differences,
-            };
-            let r = JsonReport::new(&s, &k.trace, &k.verdict, &failures, Some(kernel));
-            println!("{}", serde_json::to_string_pretty(&r).expect("serializes"));
-        }
+    let kernel = KernelJson {
+        release: real::kernel_release(),
+        reproducible: true,
+        reason: None,
+        time_scale: Some(scale),
+        plan: Some(&run.plan),
+        notes: k.notes.clone(),
+        states: run.states.as_deref(),
+        comparison: items.as_deref(),
+        differences,
+    };
+    let mut out = std::io::stdout().lock();
+    let written = match a.format {
+        Format::Json | Format::Jsonl => json(&s, a.format, &k, &failures, &kernel, &mut out),
         Format::Text => {
             let sim_report = || {
                 let mut o = sim::report::ladder(&s.spec, world.trace());
@@ -233,17 +260,44 @@ pub fn exec(a: &Args) -> ExitCode {
                 o.push_str(&sim::report::verdict_text(&s.spec, &sim_verdict));
                 o
             };
-            print!(
-                "{}",
-                text(&s, a, scale, &k, &failures, items.as_deref(), sim_report)
-            );
+            let t = text(&s, a, scale, &k, &failures, items.as_deref(), sim_report);
+            out.write_all(t.as_bytes())
         }
+    };
+    if let Err(e) = written.and_then(|()| out.flush()) {
+        return output_failed(e);
     }
     let failed = match differences {
         Some(d) => d > 0,
         None => !failures.is_empty(),
     };
     ExitCode::from(if failed { EXIT_FAILED } else { EXIT_OK })
+}
+
+/// The kernel run as the JSON report or as JSON lines (the same keys).
+fn json(
+    s: &Scenario,
+    format: Format,
+    k: &KernelView,
+    failures: &[scenario::Mismatch],
+    kernel: &KernelJson,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    let mut errors = ErrorLog::default();
+    k.trace.iter().for_each(|e| errors.push(s, e));
+    if format == Format::Jsonl {
+        run_cli::write_line(out, &JsonLine::<()>::Run(&JsonRun::new(s)))?;
+        for e in &k.trace {
+            run_cli::write_line(out, &JsonLine::<()>::Entry(e))?;
+        }
+        run_cli::write_end_lines(out, &k.verdict, &errors, failures)?;
+        return run_cli::write_line(out, &JsonLine::Kernel(kernel));
+    }
+    let mut trace = Tail::new(usize::MAX);
+    k.trace.iter().for_each(|e| trace.push(*e));
+    let r = JsonReport::new(s, &mut trace, &k.verdict, failures, &errors, Some(kernel));
+    serde_json::to_writer_pretty(&mut *out, &r)?;
+    writeln!(out)
 }
 
 /// The text report: header and notes; then the kernel's ladder, verdict and

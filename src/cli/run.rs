@@ -1,11 +1,18 @@
 //! `tcpsim run FILE`: run one scenario, print the ladder and the verdict (or
-//! JSON), and check its expectations.
+//! JSON, or JSON lines), and check its expectations.
+//!
+//! Memory does not grow with the length of the run: the trace goes past the
+//! report as it is produced. The ladder and `--format json` keep its last
+//! `--max-trace-entries` entries (and say how many they left out),
+//! `--format jsonl` writes every entry as it happens, `-q` records none.
 
-use super::{report_diags, ScenarioOpts, EXIT_FAILED, EXIT_OK};
+use super::{output_failed, report_diags, ScenarioOpts, EXIT_FAILED, EXIT_OK};
 use crate::scenario::{self, Mismatch, Scenario};
 use serde::Serialize;
-use sim::{report, Entry, Verdict, World};
-use std::fmt::Write;
+use sim::trace::{Tail, MAX_TRACE_ENTRIES};
+use sim::{report, Entry, Outcome, Verdict, World};
+use std::fmt::Write as _;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -14,8 +21,11 @@ pub enum Format {
     /// Ladder diagram and verdict.
     #[default]
     Text,
-    /// The full trace and verdict as JSON.
+    /// The trace (its last entries) and verdict as one JSON document.
     Json,
+    /// JSON lines: what runs, every trace entry as it happens, then the
+    /// verdict, the errors and the expectations; each line has a `type`.
+    Jsonl,
 }
 
 #[derive(clap::Args, Debug)]
@@ -30,27 +40,86 @@ pub struct Args {
     /// Print only the verdict, not the ladder.
     #[arg(long, short)]
     pub quiet: bool,
+    /// How many trace entries the ladder and `--format json` keep: the last
+    /// ones (a longer run says how many it left out; `--format jsonl` writes all).
+    #[arg(long, value_name = "N", default_value_t = MAX_TRACE_ENTRIES)]
+    pub max_trace_entries: usize,
+    /// Also write the report as one self-contained HTML page: ladder, verdict,
+    /// trace (its last `--max-trace-entries` entries).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
-/// Runs a scenario with its trace recorded.
+/// Runs a scenario with its whole trace recorded (for `tcpsim real`, which
+/// compares it step by step with the kernel's).
 pub fn simulate(s: &Scenario) -> (World, Verdict) {
     let mut w = World::new(s.spec.clone(), true);
     let v = w.run();
     (w, v)
 }
 
-/// The JSON report of a run, the simulator's or (with `kernel`) a real
-/// kernel's: one schema for both.
-#[derive(Serialize)]
-pub struct JsonReport<'a, K: Serialize> {
+/// Runs a scenario, handing each trace entry to `each` as it is produced.
+pub fn stream<E>(s: &Scenario, each: impl FnMut(&Entry) -> Result<(), E>) -> Result<Verdict, E> {
+    World::new(s.spec.clone(), true).run_with(each)
+}
+
+/// Runs a scenario for its text report: the ladder of its last `max_entries`
+/// trace entries (none, and no trace recorded, when `None`) and the verdict.
+fn simulate_text(s: &Scenario, max_entries: Option<usize>) -> (Option<String>, Verdict) {
+    let Some(max_entries) = max_entries else {
+        return (None, World::new(s.spec.clone(), false).run());
+    };
+    let mut ladder = report::Ladder::new(&s.spec, None, max_entries);
+    let v = stream(s, |e| {
+        ladder.push(e);
+        Ok::<(), std::convert::Infallible>(())
+    });
+    let Ok(v) = v;
+    (Some(ladder.finish()), v)
+}
+
+/// Runs a scenario and renders its text report (with the ladder of its last
+/// [`MAX_TRACE_ENTRIES`] entries if `ladder`), for `test -v` and `fuzz`,
+/// whose `failures` come from their own check.
+pub fn run_text_report(s: &Scenario, failures: &[Mismatch], ladder: bool) -> String {
+    let (ladder, v) = simulate_text(s, ladder.then_some(MAX_TRACE_ENTRIES));
+    text_report(s, ladder.as_deref(), &v, failures)
+}
+
+/// What ran: the first keys of the JSON report, the first line of JSON lines.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct JsonRun<'a> {
     scenario: &'a str,
     seed: u64,
     hosts: Vec<JsonHost<'a>>,
+}
+
+impl<'a> JsonRun<'a> {
+    pub fn new(s: &'a Scenario) -> JsonRun<'a> {
+        JsonRun {
+            scenario: &s.name,
+            seed: s.spec.seed,
+            hosts: json_hosts(s),
+        }
+    }
+}
+
+/// The JSON report of a run, the simulator's or (with `kernel`) a real
+/// kernel's: one schema for both.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct JsonReport<'a, K: Serialize> {
+    #[serde(flatten)]
+    run: JsonRun<'a>,
     verdict: &'a Verdict,
     expectations_failed: &'a [Mismatch],
     /// Every call that failed, with the name its stack uses and the POSIX one.
-    errors: Vec<JsonError>,
+    errors: &'a [JsonError],
+    /// The last entries of the trace (all of them unless `trace_dropped`).
     trace: &'a [Entry],
+    /// How many entries the whole trace has.
+    trace_entries: u64,
+    /// How many of its first entries `trace` leaves out.
+    trace_dropped: u64,
     /// What a kernel run adds (its plan, notes, time scale, comparison).
     #[serde(skip_serializing_if = "Option::is_none")]
     kernel: Option<K>,
@@ -59,22 +128,71 @@ pub struct JsonReport<'a, K: Serialize> {
 impl<'a, K: Serialize> JsonReport<'a, K> {
     pub fn new(
         s: &'a Scenario,
-        trace: &'a [Entry],
+        trace: &'a mut Tail<Entry>,
         verdict: &'a Verdict,
         expectations_failed: &'a [Mismatch],
+        errors: &'a ErrorLog,
         kernel: Option<K>,
     ) -> JsonReport<'a, K> {
+        let (trace_entries, trace_dropped) = (trace.seen(), trace.dropped());
         JsonReport {
-            scenario: &s.name,
-            seed: s.spec.seed,
-            hosts: json_hosts(s),
+            run: JsonRun::new(s),
             verdict,
             expectations_failed,
-            errors: json_errors(s, trace),
-            trace,
+            errors: &errors.0,
+            trace: trace.kept(),
+            trace_entries,
+            trace_dropped,
             kernel,
         }
     }
+}
+
+/// One line of `--format jsonl`, its kind in `type`; the fields are the JSON
+/// report's, spelled the same (`K`: what a kernel run adds).
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum JsonLine<'a, K: Serialize> {
+    /// The first line: the JSON report's `scenario`, `seed`, `hosts`.
+    Run(&'a JsonRun<'a>),
+    /// One per trace entry, in order, as the run produces them.
+    Entry(&'a Entry),
+    /// The verdict's fields.
+    Verdict(&'a Verdict),
+    Errors {
+        errors: &'a [JsonError],
+    },
+    Expectations {
+        expectations_failed: &'a [Mismatch],
+    },
+    /// A kernel run's `kernel` object.
+    Kernel(&'a K),
+}
+
+/// A line of a simulator run (no kernel part).
+pub type Line<'a> = JsonLine<'a, ()>;
+
+/// Writes one JSON line.
+pub fn write_line<K: Serialize>(out: &mut impl Write, l: &JsonLine<K>) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, l)?;
+    out.write_all(b"\n")
+}
+
+/// The last lines: verdict, errors, expectations.
+pub fn write_end_lines(
+    out: &mut impl Write,
+    v: &Verdict,
+    errors: &ErrorLog,
+    failures: &[Mismatch],
+) -> std::io::Result<()> {
+    write_line(out, &Line::Verdict(v))?;
+    write_line(out, &Line::Errors { errors: &errors.0 })?;
+    write_line(
+        out,
+        &Line::Expectations {
+            expectations_failed: failures,
+        },
+    )
 }
 
 /// The hosts as the JSON report lists them.
@@ -90,8 +208,8 @@ pub fn json_hosts(s: &Scenario) -> Vec<JsonHost<'_>> {
         .collect()
 }
 
-#[derive(Serialize)]
-struct JsonError {
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct JsonError {
     t_ns: model::Instant,
     host: String,
     process: String,
@@ -101,54 +219,67 @@ struct JsonError {
     posix: &'static str,
 }
 
-fn json_errors(s: &Scenario, trace: &[Entry]) -> Vec<JsonError> {
-    trace
-        .iter()
-        .filter_map(|e| match e.what {
-            sim::What::Return {
-                proc,
-                call,
-                result: Err(errno),
-                ..
-            } => Some(JsonError {
+/// The calls that failed, gathered as the trace goes by.
+#[derive(Default)]
+pub struct ErrorLog(Vec<JsonError>);
+
+impl ErrorLog {
+    pub fn push(&mut self, s: &Scenario, e: &Entry) {
+        if let sim::What::Return {
+            proc,
+            call,
+            result: Err(errno),
+            ..
+        } = e.what
+        {
+            self.0.push(JsonError {
                 t_ns: e.t_ns,
                 host: s.spec.hosts[e.host as usize].name.clone(),
                 process: s.spec.procs[proc as usize].name.clone(),
                 call: report::call_text(&call, &s.spec),
                 error: report::errno_name(&s.spec, e.host, errno),
                 posix: errno.name(),
-            }),
-            _ => None,
-        })
-        .collect()
+            });
+        }
+    }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct JsonHost<'a> {
     name: &'a str,
     personality: &'a str,
     release: &'a str,
 }
 
-/// The text report: header, ladder, verdict, expectations.
+/// The text report: header, ladder (when there is one), verdict, expectations.
 pub fn text_report(
     s: &Scenario,
-    w: &World,
+    ladder: Option<&str>,
     v: &Verdict,
     failures: &[Mismatch],
-    ladder: bool,
 ) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "scenario: {} ({})", s.name, s.path);
     for line in s.description.lines().filter(|l| !l.trim().is_empty()) {
-        let _ = writeln!(o, "  {}", line.trim());
+        o.push_str(&report::fit(&format!("  {}", line.trim())));
     }
     let _ = writeln!(o, "seed: {}\n", s.spec.seed);
-    if ladder {
-        o.push_str(&report::ladder(&s.spec, w.trace()));
+    if let Some(ladder) = ladder {
+        o.push_str(ladder);
         o.push('\n');
     }
     o.push_str(&report::verdict_text(&s.spec, v));
+    let key = match v.outcome {
+        Outcome::EventBudget => Some("max_events"),
+        Outcome::TimeLimit => Some("duration"),
+        _ => None,
+    };
+    if let Some(key) = key {
+        let _ = writeln!(
+            o,
+            "  (raise `{key}` under [scenario] to see how the run ends)"
+        );
+    }
     o.push_str(&expectations_text(s, failures));
     o
 }
@@ -177,22 +308,103 @@ pub fn expectations_text(s: &Scenario, failures: &[Mismatch]) -> String {
     o
 }
 
+/// Everything one run's trace feeds, each part only when an output asks for
+/// it: one run serves the text, JSON, JSON lines and HTML reports at once.
+struct Sinks<'s> {
+    /// The text ladder (not with `-q`).
+    ladder: Option<report::Ladder<'s>>,
+    /// The last entries, for `--format json` and `--html`.
+    tail: Option<Tail<Entry>>,
+    /// `--format jsonl`: each entry written as it happens.
+    lines: bool,
+    errors: ErrorLog,
+}
+
+impl<'s> Sinks<'s> {
+    fn new(s: &'s Scenario, a: &Args) -> Sinks<'s> {
+        let text = a.format == Format::Text && !a.quiet;
+        let keep = a.format == Format::Json || a.html.is_some();
+        Sinks {
+            ladder: text.then(|| report::Ladder::new(&s.spec, None, a.max_trace_entries)),
+            tail: keep.then(|| Tail::new(a.max_trace_entries)),
+            lines: a.format == Format::Jsonl,
+            errors: ErrorLog::default(),
+        }
+    }
+
+    fn push(&mut self, s: &Scenario, e: &Entry, out: &mut impl Write) -> std::io::Result<()> {
+        self.errors.push(s, e);
+        if let Some(l) = &mut self.ladder {
+            l.push(e);
+        }
+        if let Some(t) = &mut self.tail {
+            t.push(*e);
+        }
+        if self.lines {
+            write_line(out, &Line::Entry(e))?;
+        }
+        Ok(())
+    }
+
+    /// Runs the scenario once, feeding the sinks (recording no trace when
+    /// none wants it); the verdict.
+    fn run(&mut self, s: &Scenario, out: &mut impl Write) -> std::io::Result<Verdict> {
+        if self.lines {
+            write_line(out, &Line::Run(&JsonRun::new(s)))?;
+        }
+        if self.ladder.is_none() && self.tail.is_none() && !self.lines {
+            return Ok(World::new(s.spec.clone(), false).run());
+        }
+        stream(s, |e| self.push(s, e, out))
+    }
+
+    /// Writes the report the format names, after the run.
+    fn finish(
+        &mut self,
+        s: &Scenario,
+        a: &Args,
+        (v, failures): (&Verdict, &[Mismatch]),
+        out: &mut impl Write,
+    ) -> std::io::Result<()> {
+        match (a.format, &mut self.tail) {
+            (Format::Jsonl, _) => write_end_lines(out, v, &self.errors, failures),
+            (Format::Json, Some(tail)) => {
+                let r = JsonReport::<()>::new(s, tail, v, failures, &self.errors, None);
+                serde_json::to_writer_pretty(&mut *out, &r)?;
+                out.write_all(b"\n")
+            }
+            _ => {
+                let ladder = self.ladder.take().map(report::Ladder::finish);
+                let text = text_report(s, ladder.as_deref(), v, failures);
+                out.write_all(text.as_bytes())
+            }
+        }
+    }
+}
+
 pub fn exec(a: &Args) -> ExitCode {
     let s = match scenario::load(&a.file, &a.opts.overrides()) {
         Ok(s) => s,
         Err(d) => return report_diags(&d),
     };
-    let (w, v) = simulate(&s);
-    let failures = s.check(&v);
-    match a.format {
-        Format::Json => {
-            let r = JsonReport::<()>::new(&s, w.trace(), &v, &failures, None);
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&r).expect("reports serialize")
-            );
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut sinks = Sinks::new(&s, a);
+    let ran = sinks.run(&s, &mut out).and_then(|v| {
+        let failures = s.check(&v);
+        sinks.finish(&s, a, (&v, &failures), &mut out)?;
+        out.flush()?;
+        Ok((v, failures))
+    });
+    let (v, failures) = match ran {
+        Ok(r) => r,
+        Err(e) => return output_failed(e),
+    };
+    if let (Some(path), Some(tail)) = (&a.html, &mut sinks.tail) {
+        let page = crate::html::run_report(&s, tail.kept(), &v, &failures);
+        if let Err(code) = crate::html::write(path, &page) {
+            return code;
         }
-        Format::Text => print!("{}", text_report(&s, &w, &v, &failures, !a.quiet)),
     }
     ExitCode::from(if failures.is_empty() {
         EXIT_OK

@@ -113,8 +113,7 @@ pub fn exec(a: &Args) -> ExitCode {
                 }
                 if a.verbose {
                     if let Ok(s) = scenario::load(f, &a.opts.overrides()) {
-                        let (w, v) = super::run::simulate(&s);
-                        print!("{}", super::run::text_report(&s, &w, &v, &ms, true));
+                        print!("{}", super::run::run_text_report(&s, &ms, true));
                     }
                 }
             }

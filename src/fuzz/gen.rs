@@ -16,7 +16,7 @@ use serde::Serialize;
 use std::sync::Arc;
 
 /// How long a step waits after the previous step of its process.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 pub enum Wait {
     /// `-`: right after.
     Now,
@@ -26,7 +26,7 @@ pub enum Wait {
 
 /// The generator's socket names: each side has its connection socket and
 /// at most one `dup` of it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 pub enum Sock {
     /// `c` (client) or `s` (server).
     Main,
@@ -36,7 +36,7 @@ pub enum Sock {
 
 /// The generator's naming: [`Sock`]s, the one peer host, and a forked
 /// child written as the steps it runs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, schemars::JsonSchema)]
 pub struct Gen;
 
 impl Naming for Gen {
@@ -52,7 +52,7 @@ impl Naming for Gen {
 /// One generated call, of the one vocabulary ([`model::call`]).
 pub type Call = model::Call<Gen>;
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 pub struct Step {
     pub wait: Wait,
     pub call: Call,

@@ -309,7 +309,7 @@ pub fn patterns(case: &Case) -> Vec<(usize, usize)> {
 }
 
 /// The smallest case of a row that ended in an RST or a loss.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema, Deserialize)]
 pub struct Example {
     /// Index of the case in the sequence.
     pub case: u64,
@@ -328,7 +328,7 @@ impl Example {
 }
 
 /// One (pattern, actor stack, peer stack) cell.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema, Deserialize)]
 pub struct Row {
     pub pattern: String,
     /// The stack of the side showing the pattern.
@@ -349,7 +349,7 @@ pub struct Row {
 }
 
 /// A survey, or a shard of one.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema, Deserialize)]
 pub struct Survey {
     pub format: u32,
     pub seed: u64,

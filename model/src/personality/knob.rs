@@ -107,7 +107,7 @@ impl KnobValue for bool {
 macro_rules! knob_enum {
     ($(#[doc = $doc:literal])* $name:ident { $( $(#[doc = $vdoc:literal])* $variant:ident = $text:literal ),+ $(,)? }) => {
         $(#[doc = $doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
         pub enum $name { $( $(#[doc = $vdoc])* #[serde(rename = $text)] $variant ),+ }
 
         impl $name {

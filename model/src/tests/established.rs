@@ -325,7 +325,7 @@ fn test_established_ack_of_unsent_data_is_acked_and_dropped() {
     h.inject(seg);
     assert_eq!(h.sent(), [". 1:1(0) ack 1"]);
     assert_eq!(h.s().tcb.unread, 0, "the segment was dropped, data too");
-    assert_eq!(h.s().tcb.snd_una, Seq(OUR_ISS + 1));
+    assert_eq!(h.s().tcb.snd_una, Offset::FIRST_DATA);
 }
 
 #[test]
@@ -487,7 +487,7 @@ fn test_established_pure_ack_after_a_rewind_is_at_snd_max() {
     h.flush();
     h.advance_ms(201);
     assert_eq!(h.sent(), [". 1:1461(1460) ack 1"]);
-    assert_eq!(h.s().tcb.snd_nxt, Seq(OUR_ISS + 1 + MSS));
+    assert_eq!(h.s().tcb.snd_nxt, Offset(1 + MSS as u64));
     h.send_data(1, 1, MSS);
     h.send_data(1 + MSS, 1, MSS);
     assert_eq!(h.sent(), [format!(". 4381:4381(0) ack {}", 1 + 2 * MSS)]);

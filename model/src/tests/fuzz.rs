@@ -120,11 +120,11 @@ fn shake(mut h: H, d: &mut Draw, label: &str) {
         for (_, s) in h.host.sockets() {
             let t = &s.tcb;
             assert!(
-                t.snd_una.le(t.snd_nxt),
+                t.snd_una <= t.snd_nxt,
                 "{label} step {step}: snd_una > snd_nxt: {t:?}"
             );
             assert!(
-                t.snd_nxt.le(t.snd_max),
+                t.snd_nxt <= t.snd_max,
                 "{label} step {step}: snd_nxt > snd_max: {t:?}"
             );
         }
@@ -138,6 +138,22 @@ fn test_any_state_survives_random_segments_calls_and_timers() {
             let mut d = Draw(seed.wrapping_mul(0x9e37_79b9) ^ name.len() as u64);
             shake(fixture(), &mut d, &format!("{name} seed {seed}"));
         }
+    }
+}
+
+/// ESTABLISHED after 5 GiB each way (`wrap::past_2_pow_32`), every position
+/// past 2^32: the harness counts its relative numbers from the edges, so the
+/// draws land around RCV.NXT and SND.UNA, where a wrong mapping would show.
+#[test]
+fn test_past_2_pow_32_survives_random_segments_calls_and_timers() {
+    let mut long = super::wrap::past_2_pow_32();
+    let t = &long.s().tcb;
+    let (ours, peers) = (t.snd_seq(t.snd_una - 1), t.rcv_seq(t.rcv_nxt - 1));
+    (long.our_iss, long.peer_iss) = (ours.0, peers.0);
+    for seed in 0..300u64 {
+        let h = long.clone();
+        let mut d = Draw(seed ^ 0x5eed_0002_0000_0000);
+        shake(h, &mut d, &format!("past 2^32 seed {seed}"));
     }
 }
 

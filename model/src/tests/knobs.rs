@@ -442,7 +442,8 @@ fn fill(p: Personality) -> u64 {
     for _ in 0..100 {
         h.advance_ms(200); // a delayed ACK goes out
         let t = &h.s().tcb;
-        let right = (t.last_ack_sent + t.rcv_wnd_sent).0.wrapping_sub(PEER_ISS);
+        // Offsets in the peer's stream are the relative numbers.
+        let right = (t.last_ack_sent + t.rcv_wnd_sent as u64).0 as u32;
         let room = right.saturating_sub(seq).min(MSS);
         if room == 0 {
             return h.s().tcb.unread;
@@ -887,7 +888,7 @@ fn test_keepalive_is_off_by_default_and_an_answer_restarts_the_idle_time() {
     assert_eq!(probe.len(), 1);
     assert_eq!(
         probe[0].seq,
-        h.s().tcb.snd_una - 1,
+        h.s().tcb.snd_seq(h.s().tcb.snd_una - 1),
         "a probe sits one below SND.UNA"
     );
     // The peer answers: the connection stays, and the next probe is a full idle time away.

@@ -1,0 +1,161 @@
+//! The JSON documents are what their schemas (docs/schema/, generated from
+//! the serializing types by `tcpsim schema`) say: the files are current, and
+//! real outputs of every command that writes JSON validate against them.
+
+mod common;
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+fn tcpsim(args: &[&str]) -> Vec<u8> {
+    let out = Command::new(env!("CARGO_BIN_EXE_tcpsim"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .output()
+        .expect("tcpsim runs");
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "tcpsim {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// The validator for `docs/schema/<name>.schema.json`.
+fn validator(name: &str) -> jsonschema::Validator {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("docs/schema/{name}.schema.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let schema: Value = serde_json::from_str(&text).expect("a schema is JSON");
+    jsonschema::validator_for(&schema).expect("a valid JSON Schema")
+}
+
+fn assert_valid(v: &jsonschema::Validator, doc: &Value, what: &str) {
+    let errors: Vec<String> = v
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .take(5)
+        .collect();
+    assert!(errors.is_empty(), "{what}: {}", errors.join("\n"));
+}
+
+#[test]
+fn the_schema_files_are_what_tcpsim_schema_generates() {
+    let dir = tempfile::tempdir().unwrap();
+    tcpsim(&["schema", "--write", dir.path().to_str().unwrap()]);
+    let listed = String::from_utf8(tcpsim(&["schema"])).unwrap();
+    for line in listed.lines() {
+        let name = line.split_whitespace().next().unwrap();
+        let file = format!("{name}.schema.json");
+        let generated = std::fs::read_to_string(dir.path().join(&file)).unwrap();
+        let kept = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("docs/schema")
+                .join(&file),
+        )
+        .unwrap_or_default();
+        assert!(
+            generated == kept,
+            "docs/schema/{file} is stale: run `tcpsim schema --write docs/schema`"
+        );
+    }
+}
+
+#[test]
+fn every_run_report_of_the_corpus_validates() {
+    let (json, lines) = (validator("run"), validator("run-jsonl"));
+    for file in common::toml_files("scenarios") {
+        let f = file.to_str().unwrap();
+        let doc: Value = serde_json::from_slice(&tcpsim(&["run", f, "--format", "json"])).unwrap();
+        assert_valid(&json, &doc, f);
+        for line in String::from_utf8(tcpsim(&["run", f, "--format", "jsonl"]))
+            .unwrap()
+            .lines()
+        {
+            assert_valid(&lines, &serde_json::from_str(line).unwrap(), f);
+        }
+    }
+}
+
+#[test]
+fn compare_and_survey_documents_validate() {
+    let compare = validator("compare");
+    for f in [
+        "scenarios/rsync-cygwin-exit.toml",
+        "scenarios/close-with-unread.toml",
+    ] {
+        let doc: Value =
+            serde_json::from_slice(&tcpsim(&["compare", f, "--format", "json"])).unwrap();
+        assert_valid(&compare, &doc, f);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("survey.json");
+    tcpsim(&[
+        "fuzz",
+        "--survey",
+        "--cases",
+        "300",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_valid(&validator("survey"), &doc, "survey");
+}
+
+#[test]
+fn the_schemas_reject_what_tcpsim_does_not_write() {
+    let v = validator("run");
+    let doc: Value = serde_json::from_slice(&tcpsim(&[
+        "run",
+        "scenarios/fin-lost.toml",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    let mut renamed = doc.clone();
+    let verdict = renamed.as_object_mut().unwrap().remove("verdict").unwrap();
+    renamed["result"] = verdict;
+    assert!(!v.is_valid(&renamed), "a renamed field passes");
+    let mut bad_outcome = doc.clone();
+    bad_outcome["verdict"]["outcome"] = "fine".into();
+    assert!(!v.is_valid(&bad_outcome), "an unknown outcome passes");
+    for at in [
+        "/verdict",
+        "/trace/0",
+        "/verdict/connections/0/directions/0",
+        "/hosts/0",
+    ] {
+        let mut extra = doc.clone();
+        extra.pointer_mut(at).unwrap()["undocumented"] = 1.into();
+        assert!(
+            !v.is_valid(&extra),
+            "a field the schema does not name passes at {at}"
+        );
+    }
+    let mut bad_cause = doc;
+    bad_cause["verdict"]["resets"] = serde_json::json!([]);
+    assert!(
+        v.is_valid(&bad_cause),
+        "an empty reset list is a valid document"
+    );
+}
+
+#[test]
+fn a_kernel_report_validates() {
+    if let Some(why) = tcpsim::real::plan::missing_privileges() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let (json, lines) = (validator("real"), validator("real-jsonl"));
+    let f = "scenarios/close-with-unread.toml";
+    let doc: Value =
+        serde_json::from_slice(&tcpsim(&["real", f, "--compare", "--format", "json"])).unwrap();
+    assert_valid(&json, &doc, f);
+    for line in String::from_utf8(tcpsim(&["real", f, "--format", "jsonl"]))
+        .unwrap()
+        .lines()
+    {
+        assert_valid(&lines, &serde_json::from_str(line).unwrap(), f);
+    }
+}

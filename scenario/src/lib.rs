@@ -9,9 +9,10 @@ pub mod personality_file;
 pub mod resolve;
 pub mod source;
 pub mod steps;
+mod toml_error;
 pub mod units;
 
-use crate::diag::{Class, Diag};
+use crate::diag::Diag;
 use crate::source::{FileKind, Source};
 use file::ScenarioFile;
 use model::{HostId, RstCause, State};
@@ -366,33 +367,9 @@ pub fn parse(path: &str, text: &str) -> Result<ScenarioFile, Vec<Diag>> {
 
 fn parse_source(path: &str, source: &Arc<Source>) -> Result<ScenarioFile, Vec<Diag>> {
     toml::from_str(source.text()).map_err(|e| {
-        let (message, help) = toml_message(e.message());
-        // Only on error: is it TOML at all, or TOML that is not a scenario?
-        let class = match toml::from_str::<toml::Table>(source.text()) {
-            Ok(_) => Class::Structure,
-            Err(_) => Class::Syntax,
-        };
-        // A key missing from the top level has no place: toml points at the
-        // file's first byte (often a comment), which would mislead.
-        let span = e
-            .span()
-            .filter(|s| !(s.is_empty() && message.starts_with("missing")));
-        let d = Diag::new(class, path, source, span, message).label("here");
-        vec![d.help_opt(help)]
+        let keys = "a scenario file are listed in docs/scenario-format.md";
+        vec![toml_error::diag(&e, path, source, keys)]
     })
-}
-
-/// Splits toml's "unknown field `x`, expected one of …" into message and help.
-fn toml_message(m: &str) -> (String, Option<String>) {
-    let m = m.trim();
-    match m.split_once(", expected ") {
-        Some((a, b)) => (a.to_string(), Some(format!("expected {b}"))),
-        None if m.starts_with("unknown field") || m.starts_with("missing field") => (
-            m.to_string(),
-            Some("the keys of a scenario file are listed in docs/scenario-format.md".into()),
-        ),
-        None => (m.to_string(), None),
-    }
 }
 
 /// Loads, parses and resolves a scenario file: a regular file within

@@ -30,6 +30,10 @@ pub const PERSONALITY_FILE: FileKind = FileKind {
     limit: "personality file size",
 };
 
+/// The keys of [`PersonalityFile`], for an error about one.
+const PERSONALITY_KEYS: &str =
+    "a personality file are `name`, `release`, `extends`, `set` and `sources` (as in personalities/)";
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PersonalityFile {
@@ -129,8 +133,7 @@ pub fn load(path: &Path) -> Result<Personality, Box<Diag>> {
                 Diag::new(Class::Personality, &shown, &Arc::new(Source::default()), None, format!("`{shown}` is not a personality file: it has no `extends`"))
                     .help("a personality file starts with `extends = \"linux\"` (or another built-in) and sets knobs under [set]; see personalities/"),
             ),
-            Ok(_) => diag(Class::Structure, e.span(), e.message().trim().to_string(), "here", None),
-            Err(_) => diag(Class::Syntax, e.span(), e.message().trim().to_string(), "here", None),
+            _ => Box::new(crate::toml_error::diag(&e, &shown, &source, PERSONALITY_KEYS)),
         }
     })?;
     let mut p = extended(&file, &diag)?;
@@ -228,7 +231,12 @@ pub fn knob_help(e: &model::personality::KnobError) -> Option<String> {
         model::personality::KnobError::UnknownKnob { .. } => Some(
             "`tcpsim personalities show linux` lists every knob with its meaning and source".into(),
         ),
-        model::personality::KnobError::BadValue { .. } => None,
+        model::personality::KnobError::BadValue { name, .. } => {
+            let doc = model::personality::Knobs::lookup(name).ok()?.doc.trim();
+            // The meaning's first sentence: the whole is in `personalities show`.
+            let meaning = doc.split_inclusive(". ").next().unwrap_or(doc).trim_end();
+            Some(format!("`{name}`: {meaning}"))
+        }
     }
 }
 

@@ -40,6 +40,11 @@ pub struct Args {
     /// Also write the matrix, and each pair's ladder and trace, as one self-contained HTML page.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Also write each pair's segments as a capture file for Wireshark into
+    /// DIR (created if missing), named after the pair:
+    /// `client-linux.server-freebsd.pcap`.
+    #[arg(long, value_name = "DIR")]
+    pub pcap_dir: Option<PathBuf>,
 }
 
 /// What one pair of personalities gives.
@@ -686,6 +691,37 @@ pub fn markdown(s: &Scenario, c: &Comparison) -> String {
     o
 }
 
+/// The capture file of a cell: each of the first two hosts with its
+/// personality, `client-linux.server-freebsd.pcap`, with any character a
+/// file name might not take replaced by `_`.
+pub fn pcap_name(s: &Scenario, cell: &Cell) -> String {
+    let host = |i: usize| s.spec.hosts.get(i).map_or("?", |h| h.name.as_str());
+    let name = format!("{}-{}.{}-{}", host(0), cell.first, host(1), cell.second);
+    let safe: String = name
+        .chars()
+        .map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '-' | '_' | '.' => c,
+            _ => '_',
+        })
+        .collect();
+    format!("{safe}.pcap")
+}
+
+/// Writes each cell's capture file into `dir` (`--pcap-dir`).
+fn write_pcaps(dir: &Path, s: &Scenario, c: &Comparison) -> Result<(), ExitCode> {
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        eprintln!(
+            "error: cannot create the capture directory {}: {e}",
+            dir.display()
+        );
+        return Err(ExitCode::from(EXIT_INPUT));
+    }
+    for (cell, spec) in c.cells.iter().zip(&c.specs) {
+        super::capture::write(&dir.join(pcap_name(s, cell)), spec)?;
+    }
+    Ok(())
+}
+
 #[derive(Serialize, schemars::JsonSchema)]
 pub(crate) struct Json<'a> {
     scenario: &'a str,
@@ -713,6 +749,11 @@ pub fn exec(a: &Args) -> ExitCode {
     };
     if let Some(path) = &a.html {
         if let Err(code) = crate::html::write(path, &crate::html::compare_report(&s, &c)) {
+            return code;
+        }
+    }
+    if let Some(dir) = &a.pcap_dir {
+        if let Err(code) = write_pcaps(dir, &s, &c) {
             return code;
         }
     }

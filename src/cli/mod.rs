@@ -3,6 +3,7 @@
 //! failed, 2 bad input or usage.
 
 pub mod calls;
+pub mod capture;
 pub mod compare;
 pub mod fuzz;
 pub mod personalities;

@@ -16,6 +16,7 @@ pub mod atlas;
 pub mod cli;
 pub mod fuzz;
 pub mod html;
+pub mod limits;
 
 pub use pcap;
 pub use real;

@@ -290,20 +290,17 @@ pub fn text_report(
 
 pub fn expectations_text(s: &Scenario, failures: &[Mismatch]) -> String {
     let mut o = String::new();
+    let which = s.applicable_note();
     if !s.has_expectations() && s.states_expectations() {
-        let (a, b) = s.running_pair();
-        let _ = writeln!(
-            o,
-            "\nexpectations: none apply to {a}/{b} (the file states them for {}; \
-             add [expect.pairs.\"{a}/{b}\"] to check this pair)",
-            s.declared.join("/")
-        );
+        let _ = writeln!(o, "\nexpectations: {}", which.unwrap_or_default());
     } else if !s.has_expectations() {
         let _ = writeln!(o, "\nexpectations: none stated");
     } else if failures.is_empty() {
-        let _ = writeln!(o, "\nexpectations: all hold");
+        let which = which.map(|w| format!(" ({w})")).unwrap_or_default();
+        let _ = writeln!(o, "\nexpectations: all hold{which}");
     } else {
-        let _ = writeln!(o, "\nexpectations: {} FAILED", failures.len());
+        let which = which.map(|w| format!(" ({w})")).unwrap_or_default();
+        let _ = writeln!(o, "\nexpectations: {} FAILED{which}", failures.len());
         for f in failures {
             let _ = writeln!(
                 o,

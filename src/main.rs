@@ -36,6 +36,8 @@ enum Command {
     Calls(cli::calls::Args),
     /// The JSON Schema of each JSON document the commands write.
     Schema(cli::schema::Args),
+    /// The teardown atlas: every state × teardown call × data condition, per personality.
+    Atlas(cli::atlas::Args),
 }
 
 fn main() -> ExitCode {
@@ -68,5 +70,6 @@ fn main() -> ExitCode {
         Command::Calls(a) => cli::calls::exec(a),
         Command::Explore(a) => cli::explore::exec(a),
         Command::Schema(a) => cli::schema::exec(a),
+        Command::Atlas(a) => cli::atlas::exec(a),
     }
 }

@@ -1,10 +1,10 @@
-//! End-to-end tests of the `tcpsim` binary: exit codes, error output for bad
-//! input (each file in tests/bad/ with its expected stderr beside it), and the
-//! scenario corpus through `tcpsim test`.
+//! End-to-end tests of the `tcpsim` binary: exit codes, reports, and the
+//! scenario corpus through `tcpsim test`. Bad input (the corpus of tests/bad/
+//! with its blessed errors, limits, docs/limits.md) is tests/input.rs.
 //!
-//! `TCPSIM_BLESS=1 cargo test --test cli` rewrites the expected stderr files.
+//! `TCPSIM_BLESS=1 cargo test --test cli` rewrites the generated docs.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 fn tcpsim() -> Command {
@@ -12,55 +12,6 @@ fn tcpsim() -> Command {
     c.current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("NO_COLOR", "1");
     c
-}
-
-fn bad_files() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad");
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    v.sort();
-    v
-}
-
-#[test]
-fn bad_input_exits_2_with_a_located_error_and_a_hint() {
-    let bless = std::env::var_os("TCPSIM_BLESS").is_some();
-    let files = bad_files();
-    assert!(
-        files.len() >= 12,
-        "expected the bad-input corpus, found {}",
-        files.len()
-    );
-    for f in files {
-        let rel = f
-            .strip_prefix(env!("CARGO_MANIFEST_DIR"))
-            .unwrap()
-            .to_path_buf();
-        let out = tcpsim().arg("run").arg(&rel).output().unwrap();
-        let stderr = String::from_utf8(out.stderr).unwrap();
-        assert_eq!(out.status.code(), Some(2), "{}: {stderr}", rel.display());
-        assert!(out.stdout.is_empty(), "{}: nothing may run", rel.display());
-        assert!(!stderr.contains("panicked"), "{stderr}");
-        let name = rel.file_name().unwrap().to_string_lossy().to_string();
-        assert!(
-            stderr.contains(&format!("{}:", rel.display())),
-            "{name}: no file:line:col in\n{stderr}"
-        );
-        let expected_path = f.with_extension("stderr");
-        if bless {
-            std::fs::write(&expected_path, &stderr).unwrap();
-        }
-        let expected = std::fs::read_to_string(&expected_path).unwrap_or_else(|_| {
-            panic!(
-                "missing {}; run with TCPSIM_BLESS=1",
-                expected_path.display()
-            )
-        });
-        assert_eq!(stderr, expected, "{name}: error output changed");
-    }
 }
 
 #[test]

@@ -239,10 +239,9 @@ fn cli_fuzz_writes_a_counterexample_that_tcpsim_run_passes() {
     assert!(stdout.contains("expectations: all hold"), "{stdout}");
     let file = std::fs::read_dir(&dir)
         .unwrap()
-        .next()
-        .expect("a counterexample file")
-        .unwrap()
-        .path();
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "toml"))
+        .expect("a counterexample file");
     let run = Command::new(env!("CARGO_BIN_EXE_tcpsim"))
         .arg("run")
         .arg(&file)

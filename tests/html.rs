@@ -11,6 +11,9 @@
 //! they print why they skip. `TCPSIM_BLESS=1` rewrites the screenshots
 //! `docs/html-run.png` and `docs/html-compare.png` that the README shows.
 
+mod common;
+
+use common::{json, succeeds, tcpsim};
 use scraper::{ElementRef, Html, Selector};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -20,38 +23,11 @@ use std::time::{Duration, Instant};
 /// How long one browser run may take before it is killed.
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(120);
 
-fn tcpsim() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tcpsim"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1");
-    c
-}
-
 /// Runs `tcpsim ARGS --html DIR/NAME` and returns the page's path.
 fn report(args: &[&str], dir: &Path, name: &str) -> PathBuf {
     let page = dir.join(name);
-    let out = tcpsim()
-        .args(args)
-        .arg("--html")
-        .arg(&page)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.code().is_some_and(|c| c <= 1),
-        "tcpsim {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeds(tcpsim().args(args).arg("--html").arg(&page));
     page
-}
-
-/// The JSON report of `tcpsim ARGS --format json`.
-fn json(args: &[&str]) -> Value {
-    let out = tcpsim()
-        .args(args)
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// `sel` as a selector (they are literals: a bad one is a bug in the test).

@@ -10,6 +10,7 @@
 
 mod common;
 
+use common::kernel_skip_reason as skip_reason;
 use std::path::Path;
 use std::process::Command;
 
@@ -47,25 +48,6 @@ const KNOWN: &[(&str, &str)] = &[
         "the client's SO_RCVBUF 4096: the kernel lets 4332 bytes in before the RST, the model 2896",
     ),
 ];
-
-fn skip_reason() -> Option<String> {
-    if !cfg!(target_os = "linux") {
-        return Some("not Linux".into());
-    }
-    // What `tcpsim real` itself refuses to run without.
-    if let Some(why) = tcpsim::real::plan::missing_privileges() {
-        return Some(why);
-    }
-    let l = match std::net::TcpListener::bind("127.0.0.1:0") {
-        Ok(l) => l,
-        Err(e) => return Some(format!("no loopback sockets: {e}")),
-    };
-    let addr = l.local_addr().expect("bound");
-    if let Err(e) = std::net::TcpStream::connect(addr) {
-        return Some(format!("loopback connect fails: {e}"));
-    }
-    None
-}
 
 /// Runs `tcpsim real --compare`; (exit code, stdout).
 fn compare(file: &Path, scale: &str) -> (i32, String) {

@@ -529,7 +529,12 @@ impl Host {
         let rd = matches!(how, How::Rd | How::RdWr);
         let wr = matches!(how, How::Wr | How::RdWr);
         match s.state {
-            State::Closed => {
+            // A socket in TIME-WAIT is no longer connected: Linux's
+            // tcp_time_wait() hands the connection to a time-wait minisock and
+            // tcp_done()s the socket, FreeBSD's tcp_twstart() calls
+            // soisdisconnected(); shutdown() then fails ENOTCONN
+            // (docs/sources.md#shutdown-time-wait).
+            State::Closed | State::TimeWait => {
                 s.shut_rd |= rd;
                 s.shut_wr |= wr;
                 return Err(Errno::ENOTCONN);
@@ -556,8 +561,7 @@ impl Host {
             | State::FinWait2
             | State::CloseWait
             | State::Closing
-            | State::LastAck
-            | State::TimeWait => {}
+            | State::LastAck => {}
         }
         if rd && !s.shut_rd {
             s.shut_rd = true;

@@ -1,12 +1,12 @@
 //! Segments on the wire: an `AF_PACKET` socket on an interface (root or
-//! CAP_NET_RAW), IPv4/TCP header parsing, and a libpcap file writer.
+//! CAP_NET_RAW), IPv4/TCP header parsing (etherparse), and the capture file,
+//! written by the simulator's writer (the `pcap` crate).
 
 use super::sys;
-use std::io::Write;
-use std::net::Ipv4Addr;
+use super::trace::virt;
+use etherparse::{IpNumber, Ipv4Slice, TcpOptionElement, TcpOptions, TcpSlice};
+use std::net::{Ipv4Addr, SocketAddrV4};
 
-/// Bytes of each packet kept for the pcap file (IPv4 + TCP headers with options).
-pub const SNAPLEN: usize = 128;
 /// ioctl: the last packet's receive time as a timespec (asm-generic/sockios.h).
 const SIOCGSTAMPNS: libc::c_ulong = 0x8907;
 
@@ -27,68 +27,70 @@ pub struct Pkt {
     pub wscale: Option<u8>,
     /// The segment carries RFC 7323 timestamps.
     pub ts: bool,
-    /// The first SNAPLEN bytes of the IPv4 packet, and its full length (for pcap).
+    /// The options as sent, for the capture file.
     #[serde(skip)]
-    pub head: Vec<u8>,
-    #[serde(skip)]
-    pub ip_len: u32,
+    pub options: TcpOptions,
 }
 
-/// Parses an IPv4 packet carrying TCP.
+/// Parses an IPv4 packet carrying TCP (not a fragment).
 pub fn parse_ipv4(ip: &[u8], t: u64) -> Option<Pkt> {
-    if ip.len() < 20 || ip[0] >> 4 != 4 || ip[9] != 6 {
+    let ip = Ipv4Slice::from_slice(ip).ok()?;
+    if ip.payload_ip_number() != IpNumber::TCP || ip.is_payload_fragmented() {
         return None;
     }
-    let ihl = (ip[0] & 0x0f) as usize * 4;
-    let total = (u16::from_be_bytes([ip[2], ip[3]]) as usize).min(ip.len());
-    if total < ihl + 20 {
-        return None;
-    }
-    let src = Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]);
-    let dst = Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]);
-    let tcp = &ip[ihl..total];
-    let be16 = |o: usize| u16::from_be_bytes([tcp[o], tcp[o + 1]]);
-    let be32 = |o: usize| u32::from_be_bytes([tcp[o], tcp[o + 1], tcp[o + 2], tcp[o + 3]]);
-    let doff = (tcp[12] >> 4) as usize * 4;
-    if doff < 20 || doff > tcp.len() {
-        return None;
-    }
+    let tcp = TcpSlice::from_slice(ip.payload().payload).ok()?;
     let (mut mss, mut wscale, mut ts) = (None, None, false);
-    let opts = &tcp[20..doff];
-    let mut i = 0;
-    while i < opts.len() {
-        match opts[i] {
-            0 => break,
-            1 => i += 1,
-            kind => {
-                let Some(&l) = opts.get(i + 1) else { break };
-                let l = (l as usize).max(2);
-                let v = &opts[(i + 2).min(opts.len())..(i + l).min(opts.len())];
-                match (kind, v.len()) {
-                    (2, 2) => mss = Some(u16::from_be_bytes([v[0], v[1]])),
-                    (3, 1) => wscale = Some(v[0]),
-                    (8, 8) => ts = true,
-                    _ => {}
-                }
-                i += l;
-            }
+    for o in tcp.options_iterator() {
+        match o {
+            Ok(TcpOptionElement::MaximumSegmentSize(m)) => mss = Some(m),
+            Ok(TcpOptionElement::WindowScale(w)) => wscale = Some(w),
+            Ok(TcpOptionElement::Timestamp(..)) => ts = true,
+            Ok(_) => {}
+            Err(_) => break,
         }
     }
+    let h = ip.header();
     Some(Pkt {
         t,
-        src: (src, be16(0)),
-        dst: (dst, be16(2)),
-        seq: be32(4),
-        ack: be32(8),
-        flags: tcp[13],
-        win_raw: be16(14),
-        len: (tcp.len() - doff) as u32,
+        src: (h.source_addr(), tcp.source_port()),
+        dst: (h.destination_addr(), tcp.destination_port()),
+        seq: tcp.sequence_number(),
+        ack: tcp.acknowledgment_number(),
+        // The flags octet (RFC 9293 §3.1: CWR ECE URG ACK PSH RST SYN FIN).
+        flags: tcp.header_slice()[13],
+        win_raw: tcp.window_size(),
+        len: tcp.payload().len() as u32,
         mss,
         wscale,
         ts,
-        head: ip[..ip.len().min(SNAPLEN)].to_vec(),
-        ip_len: total as u32,
+        options: TcpOptions::try_from(tcp.options()).ok()?,
     })
+}
+
+/// A captured segment for the capture file: its header fields and options as
+/// the kernel sent them, its time as the kernel run's trace has it (virtual:
+/// real time divided by `scale`).
+fn wire_segment(p: &Pkt, scale: f64) -> pcap::WireSegment {
+    pcap::WireSegment {
+        t_ns: virt(scale, p.t),
+        src: SocketAddrV4::new(p.src.0, p.src.1),
+        dst: SocketAddrV4::new(p.dst.0, p.dst.1),
+        seq: p.seq,
+        ack: p.ack,
+        flags: p.flags,
+        window: p.win_raw,
+        options: p.options.clone(),
+        len: p.len,
+        comment: None,
+    }
+}
+
+/// Writes the captured segments through the simulator's writer: the same
+/// framing, addresses as captured, checksums computed anew (on `lo` the
+/// kernel leaves them to an offload that never happens), the payload pattern
+/// in place of the zeros the worker sent. pcapng if `path` ends in `.pcapng`.
+pub fn write_pcap(path: &std::path::Path, pkts: &[Pkt], scale: f64) -> std::io::Result<()> {
+    pcap::write_file(path, pkts.iter().map(|p| wire_segment(p, scale)))
 }
 
 /// An AF_PACKET socket on one interface, non-blocking.
@@ -194,46 +196,38 @@ impl Drop for Sniffer {
     }
 }
 
-/// Writes packets as a libpcap file (LINKTYPE_RAW: each record is an IPv4
-/// packet). `epoch_ns` is time 0 on CLOCK_REALTIME.
-pub fn write_pcap(path: &std::path::Path, pkts: &[Pkt], epoch_ns: u64) -> std::io::Result<()> {
-    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
-    // Global header: magic (µs), version 2.4, zone 0, sigfigs 0, snaplen, link type 101 (raw IP).
-    f.write_all(&0xa1b2_c3d4u32.to_le_bytes())?;
-    f.write_all(&2u16.to_le_bytes())?;
-    f.write_all(&4u16.to_le_bytes())?;
-    f.write_all(&0i32.to_le_bytes())?;
-    f.write_all(&0u32.to_le_bytes())?;
-    f.write_all(&(SNAPLEN as u32).to_le_bytes())?;
-    f.write_all(&101u32.to_le_bytes())?;
-    for p in pkts {
-        let t = epoch_ns + p.t;
-        f.write_all(&((t / 1_000_000_000) as u32).to_le_bytes())?;
-        f.write_all(&(((t % 1_000_000_000) / 1000) as u32).to_le_bytes())?;
-        f.write_all(&(p.head.len() as u32).to_le_bytes())?;
-        f.write_all(&p.ip_len.to_le_bytes())?;
-        f.write_all(&p.head)?;
-    }
-    f.flush()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use etherparse::PacketBuilder;
+
+    const CLIENT: [u8; 4] = [127, 0, 0, 1];
+    const SERVER: [u8; 4] = [127, 0, 0, 2];
 
     /// An IPv4/TCP SYN 127.0.0.1:40000 → 127.0.0.2:80 with MSS 1460 and wscale 7.
     fn syn() -> Vec<u8> {
-        let mut p = vec![
-            0x45, 0, 0, 48, 0, 0, 0x40, 0, 64, 6, 0, 0, 127, 0, 0, 1, 127, 0, 0, 2,
-        ];
-        p.extend_from_slice(&40000u16.to_be_bytes());
-        p.extend_from_slice(&80u16.to_be_bytes());
-        p.extend_from_slice(&1000u32.to_be_bytes());
-        p.extend_from_slice(&0u32.to_be_bytes());
-        p.extend_from_slice(&[7 << 4, 0x02]);
-        p.extend_from_slice(&65535u16.to_be_bytes());
-        p.extend_from_slice(&[0, 0, 0, 0]);
-        p.extend_from_slice(&[2, 4, 0x05, 0xb4, 1, 3, 3, 7]);
+        let b = PacketBuilder::ipv4(CLIENT, SERVER, 64)
+            .tcp(40000, 80, 1000, 65535)
+            .syn()
+            .options(&[
+                TcpOptionElement::MaximumSegmentSize(1460),
+                TcpOptionElement::Noop,
+                TcpOptionElement::WindowScale(7),
+            ])
+            .unwrap();
+        let mut p = Vec::new();
+        b.write(&mut p, &[]).unwrap();
+        p
+    }
+
+    /// 10 bytes from the client after that SYN.
+    fn data() -> Vec<u8> {
+        let b = PacketBuilder::ipv4(CLIENT, SERVER, 64)
+            .tcp(40000, 80, 1001, 512)
+            .ack(1)
+            .psh();
+        let mut p = Vec::new();
+        b.write(&mut p, &[0; 10]).unwrap();
         p
     }
 
@@ -243,19 +237,43 @@ mod tests {
         assert_eq!(p.src, (Ipv4Addr::new(127, 0, 0, 1), 40000));
         assert_eq!(p.dst, (Ipv4Addr::new(127, 0, 0, 2), 80));
         assert_eq!((p.seq, p.flags, p.win_raw, p.len), (1000, 0x02, 65535, 0));
-        assert_eq!((p.mss, p.wscale), (Some(1460), Some(7)));
+        assert_eq!((p.mss, p.wscale, p.ts), (Some(1460), Some(7), false));
+        assert_eq!(p.options.as_slice(), &[2, 4, 0x05, 0xb4, 1, 3, 3, 7]);
+        let d = parse_ipv4(&data(), 6).unwrap();
+        assert_eq!((d.seq, d.ack, d.flags, d.len), (1001, 1, 0x18, 10));
         assert!(parse_ipv4(&syn()[..30], 0).is_none());
     }
 
+    /// The kernel's capture goes through the simulator's writer: each record
+    /// is the frame `pcap::frame` builds, at virtual time, with the payload
+    /// pattern from the stream's first byte.
     #[test]
-    fn pcap_has_a_global_header_and_one_record_per_packet() {
-        let dir = std::env::temp_dir().join(format!("tcpsim-pcap-{}", std::process::id()));
-        let p = parse_ipv4(&syn(), 1_500_000).unwrap();
-        write_pcap(&dir, &[p.clone(), p], 0).unwrap();
-        let b = std::fs::read(&dir).unwrap();
-        std::fs::remove_file(&dir).unwrap();
-        assert_eq!(b.len(), 24 + 2 * (16 + 48));
-        assert_eq!(&b[..4], &0xa1b2_c3d4u32.to_le_bytes());
-        assert_eq!(u32::from_le_bytes(b[28..32].try_into().unwrap()), 1500);
+    fn captured_segments_are_written_by_the_one_writer() {
+        let path = std::env::temp_dir().join(format!("tcpsim-pcap-{}.pcap", std::process::id()));
+        let pkts = [
+            parse_ipv4(&syn(), 1_500_000).unwrap(),
+            parse_ipv4(&data(), 3_000_000).unwrap(),
+        ];
+        write_pcap(&path, &pkts, 2.0).unwrap();
+        let b = std::fs::read(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        // Nanosecond pcap, little-endian, link type 1 (Ethernet).
+        assert_eq!(&b[..4], &0xa1b2_3c4du32.to_le_bytes());
+        assert_eq!(u32::from_le_bytes(b[20..24].try_into().unwrap()), 1);
+        let mut at = 24;
+        let mut offsets = pcap::StreamOffsets::default();
+        for (p, t_ns) in pkts.iter().zip([750_000u32, 1_500_000]) {
+            let w = wire_segment(p, 2.0);
+            let f = pcap::frame(&w, offsets.payload_offset(&w));
+            assert_eq!(
+                u32::from_le_bytes(b[at + 4..at + 8].try_into().unwrap()),
+                t_ns
+            );
+            assert_eq!(&b[at + 16..at + 16 + f.data.len()], &f.data[..]);
+            at += 16 + f.data.len();
+        }
+        assert_eq!(at, b.len());
+        let last = &b[b.len() - 10..];
+        assert_eq!(last, b"tcpsim byt", "the stream's first bytes");
     }
 }

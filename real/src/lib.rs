@@ -7,7 +7,7 @@
 //! - `worker`: each scenario process is a real process (real `fork`, `_exit`);
 //!   each step's calls and results are reported to the coordinator.
 //! - `run`: the coordinator: network setup, processes, capture, end states.
-//! - `capture`: `AF_PACKET` capture, TCP header parsing, pcap files.
+//! - `capture`: `AF_PACKET` capture, TCP header parsing, the capture file (through `pcap`).
 //! - `trace`: the run as the simulator's trace entries (calls, segments,
 //!   the states they show), so the simulator's verdict, ladder and
 //!   expectation check serve the kernel run too.

@@ -9,6 +9,12 @@ use sim::WorldSpec;
 /// loopback (whose own latency is a few to tens of microseconds) stands for it.
 pub const LOOPBACK_DELAY_MAX_NS: u64 = 1_000_000;
 
+/// The largest MTU a TUN device takes (Linux drivers/net/tun.c
+/// tun_net_init(): `max_mtu = MAX_MTU - hard_header_len`, MAX_MTU = 65535;
+/// `ip link set tun0 mtu 65536` fails "mtu greater than device maximum").
+/// Loopback takes the scenario's largest MTU, 65536, its own default.
+pub const TUN_MTU_MAX: u32 = 65_535;
+
 /// How the hosts are connected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -120,6 +126,18 @@ pub fn plan(spec: &WorldSpec, scale: f64) -> Result<Plan, NotReproducible> {
     let delay_ns = delay_matrix_ns(spec);
     let mtu: Vec<u32> = spec.hosts.iter().map(|h| h.mtu).collect();
     let (net, why) = choose_net(max_one_way_delay_ns(&delay_ns), scale, &mtu, &sysctls);
+    if let Some(h) = spec
+        .hosts
+        .iter()
+        .find(|h| net == Net::Namespaces && h.mtu > TUN_MTU_MAX)
+    {
+        return Err(format!(
+            "host `{}` has MTU {}: with one network namespace per host ({}), its TUN device takes at most {TUN_MTU_MAX}",
+            h.name,
+            h.mtu,
+            why.as_deref().unwrap_or("needed here")
+        ));
+    }
     notes.extend(why);
     Ok(Plan {
         net,
@@ -336,6 +354,25 @@ mod tests {
         b.spec.hosts[1].personality = std::sync::Arc::new(p);
         let e = plan(&b.build(), 1.0).unwrap_err();
         assert!(e.contains("close_unread") && e.contains("no sysctl"), "{e}");
+    }
+
+    /// Every MTU a scenario may have runs on loopback; past a TUN device's
+    /// largest, one namespace per host is not reproducible (not a failed run).
+    #[test]
+    fn mtus_a_scenario_allows_run_or_are_refused_with_the_reason() {
+        let mut b = two_linux();
+        for h in &mut b.spec.hosts {
+            h.mtu = 65_536;
+        }
+        assert_eq!(plan(&b.build(), 1.0).unwrap().net, Net::Loopback);
+        b.spec.hosts[0].mtu = 1500;
+        let e = plan(&b.build(), 1.0).unwrap_err();
+        assert!(
+            e.contains("MTU 65536") && e.contains("at most 65535"),
+            "{e}"
+        );
+        b.spec.hosts[1].mtu = TUN_MTU_MAX;
+        assert_eq!(plan(&b.build(), 1.0).unwrap().net, Net::Namespaces);
     }
 
     #[test]

@@ -68,8 +68,6 @@ pub struct RealRun {
     pub notes: Vec<String>,
     /// Each step's text, for reports.
     pub labels: Vec<String>,
-    /// Time 0 on CLOCK_REALTIME (for pcap timestamps).
-    pub epoch_real_ns: u64,
 }
 
 /// Why a run could not happen.
@@ -149,7 +147,6 @@ pub fn execute(
         cut_off,
         notes,
         labels: opts.labels.clone(),
-        epoch_real_ns: clock.t0_real_ns,
     })
 }
 

@@ -4,27 +4,59 @@
 
 pub mod diag;
 pub mod file;
+pub mod limits;
 pub mod personality_file;
 pub mod resolve;
+pub mod source;
 pub mod steps;
+mod toml_error;
 pub mod units;
 
 use crate::diag::Diag;
+use crate::source::{FileKind, Source};
 use file::ScenarioFile;
 use model::{HostId, RstCause, State};
 use sim::{Outcome, Verdict, WorldSpec};
 use std::path::Path;
 use std::sync::Arc;
 
-/// What the command line changes in a scenario.
+/// What the command line changes in a scenario. Each change keeps the
+/// argument it came from: an error in it is about the command line, not the file.
 #[derive(Clone, Debug, Default)]
 pub struct Overrides {
     pub seed: Option<u64>,
-    /// (host, personality name or file)
-    pub personality: Vec<(String, String)>,
-    /// (host, knob, value)
-    pub set: Vec<(String, String, String)>,
+    /// `--server P`, `--client P`, `--personality HOST=P`.
+    pub personality: Vec<PersonalityArg>,
+    /// `--set HOST.KNOB=VALUE`.
+    pub set: Vec<KnobArg>,
 }
+
+/// A host's personality given on the command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PersonalityArg {
+    /// The argument as written (`--server freebsd`).
+    pub arg: String,
+    pub host: String,
+    /// A built-in name or a personality file.
+    pub personality: String,
+}
+
+/// A knob set on the command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KnobArg {
+    /// The argument as written (`--set server.tcp_fin_timeout=30`).
+    pub arg: String,
+    pub host: String,
+    pub knob: String,
+    pub value: String,
+}
+
+/// Scenario files: at most [`limits::SCENARIO_FILE_BYTES_MAX`].
+pub const SCENARIO_FILE: FileKind = FileKind {
+    name: "scenario",
+    bytes_max: limits::SCENARIO_FILE_BYTES_MAX,
+    limit: "scenario file size",
+};
 
 /// The `[expect]` section, resolved.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -284,18 +316,42 @@ impl Scenario {
     /// an exact `[expect.pairs."a/b"]`, else one with a wildcard, else the
     /// file's own `[expect]` if `a`/`b` are the personalities it declares.
     pub fn expectations_for(&self, a: &str, b: &str) -> Option<&Expectations> {
-        let exact = self.pairs.iter().find(|p| p.first == a && p.second == b);
-        let wild = || {
-            self.pairs
-                .iter()
-                .find(|p| (p.first == a || p.first == "*") && (p.second == b || p.second == "*"))
-        };
-        if let Some(p) = exact.or_else(wild) {
+        if let Some(p) = self.pair_for(a, b) {
             return Some(&p.expect);
         }
         let declared = |i: usize| self.declared.get(i).map(String::as_str);
         let own = declared(0) == Some(a) && (self.declared.len() < 2 || declared(1) == Some(b));
         own.then_some(&self.expect)
+    }
+
+    /// The `[expect.pairs]` entry for `a`/`b`: exact, else with a wildcard.
+    fn pair_for(&self, a: &str, b: &str) -> Option<&PairExpect> {
+        let exact = self.pairs.iter().find(|p| p.first == a && p.second == b);
+        exact.or_else(|| {
+            self.pairs
+                .iter()
+                .find(|p| (p.first == a || p.first == "*") && (p.second == b || p.second == "*"))
+        })
+    }
+
+    /// Which of the file's expectations this run checks, in words, when
+    /// that is not simply the file's own `[expect]` (a `--server`, `--client`
+    /// or `--personality` run): `None` otherwise.
+    pub fn applicable_note(&self) -> Option<String> {
+        let (a, b) = self.running_pair();
+        if let Some(p) = self.pair_for(a, b) {
+            return Some(format!(
+                "those of [expect.pairs.\"{}/{}\"] for {a}/{b}",
+                p.first, p.second
+            ));
+        }
+        if self.has_expectations() || !self.states_expectations() {
+            return None;
+        }
+        Some(format!(
+            "none apply to {a}/{b} (the file states them for {}; add [expect.pairs.\"{a}/{b}\"] to check this pair)",
+            self.declared.join("/")
+        ))
     }
 
     /// The expectations for the personalities this run actually uses.
@@ -318,48 +374,24 @@ impl Scenario {
 
 /// Parses TOML text (no resolution).
 pub fn parse(path: &str, text: &str) -> Result<ScenarioFile, Vec<Diag>> {
-    toml::from_str(text).map_err(|e| {
-        let (message, help) = toml_message(e.message());
-        vec![Diag {
-            path: path.to_string(),
-            source: Arc::from(text),
-            span: e.span(),
-            message,
-            label: "here".into(),
-            help,
-        }]
+    parse_source(path, &Arc::new(Source::new(text)))
+}
+
+fn parse_source(path: &str, source: &Arc<Source>) -> Result<ScenarioFile, Vec<Diag>> {
+    toml::from_str(source.text()).map_err(|e| {
+        let keys = "a scenario file are listed in docs/scenario-format.md";
+        vec![toml_error::diag(&e, path, source, keys)]
     })
 }
 
-/// Splits toml's "unknown field `x`, expected one of …" into message and help.
-fn toml_message(m: &str) -> (String, Option<String>) {
-    let m = m.trim();
-    match m.split_once(", expected ") {
-        Some((a, b)) => (a.to_string(), Some(format!("expected {b}"))),
-        None if m.starts_with("unknown field") || m.starts_with("missing field") => (
-            m.to_string(),
-            Some("the keys of a scenario file are listed in docs/scenario-format.md".into()),
-        ),
-        None => (m.to_string(), None),
-    }
-}
-
-/// Loads, parses and resolves a scenario file.
+/// Loads, parses and resolves a scenario file: a regular file within
+/// [`SCENARIO_FILE`]'s size limit, in UTF-8.
 pub fn load(path: &Path, overrides: &Overrides) -> Result<Scenario, Vec<Diag>> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        vec![Diag {
-            path: shown.clone(),
-            source: Arc::from(""),
-            span: None,
-            message: format!("cannot read scenario: {e}"),
-            label: String::new(),
-            help: None,
-        }]
-    })?;
-    from_text(
+    let source = source::read_file(path, SCENARIO_FILE).map_err(|d| vec![*d])?;
+    from_source(
         &shown,
-        &text,
+        source,
         path.parent().unwrap_or(Path::new(".")),
         overrides,
     )
@@ -372,14 +404,17 @@ pub fn from_text(
     base: &Path,
     overrides: &Overrides,
 ) -> Result<Scenario, Vec<Diag>> {
-    let file = parse(path, text)?;
-    let mut cx = resolve::Ctx {
-        path,
-        source: Arc::from(text),
-        base,
-        errors: Vec::new(),
-        preparsed: None,
-    };
+    from_source(path, Arc::new(Source::new(text)), base, overrides)
+}
+
+fn from_source(
+    path: &str,
+    source: Arc<Source>,
+    base: &Path,
+    overrides: &Overrides,
+) -> Result<Scenario, Vec<Diag>> {
+    let file = parse_source(path, &source)?;
+    let mut cx = resolve::Ctx::new(path, source, base);
     let resolved = resolve::resolve(&mut cx, &file, overrides);
     match resolved {
         Some((spec, expect, pairs)) if cx.errors.is_empty() => {

@@ -13,7 +13,8 @@
 //! step (`+10ms`, `+0`), or `-` for "right after the previous step".
 //! Formatting a step and parsing it back gives the same step.
 
-use crate::units::{format_duration, parse_duration, parse_size};
+use crate::diag::Class;
+use crate::units::{format_duration, parse_duration, parse_size, UnitError, DURATIONS};
 use model::call::{ArgSyntax, ArgWriter, Call, Dest, Naming, ReadLen, CALLS};
 use model::{Duration, Errno, How, Instant};
 use serde::Serialize;
@@ -66,6 +67,7 @@ pub struct StepDef {
 /// A problem inside a step's text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StepError {
+    pub class: Class,
     pub at: Range<usize>,
     pub message: String,
     pub label: String,
@@ -73,12 +75,14 @@ pub struct StepError {
 }
 
 fn err(
+    class: Class,
     at: Range<usize>,
     message: impl Into<String>,
     label: impl Into<String>,
     help: Option<String>,
 ) -> StepError {
     StepError {
+        class,
         at,
         message: message.into(),
         label: label.into(),
@@ -117,6 +121,7 @@ pub fn parse_step(line: &str) -> Result<StepDef, StepError> {
     let whole = 0..line.len().max(1);
     let Some(time) = toks.first() else {
         return Err(err(
+            Class::Step,
             whole,
             "empty step",
             "nothing here",
@@ -128,6 +133,7 @@ pub fn parse_step(line: &str) -> Result<StepDef, StepError> {
     let at = parse_at(time)?;
     let Some(proc) = toks.get(1).cloned() else {
         return Err(err(
+            Class::Step,
             time.at.end..line.len().max(time.at.end + 1),
             "missing process name",
             "expected a process name here",
@@ -136,6 +142,7 @@ pub fn parse_step(line: &str) -> Result<StepDef, StepError> {
     };
     let Some(call) = toks.get(2) else {
         return Err(err(
+            Class::Step,
             proc.at.end..line.len().max(proc.at.end + 1),
             "missing call",
             "expected a call here",
@@ -178,9 +185,8 @@ pub fn call_names() -> String {
 }
 
 fn parse_at(t: &Tok) -> Result<At, StepError> {
-    let bad = |e: String| {
-        err(t.at.clone(), format!("bad step time `{}`: {e}", t.text), "expected a time", Some("write `1ms` (absolute), `+10ms` (after the previous step of this process) or `-` (right after it)".into()))
-    };
+    let how = "write `1ms` (absolute), `+10ms` (after the previous step of this process) or `-` (right after it)";
+    let bad = |e: UnitError| unit_err(e, t, "step time", how);
     if t.text == "-" {
         return Ok(At::Next);
     }
@@ -190,6 +196,59 @@ fn parse_at(t: &Tok) -> Result<At, StepError> {
     parse_duration(&t.text)
         .map(|d| At::Abs(Instant::ZERO + d))
         .map_err(bad)
+}
+
+/// An error about a duration or size word: `what` it is, how to write one.
+fn unit_err(e: UnitError, t: &Tok, what: &str, how: &str) -> StepError {
+    let (message, label) = match e.out_of_range {
+        true => (
+            format!("{what} `{}` is {}", t.text, e.beyond),
+            e.reason.clone(),
+        ),
+        false => (
+            format!("bad {what} `{}`: {e}", t.text),
+            format!("expected a {what}"),
+        ),
+    };
+    err(
+        unit_class(&e),
+        t.at.clone(),
+        message,
+        label,
+        Some(e.help(how)),
+    )
+}
+
+/// A value out of its range, or one that does not read at all.
+fn unit_class(e: &UnitError) -> Class {
+    match e.out_of_range {
+        true => Class::Range,
+        false => Class::Value,
+    }
+}
+
+/// An integer word within `0..=max`: `what` says what it counts, for the
+/// error (out of range, with the range; or not an integer).
+fn integer(t: &Tok, text: &str, what: &str, max: u64) -> Result<u64, StepError> {
+    let digits = text.replace('_', "");
+    let all_digits = !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit());
+    match digits.parse::<u64>() {
+        Ok(v) if v <= max => Ok(v),
+        _ if all_digits => Err(err(
+            Class::Range,
+            t.at.clone(),
+            format!("{what} `{text}` is out of range"),
+            format!("not within 0–{max}"),
+            Some(format!("a {what} is 0–{max}")),
+        )),
+        _ => Err(err(
+            Class::Value,
+            t.at.clone(),
+            format!("bad {what} `{text}`: not an integer"),
+            "expected a whole number",
+            None,
+        )),
+    }
 }
 
 /// A step's argument words, read in order by the call table's syntaxes.
@@ -218,6 +277,7 @@ impl Words<'_> {
             None => {
                 let at = self.args.last().map_or(self.call_end, |a| a.at.end);
                 Err(err(
+                    Class::Step,
                     at..(at + 1).min(self.line_len.max(at + 1)),
                     format!("`{}` needs {what}", self.name),
                     format!("expected {what}"),
@@ -230,6 +290,7 @@ impl Words<'_> {
     /// A word that is not an argument of this call.
     fn unexpected(&self, t: &Tok, label: &str) -> StepError {
         err(
+            Class::Step,
             t.at.clone(),
             format!("unexpected argument `{}` to `{}`", t.text, self.name),
             label,
@@ -247,24 +308,18 @@ impl Words<'_> {
 
     fn size_of(t: &Tok) -> Result<u64, StepError> {
         parse_size(&t.text).map_err(|e| {
-            err(
-                t.at.clone(),
-                format!("bad size `{}`: {e}", t.text),
-                "expected a size",
-                Some("sizes are `1000`, `64KiB`, `10MB`".into()),
+            unit_err(
+                e,
+                t,
+                "size",
+                "sizes are whole octets: `1000`, `64KiB`, `1.5MB`",
             )
         })
     }
 
     fn port_of(t: &Tok) -> Result<u16, StepError> {
-        t.text.trim_start_matches(':').parse::<u16>().map_err(|_| {
-            err(
-                t.at.clone(),
-                format!("bad port `{}`", t.text),
-                "expected a port number 0–65535",
-                None,
-            )
-        })
+        let text = t.text.trim_start_matches(':');
+        integer(t, text, "port", u64::from(u16::MAX)).map(|v| v as u16)
     }
 }
 
@@ -297,6 +352,7 @@ impl ArgSyntax<Text> for Words<'_> {
         let to = self.take("HOST:PORT")?;
         let (h, p) = to.text.rsplit_once(':').ok_or_else(|| {
             err(
+                Class::Value,
                 to.at.clone(),
                 format!("bad address `{}`", to.text),
                 "expected HOST:PORT",
@@ -330,14 +386,8 @@ impl ArgSyntax<Text> for Words<'_> {
             .strip_prefix("backlog=")
             .ok_or_else(|| self.unexpected(&t, "expected `backlog=N`"))?;
         self.next += 1;
-        v.parse().map_err(|_| {
-            err(
-                t.at.clone(),
-                format!("bad backlog `{v}`"),
-                "expected a number",
-                None,
-            )
-        })
+        let v = v.to_string();
+        integer(&t, &v, "backlog", u64::from(u32::MAX)).map(|v| v as u32)
     }
 
     fn size(&mut self) -> Result<u64, StepError> {
@@ -346,8 +396,15 @@ impl ArgSyntax<Text> for Words<'_> {
 
     fn size32(&mut self) -> Result<u32, StepError> {
         let t = self.take("a size")?;
-        u32::try_from(Self::size_of(&t)?)
-            .map_err(|_| err(t.at.clone(), "size too large", "at most 4 GiB", None))
+        u32::try_from(Self::size_of(&t)?).map_err(|_| {
+            err(
+                Class::Range,
+                t.at.clone(),
+                format!("size `{}` is out of range", t.text),
+                format!("not within 0–{}", u32::MAX),
+                Some("a buffer size is at most 4 GiB − 1".into()),
+            )
+        })
     }
 
     fn read_len(&mut self) -> Result<ReadLen, StepError> {
@@ -365,6 +422,7 @@ impl ArgSyntax<Text> for Words<'_> {
             "wr" | "SHUT_WR" | "SD_SEND" => Ok(How::Wr),
             "rdwr" | "SHUT_RDWR" | "SD_BOTH" => Ok(How::RdWr),
             _ => Err(err(
+                Class::Value,
                 h.at.clone(),
                 format!("bad shutdown direction `{}`", h.text),
                 "expected rd, wr or rdwr",
@@ -381,14 +439,13 @@ impl ArgSyntax<Text> for Words<'_> {
         if v.text == "off" {
             return Ok(None);
         }
-        v.text.trim_end_matches('s').parse().map(Some).map_err(|_| {
-            err(
-                v.at.clone(),
-                format!("bad linger `{}`", v.text),
-                "expected `off` or seconds",
-                Some("`linger s 0` is an abortive close; `linger s 5` waits up to 5 s".into()),
-            )
-        })
+        let secs = v.text.trim_end_matches('s');
+        integer(&v, secs, "linger time", u64::from(u32::MAX))
+            .map(|n| Some(n as u32))
+            .map_err(|e| StepError {
+                help: Some("`linger s off`; `linger s 0` is an abortive close; `linger s 5` waits up to 5 s".into()),
+                ..e
+            })
     }
 
     fn on_off(&mut self) -> Result<bool, StepError> {
@@ -398,7 +455,13 @@ impl ArgSyntax<Text> for Words<'_> {
             Some("off") => false,
             Some(_) => {
                 let t = &self.args[self.next];
-                return Err(err(t.at.clone(), "expected `on` or `off`", "here", None));
+                return Err(err(
+                    Class::Value,
+                    t.at.clone(),
+                    format!("bad switch `{}`", t.text),
+                    "expected `on` or `off`",
+                    None,
+                ));
             }
         };
         self.next += 1;
@@ -407,14 +470,7 @@ impl ArgSyntax<Text> for Words<'_> {
 
     fn duration(&mut self) -> Result<Duration, StepError> {
         let d = self.take("a duration")?;
-        parse_duration(&d.text).map_err(|e| {
-            err(
-                d.at.clone(),
-                format!("bad duration `{}`: {e}", d.text),
-                "expected a duration",
-                None,
-            )
-        })
+        parse_duration(&d.text).map_err(|e| unit_err(e, &d, "duration", DURATIONS))
     }
 
     fn proc(&mut self) -> Result<Tok, StepError> {
@@ -501,6 +557,7 @@ fn parse_op(call: &Tok, args: &[Tok], line_len: usize) -> Result<Op, StepError> 
             None => format!("valid calls: {}", call_names()),
         };
         return Err(err(
+            Class::Unknown,
             call.at.clone(),
             format!("unknown call `{name}`"),
             "not a call",
@@ -535,6 +592,7 @@ fn parse_expect(text: &str, at: Range<usize>) -> Result<Expect, StepError> {
     }
     let names: Vec<&str> = Errno::ALL.iter().map(|e| e.name()).collect();
     Err(err(
+        Class::Value,
         at,
         format!("bad expected result `{text}`"),
         "expected a count, `eof`, `ok` or an errno",

@@ -205,8 +205,9 @@ impl Network {
         let mut drop = false;
         for (rule, seen) in self.drops.iter().zip(self.matched.iter_mut()) {
             if rule.filter.matches(seg) {
-                *seen += 1;
-                drop |= *seen >= rule.nth && *seen < rule.nth + rule.count;
+                // Counted without overflow: the nth..nth+count window may reach past u32::MAX.
+                *seen = seen.saturating_add(1);
+                drop |= *seen >= rule.nth && *seen - rule.nth < rule.count;
             }
         }
         drop

@@ -40,6 +40,11 @@ pub struct Args {
     /// Also write the matrix, and each pair's ladder and trace, as one self-contained HTML page.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Also write each pair's segments as a capture file for Wireshark into
+    /// DIR (created if missing), named after the pair:
+    /// `client-linux.server-freebsd.pcap`.
+    #[arg(long, value_name = "DIR")]
+    pub pcap_dir: Option<PathBuf>,
 }
 
 /// What one pair of personalities gives.
@@ -328,10 +333,7 @@ fn class(c: &Cell) -> (Outcome, &[String]) {
     (c.outcome, &c.rst)
 }
 
-/// Finds which knobs of `pa` turn its run into `target`, `pb`'s run. The
-/// knobs that decide the outcome are found one at a time; the exact ending is
-/// narrowed from "every differing knob" by leaving out each knob whose
-/// absence changes nothing (so each one kept is needed).
+/// Finds which knobs of `pa` turn its run into `target`, `pb`'s run.
 fn blame(
     s: &Scenario,
     opts: &ScenarioOpts,
@@ -339,7 +341,23 @@ fn blame(
     (pos, other): (usize, &Personality),
     (start, target): (&Cell, &Cell),
 ) -> Blame {
-    let changes: Vec<KnobChange> = Knobs::INFO
+    let run = |p: &Personality| -> Option<Cell> {
+        let pair = if pos == 0 { [p, other] } else { [other, p] };
+        let spec = with_pair(s, opts, pair).ok()?;
+        Some(run_cell(s, spec, &target.first, &target.second))
+    };
+    blame_by(
+        (pa, pb),
+        run,
+        (start, target),
+        |a, b| class(a) == class(b),
+        |a, b| a.ending() == b.ending(),
+    )
+}
+
+/// The knobs in which two personalities differ, with both values.
+pub fn knob_changes(pa: &Personality, pb: &Personality) -> Vec<KnobChange> {
+    Knobs::INFO
         .iter()
         .filter_map(|info| {
             let (va, _) = pa.knobs.get(info.name).expect("knob");
@@ -350,24 +368,37 @@ fn blame(
                 to: vb.to_string(),
             })
         })
-        .collect();
-    let run = |set: &[&KnobChange]| -> Option<Cell> {
+        .collect()
+}
+
+/// Which knobs of `pa`, set to `pb`'s values, turn what `run` makes of `pa`
+/// (`start`) into what it makes of `pb` (`target`). The knobs that decide the
+/// class (`same_class`) are found one at a time; the exact ending
+/// (`same_end`) is narrowed from "every differing knob" by leaving out each
+/// knob whose absence changes nothing (so each one kept is needed).
+pub fn blame_by<T>(
+    (pa, pb): (&Personality, &Personality),
+    run: impl Fn(&Personality) -> Option<T>,
+    (start, target): (&T, &T),
+    same_class: impl Fn(&T, &T) -> bool,
+    same_end: impl Fn(&T, &T) -> bool,
+) -> Blame {
+    let changes = knob_changes(pa, pb);
+    let run = |set: &[&KnobChange]| -> Option<T> {
         let mut p = pa.clone();
         for c in set {
             p.knobs
                 .set(c.knob, &pb.knobs.get(c.knob)?.0, Cow::Borrowed("compare"))
                 .ok()?;
         }
-        let pair = if pos == 0 { [&p, other] } else { [other, &p] };
-        let spec = with_pair(s, opts, pair).ok()?;
-        Some(run_cell(s, spec, &target.first, &target.second))
+        run(&p)
     };
-    let decides_outcome = if class(start) == class(target) {
+    let decides_outcome = if same_class(start, target) {
         Vec::new()
     } else {
         changes
             .iter()
-            .filter(|c| run(&[*c]).is_some_and(|r| class(&r) == class(target)))
+            .filter(|c| run(&[*c]).is_some_and(|r| same_class(&r, target)))
             .cloned()
             .collect()
     };
@@ -377,7 +408,7 @@ fn blame(
         let mut without = exact.clone();
         without.remove(i);
         match run(&without) {
-            Some(r) if r.ending() == target.ending() => exact = without,
+            Some(r) if same_end(&r, target) => exact = without,
             _ => i += 1,
         }
     }
@@ -686,6 +717,37 @@ pub fn markdown(s: &Scenario, c: &Comparison) -> String {
     o
 }
 
+/// The capture file of a cell: each of the first two hosts with its
+/// personality, `client-linux.server-freebsd.pcap`, with any character a
+/// file name might not take replaced by `_`.
+pub fn pcap_name(s: &Scenario, cell: &Cell) -> String {
+    let host = |i: usize| s.spec.hosts.get(i).map_or("?", |h| h.name.as_str());
+    let name = format!("{}-{}.{}-{}", host(0), cell.first, host(1), cell.second);
+    let safe: String = name
+        .chars()
+        .map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '-' | '_' | '.' => c,
+            _ => '_',
+        })
+        .collect();
+    format!("{safe}.pcap")
+}
+
+/// Writes each cell's capture file into `dir` (`--pcap-dir`).
+fn write_pcaps(dir: &Path, s: &Scenario, c: &Comparison) -> Result<(), ExitCode> {
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        eprintln!(
+            "error: cannot create the capture directory {}: {e}",
+            dir.display()
+        );
+        return Err(ExitCode::from(EXIT_INPUT));
+    }
+    for (cell, spec) in c.cells.iter().zip(&c.specs) {
+        super::capture::write(&dir.join(pcap_name(s, cell)), spec)?;
+    }
+    Ok(())
+}
+
 #[derive(Serialize, schemars::JsonSchema)]
 pub(crate) struct Json<'a> {
     scenario: &'a str,
@@ -713,6 +775,11 @@ pub fn exec(a: &Args) -> ExitCode {
     };
     if let Some(path) = &a.html {
         if let Err(code) = crate::html::write(path, &crate::html::compare_report(&s, &c)) {
+            return code;
+        }
+    }
+    if let Some(dir) = &a.pcap_dir {
+        if let Err(code) = write_pcaps(dir, &s, &c) {
             return code;
         }
     }

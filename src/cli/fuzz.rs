@@ -196,7 +196,11 @@ fn run_search(a: &Args, gen: GenConfig, shard: Shard) -> ExitCode {
         let Some((path, text)) = write_counterexample(&dir, f, a.seed) else {
             return ExitCode::from(EXIT_INPUT);
         };
-        print_counterexample(f, &path, &text);
+        let capture = match super::capture::write_beside(&path, &f.compiled.spec) {
+            Ok(c) => c,
+            Err(code) => return code,
+        };
+        print_counterexample(f, &path, &capture, &text);
         replay_counterexample(&path.display().to_string(), &text, !a.quiet);
     }
     ExitCode::from(EXIT_FAILED)
@@ -218,8 +222,8 @@ fn write_counterexample(dir: &Path, f: &Found, seed: u64) -> Option<(PathBuf, St
     Some((path, text))
 }
 
-/// What failed, how far it shrank, and the counterexample file.
-fn print_counterexample(f: &Found, path: &Path, text: &str) {
+/// What failed, how far it shrank, the counterexample file and its capture.
+fn print_counterexample(f: &Found, path: &Path, capture: &Path, text: &str) {
     println!(
         "\nFAILED {} at case {}: {}",
         f.violation.property, f.index, f.original_violation.message
@@ -231,7 +235,8 @@ fn print_counterexample(f: &Found, path: &Path, text: &str) {
         f.minimal.steps(),
         f.violation.message
     );
-    println!("counterexample: {}\n", path.display());
+    println!("counterexample: {}", path.display());
+    println!("capture for Wireshark: {}\n", capture.display());
     print!("{text}");
 }
 

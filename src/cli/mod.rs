@@ -2,7 +2,9 @@
 //! Only this layer prints. Exit codes: 0 success, 1 an expectation or property
 //! failed, 2 bad input or usage.
 
+pub mod atlas;
 pub mod calls;
+pub mod capture;
 pub mod compare;
 pub mod explore;
 pub mod fuzz;
@@ -13,7 +15,7 @@ pub mod schema;
 pub mod test;
 
 use crate::diag::Diag;
-use crate::scenario::Overrides;
+use crate::scenario::{KnobArg, Overrides, PersonalityArg};
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
@@ -42,12 +44,7 @@ pub fn styled() -> bool {
 /// Prints diagnostics to stderr and returns exit code 2.
 pub fn report_diags(diags: &[Diag]) -> ExitCode {
     let styled = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    for d in diags {
-        eprintln!("{}", d.render(styled));
-    }
-    if diags.len() > 1 {
-        eprintln!("error: {} problems; nothing was run", diags.len());
-    }
+    eprintln!("{}", crate::diag::render_all(diags, styled));
     ExitCode::from(EXIT_INPUT)
 }
 
@@ -95,18 +92,40 @@ pub struct ScenarioOpts {
 }
 
 impl ScenarioOpts {
+    /// The overrides, each with the argument it came from (for its errors).
     pub fn overrides(&self) -> Overrides {
-        let mut personality = self.personality.clone();
-        if let Some(p) = &self.client {
-            personality.push(("client".into(), p.clone()));
+        let pick = |arg: String, host: &str, p: &str| PersonalityArg {
+            arg,
+            host: host.to_string(),
+            personality: p.to_string(),
+        };
+        let mut personality: Vec<PersonalityArg> = self
+            .personality
+            .iter()
+            .map(|(h, p)| pick(format!("--personality {h}={p}"), h, p))
+            .collect();
+        for (flag, host, p) in [
+            ("--client", "client", &self.client),
+            ("--server", "server", &self.server),
+        ] {
+            if let Some(p) = p {
+                personality.push(pick(format!("{flag} {p}"), host, p));
+            }
         }
-        if let Some(p) = &self.server {
-            personality.push(("server".into(), p.clone()));
-        }
+        let set = self
+            .set
+            .iter()
+            .map(|(host, knob, value)| KnobArg {
+                arg: format!("--set {host}.{knob}={value}"),
+                host: host.clone(),
+                knob: knob.clone(),
+                value: value.clone(),
+            })
+            .collect();
         Overrides {
             seed: self.seed,
             personality,
-            set: self.set.clone(),
+            set,
         }
     }
 }

@@ -28,7 +28,8 @@ pub struct Args {
     /// delays; `auto` (the default): stretch races between processes to at least 1 ms.
     #[arg(long, value_name = "X|auto", default_value = "auto", value_parser = parse_scale)]
     pub time_scale: Scale,
-    /// Write the captured segments to a pcap file (raw IPv4, headers only).
+    /// Write the captured segments as a capture file, framed as `run --pcap`
+    /// frames the simulator's (pcapng if FILE ends in `.pcapng`).
     #[arg(long, value_name = "FILE")]
     pub pcap: Option<PathBuf>,
     #[command(flatten)]
@@ -200,9 +201,8 @@ fn run_kernel(
         }
     };
     if let Some(path) = &a.pcap {
-        if let Err(e) = real::capture::write_pcap(path, &run.pkts, run.epoch_real_ns) {
-            eprintln!("error: cannot write {}: {e}", path.display());
-            return Err(ExitCode::from(EXIT_INPUT));
+        if let Err(e) = real::capture::write_pcap(path, &run.pkts, run.scale) {
+            return Err(super::capture::failed(path, &e));
         }
     }
     Ok(run)

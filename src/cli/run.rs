@@ -6,7 +6,7 @@
 //! `--max-trace-entries` entries (and say how many they left out),
 //! `--format jsonl` writes every entry as it happens, `-q` records none.
 
-use super::{output_failed, report_diags, ScenarioOpts, EXIT_FAILED, EXIT_OK};
+use super::{capture, output_failed, report_diags, ScenarioOpts, EXIT_FAILED, EXIT_OK};
 use crate::scenario::{self, Mismatch, Scenario};
 use serde::Serialize;
 use sim::trace::{Tail, MAX_TRACE_ENTRIES};
@@ -48,6 +48,10 @@ pub struct Args {
     /// trace (its last `--max-trace-entries` entries).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Also write the segments as a capture file for Wireshark (pcapng, with
+    /// a comment on each segment the network dropped, if FILE ends in `.pcapng`).
+    #[arg(long, value_name = "FILE")]
+    pub pcap: Option<PathBuf>,
 }
 
 /// Runs a scenario with its whole trace recorded (for `tcpsim real`, which
@@ -286,20 +290,17 @@ pub fn text_report(
 
 pub fn expectations_text(s: &Scenario, failures: &[Mismatch]) -> String {
     let mut o = String::new();
+    let which = s.applicable_note();
     if !s.has_expectations() && s.states_expectations() {
-        let (a, b) = s.running_pair();
-        let _ = writeln!(
-            o,
-            "\nexpectations: none apply to {a}/{b} (the file states them for {}; \
-             add [expect.pairs.\"{a}/{b}\"] to check this pair)",
-            s.declared.join("/")
-        );
+        let _ = writeln!(o, "\nexpectations: {}", which.unwrap_or_default());
     } else if !s.has_expectations() {
         let _ = writeln!(o, "\nexpectations: none stated");
     } else if failures.is_empty() {
-        let _ = writeln!(o, "\nexpectations: all hold");
+        let which = which.map(|w| format!(" ({w})")).unwrap_or_default();
+        let _ = writeln!(o, "\nexpectations: all hold{which}");
     } else {
-        let _ = writeln!(o, "\nexpectations: {} FAILED", failures.len());
+        let which = which.map(|w| format!(" ({w})")).unwrap_or_default();
+        let _ = writeln!(o, "\nexpectations: {} FAILED{which}", failures.len());
         for f in failures {
             let _ = writeln!(
                 o,
@@ -321,10 +322,12 @@ struct Sinks<'s> {
     /// `--format jsonl`: each entry written as it happens.
     lines: bool,
     errors: ErrorLog,
+    /// `--pcap`: each segment written to the capture file as it is sent.
+    pcap: Option<capture::Sink>,
 }
 
 impl<'s> Sinks<'s> {
-    fn new(s: &'s Scenario, a: &Args) -> Sinks<'s> {
+    fn new(s: &'s Scenario, a: &Args, pcap: Option<capture::Sink>) -> Sinks<'s> {
         let text = a.format == Format::Text && !a.quiet;
         let keep = a.format == Format::Json || a.html.is_some();
         Sinks {
@@ -332,6 +335,7 @@ impl<'s> Sinks<'s> {
             tail: keep.then(|| Tail::new(a.max_trace_entries)),
             lines: a.format == Format::Jsonl,
             errors: ErrorLog::default(),
+            pcap,
         }
     }
 
@@ -346,6 +350,9 @@ impl<'s> Sinks<'s> {
         if self.lines {
             write_line(out, &Line::Entry(e))?;
         }
+        if let Some(p) = &mut self.pcap {
+            p.push(e);
+        }
         Ok(())
     }
 
@@ -355,7 +362,7 @@ impl<'s> Sinks<'s> {
         if self.lines {
             write_line(out, &Line::Run(&JsonRun::new(s)))?;
         }
-        if self.ladder.is_none() && self.tail.is_none() && !self.lines {
+        if self.ladder.is_none() && self.tail.is_none() && !self.lines && self.pcap.is_none() {
             return Ok(World::new(s.spec.clone(), false).run());
         }
         stream(s, |e| self.push(s, e, out))
@@ -392,7 +399,11 @@ pub fn exec(a: &Args) -> ExitCode {
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut sinks = Sinks::new(&s, a);
+    let pcap = match a.pcap.as_deref().map(|p| capture::Sink::open(p, &s.spec)) {
+        Some(Err(code)) => return code,
+        opened => opened.and_then(Result::ok),
+    };
+    let mut sinks = Sinks::new(&s, a, pcap);
     let ran = sinks.run(&s, &mut out).and_then(|v| {
         let failures = s.check(&v);
         sinks.finish(&s, a, (&v, &failures), &mut out)?;
@@ -408,6 +419,9 @@ pub fn exec(a: &Args) -> ExitCode {
         if let Err(code) = crate::html::write(path, &page) {
             return code;
         }
+    }
+    if let Some(Err(code)) = sinks.pcap.take().map(capture::Sink::finish) {
+        return code;
     }
     ExitCode::from(if failures.is_empty() {
         EXIT_OK

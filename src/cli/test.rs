@@ -48,7 +48,9 @@ fn walk(p: &Path, out: &mut Vec<PathBuf>) {
 pub enum Status {
     Passed,
     Failed(Vec<scenario::Mismatch>),
-    NoExpectations,
+    /// No expectation applies, and why: none stated, or none for the
+    /// personalities of this run.
+    NoExpectations(String),
     BadInput(String),
 }
 
@@ -56,17 +58,11 @@ pub enum Status {
 pub fn test_one(path: &Path, opts: &ScenarioOpts) -> Status {
     let s = match scenario::load(path, &opts.overrides()) {
         Ok(s) => s,
-        Err(d) => {
-            return Status::BadInput(
-                d.iter()
-                    .map(|d| d.render(false))
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-            )
-        }
+        Err(d) => return Status::BadInput(crate::diag::render_all(&d, false)),
     };
     if !s.has_expectations() {
-        return Status::NoExpectations;
+        let why = s.applicable_note().map(|n| format!("expectations: {n}"));
+        return Status::NoExpectations(why.unwrap_or_else(|| "no expectations".into()));
     }
     let v = sim::run_verdict(&s.spec);
     let f = s.check(&v);
@@ -102,9 +98,9 @@ pub fn exec(a: &Args) -> ExitCode {
                 passed += 1;
                 println!("ok     {}", f.display());
             }
-            Status::NoExpectations => {
+            Status::NoExpectations(why) => {
                 none += 1;
-                println!("none   {} (no expectations)", f.display());
+                println!("none   {} ({why})", f.display());
             }
             Status::Failed(ms) => {
                 failed += 1;

@@ -232,7 +232,13 @@ pub fn setup(path: &Path, pair: Option<&[String; 2]>, b: &Bounds) -> Result<Setu
     }
     let overrides = Overrides {
         personality: pair.map_or_else(Vec::new, |p| {
-            vec![(hosts[0].clone(), p[0].clone()), (hosts[1].clone(), p[1].clone())]
+            (0..2)
+                .map(|i| scenario::PersonalityArg {
+                    arg: format!("--personalities {},{}", p[0], p[1]),
+                    host: hosts[i].clone(),
+                    personality: p[i].clone(),
+                })
+                .collect()
         }),
         ..Overrides::default()
     };
@@ -301,14 +307,10 @@ fn menu_side(
 fn resolve_menu(path: &Path, file: &ScenarioFile, o: &Overrides) -> Result<Arc<WorldSpec>, String> {
     let shown = path.display().to_string();
     // The prefix lines keep their places in the file's text.
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
-    let mut cx = resolve::Ctx {
-        path: &shown,
-        source: Arc::from(text.as_str()),
-        base: path.parent().unwrap_or(Path::new(".")),
-        errors: Vec::new(),
-        preparsed: None,
-    };
+    let source = scenario::source::read_file(path, scenario::SCENARIO_FILE)
+        .map_err(|d| d.render(false))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut cx = resolve::Ctx::new(&shown, source, base);
     match resolve::resolve(&mut cx, file, o) {
         Some((mut spec, _, _)) if cx.errors.is_empty() => {
             spec.limits = Limits {

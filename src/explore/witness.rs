@@ -214,8 +214,8 @@ fn file_of(setup: &Setup, r: &Replay) -> ScenarioFile {
             f.network.drop.push(DropDef {
                 from: host(h),
                 flags: None,
-                nth,
-                count: 1,
+                nth: Spanned::new(0..0, i64::from(nth)),
+                count: Spanned::new(0..0, 1),
             });
         }
         if fate.duplicate || fate.delay_ns > 0 {
@@ -223,8 +223,8 @@ fn file_of(setup: &Setup, r: &Replay) -> ScenarioFile {
             f.network.fault.push(FaultDef {
                 from: host(h),
                 flags: None,
-                nth,
-                count: 1,
+                nth: Spanned::new(0..0, i64::from(nth)),
+                count: Spanned::new(0..0, 1),
                 duplicate: fate.duplicate,
                 delay: (fate.delay_ns > 0).then(|| Spanned::new(0..0, format_duration(delay))),
             });

@@ -161,13 +161,8 @@ impl Compiled {
 /// same code `tcpsim run` uses on the file's text.
 pub fn compile(case: &Case) -> Result<Compiled, String> {
     let (file, layout, steps) = to_file(case);
-    let mut cx = resolve::Ctx {
-        path: "<fuzz>",
-        source: Arc::from(""),
-        base: Path::new("."),
-        errors: Vec::new(),
-        preparsed: Some(steps.clone()),
-    };
+    let mut cx =
+        resolve::Ctx::new("<fuzz>", Arc::default(), Path::new(".")).with_preparsed(steps.clone());
     match resolve::resolve(&mut cx, &file, &Overrides::default()) {
         Some((spec, _, _)) if cx.errors.is_empty() => Ok(Compiled {
             file,

@@ -42,7 +42,7 @@ impl KnobValue for u32 {
         s.replace('_', "").parse().ok()
     }
     fn expected() -> String {
-        "a non-negative integer".into()
+        format!("an integer 0–{}", u32::MAX)
     }
 }
 

@@ -290,7 +290,9 @@ mod tests {
         assert!(text.contains("drop-syn"), "{text}");
         assert!(text.contains("handshake-then-rst"), "{text}");
         let err = p.set("time_wait_s", "-1", "test").unwrap_err();
-        assert!(err.to_string().contains("non-negative integer"));
+        assert!(err.to_string().contains("an integer 0–4294967295"), "{err}");
+        let err = p.set("time_wait_s", "4294967296", "test").unwrap_err();
+        assert!(err.to_string().contains("an integer 0–4294967295"), "{err}");
     }
 
     /// The signature rows of the matrix (`docs/sources.md#matrix`), checked for

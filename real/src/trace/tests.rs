@@ -45,8 +45,7 @@ fn pkt(t: u64, src: Ep, dst: Ep, seq: u32, ack: u32, flags: u8, len: u32) -> Pkt
         mss: (flags & 0x02 != 0).then_some(1460),
         wscale: None,
         ts: false,
-        head: Vec::new(),
-        ip_len: 0,
+        options: Default::default(),
     }
 }
 
@@ -117,7 +116,6 @@ pub(crate) fn fixture(accept_return_ns: u64) -> (Scenario, RealRun) {
         cut_off: false,
         notes: Vec::new(),
         labels: Vec::new(),
-        epoch_real_ns: 0,
     };
     (s, run)
 }

@@ -3,10 +3,11 @@
 //! words, forked children, the network section.
 
 use super::*;
-use crate::scenario::file::{HostDef, LinkDef, NetworkDef, PartitionDef, ProcDef, ScenarioFile};
+use crate::scenario::file::{
+    HostDef, Keyed, LinkDef, NetworkDef, PartitionDef, ProcDef, ScenarioFile,
+};
 use crate::scenario::steps::{Op, StepDef, Text, Tok};
 use crate::units::format_duration;
-use indexmap::IndexMap;
 use model::{Dest, Duration, Instant, ReadLen, Rename};
 use sim::spec::At;
 use toml::Spanned;
@@ -197,7 +198,7 @@ pub fn to_file(case: &Case) -> (ScenarioFile, Layout, Vec<StepDef>) {
             name.to_string(),
             HostDef {
                 personality: sp(side.personality.clone()),
-                set: IndexMap::new(),
+                set: Keyed::default(),
                 mtu: None,
                 isn: None,
             },
@@ -251,16 +252,16 @@ fn network_def(n: &Net) -> NetworkDef {
         link: LinkDef {
             delay: n
                 .delay_us
-                .map(|v| format_duration(Duration::from_ns(v * 1000))),
+                .map(|v| sp(format_duration(Duration::from_ns(v * 1000)))),
             jitter: n
                 .jitter_us
-                .map(|v| format_duration(Duration::from_ns(v * 1000))),
-            loss: n.loss.map(permille),
-            duplicate: n.duplicate.map(permille),
-            reorder: n.reorder.map(permille),
+                .map(|v| sp(format_duration(Duration::from_ns(v * 1000)))),
+            loss: n.loss.map(|v| sp(permille(v))),
+            duplicate: n.duplicate.map(|v| sp(permille(v))),
+            reorder: n.reorder.map(|v| sp(permille(v))),
             reorder_delay: None,
         },
-        links: IndexMap::new(),
+        links: Default::default(),
         drop: Vec::new(),
         partition: n.partition.iter().map(partition_def).collect(),
         fault: Vec::new(),
@@ -283,7 +284,7 @@ fn partition_def(p: &PartitionGen) -> PartitionDef {
 /// Declares a child process for each side that forks, and returns the
 /// children's process ids (client 0, server 1, then children in
 /// declaration order; 0 for a side that does not fork).
-fn fork_children(case: &Case, processes: &mut IndexMap<String, ProcDef>) -> [u16; 2] {
+fn fork_children(case: &Case, processes: &mut Keyed<ProcDef>) -> [u16; 2] {
     let forks = |s: &Side| {
         s.steps
             .iter()

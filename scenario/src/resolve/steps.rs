@@ -1,0 +1,342 @@
+//! The script: each step's words resolved to the world spec's slots, hosts
+//! and processes, every error at its word; then where each socket may be
+//! used. A process has the sockets its own earlier steps created and those
+//! its parent had when it forked it: a step that uses any other name would
+//! fail at run time with EBADF, so it is refused here, showing both places.
+
+use super::names::Names;
+use super::Ctx;
+use crate::diag::Class;
+use crate::file::ScenarioFile;
+use crate::limits::SOCKET_NAMES_MAX;
+use crate::steps::{parse_step, Op, StepDef, Text, Tok};
+use indexmap::IndexSet;
+use model::{Call, Naming, Rename};
+use sim::spec::{ProcSpec, Slot, Slots, StepSpec};
+use std::collections::BTreeMap;
+use std::ops::Range;
+use toml::Spanned;
+
+/// A parsed step and the line it came from.
+type Parsed<'f> = (StepDef, &'f Spanned<String>);
+
+pub fn resolve(
+    cx: &mut Ctx,
+    f: &ScenarioFile,
+    names: &Names,
+    procs: &[ProcSpec],
+) -> Option<(Vec<StepSpec>, Vec<String>)> {
+    let parsed = parse_all(cx, f);
+    let slots = slot_names(cx, &parsed)?;
+    let mut out = Vec::with_capacity(parsed.len());
+    let mut uses = Vec::with_capacity(parsed.len());
+    for (s, line) in &parsed {
+        // A step's place in its file, for messages; none for a file that was never text.
+        let origin = (!cx.source.is_empty()).then(|| {
+            let (l, c) = cx.source.line_col(line.span().start);
+            format!("{}:{l}:{c}", cx.path)
+        });
+        let proc = match names.procs.get_index_of(&s.proc.text) {
+            Some(i) => i as u16,
+            None => {
+                let span = cx.inner_span(line, s.proc.at.clone());
+                names.proc_id(cx, &s.proc.text, Some(span));
+                continue;
+            }
+        };
+        let errors = cx.errors.len();
+        let action = s.op.rename(&mut StepNames {
+            cx,
+            names,
+            slots: &slots,
+            procs,
+            proc,
+            line,
+        });
+        if cx.errors.len() > errors && matches!(s.op, Op::Fork { .. }) {
+            continue;
+        }
+        uses.push(SocketUse::of(&s.op, &action, proc, line));
+        out.push(StepSpec {
+            proc,
+            at: s.at,
+            action,
+            expect: s.expect,
+            origin,
+        });
+    }
+    if cx.errors.is_empty() {
+        check_socket_uses(cx, &uses, procs, &slots);
+    }
+    cx.errors
+        .is_empty()
+        .then(|| (out, slots.into_iter().collect()))
+}
+
+/// Every line parsed (or the caller's steps), errors at their words.
+fn parse_all<'f>(cx: &mut Ctx, f: &'f ScenarioFile) -> Vec<Parsed<'f>> {
+    let mut parsed: Vec<Parsed> = Vec::with_capacity(f.script.steps.len());
+    if let Some(pre) = cx.preparsed.take() {
+        assert_eq!(pre.len(), f.script.steps.len(), "one parsed step per line");
+        parsed.extend(pre.into_iter().zip(&f.script.steps));
+    }
+    for line in f.script.steps.iter().skip(parsed.len()) {
+        match parse_step(line.get_ref()) {
+            Ok(s) => parsed.push((s, line)),
+            Err(e) => {
+                let span = cx.inner_span(line, e.at.clone());
+                cx.error(e.class, Some(span), e.message, e.label, e.help);
+            }
+        }
+    }
+    parsed
+}
+
+/// Every name a step creates (socket, listen, connect, accept … as, dup …
+/// as), in order of first appearance, at most [`SOCKET_NAMES_MAX`].
+fn slot_names(cx: &mut Ctx, parsed: &[Parsed]) -> Option<IndexSet<String>> {
+    let mut slots = IndexSet::new();
+    for (s, line) in parsed {
+        let Some(t) = created(&s.op) else { continue };
+        if slots.len() == SOCKET_NAMES_MAX && !slots.contains(&t.text) {
+            let span = cx.inner_span(line, t.at.clone());
+            cx.error(
+                Class::Range,
+                Some(span),
+                format!("too many socket names: `{}` is one past {SOCKET_NAMES_MAX}", t.text),
+                "one too many",
+                Some(format!(
+                    "a scenario names at most {SOCKET_NAMES_MAX} sockets (docs/limits.md); reuse a name after `close`"
+                )),
+            );
+            return None;
+        }
+        slots.insert(t.text.clone());
+    }
+    Some(slots)
+}
+
+/// The socket a step creates when it has none by that name.
+fn created<N, S>(op: &Call<N>) -> Option<&S>
+where
+    N: Naming<Sock = S, New = S>,
+{
+    match op {
+        Call::Listen { sock, .. } | Call::Connect { sock, .. } => Some(sock),
+        op => op.gives(),
+    }
+}
+
+/// Resolves one step's words to a world spec's slots, hosts and processes;
+/// an unknown name is an error located at the word (and stands as 0).
+struct StepNames<'a, 'c> {
+    cx: &'a mut Ctx<'c>,
+    names: &'a Names,
+    slots: &'a IndexSet<String>,
+    procs: &'a [ProcSpec],
+    /// The step's process, for `fork`.
+    proc: u16,
+    line: &'a Spanned<String>,
+}
+
+impl Rename<Text, Slots> for StepNames<'_, '_> {
+    fn sock(&mut self, t: &Tok) -> u16 {
+        if let Some(i) = self.slots.get_index_of(&t.text) {
+            return i as u16;
+        }
+        let span = self.cx.inner_span(self.line, t.at.clone());
+        self.cx.error(
+            Class::Unknown,
+            Some(span),
+            format!("socket `{}` is never created", t.text),
+            "unknown socket name",
+            Some("sockets are named by `socket S`, `listen S …`, `connect S …`, `accept L as S` or `dup S as S2`".into()),
+        );
+        0
+    }
+
+    fn new_sock(&mut self, t: &Tok) -> u16 {
+        self.sock(t)
+    }
+
+    fn host(&mut self, t: &Tok) -> u16 {
+        let span = self.cx.inner_span(self.line, t.at.clone());
+        self.names.host(self.cx, &t.text, Some(span)).unwrap_or(0)
+    }
+
+    fn proc(&mut self, child: &Tok) -> u16 {
+        let parent = self.proc;
+        let found = self
+            .procs
+            .iter()
+            .position(|p| p.name == child.text && p.forked_from == Some(parent));
+        if let Some(c) = found {
+            return c as u16;
+        }
+        let span = self.cx.inner_span(self.line, child.at.clone());
+        let parent = &self.names.procs[parent as usize];
+        self.cx.error(
+            Class::Unknown,
+            Some(span),
+            format!("`{}` is not declared as forked from `{parent}`", child.text),
+            "no such child",
+            Some(format!(
+                "declare it: [processes.{}] host = \"…\", forked_from = \"{parent}\"",
+                child.text
+            )),
+        );
+        0
+    }
+}
+
+/// What one step does with sockets, for [`check_socket_uses`]. Places are
+/// byte ranges of the step's string, made file spans only for an error.
+struct SocketUse<'f> {
+    proc: u16,
+    line: &'f Spanned<String>,
+    /// The socket it needs to exist, and where its name is written.
+    uses: Option<(Slot, Range<usize>)>,
+    /// The socket it creates if missing, and where.
+    creates: Option<(Slot, Range<usize>)>,
+    /// The child it forks.
+    forks: Option<u16>,
+}
+
+impl<'f> SocketUse<'f> {
+    fn of(op: &Op, action: &sim::Action, proc: u16, line: &'f Spanned<String>) -> SocketUse<'f> {
+        let creates = created(op)
+            .zip(created(action))
+            .map(|(t, &s)| (s, t.at.clone()));
+        let uses = match creates {
+            Some(_) => None,
+            None => op
+                .sock()
+                .zip(action.sock())
+                .map(|(t, &s)| (s, t.at.clone())),
+        };
+        let forks = match action {
+            sim::Action::Fork { child } => Some(*child),
+            _ => None,
+        };
+        SocketUse {
+            proc,
+            line,
+            uses,
+            creates,
+            forks,
+        }
+    }
+}
+
+/// Where each socket was first created: by process, and by host.
+#[derive(Default)]
+struct Creations {
+    by_proc: BTreeMap<(Slot, u16), usize>,
+    by_host: BTreeMap<(Slot, u16), usize>,
+    any: BTreeMap<Slot, usize>,
+}
+
+/// Refuses every use of a socket its process does not have at that step.
+fn check_socket_uses(
+    cx: &mut Ctx,
+    uses: &[SocketUse],
+    procs: &[ProcSpec],
+    slots: &IndexSet<String>,
+) {
+    let mut made = Creations::default();
+    let mut steps_of: Vec<Vec<usize>> = vec![Vec::new(); procs.len()];
+    for (i, u) in uses.iter().enumerate() {
+        steps_of[u.proc as usize].push(i);
+        if let Some((slot, _)) = &u.creates {
+            let host = procs[u.proc as usize].host;
+            made.by_proc.entry((*slot, u.proc)).or_insert(i);
+            made.by_host.entry((*slot, host)).or_insert(i);
+            made.any.entry(*slot).or_insert(i);
+        }
+    }
+    // Processes that run: each host's own, then children as their parents fork them.
+    let mut work: Vec<(u16, Vec<bool>)> = (0..procs.len() as u16)
+        .filter(|&p| procs[p as usize].forked_from.is_none())
+        .map(|p| (p, vec![false; slots.len()]))
+        .collect();
+    let mut forked = vec![false; procs.len()];
+    while let Some((p, mut has)) = work.pop() {
+        for &i in &steps_of[p as usize] {
+            let u = &uses[i];
+            if let Some((slot, _)) = &u.uses {
+                if !has[*slot as usize] {
+                    missing_socket(cx, (p, i), uses, procs, slots, &made);
+                    has[*slot as usize] = true; // once per process is enough
+                }
+            }
+            if let Some((slot, _)) = &u.creates {
+                has[*slot as usize] = true;
+            }
+            if let Some(child) = u.forks {
+                if !std::mem::replace(&mut forked[child as usize], true) {
+                    work.push((child, has.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// The error for step `i`'s use of a socket that its process `p` does not have.
+fn missing_socket(
+    cx: &mut Ctx,
+    (p, i): (u16, usize),
+    uses: &[SocketUse],
+    procs: &[ProcSpec],
+    slots: &IndexSet<String>,
+    made: &Creations,
+) {
+    let at = |j: usize, created: bool| {
+        let u = &uses[j];
+        let (_, r) = if created { &u.creates } else { &u.uses }
+            .clone()
+            .expect("a socket");
+        cx.inner_span(u.line, r)
+    };
+    let slot = uses[i].uses.as_ref().expect("a use").0;
+    let name = &slots[slot as usize];
+    let proc = &procs[p as usize];
+    let host_name = &procs[proc.host as usize].name;
+    let (message, label, first, there, help) = if let Some(&j) = made.by_proc.get(&(slot, p)) {
+        (
+            format!("socket `{name}` is used before the step that creates it"),
+            "used here".to_string(),
+            j,
+            "created here, later".to_string(),
+            "steps of one process run in the order they are written: create it first".to_string(),
+        )
+    } else if let Some(&j) = made.by_host.get(&(slot, proc.host)) {
+        let q = &procs[uses[j].proc as usize].name;
+        (
+            format!("socket `{name}` is not a socket of process `{}`", proc.name),
+            format!("used by process `{}`", proc.name),
+            j,
+            format!("created by process `{q}`"),
+            format!(
+                "a process has the sockets it creates and those its parent had when it forked it; fork `{}` from `{q}` after this, or use it from `{q}`",
+                proc.name
+            ),
+        )
+    } else {
+        let j = made.any[&slot];
+        let other = &procs[procs[uses[j].proc as usize].host as usize].name;
+        (
+            format!("socket `{name}` belongs to host `{other}`, not `{host_name}`"),
+            format!("used on host `{host_name}`"),
+            j,
+            format!("created here, on host `{other}`"),
+            format!("each host has sockets of its own: give `{host_name}` its own socket (e.g. `connect c {other}:PORT`), or run this step on `{other}`"),
+        )
+    };
+    let (use_span, first_span) = (at(i, false), at(first, true));
+    let d = cx
+        .at(Class::Socket, Some(use_span), message)
+        .label(label)
+        .help(help)
+        .also(first_span, there);
+    cx.push(d);
+}

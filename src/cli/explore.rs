@@ -38,7 +38,7 @@ pub struct Args {
     /// The scenario: its steps up to the `explore` line are run, the rest explored.
     pub file: Option<PathBuf>,
     /// Each side's calls to choose from, comma-separated: close, shutdown-wr,
-    /// shutdown-rd, shutdown-rdwr, linger-off, linger0, lingerN, nonblocking,
+    /// shutdown-rd, shutdown-rdwr, linger-off, linger0, linger<N> (SO_LINGER N s, e.g. linger1), nonblocking,
     /// exit, read-all, write (of --max-bytes), or any call without its socket
     /// (`read 100`, `keepalive on`).
     #[arg(long, value_delimiter = ',', default_value = "close,shutdown-wr,read-all,write")]
@@ -124,7 +124,12 @@ fn parse_property(s: &str) -> Result<Property, String> {
 }
 
 fn input_error(e: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {e}");
+    // A scenario's diagnostics come rendered, with their own `error[class]`.
+    let e = e.to_string();
+    match e.starts_with("error") {
+        true => eprintln!("{e}"),
+        false => eprintln!("error: {e}"),
+    }
     ExitCode::from(EXIT_INPUT)
 }
 

@@ -73,14 +73,29 @@ pub fn resolve(
         .then(|| (out, slots.into_iter().collect()))
 }
 
-/// Every line parsed (or the caller's steps), errors at their words.
+/// Every line parsed (or the caller's steps), errors at their words; the
+/// `explore` mark is no step.
 fn parse_all<'f>(cx: &mut Ctx, f: &'f ScenarioFile) -> Vec<Parsed<'f>> {
     let mut parsed: Vec<Parsed> = Vec::with_capacity(f.script.steps.len());
     if let Some(pre) = cx.preparsed.take() {
         assert_eq!(pre.len(), f.script.steps.len(), "one parsed step per line");
         parsed.extend(pre.into_iter().zip(&f.script.steps));
     }
+    let mut marked = false;
     for line in f.script.steps.iter().skip(parsed.len()) {
+        if crate::is_explore_mark(line.get_ref()) {
+            if marked {
+                cx.error(
+                    Class::Step,
+                    Some(line.span()),
+                    "a second `explore` mark",
+                    "the script is already marked above",
+                    Some("one `explore` line marks where `tcpsim explore` starts".into()),
+                );
+            }
+            marked = true;
+            continue;
+        }
         match parse_step(line.get_ref()) {
             Ok(s) => parsed.push((s, line)),
             Err(e) => {

@@ -1,0 +1,191 @@
+//! `tcpsim explore` end to end: a small exploration whose classes are
+//! worked out by hand, witnesses that `tcpsim run` replays, shards that merge
+//! into the unsharded result, the same result on any number of threads,
+//! `--check`, the state bound, DOT, and bad arguments.
+
+mod common;
+
+use common::{json, succeeds, tcpsim};
+use serde_json::Value;
+use std::path::Path;
+
+const START: &str = "scenarios/explore-close.toml";
+
+/// Each class's one-line text, in the report's order.
+fn class_texts(report: &Value) -> Vec<String> {
+    report["pairs"][0]["classes"]
+        .as_array()
+        .expect("classes")
+        .iter()
+        .map(|c| c["text"].as_str().expect("text").to_string())
+        .collect()
+}
+
+/// With one call each (close) and a perfect network, by hand: nobody calls
+/// (the connection stays up); one side closes and the other never does
+/// (the closer's FIN-WAIT-2 timer ends it, the other stays in CLOSE-WAIT),
+/// twice; both close before that timer (both end CLOSED, through TIME-WAIT
+/// on the first closer); and one side closes after the other's FIN-WAIT-2
+/// timer fired, so its FIN meets a closed port and draws an RST, twice.
+/// Six classes: the explorer must find exactly these.
+#[test]
+fn one_close_each_ends_in_the_six_classes_worked_out_by_hand() {
+    let r = json(&["explore", START, "--calls", "close", "--max-calls", "1"]);
+    let texts = class_texts(&r);
+    let expected = [
+        "clean; ends CLOSE-WAIT/CLOSED",
+        "clean; ends CLOSED/CLOSE-WAIT",
+        "clean; ends CLOSED/CLOSED",
+        "clean; ends ESTABLISHED/ESTABLISHED",
+        "reset-without-loss; RST client: no-connection; ends CLOSED/CLOSED",
+        "reset-without-loss; RST server: no-connection; ends CLOSED/CLOSED",
+    ];
+    assert_eq!(texts, expected, "{r:#}");
+    let pair = &r["pairs"][0];
+    // The states of those paths (each event of each interleaving), pinned:
+    // a change in the model's event sequence shows up here.
+    assert_eq!(pair["states"], 44, "{pair:#}");
+    assert_eq!(pair["pair"], serde_json::json!(["linux", "linux"]));
+}
+
+/// Every witness of a bigger exploration (two calls of four, data both
+/// ways), and of one where the network loses, duplicates and reorders
+/// (written as `[[network.drop]]` and `[[network.fault]]`), is a scenario
+/// file whose own expectations (outcome, RSTs with their causes, bytes lost,
+/// final states) `tcpsim run` confirms.
+#[test]
+fn every_witness_replays_with_tcpsim_run() {
+    let network = ["--calls", "close,write", "--max-calls", "1", "--losses", "1"];
+    let network = [&network[..], &["--dups", "1", "--reorders", "1"]].concat();
+    for (extra, at_least) in [(&["--max-calls", "2"][..], 40), (&network[..], 15)] {
+        witnesses_replay(extra, at_least);
+    }
+}
+
+fn witnesses_replay(extra: &[&str], at_least: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let r = json(&[&["explore", START, "--out", out][..], extra].concat());
+    let classes = r["pairs"][0]["classes"].as_array().unwrap();
+    assert!(classes.len() >= at_least, "{extra:?}: {} classes", classes.len());
+    for c in classes {
+        let file = c["witness"]["file"].as_str().unwrap();
+        let path = Path::new(out).join(file);
+        let run = tcpsim().arg("run").arg(&path).arg("-q").output().unwrap();
+        assert_eq!(
+            run.status.code(),
+            Some(0),
+            "{file} ({}) does not replay: {}{}",
+            c["text"],
+            String::from_utf8_lossy(&run.stdout),
+            String::from_utf8_lossy(&run.stderr)
+        );
+    }
+}
+
+/// `--shard K/N` for every K, merged, is the unsharded result, byte for
+/// byte; and the result does not depend on the number of threads.
+#[test]
+fn shards_merge_into_the_unsharded_result_on_any_number_of_threads() {
+    let args = ["explore", START, "--calls", "close,shutdown-wr,read-all,write"];
+    let run = |extra: &[&str]| {
+        let out = succeeds(tcpsim().args(args).args(extra).args(["--format", "json"]));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let whole = run(&["--threads", "2"]);
+    assert_eq!(run(&["--threads", "1"]), whole, "1 thread and 2 differ");
+    let dir = tempfile::tempdir().unwrap();
+    let saves: Vec<String> = (0..3)
+        .map(|k| dir.path().join(format!("s{k}.json")).to_str().unwrap().to_string())
+        .collect();
+    for (k, save) in saves.iter().enumerate() {
+        run(&["--shard", &format!("{k}/3"), "--save", save]);
+    }
+    let merged = succeeds(
+        tcpsim()
+            .args(["explore", "merge"])
+            .args(&saves)
+            .args(["--format", "json"]),
+    );
+    assert_eq!(String::from_utf8(merged.stdout).unwrap(), whole);
+    // A shard alone is not the whole.
+    let one: Value = serde_json::from_str(&run(&["--shard", "0/3"])).unwrap();
+    let all: Value = serde_json::from_str(&whole).unwrap();
+    assert!(one["pairs"][0]["states"].as_u64() < all["pairs"][0]["states"].as_u64());
+}
+
+/// `--check no-silent-loss`: writing then closing can lose bytes silently
+/// (exit 1, with a witness that shows it); half-closing and reading
+/// everything cannot (exit 0).
+#[test]
+fn check_finds_a_silent_loss_and_proves_its_absence() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let bad = tcpsim()
+        .args(["explore", START, "--check", "no-silent-loss", "--out", out])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&bad.stdout);
+    assert!(text.contains("check no-silent-loss: VIOLATED"), "{text}");
+    let witness = dir.path().join("linux-linux-check-no-silent-loss.toml");
+    let replay = succeeds(tcpsim().arg("run").arg(&witness));
+    let ladder = String::from_utf8_lossy(&replay.stdout);
+    assert!(ladder.contains("SILENT"), "{ladder}");
+    let good = tcpsim()
+        .args(["explore", START, "--check", "no-silent-loss"])
+        .args(["--calls", "shutdown-wr,read-all"])
+        .output()
+        .unwrap();
+    assert_eq!(good.status.code(), Some(0), "{}", String::from_utf8_lossy(&good.stdout));
+    assert!(String::from_utf8_lossy(&good.stdout).contains("check no-silent-loss: holds"));
+}
+
+/// The state bound stops the search cleanly and the report says what the
+/// result still covers.
+#[test]
+fn the_state_bound_is_named_in_the_result() {
+    let out = succeeds(tcpsim().args(["explore", START, "--max-states", "100"]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("100 distinct states"), "{text}");
+    assert!(text.contains("the bound --max-states 100 was reached"), "{text}");
+    assert!(text.contains("the result covers every path of at most"), "{text}");
+}
+
+/// The DOT quotient has one node per pair of TCP states reached and one
+/// coloured node per class of ends.
+#[test]
+fn dot_quotient_names_state_pairs_and_colours_classes() {
+    let dir = tempfile::tempdir().unwrap();
+    let dot = dir.path().join("g.dot");
+    succeeds(
+        tcpsim()
+            .args(["explore", START, "--calls", "close", "--max-calls", "1", "--dot-quotient"])
+            .arg("--dot")
+            .arg(&dot),
+    );
+    let text = std::fs::read_to_string(&dot).unwrap();
+    assert!(text.starts_with("digraph"), "{text}");
+    for pair in ["ESTABLISHED/ESTABLISHED", "FIN-WAIT-2/CLOSE-WAIT", "TIME-WAIT/LAST-ACK"] {
+        assert!(text.contains(&format!("\"{pair}\"")), "no {pair}: {text}");
+    }
+    assert_eq!(text.matches("fillcolor").count(), 6, "{text}");
+}
+
+#[test]
+fn bad_arguments_are_input_errors() {
+    let cases: [&[&str]; 5] = [
+        &["explore", START, "--calls", "bogus"],
+        &["explore", START, "--personalities", "linux,nosuch"],
+        &["explore", START, "--personalities", "linux"],
+        &["explore", "scenarios/listen-queue-full.toml", "--max-calls", "99"],
+        &["explore"],
+    ];
+    for args in cases {
+        let out = tcpsim().args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.starts_with("error"), "{args:?}: {err}");
+        assert!(!err.contains("error: error"), "{args:?}: {err}");
+    }
+}

@@ -55,7 +55,14 @@ fn one_close_each_ends_in_the_six_classes_worked_out_by_hand() {
 /// final states) `tcpsim run` confirms.
 #[test]
 fn every_witness_replays_with_tcpsim_run() {
-    let network = ["--calls", "close,write", "--max-calls", "1", "--losses", "1"];
+    let network = [
+        "--calls",
+        "close,write",
+        "--max-calls",
+        "1",
+        "--losses",
+        "1",
+    ];
     let network = [&network[..], &["--dups", "1", "--reorders", "1"]].concat();
     for (extra, at_least) in [(&["--max-calls", "2"][..], 40), (&network[..], 15)] {
         witnesses_replay(extra, at_least);
@@ -67,7 +74,11 @@ fn witnesses_replay(extra: &[&str], at_least: usize) {
     let out = dir.path().to_str().unwrap();
     let r = json(&[&["explore", START, "--out", out][..], extra].concat());
     let classes = r["pairs"][0]["classes"].as_array().unwrap();
-    assert!(classes.len() >= at_least, "{extra:?}: {} classes", classes.len());
+    assert!(
+        classes.len() >= at_least,
+        "{extra:?}: {} classes",
+        classes.len()
+    );
     for c in classes {
         let file = c["witness"]["file"].as_str().unwrap();
         let path = Path::new(out).join(file);
@@ -87,7 +98,12 @@ fn witnesses_replay(extra: &[&str], at_least: usize) {
 /// byte; and the result does not depend on the number of threads.
 #[test]
 fn shards_merge_into_the_unsharded_result_on_any_number_of_threads() {
-    let args = ["explore", START, "--calls", "close,shutdown-wr,read-all,write"];
+    let args = [
+        "explore",
+        START,
+        "--calls",
+        "close,shutdown-wr,read-all,write",
+    ];
     let run = |extra: &[&str]| {
         let out = succeeds(tcpsim().args(args).args(extra).args(["--format", "json"]));
         String::from_utf8(out.stdout).unwrap()
@@ -96,7 +112,13 @@ fn shards_merge_into_the_unsharded_result_on_any_number_of_threads() {
     assert_eq!(run(&["--threads", "1"]), whole, "1 thread and 2 differ");
     let dir = tempfile::tempdir().unwrap();
     let saves: Vec<String> = (0..3)
-        .map(|k| dir.path().join(format!("s{k}.json")).to_str().unwrap().to_string())
+        .map(|k| {
+            dir.path()
+                .join(format!("s{k}.json"))
+                .to_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     for (k, save) in saves.iter().enumerate() {
         run(&["--shard", &format!("{k}/3"), "--save", save]);
@@ -137,7 +159,12 @@ fn check_finds_a_silent_loss_and_proves_its_absence() {
         .args(["--calls", "shutdown-wr,read-all"])
         .output()
         .unwrap();
-    assert_eq!(good.status.code(), Some(0), "{}", String::from_utf8_lossy(&good.stdout));
+    assert_eq!(
+        good.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&good.stdout)
+    );
     assert!(String::from_utf8_lossy(&good.stdout).contains("check no-silent-loss: holds"));
 }
 
@@ -148,8 +175,14 @@ fn the_state_bound_is_named_in_the_result() {
     let out = succeeds(tcpsim().args(["explore", START, "--max-states", "100"]));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("100 distinct states"), "{text}");
-    assert!(text.contains("the bound --max-states 100 was reached"), "{text}");
-    assert!(text.contains("the result covers every path of at most"), "{text}");
+    assert!(
+        text.contains("the bound --max-states 100 was reached"),
+        "{text}"
+    );
+    assert!(
+        text.contains("the result covers every path of at most"),
+        "{text}"
+    );
 }
 
 /// The DOT quotient has one node per pair of TCP states reached and one
@@ -160,13 +193,25 @@ fn dot_quotient_names_state_pairs_and_colours_classes() {
     let dot = dir.path().join("g.dot");
     succeeds(
         tcpsim()
-            .args(["explore", START, "--calls", "close", "--max-calls", "1", "--dot-quotient"])
+            .args([
+                "explore",
+                START,
+                "--calls",
+                "close",
+                "--max-calls",
+                "1",
+                "--dot-quotient",
+            ])
             .arg("--dot")
             .arg(&dot),
     );
     let text = std::fs::read_to_string(&dot).unwrap();
     assert!(text.starts_with("digraph"), "{text}");
-    for pair in ["ESTABLISHED/ESTABLISHED", "FIN-WAIT-2/CLOSE-WAIT", "TIME-WAIT/LAST-ACK"] {
+    for pair in [
+        "ESTABLISHED/ESTABLISHED",
+        "FIN-WAIT-2/CLOSE-WAIT",
+        "TIME-WAIT/LAST-ACK",
+    ] {
         assert!(text.contains(&format!("\"{pair}\"")), "no {pair}: {text}");
     }
     assert_eq!(text.matches("fillcolor").count(), 6, "{text}");
@@ -178,7 +223,12 @@ fn bad_arguments_are_input_errors() {
         &["explore", START, "--calls", "bogus"],
         &["explore", START, "--personalities", "linux,nosuch"],
         &["explore", START, "--personalities", "linux"],
-        &["explore", "scenarios/listen-queue-full.toml", "--max-calls", "99"],
+        &[
+            "explore",
+            "scenarios/listen-queue-full.toml",
+            "--max-calls",
+            "99",
+        ],
         &["explore"],
     ];
     for args in cases {

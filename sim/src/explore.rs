@@ -73,11 +73,14 @@ impl World {
     /// Whether every process is done with its steps: finished them, blocked
     /// in its last one, exited, or never forked.
     pub fn at_start(&self) -> bool {
-        self.apps.iter().zip(self.proc_steps.iter()).all(|(a, steps)| match a.status {
-            AppStatus::Ready => false,
-            AppStatus::Blocked => a.pc as usize + 1 >= steps.len(),
-            AppStatus::NotStarted | AppStatus::Done | AppStatus::Exited => true,
-        })
+        self.apps
+            .iter()
+            .zip(self.proc_steps.iter())
+            .all(|(a, steps)| match a.status {
+                AppStatus::Ready => false,
+                AppStatus::Blocked => a.pc as usize + 1 >= steps.len(),
+                AppStatus::NotStarted | AppStatus::Done | AppStatus::Exited => true,
+            })
     }
 
     pub fn status(&self, p: ProcId) -> AppStatus {
@@ -242,7 +245,10 @@ impl World {
             observer, trace: _, events: _, ended: _, out: _, pid_proc: _, calling: _,
         } = self;
         now.hash(h);
-        debug_assert!(queue.heap.windows(2).all(|w| (w[0].at, w[0].seq) <= (w[1].at, w[1].seq)));
+        debug_assert!(queue
+            .heap
+            .windows(2)
+            .all(|w| (w[0].at, w[0].seq) <= (w[1].at, w[1].seq)));
         for q in &queue.heap {
             (q.at, q.ev).hash(h);
         }

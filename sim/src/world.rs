@@ -610,10 +610,10 @@ mod tests {
         let mut w = World::new(crate::examples::small_close(false), false);
         w.run();
         let digest = w.state_hash();
-        // 0x1da6…: the TCB's positions became 64-bit stream offsets (issue 14),
-        // so the same state hashes u64s where it hashed u32 sequence numbers.
+        // 0xad28…: the network gained its scripted faults ([[network.fault]],
+        // for tcpsim explore's witnesses) and their match counts.
         assert_eq!(
-            digest, 0x1da6_3640_a76b_1eb6,
+            digest, 0xad28_836c_87b1_cc76,
             "state_hash of small-close is now {digest:#018x}"
         );
     }

@@ -41,7 +41,11 @@ pub struct Args {
     /// shutdown-rd, shutdown-rdwr, linger-off, linger0, linger<N> (SO_LINGER N s, e.g. linger1), nonblocking,
     /// exit, read-all, write (of --max-bytes), or any call without its socket
     /// (`read 100`, `keepalive on`).
-    #[arg(long, value_delimiter = ',', default_value = "close,shutdown-wr,read-all,write")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "close,shutdown-wr,read-all,write"
+    )]
     pub calls: Vec<String>,
     /// Calls each side makes at most.
     #[arg(long, default_value_t = 2)]
@@ -185,13 +189,17 @@ fn bounds_line(b: &Bounds, check: Option<Property>) -> String {
 
 fn bar() -> ProgressBar {
     let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-    pb.set_style(ProgressStyle::with_template("{spinner} {pos} states  {msg}").expect("a valid template"));
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {pos} states  {msg}").expect("a valid template"),
+    );
     pb
 }
 
 pub fn exec(a: &Args) -> ExitCode {
     if let Some(n) = a.threads {
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global();
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global();
     }
     if let Some(Sub::Merge(m)) = &a.cmd {
         return merge(m);
@@ -248,13 +256,21 @@ fn explore_pair(
     let t = Instant::now();
     let ex = explore(&s, cfg, &|n| {
         pb.set_position(n);
-        pb.set_message(format!("{:.0} states/s", n as f64 / t.elapsed().as_secs_f64().max(1e-9)));
+        pb.set_message(format!(
+            "{:.0} states/s",
+            n as f64 / t.elapsed().as_secs_f64().max(1e-9)
+        ));
     })?;
     pb.finish_and_clear();
     let explored_s = t.elapsed().as_secs_f64();
     let p = pair_report(&s, cfg, &ex, a.save.is_some())?;
     if std::env::var_os("TCPSIM_EXPLORE_TIMES").is_some() {
-        eprintln!("explore {}/{}: search {explored_s:.3} s, witnesses {:.3} s", s.pair[0], s.pair[1], t.elapsed().as_secs_f64() - explored_s);
+        eprintln!(
+            "explore {}/{}: search {explored_s:.3} s, witnesses {:.3} s",
+            s.pair[0],
+            s.pair[1],
+            t.elapsed().as_secs_f64() - explored_s
+        );
     }
     if let Some(dot) = &a.dot {
         let text = match a.dot_quotient {
@@ -272,8 +288,12 @@ fn explore_pair(
 
 /// `graph.dot` for the pair (a, b): `graph-a-b.dot`.
 fn dot_path(dot: &Path, p: &[String; 2]) -> PathBuf {
-    let stem = dot.file_stem().map_or("graph".into(), |s| s.to_string_lossy().into_owned());
-    let ext = dot.extension().map_or("dot".into(), |s| s.to_string_lossy().into_owned());
+    let stem = dot
+        .file_stem()
+        .map_or("graph".into(), |s| s.to_string_lossy().into_owned());
+    let ext = dot
+        .extension()
+        .map_or("dot".into(), |s| s.to_string_lossy().into_owned());
     dot.with_file_name(format!("{stem}-{}-{}.{ext}", p[0], p[1]))
 }
 
@@ -300,12 +320,22 @@ fn finish(r: &Report, format: Format, out: Option<&Path>, save: Option<&Path>) -
         return output_failed(e);
     }
     for p in &r.pairs {
-        let all = p.classes.iter().map(|c| &c.witness).chain(p.livelocks.iter().map(|l| &l.witness));
+        let all = p
+            .classes
+            .iter()
+            .map(|c| &c.witness)
+            .chain(p.livelocks.iter().map(|l| &l.witness));
         for w in all.filter(|w| !w.replays) {
-            eprintln!("warning: witness {} does not replay as explored (a bug: please report it)", w.file);
+            eprintln!(
+                "warning: witness {} does not replay as explored (a bug: please report it)",
+                w.file
+            );
         }
     }
-    let violated = r.pairs.iter().any(|p| p.check.as_ref().is_some_and(|c| c.violated));
+    let violated = r
+        .pairs
+        .iter()
+        .any(|p| p.check.as_ref().is_some_and(|c| c.violated));
     ExitCode::from(if violated { EXIT_FAILED } else { EXIT_OK })
 }
 
@@ -340,7 +370,8 @@ fn write_witnesses(r: &Report, dir: &Path) -> Result<(), String> {
         for w in all {
             let Some(text) = &w.text else { continue };
             let path = dir.join(&w.file);
-            std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            std::fs::write(&path, text)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         }
     }
     Ok(())
@@ -355,7 +386,12 @@ fn merge(m: &MergeArgs) -> ExitCode {
         };
         match serde_json::from_str::<Report>(&text) {
             Ok(r) => parts.push(r),
-            Err(e) => return input_error(format!("{}: not a file of tcpsim explore --save: {e}", f.display())),
+            Err(e) => {
+                return input_error(format!(
+                    "{}: not a file of tcpsim explore --save: {e}",
+                    f.display()
+                ))
+            }
         }
     }
     match report::merge(&parts) {

@@ -108,12 +108,7 @@ pub fn checkable(p: Property) -> Result<(), String> {
 
 /// Whether a state (`end`: one where the run can end, with its verdict)
 /// violates property `p`: the message if it does.
-pub fn violation(
-    p: Property,
-    setup: &Setup,
-    n: &Node,
-    end: Option<&Verdict>,
-) -> Option<String> {
+pub fn violation(p: Property, setup: &Setup, n: &Node, end: Option<&Verdict>) -> Option<String> {
     let w = &n.world;
     if p == Property::Invariants {
         if let Err((_, m)) = check::sequence_in_order(w) {
@@ -128,7 +123,7 @@ pub fn violation(
         Property::Terminates => check::terminates(w, v),
         Property::GracefulCloseIsClean => {
             check::graceful_close_is_clean(w.spec(), &case_of(setup, n), v)
-        },
+        }
         Property::Invariants => counts_in_order(w, v),
         Property::Deterministic | Property::WindowRespected => Ok(()),
     };

@@ -37,7 +37,11 @@ pub fn text(r: &Report) -> String {
 
 fn pair_text(o: &mut String, p: &PairReport) {
     let _ = writeln!(o, "\n{}/{}:", p.pair[0], p.pair[1]);
-    let _ = write!(o, "  {} distinct states, {} transitions: ", p.states, p.transitions);
+    let _ = write!(
+        o,
+        "  {} distinct states, {} transitions: ",
+        p.states, p.transitions
+    );
     match p.bound_reached {
         None => {
             let _ = writeln!(o, "every path within the bounds followed");
@@ -72,7 +76,12 @@ fn pair_text(o: &mut String, p: &PairReport) {
     if let Some(c) = &p.check {
         match (&c.message, &c.witness) {
             (Some(m), Some(w)) => {
-                let _ = writeln!(o, "  check {}: VIOLATED: {m}; {}", c.property, witness_text(w));
+                let _ = writeln!(
+                    o,
+                    "  check {}: VIOLATED: {m}; {}",
+                    c.property,
+                    witness_text(w)
+                );
             }
             _ => {
                 let _ = writeln!(o, "  check {}: holds in every state explored", c.property);
@@ -91,7 +100,11 @@ fn choice_label(setup: &Setup, c: Choice) -> String {
         Choice::TimerFirst => "timer first".into(),
         Choice::Call { side, item } => {
             let s = &setup.sides[side as usize];
-            format!("{}: {}", s.name, super::setup::item_label(&s.defs[item as usize]))
+            format!(
+                "{}: {}",
+                s.name,
+                super::setup::item_label(&s.defs[item as usize])
+            )
         }
     }
 }
@@ -109,7 +122,9 @@ fn dot_of(g: &Drawing) -> String {
         &[Config::NodeNoLabel, Config::EdgeNoLabel],
         &|_, e| format!("label = \"{}\"", quoted(e.weight())),
         &|_, (_, (label, fill, shape))| {
-            let fill = fill.map_or(String::new(), |c| format!(", style = filled, fillcolor = \"{c}\""));
+            let fill = fill.map_or(String::new(), |c| {
+                format!(", style = filled, fillcolor = \"{c}\"")
+            });
             format!("label = \"{}\", shape = {shape}{fill}", quoted(label))
         },
     );
@@ -125,7 +140,15 @@ pub fn dot(setup: &Setup, ex: &Explored, report: &PairReport) -> String {
         let info = &ex.graph[n];
         let label = format!("{}/{}", info.pair[0], info.pair[1]);
         let fill = info.class.map(|c| colour[c as usize]);
-        g.add_node((label, fill, if n.index() == 0 { "doublecircle" } else { "ellipse" }));
+        g.add_node((
+            label,
+            fill,
+            if n.index() == 0 {
+                "doublecircle"
+            } else {
+                "ellipse"
+            },
+        ));
     }
     for e in ex.graph.edge_references() {
         g.add_edge(e.source(), e.target(), choice_label(setup, *e.weight()));
@@ -139,7 +162,11 @@ fn class_colours(ex: &Explored, report: &PairReport) -> Vec<&'static str> {
     ex.classes
         .keys()
         .map(|c| {
-            let i = report.classes.iter().position(|r| r.class == *c).unwrap_or(0);
+            let i = report
+                .classes
+                .iter()
+                .position(|r| r.class == *c)
+                .unwrap_or(0);
             PALETTE[i % PALETTE.len()]
         })
         .collect()
@@ -158,9 +185,13 @@ pub fn dot_quotient(setup: &Setup, ex: &Explored, report: &PairReport) -> String
             .entry(p)
             .or_insert_with(|| g.add_node((format!("{}/{}", p[0], p[1]), None, "ellipse")))
     };
-    let mut edges: IndexMap<(NodeIndex, NodeIndex), Vec<String>, FxBuildHasher> = IndexMap::default();
+    let mut edges: IndexMap<(NodeIndex, NodeIndex), Vec<String>, FxBuildHasher> =
+        IndexMap::default();
     for e in ex.graph.edge_references() {
-        let (a, b) = (node(&mut g, ex.graph[e.source()].pair), node(&mut g, ex.graph[e.target()].pair));
+        let (a, b) = (
+            node(&mut g, ex.graph[e.source()].pair),
+            node(&mut g, ex.graph[e.target()].pair),
+        );
         if a == b {
             continue;
         }

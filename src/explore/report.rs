@@ -156,12 +156,20 @@ fn witness_report(
 }
 
 /// The report of one pair's exploration, with every witness written.
-pub fn pair_report(setup: &Setup, cfg: &Config, ex: &Explored, save: bool) -> Result<PairReport, String> {
+pub fn pair_report(
+    setup: &Setup,
+    cfg: &Config,
+    ex: &Explored,
+    save: bool,
+) -> Result<PairReport, String> {
     let mut classes: Vec<(&Class, &super::search::ClassSeen)> = ex.classes.iter().collect();
     classes.sort_by(|a, b| a.0.cmp(b.0));
     let mut out = Vec::new();
     for (class, seen) in classes {
-        let file = file_name(&setup.pair, &format!("{}-{}", class.outcome, short_id(&class.text())));
+        let file = file_name(
+            &setup.pair,
+            &format!("{}-{}", class.outcome, short_id(&class.text())),
+        );
         let what = format!(
             "The shortest path tcpsim explore found to a run ending: {}.",
             class.text()
@@ -212,7 +220,11 @@ fn livelocks(setup: &Setup, cfg: &Config, ex: &Explored) -> Result<Vec<LivelockR
             continue;
         }
         let first = *scc.iter().min().expect("not empty");
-        let id = scc.iter().map(|n| ex.digests[n.index()]).min().expect("not empty");
+        let id = scc
+            .iter()
+            .map(|n| ex.digests[n.index()])
+            .min()
+            .expect("not empty");
         let mut tcp: Vec<String> = scc
             .iter()
             .map(|&n| format!("{}/{}", g[n].pair[0], g[n].pair[1]))
@@ -274,7 +286,9 @@ pub fn merge(parts: &[Report]) -> Result<Report, String> {
     let mut seen = vec![false; n as usize];
     for p in parts {
         if p.format != FORMAT || p.scenario != first.scenario || p.bounds != first.bounds {
-            return Err("the files come from different explorations (scenario, bounds or format)".into());
+            return Err(
+                "the files come from different explorations (scenario, bounds or format)".into(),
+            );
         }
         let [k, m] = p.shard.unwrap_or([0, 1]);
         if m != n {
@@ -346,7 +360,10 @@ fn merge_pair(parts: &[&PairReport]) -> PairReport {
         classes: merged,
         livelocks: merge_livelocks(parts),
         check: merge_check(parts),
-        digests: digests.into_iter().map(|(d, n)| (d.to_string(), n)).collect(),
+        digests: digests
+            .into_iter()
+            .map(|(d, n)| (d.to_string(), n))
+            .collect(),
     }
 }
 
@@ -366,12 +383,9 @@ fn merge_livelocks(parts: &[&PairReport]) -> Vec<LivelockReport> {
 fn merge_check(parts: &[&PairReport]) -> Option<CheckReport> {
     let checks: Vec<&CheckReport> = parts.iter().filter_map(|p| p.check.as_ref()).collect();
     let first = (*checks.first()?).clone();
-    let worst = checks
-        .iter()
-        .filter(|c| c.violated)
-        .min_by(|a, b| {
-            let k = |c: &CheckReport| c.witness.as_ref().map(|w| (w.choices, w.path.clone()));
-            k(a).cmp(&k(b))
-        });
+    let worst = checks.iter().filter(|c| c.violated).min_by(|a, b| {
+        let k = |c: &CheckReport| c.witness.as_ref().map(|w| (w.choices, w.path.clone()));
+        k(a).cmp(&k(b))
+    });
     Some(worst.map_or(first, |c| (*c).clone()))
 }

@@ -152,7 +152,8 @@ fn nondeterministic(setup: &Setup, rules: Rules, n: &Node, c: Choice) -> Option<
         m.world.canonicalize();
         Digest::of(&m)
     });
-    (twice[0] != twice[1]).then(|| format!("taking the choice {c:?} twice from one state gave two states"))
+    (twice[0] != twice[1])
+        .then(|| format!("taking the choice {c:?} twice from one state gave two states"))
 }
 
 /// Explores `setup` within `cfg`; `progress(states)` after each batch.
@@ -217,18 +218,25 @@ pub fn explore(
 }
 
 /// Records one expanded state and its successors (new ones go to `next`).
-fn absorb(cfg: &Config, ex: &mut Explored, id: NodeIndex, e: Expansion, next: &mut Vec<(NodeIndex, Node)>) {
+fn absorb(
+    cfg: &Config,
+    ex: &mut Explored,
+    id: NodeIndex,
+    e: Expansion,
+    next: &mut Vec<(NodeIndex, Node)>,
+) {
     ex.graph[id].expanded = true;
     let digest = ex.digests[id.index()];
     if let Some(class) = e.end {
         let entry = ex.classes.entry(class);
         let i = entry.index() as u32;
-        entry.or_insert(ClassSeen {
-            first: id,
-            states: Vec::new(),
-        })
-        .states
-        .push(digest);
+        entry
+            .or_insert(ClassSeen {
+                first: id,
+                states: Vec::new(),
+            })
+            .states
+            .push(digest);
         ex.graph[id].class = Some(i);
     }
     if let (Some(m), None) = (e.violation, &ex.violation) {
@@ -269,7 +277,10 @@ fn split_for_shard(
     depth: u32,
 ) {
     let n = cfg.shard.count;
-    if n <= 1 || ex.split_depth.is_some() || (level.len() as u64) < n * SPLIT_STATES_PER_SHARD as u64 {
+    if n <= 1
+        || ex.split_depth.is_some()
+        || (level.len() as u64) < n * SPLIT_STATES_PER_SHARD as u64
+    {
         return;
     }
     ex.split_depth = Some(depth);

@@ -95,7 +95,8 @@ fn item_text(item: &str, proc: &str, sock: &str, max_bytes: u64) -> String {
         .map(|(_, v)| v.to_string())
         .or_else(|| {
             let n = item.strip_prefix("linger")?;
-            (!n.is_empty() && n.chars().all(|c| c.is_ascii_digit())).then(|| format!("linger S {n}"))
+            (!n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+                .then(|| format!("linger S {n}"))
         })
         .unwrap_or_else(|| {
             let (word, rest) = item.split_once(' ').unwrap_or((item, ""));
@@ -170,10 +171,12 @@ fn network_is_plain(spec: &WorldSpec) -> Result<(), String> {
     for l in links {
         let random = !l.loss.is_zero() || !l.duplicate.is_zero() || !l.reorder.is_zero();
         if random || !l.jitter_ns.is_zero() {
-            return Err("the scenario's network has random loss, duplication, reordering or jitter; \
+            return Err(
+                "the scenario's network has random loss, duplication, reordering or jitter; \
                  tcpsim explore chooses the network's faults itself: remove them from [network] \
                  and give --losses, --dups, --reorders"
-                .into());
+                    .into(),
+            );
         }
     }
     Ok(())
@@ -258,9 +261,9 @@ pub fn setup(path: &Path, pair: Option<&[String; 2]>, b: &Bounds) -> Result<Setu
     let spec = resolve_menu(path, &file, &overrides)?;
     // As the witnesses' [hosts] will name them: the command line's words
     // (a personality file stays a path), else the file's.
-    let pair = pair.cloned().unwrap_or_else(|| {
-        [0, 1].map(|i| s.file.hosts[i].personality.get_ref().clone())
-    });
+    let pair = pair
+        .cloned()
+        .unwrap_or_else(|| [0, 1].map(|i| s.file.hosts[i].personality.get_ref().clone()));
     Ok(Setup {
         scenario: s,
         pair,
@@ -289,7 +292,8 @@ fn menu_side(
     let mut defs = Vec::new();
     for item in &b.items {
         let line = item_text(&item.label, name, &sock, b.max_bytes);
-        let def = parse_step(&line).map_err(|e| format!("--calls: `{}`: {}", item.label, e.message))?;
+        let def =
+            parse_step(&line).map_err(|e| format!("--calls: `{}`: {}", item.label, e.message))?;
         steps.push(file.script.steps.len() as u32);
         file.script.steps.push(Spanned::new(0..0, line));
         defs.push(def);
@@ -307,8 +311,8 @@ fn menu_side(
 fn resolve_menu(path: &Path, file: &ScenarioFile, o: &Overrides) -> Result<Arc<WorldSpec>, String> {
     let shown = path.display().to_string();
     // The prefix lines keep their places in the file's text.
-    let source = scenario::source::read_file(path, scenario::SCENARIO_FILE)
-        .map_err(|d| d.render(false))?;
+    let source =
+        scenario::source::read_file(path, scenario::SCENARIO_FILE).map_err(|d| d.render(false))?;
     let base = path.parent().unwrap_or(Path::new("."));
     let mut cx = resolve::Ctx::new(&shown, source, base);
     match resolve::resolve(&mut cx, file, o) {

@@ -91,7 +91,9 @@ fn replay_path(setup: &Setup, rules: Rules, path: &[Choice]) -> Result<Replay, S
         }
     }
     if !w.at_start() {
-        return Err(format!("the steps before the mark did not finish within {PREFIX_EVENTS_MAX} events"));
+        return Err(format!(
+            "the steps before the mark did not finish within {PREFIX_EVENTS_MAX} events"
+        ));
     }
     let mut n = Node {
         world: Box::new(w),
@@ -155,10 +157,11 @@ pub fn witness(
     f.scenario.description = Some(what.to_string());
     let text = scenario::write(&f);
     let shown = format!("{name}.toml");
-    let s = scenario::from_text(&shown, &text, base(setup), &Overrides::default()).map_err(|d| {
-        let d: Vec<String> = d.iter().map(|d| d.render(false)).collect();
-        format!("a witness does not load back:\n{}", d.join("\n"))
-    })?;
+    let s =
+        scenario::from_text(&shown, &text, base(setup), &Overrides::default()).map_err(|d| {
+            let d: Vec<String> = d.iter().map(|d| d.render(false)).collect();
+            format!("a witness does not load back:\n{}", d.join("\n"))
+        })?;
     let mut w = World::new(s.spec.clone(), false);
     let v = w.run();
     f.expect = Some(expect_from(&s.spec, &v));

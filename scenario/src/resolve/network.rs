@@ -164,8 +164,20 @@ fn scripted(
         None => (0, None),
     };
     let range = 1..=i64::from(u32::MAX);
-    let nth = integer_in(cx, nth, range.clone(), "nth", "which matching segment, the first is 1");
-    let count = integer_in(cx, count, range, "count", "how many matching segments from the nth on");
+    let nth = integer_in(
+        cx,
+        nth,
+        range.clone(),
+        "nth",
+        "which matching segment, the first is 1",
+    );
+    let count = integer_in(
+        cx,
+        count,
+        range,
+        "count",
+        "how many matching segments from the nth on",
+    );
     let to_u32 = |v: Option<i64>| v.and_then(|v| u32::try_from(v).ok());
     (Filter { from, flags, data }, to_u32(nth), to_u32(count))
 }

@@ -26,10 +26,14 @@ pub enum Errno {
     EALREADY,
     ESHUTDOWN,
     EOPNOTSUPP,
+    /// getsockopt() of an option the stack does not have (TCP_LINGER2 off Linux).
+    ENOPROTOOPT,
+    /// ioctl() of a request the stack does not have (SIOCOUTQ on BSD).
+    ENOTTY,
 }
 
 impl Errno {
-    pub const ALL: [Errno; 15] = [
+    pub const ALL: [Errno; 17] = [
         Errno::EAGAIN,
         Errno::EPIPE,
         Errno::ECONNRESET,
@@ -45,6 +49,8 @@ impl Errno {
         Errno::EALREADY,
         Errno::ESHUTDOWN,
         Errno::EOPNOTSUPP,
+        Errno::ENOPROTOOPT,
+        Errno::ENOTTY,
     ];
 
     pub fn name(self) -> &'static str {
@@ -64,6 +70,8 @@ impl Errno {
             Errno::EALREADY => "EALREADY",
             Errno::ESHUTDOWN => "ESHUTDOWN",
             Errno::EOPNOTSUPP => "EOPNOTSUPP",
+            Errno::ENOPROTOOPT => "ENOPROTOOPT",
+            Errno::ENOTTY => "ENOTTY",
         }
     }
 
@@ -85,6 +93,10 @@ impl Errno {
             Errno::EALREADY => "WSAEALREADY",
             Errno::ESHUTDOWN => "WSAESHUTDOWN",
             Errno::EOPNOTSUPP => "WSAEOPNOTSUPP",
+            Errno::ENOPROTOOPT => "WSAENOPROTOOPT",
+            // Winsock has no such error: ioctlsocket() of an unknown command
+            // fails WSAEINVAL, which the model says as EINVAL.
+            Errno::ENOTTY => "ENOTTY",
         }
     }
 

@@ -245,6 +245,10 @@ pub struct Socket {
     pub keepalive: bool,
     /// SO_LINGER: None when off, else l_linger as passed.
     pub linger: Option<u32>,
+    /// SO_RCVTIMEO: how long a blocking read waits (None: forever).
+    pub rcvtimeo: Option<Duration>,
+    /// SO_SNDTIMEO: how long a blocking write waits (None: forever).
+    pub sndtimeo: Option<Duration>,
     pub shut_rd: bool,
     pub shut_wr: bool,
     /// Pending error, reported once (SO_ERROR).
@@ -285,6 +289,8 @@ impl Socket {
             nonblocking: false,
             keepalive: false,
             linger: None,
+            rcvtimeo: None,
+            sndtimeo: None,
             shut_rd: false,
             shut_wr: false,
             so_error: None,

@@ -39,14 +39,16 @@ pub fn small_close(half_close: bool) -> Arc<WorldSpec> {
         Action::Read {
             sock: s,
             len: ReadLen::Bytes(1000),
-        },
+timeout: None,
+},
     );
     b.then(
         "server",
         Action::Write {
             sock: s,
             bytes: 500,
-        },
+timeout: None,
+},
     );
     if half_close {
         b.then(
@@ -61,7 +63,8 @@ pub fn small_close(half_close: bool) -> Arc<WorldSpec> {
             Action::Read {
                 sock: s,
                 len: ReadLen::Eof,
-            },
+timeout: None,
+},
         );
     }
     b.then("server", Action::Close { sock: s });
@@ -78,14 +81,16 @@ pub fn small_close(half_close: bool) -> Arc<WorldSpec> {
         Action::Write {
             sock: c,
             bytes: 1000,
-        },
+timeout: None,
+},
     );
     b.then(
         "client",
         Action::Read {
             sock: c,
             len: ReadLen::Eof,
-        },
+timeout: None,
+},
     );
     b.then("client", Action::Close { sock: c });
     Arc::new(b.build())
@@ -100,7 +105,8 @@ pub fn bulk(bytes: u64) -> Arc<WorldSpec> {
         Action::Read {
             sock: s,
             len: ReadLen::Eof,
-        },
+timeout: None,
+},
     );
     b.then("server", Action::Close { sock: s });
     b.at(
@@ -111,7 +117,7 @@ pub fn bulk(bytes: u64) -> Arc<WorldSpec> {
             to: Dest { host: 1, port: 80 },
         },
     );
-    b.then("client", Action::Write { sock: c, bytes });
+    b.then("client", Action::Write { sock: c, bytes, timeout: None });
     b.then("client", Action::Close { sock: c });
     Arc::new(b.build())
 }

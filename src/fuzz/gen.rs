@@ -376,15 +376,18 @@ fn call_of(kinds: &'static [(u32, Kind)]) -> impl Strategy<Value = Call> + Clone
             Kind::Write => Call::Write {
                 sock: Sock::Main,
                 bytes: n,
-            },
+timeout: None,
+},
             Kind::Read => Call::Read {
                 sock: Sock::Main,
                 len: ReadLen::Bytes(r),
-            },
+timeout: None,
+},
             Kind::ReadEof => Call::Read {
                 sock: Sock::Main,
                 len: ReadLen::Eof,
-            },
+timeout: None,
+},
             Kind::Shutdown => Call::Shutdown {
                 sock: Sock::Main,
                 how: h,
@@ -442,11 +445,13 @@ fn child_steps() -> impl Strategy<Value = Vec<Step>> + Clone {
                     Kind::Write => Call::Write {
                         sock: Sock::Main,
                         bytes: 1 + (c / total) as u64 % 1460,
-                    },
+timeout: None,
+},
                     Kind::ReadEof => Call::Read {
                         sock: Sock::Main,
                         len: ReadLen::Eof,
-                    },
+timeout: None,
+},
                     Kind::Shutdown => Call::Shutdown {
                         sock: Sock::Main,
                         how: [How::Wr, How::Rd, How::RdWr][(c / total % 3) as usize],
@@ -628,7 +633,8 @@ fn writes(sizes: Vec<(Wait, u64)>) -> impl Iterator<Item = Step> {
         let write = Call::Write {
             sock: Sock::Main,
             bytes: n,
-        };
+timeout: None,
+};
         step_after(w, write)
     })
 }
@@ -637,7 +643,8 @@ fn read_eof() -> Step {
     let read = Call::Read {
         sock: Sock::Main,
         len: ReadLen::Eof,
-    };
+timeout: None,
+};
     step_after(Wait::Now, read)
 }
 
@@ -706,7 +713,8 @@ fn fork_child(w: Wait, write: bool) -> Vec<Step> {
         let call = Call::Write {
             sock: Sock::Main,
             bytes: 100,
-        };
+timeout: None,
+};
         child.push(step_after(Wait::Now, call));
     }
     child.push(step_after(w, Call::Close { sock: Sock::Main }));

@@ -162,14 +162,16 @@ impl H {
         self.call(Call::Write {
             sock: self.fd,
             bytes,
-        })
+timeout: None,
+})
     }
 
     pub fn read(&mut self, max: u64) -> Option<CallResult> {
         self.call(Call::Read {
             sock: self.fd,
             len: ReadLen::Bytes(max),
-        })
+timeout: None,
+})
     }
 
     pub fn close(&mut self) -> Option<CallResult> {

@@ -11,9 +11,7 @@ use crate::call::{poll_bits, Call, How, ReadLen};
 use crate::errno::{CallResult, Errno};
 use crate::event::{Conn, DiscardCause, Event, Output, Pid, RstCause};
 use crate::host::{Fd, Host, FD_FIRST};
-use crate::personality::{
-    ReadAfterRst, ReadAfterShutRd, ShutRdUnread, TimeoError, WriteAfterRst,
-};
+use crate::personality::{ReadAfterRst, ReadAfterShutRd, ShutRdUnread, TimeoError, WriteAfterRst};
 use crate::query;
 use crate::segment::Addr;
 use crate::socket::{CloseTimer, Ctx, Listener, SockId};
@@ -270,8 +268,12 @@ impl Host {
             }
             Call::SndBuf { bytes, .. } => self.sock_mut(sid).snd_buf = bytes,
             // Zero turns the timeout off (socket(7), setsockopt(2)).
-            Call::RcvTimeo { ns, .. } => self.sock_mut(sid).rcvtimeo = (!ns.is_zero()).then_some(ns),
-            Call::SndTimeo { ns, .. } => self.sock_mut(sid).sndtimeo = (!ns.is_zero()).then_some(ns),
+            Call::RcvTimeo { ns, .. } => {
+                self.sock_mut(sid).rcvtimeo = (!ns.is_zero()).then_some(ns)
+            }
+            Call::SndTimeo { ns, .. } => {
+                self.sock_mut(sid).sndtimeo = (!ns.is_zero()).then_some(ns)
+            }
             _ => unreachable!("{} is not a socket option", call.name()),
         }
     }

@@ -188,7 +188,10 @@ impl SockOpt {
 
     /// The canonical word.
     pub fn word(self) -> &'static str {
-        let (_, words) = Self::WORDS.iter().find(|(o, _)| *o == self).expect("listed");
+        let (_, words) = Self::WORDS
+            .iter()
+            .find(|(o, _)| *o == self)
+            .expect("listed");
         words[0]
     }
 

@@ -103,7 +103,15 @@ pub fn get_opt<T: Copy>(fd: i32, level: i32, name: i32) -> Result<T, i32> {
     let mut v: T = unsafe { std::mem::zeroed() };
     let mut len = std::mem::size_of::<T>() as libc::socklen_t;
     // SAFETY: a pointer to a live T and its size, which the kernel writes at most.
-    let r = unsafe { libc::getsockopt(fd, level, name, &mut v as *mut T as *mut libc::c_void, &mut len) };
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            level,
+            name,
+            &mut v as *mut T as *mut libc::c_void,
+            &mut len,
+        )
+    };
     if r < 0 {
         Err(errno())
     } else {
@@ -157,7 +165,9 @@ pub fn poll_one(fd: i32, events: i16, ns: Option<u64>) -> Result<i16, i32> {
             tv_sec: (n / 1_000_000_000) as libc::time_t,
             tv_nsec: (n % 1_000_000_000) as libc::c_long,
         });
-        let tsp = ts.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
+        let tsp = ts
+            .as_ref()
+            .map_or(std::ptr::null(), |t| t as *const libc::timespec);
         // SAFETY: one live pollfd; a live timespec or null; no signal mask.
         let r = unsafe { libc::ppoll(&mut p, 1, tsp, std::ptr::null()) };
         match r {

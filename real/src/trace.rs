@@ -19,7 +19,7 @@ use super::run::RealRun;
 use super::worker::{Ep, Rec, Res};
 use model::call::{Expansion, Fds, Next, Rename};
 use model::{Addr, CallResult, Conn, Errno, Event, Flags, HostId, Pid, Segment, Seq, SysCall};
-use sim::spec::{Action, ProcId, Slots, WorldSpec, Within};
+use sim::spec::{Action, ProcId, Slots, Within, WorldSpec};
 use sim::verdict::{Observer, StepMismatch, Stuck};
 use sim::{EndReason, Entry, Verdict, What};
 

@@ -560,11 +560,9 @@ fn getsockopt(fd: i32, opt: SockOpt) -> Res {
             Err(e) => Err(e),
         },
         SockOpt::LingerOnOff | SockOpt::LingerTime => {
-            sys::get_opt::<libc::linger>(fd, libc::SOL_SOCKET, libc::SO_LINGER).map(|l| {
-                match opt {
-                    SockOpt::LingerOnOff => l.l_onoff,
-                    _ => l.l_linger,
-                }
+            sys::get_opt::<libc::linger>(fd, libc::SOL_SOCKET, libc::SO_LINGER).map(|l| match opt {
+                SockOpt::LingerOnOff => l.l_onoff,
+                _ => l.l_linger,
             })
         }
         SockOpt::Linger2 => sys::get_opt::<i32>(fd, libc::IPPROTO_TCP, libc::TCP_LINGER2),

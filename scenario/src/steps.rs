@@ -493,7 +493,10 @@ impl ArgSyntax<Text> for Words<'_> {
     fn sockopt(&mut self) -> Result<SockOpt, StepError> {
         let t = self.take("an option (SO_ERROR, FIONREAD, …)")?;
         SockOpt::parse(&t.text).ok_or_else(|| {
-            let words: Vec<&str> = SockOpt::WORDS.iter().flat_map(|(_, w)| w.iter().copied()).collect();
+            let words: Vec<&str> = SockOpt::WORDS
+                .iter()
+                .flat_map(|(_, w)| w.iter().copied())
+                .collect();
             err(
                 Class::Value,
                 t.at.clone(),
@@ -522,7 +525,10 @@ fn poll_bits_err(t: &Tok) -> StepError {
         t.at.clone(),
         format!("bad poll events `{}`", t.text),
         "expected bit names joined by `|`",
-        Some(format!("e.g. `POLLIN|POLLRDHUP`; bits: {}", names.join(", "))),
+        Some(format!(
+            "e.g. `POLLIN|POLLRDHUP`; bits: {}",
+            names.join(", ")
+        )),
     )
 }
 
@@ -645,7 +651,9 @@ fn parse_expectations(
     let ws = words(text);
     let shift = |t: &Tok| at.start + t.at.start..at.start + t.at.end;
     let (blocked, rest) = match ws.last() {
-        Some(t) if t.text.starts_with("blocked=") => (Some(parse_within(t, shift(t))?), &ws[..ws.len() - 1]),
+        Some(t) if t.text.starts_with("blocked=") => {
+            (Some(parse_within(t, shift(t))?), &ws[..ws.len() - 1])
+        }
         _ => (None, &ws[..]),
     };
     let expect = match rest {
@@ -668,15 +676,18 @@ fn parse_expectations(
 /// `blocked=1s±10ms` (or `+-`).
 fn parse_within(t: &Tok, at: Range<usize>) -> Result<Within, StepError> {
     let v = &t.text["blocked=".len()..];
-    let (d, tol) = v.split_once('±').or_else(|| v.split_once("+-")).ok_or_else(|| {
-        err(
-            Class::Value,
-            at.clone(),
-            format!("bad `{}`: no tolerance", t.text),
-            "expected `blocked=DURATION±TOLERANCE`",
-            Some("e.g. `blocked=1s±10ms` (or `blocked=1s+-10ms`)".into()),
-        )
-    })?;
+    let (d, tol) = v
+        .split_once('±')
+        .or_else(|| v.split_once("+-"))
+        .ok_or_else(|| {
+            err(
+                Class::Value,
+                at.clone(),
+                format!("bad `{}`: no tolerance", t.text),
+                "expected `blocked=DURATION±TOLERANCE`",
+                Some("e.g. `blocked=1s±10ms` (or `blocked=1s+-10ms`)".into()),
+            )
+        })?;
     let dur = |s: &str| {
         parse_duration(s).map_err(|e| unit_err(e, &Tok::new(s, at.clone()), "duration", DURATIONS))
     };
@@ -803,7 +814,10 @@ mod tests {
         let w = s.blocked.unwrap();
         assert_eq!((w.ns.as_ms(), w.tolerance_ns.as_ms()), (1000, 10));
         let s = ok("0 w read s eof = 500+ECONNRESET");
-        assert_eq!(s.expect, Some(Expect::ReadThenError(500, Errno::ECONNRESET)));
+        assert_eq!(
+            s.expect,
+            Some(Expect::ReadThenError(500, Errno::ECONNRESET))
+        );
         assert!(matches!(
             ok("0 w ioctl s SIOCINQ").op,
             Op::Getsockopt {

@@ -301,7 +301,8 @@ impl World {
         let name = r.map_err(|e| e.name());
         let same = |e: Errno, actual: &str| {
             e.name() == actual
-                || (winsock && Errno::parse(actual).is_some_and(|a| a.winsock_name() == e.winsock_name()))
+                || (winsock
+                    && Errno::parse(actual).is_some_and(|a| a.winsock_name() == e.winsock_name()))
         };
         let mut wrong = Vec::new();
         if let Some(e) = spec.expect {

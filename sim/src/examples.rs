@@ -39,16 +39,16 @@ pub fn small_close(half_close: bool) -> Arc<WorldSpec> {
         Action::Read {
             sock: s,
             len: ReadLen::Bytes(1000),
-timeout: None,
-},
+            timeout: None,
+        },
     );
     b.then(
         "server",
         Action::Write {
             sock: s,
             bytes: 500,
-timeout: None,
-},
+            timeout: None,
+        },
     );
     if half_close {
         b.then(
@@ -63,8 +63,8 @@ timeout: None,
             Action::Read {
                 sock: s,
                 len: ReadLen::Eof,
-timeout: None,
-},
+                timeout: None,
+            },
         );
     }
     b.then("server", Action::Close { sock: s });
@@ -81,16 +81,16 @@ timeout: None,
         Action::Write {
             sock: c,
             bytes: 1000,
-timeout: None,
-},
+            timeout: None,
+        },
     );
     b.then(
         "client",
         Action::Read {
             sock: c,
             len: ReadLen::Eof,
-timeout: None,
-},
+            timeout: None,
+        },
     );
     b.then("client", Action::Close { sock: c });
     Arc::new(b.build())
@@ -105,8 +105,8 @@ pub fn bulk(bytes: u64) -> Arc<WorldSpec> {
         Action::Read {
             sock: s,
             len: ReadLen::Eof,
-timeout: None,
-},
+            timeout: None,
+        },
     );
     b.then("server", Action::Close { sock: s });
     b.at(
@@ -117,7 +117,14 @@ timeout: None,
             to: Dest { host: 1, port: 80 },
         },
     );
-    b.then("client", Action::Write { sock: c, bytes, timeout: None });
+    b.then(
+        "client",
+        Action::Write {
+            sock: c,
+            bytes,
+            timeout: None,
+        },
+    );
     b.then("client", Action::Close { sock: c });
     Arc::new(b.build())
 }

@@ -78,7 +78,12 @@ impl Expect {
     /// Whether a step that ended with `result` (an error by its name) after
     /// reading `partial` bytes meets this; `same` says whether an error name
     /// is the expected errno (on a Winsock stack, by its Winsock name).
-    pub fn holds(&self, result: Result<u64, &str>, partial: u64, same: impl Fn(Errno, &str) -> bool) -> bool {
+    pub fn holds(
+        &self,
+        result: Result<u64, &str>,
+        partial: u64,
+        same: impl Fn(Errno, &str) -> bool,
+    ) -> bool {
         match (*self, result) {
             (Expect::Value(v) | Expect::Revents(v), Ok(n)) => n == v,
             (Expect::Ok, Ok(_)) => true,

@@ -21,8 +21,8 @@ fn transfer(seed: u64, bytes: u64, link: Link) -> WorldSpec {
         Action::Read {
             sock: s,
             len: ReadLen::Eof,
-timeout: None,
-},
+            timeout: None,
+        },
     )
     .expect(Expect::Value(bytes));
     w.b.then(
@@ -30,12 +30,19 @@ timeout: None,
         Action::Write {
             sock: s,
             bytes: 1000,
-timeout: None,
-},
+            timeout: None,
+        },
     );
     w.b.then("server", Action::Close { sock: s });
     w.connect();
-    w.b.then("client", Action::Write { sock: c, bytes, timeout: None });
+    w.b.then(
+        "client",
+        Action::Write {
+            sock: c,
+            bytes,
+            timeout: None,
+        },
+    );
     w.b.then(
         "client",
         Action::Shutdown {
@@ -48,8 +55,8 @@ timeout: None,
         Action::Read {
             sock: c,
             len: ReadLen::Eof,
-timeout: None,
-},
+            timeout: None,
+        },
     )
     .expect(Expect::Value(1000));
     w.b.then("client", Action::Close { sock: c });
@@ -243,16 +250,16 @@ fn a_dead_peer_ends_in_etimedout_not_a_hang() {
         Action::Write {
             sock: c,
             bytes: 10_000,
-timeout: None,
-},
+            timeout: None,
+        },
     );
     w.b.then(
         "client",
         Action::Read {
             sock: c,
             len: ReadLen::Eof,
-timeout: None,
-},
+            timeout: None,
+        },
     )
     .expect(Expect::Error(model::Errno::ETIMEDOUT));
     w.b.spec.partitions.push(sim::Partition {
@@ -347,8 +354,8 @@ fn invariants_hold_after_every_step_through_resets() {
             Action::Write {
                 sock: s,
                 bytes: 500,
-timeout: None,
-},
+                timeout: None,
+            },
         );
         w.b.then("server", Action::Close { sock: s });
         w.connect();
@@ -357,16 +364,16 @@ timeout: None,
             Action::Write {
                 sock: c,
                 bytes: 100_000,
-timeout: None,
-},
+                timeout: None,
+            },
         );
         w.b.then(
             "client",
             Action::Read {
                 sock: c,
                 len: ReadLen::Eof,
-timeout: None,
-},
+                timeout: None,
+            },
         );
         let world = step_checked(w.b.build());
         assert!(!world.verdict().resets.is_empty(), "seed {seed}");
@@ -382,7 +389,14 @@ fn crossing(seed: u64, bytes: u64, link: Link) -> WorldSpec {
     w.listen_accept();
     w.connect();
     for (proc, sock) in [("server", s), ("client", c)] {
-        w.b.then(proc, Action::Write { sock, bytes, timeout: None });
+        w.b.then(
+            proc,
+            Action::Write {
+                sock,
+                bytes,
+                timeout: None,
+            },
+        );
         w.b.then(
             proc,
             Action::Shutdown {
@@ -395,8 +409,8 @@ fn crossing(seed: u64, bytes: u64, link: Link) -> WorldSpec {
             Action::Read {
                 sock,
                 len: ReadLen::Eof,
-timeout: None,
-},
+                timeout: None,
+            },
         )
         .expect(Expect::Value(bytes));
         w.b.then(proc, Action::Close { sock });
@@ -477,8 +491,15 @@ fn an_expectation_after_exit_fails_naming_why_it_never_ran() {
     w.connect();
     let c = w.c;
     w.b.then("client", Action::Exit {});
-    w.b.then("client", Action::Write { sock: c, bytes: 10, timeout: None })
-        .expect(Expect::Value(10));
+    w.b.then(
+        "client",
+        Action::Write {
+            sock: c,
+            bytes: 10,
+            timeout: None,
+        },
+    )
+    .expect(Expect::Value(10));
     let run = w.run();
     let index = (run.spec.steps.len() - 1) as u32;
     assert_eq!(
@@ -499,8 +520,8 @@ fn an_expectation_behind_a_call_that_never_returns_fails() {
         Action::Read {
             sock: s,
             len: ReadLen::Bytes(10),
-timeout: None,
-},
+            timeout: None,
+        },
     )
     .expect(Expect::Value(10));
     w.b.then("server", Action::Close { sock: s })
@@ -532,8 +553,15 @@ fn steps_that_ran_and_held_leave_no_mismatch() {
     w.listen_accept();
     w.connect();
     let c = w.c;
-    w.b.then("client", Action::Write { sock: c, bytes: 10, timeout: None })
-        .expect(Expect::Value(10));
+    w.b.then(
+        "client",
+        Action::Write {
+            sock: c,
+            bytes: 10,
+            timeout: None,
+        },
+    )
+    .expect(Expect::Value(10));
     w.b.then("client", Action::Exit {}).expect(Expect::Ok);
     let run = w.run();
     assert!(
@@ -617,8 +645,8 @@ fn stream(bytes: u64, from_server: bool, isn: Option<u32>) -> WorldSpec {
         Action::Write {
             sock: w_sock,
             bytes,
-timeout: None,
-},
+            timeout: None,
+        },
     )
     .expect(Expect::Value(bytes));
     b.then(writer, Action::Close { sock: w_sock })
@@ -626,8 +654,8 @@ timeout: None,
     let read = Action::Read {
         sock: r_sock,
         len: ReadLen::Eof,
-timeout: None,
-};
+        timeout: None,
+    };
     b.then(reader, read).expect(Expect::Value(bytes));
     b.then(reader, Action::Close { sock: r_sock })
         .expect(Expect::Value(0));

@@ -29,8 +29,8 @@ fn server_close_with_unread_request_resets_and_client_read_fails() {
         Action::Write {
             sock: c,
             bytes: 1000,
-timeout: None,
-},
+            timeout: None,
+        },
     )
     .expect(Expect::Value(1000));
     w.b.then(
@@ -38,8 +38,8 @@ timeout: None,
         Action::Read {
             sock: c,
             len: ReadLen::Bytes(1000),
-timeout: None,
-},
+            timeout: None,
+        },
     )
     .expect(Expect::Error(Errno::ECONNRESET));
     let r = w.run();
@@ -73,8 +73,8 @@ fn shutdown_wr_then_draining_both_sides_is_clean() {
         Action::Write {
             sock: s,
             bytes: 500,
-timeout: None,
-},
+            timeout: None,
+        },
     );
     w.b.then(
         "server",
@@ -88,8 +88,8 @@ timeout: None,
         Action::Read {
             sock: s,
             len: ReadLen::Eof,
-timeout: None,
-},
+            timeout: None,
+        },
     )
     .expect(Expect::Value(1000));
     w.b.then("server", Action::Close { sock: s });
@@ -99,8 +99,8 @@ timeout: None,
         Action::Write {
             sock: c,
             bytes: 1000,
-timeout: None,
-},
+            timeout: None,
+        },
     );
     w.b.then(
         "client",
@@ -114,8 +114,8 @@ timeout: None,
         Action::Read {
             sock: c,
             len: ReadLen::Eof,
-timeout: None,
-},
+            timeout: None,
+        },
     )
     .expect(Expect::Value(500));
     w.b.then("client", Action::Close { sock: c });
@@ -166,8 +166,8 @@ fn linger_zero_resets_and_loses_the_queued_send_data_at_the_sender() {
         Action::Read {
             sock: s,
             len: ReadLen::Eof,
-timeout: None,
-},
+            timeout: None,
+        },
     )
     .expect(Expect::Error(Errno::ECONNRESET));
     w.connect();
@@ -176,8 +176,8 @@ timeout: None,
         Action::Write {
             sock: c,
             bytes: 10_000,
-timeout: None,
-},
+            timeout: None,
+        },
     )
     .expect(Expect::Value(10_000));
     w.b.then(
@@ -247,8 +247,8 @@ fn server_writes_then_closes_with_request_unread_client_reads_then_reset() {
         Action::Write {
             sock: s,
             bytes: 500,
-timeout: None,
-},
+            timeout: None,
+        },
     );
     w.b.then("server", Action::Close { sock: s });
     w.connect();
@@ -257,8 +257,8 @@ timeout: None,
         Action::Write {
             sock: c,
             bytes: 1000,
-timeout: None,
-},
+            timeout: None,
+        },
     );
     w.b.then(
         "client",
@@ -271,8 +271,8 @@ timeout: None,
         Action::Read {
             sock: c,
             len: ReadLen::Bytes(1000),
-timeout: None,
-},
+            timeout: None,
+        },
     )
     .expect(Expect::Value(500));
     w.b.then(
@@ -280,8 +280,8 @@ timeout: None,
         Action::Read {
             sock: c,
             len: ReadLen::Bytes(1000),
-timeout: None,
-},
+            timeout: None,
+        },
     )
     .expect(Expect::Error(Errno::ECONNRESET));
     let r = w.run();
@@ -325,8 +325,8 @@ fn client_closes_then_server_writes_twice_first_ok_draws_rst_second_epipe() {
         Action::Write {
             sock: s,
             bytes: 100,
-timeout: None,
-},
+            timeout: None,
+        },
     )
     .expect(Expect::Value(100));
     w.b.then(
@@ -340,8 +340,8 @@ timeout: None,
         Action::Write {
             sock: s,
             bytes: 100,
-timeout: None,
-},
+            timeout: None,
+        },
     )
     .expect(Expect::Error(Errno::EPIPE));
     w.b.then(
@@ -349,8 +349,8 @@ timeout: None,
         Action::Read {
             sock: s,
             len: ReadLen::Bytes(100),
-timeout: None,
-},
+            timeout: None,
+        },
     )
     .expect(Expect::Value(0));
     w.connect();
@@ -374,15 +374,22 @@ fn connect_to_a_closed_port_is_refused() {
     let mut w = World2::new(1);
     let c = w.c;
     w.connect();
-    w.b.then("client", Action::Write { sock: c, bytes: 1, timeout: None })
-        .expect(Expect::Error(Errno::EPIPE));
+    w.b.then(
+        "client",
+        Action::Write {
+            sock: c,
+            bytes: 1,
+            timeout: None,
+        },
+    )
+    .expect(Expect::Error(Errno::EPIPE));
     w.b.then(
         "client",
         Action::Read {
             sock: c,
             len: ReadLen::Bytes(1),
-timeout: None,
-},
+            timeout: None,
+        },
     )
     .expect(Expect::Error(Errno::ENOTCONN));
     let r = w.run();
@@ -430,16 +437,16 @@ fn listener_closed_with_a_queued_connection_resets_it() {
         Action::Write {
             sock: c,
             bytes: 100,
-timeout: None,
-},
+            timeout: None,
+        },
     );
     w.b.then(
         "client",
         Action::Read {
             sock: c,
             len: ReadLen::Bytes(100),
-timeout: None,
-},
+            timeout: None,
+        },
     )
     .expect(Expect::Error(Errno::ECONNRESET));
     w.b.then(
@@ -447,12 +454,19 @@ timeout: None,
         Action::Read {
             sock: c,
             len: ReadLen::Bytes(100),
-timeout: None,
-},
+            timeout: None,
+        },
     )
     .expect(Expect::Value(0));
-    w.b.then("client", Action::Write { sock: c, bytes: 1, timeout: None })
-        .expect(Expect::Error(Errno::EPIPE));
+    w.b.then(
+        "client",
+        Action::Write {
+            sock: c,
+            bytes: 1,
+            timeout: None,
+        },
+    )
+    .expect(Expect::Error(Errno::EPIPE));
     let r = w.run();
     r.assert_expectations();
     assert_eq!(r.rsts(), [(SERVER, RstCause::ListenerClosed)]);
@@ -485,8 +499,8 @@ fn fork_world(parent_op: Action) -> Run {
         Action::Read {
             sock: c,
             len: ReadLen::Eof,
-timeout: None,
-},
+            timeout: None,
+        },
     )
     .expect(Expect::Value(0));
     w.b.then("client", Action::Close { sock: c });
@@ -554,16 +568,16 @@ fn process_exit_with_unread_data_resets() {
         Action::Write {
             sock: c,
             bytes: 200,
-timeout: None,
-},
+            timeout: None,
+        },
     );
     w.b.then(
         "client",
         Action::Read {
             sock: c,
             len: ReadLen::Bytes(10),
-timeout: None,
-},
+            timeout: None,
+        },
     )
     .expect(Expect::Error(Errno::ECONNRESET));
     let r = w.run();
@@ -583,8 +597,8 @@ fn linger_one_second_blocking_close_with_a_fast_reader_is_graceful() {
         Action::Read {
             sock: s,
             len: ReadLen::Eof,
-timeout: None,
-},
+            timeout: None,
+        },
     )
     .expect(Expect::Value(200_000));
     w.b.then("server", Action::Close { sock: s });
@@ -608,8 +622,8 @@ timeout: None,
         Action::Write {
             sock: c,
             bytes: 200_000,
-timeout: None,
-},
+            timeout: None,
+        },
     );
     w.b.then("client", Action::Close { sock: c })
         .expect(Expect::Value(0));
@@ -643,7 +657,14 @@ fn winsock_error_names_are_a_reporting_choice_only() {
         let mut w = World2::with(1, client, linux());
         let c = w.c;
         w.connect();
-        w.b.then("client", Action::Write { sock: c, bytes: 1, timeout: None });
+        w.b.then(
+            "client",
+            Action::Write {
+                sock: c,
+                bytes: 1,
+                timeout: None,
+            },
+        );
         w.run()
     };
     let posix = run("posix");

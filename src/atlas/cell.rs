@@ -365,16 +365,16 @@ fn read(sock: &str) -> Op {
     Op::Read {
         sock: tok(sock),
         len: ReadLen::Bytes(READ_BYTES),
-timeout: None,
-}
+        timeout: None,
+    }
 }
 
 fn write(sock: &str, bytes: u64) -> Op {
     Op::Write {
         sock: tok(sock),
         bytes,
-timeout: None,
-}
+        timeout: None,
+    }
 }
 
 fn nonblocking(sock: &str) -> Op {

@@ -215,8 +215,8 @@ impl SideWalk<'_> {
         let read_eof = Call::Read {
             sock: Sock::Main,
             len: ReadLen::Eof,
-timeout: None,
-};
+            timeout: None,
+        };
         if matches!(h, How::Wr)
             && steps
                 .iter()

@@ -50,8 +50,8 @@ fn test_closed_bad_descriptors_give_ebadf() {
         h.call(Call::Read {
             sock: 99,
             len: ReadLen::Bytes(1),
-timeout: None,
-}),
+            timeout: None,
+        }),
         Some(Err(Errno::EBADF))
     );
     assert_eq!(h.call(Call::Close { sock: 2 }), Some(Err(Errno::EBADF)));
@@ -327,8 +327,8 @@ fn test_established_dup_close_one_sends_nothing_close_both_sends_fin() {
         h.call(Call::Write {
             sock: copy,
             bytes: 5,
-timeout: None,
-}),
+            timeout: None,
+        }),
         Some(Ok(5))
     );
     assert_eq!(h.call(Call::Close { sock: copy }), Some(Ok(0)));
@@ -542,20 +542,24 @@ fn test_listen_child_reset_in_the_queue_is_still_accepted_dead() {
         h.call(Call::Read {
             sock: fd,
             len: ReadLen::Bytes(10),
-timeout: None,
-}),
+            timeout: None,
+        }),
         Some(Err(Errno::ECONNRESET))
     );
     assert_eq!(
         h.call(Call::Read {
             sock: fd,
             len: ReadLen::Bytes(10),
-timeout: None,
-}),
+            timeout: None,
+        }),
         Some(Ok(0))
     );
     assert_eq!(
-        h.call(Call::Write { sock: fd, bytes: 1, timeout: None }),
+        h.call(Call::Write {
+            sock: fd,
+            bytes: 1,
+            timeout: None
+        }),
         Some(Err(Errno::EPIPE))
     );
     assert_eq!(

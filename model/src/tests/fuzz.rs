@@ -74,13 +74,13 @@ fn random_call(h: &mut H, d: &mut Draw) {
         0 => Call::Write {
             sock: fd,
             bytes: d.below(5000),
-timeout: None,
-},
+            timeout: None,
+        },
         1 => Call::Read {
             sock: fd,
             len: ReadLen::Bytes(d.below(5000)),
-timeout: None,
-},
+            timeout: None,
+        },
         2 => Call::Shutdown {
             sock: fd,
             how: [How::Rd, How::Wr, How::RdWr][d.below(3) as usize],

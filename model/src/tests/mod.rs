@@ -14,6 +14,7 @@ mod established;
 mod fuzz;
 mod handshake;
 mod knobs;
+mod query;
 mod rst;
 mod table;
 mod timers;
@@ -162,16 +163,16 @@ impl H {
         self.call(Call::Write {
             sock: self.fd,
             bytes,
-timeout: None,
-})
+            timeout: None,
+        })
     }
 
     pub fn read(&mut self, max: u64) -> Option<CallResult> {
         self.call(Call::Read {
             sock: self.fd,
             len: ReadLen::Bytes(max),
-timeout: None,
-})
+            timeout: None,
+        })
     }
 
     pub fn close(&mut self) -> Option<CallResult> {

@@ -189,8 +189,8 @@ fn calls_are_named_by_replaying_the_step_expansion() {
         model::Call::Write {
             sock: 3,
             bytes: 1000,
-timeout: None,
-}
+            timeout: None,
+        }
     );
 }
 

@@ -610,10 +610,10 @@ mod tests {
         let mut w = World::new(crate::examples::small_close(false), false);
         w.run();
         let digest = w.state_hash();
-        // 0xad28…: the network gained its scripted faults ([[network.fault]],
-        // for tcpsim explore's witnesses) and their match counts.
+        // 0x0345…: each process keeps when its step started (for `blocked=`
+        // expectations) and each socket its SO_RCVTIMEO/SO_SNDTIMEO.
         assert_eq!(
-            digest, 0xad28_836c_87b1_cc76,
+            digest, 0x0345_f669_644f_e1ca,
             "state_hash of small-close is now {digest:#018x}"
         );
     }

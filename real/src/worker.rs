@@ -300,6 +300,52 @@ impl Worker<'_> {
                 let wait = timeout.map(|d| self.cx.scaled(d.as_ns()));
                 self.read(self.fd(sock), max, wait)
             }
+            Call::Poll { .. }
+            | Call::Getsockopt { .. }
+            | Call::RcvTimeo { .. }
+            | Call::SndTimeo { .. } => self.query_call(c),
+            Call::Shutdown { sock, how } => {
+                let h = match how {
+                    model::How::Rd => libc::SHUT_RD,
+                    model::How::Wr => libc::SHUT_WR,
+                    model::How::RdWr => libc::SHUT_RDWR,
+                };
+                self.note_conn(sock);
+                // SAFETY: shutdown has no memory arguments.
+                res_of(unsafe { libc::shutdown(self.fd(sock), h) } as isize)
+            }
+            Call::Linger { sock, linger } => self.linger(self.fd(sock), linger),
+            Call::Nonblocking { sock, on } => nonblocking(self.fd(sock), on),
+            Call::Keepalive { sock, on } => {
+                let fd = self.fd(sock);
+                let r = sys::set_int_opt(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE, i32::from(on));
+                res_of(r as isize)
+            }
+            Call::RcvBuf { sock, bytes } => self.buf_opt(sock, libc::SO_RCVBUF, bytes),
+            Call::SndBuf { sock, bytes } => self.buf_opt(sock, libc::SO_SNDBUF, bytes),
+            Call::Dup { sock, new } => self.dup(sock, new),
+            Call::Close { .. } => unreachable!("handled above"),
+            Call::Fork { .. } | Call::Exit {} | Call::Sleep { .. } => {
+                unreachable!("process steps are not system calls")
+            }
+        };
+        (r, None)
+    }
+
+    fn dup(&mut self, sock: u16, new: u16) -> Res {
+        // SAFETY: dup has no memory arguments.
+        let r = unsafe { libc::dup(self.fd(sock)) };
+        if r >= 0 {
+            let mut st = self.slots[sock as usize].unwrap_or_default();
+            st.fd = r;
+            self.slots[new as usize] = Some(st);
+        }
+        res_of(r as isize)
+    }
+
+    /// poll(), getsockopt()/ioctl() and the timeout options.
+    fn query_call(&mut self, c: &Action) -> Res {
+        match *c {
             Call::Poll {
                 sock,
                 events,
@@ -324,41 +370,8 @@ impl Worker<'_> {
                 let ns = self.cx.scaled(ns.as_ns());
                 res_of(sys::set_timeval_opt(self.fd(sock), libc::SO_SNDTIMEO, ns) as isize)
             }
-            Call::Shutdown { sock, how } => {
-                let h = match how {
-                    model::How::Rd => libc::SHUT_RD,
-                    model::How::Wr => libc::SHUT_WR,
-                    model::How::RdWr => libc::SHUT_RDWR,
-                };
-                self.note_conn(sock);
-                // SAFETY: shutdown has no memory arguments.
-                res_of(unsafe { libc::shutdown(self.fd(sock), h) } as isize)
-            }
-            Call::Linger { sock, linger } => self.linger(self.fd(sock), linger),
-            Call::Nonblocking { sock, on } => nonblocking(self.fd(sock), on),
-            Call::Keepalive { sock, on } => {
-                let fd = self.fd(sock);
-                let r = sys::set_int_opt(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE, i32::from(on));
-                res_of(r as isize)
-            }
-            Call::RcvBuf { sock, bytes } => self.buf_opt(sock, libc::SO_RCVBUF, bytes),
-            Call::SndBuf { sock, bytes } => self.buf_opt(sock, libc::SO_SNDBUF, bytes),
-            Call::Dup { sock, new } => {
-                // SAFETY: dup has no memory arguments.
-                let r = unsafe { libc::dup(self.fd(sock)) };
-                if r >= 0 {
-                    let mut st = self.slots[sock as usize].unwrap_or_default();
-                    st.fd = r;
-                    self.slots[new as usize] = Some(st);
-                }
-                res_of(r as isize)
-            }
-            Call::Close { .. } => unreachable!("handled above"),
-            Call::Fork { .. } | Call::Exit {} | Call::Sleep { .. } => {
-                unreachable!("process steps are not system calls")
-            }
-        };
-        (r, None)
+            _ => unreachable!("not a query or timeout call"),
+        }
     }
 
     /// fork, exit and sleep.

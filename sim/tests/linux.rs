@@ -266,24 +266,14 @@ fn server_writes_then_closes_with_request_unread_client_reads_then_reset() {
             ns: Duration::from_ms(20),
         },
     );
-    w.b.then(
-        "client",
-        Action::Read {
-            sock: c,
-            len: ReadLen::Bytes(1000),
-            timeout: None,
-        },
-    )
-    .expect(Expect::Value(500));
-    w.b.then(
-        "client",
-        Action::Read {
-            sock: c,
-            len: ReadLen::Bytes(1000),
-            timeout: None,
-        },
-    )
-    .expect(Expect::Error(Errno::ECONNRESET));
+    let read = Action::Read {
+        sock: c,
+        len: ReadLen::Bytes(1000),
+        timeout: None,
+    };
+    for e in [Expect::Value(500), Expect::Error(Errno::ECONNRESET)] {
+        w.b.then("client", read).expect(e);
+    }
     let r = w.run();
     r.assert_expectations();
     let data = r.sent(SERVER, Flags::PSH);

@@ -98,6 +98,7 @@ impl Host {
             Call::Read { timeout, .. } => timeout.or(s.rcvtimeo),
             Call::Write { timeout, .. } => timeout.or(s.sndtimeo),
             Call::Poll { timeout, .. } => timeout,
+            Call::Accept { .. } if self.personality.knobs.accept_timeo.value => s.rcvtimeo,
             _ => None,
         };
         wait.map(|d| now + d)
@@ -109,9 +110,12 @@ impl Host {
     fn timed_out(&mut self, pid: Pid, b: &Blocked, done: u64, out: &mut Output) -> CallResult {
         let step_timeout = match b.call {
             Call::Poll { .. } => return Ok(0),
+            // Linux inet_csk_wait_for_connect(): -EAGAIN (the only stack whose
+            // accept() times out, `accept_timeo`).
+            Call::Accept { .. } => true,
             Call::Write { .. } if done > 0 => return Ok(done),
             Call::Read { timeout, .. } | Call::Write { timeout, .. } => timeout.is_some(),
-            _ => unreachable!("only reads, writes and polls time out"),
+            _ => unreachable!("only reads, writes, polls and accepts time out"),
         };
         let e = match (step_timeout, self.personality.knobs.timeo_error.value) {
             (true, _) | (false, TimeoError::Eagain) => Errno::EAGAIN,
@@ -659,11 +663,11 @@ impl Host {
     }
 }
 
-/// Whether a blocked read, write or poll has waited as long as it may.
+/// Whether a blocked read, write, poll or accept has waited as long as it may.
 fn times_out(call: &SysCall, deadline: Option<Instant>, now: Instant) -> bool {
     let kind = matches!(
         call,
-        Call::Read { .. } | Call::Write { .. } | Call::Poll { .. }
+        Call::Read { .. } | Call::Write { .. } | Call::Poll { .. } | Call::Accept { .. }
     );
     kind && deadline.is_some_and(|d| now >= d)
 }

@@ -531,7 +531,8 @@ calls! {
          SIOCOUTQNSD (unsent); which exist where is the personality's `query_style`";
     RcvTimeo { #[serde(rename = "fd")] sock: N::Sock [sock], ns: Duration [duration] }
         = "rcvtimeo" ["SO_RCVTIMEO"] "rcvtimeo S DURATION", Never,
-        "SO_RCVTIMEO (0 = none): a blocking read that waits this long fails with the personality's `timeo_error`";
+        "SO_RCVTIMEO (0 = none): a blocking read that waits this long fails with the personality's `timeo_error`; \
+         on Linux a blocking accept too (EAGAIN, `accept_timeo`)";
     SndTimeo { #[serde(rename = "fd")] sock: N::Sock [sock], ns: Duration [duration] }
         = "sndtimeo" ["SO_SNDTIMEO"] "sndtimeo S DURATION", Never,
         "SO_SNDTIMEO (0 = none): a blocking write that waits this long returns its partial count, or fails with `timeo_error`";

@@ -194,6 +194,8 @@ knobs! {
     query_style: QueryStyle,
     /// What a blocking call fails with when its SO_RCVTIMEO/SO_SNDTIMEO runs out.
     timeo_error: TimeoError,
+    /// Whether SO_RCVTIMEO also bounds a blocking accept() (which then fails EAGAIN).
+    accept_timeo: bool,
     /// How call errors are named in reports (the model itself uses POSIX values).
     error_names: ErrorNames,
 }

@@ -71,6 +71,7 @@ const TESTED: &[&str] = &[
     "poll_style",
     "query_style",
     "timeo_error",
+    "accept_timeo",
     "error_names",
 ];
 
@@ -944,6 +945,31 @@ fn test_knob_timeo_error() {
         timed_out(&[("timeo_error", "etimedout")]),
         Some(Err(Errno::ETIMEDOUT))
     );
+}
+
+#[test]
+fn test_knob_accept_timeo() {
+    let accept = |knobs: &[(&str, &str)]| {
+        let mut h = listen_with(linux_with(knobs), 16);
+        h.nonblocking(false);
+        let set = Call::RcvTimeo {
+            sock: h.fd,
+            ns: Duration::from_ms(5),
+        };
+        assert_eq!(h.call(set), Some(Ok(0)));
+        let accept = Call::Accept {
+            sock: h.fd,
+            new: (),
+        };
+        assert_eq!(h.call(accept), None, "nothing queued: blocks");
+        h.advance_ms(5);
+        h.events().into_iter().find_map(|e| match e {
+            Event::CallDone { result, .. } => Some(result),
+            _ => None,
+        })
+    };
+    assert_eq!(accept(&[]), Some(Err(Errno::EAGAIN)));
+    assert_eq!(accept(&[("accept_timeo", "false")]), None, "still waiting");
 }
 
 #[test]

@@ -610,10 +610,11 @@ mod tests {
         let mut w = World::new(crate::examples::small_close(false), false);
         w.run();
         let digest = w.state_hash();
-        // 0x0345…: each process keeps when its step started (for `blocked=`
-        // expectations) and each socket its SO_RCVTIMEO/SO_SNDTIMEO.
+        // 0x9141…: each process keeps when its step started (for `blocked=`
+        // expectations), each socket its SO_RCVTIMEO/SO_SNDTIMEO, and the
+        // personality four more knobs (poll_style … accept_timeo).
         assert_eq!(
-            digest, 0x0345_f669_644f_e1ca,
+            digest, 0x9141_f8d2_49e5_0692,
             "state_hash of small-close is now {digest:#018x}"
         );
     }

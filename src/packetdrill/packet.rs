@@ -39,6 +39,12 @@ pub fn unsupported(p: &Packet) -> Option<String> {
     if let Some(c) = p.flags.chars().find(|c| "EWU".contains(*c)) {
         return Some(format!("TCP flag `{c}` (ECN, URG) is not modelled"));
     }
+    if p.bang {
+        return Some("the `!` mark after a segment's length (nplab/packetdrill) is not supported".into());
+    }
+    if let Some(e) = &p.encap {
+        return Some(format!("encapsulation `/{e}` is not modelled"));
+    }
     if p.dir == Dir::Outbound && !p.ip.is_empty() {
         return Some(format!("checking IP header fields `({})` is not modelled", p.ip.join(", ")));
     }

@@ -15,7 +15,7 @@
 //! each line is then parsed with winnow, and an error points at its column.
 
 use winnow::ascii::{digit1, hex_digit1, space0, space1};
-use winnow::combinator::{alt, cut_err, delimited, opt, preceded, separated};
+use winnow::combinator::{alt, cut_err, delimited, opt, preceded, repeat, separated};
 use winnow::error::{ContextError, ErrMode, StrContext, StrContextValue};
 use winnow::prelude::*;
 use winnow::token::{one_of, take_till, take_while};
@@ -74,6 +74,10 @@ pub struct Packet {
     pub opts: Option<Vec<TcpOpt>>,
     /// `(ttl N)`, `(tos 0x28)`: IP header fields, as written.
     pub ip: Vec<String>,
+    /// `/udp(SPORT > DPORT)`: UDP encapsulation (nplab/packetdrill), as written.
+    pub encap: Option<String>,
+    /// `!` after the length (nplab/packetdrill's mark on a packet).
+    pub bang: bool,
 }
 
 /// A system call's argument.
@@ -204,18 +208,20 @@ pub fn parse(text: &str, defines: &[&str]) -> Result<Script, ParseError> {
         }
         let mut end = span.end;
         let mut full = body.to_string();
-        if body.contains("%{") && !body.contains("}%") {
-            // A code block runs until its `}%`, possibly lines later.
+        // A code block runs until its `}%`, a command until its closing
+        // backquote, possibly lines later.
+        let open = |t: &str| (t.contains("%{") && !t.contains("}%")) || t.matches('`').count() % 2 == 1;
+        if open(&full) {
             for (_, more) in lines.by_ref() {
                 offset += more.len();
                 full.push_str(more);
                 end = offset;
-                if more.contains("}%") {
+                if !open(&full) {
                     break;
                 }
             }
-            if !full.contains("}%") {
-                return Err(err(span, "unterminated %{ code block", "}%", None));
+            if open(&full) {
+                return Err(err(span, "unterminated %{ code block or `command`", "}% or `", None));
             }
         }
         let event = parse_line(&full, span.start, end, index + 1)?;
@@ -246,7 +252,8 @@ fn blank_comments(text: &str) -> Result<String, ParseError> {
     while i < b.len() {
         let c = b[i];
         if let Some(q) = quote {
-            if c == q || c == b'\n' {
+            // A command may span lines; a string may not.
+            if c == q || (c == b'\n' && q == b'"') {
                 quote = None;
             }
             i += 1;
@@ -432,7 +439,8 @@ fn packet(i: &mut In) -> ModalResult<Packet> {
     let len = cut_err(delimited('(', uint, ')'))
         .context(label("`(len)`"))
         .parse_next(i)?;
-    let mut p = Packet { dir, flags, seq, len, ack: None, win: None, opts: Some(Vec::new()), ip };
+    let mut p = Packet { dir, flags, seq, len, ack: None, win: None, opts: Some(Vec::new()), ip, encap: None, bang: false };
+    p.bang = opt('!').parse_next(i)?.is_some();
     loop {
         space0.parse_next(i)?;
         if opt("ack").parse_next(i)?.is_some() {
@@ -442,6 +450,9 @@ fn packet(i: &mut In) -> ModalResult<Packet> {
         } else if opt('<').parse_next(i)?.is_some() {
             p.opts = cut_err(tcp_opts).parse_next(i)?;
             cut_err('>').context(label("`>` closing the options")).parse_next(i)?;
+        } else if opt('/').parse_next(i)?.is_some() {
+            p.encap = Some(take_till(1.., ')').parse_next(i)?.to_string() + ")");
+            cut_err(')').parse_next(i)?;
         } else {
             return Ok(p);
         }
@@ -474,7 +485,7 @@ fn tcp_opt(i: &mut In) -> ModalResult<TcpOpt> {
             TcpOpt::Ts { val, ecr }
         }
         "sack" => {
-            let blocks = separated(1.., (space1, uint, ':', uint).map(|(_, a, _, b)| (a, b)), empty_sep)
+            let blocks = repeat(1.., (space1, uint, ':', uint).map(|(_, a, _, b)| (a, b)))
                 .parse_next(i)?;
             TcpOpt::Sack(blocks)
         }
@@ -483,10 +494,6 @@ fn tcp_opt(i: &mut In) -> ModalResult<TcpOpt> {
             TcpOpt::Other(format!("{other}{rest}").trim().to_string())
         }
     })
-}
-
-fn empty_sep(_: &mut In) -> ModalResult<()> {
-    Ok(())
 }
 
 fn ident<'a>(i: &mut In<'a>) -> ModalResult<&'a str> {

@@ -6,7 +6,9 @@
 //! Each script's outcome is compared with tests/packetdrill/expected.txt:
 //! one line per script, `PATH VERDICT [LINE REASON]`, where an unsupported
 //! script gives its first unsupported line and the reason, and a failing one
-//! the line of its mismatch. A failure must also match a diagnosis in
+//! the line of its mismatch; an unsupported one also says what the rest of
+//! the script did with the unsupported lines skipped (`then: pass`, or the
+//! mismatch), which is not counted but pinned, so a change in it is seen. A failure must also match a diagnosis in
 //! [`DIAGNOSES`], each with its source. A script that does better than its
 //! line (passes where it failed or was unsupported) fails the test until the
 //! table is updated, so the counts can only improve.
@@ -50,8 +52,13 @@ fn outcome_line(rel: &str, personality: &str) -> (String, Option<String>) {
     let verdict = out.verdict();
     let line = match verdict {
         "unsupported" => {
+            // What the rest of the script did with the unsupported lines skipped.
+            let then = match &out.failure {
+                Some(f) => format!("{} {}", f.line, f.message),
+                None => "pass".into(),
+            };
             let u = &out.unsupported[0];
-            format!("{rel} unsupported {} {}", u.line, u.reason)
+            format!("{rel} unsupported {} {} | then: {then}", u.line, u.reason)
         }
         "fail" => {
             let f = out.failure.as_ref().expect("a failure");

@@ -163,3 +163,32 @@ fn unsupported_lines_are_neither_pass_nor_fail() {
     assert_eq!(out.unsupported[0].line, 2);
     assert!(out.unsupported[0].reason.contains("getsockopt"));
 }
+
+#[test]
+fn the_command_exits_as_documented() {
+    let tcpsim = env!("CARGO_BIN_EXE_tcpsim");
+    let run = |args: &[&str]| std::process::Command::new(tcpsim).args(args).output().expect("runs");
+    let pass = root().join("linux/tcp/close/close-remote-fin-then-close.pkt");
+    let out = run(&["packetdrill", pass.to_str().expect("utf-8"), "--personality", "linux"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).ends_with(": pass\n"));
+    let fail = root().join("linux/tcp/shutdown/shutdown-rdwr-write-queue-close.pkt");
+    let out = run(&["packetdrill", fail.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(":36: error handling packet: Timed out waiting for packet"));
+    let unsupported = root().join("linux/tcp/fastopen/server/listener-closed-trigger-rst.pkt");
+    let out = run(&["packetdrill", unsupported.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(":11: unsupported: TCP option `FOEXP TFO_COOKIE`"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("bad.pkt");
+    std::fs::write(&bad, "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 < Q 0:0(0) win 1\n").expect("write");
+    let out = run(&["packetdrill", bad.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("error[packetdrill]"), "{err}");
+    assert!(err.contains("bad.pkt:2:6"), "{err}");
+    assert!(err.contains("TCP flags"), "{err}");
+    let out = run(&["packetdrill", pass.to_str().expect("utf-8"), "--personality", "nosuch"]);
+    assert_eq!(out.status.code(), Some(2));
+}

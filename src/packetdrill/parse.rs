@@ -303,13 +303,12 @@ fn parse_line(full: &str, start: usize, end: usize, line: usize) -> Result<Event
         let at = start + (full.len() - input.len());
         let expected = e
             .map(|e| {
-                // The outermost context names what the line needed there.
+                // The innermost context names what the line needed there.
                 e.context()
-                    .filter_map(|c| match c {
+                    .find_map(|c| match c {
                         StrContext::Expected(v) => Some(v.to_string()),
                         _ => None,
                     })
-                    .last()
                     .unwrap_or_default()
             })
             .filter(|s| !s.is_empty())
@@ -654,7 +653,7 @@ mod tests {
         assert!(e.message.contains("TCP flags"), "{e:?}");
         let e = parse("+0 close(3) 0\n", &[]).unwrap_err();
         assert!(e.message.contains("= RESULT"), "{e:?}");
-        assert_eq!(e.span.start, 11);
+        assert_eq!(e.span.start, 12);
         let e = parse("/* open", &[]).unwrap_err();
         assert!(e.message.contains("unterminated"));
         let e = parse("#ifdef X\n", &[]).unwrap_err();

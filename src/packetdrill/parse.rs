@@ -511,7 +511,8 @@ fn syscall(i: &mut In) -> ModalResult<Syscall> {
     cut_err(')').context(label("`)` or `,` in the arguments")).parse_next(i)?;
     cut_err((space0, '=', space0)).context(label("`= RESULT`")).parse_next(i)?;
     let ret = cut_err(int).context(label("the call's result (a number)")).parse_next(i)?;
-    let errno = opt(preceded(space1, ident)).parse_next(i)?.map(str::to_string);
+    let is_errno = |w: &str| w.starts_with('E') && w.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    let errno = opt(preceded(space1, ident.verify(is_errno))).parse_next(i)?.map(str::to_string);
     // `(text)`: the errno's text, or a note like `(flags O_RDWR)`; not checked.
     opt((space0, delimited('(', take_till(0.., ')'), ')'))).parse_next(i)?;
     Ok(Syscall { name, args, ret, errno, end: None })

@@ -65,6 +65,17 @@ impl Runner {
                 let on = if value == "0" { "true" } else { "false" };
                 self.set_knob(line, "challenge_ack", on, source)
             }
+            // One knob stands for RFC 5961's RST and SYN checks: a value that agrees with it is a no-op.
+            "net.inet.tcp.insecure_syn" => {
+                let challenge = self.personality.knobs.challenge_ack.value;
+                if challenge != (value == "0") {
+                    self.unsupported(line, format!("sysctl {name}={value}: the model's one challenge_ack knob (RST and SYN checks together) is {challenge}"));
+                }
+            }
+            // Milliseconds, the knob's unit (FreeBSD sys/netinet/tcp_timer.c tcp_rexmit_initial).
+            "net.inet.tcp.rexmit_initial" => self.set_knob(line, "rto_initial_ms", value, source),
+            // The model never drops options from retransmitted SYNs: 0 is its behaviour.
+            "net.inet.tcp.rexmit_drop_options" if value == "0" => {}
             "net.inet.tcp.recvspace" => self.set_knob(line, "rcv_buf_bytes", value, source),
             "net.inet.tcp.sendspace" => self.set_knob(line, "snd_buf_bytes", value, source),
             "net.inet.tcp.rfc1323" => {

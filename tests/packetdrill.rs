@@ -31,7 +31,11 @@ fn root() -> PathBuf {
 }
 
 fn scripts(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir).expect("read dir").flatten().map(|e| e.path()).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     entries.sort();
     for p in entries {
         if p.is_dir() {
@@ -79,7 +83,11 @@ fn suites_match_their_expected_outcomes() {
         scripts(&root().join(suite), &mut all);
         let (mut pass, mut fail, mut unsupported) = (0, 0, 0);
         for path in &all {
-            let rel = path.strip_prefix(root()).expect("under root").display().to_string();
+            let rel = path
+                .strip_prefix(root())
+                .expect("under root")
+                .display()
+                .to_string();
             let (line, failure) = outcome_line(&rel, personality);
             match line.split(' ').nth(1) {
                 Some("pass") => pass += 1,
@@ -91,12 +99,19 @@ fn suites_match_their_expected_outcomes() {
             }
             lines.push(line);
         }
-        println!("{suite} vs {personality}: {pass} passed, {fail} failed, {unsupported} unsupported");
+        println!(
+            "{suite} vs {personality}: {pass} passed, {fail} failed, {unsupported} unsupported"
+        );
         assert!(all.len() >= 10, "the {suite} suite has its scripts");
     }
     for (rel, message) in &failures {
-        let known = DIAGNOSES.iter().find(|(s, m, _)| s == rel && message.contains(m));
-        assert!(known.is_some(), "{rel} fails without a diagnosis:\n{message}");
+        let known = DIAGNOSES
+            .iter()
+            .find(|(s, m, _)| s == rel && message.contains(m));
+        assert!(
+            known.is_some(),
+            "{rel} fails without a diagnosis:\n{message}"
+        );
     }
     let table = lines.join("\n") + "\n";
     let file = root().join("expected.txt");
@@ -106,9 +121,16 @@ fn suites_match_their_expected_outcomes() {
     }
     let expected = std::fs::read_to_string(&file).expect("tests/packetdrill/expected.txt");
     for (want, got) in expected.lines().zip(table.lines()) {
-        assert_eq!(got, want, "a script's outcome changed: update expected.txt (TCPSIM_BLESS=1) if it improved");
+        assert_eq!(
+            got, want,
+            "a script's outcome changed: update expected.txt (TCPSIM_BLESS=1) if it improved"
+        );
     }
-    assert_eq!(expected.lines().count(), table.lines().count(), "scripts added or removed: bless expected.txt");
+    assert_eq!(
+        expected.lines().count(),
+        table.lines().count(),
+        "scripts added or removed: bless expected.txt"
+    );
 }
 
 #[test]
@@ -130,8 +152,15 @@ fn a_failing_script_says_what_packetdrill_would() {
         "error handling packet: live packet field tcp_fin: expected: 1 (0x1) vs actual: 0 (0x0)"
     );
     // Without the linger the same script passes.
-    let text = text.replace("+0 setsockopt(4, SOL_SOCKET, SO_LINGER, {l_onoff=1, l_linger=0}, 8) = 0\n", "");
-    let out = packetdrill::run(&packetdrill::parse(&text, &[]).expect("parses"), &linux, None);
+    let text = text.replace(
+        "+0 setsockopt(4, SOL_SOCKET, SO_LINGER, {l_onoff=1, l_linger=0}, 8) = 0\n",
+        "",
+    );
+    let out = packetdrill::run(
+        &packetdrill::parse(&text, &[]).expect("parses"),
+        &linux,
+        None,
+    );
     assert_eq!(out.verdict(), "pass", "{out:?}");
 }
 
@@ -144,13 +173,18 @@ fn timing_is_checked_with_the_tolerance() {
                 +0 accept(3, ..., ...) = 4\n0.1 close(4) = 0\n0.3 > F. 1:1(0) ack 1\n";
     let linux = model::Personality::builtin("linux").expect("linux");
     let script = packetdrill::parse(text, &[]).expect("parses");
-    let f = packetdrill::run(&script, &linux, None).failure.expect("late");
+    let f = packetdrill::run(&script, &linux, None)
+        .failure
+        .expect("late");
     assert_eq!(
         f.message,
         "timing error: expected outbound packet at 0.300000 sec but happened at 0.100000 sec; tolerance 0.004000 sec"
     );
     // A tolerance of 0.25 s lets it through.
-    assert_eq!(packetdrill::run(&script, &linux, Some(250_000)).verdict(), "pass");
+    assert_eq!(
+        packetdrill::run(&script, &linux, Some(250_000)).verdict(),
+        "pass"
+    );
 }
 
 #[test]
@@ -158,7 +192,11 @@ fn unsupported_lines_are_neither_pass_nor_fail() {
     let text = "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n\
                 +0 getsockopt(3, SOL_SOCKET, SO_ERROR, [0], [4]) = 0\n+0 close(3) = 0\n";
     let linux = model::Personality::builtin("linux").expect("linux");
-    let out = packetdrill::run(&packetdrill::parse(text, &[]).expect("parses"), &linux, None);
+    let out = packetdrill::run(
+        &packetdrill::parse(text, &[]).expect("parses"),
+        &linux,
+        None,
+    );
     assert_eq!(out.verdict(), "unsupported");
     assert_eq!(out.unsupported[0].line, 2);
     assert!(out.unsupported[0].reason.contains("getsockopt"));
@@ -167,28 +205,49 @@ fn unsupported_lines_are_neither_pass_nor_fail() {
 #[test]
 fn the_command_exits_as_documented() {
     let tcpsim = env!("CARGO_BIN_EXE_tcpsim");
-    let run = |args: &[&str]| std::process::Command::new(tcpsim).args(args).output().expect("runs");
+    let run = |args: &[&str]| {
+        std::process::Command::new(tcpsim)
+            .args(args)
+            .output()
+            .expect("runs")
+    };
     let pass = root().join("linux/tcp/close/close-remote-fin-then-close.pkt");
-    let out = run(&["packetdrill", pass.to_str().expect("utf-8"), "--personality", "linux"]);
+    let out = run(&[
+        "packetdrill",
+        pass.to_str().expect("utf-8"),
+        "--personality",
+        "linux",
+    ]);
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).ends_with(": pass\n"));
     let fail = root().join("linux/tcp/shutdown/shutdown-rdwr-write-queue-close.pkt");
     let out = run(&["packetdrill", fail.to_str().expect("utf-8")]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stdout).contains(":36: error handling packet: Timed out waiting for packet"));
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .contains(":36: error handling packet: Timed out waiting for packet"));
     let unsupported = root().join("linux/tcp/fastopen/server/listener-closed-trigger-rst.pkt");
     let out = run(&["packetdrill", unsupported.to_str().expect("utf-8")]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stdout).contains(":11: unsupported: TCP option `FOEXP TFO_COOKIE`"));
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .contains(":11: unsupported: TCP option `FOEXP TFO_COOKIE`"));
     let dir = tempfile::tempdir().expect("tempdir");
     let bad = dir.path().join("bad.pkt");
-    std::fs::write(&bad, "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 < Q 0:0(0) win 1\n").expect("write");
+    std::fs::write(
+        &bad,
+        "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 < Q 0:0(0) win 1\n",
+    )
+    .expect("write");
     let out = run(&["packetdrill", bad.to_str().expect("utf-8")]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("error[packetdrill]"), "{err}");
     assert!(err.contains("bad.pkt:2:6"), "{err}");
     assert!(err.contains("TCP flags"), "{err}");
-    let out = run(&["packetdrill", pass.to_str().expect("utf-8"), "--personality", "nosuch"]);
+    let out = run(&[
+        "packetdrill",
+        pass.to_str().expect("utf-8"),
+        "--personality",
+        "nosuch",
+    ]);
     assert_eq!(out.status.code(), Some(2));
 }

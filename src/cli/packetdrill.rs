@@ -26,7 +26,11 @@ pub struct Args {
     #[arg(long, default_value = "linux")]
     pub personality: String,
     /// Timing tolerance in microseconds when the script sets none (packetdrill's default 4000).
-    #[arg(long = "tolerance_usecs", alias = "tolerance-usecs", value_name = "USECS")]
+    #[arg(
+        long = "tolerance_usecs",
+        alias = "tolerance-usecs",
+        value_name = "USECS"
+    )]
     pub tolerance_usecs: Option<i64>,
 }
 
@@ -49,7 +53,10 @@ pub fn exec(a: &Args) -> ExitCode {
     let personality = match crate::personality_file::lookup(&a.personality, &base) {
         Ok(p) => p,
         Err(e) => {
-            let d = Diag::usage(format!("--personality {}: {e}", a.personality), "a built-in name (linux, freebsd, …) or a personality file");
+            let d = Diag::usage(
+                format!("--personality {}: {e}", a.personality),
+                "a built-in name (linux, freebsd, …) or a personality file",
+            );
             return report_diags(&[d]);
         }
     };
@@ -59,7 +66,10 @@ pub fn exec(a: &Args) -> ExitCode {
         Err(d) => return report_diags(&[*d]),
     };
     let outcome = packetdrill::run(&script, &personality, a.tolerance_usecs);
-    print!("{}", report::render(&a.script.display().to_string(), &outcome));
+    print!(
+        "{}",
+        report::render(&a.script.display().to_string(), &outcome)
+    );
     ExitCode::from(match outcome.verdict() {
         "pass" => EXIT_OK,
         "fail" => EXIT_FAILED,

@@ -40,7 +40,12 @@ impl Runner {
         let c = c.trim();
         if c.ends_with("common/defaults.sh") {
             for (knob, value) in LINUX_DEFAULTS {
-                self.set_knob(line, knob, value, "google/packetdrill gtests/net/common/defaults.sh");
+                self.set_knob(
+                    line,
+                    knob,
+                    value,
+                    "google/packetdrill gtests/net/common/defaults.sh",
+                );
             }
             return;
         }
@@ -95,10 +100,19 @@ impl Runner {
     /// Sets a knob of the host's personality. As a sysctl on a kernel, it
     /// applies from now on (existing sockets keep the buffers they were made with).
     fn set_knob(&mut self, line: usize, knob: &str, value: &str, source: &str) {
-        if self.personality.knobs.get(knob).is_some_and(|(v, _)| v == value) {
+        if self
+            .personality
+            .knobs
+            .get(knob)
+            .is_some_and(|(v, _)| v == value)
+        {
             return;
         }
-        match self.personality.knobs.set(knob, value, source.to_string().into()) {
+        match self
+            .personality
+            .knobs
+            .set(knob, value, source.to_string().into())
+        {
             Ok(_) => self.host.personality = Arc::new(self.personality.clone()),
             Err(e) => self.unsupported(line, format!("{knob}={value}: {e}")),
         }

@@ -40,13 +40,18 @@ pub fn unsupported(p: &Packet) -> Option<String> {
         return Some(format!("TCP flag `{c}` (ECN, URG) is not modelled"));
     }
     if p.bang {
-        return Some("the `!` mark after a segment's length (nplab/packetdrill) is not supported".into());
+        return Some(
+            "the `!` mark after a segment's length (nplab/packetdrill) is not supported".into(),
+        );
     }
     if let Some(e) = &p.encap {
         return Some(format!("encapsulation `/{e}` is not modelled"));
     }
     if p.dir == Dir::Outbound && !p.ip.is_empty() {
-        return Some(format!("checking IP header fields `({})` is not modelled", p.ip.join(", ")));
+        return Some(format!(
+            "checking IP header fields `({})` is not modelled",
+            p.ip.join(", ")
+        ));
     }
     let other = p.opts.iter().flatten().find_map(|o| match o {
         TcpOpt::Other(s) => Some(s.clone()),
@@ -71,16 +76,25 @@ fn wscale_of(p: &Packet) -> Option<u8> {
 }
 
 fn has_ts(p: &Packet) -> bool {
-    p.opts.iter().flatten().any(|o| matches!(o, TcpOpt::Ts { .. }))
+    p.opts
+        .iter()
+        .flatten()
+        .any(|o| matches!(o, TcpOpt::Ts { .. }))
 }
 
 impl Runner {
     fn local_addr(&self) -> Addr {
-        Addr { host: LOCAL, port: self.conn.local_port.unwrap_or(super::run::SCRIPT_PORT) }
+        Addr {
+            host: LOCAL,
+            port: self.conn.local_port.unwrap_or(super::run::SCRIPT_PORT),
+        }
     }
 
     fn remote_addr(&self) -> Addr {
-        Addr { host: REMOTE, port: self.conn.remote_port }
+        Addr {
+            host: REMOTE,
+            port: self.conn.remote_port,
+        }
     }
 
     /// Hands a `<` segment to the host at the current time.
@@ -99,17 +113,27 @@ impl Runner {
             }
         }
         let start = p.seq.map_or(0, |(s, _)| s);
-        let shift = if f.syn() { 0 } else { self.conn.peer_shift.unwrap_or(0) };
+        let shift = if f.syn() {
+            0
+        } else {
+            self.conn.peer_shift.unwrap_or(0)
+        };
         let seg = Segment {
             src: self.remote_addr(),
             dst: self.local_addr(),
             seq: Seq(super::run::REMOTE_ISN.wrapping_add(start)),
-            ack: Seq(p.ack.map_or(0, |a| self.conn.local_isn.unwrap_or(0).wrapping_add(a))),
+            ack: Seq(p
+                .ack
+                .map_or(0, |a| self.conn.local_isn.unwrap_or(0).wrapping_add(a))),
             flags: f,
             wnd: p.win.unwrap_or(0) << shift.min(14),
             len: p.len,
             mss: if f.syn() { mss_of(p).unwrap_or(536) } else { 0 },
-            opts: if has_ts(p) { SynOpts::TS } else { SynOpts::NONE },
+            opts: if has_ts(p) {
+                SynOpts::TS
+            } else {
+                SynOpts::NONE
+            },
         };
         let mut out = Output::default();
         let now = self.instant();
@@ -118,19 +142,32 @@ impl Runner {
     }
 
     /// Waits for the next segment the host sends and matches it to a `>` line.
-    pub(super) fn outbound(&mut self, line: usize, p: &Packet, window: (Usecs, Usecs)) -> Result<(), Failure> {
+    pub(super) fn outbound(
+        &mut self,
+        line: usize,
+        p: &Packet,
+        window: (Usecs, Usecs),
+    ) -> Result<(), Failure> {
         if let Some(reason) = unsupported(p) {
             self.unsupported(line, reason);
             return Ok(());
         }
         let deadline = window.1 + self.tolerance_usecs;
-        while self.sniffed.is_empty() && self.host.poll_at().is_some_and(|t| (t.as_ns() / 1000) as Usecs <= deadline) {
+        while self.sniffed.is_empty()
+            && self
+                .host
+                .poll_at()
+                .is_some_and(|t| (t.as_ns() / 1000) as Usecs <= deadline)
+        {
             let at = (self.host.poll_at().expect("checked").as_ns() / 1000) as Usecs;
             self.advance(at)?;
         }
         let Some((at, mut seg)) = self.sniffed.pop_front() else {
             self.now_usecs = self.now_usecs.max(deadline);
-            return Err(report::fail_packet(line, "Timed out waiting for packet".into()));
+            return Err(report::fail_packet(
+                line,
+                "Timed out waiting for packet".into(),
+            ));
         };
         self.now_usecs = self.now_usecs.max(at);
         self.coalesce(&mut seg, at, p.len);
@@ -145,8 +182,12 @@ impl Runner {
     /// packetdrill sniffs before segmentation): merge the contiguous ones.
     fn coalesce(&mut self, seg: &mut Segment, at: Usecs, want: u32) {
         while seg.len < want {
-            let Some((t, next)) = self.sniffed.front().copied() else { break };
-            let contiguous = next.seq == seg.seq + seg.len && next.flags.0 & !(Flags::PSH.0 | Flags::FIN.0) == seg.flags.0 & !(Flags::PSH.0 | Flags::FIN.0);
+            let Some((t, next)) = self.sniffed.front().copied() else {
+                break;
+            };
+            let contiguous = next.seq == seg.seq + seg.len
+                && next.flags.0 & !(Flags::PSH.0 | Flags::FIN.0)
+                    == seg.flags.0 & !(Flags::PSH.0 | Flags::FIN.0);
             if t != at || !contiguous || seg.flags.fin() {
                 break;
             }
@@ -167,7 +208,8 @@ impl Runner {
         match &p.opts {
             Some(opts) => {
                 self.conn.our_shift = wscale_of(p);
-                self.conn.our_syn_without_wscale = !opts.iter().any(|o| matches!(o, TcpOpt::Wscale(_)));
+                self.conn.our_syn_without_wscale =
+                    !opts.iter().any(|o| matches!(o, TcpOpt::Wscale(_)));
                 if self.conn.our_syn_without_wscale {
                     self.conn.peer_shift = None;
                 }
@@ -180,10 +222,19 @@ impl Runner {
     fn verify(&self, line: usize, p: &Packet, seg: &Segment) -> Result<(), Failure> {
         let fail = |m: String| Err(report::fail_packet(line, m));
         if seg.len != p.len {
-            return fail(format!("live packet payload: expected {} bytes vs actual {} bytes", p.len, seg.len));
+            return fail(format!(
+                "live packet payload: expected {} bytes vs actual {} bytes",
+                p.len, seg.len
+            ));
         }
         let want = flags(p);
-        for (name, bit) in [("tcp_fin", Flags::FIN), ("tcp_syn", Flags::SYN), ("tcp_rst", Flags::RST), ("tcp_psh", Flags::PSH), ("tcp_ack", Flags::ACK)] {
+        for (name, bit) in [
+            ("tcp_fin", Flags::FIN),
+            ("tcp_syn", Flags::SYN),
+            ("tcp_rst", Flags::RST),
+            ("tcp_psh", Flags::PSH),
+            ("tcp_ack", Flags::ACK),
+        ] {
             report::field(line, name, want.has(bit) as u32, seg.flags.has(bit) as u32)?;
         }
         let isn = self.conn.local_isn.unwrap_or(0);
@@ -195,7 +246,14 @@ impl Runner {
             report::field(line, "tcp_ack_seq", ack, seg.ack.0)?;
         }
         if let Some(win) = p.win {
-            let shift = if seg.flags.syn() { 0 } else { self.conn.our_shift.filter(|_| self.conn.peer_shift.is_some()).unwrap_or(0) };
+            let shift = if seg.flags.syn() {
+                0
+            } else {
+                self.conn
+                    .our_shift
+                    .filter(|_| self.conn.peer_shift.is_some())
+                    .unwrap_or(0)
+            };
             let raw = (seg.wnd >> shift).min(u16::MAX as u32);
             report::field(line, "tcp_window", win, raw)?;
         }

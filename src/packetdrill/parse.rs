@@ -14,6 +14,7 @@
 //! Lines are found by a pre-pass (comments blanked, code blocks joined);
 //! each line is then parsed with winnow, and an error points at its column.
 
+use std::ops::Range;
 use winnow::ascii::{digit1, hex_digit1, space0, space1};
 use winnow::combinator::{alt, cut_err, delimited, opt, preceded, repeat, separated};
 use winnow::error::{ContextError, ErrMode, StrContext, StrContextValue};
@@ -53,7 +54,10 @@ pub enum TcpOpt {
     Nop,
     Eol,
     Wscale(u8),
-    Ts { val: u32, ecr: u32 },
+    Ts {
+        val: u32,
+        ecr: u32,
+    },
     Sack(Vec<(u32, u32)>),
     /// Anything else (`FOEXP`, `md5`, …), as written.
     Other(String),
@@ -165,8 +169,7 @@ type In<'a> = &'a str;
 pub fn parse(text: &str, defines: &[&str]) -> Result<Script, ParseError> {
     let blanked = blank_comments(text)?;
     let mut script = Script::default();
-    let mut skipping: Option<usize> = None; // the start of an #ifdef whose name is not defined
-    let mut open_if: Option<usize> = None;
+    let mut ifdef = Ifdef::default();
     let mut offset = 0;
     let mut lines = blanked.split_inclusive('\n').enumerate().peekable();
     while let Some((index, raw)) = lines.next() {
@@ -179,24 +182,7 @@ pub fn parse(text: &str, defines: &[&str]) -> Result<Script, ParseError> {
         if body.is_empty() {
             continue;
         }
-        if let Some(name) = body.strip_prefix("#ifdef") {
-            if open_if.is_some() {
-                return Err(err(span, "nested #ifdef", "#endif", None));
-            }
-            open_if = Some(span.start);
-            if !defines.contains(&name.trim()) {
-                skipping = Some(span.start);
-            }
-            continue;
-        }
-        if body == "#endif" {
-            if open_if.take().is_none() {
-                return Err(err(span, "#endif without #ifdef", "an event", None));
-            }
-            skipping = None;
-            continue;
-        }
-        if skipping.is_some() {
+        if ifdef.line(body, &span, defines)? {
             continue;
         }
         if let Some(opt) = body.strip_prefix("--") {
@@ -210,7 +196,8 @@ pub fn parse(text: &str, defines: &[&str]) -> Result<Script, ParseError> {
         let mut full = body.to_string();
         // A code block runs until its `}%`, a command until its closing
         // backquote, possibly lines later.
-        let open = |t: &str| (t.contains("%{") && !t.contains("}%")) || t.matches('`').count() % 2 == 1;
+        let open =
+            |t: &str| (t.contains("%{") && !t.contains("}%")) || t.matches('`').count() % 2 == 1;
         if open(&full) {
             for (_, more) in lines.by_ref() {
                 offset += more.len();
@@ -221,16 +208,57 @@ pub fn parse(text: &str, defines: &[&str]) -> Result<Script, ParseError> {
                 }
             }
             if open(&full) {
-                return Err(err(span, "unterminated %{ code block or `command`", "}% or `", None));
+                return Err(err(
+                    span,
+                    "unterminated %{ code block or `command`",
+                    "}% or `",
+                    None,
+                ));
             }
         }
         let event = parse_line(&full, span.start, end, index + 1)?;
         script.events.push(event);
     }
-    if let Some(at) = open_if {
+    if let Some(at) = ifdef.open {
         return Err(err(at..at + 6, "#ifdef without #endif", "#endif", None));
     }
     Ok(script)
+}
+
+/// Where the lines are among `#ifdef NAME` … `#endif`.
+#[derive(Default)]
+struct Ifdef {
+    /// The start of the open `#ifdef`.
+    open: Option<usize>,
+    /// Its NAME is not defined: its lines are left out.
+    skipping: bool,
+}
+
+impl Ifdef {
+    /// Whether `body` is left out: a directive, or a line of a false branch.
+    fn line(
+        &mut self,
+        body: &str,
+        span: &Range<usize>,
+        defines: &[&str],
+    ) -> Result<bool, ParseError> {
+        if let Some(name) = body.strip_prefix("#ifdef") {
+            if self.open.is_some() {
+                return Err(err(span.clone(), "nested #ifdef", "#endif", None));
+            }
+            self.open = Some(span.start);
+            self.skipping = !defines.contains(&name.trim());
+            return Ok(true);
+        }
+        if body == "#endif" {
+            if self.open.take().is_none() {
+                return Err(err(span.clone(), "#endif without #ifdef", "an event", None));
+            }
+            self.skipping = false;
+            return Ok(true);
+        }
+        Ok(self.skipping)
+    }
 }
 
 fn err(span: std::ops::Range<usize>, m: &str, e: &str, hint: Option<&str>) -> ParseError {
@@ -269,9 +297,9 @@ fn blank_comments(text: &str) -> Result<String, ParseError> {
                 continue;
             }
             (b'/', Some(b'*')) => {
-                let close = text[i + 2..].find("*/").ok_or_else(|| {
-                    err(i..i + 2, "unterminated /* comment", "*/", None)
-                })?;
+                let close = text[i + 2..]
+                    .find("*/")
+                    .ok_or_else(|| err(i..i + 2, "unterminated /* comment", "*/", None))?;
                 for o in &mut out[i..i + 2 + close + 2] {
                     if *o != b'\n' {
                         *o = b' ';
@@ -295,7 +323,9 @@ fn parse_line(full: &str, start: usize, end: usize, line: usize) -> Result<Event
     // `` `../common/defaults.sh` ``; parser.y's init commands): it runs at 0.
     let untimed = full.starts_with('`');
     let result = if untimed {
-        event_what.map(|w| ((Time::Rel(0), None), "", w)).parse_next(&mut input)
+        event_what
+            .map(|w| ((Time::Rel(0), None), "", w))
+            .parse_next(&mut input)
     } else {
         (event_time, space0, event_what).parse_next(&mut input)
     };
@@ -404,7 +434,9 @@ fn event_what(i: &mut In) -> ModalResult<What> {
         delimited("%{", take_till(0.., '}'), "}%").map(|c: &str| What::Code(c.trim().to_string())),
         syscall.map(What::Syscall),
     ))
-    .context(label("a segment (`<`, `>`), a system call, a `command` or a %{ block }%"))
+    .context(label(
+        "a segment (`<`, `>`), a system call, a `command` or a %{ block }%",
+    ))
     .parse_next(i)
 }
 
@@ -420,7 +452,9 @@ fn uint(i: &mut In) -> ModalResult<u32> {
 fn packet(i: &mut In) -> ModalResult<Packet> {
     let dir = alt(('<'.value(Dir::Inbound), '>'.value(Dir::Outbound))).parse_next(i)?;
     let mut ip = Vec::new();
-    while let Some(f) = opt(preceded(space0, delimited('(', take_till(1.., ')'), ')'))).parse_next(i)? {
+    while let Some(f) =
+        opt(preceded(space0, delimited('(', take_till(1.., ')'), ')'))).parse_next(i)?
+    {
         ip.push(f.trim().to_string());
     }
     space0.parse_next(i)?;
@@ -438,7 +472,18 @@ fn packet(i: &mut In) -> ModalResult<Packet> {
     let len = cut_err(delimited('(', uint, ')'))
         .context(label("`(len)`"))
         .parse_next(i)?;
-    let mut p = Packet { dir, flags, seq, len, ack: None, win: None, opts: Some(Vec::new()), ip, encap: None, bang: false };
+    let mut p = Packet {
+        dir,
+        flags,
+        seq,
+        len,
+        ack: None,
+        win: None,
+        opts: Some(Vec::new()),
+        ip,
+        encap: None,
+        bang: false,
+    };
     p.bang = opt('!').parse_next(i)?.is_some();
     loop {
         space0.parse_next(i)?;
@@ -448,7 +493,9 @@ fn packet(i: &mut In) -> ModalResult<Packet> {
             p.win = Some(cut_err(preceded(space1, uint)).parse_next(i)?);
         } else if opt('<').parse_next(i)?.is_some() {
             p.opts = cut_err(tcp_opts).parse_next(i)?;
-            cut_err('>').context(label("`>` closing the options")).parse_next(i)?;
+            cut_err('>')
+                .context(label("`>` closing the options"))
+                .parse_next(i)?;
         } else if opt('/').parse_next(i)?.is_some() {
             p.encap = Some(take_till(1.., ')').parse_next(i)?.to_string() + ")");
             cut_err(')').parse_next(i)?;
@@ -470,7 +517,9 @@ fn tcp_opts(i: &mut In) -> ModalResult<Option<Vec<TcpOpt>>> {
 
 fn tcp_opt(i: &mut In) -> ModalResult<TcpOpt> {
     let word = take_while(1.., |c: char| c.is_ascii_alphanumeric() || c == '_')
-        .context(label("a TCP option (`mss N`, `nop`, `wscale N`, `sackOK`, `TS val N ecr N`, `eol`)"))
+        .context(label(
+            "a TCP option (`mss N`, `nop`, `wscale N`, `sackOK`, `TS val N ecr N`, `eol`)",
+        ))
         .parse_next(i)?;
     Ok(match word {
         "mss" => TcpOpt::Mss(preceded(space1, uint).parse_next(i)? as u16),
@@ -484,8 +533,8 @@ fn tcp_opt(i: &mut In) -> ModalResult<TcpOpt> {
             TcpOpt::Ts { val, ecr }
         }
         "sack" => {
-            let blocks = repeat(1.., (space1, uint, ':', uint).map(|(_, a, _, b)| (a, b)))
-                .parse_next(i)?;
+            let blocks =
+                repeat(1.., (space1, uint, ':', uint).map(|(_, a, _, b)| (a, b))).parse_next(i)?;
             TcpOpt::Sack(blocks)
         }
         other => {
@@ -505,17 +554,38 @@ fn ident<'a>(i: &mut In<'a>) -> ModalResult<&'a str> {
 }
 
 fn syscall(i: &mut In) -> ModalResult<Syscall> {
-    let name = ident.context(label("a system call name")).parse_next(i)?.to_string();
+    let name = ident
+        .context(label("a system call name"))
+        .parse_next(i)?
+        .to_string();
     '('.parse_next(i)?;
     let args = separated(0.., delimited(space0, expr, space0), ',').parse_next(i)?;
-    cut_err(')').context(label("`)` or `,` in the arguments")).parse_next(i)?;
-    cut_err((space0, '=', space0)).context(label("`= RESULT`")).parse_next(i)?;
-    let ret = cut_err(int).context(label("the call's result (a number)")).parse_next(i)?;
-    let is_errno = |w: &str| w.starts_with('E') && w.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
-    let errno = opt(preceded(space1, ident.verify(is_errno))).parse_next(i)?.map(str::to_string);
+    cut_err(')')
+        .context(label("`)` or `,` in the arguments"))
+        .parse_next(i)?;
+    cut_err((space0, '=', space0))
+        .context(label("`= RESULT`"))
+        .parse_next(i)?;
+    let ret = cut_err(int)
+        .context(label("the call's result (a number)"))
+        .parse_next(i)?;
+    let is_errno = |w: &str| {
+        w.starts_with('E')
+            && w.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    };
+    let errno = opt(preceded(space1, ident.verify(is_errno)))
+        .parse_next(i)?
+        .map(str::to_string);
     // `(text)`: the errno's text, or a note like `(flags O_RDWR)`; not checked.
     opt((space0, delimited('(', take_till(0.., ')'), ')'))).parse_next(i)?;
-    Ok(Syscall { name, args, ret, errno, end: None })
+    Ok(Syscall {
+        name,
+        args,
+        ret,
+        errno,
+        end: None,
+    })
 }
 
 fn int(i: &mut In) -> ModalResult<i64> {
@@ -540,7 +610,11 @@ fn atom(i: &mut In) -> ModalResult<Expr> {
             '{',
             separated(
                 0..,
-                (delimited(space0, ident, space0), '=', delimited(space0, expr, space0))
+                (
+                    delimited(space0, ident, space0),
+                    '=',
+                    delimited(space0, expr, space0),
+                )
                     .map(|(k, _, v)| (k.to_string(), v)),
                 ',',
             ),
@@ -600,37 +674,79 @@ mod tests {
         let opts = p.opts.unwrap();
         assert_eq!(opts[0], TcpOpt::Mss(1000));
         assert_eq!(opts[5], TcpOpt::Wscale(7));
-        let What::Packet(p) = one("+0 > S 0:0(0) <...>").what else { panic!() };
+        let What::Packet(p) = one("+0 > S 0:0(0) <...>").what else {
+            panic!()
+        };
         assert_eq!(p.opts, None);
-        let What::Packet(p) = one("+0 >  P. 1:1001(1000) ack 1").what else { panic!() };
-        assert_eq!((p.seq, p.len, p.ack, p.win), (Some((1, 1001)), 1000, Some(1), None));
+        let What::Packet(p) = one("+0 >  P. 1:1001(1000) ack 1").what else {
+            panic!()
+        };
+        assert_eq!(
+            (p.seq, p.len, p.ack, p.win),
+            (Some((1, 1001)), 1000, Some(1), None)
+        );
         let e = one("+0.00 > S 0:0(0) win 65535 <mss 1460,nop,wscale 6,sackOK,TS val 100 ecr 0>");
         let What::Packet(p) = e.what else { panic!() };
         assert_eq!(p.opts.unwrap()[4], TcpOpt::Ts { val: 100, ecr: 0 });
-        let What::Packet(p) = one("+0.00 > S.  ...(0) ack 65537 win 65535").what else { panic!() };
+        let What::Packet(p) = one("+0.00 > S.  ...(0) ack 65537 win 65535").what else {
+            panic!()
+        };
         assert_eq!(p.seq, None);
-        let What::Packet(p) = one("+0.1 < (tos 0x28)  .  1:1(0) ack 2921 win 32767 <sack 4381:5841, nop, nop>").what else { panic!() };
+        let What::Packet(p) =
+            one("+0.1 < (tos 0x28)  .  1:1(0) ack 2921 win 32767 <sack 4381:5841, nop, nop>").what
+        else {
+            panic!()
+        };
         assert_eq!(p.ip, vec!["tos 0x28".to_string()]);
         assert_eq!(p.opts.unwrap()[0], TcpOpt::Sack(vec![(4381, 5841)]));
     }
 
     #[test]
     fn syscalls() {
-        let What::Syscall(s) = one("+0 setsockopt(3, SOL_SOCKET, SO_LINGER, {l_onoff=1, l_linger=0}, 8) = 0").what else { panic!() };
+        let What::Syscall(s) =
+            one("+0 setsockopt(3, SOL_SOCKET, SO_LINGER, {l_onoff=1, l_linger=0}, 8) = 0").what
+        else {
+            panic!()
+        };
         assert_eq!(s.name, "setsockopt");
         assert_eq!(
             s.args[3],
-            Expr::Struct(vec![("l_onoff".into(), Expr::Int(1)), ("l_linger".into(), Expr::Int(0))])
+            Expr::Struct(vec![
+                ("l_onoff".into(), Expr::Int(1)),
+                ("l_linger".into(), Expr::Int(0))
+            ])
         );
-        let What::Syscall(s) = one("+0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)").what else { panic!() };
+        let What::Syscall(s) =
+            one("+0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)").what
+        else {
+            panic!()
+        };
         assert_eq!((s.ret, s.errno.as_deref()), (-1, Some("EINPROGRESS")));
-        let What::Syscall(s) = one("+0 write(4, ..., 100) = -1 ECONNRESET(Connection reset by peer)").what else { panic!() };
+        let What::Syscall(s) =
+            one("+0 write(4, ..., 100) = -1 ECONNRESET(Connection reset by peer)").what
+        else {
+            panic!()
+        };
         assert_eq!(s.errno.as_deref(), Some("ECONNRESET"));
-        let What::Syscall(s) = one("+0.00 fcntl(3, F_GETFL) = 0x02 (flags O_RDWR)").what else { panic!() };
+        let What::Syscall(s) = one("+0.00 fcntl(3, F_GETFL) = 0x02 (flags O_RDWR)").what else {
+            panic!()
+        };
         assert_eq!((s.ret, s.errno), (2, None));
-        let What::Syscall(s) = one("+0 fcntl(3, F_SETFL, O_RDWR | O_NONBLOCK) = 0").what else { panic!() };
-        assert_eq!(s.args[2], Expr::Or(vec![Expr::Word("O_RDWR".into()), Expr::Word("O_NONBLOCK".into())]));
-        let What::Syscall(s) = one("+0 getsockopt(3, SOL_SOCKET, SO_ERROR, [ECONNRESET], [4]) = 0").what else { panic!() };
+        let What::Syscall(s) = one("+0 fcntl(3, F_SETFL, O_RDWR | O_NONBLOCK) = 0").what else {
+            panic!()
+        };
+        assert_eq!(
+            s.args[2],
+            Expr::Or(vec![
+                Expr::Word("O_RDWR".into()),
+                Expr::Word("O_NONBLOCK".into())
+            ])
+        );
+        let What::Syscall(s) =
+            one("+0 getsockopt(3, SOL_SOCKET, SO_ERROR, [ECONNRESET], [4]) = 0").what
+        else {
+            panic!()
+        };
         assert_eq!(s.args[3], Expr::List(vec![Expr::Word("ECONNRESET".into())]));
     }
 
@@ -641,7 +757,10 @@ mod tests {
         let s = parse(text, &[]).unwrap();
         assert_eq!(s.option("tolerance_usecs"), Some("75000"));
         assert_eq!(s.events.len(), 2);
-        assert_eq!(s.events[0].what, What::Command("sysctl -w net.inet.tcp.rfc1323=1".into()));
+        assert_eq!(
+            s.events[0].what,
+            What::Command("sysctl -w net.inet.tcp.rfc1323=1".into())
+        );
         assert_eq!(s.events[1].line, 5);
         assert!(matches!(s.events[1].what, What::Code(_)));
         assert_eq!(parse(text, &["FreeBSD"]).unwrap().events.len(), 3);

@@ -93,7 +93,10 @@ fn errno_text(e: Errno) -> (i32, &'static str) {
         Errno::EADDRINUSE => (libc::EADDRINUSE, "Address already in use"),
         Errno::EINPROGRESS => (libc::EINPROGRESS, "Operation now in progress"),
         Errno::EALREADY => (libc::EALREADY, "Operation already in progress"),
-        Errno::ESHUTDOWN => (libc::ESHUTDOWN, "Cannot send after transport endpoint shutdown"),
+        Errno::ESHUTDOWN => (
+            libc::ESHUTDOWN,
+            "Cannot send after transport endpoint shutdown",
+        ),
         Errno::EOPNOTSUPP => (libc::EOPNOTSUPP, "Operation not supported"),
     }
 }
@@ -110,9 +113,16 @@ fn errno_words(e: Option<Errno>) -> String {
 
 pub fn fail_syscall(line: usize, s: &Syscall, actual: i64, errno: Option<Errno>) -> Failure {
     let message = if matches!(s.name.as_str(), "socket" | "accept") && s.ret >= 0 {
-        format!("Expected non-negative result but got {actual} with errno {}", errno_words(errno))
+        format!(
+            "Expected non-negative result but got {actual} with errno {}",
+            errno_words(errno)
+        )
     } else {
-        format!("Expected result {} but got {actual} with errno {}", s.ret, errno_words(errno))
+        format!(
+            "Expected result {} but got {actual} with errno {}",
+            s.ret,
+            errno_words(errno)
+        )
     };
     fail(line, format!("runtime error in {} call: {message}", s.name))
 }
@@ -124,7 +134,10 @@ pub fn fail_errno(line: usize, name: &str, want: &str, got: Option<Errno>) -> Fa
     };
     fail(
         line,
-        format!("runtime error in {name} call: Expected errno {expected} but got {}", errno_words(got)),
+        format!(
+            "runtime error in {name} call: Expected errno {expected} but got {}",
+            errno_words(got)
+        ),
     )
 }
 
@@ -136,7 +149,11 @@ pub fn render(path: &str, out: &Outcome) -> String {
     }
     if let Some(f) = &out.failure {
         let after = out.unsupported.first().is_some_and(|u| u.line < f.line);
-        let note = if after { " (after an unsupported line: not counted as a failure)" } else { "" };
+        let note = if after {
+            " (after an unsupported line: not counted as a failure)"
+        } else {
+            ""
+        };
         s.push_str(&format!("{path}:{}: {}{note}\n", f.line, f.message));
     }
     s.push_str(&format!("{path}: {}\n", out.verdict()));

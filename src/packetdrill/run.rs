@@ -16,9 +16,11 @@
 
 use super::parse::{Dir, Event, Script, Syscall, Time, Usecs, What};
 use super::report::{self, Failure, Unsupported};
+use model::{
+    CallResult, Event as HostEvent, Host, HostConfig, Instant, Output, Personality, Pid, Segment,
+};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
-use model::{CallResult, Event as HostEvent, Host, HostConfig, Instant, Output, Personality, Pid, Segment};
 
 /// The endpoint under test.
 const LOCAL: u16 = 0;
@@ -145,7 +147,11 @@ impl Runner {
             }
         }
         if let Some(p) = self.pending.take() {
-            let f = report::fail(p.line, "error executing system call: blocking call still running at the end of the script".into());
+            let f = report::fail(
+                p.line,
+                "error executing system call: blocking call still running at the end of the script"
+                    .into(),
+            );
             self.out.failure = Some(f);
         }
         self.out
@@ -190,7 +196,8 @@ impl Runner {
             }
             What::Code(_) => self.unsupported(
                 e.line,
-                "%{ python }% blocks inspect the kernel's tcp_info, which the model does not keep".into(),
+                "%{ python }% blocks inspect the kernel's tcp_info, which the model does not keep"
+                    .into(),
             ),
         }
         self.last_event = Some((if inbound { start } else { self.now_usecs }, inbound));

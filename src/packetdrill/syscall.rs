@@ -48,7 +48,10 @@ fn words(e: Option<&Expr>) -> Vec<&str> {
 
 fn field(e: Option<&Expr>, name: &str) -> Option<i64> {
     match e? {
-        Expr::Struct(fields) => fields.iter().find(|(k, _)| k == name).and_then(|(_, v)| int(Some(v))),
+        Expr::Struct(fields) => fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| int(Some(v))),
         _ => None,
     }
 }
@@ -56,7 +59,10 @@ fn field(e: Option<&Expr>, name: &str) -> Option<i64> {
 /// The total length of an iovec list `[{iov_base=..., iov_len=N}, …]`.
 fn iov_len(e: Option<&Expr>) -> Option<u64> {
     match e? {
-        Expr::List(v) => v.iter().map(|x| field(Some(x), "iov_len").map(|n| n as u64)).sum(),
+        Expr::List(v) => v
+            .iter()
+            .map(|x| field(Some(x), "iov_len").map(|n| n as u64))
+            .sum(),
         _ => None,
     }
 }
@@ -72,32 +78,37 @@ pub fn map(s: &Syscall, nonblocking: impl Fn(u32) -> bool, o_nonblock: i64) -> M
     let call = match s.name.as_str() {
         "socket" => match word(a.get(1)) {
             Some("SOCK_STREAM") => Call::Socket { new: () },
-            _ => return Mapped::Unsupported("socket(): only SOCK_STREAM sockets are modelled".into()),
+            _ => {
+                return Mapped::Unsupported(
+                    "socket(): only SOCK_STREAM sockets are modelled".into(),
+                )
+            }
         },
-        "bind" => Call::Bind { sock, port: super::run::SCRIPT_PORT },
-        "listen" => Call::Listen { sock, port: None, backlog: int(a.get(1)).unwrap_or(1).max(0) as u32 },
+        "bind" => Call::Bind {
+            sock,
+            port: super::run::SCRIPT_PORT,
+        },
+        "listen" => Call::Listen {
+            sock,
+            port: None,
+            backlog: int(a.get(1)).unwrap_or(1).max(0) as u32,
+        },
         "accept" => Call::Accept { sock, new: () },
-        "connect" => Call::Connect { sock, to: Dest { host: 1, port: super::run::SCRIPT_PORT } },
-        "write" | "send" => match int(a.get(2)) {
-            Some(n) => Call::Write { sock, bytes: n.max(0) as u64 },
-            None => return need("length"),
+        "connect" => Call::Connect {
+            sock,
+            to: Dest {
+                host: 1,
+                port: super::run::SCRIPT_PORT,
+            },
         },
-        "writev" => match iov_len(a.get(1)) {
-            Some(n) => Call::Write { sock, bytes: n },
-            None => return need("iovec lengths"),
-        },
-        "read" | "recv" => match int(a.get(2)) {
-            Some(n) => Call::Read { sock, len: ReadLen::Bytes(n.max(0) as u64) },
-            None => return need("length"),
-        },
-        "readv" => match iov_len(a.get(1)) {
-            Some(n) => Call::Read { sock, len: ReadLen::Bytes(n) },
-            None => return need("iovec lengths"),
-        },
+        "write" | "send" | "writev" | "read" | "recv" | "readv" => return map_io(s, sock),
         "shutdown" => match word(a.get(1)) {
             Some("SHUT_RD") => Call::Shutdown { sock, how: How::Rd },
             Some("SHUT_WR") => Call::Shutdown { sock, how: How::Wr },
-            Some("SHUT_RDWR") => Call::Shutdown { sock, how: How::RdWr },
+            Some("SHUT_RDWR") => Call::Shutdown {
+                sock,
+                how: How::RdWr,
+            },
             _ => return need("`how`"),
         },
         "close" => Call::Close { sock },
@@ -112,6 +123,41 @@ pub fn map(s: &Syscall, nonblocking: impl Fn(u32) -> bool, o_nonblock: i64) -> M
     Mapped::Call(call)
 }
 
+/// The data calls: the length is the third argument, or the iovecs' total.
+fn map_io(s: &Syscall, sock: u32) -> Mapped {
+    let a = &s.args;
+    let need = |what: &str| Mapped::Unsupported(format!("{}(): cannot read its {what}", s.name));
+    let call = match s.name.as_str() {
+        "write" | "send" => match int(a.get(2)) {
+            Some(n) => Call::Write {
+                sock,
+                bytes: n.max(0) as u64,
+            },
+            None => return need("length"),
+        },
+        "writev" => match iov_len(a.get(1)) {
+            Some(n) => Call::Write { sock, bytes: n },
+            None => return need("iovec lengths"),
+        },
+        "read" | "recv" => match int(a.get(2)) {
+            Some(n) => Call::Read {
+                sock,
+                len: ReadLen::Bytes(n.max(0) as u64),
+            },
+            None => return need("length"),
+        },
+        "readv" => match iov_len(a.get(1)) {
+            Some(n) => Call::Read {
+                sock,
+                len: ReadLen::Bytes(n),
+            },
+            None => return need("iovec lengths"),
+        },
+        _ => return need("arguments"),
+    };
+    Mapped::Call(call)
+}
+
 fn setsockopt(s: &Syscall, sock: u32) -> Mapped {
     let a = &s.args;
     let on = int(a.get(3)).map(|v| v != 0);
@@ -119,17 +165,29 @@ fn setsockopt(s: &Syscall, sock: u32) -> Mapped {
         (Some("SOL_SOCKET"), Some("SO_LINGER")) => {
             let onoff = field(a.get(3), "l_onoff").unwrap_or(0);
             let secs = field(a.get(3), "l_linger").unwrap_or(0).max(0) as u32;
-            Mapped::Call(Call::Linger { sock, linger: (onoff != 0).then_some(secs) })
+            Mapped::Call(Call::Linger {
+                sock,
+                linger: (onoff != 0).then_some(secs),
+            })
         }
         (Some("SOL_SOCKET"), Some("SO_RCVBUF")) => match int(a.get(3)) {
-            Some(n) => Mapped::Call(Call::RcvBuf { sock, bytes: n.max(0) as u32 }),
+            Some(n) => Mapped::Call(Call::RcvBuf {
+                sock,
+                bytes: n.max(0) as u32,
+            }),
             None => Mapped::Unsupported("setsockopt(SO_RCVBUF): cannot read the size".into()),
         },
         (Some("SOL_SOCKET"), Some("SO_SNDBUF")) => match int(a.get(3)) {
-            Some(n) => Mapped::Call(Call::SndBuf { sock, bytes: n.max(0) as u32 }),
+            Some(n) => Mapped::Call(Call::SndBuf {
+                sock,
+                bytes: n.max(0) as u32,
+            }),
             None => Mapped::Unsupported("setsockopt(SO_SNDBUF): cannot read the size".into()),
         },
-        (Some("SOL_SOCKET"), Some("SO_KEEPALIVE")) => Mapped::Call(Call::Keepalive { sock, on: on.unwrap_or(true) }),
+        (Some("SOL_SOCKET"), Some("SO_KEEPALIVE")) => Mapped::Call(Call::Keepalive {
+            sock,
+            on: on.unwrap_or(true),
+        }),
         // A script has one connection on its port: address reuse changes nothing the model decides.
         (Some("SOL_SOCKET"), Some("SO_REUSEADDR" | "SO_REUSEPORT")) => Mapped::Answer(0),
         (level, name) => Mapped::Unsupported(format!(
@@ -171,7 +229,11 @@ impl Rename<Fds, Fds> for FdMap<'_> {
 impl Runner {
     /// Runs a system-call line.
     pub(super) fn syscall(&mut self, line: usize, s: &Syscall) -> Result<(), Failure> {
-        let o_nonblock = if self.personality.name == "linux" { 0x800 } else { 0x4 };
+        let o_nonblock = if self.personality.name == "linux" {
+            0x800
+        } else {
+            0x4
+        };
         let nb = self.nonblocking.clone();
         let call = match map(s, |fd| nb.get(&fd).copied().unwrap_or(false), o_nonblock) {
             Mapped::Unsupported(reason) => {
@@ -200,7 +262,11 @@ impl Runner {
             }
             None => {
                 let window = self.return_window(s);
-                self.pending = Some(Pending { line, call: s.clone(), window });
+                self.pending = Some(Pending {
+                    line,
+                    call: s.clone(),
+                    window,
+                });
                 Ok(())
             }
         }
@@ -227,13 +293,22 @@ impl Runner {
     }
 
     /// `= RET [ERRNO]` against what the call returned.
-    pub(super) fn check_result(&self, line: usize, s: &Syscall, got: CallResult) -> Result<(), Failure> {
+    pub(super) fn check_result(
+        &self,
+        line: usize,
+        s: &Syscall,
+        got: CallResult,
+    ) -> Result<(), Failure> {
         let (ret, errno) = match got {
             Ok(n) => (n as i64, None),
             Err(e) => (-1, Some(e)),
         };
         let fd_result = matches!(s.name.as_str(), "socket" | "accept");
-        let ret_ok = if fd_result && s.ret >= 0 { ret >= 0 } else { ret == s.ret };
+        let ret_ok = if fd_result && s.ret >= 0 {
+            ret >= 0
+        } else {
+            ret == s.ret
+        };
         if !ret_ok {
             return Err(report::fail_syscall(line, s, ret, errno));
         }

@@ -251,3 +251,16 @@ fn the_command_exits_as_documented() {
     ]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_script_gives_the_same_outcome_every_time() {
+    // No clock, no randomness: the same script and personality, the same text.
+    for rel in [
+        "linux/tcp/shutdown/shutdown-rdwr-write-queue-close.pkt",
+        "freebsd/state-event-engine/rcv-rst-closing/rcv-rst-closing-left-edge-secure-ipv4.pkt",
+    ] {
+        let personality = rel.split('/').next().expect("suite");
+        let first = outcome_line(rel, personality);
+        assert_eq!(first, outcome_line(rel, personality), "{rel}");
+    }
+}

@@ -125,7 +125,10 @@ impl Tcb {
         *send_timer = match *send_timer {
             SendTimer::Idle => SendTimer::Idle,
             SendTimer::Retransmit { at } => SendTimer::Retransmit { at: f(at) },
-            SendTimer::Persist { at } => SendTimer::Persist { at: f(at) },
+            SendTimer::Persist { at, heard_at } => SendTimer::Persist {
+                at: f(at),
+                heard_at: f(heard_at),
+            },
         };
         if let Some((at, _)) = close_timer {
             *at = f(*at);

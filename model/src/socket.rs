@@ -83,8 +83,10 @@ pub enum SendTimer {
     Idle,
     /// RFC 6298: the earliest unacknowledged segment (or our SYN) is resent at `at`.
     Retransmit { at: Instant },
-    /// A zero-window probe goes out at `at`.
-    Persist { at: Instant },
+    /// A zero-window probe goes out at `at`. `heard_at`: when the peer last
+    /// sent anything (BSD `t_rcvtime`, which every arriving segment sets in
+    /// tcp_input), which decides when BSD probing gives up (`persist_timer`).
+    Persist { at: Instant, heard_at: Instant },
 }
 
 impl SendTimer {
@@ -93,7 +95,7 @@ impl SendTimer {
     pub fn at(self) -> Option<Instant> {
         match self {
             SendTimer::Idle => None,
-            SendTimer::Retransmit { at } | SendTimer::Persist { at } => Some(at),
+            SendTimer::Retransmit { at } | SendTimer::Persist { at, .. } => Some(at),
         }
     }
 
@@ -243,8 +245,10 @@ pub struct Socket {
     pub nonblocking: bool,
     /// SO_KEEPALIVE.
     pub keepalive: bool,
-    /// SO_LINGER: None when off, else l_linger as passed.
-    pub linger: Option<u32>,
+    /// SO_LINGER: None when off, else l_linger as the personality stored it
+    /// (`linger_storage`): XNU's `short` can hold a negative value, which
+    /// neither waits nor resets.
+    pub linger: Option<i32>,
     pub shut_rd: bool,
     pub shut_wr: bool,
     /// Pending error, reported once (SO_ERROR).

@@ -106,6 +106,8 @@ knobs! {
     data_retries: u32 ["tcp_retries2", "TcpMaxDataRetransmissions"],
     /// Retransmissions (and zero-window probes) before an orphaned connection is dropped.
     orphan_retries: u32 ["tcp_orphan_retries"],
+    /// When zero-window probing gives up.
+    persist_timer: PersistTimer,
     /// Whether reaching the retransmission limit sends an RST.
     rst_on_retransmit_limit: bool,
     /// FIN-WAIT-2 timeout in seconds.
@@ -146,6 +148,8 @@ knobs! {
     read_after_shut_rd: ReadAfterShutRd,
     /// Unit of SO_LINGER's l_linger.
     linger_unit: LingerUnit,
+    /// How `l_linger` is stored: what a large value does.
+    linger_storage: LingerStorage,
     /// A blocking close() whose linger time runs out.
     linger_expiry: LingerExpiry,
     /// close() with linger {1, N} on a non-blocking socket.
@@ -460,6 +464,17 @@ mod tests {
                     ("macos", LingerUnit::Ticks),
                     ("windows", LingerUnit::Seconds),
                     ("winsock-xp", LingerUnit::Seconds),
+                ],
+            );
+            // Row 5's edge: how wide the stored value is [src][doc: linger structure].
+            row(
+                |k| k.linger_storage.value,
+                &[
+                    ("linux", LingerStorage::Unbounded),
+                    ("freebsd", LingerStorage::Edom),
+                    ("macos", LingerStorage::Short),
+                    ("windows", LingerStorage::UShort),
+                    ("winsock-xp", LingerStorage::UShort),
                 ],
             );
         }

@@ -349,6 +349,7 @@ impl Socket {
             conn: self.conn(),
             state: self.state,
         });
+        self.reset = true;
         let error = match self.state {
             State::SynReceived if self.parent.is_some() => {
                 // Passive open: the child goes away quietly (back to LISTEN).

@@ -259,6 +259,8 @@ pub struct Socket {
     pub connected: bool,
     /// A write() already got ECONNRESET (for `reset-then-eshutdown`).
     pub write_error_reported: bool,
+    /// An RST went either way on this connection (for `rst_after_reset`).
+    pub reset: bool,
     /// The receive buffer (set it with `set_rcv_buf`, which derives the two below).
     pub rcv_buf: u32,
     /// The most the window may ever be (Linux window_clamp).
@@ -295,6 +297,7 @@ impl Socket {
             ending: None,
             connected: false,
             write_error_reported: false,
+            reset: false,
             rcv_buf: 0,
             rcv_clamp: 0,
             rcv_space: 0,
@@ -769,8 +772,9 @@ impl Socket {
     /// Answers `seg` with an RST built from it (`<SEQ=SEG.ACK><CTL=RST>`), as
     /// Linux does when a segment is refused (`tcp_v4_send_reset` after
     /// `tcp_rcv_state_process` returns 1): a bare `R` with window 0, not `R.`.
-    pub fn send_rst_reply(&self, ctx: &mut Ctx, seg: &Segment, cause: RstCause) {
+    pub fn send_rst_reply(&mut self, ctx: &mut Ctx, seg: &Segment, cause: RstCause) {
         if let Some(rst) = rst_reply(seg) {
+            self.reset = true;
             ctx.out.events.push(Event::RstSent {
                 conn: self.conn(),
                 state: self.state,
@@ -784,6 +788,7 @@ impl Socket {
     pub fn send_rst_here(&mut self, ctx: &mut Ctx, cause: RstCause) {
         let seq = self.tcb.snd_max;
         let seg = self.segment(Flags::RST | Flags::ACK, seq, 0);
+        self.reset = true;
         ctx.out.events.push(Event::RstSent {
             conn: self.conn(),
             state: self.state,

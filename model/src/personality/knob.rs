@@ -255,6 +255,18 @@ knob_enum! {
 }
 
 knob_enum! {
+    /// What a segment gets on a 4-tuple whose connection was reset (by our
+    /// RST or the peer's) and is gone (CLOSED or freed).
+    RstAfterReset {
+        /// An RST, every time, as for any segment without a connection
+        /// (RFC 9293 §3.10.7.1).
+        Every = "every",
+        /// Nothing: the one RST was the last word on that 4-tuple.
+        Silent = "silent",
+    }
+}
+
+knob_enum! {
     /// A blocking close() with SO_LINGER {1, N} whose N seconds run out.
     LingerExpiry {
         /// close() returns and the graceful close goes on in the background.

@@ -58,6 +58,7 @@ pub fn linux() -> Personality {
             write_after_rst: k(WriteAfterRst::ErrorThenEpipe, "[src][obs] tcp_input.c tcp_reset() sets sk_err ECONNRESET (EPIPE in CLOSE-WAIT); net/core/stream.c sk_stream_error() reports it once, then EPIPE"),
             listen_overflow: k(ListenOverflow::DropSyn, "[src] net/ipv4/tcp_input.c tcp_conn_request() drops the SYN when sk_acceptq_is_full(); sysctl tcp_abort_on_overflow = 0 also drops the final ACK"),
             accept_queue_limit: k(AcceptQueueLimit::BacklogPlusOne, "[src] include/net/sock.h sk_acceptq_is_full(): ack_backlog > max_ack_backlog"),
+            rst_after_reset: k(RstAfterReset::Every, "[src] net/ipv4/tcp_ipv4.c tcp_v4_rcv(): no socket → tcp_v4_send_reset() for every segment without RST [learned: tcp-learner Linux models answer each such segment with RST]"),
             rst_in_time_wait: k(RstInTimeWait::Kill, "[src] net/ipv4/tcp_minisocks.c tcp_timewait_state_process(): RST kills TIME-WAIT unless sysctl tcp_rfc1337 = 1 (default 0)"),
             syn_in_time_wait: k(SynInTimeWait::ReopenIfNewer, "[src] net/ipv4/tcp_minisocks.c tcp_timewait_state_process(): a SYN with seq after rcv_nxt is TCP_TW_SYN, a new connection"),
             rst_to_syn: k(RstToSyn::Refuse, "[src][obs] net/ipv4/tcp_input.c tcp_rcv_synsent_state_process(): RST with acceptable ACK → tcp_reset(), ECONNREFUSED"),

@@ -172,6 +172,8 @@ knobs! {
     accept_queue_limit: AcceptQueueLimit,
     /// An acceptable RST in TIME-WAIT.
     rst_in_time_wait: RstInTimeWait,
+    /// Whether a reset connection's 4-tuple answers later segments with RST.
+    rst_after_reset: RstAfterReset,
     /// A SYN for a connection in TIME-WAIT.
     syn_in_time_wait: SynInTimeWait,
     /// An RST answering our SYN.
@@ -475,6 +477,33 @@ mod tests {
                     ("macos", LingerStorage::Short),
                     ("windows", LingerStorage::UShort),
                     ("winsock-xp", LingerStorage::UShort),
+                ],
+            );
+        }
+
+        #[test]
+        fn segments_after_a_reset() {
+            // RFC 9293 §3.10.7.1 answers each with RST [src]; the learned Windows 8
+            // models answer only the first after a reset [learned: tcp-learner].
+            row(
+                |k| k.rst_after_reset.value,
+                &[
+                    ("linux", RstAfterReset::Every),
+                    ("freebsd", RstAfterReset::Every),
+                    ("macos", RstAfterReset::Every),
+                    ("windows", RstAfterReset::Silent),
+                    ("winsock-xp", RstAfterReset::Every),
+                ],
+            );
+            // Zero-window probing: Linux's backoff rule, FreeBSD's and XNU's idle rules [src].
+            row(
+                |k| k.persist_timer.value,
+                &[
+                    ("linux", PersistTimer::Backoff),
+                    ("freebsd", PersistTimer::BsdOrphanLimit),
+                    ("macos", PersistTimer::Bsd),
+                    ("windows", PersistTimer::Backoff),
+                    ("winsock-xp", PersistTimer::Backoff),
                 ],
             );
         }

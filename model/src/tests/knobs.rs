@@ -60,6 +60,7 @@ const TESTED: &[&str] = &[
     "listen_overflow",
     "accept_queue_limit",
     "rst_in_time_wait",
+    "rst_after_reset",
     "syn_in_time_wait",
     "rst_to_syn",
     "refused_syn_retries",
@@ -1080,6 +1081,45 @@ fn test_knob_rst_in_time_wait() {
     )))));
     h.send(RST, 2, 0);
     assert_eq!(h.state(), State::TimeWait);
+}
+
+/// RSTs we send for the peer's next two data segments after `setup`.
+fn rsts_for_two_more(value: &str, setup: impl FnOnce(&mut H)) -> usize {
+    let mut h = established_with(set("rst_after_reset", value));
+    setup(&mut h);
+    h.flush();
+    h.send_data(101, 1, 10);
+    h.send_data(111, 1, 10);
+    h.sent_segments().iter().filter(|s| s.flags.rst()).count()
+}
+
+#[test]
+fn test_knob_rst_after_reset() {
+    // The peer reset the connection and the application closed it.
+    let peer_reset = |h: &mut H| {
+        h.send(RST, 1, 0);
+        h.close();
+        assert!(h.freed());
+    };
+    assert_eq!(rsts_for_two_more("every", peer_reset), 2);
+    assert_eq!(rsts_for_two_more("silent", peer_reset), 0);
+    // close() sent FIN; the peer's first data after it draws RST (data after
+    // close), the second one RST again, or nothing.
+    let closed = |h: &mut H| {
+        h.close();
+        assert_eq!(h.state(), State::FinWait1);
+    };
+    assert_eq!(rsts_for_two_more("every", closed), 2);
+    assert_eq!(rsts_for_two_more("silent", closed), 1);
+    // A reset connection the application still holds (CLOSED, not freed).
+    let held = |h: &mut H| h.send(RST, 1, 0);
+    assert_eq!(rsts_for_two_more("silent", held), 0);
+    // A new connection from the same 4-tuple is not silenced.
+    let mut h = established_with(set("rst_after_reset", "silent"));
+    peer_reset(&mut h);
+    h.flush();
+    h.send(SYN, 50_000, 0);
+    assert!(h.sent_segments().iter().any(|s| s.flags.rst()));
 }
 
 #[test]

@@ -182,9 +182,14 @@ impl Socket {
         } else {
             seg
         };
-        // Anything from the peer shows it is alive: the keepalive idle time restarts.
+        // Anything from the peer shows it is alive: the keepalive idle time
+        // restarts, and so does the persist timer's (BSD tcp_input sets
+        // t_rcvtime for every segment, before validating it).
         if self.tcb.keepalive_at.is_some() {
             self.touch_keepalive(ctx);
+        }
+        if let SendTimer::Persist { heard_at, .. } = &mut self.tcb.send_timer {
+            *heard_at = ctx.now;
         }
         let f = seg.flags;
         // First and second checks for an RST: its sequence number decides
@@ -344,6 +349,7 @@ impl Socket {
             conn: self.conn(),
             state: self.state,
         });
+        self.reset = true;
         let error = match self.state {
             State::SynReceived if self.parent.is_some() => {
                 // Passive open: the child goes away quietly (back to LISTEN).

@@ -98,6 +98,7 @@ fn errno_text(e: Errno) -> (i32, &'static str) {
             "Cannot send after transport endpoint shutdown",
         ),
         Errno::EOPNOTSUPP => (libc::EOPNOTSUPP, "Operation not supported"),
+        Errno::EDOM => (libc::EDOM, "Numerical argument out of domain"),
     }
 }
 

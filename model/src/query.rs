@@ -168,7 +168,10 @@ pub fn getsockopt(s: &mut Socket, k: &Knobs, opt: SockOpt) -> CallResult {
     match opt {
         SockOpt::SoError => s.so_error.take().map_or(Ok(0), Err),
         SockOpt::LingerOnOff => Ok(u64::from(s.linger.is_some())),
-        SockOpt::LingerTime => Ok(u64::from(s.linger.unwrap_or(0))),
+        // As stored (`linger_storage`). A negative so_linger (XNU's 16-bit
+        // wrap) reads back as 0: a step's result is a count, where the real
+        // getsockopt() gives the negative value.
+        SockOpt::LingerTime => Ok(s.linger.unwrap_or(0).max(0) as u64),
         SockOpt::Linger2 => match style {
             QueryStyle::Linux => Ok(u64::from(k.fin_wait_2_timeout_s.value.0)),
             QueryStyle::Bsd | QueryStyle::Winsock => Err(Errno::ENOPROTOOPT),

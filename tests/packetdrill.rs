@@ -190,7 +190,7 @@ fn timing_is_checked_with_the_tolerance() {
 #[test]
 fn unsupported_lines_are_neither_pass_nor_fail() {
     let text = "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n\
-                +0 getsockopt(3, SOL_SOCKET, SO_ERROR, [0], [4]) = 0\n+0 close(3) = 0\n";
+                +0 getsockopt(3, SOL_SOCKET, SO_RCVBUF, [65536], [4]) = 0\n+0 close(3) = 0\n";
     let linux = model::Personality::builtin("linux").expect("linux");
     let out = packetdrill::run(
         &packetdrill::parse(text, &[]).expect("parses"),
@@ -200,6 +200,35 @@ fn unsupported_lines_are_neither_pass_nor_fail() {
     assert_eq!(out.verdict(), "unsupported");
     assert_eq!(out.unsupported[0].line, 2);
     assert!(out.unsupported[0].reason.contains("getsockopt"));
+}
+
+#[test]
+fn so_error_is_read_with_getsockopt_and_compared_by_name() {
+    // The peer resets an established connection: SO_ERROR holds ECONNRESET,
+    // which the platform numbers (Linux 104, FreeBSD 54, sys/sys/errno.h).
+    let text = "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n\
+                +0 bind(3, ..., ...) = 0\n+0 listen(3, 1) = 0\n\
+                +0 < S 0:0(0) win 32792 <mss 1000>\n+0 > S. 0:0(0) ack 1 <...>\n\
+                +0 < . 1:1(0) ack 1 win 257\n+0 accept(3, ..., ...) = 4\n\
+                +0 getsockopt(4, SOL_SOCKET, SO_ERROR, [0], [4]) = 0\n\
+                +0.1 < R 1:1(0) win 257\n\
+                +0 getsockopt(4, SOL_SOCKET, SO_ERROR, [ECONNRESET], [4]) = 0\n\
+                +0 getsockopt(4, SOL_SOCKET, SO_ERROR, [0], [4]) = 0\n";
+    for (name, number) in [("linux", 104), ("freebsd", 54)] {
+        let p = model::Personality::builtin(name).expect("built-in");
+        let script = packetdrill::parse(text, &[]).expect("parses");
+        let out = packetdrill::run(&script, &p, None);
+        assert_eq!(out.verdict(), "pass", "{name}: {out:?}");
+        // Expecting no error where there is one fails with the platform's number.
+        let wrong = text.replace("[ECONNRESET]", "[0]");
+        let out = packetdrill::run(&packetdrill::parse(&wrong, &[]).expect("parses"), &p, None);
+        let f = out.failure.expect("a mismatch");
+        assert_eq!(f.line, 10, "{name}");
+        assert_eq!(
+            f.message,
+            format!("runtime error in getsockopt call: Bad getsockopt optval: expected: 0 actual: {number}")
+        );
+    }
 }
 
 #[test]

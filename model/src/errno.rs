@@ -7,9 +7,12 @@ use serde::Serialize;
 use std::fmt;
 
 /// Declares [`Errno`] from one table: each error with its Winsock name, its
-/// number on Linux and Linux's strerror() text (which packetdrill prints).
+/// number on Linux (asm-generic/errno-base.h, errno.h), its number on FreeBSD
+/// (freebsd/freebsd-src `sys/sys/errno.h`; packetdrill scripts compare
+/// getsockopt(SO_ERROR) values as numbers) and Linux's strerror() text
+/// (which packetdrill prints).
 macro_rules! errnos {
-    ($($(#[$doc:meta])* $name:ident = $winsock:literal, $linux:literal, $text:literal;)*) => {
+    ($($(#[$doc:meta])* $name:ident = $winsock:literal, $linux:literal, $freebsd:literal, $text:literal;)*) => {
         #[derive(
             Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, schemars::JsonSchema, PartialOrd, Ord,
         )]
@@ -40,35 +43,42 @@ macro_rules! errnos {
                     $(Errno::$name => ($linux, $text),)*
                 }
             }
+
+            /// FreeBSD's number for it (sys/sys/errno.h).
+            pub fn freebsd(self) -> i32 {
+                match self {
+                    $(Errno::$name => $freebsd,)*
+                }
+            }
         }
     };
 }
 
 errnos! {
-    EAGAIN = "WSAEWOULDBLOCK", 11, "Resource temporarily unavailable";
-    EPIPE = "WSAESHUTDOWN", 32, "Broken pipe";
-    ECONNRESET = "WSAECONNRESET", 104, "Connection reset by peer";
-    ECONNREFUSED = "WSAECONNREFUSED", 111, "Connection refused";
-    ECONNABORTED = "WSAECONNABORTED", 103, "Software caused connection abort";
-    ETIMEDOUT = "WSAETIMEDOUT", 110, "Connection timed out";
-    ENOTCONN = "WSAENOTCONN", 107, "Transport endpoint is not connected";
-    EISCONN = "WSAEISCONN", 106, "Transport endpoint is already connected";
-    EINVAL = "WSAEINVAL", 22, "Invalid argument";
-    EBADF = "WSAENOTSOCK", 9, "Bad file descriptor";
-    EADDRINUSE = "WSAEADDRINUSE", 98, "Address already in use";
-    EINPROGRESS = "WSAEINPROGRESS", 115, "Operation now in progress";
-    EALREADY = "WSAEALREADY", 114, "Operation already in progress";
-    ESHUTDOWN = "WSAESHUTDOWN", 108, "Cannot send after transport endpoint shutdown";
-    EOPNOTSUPP = "WSAEOPNOTSUPP", 95, "Operation not supported";
+    EAGAIN = "WSAEWOULDBLOCK", 11, 35, "Resource temporarily unavailable";
+    EPIPE = "WSAESHUTDOWN", 32, 32, "Broken pipe";
+    ECONNRESET = "WSAECONNRESET", 104, 54, "Connection reset by peer";
+    ECONNREFUSED = "WSAECONNREFUSED", 111, 61, "Connection refused";
+    ECONNABORTED = "WSAECONNABORTED", 103, 53, "Software caused connection abort";
+    ETIMEDOUT = "WSAETIMEDOUT", 110, 60, "Connection timed out";
+    ENOTCONN = "WSAENOTCONN", 107, 57, "Transport endpoint is not connected";
+    EISCONN = "WSAEISCONN", 106, 56, "Transport endpoint is already connected";
+    EINVAL = "WSAEINVAL", 22, 22, "Invalid argument";
+    EBADF = "WSAENOTSOCK", 9, 9, "Bad file descriptor";
+    EADDRINUSE = "WSAEADDRINUSE", 98, 48, "Address already in use";
+    EINPROGRESS = "WSAEINPROGRESS", 115, 36, "Operation now in progress";
+    EALREADY = "WSAEALREADY", 114, 37, "Operation already in progress";
+    ESHUTDOWN = "WSAESHUTDOWN", 108, 58, "Cannot send after transport endpoint shutdown";
+    EOPNOTSUPP = "WSAEOPNOTSUPP", 95, 45, "Operation not supported";
     /// getsockopt() of an option the stack does not have (TCP_LINGER2 off Linux).
-    ENOPROTOOPT = "WSAENOPROTOOPT", 92, "Protocol not available";
+    ENOPROTOOPT = "WSAENOPROTOOPT", 92, 42, "Protocol not available";
     /// ioctl() of a request the stack does not have (SIOCOUTQ on BSD). Winsock
     /// has no such error: ioctlsocket() of an unknown command fails WSAEINVAL,
     /// which the model says as EINVAL.
-    ENOTTY = "ENOTTY", 25, "Inappropriate ioctl for device";
+    ENOTTY = "ENOTTY", 25, 25, "Inappropriate ioctl for device";
     /// setsockopt(SO_LINGER) beyond what the stack stores (FreeBSD). Winsock
     /// has no WSAEDOM; no Winsock personality returns it.
-    EDOM = "EDOM", 33, "Numerical argument out of domain";
+    EDOM = "EDOM", 33, 33, "Numerical argument out of domain";
 }
 
 impl Errno {

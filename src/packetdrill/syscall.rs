@@ -8,6 +8,7 @@
 use super::parse::{Expr, Syscall, Usecs};
 use super::report::{self, Failure};
 use super::run::{Pending, Runner};
+use model::call::SockOpt;
 use model::{Call, CallResult, Dest, Errno, Fds, How, Output, ReadLen, Rename};
 
 /// O_RDWR, the access mode packetdrill scripts expect from F_GETFL.
@@ -113,6 +114,7 @@ pub fn map(s: &Syscall, nonblocking: impl Fn(u32) -> bool, o_nonblock: i64) -> M
         },
         "close" => Call::Close { sock },
         "setsockopt" => return setsockopt(s, sock),
+        "getsockopt" | "ioctl" => return getsockopt(s, sock),
         "fcntl" => return fcntl(s, sock, nonblocking(sock), o_nonblock),
         other => {
             return Mapped::Unsupported(format!(
@@ -205,6 +207,66 @@ fn setsockopt(s: &Syscall, sock: u32) -> Mapped {
     }
 }
 
+/// Where the option's name and expected value are: `getsockopt(fd, LEVEL,
+/// NAME, [VALUE], [LEN])`, `ioctl(fd, NAME, [VALUE])`.
+fn optval_arg(s: &Syscall) -> usize {
+    if s.name == "ioctl" {
+        2
+    } else {
+        3
+    }
+}
+
+/// getsockopt/ioctl as `Call::Getsockopt`, when the vocabulary can read the
+/// option (`SockOpt`, model/src/call.rs) and the script's value is a number
+/// or an errno name.
+fn getsockopt(s: &Syscall, sock: u32) -> Mapped {
+    let a = &s.args;
+    let name = word(a.get(optval_arg(s) - 1)).unwrap_or("?");
+    let level = if s.name == "ioctl" {
+        None
+    } else {
+        word(a.get(1))
+    };
+    let opt = match (level, name) {
+        (Some("SOL_SOCKET"), "SO_ERROR") => Some(SockOpt::SoError),
+        (Some("IPPROTO_TCP" | "SOL_TCP"), "TCP_LINGER2") => Some(SockOpt::Linger2),
+        (None, "FIONREAD" | "SIOCINQ" | "SIOCOUTQ" | "SIOCOUTQNSD") => SockOpt::parse(name),
+        _ => None,
+    };
+    let Some(opt) = opt else {
+        // SO_RCVBUF/SO_SNDBUF and the TCP_KEEP* values are set by calls and
+        // knobs but not read back by any SockOpt: comparing them would be made up.
+        return Mapped::Unsupported(format!(
+            "{}({}{name}): the call vocabulary cannot read this option back (SockOpt, model/src/call.rs)",
+            s.name,
+            level.map(|l| format!("{l}, ")).unwrap_or_default()
+        ));
+    };
+    match a.get(optval_arg(s)).and_then(expected_optval) {
+        Some(_) => Mapped::Call(Call::Getsockopt { sock, opt }),
+        None => Mapped::Unsupported(format!(
+            "{}({name}): cannot read the expected value",
+            s.name
+        )),
+    }
+}
+
+/// The script's expected option value: a number, or an errno name (SO_ERROR).
+enum OptVal {
+    Num(i64),
+    Errno(Errno),
+}
+
+fn expected_optval(e: &Expr) -> Option<OptVal> {
+    match e {
+        Expr::List(v) if v.len() == 1 => expected_optval(&v[0]),
+        Expr::Int(n) => Some(OptVal::Num(*n)),
+        Expr::Word(w) => Errno::parse(w).map(OptVal::Errno),
+        _ => None,
+    }
+}
+
 fn fcntl(s: &Syscall, sock: u32, nonblocking: bool, o_nonblock: i64) -> Mapped {
     match word(s.args.get(1)) {
         Some("F_SETFL") => {
@@ -263,6 +325,7 @@ impl Runner {
         self.absorb(out);
         match self.done.take() {
             Some(result) => {
+                let result = self.check_optval(line, s, result)?;
                 self.check_result(line, s, result)?;
                 self.note_fd(s, result);
                 Ok(())
@@ -297,6 +360,43 @@ impl Runner {
             _ => self.now_usecs,
         };
         (t, t)
+    }
+
+    /// getsockopt/ioctl: the call succeeds with the option in its buffer, and
+    /// the value is compared as `run_system_call.c` `syscall_getsockopt` does
+    /// ("Bad getsockopt optval: expected: %d actual: %d"). SO_ERROR's value is
+    /// the model's pending error (its step result, model/src/query.rs) as the
+    /// platform numbers it, so an errno name compares by name. Returns the
+    /// result left to compare with `= RET`.
+    fn check_optval(
+        &self,
+        line: usize,
+        s: &Syscall,
+        got: CallResult,
+    ) -> Result<CallResult, Failure> {
+        if !matches!(s.name.as_str(), "getsockopt" | "ioctl") {
+            return Ok(got);
+        }
+        let linux = self.personality.name == "linux";
+        let number = |e: Errno| i64::from(if linux { e.linux().0 } else { e.freebsd() });
+        let is_so_error = word(s.args.get(2)) == Some("SO_ERROR");
+        let actual = match got {
+            Ok(v) => v as i64,
+            Err(e) if is_so_error => number(e),
+            Err(_) => return Ok(got),
+        };
+        let expected = match s.args.get(optval_arg(s)).and_then(expected_optval) {
+            Some(OptVal::Num(n)) => n,
+            Some(OptVal::Errno(e)) => number(e),
+            None => return Ok(Ok(0)),
+        };
+        if expected != actual {
+            return Err(report::fail(
+                line,
+                format!("runtime error in {} call: Bad {} optval: expected: {expected} actual: {actual}", s.name, s.name),
+            ));
+        }
+        Ok(Ok(0))
     }
 
     /// `= RET [ERRNO]` against what the call returned.

@@ -232,6 +232,26 @@ fn so_error_is_read_with_getsockopt_and_compared_by_name() {
 }
 
 #[test]
+fn fionread_counts_the_unread_bytes() {
+    let text = "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n\
+                +0 bind(3, ..., ...) = 0\n+0 listen(3, 1) = 0\n\
+                +0 < S 0:0(0) win 32792 <mss 1000>\n+0 > S. 0:0(0) ack 1 <...>\n\
+                +0 < . 1:1(0) ack 1 win 257\n+0 accept(3, ..., ...) = 4\n\
+                +0 < P. 1:11(10) ack 1 win 257\n+0 ioctl(4, FIONREAD, [10]) = 0\n";
+    let linux = model::Personality::builtin("linux").expect("linux");
+    let run =
+        |t: &str| packetdrill::run(&packetdrill::parse(t, &[]).expect("parses"), &linux, None);
+    assert_eq!(run(text).verdict(), "pass");
+    let f = run(&text.replace("[10]", "[5]"))
+        .failure
+        .expect("a mismatch");
+    assert_eq!(
+        f.message,
+        "runtime error in ioctl call: Bad ioctl optval: expected: 5 actual: 10"
+    );
+}
+
+#[test]
 fn the_command_exits_as_documented() {
     let tcpsim = env!("CARGO_BIN_EXE_tcpsim");
     let run = |args: &[&str]| {

@@ -159,3 +159,85 @@ fn a_kernel_report_validates() {
         assert_valid(&lines, &serde_json::from_str(line).unwrap(), f);
     }
 }
+
+/// Every object key and every one-word string value of a document is spelled
+/// the documented way: keys in snake_case, names in kebab-case (or an RFC
+/// state / errno / option name in capitals), never a Rust enum's PascalCase
+/// variant (`"DelayedAck"`, `{"Ok": 5}`); a call's result is a count or an
+/// errno name.
+fn assert_spelled(v: &Value, at: &str, what: &str) {
+    let pascal = |s: &str| {
+        let mut c = s.chars();
+        c.next().is_some_and(|f| f.is_ascii_uppercase()) && c.any(|x| x.is_ascii_lowercase())
+    };
+    match v {
+        Value::Object(o) => {
+            for (k, x) in o {
+                let snake = k
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+                assert!(snake, "{what}: key `{k}` at {at} is not snake_case");
+                if k == "result" {
+                    let errno = x.as_str().is_some_and(|e| {
+                        e.starts_with('E') && e.chars().all(|c| c.is_ascii_uppercase())
+                    });
+                    assert!(x.is_u64() || errno, "{what}: result {x} at {at}");
+                }
+                assert_spelled(x, &format!("{at}/{k}"), what);
+            }
+        }
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, x)| assert_spelled(x, &format!("{at}/{i}"), what)),
+        Value::String(s) if !s.contains(' ') => {
+            assert!(!pascal(s), "{what}: `{s}` at {at} is a Rust name")
+        }
+        _ => {}
+    }
+}
+
+/// Every scenario file of the corpus, subfolders included.
+fn corpus() -> Vec<std::path::PathBuf> {
+    let mut files = common::toml_files("scenarios");
+    for sub in ["scenarios/personalities", "scenarios/kernel"] {
+        files.extend(common::toml_files(sub));
+    }
+    files
+}
+
+#[test]
+fn every_json_document_of_the_corpus_is_spelled_one_way() {
+    for file in corpus() {
+        let f = file.to_str().unwrap();
+        let doc: Value = serde_json::from_slice(&tcpsim(&["run", f, "--format", "json"])).unwrap();
+        assert_spelled(&doc, "", f);
+    }
+    let doc: Value = serde_json::from_slice(&tcpsim(&[
+        "compare",
+        "scenarios/rsync-cygwin-exit.toml",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    assert_spelled(&doc, "", "compare");
+}
+
+#[test]
+fn a_call_result_is_a_count_or_an_errno_name() {
+    let doc: Value = serde_json::from_slice(&tcpsim(&[
+        "run",
+        "scenarios/close-with-unread.toml",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    let results: Vec<&Value> = doc["trace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e.get("result"))
+        .collect();
+    assert!(results.contains(&&Value::from(1000u64)), "{results:?}");
+    assert!(results.contains(&&Value::from("ECONNRESET")), "{results:?}");
+}

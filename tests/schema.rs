@@ -253,24 +253,20 @@ fn a_call_result_is_a_count_or_an_errno_name() {
     assert!(results.contains(&&Value::from("ECONNRESET")), "{results:?}");
 }
 
-/// Each command's JSON document, written for real, against its schema and
-/// the one spelling; `fuzz` with a property that fails, so its
-/// counterexamples are in the document.
-#[test]
-fn every_command_writes_the_json_its_schema_documents() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().to_str().unwrap();
-    let documents: [(&str, &[&str]); 12] = [
-        ("test", &["test", "scenarios", "--format", "json"]),
-        ("calls", &["calls", "--format", "json"]),
-        ("personalities", &["personalities", "--format", "json"]),
+/// Each document and a command that writes it (`out`: a directory for
+/// counterexamples).
+fn documents(out: &str) -> [(&'static str, Vec<&str>); 12] {
+    [
+        ("test", vec!["test", "scenarios", "--format", "json"]),
+        ("calls", vec!["calls", "--format", "json"]),
+        ("personalities", vec!["personalities", "--format", "json"]),
         (
             "personality",
-            &["personalities", "show", "winsock-xp", "--format", "json"],
+            vec!["personalities", "show", "winsock-xp", "--format", "json"],
         ),
         (
             "personalities-diff",
-            &[
+            vec![
                 "personalities",
                 "diff",
                 "linux",
@@ -281,12 +277,12 @@ fn every_command_writes_the_json_its_schema_documents() {
         ),
         (
             "personalities-matrix",
-            &["personalities", "matrix", "--format", "json"],
+            vec!["personalities", "matrix", "--format", "json"],
         ),
-        ("fuzz", &["fuzz", "--cases", "200", "--format", "json"]),
+        ("fuzz", vec!["fuzz", "--cases", "200", "--format", "json"]),
         (
             "fuzz",
-            &[
+            vec![
                 "fuzz",
                 "--property",
                 "no-silent-loss",
@@ -298,15 +294,15 @@ fn every_command_writes_the_json_its_schema_documents() {
         ),
         (
             "survey",
-            &["fuzz", "--survey", "--cases", "200", "--format", "json"],
+            vec!["fuzz", "--survey", "--cases", "200", "--format", "json"],
         ),
         (
             "atlas-diff",
-            &["atlas", "--diff", "linux", "winsock-xp", "--format", "json"],
+            vec!["atlas", "--diff", "linux", "winsock-xp", "--format", "json"],
         ),
         (
             "explore",
-            &[
+            vec![
                 "explore",
                 "scenarios/explore-close.toml",
                 "--calls",
@@ -317,16 +313,25 @@ fn every_command_writes_the_json_its_schema_documents() {
         ),
         (
             "compare",
-            &[
+            vec![
                 "compare",
                 "scenarios/close-with-unread.toml",
                 "--format",
                 "json",
             ],
         ),
-    ];
-    for (name, args) in documents {
-        let doc: Value = serde_json::from_slice(&tcpsim(args))
+    ]
+}
+
+/// Each command's JSON document, written for real, against its schema and
+/// the one spelling; `fuzz` with a property that fails, so its
+/// counterexamples are in the document.
+#[test]
+fn every_command_writes_the_json_its_schema_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    for (name, args) in documents(out) {
+        let doc: Value = serde_json::from_slice(&tcpsim(&args))
             .unwrap_or_else(|e| panic!("{args:?}: not JSON: {e}"));
         assert_valid(&validator(name), &doc, &format!("{args:?}"));
         assert_spelled(&doc, "", &format!("{args:?}"));

@@ -208,17 +208,7 @@ fn run_search(a: &Args, gen: GenConfig, shard: Shard) -> ExitCode {
     let secs = start.elapsed().as_secs_f64();
     let names: Vec<&'static str> = props.iter().map(|p| p.key()).collect();
     let json = a.format == super::TextOrJson::Json;
-    let summary = format!(
-        "fuzz: {} cases (seed {}, shard {}/{}) in {:.2} s, {:.0} cases/s on {} threads; properties: {}",
-        result.run,
-        a.seed,
-        shard.index,
-        shard.count,
-        secs,
-        result.run as f64 / secs.max(1e-9),
-        rayon::current_num_threads(),
-        names.join(", ")
-    );
+    let summary = summary_line(a, shard, result.run, secs, &names);
     if json {
         eprintln!("{summary}");
     } else {
@@ -270,6 +260,21 @@ fn run_search(a: &Args, gen: GenConfig, shard: Shard) -> ExitCode {
         return super::print_json_code(&doc, EXIT_FAILED);
     }
     ExitCode::from(EXIT_FAILED)
+}
+
+/// How many cases ran, how fast, for which properties.
+fn summary_line(a: &Args, shard: Shard, run: u64, secs: f64, names: &[&str]) -> String {
+    format!(
+        "fuzz: {} cases (seed {}, shard {}/{}) in {:.2} s, {:.0} cases/s on {} threads; properties: {}",
+        run,
+        a.seed,
+        shard.index,
+        shard.count,
+        secs,
+        run as f64 / secs.max(1e-9),
+        rayon::current_num_threads(),
+        names.join(", ")
+    )
 }
 
 fn counterexample_json(f: &Found, path: &Path, capture: &Path) -> CounterexampleJson {

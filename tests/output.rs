@@ -236,7 +236,7 @@ fn into_a_closed_pipe(args: &[&str]) -> Output {
 
 #[test]
 fn output_into_a_closed_pipe_ends_quietly() {
-    let commands: [&[&str]; 4] = [
+    let commands: [&[&str]; 8] = [
         &["personalities", "matrix"],
         &[
             "run",
@@ -246,6 +246,10 @@ fn output_into_a_closed_pipe_ends_quietly() {
         ],
         &["test", "scenarios"],
         &["fuzz", "--survey", "--markdown", "--cases", "200"],
+        &["fuzz", "--cases", "200"],
+        &["test", "scenarios", "--format", "json"],
+        &["calls", "--format", "json"],
+        &["compare", "scenarios/rsync-cygwin-exit.toml"],
     ];
     for args in commands {
         let out = into_a_closed_pipe(args);
@@ -260,5 +264,47 @@ fn output_into_a_closed_pipe_ends_quietly() {
         );
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
         assert!(!stderr.contains("Broken pipe"), "{args:?}: {stderr}");
+    }
+}
+
+/// The pipelines as a user types them: `head` reads its first line and
+/// leaves. Output longer than a pipe holds (64 KiB) meets the closed pipe:
+/// the shell sees tcpsim killed by SIGPIPE (status 141, what `yes | head -1`
+/// shows); a short one may be written whole before `head` leaves (status 0).
+/// Either way nothing on stderr.
+#[test]
+fn piped_into_head_ends_with_the_conventional_status() {
+    let pipelines = [
+        ("run tests/limits/long-transfer.toml | head -1", "141"),
+        (
+            "run tests/limits/long-transfer.toml --format jsonl | head -1",
+            "141",
+        ),
+        (
+            "run scenarios/lossy-graceful-close.toml --format json | head -1",
+            "141",
+        ),
+        ("atlas | head -1", "141"),
+        ("fuzz --cases 2000 | head -1", "0|141"),
+        ("test scenarios | head -1", "0|141"),
+        ("personalities matrix | head -1", "0|141"),
+    ];
+    for (line, status) in pipelines {
+        let out = Command::new("bash")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("NO_COLOR", "1")
+            .arg("-c")
+            .arg(format!(
+                "\"$0\" {line} >/dev/null; echo \"status ${{PIPESTATUS[0]}}\" >&2"
+            ))
+            .arg(env!("CARGO_BIN_EXE_tcpsim"))
+            .output()
+            .expect("bash runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let shown = stderr.strip_prefix("status ").map(str::trim);
+        assert!(
+            shown.is_some_and(|s| status.split('|').any(|x| x == s)),
+            "tcpsim {line}: expected status {status} and nothing else on stderr:\n{stderr}"
+        );
     }
 }

@@ -415,7 +415,8 @@ pub fn exec(a: &Args) -> ExitCode {
         Err(e) => return output_failed(e),
     };
     if let (Some(path), Some(tail)) = (&a.html, &mut sinks.tail) {
-        let page = crate::html::run_report(&s, tail.kept(), &v, &failures);
+        let left_out = tail.dropped();
+        let page = crate::html::run_report(&s, (tail.kept(), left_out), &v, &failures);
         if let Err(code) = crate::html::write(path, &page) {
             return code;
         }

@@ -308,3 +308,50 @@ fn piped_into_head_ends_with_the_conventional_status() {
         );
     }
 }
+
+/// `tcpsim ARGS` on a terminal (util-linux `script` gives it a pty), with
+/// `NO_COLOR` set or not; what the terminal showed.
+fn on_a_terminal(args: &str, no_color: bool) -> String {
+    let mut c = Command::new("script");
+    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("NO_COLOR")
+        .args(["-q", "-e", "-c"])
+        .arg(format!("{} {args}", env!("CARGO_BIN_EXE_tcpsim")))
+        .arg("/dev/null");
+    if no_color {
+        c.env("NO_COLOR", "1");
+    }
+    let out = c.output().expect("script runs");
+    String::from_utf8(out.stdout).expect("UTF-8")
+}
+
+/// Colour on a terminal, none with `NO_COLOR`, none into a pipe; the text is
+/// the same either way.
+#[test]
+fn colour_only_on_a_terminal_and_not_with_no_color() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: no `script` (util-linux) to make a terminal");
+        return;
+    }
+    for args in [
+        "run scenarios/close-with-unread.toml",
+        "compare scenarios/close-with-unread.toml",
+    ] {
+        let tty = on_a_terminal(args, false);
+        assert!(tty.contains("\x1b["), "{args}: no colour on a terminal");
+        let plain = on_a_terminal(args, true);
+        assert!(!plain.contains('\x1b'), "{args}: colour with NO_COLOR");
+        let mut piped = tcpsim();
+        piped.env_remove("NO_COLOR");
+        let piped = piped.args(args.split(' ')).output().expect("tcpsim runs");
+        let piped = String::from_utf8(piped.stdout).unwrap();
+        assert!(!piped.contains('\x1b'), "{args}: colour into a pipe");
+        assert_eq!(plain.replace("\r\n", "\n"), piped, "{args}: the same text");
+    }
+    let tty = on_a_terminal("run scenarios/close-with-unread.toml", false);
+    let verdict = tty.lines().find(|l| l.contains("verdict: ")).unwrap();
+    assert!(
+        verdict.starts_with("\x1b["),
+        "the verdict is coloured: {verdict:?}"
+    );
+}

@@ -332,7 +332,8 @@ fn replay_counterexample(shown: &str, text: &str, ladder: bool) {
     match replay(shown, text) {
         Ok((s, mismatches)) => {
             println!();
-            print!("{}", super::run::run_text_report(&s, &mismatches, ladder));
+            let report = super::run::run_text_report(&s, &mismatches, ladder);
+            print!("{}", super::paint::paint(&report, super::styled()));
             if !mismatches.is_empty() {
                 eprintln!(
                     "warning: the counterexample does not replay as recorded ({} expectations fail)",

@@ -386,7 +386,7 @@ impl<'s> Sinks<'s> {
             _ => {
                 let ladder = self.ladder.take().map(report::Ladder::finish);
                 let text = text_report(s, ladder.as_deref(), v, failures);
-                out.write_all(text.as_bytes())
+                out.write_all(super::paint::paint(&text, super::styled()).as_bytes())
             }
         }
     }

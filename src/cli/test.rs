@@ -159,7 +159,13 @@ fn print_status(a: &Args, f: &Path, status: &Status) {
             }
             if a.verbose {
                 if let Ok(s) = scenario::load(f, &a.opts.overrides()) {
-                    print!("{}", super::run::run_text_report(&s, ms, true));
+                    print!(
+                        "{}",
+                        super::paint::paint(
+                            &super::run::run_text_report(&s, ms, true),
+                            super::styled()
+                        )
+                    );
                 }
             }
         }

@@ -263,7 +263,8 @@ pub fn text_report(
     failures: &[Mismatch],
 ) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "scenario: {} ({})", s.name, s.path);
+    // A long name and path wrap (the path on its own line) within 100 columns.
+    o.push_str(&report::fit(&format!("scenario: {} ({})", s.name, s.path)));
     for line in s.description.lines().filter(|l| !l.trim().is_empty()) {
         o.push_str(&report::fit(&format!("  {}", line.trim())));
     }

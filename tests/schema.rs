@@ -390,3 +390,22 @@ fn the_test_document_counts_what_it_lists() {
     assert_eq!(failed["status"], "failed");
     assert_eq!(failed["failures"][0]["expected"], "999");
 }
+
+/// docs/json.md's table names every document `tcpsim schema` lists, with its
+/// schema file.
+#[test]
+fn docs_json_lists_every_document() {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/json.md"))
+        .unwrap();
+    let listed = String::from_utf8(tcpsim(&["schema"])).unwrap();
+    for line in listed.lines() {
+        let name = line.split_whitespace().next().unwrap();
+        let row = format!("| {name} | ");
+        let file = format!("`docs/schema/{name}.schema.json`");
+        assert!(
+            doc.lines()
+                .any(|l| l.starts_with(&row) && l.contains(&file)),
+            "docs/json.md has no row for `{name}`"
+        );
+    }
+}

@@ -355,3 +355,55 @@ fn colour_only_on_a_terminal_and_not_with_no_color() {
         "the verdict is coloured: {verdict:?}"
     );
 }
+
+/// The number after `prefix` in `text`, up to the next space.
+fn number_after(text: &str, prefix: &str) -> Option<u64> {
+    let rest = &text[text.find(prefix)? + prefix.len()..];
+    rest.split(' ').next()?.parse().ok()
+}
+
+/// A loss whose discard the ladder shows as larger says why: the verdict's
+/// bytes are the discard less what had already arrived, and the discard is
+/// the one the trace (the ladder's line) reports. Over the whole corpus.
+#[test]
+fn the_discard_line_and_the_verdicts_loss_agree_or_say_why() {
+    let mut explained = 0;
+    for file in common::toml_files("scenarios") {
+        let doc = common::json(&["run", file.to_str().unwrap()]);
+        let discards: Vec<u64> = doc["trace"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["event"]["event"] == "discard")
+            .map(|e| e["event"]["bytes"].as_u64().unwrap())
+            .collect();
+        let directions = doc["verdict"]["connections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|c| c["directions"].as_array().unwrap().clone());
+        for loss in directions.flat_map(|d| d["losses"].as_array().unwrap().clone()) {
+            let why = loss["why"].as_str().unwrap();
+            let Some(arrived) = number_after(why, "of which ") else {
+                continue;
+            };
+            let discarded = number_after(why, "(").or_else(|| {
+                let at = why.rfind("B discarded")?;
+                why[..at].trim_end().rsplit(['(', ' ']).next()?.parse().ok()
+            });
+            let discarded = discarded.unwrap();
+            assert_eq!(
+                loss["bytes"].as_u64().unwrap() + arrived,
+                discarded,
+                "{}: {why}",
+                file.display()
+            );
+            assert!(discards.contains(&discarded), "{}: {why}", file.display());
+            explained += 1;
+        }
+    }
+    assert!(
+        explained >= 3,
+        "the corpus explains {explained} such losses"
+    );
+}

@@ -329,3 +329,24 @@ fn fuzz_without_arguments_checks_the_default_properties_and_says_where_it_writes
         "nothing failed, nothing written"
     );
 }
+
+#[test]
+fn the_generators_draw_poll_getsockopt_and_timeouts() {
+    // Issue 16's calls are in the fuzzer's vocabulary: among a few thousand
+    // cases each one appears, written in scenario text that loads again.
+    let words = [" poll ", " getsockopt ", " rcvtimeo ", "timeout="];
+    let seen = std::cell::RefCell::new([0u32; 4]);
+    let r = runner(3_000, 9).run(&mixed(&all_stacks()), |case| {
+        let (c, _) = run_case(&[], &case).map_err(TestCaseError::fail)?;
+        let text = scenario::write(&c.text_file());
+        for (n, w) in seen.borrow_mut().iter_mut().zip(words) {
+            *n += u32::from(text.contains(w));
+        }
+        Ok(())
+    });
+    r.unwrap();
+    let seen = seen.into_inner();
+    for (n, w) in seen.iter().zip(words) {
+        assert!(*n > 0, "`{w}` never drawn in 3000 cases: {seen:?}");
+    }
+}

@@ -173,7 +173,10 @@ fn assert_spelled(v: &Value, at: &str, what: &str) {
         if s.starts_with("WSA") {
             return false;
         }
-        c.next().is_some_and(|f| f.is_ascii_uppercase()) && c.any(|x| x.is_ascii_lowercase())
+        // C names (`SO_LINGER.l_onoff`) have `_` or `.`; a Rust variant has neither.
+        let word = s.chars().all(|x| x.is_ascii_alphanumeric());
+        word && c.next().is_some_and(|f| f.is_ascii_uppercase())
+            && c.any(|x| x.is_ascii_lowercase())
     };
     match v {
         Value::Object(o) => {

@@ -19,6 +19,7 @@ pub mod host;
 pub mod input;
 pub mod output;
 pub mod personality;
+pub mod query;
 pub mod segment;
 pub mod seq;
 pub mod socket;

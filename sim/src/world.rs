@@ -610,10 +610,11 @@ mod tests {
         let mut w = World::new(crate::examples::small_close(false), false);
         w.run();
         let digest = w.state_hash();
-        // 0xad28…: the network gained its scripted faults ([[network.fault]],
-        // for tcpsim explore's witnesses) and their match counts.
+        // 0x36fc…: each process keeps when its step started (for `blocked=`
+        // expectations), each socket its SO_RCVTIMEO/SO_SNDTIMEO and whether an
+        // RST went either way on it, a host its reset 4-tuples.
         assert_eq!(
-            digest, 0xad28_836c_87b1_cc76,
+            digest, 0x36fc_cc9f_59e0_216e,
             "state_hash of small-close is now {digest:#018x}"
         );
     }

@@ -203,6 +203,70 @@ knob_enum! {
 }
 
 knob_enum! {
+    /// How setsockopt(SO_LINGER) stores `l_linger`: what a value of 32768 or
+    /// more does.
+    LingerStorage {
+        /// As given (Linux's `sk_lingertime` in jiffies; a value of
+        /// MAX_SCHEDULE_TIMEOUT / HZ or more waits without limit).
+        Unbounded = "unbounded",
+        /// More than 65535 fails EDOM and leaves the option as it was (FreeBSD).
+        Edom = "edom-above-65535",
+        /// A signed 16-bit field: the value wraps modulo 65536 into
+        /// −32768…32767; negative means no wait and no RST, 0 an abortive
+        /// close (XNU's `so_linger`, a `short`).
+        Short = "short",
+        /// An unsigned 16-bit field of the API's struct: the value wraps
+        /// modulo 65536 before the stack sees it (Winsock's `u_short l_linger`).
+        UShort = "u_short",
+    }
+}
+
+impl LingerStorage {
+    /// What the socket keeps for `l_linger = asked`, or the call's error.
+    pub fn store(self, asked: u32) -> Result<i32, crate::Errno> {
+        match self {
+            LingerStorage::Unbounded => Ok(asked.min(i32::MAX as u32) as i32),
+            LingerStorage::Edom if asked > u16::MAX as u32 => Err(crate::Errno::EDOM),
+            LingerStorage::Edom => Ok(asked as i32),
+            LingerStorage::Short => Ok(asked as u16 as i16 as i32),
+            LingerStorage::UShort => Ok(asked as u16 as i32),
+        }
+    }
+}
+
+knob_enum! {
+    /// How zero-window probes are spaced and when probing gives up on a peer
+    /// that keeps its window shut (model/src/timer.rs `persist_gives_up`).
+    PersistTimer {
+        /// Probes at the backed-off RTO up to `rto_max_ms`; gives up after
+        /// `data_retries` unanswered probes (`orphan_retries` for an orphan),
+        /// and an orphan once the interval reaches `rto_max_ms`, answered or
+        /// not (Linux tcp_probe_timer).
+        Backoff = "backoff",
+        /// Probes at the backed-off RTO within [5 s, 60 s] (tcp_setpersist,
+        /// TCPTV_PERSMIN/PERSMAX); gives up only once the peer stops
+        /// answering: past CLOSE-WAIT after 60 s of silence, else after a full
+        /// backoff and min(2 h, RTO × 2559) (FreeBSD tcp_timer_persist).
+        BsdOrphanLimit = "bsd-orphan-60s",
+        /// As `bsd-orphan-60s` without the rule past CLOSE-WAIT, and
+        /// RTO × 511 (XNU tcp_timers, TCPT_PERSIST).
+        Bsd = "bsd",
+    }
+}
+
+knob_enum! {
+    /// What a segment gets on a 4-tuple whose connection was reset (by our
+    /// RST or the peer's) and is gone (CLOSED or freed).
+    RstAfterReset {
+        /// An RST, every time, as for any segment without a connection
+        /// (RFC 9293 §3.10.7.1).
+        Every = "every",
+        /// Nothing: the one RST was the last word on that 4-tuple.
+        Silent = "silent",
+    }
+}
+
+knob_enum! {
     /// A blocking close() with SO_LINGER {1, N} whose N seconds run out.
     LingerExpiry {
         /// close() returns and the graceful close goes on in the background.
@@ -293,6 +357,42 @@ knob_enum! {
         ErrorOnceThenEof = "error-once-then-eof",
         /// ECONNRESET on every call.
         ErrorAlways = "error-always",
+    }
+}
+
+knob_enum! {
+    /// Which conditions set which poll() revents bits.
+    PollStyle {
+        /// Linux tcp_poll(): POLLHUP when both directions are shut down or the socket is closed (a fresh socket too), POLLIN|POLLRDHUP once the peer's FIN is in, POLLERR while an error is pending, POLLOUT while not connecting.
+        Linux = "linux",
+        /// FreeBSD sopoll_generic(): POLLHUP only when it can neither receive nor send, POLLIN (and POLLRDHUP) once it cannot receive, an error is readable and writable, never POLLERR.
+        Bsd = "bsd",
+        /// XNU poll() over kevent (poll_callback): the end of either direction (EV_EOF) is POLLHUP and hides POLLOUT; no POLLRDHUP, no POLLERR for a pending socket error.
+        Kqueue = "kqueue",
+        /// WSAPoll(): a connection disconnected or aborted (the peer's FIN or RST) is POLLHUP, a pending error POLLERR.
+        Wsapoll = "wsapoll",
+    }
+}
+
+knob_enum! {
+    /// Which getsockopt()/ioctl() queries exist and what the send-queue ones count.
+    QueryStyle {
+        /// Linux: TCP_LINGER2; SIOCINQ/SIOCOUTQ/SIOCOUTQNSD fail EINVAL on a listener, count 0 while connecting, and SIOCOUTQ/SIOCOUTQNSD count the FIN (tcp_ioctl, write_seq).
+        Linux = "linux",
+        /// BSD: FIONREAD; SIOCOUTQ is read as FIONWRITE/SO_NWRITE (bytes in the send buffer, no FIN); no SIOCOUTQNSD (ENOTTY) and no TCP_LINGER2 (ENOPROTOOPT).
+        Bsd = "bsd",
+        /// Winsock: ioctlsocket() has FIONREAD only (others EINVAL); no TCP_LINGER2 (WSAENOPROTOOPT).
+        Winsock = "winsock",
+    }
+}
+
+knob_enum! {
+    /// What a blocking call whose SO_RCVTIMEO / SO_SNDTIMEO runs out fails with (when it moved no data).
+    TimeoError {
+        /// EAGAIN (EWOULDBLOCK).
+        Eagain = "eagain",
+        /// ETIMEDOUT (WSAETIMEDOUT).
+        Etimedout = "etimedout",
     }
 }
 

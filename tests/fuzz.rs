@@ -303,6 +303,33 @@ fn cli_survey_shards_merge() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `tcpsim fuzz` as a new user types it, no arguments: the properties every
+/// run must have hold over the default cases (exit 0), and it says which it
+/// checked and where a counterexample would have been written.
+#[test]
+fn fuzz_without_arguments_checks_the_default_properties_and_says_where_it_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tcpsim"))
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .arg("fuzz")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let names: Vec<&str> = Property::DEFAULT.iter().map(|p| p.key()).collect();
+    assert!(
+        text.contains(&format!("properties: {}", names.join(", "))),
+        "{text}"
+    );
+    assert!(text.contains("10000 cases"), "{text}");
+    assert!(text.contains("written to fuzz-out/"), "{text}");
+    assert!(
+        !dir.path().join("fuzz-out").exists(),
+        "nothing failed, nothing written"
+    );
+}
+
 #[test]
 fn the_generators_draw_poll_getsockopt_and_timeouts() {
     // Issue 16's calls are in the fuzzer's vocabulary: among a few thousand

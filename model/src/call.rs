@@ -251,13 +251,16 @@ pub mod poll_bits {
 }
 
 /// How a call completes, for help text and for the explorer's choices.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
 pub enum Blocks {
     /// Returns at once.
     Never,
     /// May wait in (virtual) time; non-blocking sockets return EAGAIN/EINPROGRESS.
     Maybe,
-    /// Not a socket call: the runner does it (fork, exit, sleep).
+    /// Not a socket call: the runner does it (fork, exit, sleep). `step`, as
+    /// `tcpsim calls` marks it.
+    #[serde(rename = "step")]
     Process,
 }
 

@@ -13,9 +13,7 @@ use std::fmt;
 /// (which packetdrill prints).
 macro_rules! errnos {
     ($($(#[$doc:meta])* $name:ident = $winsock:literal, $linux:literal, $freebsd:literal, $text:literal;)*) => {
-        #[derive(
-            Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, schemars::JsonSchema, PartialOrd, Ord,
-        )]
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, PartialOrd, Ord)]
         #[serde(into = "&'static str")]
         pub enum Errno {
             $($(#[$doc])* $name,)*
@@ -103,6 +101,18 @@ impl Errno {
     }
 }
 
+/// In JSON an errno is its POSIX name, one of these.
+impl schemars::JsonSchema for Errno {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Errno".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = Errno::ALL.iter().map(|e| e.name()).collect();
+        schemars::json_schema!({ "type": "string", "enum": names })
+    }
+}
+
 impl From<Errno> for &'static str {
     fn from(e: Errno) -> &'static str {
         e.name()
@@ -117,6 +127,33 @@ impl fmt::Display for Errno {
 
 /// What a call returns: a count (bytes, 0 at EOF, or a descriptor number) or an errno.
 pub type CallResult = Result<u64, Errno>;
+
+/// A `CallResult` in JSON as a C programmer reads a return value: the count
+/// as a number (`5`), an error as its POSIX name (`"ECONNRESET"`), never
+/// serde's `{"Ok":5}`. Use with `#[serde(serialize_with = "errno::result_json::serialize")]`
+/// and `#[schemars(with = "errno::result_json::Json")]`.
+pub mod result_json {
+    use super::{CallResult, Errno};
+    use serde::{Serialize, Serializer};
+
+    /// The JSON shape of a call's result.
+    #[derive(Serialize, schemars::JsonSchema)]
+    #[serde(untagged)]
+    pub enum Json {
+        /// Bytes moved, 0 at end of stream, or a new descriptor.
+        Count(u64),
+        /// The call failed with this errno (POSIX name, on every personality).
+        Errno(Errno),
+    }
+
+    pub fn serialize<S: Serializer>(r: &CallResult, s: S) -> Result<S::Ok, S::Error> {
+        match r {
+            Ok(n) => Json::Count(*n),
+            Err(e) => Json::Errno(*e),
+        }
+        .serialize(s)
+    }
+}
 
 #[cfg(test)]
 mod tests {

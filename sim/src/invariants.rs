@@ -45,6 +45,7 @@ fn broken(family: Family, message: String) -> Broken {
 #[derive(Clone, Copy, Debug)]
 struct Seen {
     conn: Conn,
+    state: State,
     in_order: u64,
     unread: u64,
     written: u64,
@@ -244,6 +245,7 @@ impl Invariants {
                 let t = &s.tcb;
                 let seen = Seen {
                     conn: s.conn(),
+                    state: s.state,
                     in_order: match s.state {
                         State::SynSent => 0,
                         _ => t.rcv_nxt.0.saturating_sub(1 + u64::from(t.fin_rcvd)),
@@ -278,6 +280,11 @@ impl Invariants {
 /// One socket's step: from `before` (a new connection starts from nothing)
 /// to `now`, given what the event's entries say happened to it.
 fn one_socket(before: Option<Seen>, now: &Seen, c: &Counts) -> Result<(), String> {
+    // A socket back in the handshake after having left it is a new
+    // connection on the same slot and addresses (its old one freed in this
+    // event): it starts from nothing too.
+    let opening = |s: State| matches!(s, State::SynSent | State::SynReceived);
+    let before = before.filter(|b| !opening(now.state) || opening(b.state));
     let b = before.unwrap_or(Seen {
         in_order: 0,
         unread: 0,

@@ -218,3 +218,36 @@ fn generated_scenarios_run_identically_twice_and_in_two_threads() {
     let distinct: std::collections::BTreeSet<_> = first.iter().collect();
     assert!(distinct.len() > 90, "{} distinct hashes", distinct.len());
 }
+
+/// docs/limits.md's table of fuzz targets names exactly the targets of
+/// fuzz/Cargo.toml, and scripts/fuzz.sh runs each of them.
+#[test]
+fn the_fuzz_targets_doc_and_script_name_every_target() {
+    let read = |p: &str| std::fs::read_to_string(Path::new(ROOT).join(p)).unwrap();
+    let manifest = read("fuzz/Cargo.toml");
+    let mut declared: Vec<&str> = manifest
+        .split("[[bin]]")
+        .skip(1)
+        .map(|b| {
+            let line = b.lines().find(|l| l.starts_with("name = ")).unwrap();
+            line.trim_start_matches("name = ").trim_matches('"')
+        })
+        .collect();
+    declared.sort_unstable();
+    assert_eq!(declared.len(), 4, "{declared:?}");
+    let doc = read("docs/limits.md");
+    let table = &doc[doc.find("<!-- fuzz-targets:begin -->").unwrap()
+        ..doc.find("<!-- fuzz-targets:end -->").unwrap()];
+    let mut documented: Vec<&str> = table
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `")?.split('`').next())
+        .collect();
+    documented.sort_unstable();
+    assert_eq!(documented, declared);
+    let script = read("scripts/fuzz.sh");
+    let line = script.lines().find(|l| l.starts_with("TARGETS=")).unwrap();
+    for t in declared {
+        assert!(line.contains(t), "scripts/fuzz.sh does not run {t}");
+    }
+    assert!(read("Cargo.toml").contains("exclude = [\"fuzz\"]"));
+}

@@ -40,6 +40,17 @@ pub struct Plan {
     pub notes: Vec<String>,
 }
 
+/// The congestion control every socket of a kernel run uses
+/// (`setsockopt(TCP_CONGESTION)`, which root may set to any available
+/// algorithm; accepted sockets inherit the listener's): the kernel's default
+/// (CONFIG_DEFAULT_TCP_CONG), which the `linux` personality models, whatever
+/// this host's default. A host set to `bbr` paces a flight over milliseconds
+/// (`tcp_update_pacing_rate()`), where the model, like `cubic` without the fq
+/// qdisc, sends a window at once (docs/real-kernel.md, the atlas's `linux`
+/// column). A namespace cannot take it as its default: outside the initial
+/// namespace only `tcp_allowed_congestion_control` may be.
+pub const CONGESTION_CONTROL: &str = "cubic";
+
 /// A scenario feature the host cannot reproduce, as a sentence.
 pub type NotReproducible = String;
 
@@ -123,6 +134,13 @@ pub fn plan(spec: &WorldSpec, scale: f64) -> Result<Plan, NotReproducible> {
         ));
     }
     check_network_faults(spec)?;
+    let host_cc = crate::sys::read_sysctl("net.ipv4.tcp_congestion_control");
+    if let Some(cc) = host_cc.filter(|cc| cc != CONGESTION_CONTROL) {
+        notes.push(format!(
+            "congestion control {CONGESTION_CONTROL} on every socket (TCP_CONGESTION), \
+             the kernel's default the model follows; this host's default is {cc}"
+        ));
+    }
     let delay_ns = delay_matrix_ns(spec);
     let mtu: Vec<u32> = spec.hosts.iter().map(|h| h.mtu).collect();
     let (net, why) = choose_net(max_one_way_delay_ns(&delay_ns), scale, &mtu, &sysctls);

@@ -95,6 +95,24 @@ pub fn set_int_opt(fd: i32, level: i32, name: i32, v: i32) -> i32 {
     }
 }
 
+/// setsockopt(TCP_CONGESTION): the socket's congestion control by name.
+pub fn set_congestion(fd: i32, name: &str) -> std::io::Result<()> {
+    // SAFETY: a pointer to the name's bytes and their length.
+    let r = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_CONGESTION,
+            name.as_ptr() as *const libc::c_void,
+            name.len() as libc::socklen_t,
+        )
+    };
+    match r {
+        0 => Ok(()),
+        _ => Err(std::io::Error::last_os_error()),
+    }
+}
+
 /// CLOCK_MONOTONIC in nanoseconds.
 pub fn mono_ns() -> u64 {
     clock_ns(libc::CLOCK_MONOTONIC)

@@ -433,6 +433,14 @@ impl Worker<'_> {
         // SAFETY: socket has no memory arguments.
         let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0) };
         if fd >= 0 {
+            // The congestion control the model follows (plan::CONGESTION_CONTROL).
+            // A failure shows as this socket() failing, not as a silent
+            // difference in timing.
+            if let Err(e) = sys::set_congestion(fd, crate::plan::CONGESTION_CONTROL) {
+                // SAFETY: closing the descriptor just created.
+                unsafe { libc::close(fd) };
+                return Res::Err(sys::errno_name(e.raw_os_error().unwrap_or(libc::EPERM)));
+            }
             self.slots[sock as usize] = Some(SlotState {
                 fd,
                 ..SlotState::default()

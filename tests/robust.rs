@@ -80,11 +80,14 @@ fn connected(w: &mut World) -> &mut model::socket::Socket {
         .expect("a connected socket")
 }
 
+/// A way to break a socket.
+type Damage = fn(&mut model::socket::Socket);
+
 /// The checker is not vacuous: each kind of damage to a live socket, or to
 /// a verdict's accounts, is caught, with what it is.
 #[test]
 fn the_checker_catches_broken_sockets_and_accounts() {
-    let cases: [(&str, fn(&mut model::socket::Socket)); 4] = [
+    let cases: [(&str, Damage); 4] = [
         ("unread but only", |s| s.tcb.unread = s.tcb.rcv_nxt.0 + 5),
         ("past the end of what was written", |s| {
             s.tcb.snd_max = s.tcb.snd_max + (s.tcb.written + 10)

@@ -18,6 +18,7 @@ pub mod explore;
 pub mod fuzz;
 pub mod html;
 pub mod limits;
+pub mod packetdrill;
 
 pub use pcap;
 pub use real;

@@ -36,6 +36,8 @@ enum Command {
     Calls(cli::calls::Args),
     /// The JSON Schema of each JSON document the commands write.
     Schema(cli::schema::Args),
+    /// Run a packetdrill script against a personality: pass, the first mismatch in packetdrill's words, or unsupported.
+    Packetdrill(cli::packetdrill::Args),
     /// The teardown atlas: every state × teardown call × data condition, per personality.
     Atlas(cli::atlas::Args),
 }
@@ -71,5 +73,6 @@ fn main() -> ExitCode {
         Command::Explore(a) => cli::explore::exec(a),
         Command::Schema(a) => cli::schema::exec(a),
         Command::Atlas(a) => cli::atlas::exec(a),
+        Command::Packetdrill(a) => cli::packetdrill::exec(a),
     }
 }

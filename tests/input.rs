@@ -109,6 +109,12 @@ fn generated_dir() -> PathBuf {
     let link = dir.join("zero.toml");
     let _ = std::fs::remove_file(&link);
     std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+    // A packetdrill script whose second line has no TCP flags.
+    std::fs::write(
+        dir.join("bad-flags.pkt"),
+        "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 < Q 0:0(0) win 65535\n",
+    )
+    .unwrap();
     for (file, personality) in [
         ("uses-zero-personality.toml", "zero.toml"),
         ("uses-big-personality.toml", "big-personality.toml"),

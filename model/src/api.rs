@@ -177,18 +177,25 @@ impl Host {
             | Call::Nonblocking { .. }
             | Call::Keepalive { .. }
             | Call::RcvBuf { .. }
-            | Call::SndBuf { .. } => {
-                self.set_option(now, sid, call, out);
-                Step::Done(Ok(0))
-            }
+            | Call::SndBuf { .. } => Step::Done(self.set_option(now, sid, call, out).map(|()| 0)),
             Call::Dup { .. } => Step::Done(Ok(self.new_fd(pid, sid) as u64)),
         }
     }
 
     /// A socket option call: SO_LINGER, O_NONBLOCK, SO_KEEPALIVE, SO_RCVBUF, SO_SNDBUF.
-    fn set_option(&mut self, now: Instant, sid: SockId, call: SysCall, out: &mut Output) {
+    fn set_option(
+        &mut self,
+        now: Instant,
+        sid: SockId,
+        call: SysCall,
+        out: &mut Output,
+    ) -> Result<(), Errno> {
         match call {
-            Call::Linger { linger, .. } => self.sock_mut(sid).linger = linger,
+            Call::Linger { linger, .. } => {
+                let storage = self.personality.knobs.linger_storage.value;
+                let stored = linger.map(|l| storage.store(l)).transpose()?;
+                self.sock_mut(sid).linger = stored;
+            }
             Call::Nonblocking { on, .. } => self.sock_mut(sid).nonblocking = on,
             Call::Keepalive { on, .. } => {
                 let personality = Arc::clone(&self.personality);
@@ -208,6 +215,7 @@ impl Host {
             Call::SndBuf { bytes, .. } => self.sock_mut(sid).snd_buf = bytes,
             _ => unreachable!("{} is not a socket option", call.name()),
         }
+        Ok(())
     }
 
     /// A call that failed tells the trace, unless the error only means "not yet".

@@ -27,6 +27,7 @@ impl Host {
             procs,
             next_ephemeral: _,
             connections_made: _,
+            reset_tuples: _,
         } = self;
         for s in socks.iter_mut().flatten() {
             s.shift_time(f);
@@ -61,11 +62,13 @@ impl Host {
             procs,
             next_ephemeral,
             connections_made,
+            reset_tuples,
         } = self;
         socks.hash(h);
         procs.hash(h);
         next_ephemeral.hash(h);
         connections_made.hash(h);
+        reset_tuples.hash(h);
     }
 }
 
@@ -88,6 +91,7 @@ impl Socket {
             ending: _,
             connected: _,
             write_error_reported: _,
+            reset: _,
             rcv_buf: _,
             rcv_clamp: _,
             rcv_space: _,
@@ -125,7 +129,10 @@ impl Tcb {
         *send_timer = match *send_timer {
             SendTimer::Idle => SendTimer::Idle,
             SendTimer::Retransmit { at } => SendTimer::Retransmit { at: f(at) },
-            SendTimer::Persist { at } => SendTimer::Persist { at: f(at) },
+            SendTimer::Persist { at, heard_at } => SendTimer::Persist {
+                at: f(at),
+                heard_at: f(heard_at),
+            },
         };
         if let Some((at, _)) = close_timer {
             *at = f(*at);

@@ -26,10 +26,11 @@ pub enum Errno {
     EALREADY,
     ESHUTDOWN,
     EOPNOTSUPP,
+    EDOM,
 }
 
 impl Errno {
-    pub const ALL: [Errno; 15] = [
+    pub const ALL: [Errno; 16] = [
         Errno::EAGAIN,
         Errno::EPIPE,
         Errno::ECONNRESET,
@@ -45,6 +46,7 @@ impl Errno {
         Errno::EALREADY,
         Errno::ESHUTDOWN,
         Errno::EOPNOTSUPP,
+        Errno::EDOM,
     ];
 
     pub fn name(self) -> &'static str {
@@ -64,6 +66,7 @@ impl Errno {
             Errno::EALREADY => "EALREADY",
             Errno::ESHUTDOWN => "ESHUTDOWN",
             Errno::EOPNOTSUPP => "EOPNOTSUPP",
+            Errno::EDOM => "EDOM",
         }
     }
 
@@ -85,6 +88,8 @@ impl Errno {
             Errno::EALREADY => "WSAEALREADY",
             Errno::ESHUTDOWN => "WSAESHUTDOWN",
             Errno::EOPNOTSUPP => "WSAEOPNOTSUPP",
+            // Winsock has no WSAEDOM; no Winsock personality returns it.
+            Errno::EDOM => "EDOM",
         }
     }
 

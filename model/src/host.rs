@@ -5,9 +5,9 @@
 //! Every entry point takes the current time and fills an [`Output`]; after
 //! each, calls blocked in virtual time are retried (`wake_blocked`).
 
-use crate::event::{Event, Output, Pid, RstCause};
+use crate::event::{Conn, Event, Output, Pid, RstCause};
 use crate::input::{Arrival, ListenerRoom};
-use crate::personality::{AcceptQueueLimit, ListenOverflow, Personality};
+use crate::personality::{AcceptQueueLimit, ListenOverflow, Personality, RstAfterReset};
 use crate::segment::{Addr, HostId, Segment};
 use crate::seq::Seq;
 use crate::socket::{rst_reply, Ctx, SockId, Socket, WndRule};
@@ -53,7 +53,15 @@ pub struct Host {
     pub procs: Vec<Process>,
     pub(crate) next_ephemeral: u16,
     pub(crate) connections_made: u32,
+    /// Freed connections that were reset, oldest first, at most
+    /// [`RESET_TUPLES_KEPT`] (for `rst_after_reset = silent`; empty otherwise).
+    pub(crate) reset_tuples: Vec<Conn>,
 }
+
+/// How many reset 4-tuples a `rst_after_reset = silent` host remembers. The
+/// learned models say nothing about how long Windows remembers one; a bound
+/// keeps a long run's memory flat, and a tuple forgotten is answered again.
+pub const RESET_TUPLES_KEPT: usize = 64;
 
 impl Host {
     pub fn new(cfg: HostConfig, personality: Arc<Personality>) -> Host {
@@ -64,6 +72,7 @@ impl Host {
             socks: Vec::new(),
             procs: Vec::new(),
             connections_made: 0,
+            reset_tuples: Vec::new(),
         }
     }
 
@@ -138,8 +147,15 @@ impl Host {
                 s.next_deadline().is_none(),
                 "freeing a socket with a timer still set"
             );
-            if let Some(parent) = s.parent {
+            let (parent, reset, conn) = (s.parent, s.reset, s.conn());
+            if let Some(parent) = parent {
                 self.unlink_child(parent, sid);
+            }
+            if reset && self.personality.knobs.rst_after_reset.value == RstAfterReset::Silent {
+                if self.reset_tuples.len() == RESET_TUPLES_KEPT {
+                    self.reset_tuples.remove(0);
+                }
+                self.reset_tuples.push(conn);
             }
             self.socks[sid as usize] = None;
         }
@@ -275,25 +291,41 @@ impl Host {
         }
     }
 
+    /// Whether `seg`'s 4-tuple belongs to a connection that was reset and
+    /// is gone, on a host that answers such a tuple no more (`rst_after_reset`).
+    fn silent_after_reset(&self, seg: &Segment, out: &mut Output) -> bool {
+        let new_connection = seg.flags.syn() && !seg.flags.ack();
+        if new_connection || self.personality.knobs.rst_after_reset.value != RstAfterReset::Silent {
+            return false;
+        }
+        let conn = Conn {
+            local: seg.dst,
+            remote: seg.src,
+        };
+        let closed_here = self
+            .sockets()
+            .any(|(_, s)| s.state == State::Closed && s.reset && s.conn() == conn);
+        let silent = closed_here || self.reset_tuples.contains(&conn);
+        if silent && !seg.flags.rst() {
+            out.events.push(Event::Ignored {
+                conn,
+                reason: "connection already reset: no second RST (rst_after_reset = silent)",
+            });
+        }
+        silent
+    }
+
     /// RFC 9293 §3.10.7.1: no connection and no listener.
     fn no_socket(&mut self, seg: &Segment, out: &mut Output) {
-        if let Some(rst) = rst_reply(seg) {
-            let conn = crate::event::Conn {
-                local: seg.dst,
-                remote: seg.src,
-            };
-            let cause = if seg.flags.syn() && !seg.flags.ack() {
-                RstCause::ClosedPort
-            } else {
-                RstCause::NoConnection
-            };
-            out.events.push(Event::RstSent {
-                conn,
-                state: State::Closed,
-                cause,
-            });
-            out.send(rst);
+        if self.silent_after_reset(seg, out) {
+            return;
         }
+        let cause = if seg.flags.syn() && !seg.flags.ack() {
+            RstCause::ClosedPort
+        } else {
+            RstCause::NoConnection
+        };
+        refuse(seg, State::Closed, cause, out);
     }
 
     /// §3.10.7.2: a segment for a listener.
@@ -307,13 +339,8 @@ impl Host {
             return;
         }
         if f.ack() {
-            if let Some(rst) = rst_reply(seg) {
-                out.events.push(Event::RstSent {
-                    conn,
-                    state: State::Listen,
-                    cause: RstCause::NoConnection,
-                });
-                out.send(rst);
+            if !self.silent_after_reset(seg, out) {
+                refuse(seg, State::Listen, RstCause::NoConnection, out);
             }
             return;
         }
@@ -330,14 +357,7 @@ impl Host {
                     return;
                 }
                 ListenOverflow::RstSyn => {
-                    if let Some(rst) = rst_reply(seg) {
-                        out.events.push(Event::RstSent {
-                            conn,
-                            state: State::Listen,
-                            cause: RstCause::ListenOverflow,
-                        });
-                        out.send(rst);
-                    }
+                    refuse(seg, State::Listen, RstCause::ListenOverflow, out);
                     return;
                 }
                 // The handshake completes; the child is reset when its ACK finds the queue full.
@@ -395,4 +415,16 @@ pub fn splitmix64(mut x: u64) -> u64 {
     x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     x ^ (x >> 31)
+}
+
+/// Answers `seg` with the RST built from it (unless it is an RST), in `state`.
+fn refuse(seg: &Segment, state: State, cause: RstCause, out: &mut Output) {
+    if let Some(rst) = rst_reply(seg) {
+        let conn = Conn {
+            local: seg.dst,
+            remote: seg.src,
+        };
+        out.events.push(Event::RstSent { conn, state, cause });
+        out.send(rst);
+    }
 }

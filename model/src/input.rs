@@ -182,9 +182,14 @@ impl Socket {
         } else {
             seg
         };
-        // Anything from the peer shows it is alive: the keepalive idle time restarts.
+        // Anything from the peer shows it is alive: the keepalive idle time
+        // restarts, and so does the persist timer's (BSD tcp_input sets
+        // t_rcvtime for every segment, before validating it).
         if self.tcb.keepalive_at.is_some() {
             self.touch_keepalive(ctx);
+        }
+        if let SendTimer::Persist { heard_at, .. } = &mut self.tcb.send_timer {
+            *heard_at = ctx.now;
         }
         let f = seg.flags;
         // First and second checks for an RST: its sequence number decides
@@ -344,6 +349,7 @@ impl Socket {
             conn: self.conn(),
             state: self.state,
         });
+        self.reset = true;
         let error = match self.state {
             State::SynReceived if self.parent.is_some() => {
                 // Passive open: the child goes away quietly (back to LISTEN).
@@ -784,7 +790,15 @@ impl Socket {
             // The peer retransmitted its FIN: our ACK was lost. ACK it and restart 2MSL.
             let at = ctx.now + ctx.p.time_wait_s.value.duration();
             self.tcb.close_timer = Some((at, CloseTimer::TimeWait));
-        } else if seg.seq_len() == 0 {
+        } else if seg.seq_len() == 0 && seq == t.rcv_nxt {
+            // A bare ACK at RCV.NXT is the only segment TIME-WAIT takes in
+            // silence; any other (a bare ACK elsewhere in or out of the
+            // window included) is answered with an ACK: Linux
+            // net/ipv4/tcp_minisocks.c tcp_timewait_state_process() (TCP_TW_ACK),
+            // FreeBSD sys/netinet/tcp_timewait.c tcp_twcheck() ("Acknowledge
+            // the segment if it has data or is not a duplicate ACK"), as the
+            // FreeBSD suite's rcv-ack-time-wait-*-middle/right-edge scripts
+            // (freebsd-net/tcp-testsuite state-event-engine/rcv-ack-time-wait) expect.
             return Arrival::Done;
         }
         self.tcb.ack_now = true;

@@ -83,8 +83,10 @@ impl Socket {
         let idle = t.send_timer == SendTimer::Idle;
         if unsent > 0 && t.snd_wnd == 0 && t.snd_nxt == t.snd_una && idle {
             // Zero window and nothing in flight: the persist timer probes it (RFC 9293 §3.8.6.1).
+            // It starts on the peer's zero-window ACK: the peer was heard now.
             t.send_timer = SendTimer::Persist {
-                at: ctx.now + t.rto,
+                at: ctx.now + crate::timer::persist_interval(ctx.p, t.rto),
+                heard_at: ctx.now,
             };
         }
         sent

@@ -83,8 +83,10 @@ pub enum SendTimer {
     Idle,
     /// RFC 6298: the earliest unacknowledged segment (or our SYN) is resent at `at`.
     Retransmit { at: Instant },
-    /// A zero-window probe goes out at `at`.
-    Persist { at: Instant },
+    /// A zero-window probe goes out at `at`. `heard_at`: when the peer last
+    /// sent anything (BSD `t_rcvtime`, which every arriving segment sets in
+    /// tcp_input), which decides when BSD probing gives up (`persist_timer`).
+    Persist { at: Instant, heard_at: Instant },
 }
 
 impl SendTimer {
@@ -93,7 +95,7 @@ impl SendTimer {
     pub fn at(self) -> Option<Instant> {
         match self {
             SendTimer::Idle => None,
-            SendTimer::Retransmit { at } | SendTimer::Persist { at } => Some(at),
+            SendTimer::Retransmit { at } | SendTimer::Persist { at, .. } => Some(at),
         }
     }
 
@@ -243,8 +245,10 @@ pub struct Socket {
     pub nonblocking: bool,
     /// SO_KEEPALIVE.
     pub keepalive: bool,
-    /// SO_LINGER: None when off, else l_linger as passed.
-    pub linger: Option<u32>,
+    /// SO_LINGER: None when off, else l_linger as the personality stored it
+    /// (`linger_storage`): XNU's `short` can hold a negative value, which
+    /// neither waits nor resets.
+    pub linger: Option<i32>,
     pub shut_rd: bool,
     pub shut_wr: bool,
     /// Pending error, reported once (SO_ERROR).
@@ -255,6 +259,8 @@ pub struct Socket {
     pub connected: bool,
     /// A write() already got ECONNRESET (for `reset-then-eshutdown`).
     pub write_error_reported: bool,
+    /// An RST went either way on this connection (for `rst_after_reset`).
+    pub reset: bool,
     /// The receive buffer (set it with `set_rcv_buf`, which derives the two below).
     pub rcv_buf: u32,
     /// The most the window may ever be (Linux window_clamp).
@@ -291,6 +297,7 @@ impl Socket {
             ending: None,
             connected: false,
             write_error_reported: false,
+            reset: false,
             rcv_buf: 0,
             rcv_clamp: 0,
             rcv_space: 0,
@@ -765,8 +772,9 @@ impl Socket {
     /// Answers `seg` with an RST built from it (`<SEQ=SEG.ACK><CTL=RST>`), as
     /// Linux does when a segment is refused (`tcp_v4_send_reset` after
     /// `tcp_rcv_state_process` returns 1): a bare `R` with window 0, not `R.`.
-    pub fn send_rst_reply(&self, ctx: &mut Ctx, seg: &Segment, cause: RstCause) {
+    pub fn send_rst_reply(&mut self, ctx: &mut Ctx, seg: &Segment, cause: RstCause) {
         if let Some(rst) = rst_reply(seg) {
+            self.reset = true;
             ctx.out.events.push(Event::RstSent {
                 conn: self.conn(),
                 state: self.state,
@@ -780,6 +788,7 @@ impl Socket {
     pub fn send_rst_here(&mut self, ctx: &mut Ctx, cause: RstCause) {
         let seq = self.tcb.snd_max;
         let seg = self.segment(Flags::RST | Flags::ACK, seq, 0);
+        self.reset = true;
         ctx.out.events.push(Event::RstSent {
             conn: self.conn(),
             state: self.state,

@@ -7,7 +7,7 @@
 use crate::errno::Errno;
 use crate::event::{DiscardCause, Event, RstCause, TimerKind};
 use crate::input::Arrival;
-use crate::personality::{FinWait2Expiry, Knobs};
+use crate::personality::{FinWait2Expiry, Knobs, PersistTimer};
 use crate::segment::Flags;
 use crate::socket::{CloseTimer, Ctx, Ending, SendTimer, Socket};
 use crate::state::{Rule, State};
@@ -42,10 +42,9 @@ impl Socket {
         }
         if self.tcb.send_timer.at().is_some_and(|t| t <= now) {
             let fired = std::mem::take(&mut self.tcb.send_timer);
-            let arrival = if fired.is_persist() {
-                self.persist_expired(ctx)
-            } else {
-                self.retransmit_expired(ctx)
+            let arrival = match fired {
+                SendTimer::Persist { heard_at, .. } => self.persist_expired(ctx, heard_at),
+                _ => self.retransmit_expired(ctx),
             };
             if arrival != Arrival::Done {
                 return arrival;
@@ -201,21 +200,13 @@ impl Socket {
         }
     }
 
-    /// Zero-window probe (Linux style: an ACK just below SND.UNA draws the peer's
-    /// window). Probing gives up (Linux `tcp_probe_timer`) after `data_retries`
-    /// probes the peer never answered, `orphan_retries` for an orphan; an orphan
-    /// also dies once the probe interval has reached `rto_max_ms`, answered or
-    /// not (silently, ~337 s after close(): docs/sources.md#linux-obs-orphan-zero-window).
-    fn persist_expired(&mut self, ctx: &mut Ctx) -> Arrival {
+    /// Zero-window probe (Linux style: an ACK just below SND.UNA draws the
+    /// peer's window), unless probing gives up (`persist_gives_up`).
+    fn persist_expired(&mut self, ctx: &mut Ctx, heard_at: Instant) -> Arrival {
         self.timer_event(ctx, TimerKind::Persist);
         let p = ctx.p;
-        let limit = if self.closed {
-            p.orphan_retries.value
-        } else {
-            p.data_retries.value
-        };
-        let at_ceiling = self.tcb.rto >= p.rto_max_ms.value.duration();
-        if self.tcb.probes_out >= limit || (self.closed && at_ceiling) {
+        let idle = ctx.now.checked_since(heard_at).unwrap_or_default();
+        if self.persist_gives_up(p, idle) {
             self.give_up(ctx);
             return Arrival::Closed;
         }
@@ -225,9 +216,55 @@ impl Socket {
         self.tcb.probes_out += 1;
         self.back_off(p);
         self.tcb.send_timer = SendTimer::Persist {
-            at: ctx.now + self.tcb.rto,
+            at: ctx.now + persist_interval(p, self.tcb.rto),
+            heard_at,
         };
         Arrival::Done
+    }
+
+    /// Whether zero-window probing ends the connection, `idle` after the
+    /// peer last sent anything (`persist_timer`):
+    /// - Linux `tcp_probe_timer`: after `data_retries` probes the peer never
+    ///   answered, `orphan_retries` for an orphan; an orphan also once the
+    ///   probe interval has reached `rto_max_ms`, answered or not (silently,
+    ///   ~337 s after close(): docs/sources.md#linux-obs-orphan-zero-window);
+    /// - BSD `tcp_timer_persist`: only a peer that stopped answering: after a
+    ///   full backoff (`data_retries` probes since the window closed, BSD
+    ///   `t_rxtshift`) once `idle` ≥ min(TCPTV_KEEP_IDLE = 2 h, RTO × the
+    ///   backoff table's sum); on FreeBSD also, past CLOSE-WAIT, once `idle` ≥
+    ///   TCPTV_PERSMAX = 60 s. A peer that answers every probe keeps the
+    ///   connection, orphan or not, for as long as it answers.
+    fn persist_gives_up(&self, p: &Knobs, idle: Duration) -> bool {
+        let (orphan_idle, backoff_sum) = match p.persist_timer.value {
+            PersistTimer::Backoff => {
+                let limit = if self.closed {
+                    p.orphan_retries.value
+                } else {
+                    p.data_retries.value
+                };
+                let at_ceiling = self.tcb.rto >= p.rto_max_ms.value.duration();
+                return self.tcb.probes_out >= limit || (self.closed && at_ceiling);
+            }
+            // tcp_timer.c: tcp_totbackoff = 2559, the sum of tcp_backoff[].
+            PersistTimer::BsdOrphanLimit => (Some(Duration::from_secs(60)), 2559),
+            // XNU tcp_timer.c: tcp_totbackoff = 511.
+            PersistTimer::Bsd => (None, 511),
+        };
+        let past_close_wait = matches!(
+            self.state,
+            State::FinWait1 | State::Closing | State::LastAck | State::FinWait2 | State::TimeWait
+        );
+        if past_close_wait && orphan_idle.is_some_and(|max| idle >= max) {
+            return true;
+        }
+        let t = &self.tcb;
+        let rto = if t.srtt.is_zero() {
+            p.rto_initial_ms.value.duration()
+        } else {
+            crate::output::base_rto(p, t.srtt, t.rttvar)
+        };
+        let idle_max = (rto * backoff_sum).min(Duration::from_secs(2 * 3600));
+        t.retries >= p.data_retries.value && idle >= idle_max
     }
 
     fn close_timer_expired(&mut self, ctx: &mut Ctx, which: CloseTimer) -> Arrival {
@@ -270,5 +307,17 @@ fn model_timeout(p: &Knobs, boundary: u32) -> Duration {
         base * ((2u64 << boundary) - 1)
     } else {
         base * ((2u64 << linear_from) - 1) + max * (boundary - linear_from) as u64
+    }
+}
+
+/// The wait before the next zero-window probe, from the backed-off RTO
+/// (`persist_timer`): BSD tcp_setpersist keeps it within TCPTV_PERSMIN = 5 s
+/// and TCPTV_PERSMAX = 60 s.
+pub(crate) fn persist_interval(p: &Knobs, rto: Duration) -> Duration {
+    match p.persist_timer.value {
+        PersistTimer::Backoff => rto,
+        PersistTimer::BsdOrphanLimit | PersistTimer::Bsd => {
+            rto.clamp(Duration::from_secs(5), Duration::from_secs(60))
+        }
     }
 }

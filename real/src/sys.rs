@@ -29,6 +29,7 @@ pub fn errno_name(e: i32) -> String {
         libc::EALREADY => "EALREADY",
         libc::ESHUTDOWN => "ESHUTDOWN",
         libc::EOPNOTSUPP => "EOPNOTSUPP",
+        libc::EDOM => "EDOM",
         libc::EINTR => "EINTR",
         libc::ENOBUFS => "ENOBUFS",
         libc::ENOMEM => "ENOMEM",

@@ -57,6 +57,8 @@ classes! {
     Socket = "socket",
     /// A personality file that cannot be used (its own error follows), or a file that is not one.
     Personality = "personality-file",
+    /// A packetdrill script line that does not read as the language (`tcpsim packetdrill`): a time, a segment, a system call, a command.
+    Script = "packetdrill",
     /// A command-line argument that does not fit the scenario (`--server`, `--client`, `--personality`, `--set`).
     Usage = "usage",
 }

@@ -610,10 +610,10 @@ mod tests {
         let mut w = World::new(crate::examples::small_close(false), false);
         w.run();
         let digest = w.state_hash();
-        // 0xad28…: the network gained its scripted faults ([[network.fault]],
-        // for tcpsim explore's witnesses) and their match counts.
+        // 0x2837…: a host remembers its reset 4-tuples (`rst_after_reset`) and
+        // a socket whether an RST went either way on it.
         assert_eq!(
-            digest, 0xad28_836c_87b1_cc76,
+            digest, 0x2837_d695_fccd_7a3c,
             "state_hash of small-close is now {digest:#018x}"
         );
     }

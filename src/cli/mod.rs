@@ -8,6 +8,7 @@ pub mod capture;
 pub mod compare;
 pub mod explore;
 pub mod fuzz;
+pub mod packetdrill;
 pub mod personalities;
 pub mod real;
 pub mod run;

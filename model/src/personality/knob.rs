@@ -203,6 +203,70 @@ knob_enum! {
 }
 
 knob_enum! {
+    /// How setsockopt(SO_LINGER) stores `l_linger`: what a value of 32768 or
+    /// more does.
+    LingerStorage {
+        /// As given (Linux's `sk_lingertime` in jiffies; a value of
+        /// MAX_SCHEDULE_TIMEOUT / HZ or more waits without limit).
+        Unbounded = "unbounded",
+        /// More than 65535 fails EDOM and leaves the option as it was (FreeBSD).
+        Edom = "edom-above-65535",
+        /// A signed 16-bit field: the value wraps modulo 65536 into
+        /// −32768…32767; negative means no wait and no RST, 0 an abortive
+        /// close (XNU's `so_linger`, a `short`).
+        Short = "short",
+        /// An unsigned 16-bit field of the API's struct: the value wraps
+        /// modulo 65536 before the stack sees it (Winsock's `u_short l_linger`).
+        UShort = "u_short",
+    }
+}
+
+impl LingerStorage {
+    /// What the socket keeps for `l_linger = asked`, or the call's error.
+    pub fn store(self, asked: u32) -> Result<i32, crate::Errno> {
+        match self {
+            LingerStorage::Unbounded => Ok(asked.min(i32::MAX as u32) as i32),
+            LingerStorage::Edom if asked > u16::MAX as u32 => Err(crate::Errno::EDOM),
+            LingerStorage::Edom => Ok(asked as i32),
+            LingerStorage::Short => Ok(asked as u16 as i16 as i32),
+            LingerStorage::UShort => Ok(asked as u16 as i32),
+        }
+    }
+}
+
+knob_enum! {
+    /// How zero-window probes are spaced and when probing gives up on a peer
+    /// that keeps its window shut (model/src/timer.rs `persist_gives_up`).
+    PersistTimer {
+        /// Probes at the backed-off RTO up to `rto_max_ms`; gives up after
+        /// `data_retries` unanswered probes (`orphan_retries` for an orphan),
+        /// and an orphan once the interval reaches `rto_max_ms`, answered or
+        /// not (Linux tcp_probe_timer).
+        Backoff = "backoff",
+        /// Probes at the backed-off RTO within [5 s, 60 s] (tcp_setpersist,
+        /// TCPTV_PERSMIN/PERSMAX); gives up only once the peer stops
+        /// answering: past CLOSE-WAIT after 60 s of silence, else after a full
+        /// backoff and min(2 h, RTO × 2559) (FreeBSD tcp_timer_persist).
+        BsdOrphanLimit = "bsd-orphan-60s",
+        /// As `bsd-orphan-60s` without the rule past CLOSE-WAIT, and
+        /// RTO × 511 (XNU tcp_timers, TCPT_PERSIST).
+        Bsd = "bsd",
+    }
+}
+
+knob_enum! {
+    /// What a segment gets on a 4-tuple whose connection was reset (by our
+    /// RST or the peer's) and is gone (CLOSED or freed).
+    RstAfterReset {
+        /// An RST, every time, as for any segment without a connection
+        /// (RFC 9293 §3.10.7.1).
+        Every = "every",
+        /// Nothing: the one RST was the last word on that 4-tuple.
+        Silent = "silent",
+    }
+}
+
+knob_enum! {
     /// A blocking close() with SO_LINGER {1, N} whose N seconds run out.
     LingerExpiry {
         /// close() returns and the graceful close goes on in the background.

@@ -106,6 +106,8 @@ knobs! {
     data_retries: u32 ["tcp_retries2", "TcpMaxDataRetransmissions"],
     /// Retransmissions (and zero-window probes) before an orphaned connection is dropped.
     orphan_retries: u32 ["tcp_orphan_retries"],
+    /// When zero-window probing gives up.
+    persist_timer: PersistTimer,
     /// Whether reaching the retransmission limit sends an RST.
     rst_on_retransmit_limit: bool,
     /// FIN-WAIT-2 timeout in seconds.
@@ -146,6 +148,8 @@ knobs! {
     read_after_shut_rd: ReadAfterShutRd,
     /// Unit of SO_LINGER's l_linger.
     linger_unit: LingerUnit,
+    /// How `l_linger` is stored: what a large value does.
+    linger_storage: LingerStorage,
     /// A blocking close() whose linger time runs out.
     linger_expiry: LingerExpiry,
     /// close() with linger {1, N} on a non-blocking socket.
@@ -168,6 +172,8 @@ knobs! {
     accept_queue_limit: AcceptQueueLimit,
     /// An acceptable RST in TIME-WAIT.
     rst_in_time_wait: RstInTimeWait,
+    /// Whether a reset connection's 4-tuple answers later segments with RST.
+    rst_after_reset: RstAfterReset,
     /// A SYN for a connection in TIME-WAIT.
     syn_in_time_wait: SynInTimeWait,
     /// An RST answering our SYN.
@@ -460,6 +466,44 @@ mod tests {
                     ("macos", LingerUnit::Ticks),
                     ("windows", LingerUnit::Seconds),
                     ("winsock-xp", LingerUnit::Seconds),
+                ],
+            );
+            // Row 5's edge: how wide the stored value is [src][doc: linger structure].
+            row(
+                |k| k.linger_storage.value,
+                &[
+                    ("linux", LingerStorage::Unbounded),
+                    ("freebsd", LingerStorage::Edom),
+                    ("macos", LingerStorage::Short),
+                    ("windows", LingerStorage::UShort),
+                    ("winsock-xp", LingerStorage::UShort),
+                ],
+            );
+        }
+
+        #[test]
+        fn segments_after_a_reset() {
+            // RFC 9293 §3.10.7.1 answers each with RST [src]; the learned Windows 8
+            // models answer only the first after a reset [learned: tcp-learner].
+            row(
+                |k| k.rst_after_reset.value,
+                &[
+                    ("linux", RstAfterReset::Every),
+                    ("freebsd", RstAfterReset::Every),
+                    ("macos", RstAfterReset::Every),
+                    ("windows", RstAfterReset::Silent),
+                    ("winsock-xp", RstAfterReset::Every),
+                ],
+            );
+            // Zero-window probing: Linux's backoff rule, FreeBSD's and XNU's idle rules [src].
+            row(
+                |k| k.persist_timer.value,
+                &[
+                    ("linux", PersistTimer::Backoff),
+                    ("freebsd", PersistTimer::BsdOrphanLimit),
+                    ("macos", PersistTimer::Bsd),
+                    ("windows", PersistTimer::Backoff),
+                    ("winsock-xp", PersistTimer::Backoff),
                 ],
             );
         }

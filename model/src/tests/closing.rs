@@ -291,6 +291,20 @@ fn test_time_wait_pure_ack_is_ignored() {
 }
 
 #[test]
+fn test_time_wait_bare_ack_off_rcv_nxt_is_acked() {
+    // Only a bare ACK at RCV.NXT passes in silence; one beyond it (in the
+    // window) or below it is answered, TIME-WAIT kept (Linux
+    // tcp_timewait_state_process, FreeBSD tcp_twcheck; the FreeBSD suite's
+    // rcv-ack-time-wait-using-shutdown-middle and -outside-left scripts).
+    let mut h = time_wait();
+    h.send(ACK, 3, 2);
+    assert_eq!(h.sent(), [". 2:2(0) ack 2"]);
+    h.send(ACK, 1, 2);
+    assert_eq!(h.sent(), [". 2:2(0) ack 2"]);
+    assert_eq!(h.state(), State::TimeWait);
+}
+
+#[test]
 fn test_time_wait_rst_at_rcv_nxt_kills_it() {
     // tcp_rfc1337 = 0: an RST ends TIME-WAIT early (TIME-WAIT assassination).
     let mut h = time_wait();

@@ -27,6 +27,7 @@ const TESTED: &[&str] = &[
     "synack_retries",
     "data_retries",
     "orphan_retries",
+    "persist_timer",
     "rst_on_retransmit_limit",
     "fin_wait_2_timeout_s",
     "fin_wait_2_timer",
@@ -47,6 +48,7 @@ const TESTED: &[&str] = &[
     "data_after_shut_rd",
     "read_after_shut_rd",
     "linger_unit",
+    "linger_storage",
     "linger_expiry",
     "nonblocking_linger_close",
     "process_exit",
@@ -58,6 +60,7 @@ const TESTED: &[&str] = &[
     "listen_overflow",
     "accept_queue_limit",
     "rst_in_time_wait",
+    "rst_after_reset",
     "syn_in_time_wait",
     "rst_to_syn",
     "refused_syn_retries",
@@ -331,6 +334,53 @@ fn test_knob_orphan_retries() {
     };
     assert_eq!(fins(linux_with(&[])), 8);
     assert_eq!(fins(set("orphan_retries", "2")), 2);
+}
+
+/// An orphan in FIN-WAIT-1 behind a zero window whose peer answers every
+/// probe 5 ms later for `answer_s` seconds, then goes quiet: (when the last answer went,
+/// when the orphan was freed, ms after close(); None if it still lives at 3000 s).
+fn orphan_behind_zero_window(p: Personality, answer_s: u64) -> (u64, Option<u64>) {
+    let mut h = established_with(p);
+    let zero = Segment {
+        wnd: 0,
+        ..h.peer(ACK, 1, 1)
+    };
+    h.inject(zero);
+    h.write(1000);
+    h.close();
+    h.flush();
+    let start = h.now;
+    let (mut answered_ms, horizon) = (0, Duration::from_secs(3_000));
+    while !h.freed() && h.now.saturating_since(start) < horizon {
+        assert!(h.next_timer_within_ms(1_000_000));
+        let now_ms = h.now.saturating_since(start).as_ms();
+        if !h.sent_segments().is_empty() && now_ms < answer_s * 1000 {
+            h.advance_ms(5); // one round trip: an answer at once would leave
+            h.inject(zero); // exactly the probe interval of silence
+            answered_ms = now_ms + 5;
+        }
+    }
+    let freed = h.freed().then(|| h.now.saturating_since(start).as_ms());
+    (answered_ms, freed)
+}
+
+#[test]
+fn test_knob_persist_timer() {
+    // Linux: the orphan dies once the backoff tops out, answered or not.
+    let (_, freed) = orphan_behind_zero_window(linux_with(&[]), u64::MAX);
+    assert_eq!(freed, Some(324_600));
+    // FreeBSD: answered probes keep it; 60 s of silence past CLOSE-WAIT ends it.
+    let bsd = || set("persist_timer", "bsd-orphan-60s");
+    assert_eq!(orphan_behind_zero_window(bsd(), u64::MAX).1, None);
+    let (answered, freed) = orphan_behind_zero_window(bsd(), 200);
+    let silent_ms = freed.expect("dropped once the peer went quiet") - answered;
+    assert!((60_000..=180_000).contains(&silent_ms), "{silent_ms}");
+    // XNU: no orphan rule; with the retries out of reach, answered or silent, it lives on.
+    let xnu = |retries| linux_with(&[("persist_timer", "bsd"), ("data_retries", retries)]);
+    assert_eq!(orphan_behind_zero_window(xnu("100"), 200).1, None);
+    // After a full backoff (3 probes), silence of min(2 h, RTO × 511) ends it.
+    let (answered, freed) = orphan_behind_zero_window(xnu("3"), 200);
+    assert!(freed.expect("dropped after the full backoff") > answered + 60_000);
 }
 
 #[test]
@@ -646,11 +696,21 @@ fn test_knob_read_after_shut_rd() {
 /// close() with SO_LINGER {1, 2} and data the zero-window peer never takes:
 /// when (ms after close) the close returns, and what went out meanwhile.
 fn linger_close(p: Personality, nonblocking: bool) -> (Option<CallResult>, Vec<u64>, H) {
+    linger_close_after(p, nonblocking, |h| linger(h, 2))
+}
+
+/// close() with 1000 bytes stuck behind a zero window, after `set_linger`:
+/// what close() returned at once, when (ms) it returned later.
+fn linger_close_after(
+    p: Personality,
+    nonblocking: bool,
+    set_linger: impl FnOnce(&mut H),
+) -> (Option<CallResult>, Vec<u64>, H) {
     let mut h = established_with(p);
     h.nonblocking(nonblocking);
     h.zero_window();
     h.write(1000);
-    linger(&mut h, 2);
+    set_linger(&mut h);
     let r = h.close();
     let mut returned = Vec::new();
     let done = |h: &H| {
@@ -674,6 +734,43 @@ fn linger_close(p: Personality, nonblocking: bool) -> (Option<CallResult>, Vec<u
 fn test_knob_linger_unit() {
     assert_eq!(linger_close(linux_with(&[]), false).1, [2_000]);
     assert_eq!(linger_close(set("linger_unit", "ticks"), false).1, [20]);
+}
+
+#[test]
+fn test_knob_linger_storage() {
+    let store = |storage: &str, unit: &str, l: u32| {
+        let p = linux_with(&[("linger_storage", storage), ("linger_unit", unit)]);
+        linger_close_after(p, false, |h| linger(h, l))
+    };
+    // Linux keeps 40000 s: close() is still blocked after 3 s.
+    let (r, back, _) = store("unbounded", "seconds", 40_000);
+    assert_eq!((r, back), (None, vec![]));
+    // XNU's short: 40000 ticks wrap to −25536, which neither waits nor resets.
+    let (r, back, mut h) = store("short", "ticks", 40_000);
+    assert_eq!((r, back), (Some(Ok(0)), vec![]));
+    assert_eq!(h.state(), State::FinWait1, "the graceful close goes on");
+    assert!(rst_causes(&mut h).is_empty());
+    // 65536 wraps to 0, an abortive close; 65636 to 100 ticks, one second.
+    let (_, _, mut h) = store("short", "ticks", 65_536);
+    assert_eq!(rst_causes(&mut h), [RstCause::LingerZero]);
+    assert_eq!(store("short", "ticks", 65_636).1, [1_000]);
+    // Winsock's u_short: 65538 s is 2 s; 65536 is {1, 0}.
+    assert_eq!(store("u_short", "seconds", 65_538).1, [2_000]);
+    let (_, _, mut h) = store("u_short", "seconds", 65_536);
+    assert_eq!(rst_causes(&mut h), [RstCause::LingerZero]);
+    // FreeBSD: EDOM above 65535, and the option stays off: close() returns at once.
+    let p = linux_with(&[("linger_storage", "edom-above-65535")]);
+    let (r, back, _) = linger_close_after(p, false, |h| {
+        let sock = h.fd;
+        let r = h.call(Call::Linger {
+            sock,
+            linger: Some(65_536),
+        });
+        assert_eq!(r, Some(Err(Errno::EDOM)));
+    });
+    assert_eq!((r, back), (Some(Ok(0)), vec![]));
+    let p = linux_with(&[("linger_storage", "edom-above-65535")]);
+    assert_eq!(linger_close_after(p, false, |h| linger(h, 2)).1, [2_000]);
 }
 
 #[test]
@@ -984,6 +1081,45 @@ fn test_knob_rst_in_time_wait() {
     )))));
     h.send(RST, 2, 0);
     assert_eq!(h.state(), State::TimeWait);
+}
+
+/// RSTs we send for the peer's next two data segments after `setup`.
+fn rsts_for_two_more(value: &str, setup: impl FnOnce(&mut H)) -> usize {
+    let mut h = established_with(set("rst_after_reset", value));
+    setup(&mut h);
+    h.flush();
+    h.send_data(101, 1, 10);
+    h.send_data(111, 1, 10);
+    h.sent_segments().iter().filter(|s| s.flags.rst()).count()
+}
+
+#[test]
+fn test_knob_rst_after_reset() {
+    // The peer reset the connection and the application closed it.
+    let peer_reset = |h: &mut H| {
+        h.send(RST, 1, 0);
+        h.close();
+        assert!(h.freed());
+    };
+    assert_eq!(rsts_for_two_more("every", peer_reset), 2);
+    assert_eq!(rsts_for_two_more("silent", peer_reset), 0);
+    // close() sent FIN; the peer's first data after it draws RST (data after
+    // close), the second one RST again, or nothing.
+    let closed = |h: &mut H| {
+        h.close();
+        assert_eq!(h.state(), State::FinWait1);
+    };
+    assert_eq!(rsts_for_two_more("every", closed), 2);
+    assert_eq!(rsts_for_two_more("silent", closed), 1);
+    // A reset connection the application still holds (CLOSED, not freed).
+    let held = |h: &mut H| h.send(RST, 1, 0);
+    assert_eq!(rsts_for_two_more("silent", held), 0);
+    // A new connection from the same 4-tuple is not silenced.
+    let mut h = established_with(set("rst_after_reset", "silent"));
+    peer_reset(&mut h);
+    h.flush();
+    h.send(SYN, 50_000, 0);
+    assert!(h.sent_segments().iter().any(|s| s.flags.rst()));
 }
 
 #[test]

@@ -1,0 +1,78 @@
+//! `tcpsim packetdrill SCRIPT`: a packetdrill script against one personality
+//! (src/packetdrill/). Prints packetdrill's own message for the first
+//! mismatch and each unsupported line with its reason; exit 0 pass, 1 a
+//! mismatch, 2 bad input, including a script that uses what the runner
+//! cannot honour (unsupported: neither a pass nor a failure).
+
+use super::{report_diags, EXIT_FAILED, EXIT_INPUT, EXIT_OK};
+use crate::diag::{Class, Diag};
+use crate::packetdrill::{self, report};
+use crate::scenario::source::{read_file, FileKind};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Scripts are read under the scenario file's size limit (docs/limits.md).
+pub const SCRIPT_FILE: FileKind = FileKind {
+    name: "packetdrill script",
+    bytes_max: crate::scenario::limits::SCENARIO_FILE_BYTES_MAX,
+    limit: "scenario file size",
+};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The script (`.pkt`).
+    pub script: PathBuf,
+    /// The stack under test: a built-in personality or a personality file.
+    #[arg(long, default_value = "linux")]
+    pub personality: String,
+    /// Timing tolerance in microseconds when the script sets none (packetdrill's default 4000).
+    #[arg(
+        long = "tolerance_usecs",
+        alias = "tolerance-usecs",
+        value_name = "USECS"
+    )]
+    pub tolerance_usecs: Option<i64>,
+}
+
+/// Reads and parses a script; a located diagnostic on bad input.
+pub fn load(path: &std::path::Path, defines: &[&str]) -> Result<packetdrill::Script, Box<Diag>> {
+    let source = read_file(path, SCRIPT_FILE)?;
+    let shown = path.display().to_string();
+    packetdrill::parse(source.text(), defines).map_err(|e| {
+        let label = format!("expected {}", e.expected);
+        Box::new(
+            Diag::new(Class::Script, &shown, &source, Some(e.span), e.message)
+                .label(label)
+                .help_opt(e.hint),
+        )
+    })
+}
+
+pub fn exec(a: &Args) -> ExitCode {
+    let base = std::env::current_dir().unwrap_or_default();
+    let personality = match crate::personality_file::lookup(&a.personality, &base) {
+        Ok(p) => p,
+        Err(e) => {
+            let d = Diag::usage(
+                format!("--personality {}: {e}", a.personality),
+                "a built-in name (linux, freebsd, …) or a personality file",
+            );
+            return report_diags(&[d]);
+        }
+    };
+    let defines = packetdrill::defines(&personality.name);
+    let script = match load(&a.script, &defines) {
+        Ok(s) => s,
+        Err(d) => return report_diags(&[*d]),
+    };
+    let outcome = packetdrill::run(&script, &personality, a.tolerance_usecs);
+    print!(
+        "{}",
+        report::render(&a.script.display().to_string(), &outcome)
+    );
+    ExitCode::from(match outcome.verdict() {
+        "pass" => EXIT_OK,
+        "fail" => EXIT_FAILED,
+        _ => EXIT_INPUT,
+    })
+}

@@ -1,0 +1,120 @@
+//! Backquoted shell commands. The suites use them to put the kernel into a
+//! known state before a script, or to look at it afterwards:
+//! - the Linux suite's `` `../common/defaults.sh` `` (google/packetdrill
+//!   `gtests/net/common/defaults.sh`, which `gtests/net/tcp/common/defaults.sh`
+//!   links to) sets sysctls; the ones the model has a knob for are applied;
+//! - the FreeBSD suite's `` `sysctl -w net.inet.tcp.NAME=V` ``
+//!   (freebsd-net/tcp-testsuite): a sysctl a knob stands for is applied (the
+//!   knob tables' aliases, `knobs!` in model/src/personality/mod.rs), one
+//!   whose value changes nothing the model decides is a no-op, the rest are
+//!   unsupported;
+//! - anything else (`sockstat`, `tcpdrop`) inspects or changes the kernel
+//!   from outside, and is unsupported.
+
+use super::run::Runner;
+use std::sync::Arc;
+
+/// Sysctls of `defaults.sh` that map onto knobs: (knob, value).
+const LINUX_DEFAULTS: &[(&str, &str)] = &[
+    ("tcp_timestamps", "true"),
+    ("syn_retries", "5"),
+    ("synack_retries", "5"),
+];
+
+/// FreeBSD sysctls that change nothing the model decides, at these values:
+/// SACK and ECN are not modelled (the scripts' SYNs are matched without
+/// them), the black hole setting 0 is the model's behaviour (RST for a
+/// closed port), the buffer limit is above every buffer a script sets, and
+/// the host cache keeps nothing between the model's runs.
+const FREEBSD_NOOPS: &[(&str, &str)] = &[
+    ("net.inet.tcp.sack.enable", "1"),
+    ("net.inet.tcp.ecn.enable", "2"),
+    ("net.inet.tcp.blackhole", "0"),
+    ("kern.ipc.maxsockbuf", "2097152"),
+    ("net.inet.tcp.hostcache.purgenow", "1"),
+];
+
+impl Runner {
+    /// Runs a `` `command` `` line.
+    pub(super) fn command(&mut self, line: usize, c: &str) {
+        let c = c.trim();
+        if c.ends_with("common/defaults.sh") {
+            for (knob, value) in LINUX_DEFAULTS {
+                self.set_knob(
+                    line,
+                    knob,
+                    value,
+                    "google/packetdrill gtests/net/common/defaults.sh",
+                );
+            }
+            return;
+        }
+        if let Some(assign) = c.strip_prefix("sysctl -w ") {
+            let (name, value) = assign.split_once('=').unwrap_or((assign, ""));
+            return self.sysctl(line, name.trim(), value.trim());
+        }
+        self.unsupported(
+            line,
+            format!("shell command `{c}` inspects or changes the kernel from outside the script"),
+        );
+    }
+
+    fn sysctl(&mut self, line: usize, name: &str, value: &str) {
+        if FREEBSD_NOOPS.contains(&(name, value)) {
+            return;
+        }
+        let source = "freebsd-net/tcp-testsuite (the script's sysctl)";
+        match name {
+            // insecure_rst=1 turns RFC 5961's checks off: the opposite sense of the knob.
+            "net.inet.tcp.insecure_rst" => {
+                let on = if value == "0" { "true" } else { "false" };
+                self.set_knob(line, "challenge_ack", on, source)
+            }
+            // One knob stands for RFC 5961's RST and SYN checks: a value that agrees with it is a no-op.
+            "net.inet.tcp.insecure_syn" => {
+                let challenge = self.personality.knobs.challenge_ack.value;
+                if challenge != (value == "0") {
+                    self.unsupported(line, format!("sysctl {name}={value}: the model's one challenge_ack knob (RST and SYN checks together) is {challenge}"));
+                }
+            }
+            // Milliseconds, the knob's unit (FreeBSD sys/netinet/tcp_timer.c tcp_rexmit_initial).
+            "net.inet.tcp.rexmit_initial" => self.set_knob(line, "rto_initial_ms", value, source),
+            // The model never drops options from retransmitted SYNs: 0 is its behaviour.
+            "net.inet.tcp.rexmit_drop_options" if value == "0" => {}
+            "net.inet.tcp.recvspace" => self.set_knob(line, "rcv_buf_bytes", value, source),
+            "net.inet.tcp.sendspace" => self.set_knob(line, "snd_buf_bytes", value, source),
+            "net.inet.tcp.rfc1323" => {
+                let on = if value == "0" { "false" } else { "true" };
+                self.set_knob(line, "tcp_timestamps", on, source)
+            }
+            _ => match model::personality::Knobs::lookup(name) {
+                Ok(info) => self.set_knob(line, info.name, value, source),
+                Err(_) => self.unsupported(
+                    line,
+                    format!("sysctl {name}={value}: no knob of the model stands for it"),
+                ),
+            },
+        }
+    }
+
+    /// Sets a knob of the host's personality. As a sysctl on a kernel, it
+    /// applies from now on (existing sockets keep the buffers they were made with).
+    fn set_knob(&mut self, line: usize, knob: &str, value: &str, source: &str) {
+        if self
+            .personality
+            .knobs
+            .get(knob)
+            .is_some_and(|(v, _)| v == value)
+        {
+            return;
+        }
+        match self
+            .personality
+            .knobs
+            .set(knob, value, source.to_string().into())
+        {
+            Ok(_) => self.host.personality = Arc::new(self.personality.clone()),
+            Err(e) => self.unsupported(line, format!("{knob}={value}: {e}")),
+        }
+    }
+}

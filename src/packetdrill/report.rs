@@ -1,0 +1,162 @@
+//! Messages in packetdrill's own words (google/packetdrill
+//! `gtests/net/packetdrill/`): `SCRIPT:LINE: error handling packet: live
+//! packet field tcp_fin: expected: 1 (0x1) vs actual: 0 (0x0)` (`run_packet.c`,
+//! `check_field`), `SCRIPT:LINE: timing error: expected outbound packet at
+//! 0.200000 sec but happened at 0.300000 sec; tolerance 0.004000 sec`
+//! (`run.c`, `verify_time`), `SCRIPT:LINE: runtime error in close call:
+//! Expected result 0 but got -1 with errno 104 (Connection reset by peer)`
+//! (`run_system_call.c`). Unsupported lines say why.
+
+use super::parse::{Syscall, Usecs};
+use super::run::Outcome;
+use model::Errno;
+
+/// A mismatch: the script line and packetdrill's message (without the path).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub line: usize,
+    pub message: String,
+}
+
+/// A construct the runner cannot honour.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unsupported {
+    pub line: usize,
+    pub reason: String,
+}
+
+pub fn fail(line: usize, message: String) -> Failure {
+    Failure { line, message }
+}
+
+pub fn fail_packet(line: usize, err: String) -> Failure {
+    fail(line, format!("error handling packet: {err}"))
+}
+
+/// `check_field`'s words.
+pub fn field(line: usize, name: &str, expected: u32, actual: u32) -> Result<(), Failure> {
+    if expected == actual {
+        return Ok(());
+    }
+    Err(fail_packet(
+        line,
+        format!("live packet field {name}: expected: {expected} ({expected:#x}) vs actual: {actual} ({actual:#x})"),
+    ))
+}
+
+fn secs(usecs: Usecs) -> String {
+    format!("{:.6}", usecs as f64 / 1e6)
+}
+
+/// `verify_time`: `actual` within the window widened by the tolerance.
+pub fn check_time(
+    line: usize,
+    what: &str,
+    (start, end): (Usecs, Usecs),
+    actual: Usecs,
+    tolerance: Usecs,
+) -> Result<(), Failure> {
+    if actual >= start - tolerance && actual <= end + tolerance {
+        return Ok(());
+    }
+    let message = if start == end {
+        format!(
+            "timing error: expected {what} at {} sec but happened at {} sec; tolerance {} sec",
+            secs(start),
+            secs(actual),
+            secs(tolerance)
+        )
+    } else {
+        format!(
+            "timing error: expected {what} in time range {}~{} sec but happened at {} sec",
+            secs(start),
+            secs(end),
+            secs(actual)
+        )
+    };
+    Err(fail(line, message))
+}
+
+/// Linux's errno number and strerror text, as packetdrill prints them.
+fn errno_text(e: Errno) -> (i32, &'static str) {
+    match e {
+        Errno::EAGAIN => (libc::EAGAIN, "Resource temporarily unavailable"),
+        Errno::EPIPE => (libc::EPIPE, "Broken pipe"),
+        Errno::ECONNRESET => (libc::ECONNRESET, "Connection reset by peer"),
+        Errno::ECONNREFUSED => (libc::ECONNREFUSED, "Connection refused"),
+        Errno::ECONNABORTED => (libc::ECONNABORTED, "Software caused connection abort"),
+        Errno::ETIMEDOUT => (libc::ETIMEDOUT, "Connection timed out"),
+        Errno::ENOTCONN => (libc::ENOTCONN, "Transport endpoint is not connected"),
+        Errno::EISCONN => (libc::EISCONN, "Transport endpoint is already connected"),
+        Errno::EINVAL => (libc::EINVAL, "Invalid argument"),
+        Errno::EBADF => (libc::EBADF, "Bad file descriptor"),
+        Errno::EADDRINUSE => (libc::EADDRINUSE, "Address already in use"),
+        Errno::EINPROGRESS => (libc::EINPROGRESS, "Operation now in progress"),
+        Errno::EALREADY => (libc::EALREADY, "Operation already in progress"),
+        Errno::ESHUTDOWN => (
+            libc::ESHUTDOWN,
+            "Cannot send after transport endpoint shutdown",
+        ),
+        Errno::EOPNOTSUPP => (libc::EOPNOTSUPP, "Operation not supported"),
+        Errno::EDOM => (libc::EDOM, "Numerical argument out of domain"),
+    }
+}
+
+fn errno_words(e: Option<Errno>) -> String {
+    match e {
+        Some(e) => {
+            let (n, text) = errno_text(e);
+            format!("{n} ({text})")
+        }
+        None => "0 (Success)".into(),
+    }
+}
+
+pub fn fail_syscall(line: usize, s: &Syscall, actual: i64, errno: Option<Errno>) -> Failure {
+    let message = if matches!(s.name.as_str(), "socket" | "accept") && s.ret >= 0 {
+        format!(
+            "Expected non-negative result but got {actual} with errno {}",
+            errno_words(errno)
+        )
+    } else {
+        format!(
+            "Expected result {} but got {actual} with errno {}",
+            s.ret,
+            errno_words(errno)
+        )
+    };
+    fail(line, format!("runtime error in {} call: {message}", s.name))
+}
+
+pub fn fail_errno(line: usize, name: &str, want: &str, got: Option<Errno>) -> Failure {
+    let expected = match Errno::parse(want) {
+        Some(e) => errno_words(Some(e)),
+        None => format!("{want} (not an errno the model knows)"),
+    };
+    fail(
+        line,
+        format!(
+            "runtime error in {name} call: Expected errno {expected} but got {}",
+            errno_words(got)
+        ),
+    )
+}
+
+/// The outcome of one script, as lines of text.
+pub fn render(path: &str, out: &Outcome) -> String {
+    let mut s = String::new();
+    for u in &out.unsupported {
+        s.push_str(&format!("{path}:{}: unsupported: {}\n", u.line, u.reason));
+    }
+    if let Some(f) = &out.failure {
+        let after = out.unsupported.first().is_some_and(|u| u.line < f.line);
+        let note = if after {
+            " (after an unsupported line: not counted as a failure)"
+        } else {
+            ""
+        };
+        s.push_str(&format!("{path}:{}: {}{note}\n", f.line, f.message));
+    }
+    s.push_str(&format!("{path}: {}\n", out.verdict()));
+    s
+}

@@ -1,0 +1,322 @@
+//! System-call lines as calls of the one vocabulary (`Call<Fds>`,
+//! model/src/call.rs): each packetdrill call is translated to the call the
+//! scenario language would make, run on the host, and its result compared
+//! with the script's `= RET [ERRNO]` (google/packetdrill
+//! `run_system_call.c`: "Expected result … but got …", "Expected errno …").
+//! A call the vocabulary lacks is unsupported, with the reason.
+
+use super::parse::{Expr, Syscall, Usecs};
+use super::report::{self, Failure};
+use super::run::{Pending, Runner};
+use model::{Call, CallResult, Dest, Errno, Fds, How, Output, ReadLen, Rename};
+
+/// O_RDWR, the access mode packetdrill scripts expect from F_GETFL.
+const O_RDWR: i64 = 0x2;
+
+/// What a packetdrill call comes to.
+pub enum Mapped {
+    /// A call of the vocabulary.
+    Call(Call<Fds>),
+    /// A call with no effect on a one-connection script, answered at once.
+    Answer(i64),
+    /// Not supported, and why.
+    Unsupported(String),
+}
+
+fn int(e: Option<&Expr>) -> Option<i64> {
+    match e? {
+        Expr::Int(n) => Some(*n),
+        Expr::List(v) if v.len() == 1 => int(v.first()),
+        _ => None,
+    }
+}
+
+fn word(e: Option<&Expr>) -> Option<&str> {
+    match e? {
+        Expr::Word(w) => Some(w),
+        _ => None,
+    }
+}
+
+fn words(e: Option<&Expr>) -> Vec<&str> {
+    match e {
+        Some(Expr::Or(v)) => v.iter().filter_map(|x| word(Some(x))).collect(),
+        Some(Expr::Word(w)) => vec![w.as_str()],
+        _ => Vec::new(),
+    }
+}
+
+fn field(e: Option<&Expr>, name: &str) -> Option<i64> {
+    match e? {
+        Expr::Struct(fields) => fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| int(Some(v))),
+        _ => None,
+    }
+}
+
+/// The total length of an iovec list `[{iov_base=..., iov_len=N}, …]`.
+fn iov_len(e: Option<&Expr>) -> Option<u64> {
+    match e? {
+        Expr::List(v) => v
+            .iter()
+            .map(|x| field(Some(x), "iov_len").map(|n| n as u64))
+            .sum(),
+        _ => None,
+    }
+}
+
+/// Translates one packetdrill call. `o_nonblock` is the platform's flag value.
+pub fn map(s: &Syscall, nonblocking: impl Fn(u32) -> bool, o_nonblock: i64) -> Mapped {
+    let a = &s.args;
+    let fd = int(a.first()).map(|n| n as u32);
+    let need = |what: &str| Mapped::Unsupported(format!("{}(): cannot read its {what}", s.name));
+    let Some(sock) = fd.or(if s.name == "socket" { Some(0) } else { None }) else {
+        return need("descriptor");
+    };
+    let call = match s.name.as_str() {
+        "socket" => match word(a.get(1)) {
+            Some("SOCK_STREAM") => Call::Socket { new: () },
+            _ => {
+                return Mapped::Unsupported(
+                    "socket(): only SOCK_STREAM sockets are modelled".into(),
+                )
+            }
+        },
+        "bind" => Call::Bind {
+            sock,
+            port: super::run::SCRIPT_PORT,
+        },
+        "listen" => Call::Listen {
+            sock,
+            port: None,
+            backlog: int(a.get(1)).unwrap_or(1).max(0) as u32,
+        },
+        "accept" => Call::Accept { sock, new: () },
+        "connect" => Call::Connect {
+            sock,
+            to: Dest {
+                host: 1,
+                port: super::run::SCRIPT_PORT,
+            },
+        },
+        "write" | "send" | "writev" | "read" | "recv" | "readv" => return map_io(s, sock),
+        "shutdown" => match word(a.get(1)) {
+            Some("SHUT_RD") => Call::Shutdown { sock, how: How::Rd },
+            Some("SHUT_WR") => Call::Shutdown { sock, how: How::Wr },
+            Some("SHUT_RDWR") => Call::Shutdown {
+                sock,
+                how: How::RdWr,
+            },
+            _ => return need("`how`"),
+        },
+        "close" => Call::Close { sock },
+        "setsockopt" => return setsockopt(s, sock),
+        "fcntl" => return fcntl(s, sock, nonblocking(sock), o_nonblock),
+        other => {
+            return Mapped::Unsupported(format!(
+                "{other}() is not in the call vocabulary (model/src/call.rs)"
+            ))
+        }
+    };
+    Mapped::Call(call)
+}
+
+/// The data calls: the length is the third argument, or the iovecs' total.
+fn map_io(s: &Syscall, sock: u32) -> Mapped {
+    let a = &s.args;
+    let need = |what: &str| Mapped::Unsupported(format!("{}(): cannot read its {what}", s.name));
+    let call = match s.name.as_str() {
+        "write" | "send" => match int(a.get(2)) {
+            Some(n) => Call::Write {
+                sock,
+                bytes: n.max(0) as u64,
+            },
+            None => return need("length"),
+        },
+        "writev" => match iov_len(a.get(1)) {
+            Some(n) => Call::Write { sock, bytes: n },
+            None => return need("iovec lengths"),
+        },
+        "read" | "recv" => match int(a.get(2)) {
+            Some(n) => Call::Read {
+                sock,
+                len: ReadLen::Bytes(n.max(0) as u64),
+            },
+            None => return need("length"),
+        },
+        "readv" => match iov_len(a.get(1)) {
+            Some(n) => Call::Read {
+                sock,
+                len: ReadLen::Bytes(n),
+            },
+            None => return need("iovec lengths"),
+        },
+        _ => return need("arguments"),
+    };
+    Mapped::Call(call)
+}
+
+fn setsockopt(s: &Syscall, sock: u32) -> Mapped {
+    let a = &s.args;
+    let on = int(a.get(3)).map(|v| v != 0);
+    match (word(a.get(1)), word(a.get(2))) {
+        (Some("SOL_SOCKET"), Some("SO_LINGER")) => {
+            let onoff = field(a.get(3), "l_onoff").unwrap_or(0);
+            let secs = field(a.get(3), "l_linger").unwrap_or(0).max(0) as u32;
+            Mapped::Call(Call::Linger {
+                sock,
+                linger: (onoff != 0).then_some(secs),
+            })
+        }
+        (Some("SOL_SOCKET"), Some("SO_RCVBUF")) => match int(a.get(3)) {
+            Some(n) => Mapped::Call(Call::RcvBuf {
+                sock,
+                bytes: n.max(0) as u32,
+            }),
+            None => Mapped::Unsupported("setsockopt(SO_RCVBUF): cannot read the size".into()),
+        },
+        (Some("SOL_SOCKET"), Some("SO_SNDBUF")) => match int(a.get(3)) {
+            Some(n) => Mapped::Call(Call::SndBuf {
+                sock,
+                bytes: n.max(0) as u32,
+            }),
+            None => Mapped::Unsupported("setsockopt(SO_SNDBUF): cannot read the size".into()),
+        },
+        (Some("SOL_SOCKET"), Some("SO_KEEPALIVE")) => Mapped::Call(Call::Keepalive {
+            sock,
+            on: on.unwrap_or(true),
+        }),
+        // A script has one connection on its port: address reuse changes nothing the model decides.
+        (Some("SOL_SOCKET"), Some("SO_REUSEADDR" | "SO_REUSEPORT")) => Mapped::Answer(0),
+        (level, name) => Mapped::Unsupported(format!(
+            "setsockopt({}, {}) is not in the call vocabulary (model/src/call.rs)",
+            level.unwrap_or("?"),
+            name.unwrap_or("?")
+        )),
+    }
+}
+
+fn fcntl(s: &Syscall, sock: u32, nonblocking: bool, o_nonblock: i64) -> Mapped {
+    match word(s.args.get(1)) {
+        Some("F_SETFL") => {
+            let on = words(s.args.get(2)).contains(&"O_NONBLOCK");
+            Mapped::Call(Call::Nonblocking { sock, on })
+        }
+        // The file status flags are the descriptor's, set by the script's own F_SETFL.
+        Some("F_GETFL") => Mapped::Answer(O_RDWR | if nonblocking { o_nonblock } else { 0 }),
+        other => Mapped::Unsupported(format!("fcntl({}) is not modelled", other.unwrap_or("?"))),
+    }
+}
+
+/// Script descriptors to the model's.
+struct FdMap<'a>(&'a std::collections::BTreeMap<u32, u32>);
+
+impl Rename<Fds, Fds> for FdMap<'_> {
+    fn sock(&mut self, s: &u32) -> u32 {
+        self.0.get(s).copied().unwrap_or(*s)
+    }
+    fn new_sock(&mut self, _: &()) {}
+    fn host(&mut self, h: &u16) -> u16 {
+        *h
+    }
+    fn proc(&mut self, p: &u32) -> u32 {
+        *p
+    }
+}
+
+impl Runner {
+    /// Runs a system-call line.
+    pub(super) fn syscall(&mut self, line: usize, s: &Syscall) -> Result<(), Failure> {
+        let o_nonblock = if self.personality.name == "linux" {
+            0x800
+        } else {
+            0x4
+        };
+        let nb = self.nonblocking.clone();
+        let call = match map(s, |fd| nb.get(&fd).copied().unwrap_or(false), o_nonblock) {
+            Mapped::Unsupported(reason) => {
+                self.unsupported(line, reason);
+                return Ok(());
+            }
+            Mapped::Answer(v) => return self.check_result(line, s, Ok(v.max(0) as u64)),
+            Mapped::Call(c) => c,
+        };
+        if self.pending.is_some() {
+            return Err(report::fail(line, "error executing system call: a blocking system call is still running (the model blocked it; one call at a time is supported)".into()));
+        }
+        let call = call.rename(&mut FdMap(&self.fds));
+        if let Call::Nonblocking { sock, on } = call {
+            self.nonblocking.insert(sock, on);
+        }
+        let mut out = Output::default();
+        let now = self.instant();
+        self.host.call(now, self.pid, call, &mut out);
+        self.absorb(out);
+        match self.done.take() {
+            Some(result) => {
+                self.check_result(line, s, result)?;
+                self.note_fd(s, result);
+                Ok(())
+            }
+            None => {
+                let window = self.return_window(s);
+                self.pending = Some(Pending {
+                    line,
+                    call: s.clone(),
+                    window,
+                });
+                Ok(())
+            }
+        }
+    }
+
+    /// The script's number for a descriptor the call created, as packetdrill maps them.
+    pub(super) fn note_fd(&mut self, s: &Syscall, got: CallResult) {
+        if let (true, Ok(fd)) = (matches!(s.name.as_str(), "socket" | "accept"), got) {
+            if s.ret >= 0 {
+                self.fds.insert(s.ret as u32, fd as u32);
+            }
+        }
+    }
+
+    /// When a blocked call must return: its `...END`, or at once.
+    fn return_window(&self, s: &Syscall) -> (Usecs, Usecs) {
+        use super::parse::Time;
+        let t = match s.end {
+            Some(Time::Abs(t)) => t,
+            Some(Time::Rel(t)) => self.now_usecs + t,
+            _ => self.now_usecs,
+        };
+        (t, t)
+    }
+
+    /// `= RET [ERRNO]` against what the call returned.
+    pub(super) fn check_result(
+        &self,
+        line: usize,
+        s: &Syscall,
+        got: CallResult,
+    ) -> Result<(), Failure> {
+        let (ret, errno) = match got {
+            Ok(n) => (n as i64, None),
+            Err(e) => (-1, Some(e)),
+        };
+        let fd_result = matches!(s.name.as_str(), "socket" | "accept");
+        let ret_ok = if fd_result && s.ret >= 0 {
+            ret >= 0
+        } else {
+            ret == s.ret
+        };
+        if !ret_ok {
+            return Err(report::fail_syscall(line, s, ret, errno));
+        }
+        if let Some(want) = &s.errno {
+            if Errno::parse(want) != errno || errno.is_none() {
+                return Err(report::fail_errno(line, &s.name, want, errno));
+            }
+        }
+        Ok(())
+    }
+}

@@ -556,3 +556,28 @@ fn an_unwritable_html_path_is_an_input_error() {
         "{err}"
     );
 }
+
+/// A run longer than `--max-trace-entries` shows its last entries and says
+/// so, with the counts; a whole run says nothing of the kind.
+#[test]
+fn a_truncated_trace_is_named_as_such() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = "scenarios/zero-window-slow-reader.toml";
+    let whole = report(&["run", file, "-q"], tmp.path(), "whole.html");
+    let whole = Html::parse_document(&std::fs::read_to_string(whole).unwrap());
+    assert_eq!(count(&whole, "p.truncated"), 0);
+    let rows = count(&whole, "table.trace tbody tr");
+    assert!(rows > 50, "{rows} rows");
+    let cut = report(
+        &["run", file, "-q", "--max-trace-entries", "50"],
+        tmp.path(),
+        "cut.html",
+    );
+    let cut = Html::parse_document(&std::fs::read_to_string(cut).unwrap());
+    assert_eq!(count(&cut, "table.trace tbody tr"), 50);
+    let note: Vec<String> = cut.select(&sel("p.truncated")).map(text).collect();
+    assert_eq!(note.len(), 1, "one note");
+    let expected = format!("the last 50 of {rows} entries");
+    assert!(note[0].contains(&expected), "{}", note[0]);
+    assert!(note[0].contains(&format!("the first {} are left out", rows - 50)));
+}

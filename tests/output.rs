@@ -236,7 +236,7 @@ fn into_a_closed_pipe(args: &[&str]) -> Output {
 
 #[test]
 fn output_into_a_closed_pipe_ends_quietly() {
-    let commands: [&[&str]; 4] = [
+    let commands: [&[&str]; 8] = [
         &["personalities", "matrix"],
         &[
             "run",
@@ -246,6 +246,10 @@ fn output_into_a_closed_pipe_ends_quietly() {
         ],
         &["test", "scenarios"],
         &["fuzz", "--survey", "--markdown", "--cases", "200"],
+        &["fuzz", "--cases", "200"],
+        &["test", "scenarios", "--format", "json"],
+        &["calls", "--format", "json"],
+        &["compare", "scenarios/rsync-cygwin-exit.toml"],
     ];
     for args in commands {
         let out = into_a_closed_pipe(args);
@@ -261,4 +265,145 @@ fn output_into_a_closed_pipe_ends_quietly() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
         assert!(!stderr.contains("Broken pipe"), "{args:?}: {stderr}");
     }
+}
+
+/// The pipelines as a user types them: `head` reads its first line and
+/// leaves. Output longer than a pipe holds (64 KiB) meets the closed pipe:
+/// the shell sees tcpsim killed by SIGPIPE (status 141, what `yes | head -1`
+/// shows); a short one may be written whole before `head` leaves (status 0).
+/// Either way nothing on stderr.
+#[test]
+fn piped_into_head_ends_with_the_conventional_status() {
+    let pipelines = [
+        ("run tests/limits/long-transfer.toml | head -1", "141"),
+        (
+            "run tests/limits/long-transfer.toml --format jsonl | head -1",
+            "141",
+        ),
+        (
+            "run scenarios/lossy-graceful-close.toml --format json | head -1",
+            "141",
+        ),
+        ("atlas | head -1", "141"),
+        ("fuzz --cases 2000 | head -1", "0|141"),
+        ("test scenarios | head -1", "0|141"),
+        ("personalities matrix | head -1", "0|141"),
+    ];
+    for (line, status) in pipelines {
+        let out = Command::new("bash")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("NO_COLOR", "1")
+            .arg("-c")
+            .arg(format!(
+                "\"$0\" {line} >/dev/null; echo \"status ${{PIPESTATUS[0]}}\" >&2"
+            ))
+            .arg(env!("CARGO_BIN_EXE_tcpsim"))
+            .output()
+            .expect("bash runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let shown = stderr.strip_prefix("status ").map(str::trim);
+        assert!(
+            shown.is_some_and(|s| status.split('|').any(|x| x == s)),
+            "tcpsim {line}: expected status {status} and nothing else on stderr:\n{stderr}"
+        );
+    }
+}
+
+/// `tcpsim ARGS` on a terminal (util-linux `script` gives it a pty), with
+/// `NO_COLOR` set or not; what the terminal showed.
+fn on_a_terminal(args: &str, no_color: bool) -> String {
+    let mut c = Command::new("script");
+    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("NO_COLOR")
+        .args(["-q", "-e", "-c"])
+        .arg(format!("{} {args}", env!("CARGO_BIN_EXE_tcpsim")))
+        .arg("/dev/null");
+    if no_color {
+        c.env("NO_COLOR", "1");
+    }
+    let out = c.output().expect("script runs");
+    String::from_utf8(out.stdout).expect("UTF-8")
+}
+
+/// Colour on a terminal, none with `NO_COLOR`, none into a pipe; the text is
+/// the same either way.
+#[test]
+fn colour_only_on_a_terminal_and_not_with_no_color() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: no `script` (util-linux) to make a terminal");
+        return;
+    }
+    for args in [
+        "run scenarios/close-with-unread.toml",
+        "compare scenarios/close-with-unread.toml",
+    ] {
+        let tty = on_a_terminal(args, false);
+        assert!(tty.contains("\x1b["), "{args}: no colour on a terminal");
+        let plain = on_a_terminal(args, true);
+        assert!(!plain.contains('\x1b'), "{args}: colour with NO_COLOR");
+        let mut piped = tcpsim();
+        piped.env_remove("NO_COLOR");
+        let piped = piped.args(args.split(' ')).output().expect("tcpsim runs");
+        let piped = String::from_utf8(piped.stdout).unwrap();
+        assert!(!piped.contains('\x1b'), "{args}: colour into a pipe");
+        assert_eq!(plain.replace("\r\n", "\n"), piped, "{args}: the same text");
+    }
+    let tty = on_a_terminal("run scenarios/close-with-unread.toml", false);
+    let verdict = tty.lines().find(|l| l.contains("verdict: ")).unwrap();
+    assert!(
+        verdict.starts_with("\x1b["),
+        "the verdict is coloured: {verdict:?}"
+    );
+}
+
+/// The number after `prefix` in `text`, up to the next space.
+fn number_after(text: &str, prefix: &str) -> Option<u64> {
+    let rest = &text[text.find(prefix)? + prefix.len()..];
+    rest.split(' ').next()?.parse().ok()
+}
+
+/// A loss whose discard the ladder shows as larger says why: the verdict's
+/// bytes are the discard less what had already arrived, and the discard is
+/// the one the trace (the ladder's line) reports. Over the whole corpus.
+#[test]
+fn the_discard_line_and_the_verdicts_loss_agree_or_say_why() {
+    let mut explained = 0;
+    for file in common::toml_files("scenarios") {
+        let doc = common::json(&["run", file.to_str().unwrap()]);
+        let discards: Vec<u64> = doc["trace"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["event"]["event"] == "discard")
+            .map(|e| e["event"]["bytes"].as_u64().unwrap())
+            .collect();
+        let directions = doc["verdict"]["connections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|c| c["directions"].as_array().unwrap().clone());
+        for loss in directions.flat_map(|d| d["losses"].as_array().unwrap().clone()) {
+            let why = loss["why"].as_str().unwrap();
+            let Some(arrived) = number_after(why, "of which ") else {
+                continue;
+            };
+            let discarded = number_after(why, "(").or_else(|| {
+                let at = why.rfind("B discarded")?;
+                why[..at].trim_end().rsplit(['(', ' ']).next()?.parse().ok()
+            });
+            let discarded = discarded.unwrap();
+            assert_eq!(
+                loss["bytes"].as_u64().unwrap() + arrived,
+                discarded,
+                "{}: {why}",
+                file.display()
+            );
+            assert!(discards.contains(&discarded), "{}: {why}", file.display());
+            explained += 1;
+        }
+    }
+    assert!(
+        explained >= 3,
+        "the corpus explains {explained} such losses"
+    );
 }

@@ -61,3 +61,34 @@ fn text_reports_fit_100_columns() {
         }
     }
 }
+
+/// Every report of the corpus, subfolders included, fits 100 columns: `run`
+/// of each scenario, `compare` of a sample (the matrix's width depends on
+/// the personalities, not the scenario).
+#[test]
+fn every_corpus_report_fits_100_columns() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in ["scenarios", "scenarios/personalities", "scenarios/kernel"] {
+        for e in std::fs::read_dir(root.join(dir)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "toml") {
+                files.push(p.strip_prefix(root).unwrap().display().to_string());
+            }
+        }
+    }
+    files.sort();
+    assert!(files.len() > 60, "{} files", files.len());
+    for (i, f) in files.iter().enumerate() {
+        let mut reports = vec![tcpsim(&["run", f])];
+        if i % 8 == 0 {
+            reports.push(tcpsim(&["compare", f]));
+        }
+        for report in reports {
+            for line in report.lines() {
+                let width = line.chars().count();
+                assert!(width <= 100, "{f}: {width} columns:\n{line}");
+            }
+        }
+    }
+}

@@ -7,11 +7,12 @@
 //! SIGPIPE is taken as ignored (MSG_NOSIGNAL): EPIPE is returned.
 
 use crate::blocking::{Blocked, Step, SysCall};
-use crate::call::{Call, How, ReadLen};
+use crate::call::{poll_bits, Call, How, ReadLen};
 use crate::errno::{CallResult, Errno};
 use crate::event::{Conn, DiscardCause, Event, Output, Pid, RstCause};
 use crate::host::{Fd, Host, FD_FIRST};
-use crate::personality::{ReadAfterRst, ReadAfterShutRd, ShutRdUnread, WriteAfterRst};
+use crate::personality::{ReadAfterRst, ReadAfterShutRd, ShutRdUnread, TimeoError, WriteAfterRst};
+use crate::query;
 use crate::segment::Addr;
 use crate::socket::{CloseTimer, Ctx, Listener, SockId};
 use crate::state::{Rule, State};
@@ -37,6 +38,7 @@ impl Host {
             Step::Done(result) => out.events.push(Event::CallDone { pid, result }),
             Step::Block { done, deadline } => {
                 let sock = target.expect("blocked on a socket");
+                let deadline = deadline.or_else(|| self.call_deadline(now, sock, &call));
                 self.procs[pid as usize].blocked = Some(Blocked {
                     call,
                     sock,
@@ -57,7 +59,13 @@ impl Host {
                 let Some(b) = self.procs[pid].blocked.clone() else {
                     continue;
                 };
-                match self.attempt(now, pid as Pid, b.call, b.done, false, out) {
+                let step = match self.attempt(now, pid as Pid, b.call, b.done, false, out) {
+                    Step::Block { done, .. } if times_out(&b.call, b.deadline, now) => {
+                        Step::Done(self.timed_out(pid as Pid, &b, done, out))
+                    }
+                    step => step,
+                };
+                match step {
                     Step::Done(result) => {
                         self.procs[pid].blocked = None;
                         if let Call::Close { .. } = b.call {
@@ -80,6 +88,41 @@ impl Host {
                 return;
             }
         }
+    }
+
+    /// When a call that blocks now gives up: its step's `timeout=`, else the
+    /// socket's SO_RCVTIMEO/SO_SNDTIMEO, else never (a linger wait has its own).
+    fn call_deadline(&self, now: Instant, sid: SockId, call: &SysCall) -> Option<Instant> {
+        let s = self.sock(sid);
+        let wait = match *call {
+            Call::Read { timeout, .. } => timeout.or(s.rcvtimeo),
+            Call::Write { timeout, .. } => timeout.or(s.sndtimeo),
+            Call::Poll { timeout, .. } => timeout,
+            Call::Accept { .. } if self.personality.knobs.accept_timeo.value => s.rcvtimeo,
+            _ => None,
+        };
+        wait.map(|d| now + d)
+    }
+
+    /// The result of a blocked call whose time ran out, having moved `done`
+    /// bytes: poll() 0, a write its partial count; otherwise EAGAIN for a
+    /// step's own `timeout=`, or the personality's error for SO_*TIMEO.
+    fn timed_out(&mut self, pid: Pid, b: &Blocked, done: u64, out: &mut Output) -> CallResult {
+        let step_timeout = match b.call {
+            Call::Poll { .. } => return Ok(0),
+            // Linux inet_csk_wait_for_connect(): -EAGAIN (the only stack whose
+            // accept() times out, `accept_timeo`).
+            Call::Accept { .. } => true,
+            Call::Write { .. } if done > 0 => return Ok(done),
+            Call::Read { timeout, .. } | Call::Write { timeout, .. } => timeout.is_some(),
+            _ => unreachable!("only reads, writes, polls and accepts time out"),
+        };
+        let e = match (step_timeout, self.personality.knobs.timeo_error.value) {
+            (true, _) | (false, TimeoError::Eagain) => Errno::EAGAIN,
+            (false, TimeoError::Etimedout) => Errno::ETIMEDOUT,
+        };
+        self.report_app_error(pid, b.sock, e, out);
+        Err(e)
     }
 
     fn sock_of(&self, pid: Pid, call: &SysCall) -> Option<SockId> {
@@ -134,7 +177,11 @@ impl Host {
             return Step::Done(Ok(self.new_fd(pid, sid) as u64));
         }
         let Some(sid) = self.sock_of(pid, &call) else {
-            return Step::Done(Err(Errno::EBADF));
+            // poll() reports a descriptor that is not open in revents.
+            return Step::Done(match call {
+                Call::Poll { .. } => Ok(u64::from(poll_bits::POLLNVAL)),
+                _ => Err(Errno::EBADF),
+            });
         };
         let step = self.socket_call(now, pid, sid, call, done, first, out);
         if let Step::Done(Err(e)) = step {
@@ -179,6 +226,23 @@ impl Host {
             | Call::RcvBuf { .. }
             | Call::SndBuf { .. } => Step::Done(self.set_option(now, sid, call, out).map(|()| 0)),
             Call::Dup { .. } => Step::Done(Ok(self.new_fd(pid, sid) as u64)),
+            Call::Poll { events, .. } => {
+                let r = query::poll_revents(self.sock(sid), &self.personality.knobs, events);
+                match r {
+                    0 => Step::Block {
+                        done: 0,
+                        deadline: None,
+                    },
+                    r => Step::Done(Ok(u64::from(r))),
+                }
+            }
+            Call::Getsockopt { opt, .. } => {
+                let p = Arc::clone(&self.personality);
+                Step::Done(query::getsockopt(self.sock_mut(sid), &p.knobs, opt))
+            }
+            Call::RcvTimeo { .. } | Call::SndTimeo { .. } => {
+                Step::Done(self.set_option(now, sid, call, out).map(|()| 0))
+            }
         }
     }
 
@@ -213,6 +277,13 @@ impl Host {
                 self.sock_mut(sid).set_rcv_buf(bytes.saturating_mul(factor));
             }
             Call::SndBuf { bytes, .. } => self.sock_mut(sid).snd_buf = bytes,
+            // Zero turns the timeout off (socket(7), setsockopt(2)).
+            Call::RcvTimeo { ns, .. } => {
+                self.sock_mut(sid).rcvtimeo = (!ns.is_zero()).then_some(ns)
+            }
+            Call::SndTimeo { ns, .. } => {
+                self.sock_mut(sid).sndtimeo = (!ns.is_zero()).then_some(ns)
+            }
             _ => unreachable!("{} is not a socket option", call.name()),
         }
         Ok(())
@@ -597,6 +668,15 @@ impl Host {
     pub fn fd_conn(&self, pid: Pid, fd: Fd) -> Option<Conn> {
         self.fd_sock(pid, fd).map(|s| self.sock(s).conn())
     }
+}
+
+/// Whether a blocked read, write, poll or accept has waited as long as it may.
+fn times_out(call: &SysCall, deadline: Option<Instant>, now: Instant) -> bool {
+    let kind = matches!(
+        call,
+        Call::Read { .. } | Call::Write { .. } | Call::Poll { .. } | Call::Accept { .. }
+    );
+    kind && deadline.is_some_and(|d| now >= d)
 }
 
 /// Whether a write() would fail now (what `write_error` tests, without consuming).

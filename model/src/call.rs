@@ -145,14 +145,122 @@ impl Serialize for ReadLen {
 /// simulator and on the kernel alike.
 pub const READ_EOF_CHUNK_BYTES: u64 = 1 << 20;
 
+/// What `getsockopt`/`ioctl` reads back. The ioctls count bytes of the
+/// connection's queues (Linux tcp_ioctl: SIOCINQ = FIONREAD, SIOCOUTQ,
+/// SIOCOUTQNSD); SO_LINGER is read one field at a time.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, schemars::JsonSchema)]
+pub enum SockOpt {
+    /// The pending error, cleared by reading it: the step's result is that
+    /// error (as if the call failed with it), or 0.
+    #[serde(rename = "SO_ERROR")]
+    SoError,
+    /// `l_onoff` of SO_LINGER: 1 when on.
+    #[serde(rename = "SO_LINGER.l_onoff")]
+    LingerOnOff,
+    /// `l_linger` of SO_LINGER, in the personality's unit.
+    #[serde(rename = "SO_LINGER.l_linger")]
+    LingerTime,
+    /// TCP_LINGER2: the FIN-WAIT-2 timeout in seconds (Linux only).
+    #[serde(rename = "TCP_LINGER2")]
+    Linger2,
+    /// FIONREAD (SIOCINQ): bytes received and not yet read.
+    #[serde(rename = "FIONREAD")]
+    InQ,
+    /// SIOCOUTQ: bytes written and not yet acknowledged (Linux counts the FIN).
+    #[serde(rename = "SIOCOUTQ")]
+    OutQ,
+    /// SIOCOUTQNSD: bytes written and not yet sent.
+    #[serde(rename = "SIOCOUTQNSD")]
+    OutQNsd,
+}
+
+impl SockOpt {
+    /// Every option with its scenario words (the first is the canonical one).
+    pub const WORDS: &'static [(SockOpt, &'static [&'static str])] = &[
+        (SockOpt::SoError, &["SO_ERROR"]),
+        (SockOpt::LingerOnOff, &["SO_LINGER.l_onoff"]),
+        (SockOpt::LingerTime, &["SO_LINGER.l_linger"]),
+        (SockOpt::Linger2, &["TCP_LINGER2"]),
+        (SockOpt::InQ, &["FIONREAD", "SIOCINQ"]),
+        (SockOpt::OutQ, &["SIOCOUTQ"]),
+        (SockOpt::OutQNsd, &["SIOCOUTQNSD"]),
+    ];
+
+    /// The canonical word.
+    pub fn word(self) -> &'static str {
+        let (_, words) = Self::WORDS
+            .iter()
+            .find(|(o, _)| *o == self)
+            .expect("listed");
+        words[0]
+    }
+
+    /// The option a word names.
+    pub fn parse(word: &str) -> Option<SockOpt> {
+        Self::WORDS
+            .iter()
+            .find(|(_, words)| words.contains(&word))
+            .map(|(o, _)| *o)
+    }
+}
+
+/// poll() event bits, with Linux's values (include/uapi/asm-generic/poll.h),
+/// so a kernel's revents compare as they are.
+pub mod poll_bits {
+    pub const POLLIN: u32 = 0x001;
+    pub const POLLOUT: u32 = 0x004;
+    pub const POLLERR: u32 = 0x008;
+    pub const POLLHUP: u32 = 0x010;
+    pub const POLLNVAL: u32 = 0x020;
+    pub const POLLRDHUP: u32 = 0x2000;
+    /// Every bit a step may name, with its name, in the order they print.
+    pub const NAMES: &[(u32, &str)] = &[
+        (POLLIN, "POLLIN"),
+        (POLLOUT, "POLLOUT"),
+        (POLLERR, "POLLERR"),
+        (POLLHUP, "POLLHUP"),
+        (POLLNVAL, "POLLNVAL"),
+        (POLLRDHUP, "POLLRDHUP"),
+    ];
+    /// Reported whether asked for or not (poll(2)).
+    pub const ALWAYS: u32 = POLLERR | POLLHUP | POLLNVAL;
+
+    /// `POLLIN|POLLHUP`, or `0`.
+    pub fn text(bits: u64) -> String {
+        let names: Vec<&str> = NAMES
+            .iter()
+            .filter(|(b, _)| bits & u64::from(*b) != 0)
+            .map(|(_, n)| *n)
+            .collect();
+        match names.is_empty() {
+            true => "0".into(),
+            false => names.join("|"),
+        }
+    }
+
+    /// The bits of `POLLIN|POLLHUP` (`0` is none); `None` if a name is unknown.
+    pub fn parse(text: &str) -> Option<u32> {
+        if text == "0" {
+            return Some(0);
+        }
+        text.split('|').try_fold(0, |acc, w| {
+            let (b, _) = NAMES.iter().find(|(_, n)| *n == w)?;
+            Some(acc | b)
+        })
+    }
+}
+
 /// How a call completes, for help text and for the explorer's choices.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
 pub enum Blocks {
     /// Returns at once.
     Never,
     /// May wait in (virtual) time; non-blocking sockets return EAGAIN/EINPROGRESS.
     Maybe,
-    /// Not a socket call: the runner does it (fork, exit, sleep).
+    /// Not a socket call: the runner does it (fork, exit, sleep). `step`, as
+    /// `tcpsim calls` marks it.
+    #[serde(rename = "step")]
     Process,
 }
 
@@ -216,6 +324,12 @@ pub trait ArgSyntax<N: Naming> {
     /// `on` (the default when absent) or `off`.
     fn on_off(&mut self) -> Result<bool, Self::Err>;
     fn duration(&mut self) -> Result<Duration, Self::Err>;
+    /// `timeout=DURATION`, optional (none: wait as long as it takes).
+    fn timeout(&mut self) -> Result<Option<Duration>, Self::Err>;
+    /// What getsockopt/ioctl reads (`SO_ERROR`, `FIONREAD`…).
+    fn sockopt(&mut self) -> Result<SockOpt, Self::Err>;
+    /// poll() events, `POLLIN|POLLRDHUP`.
+    fn events(&mut self) -> Result<u32, Self::Err>;
     fn proc(&mut self) -> Result<N::Proc, Self::Err>;
 }
 
@@ -235,6 +349,9 @@ pub trait ArgWriter<N: Naming> {
     fn linger(&mut self, v: &Option<u32>);
     fn on_off(&mut self, v: &bool);
     fn duration(&mut self, v: &Duration);
+    fn timeout(&mut self, v: &Option<Duration>);
+    fn sockopt(&mut self, v: &SockOpt);
+    fn events(&mut self, v: &u32);
     fn proc(&mut self, v: &N::Proc);
 }
 
@@ -383,13 +500,45 @@ calls! {
     Connect { #[serde(rename = "fd")] sock: N::Sock [sock], to: Dest<N> [dest] }
         = "connect" [] "connect S HOST:PORT", Maybe,
         "connect S (created if needed); blocks until established or refused";
-    Write { #[serde(rename = "fd")] sock: N::Sock [sock], bytes: u64 [size] }
-        = "write" ["send"] "write S SIZE", Maybe,
-        "write SIZE bytes; blocks while the send buffer is full (non-blocking: partial count or EAGAIN)";
-    Read { #[serde(rename = "fd")] sock: N::Sock [sock], #[serde(rename = "max")] len: ReadLen [read_len] }
-        = "read" ["recv"] "read S SIZE|eof", Maybe,
+    Write {
+        #[serde(rename = "fd")] sock: N::Sock [sock],
+        bytes: u64 [size],
+        #[serde(skip_serializing_if = "Option::is_none")] timeout: Option<Duration> [timeout],
+    }
+        = "write" ["send"] "write S SIZE [timeout=D]", Maybe,
+        "write SIZE bytes; blocks while the send buffer is full (non-blocking: partial count or EAGAIN). \
+         With `timeout=D` it blocks at most D, then returns the partial count or EAGAIN";
+    Read {
+        #[serde(rename = "fd")] sock: N::Sock [sock],
+        #[serde(rename = "max")] len: ReadLen [read_len],
+        #[serde(skip_serializing_if = "Option::is_none")] timeout: Option<Duration> [timeout],
+    }
+        = "read" ["recv"] "read S SIZE|eof [timeout=D]", Maybe,
         "read up to SIZE bytes: what is there, 0 at EOF, or an error; blocks when empty. \
-         `read S eof` reads until 0 or an error: the result is the total, or the error";
+         `read S eof` reads until 0 or an error: the result is the total, or the error \
+         (`= 500+ECONNRESET` expects both). With `timeout=D` each read waits at most D for data, \
+         then fails EAGAIN (`read S eof timeout=300ms`: drain until 300 ms pass without data)";
+    Poll {
+        #[serde(rename = "fd")] sock: N::Sock [sock],
+        events: u32 [events],
+        #[serde(skip_serializing_if = "Option::is_none")] timeout: Option<Duration> [timeout],
+    }
+        = "poll" [] "poll S EVENTS [timeout=D]", Maybe,
+        "poll() one socket for EVENTS (`POLLIN|POLLOUT|POLLRDHUP`); the result is revents \
+         (`= POLLIN|POLLHUP`; POLLERR and POLLHUP come unasked), or `0` when `timeout=D` passes first. \
+         What sets each bit is the personality's `poll_style`";
+    Getsockopt { #[serde(rename = "fd")] sock: N::Sock [sock], opt: SockOpt [sockopt] }
+        = "getsockopt" ["ioctl"] "getsockopt S OPTION", Never,
+        "read an option or a queue size: SO_ERROR (the pending error as the result, cleared; 0 if none), \
+         SO_LINGER's two fields, TCP_LINGER2 (s), FIONREAD/SIOCINQ (bytes unread), SIOCOUTQ (unacknowledged), \
+         SIOCOUTQNSD (unsent); which exist where is the personality's `query_style`";
+    RcvTimeo { #[serde(rename = "fd")] sock: N::Sock [sock], ns: Duration [duration] }
+        = "rcvtimeo" ["SO_RCVTIMEO"] "rcvtimeo S DURATION", Never,
+        "SO_RCVTIMEO (0 = none): a blocking read that waits this long fails with the personality's `timeo_error`; \
+         on Linux a blocking accept too (EAGAIN, `accept_timeo`)";
+    SndTimeo { #[serde(rename = "fd")] sock: N::Sock [sock], ns: Duration [duration] }
+        = "sndtimeo" ["SO_SNDTIMEO"] "sndtimeo S DURATION", Never,
+        "SO_SNDTIMEO (0 = none): a blocking write that waits this long returns its partial count, or fails with `timeo_error`";
     Shutdown { #[serde(rename = "fd")] sock: N::Sock [sock], how: How [how] }
         = "shutdown" [] "shutdown S rd|wr|rdwr", Never,
         "shutdown(); also `SHUT_RD`, `SHUT_WR`, `SHUT_RDWR`, `SD_RECEIVE`, `SD_SEND`, `SD_BOTH`";
@@ -452,6 +601,10 @@ impl<N: Naming> Call<N> {
             | Call::Keepalive { sock, .. }
             | Call::RcvBuf { sock, .. }
             | Call::SndBuf { sock, .. }
+            | Call::Poll { sock, .. }
+            | Call::Getsockopt { sock, .. }
+            | Call::RcvTimeo { sock, .. }
+            | Call::SndTimeo { sock, .. }
             | Call::Dup { sock, .. } => Some(sock),
             Call::Socket { .. } | Call::Fork { .. } | Call::Exit {} | Call::Sleep { .. } => None,
         }
@@ -535,9 +688,11 @@ impl Expansion {
             Call::Read {
                 sock,
                 len: ReadLen::Eof,
+                timeout,
             } => Call::Read {
                 sock: sock.clone(),
                 len: ReadLen::Bytes(READ_EOF_CHUNK_BYTES),
+                timeout: *timeout,
             },
             other => other.clone(),
         };
@@ -682,6 +837,7 @@ mod tests {
         let step = Call::Read {
             sock: 0,
             len: ReadLen::Eof,
+            timeout: None,
         };
         let mut left = [1000u64, 24, 0].into_iter();
         let (calls, r) = run(&step, true, |c| {
@@ -689,7 +845,8 @@ mod tests {
                 *c,
                 Call::Read {
                     sock: 0,
-                    len: ReadLen::Bytes(READ_EOF_CHUNK_BYTES)
+                    len: ReadLen::Bytes(READ_EOF_CHUNK_BYTES),
+                    timeout: None,
                 }
             );
             Ok(left.next().unwrap())
@@ -710,6 +867,19 @@ mod tests {
             Err(Errno::ECONNRESET),
             "an error ends the step as itself"
         );
+    }
+
+    #[test]
+    fn poll_bits_and_options_read_back() {
+        let bits = poll_bits::parse("POLLIN|POLLHUP").unwrap();
+        assert_eq!(bits, poll_bits::POLLIN | poll_bits::POLLHUP);
+        assert_eq!(poll_bits::text(u64::from(bits)), "POLLIN|POLLHUP");
+        assert_eq!(poll_bits::text(0), "0");
+        assert_eq!(poll_bits::parse("POLLIN|POLLWHAT"), None);
+        assert_eq!(SockOpt::parse("SIOCINQ"), Some(SockOpt::InQ));
+        for (o, _) in SockOpt::WORDS {
+            assert_eq!(SockOpt::parse(o.word()), Some(*o));
+        }
     }
 
     #[test]
@@ -748,6 +918,7 @@ mod tests {
         let c: Call<Fds> = Call::Read {
             sock: 3,
             len: ReadLen::Bytes(10),
+            timeout: None,
         };
         assert_eq!(
             serde_json::to_string(&c).unwrap(),

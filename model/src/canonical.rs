@@ -85,6 +85,8 @@ impl Socket {
             nonblocking: _,
             keepalive: _,
             linger: _,
+            rcvtimeo: _,
+            sndtimeo: _,
             shut_rd: _,
             shut_wr: _,
             so_error: _,

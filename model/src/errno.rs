@@ -6,93 +6,70 @@
 use serde::Serialize;
 use std::fmt;
 
-#[derive(
-    Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, schemars::JsonSchema, PartialOrd, Ord,
-)]
-#[serde(into = "&'static str")]
-pub enum Errno {
-    EAGAIN,
-    EPIPE,
-    ECONNRESET,
-    ECONNREFUSED,
-    ECONNABORTED,
-    ETIMEDOUT,
-    ENOTCONN,
-    EISCONN,
-    EINVAL,
-    EBADF,
-    EADDRINUSE,
-    EINPROGRESS,
-    EALREADY,
-    ESHUTDOWN,
-    EOPNOTSUPP,
-    EDOM,
+/// Declares [`Errno`] from one table: each error with its Winsock name, its
+/// number on Linux and Linux's strerror() text (which packetdrill prints).
+macro_rules! errnos {
+    ($($(#[$doc:meta])* $name:ident = $winsock:literal, $linux:literal, $text:literal;)*) => {
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, PartialOrd, Ord)]
+        #[serde(into = "&'static str")]
+        pub enum Errno {
+            $($(#[$doc])* $name,)*
+        }
+
+        impl Errno {
+            pub const ALL: &'static [Errno] = &[$(Errno::$name,)*];
+
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Errno::$name => stringify!($name),)*
+                }
+            }
+
+            /// The Winsock name of the same condition (`WSAE…`).
+            pub fn winsock_name(self) -> &'static str {
+                match self {
+                    $(Errno::$name => $winsock,)*
+                }
+            }
+
+            /// Linux's number for it (asm-generic/errno*.h) and strerror() text.
+            pub fn linux(self) -> (i32, &'static str) {
+                match self {
+                    $(Errno::$name => ($linux, $text),)*
+                }
+            }
+        }
+    };
+}
+
+errnos! {
+    EAGAIN = "WSAEWOULDBLOCK", 11, "Resource temporarily unavailable";
+    EPIPE = "WSAESHUTDOWN", 32, "Broken pipe";
+    ECONNRESET = "WSAECONNRESET", 104, "Connection reset by peer";
+    ECONNREFUSED = "WSAECONNREFUSED", 111, "Connection refused";
+    ECONNABORTED = "WSAECONNABORTED", 103, "Software caused connection abort";
+    ETIMEDOUT = "WSAETIMEDOUT", 110, "Connection timed out";
+    ENOTCONN = "WSAENOTCONN", 107, "Transport endpoint is not connected";
+    EISCONN = "WSAEISCONN", 106, "Transport endpoint is already connected";
+    EINVAL = "WSAEINVAL", 22, "Invalid argument";
+    EBADF = "WSAENOTSOCK", 9, "Bad file descriptor";
+    EADDRINUSE = "WSAEADDRINUSE", 98, "Address already in use";
+    EINPROGRESS = "WSAEINPROGRESS", 115, "Operation now in progress";
+    EALREADY = "WSAEALREADY", 114, "Operation already in progress";
+    ESHUTDOWN = "WSAESHUTDOWN", 108, "Cannot send after transport endpoint shutdown";
+    EOPNOTSUPP = "WSAEOPNOTSUPP", 95, "Operation not supported";
+    /// getsockopt() of an option the stack does not have (TCP_LINGER2 off Linux).
+    ENOPROTOOPT = "WSAENOPROTOOPT", 92, "Protocol not available";
+    /// ioctl() of a request the stack does not have (SIOCOUTQ on BSD). Winsock
+    /// has no such error: ioctlsocket() of an unknown command fails WSAEINVAL,
+    /// which the model says as EINVAL.
+    ENOTTY = "ENOTTY", 25, "Inappropriate ioctl for device";
+    /// setsockopt(SO_LINGER) beyond what the stack stores (FreeBSD). Winsock
+    /// has no WSAEDOM; no Winsock personality returns it.
+    EDOM = "EDOM", 33, "Numerical argument out of domain";
 }
 
 impl Errno {
-    pub const ALL: [Errno; 16] = [
-        Errno::EAGAIN,
-        Errno::EPIPE,
-        Errno::ECONNRESET,
-        Errno::ECONNREFUSED,
-        Errno::ECONNABORTED,
-        Errno::ETIMEDOUT,
-        Errno::ENOTCONN,
-        Errno::EISCONN,
-        Errno::EINVAL,
-        Errno::EBADF,
-        Errno::EADDRINUSE,
-        Errno::EINPROGRESS,
-        Errno::EALREADY,
-        Errno::ESHUTDOWN,
-        Errno::EOPNOTSUPP,
-        Errno::EDOM,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Errno::EAGAIN => "EAGAIN",
-            Errno::EPIPE => "EPIPE",
-            Errno::ECONNRESET => "ECONNRESET",
-            Errno::ECONNREFUSED => "ECONNREFUSED",
-            Errno::ECONNABORTED => "ECONNABORTED",
-            Errno::ETIMEDOUT => "ETIMEDOUT",
-            Errno::ENOTCONN => "ENOTCONN",
-            Errno::EISCONN => "EISCONN",
-            Errno::EINVAL => "EINVAL",
-            Errno::EBADF => "EBADF",
-            Errno::EADDRINUSE => "EADDRINUSE",
-            Errno::EINPROGRESS => "EINPROGRESS",
-            Errno::EALREADY => "EALREADY",
-            Errno::ESHUTDOWN => "ESHUTDOWN",
-            Errno::EOPNOTSUPP => "EOPNOTSUPP",
-            Errno::EDOM => "EDOM",
-        }
-    }
-
-    /// The Winsock name of the same condition (`WSAE…`).
-    pub fn winsock_name(self) -> &'static str {
-        match self {
-            Errno::EAGAIN => "WSAEWOULDBLOCK",
-            Errno::EPIPE => "WSAESHUTDOWN",
-            Errno::ECONNRESET => "WSAECONNRESET",
-            Errno::ECONNREFUSED => "WSAECONNREFUSED",
-            Errno::ECONNABORTED => "WSAECONNABORTED",
-            Errno::ETIMEDOUT => "WSAETIMEDOUT",
-            Errno::ENOTCONN => "WSAENOTCONN",
-            Errno::EISCONN => "WSAEISCONN",
-            Errno::EINVAL => "WSAEINVAL",
-            Errno::EBADF => "WSAENOTSOCK",
-            Errno::EADDRINUSE => "WSAEADDRINUSE",
-            Errno::EINPROGRESS => "WSAEINPROGRESS",
-            Errno::EALREADY => "WSAEALREADY",
-            Errno::ESHUTDOWN => "WSAESHUTDOWN",
-            Errno::EOPNOTSUPP => "WSAEOPNOTSUPP",
-            // Winsock has no WSAEDOM; no Winsock personality returns it.
-            Errno::EDOM => "EDOM",
-        }
-    }
-
     /// Parses a POSIX name, a Winsock name, or `EWOULDBLOCK`.
     pub fn parse(s: &str) -> Option<Errno> {
         if s == "EWOULDBLOCK" {
@@ -114,6 +91,18 @@ impl Errno {
     }
 }
 
+/// In JSON an errno is its POSIX name, one of these.
+impl schemars::JsonSchema for Errno {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Errno".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = Errno::ALL.iter().map(|e| e.name()).collect();
+        schemars::json_schema!({ "type": "string", "enum": names })
+    }
+}
+
 impl From<Errno> for &'static str {
     fn from(e: Errno) -> &'static str {
         e.name()
@@ -129,13 +118,40 @@ impl fmt::Display for Errno {
 /// What a call returns: a count (bytes, 0 at EOF, or a descriptor number) or an errno.
 pub type CallResult = Result<u64, Errno>;
 
+/// A `CallResult` in JSON as a C programmer reads a return value: the count
+/// as a number (`5`), an error as its POSIX name (`"ECONNRESET"`), never
+/// serde's `{"Ok":5}`. Use with `#[serde(serialize_with = "errno::result_json::serialize")]`
+/// and `#[schemars(with = "errno::result_json::Json")]`.
+pub mod result_json {
+    use super::{CallResult, Errno};
+    use serde::{Serialize, Serializer};
+
+    /// The JSON shape of a call's result.
+    #[derive(Serialize, schemars::JsonSchema)]
+    #[serde(untagged)]
+    pub enum Json {
+        /// Bytes moved, 0 at end of stream, or a new descriptor.
+        Count(u64),
+        /// The call failed with this errno (POSIX name, on every personality).
+        Errno(Errno),
+    }
+
+    pub fn serialize<S: Serializer>(r: &CallResult, s: S) -> Result<S::Ok, S::Error> {
+        match r {
+            Ok(n) => Json::Count(*n),
+            Err(e) => Json::Errno(*e),
+        }
+        .serialize(s)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn names_round_trip() {
-        for e in Errno::ALL {
+        for &e in Errno::ALL {
             assert_eq!(Errno::parse(e.name()), Some(e));
         }
         assert_eq!(Errno::parse("WSAECONNRESET"), Some(Errno::ECONNRESET));

@@ -136,13 +136,19 @@ pub enum DiscardCause {
     RstReceived,
     /// The retransmission limit was reached without an RST.
     Timeout,
+    // The four below are spelled in JSON as the RST cause of the same
+    // condition (`RstCause::key`): one name per condition everywhere.
     /// close() threw away data the application never read.
+    #[serde(rename = "close-with-unread")]
     CloseUnread,
     /// shutdown(SHUT_RD) threw away data the application never read.
+    #[serde(rename = "shut-rd-with-unread")]
     ShutRd,
     /// Data arriving after shutdown(SHUT_RD) was acknowledged and thrown away.
+    #[serde(rename = "data-after-shut-rd")]
     AfterShutRd,
     /// Data arriving after close() was acknowledged and thrown away.
+    #[serde(rename = "data-after-close")]
     AfterClose,
     /// An RST from the peer threw away data we had received but not read.
     RstReceivedUnread,
@@ -306,5 +312,24 @@ impl schemars::JsonSchema for RstCause {
 impl Serialize for RstCause {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.key())
+    }
+}
+
+#[cfg(test)]
+mod spelling {
+    use super::{DiscardCause, RstCause};
+
+    /// A discard and the RST of the same condition are spelled alike in JSON.
+    #[test]
+    fn a_discard_is_named_as_the_rst_of_its_condition() {
+        for (d, r) in [
+            (DiscardCause::CloseUnread, RstCause::CloseWithUnread),
+            (DiscardCause::ShutRd, RstCause::ShutRdWithUnread),
+            (DiscardCause::AfterShutRd, RstCause::DataAfterShutRd),
+            (DiscardCause::AfterClose, RstCause::DataAfterClose),
+            (DiscardCause::ProcessExit, RstCause::ProcessExit),
+        ] {
+            assert_eq!(serde_json::to_value(d).unwrap(), r.key());
+        }
     }
 }

@@ -20,6 +20,7 @@ pub mod input;
 pub mod invariants;
 pub mod output;
 pub mod personality;
+pub mod query;
 pub mod segment;
 pub mod seq;
 pub mod socket;

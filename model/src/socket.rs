@@ -249,6 +249,10 @@ pub struct Socket {
     /// (`linger_storage`): XNU's `short` can hold a negative value, which
     /// neither waits nor resets.
     pub linger: Option<i32>,
+    /// SO_RCVTIMEO: how long a blocking read waits (None: forever).
+    pub rcvtimeo: Option<Duration>,
+    /// SO_SNDTIMEO: how long a blocking write waits (None: forever).
+    pub sndtimeo: Option<Duration>,
     pub shut_rd: bool,
     pub shut_wr: bool,
     /// Pending error, reported once (SO_ERROR).
@@ -291,6 +295,8 @@ impl Socket {
             nonblocking: false,
             keepalive: false,
             linger: None,
+            rcvtimeo: None,
+            sndtimeo: None,
             shut_rd: false,
             shut_wr: false,
             so_error: None,

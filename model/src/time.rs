@@ -58,6 +58,27 @@ impl Instant {
 }
 
 impl Duration {
+    /// The duration with the largest unit that keeps it an integer (`300ms`,
+    /// `1500us`, `0`), as the scenario language reads it back.
+    pub fn text(self) -> String {
+        let ns = self.as_ns();
+        for (unit, scale) in [
+            ("min", 60_000_000_000),
+            ("s", 1_000_000_000),
+            ("ms", 1_000_000),
+            ("us", 1_000),
+        ] {
+            if ns >= scale && ns.is_multiple_of(scale) {
+                return format!("{}{unit}", ns / scale);
+            }
+        }
+        if ns == 0 {
+            "0".into()
+        } else {
+            format!("{ns}ns")
+        }
+    }
+
     pub const ZERO: Duration = Duration(0);
     pub const MAX: Duration = Duration(u64::MAX);
 

@@ -151,14 +151,16 @@ pub fn tolerance_ns(scale: f64, sim_duration_ns: u64) -> u64 {
     floor.max(sim_duration_ns / 20)
 }
 
-/// A step result as compared: counts for reads and writes, "ok" for calls
-/// whose value is a descriptor, a pid or 0.
+/// A step result as compared: counts for reads and writes, revents for
+/// poll, the value read for getsockopt/ioctl, "ok" for calls whose value is
+/// a descriptor, a pid or 0.
 /// A step whose scenario expects `= ok` has said its count does not matter.
 fn norm(a: Action, expect: Option<sim::Expect>, r: &StepResult) -> String {
     match r {
         StepResult::Done(Ok(_)) if expect == Some(sim::Expect::Ok) => "ok".into(),
         StepResult::Done(Ok(v)) => match a {
-            Action::Write { .. } | Action::Read { .. } => v.to_string(),
+            Action::Write { .. } | Action::Read { .. } | Action::Getsockopt { .. } => v.to_string(),
+            Action::Poll { .. } => model::call::poll_bits::text(*v),
             _ => "ok".into(),
         },
         other => other.to_string(),

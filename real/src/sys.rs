@@ -41,6 +41,8 @@ pub fn errno_name(e: i32) -> String {
         libc::EPERM => "EPERM",
         libc::EACCES => "EACCES",
         libc::EFAULT => "EFAULT",
+        libc::ENOPROTOOPT => "ENOPROTOOPT",
+        libc::ENOTTY => "ENOTTY",
         _ => return format!("errno {e}"),
     };
     name.to_string()
@@ -93,6 +95,88 @@ pub fn set_int_opt(fd: i32, level: i32, name: i32, v: i32) -> i32 {
             &v as *const i32 as *const libc::c_void,
             std::mem::size_of::<i32>() as libc::socklen_t,
         )
+    }
+}
+
+/// getsockopt of a value of type `T` (an `int`, a `struct linger`); -1 on error.
+pub fn get_opt<T: Copy>(fd: i32, level: i32, name: i32) -> Result<T, i32> {
+    // SAFETY: only used with plain C types (int, struct linger), for which zero is valid.
+    let mut v: T = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<T>() as libc::socklen_t;
+    // SAFETY: a pointer to a live T and its size, which the kernel writes at most.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            level,
+            name,
+            &mut v as *mut T as *mut libc::c_void,
+            &mut len,
+        )
+    };
+    if r < 0 {
+        Err(errno())
+    } else {
+        Ok(v)
+    }
+}
+
+/// An ioctl that reads an `int` (FIONREAD, SIOCOUTQ, SIOCOUTQNSD).
+pub fn ioctl_int(fd: i32, request: libc::c_ulong) -> Result<i32, i32> {
+    let mut v: i32 = 0;
+    // SAFETY: the request writes one int through the pointer.
+    let r = unsafe { libc::ioctl(fd, request as _, &mut v as *mut i32) };
+    if r < 0 {
+        Err(errno())
+    } else {
+        Ok(v)
+    }
+}
+
+/// setsockopt of a `struct timeval` (SO_RCVTIMEO, SO_SNDTIMEO).
+pub fn set_timeval_opt(fd: i32, name: i32, ns: u64) -> i32 {
+    let tv = libc::timeval {
+        tv_sec: (ns / 1_000_000_000) as libc::time_t,
+        tv_usec: (ns % 1_000_000_000 / 1_000) as libc::suseconds_t,
+    };
+    // SAFETY: a pointer to a live timeval and its size.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            name,
+            &tv as *const libc::timeval as *const libc::c_void,
+            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+        )
+    }
+}
+
+/// ppoll() of one descriptor for `events`, waiting at most `ns` (None:
+/// forever): its revents, 0 on timeout, or the errno. EINTR is retried with
+/// what is left of the wait.
+pub fn poll_one(fd: i32, events: i16, ns: Option<u64>) -> Result<i16, i32> {
+    let end = ns.map(|n| mono_ns() + n);
+    loop {
+        let mut p = libc::pollfd {
+            fd,
+            events,
+            revents: 0,
+        };
+        let left = end.map(|e| e.saturating_sub(mono_ns()));
+        let ts = left.map(|n| libc::timespec {
+            tv_sec: (n / 1_000_000_000) as libc::time_t,
+            tv_nsec: (n % 1_000_000_000) as libc::c_long,
+        });
+        let tsp = ts
+            .as_ref()
+            .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+        // SAFETY: one live pollfd; a live timespec or null; no signal mask.
+        let r = unsafe { libc::ppoll(&mut p, 1, tsp, std::ptr::null()) };
+        match r {
+            r if r < 0 && errno() == libc::EINTR => continue,
+            r if r < 0 => return Err(errno()),
+            0 => return Ok(0),
+            _ => return Ok(p.revents),
+        }
     }
 }
 

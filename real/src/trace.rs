@@ -19,7 +19,7 @@ use super::run::RealRun;
 use super::worker::{Ep, Rec, Res};
 use model::call::{Expansion, Fds, Next, Rename};
 use model::{Addr, CallResult, Conn, Errno, Event, Flags, HostId, Pid, Segment, Seq, SysCall};
-use sim::spec::{Action, Expect, ProcId, Slots, WorldSpec};
+use sim::spec::{Action, ProcId, Slots, Within, WorldSpec};
 use sim::verdict::{Observer, StepMismatch, Stuck};
 use sim::{EndReason, Entry, Verdict, What};
 
@@ -360,7 +360,7 @@ pub fn verdict(spec: &WorldSpec, run: &RealRun, calls: &[KernelCall], trace: &[E
     for e in trace {
         obs.observe(e);
     }
-    for m in step_mismatches(spec, &run.recs) {
+    for m in step_mismatches(spec, run.scale, &run.recs) {
         obs.step_mismatch(m);
     }
     let stuck = calls
@@ -390,33 +390,46 @@ pub fn verdict(spec: &WorldSpec, run: &RealRun, calls: &[KernelCall], trace: &[E
     obs.finish(end, end_at, trace.len() as u64, limits, stuck)
 }
 
-/// Steps whose `= EXPECTED` did not hold on the kernel.
-fn step_mismatches(spec: &WorldSpec, recs: &[Rec]) -> Vec<StepMismatch> {
+/// Steps whose `= EXPECTED` or `blocked=` did not hold on the kernel (the
+/// same [`Expect::holds`] and [`Within::holds`] as the simulator's; times
+/// in virtual time).
+fn step_mismatches(spec: &WorldSpec, scale: f64, recs: &[Rec]) -> Vec<StepMismatch> {
     let mut out = Vec::new();
     for r in recs {
         let Rec::Done {
             proc,
             step,
+            t0,
+            t,
             ref res,
-            ..
+            read,
         } = *r
         else {
             continue;
         };
         let s = &spec.steps[step as usize];
-        let Some(e) = s.expect else { continue };
-        let ok = match (e, res) {
-            (Expect::Value(v), Res::Ok(n)) => *n == v,
-            (Expect::Error(er), Res::Err(x)) => x == er.name(),
-            (Expect::Ok, Res::Ok(_)) => true,
-            _ => false,
+        let result = match res {
+            Res::Ok(n) => Ok(*n),
+            Res::Err(e) => Err(e.as_str()),
         };
-        if !ok {
+        let mut wrong = Vec::new();
+        if let Some(e) = s.expect {
+            if !e.holds(result, read, |e, name| e.name() == name) {
+                wrong.push((e.to_string(), e.actual_text(result, read)));
+            }
+        }
+        if let Some(w) = s.blocked {
+            let blocked = model::Duration::from_ns(virt(scale, t.saturating_sub(t0)));
+            if !w.holds(blocked) {
+                wrong.push((w.to_string(), Within::text(blocked)));
+            }
+        }
+        for (expected, actual) in wrong {
             out.push(StepMismatch {
                 step,
                 proc,
-                expected: e.to_string(),
-                actual: res.to_string(),
+                expected,
+                actual,
                 origin: s.origin.clone(),
             });
         }

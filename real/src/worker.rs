@@ -6,7 +6,7 @@
 //! of every descriptor; `exit` is `_exit()`, so the kernel closes what is open.
 
 use super::sys;
-use model::call::{Call, Expansion, Next, ReadLen};
+use model::call::{Call, Expansion, Next, ReadLen, SockOpt};
 use serde::{Deserialize, Serialize};
 use sim::spec::{Action, At, ProcId, WorldSpec};
 use std::net::Ipv4Addr;
@@ -67,12 +67,15 @@ pub enum Rec {
         conn: Option<(Ep, Ep)>,
     },
     /// A step finished (for process steps, its only report besides Start).
+    /// `read`: bytes a read-until-EOF step read before it ended.
     Done {
         proc: ProcId,
         step: u32,
         t0: u64,
         t: u64,
         res: Res,
+        #[serde(default)]
+        read: u64,
     },
     /// The process ran out of steps (it keeps its descriptors open).
     Finished { proc: ProcId, t: u64 },
@@ -148,13 +151,14 @@ pub fn run_proc(cx: &Ctx, p: ProcId, slots: Vec<Option<SlotStateOpaque>>, start:
             step,
             t: t0,
         });
-        let res = w.exec(step, &s.action);
+        let (res, read) = w.exec(step, &s.action);
         cx.send(&Rec::Done {
             proc: p,
             step,
             t0,
             t: cx.now(),
             res,
+            read,
         });
         if let Action::Exit {} = s.action {
             // SAFETY: ends this process; the kernel closes its descriptors.
@@ -213,14 +217,15 @@ impl Worker<'_> {
 
     /// Runs one step: its system calls as [`Expansion`] lays them out (the
     /// same expansion the simulator follows), or a process step. Each system
-    /// call is reported before and after it is made.
-    fn exec(&mut self, step: u32, a: &Action) -> Res {
+    /// call is reported before and after it is made. With the step's result,
+    /// the bytes a read-until-EOF step read.
+    fn exec(&mut self, step: u32, a: &Action) -> (Res, u64) {
         let mut x = Expansion::default();
         let had_fd = a.sock().is_some_and(|s| self.slots[*s as usize].is_some());
         loop {
             let named = match x.next(a, |s| self.slots[*s as usize].is_some()) {
                 Next::Sys(named) => named,
-                Next::Process => return self.process_step(a),
+                Next::Process => return (self.process_step(a), 0),
             };
             let fd = named.sock().map_or(-1, |&s| self.fd(s));
             let p = self.p;
@@ -250,10 +255,11 @@ impl Worker<'_> {
                 Res::Err(_) => Err(model::Errno::EINVAL),
             };
             if let Some(done) = x.absorb(a, &named, as_result) {
-                return match (done, r) {
+                let res = match (done, r) {
                     (Ok(v), _) => Res::Ok(v),
                     (Err(_), r) => r,
                 };
+                return (res, x.read_total());
             }
         }
     }
@@ -277,17 +283,27 @@ impl Worker<'_> {
             }
             Call::Accept { sock, new } => self.accept(sock, new),
             Call::Connect { sock, to } => self.connect(sock, to.host, to.port),
-            Call::Write { sock, bytes } => {
+            Call::Write {
+                sock,
+                bytes,
+                timeout,
+            } => {
                 self.note_conn(sock);
-                self.write(self.fd(sock), bytes)
+                let wait = timeout.map(|d| self.cx.scaled(d.as_ns()));
+                self.write(self.fd(sock), bytes, wait)
             }
-            Call::Read { sock, len } => {
+            Call::Read { sock, len, timeout } => {
                 let ReadLen::Bytes(max) = len else {
                     unreachable!("read to EOF is expanded")
                 };
                 self.note_conn(sock);
-                self.read(self.fd(sock), max)
+                let wait = timeout.map(|d| self.cx.scaled(d.as_ns()));
+                self.read(self.fd(sock), max, wait)
             }
+            Call::Poll { .. }
+            | Call::Getsockopt { .. }
+            | Call::RcvTimeo { .. }
+            | Call::SndTimeo { .. } => self.query_call(c),
             Call::Shutdown { sock, how } => {
                 let h = match how {
                     model::How::Rd => libc::SHUT_RD,
@@ -307,22 +323,55 @@ impl Worker<'_> {
             }
             Call::RcvBuf { sock, bytes } => self.buf_opt(sock, libc::SO_RCVBUF, bytes),
             Call::SndBuf { sock, bytes } => self.buf_opt(sock, libc::SO_SNDBUF, bytes),
-            Call::Dup { sock, new } => {
-                // SAFETY: dup has no memory arguments.
-                let r = unsafe { libc::dup(self.fd(sock)) };
-                if r >= 0 {
-                    let mut st = self.slots[sock as usize].unwrap_or_default();
-                    st.fd = r;
-                    self.slots[new as usize] = Some(st);
-                }
-                res_of(r as isize)
-            }
+            Call::Dup { sock, new } => self.dup(sock, new),
             Call::Close { .. } => unreachable!("handled above"),
             Call::Fork { .. } | Call::Exit {} | Call::Sleep { .. } => {
                 unreachable!("process steps are not system calls")
             }
         };
         (r, None)
+    }
+
+    fn dup(&mut self, sock: u16, new: u16) -> Res {
+        // SAFETY: dup has no memory arguments.
+        let r = unsafe { libc::dup(self.fd(sock)) };
+        if r >= 0 {
+            let mut st = self.slots[sock as usize].unwrap_or_default();
+            st.fd = r;
+            self.slots[new as usize] = Some(st);
+        }
+        res_of(r as isize)
+    }
+
+    /// poll(), getsockopt()/ioctl() and the timeout options.
+    fn query_call(&mut self, c: &Action) -> Res {
+        match *c {
+            Call::Poll {
+                sock,
+                events,
+                timeout,
+            } => {
+                self.note_conn(sock);
+                let wait = timeout.map(|d| self.cx.scaled(d.as_ns()));
+                match sys::poll_one(self.fd(sock), events as i16, wait) {
+                    Ok(revents) => Res::Ok(u64::from(revents as u16)),
+                    Err(e) => Res::Err(sys::errno_name(e)),
+                }
+            }
+            Call::Getsockopt { sock, opt } => {
+                self.note_conn(sock);
+                getsockopt(self.fd(sock), opt)
+            }
+            Call::RcvTimeo { sock, ns } => {
+                let ns = self.cx.scaled(ns.as_ns());
+                res_of(sys::set_timeval_opt(self.fd(sock), libc::SO_RCVTIMEO, ns) as isize)
+            }
+            Call::SndTimeo { sock, ns } => {
+                let ns = self.cx.scaled(ns.as_ns());
+                res_of(sys::set_timeval_opt(self.fd(sock), libc::SO_SNDTIMEO, ns) as isize)
+            }
+            _ => unreachable!("not a query or timeout call"),
+        }
     }
 
     /// fork, exit and sleep.
@@ -393,9 +442,17 @@ impl Worker<'_> {
         r
     }
 
-    /// One recv() of at most `max` bytes (EINTR retried).
-    fn read(&mut self, fd: i32, max: u64) -> Res {
+    /// One recv() of at most `max` bytes (EINTR retried); with a step's
+    /// timeout, a poll() for data first, which running out is EAGAIN.
+    fn read(&mut self, fd: i32, max: u64, wait_ns: Option<u64>) -> Res {
         let mut buf = vec![0u8; max.min(IO_CHUNK_MAX) as usize];
+        if wait_ns.is_some() {
+            match sys::poll_one(fd, libc::POLLIN, wait_ns) {
+                Ok(0) => return Res::Err("EAGAIN".into()),
+                Ok(_) => {}
+                Err(e) => return Res::Err(sys::errno_name(e)),
+            }
+        }
         loop {
             // SAFETY: the buffer is valid for its length.
             let n = unsafe { libc::recv(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0) };
@@ -472,23 +529,29 @@ impl Worker<'_> {
     }
 
     /// A write() of `bytes`: one call for up to IO_CHUNK_MAX, a loop beyond.
-    fn write(&mut self, fd: i32, bytes: u64) -> Res {
+    /// With a step's timeout, each send waits for room by poll() (what is
+    /// left of the wait) and does not block; running out returns the count
+    /// so far, or EAGAIN, as a send with SO_SNDTIMEO does.
+    fn write(&mut self, fd: i32, bytes: u64, wait_ns: Option<u64>) -> Res {
         let buf = vec![0u8; bytes.min(IO_CHUNK_MAX) as usize];
         let mut total = 0u64;
+        let end = wait_ns.map(|n| sys::mono_ns() + n);
         loop {
             let k = (bytes - total).min(buf.len() as u64) as usize;
+            let mut flags = libc::MSG_NOSIGNAL;
+            if let Some(end) = end {
+                let left = end.saturating_sub(sys::mono_ns());
+                match sys::poll_one(fd, libc::POLLOUT, Some(left)) {
+                    Ok(0) if total > 0 => return Res::Ok(total),
+                    Ok(0) => return Res::Err("EAGAIN".into()),
+                    _ => flags |= libc::MSG_DONTWAIT,
+                }
+            }
             // SAFETY: the buffer is valid for k ≤ its length.
-            let n = unsafe {
-                libc::send(
-                    fd,
-                    buf.as_ptr() as *const libc::c_void,
-                    k,
-                    libc::MSG_NOSIGNAL,
-                )
-            };
+            let n = unsafe { libc::send(fd, buf.as_ptr() as *const libc::c_void, k, flags) };
             if n < 0 {
                 let e = sys::errno();
-                if e == libc::EINTR {
+                if e == libc::EINTR || (end.is_some() && e == libc::EAGAIN) {
                     continue;
                 }
                 return if total > 0 {
@@ -502,6 +565,35 @@ impl Worker<'_> {
                 return Res::Ok(total);
             }
         }
+    }
+}
+
+/// getsockopt()/ioctl() of one option: SO_ERROR's pending error as the
+/// result (as the model gives it), the others as numbers.
+fn getsockopt(fd: i32, opt: SockOpt) -> Res {
+    // include/uapi/linux/sockios.h: SIOCINQ = FIONREAD, SIOCOUTQ = TIOCOUTQ,
+    // SIOCOUTQNSD = 0x894B.
+    const SIOCOUTQNSD: libc::c_ulong = 0x894B;
+    let v = match opt {
+        SockOpt::SoError => match sys::get_opt::<i32>(fd, libc::SOL_SOCKET, libc::SO_ERROR) {
+            Ok(0) => Ok(0),
+            Ok(e) => return Res::Err(sys::errno_name(e)),
+            Err(e) => Err(e),
+        },
+        SockOpt::LingerOnOff | SockOpt::LingerTime => {
+            sys::get_opt::<libc::linger>(fd, libc::SOL_SOCKET, libc::SO_LINGER).map(|l| match opt {
+                SockOpt::LingerOnOff => l.l_onoff,
+                _ => l.l_linger,
+            })
+        }
+        SockOpt::Linger2 => sys::get_opt::<i32>(fd, libc::IPPROTO_TCP, libc::TCP_LINGER2),
+        SockOpt::InQ => sys::ioctl_int(fd, libc::FIONREAD as libc::c_ulong),
+        SockOpt::OutQ => sys::ioctl_int(fd, libc::TIOCOUTQ as libc::c_ulong),
+        SockOpt::OutQNsd => sys::ioctl_int(fd, SIOCOUTQNSD),
+    };
+    match v {
+        Ok(n) => Res::Ok(n.max(0) as u64),
+        Err(e) => Res::Err(sys::errno_name(e)),
     }
 }
 

@@ -15,10 +15,10 @@
 
 use crate::diag::Class;
 use crate::units::{format_duration, parse_duration, parse_size, UnitError, DURATIONS};
-use model::call::{ArgSyntax, ArgWriter, Call, Dest, Naming, ReadLen, CALLS};
+use model::call::{poll_bits, ArgSyntax, ArgWriter, Call, Dest, Naming, ReadLen, SockOpt, CALLS};
 use model::{Duration, Errno, How, Instant};
 use serde::Serialize;
-use sim::spec::{At, Expect};
+use sim::spec::{At, Expect, Within};
 use std::fmt;
 use std::ops::Range;
 
@@ -62,6 +62,8 @@ pub struct StepDef {
     pub proc: Tok,
     pub op: Op,
     pub expect: Option<Expect>,
+    /// `blocked=1s±10ms` after the expected result.
+    pub blocked: Option<Within>,
 }
 
 /// A problem inside a step's text.
@@ -150,15 +152,16 @@ pub fn parse_step(line: &str) -> Result<StepDef, StepError> {
         ));
     };
     let op = parse_op(call, &toks[3..], line.len())?;
-    let expect = match expect_part {
-        Some((text, range)) => Some(parse_expect(text.trim(), range)?),
-        None => None,
+    let (expect, blocked) = match expect_part {
+        Some((text, range)) => parse_expectations(text, range)?,
+        None => (None, None),
     };
     Ok(StepDef {
         at,
         proc,
         op,
         expect,
+        blocked,
     })
 }
 
@@ -473,9 +476,60 @@ impl ArgSyntax<Text> for Words<'_> {
         parse_duration(&d.text).map_err(|e| unit_err(e, &d, "duration", DURATIONS))
     }
 
+    fn timeout(&mut self) -> Result<Option<Duration>, StepError> {
+        let Some(t) = self.peek().cloned() else {
+            return Ok(None);
+        };
+        let Some(v) = t.text.strip_prefix("timeout=") else {
+            return Err(self.unexpected(&t, "expected `timeout=DURATION`"));
+        };
+        self.next += 1;
+        let d = Tok::new(v, t.at.start + "timeout=".len()..t.at.end);
+        parse_duration(v)
+            .map(Some)
+            .map_err(|e| unit_err(e, &d, "timeout", DURATIONS))
+    }
+
+    fn sockopt(&mut self) -> Result<SockOpt, StepError> {
+        let t = self.take("an option (SO_ERROR, FIONREAD, …)")?;
+        SockOpt::parse(&t.text).ok_or_else(|| {
+            let words: Vec<&str> = SockOpt::WORDS
+                .iter()
+                .flat_map(|(_, w)| w.iter().copied())
+                .collect();
+            err(
+                Class::Value,
+                t.at.clone(),
+                format!("unknown option `{}`", t.text),
+                "not an option this call reads",
+                Some(format!("options: {}", words.join(", "))),
+            )
+        })
+    }
+
+    fn events(&mut self) -> Result<u32, StepError> {
+        let t = self.take("poll events (`POLLIN|POLLRDHUP`)")?;
+        poll_bits::parse(&t.text).ok_or_else(|| poll_bits_err(&t))
+    }
+
     fn proc(&mut self) -> Result<Tok, StepError> {
         self.take("the child process's name")
     }
+}
+
+/// A word that should be poll bits and is not.
+fn poll_bits_err(t: &Tok) -> StepError {
+    let names: Vec<&str> = poll_bits::NAMES.iter().map(|(_, n)| *n).collect();
+    err(
+        Class::Value,
+        t.at.clone(),
+        format!("bad poll events `{}`", t.text),
+        "expected bit names joined by `|`",
+        Some(format!(
+            "e.g. `POLLIN|POLLRDHUP`; bits: {}",
+            names.join(", ")
+        )),
+    )
 }
 
 /// Writes a call's arguments as the step language spells them (the inverse of [`Words`]).
@@ -540,6 +594,17 @@ impl ArgWriter<Text> for WriteWords<'_, '_> {
     fn duration(&mut self, v: &Duration) {
         self.word(format_duration(*v));
     }
+    fn timeout(&mut self, v: &Option<Duration>) {
+        if let Some(d) = v {
+            self.word(format_args!("timeout={}", format_duration(*d)));
+        }
+    }
+    fn sockopt(&mut self, v: &SockOpt) {
+        self.word(v.word());
+    }
+    fn events(&mut self, v: &u32) {
+        self.word(poll_bits::text(u64::from(*v)));
+    }
     fn proc(&mut self, v: &Tok) {
         self.word(&v.text);
     }
@@ -577,7 +642,72 @@ fn parse_op(call: &Tok, args: &[Tok], line_len: usize) -> Result<Op, StepError> 
     Ok(op)
 }
 
+/// The text after ` = `: a result, then `blocked=D±T`, either one optional
+/// (but not both absent).
+fn parse_expectations(
+    text: &str,
+    at: Range<usize>,
+) -> Result<(Option<Expect>, Option<Within>), StepError> {
+    let ws = words(text);
+    let shift = |t: &Tok| at.start + t.at.start..at.start + t.at.end;
+    let (blocked, rest) = match ws.last() {
+        Some(t) if t.text.starts_with("blocked=") => {
+            (Some(parse_within(t, shift(t))?), &ws[..ws.len() - 1])
+        }
+        _ => (None, &ws[..]),
+    };
+    let expect = match rest {
+        [] if blocked.is_some() => None,
+        [] => return Err(parse_expect("", at).unwrap_err()),
+        [one] => Some(parse_expect(&one.text, shift(one))?),
+        [_, second, ..] => {
+            return Err(err(
+                Class::Value,
+                shift(second),
+                format!("unexpected `{}` after the expected result", second.text),
+                "expected nothing, or `blocked=DURATION±TOLERANCE`",
+                Some("e.g. `= 500+ECONNRESET blocked=1s±10ms`".into()),
+            ))
+        }
+    };
+    Ok((expect, blocked))
+}
+
+/// `blocked=1s±10ms` (or `+-`).
+fn parse_within(t: &Tok, at: Range<usize>) -> Result<Within, StepError> {
+    let v = &t.text["blocked=".len()..];
+    let (d, tol) = v
+        .split_once('±')
+        .or_else(|| v.split_once("+-"))
+        .ok_or_else(|| {
+            err(
+                Class::Value,
+                at.clone(),
+                format!("bad `{}`: no tolerance", t.text),
+                "expected `blocked=DURATION±TOLERANCE`",
+                Some("e.g. `blocked=1s±10ms` (or `blocked=1s+-10ms`)".into()),
+            )
+        })?;
+    let dur = |s: &str| {
+        parse_duration(s).map_err(|e| unit_err(e, &Tok::new(s, at.clone()), "duration", DURATIONS))
+    };
+    Ok(Within {
+        ns: dur(d)?,
+        tolerance_ns: dur(tol)?,
+    })
+}
+
 fn parse_expect(text: &str, at: Range<usize>) -> Result<Expect, StepError> {
+    if text.starts_with("POLL") {
+        return poll_bits::parse(text)
+            .map(|b| Expect::Revents(u64::from(b)))
+            .ok_or_else(|| poll_bits_err(&Tok::new(text, at.clone())));
+    }
+    if let Some((n, e)) = text.split_once('+') {
+        if let (Ok(n), Some(e)) = (parse_size(n), Errno::parse(e)) {
+            return Ok(Expect::ReadThenError(n, e));
+        }
+    }
     if text == "ok" {
         return Ok(Expect::Ok);
     }
@@ -595,7 +725,7 @@ fn parse_expect(text: &str, at: Range<usize>) -> Result<Expect, StepError> {
         Class::Value,
         at,
         format!("bad expected result `{text}`"),
-        "expected a count, `eof`, `ok` or an errno",
+        "expected a count, `eof`, `ok`, an errno, `N+ERRNO` or poll bits",
         Some(format!("errno names: {}", names.join(", "))),
     ))
 }
@@ -611,10 +741,12 @@ impl fmt::Display for StepDef {
         let mut w = WriteWords(f, Ok(()));
         self.op.write_args(&mut w);
         w.1?;
-        if let Some(e) = &self.expect {
-            write!(f, " = {e}")?;
+        match (&self.expect, &self.blocked) {
+            (Some(e), Some(b)) => write!(f, " = {e} {b}"),
+            (Some(e), None) => write!(f, " = {e}"),
+            (None, Some(b)) => write!(f, " = {b}"),
+            (None, None) => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -668,6 +800,42 @@ mod tests {
     }
 
     #[test]
+    fn new_calls_and_expectations_parse() {
+        let s = ok("0 w poll s POLLIN|POLLRDHUP timeout=300ms = POLLIN|POLLHUP blocked=1s±10ms");
+        assert!(matches!(
+            s.op,
+            Op::Poll {
+                events: 0x2001,
+                timeout: Some(_),
+                ..
+            }
+        ));
+        assert_eq!(s.expect, Some(Expect::Revents(0x11)));
+        let w = s.blocked.unwrap();
+        assert_eq!((w.ns.as_ms(), w.tolerance_ns.as_ms()), (1000, 10));
+        let s = ok("0 w read s eof = 500+ECONNRESET");
+        assert_eq!(
+            s.expect,
+            Some(Expect::ReadThenError(500, Errno::ECONNRESET))
+        );
+        assert!(matches!(
+            ok("0 w ioctl s SIOCINQ").op,
+            Op::Getsockopt {
+                opt: SockOpt::InQ,
+                ..
+            }
+        ));
+        let e = parse_step("0 w poll s POLLIN|POLLWHAT").unwrap_err();
+        assert_eq!(e.at, 11..26);
+        let e = parse_step("0 w getsockopt s SO_WHAT").unwrap_err();
+        assert!(e.help.unwrap().contains("FIONREAD"));
+        let e = parse_step("0 w read s eof = 5 blocked=1s").unwrap_err();
+        assert!(e.message.contains("no tolerance"), "{e:?}");
+        let e = parse_step("0 w read s 10 timeout=soon").unwrap_err();
+        assert_eq!(e.at, 22..26);
+    }
+
+    #[test]
     fn errors_point_at_the_word_and_help() {
         let e = parse_step("0ms client conect c server:80").unwrap_err();
         assert_eq!(e.at, 11..17);
@@ -698,6 +866,14 @@ mod tests {
             "+0 server exit",
             "+0 server sleep 5s",
             "+0 server rcvbuf s 4096",
+            "+0 server poll s POLLIN|POLLRDHUP timeout=300ms = POLLIN|POLLHUP",
+            "+0 server poll s POLLIN = 0 blocked=1s±10ms",
+            "+0 server read s eof timeout=300ms = 500+ECONNRESET blocked=300ms±1ms",
+            "+0 server write s 1000 timeout=1s",
+            "+0 server getsockopt s SO_ERROR = ECONNRESET",
+            "+0 server ioctl s FIONREAD = 500",
+            "+0 server rcvtimeo s 200ms",
+            "+0 server sndtimeo s 1s",
         ] {
             let a = ok(s);
             let b = ok(&a.to_string());

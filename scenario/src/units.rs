@@ -149,24 +149,10 @@ fn scaled(num: &str, scale: u64) -> Result<u64, Scaled> {
     Ok(v)
 }
 
-/// Formats nanoseconds with the largest unit that keeps it an integer.
+/// Formats nanoseconds with the largest unit that keeps it an integer
+/// ([`Duration::text`], which the simulator's reports share).
 pub fn format_duration(d: Duration) -> String {
-    let ns = d.as_ns();
-    for (unit, scale) in [
-        ("min", 60_000_000_000),
-        ("s", 1_000_000_000),
-        ("ms", 1_000_000),
-        ("us", 1_000),
-    ] {
-        if ns >= scale && ns.is_multiple_of(scale) {
-            return format!("{}{unit}", ns / scale);
-        }
-    }
-    if ns == 0 {
-        "0".into()
-    } else {
-        format!("{ns}ns")
-    }
+    d.text()
 }
 
 #[cfg(test)]

@@ -3,12 +3,12 @@
 //! Steps of one process run in order; a step starts at its time or when the
 //! previous one finished, whichever is later.
 
-use crate::spec::{Action, At, Expect, ProcId, Slot, Slots};
+use crate::spec::{Action, At, ProcId, Slot, Slots, Within};
 use crate::trace::What;
 use crate::world::{Ev, World};
 use model::call::{Expansion, Next, Rename};
 use model::Instant;
-use model::{CallResult, Fd, Fds, Pid, SysCall};
+use model::{CallResult, Errno, Fd, Fds, Pid, SysCall};
 
 /// Calls one step may make without blocking (read-until-EOF loops).
 const CALLS_PER_STEP_MAX: u32 = 1_000_000;
@@ -44,6 +44,8 @@ pub struct AppState {
     pub slots: Vec<Option<Fd>>,
     pub blocked: Option<BlockedCall>,
     pub pending_result: Option<CallResult>,
+    /// When the current step started (for `blocked=` expectations).
+    pub started: Instant,
 }
 
 impl AppState {
@@ -56,6 +58,7 @@ impl AppState {
             slots: vec![None; slots],
             blocked: None,
             pending_result: None,
+            started: Instant::ZERO,
         }
     }
 }
@@ -106,6 +109,7 @@ impl World {
             At::After(d) => done_at + d,
         };
         a.status = AppStatus::Ready;
+        a.started = at.max(self.now);
         self.push(at.max(self.now), Ev::App(p));
     }
 
@@ -265,39 +269,9 @@ impl World {
 
     /// Ends the current step: checks its expectation and schedules the next.
     fn finish_step(&mut self, p: ProcId, r: CallResult, done_at: Instant) {
+        self.check_step(p, r, done_at);
         let step = self.step_index(p);
         let spec = &self.spec.steps[step as usize];
-        if let Some(e) = spec.expect {
-            let ok = match e {
-                Expect::Value(v) => r == Ok(v),
-                // On a Winsock stack a program sees only the Winsock name:
-                // EPIPE and ESHUTDOWN are both WSAESHUTDOWN.
-                Expect::Error(er) => match r {
-                    Err(actual) if actual == er => true,
-                    Err(actual) => {
-                        let host = self.spec.procs[p as usize].host as usize;
-                        let winsock = self.spec.hosts[host].personality.knobs.error_names.value
-                            == model::personality::ErrorNames::Winsock;
-                        winsock && actual.winsock_name() == er.winsock_name()
-                    }
-                    Ok(_) => false,
-                },
-                Expect::Ok => r.is_ok(),
-            };
-            if !ok {
-                let actual = match r {
-                    Ok(v) => v.to_string(),
-                    Err(e) => e.to_string(),
-                };
-                self.observer.mismatches.push((
-                    step,
-                    p,
-                    e.to_string(),
-                    actual,
-                    spec.origin.clone(),
-                ));
-            }
-        }
         let a = &mut self.apps[p as usize];
         a.expansion = Expansion::default();
         if matches!(spec.action, Action::Exit {}) {
@@ -308,6 +282,45 @@ impl World {
         }
         a.pc += 1;
         self.start_next_step(p, done_at);
+    }
+}
+
+impl World {
+    /// Checks the step's `= EXPECTED` and `blocked=` against how it ended.
+    fn check_step(&mut self, p: ProcId, r: CallResult, done_at: Instant) {
+        let step = self.step_index(p);
+        let spec = &self.spec.steps[step as usize];
+        let a = &self.apps[p as usize];
+        let partial = a.expansion.read_total();
+        let blocked = done_at.saturating_since(a.started);
+        let host = self.spec.procs[p as usize].host as usize;
+        // On a Winsock stack a program sees only the Winsock name: EPIPE and
+        // ESHUTDOWN are both WSAESHUTDOWN.
+        let winsock = self.spec.hosts[host].personality.knobs.error_names.value
+            == model::personality::ErrorNames::Winsock;
+        let name = r.map_err(|e| e.name());
+        let same = |e: Errno, actual: &str| {
+            e.name() == actual
+                || (winsock
+                    && Errno::parse(actual).is_some_and(|a| a.winsock_name() == e.winsock_name()))
+        };
+        let mut wrong = Vec::new();
+        if let Some(e) = spec.expect {
+            if !e.holds(name, partial, same) {
+                wrong.push((e.to_string(), e.actual_text(name, partial)));
+            }
+        }
+        if let Some(w) = spec.blocked {
+            if !w.holds(blocked) {
+                wrong.push((w.to_string(), Within::text(blocked)));
+            }
+        }
+        let origin = spec.origin.clone();
+        for (expected, actual) in wrong {
+            self.observer
+                .mismatches
+                .push((step, p, expected, actual, origin.clone()));
+        }
     }
 }
 

@@ -39,6 +39,7 @@ pub fn small_close(half_close: bool) -> Arc<WorldSpec> {
         Action::Read {
             sock: s,
             len: ReadLen::Bytes(1000),
+            timeout: None,
         },
     );
     b.then(
@@ -46,6 +47,7 @@ pub fn small_close(half_close: bool) -> Arc<WorldSpec> {
         Action::Write {
             sock: s,
             bytes: 500,
+            timeout: None,
         },
     );
     if half_close {
@@ -61,6 +63,7 @@ pub fn small_close(half_close: bool) -> Arc<WorldSpec> {
             Action::Read {
                 sock: s,
                 len: ReadLen::Eof,
+                timeout: None,
             },
         );
     }
@@ -78,6 +81,7 @@ pub fn small_close(half_close: bool) -> Arc<WorldSpec> {
         Action::Write {
             sock: c,
             bytes: 1000,
+            timeout: None,
         },
     );
     b.then(
@@ -85,6 +89,7 @@ pub fn small_close(half_close: bool) -> Arc<WorldSpec> {
         Action::Read {
             sock: c,
             len: ReadLen::Eof,
+            timeout: None,
         },
     );
     b.then("client", Action::Close { sock: c });
@@ -100,6 +105,7 @@ pub fn bulk(bytes: u64) -> Arc<WorldSpec> {
         Action::Read {
             sock: s,
             len: ReadLen::Eof,
+            timeout: None,
         },
     );
     b.then("server", Action::Close { sock: s });
@@ -111,7 +117,14 @@ pub fn bulk(bytes: u64) -> Arc<WorldSpec> {
             to: Dest { host: 1, port: 80 },
         },
     );
-    b.then("client", Action::Write { sock: c, bytes });
+    b.then(
+        "client",
+        Action::Write {
+            sock: c,
+            bytes,
+            timeout: None,
+        },
+    );
     b.then("client", Action::Close { sock: c });
     Arc::new(b.build())
 }

@@ -5,6 +5,7 @@
 use crate::spec::WorldSpec;
 use crate::trace::{Entry, Tail, What};
 use crate::verdict::{Connection, Direction, EndReason, Endpoint, Outcome, StepMismatch, Verdict};
+use model::call::SockOpt;
 use model::{Addr, Call, Event, ReadLen, Segment, Seq, SysCall};
 use model::{Duration, Instant};
 use std::fmt::Write;
@@ -100,11 +101,32 @@ pub fn call_text(c: &SysCall, spec: &WorldSpec) -> String {
         Call::Listen { sock, backlog, .. } => format!("listen({sock}, {backlog})"),
         Call::Accept { sock, .. } => format!("accept({sock})"),
         Call::Connect { sock, to } => format!("connect({sock}, {})", addr(spec, to.into())),
-        Call::Write { sock, bytes } => format!("write({sock}, {bytes})"),
-        Call::Read { sock, len } => match len {
-            ReadLen::Bytes(max) => format!("read({sock}, {max})"),
-            ReadLen::Eof => format!("read({sock}, …) until EOF"),
+        Call::Write {
+            sock,
+            bytes,
+            timeout,
+        } => format!("write({sock}, {bytes}){}", within(timeout)),
+        Call::Read { sock, len, timeout } => match len {
+            ReadLen::Bytes(max) => format!("read({sock}, {max}){}", within(timeout)),
+            ReadLen::Eof => format!("read({sock}, …) until EOF{}", within(timeout)),
         },
+        Call::Poll {
+            sock,
+            events,
+            timeout,
+        } => {
+            let ms = timeout.map_or("-1".into(), |d| d.as_ms().to_string());
+            let ev = model::call::poll_bits::text(u64::from(events));
+            format!("poll({sock}, {ev}, {ms})")
+        }
+        Call::Getsockopt { sock, opt } => match opt {
+            SockOpt::InQ | SockOpt::OutQ | SockOpt::OutQNsd => {
+                format!("ioctl({sock}, {})", opt.word())
+            }
+            _ => format!("getsockopt({sock}, {})", opt.word()),
+        },
+        Call::RcvTimeo { sock, ns } => format!("setsockopt({sock}, SO_RCVTIMEO, {})", ns.text()),
+        Call::SndTimeo { sock, ns } => format!("setsockopt({sock}, SO_SNDTIMEO, {})", ns.text()),
         Call::Shutdown { sock, how } => format!("shutdown({sock}, {})", how.constant()),
         Call::Close { sock } => format!("close({sock})"),
         Call::Linger { sock, linger } => match linger {
@@ -122,6 +144,11 @@ pub fn call_text(c: &SysCall, spec: &WorldSpec) -> String {
         Call::Exit {} => "exit()".into(),
         Call::Sleep { ns } => format!("sleep({})", duration_ms(ns)),
     }
+}
+
+/// A step's own timeout, after the call: ` within 300ms`.
+fn within(timeout: Option<Duration>) -> String {
+    timeout.map_or(String::new(), |d| format!(" within {}", d.text()))
 }
 
 /// One line of the ladder: time, then text in the host's column, or an arrow.
@@ -227,12 +254,11 @@ pub fn entry_text(spec: &WorldSpec, isns: &mut Isns, e: &Entry) -> Option<String
         What::Return {
             proc, call, result, ..
         } => {
-            format!(
-                "{}: {} = {}",
-                proc_name(proc),
-                call_text(call, spec),
-                result_text(spec, e.host, result)
-            )
+            let shown = match (call, result) {
+                (Call::Poll { .. }, Ok(bits)) => model::call::poll_bits::text(*bits),
+                _ => result_text(spec, e.host, result),
+            };
+            format!("{}: {} = {shown}", proc_name(proc), call_text(call, spec))
         }
         What::Fork { proc, child } => format!("{}: fork() → {}", proc_name(proc), proc_name(child)),
         What::Exit { proc } => format!("{}: exit()", proc_name(proc)),

@@ -68,6 +68,40 @@ pub enum Expect {
     Error(Errno),
     /// Any non-error result.
     Ok,
+    /// poll() revents (`POLLIN|POLLHUP`): the value, written as bit names.
+    Revents(u64),
+    /// A read to EOF that read this many bytes, then failed (`500+ECONNRESET`).
+    ReadThenError(u64, Errno),
+}
+
+impl Expect {
+    /// Whether a step that ended with `result` (an error by its name) after
+    /// reading `partial` bytes meets this; `same` says whether an error name
+    /// is the expected errno (on a Winsock stack, by its Winsock name).
+    pub fn holds(
+        &self,
+        result: Result<u64, &str>,
+        partial: u64,
+        same: impl Fn(Errno, &str) -> bool,
+    ) -> bool {
+        match (*self, result) {
+            (Expect::Value(v) | Expect::Revents(v), Ok(n)) => n == v,
+            (Expect::Ok, Ok(_)) => true,
+            (Expect::Error(e), Err(name)) => same(e, name),
+            (Expect::ReadThenError(n, e), Err(name)) => partial == n && same(e, name),
+            _ => false,
+        }
+    }
+
+    /// How a step's actual outcome reads beside this expectation.
+    pub fn actual_text(&self, result: Result<u64, &str>, partial: u64) -> String {
+        match (*self, result) {
+            (Expect::Revents(_), Ok(n)) => model::call::poll_bits::text(n),
+            (Expect::ReadThenError(..), Err(e)) => format!("{partial}+{e}"),
+            (_, Ok(n)) => n.to_string(),
+            (_, Err(e)) => e.to_string(),
+        }
+    }
 }
 
 impl std::fmt::Display for Expect {
@@ -76,7 +110,33 @@ impl std::fmt::Display for Expect {
             Expect::Value(v) => write!(f, "{v}"),
             Expect::Error(e) => write!(f, "{e}"),
             Expect::Ok => f.write_str("ok"),
+            Expect::Revents(v) => f.write_str(&model::call::poll_bits::text(*v)),
+            Expect::ReadThenError(n, e) => write!(f, "{n}+{e}"),
         }
+    }
+}
+
+/// How long a step is expected to block: `blocked=1s±10ms`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
+pub struct Within {
+    pub ns: Duration,
+    pub tolerance_ns: Duration,
+}
+
+impl Within {
+    pub fn holds(&self, blocked: Duration) -> bool {
+        blocked.abs_diff(self.ns) <= self.tolerance_ns
+    }
+
+    /// How an actual time blocked reads beside the expectation.
+    pub fn text(blocked: Duration) -> String {
+        format!("blocked={}", blocked.text())
+    }
+}
+
+impl std::fmt::Display for Within {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "blocked={}±{}", self.ns.text(), self.tolerance_ns.text())
     }
 }
 
@@ -86,6 +146,8 @@ pub struct StepSpec {
     pub at: At,
     pub action: Action,
     pub expect: Option<Expect>,
+    /// How long the step should take from its start to its end.
+    pub blocked: Option<Within>,
     /// Where the step came from (scenario line), for messages.
     pub origin: Option<String>,
 }
@@ -219,6 +281,7 @@ impl SpecBuilder {
             at,
             action,
             expect: None,
+            blocked: None,
             origin: None,
         });
         self.spec.steps.last_mut().expect("just pushed")

@@ -22,6 +22,8 @@ pub enum What {
         proc: ProcId,
         step: u32,
         call: SysCall,
+        #[serde(serialize_with = "model::errno::result_json::serialize")]
+        #[schemars(with = "model::errno::result_json::Json")]
         result: CallResult,
     },
     /// The call blocks in virtual time.

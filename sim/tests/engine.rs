@@ -21,6 +21,7 @@ fn transfer(seed: u64, bytes: u64, link: Link) -> WorldSpec {
         Action::Read {
             sock: s,
             len: ReadLen::Eof,
+            timeout: None,
         },
     )
     .expect(Expect::Value(bytes));
@@ -29,11 +30,19 @@ fn transfer(seed: u64, bytes: u64, link: Link) -> WorldSpec {
         Action::Write {
             sock: s,
             bytes: 1000,
+            timeout: None,
         },
     );
     w.b.then("server", Action::Close { sock: s });
     w.connect();
-    w.b.then("client", Action::Write { sock: c, bytes });
+    w.b.then(
+        "client",
+        Action::Write {
+            sock: c,
+            bytes,
+            timeout: None,
+        },
+    );
     w.b.then(
         "client",
         Action::Shutdown {
@@ -46,6 +55,7 @@ fn transfer(seed: u64, bytes: u64, link: Link) -> WorldSpec {
         Action::Read {
             sock: c,
             len: ReadLen::Eof,
+            timeout: None,
         },
     )
     .expect(Expect::Value(1000));
@@ -240,6 +250,7 @@ fn a_dead_peer_ends_in_etimedout_not_a_hang() {
         Action::Write {
             sock: c,
             bytes: 10_000,
+            timeout: None,
         },
     );
     w.b.then(
@@ -247,6 +258,7 @@ fn a_dead_peer_ends_in_etimedout_not_a_hang() {
         Action::Read {
             sock: c,
             len: ReadLen::Eof,
+            timeout: None,
         },
     )
     .expect(Expect::Error(model::Errno::ETIMEDOUT));
@@ -342,6 +354,7 @@ fn invariants_hold_after_every_step_through_resets() {
             Action::Write {
                 sock: s,
                 bytes: 500,
+                timeout: None,
             },
         );
         w.b.then("server", Action::Close { sock: s });
@@ -351,6 +364,7 @@ fn invariants_hold_after_every_step_through_resets() {
             Action::Write {
                 sock: c,
                 bytes: 100_000,
+                timeout: None,
             },
         );
         w.b.then(
@@ -358,6 +372,7 @@ fn invariants_hold_after_every_step_through_resets() {
             Action::Read {
                 sock: c,
                 len: ReadLen::Eof,
+                timeout: None,
             },
         );
         let world = step_checked(w.b.build());
@@ -374,7 +389,14 @@ fn crossing(seed: u64, bytes: u64, link: Link) -> WorldSpec {
     w.listen_accept();
     w.connect();
     for (proc, sock) in [("server", s), ("client", c)] {
-        w.b.then(proc, Action::Write { sock, bytes });
+        w.b.then(
+            proc,
+            Action::Write {
+                sock,
+                bytes,
+                timeout: None,
+            },
+        );
         w.b.then(
             proc,
             Action::Shutdown {
@@ -387,6 +409,7 @@ fn crossing(seed: u64, bytes: u64, link: Link) -> WorldSpec {
             Action::Read {
                 sock,
                 len: ReadLen::Eof,
+                timeout: None,
             },
         )
         .expect(Expect::Value(bytes));
@@ -468,8 +491,15 @@ fn an_expectation_after_exit_fails_naming_why_it_never_ran() {
     w.connect();
     let c = w.c;
     w.b.then("client", Action::Exit {});
-    w.b.then("client", Action::Write { sock: c, bytes: 10 })
-        .expect(Expect::Value(10));
+    w.b.then(
+        "client",
+        Action::Write {
+            sock: c,
+            bytes: 10,
+            timeout: None,
+        },
+    )
+    .expect(Expect::Value(10));
     let run = w.run();
     let index = (run.spec.steps.len() - 1) as u32;
     assert_eq!(
@@ -490,6 +520,7 @@ fn an_expectation_behind_a_call_that_never_returns_fails() {
         Action::Read {
             sock: s,
             len: ReadLen::Bytes(10),
+            timeout: None,
         },
     )
     .expect(Expect::Value(10));
@@ -522,8 +553,15 @@ fn steps_that_ran_and_held_leave_no_mismatch() {
     w.listen_accept();
     w.connect();
     let c = w.c;
-    w.b.then("client", Action::Write { sock: c, bytes: 10 })
-        .expect(Expect::Value(10));
+    w.b.then(
+        "client",
+        Action::Write {
+            sock: c,
+            bytes: 10,
+            timeout: None,
+        },
+    )
+    .expect(Expect::Value(10));
     w.b.then("client", Action::Exit {}).expect(Expect::Ok);
     let run = w.run();
     assert!(
@@ -607,6 +645,7 @@ fn stream(bytes: u64, from_server: bool, isn: Option<u32>) -> WorldSpec {
         Action::Write {
             sock: w_sock,
             bytes,
+            timeout: None,
         },
     )
     .expect(Expect::Value(bytes));
@@ -615,6 +654,7 @@ fn stream(bytes: u64, from_server: bool, isn: Option<u32>) -> WorldSpec {
     let read = Action::Read {
         sock: r_sock,
         len: ReadLen::Eof,
+        timeout: None,
     };
     b.then(reader, read).expect(Expect::Value(bytes));
     b.then(reader, Action::Close { sock: r_sock })

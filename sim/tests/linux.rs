@@ -29,6 +29,7 @@ fn server_close_with_unread_request_resets_and_client_read_fails() {
         Action::Write {
             sock: c,
             bytes: 1000,
+            timeout: None,
         },
     )
     .expect(Expect::Value(1000));
@@ -37,6 +38,7 @@ fn server_close_with_unread_request_resets_and_client_read_fails() {
         Action::Read {
             sock: c,
             len: ReadLen::Bytes(1000),
+            timeout: None,
         },
     )
     .expect(Expect::Error(Errno::ECONNRESET));
@@ -71,6 +73,7 @@ fn shutdown_wr_then_draining_both_sides_is_clean() {
         Action::Write {
             sock: s,
             bytes: 500,
+            timeout: None,
         },
     );
     w.b.then(
@@ -85,6 +88,7 @@ fn shutdown_wr_then_draining_both_sides_is_clean() {
         Action::Read {
             sock: s,
             len: ReadLen::Eof,
+            timeout: None,
         },
     )
     .expect(Expect::Value(1000));
@@ -95,6 +99,7 @@ fn shutdown_wr_then_draining_both_sides_is_clean() {
         Action::Write {
             sock: c,
             bytes: 1000,
+            timeout: None,
         },
     );
     w.b.then(
@@ -109,6 +114,7 @@ fn shutdown_wr_then_draining_both_sides_is_clean() {
         Action::Read {
             sock: c,
             len: ReadLen::Eof,
+            timeout: None,
         },
     )
     .expect(Expect::Value(500));
@@ -160,6 +166,7 @@ fn linger_zero_resets_and_loses_the_queued_send_data_at_the_sender() {
         Action::Read {
             sock: s,
             len: ReadLen::Eof,
+            timeout: None,
         },
     )
     .expect(Expect::Error(Errno::ECONNRESET));
@@ -169,6 +176,7 @@ fn linger_zero_resets_and_loses_the_queued_send_data_at_the_sender() {
         Action::Write {
             sock: c,
             bytes: 10_000,
+            timeout: None,
         },
     )
     .expect(Expect::Value(10_000));
@@ -239,6 +247,7 @@ fn server_writes_then_closes_with_request_unread_client_reads_then_reset() {
         Action::Write {
             sock: s,
             bytes: 500,
+            timeout: None,
         },
     );
     w.b.then("server", Action::Close { sock: s });
@@ -248,6 +257,7 @@ fn server_writes_then_closes_with_request_unread_client_reads_then_reset() {
         Action::Write {
             sock: c,
             bytes: 1000,
+            timeout: None,
         },
     );
     w.b.then(
@@ -256,22 +266,14 @@ fn server_writes_then_closes_with_request_unread_client_reads_then_reset() {
             ns: Duration::from_ms(20),
         },
     );
-    w.b.then(
-        "client",
-        Action::Read {
-            sock: c,
-            len: ReadLen::Bytes(1000),
-        },
-    )
-    .expect(Expect::Value(500));
-    w.b.then(
-        "client",
-        Action::Read {
-            sock: c,
-            len: ReadLen::Bytes(1000),
-        },
-    )
-    .expect(Expect::Error(Errno::ECONNRESET));
+    let read = Action::Read {
+        sock: c,
+        len: ReadLen::Bytes(1000),
+        timeout: None,
+    };
+    for e in [Expect::Value(500), Expect::Error(Errno::ECONNRESET)] {
+        w.b.then("client", read).expect(e);
+    }
     let r = w.run();
     r.assert_expectations();
     let data = r.sent(SERVER, Flags::PSH);
@@ -313,6 +315,7 @@ fn client_closes_then_server_writes_twice_first_ok_draws_rst_second_epipe() {
         Action::Write {
             sock: s,
             bytes: 100,
+            timeout: None,
         },
     )
     .expect(Expect::Value(100));
@@ -327,6 +330,7 @@ fn client_closes_then_server_writes_twice_first_ok_draws_rst_second_epipe() {
         Action::Write {
             sock: s,
             bytes: 100,
+            timeout: None,
         },
     )
     .expect(Expect::Error(Errno::EPIPE));
@@ -335,6 +339,7 @@ fn client_closes_then_server_writes_twice_first_ok_draws_rst_second_epipe() {
         Action::Read {
             sock: s,
             len: ReadLen::Bytes(100),
+            timeout: None,
         },
     )
     .expect(Expect::Value(0));
@@ -359,13 +364,21 @@ fn connect_to_a_closed_port_is_refused() {
     let mut w = World2::new(1);
     let c = w.c;
     w.connect();
-    w.b.then("client", Action::Write { sock: c, bytes: 1 })
-        .expect(Expect::Error(Errno::EPIPE));
+    w.b.then(
+        "client",
+        Action::Write {
+            sock: c,
+            bytes: 1,
+            timeout: None,
+        },
+    )
+    .expect(Expect::Error(Errno::EPIPE));
     w.b.then(
         "client",
         Action::Read {
             sock: c,
             len: ReadLen::Bytes(1),
+            timeout: None,
         },
     )
     .expect(Expect::Error(Errno::ENOTCONN));
@@ -414,6 +427,7 @@ fn listener_closed_with_a_queued_connection_resets_it() {
         Action::Write {
             sock: c,
             bytes: 100,
+            timeout: None,
         },
     );
     w.b.then(
@@ -421,6 +435,7 @@ fn listener_closed_with_a_queued_connection_resets_it() {
         Action::Read {
             sock: c,
             len: ReadLen::Bytes(100),
+            timeout: None,
         },
     )
     .expect(Expect::Error(Errno::ECONNRESET));
@@ -429,11 +444,19 @@ fn listener_closed_with_a_queued_connection_resets_it() {
         Action::Read {
             sock: c,
             len: ReadLen::Bytes(100),
+            timeout: None,
         },
     )
     .expect(Expect::Value(0));
-    w.b.then("client", Action::Write { sock: c, bytes: 1 })
-        .expect(Expect::Error(Errno::EPIPE));
+    w.b.then(
+        "client",
+        Action::Write {
+            sock: c,
+            bytes: 1,
+            timeout: None,
+        },
+    )
+    .expect(Expect::Error(Errno::EPIPE));
     let r = w.run();
     r.assert_expectations();
     assert_eq!(r.rsts(), [(SERVER, RstCause::ListenerClosed)]);
@@ -466,6 +489,7 @@ fn fork_world(parent_op: Action) -> Run {
         Action::Read {
             sock: c,
             len: ReadLen::Eof,
+            timeout: None,
         },
     )
     .expect(Expect::Value(0));
@@ -534,6 +558,7 @@ fn process_exit_with_unread_data_resets() {
         Action::Write {
             sock: c,
             bytes: 200,
+            timeout: None,
         },
     );
     w.b.then(
@@ -541,6 +566,7 @@ fn process_exit_with_unread_data_resets() {
         Action::Read {
             sock: c,
             len: ReadLen::Bytes(10),
+            timeout: None,
         },
     )
     .expect(Expect::Error(Errno::ECONNRESET));
@@ -561,6 +587,7 @@ fn linger_one_second_blocking_close_with_a_fast_reader_is_graceful() {
         Action::Read {
             sock: s,
             len: ReadLen::Eof,
+            timeout: None,
         },
     )
     .expect(Expect::Value(200_000));
@@ -585,6 +612,7 @@ fn linger_one_second_blocking_close_with_a_fast_reader_is_graceful() {
         Action::Write {
             sock: c,
             bytes: 200_000,
+            timeout: None,
         },
     );
     w.b.then("client", Action::Close { sock: c })
@@ -619,7 +647,14 @@ fn winsock_error_names_are_a_reporting_choice_only() {
         let mut w = World2::with(1, client, linux());
         let c = w.c;
         w.connect();
-        w.b.then("client", Action::Write { sock: c, bytes: 1 });
+        w.b.then(
+            "client",
+            Action::Write {
+                sock: c,
+                bytes: 1,
+                timeout: None,
+            },
+        );
         w.run()
     };
     let posix = run("posix");

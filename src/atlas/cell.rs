@@ -342,6 +342,7 @@ impl Script {
             proc: tok(proc),
             op,
             expect: None,
+            blocked: None,
         };
         self.lines.push(step.to_string());
         self.lines.len() - 1
@@ -364,6 +365,7 @@ fn read(sock: &str) -> Op {
     Op::Read {
         sock: tok(sock),
         len: ReadLen::Bytes(READ_BYTES),
+        timeout: None,
     }
 }
 
@@ -371,6 +373,7 @@ fn write(sock: &str, bytes: u64) -> Op {
     Op::Write {
         sock: tok(sock),
         bytes,
+        timeout: None,
     }
 }
 

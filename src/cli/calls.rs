@@ -2,15 +2,45 @@
 //! (`model::call::CALLS`); `--markdown` prints the table of
 //! `docs/scenario-format.md`.
 
-use super::EXIT_OK;
+use super::{print_json, EXIT_OK};
 use model::call::{Blocks, CALLS};
+use serde::Serialize;
 use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The Markdown table of docs/scenario-format.md.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "format")]
     pub markdown: bool,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: super::TextOrJson,
+}
+
+/// `tcpsim calls --format json`: one entry per call, in the table's order.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct CallJson {
+    /// The scenario word.
+    name: &'static str,
+    /// Other words accepted for it.
+    aliases: &'static [&'static str],
+    /// The argument syntax, as in docs/scenario-format.md.
+    usage: &'static str,
+    blocks: Blocks,
+    help: &'static str,
+}
+
+/// Every call of the table, for JSON.
+pub fn json() -> Vec<CallJson> {
+    CALLS
+        .iter()
+        .map(|c| CallJson {
+            name: c.name,
+            aliases: c.aliases,
+            usage: c.usage,
+            blocks: c.blocks,
+            help: c.help,
+        })
+        .collect()
 }
 
 /// One line per call: usage, whether it can block, help, aliases.
@@ -47,6 +77,9 @@ pub fn markdown() -> String {
 }
 
 pub fn exec(a: &Args) -> ExitCode {
+    if a.format == super::TextOrJson::Json {
+        return print_json(&json());
+    }
     if a.markdown {
         print!("{}", markdown());
     } else {

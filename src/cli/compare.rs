@@ -545,7 +545,12 @@ fn colour(c: &Cell, text: &str, styled: bool) -> String {
 
 pub fn text(s: &Scenario, c: &Comparison, styled: bool) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "scenario: {} ({})\n", s.name, s.path);
+    // A long name and path wrap (the path on its own line) within 100 columns.
+    o.push_str(&sim::report::fit(&format!(
+        "scenario: {} ({})",
+        s.name, s.path
+    )));
+    o.push('\n');
     matrix_text(&mut o, s, c, styled);
     if c.divergences.is_empty() {
         o.push_str("\nEvery pair ends the same.\n");

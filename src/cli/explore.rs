@@ -39,8 +39,8 @@ pub struct Args {
     pub file: Option<PathBuf>,
     /// Each side's calls to choose from, comma-separated: close, shutdown-wr,
     /// shutdown-rd, shutdown-rdwr, linger-off, linger0, linger<N> (SO_LINGER N s, e.g. linger1), nonblocking,
-    /// exit, read-all, write (of --max-bytes), or any call without its socket
-    /// (`read 100`, `keepalive on`).
+    /// exit, read-all, write (of --max-bytes), poll, so-error, drain (read to EOF,
+    /// 100 ms per read), or any call without its socket (`read 100`, `keepalive on`).
     #[arg(
         long,
         value_delimiter = ',',

@@ -59,6 +59,10 @@ pub struct Args {
     /// Print counterexamples without their ladder diagram.
     #[arg(long, short)]
     pub quiet: bool,
+    /// `json`: the search's summary and counterexamples (or with --survey
+    /// the survey) as one JSON document on stdout; the timing goes to stderr.
+    #[arg(long, value_enum, default_value_t, conflicts_with = "markdown")]
+    pub format: super::TextOrJson,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -75,6 +79,9 @@ pub struct MergeArgs {
     /// Table as Markdown.
     #[arg(long)]
     pub markdown: bool,
+    /// `json`: the merged survey as JSON on stdout.
+    #[arg(long, value_enum, default_value_t, conflicts_with = "markdown")]
+    pub format: super::TextOrJson,
     /// Also write the merged survey as JSON.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -150,6 +157,40 @@ pub fn exec(a: &Args) -> ExitCode {
     run_search(a, gen, shard)
 }
 
+/// `tcpsim fuzz --format json`: what was searched and each counterexample
+/// (no timing: the same arguments give the same document).
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct SearchJson {
+    /// Cases run.
+    cases: u64,
+    seed: u64,
+    /// This run's slice of the case sequence: [K, N] of `--shard K/N`.
+    shard: [u64; 2],
+    properties: Vec<&'static str>,
+    /// Where counterexamples are written.
+    out: String,
+    counterexamples: Vec<CounterexampleJson>,
+}
+
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct CounterexampleJson {
+    property: &'static str,
+    /// The failing case's index in the sequence.
+    case: u64,
+    /// What failed in the generated case.
+    message: String,
+    /// What fails in the shrunk one.
+    shrunk_message: String,
+    shrink_steps: u32,
+    generated_steps: usize,
+    minimal_steps: usize,
+    /// The counterexample's scenario file, and its capture beside it.
+    file: String,
+    capture: String,
+    /// The shrunk case's verdict.
+    verdict: sim::Verdict,
+}
+
 /// The property search: runs it, prints its summary and writes, prints and
 /// replays each counterexample.
 fn run_search(a: &Args, gen: GenConfig, shard: Shard) -> ExitCode {
@@ -165,23 +206,30 @@ fn run_search(a: &Args, gen: GenConfig, shard: Shard) -> ExitCode {
     let result = search(&cfg, |n| progress(&pb, start, n));
     pb.finish_and_clear();
     let secs = start.elapsed().as_secs_f64();
-    let names: Vec<&str> = props.iter().map(|p| p.key()).collect();
-    println!(
-        "fuzz: {} cases (seed {}, shard {}/{}) in {:.2} s, {:.0} cases/s on {} threads; properties: {}",
-        result.run,
-        a.seed,
-        shard.index,
-        shard.count,
-        secs,
-        result.run as f64 / secs.max(1e-9),
-        rayon::current_num_threads(),
-        names.join(", ")
-    );
+    let names: Vec<&'static str> = props.iter().map(|p| p.key()).collect();
+    let json = a.format == super::TextOrJson::Json;
+    let summary = summary_line(a, shard, result.run, secs, &names);
+    if json {
+        eprintln!("{summary}");
+    } else {
+        println!("{summary}");
+    }
     for (i, e) in &result.invalid {
         eprintln!("warning: case {i} did not compile: {e}");
     }
     let dir = a.out.clone().unwrap_or_else(|| PathBuf::from("fuzz-out"));
+    let mut doc = SearchJson {
+        cases: result.run,
+        seed: a.seed,
+        shard: [shard.index, shard.count],
+        properties: names,
+        out: dir.display().to_string(),
+        counterexamples: Vec::new(),
+    };
     if result.found.is_empty() {
+        if json {
+            return super::print_json(&doc);
+        }
         println!(
             "no property failed (a counterexample would have been shrunk and written to {}/)",
             dir.display()
@@ -200,10 +248,48 @@ fn run_search(a: &Args, gen: GenConfig, shard: Shard) -> ExitCode {
             Ok(c) => c,
             Err(code) => return code,
         };
+        if json {
+            doc.counterexamples
+                .push(counterexample_json(f, &path, &capture));
+            continue;
+        }
         print_counterexample(f, &path, &capture, &text);
         replay_counterexample(&path.display().to_string(), &text, !a.quiet);
     }
+    if json {
+        return super::print_json_code(&doc, EXIT_FAILED);
+    }
     ExitCode::from(EXIT_FAILED)
+}
+
+/// How many cases ran, how fast, for which properties.
+fn summary_line(a: &Args, shard: Shard, run: u64, secs: f64, names: &[&str]) -> String {
+    format!(
+        "fuzz: {} cases (seed {}, shard {}/{}) in {:.2} s, {:.0} cases/s on {} threads; properties: {}",
+        run,
+        a.seed,
+        shard.index,
+        shard.count,
+        secs,
+        run as f64 / secs.max(1e-9),
+        rayon::current_num_threads(),
+        names.join(", ")
+    )
+}
+
+fn counterexample_json(f: &Found, path: &Path, capture: &Path) -> CounterexampleJson {
+    CounterexampleJson {
+        property: f.violation.property.key(),
+        case: f.index,
+        message: f.original_violation.message.clone(),
+        shrunk_message: f.violation.message.clone(),
+        shrink_steps: f.shrink_steps,
+        generated_steps: f.original.steps(),
+        minimal_steps: f.minimal.steps(),
+        file: path.display().to_string(),
+        capture: capture.display().to_string(),
+        verdict: f.verdict.clone(),
+    }
 }
 
 /// Writes a counterexample's scenario file into `dir`: its path and text,
@@ -246,7 +332,8 @@ fn replay_counterexample(shown: &str, text: &str, ladder: bool) {
     match replay(shown, text) {
         Ok((s, mismatches)) => {
             println!();
-            print!("{}", super::run::run_text_report(&s, &mismatches, ladder));
+            let report = super::run::run_text_report(&s, &mismatches, ladder);
+            print!("{}", super::paint::paint(&report, super::styled()));
             if !mismatches.is_empty() {
                 eprintln!(
                     "warning: the counterexample does not replay as recorded ({} expectations fail)",
@@ -263,7 +350,8 @@ fn header(s: &Survey, markdown: bool, command: &str) -> String {
     let shards = if s.of == 1 {
         String::new()
     } else {
-        format!(", shards {:?} of {}", s.shards, s.of)
+        let shards: Vec<String> = s.shards.iter().map(|k| k.to_string()).collect();
+        format!(", shards {} of {}", shards.join(", "), s.of)
     };
     if markdown {
         let _ = writeln!(
@@ -322,6 +410,9 @@ fn run_survey(a: &Args, gen: &GenConfig, shard: Shard) -> ExitCode {
             return ExitCode::from(EXIT_INPUT);
         }
     }
+    if a.format == super::TextOrJson::Json {
+        return super::print_json(&s);
+    }
     let command = format!(
         "tcpsim fuzz --survey --cases {} --seed {}{}",
         a.cases,
@@ -368,6 +459,9 @@ fn merge(m: &MergeArgs) -> ExitCode {
             eprintln!("error: cannot write {}: {e}", out.display());
             return ExitCode::from(EXIT_INPUT);
         }
+    }
+    if m.format == super::TextOrJson::Json {
+        return super::print_json(&s);
     }
     let gen = GenConfig::new(s.personalities.clone());
     let command = format!(

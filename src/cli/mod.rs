@@ -9,6 +9,7 @@ pub mod compare;
 pub mod explore;
 pub mod fuzz;
 pub mod packetdrill;
+pub mod paint;
 pub mod personalities;
 pub mod real;
 pub mod run;
@@ -35,6 +36,32 @@ pub fn output_failed(e: std::io::Error) -> ExitCode {
     }
     eprintln!("error: cannot write the report: {e}");
     ExitCode::from(EXIT_INPUT)
+}
+
+/// `--format` of the commands whose report is text or one JSON document.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TextOrJson {
+    #[default]
+    Text,
+    /// One JSON document (its schema: `tcpsim schema`).
+    Json,
+}
+
+/// Prints one JSON document (pretty, newline-terminated) on stdout; exit 0,
+/// or what a failed write means.
+pub fn print_json(v: &impl serde::Serialize) -> ExitCode {
+    print_json_code(v, EXIT_OK)
+}
+
+/// As [`print_json`], exiting with `code` once written.
+pub fn print_json_code(v: &impl serde::Serialize, code: u8) -> ExitCode {
+    use std::io::Write;
+    let text = serde_json::to_string_pretty(v).expect("reports serialize") + "\n";
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::from(code),
+        Err(e) => output_failed(e),
+    }
 }
 
 /// Whether to colour output on stdout.

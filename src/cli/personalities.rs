@@ -3,10 +3,11 @@
 //! `matrix` prints the Markdown of `docs/personalities.md` (a test keeps the
 //! file in sync with the code).
 
-use super::{EXIT_INPUT, EXIT_OK};
+use super::{print_json, TextOrJson, EXIT_INPUT, EXIT_OK};
 use crate::personality_file;
 use model::personality::Knobs;
 use model::Personality;
+use serde::Serialize;
 use std::fmt::Write;
 use std::path::Path;
 use std::process::ExitCode;
@@ -15,6 +16,10 @@ use std::process::ExitCode;
 pub struct Args {
     #[command(subcommand)]
     pub what: Option<What>,
+    /// `json`: the list, one personality's knobs, a diff, or (for `matrix`)
+    /// every built-in with its knobs, as JSON.
+    #[arg(long, value_enum, default_value_t, global = true)]
+    pub format: TextOrJson,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -78,9 +83,9 @@ pub fn diff_text(a: &Personality, b: &Personality) -> String {
         a.name,
         b.name
     );
-    let _ = writeln!(o, "{:<26} {:<22} {:<22}", "knob", a.name, b.name);
+    let _ = writeln!(o, "{:<26} {:<22} {}", "knob", a.name, b.name);
     for (name, va, vb) in d {
-        let _ = writeln!(o, "{name:<26} {va:<22} {vb:<22}");
+        let _ = writeln!(o, "{name:<26} {va:<22} {vb}");
         let (_, sa) = a.knobs.get(name).expect("knob");
         let (_, sb) = b.knobs.get(name).expect("knob");
         let _ = writeln!(o, "    {}: {sa}\n    {}: {sb}", a.name, b.name);
@@ -146,7 +151,122 @@ pub fn matrix_markdown() -> String {
     o
 }
 
+/// A personality as `personalities --format json` lists it.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct NameJson {
+    name: String,
+    release: String,
+}
+
+/// One knob of a personality: its value as `--set` takes it, and where the
+/// value comes from.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct KnobJson {
+    name: &'static str,
+    value: String,
+    source: String,
+    /// What the knob means (the same for every personality).
+    doc: &'static str,
+}
+
+/// `personalities show NAME --format json`; `matrix` is a list of them.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct ShowJson {
+    name: String,
+    release: String,
+    knobs: Vec<KnobJson>,
+}
+
+/// A knob two personalities set differently.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct DifferenceJson {
+    knob: &'static str,
+    /// The values in `a` and in `b`.
+    values: [String; 2],
+    /// Their sources, in the same order.
+    sources: [String; 2],
+}
+
+/// `personalities diff A B --format json`.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct DiffJson {
+    a: String,
+    b: String,
+    differences: Vec<DifferenceJson>,
+}
+
+pub fn list_json() -> Vec<NameJson> {
+    Personality::BUILTIN
+        .iter()
+        .map(|n| Personality::builtin(n).expect("built-in"))
+        .map(|p| NameJson {
+            name: p.name.to_string(),
+            release: p.release.to_string(),
+        })
+        .collect()
+}
+
+pub fn show_json(p: &Personality) -> ShowJson {
+    let knobs = Knobs::INFO
+        .iter()
+        .map(|info| {
+            let (value, source) = p.knobs.get(info.name).expect("every knob");
+            KnobJson {
+                name: info.name,
+                value,
+                source: source.to_string(),
+                doc: info.doc.trim(),
+            }
+        })
+        .collect();
+    ShowJson {
+        name: p.name.to_string(),
+        release: p.release.to_string(),
+        knobs,
+    }
+}
+
+pub fn diff_json(a: &Personality, b: &Personality) -> DiffJson {
+    let differences = differing(a, b)
+        .into_iter()
+        .map(|(knob, va, vb)| {
+            let source = |p: &Personality| p.knobs.get(knob).expect("knob").1.to_string();
+            DifferenceJson {
+                knob,
+                values: [va, vb],
+                sources: [source(a), source(b)],
+            }
+        })
+        .collect();
+    DiffJson {
+        a: a.name.to_string(),
+        b: b.name.to_string(),
+        differences,
+    }
+}
+
+fn exec_json(what: &Option<What>) -> Result<ExitCode, String> {
+    Ok(match what {
+        None => print_json(&list_json()),
+        Some(What::Show { name }) => print_json(&show_json(&load(name)?)),
+        Some(What::Diff { a, b }) => print_json(&diff_json(&load(a)?, &load(b)?)),
+        Some(What::Matrix) => {
+            let all: Vec<ShowJson> = Personality::BUILTIN
+                .iter()
+                .map(|n| show_json(&Personality::builtin(n).expect("built-in")))
+                .collect();
+            print_json(&all)
+        }
+    })
+}
+
 pub fn exec(a: &Args) -> ExitCode {
+    if a.format == TextOrJson::Json {
+        return exec_json(&a.what).unwrap_or_else(|e| {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_INPUT)
+        });
+    }
     let text = match &a.what {
         None => Ok(list_text()),
         Some(What::Show { name }) => load(name).map(|p| show_text(&p)),

@@ -91,7 +91,10 @@ pub(crate) struct NotRunJson<'a> {
 
 fn header(s: &Scenario, scale: f64) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "scenario: {} ({})", s.name, s.path);
+    o.push_str(&sim::report::fit(&format!(
+        "scenario: {} ({})",
+        s.name, s.path
+    )));
     for line in s.description.lines().filter(|l| !l.trim().is_empty()) {
         let _ = writeln!(o, "  {}", line.trim());
     }

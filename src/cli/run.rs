@@ -263,7 +263,8 @@ pub fn text_report(
     failures: &[Mismatch],
 ) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "scenario: {} ({})", s.name, s.path);
+    // A long name and path wrap (the path on its own line) within 100 columns.
+    o.push_str(&report::fit(&format!("scenario: {} ({})", s.name, s.path)));
     for line in s.description.lines().filter(|l| !l.trim().is_empty()) {
         o.push_str(&report::fit(&format!("  {}", line.trim())));
     }
@@ -386,7 +387,7 @@ impl<'s> Sinks<'s> {
             _ => {
                 let ladder = self.ladder.take().map(report::Ladder::finish);
                 let text = text_report(s, ladder.as_deref(), v, failures);
-                out.write_all(text.as_bytes())
+                out.write_all(super::paint::paint(&text, super::styled()).as_bytes())
             }
         }
     }
@@ -415,7 +416,8 @@ pub fn exec(a: &Args) -> ExitCode {
         Err(e) => return output_failed(e),
     };
     if let (Some(path), Some(tail)) = (&a.html, &mut sinks.tail) {
-        let page = crate::html::run_report(&s, tail.kept(), &v, &failures);
+        let left_out = tail.dropped();
+        let page = crate::html::run_report(&s, (tail.kept(), left_out), &v, &failures);
         if let Err(code) = crate::html::write(path, &page) {
             return code;
         }

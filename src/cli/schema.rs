@@ -12,8 +12,7 @@ use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The document (default: list them): run, run-jsonl, real, real-jsonl,
-    /// compare, survey.
+    /// The document (default: list them all).
     pub document: Option<String>,
     /// Write every schema as DIR/<document>.schema.json.
     #[arg(long, value_name = "DIR", conflicts_with = "document")]
@@ -116,8 +115,13 @@ fn real() -> Schema {
     s
 }
 
+/// `tcpsim personalities matrix --format json`: every built-in, its knobs.
+fn matrix() -> Schema {
+    one::<Vec<super::personalities::ShowJson>>()
+}
+
 /// Every document, in the order `tcpsim schema` lists them.
-pub const DOCUMENTS: [Document; 6] = [
+pub const DOCUMENTS: [Document; 17] = [
     Document {
         name: "run",
         written_by: "run --format json",
@@ -145,8 +149,63 @@ pub const DOCUMENTS: [Document; 6] = [
     },
     Document {
         name: "survey",
-        written_by: "fuzz --survey --out FILE",
+        written_by: "fuzz --survey --format json (and --out FILE, fuzz merge)",
         schema: one::<crate::fuzz::survey::Survey>,
+    },
+    Document {
+        name: "fuzz",
+        written_by: "fuzz --format json",
+        schema: one::<super::fuzz::SearchJson>,
+    },
+    Document {
+        name: "test",
+        written_by: "test --format json",
+        schema: one::<super::test::Json>,
+    },
+    Document {
+        name: "calls",
+        written_by: "calls --format json",
+        schema: one::<Vec<super::calls::CallJson>>,
+    },
+    Document {
+        name: "personalities",
+        written_by: "personalities --format json",
+        schema: one::<Vec<super::personalities::NameJson>>,
+    },
+    Document {
+        name: "personality",
+        written_by: "personalities show NAME --format json",
+        schema: one::<super::personalities::ShowJson>,
+    },
+    Document {
+        name: "personalities-diff",
+        written_by: "personalities diff A B --format json",
+        schema: one::<super::personalities::DiffJson>,
+    },
+    Document {
+        name: "personalities-matrix",
+        written_by: "personalities matrix --format json",
+        schema: matrix,
+    },
+    Document {
+        name: "atlas",
+        written_by: "atlas --format json",
+        schema: one::<crate::atlas::Atlas>,
+    },
+    Document {
+        name: "atlas-diff",
+        written_by: "atlas --diff A B --format json",
+        schema: one::<super::atlas::DiffJson>,
+    },
+    Document {
+        name: "atlas-kernel",
+        written_by: "atlas --kernel --format json",
+        schema: one::<crate::atlas::kernel::Report>,
+    },
+    Document {
+        name: "explore",
+        written_by: "explore --format json (and explore merge)",
+        schema: one::<crate::explore::report::Report>,
     },
 ];
 
@@ -162,8 +221,9 @@ pub fn exec(a: &Args) -> ExitCode {
         return ExitCode::from(EXIT_OK);
     }
     let Some(name) = &a.document else {
+        let width = DOCUMENTS.iter().map(|d| d.name.len()).max().unwrap_or(0);
         for d in &DOCUMENTS {
-            println!("{:<12} tcpsim {}", d.name, d.written_by);
+            println!("{:<width$}  tcpsim {}", d.name, d.written_by);
         }
         return ExitCode::from(EXIT_OK);
     };

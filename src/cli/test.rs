@@ -13,8 +13,10 @@ pub struct Args {
     #[command(flatten)]
     pub opts: ScenarioOpts,
     /// Print the full report of each failing scenario.
-    #[arg(long, short)]
+    #[arg(long, short, conflicts_with = "format")]
     pub verbose: bool,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: super::TextOrJson,
 }
 
 /// Every `*.toml` scenario under the given paths, sorted, directories recursively.
@@ -73,6 +75,107 @@ pub fn test_one(path: &Path, opts: &ScenarioOpts) -> Status {
     }
 }
 
+/// `tcpsim test --format json`: each scenario's status, then the counts.
+#[derive(serde::Serialize, schemars::JsonSchema, Default)]
+pub struct Json {
+    scenarios: Vec<CaseJson>,
+    passed: u32,
+    /// Failed expectations and bad input.
+    failed: u32,
+    without_expectations: u32,
+}
+
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct CaseJson {
+    file: String,
+    status: StatusJson,
+    /// The expectations that did not hold (`failed`).
+    failures: Vec<scenario::Mismatch>,
+    /// Why no expectation applies (`no-expectations`), or the error
+    /// (`bad-input`, as `tcpsim run` prints it, without colour).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
+}
+
+#[derive(serde::Serialize, schemars::JsonSchema, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum StatusJson {
+    Passed,
+    Failed,
+    NoExpectations,
+    BadInput,
+}
+
+impl Json {
+    /// Counts one scenario's status.
+    fn add(&mut self, file: &Path, status: Status) {
+        let (status, failures, note) = match status {
+            Status::Passed => (StatusJson::Passed, vec![], None),
+            Status::Failed(ms) => (StatusJson::Failed, ms, None),
+            Status::NoExpectations(why) => (StatusJson::NoExpectations, vec![], Some(why)),
+            Status::BadInput(d) => (StatusJson::BadInput, vec![], Some(d)),
+        };
+        match status {
+            StatusJson::Passed => self.passed += 1,
+            StatusJson::NoExpectations => self.without_expectations += 1,
+            StatusJson::Failed | StatusJson::BadInput => self.failed += 1,
+        }
+        self.scenarios.push(CaseJson {
+            file: file.display().to_string(),
+            status,
+            failures,
+            note,
+        });
+    }
+
+    /// 2 if every scenario was bad input, 1 if any failed, else 0.
+    fn exit_code(&self) -> u8 {
+        let bad = self
+            .scenarios
+            .iter()
+            .filter(|c| c.status == StatusJson::BadInput);
+        if bad.count() as u32 == self.failed && self.failed > 0 && self.passed == 0 {
+            EXIT_INPUT
+        } else if self.failed > 0 {
+            EXIT_FAILED
+        } else {
+            EXIT_OK
+        }
+    }
+}
+
+/// Prints one scenario's line (and its report with `--verbose`).
+fn print_status(a: &Args, f: &Path, status: &Status) {
+    match status {
+        Status::Passed => println!("ok     {}", f.display()),
+        Status::NoExpectations(why) => println!("none   {} ({why})", f.display()),
+        Status::Failed(ms) => {
+            println!("FAILED {}", f.display());
+            for m in ms {
+                println!(
+                    "         {}: expected {}, actual {}",
+                    m.what, m.expected, m.actual
+                );
+            }
+            if a.verbose {
+                if let Ok(s) = scenario::load(f, &a.opts.overrides()) {
+                    print!(
+                        "{}",
+                        super::paint::paint(
+                            &super::run::run_text_report(&s, ms, true),
+                            super::styled()
+                        )
+                    );
+                }
+            }
+        }
+        Status::BadInput(d) => {
+            println!("ERROR  {}", f.display());
+            eprintln!("{d}");
+        }
+    }
+}
+
 pub fn exec(a: &Args) -> ExitCode {
     let paths = if a.paths.is_empty() {
         vec![PathBuf::from("scenarios")]
@@ -91,53 +194,28 @@ pub fn exec(a: &Args) -> ExitCode {
         );
         return ExitCode::from(EXIT_INPUT);
     }
-    let (mut passed, mut failed, mut bad, mut none) = (0, 0, 0, 0);
+    let json = a.format == super::TextOrJson::Json;
+    let mut counts = Json::default();
     for f in &files {
-        match test_one(f, &a.opts) {
-            Status::Passed => {
-                passed += 1;
-                println!("ok     {}", f.display());
-            }
-            Status::NoExpectations(why) => {
-                none += 1;
-                println!("none   {} ({why})", f.display());
-            }
-            Status::Failed(ms) => {
-                failed += 1;
-                println!("FAILED {}", f.display());
-                for m in &ms {
-                    println!(
-                        "         {}: expected {}, actual {}",
-                        m.what, m.expected, m.actual
-                    );
-                }
-                if a.verbose {
-                    if let Ok(s) = scenario::load(f, &a.opts.overrides()) {
-                        print!("{}", super::run::run_text_report(&s, &ms, true));
-                    }
-                }
-            }
-            Status::BadInput(d) => {
-                bad += 1;
-                println!("ERROR  {}", f.display());
-                eprintln!("{d}");
-            }
+        let status = test_one(f, &a.opts);
+        if !json {
+            print_status(a, f, &status);
         }
+        counts.add(f, status);
+    }
+    let code = counts.exit_code();
+    if json {
+        return super::print_json_code(&counts, code);
     }
     println!(
-        "\n{passed} passed, {} failed{}",
-        failed + bad,
-        if none > 0 {
-            format!(", {none} without expectations")
+        "\n{} passed, {} failed{}",
+        counts.passed,
+        counts.failed,
+        if counts.without_expectations > 0 {
+            format!(", {} without expectations", counts.without_expectations)
         } else {
             String::new()
         }
     );
-    ExitCode::from(if bad > 0 && failed == 0 && passed == 0 {
-        EXIT_INPUT
-    } else if failed + bad > 0 {
-        EXIT_FAILED
-    } else {
-        EXIT_OK
-    })
+    ExitCode::from(code)
 }

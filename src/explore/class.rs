@@ -20,7 +20,9 @@ use sim::app::AppStatus;
 use sim::{Verdict, World};
 
 /// Where a run can end, described without amounts or times.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Class {
     /// The verdict's outcome (`clean`, `reset-with-loss`, `hung`…).
     pub outcome: String,

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 pub const FORMAT: u32 = 1;
 
 /// A witness: its path's length and choices, its scenario file.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WitnessReport {
     pub choices: usize,
     pub path: Vec<Choice>,
@@ -38,7 +38,7 @@ impl WitnessReport {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ClassReport {
     pub class: Class,
     pub text: String,
@@ -51,7 +51,7 @@ pub struct ClassReport {
 
 /// States the connection can cycle through for ever (a strongly connected
 /// component of the graph).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LivelockReport {
     /// The smallest digest of its states.
     pub id: String,
@@ -61,7 +61,7 @@ pub struct LivelockReport {
     pub witness: WitnessReport,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CheckReport {
     pub property: String,
     pub violated: bool,
@@ -71,14 +71,14 @@ pub struct CheckReport {
     pub witness: Option<WitnessReport>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Bound {
     pub max_states: u64,
     /// Every path of at most this many choices was followed.
     pub depth_complete: u32,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PairReport {
     pub pair: [String; 2],
     pub states: u64,
@@ -97,7 +97,7 @@ pub struct PairReport {
 }
 
 /// The whole exploration: what was asked, and per pair what was found.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Report {
     pub format: u32,
     pub scenario: String,

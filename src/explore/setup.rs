@@ -82,6 +82,9 @@ const SHORTHANDS: &[(&str, &str)] = &[
     ("read-all", "read S eof"),
     ("write", "write S N"),
     ("nonblocking", "nonblocking S on"),
+    ("poll", "poll S POLLIN|POLLRDHUP timeout=0"),
+    ("so-error", "getsockopt S SO_ERROR"),
+    ("drain", "read S eof timeout=100ms"),
 ];
 
 /// `--calls` items as step text for socket `sock` of process `proc`: a

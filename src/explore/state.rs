@@ -21,7 +21,19 @@ pub const MAX_ITEMS: usize = 32;
 
 /// One step of a path through the state graph. The order is the order of
 /// preference among equally short witnesses: the network's default first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Choice {
     /// The next event happens (a segment arriving is delivered).

@@ -10,7 +10,8 @@
 //! faults (options shrink to `None`) and simpler personalities (indices
 //! shrink toward the first of the pool, `linux` by default).
 
-use model::{How, Naming, ReadLen};
+use model::call::poll_bits::{POLLIN, POLLRDHUP};
+use model::{Duration, How, Naming, ReadLen};
 use proptest::prelude::*;
 use serde::Serialize;
 use std::sync::Arc;
@@ -371,6 +372,14 @@ enum Kind {
     Fork,
     Exit,
     Keepalive,
+    /// poll() for input with a timeout (a poll-driven program's wait).
+    Poll,
+    /// getsockopt()/ioctl() of one option: SO_ERROR clears a pending error.
+    Query,
+    /// A drain with a step timeout: `read S eof timeout=D`.
+    ReadEofTimeout,
+    /// SO_RCVTIMEO, so later blocking reads give up.
+    RcvTimeo,
 }
 
 const KINDS: &[(u32, Kind)] = &[
@@ -385,6 +394,10 @@ const KINDS: &[(u32, Kind)] = &[
     (1, Kind::CloseDup),
     (1, Kind::Fork),
     (1, Kind::Exit),
+    (1, Kind::Poll),
+    (1, Kind::Query),
+    (1, Kind::ReadEofTimeout),
+    (1, Kind::RcvTimeo),
 ];
 
 /// `KINDS` and SO_KEEPALIVE.
@@ -400,6 +413,10 @@ const EXTREME_KINDS: &[(u32, Kind)] = &[
     (1, Kind::CloseDup),
     (1, Kind::Fork),
     (1, Kind::Exit),
+    (1, Kind::Poll),
+    (1, Kind::Query),
+    (1, Kind::ReadEofTimeout),
+    (1, Kind::RcvTimeo),
     (3, Kind::Keepalive),
 ];
 
@@ -427,19 +444,23 @@ fn call_of(kinds: &'static [(u32, Kind)], extreme: bool) -> impl Strategy<Value 
         1u64..=65_536,
         how(),
         (0u32..=5, any::<bool>()),
+        (0..model::call::SockOpt::WORDS.len(), 0u64..=200),
     )
-        .prop_map(|(k, n, r, h, (l, off))| match k {
+        .prop_map(|(k, n, r, h, (l, off), (opt, ms))| match k {
             Kind::Write => Call::Write {
                 sock: Sock::Main,
                 bytes: n,
+                timeout: None,
             },
             Kind::Read => Call::Read {
                 sock: Sock::Main,
                 len: ReadLen::Bytes(r),
+                timeout: None,
             },
             Kind::ReadEof => Call::Read {
                 sock: Sock::Main,
                 len: ReadLen::Eof,
+                timeout: None,
             },
             Kind::Shutdown => Call::Shutdown {
                 sock: Sock::Main,
@@ -465,6 +486,24 @@ fn call_of(kinds: &'static [(u32, Kind)], extreme: bool) -> impl Strategy<Value 
             Kind::Keepalive => Call::Keepalive {
                 sock: Sock::Main,
                 on: !off,
+            },
+            Kind::Poll => Call::Poll {
+                sock: Sock::Main,
+                events: POLLIN | POLLRDHUP,
+                timeout: Some(Duration::from_ms(ms)),
+            },
+            Kind::Query => Call::Getsockopt {
+                sock: Sock::Main,
+                opt: model::call::SockOpt::WORDS[opt].0,
+            },
+            Kind::ReadEofTimeout => Call::Read {
+                sock: Sock::Main,
+                len: ReadLen::Eof,
+                timeout: Some(Duration::from_ms(ms)),
+            },
+            Kind::RcvTimeo => Call::RcvTimeo {
+                sock: Sock::Main,
+                ns: Duration::from_ms(ms),
             },
         })
 }
@@ -502,10 +541,12 @@ fn child_steps() -> impl Strategy<Value = Vec<Step>> + Clone {
                     Kind::Write => Call::Write {
                         sock: Sock::Main,
                         bytes: 1 + (c / total) as u64 % 1460,
+                        timeout: None,
                     },
                     Kind::ReadEof => Call::Read {
                         sock: Sock::Main,
                         len: ReadLen::Eof,
+                        timeout: None,
                     },
                     Kind::Shutdown => Call::Shutdown {
                         sock: Sock::Main,
@@ -694,6 +735,7 @@ fn writes(sizes: Vec<(Wait, u64)>) -> impl Iterator<Item = Step> {
         let write = Call::Write {
             sock: Sock::Main,
             bytes: n,
+            timeout: None,
         };
         step_after(w, write)
     })
@@ -703,6 +745,7 @@ fn read_eof() -> Step {
     let read = Call::Read {
         sock: Sock::Main,
         len: ReadLen::Eof,
+        timeout: None,
     };
     step_after(Wait::Now, read)
 }
@@ -772,6 +815,7 @@ fn fork_child(w: Wait, write: bool) -> Vec<Step> {
         let call = Call::Write {
             sock: Sock::Main,
             bytes: 100,
+            timeout: None,
         };
         child.push(step_after(Wait::Now, call));
     }

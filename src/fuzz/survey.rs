@@ -215,6 +215,7 @@ impl SideWalk<'_> {
         let read_eof = Call::Read {
             sock: Sock::Main,
             len: ReadLen::Eof,
+            timeout: None,
         };
         if matches!(h, How::Wr)
             && steps
@@ -264,7 +265,7 @@ impl SideWalk<'_> {
             prev,
             Some(Call::Write {
                 sock: Sock::Main,
-                bytes: _
+                ..
             })
         );
         if !exit && self.linger.is_none() && !self.nb && after_write {
@@ -274,7 +275,8 @@ impl SideWalk<'_> {
             prev,
             Some(Call::Read {
                 sock: Sock::Main,
-                len: ReadLen::Eof
+                len: ReadLen::Eof,
+                ..
             })
         );
         if self.eof && after_read_eof && !exit {

@@ -110,13 +110,36 @@ fn run_sections(
     }
 }
 
-/// The HTML report of one run: scenario, verdict and expectations, ladder, trace.
-pub fn run_report(s: &Scenario, trace: &[Entry], v: &Verdict, failures: &[Mismatch]) -> String {
+/// Says that the ladder and the trace show only the last entries of a run
+/// bounded by `--max-trace-entries` (the verdict saw them all), or nothing.
+fn truncation(kept: usize, left_out: u64) -> Markup {
+    html! {
+        @if left_out > 0 {
+            p.truncated role="note" {
+                strong { "Trace truncated: " }
+                "the ladder and the trace show the last " (kept) " of "
+                (kept as u64 + left_out) " entries (" code { "--max-trace-entries" } "); the first "
+                (left_out) " are left out. The verdict covers the whole run. "
+                code { "tcpsim run FILE --format jsonl" } " writes every entry."
+            }
+        }
+    }
+}
+
+/// The HTML report of one run: scenario, verdict and expectations, ladder,
+/// trace (its last entries: `left_out` earlier ones are not in `trace`).
+pub fn run_report(
+    s: &Scenario,
+    (trace, left_out): (&[Entry], u64),
+    v: &Verdict,
+    failures: &[Mismatch],
+) -> String {
     let summary = crate::cli::run::expectations_text(s, failures);
     let body = html! {
         (header(s, &s.spec, "run"))
         (hosts(&s.spec))
         nav { a href="#run-verdict" { "verdict" } " · " a href="#run-ladder" { "ladder" } " · " a href="#run-trace" { "trace" } }
+        (truncation(trace.len(), left_out))
         main {
             (run_sections(&s.spec, trace, v, verdict::expectations(&summary, failures), ("run", &[])))
         }
@@ -213,7 +236,7 @@ mod tests {
             .unwrap();
         let render = || {
             let (w, v) = crate::cli::run::simulate(s);
-            run_report(s, w.trace(), &v, &s.check(&v))
+            run_report(s, (w.trace(), 0), &v, &s.check(&v))
         };
         let page = render();
         assert_eq!(page, render());

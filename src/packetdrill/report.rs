@@ -77,35 +77,10 @@ pub fn check_time(
     Err(fail(line, message))
 }
 
-/// Linux's errno number and strerror text, as packetdrill prints them.
-fn errno_text(e: Errno) -> (i32, &'static str) {
-    match e {
-        Errno::EAGAIN => (libc::EAGAIN, "Resource temporarily unavailable"),
-        Errno::EPIPE => (libc::EPIPE, "Broken pipe"),
-        Errno::ECONNRESET => (libc::ECONNRESET, "Connection reset by peer"),
-        Errno::ECONNREFUSED => (libc::ECONNREFUSED, "Connection refused"),
-        Errno::ECONNABORTED => (libc::ECONNABORTED, "Software caused connection abort"),
-        Errno::ETIMEDOUT => (libc::ETIMEDOUT, "Connection timed out"),
-        Errno::ENOTCONN => (libc::ENOTCONN, "Transport endpoint is not connected"),
-        Errno::EISCONN => (libc::EISCONN, "Transport endpoint is already connected"),
-        Errno::EINVAL => (libc::EINVAL, "Invalid argument"),
-        Errno::EBADF => (libc::EBADF, "Bad file descriptor"),
-        Errno::EADDRINUSE => (libc::EADDRINUSE, "Address already in use"),
-        Errno::EINPROGRESS => (libc::EINPROGRESS, "Operation now in progress"),
-        Errno::EALREADY => (libc::EALREADY, "Operation already in progress"),
-        Errno::ESHUTDOWN => (
-            libc::ESHUTDOWN,
-            "Cannot send after transport endpoint shutdown",
-        ),
-        Errno::EOPNOTSUPP => (libc::EOPNOTSUPP, "Operation not supported"),
-        Errno::EDOM => (libc::EDOM, "Numerical argument out of domain"),
-    }
-}
-
 fn errno_words(e: Option<Errno>) -> String {
     match e {
         Some(e) => {
-            let (n, text) = errno_text(e);
+            let (n, text) = e.linux();
             format!("{n} ({text})")
         }
         None => "0 (Success)".into(),

@@ -132,17 +132,23 @@ fn map_io(s: &Syscall, sock: u32) -> Mapped {
             Some(n) => Call::Write {
                 sock,
                 bytes: n.max(0) as u64,
+                timeout: None,
             },
             None => return need("length"),
         },
         "writev" => match iov_len(a.get(1)) {
-            Some(n) => Call::Write { sock, bytes: n },
+            Some(n) => Call::Write {
+                sock,
+                bytes: n,
+                timeout: None,
+            },
             None => return need("iovec lengths"),
         },
         "read" | "recv" => match int(a.get(2)) {
             Some(n) => Call::Read {
                 sock,
                 len: ReadLen::Bytes(n.max(0) as u64),
+                timeout: None,
             },
             None => return need("length"),
         },
@@ -150,6 +156,7 @@ fn map_io(s: &Syscall, sock: u32) -> Mapped {
             Some(n) => Call::Read {
                 sock,
                 len: ReadLen::Bytes(n),
+                timeout: None,
             },
             None => return need("iovec lengths"),
         },

@@ -72,6 +72,10 @@ pub fn freebsd() -> Personality {
             keepalive_intvl_s: k(Secs(75), "[src] sys/netinet/tcp_timer.h TCPTV_KEEPINTVL = 75 s (sysctl net.inet.tcp.keepintvl)"),
             keepalive_probes: k(8, "[src] sys/netinet/tcp_timer.h TCPTV_KEEPCNT = 8 (sysctl net.inet.tcp.keepcnt)"),
             keepalive_rst: k(true, "[src] sys/netinet/tcp_timer.c tcp_timer_keep(): dropit → tcp_drop(tp, ETIMEDOUT), which sends RST when synchronized"),
+            poll_style: k(PollStyle::Bsd, "[src] freebsd-src sys/kern/uipc_socket.c sopoll_generic(): POLLIN for soreadabledata() (data, so_error) or SBS_CANTRCVMORE, POLLHUP only with SBS_CANTSENDMORE as well, POLLOUT for sowriteable() (space and connected, CANTSENDMORE, or so_error), no POLLERR; a listener is readable with sol_comp non-empty; POLLRDHUP with SBS_CANTRCVMORE [inf] (FreeBSD 14 poll(2))"),
+            query_style: k(QueryStyle::Bsd, "[src][inf] freebsd-src sys/kern/sys_socket.c soo_ioctl(): FIONREAD = sbavail(so_rcv), FIONWRITE = sbused(so_snd) (no SIOCOUTQ/SIOCOUTQNSD; unknown requests ENOTTY); sys/netinet/tcp_usrreq.c tcp_default_ctloutput(): no TCP_LINGER2 (ENOPROTOOPT)"),
+            timeo_error: k(TimeoError::Eagain, "[doc] FreeBSD setsockopt(2): SO_RCVTIMEO \"returns with a short count or with the error EWOULDBLOCK if no data were received\"; sys/kern/uipc_sockbuf.c sbwait() times out EWOULDBLOCK"),
+            accept_timeo: k(false, "[src] freebsd-src sys/kern/uipc_socket.c solisten_dequeue(): msleep(&head->sol_comp, …, \"accept\", 0), no timeout"),
             error_names: k(ErrorNames::Posix, "[doc] POSIX errno names: errno(2), sys/sys/errno.h"),
         },
     }

@@ -361,6 +361,42 @@ knob_enum! {
 }
 
 knob_enum! {
+    /// Which conditions set which poll() revents bits.
+    PollStyle {
+        /// Linux tcp_poll(): POLLHUP when both directions are shut down or the socket is closed (a fresh socket too), POLLIN|POLLRDHUP once the peer's FIN is in, POLLERR while an error is pending, POLLOUT while not connecting.
+        Linux = "linux",
+        /// FreeBSD sopoll_generic(): POLLHUP only when it can neither receive nor send, POLLIN (and POLLRDHUP) once it cannot receive, an error is readable and writable, never POLLERR.
+        Bsd = "bsd",
+        /// XNU poll() over kevent (poll_callback): the end of either direction (EV_EOF) is POLLHUP and hides POLLOUT; no POLLRDHUP, no POLLERR for a pending socket error.
+        Kqueue = "kqueue",
+        /// WSAPoll(): a connection disconnected or aborted (the peer's FIN or RST) is POLLHUP, a pending error POLLERR.
+        Wsapoll = "wsapoll",
+    }
+}
+
+knob_enum! {
+    /// Which getsockopt()/ioctl() queries exist and what the send-queue ones count.
+    QueryStyle {
+        /// Linux: TCP_LINGER2; SIOCINQ/SIOCOUTQ/SIOCOUTQNSD fail EINVAL on a listener, count 0 while connecting, and SIOCOUTQ/SIOCOUTQNSD count the FIN (tcp_ioctl, write_seq).
+        Linux = "linux",
+        /// BSD: FIONREAD; SIOCOUTQ is read as FIONWRITE/SO_NWRITE (bytes in the send buffer, no FIN); no SIOCOUTQNSD (ENOTTY) and no TCP_LINGER2 (ENOPROTOOPT).
+        Bsd = "bsd",
+        /// Winsock: ioctlsocket() has FIONREAD only (others EINVAL); no TCP_LINGER2 (WSAENOPROTOOPT).
+        Winsock = "winsock",
+    }
+}
+
+knob_enum! {
+    /// What a blocking call whose SO_RCVTIMEO / SO_SNDTIMEO runs out fails with (when it moved no data).
+    TimeoError {
+        /// EAGAIN (EWOULDBLOCK).
+        Eagain = "eagain",
+        /// ETIMEDOUT (WSAETIMEDOUT).
+        Etimedout = "etimedout",
+    }
+}
+
+knob_enum! {
     /// How call errors are named in reports.
     ErrorNames {
         /// POSIX errno names (ECONNRESET).

@@ -71,6 +71,10 @@ pub fn linux() -> Personality {
             keepalive_intvl_s: k(Secs(75), "[src] include/net/tcp.h TCP_KEEPALIVE_INTVL = 75 s (sysctl net.ipv4.tcp_keepalive_intvl)"),
             keepalive_probes: k(9, "[src] include/net/tcp.h TCP_KEEPALIVE_PROBES = 9 (sysctl net.ipv4.tcp_keepalive_probes)"),
             keepalive_rst: k(true, "[src] net/ipv4/tcp_timer.c tcp_keepalive_timer(): tcp_send_active_reset() then tcp_write_err() (ETIMEDOUT)"),
+            poll_style: k(PollStyle::Linux, "[src] net/ipv4/tcp.c tcp_poll(): EPOLLHUP if sk_shutdown == SHUTDOWN_MASK or state == TCP_CLOSE; RCV_SHUTDOWN gives EPOLLIN|EPOLLRDNORM|EPOLLRDHUP; EPOLLOUT unless SYN-SENT/SYN-RECV (always once SEND_SHUTDOWN); EPOLLERR while sk_err is set; a listener is readable with its accept queue non-empty (inet_csk_listen_poll)"),
+            query_style: k(QueryStyle::Linux, "[src] net/ipv4/tcp.c tcp_ioctl(): SIOCINQ/SIOCOUTQ/SIOCOUTQNSD EINVAL on a listener, 0 in SYN-SENT/SYN-RECV, else tcp_inq(), write_seq − snd_una, write_seq − snd_nxt (tcp_send_fin() advances write_seq by the FIN); do_tcp_getsockopt() TCP_LINGER2: linger2, or tcp_fin_timeout when unset"),
+            timeo_error: k(TimeoError::Eagain, "[src][doc] net/ipv4/tcp.c tcp_recvmsg_locked(): -EAGAIN when the timeo runs out (sock_rcvtimeo); socket(7): SO_RCVTIMEO/SO_SNDTIMEO \"the call returns -1 with errno set to EAGAIN or EWOULDBLOCK\", or the count transferred"),
+            accept_timeo: k(true, "[src] net/ipv4/inet_connection_sock.c inet_csk_accept(): timeo = sock_rcvtimeo(); inet_csk_wait_for_connect() gives -EAGAIN when it runs out"),
             error_names: k(ErrorNames::Posix, "[doc] POSIX errno names: errno(3), include/uapi/asm-generic/errno.h"),
         },
     }

@@ -194,6 +194,14 @@ knobs! {
     keepalive_probes: u32 ["tcp_keepalive_probes", "net.inet.tcp.keepcnt"],
     /// Whether dropping a connection after unanswered keepalives sends an RST.
     keepalive_rst: bool,
+    /// What sets each poll() revents bit.
+    poll_style: PollStyle,
+    /// Which getsockopt()/ioctl() queries exist (TCP_LINGER2, SIOCOUTQ…) and what they count.
+    query_style: QueryStyle,
+    /// What a blocking call fails with when its SO_RCVTIMEO/SO_SNDTIMEO runs out.
+    timeo_error: TimeoError,
+    /// Whether SO_RCVTIMEO also bounds a blocking accept() (which then fails EAGAIN).
+    accept_timeo: bool,
     /// How call errors are named in reports (the model itself uses POSIX values).
     error_names: ErrorNames,
 }

@@ -72,6 +72,10 @@ pub fn windows() -> Personality {
             keepalive_intvl_s: k(Secs(1), "[doc] KeepAliveInterval default 1000 ms (KB 314053)"),
             keepalive_probes: k(10, "[doc] Vista and later: 10 keepalive probes, not configurable (SO_KEEPALIVE docs, learn.microsoft.com/windows/win32/winsock/so-keepalive)"),
             keepalive_rst: k(false, "unknown: no source on whether Windows sends RST when keepalives go unanswered; RFC 1122 §4.2.3.6 default (connection dropped)"),
+            poll_style: k(PollStyle::Wsapoll, "[doc][inf] WSAPoll function (learn.microsoft.com/windows/win32/api/winsock2/nf-winsock2-wsapoll): POLLHUP \"a stream-oriented connection was either disconnected or aborted\", POLLERR \"an error has occurred\"; FD_CLOSE is signalled at the peer's FIN or RST (WSAAsyncSelect); unconfirmed on a kernel"),
+            query_style: k(QueryStyle::Winsock, "[doc] ioctlsocket function (learn.microsoft.com/windows/win32/api/winsock/nf-winsock-ioctlsocket): FIONBIO, FIONREAD, SIOCATMARK only; IPPROTO_TCP socket options (learn.microsoft.com/windows/win32/winsock/ipproto-tcp-socket-options): no TCP_LINGER2"),
+            timeo_error: k(TimeoError::Etimedout, "[doc] SOL_SOCKET socket options (learn.microsoft.com/windows/win32/winsock/sol-socket-socket-options): SO_RCVTIMEO/SO_SNDTIMEO, a blocking call that times out fails WSAETIMEDOUT and leaves the connection indeterminate"),
+            accept_timeo: k(false, "[doc][inf] SOL_SOCKET socket options (learn.microsoft.com/windows/win32/winsock/sol-socket-socket-options): SO_RCVTIMEO is the timeout \"for blocking receive calls\"; accept is not one"),
             error_names: k(ErrorNames::Winsock, "[doc] Windows Sockets Error Codes (learn.microsoft.com/windows/win32/winsock/windows-sockets-error-codes-2): WSAGetLastError names"),
         },
     }

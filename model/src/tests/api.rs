@@ -49,7 +49,8 @@ fn test_closed_bad_descriptors_give_ebadf() {
     assert_eq!(
         h.call(Call::Read {
             sock: 99,
-            len: ReadLen::Bytes(1)
+            len: ReadLen::Bytes(1),
+            timeout: None,
         }),
         Some(Err(Errno::EBADF))
     );
@@ -325,7 +326,8 @@ fn test_established_dup_close_one_sends_nothing_close_both_sends_fin() {
     assert_eq!(
         h.call(Call::Write {
             sock: copy,
-            bytes: 5
+            bytes: 5,
+            timeout: None,
         }),
         Some(Ok(5))
     );
@@ -539,19 +541,25 @@ fn test_listen_child_reset_in_the_queue_is_still_accepted_dead() {
     assert_eq!(
         h.call(Call::Read {
             sock: fd,
-            len: ReadLen::Bytes(10)
+            len: ReadLen::Bytes(10),
+            timeout: None,
         }),
         Some(Err(Errno::ECONNRESET))
     );
     assert_eq!(
         h.call(Call::Read {
             sock: fd,
-            len: ReadLen::Bytes(10)
+            len: ReadLen::Bytes(10),
+            timeout: None,
         }),
         Some(Ok(0))
     );
     assert_eq!(
-        h.call(Call::Write { sock: fd, bytes: 1 }),
+        h.call(Call::Write {
+            sock: fd,
+            bytes: 1,
+            timeout: None
+        }),
         Some(Err(Errno::EPIPE))
     );
     assert_eq!(

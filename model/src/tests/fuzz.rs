@@ -74,10 +74,12 @@ fn random_call(h: &mut H, d: &mut Draw) {
         0 => Call::Write {
             sock: fd,
             bytes: d.below(5000),
+            timeout: None,
         },
         1 => Call::Read {
             sock: fd,
             len: ReadLen::Bytes(d.below(5000)),
+            timeout: None,
         },
         2 => Call::Shutdown {
             sock: fd,

@@ -301,14 +301,16 @@ fn test_syn_received_ack_with_data_and_fin_is_queued_in_close_wait() {
     assert_eq!(
         h.call(Call::Read {
             sock: fd,
-            len: ReadLen::Bytes(100)
+            len: ReadLen::Bytes(100),
+            timeout: None,
         }),
         Some(Ok(20))
     );
     assert_eq!(
         h.call(Call::Read {
             sock: fd,
-            len: ReadLen::Bytes(100)
+            len: ReadLen::Bytes(100),
+            timeout: None,
         }),
         Some(Ok(0))
     );

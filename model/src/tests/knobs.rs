@@ -71,6 +71,10 @@ const TESTED: &[&str] = &[
     "keepalive_intvl_s",
     "keepalive_probes",
     "keepalive_rst",
+    "poll_style",
+    "query_style",
+    "timeo_error",
+    "accept_timeo",
     "error_names",
 ];
 
@@ -963,6 +967,106 @@ fn test_knob_keepalive_rst() {
     let (_, _, _, rst, err) = keepalive(&[("keepalive_rst", "false")]);
     assert!(!rst);
     assert_eq!(err, Some(Err(Errno::ETIMEDOUT)));
+}
+
+/// poll(POLLIN|POLLOUT|POLLRDHUP) once the peer's FIN is in.
+fn poll_after_fin(knobs: &[(&str, &str)]) -> Option<CallResult> {
+    let mut h = established_with(linux_with(knobs));
+    h.send(FIN | ACK, 1, 1);
+    use crate::call::poll_bits::*;
+    h.call(Call::Poll {
+        sock: h.fd,
+        events: POLLIN | POLLOUT | POLLRDHUP,
+        timeout: None,
+    })
+}
+
+#[test]
+fn test_knob_poll_style() {
+    use crate::call::poll_bits::*;
+    let bits = |b: u32| Some(Ok(u64::from(b)));
+    assert_eq!(poll_after_fin(&[]), bits(POLLIN | POLLOUT | POLLRDHUP));
+    assert_eq!(
+        poll_after_fin(&[("poll_style", "kqueue")]),
+        bits(POLLIN | POLLHUP),
+        "EV_EOF on the read filter is POLLHUP and hides POLLOUT"
+    );
+    assert_eq!(
+        poll_after_fin(&[("poll_style", "wsapoll")]),
+        bits(POLLIN | POLLOUT | POLLHUP)
+    );
+}
+
+#[test]
+fn test_knob_query_style() {
+    let get = |knobs: &[(&str, &str)], opt| {
+        let mut h = established_with(linux_with(knobs));
+        h.call(Call::Getsockopt { sock: h.fd, opt })
+    };
+    use crate::call::SockOpt;
+    assert_eq!(get(&[], SockOpt::Linger2), Some(Ok(60)));
+    assert_eq!(
+        get(&[("query_style", "bsd")], SockOpt::Linger2),
+        Some(Err(Errno::ENOPROTOOPT))
+    );
+    assert_eq!(get(&[], SockOpt::OutQNsd), Some(Ok(0)));
+    assert_eq!(
+        get(&[("query_style", "bsd")], SockOpt::OutQNsd),
+        Some(Err(Errno::ENOTTY))
+    );
+    assert_eq!(
+        get(&[("query_style", "winsock")], SockOpt::OutQ),
+        Some(Err(Errno::EINVAL))
+    );
+}
+
+#[test]
+fn test_knob_timeo_error() {
+    let timed_out = |knobs: &[(&str, &str)]| {
+        let mut h = established_with(linux_with(knobs));
+        h.nonblocking(false);
+        let set = Call::RcvTimeo {
+            sock: h.fd,
+            ns: Duration::from_ms(5),
+        };
+        assert_eq!(h.call(set), Some(Ok(0)));
+        assert_eq!(h.read(10), None, "blocks");
+        h.advance_ms(5);
+        h.events().into_iter().find_map(|e| match e {
+            Event::CallDone { result, .. } => Some(result),
+            _ => None,
+        })
+    };
+    assert_eq!(timed_out(&[]), Some(Err(Errno::EAGAIN)));
+    assert_eq!(
+        timed_out(&[("timeo_error", "etimedout")]),
+        Some(Err(Errno::ETIMEDOUT))
+    );
+}
+
+#[test]
+fn test_knob_accept_timeo() {
+    let accept = |knobs: &[(&str, &str)]| {
+        let mut h = listen_with(linux_with(knobs), 16);
+        h.nonblocking(false);
+        let set = Call::RcvTimeo {
+            sock: h.fd,
+            ns: Duration::from_ms(5),
+        };
+        assert_eq!(h.call(set), Some(Ok(0)));
+        let accept = Call::Accept {
+            sock: h.fd,
+            new: (),
+        };
+        assert_eq!(h.call(accept), None, "nothing queued: blocks");
+        h.advance_ms(5);
+        h.events().into_iter().find_map(|e| match e {
+            Event::CallDone { result, .. } => Some(result),
+            _ => None,
+        })
+    };
+    assert_eq!(accept(&[]), Some(Err(Errno::EAGAIN)));
+    assert_eq!(accept(&[("accept_timeo", "false")]), None, "still waiting");
 }
 
 #[test]

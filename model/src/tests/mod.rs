@@ -14,6 +14,7 @@ mod established;
 mod fuzz;
 mod handshake;
 mod knobs;
+mod query;
 mod rst;
 mod table;
 mod timers;
@@ -162,6 +163,7 @@ impl H {
         self.call(Call::Write {
             sock: self.fd,
             bytes,
+            timeout: None,
         })
     }
 
@@ -169,6 +171,7 @@ impl H {
         self.call(Call::Read {
             sock: self.fd,
             len: ReadLen::Bytes(max),
+            timeout: None,
         })
     }
 

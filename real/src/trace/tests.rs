@@ -87,6 +87,7 @@ fn step(out: &mut Vec<Rec>, at: (u16, u32), calls: &[(i32, bool, (u64, u64), Res
         t0: first.2 .0,
         t: last.2 .1,
         res: last.3.clone(),
+        read: 0,
     });
 }
 
@@ -187,7 +188,8 @@ fn calls_are_named_by_replaying_the_step_expansion() {
         calls[6].call,
         model::Call::Write {
             sock: 3,
-            bytes: 1000
+            bytes: 1000,
+            timeout: None,
         }
     );
 }

@@ -62,6 +62,7 @@ pub fn resolve(
             at: s.at,
             action,
             expect: s.expect,
+            blocked: s.blocked,
             origin,
         });
     }

@@ -56,6 +56,7 @@ impl Emit {
             proc: tok(proc),
             op,
             expect: None,
+            blocked: None,
         };
         // The line's text is made only when the file is written
         // (`Compiled::text_file`): an empty String costs no allocation.

@@ -288,26 +288,45 @@ fn a_slice_of_the_linux_column_agrees_with_the_kernel() {
         println!("skipped: {why}");
         return;
     }
-    let mut args = vec!["atlas", "--kernel", "--format", "json"];
-    for s in KERNEL_SLICE {
-        args.extend(["--only", s]);
+    let first = kernel_checks(KERNEL_SLICE);
+    assert_eq!(first.len(), KERNEL_SLICE.len());
+    // The delay line is a userspace process: on a machine busy with builds a
+    // cell can come back late or not checked. A model difference is
+    // deterministic and shows again when its cells run a second time alone.
+    let again: Vec<&str> = first
+        .iter()
+        .filter(|c| c["status"] != "agrees")
+        .map(|c| c["slug"].as_str().unwrap())
+        .collect();
+    if again.is_empty() {
+        return;
     }
-    let (code, out, err) = run(&args);
-    let j: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {err}"));
-    let checks = j["checks"].as_array().unwrap();
-    assert_eq!(checks.len(), KERNEL_SLICE.len());
-    for c in checks {
-        println!("{}: {}", c["slug"], c["status"]);
-    }
-    let bad: Vec<String> = checks
+    println!("running again: {again:?}");
+    let bad: Vec<String> = kernel_checks(&again)
         .iter()
         .filter(|c| c["status"] != "agrees")
         .map(|c| c.to_string())
         .collect();
     assert!(
         bad.is_empty(),
-        "cells that do not agree:\n{}",
+        "cells that do not agree, twice:\n{}",
         bad.join("\n")
     );
-    assert_eq!(code, 0, "{err}");
+}
+
+/// `tcpsim atlas --kernel --format json` of `cells`: one check per cell.
+fn kernel_checks(cells: &[&str]) -> Vec<serde_json::Value> {
+    let mut args = vec!["atlas", "--kernel", "--format", "json"];
+    for s in cells {
+        args.extend(["--only", s]);
+    }
+    let (code, out, err) = run(&args);
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {err}"));
+    let checks = j["checks"].as_array().unwrap().clone();
+    for c in &checks {
+        println!("{}: {}", c["slug"], c["status"]);
+    }
+    let all_agree = checks.iter().all(|c| c["status"] == "agrees");
+    assert_eq!(code == 0, all_agree, "exit status vs checks: {err}");
+    checks
 }

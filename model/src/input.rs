@@ -694,17 +694,31 @@ impl Socket {
 
     /// Eighth check: a FIN at `fin`.
     fn note_fin(&mut self, ctx: &mut Ctx, fin: Offset) {
+        // After the FIN nothing is queued, a later "FIN" included: Linux
+        // ignores segments at or after RCV.NXT in CLOSE-WAIT, CLOSING and
+        // LAST-ACK (tcp_input.c tcp_rcv_state_process). Found by fuzz target
+        // `endpoint`: a second FIN beyond the first was kept as out of order.
+        if self.tcb.fin_rcvd {
+            self.tcb.ack_now = true;
+            return;
+        }
         if fin > self.tcb.rcv_nxt {
             self.tcb.ooo_fin = Some(fin);
             self.tcb.ack_now = true;
             return;
         }
-        if fin < self.tcb.rcv_nxt || self.tcb.fin_rcvd {
+        if fin < self.tcb.rcv_nxt {
             self.tcb.ack_now = true; // retransmitted FIN
             return;
         }
         self.tcb.rcv_nxt = self.tcb.rcv_nxt + 1;
         self.tcb.fin_rcvd = true;
+        // Whatever was queued out of order lies past the end of the stream:
+        // Linux drops it here ("It _is_ possible, that we have something
+        // out-of-order in queue", net/ipv4/tcp_input.c tcp_fin); found by
+        // fuzz target `endpoint` (docs/limits.md#fuzzing).
+        self.tcb.ooo.clear();
+        self.tcb.ooo_fin = None;
         match self.state {
             State::Established => {
                 self.set_state(ctx, State::CloseWait, Rule::RcvFin);

@@ -17,6 +17,7 @@ pub mod errno;
 pub mod event;
 pub mod host;
 pub mod input;
+pub mod invariants;
 pub mod output;
 pub mod personality;
 pub mod query;

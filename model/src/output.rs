@@ -207,9 +207,14 @@ impl Socket {
     }
 }
 
-/// RTO = SRTT + max(4·RTTVAR, floor) + slop, within [min, max].
+/// RTO = SRTT + max(4·RTTVAR, floor) + slop, within [min, max]; the
+/// maximum last, so that it wins when a personality sets a minimum above it
+/// (as Linux bounds the RTO by TCP_RTO_MAX after the minimum went into it:
+/// include/net/tcp.h tcp_bound_rto). `Ord::clamp` panics then: fuzz target
+/// `engine` with `rto_min_ms = 4294967295`, tests/fuzz/rto-min-above-max.toml.
 pub fn base_rto(p: &Knobs, srtt: Duration, rttvar: Duration) -> Duration {
     let var = (rttvar * 4).max(p.rto_rttvar_floor_ms.value.duration());
     let rto = srtt + var + p.rto_slop_ms.value.duration();
-    rto.clamp(p.rto_min_ms.value.duration(), p.rto_max_ms.value.duration())
+    rto.max(p.rto_min_ms.value.duration())
+        .min(p.rto_max_ms.value.duration())
 }

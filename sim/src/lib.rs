@@ -7,6 +7,7 @@
 pub mod app;
 pub mod examples;
 pub mod explore;
+pub mod invariants;
 pub mod net;
 pub mod report;
 pub mod rng;

@@ -113,8 +113,13 @@ pub fn checkable(p: Property) -> Result<(), String> {
 pub fn violation(p: Property, setup: &Setup, n: &Node, end: Option<&Verdict>) -> Option<String> {
     let w = &n.world;
     if p == Property::Invariants {
-        if let Err((_, m)) = check::sequence_in_order(w) {
-            return Some(m);
+        // Each state's sockets; the checks across events need one run's trace.
+        let broken = w.hosts.iter().enumerate().find_map(|(i, h)| {
+            h.invariant_violation()
+                .map(|m| format!("{}: {m}", w.spec().hosts[i].name))
+        });
+        if broken.is_some() {
+            return broken;
         }
     }
     let v = end?;

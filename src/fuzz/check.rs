@@ -4,9 +4,10 @@ use super::gen::{to_file, Call, Case, Layout, Side, Sock, Step};
 use crate::scenario::file::ScenarioFile;
 use crate::scenario::steps::StepDef;
 use crate::scenario::{resolve, Overrides};
-use model::{Addr, Conn, Event, How, ReadLen, RstCause, Segment, Seq, State};
+use model::{Addr, How, ReadLen, RstCause, State};
 use serde::{Deserialize, Serialize};
-use sim::{EndReason, Verdict, What, World, WorldSpec};
+use sim::invariants::{verdict_violation, Family, Invariants};
+use sim::{EndReason, Verdict, World, WorldSpec};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -48,8 +49,11 @@ pub enum Property {
     Terminates,
     /// Two runs of the same scenario and seed give byte-identical traces.
     Deterministic,
-    /// After every event: snd.una ≤ snd.nxt ≤ snd.max for every socket; per
-    /// direction read ≤ delivered ≤ written (nothing delivered twice).
+    /// After every event, every socket's sequence space in order and nothing
+    /// sent that was not written, nothing delivered twice or out of order,
+    /// receive buffers and writes that add up, per direction read ≤ delivered
+    /// ≤ written; at the end, written = read + lost, every lost byte explained
+    /// (`sim::invariants`).
     Invariants,
     /// After every event: no data sent beyond the right edge of the window
     /// the receiver advertised (one octet beyond is a zero-window probe).
@@ -197,18 +201,25 @@ pub fn check(props: &[Property], case: &Case, c: &Compiled) -> Checked {
     let mut w = World::new(Arc::clone(&c.spec), traced);
     let mut violation = None;
     if stepwise {
-        let mut inv = Invariants {
-            sequence: want(Property::Invariants),
-            // "Windows respected" is one of the model invariants (issue 6);
-            // `window-respected` checks it alone.
-            window: want(Property::WindowRespected) || want(Property::Invariants),
-            ..Invariants::default()
-        };
+        // "Windows respected" is one of the model invariants (issue 6);
+        // `window-respected` checks it alone.
+        let mut inv = Invariants::new(
+            want(Property::Invariants),
+            want(Property::WindowRespected) || want(Property::Invariants),
+        );
+        // The whole trace stays in `w` for the determinism check.
+        let mut seen = 0;
         while w.step() {
-            if let Err((property, m)) = inv.check(&w) {
+            let new = &w.trace()[seen..];
+            seen = w.trace().len();
+            if let Err(b) = inv.check(&w, new) {
+                let property = match b.family {
+                    Family::Sequence => Property::Invariants,
+                    Family::Window => Property::WindowRespected,
+                };
                 violation = Some(Violation {
                     property,
-                    message: format!("at {} ms: {m}", sim::report::ms(w.now)),
+                    message: format!("at {} ms: {}", sim::report::ms(w.now), b.message),
                 });
                 break;
             }
@@ -222,7 +233,8 @@ pub fn check(props: &[Property], case: &Case, c: &Compiled) -> Checked {
     }
     for p in props {
         let r = match p {
-            Property::Invariants | Property::WindowRespected => Ok(()),
+            Property::Invariants => verdict_violation(&verdict).map_or(Ok(()), Err),
+            Property::WindowRespected => Ok(()),
             Property::Deterministic => deterministic(c, &w),
             Property::NoReset => no_reset(&c.spec, &verdict),
             Property::NoLoss => no_loss(&c.spec, (case, &c.layout), &verdict),
@@ -611,153 +623,6 @@ pub(crate) fn terminates(w: &World, v: &Verdict) -> Result<(), String> {
             w.spec().procs[s.proc as usize].name,
             s.what
         ));
-    }
-    Ok(())
-}
-
-/// Incremental invariant checks over the trace and the hosts' sockets.
-#[derive(Default)]
-struct Invariants {
-    /// Check the sequence and delivery invariants (`invariants`).
-    sequence: bool,
-    /// Check windows (`window-respected`).
-    window: bool,
-    seen: usize,
-    /// (from, to) → [written, delivered, read]
-    dirs: Vec<((Addr, Addr), [u64; 3])>,
-    /// (advertiser, peer) → highest right window edge advertised.
-    edges: Vec<((Addr, Addr), Seq)>,
-}
-
-impl Invariants {
-    fn dir(&mut self, from: Addr, to: Addr) -> &mut [u64; 3] {
-        let i = match self.dirs.iter().position(|d| d.0 == (from, to)) {
-            Some(i) => i,
-            None => {
-                self.dirs.push(((from, to), [0; 3]));
-                self.dirs.len() - 1
-            }
-        };
-        &mut self.dirs[i].1
-    }
-
-    fn check(&mut self, w: &World) -> Result<(), (Property, String)> {
-        let spec = w.spec();
-        let trace = w.trace();
-        for e in &trace[self.seen..] {
-            match e.what {
-                What::Model { event } => self.model_event(spec, &event)?,
-                What::Send { seg } => self.sent(spec, &seg)?,
-                _ => {}
-            }
-        }
-        self.seen = trace.len();
-        if !self.sequence {
-            return Ok(());
-        }
-        sequence_in_order(w)
-    }
-
-    /// Counts a write, delivery or read into its direction.
-    fn model_event(&mut self, spec: &WorldSpec, event: &Event) -> Result<(), (Property, String)> {
-        match *event {
-            Event::AppWrote { conn, bytes, .. } => {
-                self.dir(conn.local, conn.remote)[0] += bytes;
-                Ok(())
-            }
-            Event::Delivered { conn, bytes } => {
-                self.count(spec, conn, bytes, (1, "delivered", "written"))
-            }
-            Event::AppRead { conn, bytes, .. } => {
-                self.count(spec, conn, bytes, (2, "read", "delivered"))
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// Adds `bytes` arriving at `conn.local` to `stage` (1 delivered, 2
-    /// read) of their direction; with `sequence`, more than the stage before
-    /// holds is a violation, in the words `what` and `before`.
-    fn count(
-        &mut self,
-        spec: &WorldSpec,
-        conn: Conn,
-        bytes: u64,
-        (stage, what, before): (usize, &str, &str),
-    ) -> Result<(), (Property, String)> {
-        let sequence = self.sequence;
-        let d = self.dir(conn.remote, conn.local);
-        d[stage] += bytes;
-        if d[stage] > d[stage - 1] && sequence {
-            return Err((
-                Property::Invariants,
-                format!(
-                    "{}→{}: {} bytes {what} but only {} {before}",
-                    host_name(spec, conn.remote),
-                    host_name(spec, conn.local),
-                    d[stage],
-                    d[stage - 1]
-                ),
-            ));
-        }
-        Ok(())
-    }
-
-    /// A segment sent: with `window`, its data must lie inside the window
-    /// its receiver advertised; its ACK and window advertise a new edge.
-    fn sent(&mut self, spec: &WorldSpec, seg: &Segment) -> Result<(), (Property, String)> {
-        if seg.len > 0 && self.window {
-            let edge = self
-                .edges
-                .iter()
-                .find(|x| x.0 == (seg.dst, seg.src))
-                .map(|x| x.1);
-            let end = seg.seq + seg.len;
-            // One octet beyond the window is a zero-window probe.
-            if edge.is_none_or(|edge| !end.le(edge + 1)) {
-                return Err((
-                    Property::WindowRespected,
-                    format!(
-                        "{} sent {}..{} beyond the window {} advertised (right edge {})",
-                        host_name(spec, seg.src),
-                        seg.seq.0,
-                        end.0,
-                        host_name(spec, seg.dst),
-                        edge.map_or("none".into(), |e| e.0.to_string())
-                    ),
-                ));
-            }
-        }
-        if seg.flags.ack() && !seg.flags.rst() {
-            let edge = seg.ack + seg.wnd;
-            match self.edges.iter_mut().find(|x| x.0 == (seg.src, seg.dst)) {
-                Some(x) => x.1 = x.1.max(edge),
-                None => self.edges.push(((seg.src, seg.dst), edge)),
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Every open socket's snd.una ≤ snd.nxt ≤ snd.max.
-pub(crate) fn sequence_in_order(w: &World) -> Result<(), (Property, String)> {
-    let spec = w.spec();
-    for (hi, h) in w.hosts.iter().enumerate() {
-        for (id, s) in h.sockets() {
-            if matches!(s.state, State::Closed | State::Listen) {
-                continue;
-            }
-            let t = &s.tcb;
-            if !(t.snd_una <= t.snd_nxt && t.snd_nxt <= t.snd_max) {
-                return Err((
-                    Property::Invariants,
-                    format!(
-                        "{} socket {id} in {}: snd.una {} snd.nxt {} snd.max {} out of order",
-                        spec.hosts[hi].name, s.state, t.snd_una.0, t.snd_nxt.0, t.snd_max.0
-                    ),
-                ));
-            }
-        }
     }
     Ok(())
 }

@@ -253,6 +253,12 @@ pub struct GenConfig {
     pub all_calls: bool,
     /// Allow network faults and buffer options.
     pub faults: bool,
+    /// Also draw what ordinary close sequences never do (issue 14):
+    /// SO_KEEPALIVE, writes past 2^31 and 2^32 octets, and waits of hours
+    /// to weeks (past the keepalive and FIN-WAIT-2 timers, towards the time
+    /// horizon). Off by default: the survey's findings are about ordinary
+    /// sequences, and its tables stay as they are.
+    pub extreme: bool,
 }
 
 impl GenConfig {
@@ -262,6 +268,7 @@ impl GenConfig {
             max_steps: 6,
             all_calls: true,
             faults: true,
+            extreme: false,
         }
     }
 }
@@ -303,8 +310,23 @@ const WAITS: &[(u32, Wait)] = &[
     (1, Wait::Ms(200)),
 ];
 
+/// `WAITS`, and waits past every timer: 2 h 2 min (Linux's keepalive idle
+/// time is 7200 s), a day, 49 days (the most a `Wait::Ms` holds).
+const EXTREME_WAITS: &[(u32, Wait)] = &[
+    (4, Wait::Now),
+    (1, Wait::Ms(1)),
+    (1, Wait::Ms(200)),
+    (1, Wait::Ms(7_320_000)),
+    (1, Wait::Ms(86_400_000)),
+    (1, Wait::Ms(u32::MAX)),
+];
+
 fn wait() -> impl Strategy<Value = Wait> + Clone {
     pick(WAITS)
+}
+
+fn wait_of(extreme: bool) -> impl Strategy<Value = Wait> + Clone {
+    pick(if extreme { EXTREME_WAITS } else { WAITS })
 }
 
 /// Byte counts: mostly one segment or less, some tens of KB, a few hundreds.
@@ -312,6 +334,23 @@ fn size() -> impl Strategy<Value = u64> + Clone {
     const BUCKETS: &[(u32, (u64, u64))] =
         &[(4, (1, 1460)), (2, (1461, 20_000)), (1, (20_001, 300_000))];
     (pick(BUCKETS), any::<u32>()).prop_map(|((lo, hi), x)| lo + x as u64 % (hi - lo + 1))
+}
+
+/// `size`, or (extreme) writes around 2^31 and 2^32 and up to 2^40 too.
+fn size_of(extreme: bool) -> SBoxedStrategy<u64> {
+    const EXTREME: &[(u32, (u64, u64))] = &[
+        (4, (1, 1460)),
+        (1, (20_001, 300_000)),
+        (1, ((1 << 31) - 1, (1 << 31) + 1)),
+        (1, ((1 << 32) - 1, (1 << 32) + 1)),
+        (1, (1 << 33, 1 << 40)),
+    ];
+    if !extreme {
+        return size().sboxed();
+    }
+    (pick(EXTREME), any::<u64>())
+        .prop_map(|((lo, hi), x)| lo + x % (hi - lo + 1))
+        .sboxed()
 }
 
 fn how() -> impl Strategy<Value = How> + Clone {
@@ -332,6 +371,7 @@ enum Kind {
     CloseDup,
     Fork,
     Exit,
+    Keepalive,
     /// poll() for input with a timeout (a poll-driven program's wait).
     Poll,
     /// getsockopt()/ioctl() of one option: SO_ERROR clears a pending error.
@@ -360,6 +400,26 @@ const KINDS: &[(u32, Kind)] = &[
     (1, Kind::RcvTimeo),
 ];
 
+/// `KINDS` and SO_KEEPALIVE.
+const EXTREME_KINDS: &[(u32, Kind)] = &[
+    (6, Kind::Write),
+    (2, Kind::Read),
+    (3, Kind::ReadEof),
+    (2, Kind::Shutdown),
+    (4, Kind::Close),
+    (2, Kind::Linger),
+    (1, Kind::Nonblocking),
+    (1, Kind::Dup),
+    (1, Kind::CloseDup),
+    (1, Kind::Fork),
+    (1, Kind::Exit),
+    (1, Kind::Poll),
+    (1, Kind::Query),
+    (1, Kind::ReadEofTimeout),
+    (1, Kind::RcvTimeo),
+    (3, Kind::Keepalive),
+];
+
 const PLAIN_KINDS: &[(u32, Kind)] = &[
     (3, Kind::Write),
     (1, Kind::Read),
@@ -377,10 +437,10 @@ const CHILD_KINDS: &[(u32, Kind)] = &[
 
 /// A call of a kind drawn from `kinds`; every argument is drawn, the kind
 /// picks the ones it uses.
-fn call_of(kinds: &'static [(u32, Kind)]) -> impl Strategy<Value = Call> + Clone {
+fn call_of(kinds: &'static [(u32, Kind)], extreme: bool) -> impl Strategy<Value = Call> + Clone {
     (
         pick(kinds),
-        size(),
+        size_of(extreme),
         1u64..=65_536,
         how(),
         (0u32..=5, any::<bool>()),
@@ -423,6 +483,10 @@ fn call_of(kinds: &'static [(u32, Kind)]) -> impl Strategy<Value = Call> + Clone
             Kind::CloseDup => Call::Close { sock: Sock::Dup },
             Kind::Fork => Call::Fork { child: Vec::new() },
             Kind::Exit => Call::Exit {},
+            Kind::Keepalive => Call::Keepalive {
+                sock: Sock::Main,
+                on: !off,
+            },
             Kind::Poll => Call::Poll {
                 sock: Sock::Main,
                 events: POLLIN | POLLRDHUP,
@@ -501,9 +565,14 @@ fn child_steps() -> impl Strategy<Value = Vec<Step>> + Clone {
 }
 
 /// A step; a fork takes its child's steps from `child`.
-fn step(all: bool) -> impl Strategy<Value = Step> + Clone {
-    let kinds = if all { KINDS } else { PLAIN_KINDS };
-    (wait(), call_of(kinds), child_steps()).prop_map(|(wait, call, child)| Step {
+fn step(all: bool, extreme: bool) -> impl Strategy<Value = Step> + Clone {
+    let kinds = match (all, extreme) {
+        (_, true) => EXTREME_KINDS,
+        (true, false) => KINDS,
+        (false, false) => PLAIN_KINDS,
+    };
+    let call = call_of(kinds, extreme);
+    (wait_of(extreme), call, child_steps()).prop_map(|(wait, call, child)| Step {
         wait,
         call: match call {
             Call::Fork { child: _ } => Call::Fork { child },
@@ -547,7 +616,8 @@ fn net(faults: bool) -> SBoxedStrategy<Net> {
 }
 
 fn steps(cfg: &GenConfig) -> impl Strategy<Value = Vec<Step>> + Clone {
-    prop::collection::vec(step(cfg.all_calls), 0..=cfg.max_steps).prop_map(|s| normalize(s, false))
+    let step = step(cfg.all_calls, cfg.extreme);
+    prop::collection::vec(step, 0..=cfg.max_steps).prop_map(|s| normalize(s, false))
 }
 
 fn side(cfg: &GenConfig) -> impl Strategy<Value = Side> + Clone {

@@ -190,3 +190,32 @@ fn test_any_state_survives_random_input_in_every_personality() {
         }
     }
 }
+
+/// Fuzz target `endpoint` (docs/limits.md#fuzzing): data queued out of order
+/// beyond a FIN that then arrives in order stayed queued past the end of the
+/// stream, in CLOSE-WAIT. Linux drops it with the FIN (tcp_input.c tcp_fin).
+#[test]
+fn test_out_of_order_data_past_an_in_order_fin_is_dropped() {
+    let mut h = established();
+    h.send_data(101, 1, 10);
+    assert_eq!(h.s().tcb.ooo.len(), 1, "queued out of order");
+    h.send(FIN | ACK, 1, 1);
+    assert_eq!(h.state(), State::CloseWait);
+    assert!(h.s().tcb.ooo.is_empty() && h.s().tcb.ooo_fin.is_none());
+    assert_eq!(h.host.invariant_violation(), None);
+}
+
+/// Fuzz target `endpoint`: in CLOSE-WAIT, a second FIN beyond the first was
+/// kept as an out-of-order FIN past the end of the stream. It is ignored
+/// (re-ACKed), as Linux ignores anything at or after RCV.NXT there.
+#[test]
+fn test_a_second_fin_beyond_the_first_is_ignored() {
+    let mut h = established();
+    h.send(FIN | ACK, 1, 1);
+    assert_eq!(h.state(), State::CloseWait);
+    h.flush();
+    h.send(FIN | ACK, 50, 1);
+    assert_eq!(h.state(), State::CloseWait);
+    assert!(h.s().tcb.ooo_fin.is_none());
+    assert_eq!(h.host.invariant_violation(), None);
+}

@@ -6,7 +6,7 @@
 # toolchain and cargo-fuzz (`cargo install cargo-fuzz`). docs/limits.md#fuzzing.
 set -eu
 SECONDS_EACH=${1:-600}
-TARGETS=${TARGETS:-"parse_bytes parse_corpus endpoint engine"}
+TARGETS=${TARGETS:-"parse_bytes parse_corpus endpoint engine packetdrill"}
 cd "$(dirname "$0")/../fuzz"
 cargo +nightly fuzz build -O
 BIN=target/x86_64-unknown-linux-gnu/release

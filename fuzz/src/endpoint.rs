@@ -177,10 +177,12 @@ impl Pair {
             CallPick::Write(n, bytes) => Call::Write {
                 sock: fd(n),
                 bytes: bytes % (1 << 34),
+                timeout: None,
             },
             CallPick::Read(n, len) => Call::Read {
                 sock: fd(n),
                 len: ReadLen::Bytes(u64::from(len)),
+                timeout: None,
             },
             CallPick::Shutdown(n, how) => Call::Shutdown {
                 sock: fd(n),

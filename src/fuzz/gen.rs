@@ -382,25 +382,9 @@ enum Kind {
     RcvTimeo,
 }
 
-const KINDS: &[(u32, Kind)] = &[
-    (6, Kind::Write),
-    (2, Kind::Read),
-    (3, Kind::ReadEof),
-    (2, Kind::Shutdown),
-    (4, Kind::Close),
-    (2, Kind::Linger),
-    (1, Kind::Nonblocking),
-    (1, Kind::Dup),
-    (1, Kind::CloseDup),
-    (1, Kind::Fork),
-    (1, Kind::Exit),
-    (1, Kind::Poll),
-    (1, Kind::Query),
-    (1, Kind::ReadEofTimeout),
-    (1, Kind::RcvTimeo),
-];
-
-/// `KINDS` and SO_KEEPALIVE.
+/// What a step's call is drawn from, SO_KEEPALIVE last: the `extreme`
+/// generator draws from all of it, the default one from all but keepalive
+/// (so the default cases, the survey and docs/findings.md stay as they were).
 const EXTREME_KINDS: &[(u32, Kind)] = &[
     (6, Kind::Write),
     (2, Kind::Read),
@@ -419,6 +403,8 @@ const EXTREME_KINDS: &[(u32, Kind)] = &[
     (1, Kind::RcvTimeo),
     (3, Kind::Keepalive),
 ];
+
+const KINDS: &[(u32, Kind)] = EXTREME_KINDS.split_at(EXTREME_KINDS.len() - 1).0;
 
 const PLAIN_KINDS: &[(u32, Kind)] = &[
     (3, Kind::Write),

@@ -276,7 +276,12 @@ impl Host {
                 let factor = self.personality.knobs.rcvbuf_setsockopt_factor.value;
                 self.sock_mut(sid).set_rcv_buf(bytes.saturating_mul(factor));
             }
-            Call::SndBuf { bytes, .. } => self.sock_mut(sid).snd_buf = bytes,
+            Call::SndBuf { bytes, .. } => {
+                let factor = self.personality.knobs.sndbuf_setsockopt_factor.value;
+                let s = self.sock_mut(sid);
+                s.snd_buf = bytes;
+                s.snd_buf_opt = bytes.saturating_mul(factor);
+            }
             // Zero turns the timeout off (socket(7), setsockopt(2)).
             Call::RcvTimeo { ns, .. } => {
                 self.sock_mut(sid).rcvtimeo = (!ns.is_zero()).then_some(ns)

@@ -172,6 +172,13 @@ pub enum SockOpt {
     /// SIOCOUTQNSD: bytes written and not yet sent.
     #[serde(rename = "SIOCOUTQNSD")]
     OutQNsd,
+    /// SO_RCVBUF: the receive buffer in octets, as the stack reports it
+    /// (Linux's doubled value, FreeBSD's rounded to the MSS).
+    #[serde(rename = "SO_RCVBUF")]
+    RcvBuf,
+    /// SO_SNDBUF: the send buffer in octets, as the stack reports it.
+    #[serde(rename = "SO_SNDBUF")]
+    SndBuf,
 }
 
 impl SockOpt {
@@ -184,6 +191,8 @@ impl SockOpt {
         (SockOpt::InQ, &["FIONREAD", "SIOCINQ"]),
         (SockOpt::OutQ, &["SIOCOUTQ"]),
         (SockOpt::OutQNsd, &["SIOCOUTQNSD"]),
+        (SockOpt::RcvBuf, &["SO_RCVBUF"]),
+        (SockOpt::SndBuf, &["SO_SNDBUF"]),
     ];
 
     /// The canonical word.

@@ -98,6 +98,7 @@ impl Socket {
             rcv_clamp: _,
             rcv_space: _,
             snd_buf: _,
+            snd_buf_opt: _,
             wnd: _,
             mss_local: _,
             listener: _,

@@ -339,7 +339,12 @@ impl Host {
             return;
         }
         if f.ack() {
-            if !self.silent_after_reset(seg, out) {
+            if f.syn() && !self.personality.knobs.listener_rsts_synack.value {
+                out.events.push(Event::Ignored {
+                    conn,
+                    reason: "SYN-ACK at a listener: dropped (listener_rsts_synack = false)",
+                });
+            } else if !self.silent_after_reset(seg, out) {
                 refuse(seg, State::Listen, RstCause::NoConnection, out);
             }
             return;
@@ -371,6 +376,7 @@ impl Host {
         let listener = self.sock(lid);
         child.set_rcv_buf(listener.rcv_buf);
         child.snd_buf = listener.snd_buf;
+        child.snd_buf_opt = listener.snd_buf_opt;
         child.linger = listener.linger;
         child.remote = seg.src;
         child.bound = true;

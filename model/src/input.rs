@@ -119,6 +119,7 @@ impl Socket {
         }
         // Our SYN offered timestamps if the personality uses them.
         self.learn_peer_syn(ctx.p, seg, self.tcb.ts_ok);
+        self.round_bufs_to_mss(ctx.p);
         let t = &mut self.tcb;
         if ack_ok {
             t.snd_una = ack;
@@ -200,7 +201,14 @@ impl Socket {
         // First: sequence number.
         if !self.acceptable(seg) {
             self.tcb.ack_now = true;
-            self.output(ctx);
+            // A SYN outside the window draws a challenge ACK too (RFC 5961
+            // §4.2: Linux tcp_validate_incoming's syn_challenge, BSD's check
+            // before the sequence test).
+            if f.syn() {
+                self.output_challenge_ack(ctx);
+            } else {
+                self.output(ctx);
+            }
             self.ignored(ctx, "unacceptable sequence number");
             return Arrival::Done;
         }
@@ -336,7 +344,7 @@ impl Socket {
             RstVerdict::Reset => {}
             RstVerdict::Challenge => {
                 self.tcb.ack_now = true;
-                self.output(ctx);
+                self.output_challenge_ack(ctx);
                 self.ignored(ctx, "in-window RST not at RCV.NXT: challenge ACK");
                 return Arrival::Done;
             }
@@ -363,6 +371,9 @@ impl Socket {
             State::Established | State::FinWait1 | State::FinWait2 | State::CloseWait => {
                 Some(Errno::ECONNRESET)
             }
+            State::Closing | State::LastAck if ctx.p.rst_error_after_fin.value => {
+                Some(Errno::ECONNRESET)
+            }
             State::Closing | State::LastAck => None,
             State::Closed | State::Listen | State::SynSent | State::TimeWait => {
                 unreachable!("rcv_rst in {}", self.state)
@@ -381,9 +392,9 @@ impl Socket {
 
     /// Fourth check: a SYN in a synchronized state.
     fn rcv_syn_synchronized(&mut self, ctx: &mut Ctx) -> Arrival {
-        if ctx.p.challenge_ack.value {
+        if ctx.p.syn_challenge_ack.value {
             self.tcb.ack_now = true;
-            self.output(ctx);
+            self.output_challenge_ack(ctx);
             self.ignored(ctx, "SYN in synchronized state: challenge ACK");
             return Arrival::Done;
         }
@@ -421,6 +432,8 @@ impl Socket {
         t.snd_wnd = seg.wnd;
         t.snd_wl1 = t.seq_offset(seg.seq);
         t.snd_wl2 = ack;
+        // A listener's connection learns its buffers when it is established (BSD syncache_socket).
+        self.round_bufs_to_mss(ctx.p);
         self.set_state(ctx, State::Established, Rule::RcvAckOfSyn);
         Some(Arrival::Established)
     }
@@ -786,7 +799,15 @@ impl Socket {
                 self.set_state(ctx, State::Closed, Rule::TimeWaitReopened);
                 return Arrival::Reopen;
             }
-        } else if f.fin() && seq + seg.seq_len() as u64 == t.rcv_nxt {
+        }
+        if !f.ack() && ctx.p.time_wait_needs_ack.value {
+            // BSD tcp_twcheck(): checked after the RST and the new SYN.
+            self.ignored(ctx, "segment without ACK in TIME-WAIT");
+            return Arrival::Done;
+        }
+        // A SYN that does not reopen is answered with an ACK.
+        let old_syn = f.syn() && !f.ack();
+        if !old_syn && f.fin() && seq + seg.seq_len() as u64 == t.rcv_nxt {
             // The peer retransmitted its FIN: our ACK was lost. ACK it and restart 2MSL.
             let at = ctx.now + ctx.p.time_wait_s.value.duration();
             self.tcb.close_timer = Some((at, CloseTimer::TimeWait));

@@ -16,8 +16,19 @@ use crate::Duration;
 const OUTPUT_SEGMENTS_MAX: usize = 4096;
 
 impl Socket {
-    /// Sends whatever the windows allow, then a pure ACK if one is owed.
+    /// Sends whatever the windows allow, then a pure ACK if one is owed
+    /// (carrying our unacknowledged FIN again with `ack_resends_fin`).
     pub fn output(&mut self, ctx: &mut Ctx) {
+        self.output_with(ctx, ctx.p.ack_resends_fin.value);
+    }
+
+    /// `output` for an RFC 5961 challenge ACK: BSD builds it apart from
+    /// tcp_output (tcp_respond), so it never carries the FIN.
+    pub fn output_challenge_ack(&mut self, ctx: &mut Ctx) {
+        self.output_with(ctx, false);
+    }
+
+    fn output_with(&mut self, ctx: &mut Ctx, resend_fin: bool) {
         let sending = matches!(
             self.state,
             State::Established
@@ -37,7 +48,16 @@ impl Socket {
             // ACK war in which neither side learns what was acknowledged (BSD
             // tcp_output sends pure ACKs at snd_max for this reason; Linux never
             // moves snd_nxt back).
-            let seg = self.segment(Flags::ACK, self.tcb.snd_max, 0);
+            let t = &self.tcb;
+            let fin_at = self.write_seq();
+            // BSD tcp_output: our FIN is out (SND.MAX past it) and not yet
+            // acknowledged, and SND.NXT = SND.MAX: SND.NXT backs up to the FIN.
+            let fin_unacked = t.fin_queued && t.snd_max > fin_at && t.snd_una <= fin_at;
+            let seg = if resend_fin && fin_unacked && t.snd_nxt == t.snd_max {
+                self.segment(Flags::FIN | Flags::ACK, fin_at, 0)
+            } else {
+                self.segment(Flags::ACK, self.tcb.snd_max, 0)
+            };
             self.transmit(ctx, seg);
         }
     }

@@ -272,6 +272,9 @@ pub struct Socket {
     /// How much received data the buffer holds before the window closes.
     pub rcv_space: u32,
     pub snd_buf: u32,
+    /// What getsockopt(SO_SNDBUF) reads: `snd_buf`, times
+    /// `sndbuf_setsockopt_factor` once set by setsockopt.
+    pub snd_buf_opt: u32,
     /// How the window follows from `rcv_buf`.
     pub wnd: WndRule,
     /// Our MSS (from the path MTU).
@@ -308,6 +311,7 @@ impl Socket {
             rcv_clamp: 0,
             rcv_space: 0,
             snd_buf,
+            snd_buf_opt: snd_buf,
             wnd,
             mss_local,
             listener: None,
@@ -325,6 +329,21 @@ impl Socket {
         self.rcv_buf = bytes;
         self.rcv_clamp = share(self.wnd.initial_pct);
         self.rcv_space = share(self.wnd.pct);
+    }
+
+    /// With `buf_mss_roundup`, rounds both buffers up to a multiple of the
+    /// MSS without options, once it is known (BSD tcp_mss: a buffer only
+    /// grows; a send buffer below one MSS is left alone).
+    pub fn round_bufs_to_mss(&mut self, p: &Knobs) {
+        if !p.buf_mss_roundup.value {
+            return;
+        }
+        let ts = if self.tcb.ts_ok { TSOPT_LEN } else { 0 };
+        let mss = (self.tcb.mss + ts).max(1);
+        let up = |b: u32| if b > mss { b.div_ceil(mss).saturating_mul(mss) } else { b };
+        self.snd_buf = up(self.snd_buf);
+        self.snd_buf_opt = up(self.snd_buf_opt);
+        self.set_rcv_buf(up(self.rcv_buf));
     }
 
     #[inline]
@@ -745,8 +764,9 @@ impl Socket {
     /// TCPS_HAVERCVDSYN): only once the peer knows the connection. In CLOSING and
     /// LAST-ACK only data still unsent needs one (Linux `tcp_disconnect`), except
     /// that close() with unread data resets whatever the state (`__tcp_close`
-    /// calls `tcp_send_active_reset` unconditionally, RFC 2525 §2.17).
-    pub fn abort_sends_rst(&self, cause: RstCause) -> bool {
+    /// calls `tcp_send_active_reset` unconditionally, RFC 2525 §2.17); with
+    /// `abort_rst_after_fin` (BSD tcp_drop) always.
+    pub fn abort_sends_rst(&self, p: &Knobs, cause: RstCause) -> bool {
         match self.state {
             State::Established
             | State::CloseWait
@@ -754,7 +774,9 @@ impl Socket {
             | State::FinWait2
             | State::SynReceived => true,
             State::Closing | State::LastAck => {
-                cause == RstCause::CloseWithUnread || self.snd_unsent() > 0
+                p.abort_rst_after_fin.value
+                    || cause == RstCause::CloseWithUnread
+                    || self.snd_unsent() > 0
             }
             State::Closed | State::Listen | State::SynSent | State::TimeWait => false,
         }
@@ -763,7 +785,7 @@ impl Socket {
     /// Aborts the connection: RST (where the state calls for one), send queue
     /// discarded, CLOSED. Unread received data is the caller's business.
     pub fn abort(&mut self, ctx: &mut Ctx, cause: RstCause) {
-        if self.abort_sends_rst(cause) {
+        if self.abort_sends_rst(ctx.p, cause) {
             self.send_rst_here(ctx, cause);
         }
         self.drop_connection(ctx, cause);
@@ -793,7 +815,10 @@ impl Socket {
     /// Sends an RST from this connection (RFC 9293 §3.10.7.4: seq = SND.NXT).
     pub fn send_rst_here(&mut self, ctx: &mut Ctx, cause: RstCause) {
         let seq = self.tcb.snd_max;
-        let seg = self.segment(Flags::RST | Flags::ACK, seq, 0);
+        let mut seg = self.segment(Flags::RST | Flags::ACK, seq, 0);
+        if ctx.p.rst_window_zero.value {
+            seg.wnd = 0;
+        }
         self.reset = true;
         ctx.out.events.push(Event::RstSent {
             conn: self.conn(),

@@ -590,6 +590,8 @@ fn getsockopt(fd: i32, opt: SockOpt) -> Res {
         SockOpt::InQ => sys::ioctl_int(fd, libc::FIONREAD as libc::c_ulong),
         SockOpt::OutQ => sys::ioctl_int(fd, libc::TIOCOUTQ as libc::c_ulong),
         SockOpt::OutQNsd => sys::ioctl_int(fd, SIOCOUTQNSD),
+        SockOpt::RcvBuf => sys::get_opt::<i32>(fd, libc::SOL_SOCKET, libc::SO_RCVBUF),
+        SockOpt::SndBuf => sys::get_opt::<i32>(fd, libc::SOL_SOCKET, libc::SO_SNDBUF),
     };
     match v {
         Ok(n) => Res::Ok(n.max(0) as u64),

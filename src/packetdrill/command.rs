@@ -8,9 +8,12 @@
 //!   knob tables' aliases, `knobs!` in model/src/personality/mod.rs), one
 //!   whose value changes nothing the model decides is a no-op, the rest are
 //!   unsupported;
-//! - anything else (`sockstat`, `tcpdrop`) inspects or changes the kernel
+//! - the suite's `sockstat` pipelines are answered from the host's sockets
+//!   (`inspect`);
+//! - anything else (`tcpdrop`, `kldload`) inspects or changes the kernel
 //!   from outside, and is unsupported.
 
+use super::report::Failure;
 use super::run::Runner;
 use std::sync::Arc;
 
@@ -24,19 +27,23 @@ const LINUX_DEFAULTS: &[(&str, &str)] = &[
 /// FreeBSD sysctls that change nothing the model decides, at these values:
 /// SACK and ECN are not modelled (the scripts' SYNs are matched without
 /// them), the black hole setting 0 is the model's behaviour (RST for a
-/// closed port), the buffer limit is above every buffer a script sets, and
-/// the host cache keeps nothing between the model's runs.
+/// closed port), the buffer limit is above every buffer a script sets, the
+/// host cache keeps nothing between the model's runs, and SYN-FIN segments
+/// are processed.
 const FREEBSD_NOOPS: &[(&str, &str)] = &[
     ("net.inet.tcp.sack.enable", "1"),
     ("net.inet.tcp.ecn.enable", "2"),
     ("net.inet.tcp.blackhole", "0"),
     ("kern.ipc.maxsockbuf", "2097152"),
     ("net.inet.tcp.hostcache.purgenow", "1"),
+    // FreeBSD's default (sys/netinet/tcp_input.c V_drop_synfin = 0): a
+    // segment with SYN and FIN is processed, as the model always does.
+    ("net.inet.tcp.drop_synfin", "0"),
 ];
 
 impl Runner {
     /// Runs a `` `command` `` line.
-    pub(super) fn command(&mut self, line: usize, c: &str) {
+    pub(super) fn command(&mut self, line: usize, c: &str) -> Result<(), Failure> {
         let c = c.trim();
         if c.ends_with("common/defaults.sh") {
             for (knob, value) in LINUX_DEFAULTS {
@@ -47,16 +54,21 @@ impl Runner {
                     "google/packetdrill gtests/net/common/defaults.sh",
                 );
             }
-            return;
+            return Ok(());
         }
         if let Some(assign) = c.strip_prefix("sysctl -w ") {
             let (name, value) = assign.split_once('=').unwrap_or((assign, ""));
-            return self.sysctl(line, name.trim(), value.trim());
+            self.sysctl(line, name.trim(), value.trim());
+            return Ok(());
+        }
+        if let Some(result) = self.sockstat(line, c) {
+            return result;
         }
         self.unsupported(
             line,
             format!("shell command `{c}` inspects or changes the kernel from outside the script"),
         );
+        Ok(())
     }
 
     fn sysctl(&mut self, line: usize, name: &str, value: &str) {
@@ -70,12 +82,10 @@ impl Runner {
                 let on = if value == "0" { "true" } else { "false" };
                 self.set_knob(line, "challenge_ack", on, source)
             }
-            // One knob stands for RFC 5961's RST and SYN checks: a value that agrees with it is a no-op.
+            // insecure_syn=1 turns RFC 5961's SYN check off.
             "net.inet.tcp.insecure_syn" => {
-                let challenge = self.personality.knobs.challenge_ack.value;
-                if challenge != (value == "0") {
-                    self.unsupported(line, format!("sysctl {name}={value}: the model's one challenge_ack knob (RST and SYN checks together) is {challenge}"));
-                }
+                let on = if value == "0" { "true" } else { "false" };
+                self.set_knob(line, "syn_challenge_ack", on, source)
             }
             // Milliseconds, the knob's unit (FreeBSD sys/netinet/tcp_timer.c tcp_rexmit_initial).
             "net.inet.tcp.rexmit_initial" => self.set_knob(line, "rto_initial_ms", value, source),

@@ -4,10 +4,11 @@
 //! host (model/), driven as packetdrill drives a kernel. `parse` reads the
 //! language, `run` drives the host (`packet` for segment lines, `syscall`
 //! for system calls through the one call vocabulary, `command` for the
-//! suites' sysctls), `report` words the results as packetdrill does, and
+//! suites' sysctls, `inspect` for sockstat and `tcpi_state`), `report` words the results as packetdrill does, and
 //! `scenario` turns a script into a scenario file where it can.
 
 mod command;
+mod inspect;
 mod packet;
 pub mod parse;
 pub mod report;

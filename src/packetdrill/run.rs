@@ -102,6 +102,9 @@ pub struct Runner {
     pub(super) done: Option<CallResult>,
     /// Script descriptor numbers to the model's.
     pub(super) fds: BTreeMap<u32, u32>,
+    /// The script descriptor `socket()` or `accept()` returned last
+    /// (packetdrill's `socket_under_test`, which tcp_info is read from).
+    pub(super) under_test: Option<u32>,
 }
 
 impl Runner {
@@ -135,6 +138,7 @@ impl Runner {
             personality: personality.clone(),
             done: None,
             fds: BTreeMap::new(),
+            under_test: None,
         }
     }
 
@@ -192,13 +196,9 @@ impl Runner {
             }
             What::Command(c) => {
                 self.advance(start.max(self.now_usecs))?;
-                self.command(e.line, c);
+                self.command(e.line, c)?;
             }
-            What::Code(_) => self.unsupported(
-                e.line,
-                "%{ python }% blocks inspect the kernel's tcp_info, which the model does not keep"
-                    .into(),
-            ),
+            What::Code(c) => self.code(e.line, c)?,
         }
         self.last_event = Some((if inbound { start } else { self.now_usecs }, inbound));
         self.settle()?;

@@ -229,14 +229,14 @@ fn getsockopt(s: &Syscall, sock: u32) -> Mapped {
         word(a.get(1))
     };
     let opt = match (level, name) {
-        (Some("SOL_SOCKET"), "SO_ERROR") => Some(SockOpt::SoError),
+        (Some("SOL_SOCKET"), "SO_ERROR" | "SO_RCVBUF" | "SO_SNDBUF") => SockOpt::parse(name),
         (Some("IPPROTO_TCP" | "SOL_TCP"), "TCP_LINGER2") => Some(SockOpt::Linger2),
         (None, "FIONREAD" | "SIOCINQ" | "SIOCOUTQ" | "SIOCOUTQNSD") => SockOpt::parse(name),
         _ => None,
     };
     let Some(opt) = opt else {
-        // SO_RCVBUF/SO_SNDBUF and the TCP_KEEP* values are set by calls and
-        // knobs but not read back by any SockOpt: comparing them would be made up.
+        // The TCP_KEEP* values are set by calls and knobs but not read back
+        // by any SockOpt: comparing them would be made up.
         return Mapped::Unsupported(format!(
             "{}({}{name}): the call vocabulary cannot read this option back (SockOpt, model/src/call.rs)",
             s.name,
@@ -347,6 +347,7 @@ impl Runner {
         if let (true, Ok(fd)) = (matches!(s.name.as_str(), "socket" | "accept"), got) {
             if s.ret >= 0 {
                 self.fds.insert(s.ret as u32, fd as u32);
+                self.under_test = Some(s.ret as u32);
             }
         }
     }

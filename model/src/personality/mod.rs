@@ -94,6 +94,8 @@ knobs! {
     quickack_segs: u32 ["TCP_MAX_QUICKACKS", "TCP_FORCED_ACKS_COUNT"],
     /// Interactive (ping-pong) mode: once we send data within the delayed-ACK time of receiving some, or the peer's FIN takes us to CLOSE-WAIT, ACKs are delayed (no quick ACKs, the FIN's ACK too) until a delayed ACK fires.
     ack_pingpong: bool,
+    /// A pure ACK sent while our FIN is out and unacknowledged carries the FIN again, at its sequence number (BSD tcp_output: the state's flags include FIN, and with TF_SENTFIN set and SND.NXT = SND.MAX it backs SND.NXT up to resend it); challenge ACKs are built apart and never do.
+    ack_resends_fin: bool,
     /// SYN retransmissions before connect() fails ETIMEDOUT, besides the `syn_linear_timeouts` ones; it also fails at the first SYN timeout after the time this many doubling retransmissions from `rto_initial_ms` take (Linux tcp_write_timeout / retransmits_timed_out; the same bound for stacks that only double).
     syn_retries: u32 ["tcp_syn_retries", "TcpMaxConnectRetransmissions"],
     /// The first N SYN retransmission timeouts do not double the RTO (N + 1 intervals of `rto_initial_ms`), then it doubles.
@@ -110,6 +112,10 @@ knobs! {
     persist_timer: PersistTimer,
     /// Whether reaching the retransmission limit sends an RST.
     rst_on_retransmit_limit: bool,
+    /// An RST we send from a connection (an abort) advertises a window of 0 instead of our receive window.
+    rst_window_zero: bool,
+    /// Aborting in CLOSING or LAST-ACK (a SYN in the window, linger 0…) always sends an RST, not only when data is still unsent.
+    abort_rst_after_fin: bool,
     /// FIN-WAIT-2 timeout in seconds.
     fin_wait_2_timeout_s: Secs ["tcp_fin_timeout", "net.inet.tcp.finwait2_timeout", "TcpFinWait2Delay"],
     /// When the FIN-WAIT-2 timer is armed.
@@ -128,10 +134,14 @@ knobs! {
     rcv_wnd_pct: u32,
     /// How later windows are derived from the free space.
     rcv_wnd_rounding: RcvWndRounding,
+    /// Once the peer's MSS is known (SYN-SENT on the peer's SYN, a listener's connection when established), the send and receive buffers are rounded up to a multiple of it (the MSS without options): the window grows with the receive buffer.
+    buf_mss_roundup: bool,
     /// RFC 7323 timestamps: offered on our SYN; when both ends use them every segment carries 12 more option octets, so it holds 12 fewer payload octets than the MSS.
     tcp_timestamps: bool ["net.inet.tcp.rfc1323", "Tcp1323Opts"],
     /// Send buffer size in octets; write() blocks (or fails EAGAIN) when it is full.
     snd_buf_bytes: u32 ["tcp_wmem", "SO_SNDBUF"],
+    /// setsockopt(SO_SNDBUF, n): getsockopt(SO_SNDBUF) reads back n times this; what write() may queue stays n.
+    sndbuf_setsockopt_factor: u32,
     /// Initial congestion window in segments (RFC 6928).
     initial_cwnd_segs: u32 ["initcwnd"],
     /// close() of the last descriptor with received data unread.
@@ -162,6 +172,8 @@ knobs! {
     exit_drops_closed_pending: bool,
     /// Whether a received RST discards data still unread in the receive buffer.
     rst_discards_unread: bool,
+    /// Whether an acceptable RST in CLOSING or LAST-ACK leaves ECONNRESET as the pending error (SO_ERROR); otherwise the connection just closes (RFC 9293 §3.10.7.4).
+    rst_error_after_fin: bool,
     /// What write() returns after an RST was received.
     write_after_rst: WriteAfterRst,
     /// What read() returns after an RST was received, once buffered data is read.
@@ -170,20 +182,26 @@ knobs! {
     listen_overflow: ListenOverflow,
     /// How many established connections the accept queue holds for listen(backlog).
     accept_queue_limit: AcceptQueueLimit,
+    /// A SYN-ACK arriving at a listener is answered with RST (RFC 9293 §3.10.7.2: any ACK); otherwise it is dropped.
+    listener_rsts_synack: bool,
     /// An acceptable RST in TIME-WAIT.
     rst_in_time_wait: RstInTimeWait,
     /// Whether a reset connection's 4-tuple answers later segments with RST.
     rst_after_reset: RstAfterReset,
     /// A SYN for a connection in TIME-WAIT.
     syn_in_time_wait: SynInTimeWait,
+    /// TIME-WAIT drops a segment without ACK (a FIN, data, a SYN that does not reopen) instead of answering it with an ACK.
+    time_wait_needs_ack: bool,
     /// An RST answering our SYN.
     rst_to_syn: RstToSyn,
     /// SYN retries after an RST when `rst_to_syn` is `retry-syn`.
     refused_syn_retries: u32,
     /// With `rst_to_syn = retry-syn`, the wait between the RST and the next SYN (no backoff).
     refused_syn_retry_ms: Millis,
-    /// RFC 5961: an in-window RST not exactly at RCV.NXT, or a SYN in a synchronized state, gets a challenge ACK.
-    challenge_ack: bool ["net.inet.tcp.insecure_rst"],
+    /// RFC 5961 §3.2: an in-window RST not exactly at the reset point (`rst_seq_match`) gets a challenge ACK.
+    challenge_ack: bool,
+    /// RFC 5961 §4.2: a SYN in a synchronized state gets a challenge ACK; otherwise one in the window resets the connection (and is answered with RST).
+    syn_challenge_ack: bool,
     /// The sequence number that makes an RST reset a synchronized connection (any other in the window draws a challenge ACK, or resets too without `challenge_ack`).
     rst_seq_match: RstSeqMatch,
     /// Idle time before the first keepalive probe, for sockets with SO_KEEPALIVE (off by default).

@@ -203,6 +203,17 @@ impl Host {
             seg.dst.host, self.cfg.id,
             "segment delivered to the wrong host"
         );
+        let synfin = seg.flags.syn() && seg.flags.fin();
+        if synfin && self.personality.knobs.drop_synfin.value {
+            out.events.push(Event::SynDropped {
+                conn: Conn {
+                    local: seg.dst,
+                    remote: seg.src,
+                },
+                reason: "SYN with FIN (drop_synfin)",
+            });
+            return;
+        }
         let mut budget = 2; // a TIME-WAIT reopen hands the SYN on once
         while budget > 0 {
             budget -= 1;
@@ -393,6 +404,30 @@ impl Host {
     }
 
     /// Runs every timer that is due.
+    /// An administrator's drop of every connection in TIME-WAIT (FreeBSD
+    /// `tcpdrop -s TIME_WAIT`, tcpdrop(8)): each goes to CLOSED at once,
+    /// silently, as when its 2MSL runs out. Returns how many were dropped.
+    pub fn drop_time_wait(&mut self, now: Instant, out: &mut Output) -> usize {
+        let personality = Arc::clone(&self.personality);
+        let mut dropped = 0;
+        for i in 0..self.socks.len() {
+            let sid = i as SockId;
+            if self.socks[i].as_ref().map(|s| s.state) != Some(State::TimeWait) {
+                continue;
+            }
+            let mut ctx = Ctx {
+                p: &personality.knobs,
+                now,
+                out,
+            };
+            self.sock_mut(sid)
+                .set_state(&mut ctx, State::Closed, Rule::DropSilently);
+            self.after_arrival(sid, Arrival::Closed);
+            dropped += 1;
+        }
+        dropped
+    }
+
     pub fn on_timers(&mut self, now: Instant, out: &mut Output) {
         let personality = Arc::clone(&self.personality);
         for i in 0..self.socks.len() {

@@ -33,6 +33,8 @@ pub struct WndRule {
     pub initial_pct: u32,
     pub pct: u32,
     pub rounding: RcvWndRounding,
+    /// `syncache_wnd_clip`.
+    pub syncache_clip: bool,
 }
 
 impl WndRule {
@@ -41,6 +43,7 @@ impl WndRule {
             initial_pct: p.rcv_wnd_initial_pct.value,
             pct: p.rcv_wnd_pct.value,
             rounding: p.rcv_wnd_rounding.value,
+            syncache_clip: p.syncache_wnd_clip.value,
         }
     }
 }
@@ -420,6 +423,11 @@ impl Socket {
     #[inline]
     pub fn rcv_wnd(&self) -> u32 {
         if !self.state.synchronized() {
+            let half_open = self.state == State::SynReceived && self.parent.is_some();
+            if half_open && self.wnd.syncache_clip {
+                // The syncache's window: what the SYN-ACK could state (BSD sc_wnd).
+                return self.initial_rcv_wnd().min(u16::MAX as u32);
+            }
             return self.initial_rcv_wnd();
         }
         self.free_rcv_wnd().max(self.promised_rcv_wnd())

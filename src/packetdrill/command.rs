@@ -9,8 +9,9 @@
 //!   whose value changes nothing the model decides is a no-op, the rest are
 //!   unsupported;
 //! - the suite's `sockstat` pipelines are answered from the host's sockets
-//!   (`inspect`);
-//! - anything else (`tcpdrop`, `kldload`) inspects or changes the kernel
+//!   (`inspect`), and `tcpdrop -s TIME_WAIT` drops the host's TIME-WAIT
+//!   connections (`Host::drop_time_wait`);
+//! - anything else (other `tcpdrop`s, `kldload`) inspects or changes the kernel
 //!   from outside, and is unsupported.
 
 use super::report::Failure;
@@ -27,18 +28,14 @@ const LINUX_DEFAULTS: &[(&str, &str)] = &[
 /// FreeBSD sysctls that change nothing the model decides, at these values:
 /// SACK and ECN are not modelled (the scripts' SYNs are matched without
 /// them), the black hole setting 0 is the model's behaviour (RST for a
-/// closed port), the buffer limit is above every buffer a script sets, the
-/// host cache keeps nothing between the model's runs, and SYN-FIN segments
-/// are processed.
+/// closed port), the buffer limit is above every buffer a script sets, and
+/// the host cache keeps nothing between the model's runs.
 const FREEBSD_NOOPS: &[(&str, &str)] = &[
     ("net.inet.tcp.sack.enable", "1"),
     ("net.inet.tcp.ecn.enable", "2"),
     ("net.inet.tcp.blackhole", "0"),
     ("kern.ipc.maxsockbuf", "2097152"),
     ("net.inet.tcp.hostcache.purgenow", "1"),
-    // FreeBSD's default (sys/netinet/tcp_input.c V_drop_synfin = 0): a
-    // segment with SYN and FIN is processed, as the model always does.
-    ("net.inet.tcp.drop_synfin", "0"),
 ];
 
 impl Runner {
@@ -63,6 +60,13 @@ impl Runner {
         }
         if let Some(result) = self.sockstat(line, c) {
             return result;
+        }
+        if c == "tcpdrop -s TIME_WAIT" {
+            let mut out = model::Output::default();
+            let now = self.instant();
+            self.host.drop_time_wait(now, &mut out);
+            self.absorb(out);
+            return Ok(());
         }
         self.unsupported(
             line,

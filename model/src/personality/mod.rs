@@ -134,6 +134,8 @@ knobs! {
     rcv_wnd_pct: u32,
     /// How later windows are derived from the free space.
     rcv_wnd_rounding: RcvWndRounding,
+    /// A listener's half-open connection offers and checks a window of at most 65535 (what its SYN-ACK can state unscaled) until the handshake completes.
+    syncache_wnd_clip: bool,
     /// Once the peer's MSS is known (SYN-SENT on the peer's SYN, a listener's connection when established), the send and receive buffers are rounded up to a multiple of it (the MSS without options): the window grows with the receive buffer.
     buf_mss_roundup: bool,
     /// RFC 7323 timestamps: offered on our SYN; when both ends use them every segment carries 12 more option octets, so it holds 12 fewer payload octets than the MSS.
@@ -184,6 +186,8 @@ knobs! {
     accept_queue_limit: AcceptQueueLimit,
     /// A SYN-ACK arriving at a listener is answered with RST (RFC 9293 §3.10.7.2: any ACK); otherwise it is dropped.
     listener_rsts_synack: bool,
+    /// Every segment with both SYN and FIN is dropped on arrival, whatever the state (instead of being taken as a SYN).
+    drop_synfin: bool ["net.inet.tcp.drop_synfin"],
     /// An acceptable RST in TIME-WAIT.
     rst_in_time_wait: RstInTimeWait,
     /// Whether a reset connection's 4-tuple answers later segments with RST.

@@ -5,6 +5,7 @@
 
 use super::*;
 use crate::event::{Buffer, DiscardCause, RstCause};
+use crate::call::SockOpt;
 use crate::personality::Knobs;
 use crate::Errno;
 
@@ -21,6 +22,7 @@ const TESTED: &[&str] = &[
     "delack_ms",
     "quickack_segs",
     "ack_pingpong",
+    "ack_resends_fin",
     "syn_retries",
     "syn_linear_timeouts",
     "connect_timeout_s",
@@ -29,6 +31,8 @@ const TESTED: &[&str] = &[
     "orphan_retries",
     "persist_timer",
     "rst_on_retransmit_limit",
+    "rst_window_zero",
+    "abort_rst_after_fin",
     "fin_wait_2_timeout_s",
     "fin_wait_2_timer",
     "fin_wait_2_expiry",
@@ -38,8 +42,11 @@ const TESTED: &[&str] = &[
     "rcv_wnd_initial_pct",
     "rcv_wnd_pct",
     "rcv_wnd_rounding",
+    "syncache_wnd_clip",
+    "buf_mss_roundup",
     "tcp_timestamps",
     "snd_buf_bytes",
+    "sndbuf_setsockopt_factor",
     "initial_cwnd_segs",
     "close_unread",
     "close_unread_counts_ooo",
@@ -55,17 +62,22 @@ const TESTED: &[&str] = &[
     "exit_skips_linger",
     "exit_drops_closed_pending",
     "rst_discards_unread",
+    "rst_error_after_fin",
     "write_after_rst",
     "read_after_rst",
     "listen_overflow",
     "accept_queue_limit",
+    "listener_rsts_synack",
+    "drop_synfin",
     "rst_in_time_wait",
     "rst_after_reset",
     "syn_in_time_wait",
+    "time_wait_needs_ack",
     "rst_to_syn",
     "refused_syn_retries",
     "refused_syn_retry_ms",
     "challenge_ack",
+    "syn_challenge_ack",
     "rst_seq_match",
     "keepalive_idle_s",
     "keepalive_intvl_s",
@@ -1356,9 +1368,214 @@ fn test_knob_challenge_ack() {
         State::Closed,
         "RFC 793: any RST in the window resets"
     );
-    // A SYN in the window: challenge ACK, or RST and abort.
-    let mut h = established_with(set("challenge_ack", "false"));
+}
+
+#[test]
+fn test_knob_syn_challenge_ack() {
+    // A SYN in the window: challenge ACK, or RST and abort; the RST check is apart.
+    let mut h = established_with(set("syn_challenge_ack", "true"));
+    h.send(SYN, 1, 0);
+    assert_eq!(
+        (h.state(), h.sent()),
+        (State::Established, vec![". 1:1(0) ack 1".into()])
+    );
+    let mut h = established_with(linux_with(&[
+        ("syn_challenge_ack", "false"),
+        ("challenge_ack", "true"),
+    ]));
     h.send(SYN, 1, 0);
     assert_eq!(h.sent(), ["R. 1:1(0) ack 1"]);
     assert_eq!(rst_causes(&mut h), [RstCause::SynInWindow]);
+    assert_eq!(h.state(), State::Closed);
+}
+
+// ---- what the FreeBSD packetdrill suite showed ----------------------------
+
+#[test]
+fn test_knob_ack_resends_fin() {
+    // Simultaneous close: the ACK of the peer's FIN carries our FIN again.
+    let closing = |value| {
+        let mut h = fin_wait_1_from(established_with(set("ack_resends_fin", value)));
+        h.send(FIN | ACK, 1, 1);
+        assert_eq!(h.state(), State::Closing);
+        h.sent()
+    };
+    assert_eq!(closing("true"), ["F. 1:1(0) ack 2"]);
+    assert_eq!(closing("false"), [". 2:2(0) ack 2"]);
+    // A challenge ACK never does (BSD tcp_respond).
+    let mut h = fin_wait_1_from(established_with(set("ack_resends_fin", "true")));
+    h.send(SYN, 0, 0);
+    assert_eq!(h.sent(), [". 2:2(0) ack 1"]);
+}
+
+#[test]
+fn test_knob_rst_window_zero() {
+    let rst_window = |value| {
+        let mut h = established_with(linux_with(&[
+            ("rst_window_zero", value),
+            ("syn_challenge_ack", "false"),
+        ]));
+        h.send(SYN, 1, 0);
+        let rst: Vec<_> = h.sent_segments().into_iter().filter(|s| s.flags.rst()).collect();
+        assert_eq!(rst.len(), 1);
+        rst[0].wnd
+    };
+    assert_eq!(rst_window("true"), 0);
+    assert!(rst_window("false") > 0);
+}
+
+#[test]
+fn test_knob_abort_rst_after_fin() {
+    // A SYN in the window in LAST-ACK (insecure_syn): tcp_drop's RST, or none.
+    let rsts = |value| {
+        let mut h = established_with(linux_with(&[
+            ("abort_rst_after_fin", value),
+            ("syn_challenge_ack", "false"),
+        ]));
+        h.send(FIN | ACK, 1, 1);
+        h.close();
+        assert_eq!(h.state(), State::LastAck);
+        h.flush();
+        h.send(SYN, 2, 0);
+        assert_eq!(h.state(), State::Closed);
+        h.sent()
+    };
+    assert_eq!(rsts("true"), ["R. 2:2(0) ack 2"]);
+    assert_eq!(rsts("false"), Vec::<String>::new());
+}
+
+/// getsockopt(SO_RCVBUF) and getsockopt(SO_SNDBUF) once connected.
+fn bufs(p: Personality) -> (Option<CallResult>, Option<CallResult>) {
+    let mut h = established_with(p);
+    let fd = h.fd;
+    let rcv = h.call(Call::Getsockopt {
+        sock: fd,
+        opt: SockOpt::RcvBuf,
+    });
+    let snd = h.call(Call::Getsockopt {
+        sock: fd,
+        opt: SockOpt::SndBuf,
+    });
+    (rcv, snd)
+}
+
+#[test]
+fn test_knob_buf_mss_roundup() {
+    // 131072 and 16384 rounded up to multiples of 1460: 90 and 12 segments.
+    assert_eq!(
+        bufs(set("buf_mss_roundup", "true")),
+        (Some(Ok(131_400)), Some(Ok(17_520)))
+    );
+    assert_eq!(
+        bufs(set("buf_mss_roundup", "false")),
+        (Some(Ok(131_072)), Some(Ok(16_384)))
+    );
+    // The window follows the receive buffer: an RST at its old right edge is in it.
+    let rst_at_old_edge = |value| {
+        let mut h = established_with(linux_with(&[
+            ("buf_mss_roundup", value),
+            ("rcv_wnd_initial_pct", "100"),
+            ("rcv_wnd_pct", "100"),
+            ("rcv_wnd_rounding", "free-space"),
+        ]));
+        h.send(RST, 131_073, 0);
+        h.sent()
+    };
+    assert_eq!(rst_at_old_edge("true"), [". 1:1(0) ack 1"], "a challenge ACK: in the window");
+    assert_eq!(rst_at_old_edge("false"), Vec::<String>::new(), "outside: dropped");
+}
+
+#[test]
+fn test_knob_sndbuf_setsockopt_factor() {
+    let set_then_read = |factor| {
+        let mut h = closed_with(set("sndbuf_setsockopt_factor", factor));
+        let fd = h.fd;
+        h.call(Call::SndBuf {
+            sock: fd,
+            bytes: 4000,
+        });
+        let read = h.call(Call::Getsockopt {
+            sock: fd,
+            opt: SockOpt::SndBuf,
+        });
+        (read, h.s().snd_buf)
+    };
+    assert_eq!(set_then_read("2"), (Some(Ok(8000)), 4000));
+    assert_eq!(set_then_read("1"), (Some(Ok(4000)), 4000));
+}
+
+#[test]
+fn test_knob_rst_error_after_fin() {
+    // shutdown(SHUT_WR), the peer's FIN crossing ours (CLOSING), then its RST.
+    let so_error = |value| {
+        let mut h = established_with(set("rst_error_after_fin", value));
+        h.shutdown(How::Wr);
+        h.send(FIN | ACK, 1, 1);
+        assert_eq!(h.state(), State::Closing);
+        h.send(RST, 2, 0);
+        assert_eq!(h.state(), State::Closed);
+        let fd = h.fd;
+        h.call(Call::Getsockopt {
+            sock: fd,
+            opt: SockOpt::SoError,
+        })
+    };
+    assert_eq!(so_error("true"), Some(Err(Errno::ECONNRESET)));
+    assert_eq!(so_error("false"), Some(Ok(0)));
+}
+
+#[test]
+fn test_knob_listener_rsts_synack() {
+    let answer = |value| {
+        let mut h = listen_with(set("listener_rsts_synack", value), 1);
+        h.send(SYN | ACK, 17, 34);
+        h.sent()
+    };
+    assert_eq!(answer("true").len(), 1);
+    assert_eq!(answer("false"), Vec::<String>::new());
+}
+
+#[test]
+fn test_knob_time_wait_needs_ack() {
+    // The peer's FIN again, without ACK: dropped, or answered.
+    let answer = |value| {
+        let mut h = time_wait_from(fin_wait_2_from(fin_wait_1_from(established_with(set(
+            "time_wait_needs_ack",
+            value,
+        )))));
+        h.send(FIN, 1, 0);
+        assert_eq!(h.state(), State::TimeWait);
+        h.sent()
+    };
+    assert_eq!(answer("true"), Vec::<String>::new());
+    assert_eq!(answer("false"), [". 2:2(0) ack 2"]);
+}
+
+#[test]
+fn test_knob_drop_synfin() {
+    let answer = |value| {
+        let mut h = listen_with(set("drop_synfin", value), 1);
+        h.send(SYN | FIN, 0, 0);
+        h.sent()
+    };
+    assert_eq!(answer("true"), Vec::<String>::new());
+    assert_eq!(answer("false"), ["S. 0:0(0) ack 1"]);
+}
+
+#[test]
+fn test_knob_syncache_wnd_clip() {
+    // A listener's half-open connection with a 1 MB buffer: an RST at 65536
+    // past the SYN is outside a clipped window (ignored), inside the full one.
+    let answer = |value| {
+        let p = linux_with(&[
+            ("syncache_wnd_clip", value),
+            ("rcv_buf_bytes", "1000000"),
+            ("rcv_wnd_initial_pct", "100"),
+        ]);
+        let mut h = syn_received_from(listen_with(p, 1));
+        h.send(RST | ACK, 65_536, 0);
+        (h.state(), h.sent().len())
+    };
+    assert_eq!(answer("true"), (State::SynReceived, 0));
+    assert_ne!(answer("false"), (State::SynReceived, 0));
 }

@@ -343,7 +343,13 @@ impl Socket {
         }
         let ts = if self.tcb.ts_ok { TSOPT_LEN } else { 0 };
         let mss = (self.tcb.mss + ts).max(1);
-        let up = |b: u32| if b > mss { b.div_ceil(mss).saturating_mul(mss) } else { b };
+        let up = |b: u32| {
+            if b > mss {
+                b.div_ceil(mss).saturating_mul(mss)
+            } else {
+                b
+            }
+        };
         self.snd_buf = up(self.snd_buf);
         self.snd_buf_opt = up(self.snd_buf_opt);
         self.set_rcv_buf(up(self.rcv_buf));

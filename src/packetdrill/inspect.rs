@@ -106,7 +106,10 @@ impl Runner {
         // grep exits 1 when nothing matches; the pipeline's status is the last grep's.
         Some(Err(report::fail(
             line,
-            format!("error executing `{c}` command: non-zero status 1 (the model has {count} in {})", q.state),
+            format!(
+                "error executing `{c}` command: non-zero status 1 (the model has {count} in {})",
+                q.state
+            ),
         )))
     }
 
@@ -131,7 +134,10 @@ impl Runner {
             .and_then(|fd| self.fds.get(&fd))
             .and_then(|&fd| self.host.fd_sock(self.pid, fd));
         let Some(sid) = sid else {
-            self.unsupported(line, "%{ assert tcpi_state }%: no socket under test is open".into());
+            self.unsupported(
+                line,
+                "%{ assert tcpi_state }%: no socket under test is open".into(),
+            );
             return Ok(());
         };
         let got = self.host.sock(sid).state;
@@ -166,11 +172,18 @@ mod tests {
                 want: "0"
             })
         );
-        let q = parse_sockstat("sockstat -4 -P tcp -s | grep packetdril | grep -c TIME_WAIT | grep 1")
-            .expect("read");
+        let q =
+            parse_sockstat("sockstat -4 -P tcp -s | grep packetdril | grep -c TIME_WAIT | grep 1")
+                .expect("read");
         assert!(q.owned && q.port.is_none() && q.state == "TIME_WAIT");
-        assert_eq!(parse_sockstat("sockstat -6 -P tcp -s | grep -c X | grep 1"), None);
-        assert_eq!(parse_sockstat("sockstat -4 -P udp -s | grep -c X | grep 1"), None);
+        assert_eq!(
+            parse_sockstat("sockstat -6 -P tcp -s | grep -c X | grep 1"),
+            None
+        );
+        assert_eq!(
+            parse_sockstat("sockstat -4 -P udp -s | grep -c X | grep 1"),
+            None
+        );
         assert_eq!(parse_sockstat("netstat -an | grep -c X | grep 1"), None);
     }
 }

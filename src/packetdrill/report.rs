@@ -77,42 +77,70 @@ pub fn check_time(
     Err(fail(line, message))
 }
 
-fn errno_words(e: Option<Errno>) -> String {
-    match e {
-        Some(e) => {
-            let (n, text) = e.linux();
-            format!("{n} ({text})")
+/// Whose errno numbers a message prints: the platform the script runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Numbers {
+    /// Linux's (include/uapi/asm-generic/errno*.h).
+    Linux,
+    /// FreeBSD's (sys/sys/errno.h): a FreeBSD packetdrill prints those.
+    FreeBsd,
+}
+
+impl Numbers {
+    pub fn of(e: Errno, numbers: Numbers) -> i32 {
+        match numbers {
+            Numbers::Linux => e.linux().0,
+            Numbers::FreeBsd => e.freebsd(),
         }
+    }
+}
+
+fn errno_words(e: Option<Errno>, numbers: Numbers) -> String {
+    match e {
+        // strerror()'s text is the same on both for the errnos the model has.
+        Some(e) => format!("{} ({})", Numbers::of(e, numbers), e.linux().1),
         None => "0 (Success)".into(),
     }
 }
 
-pub fn fail_syscall(line: usize, s: &Syscall, actual: i64, errno: Option<Errno>) -> Failure {
+pub fn fail_syscall(
+    line: usize,
+    s: &Syscall,
+    actual: i64,
+    errno: Option<Errno>,
+    numbers: Numbers,
+) -> Failure {
     let message = if matches!(s.name.as_str(), "socket" | "accept") && s.ret >= 0 {
         format!(
             "Expected non-negative result but got {actual} with errno {}",
-            errno_words(errno)
+            errno_words(errno, numbers)
         )
     } else {
         format!(
             "Expected result {} but got {actual} with errno {}",
             s.ret,
-            errno_words(errno)
+            errno_words(errno, numbers)
         )
     };
     fail(line, format!("runtime error in {} call: {message}", s.name))
 }
 
-pub fn fail_errno(line: usize, name: &str, want: &str, got: Option<Errno>) -> Failure {
+pub fn fail_errno(
+    line: usize,
+    name: &str,
+    want: &str,
+    got: Option<Errno>,
+    numbers: Numbers,
+) -> Failure {
     let expected = match Errno::parse(want) {
-        Some(e) => errno_words(Some(e)),
+        Some(e) => errno_words(Some(e), numbers),
         None => format!("{want} (not an errno the model knows)"),
     };
     fail(
         line,
         format!(
             "runtime error in {name} call: Expected errno {expected} but got {}",
-            errno_words(got)
+            errno_words(got, numbers)
         ),
     )
 }

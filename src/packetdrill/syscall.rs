@@ -342,6 +342,16 @@ impl Runner {
         }
     }
 
+    /// Whose errno numbers the messages print: FreeBSD's for every
+    /// personality but `linux` (as SO_ERROR's value already did).
+    pub(super) fn numbers(&self) -> report::Numbers {
+        if self.personality.name == "linux" {
+            report::Numbers::Linux
+        } else {
+            report::Numbers::FreeBsd
+        }
+    }
+
     /// The script's number for a descriptor the call created, as packetdrill maps them.
     pub(super) fn note_fd(&mut self, s: &Syscall, got: CallResult) {
         if let (true, Ok(fd)) = (matches!(s.name.as_str(), "socket" | "accept"), got) {
@@ -378,8 +388,8 @@ impl Runner {
         if !matches!(s.name.as_str(), "getsockopt" | "ioctl") {
             return Ok(got);
         }
-        let linux = self.personality.name == "linux";
-        let number = |e: Errno| i64::from(if linux { e.linux().0 } else { e.freebsd() });
+        let numbers = self.numbers();
+        let number = |e: Errno| i64::from(report::Numbers::of(e, numbers));
         let is_so_error = word(s.args.get(2)) == Some("SO_ERROR");
         let actual = match got {
             Ok(v) => v as i64,
@@ -418,11 +428,17 @@ impl Runner {
             ret == s.ret
         };
         if !ret_ok {
-            return Err(report::fail_syscall(line, s, ret, errno));
+            return Err(report::fail_syscall(line, s, ret, errno, self.numbers()));
         }
         if let Some(want) = &s.errno {
             if Errno::parse(want) != errno || errno.is_none() {
-                return Err(report::fail_errno(line, &s.name, want, errno));
+                return Err(report::fail_errno(
+                    line,
+                    &s.name,
+                    want,
+                    errno,
+                    self.numbers(),
+                ));
             }
         }
         Ok(())

@@ -4,8 +4,8 @@
 //! knob is added without one.
 
 use super::*;
-use crate::event::{Buffer, DiscardCause, RstCause};
 use crate::call::SockOpt;
+use crate::event::{Buffer, DiscardCause, RstCause};
 use crate::personality::Knobs;
 use crate::Errno;
 
@@ -1416,7 +1416,11 @@ fn test_knob_rst_window_zero() {
             ("syn_challenge_ack", "false"),
         ]));
         h.send(SYN, 1, 0);
-        let rst: Vec<_> = h.sent_segments().into_iter().filter(|s| s.flags.rst()).collect();
+        let rst: Vec<_> = h
+            .sent_segments()
+            .into_iter()
+            .filter(|s| s.flags.rst())
+            .collect();
         assert_eq!(rst.len(), 1);
         rst[0].wnd
     };
@@ -1481,8 +1485,16 @@ fn test_knob_buf_mss_roundup() {
         h.send(RST, 131_073, 0);
         h.sent()
     };
-    assert_eq!(rst_at_old_edge("true"), [". 1:1(0) ack 1"], "a challenge ACK: in the window");
-    assert_eq!(rst_at_old_edge("false"), Vec::<String>::new(), "outside: dropped");
+    assert_eq!(
+        rst_at_old_edge("true"),
+        [". 1:1(0) ack 1"],
+        "a challenge ACK: in the window"
+    );
+    assert_eq!(
+        rst_at_old_edge("false"),
+        Vec::<String>::new(),
+        "outside: dropped"
+    );
 }
 
 #[test]

@@ -200,17 +200,7 @@ impl Socket {
         }
         // First: sequence number.
         if !self.acceptable(seg) {
-            self.tcb.ack_now = true;
-            // A SYN outside the window draws a challenge ACK too (RFC 5961
-            // §4.2: Linux tcp_validate_incoming's syn_challenge, BSD's check
-            // before the sequence test).
-            if f.syn() {
-                self.output_challenge_ack(ctx);
-            } else {
-                self.output(ctx);
-            }
-            self.ignored(ctx, "unacceptable sequence number");
-            return Arrival::Done;
+            return self.unacceptable(ctx, f);
         }
         // Fourth: SYN.
         if f.syn() {
@@ -242,6 +232,20 @@ impl Socket {
             self.enter_fin_wait_2(ctx);
         }
         arrival
+    }
+
+    /// A segment outside the window: ACK it and drop it. A SYN there draws
+    /// a challenge ACK (RFC 5961 §4.2: Linux tcp_validate_incoming's
+    /// syn_challenge, BSD's SYN check before the sequence test).
+    fn unacceptable(&mut self, ctx: &mut Ctx, f: Flags) -> Arrival {
+        self.tcb.ack_now = true;
+        if f.syn() {
+            self.output_challenge_ack(ctx);
+        } else {
+            self.output(ctx);
+        }
+        self.ignored(ctx, "unacceptable sequence number");
+        Arrival::Done
     }
 
     /// SYN-RECEIVED, the peer's SYN at IRS again, which the sequence test would

@@ -20,15 +20,6 @@ use tcpsim::packetdrill::{self, report};
 /// Why a script fails against its personality: (script, message fragment, diagnosis and source).
 const DIAGNOSES: &[(&str, &str, &str)] = &[
     (
-        "freebsd/snippets/time-wait-via-closing-ipv4.pkt",
-        "non-zero status 1 (the model has 0 in TIME_WAIT)",
-        "the peer's FIN again with the ACK of ours (`< F. 1:1(0) ack 2`, line 61) lies \
-         wholly left of the window: RFC 9293 §3.10.7.4 makes it unacceptable (ACK and \
-         drop), so the model never takes the ACK of its FIN and stays in CLOSING; FreeBSD \
-         sys/netinet/tcp_input.c tcp_do_segment() trims a duplicate segment and 'keeps on \
-         processing for RST or ACK', reaching TIME-WAIT (a model gap, for a knob)",
-    ),
-    (
         "freebsd/state-event-engine/rcv-syn-fin-syn-sent/rcv-syn-fin-with-data-syn-sent-dropping-disabled-ipv4.pkt",
         "runtime error in read call: Expected result 3 but got -1 with errno 35",
         "FreeBSD keeps the data of a SYN received in SYN-SENT (simultaneous open) and \

@@ -200,7 +200,7 @@ impl Socket {
         }
         // First: sequence number.
         if !self.acceptable(seg) {
-            return self.unacceptable(ctx, f);
+            return self.unacceptable(ctx, seg);
         }
         // Fourth: SYN.
         if f.syn() {
@@ -237,8 +237,26 @@ impl Socket {
     /// A segment outside the window: ACK it and drop it. A SYN there draws
     /// a challenge ACK (RFC 5961 §4.2: Linux tcp_validate_incoming's
     /// syn_challenge, BSD's SYN check before the sequence test).
-    fn unacceptable(&mut self, ctx: &mut Ctx, f: Flags) -> Arrival {
+    fn unacceptable(&mut self, ctx: &mut Ctx, seg: &Segment) -> Arrival {
         self.tcb.ack_now = true;
+        let f = seg.flags;
+        let end = self.tcb.seq_offset(seg.seq) + seg.seq_len() as u64;
+        let old = end <= self.tcb.rcv_nxt;
+        if ctx.p.old_segment_acks.value && old && f.ack() && !f.syn() {
+            // BSD tcp_do_segment: a duplicate is trimmed to nothing, and its
+            // ACK processed ("keep on processing for RST or ACK").
+            let bare = Segment {
+                len: 0,
+                flags: Flags::ACK,
+                ..*seg
+            };
+            if let Some(done) = self.process_ack(ctx, &bare) {
+                return done;
+            }
+            if self.state == State::FinWait1 && self.fin_acked() {
+                self.enter_fin_wait_2(ctx);
+            }
+        }
         if f.syn() {
             self.output_challenge_ack(ctx);
         } else {

@@ -96,6 +96,8 @@ knobs! {
     ack_pingpong: bool,
     /// A pure ACK sent while our FIN is out and unacknowledged carries the FIN again, at its sequence number (BSD tcp_output: the state's flags include FIN, and with TF_SENTFIN set and SND.NXT = SND.MAX it backs SND.NXT up to resend it); challenge ACKs are built apart and never do.
     ack_resends_fin: bool,
+    /// A segment wholly left of the window (a duplicate) still has its ACK processed before the ACK it is owed goes out, instead of being dropped whole (RFC 9293 §3.10.7.4).
+    old_segment_acks: bool,
     /// SYN retransmissions before connect() fails ETIMEDOUT, besides the `syn_linear_timeouts` ones; it also fails at the first SYN timeout after the time this many doubling retransmissions from `rto_initial_ms` take (Linux tcp_write_timeout / retransmits_timed_out; the same bound for stacks that only double).
     syn_retries: u32 ["tcp_syn_retries", "TcpMaxConnectRetransmissions"],
     /// The first N SYN retransmission timeouts do not double the RTO (N + 1 intervals of `rto_initial_ms`), then it doubles.

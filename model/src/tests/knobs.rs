@@ -23,6 +23,7 @@ const TESTED: &[&str] = &[
     "quickack_segs",
     "ack_pingpong",
     "ack_resends_fin",
+    "old_segment_acks",
     "syn_retries",
     "syn_linear_timeouts",
     "connect_timeout_s",
@@ -1590,4 +1591,19 @@ fn test_knob_syncache_wnd_clip() {
     };
     assert_eq!(answer("true"), (State::SynReceived, 0));
     assert_ne!(answer("false"), (State::SynReceived, 0));
+}
+
+#[test]
+fn test_knob_old_segment_acks() {
+    // CLOSING; the peer's FIN again, now with the ACK of ours: TIME-WAIT, or still CLOSING.
+    let after = |value| {
+        let mut h = fin_wait_1_from(established_with(set("old_segment_acks", value)));
+        h.send(FIN | ACK, 1, 1);
+        assert_eq!(h.state(), State::Closing);
+        h.flush();
+        h.send(FIN | ACK, 1, 2);
+        h.state()
+    };
+    assert_eq!(after("true"), State::TimeWait);
+    assert_eq!(after("false"), State::Closing);
 }

@@ -68,8 +68,9 @@ impl Host {
                 match step {
                     Step::Done(result) => {
                         self.procs[pid].blocked = None;
-                        if let Call::Close { .. } = b.call {
-                            self.finish_close(now, b.sock, out);
+                        match b.call {
+                            Call::Close { .. } => self.finish_close(now, b.sock, out),
+                            _ => self.release_held(now, b.sock, out),
                         }
                         out.events.push(Event::CallDone {
                             pid: pid as Pid,
@@ -136,11 +137,12 @@ impl Host {
     /// The socket behind a descriptor.
     pub fn fd_sock(&self, pid: Pid, fd: Fd) -> Option<SockId> {
         let i = fd.checked_sub(FD_FIRST)? as usize;
-        self.procs[pid as usize].fds.get(i).copied().flatten()
+        self.procs[self.table(pid)].fds.get(i).copied().flatten()
     }
 
     fn new_fd(&mut self, pid: Pid, sid: SockId) -> Fd {
-        let fds = &mut self.procs[pid as usize].fds;
+        let t = self.table(pid);
+        let fds = &mut self.procs[t].fds;
         let i = match fds.iter().position(|f| f.is_none()) {
             Some(i) => i,
             None => {

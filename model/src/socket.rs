@@ -242,6 +242,10 @@ pub struct Socket {
     pub closed: bool,
     /// The process that closed it (for exit-time cleanup).
     pub closed_by: Option<Pid>,
+    /// Its last descriptor was closed while another thread was blocked in a
+    /// call on it (`close_while_blocked = holds`): the close of the
+    /// connection waits until that call returns.
+    pub close_deferred: bool,
     pub nonblocking: bool,
     /// SO_KEEPALIVE.
     pub keepalive: bool,
@@ -292,6 +296,7 @@ impl Socket {
             refs: 0,
             closed: false,
             closed_by: None,
+            close_deferred: false,
             nonblocking: false,
             keepalive: false,
             linger: None,

@@ -87,6 +87,12 @@ impl World {
         self.spec.procs[p as usize].host
     }
 
+    /// The process whose socket names (slots) `p` uses: its own, or for a
+    /// thread those of the process it belongs to.
+    fn table_of(&self, p: ProcId) -> usize {
+        self.spec.procs[p as usize].thread_of.unwrap_or(p) as usize
+    }
+
     fn step_index(&self, p: ProcId) -> u32 {
         self.proc_steps[p as usize][self.apps[p as usize].pc as usize]
     }
@@ -138,11 +144,13 @@ impl World {
         let h = self.host_of(p);
         let step = self.step_index(p);
         let action = self.spec.steps[step as usize].action;
+        let table = self.table_of(p);
         for _ in 0..CALLS_PER_STEP_MAX {
             let a = &self.apps[p as usize];
+            let slots = &self.apps[table].slots;
             let named = match a
                 .expansion
-                .next(&action, |s| a.slots[*s as usize].is_some())
+                .next(&action, |s| slots[*s as usize].is_some())
             {
                 Next::Sys(named) => named,
                 Next::Process => {
@@ -150,7 +158,7 @@ impl World {
                     return self.finish_step(p, result, done_at);
                 }
             };
-            let call = named.rename(&mut SlotFds { slots: &a.slots });
+            let call = named.rename(&mut SlotFds { slots });
             let pid = a.pid.expect("started");
             self.record(
                 h,
@@ -226,6 +234,7 @@ impl World {
                     .slots
                     .iter_mut()
                     .for_each(|s| *s = None);
+                self.end_threads(p);
                 (Ok(0), self.now)
             }
             Action::Sleep { ns } => {
@@ -237,11 +246,25 @@ impl World {
         }
     }
 
+    /// The process `p` exited: its threads end with it, where they were.
+    fn end_threads(&mut self, p: ProcId) {
+        for q in 0..self.spec.procs.len() {
+            if self.spec.procs[q].thread_of == Some(p) {
+                let a = &mut self.apps[q];
+                a.blocked = None;
+                a.pending_result = None;
+                if a.status != AppStatus::Done {
+                    a.status = AppStatus::Exited;
+                }
+            }
+        }
+    }
+
     fn fork(&mut self, p: ProcId, child: ProcId) -> CallResult {
         let h = self.host_of(p);
         let pid = self.apps[p as usize].pid.expect("started");
         let cpid = self.hosts[h as usize].fork(pid);
-        let slots = self.apps[p as usize].slots.clone();
+        let slots = self.apps[self.table_of(p)].slots.clone();
         self.started(child, cpid);
         self.apps[child as usize].slots = slots;
         self.record(h, What::Fork { proc: p, child });
@@ -255,16 +278,17 @@ impl World {
     fn absorb(&mut self, p: ProcId, named: &Action, r: CallResult) -> Option<CallResult> {
         let step = self.step_index(p);
         let action = self.spec.steps[step as usize].action;
-        let a = &mut self.apps[p as usize];
+        let table = self.table_of(p);
+        let slots = &mut self.apps[table].slots;
         if let Ok(v) = r {
             if let Some(&slot) = named.gives() {
-                a.slots[slot as usize] = Some(v as Fd);
+                slots[slot as usize] = Some(v as Fd);
             }
             if let Some(&slot) = named.releases() {
-                a.slots[slot as usize] = None;
+                slots[slot as usize] = None;
             }
         }
-        a.expansion.absorb(&action, named, r)
+        self.apps[p as usize].expansion.absorb(&action, named, r)
     }
 
     /// Ends the current step: checks its expectation and schedules the next.

@@ -28,6 +28,9 @@ pub struct ProcSpec {
     pub host: u16,
     /// A process created by `fork` in this parent (it starts at the fork).
     pub forked_from: Option<ProcId>,
+    /// A thread of this process: it starts with it and shares its
+    /// descriptor table (and socket names), blocking on its own.
+    pub thread_of: Option<ProcId>,
 }
 
 /// When a step starts.
@@ -226,6 +229,7 @@ impl SpecBuilder {
             name: name.to_string(),
             host: id,
             forked_from: None,
+            thread_of: None,
         });
         id
     }
@@ -247,6 +251,20 @@ impl SpecBuilder {
             name: name.to_string(),
             host,
             forked_from: Some(parent),
+            thread_of: None,
+        });
+        (self.spec.procs.len() - 1) as ProcId
+    }
+
+    /// Declares a thread of `owner` (sharing its descriptor table).
+    pub fn thread(&mut self, name: &str, owner: &str) -> ProcId {
+        let owner = self.proc(owner);
+        let host = self.spec.procs[owner as usize].host;
+        self.spec.procs.push(ProcSpec {
+            name: name.to_string(),
+            host,
+            forked_from: None,
+            thread_of: Some(owner),
         });
         (self.spec.procs.len() - 1) as ProcId
     }

@@ -193,10 +193,25 @@ impl World {
             calling: None,
         };
         for p in 0..w.spec.procs.len() {
-            if w.spec.procs[p].forked_from.is_none() {
-                let host = w.spec.procs[p].host as usize;
+            let ps = &w.spec.procs[p];
+            if ps.forked_from.is_none() && ps.thread_of.is_none() {
+                let host = ps.host as usize;
                 let pid = w.hosts[host].spawn();
                 w.started(p as ProcId, pid);
+            }
+        }
+        // Threads after every process they may belong to; each starts with it.
+        for p in 0..w.spec.procs.len() {
+            let ps = &w.spec.procs[p];
+            if let Some(owner) = ps.thread_of {
+                let host = ps.host as usize;
+                let owner_pid = w.apps[owner as usize].pid.expect("owner started");
+                let pid = w.hosts[host].spawn_thread(owner_pid);
+                w.started(p as ProcId, pid);
+            }
+        }
+        for p in 0..w.spec.procs.len() {
+            if w.spec.procs[p].forked_from.is_none() {
                 w.start_next_step(p as ProcId, Instant::ZERO);
             }
         }

@@ -76,6 +76,7 @@ pub fn freebsd() -> Personality {
             query_style: k(QueryStyle::Bsd, "[src][inf] freebsd-src sys/kern/sys_socket.c soo_ioctl(): FIONREAD = sbavail(so_rcv), FIONWRITE = sbused(so_snd) (no SIOCOUTQ/SIOCOUTQNSD; unknown requests ENOTTY); sys/netinet/tcp_usrreq.c tcp_default_ctloutput(): no TCP_LINGER2 (ENOPROTOOPT)"),
             timeo_error: k(TimeoError::Eagain, "[doc] FreeBSD setsockopt(2): SO_RCVTIMEO \"returns with a short count or with the error EWOULDBLOCK if no data were received\"; sys/kern/uipc_sockbuf.c sbwait() times out EWOULDBLOCK"),
             accept_timeo: k(false, "[src] freebsd-src sys/kern/uipc_socket.c solisten_dequeue(): msleep(&head->sol_comp, …, \"accept\", 0), no timeout"),
+            close_while_blocked: k(CloseWhileBlocked::Holds, "[src] freebsd-src sys/kern/sys_generic.c kern_readv()/kern_writev(): fget_read()/fget_write() hold a reference on the file for the call, fdrop() at its end; sys/kern/kern_descrip.c closefp()/closef() -> fdrop(): fo_close (soo_close -> soclose) runs only when the last reference goes"),
             error_names: k(ErrorNames::Posix, "[doc] POSIX errno names: errno(2), sys/sys/errno.h"),
         },
     }

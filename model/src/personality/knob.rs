@@ -397,6 +397,22 @@ knob_enum! {
 }
 
 knob_enum! {
+    /// What a call blocked on a socket (read, write, accept, connect, poll)
+    /// returns when another thread closes the socket's last descriptor.
+    CloseWhileBlocked {
+        /// Nothing: the blocked call holds its own reference to the open file,
+        /// so close() only frees the descriptor; the call goes on (until data,
+        /// EOF, an error or its timeout) and the socket is closed when it returns.
+        Holds = "holds",
+        /// close() drains the socket: a blocked read or write fails EBADF, a
+        /// blocked accept or connect ECONNABORTED (a poll goes on); then the socket closes.
+        DrainEbadf = "drain-ebadf",
+        /// The blocked call (poll too) fails EINTR (WSAEINTR); then the socket closes.
+        CancelEintr = "cancel-eintr",
+    }
+}
+
+knob_enum! {
     /// How call errors are named in reports.
     ErrorNames {
         /// POSIX errno names (ECONNRESET).

@@ -75,6 +75,7 @@ pub fn linux() -> Personality {
             query_style: k(QueryStyle::Linux, "[src] net/ipv4/tcp.c tcp_ioctl(): SIOCINQ/SIOCOUTQ/SIOCOUTQNSD EINVAL on a listener, 0 in SYN-SENT/SYN-RECV, else tcp_inq(), write_seq − snd_una, write_seq − snd_nxt (tcp_send_fin() advances write_seq by the FIN); do_tcp_getsockopt() TCP_LINGER2: linger2, or tcp_fin_timeout when unset"),
             timeo_error: k(TimeoError::Eagain, "[src][doc] net/ipv4/tcp.c tcp_recvmsg_locked(): -EAGAIN when the timeo runs out (sock_rcvtimeo); socket(7): SO_RCVTIMEO/SO_SNDTIMEO \"the call returns -1 with errno set to EAGAIN or EWOULDBLOCK\", or the count transferred"),
             accept_timeo: k(true, "[src] net/ipv4/inet_connection_sock.c inet_csk_accept(): timeo = sock_rcvtimeo(); inet_csk_wait_for_connect() gives -EAGAIN when it runs out"),
+            close_while_blocked: k(CloseWhileBlocked::Holds, "[src][obs] fs/file.c fdget() takes a reference on the file when the descriptor table is shared (threads), fs/read_write.c ksys_read() holds it until the call returns; close_fd() drops only the descriptor's, so sock_close() -> tcp_close() runs at the last fput(). google/gvisor test/syscalls/linux/tcp_socket.cc TcpSocketTest.ClosedReadBlockingSocket/ClosedWriteBlockingSocket: \"Socket close does not have any effect on a blocked read\" (it ends at SO_RCVTIMEO with EAGAIN); checked by tcpsim real --compare (scenarios/thread-close-does-not-wake.toml)"),
             error_names: k(ErrorNames::Posix, "[doc] POSIX errno names: errno(3), include/uapi/asm-generic/errno.h"),
         },
     }

@@ -76,6 +76,7 @@ pub fn macos() -> Personality {
             query_style: k(QueryStyle::Bsd, "[src][inf] xnu bsd/kern/sys_socket.c soioctl(): FIONREAD = so_rcv.sb_cc; SO_NWRITE counts so_snd.sb_cc (the model reads SIOCOUTQ as it); no TCP_LINGER2 (ENOPROTOOPT)"),
             timeo_error: k(TimeoError::Eagain, "[src] xnu bsd/kern/uipc_socket2.c sbwait(): a timed-out wait is EWOULDBLOCK, which soreceive()/sosend() return"),
             accept_timeo: k(false, "[src] xnu bsd/kern/uipc_syscalls.c accept_nocancel(): msleep(&head->so_timeo, …, \"accept\", 0), no timeout"),
+            close_while_blocked: k(CloseWhileBlocked::DrainEbadf, "[src] xnu bsd/kern/kern_descrip.c fp_close_and_unlock(): a fileproc still in use by another thread is drained (fo_drain) before the close waits for it; bsd/kern/sys_socket.c soo_drain(): sets SS_DRAINING and wakes readers, writers and so_timeo sleepers; bsd/kern/uipc_socket2.c sbwait(): SS_DRAINING -> EBADF; bsd/kern/uipc_syscalls.c connect_nocancel(): SS_DRAINING -> ECONNABORTED (accept's wait taken to be the same [inf]). A blocked poll is not modelled as woken [inf]"),
             error_names: k(ErrorNames::Posix, "[doc] POSIX errno names: xnu bsd/sys/errno.h"),
         },
     }

@@ -202,6 +202,8 @@ knobs! {
     timeo_error: TimeoError,
     /// Whether SO_RCVTIMEO also bounds a blocking accept() (which then fails EAGAIN).
     accept_timeo: bool,
+    /// What a call blocked on a socket returns when another thread closes the socket's last descriptor.
+    close_while_blocked: CloseWhileBlocked,
     /// How call errors are named in reports (the model itself uses POSIX values).
     error_names: ErrorNames,
 }

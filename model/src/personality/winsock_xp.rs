@@ -78,6 +78,7 @@ pub fn winsock_xp() -> Personality {
             query_style: k(QueryStyle::Winsock, "[doc] ioctlsocket function (learn.microsoft.com/windows/win32/api/winsock/nf-winsock-ioctlsocket): FIONBIO, FIONREAD, SIOCATMARK only; IPPROTO_TCP socket options (learn.microsoft.com/windows/win32/winsock/ipproto-tcp-socket-options): no TCP_LINGER2"),
             timeo_error: k(TimeoError::Etimedout, "[doc] SOL_SOCKET socket options (learn.microsoft.com/windows/win32/winsock/sol-socket-socket-options): SO_RCVTIMEO/SO_SNDTIMEO, a blocking call that times out fails WSAETIMEDOUT and leaves the connection indeterminate"),
             accept_timeo: k(false, "[doc][inf] SOL_SOCKET socket options (learn.microsoft.com/windows/win32/winsock/sol-socket-socket-options): SO_RCVTIMEO is the timeout \"for blocking receive calls\"; accept is not one"),
+            close_while_blocked: k(CloseWhileBlocked::CancelEintr, "[doc] Windows Sockets 2 API specification §2.7, Windows Sockets in Multithreaded Versions of Windows (library.thedatadungeon.com/msdn-1998-06/specs/PLATFRM2/D1/S11965.content.HTM): \"Closing a socket in one thread that has an outstanding blocking call on the same socket in another thread will cause the blocking call to fail with WSAEINTR\", select() too"),
             error_names: k(ErrorNames::Winsock, "[doc] Windows Sockets Error Codes (learn.microsoft.com/windows/win32/winsock/windows-sockets-error-codes-2): WSAGetLastError names"),
         },
     }

@@ -56,6 +56,17 @@ pub fn resolve(
         if cx.errors.len() > errors && matches!(s.op, Op::Fork { .. }) {
             continue;
         }
+        if let (Op::Exit {}, Some(owner)) = (&s.op, procs[proc as usize].thread_of) {
+            let span = cx.inner_span(line, s.proc.at.clone());
+            let owner = &names.procs[owner as usize];
+            cx.error(
+                Class::Step,
+                Some(span),
+                format!("thread `{}` cannot exit", s.proc.text),
+                "a thread",
+                Some(format!("exit ends the whole process: write `exit` in `{owner}`; a thread that runs out of steps just ends")),
+            );
+        }
         uses.push(SocketUse::of(&s.op, &action, proc, line));
         out.push(StepSpec {
             proc,
@@ -271,9 +282,20 @@ fn check_socket_uses(
         }
     }
     // Processes that run: each host's own, then children as their parents fork them.
+    // Threads of one process share its sockets: each may use what another
+    // creates, in whatever order they run.
+    let group = |p: u16| procs[p as usize].thread_of.unwrap_or(p);
     let mut work: Vec<(u16, Vec<bool>)> = (0..procs.len() as u16)
         .filter(|&p| procs[p as usize].forked_from.is_none())
-        .map(|p| (p, vec![false; slots.len()]))
+        .map(|p| {
+            let mut has = vec![false; slots.len()];
+            for u in uses.iter().filter(|u| u.proc != p && group(u.proc) == group(p)) {
+                if let Some((slot, _)) = &u.creates {
+                    has[*slot as usize] = true;
+                }
+            }
+            (p, has)
+        })
         .collect();
     let mut forked = vec![false; procs.len()];
     while let Some((p, mut has)) = work.pop() {

@@ -306,6 +306,7 @@ fn fork_children(case: &Case, processes: &mut Keyed<ProcDef>) -> [u16; 2] {
                 ProcDef {
                     host: sp(parent),
                     forked_from: Some(sp(parent)),
+                    thread_of: None,
                 },
             );
             child_ids[i] = next_id;

@@ -58,12 +58,29 @@ pub type Op = Call<Text>;
 /// One parsed step.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StepDef {
+    /// `At::Next` for a step that starts `after` another (resolved later).
     pub at: At,
+    /// `after REF[+D]` in place of a time.
+    pub after: Option<AfterRef>,
     pub proc: Tok,
     pub op: Op,
+    /// `label=NAME` among the arguments: a name `after` can refer to.
+    pub label: Option<Tok>,
     pub expect: Option<Expect>,
     /// `blocked=1s±10ms` after the expected result.
     pub blocked: Option<Within>,
+}
+
+/// `after REF[+D]`: the step starts D after step REF returned (and not
+/// before the previous step of its own process finished). REF is a label
+/// (`label=drained` on that step), `PROC#N` (the Nth step of PROC) or `N`
+/// (step N of the script, as reports number steps).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AfterRef {
+    pub target: Tok,
+    pub plus: Duration,
+    /// The whole word (`drained+5ms`), for messages and formatting.
+    pub word: Tok,
 }
 
 /// A problem inside a step's text.
@@ -132,7 +149,22 @@ pub fn parse_step(line: &str) -> Result<StepDef, StepError> {
             ),
         ));
     };
-    let at = parse_at(time)?;
+    let (at, after, toks) = match time.text.as_str() {
+        "after" => {
+            let Some(word) = toks.get(1) else {
+                return Err(err(
+                    Class::Step,
+                    time.at.end..line.len().max(time.at.end + 1),
+                    "`after` needs the step it waits for",
+                    "expected a label, `PROC#N` or a step number",
+                    Some(AFTER_HELP.into()),
+                ));
+            };
+            (At::Next, Some(parse_after(word)?), &toks[1..])
+        }
+        _ => (parse_at(time)?, None, &toks[..]),
+    };
+    let time = &toks[0];
     let Some(proc) = toks.get(1).cloned() else {
         return Err(err(
             Class::Step,
@@ -151,18 +183,97 @@ pub fn parse_step(line: &str) -> Result<StepDef, StepError> {
             Some(format!("valid calls: {}", call_names())),
         ));
     };
-    let op = parse_op(call, &toks[3..], line.len())?;
+    let (args, label) = take_label(&toks[3..])?;
+    let op = parse_op(call, &args, line.len())?;
     let (expect, blocked) = match expect_part {
         Some((text, range)) => parse_expectations(text, range)?,
         None => (None, None),
     };
     Ok(StepDef {
         at,
+        after,
         proc,
         op,
+        label,
         expect,
         blocked,
     })
+}
+
+pub(crate) const AFTER_HELP: &str = "`after drained` (a step marked `label=drained`), `after server#3` (the 3rd step of process server) or `after 5` (step 5 of the script); `after drained+10ms` adds a delay";
+
+/// `REF[+D]` after `after`.
+fn parse_after(word: &Tok) -> Result<AfterRef, StepError> {
+    let (target, plus) = match word.text.split_once('+') {
+        Some((t, d)) => {
+            let dt = Tok::new(d, word.at.start + t.len() + 1..word.at.end);
+            let plus = parse_duration(d).map_err(|e| unit_err(e, &dt, "delay", DURATIONS))?;
+            (t, plus)
+        }
+        None => (word.text.as_str(), Duration::ZERO),
+    };
+    let target = Tok::new(target, word.at.start..word.at.start + target.len());
+    if target.text.is_empty() {
+        return Err(err(
+            Class::Step,
+            word.at.clone(),
+            "`after` needs the step it waits for",
+            "expected a label, `PROC#N` or a step number",
+            Some(AFTER_HELP.into()),
+        ));
+    }
+    Ok(AfterRef {
+        target,
+        plus,
+        word: word.clone(),
+    })
+}
+
+/// Takes `label=NAME` out of a step's arguments.
+fn take_label(args: &[Tok]) -> Result<(Vec<Tok>, Option<Tok>), StepError> {
+    let mut rest = Vec::with_capacity(args.len());
+    let mut label: Option<Tok> = None;
+    for t in args {
+        let Some(name) = t.text.strip_prefix("label=") else {
+            rest.push(t.clone());
+            continue;
+        };
+        let at = t.at.start + "label=".len()..t.at.end;
+        let word = !name.is_empty()
+            && !name.chars().all(|c| c.is_ascii_digit())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        if !word || label.is_some() {
+            let (message, help) = match label.is_some() {
+                true => ("a second label on one step", "a step has at most one `label=`"),
+                false => ("bad label", "a label is one word of letters, digits, `-`, `_` and `.`, not only digits: e.g. `label=drained`"),
+            };
+            return Err(err(
+                Class::Value,
+                at.max_range(t),
+                format!("{message} `{name}`"),
+                "not a label",
+                Some(help.into()),
+            ));
+        }
+        label = Some(Tok::new(name, at));
+    }
+    Ok((rest, label))
+}
+
+/// A range that is never empty (an empty label points at `label=`).
+trait MaxRange {
+    fn max_range(self, t: &Tok) -> Range<usize>;
+}
+
+impl MaxRange for Range<usize> {
+    fn max_range(self, t: &Tok) -> Range<usize> {
+        match self.is_empty() {
+            true => t.at.clone(),
+            false => self,
+        }
+    }
 }
 
 /// Finds ` = EXPECT` at the end (an `=` preceded by whitespace).
@@ -732,15 +843,22 @@ fn parse_expect(text: &str, at: Range<usize>) -> Result<Expect, StepError> {
 
 impl fmt::Display for StepDef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.at {
-            At::Next => f.write_str("-")?,
-            At::Abs(t) => f.write_str(&format_duration(t.since_start()))?,
-            At::After(t) => write!(f, "+{}", format_duration(t))?,
+        match (&self.after, self.at) {
+            (Some(a), _) => write!(f, "after {}", a.word.text)?,
+            (None, At::Next) => f.write_str("-")?,
+            (None, At::Abs(t)) => f.write_str(&format_duration(t.since_start()))?,
+            (None, At::After(t)) => write!(f, "+{}", format_duration(t))?,
+            (None, At::Once { step, plus }) => {
+                write!(f, "after {}+{}", step + 1, format_duration(plus))?
+            }
         }
         write!(f, " {} {}", self.proc.text, self.op.name())?;
         let mut w = WriteWords(f, Ok(()));
         self.op.write_args(&mut w);
         w.1?;
+        if let Some(l) = &self.label {
+            write!(f, " label={}", l.text)?;
+        }
         match (&self.expect, &self.blocked) {
             (Some(e), Some(b)) => write!(f, " = {e} {b}"),
             (Some(e), None) => write!(f, " = {e}"),
@@ -874,6 +992,9 @@ mod tests {
             "+0 server ioctl s FIONREAD = 500",
             "+0 server rcvtimeo s 200ms",
             "+0 server sndtimeo s 1s",
+            "after drained server close s",
+            "after server#3+5ms client read c eof label=got = 500",
+            "after 2 client close c",
         ] {
             let a = ok(s);
             let b = ok(&a.to_string());

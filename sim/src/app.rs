@@ -46,6 +46,8 @@ pub struct AppState {
     pub pending_result: Option<CallResult>,
     /// When the current step started (for `blocked=` expectations).
     pub started: Instant,
+    /// The step it waits for (`after`), and when its own previous step ended.
+    pub waits_for: Option<(u32, Instant)>,
 }
 
 impl AppState {
@@ -59,6 +61,7 @@ impl AppState {
             blocked: None,
             pending_result: None,
             started: Instant::ZERO,
+            waits_for: None,
         }
     }
 }
@@ -113,6 +116,15 @@ impl World {
             At::Next => done_at,
             At::Abs(t) => t.max(done_at),
             At::After(d) => done_at + d,
+            At::Once { step, plus } => match self.step_done[step as usize] {
+                Some(t) => (t + plus).max(done_at),
+                None => {
+                    // Scheduled when that step returns (finish_step).
+                    a.status = AppStatus::Ready;
+                    a.waits_for = Some((step, done_at));
+                    return;
+                }
+            },
         };
         a.status = AppStatus::Ready;
         a.started = at.max(self.now);
@@ -295,6 +307,8 @@ impl World {
     fn finish_step(&mut self, p: ProcId, r: CallResult, done_at: Instant) {
         self.check_step(p, r, done_at);
         let step = self.step_index(p);
+        self.step_done[step as usize] = Some(done_at);
+        self.release_waiters(step);
         let spec = &self.spec.steps[step as usize];
         let a = &mut self.apps[p as usize];
         a.expansion = Expansion::default();
@@ -310,6 +324,20 @@ impl World {
 }
 
 impl World {
+    /// Schedules the steps that wait (`after`) for `step`, which just returned.
+    fn release_waiters(&mut self, step: u32) {
+        for q in 0..self.apps.len() {
+            let a = &mut self.apps[q];
+            if let Some((waited, own_done)) = a.waits_for.filter(|w| w.0 == step) {
+                debug_assert_eq!(waited, step);
+                a.waits_for = None;
+                if a.status == AppStatus::Ready {
+                    self.start_next_step(q as ProcId, own_done);
+                }
+            }
+        }
+    }
+
     /// Checks the step's `= EXPECTED` and `blocked=` against how it ended.
     fn check_step(&mut self, p: ProcId, r: CallResult, done_at: Instant) {
         let step = self.step_index(p);

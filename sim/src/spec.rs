@@ -42,6 +42,9 @@ pub enum At {
     Abs(Instant),
     /// This long after the previous step of the process finished.
     After(Duration),
+    /// `plus` after step `step` (an index into the spec's steps, of any
+    /// process) returned, or when the previous step finishes, if later.
+    Once { step: u32, plus: Duration },
 }
 
 /// A world spec's names: sockets are slots of the process's table (forked

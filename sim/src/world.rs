@@ -133,6 +133,9 @@ pub struct World {
     pub(crate) pid_proc: Vec<ProcId>,
     /// The process inside `Host::call` (None between events: not hashed).
     pub(crate) calling: Option<ProcId>,
+    /// When each step returned, for steps that start `after` one (not
+    /// hashed: the explorer refuses `after`).
+    pub(crate) step_done: Vec<Option<Instant>>,
 }
 
 impl World {
@@ -191,7 +194,9 @@ impl World {
             out: Output::default(),
             pid_proc: Vec::with_capacity(2 * hosts_n),
             calling: None,
+            step_done: Vec::new(),
         };
+        w.step_done = vec![None; w.spec.steps.len()];
         for p in 0..w.spec.procs.len() {
             let ps = &w.spec.procs[p];
             if ps.forked_from.is_none() && ps.thread_of.is_none() {
@@ -455,6 +460,10 @@ impl World {
                 AppStatus::Ready if (a.pc as usize) < steps.len() => {
                     "steps left when the run ended".to_string()
                 }
+                AppStatus::Ready if a.waits_for.is_some() => self.waiting_text(a),
+                AppStatus::Ready if (a.pc as usize) < steps.len() => {
+                    "steps left when the run ended".to_string()
+                }
                 AppStatus::NotStarted if !steps.is_empty() => {
                     "never started (never forked)".to_string()
                 }
@@ -462,6 +471,8 @@ impl World {
             };
             let blocked_in = match a.status {
                 AppStatus::Blocked => a.blocked.map(|b| b.sys.name()),
+                // Waiting for a step that will never return is hanging too.
+                AppStatus::Ready if a.waits_for.is_some() => Some("after"),
                 _ => None,
             };
             stuck.push(Stuck {
@@ -484,6 +495,17 @@ impl World {
             .finish(end, end_ns, self.events, limits, stuck);
         v.step_mismatches.extend(self.unrun_expectations(end));
         v
+    }
+
+    /// "waiting for step 3 (server), which never returned".
+    fn waiting_text(&self, a: &AppState) -> String {
+        let step = a.waits_for.map_or(0, |w| w.0);
+        let proc = self.spec.steps[step as usize].proc;
+        format!(
+            "waiting (after) for step {} of `{}`, which never returned",
+            step + 1,
+            self.spec.procs[proc as usize].name
+        )
     }
 
     /// Steps with an expected result that never produced one: after `exit`,
@@ -512,6 +534,9 @@ impl World {
                     (AppStatus::Exited, _) => "never ran: the process had exited".to_string(),
                     (AppStatus::NotStarted, _) => {
                         "never ran: the process was never forked".to_string()
+                    }
+                    (AppStatus::Ready, _) if a.waits_for.is_some() => {
+                        format!("never ran: {}", self.waiting_text(a))
                     }
                     (AppStatus::Ready | AppStatus::Done, _) => {
                         format!("never ran: the run ended first ({})", end.key())

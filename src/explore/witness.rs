@@ -202,6 +202,8 @@ fn file_of(setup: &Setup, r: &Replay) -> ScenarioFile {
         let s = &setup.sides[side];
         let step = StepDef {
             at: At::Abs(at),
+            after: None,
+            label: None,
             proc: Tok {
                 text: s.name.clone(),
                 at: 0..0,

@@ -53,6 +53,8 @@ impl Emit {
     fn push(&mut self, at: At, proc: &str, op: Op) {
         let s = StepDef {
             at,
+            after: None,
+            label: None,
             proc: tok(proc),
             op,
             expect: None,

@@ -424,11 +424,19 @@ fn resolve_after(cx: &mut Ctx, parsed: &[Parsed], names: &Names, out: &mut [Step
             let (s, line) = &parsed[first];
             let at = s.after.as_ref().map_or(s.proc.at.clone(), |a| a.word.at.clone());
             let span = cx.inner_span(line, at);
-            let chain: Vec<String> = cycle.iter().map(|k| format!("step {}", k + 1)).collect();
+            let chain: Vec<String> = cycle
+                .iter()
+                .chain([&first])
+                .map(|k| format!("step {}", k + 1))
+                .collect();
             cx.error(
                 Class::Step,
                 Some(span),
-                format!("steps wait for each other: {} and again step {}", chain.join(" waits for "), first + 1),
+                format!(
+                    "steps wait for each other: {} waits for {}",
+                    chain[0],
+                    chain[1..].join(", which waits for ")
+                ),
                 "this wait can never end",
                 Some("a step waits for the previous step of its process and for the step its `after` names: one of these must come first".into()),
             );

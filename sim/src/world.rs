@@ -457,9 +457,6 @@ impl World {
                         .map(|b| crate::report::call_text(&b.sys, &self.spec))
                         .unwrap_or_default()
                 ),
-                AppStatus::Ready if (a.pc as usize) < steps.len() => {
-                    "steps left when the run ended".to_string()
-                }
                 AppStatus::Ready if a.waits_for.is_some() => self.waiting_text(a),
                 AppStatus::Ready if (a.pc as usize) < steps.len() => {
                     "steps left when the run ended".to_string()

@@ -647,11 +647,13 @@ mod tests {
         let mut w = World::new(crate::examples::small_close(false), false);
         w.run();
         let digest = w.state_hash();
-        // 0x36fc…: each process keeps when its step started (for `blocked=`
-        // expectations), each socket its SO_RCVTIMEO/SO_SNDTIMEO and whether an
-        // RST went either way on it, a host its reset 4-tuples.
+        // 0x739b…: each process keeps when its step started (for `blocked=`
+        // expectations) and the step it waits for (`after`), each socket its
+        // SO_RCVTIMEO/SO_SNDTIMEO, whether an RST went either way on it and
+        // whether its close waits for a blocked call, a host its reset
+        // 4-tuples and each of its processes the one it is a thread of.
         assert_eq!(
-            digest, 0x36fc_cc9f_59e0_216e,
+            digest, 0x739b_479e_762e_fae0,
             "state_hash of small-close is now {digest:#018x}"
         );
     }

@@ -75,6 +75,7 @@ const TESTED: &[&str] = &[
     "query_style",
     "timeo_error",
     "accept_timeo",
+    "close_while_blocked",
     "error_names",
 ];
 
@@ -1067,6 +1068,61 @@ fn test_knob_accept_timeo() {
     };
     assert_eq!(accept(&[]), Some(Err(Errno::EAGAIN)));
     assert_eq!(accept(&[("accept_timeo", "false")]), None, "still waiting");
+}
+
+#[test]
+fn test_knob_close_while_blocked() {
+    // A thread of the harness's process blocks in read; the process closes
+    // the descriptor: (what the read got, whether the FIN left at the close).
+    let close_while_reading = |value: &str| {
+        let mut h = established_with(set("close_while_blocked", value));
+        h.nonblocking(false);
+        let main = h.pid;
+        h.pid = h.host.spawn_thread(main);
+        assert_eq!(h.read(100), None, "nothing to read: blocks");
+        h.pid = main;
+        assert_eq!(h.call(Call::Close { sock: h.fd }), Some(Ok(0)));
+        let woken = h.events().into_iter().find_map(|e| match e {
+            Event::CallDone { result, .. } => Some(result),
+            _ => None,
+        });
+        (woken, h.sent_segments().iter().any(|s| s.flags.fin()))
+    };
+    assert_eq!(close_while_reading("holds"), (None, false), "still reading, no FIN");
+    assert_eq!(
+        close_while_reading("drain-ebadf"),
+        (Some(Err(Errno::EBADF)), true)
+    );
+    assert_eq!(
+        close_while_reading("cancel-eintr"),
+        (Some(Err(Errno::EINTR)), true)
+    );
+}
+
+#[test]
+fn test_a_held_socket_closes_when_the_blocked_call_returns() {
+    // `holds`: the FIN leaves when the read's SO_RCVTIMEO runs out.
+    let mut h = established_with(set("close_while_blocked", "holds"));
+    h.nonblocking(false);
+    let set_timeo = Call::RcvTimeo {
+        sock: h.fd,
+        ns: Duration::from_ms(50),
+    };
+    assert_eq!(h.call(set_timeo), Some(Ok(0)));
+    let main = h.pid;
+    h.pid = h.host.spawn_thread(main);
+    assert_eq!(h.read(100), None);
+    h.pid = main;
+    assert_eq!(h.call(Call::Close { sock: h.fd }), Some(Ok(0)));
+    h.advance_ms(49);
+    assert!(!h.sent_segments().iter().any(|s| s.flags.fin()));
+    h.advance_ms(1);
+    let woken = h.events().into_iter().find_map(|e| match e {
+        Event::CallDone { result, .. } => Some(result),
+        _ => None,
+    });
+    assert_eq!(woken, Some(Err(Errno::EAGAIN)));
+    assert!(h.sent_segments().iter().any(|s| s.flags.fin()), "FIN at the return");
 }
 
 #[test]

@@ -146,5 +146,9 @@ steps = [
         "server read s 100 = 50\"",
         "server read s 100 = 50 blocked=3.05ms±10us\"",
     );
-    assert_eq!(mismatches(&wrong).len(), 1, "the delay after the label counts");
+    assert_eq!(
+        mismatches(&wrong).len(),
+        1,
+        "the delay after the label counts"
+    );
 }

@@ -177,9 +177,12 @@ fn fork_procs(cx: &worker::Ctx, net: &Netw, rd: i32) -> Result<Vec<i32>, RunErro
         if ps.forked_from.is_some() || ps.thread_of.is_some() {
             continue;
         }
-        let threads_busy = cx.spec.procs.iter().enumerate().any(|(q, t)| {
-            t.thread_of == Some(p as ProcId) && !cx.proc_steps[q].is_empty()
-        });
+        let threads_busy = cx
+            .spec
+            .procs
+            .iter()
+            .enumerate()
+            .any(|(q, t)| t.thread_of == Some(p as ProcId) && !cx.proc_steps[q].is_empty());
         if cx.proc_steps[p].is_empty() && !threads_busy {
             continue;
         }

@@ -156,7 +156,10 @@ pub fn run_proc(cx: &Ctx, p: ProcId, slots: Vec<Option<SlotStateOpaque>>, start:
             if ps.thread_of == Some(p) && !cx.proc_steps[q].is_empty() {
                 let table = table.clone();
                 scope.spawn(move || {
-                    cx.send(&Rec::Hello { proc: q as ProcId, pid });
+                    cx.send(&Rec::Hello {
+                        proc: q as ProcId,
+                        pid,
+                    });
                     run_steps(cx, q as ProcId, table, start);
                 });
             }

@@ -160,10 +160,7 @@ impl World {
         for _ in 0..CALLS_PER_STEP_MAX {
             let a = &self.apps[p as usize];
             let slots = &self.apps[table].slots;
-            let named = match a
-                .expansion
-                .next(&action, |s| slots[*s as usize].is_some())
-            {
+            let named = match a.expansion.next(&action, |s| slots[*s as usize].is_some()) {
                 Next::Sys(named) => named,
                 Next::Process => {
                     let (result, done_at) = self.process_step(p, action);

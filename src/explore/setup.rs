@@ -215,7 +215,11 @@ fn refuse_threads_and_after(path: &Path, spec: &sim::WorldSpec) -> Result<(), St
             t.name
         ));
     }
-    if let Some(s) = spec.steps.iter().find(|s| matches!(s.at, sim::At::Once { .. })) {
+    if let Some(s) = spec
+        .steps
+        .iter()
+        .find(|s| matches!(s.at, sim::At::Once { .. }))
+    {
         return Err(format!(
             "{}: tcpsim explore does not explore steps that start `after` another ({}): give the step a time instead",
             path.display(),

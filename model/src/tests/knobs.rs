@@ -1088,7 +1088,11 @@ fn test_knob_close_while_blocked() {
         });
         (woken, h.sent_segments().iter().any(|s| s.flags.fin()))
     };
-    assert_eq!(close_while_reading("holds"), (None, false), "still reading, no FIN");
+    assert_eq!(
+        close_while_reading("holds"),
+        (None, false),
+        "still reading, no FIN"
+    );
     assert_eq!(
         close_while_reading("drain-ebadf"),
         (Some(Err(Errno::EBADF)), true)
@@ -1122,7 +1126,10 @@ fn test_a_held_socket_closes_when_the_blocked_call_returns() {
         _ => None,
     });
     assert_eq!(woken, Some(Err(Errno::EAGAIN)));
-    assert!(h.sent_segments().iter().any(|s| s.flags.fin()), "FIN at the return");
+    assert!(
+        h.sent_segments().iter().any(|s| s.flags.fin()),
+        "FIN at the return"
+    );
 }
 
 #[test]

@@ -2,7 +2,6 @@
 //! name) and its other processes. A name must be one word of the step
 //! language, and the counts stay within their limits.
 
-use toml::Spanned;
 use super::Ctx;
 use crate::diag::Class;
 use crate::file::ScenarioFile;
@@ -11,6 +10,7 @@ use indexmap::IndexSet;
 use model::personality::closest;
 use sim::spec::ProcSpec;
 use std::ops::Range;
+use toml::Spanned;
 
 /// Names of hosts and processes, in declaration order (hosts' own processes
 /// first), looked up by hash.
@@ -233,7 +233,10 @@ fn check_thread(
         cx.error(
             Class::Value,
             Some(owner.span()),
-            format!("process `{name}` cannot be a thread of `{}`", owner.get_ref()),
+            format!(
+                "process `{name}` cannot be a thread of `{}`",
+                owner.get_ref()
+            ),
             "not a process this thread can belong to",
             Some(help.into()),
         );

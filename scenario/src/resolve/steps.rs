@@ -292,7 +292,10 @@ fn check_socket_uses(
         .filter(|&p| procs[p as usize].forked_from.is_none())
         .map(|p| {
             let mut has = vec![false; slots.len()];
-            for u in uses.iter().filter(|u| u.proc != p && group(u.proc) == group(p)) {
+            for u in uses
+                .iter()
+                .filter(|u| u.proc != p && group(u.proc) == group(p))
+            {
                 if let Some((slot, _)) = &u.creates {
                     has[*slot as usize] = true;
                 }
@@ -390,9 +393,16 @@ fn resolve_after(cx: &mut Ctx, parsed: &[Parsed], names: &Names, out: &mut [Step
         let Some(l) = &s.label else { continue };
         if let Some(&first) = labels.get(l.text.as_str()) {
             let span = cx.inner_span(line, l.at.clone());
-            let first_span = cx.inner_span(parsed[first].1, parsed[first].0.label.as_ref().expect("labelled").at.clone());
+            let first_span = cx.inner_span(
+                parsed[first].1,
+                parsed[first].0.label.as_ref().expect("labelled").at.clone(),
+            );
             let d = cx
-                .at(Class::Name, Some(span), format!("label `{}` is used twice", l.text))
+                .at(
+                    Class::Name,
+                    Some(span),
+                    format!("label `{}` is used twice", l.text),
+                )
                 .label("a second time")
                 .help("each label names one step: call this one otherwise")
                 .also(first_span, "first here");
@@ -405,7 +415,12 @@ fn resolve_after(cx: &mut Ctx, parsed: &[Parsed], names: &Names, out: &mut [Step
         let Some(a) = &s.after else { continue };
         let target = after_target(&a.target.text, &labels, names, out);
         match target {
-            Ok(t) => out[i].at = sim::At::Once { step: t as u32, plus: a.plus },
+            Ok(t) => {
+                out[i].at = sim::At::Once {
+                    step: t as u32,
+                    plus: a.plus,
+                }
+            }
             Err(help) => {
                 let span = cx.inner_span(line, a.target.at.clone());
                 cx.error(
@@ -422,7 +437,10 @@ fn resolve_after(cx: &mut Ctx, parsed: &[Parsed], names: &Names, out: &mut [Step
         if let Some(cycle) = waits_cycle(out) {
             let first = cycle[0];
             let (s, line) = &parsed[first];
-            let at = s.after.as_ref().map_or(s.proc.at.clone(), |a| a.word.at.clone());
+            let at = s
+                .after
+                .as_ref()
+                .map_or(s.proc.at.clone(), |a| a.word.at.clone());
             let span = cx.inner_span(line, at);
             let chain: Vec<String> = cycle
                 .iter()
@@ -460,9 +478,14 @@ fn after_target(
     }
     if let Some((proc, n)) = r.split_once('#') {
         let Some(p) = names.procs.get_index_of(proc) else {
-            return Err(format!("no process `{proc}`; processes: {}", names.proc_list()));
+            return Err(format!(
+                "no process `{proc}`; processes: {}",
+                names.proc_list()
+            ));
         };
-        let mine: Vec<usize> = (0..out.len()).filter(|&k| out[k].proc as usize == p).collect();
+        let mine: Vec<usize> = (0..out.len())
+            .filter(|&k| out[k].proc as usize == p)
+            .collect();
         let k: usize = n.parse().unwrap_or(0);
         return match k >= 1 && k <= mine.len() {
             true => Ok(mine[k - 1]),

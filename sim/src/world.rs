@@ -197,30 +197,36 @@ impl World {
             step_done: Vec::new(),
         };
         w.step_done = vec![None; w.spec.steps.len()];
-        for p in 0..w.spec.procs.len() {
-            let ps = &w.spec.procs[p];
+        w.start_processes();
+        w
+    }
+
+    /// Spawns every process that is not forked (then each thread, sharing
+    /// its process's table) and schedules their first steps.
+    fn start_processes(&mut self) {
+        for p in 0..self.spec.procs.len() {
+            let ps = &self.spec.procs[p];
             if ps.forked_from.is_none() && ps.thread_of.is_none() {
                 let host = ps.host as usize;
-                let pid = w.hosts[host].spawn();
-                w.started(p as ProcId, pid);
+                let pid = self.hosts[host].spawn();
+                self.started(p as ProcId, pid);
             }
         }
         // Threads after every process they may belong to; each starts with it.
-        for p in 0..w.spec.procs.len() {
-            let ps = &w.spec.procs[p];
+        for p in 0..self.spec.procs.len() {
+            let ps = &self.spec.procs[p];
             if let Some(owner) = ps.thread_of {
                 let host = ps.host as usize;
-                let owner_pid = w.apps[owner as usize].pid.expect("owner started");
-                let pid = w.hosts[host].spawn_thread(owner_pid);
-                w.started(p as ProcId, pid);
+                let owner_pid = self.apps[owner as usize].pid.expect("owner started");
+                let pid = self.hosts[host].spawn_thread(owner_pid);
+                self.started(p as ProcId, pid);
             }
         }
-        for p in 0..w.spec.procs.len() {
-            if w.spec.procs[p].forked_from.is_none() {
-                w.start_next_step(p as ProcId, Instant::ZERO);
+        for p in 0..self.spec.procs.len() {
+            if self.spec.procs[p].forked_from.is_none() {
+                self.start_next_step(p as ProcId, Instant::ZERO);
             }
         }
-        w
     }
 
     pub fn spec(&self) -> &WorldSpec {

@@ -388,29 +388,7 @@ fn missing_socket(
 /// Resolves every `after REF` to the step it names (a label, `PROC#N` or a
 /// step number) and refuses steps that wait for each other.
 fn resolve_after(cx: &mut Ctx, parsed: &[Parsed], names: &Names, out: &mut [StepSpec]) {
-    let mut labels: BTreeMap<&str, usize> = BTreeMap::new();
-    for (i, (s, line)) in parsed.iter().enumerate() {
-        let Some(l) = &s.label else { continue };
-        if let Some(&first) = labels.get(l.text.as_str()) {
-            let span = cx.inner_span(line, l.at.clone());
-            let first_span = cx.inner_span(
-                parsed[first].1,
-                parsed[first].0.label.as_ref().expect("labelled").at.clone(),
-            );
-            let d = cx
-                .at(
-                    Class::Name,
-                    Some(span),
-                    format!("label `{}` is used twice", l.text),
-                )
-                .label("a second time")
-                .help("each label names one step: call this one otherwise")
-                .also(first_span, "first here");
-            cx.push(d);
-            continue;
-        }
-        labels.insert(&l.text, i);
-    }
+    let labels = labels(cx, parsed);
     for (i, (s, line)) in parsed.iter().enumerate() {
         let Some(a) = &s.after else { continue };
         let target = after_target(&a.target.text, &labels, names, out);
@@ -460,6 +438,34 @@ fn resolve_after(cx: &mut Ctx, parsed: &[Parsed], names: &Names, out: &mut [Step
             );
         }
     }
+}
+
+/// Every step's `label=`, refusing one used twice.
+fn labels<'p>(cx: &mut Ctx, parsed: &'p [Parsed]) -> BTreeMap<&'p str, usize> {
+    let mut labels: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, (s, line)) in parsed.iter().enumerate() {
+        let Some(l) = &s.label else { continue };
+        if let Some(&first) = labels.get(l.text.as_str()) {
+            let span = cx.inner_span(line, l.at.clone());
+            let first_span = cx.inner_span(
+                parsed[first].1,
+                parsed[first].0.label.as_ref().expect("labelled").at.clone(),
+            );
+            let d = cx
+                .at(
+                    Class::Name,
+                    Some(span),
+                    format!("label `{}` is used twice", l.text),
+                )
+                .label("a second time")
+                .help("each label names one step: call this one otherwise")
+                .also(first_span, "first here");
+            cx.push(d);
+            continue;
+        }
+        labels.insert(&l.text, i);
+    }
+    labels
 }
 
 /// The index of the step `after REF` names, or a hint saying what exists.

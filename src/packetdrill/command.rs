@@ -49,9 +49,12 @@ impl Runner {
             }
             return;
         }
-        if let Some(assign) = c.strip_prefix("sysctl -w ") {
+        if let Some(assign) = c
+            .strip_prefix("sysctl -w ")
+            .or_else(|| c.strip_prefix("sysctl -q "))
+        {
             let (name, value) = assign.split_once('=').unwrap_or((assign, ""));
-            return self.sysctl(line, name.trim(), value.trim());
+            return self.sysctl(line, name.trim(), value.trim().trim_matches('"'));
         }
         self.unsupported(
             line,
@@ -62,6 +65,9 @@ impl Runner {
     fn sysctl(&mut self, line: usize, name: &str, value: &str) {
         if FREEBSD_NOOPS.contains(&(name, value)) {
             return;
+        }
+        if let Some(tcp) = name.strip_prefix("net.ipv4.") {
+            return self.linux_sysctl(line, tcp, value);
         }
         let source = "freebsd-net/tcp-testsuite (the script's sysctl)";
         match name {
@@ -94,6 +100,24 @@ impl Runner {
                     format!("sysctl {name}={value}: no knob of the model stands for it"),
                 ),
             },
+        }
+    }
+
+    /// A Linux `net.ipv4.tcp_*` sysctl (as `tcpsim run --packetdrill-out`
+    /// writes them): the knob whose alias it is. `tcp_rmem`/`tcp_wmem` are
+    /// `min default max`; the knob is the default, the size a socket starts with.
+    fn linux_sysctl(&mut self, line: usize, name: &str, value: &str) {
+        let source = "the script's sysctl";
+        let value = match name {
+            "tcp_rmem" | "tcp_wmem" => value.split_whitespace().nth(1).unwrap_or(value),
+            _ => value,
+        };
+        match model::personality::Knobs::lookup(name) {
+            Ok(info) if name.starts_with("tcp_") => self.set_knob(line, info.name, value, source),
+            _ => self.unsupported(
+                line,
+                format!("sysctl net.ipv4.{name}={value}: no knob of the model stands for it"),
+            ),
         }
     }
 

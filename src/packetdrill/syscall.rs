@@ -351,11 +351,13 @@ impl Runner {
         }
     }
 
-    /// When a blocked call must return: its `...END`, or at once.
+    /// When a blocked call must return: its `...END`, or at once. END
+    /// counts from what the line's START counts from (`run.c`
+    /// `adjust_relative_event_times` adds the same offset to both).
     fn return_window(&self, s: &Syscall) -> (Usecs, Usecs) {
         use super::parse::Time;
         let t = match s.end {
-            Some(Time::Abs(t)) => t,
+            Some(Time::Abs(t)) => self.anchor_usecs + t,
             Some(Time::Rel(t)) => self.now_usecs + t,
             _ => self.now_usecs,
         };

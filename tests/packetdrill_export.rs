@@ -24,22 +24,54 @@ const UNEXPORTABLE: &[(&str, &str, &str)] = &[
     ("fionread-before-close", "server", "getsockopt SIOCOUTQ"),
     ("fork-parent-close", "server", "runs 2 processes"),
     ("fork-parent-shutdown", "server", "runs 2 processes"),
-    ("linger-nonblocking-slow-reader", "client", "more than one connection"),
-    ("linger-nonblocking-slow-reader", "server", "more than one connection"),
-    ("linger-timeout-slow-reader", "client", "more than one connection"),
-    ("linger-timeout-slow-reader", "server", "more than one connection"),
+    (
+        "linger-nonblocking-slow-reader",
+        "client",
+        "more than one connection",
+    ),
+    (
+        "linger-nonblocking-slow-reader",
+        "server",
+        "more than one connection",
+    ),
+    (
+        "linger-timeout-slow-reader",
+        "client",
+        "more than one connection",
+    ),
+    (
+        "linger-timeout-slow-reader",
+        "server",
+        "more than one connection",
+    ),
     ("listen-queue-full", "client", "runs 2 processes"),
     ("listen-queue-full", "server", "more than one connection"),
     ("listener-closed-with-queue", "client", "runs 2 processes"),
-    ("listener-closed-with-queue", "server", "more than one connection"),
+    (
+        "listener-closed-with-queue",
+        "server",
+        "more than one connection",
+    ),
     ("macos-linger-wraps", "client", "more than one connection"),
-    ("personality-fin-wait-2-timeout", "peer", "more than one connection"),
+    (
+        "personality-fin-wait-2-timeout",
+        "peer",
+        "more than one connection",
+    ),
     ("personality-process-exit-with-unread", "subject", "exits"),
     ("poll-half-close", "client", "the call `poll`"),
     ("poll-half-close", "server", "the call `poll`"),
     ("poll-hup-after-rst", "server", "the call `poll`"),
-    ("time-wait-bind-in-use", "client", "opens a second connection"),
-    ("time-wait-bind-in-use", "server", "opens a second connection"),
+    (
+        "time-wait-bind-in-use",
+        "client",
+        "opens a second connection",
+    ),
+    (
+        "time-wait-bind-in-use",
+        "server",
+        "opens a second connection",
+    ),
     ("time-wait-reconnect", "client", "opens a second connection"),
     ("time-wait-reconnect", "server", "opens a second connection"),
     ("write-timeout-slow-reader", "server", "the call `sndtimeo`"),
@@ -94,7 +126,11 @@ fn every_linux_side_of_the_corpus_exports_and_passes_or_says_why() {
     let mut refused = Vec::new();
     for path in corpus() {
         let s = load(&path);
-        let linux = s.spec.hosts.iter().filter(|h| h.personality.name == "linux");
+        let linux = s
+            .spec
+            .hosts
+            .iter()
+            .filter(|h| h.personality.name == "linux");
         for host in linux.map(|h| h.name.clone()) {
             match export_side(&s, &host) {
                 Ok(text) => {
@@ -107,18 +143,28 @@ fn every_linux_side_of_the_corpus_exports_and_passes_or_says_why() {
                     exported.push(format!("{}.{host}", s.name));
                 }
                 Err(u) => {
-                    let listed = UNEXPORTABLE.iter().find(|(n, h, _)| *n == s.name && *h == host);
+                    let listed = UNEXPORTABLE
+                        .iter()
+                        .find(|(n, h, _)| *n == s.name && *h == host);
                     let Some((_, _, why)) = listed else {
                         panic!("{} side {host} does not export: {u:?}", s.name);
                     };
-                    assert!(u.what.contains(why), "{} {host}: {u:?}, listed as {why}", s.name);
+                    assert!(
+                        u.what.contains(why),
+                        "{} {host}: {u:?}, listed as {why}",
+                        s.name
+                    );
                     assert!(!u.hint.is_empty());
                     refused.push((s.name.clone(), host));
                 }
             }
         }
     }
-    eprintln!("exported and passed on linux ({}): {}", exported.len(), exported.join(" "));
+    eprintln!(
+        "exported and passed on linux ({}): {}",
+        exported.len(),
+        exported.join(" ")
+    );
     assert!(
         exported.len() >= EXPORTED_MIN,
         "only {} sides export: {exported:?}",
@@ -166,7 +212,10 @@ fn a_mutated_export_fails_at_the_mutated_line() {
         }),
         // The client's errno after the reset.
         mutate(&client, "ECONNRESET", |l| {
-            l.replace("ECONNRESET (Connection reset by peer)", "EPIPE (Broken pipe)")
+            l.replace(
+                "ECONNRESET (Connection reset by peer)",
+                "EPIPE (Broken pipe)",
+            )
         }),
         // An inbound segment's acknowledgment, so Linux answers it differently.
         mutate(&server, "< . 2001:2001(0) ack 501", |l| {
@@ -177,7 +226,10 @@ fn a_mutated_export_fails_at_the_mutated_line() {
         let (verdict, failure) = run_script(&text);
         assert_eq!(verdict, "fail", "mutated at line {line}:\n{text}");
         let (at, message) = failure.expect("a failure");
-        assert!(at >= line, "failed at {at} before the mutation at {line}: {message}");
+        assert!(
+            at >= line,
+            "failed at {at} before the mutation at {line}: {message}"
+        );
     }
 }
 
@@ -196,7 +248,11 @@ fn the_command_line_refuses_what_it_cannot_export() {
     let out_s = out.to_str().expect("utf-8 path");
     let cases: [(&[&str], &str, &str); 4] = [
         (
-            &["scenarios/fork-parent-close.toml", "--packetdrill-side", "server"],
+            &[
+                "scenarios/fork-parent-close.toml",
+                "--packetdrill-side",
+                "server",
+            ],
             "host server runs 2 processes (server, worker)",
             "one process",
         ),
@@ -206,12 +262,20 @@ fn the_command_line_refuses_what_it_cannot_export() {
             "--packetdrill-side HOST",
         ),
         (
-            &["scenarios/rsync-cygwin-exit.toml", "--packetdrill-side", "sender"],
+            &[
+                "scenarios/rsync-cygwin-exit.toml",
+                "--packetdrill-side",
+                "sender",
+            ],
             "not Linux",
             "name a Linux host",
         ),
         (
-            &["scenarios/close-with-unread.toml", "--packetdrill-side", "nobody"],
+            &[
+                "scenarios/close-with-unread.toml",
+                "--packetdrill-side",
+                "nobody",
+            ],
             "no such host",
             "the hosts are client, server",
         ),
@@ -226,8 +290,18 @@ fn the_command_line_refuses_what_it_cannot_export() {
         assert!(o.stdout.is_empty(), "no report for a refused export");
         assert!(!out.exists(), "{args:?} wrote a script");
     }
-    let o = tcpsim(&["run", "-q", "scenarios/close-with-unread.toml", "--packetdrill-side", "server"]);
-    assert_eq!(o.status.code(), Some(2), "--packetdrill-side needs --packetdrill-out");
+    let o = tcpsim(&[
+        "run",
+        "-q",
+        "scenarios/close-with-unread.toml",
+        "--packetdrill-side",
+        "server",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "--packetdrill-side needs --packetdrill-out"
+    );
 }
 
 #[test]
@@ -235,10 +309,31 @@ fn the_command_line_writes_a_script_the_runner_passes() {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().join("half-close.pkt");
     let out_s = out.to_str().expect("utf-8 path");
-    let o = tcpsim(&["run", "-q", "scenarios/half-close.toml", "--packetdrill-out", out_s, "--packetdrill-side", "server"]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("scenario: half-close"), "the report is still printed");
+    let o = tcpsim(&[
+        "run",
+        "-q",
+        "scenarios/half-close.toml",
+        "--packetdrill-out",
+        out_s,
+        "--packetdrill-side",
+        "server",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("scenario: half-close"),
+        "the report is still printed"
+    );
     let o = tcpsim(&["packetdrill", out_s, "--personality", "linux"]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
     assert!(String::from_utf8_lossy(&o.stdout).ends_with(": pass\n"));
 }

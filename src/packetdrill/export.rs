@@ -48,7 +48,7 @@ fn no(what: impl Into<String>, hint: impl Into<String>) -> Unexportable {
 const PACKETDRILL_MTU: u32 = 1500;
 /// A write this large is beyond what a script should make packetdrill
 /// allocate (it fills a buffer of the call's size).
-const WRITE_BYTES_MAX: u64 = 1 << 30;
+pub const WRITE_BYTES_MAX: u64 = 1 << 30;
 /// The window shift Linux's SYN offers with the default `tcp_rmem[2]`.
 const LINUX_WSCALE: u8 = 7;
 /// Where the script's TS clocks start (any values: packetdrill maps them).
@@ -59,7 +59,7 @@ const IN_TS_BASE: u64 = 700;
 /// value is written as the sysctl's (the buffers are `tcp_rmem`/`tcp_wmem`'s
 /// middle value, the one a socket starts with; the outer two are Linux's
 /// defaults, `net/ipv4/tcp.c` `tcp_init`).
-const SYSCTLS: &[(&str, &str, fn(&str) -> String)] = &[
+const SYSCTLS: &[(&str, &str, SysctlValue)] = &[
     ("fin_wait_2_timeout_s", "tcp_fin_timeout", same),
     ("syn_retries", "tcp_syn_retries", same),
     ("syn_linear_timeouts", "tcp_syn_linear_timeouts", same),
@@ -69,9 +69,16 @@ const SYSCTLS: &[(&str, &str, fn(&str) -> String)] = &[
     ("keepalive_intvl_s", "tcp_keepalive_intvl", same),
     ("keepalive_probes", "tcp_keepalive_probes", same),
     ("tcp_timestamps", "tcp_timestamps", bool01),
-    ("rcv_buf_bytes", "tcp_rmem", |v| format!("\"4096 {v} 6291456\"")),
-    ("snd_buf_bytes", "tcp_wmem", |v| format!("\"4096 {v} 4194304\"")),
+    ("rcv_buf_bytes", "tcp_rmem", |v| {
+        format!("\"4096 {v} 6291456\"")
+    }),
+    ("snd_buf_bytes", "tcp_wmem", |v| {
+        format!("\"4096 {v} 4194304\"")
+    }),
 ];
+
+/// A knob's value (as `Knobs::get` prints it) written as its sysctl's.
+type SysctlValue = fn(&str) -> String;
 
 fn same(v: &str) -> String {
     v.to_string()
@@ -99,7 +106,11 @@ pub fn side(spec: &WorldSpec, name: Option<&str>) -> Result<HostId, Unexportable
                 format!(
                     "{} hosts are Linux ({})",
                     linux.len(),
-                    linux.iter().map(|&i| names[i]).collect::<Vec<_>>().join(", ")
+                    linux
+                        .iter()
+                        .map(|&i| names[i])
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
                 "choose the side the script tests with `--packetdrill-side HOST`",
             )),
@@ -260,12 +271,16 @@ fn collect(spec: &WorldSpec, h: HostId, entries: &[Entry]) -> Result<Vec<Item>, 
                     }
                 }
             }
-            What::Fork { .. } => return Err(no(
-                format!("host {host} forks"),
-                "a packetdrill script is one process: export a scenario without `fork`",
-            )),
+            What::Fork { .. } => {
+                return Err(no(
+                    format!("host {host} forks"),
+                    "a packetdrill script is one process: export a scenario without `fork`",
+                ))
+            }
             What::Exit { .. } => return Err(no(
-                format!("a process of host {host} exits (closing its descriptors the way exit does)"),
+                format!(
+                    "a process of host {host} exits (closing its descriptors the way exit does)"
+                ),
                 "packetdrill has no process exit: end the script with `close`",
             )),
             _ => {}
@@ -340,7 +355,9 @@ impl Conn {
             What::Send { seg } if seg.flags.syn() && seg.dst.host == h => Some(seg),
             _ => None,
         });
-        let local_syn = segs().find(|(out, s)| *out && s.flags.syn()).map(|(_, s)| s);
+        let local_syn = segs()
+            .find(|(out, s)| *out && s.flags.syn())
+            .map(|(_, s)| s);
         let wnd_max = segs()
             .filter(|(out, s)| !out && !s.flags.syn())
             .map(|(_, s)| s.wnd)
@@ -653,12 +670,15 @@ fn not_a_script_call(call: &Call<Fds>) -> Unexportable {
     let (what, hint) = match call {
         Call::Write { bytes, .. } if *bytes > WRITE_BYTES_MAX => (
             format!("write of {bytes} bytes"),
-            format!("packetdrill allocates the call's buffer: write at most {WRITE_BYTES_MAX} bytes"),
+            format!(
+                "packetdrill allocates the call's buffer: write at most {WRITE_BYTES_MAX} bytes"
+            ),
         ),
         Call::Write { .. } | Call::Read { .. } => (
             format!("{} with timeout=", call.name()),
             "the timeout is SO_RCVTIMEO/SO_SNDTIMEO, which `tcpsim packetdrill` cannot set: \
-             export a scenario without it".to_string(),
+             export a scenario without it"
+                .to_string(),
         ),
         _ => (
             format!("the call `{}`", call.name()),
@@ -688,9 +708,6 @@ mod tests {
     #[test]
     fn results_are_written_with_linux_errno_text() {
         assert_eq!(returns(Ok(4)), "4");
-        assert_eq!(
-            returns(Err(model::Errno::EPIPE)),
-            "-1 EPIPE (Broken pipe)"
-        );
+        assert_eq!(returns(Err(model::Errno::EPIPE)), "-1 EPIPE (Broken pipe)");
     }
 }

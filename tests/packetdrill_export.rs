@@ -110,6 +110,60 @@ fn export_side(s: &Scenario, host: &str) -> Result<String, export::Unexportable>
     export::export(&s.spec, h, w.trace(), "a test export")
 }
 
+/// What a script says, counted: system calls, `<` lines, and of the `>`
+/// lines the payload octets and the SYN, FIN and RST flags.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Counts {
+    calls: usize,
+    inbound: usize,
+    out_octets: u64,
+    out_syn_fin_rst: [usize; 3],
+}
+
+fn script_counts(text: &str) -> Counts {
+    use packetdrill::parse::{Dir, What};
+    let script = packetdrill::parse(text, &[]).expect("parses");
+    let mut c = Counts::default();
+    for e in &script.events {
+        match &e.what {
+            What::Syscall(_) => c.calls += 1,
+            What::Packet(p) if p.dir == Dir::Inbound => c.inbound += 1,
+            What::Packet(p) => {
+                c.out_octets += u64::from(p.len);
+                for (i, flag) in ['S', 'F', 'R'].into_iter().enumerate() {
+                    c.out_syn_fin_rst[i] += p.flags.contains(flag) as usize;
+                }
+            }
+            _ => {}
+        }
+    }
+    c
+}
+
+/// The same counts from the trace the script was written from: the export
+/// left nothing out (a `>` line may merge segments, so octets and flags are
+/// counted, not lines).
+fn trace_counts(s: &Scenario, host: &str) -> Counts {
+    let h = export::side(&s.spec, Some(host)).expect("a Linux host");
+    let (w, _) = tcpsim::cli::run::simulate(s);
+    let mut c = Counts::default();
+    for e in w.trace() {
+        match e.what {
+            sim::What::Call { .. } if e.host == h => c.calls += 1,
+            sim::What::Recv { seg } if seg.dst.host == h => c.inbound += 1,
+            sim::What::Send { seg } if seg.src.host == h => {
+                c.out_octets += u64::from(seg.len);
+                let flags = [seg.flags.syn(), seg.flags.fin(), seg.flags.rst()];
+                for (i, on) in flags.into_iter().enumerate() {
+                    c.out_syn_fin_rst[i] += on as usize;
+                }
+            }
+            _ => {}
+        }
+    }
+    c
+}
+
 /// Runs a script against `linux`: its verdict and the first failure's line and message.
 fn run_script(text: &str) -> (&'static str, Option<(usize, String)>) {
     let script = packetdrill::parse(text, &packetdrill::defines("linux"))
@@ -138,6 +192,12 @@ fn every_linux_side_of_the_corpus_exports_and_passes_or_says_why() {
                     assert_eq!(
                         verdict, "pass",
                         "{} side {host}: {failure:?}\n{text}",
+                        s.name
+                    );
+                    assert_eq!(
+                        script_counts(&text),
+                        trace_counts(&s, &host),
+                        "{} side {host}: the script and the trace differ\n{text}",
                         s.name
                     );
                     exported.push(format!("{}.{host}", s.name));

@@ -460,8 +460,10 @@ fn write_packetdrill(s: &Scenario, a: &Args, path: &std::path::Path) -> Result<(
     let h = export::side(&s.spec, a.packetdrill_side.as_deref()).map_err(failed)?;
     let (w, _) = simulate(s);
     let host = &s.spec.hosts[h as usize].name;
+    let release = &s.spec.hosts[h as usize].personality.release;
     let header = format!(
-        "{name}: host {host} (linux), exported by tcpsim from {path}.\n\
+        "{name}: host {host} (the linux personality, {release}), exported by tcpsim\n\
+         from {path}.\n\
          Its system calls; `<` the segments its peer sent that reached it;\n\
          `>` the segments it sent. Re-export: tcpsim run {path} --packetdrill-out FILE \
          --packetdrill-side {host}",

@@ -277,12 +277,14 @@ fn collect(spec: &WorldSpec, h: HostId, entries: &[Entry]) -> Result<Vec<Item>, 
                     "a packetdrill script is one process: export a scenario without `fork`",
                 ))
             }
-            What::Exit { .. } => return Err(no(
-                format!(
+            What::Exit { .. } => {
+                return Err(no(
+                    format!(
                     "a process of host {host} exits (closing its descriptors the way exit does)"
                 ),
-                "packetdrill has no process exit: end the script with `close`",
-            )),
+                    "packetdrill has no process exit: end the script with `close`",
+                ))
+            }
             _ => {}
         }
     }

@@ -35,9 +35,20 @@ const FREEBSD_NOOPS: &[(&str, &str)] = &[
 ];
 
 impl Runner {
-    /// Runs a `` `command` `` line.
+    /// Runs a `` `command` `` line. A block of sysctls (one per line, as
+    /// `run --packetdrill-out` and the Linux suite write their setup) runs
+    /// line by line; anything else is one shell command.
     pub(super) fn command(&mut self, line: usize, c: &str) {
-        let c = c.trim();
+        let lines: Vec<&str> = c.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        if lines.len() > 1 && lines.iter().all(|l| l.starts_with("sysctl ")) {
+            lines.iter().for_each(|one| self.command_line(line, one));
+        } else {
+            // One command, its lines joined as the shell reads a continued one.
+            self.command_line(line, &lines.join(" "));
+        }
+    }
+
+    fn command_line(&mut self, line: usize, c: &str) {
         if c.ends_with("common/defaults.sh") {
             for (knob, value) in LINUX_DEFAULTS {
                 self.set_knob(

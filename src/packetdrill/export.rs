@@ -77,6 +77,13 @@ const SYSCTLS: &[(&str, &str, SysctlValue)] = &[
     }),
 ];
 
+/// Knobs written as sysctls even at Linux's defaults: the buffers' maximum
+/// decides the window scale a SYN offers (`tcp_select_initial_window`), and
+/// kernels differ in it (this machine's 6.18 kernel, with its larger `tcp_rmem[2]`,
+/// gives `wscale 10`), so the script pins the defaults the `wscale 7` of
+/// its SYN lines comes from, as the Linux suite's `defaults.sh` pins its own.
+const ALWAYS_SET: &[&str] = &["rcv_buf_bytes", "snd_buf_bytes"];
+
 /// A knob's value (as `Knobs::get` prints it) written as its sysctl's.
 type SysctlValue = fn(&str) -> String;
 
@@ -151,12 +158,10 @@ pub fn export(
         let _ = writeln!(w.out, "{}", format!("// {line}").trim_end());
     }
     w.out.push('\n');
-    for s in &sysctls {
-        let _ = writeln!(w.out, "`sysctl -q net.ipv4.{s}`");
-    }
-    if !sysctls.is_empty() {
-        w.out.push('\n');
-    }
+    // One shell command before the first event, as the Linux suite writes
+    // its setup (packetdrill's grammar takes no second untimed line).
+    let lines: Vec<String> = sysctls.iter().map(|s| format!("sysctl -q net.ipv4.{s}")).collect();
+    let _ = writeln!(w.out, "`{}`\n", lines.join("\n"));
     for item in coalesce(items) {
         w.item(&item)?;
     }
@@ -193,8 +198,8 @@ fn check_host(spec: &WorldSpec, h: HostId) -> Result<(), Unexportable> {
 }
 
 /// The sysctls standing for the knobs the scenario set on the host (those
-/// differing from the built-in `linux`); a knob with no Linux sysctl cannot
-/// be set on a kernel, so the scenario is not exportable.
+/// differing from the built-in `linux`), and the buffers'; a knob with no
+/// Linux sysctl cannot be set on a kernel, so the scenario is not exportable.
 fn sysctls(spec: &WorldSpec, h: HostId) -> Result<Vec<String>, Unexportable> {
     let host = &spec.hosts[h as usize];
     let base = Personality::builtin("linux").expect("built in");
@@ -202,7 +207,7 @@ fn sysctls(spec: &WorldSpec, h: HostId) -> Result<Vec<String>, Unexportable> {
     for info in model::personality::Knobs::INFO {
         let (v, _) = host.personality.knobs.get(info.name).expect("listed");
         let (d, _) = base.knobs.get(info.name).expect("listed");
-        if v == d {
+        if v == d && !ALWAYS_SET.contains(&info.name) {
             continue;
         }
         let Some((_, sysctl, value)) = SYSCTLS.iter().find(|(k, _, _)| *k == info.name) else {

@@ -199,6 +199,8 @@ pub fn parse(text: &str, defines: &[&str]) -> Result<Script, ParseError> {
         let open =
             |t: &str| (t.contains("%{") && !t.contains("}%")) || t.matches('`').count() % 2 == 1;
         if open(&full) {
+            // The first line's end was trimmed off: the lines stay lines.
+            full.push('\n');
             for (_, more) in lines.by_ref() {
                 offset += more.len();
                 full.push_str(more);

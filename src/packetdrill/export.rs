@@ -160,7 +160,10 @@ pub fn export(
     w.out.push('\n');
     // One shell command before the first event, as the Linux suite writes
     // its setup (packetdrill's grammar takes no second untimed line).
-    let lines: Vec<String> = sysctls.iter().map(|s| format!("sysctl -q net.ipv4.{s}")).collect();
+    let lines: Vec<String> = sysctls
+        .iter()
+        .map(|s| format!("sysctl -q net.ipv4.{s}"))
+        .collect();
     let _ = writeln!(w.out, "`{}`\n", lines.join("\n"));
     for item in coalesce(items) {
         w.item(&item)?;
@@ -340,6 +343,8 @@ struct Conn {
     peer_isn: u32,
     ts: bool,
     peer_shift: u8,
+    /// The window shift our SYN offers.
+    local_shift: u8,
 }
 
 impl Conn {
@@ -372,12 +377,33 @@ impl Conn {
             .unwrap_or(0);
         let peer_shift = (0..14u8).find(|s| wnd_max >> s <= 0xffff).unwrap_or(14);
         Ok(Conn {
+            local_shift: local_shift(items),
             local_isn: local_syn.map_or(0, |s| s.seq.0),
             peer_isn: peer_syn.map_or(0, |s| s.seq.0),
             ts: local_syn.is_some_and(|s| s.opts.ts()) && peer_syn.is_some_and(|s| s.opts.ts()),
             peer_shift,
         })
     }
+}
+
+/// The window shift Linux's SYN offers: from `tcp_rmem`'s maximum, or, once
+/// SO_RCVBUF has locked the buffer, from the window it allows
+/// (`tcp_select_initial_window`: ilog2 of the space less 15; the space of a
+/// locked buffer of N is its doubled size at the default half scaling ratio,
+/// about N).
+fn local_shift(items: &[Item]) -> u8 {
+    let mut shift = LINUX_WSCALE;
+    for item in items {
+        match item {
+            Item::Sys(Sys {
+                call: Call::RcvBuf { bytes, .. },
+                ..
+            }) => shift = (bytes.max(&1).ilog2().saturating_sub(15)).min(14) as u8,
+            Item::Out(_, s) if s.flags.syn() => break,
+            _ => {}
+        }
+    }
+    shift
 }
 
 /// Every segment belongs to one 4-tuple and each side opens it once: a
@@ -453,8 +479,9 @@ impl Writer {
     /// The line's time: absolute for the first, then relative to the
     /// previous; with the value written (seconds as usecs).
     fn when(&mut self, t_us: u64) -> (String, u64) {
+        // packetdrill wants the first event at 0: the script starts there.
         let (text, value) = match self.last_us {
-            None => (secs(t_us), t_us),
+            None => ("0".to_string(), 0),
             Some(prev) => (format!("+{}", secs(t_us - prev)), t_us - prev),
         };
         self.last_us = Some(t_us);
@@ -571,8 +598,9 @@ impl Writer {
             };
             let _ = write!(
                 o,
-                " <{}{opts}nop,wscale {LINUX_WSCALE}>",
-                mss.unwrap_or_default()
+                " <{}{opts}nop,wscale {}>",
+                mss.unwrap_or_default(),
+                c.local_shift
             );
         } else if c.ts && s.flags.rst() {
             // A reset from a socket carries timestamps (tcp_send_active_reset),
@@ -625,7 +653,7 @@ fn syscall(call: &Call<Fds>, result: CallResult) -> Result<String, Unexportable>
         Call::Shutdown { sock, how } => format!("shutdown({sock}, {}) = {r}", how.constant()),
         Call::Close { sock } => format!("close({sock}) = {r}"),
         Call::Linger { sock, linger } => format!(
-            "setsockopt({sock}, SOL_SOCKET, SO_LINGER, {{l_onoff={}, l_linger={}}}, 8) = {r}",
+            "setsockopt({sock}, SOL_SOCKET, SO_LINGER, {{onoff={}, linger={}}}, 8) = {r}",
             linger.is_some() as u8,
             linger.unwrap_or(0)
         ),

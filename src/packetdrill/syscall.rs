@@ -172,8 +172,10 @@ fn setsockopt(s: &Syscall, sock: u32) -> Mapped {
     let on = int(a.get(3)).map(|v| v != 0);
     match (word(a.get(1)), word(a.get(2))) {
         (Some("SOL_SOCKET"), Some("SO_LINGER")) => {
-            let onoff = field(a.get(3), "l_onoff").unwrap_or(0);
-            let secs = field(a.get(3), "l_linger").unwrap_or(0).max(0) as u32;
+            // packetdrill's grammar spells them `onoff`, `linger` (parser.y `linger`).
+            let either = |a2: &str, b: &str| field(a.get(3), a2).or_else(|| field(a.get(3), b));
+            let onoff = either("onoff", "l_onoff").unwrap_or(0);
+            let secs = either("linger", "l_linger").unwrap_or(0).max(0) as u32;
             Mapped::Call(Call::Linger {
                 sock,
                 linger: (onoff != 0).then_some(secs),

@@ -203,7 +203,11 @@ impl Host {
         out: &mut Output,
     ) -> Step {
         match call {
-            Call::Socket { .. } | Call::Fork { .. } | Call::Exit {} | Call::Sleep { .. } => {
+            Call::Socket { .. }
+            | Call::Fork { .. }
+            | Call::Exit {}
+            | Call::Sleep { .. }
+            | Call::Inject { .. } => {
                 unreachable!("not a socket call")
             }
             Call::Bind { port, .. } => Step::Done(self.bind(sid, port)),

@@ -19,7 +19,7 @@
 //! and the kernel worker both follow it, so a step means the same on both.
 
 use crate::errno::CallResult;
-use crate::segment::HostId;
+use crate::segment::{HostId, RawSeg};
 use crate::{Duration, Pid};
 use serde::{Serialize, Serializer};
 use std::fmt::Debug;
@@ -331,6 +331,8 @@ pub trait ArgSyntax<N: Naming> {
     /// poll() events, `POLLIN|POLLRDHUP`.
     fn events(&mut self) -> Result<u32, Self::Err>;
     fn proc(&mut self) -> Result<N::Proc, Self::Err>;
+    /// A packetdrill packet line (`F. 1:1(0) ack 1`): the rest of the step.
+    fn raw(&mut self) -> Result<RawSeg, Self::Err>;
 }
 
 /// The writing side of [`ArgSyntax`]: each method writes one argument.
@@ -353,6 +355,7 @@ pub trait ArgWriter<N: Naming> {
     fn sockopt(&mut self, v: &SockOpt);
     fn events(&mut self, v: &u32);
     fn proc(&mut self, v: &N::Proc);
+    fn raw(&mut self, v: &RawSeg);
 }
 
 /// A translation of names from one [`Naming`] to another (resolving a
@@ -573,6 +576,11 @@ calls! {
     Sleep { ns: Duration [duration] }
         = "sleep" [] "sleep DURATION", Process,
         "do nothing for a while";
+    Inject { #[serde(rename = "fd")] sock: N::Sock [sock], seg: RawSeg [raw] }
+        = "inject" [] "inject S PKT", Process,
+        "send a segment on S's connection as if this host sent it, its stack unaware (spoofed, as a \
+         middlebox or a test harness sends): PKT is a packetdrill packet line (`F. 1:1(0) ack 1`), \
+         seq relative to this host's ISN, ack to the peer's; not run by the kernel worker";
 }
 
 impl<N: Naming> Copy for Call<N>
@@ -605,7 +613,8 @@ impl<N: Naming> Call<N> {
             | Call::Getsockopt { sock, .. }
             | Call::RcvTimeo { sock, .. }
             | Call::SndTimeo { sock, .. }
-            | Call::Dup { sock, .. } => Some(sock),
+            | Call::Dup { sock, .. }
+            | Call::Inject { sock, .. } => Some(sock),
             Call::Socket { .. } | Call::Fork { .. } | Call::Exit {} | Call::Sleep { .. } => None,
         }
     }
@@ -667,7 +676,9 @@ impl Expansion {
             new: N::created(sock),
         };
         let sys = match step {
-            Call::Fork { .. } | Call::Exit {} | Call::Sleep { .. } => return Next::Process,
+            Call::Fork { .. } | Call::Exit {} | Call::Sleep { .. } | Call::Inject { .. } => {
+                return Next::Process
+            }
             Call::Listen {
                 sock,
                 port,

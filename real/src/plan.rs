@@ -134,6 +134,7 @@ pub fn plan(spec: &WorldSpec, scale: f64) -> Result<Plan, NotReproducible> {
         ));
     }
     check_network_faults(spec)?;
+    check_injected(spec)?;
     let host_cc = crate::sys::read_sysctl("net.ipv4.tcp_congestion_control");
     if let Some(cc) = host_cc.filter(|cc| cc != CONGESTION_CONTROL) {
         notes.push(format!(
@@ -234,6 +235,23 @@ fn check_network_faults(spec: &WorldSpec) -> Result<(), NotReproducible> {
         return Err("network partitions ([[network.partition]])".into());
     }
     Ok(())
+}
+
+/// Fails for `inject` steps: a spoofed segment needs a raw socket that writes
+/// the connection's sequence numbers, which the worker does not have (its
+/// sockets are the kernel's own), so the step is refused, never skipped.
+fn check_injected(spec: &WorldSpec) -> Result<(), NotReproducible> {
+    let Some(step) = spec
+        .steps
+        .iter()
+        .find(|s| matches!(s.action, model::Call::Inject { .. }))
+    else {
+        return Ok(());
+    };
+    let at = step.origin.as_deref().unwrap_or("a step");
+    Err(format!(
+        "an `inject` step ({at}): the kernel worker cannot send a spoofed segment"
+    ))
 }
 
 /// One-way delay from host i to host j in virtual ns: the default link's,

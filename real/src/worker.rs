@@ -325,7 +325,7 @@ impl Worker<'_> {
             Call::SndBuf { sock, bytes } => self.buf_opt(sock, libc::SO_SNDBUF, bytes),
             Call::Dup { sock, new } => self.dup(sock, new),
             Call::Close { .. } => unreachable!("handled above"),
-            Call::Fork { .. } | Call::Exit {} | Call::Sleep { .. } => {
+            Call::Fork { .. } | Call::Exit {} | Call::Sleep { .. } | Call::Inject { .. } => {
                 unreachable!("process steps are not system calls")
             }
         };

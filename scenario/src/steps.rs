@@ -16,7 +16,7 @@
 use crate::diag::Class;
 use crate::units::{format_duration, parse_duration, parse_size, UnitError, DURATIONS};
 use model::call::{poll_bits, ArgSyntax, ArgWriter, Call, Dest, Naming, ReadLen, SockOpt, CALLS};
-use model::{Duration, Errno, How, Instant};
+use model::{Duration, Errno, How, Instant, RawSeg};
 use serde::Serialize;
 use sim::spec::{At, Expect, Within};
 use std::fmt;
@@ -151,7 +151,7 @@ pub fn parse_step(line: &str) -> Result<StepDef, StepError> {
             Some(format!("valid calls: {}", call_names())),
         ));
     };
-    let op = parse_op(call, &toks[3..], line.len())?;
+    let op = parse_op(call, &toks[3..], line)?;
     let (expect, blocked) = match expect_part {
         Some((text, range)) => parse_expectations(text, range)?,
         None => (None, None),
@@ -263,6 +263,8 @@ struct Words<'a> {
     args: &'a [Tok],
     next: usize,
     line_len: usize,
+    /// The step's text (the offsets of `args` are into it).
+    line: &'a str,
 }
 
 impl Words<'_> {
@@ -515,6 +517,28 @@ impl ArgSyntax<Text> for Words<'_> {
     fn proc(&mut self) -> Result<Tok, StepError> {
         self.take("the child process's name")
     }
+
+    fn raw(&mut self) -> Result<RawSeg, StepError> {
+        let first = self.take("a packet line (`F. 1:1(0) ack 1`)")?;
+        let end = self.args.last().map_or(first.at.end, |t| t.at.end);
+        self.next = self.args.len();
+        let text = &self.line[first.at.start..end];
+        crate::packet::raw_seg(text).map_err(|e| {
+            let at = first.at.start + e.at.min(text.len().saturating_sub(1));
+            let word = self.line[at..end].split_whitespace().next().unwrap_or("");
+            err(
+                Class::Value,
+                at..at + word.len().max(1),
+                format!("bad packet `{text}`: expected {}", e.expected),
+                format!("expected {}", e.expected),
+                Some(
+                    "a packetdrill packet line: `S 0:0(0) win 65535 <mss 1460>`, `F. 1:1(0) ack 1`, \
+                     `R 1001:1001(0)`, `P. 1:101(100) ack 1`; seq from this host's ISN, ack from the peer's"
+                        .into(),
+                ),
+            )
+        })
+    }
 }
 
 /// A word that should be poll bits and is not.
@@ -608,9 +632,12 @@ impl ArgWriter<Text> for WriteWords<'_, '_> {
     fn proc(&mut self, v: &Tok) {
         self.word(&v.text);
     }
+    fn raw(&mut self, v: &RawSeg) {
+        self.word(v);
+    }
 }
 
-fn parse_op(call: &Tok, args: &[Tok], line_len: usize) -> Result<Op, StepError> {
+fn parse_op(call: &Tok, args: &[Tok], line: &str) -> Result<Op, StepError> {
     let name = call.text.as_str();
     let info = CALLS
         .iter()
@@ -635,7 +662,8 @@ fn parse_op(call: &Tok, args: &[Tok], line_len: usize) -> Result<Op, StepError> 
         call_end: call.at.end,
         args,
         next: 0,
-        line_len,
+        line_len: line.len(),
+        line,
     };
     let op = Call::read_args(name, &mut words).expect("the call's word is in the table")?;
     words.finish()?;

@@ -143,6 +143,7 @@ pub fn call_text(c: &SysCall, spec: &WorldSpec) -> String {
         Call::Fork { child } => format!("fork() = {child}"),
         Call::Exit {} => "exit()".into(),
         Call::Sleep { ns } => format!("sleep({})", duration_ms(ns)),
+        Call::Inject { sock, seg } => format!("inject({sock}, {seg})"),
     }
 }
 
@@ -276,6 +277,19 @@ pub fn entry_text(spec: &WorldSpec, isns: &mut Isns, e: &Entry) -> Option<String
                 String::new()
             };
             format!("{} {arrow}{to}", seg_text(isns, seg))
+        }
+        What::Inject { proc, seg, .. } => {
+            isns.note(seg);
+            let arrow = if seg.dst.host as usize > col {
+                "──▶"
+            } else {
+                "◀──"
+            };
+            format!(
+                "{} {arrow} injected by {} (its stack unaware)",
+                seg_text(isns, seg),
+                proc_name(proc)
+            )
         }
         What::RstSeen { state, .. } => format!("RST sent in {state} (cause not observable)"),
         What::Drop { seg, reason } => format!("✕ {} lost ({reason})", seg_text(isns, seg)),

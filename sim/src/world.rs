@@ -337,6 +337,11 @@ impl World {
     /// Traces a segment a host sent and gives it its fate.
     fn send(&mut self, h: HostId, seg: Segment) {
         self.record(h, What::Send { seg });
+        self.transmit(h, seg);
+    }
+
+    /// Gives a segment from host `h`, already traced, its fate on the network.
+    pub(crate) fn transmit(&mut self, h: HostId, seg: Segment) {
         let now = self.now;
         match self.net.fate(now, &seg) {
             Fate::Deliver { at } => self.push(at, Ev::Arrive(seg)),

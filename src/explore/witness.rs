@@ -47,7 +47,10 @@ impl Book {
         let entries: Vec<_> = w.drain_trace().collect();
         let mut sends = Vec::new();
         for (i, e) in entries.iter().enumerate() {
-            let What::Send { seg } = e.what else { continue };
+            // An injected segment meets the network's rules as a sent one.
+            let (What::Send { seg } | What::Inject { seg, .. }) = e.what else {
+                continue;
+            };
             let h = seg.src.host;
             self.sent[h as usize] += 1;
             let copies = match entries.get(i + 1).map(|e| e.what) {

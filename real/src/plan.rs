@@ -392,6 +392,26 @@ mod tests {
         assert!(e.contains("close_unread") && e.contains("no sysctl"), "{e}");
     }
 
+    #[test]
+    fn an_injected_segment_is_refused_not_skipped() {
+        use sim::spec::Action;
+        let mut b = two_linux();
+        b.at(3, "client", Action::Close { sock: 0 });
+        assert!(plan(&b.build(), 1.0).is_ok());
+        let raw = model::RawSeg {
+            flags: model::Flags::SYN,
+            seq: 1,
+            len: 0,
+            ack: Some(1),
+            win: None,
+            mss: None,
+            ts: false,
+        };
+        b.at(4, "client", Action::Inject { sock: 0, seg: raw });
+        let e = plan(&b.build(), 1.0).unwrap_err();
+        assert!(e.contains("`inject`") && e.contains("spoofed"), "{e}");
+    }
+
     /// Every MTU a scenario may have runs on loopback; past a TUN device's
     /// largest, one namespace per host is not reproducible (not a failed run).
     #[test]

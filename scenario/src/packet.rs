@@ -213,12 +213,14 @@ pub fn unsupported(p: &Packet) -> Option<String> {
     other.map(|o| format!("TCP option `{o}` is not modelled (fast open, SACK blocks, MD5…)"))
 }
 
-/// A packet line that did not read: the byte offset in the text, what was
-/// expected there.
+/// A packet line that did not read (what was expected at the byte offset
+/// `at`), or that asks for what the model does not carry (why).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PacketError {
     pub at: usize,
     pub expected: String,
+    /// The line reads, but an injected segment cannot be what it says.
+    pub unsupported: bool,
 }
 
 /// Reads a whole packet line without its direction (`F. 1:1(0) ack 1`), as
@@ -240,12 +242,14 @@ pub fn raw_seg(text: &str) -> Result<RawSeg, PacketError> {
             return Err(PacketError {
                 at: at(input),
                 expected,
+                unsupported: false,
             });
         }
         Err(ErrMode::Incomplete(_)) => {
             return Err(PacketError {
                 at: text.len(),
                 expected: "the rest of the packet line".into(),
+                unsupported: false,
             })
         }
     };
@@ -253,9 +257,14 @@ pub fn raw_seg(text: &str) -> Result<RawSeg, PacketError> {
         return Err(PacketError {
             at: at(input.trim_start()),
             expected: "`ack N`, `win N`, `<options>` or the end of the step".into(),
+            unsupported: false,
         });
     }
-    to_raw(&p).map_err(|expected| PacketError { at: 0, expected })
+    to_raw(&p).map_err(|why| PacketError {
+        at: 0,
+        expected: why,
+        unsupported: true,
+    })
 }
 
 /// The segment a parsed line stands for; why not, when it asks for what an

@@ -524,13 +524,25 @@ impl ArgSyntax<Text> for Words<'_> {
         self.next = self.args.len();
         let text = &self.line[first.at.start..end];
         crate::packet::raw_seg(text).map_err(|e| {
-            let at = first.at.start + e.at.min(text.len().saturating_sub(1));
+            let mut at = first.at.start + e.at.min(text.len().saturating_sub(1));
+            let rest = &self.line[at..end];
+            at += rest.len() - rest.trim_start().len();
             let word = self.line[at..end].split_whitespace().next().unwrap_or("");
+            let (message, label) = match e.unsupported {
+                true => (
+                    format!("cannot inject `{text}`: {}", e.expected),
+                    "not modelled".to_string(),
+                ),
+                false => (
+                    format!("bad packet `{text}`: expected {}", e.expected),
+                    format!("expected {}", e.expected),
+                ),
+            };
             err(
                 Class::Value,
                 at..at + word.len().max(1),
-                format!("bad packet `{text}`: expected {}", e.expected),
-                format!("expected {}", e.expected),
+                message,
+                label,
                 Some(
                     "a packetdrill packet line: `S 0:0(0) win 65535 <mss 1460>`, `F. 1:1(0) ack 1`, \
                      `R 1001:1001(0)`, `P. 1:101(100) ack 1`; seq from this host's ISN, ack from the peer's"
@@ -879,6 +891,34 @@ mod tests {
     }
 
     #[test]
+    fn inject_reads_a_packet_line_with_its_expectation() {
+        let s = ok("0 peer inject a P. 1:101(100) ack 1 <nop,TS val 5 ecr 6> = ok");
+        let Op::Inject { sock, seg } = s.op else {
+            panic!("{:?}", s.op)
+        };
+        assert_eq!(sock.text, "a");
+        assert_eq!((seg.seq, seg.len, seg.ack, seg.win), (1, 100, Some(1), None));
+        assert!(seg.ts && seg.flags.has(model::Flags::PSH) && seg.flags.ack());
+        assert_eq!(s.expect, Some(Expect::Ok));
+        // An error points into the packet, with the packetdrill spelling as the hint.
+        let e = parse_step("0 peer inject a P. 1:101 ack 1").unwrap_err();
+        assert_eq!(&"0 peer inject a P. 1:101 ack 1"[e.at.clone()], "ack");
+        assert!(e.message.contains("`(len)`"), "{e:?}");
+        assert!(e.help.unwrap().contains("packetdrill"));
+        for (bad, why) in [
+            ("0 p inject a S. ...(0)", "any"),
+            ("0 p inject a S 0:0(0) <wscale 7>", "window scaling"),
+            ("0 p inject a P. 1:5(10) ack 1", "end - start"),
+            ("0 p inject a .E 1:1(0)", "ECN"),
+            ("0 p inject a . 1:1(0) <...>", "`<...>`"),
+            ("0 p inject a", "needs a packet line"),
+        ] {
+            let e = parse_step(bad).unwrap_err();
+            assert!(e.message.contains(why), "{bad}: {e:?}");
+        }
+    }
+
+    #[test]
     fn display_round_trips() {
         for s in [
             "0 server listen l 80 backlog=1",
@@ -902,6 +942,10 @@ mod tests {
             "+0 server ioctl s FIONREAD = 500",
             "+0 server rcvtimeo s 200ms",
             "+0 server sndtimeo s 1s",
+            "+0 server inject s S 0:0(0) win 65535 <mss 1460>",
+            "+0 server inject s P. 1:101(100) ack 1 win 1000 <mss 536,TS val 0 ecr 0> = ok",
+            "+0 server inject s R 1001:1001(0)",
+            "+0 server inject s F. 1:1(0) ack 1",
         ] {
             let a = ok(s);
             let b = ok(&a.to_string());

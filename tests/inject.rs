@@ -188,3 +188,23 @@ steps = [
         .count();
     assert_eq!(injected, 0);
 }
+
+/// A pcapng capture keeps every injected segment, each with its comment.
+#[test]
+fn a_capture_marks_each_injected_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let pcap = dir.path().join("syn.pcapng");
+    let file = "scenarios/learned-syn-in-established.toml";
+    common::succeeds(common::tcpsim().args(["run", file, "--quiet", "--pcap", pcap.to_str().unwrap()]));
+    let bytes = std::fs::read(&pcap).unwrap();
+    let needle = b"tcpsim: injected by a scenario step";
+    let marked = bytes.windows(needle.len()).filter(|w| w == needle).count();
+    let report = json(&["run", file]);
+    let injected = report["trace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "inject")
+        .count();
+    assert_eq!((marked, injected), (6, 6));
+}

@@ -14,11 +14,17 @@ const STACKS: [&str; 3] = ["linux", "freebsd", "windows"];
 /// The flags of a traced segment, as tcpdump spells them (`R.`, `S`).
 fn flags(seg: &Value) -> String {
     let f = seg["flags"].as_u64().unwrap();
-    [(0x02, 'S'), (0x01, 'F'), (0x04, 'R'), (0x08, 'P'), (0x10, '.')]
-        .iter()
-        .filter(|(bit, _)| f & bit != 0)
-        .map(|(_, c)| *c)
-        .collect()
+    [
+        (0x02, 'S'),
+        (0x01, 'F'),
+        (0x04, 'R'),
+        (0x08, 'P'),
+        (0x10, '.'),
+    ]
+    .iter()
+    .filter(|(bit, _)| f & bit != 0)
+    .map(|(_, c)| *c)
+    .collect()
 }
 
 fn host_index(report: &Value, name: &str) -> u64 {
@@ -80,7 +86,10 @@ fn each_stack_sends_the_rsts_of_its_learned_model() {
             .filter(|e| e["kind"] == "inject")
             .count();
         assert!(injected >= 6 && injected % 3 == 0, "{name}: {injected}");
-        assert!(sent(&report, "peer", 10.0).is_empty(), "{name}: the peer's stack stays quiet");
+        assert!(
+            sent(&report, "peer", 10.0).is_empty(),
+            "{name}: the peer's stack stays quiet"
+        );
     }
 }
 
@@ -138,14 +147,23 @@ steps = [
     )
     .unwrap();
     let report = json(&["run", file.to_str().unwrap()]);
-    assert_eq!(report["expectations_failed"].as_array().map(Vec::len), Some(0));
+    assert_eq!(
+        report["expectations_failed"].as_array().map(Vec::len),
+        Some(0)
+    );
     let trace = report["trace"].as_array().unwrap();
     let injected: Vec<&Value> = trace.iter().filter(|e| e["kind"] == "inject").collect();
     assert_eq!(injected.len(), 1);
     let seg = &injected[0]["seg"];
     assert_eq!(injected[0]["host"], 0, "traced on the client");
-    assert_eq!((seg["seq"].as_u64(), seg["ack"].as_u64()), (Some(1001), Some(5001)));
-    assert_eq!((seg["len"].as_u64(), flags(seg).as_str()), (Some(100), "P."));
+    assert_eq!(
+        (seg["seq"].as_u64(), seg["ack"].as_u64()),
+        (Some(1001), Some(5001))
+    );
+    assert_eq!(
+        (seg["len"].as_u64(), flags(seg).as_str()),
+        (Some(100), "P.")
+    );
     let arrived = trace
         .iter()
         .filter(|e| e["kind"] == "recv" && e["seg"]["len"] == 100)
@@ -179,7 +197,10 @@ steps = [
     )
     .unwrap();
     let report = json(&["run", file.to_str().unwrap()]);
-    assert_eq!(report["expectations_failed"].as_array().map(Vec::len), Some(0));
+    assert_eq!(
+        report["expectations_failed"].as_array().map(Vec::len),
+        Some(0)
+    );
     let injected = report["trace"]
         .as_array()
         .unwrap()
@@ -195,7 +216,13 @@ fn a_capture_marks_each_injected_segment() {
     let dir = tempfile::tempdir().unwrap();
     let pcap = dir.path().join("syn.pcapng");
     let file = "scenarios/learned-syn-in-established.toml";
-    common::succeeds(common::tcpsim().args(["run", file, "--quiet", "--pcap", pcap.to_str().unwrap()]));
+    common::succeeds(common::tcpsim().args([
+        "run",
+        file,
+        "--quiet",
+        "--pcap",
+        pcap.to_str().unwrap(),
+    ]));
     let bytes = std::fs::read(&pcap).unwrap();
     let needle = b"tcpsim: injected by a scenario step";
     let marked = bytes.windows(needle.len()).filter(|w| w == needle).count();

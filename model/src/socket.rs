@@ -465,7 +465,8 @@ impl Socket {
     pub fn set_send_mss(&mut self, peer_mss: u16) {
         let peer = if peer_mss == 0 { 536 } else { peer_mss as u32 };
         let ts = if self.tcb.ts_ok { TSOPT_LEN } else { 0 };
-        self.tcb.mss = (self.mss_local.min(peer) - ts).max(1);
+        // Saturating: a peer (or an injected SYN) may offer an MSS below the option's 12 octets.
+        self.tcb.mss = self.mss_local.min(peer).saturating_sub(ts).max(1);
     }
 
     /// Octets waiting in the out-of-order queue.

@@ -168,7 +168,6 @@ fn tcp_opt(i: &mut In) -> ModalResult<TcpOpt> {
     })
 }
 
-
 /// The flags of a packet line (`S.` is SYN and ACK).
 pub fn flags(p: &Packet) -> Flags {
     let mut f = Flags::NONE;
@@ -274,24 +273,44 @@ fn to_raw(p: &Packet) -> Result<RawSeg, String> {
         return Err(reason);
     }
     if !p.ip.is_empty() {
-        return Err(format!("IP header fields `({})` are not modelled", p.ip.join(", ")));
+        return Err(format!(
+            "IP header fields `({})` are not modelled",
+            p.ip.join(", ")
+        ));
     }
     let Some((start, end)) = p.seq else {
-        return Err("a sequence range `start:end(len)`: `...` (any) is for matching, not sending".into());
+        return Err(
+            "a sequence range `start:end(len)`: `...` (any) is for matching, not sending".into(),
+        );
     };
     if end.wrapping_sub(start) != p.len {
-        return Err(format!("`{start}:{end}({})`: end - start must be the length", p.len));
+        return Err(format!(
+            "`{start}:{end}({})`: end - start must be the length",
+            p.len
+        ));
     }
     let Some(opts) = &p.opts else {
         return Err("options as a list (`<mss 1460>`): `<...>` (any) is for matching".into());
     };
-    let mut raw = RawSeg { flags: flags(p), seq: start, len: p.len, ack: p.ack, win: p.win, mss: None, ts: false };
+    let mut raw = RawSeg {
+        flags: flags(p),
+        seq: start,
+        len: p.len,
+        ack: p.ack,
+        win: p.win,
+        mss: None,
+        ts: false,
+    };
     for o in opts {
         match o {
             TcpOpt::Mss(m) => raw.mss = Some(*m),
             TcpOpt::Ts { .. } => raw.ts = true,
             TcpOpt::Nop | TcpOpt::Eol | TcpOpt::SackOk => {}
-            TcpOpt::Wscale(_) => return Err("window scaling is not modelled (windows are octets): drop `wscale`".into()),
+            TcpOpt::Wscale(_) => {
+                return Err(
+                    "window scaling is not modelled (windows are octets): drop `wscale`".into(),
+                )
+            }
             TcpOpt::Sack(_) | TcpOpt::Other(_) => unreachable!("refused by `unsupported`"),
         }
     }

@@ -897,7 +897,10 @@ mod tests {
             panic!("{:?}", s.op)
         };
         assert_eq!(sock.text, "a");
-        assert_eq!((seg.seq, seg.len, seg.ack, seg.win), (1, 100, Some(1), None));
+        assert_eq!(
+            (seg.seq, seg.len, seg.ack, seg.win),
+            (1, 100, Some(1), None)
+        );
         assert!(seg.ts && seg.flags.has(model::Flags::PSH) && seg.flags.ack());
         assert_eq!(s.expect, Some(Expect::Ok));
         // An error points into the packet, with the packetdrill spelling as the hint.

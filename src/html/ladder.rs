@@ -72,7 +72,9 @@ impl NoteKind {
             | What::Sleep { .. }
             | What::Finished { .. } => NoteKind::Call,
             What::RstSeen { .. } => NoteKind::Rst,
-            What::Send { seg } | What::Recv { seg } | What::Inject { seg, .. } if seg.flags.rst() => {
+            What::Send { seg } | What::Recv { seg } | What::Inject { seg, .. }
+                if seg.flags.rst() =>
+            {
                 NoteKind::Rst
             }
             What::Drop { .. } => NoteKind::Loss,

@@ -11,10 +11,10 @@
 //! window shifted by the `wscale` the script's own SYN line states.
 
 use super::parse::{Packet, TcpOpt, Usecs};
-pub use scenario::packet::{flags, unsupported};
 use super::report::{self, Failure};
 use super::run::Runner;
 use model::{Addr, Flags, Output, Segment, Seq, SynOpts};
+pub use scenario::packet::{flags, unsupported};
 
 const LOCAL: u16 = 0;
 const REMOTE: u16 = 1;

@@ -14,8 +14,8 @@
 //! Lines are found by a pre-pass (comments blanked, code blocks joined);
 //! each line is then parsed with winnow, and an error points at its column.
 
-pub use scenario::packet::{Dir, Packet, TcpOpt};
 use scenario::packet::{label, packet, uint};
+pub use scenario::packet::{Dir, Packet, TcpOpt};
 use std::ops::Range;
 use winnow::ascii::{digit1, space0, space1};
 use winnow::combinator::{alt, cut_err, delimited, opt, preceded, separated};

@@ -235,3 +235,23 @@ fn a_capture_marks_each_injected_segment() {
         .count();
     assert_eq!((marked, injected), (6, 6));
 }
+
+/// The HTML ladder labels each injected segment's arrow.
+#[test]
+fn the_html_ladder_marks_each_injected_arrow() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("syn.html");
+    let file = "scenarios/learned-syn-in-established.toml";
+    common::succeeds(common::tcpsim().args([
+        "run",
+        file,
+        "--quiet",
+        "--html",
+        page.to_str().unwrap(),
+    ]));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.matches("(injected)").count() >= 6,
+        "one label per injected arrow"
+    );
+}

@@ -255,3 +255,24 @@ fn the_html_ladder_marks_each_injected_arrow() {
         "one label per injected arrow"
     );
 }
+
+/// `tcpsim explore` follows a scenario of four hosts with injected segments
+/// (a witness counts each host's sends, the injected ones among them).
+#[test]
+fn explore_runs_a_learned_scenario_to_its_end() {
+    let out = common::tcpsim()
+        .args(["explore", "scenarios/learned-peer-rst-then-data.toml"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("every path within the bounds followed"),
+        "{text}"
+    );
+}

@@ -34,7 +34,8 @@ struct Fate {
 /// was first due), and the fates the path gave them.
 #[derive(Default)]
 struct Book {
-    sent: [u32; 2],
+    /// Segments each host sent so far, by host (a scenario may have more than two).
+    sent: Vec<u32>,
     arrivals: IndexMap<u64, (HostId, u32, Instant), FxBuildHasher>,
     fates: IndexMap<(HostId, u32), Fate, FxBuildHasher>,
 }
@@ -52,6 +53,9 @@ impl Book {
                 continue;
             };
             let h = seg.src.host;
+            if self.sent.len() <= h as usize {
+                self.sent.resize(h as usize + 1, 0);
+            }
             self.sent[h as usize] += 1;
             let copies = match entries.get(i + 1).map(|e| e.what) {
                 Some(What::Drop { .. }) => 0,

@@ -521,6 +521,13 @@ calls! {
          `read S eof` reads until 0 or an error: the result is the total, or the error \
          (`= 500+ECONNRESET` expects both). With `timeout=D` each read waits at most D for data, \
          then fails EAGAIN (`read S eof timeout=300ms`: drain until 300 ms pass without data)";
+    Peek {
+        #[serde(rename = "fd")] sock: N::Sock [sock],
+        #[serde(rename = "max")] len: u64 [size],
+    }
+        = "peek" ["MSG_PEEK"] "peek S SIZE", Maybe,
+        "recv(MSG_PEEK): up to SIZE unread bytes, left unread (the next read gets them again); \
+         0 at EOF, or an error; blocks when empty, as read";
     Poll {
         #[serde(rename = "fd")] sock: N::Sock [sock],
         events: u32 [events],
@@ -558,6 +565,10 @@ calls! {
         = "keepalive" [] "keepalive S [on|off]", Never,
         "SO_KEEPALIVE: probe an idle connection (`keepalive_idle_s`, `keepalive_intvl_s`, \
          `keepalive_probes`), drop it with ETIMEDOUT when unanswered";
+    ReuseAddr { #[serde(rename = "fd")] sock: N::Sock [sock], on: bool [on_off] }
+        = "reuseaddr" ["SO_REUSEADDR"] "reuseaddr S [on|off]", Never,
+        "SO_REUSEADDR, before bind: whether a port still held by TIME-WAIT or connected sockets \
+         can be bound is the personality's `reuseaddr_bind`; a listener always holds its port";
     RcvBuf { #[serde(rename = "fd")] sock: N::Sock [sock], bytes: u32 [size32] }
         = "rcvbuf" [] "rcvbuf S SIZE", Never,
         "SO_RCVBUF (the advertised window is its free space)";
@@ -607,6 +618,8 @@ impl<N: Naming> Call<N> {
             | Call::Linger { sock, .. }
             | Call::Nonblocking { sock, .. }
             | Call::Keepalive { sock, .. }
+            | Call::ReuseAddr { sock, .. }
+            | Call::Peek { sock, .. }
             | Call::RcvBuf { sock, .. }
             | Call::SndBuf { sock, .. }
             | Call::Poll { sock, .. }

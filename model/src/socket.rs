@@ -245,6 +245,9 @@ pub struct Socket {
     pub nonblocking: bool,
     /// SO_KEEPALIVE.
     pub keepalive: bool,
+    /// SO_REUSEADDR (accepted sockets inherit the listener's, as Linux
+    /// sk_clone_lock() copies sk_reuse and BSD sonewconn() so_options).
+    pub reuse_addr: bool,
     /// SO_LINGER: None when off, else l_linger as the personality stored it
     /// (`linger_storage`): XNU's `short` can hold a negative value, which
     /// neither waits nor resets.
@@ -294,6 +297,7 @@ impl Socket {
             closed_by: None,
             nonblocking: false,
             keepalive: false,
+            reuse_addr: false,
             linger: None,
             rcvtimeo: None,
             sndtimeo: None,

@@ -110,6 +110,7 @@ pub fn call_text(c: &SysCall, spec: &WorldSpec) -> String {
             ReadLen::Bytes(max) => format!("read({sock}, {max}){}", within(timeout)),
             ReadLen::Eof => format!("read({sock}, …) until EOF{}", within(timeout)),
         },
+        Call::Peek { sock, len } => format!("recv({sock}, {len}, MSG_PEEK)"),
         Call::Poll {
             sock,
             events,
@@ -136,6 +137,9 @@ pub fn call_text(c: &SysCall, spec: &WorldSpec) -> String {
         Call::Nonblocking { sock, on } => format!("fcntl({sock}, O_NONBLOCK={})", u8::from(on)),
         Call::Keepalive { sock, on } => {
             format!("setsockopt({sock}, SO_KEEPALIVE, {})", u8::from(on))
+        }
+        Call::ReuseAddr { sock, on } => {
+            format!("setsockopt({sock}, SO_REUSEADDR, {})", u8::from(on))
         }
         Call::RcvBuf { sock, bytes } => format!("setsockopt({sock}, SO_RCVBUF, {bytes})"),
         Call::SndBuf { sock, bytes } => format!("setsockopt({sock}, SO_SNDBUF, {bytes})"),

@@ -84,6 +84,7 @@ impl Socket {
             closed_by: _,
             nonblocking: _,
             keepalive: _,
+            reuse_addr: _,
             linger: _,
             rcvtimeo: _,
             sndtimeo: _,

@@ -129,6 +129,16 @@ pub fn map(s: &Syscall, nonblocking: impl Fn(u32) -> bool, o_nonblock: i64) -> M
 fn map_io(s: &Syscall, sock: u32) -> Mapped {
     let a = &s.args;
     let need = |what: &str| Mapped::Unsupported(format!("{}(): cannot read its {what}", s.name));
+    // send()/recv() flags other than 0 and MSG_PEEK change what the call
+    // does in ways the vocabulary does not hold (MSG_MORE, MSG_DONTWAIT…).
+    let flags = a
+        .get(3)
+        .filter(|_| matches!(s.name.as_str(), "send" | "recv"));
+    if let Some(f) = flags {
+        if int(Some(f)) != Some(0) && word(Some(f)) != Some("MSG_PEEK") {
+            return need("flags (only 0 and MSG_PEEK are modelled)");
+        }
+    }
     let call = match s.name.as_str() {
         "write" | "send" => match int(a.get(2)) {
             Some(n) => Call::Write {
@@ -145,6 +155,13 @@ fn map_io(s: &Syscall, sock: u32) -> Mapped {
                 timeout: None,
             },
             None => return need("iovec lengths"),
+        },
+        "recv" if word(a.get(3)) == Some("MSG_PEEK") => match int(a.get(2)) {
+            Some(n) => Call::Peek {
+                sock,
+                len: n.max(0) as u64,
+            },
+            None => return need("length"),
         },
         "read" | "recv" => match int(a.get(2)) {
             Some(n) => Call::Read {
@@ -199,8 +216,12 @@ fn setsockopt(s: &Syscall, sock: u32) -> Mapped {
             sock,
             on: on.unwrap_or(true),
         }),
-        // A script has one connection on its port: address reuse changes nothing the model decides.
-        (Some("SOL_SOCKET"), Some("SO_REUSEADDR" | "SO_REUSEPORT")) => Mapped::Answer(0),
+        (Some("SOL_SOCKET"), Some("SO_REUSEADDR")) => Mapped::Call(Call::ReuseAddr {
+            sock,
+            on: on.unwrap_or(true),
+        }),
+        // A script has one connection on its port: port sharing changes nothing the model decides.
+        (Some("SOL_SOCKET"), Some("SO_REUSEPORT")) => Mapped::Answer(0),
         (level, name) => Mapped::Unsupported(format!(
             "setsockopt({}, {}) is not in the call vocabulary (model/src/call.rs)",
             level.unwrap_or("?"),

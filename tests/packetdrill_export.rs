@@ -44,11 +44,46 @@ const UNEXPORTABLE: &[(&str, &str, &str)] = &[
         "server",
         "more than one connection",
     ),
+    (
+        "learned-close-then-peer-data",
+        "peer",
+        "more than one connection",
+    ),
+    (
+        "learned-close-with-unread-byte",
+        "peer",
+        "more than one connection",
+    ),
+    (
+        "learned-peer-rst-then-data",
+        "peer",
+        "more than one connection",
+    ),
+    (
+        "learned-syn-in-established",
+        "linux",
+        "opens a second connection",
+    ),
+    (
+        "learned-syn-in-established",
+        "peer",
+        "more than one connection",
+    ),
     ("listen-queue-full", "client", "runs 2 processes"),
     ("listen-queue-full", "server", "more than one connection"),
     ("listener-closed-with-queue", "client", "runs 2 processes"),
     (
         "listener-closed-with-queue",
+        "server",
+        "more than one connection",
+    ),
+    (
+        "server-restart-reuseaddr",
+        "client",
+        "more than one connection",
+    ),
+    (
+        "server-restart-reuseaddr",
         "server",
         "more than one connection",
     ),

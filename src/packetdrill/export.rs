@@ -650,8 +650,13 @@ fn syscall(call: &Call<Fds>, result: CallResult) -> Result<String, Unexportable>
             len: ReadLen::Bytes(n),
             timeout: None,
         } => format!("read({sock}, ..., {n}) = {r}"),
+        Call::Peek { sock, len } => format!("recv({sock}, ..., {len}, MSG_PEEK) = {r}"),
         Call::Shutdown { sock, how } => format!("shutdown({sock}, {}) = {r}", how.constant()),
         Call::Close { sock } => format!("close({sock}) = {r}"),
+        Call::ReuseAddr { sock, on } => format!(
+            "setsockopt({sock}, SOL_SOCKET, SO_REUSEADDR, [{}], 4) = {r}",
+            on as u8
+        ),
         Call::Linger { sock, linger } => format!(
             "setsockopt({sock}, SOL_SOCKET, SO_LINGER, {{onoff={}, linger={}}}, 8) = {r}",
             linger.is_some() as u8,

@@ -86,6 +86,7 @@ impl Socket {
             close_deferred: _,
             nonblocking: _,
             keepalive: _,
+            reuse_addr: _,
             linger: _,
             rcvtimeo: _,
             sndtimeo: _,

@@ -398,6 +398,7 @@ impl Host {
         child.set_rcv_buf(listener.rcv_buf);
         child.snd_buf = listener.snd_buf;
         child.linger = listener.linger;
+        child.reuse_addr = listener.reuse_addr;
         child.remote = seg.src;
         child.bound = true;
         child.parent = Some(lid);

@@ -249,6 +249,9 @@ pub struct Socket {
     pub nonblocking: bool,
     /// SO_KEEPALIVE.
     pub keepalive: bool,
+    /// SO_REUSEADDR (accepted sockets inherit the listener's, as Linux
+    /// sk_clone_lock() copies sk_reuse and BSD sonewconn() so_options).
+    pub reuse_addr: bool,
     /// SO_LINGER: None when off, else l_linger as the personality stored it
     /// (`linger_storage`): XNU's `short` can hold a negative value, which
     /// neither waits nor resets.
@@ -299,6 +302,7 @@ impl Socket {
             close_deferred: false,
             nonblocking: false,
             keepalive: false,
+            reuse_addr: false,
             linger: None,
             rcvtimeo: None,
             sndtimeo: None,
@@ -470,7 +474,8 @@ impl Socket {
     pub fn set_send_mss(&mut self, peer_mss: u16) {
         let peer = if peer_mss == 0 { 536 } else { peer_mss as u32 };
         let ts = if self.tcb.ts_ok { TSOPT_LEN } else { 0 };
-        self.tcb.mss = (self.mss_local.min(peer) - ts).max(1);
+        // Saturating: a peer (or an injected SYN) may offer an MSS below the option's 12 octets.
+        self.tcb.mss = self.mss_local.min(peer).saturating_sub(ts).max(1);
     }
 
     /// Octets waiting in the out-of-order queue.

@@ -376,6 +376,10 @@ impl Worker<'_> {
                 let wait = timeout.map(|d| self.cx.scaled(d.as_ns()));
                 self.read(self.fd(sock), max, wait)
             }
+            Call::Peek { sock, len } => {
+                self.note_conn(sock);
+                self.recv(self.fd(sock), len, None, libc::MSG_PEEK)
+            }
             Call::Poll { .. }
             | Call::Getsockopt { .. }
             | Call::RcvTimeo { .. }
@@ -390,22 +394,35 @@ impl Worker<'_> {
                 // SAFETY: shutdown has no memory arguments.
                 res_of(unsafe { libc::shutdown(self.fd(sock), h) } as isize)
             }
-            Call::Linger { sock, linger } => self.linger(self.fd(sock), linger),
-            Call::Nonblocking { sock, on } => nonblocking(self.fd(sock), on),
-            Call::Keepalive { sock, on } => {
-                let fd = self.fd(sock);
-                let r = sys::set_int_opt(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE, i32::from(on));
-                res_of(r as isize)
-            }
-            Call::RcvBuf { sock, bytes } => self.buf_opt(sock, libc::SO_RCVBUF, bytes),
-            Call::SndBuf { sock, bytes } => self.buf_opt(sock, libc::SO_SNDBUF, bytes),
+            Call::Linger { .. }
+            | Call::Nonblocking { .. }
+            | Call::Keepalive { .. }
+            | Call::ReuseAddr { .. }
+            | Call::RcvBuf { .. }
+            | Call::SndBuf { .. } => self.option_call(c),
             Call::Dup { sock, new } => self.dup(sock, new),
             Call::Close { .. } => unreachable!("handled above"),
-            Call::Fork { .. } | Call::Exit {} | Call::Sleep { .. } => {
+            Call::Fork { .. } | Call::Exit {} | Call::Sleep { .. } | Call::Inject { .. } => {
                 unreachable!("process steps are not system calls")
             }
         };
         (r, None)
+    }
+
+    /// setsockopt() and fcntl() calls that set one option and return at once.
+    fn option_call(&mut self, c: &Action) -> Res {
+        let bool_opt = |fd, name, on: bool| {
+            res_of(sys::set_int_opt(fd, libc::SOL_SOCKET, name, i32::from(on)) as isize)
+        };
+        match *c {
+            Call::Linger { sock, linger } => self.linger(self.fd(sock), linger),
+            Call::Nonblocking { sock, on } => nonblocking(self.fd(sock), on),
+            Call::Keepalive { sock, on } => bool_opt(self.fd(sock), libc::SO_KEEPALIVE, on),
+            Call::ReuseAddr { sock, on } => bool_opt(self.fd(sock), libc::SO_REUSEADDR, on),
+            Call::RcvBuf { sock, bytes } => self.buf_opt(sock, libc::SO_RCVBUF, bytes),
+            Call::SndBuf { sock, bytes } => self.buf_opt(sock, libc::SO_SNDBUF, bytes),
+            _ => unreachable!("not an option call"),
+        }
     }
 
     fn dup(&mut self, sock: u16, new: u16) -> Res {
@@ -523,6 +540,11 @@ impl Worker<'_> {
     /// One recv() of at most `max` bytes (EINTR retried); with a step's
     /// timeout, a poll() for data first, which running out is EAGAIN.
     fn read(&mut self, fd: i32, max: u64, wait_ns: Option<u64>) -> Res {
+        self.recv(fd, max, wait_ns, 0)
+    }
+
+    /// recv() with `flags` (MSG_PEEK for a peek step), after an optional wait.
+    fn recv(&mut self, fd: i32, max: u64, wait_ns: Option<u64>, flags: i32) -> Res {
         let mut buf = vec![0u8; max.min(IO_CHUNK_MAX) as usize];
         if wait_ns.is_some() {
             match sys::poll_one(fd, libc::POLLIN, wait_ns) {
@@ -533,7 +555,8 @@ impl Worker<'_> {
         }
         loop {
             // SAFETY: the buffer is valid for its length.
-            let n = unsafe { libc::recv(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0) };
+            let n =
+                unsafe { libc::recv(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), flags) };
             if n < 0 && sys::errno() == libc::EINTR {
                 continue;
             }

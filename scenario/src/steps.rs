@@ -16,7 +16,7 @@
 use crate::diag::Class;
 use crate::units::{format_duration, parse_duration, parse_size, UnitError, DURATIONS};
 use model::call::{poll_bits, ArgSyntax, ArgWriter, Call, Dest, Naming, ReadLen, SockOpt, CALLS};
-use model::{Duration, Errno, How, Instant};
+use model::{Duration, Errno, How, Instant, RawSeg};
 use serde::Serialize;
 use sim::spec::{At, Expect, Within};
 use std::fmt;
@@ -184,7 +184,7 @@ pub fn parse_step(line: &str) -> Result<StepDef, StepError> {
         ));
     };
     let (args, label) = take_label(&toks[3..])?;
-    let op = parse_op(call, &args, line.len())?;
+    let op = parse_op(call, &args, line)?;
     let (expect, blocked) = match expect_part {
         Some((text, range)) => parse_expectations(text, range)?,
         None => (None, None),
@@ -374,6 +374,8 @@ struct Words<'a> {
     args: &'a [Tok],
     next: usize,
     line_len: usize,
+    /// The step's text (the offsets of `args` are into it).
+    line: &'a str,
 }
 
 impl Words<'_> {
@@ -626,6 +628,40 @@ impl ArgSyntax<Text> for Words<'_> {
     fn proc(&mut self) -> Result<Tok, StepError> {
         self.take("the child process's name")
     }
+
+    fn raw(&mut self) -> Result<RawSeg, StepError> {
+        let first = self.take("a packet line (`F. 1:1(0) ack 1`)")?;
+        let end = self.args.last().map_or(first.at.end, |t| t.at.end);
+        self.next = self.args.len();
+        let text = &self.line[first.at.start..end];
+        crate::packet::raw_seg(text).map_err(|e| {
+            let mut at = first.at.start + e.at.min(text.len().saturating_sub(1));
+            let rest = &self.line[at..end];
+            at += rest.len() - rest.trim_start().len();
+            let word = self.line[at..end].split_whitespace().next().unwrap_or("");
+            let (message, label) = match e.unsupported {
+                true => (
+                    format!("cannot inject `{text}`: {}", e.expected),
+                    "not modelled".to_string(),
+                ),
+                false => (
+                    format!("bad packet `{text}`: expected {}", e.expected),
+                    format!("expected {}", e.expected),
+                ),
+            };
+            err(
+                Class::Value,
+                at..at + word.len().max(1),
+                message,
+                label,
+                Some(
+                    "a packetdrill packet line: `S 0:0(0) win 65535 <mss 1460>`, `F. 1:1(0) ack 1`, \
+                     `R 1001:1001(0)`, `P. 1:101(100) ack 1`; seq from this host's ISN, ack from the peer's"
+                        .into(),
+                ),
+            )
+        })
+    }
 }
 
 /// A word that should be poll bits and is not.
@@ -719,9 +755,12 @@ impl ArgWriter<Text> for WriteWords<'_, '_> {
     fn proc(&mut self, v: &Tok) {
         self.word(&v.text);
     }
+    fn raw(&mut self, v: &RawSeg) {
+        self.word(v);
+    }
 }
 
-fn parse_op(call: &Tok, args: &[Tok], line_len: usize) -> Result<Op, StepError> {
+fn parse_op(call: &Tok, args: &[Tok], line: &str) -> Result<Op, StepError> {
     let name = call.text.as_str();
     let info = CALLS
         .iter()
@@ -746,7 +785,8 @@ fn parse_op(call: &Tok, args: &[Tok], line_len: usize) -> Result<Op, StepError> 
         call_end: call.at.end,
         args,
         next: 0,
-        line_len,
+        line_len: line.len(),
+        line,
     };
     let op = Call::read_args(name, &mut words).expect("the call's word is in the table")?;
     words.finish()?;
@@ -969,6 +1009,37 @@ mod tests {
     }
 
     #[test]
+    fn inject_reads_a_packet_line_with_its_expectation() {
+        let s = ok("0 peer inject a P. 1:101(100) ack 1 <nop,TS val 5 ecr 6> = ok");
+        let Op::Inject { sock, seg } = s.op else {
+            panic!("{:?}", s.op)
+        };
+        assert_eq!(sock.text, "a");
+        assert_eq!(
+            (seg.seq, seg.len, seg.ack, seg.win),
+            (1, 100, Some(1), None)
+        );
+        assert!(seg.ts && seg.flags.has(model::Flags::PSH) && seg.flags.ack());
+        assert_eq!(s.expect, Some(Expect::Ok));
+        // An error points into the packet, with the packetdrill spelling as the hint.
+        let e = parse_step("0 peer inject a P. 1:101 ack 1").unwrap_err();
+        assert_eq!(&"0 peer inject a P. 1:101 ack 1"[e.at.clone()], "ack");
+        assert!(e.message.contains("`(len)`"), "{e:?}");
+        assert!(e.help.unwrap().contains("packetdrill"));
+        for (bad, why) in [
+            ("0 p inject a S. ...(0)", "any"),
+            ("0 p inject a S 0:0(0) <wscale 7>", "window scaling"),
+            ("0 p inject a P. 1:5(10) ack 1", "end - start"),
+            ("0 p inject a .E 1:1(0)", "ECN"),
+            ("0 p inject a . 1:1(0) <...>", "`<...>`"),
+            ("0 p inject a", "needs a packet line"),
+        ] {
+            let e = parse_step(bad).unwrap_err();
+            assert!(e.message.contains(why), "{bad}: {e:?}");
+        }
+    }
+
+    #[test]
     fn display_round_trips() {
         for s in [
             "0 server listen l 80 backlog=1",
@@ -995,6 +1066,10 @@ mod tests {
             "after drained server close s",
             "after server#3+5ms client read c eof label=got = 500",
             "after 2 client close c",
+            "+0 server inject s S 0:0(0) win 65535 <mss 1460>",
+            "+0 server inject s P. 1:101(100) ack 1 win 1000 <mss 536,TS val 0 ecr 0> = ok",
+            "+0 server inject s R 1001:1001(0)",
+            "+0 server inject s F. 1:1(0) ack 1",
         ] {
             let a = ok(s);
             let b = ok(&a.to_string());

@@ -251,6 +251,7 @@ impl World {
                 self.record(h, What::Sleep { proc: p, ns });
                 (Ok(0), self.now + ns)
             }
+            Action::Inject { sock, seg } => (self.inject(p, sock, seg), self.now),
             other => unreachable!("{} is a socket call", other.name()),
         }
     }
@@ -267,6 +268,29 @@ impl World {
                 }
             }
         }
+    }
+
+    /// An `inject` step: `raw` placed on the connection of the process's
+    /// socket `slot` and sent as its host would send it, the host's stack
+    /// none the wiser. EBADF when the slot holds no descriptor, ENOTCONN when
+    /// the socket never had a peer.
+    fn inject(&mut self, p: ProcId, slot: Slot, raw: model::RawSeg) -> CallResult {
+        let h = self.host_of(p);
+        let step = self.step_index(p);
+        let a = &self.apps[p as usize];
+        let pid = a.pid.expect("started");
+        let host = &self.hosts[h as usize];
+        let Some(sid) = a.slots[slot as usize].and_then(|fd| host.fd_sock(pid, fd)) else {
+            return Err(Errno::EBADF);
+        };
+        let s = host.sock(sid);
+        if s.remote.port == 0 {
+            return Err(Errno::ENOTCONN);
+        }
+        let seg = raw.segment(s.local, s.remote, s.tcb.iss, s.tcb.irs);
+        self.record(h, What::Inject { proc: p, step, seg });
+        self.transmit(h, seg);
+        Ok(0)
     }
 
     fn fork(&mut self, p: ProcId, child: ProcId) -> CallResult {

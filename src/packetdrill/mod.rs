@@ -5,9 +5,10 @@
 //! language, `run` drives the host (`packet` for segment lines, `syscall`
 //! for system calls through the one call vocabulary, `command` for the
 //! suites' sysctls), `report` words the results as packetdrill does, and
-//! `scenario` turns a script into a scenario file where it can.
+//! `export` writes a scenario's Linux side as a script (`run --packetdrill-out`).
 
 mod command;
+pub mod export;
 mod packet;
 pub mod parse;
 pub mod report;

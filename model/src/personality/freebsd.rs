@@ -62,6 +62,7 @@ pub fn freebsd() -> Personality {
             rst_after_reset: k(RstAfterReset::Every, "[src] sys/netinet/tcp_input.c tcp_input(): no inpcb → dropwithreset for every segment without RST (rate-limited by net.inet.icmp.icmplim, not modelled) [learned: tcp-learner FreeBSD models]"),
             rst_in_time_wait: k(RstInTimeWait::Ignore, "[src] sys/netinet/tcp_timewait.c tcp_twcheck(): 'if (thflags & TH_RST) goto drop' (RFC 1337; freebsd-src@237c0d70, docs/sources.md#row-16)"),
             syn_in_time_wait: k(SynInTimeWait::ReopenIfNewer, "[src] sys/netinet/tcp_timewait.c tcp_twcheck(): a SYN with a sequence number after rcv_nxt ends TIME-WAIT and goes to the listener (docs/sources.md#row-15)"),
+            reuseaddr_bind: k(ReuseAddrBind::New, "[src] sys/netinet/in_pcb.c in_pcbbind_setup(): with SO_REUSEADDR the lookup is exact (no INPLOOKUP_WILDCARD), and in_pcblookup_local() then matches only unconnected pcbs: TIME-WAIT and connected ones do not count; without it a TIME-WAIT pcb gives EADDRINUSE unless its tw_so_options had SO_REUSEPORT"),
             rst_to_syn: k(RstToSyn::Refuse, "[src] sys/netinet/tcp_input.c tcp_do_segment(), SYN_SENT: RST with ACK → tcp_drop(tp, ECONNREFUSED)"),
             refused_syn_retries: k(0, "[src] no retry after a refusing RST"),
             refused_syn_retry_ms: k(Millis(0), "[src] moot: no retry after a refusing RST (rst_to_syn = refuse)"),

@@ -267,6 +267,19 @@ knob_enum! {
 }
 
 knob_enum! {
+    /// bind() to a port other sockets still hold, by the new socket's SO_REUSEADDR.
+    /// A listener (or a bound, unconnected socket) always holds its port.
+    ReuseAddrBind {
+        /// Connected and TIME-WAIT sockets on the port give way only when they
+        /// and the new socket both set SO_REUSEADDR (Linux inet_bind_conflict()).
+        Both = "both",
+        /// The new socket's SO_REUSEADDR alone: connected and TIME-WAIT sockets
+        /// do not hold the port against it (BSD in_pcbbind_setup()).
+        New = "new",
+    }
+}
+
+knob_enum! {
     /// A blocking close() with SO_LINGER {1, N} whose N seconds run out.
     LingerExpiry {
         /// close() returns and the graceful close goes on in the background.

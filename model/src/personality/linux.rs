@@ -61,6 +61,7 @@ pub fn linux() -> Personality {
             rst_after_reset: k(RstAfterReset::Every, "[src] net/ipv4/tcp_ipv4.c tcp_v4_rcv(): no socket → tcp_v4_send_reset() for every segment without RST [learned: tcp-learner Linux models answer each such segment with RST]"),
             rst_in_time_wait: k(RstInTimeWait::Kill, "[src] net/ipv4/tcp_minisocks.c tcp_timewait_state_process(): RST kills TIME-WAIT unless sysctl tcp_rfc1337 = 1 (default 0)"),
             syn_in_time_wait: k(SynInTimeWait::ReopenIfNewer, "[src] net/ipv4/tcp_minisocks.c tcp_timewait_state_process(): a SYN with seq after rcv_nxt is TCP_TW_SYN, a new connection"),
+            reuseaddr_bind: k(ReuseAddrBind::Both, "[src] net/ipv4/inet_connection_sock.c inet_bind_conflict(): no conflict only when sk_reuse is set on both sockets and the holder is not listening; a TIME-WAIT sock keeps the sk_reuse of its socket (inet_twsk_alloc). [obs] this kernel: a TIME-WAIT port rebinds only with SO_REUSEADDR on both the old and the new socket (tools/testing/selftests/net/bind_timewait.c tests the same bucket)"),
             rst_to_syn: k(RstToSyn::Refuse, "[src][obs] net/ipv4/tcp_input.c tcp_rcv_synsent_state_process(): RST with acceptable ACK → tcp_reset(), ECONNREFUSED"),
             refused_syn_retries: k(0, "[src] no retry after a refusing RST"),
             refused_syn_retry_ms: k(Millis(0), "[src] moot: no retry after a refusing RST (rst_to_syn = refuse)"),

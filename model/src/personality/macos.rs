@@ -62,6 +62,7 @@ pub fn macos() -> Personality {
             rst_after_reset: k(RstAfterReset::Every, "[src] bsd/netinet/tcp_input.c tcp_input(): no inpcb → dropwithreset, as FreeBSD (rate limit not modelled)"),
             rst_in_time_wait: k(RstInTimeWait::Ignore, "[src] bsd/netinet/tcp_input.c L4265–4266: an acceptable RST in TIME_WAIT → break → drop (docs/sources.md#row-16)"),
             syn_in_time_wait: k(SynInTimeWait::ReopenIfNewer, "[src] bsd/netinet/tcp_input.c L4505–4516: a SYN beyond the window with seq > rcv_nxt closes TIME_WAIT and reconnects; L4566–4583: an in-window SYN gets a challenge ACK. Gap: the model reopens on any newer SYN"),
+            reuseaddr_bind: k(ReuseAddrBind::New, "[src] bsd/netinet/in_pcb.c in_pcbbind(): as FreeBSD, SO_REUSEADDR makes the lookup exact (wild = 0), so only unconnected pcbs hold the port"),
             rst_to_syn: k(RstToSyn::Refuse, "[src] bsd/netinet/tcp_input.c L3724–3749, SYN_SENT: RST with ACK → tcp_drop(tp, ECONNREFUSED) (one non-ECN retry on local connections after an ECN SYN) [obs-3p: 0 ms to fail, libuv#2896 / curl#22494 via docs/sources.md#row-19]"),
             refused_syn_retries: k(0, "[src] no retry after a refusing RST (ECN-setup SYNs on local connections excepted)"),
             refused_syn_retry_ms: k(Millis(0), "[src] moot: no retry after a refusing RST (rst_to_syn = refuse)"),

@@ -176,6 +176,8 @@ knobs! {
     rst_after_reset: RstAfterReset,
     /// A SYN for a connection in TIME-WAIT.
     syn_in_time_wait: SynInTimeWait,
+    /// bind() over TIME-WAIT and connected sockets on the port, with SO_REUSEADDR.
+    reuseaddr_bind: ReuseAddrBind,
     /// An RST answering our SYN.
     rst_to_syn: RstToSyn,
     /// SYN retries after an RST when `rst_to_syn` is `retry-syn`.

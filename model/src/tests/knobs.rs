@@ -62,6 +62,7 @@ const TESTED: &[&str] = &[
     "rst_in_time_wait",
     "rst_after_reset",
     "syn_in_time_wait",
+    "reuseaddr_bind",
     "rst_to_syn",
     "refused_syn_retries",
     "refused_syn_retry_ms",
@@ -1287,6 +1288,61 @@ fn test_knob_rst_after_reset() {
     h.flush();
     h.send(SYN, 50_000, 0);
     assert!(h.sent_segments().iter().any(|s| s.flags.rst()));
+}
+
+/// bind() of a new socket to the port a TIME-WAIT connection holds, with
+/// SO_REUSEADDR set on the old socket, the new one, or both.
+fn bind_over_time_wait(value: &str, old_reuse: bool, new_reuse: bool) -> CallResult {
+    let mut h = time_wait_from(fin_wait_2_from(fin_wait_1_from(established_with(set(
+        "reuseaddr_bind",
+        value,
+    )))));
+    h.host.sock_mut(h.sid).reuse_addr = old_reuse;
+    let new = h.call(Call::Socket { new: () }).unwrap().unwrap() as Fd;
+    let on = new_reuse;
+    assert_eq!(h.call(Call::ReuseAddr { sock: new, on }), Some(Ok(0)));
+    let port = h.host.sock(h.sid).local.port;
+    h.call(Call::Bind { sock: new, port })
+        .expect("bind returns")
+}
+
+#[test]
+fn test_knob_reuseaddr_bind() {
+    use Errno::EADDRINUSE;
+    // Linux: both sockets must have asked (inet_bind_conflict()).
+    assert_eq!(bind_over_time_wait("both", false, false), Err(EADDRINUSE));
+    assert_eq!(bind_over_time_wait("both", false, true), Err(EADDRINUSE));
+    assert_eq!(bind_over_time_wait("both", true, false), Err(EADDRINUSE));
+    assert_eq!(bind_over_time_wait("both", true, true), Ok(0));
+    // BSD: the new socket's option alone (in_pcbbind_setup()).
+    assert_eq!(bind_over_time_wait("new", false, false), Err(EADDRINUSE));
+    assert_eq!(bind_over_time_wait("new", false, true), Ok(0));
+    assert_eq!(bind_over_time_wait("new", true, true), Ok(0));
+    // A listener holds its port whatever either socket set.
+    for value in ["both", "new"] {
+        let mut h = listen_with(set("reuseaddr_bind", value), 16);
+        let lfd = h.fd;
+        assert_eq!(
+            h.call(Call::ReuseAddr {
+                sock: lfd,
+                on: true
+            }),
+            Some(Ok(0))
+        );
+        let new = h.call(Call::Socket { new: () }).unwrap().unwrap() as Fd;
+        assert_eq!(
+            h.call(Call::ReuseAddr {
+                sock: new,
+                on: true
+            }),
+            Some(Ok(0))
+        );
+        let port = h.host.sock(h.sid).local.port;
+        assert_eq!(
+            h.call(Call::Bind { sock: new, port }),
+            Some(Err(EADDRINUSE))
+        );
+    }
 }
 
 #[test]

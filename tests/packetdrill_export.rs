@@ -87,6 +87,8 @@ const UNEXPORTABLE: &[(&str, &str, &str)] = &[
         "server",
         "more than one connection",
     ),
+    ("thread-close-does-not-wake", "server", "runs 2 processes"),
+    ("thread-shutdown-wakes-reader", "server", "runs 2 processes"),
     ("macos-linger-wraps", "client", "more than one connection"),
     (
         "personality-fin-wait-2-timeout",

@@ -15,6 +15,12 @@ pub fn table() -> Vec<Limit> {
         "not reproducible on this kernel, said with the reason (loopback takes them all)",
         "real::plan::TUN_MTU_MAX",
     ));
+    rows.push(row(
+        "one write() in a packetdrill export (`run --packetdrill-out`)",
+        format!("{} bytes", crate::packetdrill::export::WRITE_BYTES_MAX),
+        "not exported: exit 2 naming the write (packetdrill allocates the call's buffer)",
+        "packetdrill::export::WRITE_BYTES_MAX",
+    ));
     // Limits of the kernel run, the fuzzer or the CLI: one row each, here.
     rows
 }

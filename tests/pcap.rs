@@ -38,6 +38,7 @@ const SCENARIOS: &[&str] = &[
     "seq-wrap",
     "time-wait-reconnect",
     "rsync-cygwin-exit",
+    "learned-close-then-peer-data",
 ];
 
 /// tshark's fields for one frame, in this order (`-e` each).
@@ -362,9 +363,10 @@ fn check_scenario(exe: &Path, dir: &Path, name: &str) -> Value {
         "{name}: the JSON report keeps the whole trace"
     );
     let trace = report["trace"].as_array().unwrap();
+    // An injected segment is on the wire as a sent one (its frame says so in a comment).
     let segs: Vec<(u64, &Value)> = trace
         .iter()
-        .filter(|e| e["kind"] == "send")
+        .filter(|e| e["kind"] == "send" || e["kind"] == "inject")
         .map(|e| (num(&e["t_ns"]), &e["seg"]))
         .collect();
     let (frames, summary) = dissect(exe, &pcap);

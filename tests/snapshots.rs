@@ -92,3 +92,22 @@ fn every_corpus_report_fits_100_columns() {
         }
     }
 }
+
+/// One packetdrill export (`run --packetdrill-out`), the server of
+/// close-with-unread: its calls, the client's segments and its RST.
+#[test]
+fn a_packetdrill_export_is_pinned() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("server.pkt");
+    tcpsim(&[
+        "run",
+        "-q",
+        "scenarios/close-with-unread.toml",
+        "--packetdrill-out",
+        out.to_str().expect("utf-8 path"),
+        "--packetdrill-side",
+        "server",
+    ]);
+    let script = std::fs::read_to_string(&out).expect("the script was written");
+    insta::assert_snapshot!("packetdrill-close-with-unread-server", script);
+}

@@ -11,10 +11,12 @@ use crate::call::{poll_bits, Call, How, ReadLen};
 use crate::errno::{CallResult, Errno};
 use crate::event::{Conn, DiscardCause, Event, Output, Pid, RstCause};
 use crate::host::{Fd, Host, FD_FIRST};
-use crate::personality::{ReadAfterRst, ReadAfterShutRd, ShutRdUnread, TimeoError, WriteAfterRst};
+use crate::personality::{
+    ReadAfterRst, ReadAfterShutRd, ReuseAddrBind, ShutRdUnread, TimeoError, WriteAfterRst,
+};
 use crate::query;
 use crate::segment::Addr;
-use crate::socket::{CloseTimer, Ctx, Listener, SockId};
+use crate::socket::{CloseTimer, Ctx, Listener, SockId, Socket};
 use crate::state::{Rule, State};
 use crate::Instant;
 use std::sync::Arc;
@@ -68,8 +70,9 @@ impl Host {
                 match step {
                     Step::Done(result) => {
                         self.procs[pid].blocked = None;
-                        if let Call::Close { .. } = b.call {
-                            self.finish_close(now, b.sock, out);
+                        match b.call {
+                            Call::Close { .. } => self.finish_close(now, b.sock, out),
+                            _ => self.release_held(now, b.sock, out),
                         }
                         out.events.push(Event::CallDone {
                             pid: pid as Pid,
@@ -96,6 +99,7 @@ impl Host {
         let s = self.sock(sid);
         let wait = match *call {
             Call::Read { timeout, .. } => timeout.or(s.rcvtimeo),
+            Call::Peek { .. } => s.rcvtimeo,
             Call::Write { timeout, .. } => timeout.or(s.sndtimeo),
             Call::Poll { timeout, .. } => timeout,
             Call::Accept { .. } if self.personality.knobs.accept_timeo.value => s.rcvtimeo,
@@ -136,11 +140,12 @@ impl Host {
     /// The socket behind a descriptor.
     pub fn fd_sock(&self, pid: Pid, fd: Fd) -> Option<SockId> {
         let i = fd.checked_sub(FD_FIRST)? as usize;
-        self.procs[pid as usize].fds.get(i).copied().flatten()
+        self.procs[self.table(pid)].fds.get(i).copied().flatten()
     }
 
     fn new_fd(&mut self, pid: Pid, sid: SockId) -> Fd {
-        let fds = &mut self.procs[pid as usize].fds;
+        let t = self.table(pid);
+        let fds = &mut self.procs[t].fds;
         let i = match fds.iter().position(|f| f.is_none()) {
             Some(i) => i,
             None => {
@@ -203,7 +208,11 @@ impl Host {
         out: &mut Output,
     ) -> Step {
         match call {
-            Call::Socket { .. } | Call::Fork { .. } | Call::Exit {} | Call::Sleep { .. } => {
+            Call::Socket { .. }
+            | Call::Fork { .. }
+            | Call::Exit {}
+            | Call::Sleep { .. }
+            | Call::Inject { .. } => {
                 unreachable!("not a socket call")
             }
             Call::Bind { port, .. } => Step::Done(self.bind(sid, port)),
@@ -220,9 +229,11 @@ impl Host {
             Call::Shutdown { how, .. } => Step::Done(self.shutdown(now, sid, how, out)),
             Call::Close { sock: fd } if first => self.close(now, pid, fd, sid, false, out),
             Call::Close { .. } => self.linger_wait(now, sid, out),
+            Call::Peek { len, .. } => self.peek(sid, len),
             Call::Linger { .. }
             | Call::Nonblocking { .. }
             | Call::Keepalive { .. }
+            | Call::ReuseAddr { .. }
             | Call::RcvBuf { .. }
             | Call::SndBuf { .. } => Step::Done(self.set_option(now, sid, call, out).map(|()| 0)),
             Call::Dup { .. } => Step::Done(Ok(self.new_fd(pid, sid) as u64)),
@@ -261,6 +272,7 @@ impl Host {
                 self.sock_mut(sid).linger = stored;
             }
             Call::Nonblocking { on, .. } => self.sock_mut(sid).nonblocking = on,
+            Call::ReuseAddr { on, .. } => self.sock_mut(sid).reuse_addr = on,
             Call::Keepalive { on, .. } => {
                 let personality = Arc::clone(&self.personality);
                 let ctx = Ctx {
@@ -328,11 +340,13 @@ impl Host {
         }
         // Every socket still holding the port owns it: a listener, a connection
         // (accepted ones share the listener's port), an orphan, TIME-WAIT (Linux
-        // inet_csk_bind_conflict over the bind bucket; the timewait sock leaves it
-        // only at expiry). SO_REUSEADDR, which would waive TIME-WAIT, is not modelled.
-        let in_use = self
-            .sockets()
-            .any(|(o, s)| o != sid && s.bound && s.local.port == port);
+        // keeps the timewait sock in the bind bucket until expiry), unless
+        // SO_REUSEADDR waives it (`reuseaddr_bind`).
+        let rule = self.personality.knobs.reuseaddr_bind.value;
+        let reuse = self.sock(sid).reuse_addr;
+        let in_use = self.sockets().any(|(o, s)| {
+            o != sid && s.bound && s.local.port == port && holds_port(rule, reuse, s)
+        });
         if in_use {
             return Err(Errno::EADDRINUSE);
         }
@@ -575,6 +589,26 @@ impl Host {
             }
             return Step::Done(Ok(n));
         }
+        self.read_nothing(sid)
+    }
+
+    /// recv(MSG_PEEK): the unread bytes stay unread, so neither the window
+    /// nor the trace's reads change; without data, as read().
+    fn peek(&mut self, sid: SockId, max: u64) -> Step {
+        let s = self.sock(sid);
+        if s.state == State::Listen {
+            return Step::Done(Err(Errno::ENOTCONN));
+        }
+        if s.tcb.unread > 0 && max > 0 {
+            return Step::Done(Ok(s.tcb.unread.min(max)));
+        }
+        self.read_nothing(sid)
+    }
+
+    /// What a read finds with no data to hand over: EOF, an error, or a wait.
+    fn read_nothing(&mut self, sid: SockId) -> Step {
+        let p = Arc::clone(&self.personality);
+        let s = self.sock_mut(sid);
         if s.rst_received() && p.knobs.read_after_rst.value == ReadAfterRst::ErrorAlways {
             return Step::Done(Err(Errno::ECONNRESET));
         }
@@ -720,6 +754,19 @@ fn write_refused(s: &mut crate::socket::Socket, mode: WriteAfterRst, done: u64) 
 }
 
 /// A write() that has moved `done` of its `bytes`: finished, short (non-blocking), or blocked.
+/// Whether `holder`, bound to the port, keeps a socket with SO_REUSEADDR
+/// `reuse` from binding it. A listener, or a bound socket not yet connected,
+/// always does; a connection (TIME-WAIT included) gives way per `rule`.
+fn holds_port(rule: ReuseAddrBind, reuse: bool, holder: &Socket) -> bool {
+    let unconnected = holder.state == State::Listen
+        || (holder.state == State::Closed && !holder.connected && !holder.was_reset());
+    unconnected
+        || match rule {
+            ReuseAddrBind::Both => !(reuse && holder.reuse_addr),
+            ReuseAddrBind::New => !reuse,
+        }
+}
+
 fn write_step(nonblocking: bool, bytes: u64, done: u64) -> Step {
     if done == bytes {
         Step::Done(Ok(done))

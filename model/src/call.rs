@@ -19,7 +19,7 @@
 //! and the kernel worker both follow it, so a step means the same on both.
 
 use crate::errno::CallResult;
-use crate::segment::HostId;
+use crate::segment::{HostId, RawSeg};
 use crate::{Duration, Pid};
 use serde::{Serialize, Serializer};
 use std::fmt::Debug;
@@ -340,6 +340,8 @@ pub trait ArgSyntax<N: Naming> {
     /// poll() events, `POLLIN|POLLRDHUP`.
     fn events(&mut self) -> Result<u32, Self::Err>;
     fn proc(&mut self) -> Result<N::Proc, Self::Err>;
+    /// A packetdrill packet line (`F. 1:1(0) ack 1`): the rest of the step.
+    fn raw(&mut self) -> Result<RawSeg, Self::Err>;
 }
 
 /// The writing side of [`ArgSyntax`]: each method writes one argument.
@@ -362,6 +364,7 @@ pub trait ArgWriter<N: Naming> {
     fn sockopt(&mut self, v: &SockOpt);
     fn events(&mut self, v: &u32);
     fn proc(&mut self, v: &N::Proc);
+    fn raw(&mut self, v: &RawSeg);
 }
 
 /// A translation of names from one [`Naming`] to another (resolving a
@@ -527,6 +530,13 @@ calls! {
          `read S eof` reads until 0 or an error: the result is the total, or the error \
          (`= 500+ECONNRESET` expects both). With `timeout=D` each read waits at most D for data, \
          then fails EAGAIN (`read S eof timeout=300ms`: drain until 300 ms pass without data)";
+    Peek {
+        #[serde(rename = "fd")] sock: N::Sock [sock],
+        #[serde(rename = "max")] len: u64 [size],
+    }
+        = "peek" ["MSG_PEEK"] "peek S SIZE", Maybe,
+        "recv(MSG_PEEK): up to SIZE unread bytes, left unread (the next read gets them again); \
+         0 at EOF, or an error; blocks when empty, as read";
     Poll {
         #[serde(rename = "fd")] sock: N::Sock [sock],
         events: u32 [events],
@@ -564,6 +574,10 @@ calls! {
         = "keepalive" [] "keepalive S [on|off]", Never,
         "SO_KEEPALIVE: probe an idle connection (`keepalive_idle_s`, `keepalive_intvl_s`, \
          `keepalive_probes`), drop it with ETIMEDOUT when unanswered";
+    ReuseAddr { #[serde(rename = "fd")] sock: N::Sock [sock], on: bool [on_off] }
+        = "reuseaddr" ["SO_REUSEADDR"] "reuseaddr S [on|off]", Never,
+        "SO_REUSEADDR, before bind: whether a port still held by TIME-WAIT or connected sockets \
+         can be bound is the personality's `reuseaddr_bind`; a listener always holds its port";
     RcvBuf { #[serde(rename = "fd")] sock: N::Sock [sock], bytes: u32 [size32] }
         = "rcvbuf" [] "rcvbuf S SIZE", Never,
         "SO_RCVBUF (the advertised window is its free space)";
@@ -582,6 +596,11 @@ calls! {
     Sleep { ns: Duration [duration] }
         = "sleep" [] "sleep DURATION", Process,
         "do nothing for a while";
+    Inject { #[serde(rename = "fd")] sock: N::Sock [sock], seg: RawSeg [raw] }
+        = "inject" [] "inject S PKT", Process,
+        "send a segment on S's connection as if this host sent it, its stack unaware (spoofed, as a \
+         middlebox or a test harness sends): PKT is a packetdrill packet line (`F. 1:1(0) ack 1`), \
+         seq relative to this host's ISN, ack to the peer's; not run by the kernel worker";
 }
 
 impl<N: Naming> Copy for Call<N>
@@ -608,13 +627,16 @@ impl<N: Naming> Call<N> {
             | Call::Linger { sock, .. }
             | Call::Nonblocking { sock, .. }
             | Call::Keepalive { sock, .. }
+            | Call::ReuseAddr { sock, .. }
+            | Call::Peek { sock, .. }
             | Call::RcvBuf { sock, .. }
             | Call::SndBuf { sock, .. }
             | Call::Poll { sock, .. }
             | Call::Getsockopt { sock, .. }
             | Call::RcvTimeo { sock, .. }
             | Call::SndTimeo { sock, .. }
-            | Call::Dup { sock, .. } => Some(sock),
+            | Call::Dup { sock, .. }
+            | Call::Inject { sock, .. } => Some(sock),
             Call::Socket { .. } | Call::Fork { .. } | Call::Exit {} | Call::Sleep { .. } => None,
         }
     }
@@ -676,7 +698,9 @@ impl Expansion {
             new: N::created(sock),
         };
         let sys = match step {
-            Call::Fork { .. } | Call::Exit {} | Call::Sleep { .. } => return Next::Process,
+            Call::Fork { .. } | Call::Exit {} | Call::Sleep { .. } | Call::Inject { .. } => {
+                return Next::Process
+            }
             Call::Listen {
                 sock,
                 port,

@@ -35,6 +35,7 @@ impl Host {
         for p in procs {
             let Process {
                 fds: _,
+                thread_of: _,
                 blocked,
                 exited: _,
             } = p;
@@ -82,8 +83,10 @@ impl Socket {
             refs: _,
             closed: _,
             closed_by: _,
+            close_deferred: _,
             nonblocking: _,
             keepalive: _,
+            reuse_addr: _,
             linger: _,
             rcvtimeo: _,
             sndtimeo: _,

@@ -8,7 +8,9 @@ use crate::call::Call;
 use crate::errno::Errno;
 use crate::event::{DiscardCause, Event, Output, Pid, RstCause};
 use crate::host::{Fd, Host, FD_FIRST};
-use crate::personality::{CloseUnread, ExitMode, LingerExpiry, LingerUnit, NonblockingLinger};
+use crate::personality::{
+    CloseUnread, CloseWhileBlocked, ExitMode, LingerExpiry, LingerUnit, NonblockingLinger,
+};
 use crate::socket::{Ctx, Listener, SockId};
 use crate::state::{Rule, State};
 use crate::{Duration, Instant};
@@ -43,12 +45,98 @@ impl Host {
             return Step::Done(Err(Errno::EAGAIN));
         }
         let i = (fd - FD_FIRST) as usize;
-        self.procs[pid as usize].fds[i] = None;
+        let t = self.table(pid);
+        self.procs[t].fds[i] = None;
         let s = self.sock_mut(sid);
         s.refs -= 1;
         if s.refs > 0 {
             return Step::Done(Ok(0)); // other descriptors keep the socket open
         }
+        if self.held_by_call(sid) {
+            match k.close_while_blocked.value {
+                CloseWhileBlocked::Holds => {
+                    // The blocked call's own reference keeps the file open.
+                    let s = self.sock_mut(sid);
+                    s.close_deferred = true;
+                    s.closed_by = Some(pid);
+                    return Step::Done(Ok(0));
+                }
+                CloseWhileBlocked::DrainEbadf | CloseWhileBlocked::CancelEintr => {
+                    self.cancel_blocked(sid, out)
+                }
+            }
+        }
+        self.close_last(now, pid, sid, lingering, out)
+    }
+
+    /// Whether some thread is blocked in a call on `sid` other than a close()
+    /// (whose linger wait has let its descriptor go already).
+    fn held_by_call(&self, sid: SockId) -> bool {
+        self.procs.iter().any(|p| {
+            p.blocked
+                .as_ref()
+                .is_some_and(|b| b.sock == sid && !matches!(b.call, Call::Close { .. }))
+        })
+    }
+
+    /// `close_while_blocked` drain or cancel: every call blocked on `sid`
+    /// returns now (a write that moved data, its count).
+    fn cancel_blocked(&mut self, sid: SockId, out: &mut Output) {
+        let mode = self.personality.knobs.close_while_blocked.value;
+        for q in 0..self.procs.len() {
+            let Some(b) = self.procs[q].blocked.clone() else {
+                continue;
+            };
+            let result = match (mode, b.call) {
+                (_, Call::Close { .. }) => continue,
+                _ if b.sock != sid => continue,
+                (_, Call::Write { .. }) if b.done > 0 => Ok(b.done),
+                (CloseWhileBlocked::DrainEbadf, Call::Poll { .. }) => continue,
+                (CloseWhileBlocked::DrainEbadf, Call::Accept { .. } | Call::Connect { .. }) => {
+                    Err(Errno::ECONNABORTED)
+                }
+                (CloseWhileBlocked::DrainEbadf, _) => Err(Errno::EBADF),
+                _ => Err(Errno::EINTR),
+            };
+            self.procs[q].blocked = None;
+            out.events.push(Event::CallDone {
+                pid: q as Pid,
+                result,
+            });
+        }
+    }
+
+    /// A blocked call on `sid` returned: if it was the last thing holding a
+    /// socket whose last descriptor was closed meanwhile, the close happens
+    /// now (without a linger wait: the closing thread returned long ago).
+    pub(crate) fn release_held(&mut self, now: Instant, sid: SockId, out: &mut Output) {
+        let deferred = self.socks.get(sid as usize).and_then(Option::as_ref);
+        let Some(s) = deferred.filter(|s| s.close_deferred && s.refs == 0) else {
+            return;
+        };
+        let closer = s.closed_by.unwrap_or(0);
+        if self.held_by_call(sid) {
+            return;
+        }
+        self.sock_mut(sid).close_deferred = false;
+        if let Step::Block { .. } = self.close_last(now, closer, sid, false, out) {
+            unreachable!("a close without linger does not wait");
+        }
+    }
+
+    /// What close() of the last descriptor does to the connection: FIN, RST
+    /// or a linger wait (`lingering`).
+    fn close_last(
+        &mut self,
+        now: Instant,
+        pid: Pid,
+        sid: SockId,
+        lingering: bool,
+        out: &mut Output,
+    ) -> Step {
+        let p = Arc::clone(&self.personality);
+        let k = &p.knobs;
+        let s = self.sock_mut(sid);
         s.closed = true;
         s.closed_by = Some(pid);
         if s.state == State::Listen {
@@ -169,14 +257,13 @@ impl Host {
 
     /// fork(): a new process with a copy of the descriptor table.
     pub fn fork(&mut self, parent: Pid) -> Pid {
-        let fds = self.procs[parent as usize].fds.clone();
+        let fds = self.procs[self.table(parent)].fds.clone();
         for sid in fds.iter().flatten() {
             self.sock_mut(*sid).refs += 1;
         }
         self.procs.push(crate::host::Process {
             fds,
-            blocked: None,
-            exited: false,
+            ..crate::host::Process::default()
         });
         (self.procs.len() - 1) as Pid
     }
@@ -185,7 +272,12 @@ impl Host {
     pub fn exit(&mut self, now: Instant, pid: Pid, out: &mut Output) {
         let p = Arc::clone(&self.personality);
         let k = &p.knobs;
+        // The process's threads end with it, whatever they were blocked in.
         self.procs[pid as usize].blocked = None;
+        for q in self.threads_of(pid) {
+            self.procs[q as usize].blocked = None;
+            self.procs[q as usize].exited = true;
+        }
         let fds: Vec<(Fd, SockId)> = self.procs[pid as usize]
             .fds
             .iter()

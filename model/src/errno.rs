@@ -77,6 +77,8 @@ errnos! {
     /// setsockopt(SO_LINGER) beyond what the stack stores (FreeBSD). Winsock
     /// has no WSAEDOM; no Winsock personality returns it.
     EDOM = "EDOM", 33, 33, "Numerical argument out of domain";
+    /// A blocked call cancelled because another thread closed its socket (Winsock).
+    EINTR = "WSAEINTR", 4, 4, "Interrupted system call";
 }
 
 impl Errno {

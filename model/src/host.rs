@@ -21,11 +21,15 @@ pub type Fd = u32;
 /// The first descriptor number handed out (0–2 are stdio).
 pub const FD_FIRST: Fd = 3;
 
-/// A process's descriptor table and the call it is blocked in, if any.
+/// A process's descriptor table and the call it is blocked in, if any. A
+/// thread is a process of its own (it blocks on its own) whose descriptors
+/// are those of the process it belongs to.
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
 pub struct Process {
-    /// Index `fd - FD_FIRST`.
+    /// Index `fd - FD_FIRST` (empty for a thread: see `thread_of`).
     pub fds: Vec<Option<SockId>>,
+    /// The process whose descriptor table this thread shares.
+    pub thread_of: Option<Pid>,
     pub blocked: Option<crate::blocking::Blocked>,
     pub exited: bool,
 }
@@ -80,6 +84,28 @@ impl Host {
     pub fn spawn(&mut self) -> Pid {
         self.procs.push(Process::default());
         (self.procs.len() - 1) as Pid
+    }
+
+    /// Starts a thread of `owner`: it shares `owner`'s descriptor table.
+    pub fn spawn_thread(&mut self, owner: Pid) -> Pid {
+        let owner = self.table(owner) as Pid;
+        self.procs.push(Process {
+            thread_of: Some(owner),
+            ..Process::default()
+        });
+        (self.procs.len() - 1) as Pid
+    }
+
+    /// The index of the process whose descriptor table `pid` uses.
+    pub(crate) fn table(&self, pid: Pid) -> usize {
+        self.procs[pid as usize].thread_of.unwrap_or(pid) as usize
+    }
+
+    /// `pid` and the threads sharing its table (`pid` is the owner).
+    pub(crate) fn threads_of(&self, pid: Pid) -> Vec<Pid> {
+        (0..self.procs.len() as Pid)
+            .filter(|&q| self.procs[q as usize].thread_of == Some(pid))
+            .collect()
     }
 
     pub fn sock(&self, sid: SockId) -> &Socket {
@@ -389,6 +415,7 @@ impl Host {
         child.snd_buf = listener.snd_buf;
         child.snd_buf_opt = listener.snd_buf_opt;
         child.linger = listener.linger;
+        child.reuse_addr = listener.reuse_addr;
         child.remote = seg.src;
         child.bound = true;
         child.parent = Some(lid);

@@ -37,7 +37,7 @@ pub use errno::{CallResult, Errno};
 pub use event::{Buffer, Conn, DiscardCause, Event, Output, Pid, RstCause, TimerKind};
 pub use host::{Fd, Host, HostConfig};
 pub use personality::Personality;
-pub use segment::{Addr, Flags, HostId, Segment, SynOpts};
+pub use segment::{Addr, Flags, HostId, RawSeg, Segment, SynOpts};
 pub use seq::{Offset, Seq};
 pub use state::{Rule, State};
 

@@ -130,6 +130,75 @@ impl SynOpts {
     }
 }
 
+/// A segment a scenario step injects (`inject S PKT`), written as a
+/// packetdrill packet line: sequence numbers relative to the connection
+/// (`seq` from the sender's ISN, `ack` from the receiver's), as packetdrill,
+/// tcpdump and the ladder print them. [`RawSeg::segment`] places it on a
+/// connection.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, schemars::JsonSchema)]
+pub struct RawSeg {
+    pub flags: Flags,
+    /// The first sequence number, relative to the sender's ISN (`0` on a SYN).
+    pub seq: u32,
+    /// Payload length in octets.
+    pub len: u32,
+    /// The acknowledgment number, relative to the receiver's ISN (`None`: 0 on the wire).
+    pub ack: Option<u32>,
+    /// The window in octets (`None`: [`RawSeg::DEFAULT_WIN`]).
+    pub win: Option<u32>,
+    /// The MSS option (SYNs only; `None`: none on the wire).
+    pub mss: Option<u16>,
+    /// Carries the timestamps option.
+    pub ts: bool,
+}
+
+impl RawSeg {
+    /// The window of a line without `win`: the largest unscaled one.
+    pub const DEFAULT_WIN: u32 = 65_535;
+
+    /// The segment on the wire from `src` (whose ISN is `iss`) to `dst`
+    /// (whose ISN is `irs`).
+    pub fn segment(&self, src: Addr, dst: Addr, iss: Seq, irs: Seq) -> Segment {
+        Segment {
+            src,
+            dst,
+            seq: Seq(iss.0.wrapping_add(self.seq)),
+            ack: Seq(self.ack.map_or(0, |a| irs.0.wrapping_add(a))),
+            flags: self.flags,
+            wnd: self.win.unwrap_or(Self::DEFAULT_WIN),
+            len: self.len,
+            mss: self.mss.unwrap_or(0),
+            opts: if self.ts { SynOpts::TS } else { SynOpts::NONE },
+        }
+    }
+}
+
+/// packetdrill's spelling, which the scenario parser reads back:
+/// `S 0:0(0) win 65535 <mss 1460>`, `P. 1:101(100) ack 1`.
+impl fmt::Display for RawSeg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let end = self.seq.wrapping_add(self.len);
+        write!(f, "{} {}:{}({})", self.flags, self.seq, end, self.len)?;
+        if let Some(a) = self.ack {
+            write!(f, " ack {a}")?;
+        }
+        if let Some(w) = self.win {
+            write!(f, " win {w}")?;
+        }
+        let mut opts = Vec::new();
+        if let Some(m) = self.mss {
+            opts.push(format!("mss {m}"));
+        }
+        if self.ts {
+            opts.push("TS val 0 ecr 0".to_string());
+        }
+        if !opts.is_empty() {
+            write!(f, " <{}>", opts.join(","))?;
+        }
+        Ok(())
+    }
+}
+
 impl Segment {
     /// Sequence space the segment occupies: payload plus one for SYN and FIN.
     #[inline]

@@ -245,9 +245,16 @@ pub struct Socket {
     pub closed: bool,
     /// The process that closed it (for exit-time cleanup).
     pub closed_by: Option<Pid>,
+    /// Its last descriptor was closed while another thread was blocked in a
+    /// call on it (`close_while_blocked = holds`): the close of the
+    /// connection waits until that call returns.
+    pub close_deferred: bool,
     pub nonblocking: bool,
     /// SO_KEEPALIVE.
     pub keepalive: bool,
+    /// SO_REUSEADDR (accepted sockets inherit the listener's, as Linux
+    /// sk_clone_lock() copies sk_reuse and BSD sonewconn() so_options).
+    pub reuse_addr: bool,
     /// SO_LINGER: None when off, else l_linger as the personality stored it
     /// (`linger_storage`): XNU's `short` can hold a negative value, which
     /// neither waits nor resets.
@@ -298,8 +305,10 @@ impl Socket {
             refs: 0,
             closed: false,
             closed_by: None,
+            close_deferred: false,
             nonblocking: false,
             keepalive: false,
+            reuse_addr: false,
             linger: None,
             rcvtimeo: None,
             sndtimeo: None,
@@ -498,7 +507,8 @@ impl Socket {
     pub fn set_send_mss(&mut self, peer_mss: u16) {
         let peer = if peer_mss == 0 { 536 } else { peer_mss as u32 };
         let ts = if self.tcb.ts_ok { TSOPT_LEN } else { 0 };
-        self.tcb.mss = (self.mss_local.min(peer) - ts).max(1);
+        // Saturating: a peer (or an injected SYN) may offer an MSS below the option's 12 octets.
+        self.tcb.mss = self.mss_local.min(peer).saturating_sub(ts).max(1);
     }
 
     /// Octets waiting in the out-of-order queue.

@@ -80,7 +80,7 @@ pub struct WindowShifts {
 impl WindowShifts {
     /// Learns from one trace entry.
     pub fn push(&mut self, e: &Entry) {
-        if let What::Send { seg } = &e.what {
+        if let What::Send { seg } | What::Inject { seg, .. } = &e.what {
             if !seg.flags.syn() {
                 let m = self.max_wnd.entry((seg.src, seg.dst)).or_default();
                 *m = (*m).max(seg.wnd);
@@ -101,6 +101,10 @@ impl WindowShifts {
     }
 }
 
+/// The note a pcapng file keeps on a segment an `inject` step sent.
+const INJECTED_COMMENT: &str =
+    "tcpsim: injected by a scenario step; the sending host's stack never sent it";
+
 /// The note a pcapng file keeps on a sent segment: what the network did
 /// with it (the entry right after its `Send`).
 fn fate_comment(seg: &Segment, next: &Entry) -> Option<String> {
@@ -119,8 +123,9 @@ fn fate_comment(seg: &Segment, next: &Entry) -> Option<String> {
 pub struct TraceCapture<W: Write> {
     writer: Writer<W>,
     segments: Segments,
-    /// The last segment sent, written once the next entry says its fate.
-    pending: Option<(Segment, WireSegment)>,
+    /// The last segment sent, written once the next entry says its fate,
+    /// and whether a scenario step injected it.
+    pending: Option<(Segment, WireSegment, bool)>,
     /// The entry before the next one: a reset decided from no connection.
     after_connectionless_rst: bool,
 }
@@ -141,15 +146,18 @@ impl<W: Write> TraceCapture<W> {
 
     /// Takes the next trace entry.
     pub fn push(&mut self, e: &Entry) -> io::Result<()> {
-        if let Some((seg, mut w)) = self.pending.take() {
-            w.comment = fate_comment(&seg, e);
+        if let Some((seg, mut w, injected)) = self.pending.take() {
+            let injected = injected.then(|| INJECTED_COMMENT.to_string());
+            let notes: Vec<String> = injected.into_iter().chain(fate_comment(&seg, e)).collect();
+            w.comment = (!notes.is_empty()).then(|| notes.join("; "));
             self.writer.write(&w)?;
         }
-        if let What::Send { seg } = &e.what {
+        if let What::Send { seg } | What::Inject { seg, .. } = &e.what {
             let w = self
                 .segments
                 .wire(e.t_ns.as_ns(), seg, self.after_connectionless_rst);
-            self.pending = Some((*seg, w));
+            let injected = matches!(e.what, What::Inject { .. });
+            self.pending = Some((*seg, w, injected));
         }
         self.after_connectionless_rst = connectionless_rst(e);
         Ok(())
@@ -157,7 +165,8 @@ impl<W: Write> TraceCapture<W> {
 
     /// Ends the file after the last entry; hands back what it was written into.
     pub fn finish(mut self) -> io::Result<W> {
-        if let Some((_, w)) = self.pending.take() {
+        if let Some((_, mut w, injected)) = self.pending.take() {
+            w.comment = injected.then(|| INJECTED_COMMENT.to_string());
             self.writer.write(&w)?;
         }
         self.writer.finish()

@@ -134,6 +134,7 @@ pub fn plan(spec: &WorldSpec, scale: f64) -> Result<Plan, NotReproducible> {
         ));
     }
     check_network_faults(spec)?;
+    check_injected(spec)?;
     let host_cc = crate::sys::read_sysctl("net.ipv4.tcp_congestion_control");
     if let Some(cc) = host_cc.filter(|cc| cc != CONGESTION_CONTROL) {
         notes.push(format!(
@@ -234,6 +235,23 @@ fn check_network_faults(spec: &WorldSpec) -> Result<(), NotReproducible> {
         return Err("network partitions ([[network.partition]])".into());
     }
     Ok(())
+}
+
+/// Fails for `inject` steps: a spoofed segment needs a raw socket that writes
+/// the connection's sequence numbers, which the worker does not have (its
+/// sockets are the kernel's own), so the step is refused, never skipped.
+fn check_injected(spec: &WorldSpec) -> Result<(), NotReproducible> {
+    let Some(step) = spec
+        .steps
+        .iter()
+        .find(|s| matches!(s.action, model::Call::Inject { .. }))
+    else {
+        return Ok(());
+    };
+    let at = step.origin.as_deref().unwrap_or("a step");
+    Err(format!(
+        "an `inject` step ({at}): the kernel worker cannot send a spoofed segment"
+    ))
 }
 
 /// One-way delay from host i to host j in virtual ns: the default link's,
@@ -372,6 +390,26 @@ mod tests {
         b.spec.hosts[1].personality = std::sync::Arc::new(p);
         let e = plan(&b.build(), 1.0).unwrap_err();
         assert!(e.contains("close_unread") && e.contains("no sysctl"), "{e}");
+    }
+
+    #[test]
+    fn an_injected_segment_is_refused_not_skipped() {
+        use sim::spec::Action;
+        let mut b = two_linux();
+        b.at(3, "client", Action::Close { sock: 0 });
+        assert!(plan(&b.build(), 1.0).is_ok());
+        let raw = model::RawSeg {
+            flags: model::Flags::SYN,
+            seq: 1,
+            len: 0,
+            ack: Some(1),
+            win: None,
+            mss: None,
+            ts: false,
+        };
+        b.at(4, "client", Action::Inject { sock: 0, seg: raw });
+        let e = plan(&b.build(), 1.0).unwrap_err();
+        assert!(e.contains("`inject`") && e.contains("spoofed"), "{e}");
     }
 
     /// Every MTU a scenario may have runs on loopback; past a TUN device's

@@ -111,6 +111,8 @@ pub fn execute(
         t0_mono_ns: sys::mono_ns() + LEAD_NS,
         t0_real_ns: sys::real_ns() + LEAD_NS,
     };
+    let done = sys::SharedCounters::new(spec.steps.len())
+        .map_err(|e| RunError::Failed(format!("mmap: {e}")))?;
     let cx = worker::Ctx {
         spec,
         proc_steps: steps_by_proc(spec),
@@ -118,6 +120,7 @@ pub fn execute(
         scale,
         out_fd: wr,
         host_ip: net.host_ip.clone(),
+        done: done.get(),
     };
     let pids = fork_procs(&cx, &net, rd)?;
     sys::close(wr);
@@ -170,7 +173,17 @@ fn steps_by_proc(spec: &WorldSpec) -> Vec<Vec<u32>> {
 fn fork_procs(cx: &worker::Ctx, net: &Netw, rd: i32) -> Result<Vec<i32>, RunError> {
     let mut pids: Vec<i32> = Vec::new();
     for (p, ps) in cx.spec.procs.iter().enumerate() {
-        if ps.forked_from.is_some() || cx.proc_steps[p].is_empty() {
+        // Threads are started by their process's worker.
+        if ps.forked_from.is_some() || ps.thread_of.is_some() {
+            continue;
+        }
+        let threads_busy = cx
+            .spec
+            .procs
+            .iter()
+            .enumerate()
+            .any(|(q, t)| t.thread_of == Some(p as ProcId) && !cx.proc_steps[q].is_empty());
+        if cx.proc_steps[p].is_empty() && !threads_busy {
             continue;
         }
         // SAFETY: the coordinator is single-threaded here; the child runs the

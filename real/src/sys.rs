@@ -420,3 +420,49 @@ pub fn if_index(name: &str) -> Option<i32> {
     let i = unsafe { libc::if_nametoindex(c.as_ptr()) };
     (i != 0).then_some(i as i32)
 }
+
+/// Counters in memory shared with every process forked after it is made
+/// (an anonymous MAP_SHARED mapping), unmapped when dropped.
+pub struct SharedCounters {
+    ptr: *mut std::sync::atomic::AtomicU64,
+    len: usize,
+}
+
+impl SharedCounters {
+    /// `len` counters, all 0.
+    pub fn new(len: usize) -> std::io::Result<SharedCounters> {
+        let bytes = len.max(1) * std::mem::size_of::<u64>();
+        // SAFETY: a fresh anonymous mapping; no memory of ours is touched.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                bytes,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(SharedCounters {
+            ptr: ptr as *mut std::sync::atomic::AtomicU64,
+            len,
+        })
+    }
+
+    pub fn get(&self) -> &[std::sync::atomic::AtomicU64] {
+        // SAFETY: the mapping holds `len` zero-filled, aligned u64s for as
+        // long as self lives; AtomicU64 has u64's layout.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
+impl Drop for SharedCounters {
+    fn drop(&mut self) {
+        let bytes = self.len.max(1) * std::mem::size_of::<u64>();
+        // SAFETY: unmapping the mapping made in new().
+        unsafe { libc::munmap(self.ptr as *mut libc::c_void, bytes) };
+    }
+}

@@ -10,6 +10,12 @@ use model::call::{Call, Expansion, Next, ReadLen, SockOpt};
 use serde::{Deserialize, Serialize};
 use sim::spec::{Action, At, ProcId, WorldSpec};
 use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// How often a step that starts `after` another looks whether it returned:
+/// well under the 1 ms that the time scale gives races between processes.
+const AFTER_POLL_NS: u64 = 20_000;
 
 /// Largest buffer one write()/read() call uses; bigger transfers loop.
 const IO_CHUNK_MAX: u64 = 64 << 20;
@@ -99,6 +105,9 @@ pub struct Ctx<'a> {
     pub out_fd: i32,
     /// Each host's address.
     pub host_ip: Vec<Ipv4Addr>,
+    /// When each step returned (ns since time 0, plus 1; 0: not yet), in
+    /// memory shared by every process, for steps that start `after` one.
+    pub done: &'a [AtomicU64],
 }
 
 impl Ctx<'_> {
@@ -112,23 +121,60 @@ impl Ctx<'_> {
         sys::mono_ns().saturating_sub(self.t0)
     }
 
+    fn mark_done(&self, step: u32, t: u64) {
+        self.done[step as usize].store(t + 1, Ordering::Release);
+    }
+
+    /// Waits until step `step` (of any process) has returned; when it did.
+    fn wait_done(&self, step: u32) -> u64 {
+        loop {
+            match self.done[step as usize].load(Ordering::Acquire) {
+                0 => sys::sleep_until(sys::mono_ns() + AFTER_POLL_NS),
+                t => return t - 1,
+            }
+        }
+    }
+
     fn scaled(&self, ns: u64) -> u64 {
         (ns as f64 * self.scale).round() as u64
     }
 }
 
 /// Runs process `p` from its first step, `start` being when it started (ns
-/// since time 0). Never returns: the process ends by `_exit`, or waits to be
-/// killed once it runs out of steps.
+/// since time 0), and its threads (`thread_of`) as threads of this process
+/// sharing its descriptors. Never returns: the process ends by `_exit`, or
+/// waits to be killed once it runs out of steps.
 pub fn run_proc(cx: &Ctx, p: ProcId, slots: Vec<Option<SlotStateOpaque>>, start: u64) -> ! {
     // SAFETY: getpid has no arguments.
     let pid = unsafe { libc::getpid() };
     cx.send(&Rec::Hello { proc: p, pid });
-    let mut w = Worker {
-        cx,
-        p,
-        slots: slots.into_iter().map(|s| s.map(|o| o.0)).collect(),
-    };
+    let table = Table(Arc::new(Mutex::new(
+        slots.into_iter().map(|s| s.map(|o| o.0)).collect(),
+    )));
+    std::thread::scope(|scope| {
+        for (q, ps) in cx.spec.procs.iter().enumerate() {
+            if ps.thread_of == Some(p) && !cx.proc_steps[q].is_empty() {
+                let table = table.clone();
+                scope.spawn(move || {
+                    cx.send(&Rec::Hello {
+                        proc: q as ProcId,
+                        pid,
+                    });
+                    run_steps(cx, q as ProcId, table, start);
+                });
+            }
+        }
+        run_steps(cx, p, table, start);
+        loop {
+            // SAFETY: waits for a signal (the coordinator's SIGKILL).
+            unsafe { libc::pause() };
+        }
+    })
+}
+
+/// Runs the steps of process or thread `p`; `_exit`s at an `exit` step.
+fn run_steps(cx: &Ctx, p: ProcId, slots: Table, start: u64) {
+    let mut w = Worker { cx, p, slots };
     let mut done_at = start;
     for &step in &cx.proc_steps[p as usize] {
         let s = &cx.spec.steps[step as usize];
@@ -136,6 +182,9 @@ pub fn run_proc(cx: &Ctx, p: ProcId, slots: Vec<Option<SlotStateOpaque>>, start:
             At::Next => done_at,
             At::Abs(t) => cx.scaled(t.as_ns()).max(done_at),
             At::After(d) => done_at + cx.scaled(d.as_ns()),
+            At::Once { step: waited, plus } => {
+                (cx.wait_done(waited) + cx.scaled(plus.as_ns())).max(done_at)
+            }
         };
         if at > cx.now() {
             cx.send(&Rec::Wait {
@@ -152,11 +201,13 @@ pub fn run_proc(cx: &Ctx, p: ProcId, slots: Vec<Option<SlotStateOpaque>>, start:
             t: t0,
         });
         let (res, read) = w.exec(step, &s.action);
+        let t = cx.now();
+        cx.mark_done(step, t);
         cx.send(&Rec::Done {
             proc: p,
             step,
             t0,
-            t: cx.now(),
+            t,
             res,
             read,
         });
@@ -170,9 +221,34 @@ pub fn run_proc(cx: &Ctx, p: ProcId, slots: Vec<Option<SlotStateOpaque>>, start:
         proc: p,
         t: cx.now(),
     });
-    loop {
-        // SAFETY: waits for a signal (the coordinator's SIGKILL).
-        unsafe { libc::pause() };
+}
+
+/// A process's socket names, shared by its threads. The lock is held only
+/// to read or change a slot, never across a system call that may block.
+#[derive(Clone)]
+struct Table(Arc<Mutex<Vec<Option<SlotState>>>>);
+
+impl Table {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Option<SlotState>>> {
+        // A thread that panicked mid-update leaves plain data: use it.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    fn get(&self, s: u16) -> Option<SlotState> {
+        self.lock()[s as usize]
+    }
+    fn set(&self, s: u16, v: Option<SlotState>) {
+        self.lock()[s as usize] = v;
+    }
+    fn take(&self, s: u16) -> Option<SlotState> {
+        self.lock()[s as usize].take()
+    }
+    fn update(&self, s: u16, f: impl FnOnce(&mut SlotState)) {
+        if let Some(st) = self.lock()[s as usize].as_mut() {
+            f(st);
+        }
+    }
+    fn snapshot(&self) -> Vec<Option<SlotState>> {
+        self.lock().clone()
     }
 }
 
@@ -183,7 +259,7 @@ pub struct SlotStateOpaque(SlotState);
 struct Worker<'a> {
     cx: &'a Ctx<'a>,
     p: ProcId,
-    slots: Vec<Option<SlotState>>,
+    slots: Table,
 }
 
 /// The result of a system call returning -1 on error.
@@ -202,15 +278,15 @@ impl Worker<'_> {
     }
 
     fn fd(&self, s: u16) -> i32 {
-        self.slots[s as usize].map_or(-1, |x| x.fd)
+        self.slots.get(s).map_or(-1, |x| x.fd)
     }
 
     /// Learns the socket's endpoints while it has a peer.
     fn note_conn(&mut self, s: u16) {
-        if let Some(Some(st)) = self.slots.get_mut(s as usize) {
+        if let Some(st) = self.slots.get(s) {
             if let (Some(l), Some(r)) = (sys::sock_name(st.fd, false), sys::sock_name(st.fd, true))
             {
-                st.conn = Some((l, r));
+                self.slots.update(s, |st| st.conn = Some((l, r)));
             }
         }
     }
@@ -221,9 +297,9 @@ impl Worker<'_> {
     /// the bytes a read-until-EOF step read.
     fn exec(&mut self, step: u32, a: &Action) -> (Res, u64) {
         let mut x = Expansion::default();
-        let had_fd = a.sock().is_some_and(|s| self.slots[*s as usize].is_some());
+        let had_fd = a.sock().is_some_and(|s| self.slots.get(*s).is_some());
         loop {
-            let named = match x.next(a, |s| self.slots[*s as usize].is_some()) {
+            let named = match x.next(a, |s| self.slots.get(*s).is_some()) {
                 Next::Sys(named) => named,
                 Next::Process => return (self.process_step(a), 0),
             };
@@ -241,7 +317,7 @@ impl Worker<'_> {
             // The endpoints of the socket the call made or worked on (kept
             // from before, for a close).
             let slot = named.gives().or(named.sock()).copied();
-            let st = closed.or_else(|| slot.and_then(|k| self.slots[k as usize]));
+            let st = closed.or_else(|| slot.and_then(|k| self.slots.get(k)));
             self.cx.send(&Rec::Return {
                 proc: p,
                 step,
@@ -272,7 +348,7 @@ impl Worker<'_> {
             // SAFETY: closing the scenario's descriptor (-1 gives EBADF).
             let r = res_of(unsafe { libc::close(fd) } as isize);
             // The slot is emptied either way, as in the simulator.
-            return (r, self.slots[sock as usize].take());
+            return (r, self.slots.take(sock));
         }
         let r = match *c {
             Call::Socket { new } => self.socket(new),
@@ -300,6 +376,10 @@ impl Worker<'_> {
                 let wait = timeout.map(|d| self.cx.scaled(d.as_ns()));
                 self.read(self.fd(sock), max, wait)
             }
+            Call::Peek { sock, len } => {
+                self.note_conn(sock);
+                self.recv(self.fd(sock), len, None, libc::MSG_PEEK)
+            }
             Call::Poll { .. }
             | Call::Getsockopt { .. }
             | Call::RcvTimeo { .. }
@@ -314,31 +394,44 @@ impl Worker<'_> {
                 // SAFETY: shutdown has no memory arguments.
                 res_of(unsafe { libc::shutdown(self.fd(sock), h) } as isize)
             }
-            Call::Linger { sock, linger } => self.linger(self.fd(sock), linger),
-            Call::Nonblocking { sock, on } => nonblocking(self.fd(sock), on),
-            Call::Keepalive { sock, on } => {
-                let fd = self.fd(sock);
-                let r = sys::set_int_opt(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE, i32::from(on));
-                res_of(r as isize)
-            }
-            Call::RcvBuf { sock, bytes } => self.buf_opt(sock, libc::SO_RCVBUF, bytes),
-            Call::SndBuf { sock, bytes } => self.buf_opt(sock, libc::SO_SNDBUF, bytes),
+            Call::Linger { .. }
+            | Call::Nonblocking { .. }
+            | Call::Keepalive { .. }
+            | Call::ReuseAddr { .. }
+            | Call::RcvBuf { .. }
+            | Call::SndBuf { .. } => self.option_call(c),
             Call::Dup { sock, new } => self.dup(sock, new),
             Call::Close { .. } => unreachable!("handled above"),
-            Call::Fork { .. } | Call::Exit {} | Call::Sleep { .. } => {
+            Call::Fork { .. } | Call::Exit {} | Call::Sleep { .. } | Call::Inject { .. } => {
                 unreachable!("process steps are not system calls")
             }
         };
         (r, None)
     }
 
+    /// setsockopt() and fcntl() calls that set one option and return at once.
+    fn option_call(&mut self, c: &Action) -> Res {
+        let bool_opt = |fd, name, on: bool| {
+            res_of(sys::set_int_opt(fd, libc::SOL_SOCKET, name, i32::from(on)) as isize)
+        };
+        match *c {
+            Call::Linger { sock, linger } => self.linger(self.fd(sock), linger),
+            Call::Nonblocking { sock, on } => nonblocking(self.fd(sock), on),
+            Call::Keepalive { sock, on } => bool_opt(self.fd(sock), libc::SO_KEEPALIVE, on),
+            Call::ReuseAddr { sock, on } => bool_opt(self.fd(sock), libc::SO_REUSEADDR, on),
+            Call::RcvBuf { sock, bytes } => self.buf_opt(sock, libc::SO_RCVBUF, bytes),
+            Call::SndBuf { sock, bytes } => self.buf_opt(sock, libc::SO_SNDBUF, bytes),
+            _ => unreachable!("not an option call"),
+        }
+    }
+
     fn dup(&mut self, sock: u16, new: u16) -> Res {
         // SAFETY: dup has no memory arguments.
         let r = unsafe { libc::dup(self.fd(sock)) };
         if r >= 0 {
-            let mut st = self.slots[sock as usize].unwrap_or_default();
+            let mut st = self.slots.get(sock).unwrap_or_default();
             st.fd = r;
-            self.slots[new as usize] = Some(st);
+            self.slots.set(new, Some(st));
         }
         res_of(r as isize)
     }
@@ -382,7 +475,8 @@ impl Worker<'_> {
                 let r = unsafe { libc::fork() };
                 if r == 0 {
                     let start = self.cx.now();
-                    let slots = self.slots.iter().map(|s| s.map(SlotStateOpaque)).collect();
+                    let slots = self.slots.snapshot();
+                    let slots = slots.into_iter().map(|s| s.map(SlotStateOpaque)).collect();
                     run_proc(self.cx, child, slots, start);
                 }
                 res_of(r as isize)
@@ -401,11 +495,14 @@ impl Worker<'_> {
         // SAFETY: null address arguments are allowed.
         let r = unsafe { libc::accept(lfd, std::ptr::null_mut(), std::ptr::null_mut()) };
         if r >= 0 {
-            self.slots[new as usize] = Some(SlotState {
-                fd: r,
-                bound: true,
-                ..SlotState::default()
-            });
+            self.slots.set(
+                new,
+                Some(SlotState {
+                    fd: r,
+                    bound: true,
+                    ..SlotState::default()
+                }),
+            );
             self.note_conn(new);
         }
         res_of(r as isize)
@@ -413,13 +510,11 @@ impl Worker<'_> {
 
     fn connect(&mut self, sock: u16, host: u16, port: u16) -> Res {
         let fd = self.fd(sock);
-        if let Some(st) = self.slots[sock as usize].as_mut() {
-            if !st.bound {
-                // Bind to this host's own address so the two ends differ;
-                // the port is still chosen at connect() time.
-                sys::set_int_opt(fd, libc::IPPROTO_IP, libc::IP_BIND_ADDRESS_NO_PORT, 1);
-                let _ = self.bind(sock, 0);
-            }
+        if self.slots.get(sock).is_some_and(|st| !st.bound) {
+            // Bind to this host's own address so the two ends differ;
+            // the port is still chosen at connect() time.
+            sys::set_int_opt(fd, libc::IPPROTO_IP, libc::IP_BIND_ADDRESS_NO_PORT, 1);
+            let _ = self.bind(sock, 0);
         }
         let ip = self
             .cx
@@ -445,6 +540,11 @@ impl Worker<'_> {
     /// One recv() of at most `max` bytes (EINTR retried); with a step's
     /// timeout, a poll() for data first, which running out is EAGAIN.
     fn read(&mut self, fd: i32, max: u64, wait_ns: Option<u64>) -> Res {
+        self.recv(fd, max, wait_ns, 0)
+    }
+
+    /// recv() with `flags` (MSG_PEEK for a peek step), after an optional wait.
+    fn recv(&mut self, fd: i32, max: u64, wait_ns: Option<u64>, flags: i32) -> Res {
         let mut buf = vec![0u8; max.min(IO_CHUNK_MAX) as usize];
         if wait_ns.is_some() {
             match sys::poll_one(fd, libc::POLLIN, wait_ns) {
@@ -455,7 +555,8 @@ impl Worker<'_> {
         }
         loop {
             // SAFETY: the buffer is valid for its length.
-            let n = unsafe { libc::recv(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0) };
+            let n =
+                unsafe { libc::recv(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), flags) };
             if n < 0 && sys::errno() == libc::EINTR {
                 continue;
             }
@@ -498,10 +599,13 @@ impl Worker<'_> {
                 unsafe { libc::close(fd) };
                 return Res::Err(sys::errno_name(e.raw_os_error().unwrap_or(libc::EPERM)));
             }
-            self.slots[sock as usize] = Some(SlotState {
-                fd,
-                ..SlotState::default()
-            });
+            self.slots.set(
+                sock,
+                Some(SlotState {
+                    fd,
+                    ..SlotState::default()
+                }),
+            );
         }
         res_of(fd as isize)
     }
@@ -521,9 +625,7 @@ impl Worker<'_> {
             )
         };
         if r == 0 {
-            if let Some(st) = self.slots[sock as usize].as_mut() {
-                st.bound = true;
-            }
+            self.slots.update(sock, |st| st.bound = true);
         }
         res_of(r as isize)
     }

@@ -301,6 +301,9 @@ pub struct ProcDef {
     /// Started by `fork NAME` in this process.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forked_from: Option<Spanned<String>>,
+    /// A thread of this process: starts with it, shares its descriptors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_of: Option<Spanned<String>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize, Default)]

@@ -5,6 +5,7 @@
 pub mod diag;
 pub mod file;
 pub mod limits;
+pub mod packet;
 pub mod personality_file;
 pub mod resolve;
 pub mod source;

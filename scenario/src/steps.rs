@@ -16,7 +16,7 @@
 use crate::diag::Class;
 use crate::units::{format_duration, parse_duration, parse_size, UnitError, DURATIONS};
 use model::call::{poll_bits, ArgSyntax, ArgWriter, Call, Dest, Naming, ReadLen, SockOpt, CALLS};
-use model::{Duration, Errno, How, Instant};
+use model::{Duration, Errno, How, Instant, RawSeg};
 use serde::Serialize;
 use sim::spec::{At, Expect, Within};
 use std::fmt;
@@ -58,12 +58,29 @@ pub type Op = Call<Text>;
 /// One parsed step.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StepDef {
+    /// `At::Next` for a step that starts `after` another (resolved later).
     pub at: At,
+    /// `after REF[+D]` in place of a time.
+    pub after: Option<AfterRef>,
     pub proc: Tok,
     pub op: Op,
+    /// `label=NAME` among the arguments: a name `after` can refer to.
+    pub label: Option<Tok>,
     pub expect: Option<Expect>,
     /// `blocked=1s±10ms` after the expected result.
     pub blocked: Option<Within>,
+}
+
+/// `after REF[+D]`: the step starts D after step REF returned (and not
+/// before the previous step of its own process finished). REF is a label
+/// (`label=drained` on that step), `PROC#N` (the Nth step of PROC) or `N`
+/// (step N of the script, as reports number steps).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AfterRef {
+    pub target: Tok,
+    pub plus: Duration,
+    /// The whole word (`drained+5ms`), for messages and formatting.
+    pub word: Tok,
 }
 
 /// A problem inside a step's text.
@@ -132,7 +149,22 @@ pub fn parse_step(line: &str) -> Result<StepDef, StepError> {
             ),
         ));
     };
-    let at = parse_at(time)?;
+    let (at, after, toks) = match time.text.as_str() {
+        "after" => {
+            let Some(word) = toks.get(1) else {
+                return Err(err(
+                    Class::Step,
+                    time.at.end..line.len().max(time.at.end + 1),
+                    "`after` needs the step it waits for",
+                    "expected a label, `PROC#N` or a step number",
+                    Some(AFTER_HELP.into()),
+                ));
+            };
+            (At::Next, Some(parse_after(word)?), &toks[1..])
+        }
+        _ => (parse_at(time)?, None, &toks[..]),
+    };
+    let time = &toks[0];
     let Some(proc) = toks.get(1).cloned() else {
         return Err(err(
             Class::Step,
@@ -151,18 +183,97 @@ pub fn parse_step(line: &str) -> Result<StepDef, StepError> {
             Some(format!("valid calls: {}", call_names())),
         ));
     };
-    let op = parse_op(call, &toks[3..], line.len())?;
+    let (args, label) = take_label(&toks[3..])?;
+    let op = parse_op(call, &args, line)?;
     let (expect, blocked) = match expect_part {
         Some((text, range)) => parse_expectations(text, range)?,
         None => (None, None),
     };
     Ok(StepDef {
         at,
+        after,
         proc,
         op,
+        label,
         expect,
         blocked,
     })
+}
+
+pub(crate) const AFTER_HELP: &str = "`after drained` (a step marked `label=drained`), `after server#3` (the 3rd step of process server) or `after 5` (step 5 of the script); `after drained+10ms` adds a delay";
+
+/// `REF[+D]` after `after`.
+fn parse_after(word: &Tok) -> Result<AfterRef, StepError> {
+    let (target, plus) = match word.text.split_once('+') {
+        Some((t, d)) => {
+            let dt = Tok::new(d, word.at.start + t.len() + 1..word.at.end);
+            let plus = parse_duration(d).map_err(|e| unit_err(e, &dt, "delay", DURATIONS))?;
+            (t, plus)
+        }
+        None => (word.text.as_str(), Duration::ZERO),
+    };
+    let target = Tok::new(target, word.at.start..word.at.start + target.len());
+    if target.text.is_empty() {
+        return Err(err(
+            Class::Step,
+            word.at.clone(),
+            "`after` needs the step it waits for",
+            "expected a label, `PROC#N` or a step number",
+            Some(AFTER_HELP.into()),
+        ));
+    }
+    Ok(AfterRef {
+        target,
+        plus,
+        word: word.clone(),
+    })
+}
+
+/// Takes `label=NAME` out of a step's arguments.
+fn take_label(args: &[Tok]) -> Result<(Vec<Tok>, Option<Tok>), StepError> {
+    let mut rest = Vec::with_capacity(args.len());
+    let mut label: Option<Tok> = None;
+    for t in args {
+        let Some(name) = t.text.strip_prefix("label=") else {
+            rest.push(t.clone());
+            continue;
+        };
+        let at = t.at.start + "label=".len()..t.at.end;
+        let word = !name.is_empty()
+            && !name.chars().all(|c| c.is_ascii_digit())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        if !word || label.is_some() {
+            let (message, help) = match label.is_some() {
+                true => ("a second label on one step", "a step has at most one `label=`"),
+                false => ("bad label", "a label is one word of letters, digits, `-`, `_` and `.`, not only digits: e.g. `label=drained`"),
+            };
+            return Err(err(
+                Class::Value,
+                at.max_range(t),
+                format!("{message} `{name}`"),
+                "not a label",
+                Some(help.into()),
+            ));
+        }
+        label = Some(Tok::new(name, at));
+    }
+    Ok((rest, label))
+}
+
+/// A range that is never empty (an empty label points at `label=`).
+trait MaxRange {
+    fn max_range(self, t: &Tok) -> Range<usize>;
+}
+
+impl MaxRange for Range<usize> {
+    fn max_range(self, t: &Tok) -> Range<usize> {
+        match self.is_empty() {
+            true => t.at.clone(),
+            false => self,
+        }
+    }
 }
 
 /// Finds ` = EXPECT` at the end (an `=` preceded by whitespace).
@@ -263,6 +374,8 @@ struct Words<'a> {
     args: &'a [Tok],
     next: usize,
     line_len: usize,
+    /// The step's text (the offsets of `args` are into it).
+    line: &'a str,
 }
 
 impl Words<'_> {
@@ -515,6 +628,40 @@ impl ArgSyntax<Text> for Words<'_> {
     fn proc(&mut self) -> Result<Tok, StepError> {
         self.take("the child process's name")
     }
+
+    fn raw(&mut self) -> Result<RawSeg, StepError> {
+        let first = self.take("a packet line (`F. 1:1(0) ack 1`)")?;
+        let end = self.args.last().map_or(first.at.end, |t| t.at.end);
+        self.next = self.args.len();
+        let text = &self.line[first.at.start..end];
+        crate::packet::raw_seg(text).map_err(|e| {
+            let mut at = first.at.start + e.at.min(text.len().saturating_sub(1));
+            let rest = &self.line[at..end];
+            at += rest.len() - rest.trim_start().len();
+            let word = self.line[at..end].split_whitespace().next().unwrap_or("");
+            let (message, label) = match e.unsupported {
+                true => (
+                    format!("cannot inject `{text}`: {}", e.expected),
+                    "not modelled".to_string(),
+                ),
+                false => (
+                    format!("bad packet `{text}`: expected {}", e.expected),
+                    format!("expected {}", e.expected),
+                ),
+            };
+            err(
+                Class::Value,
+                at..at + word.len().max(1),
+                message,
+                label,
+                Some(
+                    "a packetdrill packet line: `S 0:0(0) win 65535 <mss 1460>`, `F. 1:1(0) ack 1`, \
+                     `R 1001:1001(0)`, `P. 1:101(100) ack 1`; seq from this host's ISN, ack from the peer's"
+                        .into(),
+                ),
+            )
+        })
+    }
 }
 
 /// A word that should be poll bits and is not.
@@ -608,9 +755,12 @@ impl ArgWriter<Text> for WriteWords<'_, '_> {
     fn proc(&mut self, v: &Tok) {
         self.word(&v.text);
     }
+    fn raw(&mut self, v: &RawSeg) {
+        self.word(v);
+    }
 }
 
-fn parse_op(call: &Tok, args: &[Tok], line_len: usize) -> Result<Op, StepError> {
+fn parse_op(call: &Tok, args: &[Tok], line: &str) -> Result<Op, StepError> {
     let name = call.text.as_str();
     let info = CALLS
         .iter()
@@ -635,7 +785,8 @@ fn parse_op(call: &Tok, args: &[Tok], line_len: usize) -> Result<Op, StepError> 
         call_end: call.at.end,
         args,
         next: 0,
-        line_len,
+        line_len: line.len(),
+        line,
     };
     let op = Call::read_args(name, &mut words).expect("the call's word is in the table")?;
     words.finish()?;
@@ -732,15 +883,22 @@ fn parse_expect(text: &str, at: Range<usize>) -> Result<Expect, StepError> {
 
 impl fmt::Display for StepDef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.at {
-            At::Next => f.write_str("-")?,
-            At::Abs(t) => f.write_str(&format_duration(t.since_start()))?,
-            At::After(t) => write!(f, "+{}", format_duration(t))?,
+        match (&self.after, self.at) {
+            (Some(a), _) => write!(f, "after {}", a.word.text)?,
+            (None, At::Next) => f.write_str("-")?,
+            (None, At::Abs(t)) => f.write_str(&format_duration(t.since_start()))?,
+            (None, At::After(t)) => write!(f, "+{}", format_duration(t))?,
+            (None, At::Once { step, plus }) => {
+                write!(f, "after {}+{}", step + 1, format_duration(plus))?
+            }
         }
         write!(f, " {} {}", self.proc.text, self.op.name())?;
         let mut w = WriteWords(f, Ok(()));
         self.op.write_args(&mut w);
         w.1?;
+        if let Some(l) = &self.label {
+            write!(f, " label={}", l.text)?;
+        }
         match (&self.expect, &self.blocked) {
             (Some(e), Some(b)) => write!(f, " = {e} {b}"),
             (Some(e), None) => write!(f, " = {e}"),
@@ -851,6 +1009,37 @@ mod tests {
     }
 
     #[test]
+    fn inject_reads_a_packet_line_with_its_expectation() {
+        let s = ok("0 peer inject a P. 1:101(100) ack 1 <nop,TS val 5 ecr 6> = ok");
+        let Op::Inject { sock, seg } = s.op else {
+            panic!("{:?}", s.op)
+        };
+        assert_eq!(sock.text, "a");
+        assert_eq!(
+            (seg.seq, seg.len, seg.ack, seg.win),
+            (1, 100, Some(1), None)
+        );
+        assert!(seg.ts && seg.flags.has(model::Flags::PSH) && seg.flags.ack());
+        assert_eq!(s.expect, Some(Expect::Ok));
+        // An error points into the packet, with the packetdrill spelling as the hint.
+        let e = parse_step("0 peer inject a P. 1:101 ack 1").unwrap_err();
+        assert_eq!(&"0 peer inject a P. 1:101 ack 1"[e.at.clone()], "ack");
+        assert!(e.message.contains("`(len)`"), "{e:?}");
+        assert!(e.help.unwrap().contains("packetdrill"));
+        for (bad, why) in [
+            ("0 p inject a S. ...(0)", "any"),
+            ("0 p inject a S 0:0(0) <wscale 7>", "window scaling"),
+            ("0 p inject a P. 1:5(10) ack 1", "end - start"),
+            ("0 p inject a .E 1:1(0)", "ECN"),
+            ("0 p inject a . 1:1(0) <...>", "`<...>`"),
+            ("0 p inject a", "needs a packet line"),
+        ] {
+            let e = parse_step(bad).unwrap_err();
+            assert!(e.message.contains(why), "{bad}: {e:?}");
+        }
+    }
+
+    #[test]
     fn display_round_trips() {
         for s in [
             "0 server listen l 80 backlog=1",
@@ -874,6 +1063,13 @@ mod tests {
             "+0 server ioctl s FIONREAD = 500",
             "+0 server rcvtimeo s 200ms",
             "+0 server sndtimeo s 1s",
+            "after drained server close s",
+            "after server#3+5ms client read c eof label=got = 500",
+            "after 2 client close c",
+            "+0 server inject s S 0:0(0) win 65535 <mss 1460>",
+            "+0 server inject s P. 1:101(100) ack 1 win 1000 <mss 536,TS val 0 ecr 0> = ok",
+            "+0 server inject s R 1001:1001(0)",
+            "+0 server inject s F. 1:1(0) ack 1",
         ] {
             let a = ok(s);
             let b = ok(&a.to_string());

@@ -46,6 +46,8 @@ pub struct AppState {
     pub pending_result: Option<CallResult>,
     /// When the current step started (for `blocked=` expectations).
     pub started: Instant,
+    /// The step it waits for (`after`), and when its own previous step ended.
+    pub waits_for: Option<(u32, Instant)>,
 }
 
 impl AppState {
@@ -59,6 +61,7 @@ impl AppState {
             blocked: None,
             pending_result: None,
             started: Instant::ZERO,
+            waits_for: None,
         }
     }
 }
@@ -87,6 +90,12 @@ impl World {
         self.spec.procs[p as usize].host
     }
 
+    /// The process whose socket names (slots) `p` uses: its own, or for a
+    /// thread those of the process it belongs to.
+    fn table_of(&self, p: ProcId) -> usize {
+        self.spec.procs[p as usize].thread_of.unwrap_or(p) as usize
+    }
+
     fn step_index(&self, p: ProcId) -> u32 {
         self.proc_steps[p as usize][self.apps[p as usize].pc as usize]
     }
@@ -107,6 +116,15 @@ impl World {
             At::Next => done_at,
             At::Abs(t) => t.max(done_at),
             At::After(d) => done_at + d,
+            At::Once { step, plus } => match self.step_done[step as usize] {
+                Some(t) => (t + plus).max(done_at),
+                None => {
+                    // Scheduled when that step returns (finish_step).
+                    a.status = AppStatus::Ready;
+                    a.waits_for = Some((step, done_at));
+                    return;
+                }
+            },
         };
         a.status = AppStatus::Ready;
         a.started = at.max(self.now);
@@ -138,19 +156,18 @@ impl World {
         let h = self.host_of(p);
         let step = self.step_index(p);
         let action = self.spec.steps[step as usize].action;
+        let table = self.table_of(p);
         for _ in 0..CALLS_PER_STEP_MAX {
             let a = &self.apps[p as usize];
-            let named = match a
-                .expansion
-                .next(&action, |s| a.slots[*s as usize].is_some())
-            {
+            let slots = &self.apps[table].slots;
+            let named = match a.expansion.next(&action, |s| slots[*s as usize].is_some()) {
                 Next::Sys(named) => named,
                 Next::Process => {
                     let (result, done_at) = self.process_step(p, action);
                     return self.finish_step(p, result, done_at);
                 }
             };
-            let call = named.rename(&mut SlotFds { slots: &a.slots });
+            let call = named.rename(&mut SlotFds { slots });
             let pid = a.pid.expect("started");
             self.record(
                 h,
@@ -226,6 +243,7 @@ impl World {
                     .slots
                     .iter_mut()
                     .for_each(|s| *s = None);
+                self.end_threads(p);
                 (Ok(0), self.now)
             }
             Action::Sleep { ns } => {
@@ -233,15 +251,53 @@ impl World {
                 self.record(h, What::Sleep { proc: p, ns });
                 (Ok(0), self.now + ns)
             }
+            Action::Inject { sock, seg } => (self.inject(p, sock, seg), self.now),
             other => unreachable!("{} is a socket call", other.name()),
         }
+    }
+
+    /// The process `p` exited: its threads end with it, where they were.
+    fn end_threads(&mut self, p: ProcId) {
+        for q in 0..self.spec.procs.len() {
+            if self.spec.procs[q].thread_of == Some(p) {
+                let a = &mut self.apps[q];
+                a.blocked = None;
+                a.pending_result = None;
+                if a.status != AppStatus::Done {
+                    a.status = AppStatus::Exited;
+                }
+            }
+        }
+    }
+
+    /// An `inject` step: `raw` placed on the connection of the process's
+    /// socket `slot` and sent as its host would send it, the host's stack
+    /// none the wiser. EBADF when the slot holds no descriptor, ENOTCONN when
+    /// the socket never had a peer.
+    fn inject(&mut self, p: ProcId, slot: Slot, raw: model::RawSeg) -> CallResult {
+        let h = self.host_of(p);
+        let step = self.step_index(p);
+        let a = &self.apps[p as usize];
+        let pid = a.pid.expect("started");
+        let host = &self.hosts[h as usize];
+        let Some(sid) = a.slots[slot as usize].and_then(|fd| host.fd_sock(pid, fd)) else {
+            return Err(Errno::EBADF);
+        };
+        let s = host.sock(sid);
+        if s.remote.port == 0 {
+            return Err(Errno::ENOTCONN);
+        }
+        let seg = raw.segment(s.local, s.remote, s.tcb.iss, s.tcb.irs);
+        self.record(h, What::Inject { proc: p, step, seg });
+        self.transmit(h, seg);
+        Ok(0)
     }
 
     fn fork(&mut self, p: ProcId, child: ProcId) -> CallResult {
         let h = self.host_of(p);
         let pid = self.apps[p as usize].pid.expect("started");
         let cpid = self.hosts[h as usize].fork(pid);
-        let slots = self.apps[p as usize].slots.clone();
+        let slots = self.apps[self.table_of(p)].slots.clone();
         self.started(child, cpid);
         self.apps[child as usize].slots = slots;
         self.record(h, What::Fork { proc: p, child });
@@ -255,22 +311,28 @@ impl World {
     fn absorb(&mut self, p: ProcId, named: &Action, r: CallResult) -> Option<CallResult> {
         let step = self.step_index(p);
         let action = self.spec.steps[step as usize].action;
-        let a = &mut self.apps[p as usize];
+        let table = self.table_of(p);
+        let slots = &mut self.apps[table].slots;
         if let Ok(v) = r {
             if let Some(&slot) = named.gives() {
-                a.slots[slot as usize] = Some(v as Fd);
+                slots[slot as usize] = Some(v as Fd);
             }
             if let Some(&slot) = named.releases() {
-                a.slots[slot as usize] = None;
+                slots[slot as usize] = None;
             }
         }
-        a.expansion.absorb(&action, named, r)
+        self.apps[p as usize].expansion.absorb(&action, named, r)
     }
 
     /// Ends the current step: checks its expectation and schedules the next.
     fn finish_step(&mut self, p: ProcId, r: CallResult, done_at: Instant) {
         self.check_step(p, r, done_at);
         let step = self.step_index(p);
+        // The explorer's own steps come after the spec's and are never waited for.
+        if let Some(d) = self.step_done.get_mut(step as usize) {
+            *d = Some(done_at);
+        }
+        self.release_waiters(step);
         let spec = &self.spec.steps[step as usize];
         let a = &mut self.apps[p as usize];
         a.expansion = Expansion::default();
@@ -286,6 +348,20 @@ impl World {
 }
 
 impl World {
+    /// Schedules the steps that wait (`after`) for `step`, which just returned.
+    fn release_waiters(&mut self, step: u32) {
+        for q in 0..self.apps.len() {
+            let a = &mut self.apps[q];
+            if let Some((waited, own_done)) = a.waits_for.filter(|w| w.0 == step) {
+                debug_assert_eq!(waited, step);
+                a.waits_for = None;
+                if a.status == AppStatus::Ready {
+                    self.start_next_step(q as ProcId, own_done);
+                }
+            }
+        }
+    }
+
     /// Checks the step's `= EXPECTED` and `blocked=` against how it ended.
     fn check_step(&mut self, p: ProcId, r: CallResult, done_at: Instant) {
         let step = self.step_index(p);

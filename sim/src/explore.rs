@@ -243,6 +243,7 @@ impl World {
         let World {
             spec: _, proc_steps: _, now, queue, next_seq: _, hosts, apps, net, timer_at,
             observer, trace: _, events: _, ended: _, out: _, pid_proc: _, calling: _,
+            step_done: _,
         } = self;
         now.hash(h);
         debug_assert!(queue

@@ -101,6 +101,8 @@ impl Invariants {
             match e.what {
                 What::Model { event } => self.model_event(spec, e.host, &event)?,
                 What::Send { seg } => self.sent(spec, &seg)?,
+                // As the verdict counts it: injected payload is its host's, written.
+                What::Inject { seg, .. } => self.dir(seg.src, seg.dst)[0] += u64::from(seg.len),
                 _ => {}
             }
         }

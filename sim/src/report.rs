@@ -110,6 +110,7 @@ pub fn call_text(c: &SysCall, spec: &WorldSpec) -> String {
             ReadLen::Bytes(max) => format!("read({sock}, {max}){}", within(timeout)),
             ReadLen::Eof => format!("read({sock}, …) until EOF{}", within(timeout)),
         },
+        Call::Peek { sock, len } => format!("recv({sock}, {len}, MSG_PEEK)"),
         Call::Poll {
             sock,
             events,
@@ -137,12 +138,16 @@ pub fn call_text(c: &SysCall, spec: &WorldSpec) -> String {
         Call::Keepalive { sock, on } => {
             format!("setsockopt({sock}, SO_KEEPALIVE, {})", u8::from(on))
         }
+        Call::ReuseAddr { sock, on } => {
+            format!("setsockopt({sock}, SO_REUSEADDR, {})", u8::from(on))
+        }
         Call::RcvBuf { sock, bytes } => format!("setsockopt({sock}, SO_RCVBUF, {bytes})"),
         Call::SndBuf { sock, bytes } => format!("setsockopt({sock}, SO_SNDBUF, {bytes})"),
         Call::Dup { sock, .. } => format!("dup({sock})"),
         Call::Fork { child } => format!("fork() = {child}"),
         Call::Exit {} => "exit()".into(),
         Call::Sleep { ns } => format!("sleep({})", duration_ms(ns)),
+        Call::Inject { sock, seg } => format!("inject({sock}, {seg})"),
     }
 }
 
@@ -276,6 +281,19 @@ pub fn entry_text(spec: &WorldSpec, isns: &mut Isns, e: &Entry) -> Option<String
                 String::new()
             };
             format!("{} {arrow}{to}", seg_text(isns, seg))
+        }
+        What::Inject { proc, seg, .. } => {
+            isns.note(seg);
+            let arrow = if seg.dst.host as usize > col {
+                "──▶"
+            } else {
+                "◀──"
+            };
+            format!(
+                "{} {arrow} injected by {} (its stack unaware)",
+                seg_text(isns, seg),
+                proc_name(proc)
+            )
         }
         What::RstSeen { state, .. } => format!("RST sent in {state} (cause not observable)"),
         What::Drop { seg, reason } => format!("✕ {} lost ({reason})", seg_text(isns, seg)),

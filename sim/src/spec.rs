@@ -28,6 +28,9 @@ pub struct ProcSpec {
     pub host: u16,
     /// A process created by `fork` in this parent (it starts at the fork).
     pub forked_from: Option<ProcId>,
+    /// A thread of this process: it starts with it and shares its
+    /// descriptor table (and socket names), blocking on its own.
+    pub thread_of: Option<ProcId>,
 }
 
 /// When a step starts.
@@ -39,6 +42,9 @@ pub enum At {
     Abs(Instant),
     /// This long after the previous step of the process finished.
     After(Duration),
+    /// `plus` after step `step` (an index into the spec's steps, of any
+    /// process) returned, or when the previous step finishes, if later.
+    Once { step: u32, plus: Duration },
 }
 
 /// A world spec's names: sockets are slots of the process's table (forked
@@ -226,6 +232,7 @@ impl SpecBuilder {
             name: name.to_string(),
             host: id,
             forked_from: None,
+            thread_of: None,
         });
         id
     }
@@ -247,6 +254,20 @@ impl SpecBuilder {
             name: name.to_string(),
             host,
             forked_from: Some(parent),
+            thread_of: None,
+        });
+        (self.spec.procs.len() - 1) as ProcId
+    }
+
+    /// Declares a thread of `owner` (sharing its descriptor table).
+    pub fn thread(&mut self, name: &str, owner: &str) -> ProcId {
+        let owner = self.proc(owner);
+        let host = self.spec.procs[owner as usize].host;
+        self.spec.procs.push(ProcSpec {
+            name: name.to_string(),
+            host,
+            forked_from: None,
+            thread_of: Some(owner),
         });
         (self.spec.procs.len() - 1) as ProcId
     }

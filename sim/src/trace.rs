@@ -50,6 +50,13 @@ pub enum What {
     Send {
         seg: Segment,
     },
+    /// A segment an `inject` step put on the network as if its host sent it;
+    /// the host's stack never knew (a spoofed segment).
+    Inject {
+        proc: ProcId,
+        step: u32,
+        seg: Segment,
+    },
     Recv {
         seg: Segment,
     },

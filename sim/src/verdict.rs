@@ -325,6 +325,14 @@ impl Observer {
     pub fn observe(&mut self, e: &Entry) {
         match e.what {
             What::Send { .. } => self.sent += 1,
+            // Injected payload is written by no application: it counts as
+            // its host's, once per injected segment, so what becomes of it
+            // (read, or lost) adds up like written data.
+            What::Inject { seg, .. } => {
+                self.sent += 1;
+                let (c, side) = self.conn(seg.src, seg.dst);
+                c.dirs[side].written += u64::from(seg.len);
+            }
             What::Drop { .. } => self.dropped += 1,
             What::Model { event } => self.model_event(e.t_ns, event),
             What::RstSeen { conn, state } => {

@@ -133,6 +133,9 @@ pub struct World {
     pub(crate) pid_proc: Vec<ProcId>,
     /// The process inside `Host::call` (None between events: not hashed).
     pub(crate) calling: Option<ProcId>,
+    /// When each step returned, for steps that start `after` one (not
+    /// hashed: the explorer refuses `after`).
+    pub(crate) step_done: Vec<Option<Instant>>,
 }
 
 impl World {
@@ -191,16 +194,39 @@ impl World {
             out: Output::default(),
             pid_proc: Vec::with_capacity(2 * hosts_n),
             calling: None,
+            step_done: Vec::new(),
         };
-        for p in 0..w.spec.procs.len() {
-            if w.spec.procs[p].forked_from.is_none() {
-                let host = w.spec.procs[p].host as usize;
-                let pid = w.hosts[host].spawn();
-                w.started(p as ProcId, pid);
-                w.start_next_step(p as ProcId, Instant::ZERO);
+        w.step_done = vec![None; w.spec.steps.len()];
+        w.start_processes();
+        w
+    }
+
+    /// Spawns every process that is not forked (then each thread, sharing
+    /// its process's table) and schedules their first steps.
+    fn start_processes(&mut self) {
+        for p in 0..self.spec.procs.len() {
+            let ps = &self.spec.procs[p];
+            if ps.forked_from.is_none() && ps.thread_of.is_none() {
+                let host = ps.host as usize;
+                let pid = self.hosts[host].spawn();
+                self.started(p as ProcId, pid);
             }
         }
-        w
+        // Threads after every process they may belong to; each starts with it.
+        for p in 0..self.spec.procs.len() {
+            let ps = &self.spec.procs[p];
+            if let Some(owner) = ps.thread_of {
+                let host = ps.host as usize;
+                let owner_pid = self.apps[owner as usize].pid.expect("owner started");
+                let pid = self.hosts[host].spawn_thread(owner_pid);
+                self.started(p as ProcId, pid);
+            }
+        }
+        for p in 0..self.spec.procs.len() {
+            if self.spec.procs[p].forked_from.is_none() {
+                self.start_next_step(p as ProcId, Instant::ZERO);
+            }
+        }
     }
 
     pub fn spec(&self) -> &WorldSpec {
@@ -337,6 +363,11 @@ impl World {
     /// Traces a segment a host sent and gives it its fate.
     fn send(&mut self, h: HostId, seg: Segment) {
         self.record(h, What::Send { seg });
+        self.transmit(h, seg);
+    }
+
+    /// Gives a segment from host `h`, already traced, its fate on the network.
+    pub(crate) fn transmit(&mut self, h: HostId, seg: Segment) {
         let now = self.now;
         match self.net.fate(now, &seg) {
             Fate::Deliver { at } => self.push(at, Ev::Arrive(seg)),
@@ -437,6 +468,7 @@ impl World {
                         .map(|b| crate::report::call_text(&b.sys, &self.spec))
                         .unwrap_or_default()
                 ),
+                AppStatus::Ready if a.waits_for.is_some() => self.waiting_text(a),
                 AppStatus::Ready if (a.pc as usize) < steps.len() => {
                     "steps left when the run ended".to_string()
                 }
@@ -447,6 +479,8 @@ impl World {
             };
             let blocked_in = match a.status {
                 AppStatus::Blocked => a.blocked.map(|b| b.sys.name()),
+                // Waiting for a step that will never return is hanging too.
+                AppStatus::Ready if a.waits_for.is_some() => Some("after"),
                 _ => None,
             };
             stuck.push(Stuck {
@@ -469,6 +503,17 @@ impl World {
             .finish(end, end_ns, self.events, limits, stuck);
         v.step_mismatches.extend(self.unrun_expectations(end));
         v
+    }
+
+    /// "waiting for step 3 (server), which never returned".
+    fn waiting_text(&self, a: &AppState) -> String {
+        let step = a.waits_for.map_or(0, |w| w.0);
+        let proc = self.spec.steps[step as usize].proc;
+        format!(
+            "waiting (after) for step {} of `{}`, which never returned",
+            step + 1,
+            self.spec.procs[proc as usize].name
+        )
     }
 
     /// Steps with an expected result that never produced one: after `exit`,
@@ -497,6 +542,9 @@ impl World {
                     (AppStatus::Exited, _) => "never ran: the process had exited".to_string(),
                     (AppStatus::NotStarted, _) => {
                         "never ran: the process was never forked".to_string()
+                    }
+                    (AppStatus::Ready, _) if a.waits_for.is_some() => {
+                        format!("never ran: {}", self.waiting_text(a))
                     }
                     (AppStatus::Ready | AppStatus::Done, _) => {
                         format!("never ran: the run ended first ({})", end.key())

@@ -339,6 +339,8 @@ impl Script {
     fn push(&mut self, at: At, proc: &str, op: Op) -> usize {
         let step = StepDef {
             at,
+            after: None,
+            label: None,
             proc: tok(proc),
             op,
             expect: None,

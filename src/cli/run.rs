@@ -52,6 +52,15 @@ pub struct Args {
     /// a comment on each segment the network dropped, if FILE ends in `.pcapng`).
     #[arg(long, value_name = "FILE")]
     pub pcap: Option<PathBuf>,
+    /// Also write a packetdrill script that checks the Linux side's behaviour
+    /// on a real kernel: its calls, the peer's segments that reached it (`<`),
+    /// the segments it sent (`>`). Exit 2, and no file, for a scenario it
+    /// cannot express (docs/packetdrill.md).
+    #[arg(long, value_name = "FILE")]
+    pub packetdrill_out: Option<PathBuf>,
+    /// The host `--packetdrill-out` exports (default: the one Linux host).
+    #[arg(long, value_name = "HOST", requires = "packetdrill_out")]
+    pub packetdrill_side: Option<String>,
 }
 
 /// Runs a scenario with its whole trace recorded (for `tcpsim real`, which
@@ -398,6 +407,11 @@ pub fn exec(a: &Args) -> ExitCode {
         Ok(s) => s,
         Err(d) => return report_diags(&d),
     };
+    if let Some(path) = &a.packetdrill_out {
+        if let Err(code) = write_packetdrill(&s, a, path) {
+            return code;
+        }
+    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let pcap = match a.pcap.as_deref().map(|p| capture::Sink::open(p, &s.spec)) {
@@ -429,5 +443,36 @@ pub fn exec(a: &Args) -> ExitCode {
         EXIT_OK
     } else {
         EXIT_FAILED
+    })
+}
+
+/// `--packetdrill-out`: the chosen side's script, from a run with its whole
+/// trace; exit 2 (and no file) when the scenario has no packetdrill form.
+fn write_packetdrill(s: &Scenario, a: &Args, path: &std::path::Path) -> Result<(), ExitCode> {
+    use crate::packetdrill::export;
+    let failed = |u: export::Unexportable| {
+        eprintln!(
+            "error: cannot export {} as a packetdrill script: {}\n  hint: {}",
+            s.path, u.what, u.hint
+        );
+        ExitCode::from(super::EXIT_INPUT)
+    };
+    let h = export::side(&s.spec, a.packetdrill_side.as_deref()).map_err(failed)?;
+    let (w, _) = simulate(s);
+    let host = &s.spec.hosts[h as usize].name;
+    let release = &s.spec.hosts[h as usize].personality.release;
+    let header = format!(
+        "{name}: host {host} (the linux personality, {release}), exported by tcpsim\n\
+         from {path}.\n\
+         Its system calls; `<` the segments its peer sent that reached it;\n\
+         `>` the segments it sent. Re-export: tcpsim run {path} --packetdrill-out FILE \
+         --packetdrill-side {host}",
+        name = s.name,
+        path = s.path,
+    );
+    let text = export::export(&s.spec, h, w.trace(), &header).map_err(failed)?;
+    std::fs::write(path, text).map_err(|e| {
+        eprintln!("error: cannot write {}: {e}", path.display());
+        ExitCode::from(super::EXIT_INPUT)
     })
 }

@@ -205,6 +205,30 @@ fn trailing_sleep(prefix: &[StepDef]) -> Result<(), String> {
     }
 }
 
+/// Threads and `after` steps are not explored: the explorer's processes are
+/// one per host, and its states do not keep when each step returned.
+fn refuse_threads_and_after(path: &Path, spec: &sim::WorldSpec) -> Result<(), String> {
+    if let Some(t) = spec.procs.iter().find(|p| p.thread_of.is_some()) {
+        return Err(format!(
+            "{}: tcpsim explore does not explore threads (process `{}` is a thread): run it with `tcpsim run`, or explore a copy without the thread",
+            path.display(),
+            t.name
+        ));
+    }
+    if let Some(s) = spec
+        .steps
+        .iter()
+        .find(|s| matches!(s.at, sim::At::Once { .. }))
+    {
+        return Err(format!(
+            "{}: tcpsim explore does not explore steps that start `after` another ({}): give the step a time instead",
+            path.display(),
+            s.origin.as_deref().unwrap_or("a step")
+        ));
+    }
+    Ok(())
+}
+
 /// The socket of process `proc`'s connection: the last one its steps before
 /// the mark connect or accept.
 fn side_socket(prefix: &[StepDef], proc: &str) -> Option<String> {
@@ -236,6 +260,7 @@ pub fn setup(path: &Path, pair: Option<&[String; 2]>, b: &Bounds) -> Result<Setu
             path.display()
         ));
     }
+    refuse_threads_and_after(path, &plain.spec)?;
     let overrides = Overrides {
         personality: pair.map_or_else(Vec::new, |p| {
             (0..2)

@@ -34,7 +34,8 @@ struct Fate {
 /// was first due), and the fates the path gave them.
 #[derive(Default)]
 struct Book {
-    sent: [u32; 2],
+    /// Segments each host sent so far, by host (a scenario may have more than two).
+    sent: Vec<u32>,
     arrivals: IndexMap<u64, (HostId, u32, Instant), FxBuildHasher>,
     fates: IndexMap<(HostId, u32), Fate, FxBuildHasher>,
 }
@@ -47,8 +48,14 @@ impl Book {
         let entries: Vec<_> = w.drain_trace().collect();
         let mut sends = Vec::new();
         for (i, e) in entries.iter().enumerate() {
-            let What::Send { seg } = e.what else { continue };
+            // An injected segment meets the network's rules as a sent one.
+            let (What::Send { seg } | What::Inject { seg, .. }) = e.what else {
+                continue;
+            };
             let h = seg.src.host;
+            if self.sent.len() <= h as usize {
+                self.sent.resize(h as usize + 1, 0);
+            }
             self.sent[h as usize] += 1;
             let copies = match entries.get(i + 1).map(|e| e.what) {
                 Some(What::Drop { .. }) => 0,
@@ -202,6 +209,8 @@ fn file_of(setup: &Setup, r: &Replay) -> ScenarioFile {
         let s = &setup.sides[side];
         let step = StepDef {
             at: At::Abs(at),
+            after: None,
+            label: None,
             proc: Tok {
                 text: s.name.clone(),
                 at: 0..0,

@@ -380,6 +380,8 @@ enum Kind {
     ReadEofTimeout,
     /// SO_RCVTIMEO, so later blocking reads give up.
     RcvTimeo,
+    /// recv(MSG_PEEK): looks at the data and leaves it unread.
+    Peek,
 }
 
 /// What a step's call is drawn from, SO_KEEPALIVE last: the `extreme`
@@ -401,6 +403,7 @@ const EXTREME_KINDS: &[(u32, Kind)] = &[
     (1, Kind::Query),
     (1, Kind::ReadEofTimeout),
     (1, Kind::RcvTimeo),
+    (1, Kind::Peek),
     (3, Kind::Keepalive),
 ];
 
@@ -490,6 +493,10 @@ fn call_of(kinds: &'static [(u32, Kind)], extreme: bool) -> impl Strategy<Value 
             Kind::RcvTimeo => Call::RcvTimeo {
                 sock: Sock::Main,
                 ns: Duration::from_ms(ms),
+            },
+            Kind::Peek => Call::Peek {
+                sock: Sock::Main,
+                len: r,
             },
         })
 }

@@ -72,7 +72,11 @@ impl NoteKind {
             | What::Sleep { .. }
             | What::Finished { .. } => NoteKind::Call,
             What::RstSeen { .. } => NoteKind::Rst,
-            What::Send { seg } | What::Recv { seg } if seg.flags.rst() => NoteKind::Rst,
+            What::Send { seg } | What::Recv { seg } | What::Inject { seg, .. }
+                if seg.flags.rst() =>
+            {
+                NoteKind::Rst
+            }
             What::Drop { .. } => NoteKind::Loss,
             What::Model { event } => match event {
                 Event::State { .. } => NoteKind::State,
@@ -250,6 +254,12 @@ impl Builder<'_> {
         let host = e.host as usize;
         match e.what {
             What::Send { seg } => self.send(i, e.t_ns, host, seg),
+            What::Inject { seg, .. } => {
+                self.send(i, e.t_ns, host, seg);
+                if let Some(a) = self.out.arrows.last_mut() {
+                    a.label = format!("{} (injected)", a.label);
+                }
+            }
             What::Recv { seg } => self.recv(e.t_ns, seg),
             What::Drop { seg, reason } => self.lost(e.t_ns, seg, reason),
             What::Duplicate { seg } => {

@@ -192,7 +192,8 @@ mod tests {
             let trace = w.trace();
             let count = |f: fn(&What) -> bool| trace.iter().filter(|e| f(&e.what)).count();
             let l = layout(&s.spec, trace);
-            let sends = count(|w| matches!(w, What::Send { .. }));
+            // Injected segments are drawn as arrows too, labelled (injected).
+            let sends = count(|w| matches!(w, What::Send { .. } | What::Inject { .. }));
             assert_eq!(l.arrows.len(), sends, "{}", s.name);
             let drops = count(|w| matches!(w, What::Drop { .. }));
             let ended_lost = l

@@ -29,6 +29,12 @@ pub fn entry_words(spec: &WorldSpec, isns: &mut Isns, e: &Entry) -> String {
     let proc_name = |p: u16| spec.procs[p as usize].name.as_str();
     match e.what {
         What::Send { seg } => format!("{} → {}", seg_text(isns, &seg), addr(spec, seg.dst)),
+        What::Inject { proc, seg, .. } => format!(
+            "{} → {}, injected by {} (its stack unaware)",
+            seg_text(isns, &seg),
+            addr(spec, seg.dst),
+            proc_name(proc)
+        ),
         What::Recv { seg } => format!("{} from {}", seg_text(isns, &seg), addr(spec, seg.src)),
         What::Call { proc, call, .. } => {
             format!("{}: {} called", proc_name(proc), call_text(&call, spec))

@@ -39,9 +39,19 @@ const FREEBSD_NOOPS: &[(&str, &str)] = &[
 ];
 
 impl Runner {
-    /// Runs a `` `command` `` line.
+    /// Runs a `` `command` `` line. A block of sysctls (one per line, as
+    /// `run --packetdrill-out` and the Linux suite write their setup) runs
+    /// line by line; anything else is one shell command.
     pub(super) fn command(&mut self, line: usize, c: &str) -> Result<(), Failure> {
-        let c = c.trim();
+        let lines: Vec<&str> = c.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        if lines.len() > 1 && lines.iter().all(|l| l.starts_with("sysctl ")) {
+            return lines.iter().try_for_each(|one| self.command_line(line, one));
+        }
+        // One command, its lines joined as the shell reads a continued one.
+        self.command_line(line, &lines.join(" "))
+    }
+
+    fn command_line(&mut self, line: usize, c: &str) -> Result<(), Failure> {
         if c.ends_with("common/defaults.sh") {
             for (knob, value) in LINUX_DEFAULTS {
                 self.set_knob(
@@ -53,9 +63,12 @@ impl Runner {
             }
             return Ok(());
         }
-        if let Some(assign) = c.strip_prefix("sysctl -w ") {
+        if let Some(assign) = c
+            .strip_prefix("sysctl -w ")
+            .or_else(|| c.strip_prefix("sysctl -q "))
+        {
             let (name, value) = assign.split_once('=').unwrap_or((assign, ""));
-            self.sysctl(line, name.trim(), value.trim());
+            self.sysctl(line, name.trim(), value.trim().trim_matches('"'));
             return Ok(());
         }
         if let Some(result) = self.sockstat(line, c) {
@@ -78,6 +91,9 @@ impl Runner {
     fn sysctl(&mut self, line: usize, name: &str, value: &str) {
         if FREEBSD_NOOPS.contains(&(name, value)) {
             return;
+        }
+        if let Some(tcp) = name.strip_prefix("net.ipv4.") {
+            return self.linux_sysctl(line, tcp, value);
         }
         let source = "freebsd-net/tcp-testsuite (the script's sysctl)";
         match name {
@@ -108,6 +124,24 @@ impl Runner {
                     format!("sysctl {name}={value}: no knob of the model stands for it"),
                 ),
             },
+        }
+    }
+
+    /// A Linux `net.ipv4.tcp_*` sysctl (as `tcpsim run --packetdrill-out`
+    /// writes them): the knob whose alias it is. `tcp_rmem`/`tcp_wmem` are
+    /// `min default max`; the knob is the default, the size a socket starts with.
+    fn linux_sysctl(&mut self, line: usize, name: &str, value: &str) {
+        let source = "the script's sysctl";
+        let value = match name {
+            "tcp_rmem" | "tcp_wmem" => value.split_whitespace().nth(1).unwrap_or(value),
+            _ => value,
+        };
+        match model::personality::Knobs::lookup(name) {
+            Ok(info) if name.starts_with("tcp_") => self.set_knob(line, info.name, value, source),
+            _ => self.unsupported(
+                line,
+                format!("sysctl net.ipv4.{name}={value}: no knob of the model stands for it"),
+            ),
         }
     }
 

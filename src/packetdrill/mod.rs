@@ -4,10 +4,12 @@
 //! host (model/), driven as packetdrill drives a kernel. `parse` reads the
 //! language, `run` drives the host (`packet` for segment lines, `syscall`
 //! for system calls through the one call vocabulary, `command` for the
-//! suites' sysctls, `inspect` for sockstat and `tcpi_state`), `report` words the results as packetdrill does, and
-//! `scenario` turns a script into a scenario file where it can.
+//! suites' sysctls, `inspect` for sockstat and `tcpi_state`), `report`
+//! words the results as packetdrill does, and `export` writes a scenario's
+//! Linux side as a script (`run --packetdrill-out`).
 
 mod command;
+pub mod export;
 mod inspect;
 mod packet;
 pub mod parse;

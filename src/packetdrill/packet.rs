@@ -10,56 +10,14 @@
 //! timestamps are compared; a `win` is compared as the raw 16-bit field, our
 //! window shifted by the `wscale` the script's own SYN line states.
 
-use super::parse::{Dir, Packet, TcpOpt, Usecs};
+use super::parse::{Packet, TcpOpt, Usecs};
 use super::report::{self, Failure};
 use super::run::Runner;
 use model::{Addr, Flags, Output, Segment, Seq, SynOpts};
+pub use scenario::packet::{flags, unsupported};
 
 const LOCAL: u16 = 0;
 const REMOTE: u16 = 1;
-
-/// The flags of a script line (`S.` is SYN and ACK).
-pub fn flags(p: &Packet) -> Flags {
-    let mut f = Flags::NONE;
-    for c in p.flags.chars() {
-        f = f | match c {
-            'S' => Flags::SYN,
-            'F' => Flags::FIN,
-            'R' => Flags::RST,
-            'P' => Flags::PSH,
-            '.' => Flags::ACK,
-            _ => Flags::NONE,
-        };
-    }
-    f
-}
-
-/// Why the runner cannot honour a segment line, if it cannot.
-pub fn unsupported(p: &Packet) -> Option<String> {
-    if let Some(c) = p.flags.chars().find(|c| "EWU".contains(*c)) {
-        return Some(format!("TCP flag `{c}` (ECN, URG) is not modelled"));
-    }
-    if p.bang {
-        return Some(
-            "the `!` mark after a segment's length (nplab/packetdrill) is not supported".into(),
-        );
-    }
-    if let Some(e) = &p.encap {
-        return Some(format!("encapsulation `/{e}` is not modelled"));
-    }
-    if p.dir == Dir::Outbound && !p.ip.is_empty() {
-        return Some(format!(
-            "checking IP header fields `({})` is not modelled",
-            p.ip.join(", ")
-        ));
-    }
-    let other = p.opts.iter().flatten().find_map(|o| match o {
-        TcpOpt::Other(s) => Some(s.clone()),
-        TcpOpt::Sack(_) if p.dir == Dir::Inbound => Some("sack blocks".into()),
-        _ => None,
-    });
-    other.map(|o| format!("TCP option `{o}` is not modelled (fast open, SACK blocks, MD5…)"))
-}
 
 fn mss_of(p: &Packet) -> Option<u16> {
     p.opts.iter().flatten().find_map(|o| match o {

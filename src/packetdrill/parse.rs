@@ -14,10 +14,12 @@
 //! Lines are found by a pre-pass (comments blanked, code blocks joined);
 //! each line is then parsed with winnow, and an error points at its column.
 
+use scenario::packet::{label, packet, uint};
+pub use scenario::packet::{Dir, Packet, TcpOpt};
 use std::ops::Range;
-use winnow::ascii::{digit1, hex_digit1, space0, space1};
-use winnow::combinator::{alt, cut_err, delimited, opt, preceded, repeat, separated};
-use winnow::error::{ContextError, ErrMode, StrContext, StrContextValue};
+use winnow::ascii::{digit1, space0, space1};
+use winnow::combinator::{alt, cut_err, delimited, opt, preceded, separated};
+use winnow::error::{ContextError, ErrMode, StrContext};
 use winnow::prelude::*;
 use winnow::token::{one_of, take_till, take_while};
 
@@ -37,51 +39,6 @@ pub enum Time {
     AbsRange(Usecs, Usecs),
     /// `+A~+B`, both relative.
     RelRange(Usecs, Usecs),
-}
-
-/// `<` the script's peer sends; `>` the endpoint under test must send.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Dir {
-    Inbound,
-    Outbound,
-}
-
-/// A TCP option in `<…>`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TcpOpt {
-    Mss(u16),
-    SackOk,
-    Nop,
-    Eol,
-    Wscale(u8),
-    Ts {
-        val: u32,
-        ecr: u32,
-    },
-    Sack(Vec<(u32, u32)>),
-    /// Anything else (`FOEXP`, `md5`, …), as written.
-    Other(String),
-}
-
-/// A segment line.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Packet {
-    pub dir: Dir,
-    /// The flag letters as written (`S.`, `F.`, `R`, `P.`); `.` is ACK.
-    pub flags: String,
-    /// `start:end`, relative to the sender's ISN; `None` for `...(len)` (any).
-    pub seq: Option<(u32, u32)>,
-    pub len: u32,
-    pub ack: Option<u32>,
-    pub win: Option<u32>,
-    /// `None` for `<...>` (any options); `Some(empty)` when none are written.
-    pub opts: Option<Vec<TcpOpt>>,
-    /// `(ttl N)`, `(tos 0x28)`: IP header fields, as written.
-    pub ip: Vec<String>,
-    /// `/udp(SPORT > DPORT)`: UDP encapsulation (nplab/packetdrill), as written.
-    pub encap: Option<String>,
-    /// `!` after the length (nplab/packetdrill's mark on a packet).
-    pub bang: bool,
 }
 
 /// A system call's argument.
@@ -199,6 +156,8 @@ pub fn parse(text: &str, defines: &[&str]) -> Result<Script, ParseError> {
         let open =
             |t: &str| (t.contains("%{") && !t.contains("}%")) || t.matches('`').count() % 2 == 1;
         if open(&full) {
+            // The first line's end was trimmed off: the lines stay lines.
+            full.push('\n');
             for (_, more) in lines.by_ref() {
                 offset += more.len();
                 full.push_str(more);
@@ -382,10 +341,6 @@ fn attach_end(time: (Time, Option<Time>), what: What) -> (Time, What) {
     }
 }
 
-fn label(s: &'static str) -> StrContext {
-    StrContext::Expected(StrContextValue::Description(s))
-}
-
 /// Seconds with an optional fraction (`0`, `.01`, `1.5`), as microseconds.
 fn seconds(i: &mut In) -> ModalResult<Usecs> {
     let (whole, frac) = alt((
@@ -438,110 +393,6 @@ fn event_what(i: &mut In) -> ModalResult<What> {
         "a segment (`<`, `>`), a system call, a `command` or a %{ block }%",
     ))
     .parse_next(i)
-}
-
-fn uint(i: &mut In) -> ModalResult<u32> {
-    alt((
-        preceded(alt(("0x", "0X")), hex_digit1).try_map(|h| u32::from_str_radix(h, 16)),
-        digit1.try_map(str::parse::<u32>),
-    ))
-    .context(label("a number"))
-    .parse_next(i)
-}
-
-fn packet(i: &mut In) -> ModalResult<Packet> {
-    let dir = alt(('<'.value(Dir::Inbound), '>'.value(Dir::Outbound))).parse_next(i)?;
-    let mut ip = Vec::new();
-    while let Some(f) =
-        opt(preceded(space0, delimited('(', take_till(1.., ')'), ')'))).parse_next(i)?
-    {
-        ip.push(f.trim().to_string());
-    }
-    space0.parse_next(i)?;
-    let flags = cut_err(take_while(1.., |c: char| "SFRP.EWU".contains(c)))
-        .context(label("TCP flags (`S`, `S.`, `F.`, `R`, `P.`, `.`)"))
-        .parse_next(i)?
-        .to_string();
-    space1.parse_next(i)?;
-    let seq = cut_err(alt((
-        "...".value(None),
-        (uint, ':', uint).map(|(a, _, b)| Some((a, b))),
-    )))
-    .context(label("`start:end(len)`"))
-    .parse_next(i)?;
-    let len = cut_err(delimited('(', uint, ')'))
-        .context(label("`(len)`"))
-        .parse_next(i)?;
-    let mut p = Packet {
-        dir,
-        flags,
-        seq,
-        len,
-        ack: None,
-        win: None,
-        opts: Some(Vec::new()),
-        ip,
-        encap: None,
-        bang: false,
-    };
-    p.bang = opt('!').parse_next(i)?.is_some();
-    loop {
-        space0.parse_next(i)?;
-        if opt("ack").parse_next(i)?.is_some() {
-            p.ack = Some(cut_err(preceded(space1, uint)).parse_next(i)?);
-        } else if opt("win").parse_next(i)?.is_some() {
-            p.win = Some(cut_err(preceded(space1, uint)).parse_next(i)?);
-        } else if opt('<').parse_next(i)?.is_some() {
-            p.opts = cut_err(tcp_opts).parse_next(i)?;
-            cut_err('>')
-                .context(label("`>` closing the options"))
-                .parse_next(i)?;
-        } else if opt('/').parse_next(i)?.is_some() {
-            p.encap = Some(take_till(1.., ')').parse_next(i)?.to_string() + ")");
-            cut_err(')').parse_next(i)?;
-        } else {
-            return Ok(p);
-        }
-    }
-}
-
-/// The inside of `<…>`: `...` or options separated by commas.
-fn tcp_opts(i: &mut In) -> ModalResult<Option<Vec<TcpOpt>>> {
-    let any = opt((space0, "...", space0)).parse_next(i)?;
-    if any.is_some() {
-        return Ok(None);
-    }
-    let opts = separated(0.., delimited(space0, tcp_opt, space0), ',').parse_next(i)?;
-    Ok(Some(opts))
-}
-
-fn tcp_opt(i: &mut In) -> ModalResult<TcpOpt> {
-    let word = take_while(1.., |c: char| c.is_ascii_alphanumeric() || c == '_')
-        .context(label(
-            "a TCP option (`mss N`, `nop`, `wscale N`, `sackOK`, `TS val N ecr N`, `eol`)",
-        ))
-        .parse_next(i)?;
-    Ok(match word {
-        "mss" => TcpOpt::Mss(preceded(space1, uint).parse_next(i)? as u16),
-        "wscale" => TcpOpt::Wscale(preceded(space1, uint).parse_next(i)? as u8),
-        "sackOK" => TcpOpt::SackOk,
-        "nop" => TcpOpt::Nop,
-        "eol" => TcpOpt::Eol,
-        "TS" => {
-            let (_, _, _, val, _, _, _, ecr) =
-                (space1, "val", space1, uint, space1, "ecr", space1, uint).parse_next(i)?;
-            TcpOpt::Ts { val, ecr }
-        }
-        "sack" => {
-            let blocks =
-                repeat(1.., (space1, uint, ':', uint).map(|(_, a, _, b)| (a, b))).parse_next(i)?;
-            TcpOpt::Sack(blocks)
-        }
-        other => {
-            let rest = take_till(0.., [',', '>']).parse_next(i)?;
-            TcpOpt::Other(format!("{other}{rest}").trim().to_string())
-        }
-    })
 }
 
 fn ident<'a>(i: &mut In<'a>) -> ModalResult<&'a str> {

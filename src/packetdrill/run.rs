@@ -105,6 +105,9 @@ pub struct Runner {
     /// The script descriptor `socket()` or `accept()` returned last
     /// (packetdrill's `socket_under_test`, which tcp_info is read from).
     pub(super) under_test: Option<u32>,
+    /// What the current event's relative time counts from (0 for an
+    /// absolute time): a blocking call's `...END` counts from it too.
+    pub(super) anchor_usecs: Usecs,
 }
 
 impl Runner {
@@ -139,6 +142,7 @@ impl Runner {
             done: None,
             fds: BTreeMap::new(),
             under_test: None,
+            anchor_usecs: 0,
         }
     }
 
@@ -166,11 +170,15 @@ impl Runner {
     }
 
     /// When an event happens (script time, usecs), per `adjust_relative_event_times`.
-    fn schedule(&self, e: &Event) -> (Usecs, Usecs) {
+    fn schedule(&mut self, e: &Event) -> (Usecs, Usecs) {
         let inbound = matches!(&e.what, What::Packet(p) if p.dir == Dir::Inbound);
         let offset = match self.last_event {
             Some((t, true)) if inbound => t,
             _ => self.now_usecs,
+        };
+        self.anchor_usecs = match e.time {
+            Time::Rel(_) | Time::RelRange(..) => offset,
+            _ => 0,
         };
         match e.time {
             Time::Any => (self.now_usecs, self.now_usecs + ANY_TIME_WAIT_USECS),

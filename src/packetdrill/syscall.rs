@@ -129,6 +129,16 @@ pub fn map(s: &Syscall, nonblocking: impl Fn(u32) -> bool, o_nonblock: i64) -> M
 fn map_io(s: &Syscall, sock: u32) -> Mapped {
     let a = &s.args;
     let need = |what: &str| Mapped::Unsupported(format!("{}(): cannot read its {what}", s.name));
+    // send()/recv() flags other than 0 and MSG_PEEK change what the call
+    // does in ways the vocabulary does not hold (MSG_MORE, MSG_DONTWAIT…).
+    let flags = a
+        .get(3)
+        .filter(|_| matches!(s.name.as_str(), "send" | "recv"));
+    if let Some(f) = flags {
+        if int(Some(f)) != Some(0) && word(Some(f)) != Some("MSG_PEEK") {
+            return need("flags (only 0 and MSG_PEEK are modelled)");
+        }
+    }
     let call = match s.name.as_str() {
         "write" | "send" => match int(a.get(2)) {
             Some(n) => Call::Write {
@@ -145,6 +155,13 @@ fn map_io(s: &Syscall, sock: u32) -> Mapped {
                 timeout: None,
             },
             None => return need("iovec lengths"),
+        },
+        "recv" if word(a.get(3)) == Some("MSG_PEEK") => match int(a.get(2)) {
+            Some(n) => Call::Peek {
+                sock,
+                len: n.max(0) as u64,
+            },
+            None => return need("length"),
         },
         "read" | "recv" => match int(a.get(2)) {
             Some(n) => Call::Read {
@@ -172,8 +189,10 @@ fn setsockopt(s: &Syscall, sock: u32) -> Mapped {
     let on = int(a.get(3)).map(|v| v != 0);
     match (word(a.get(1)), word(a.get(2))) {
         (Some("SOL_SOCKET"), Some("SO_LINGER")) => {
-            let onoff = field(a.get(3), "l_onoff").unwrap_or(0);
-            let secs = field(a.get(3), "l_linger").unwrap_or(0).max(0) as u32;
+            // packetdrill's grammar spells them `onoff`, `linger` (parser.y `linger`).
+            let either = |a2: &str, b: &str| field(a.get(3), a2).or_else(|| field(a.get(3), b));
+            let onoff = either("onoff", "l_onoff").unwrap_or(0);
+            let secs = either("linger", "l_linger").unwrap_or(0).max(0) as u32;
             Mapped::Call(Call::Linger {
                 sock,
                 linger: (onoff != 0).then_some(secs),
@@ -197,8 +216,12 @@ fn setsockopt(s: &Syscall, sock: u32) -> Mapped {
             sock,
             on: on.unwrap_or(true),
         }),
-        // A script has one connection on its port: address reuse changes nothing the model decides.
-        (Some("SOL_SOCKET"), Some("SO_REUSEADDR" | "SO_REUSEPORT")) => Mapped::Answer(0),
+        (Some("SOL_SOCKET"), Some("SO_REUSEADDR")) => Mapped::Call(Call::ReuseAddr {
+            sock,
+            on: on.unwrap_or(true),
+        }),
+        // A script has one connection on its port: port sharing changes nothing the model decides.
+        (Some("SOL_SOCKET"), Some("SO_REUSEPORT")) => Mapped::Answer(0),
         (level, name) => Mapped::Unsupported(format!(
             "setsockopt({}, {}) is not in the call vocabulary (model/src/call.rs)",
             level.unwrap_or("?"),
@@ -362,11 +385,13 @@ impl Runner {
         }
     }
 
-    /// When a blocked call must return: its `...END`, or at once.
+    /// When a blocked call must return: its `...END`, or at once. END
+    /// counts from what the line's START counts from (`run.c`
+    /// `adjust_relative_event_times` adds the same offset to both).
     fn return_window(&self, s: &Syscall) -> (Usecs, Usecs) {
         use super::parse::Time;
         let t = match s.end {
-            Some(Time::Abs(t)) => t,
+            Some(Time::Abs(t)) => self.anchor_usecs + t,
             Some(Time::Rel(t)) => self.now_usecs + t,
             _ => self.now_usecs,
         };

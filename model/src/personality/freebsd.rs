@@ -73,6 +73,7 @@ pub fn freebsd() -> Personality {
             rst_in_time_wait: k(RstInTimeWait::Ignore, "[src] sys/netinet/tcp_timewait.c tcp_twcheck(): 'if (thflags & TH_RST) goto drop' (RFC 1337; freebsd-src@237c0d70, docs/sources.md#row-16)"),
             syn_in_time_wait: k(SynInTimeWait::ReopenIfNewer, "[src] sys/netinet/tcp_timewait.c tcp_twcheck(): a SYN with a sequence number after rcv_nxt ends TIME-WAIT and goes to the listener (docs/sources.md#row-15)"),
             time_wait_needs_ack: k(true, "[src] sys/netinet/tcp_timewait.c tcp_twcheck(): after the RST and new-SYN checks, 'drop the segment if it does not contain an ACK' [obs-3p] freebsd-net/tcp-testsuite state-event-engine/rcv-fin-time-wait/*, rcv-syn-time-wait/*: no answer to `F` or an old `S` in TIME-WAIT"),
+            reuseaddr_bind: k(ReuseAddrBind::New, "[src] sys/netinet/in_pcb.c in_pcbbind_setup(): with SO_REUSEADDR the lookup is exact (no INPLOOKUP_WILDCARD), and in_pcblookup_local() then matches only unconnected pcbs: TIME-WAIT and connected ones do not count; without it a TIME-WAIT pcb gives EADDRINUSE unless its tw_so_options had SO_REUSEPORT"),
             rst_to_syn: k(RstToSyn::Refuse, "[src] sys/netinet/tcp_input.c tcp_do_segment(), SYN_SENT: RST with ACK → tcp_drop(tp, ECONNREFUSED)"),
             refused_syn_retries: k(0, "[src] no retry after a refusing RST"),
             refused_syn_retry_ms: k(Millis(0), "[src] moot: no retry after a refusing RST (rst_to_syn = refuse)"),
@@ -88,6 +89,7 @@ pub fn freebsd() -> Personality {
             query_style: k(QueryStyle::Bsd, "[src][inf] freebsd-src sys/kern/sys_socket.c soo_ioctl(): FIONREAD = sbavail(so_rcv), FIONWRITE = sbused(so_snd) (no SIOCOUTQ/SIOCOUTQNSD; unknown requests ENOTTY); sys/netinet/tcp_usrreq.c tcp_default_ctloutput(): no TCP_LINGER2 (ENOPROTOOPT)"),
             timeo_error: k(TimeoError::Eagain, "[doc] FreeBSD setsockopt(2): SO_RCVTIMEO \"returns with a short count or with the error EWOULDBLOCK if no data were received\"; sys/kern/uipc_sockbuf.c sbwait() times out EWOULDBLOCK"),
             accept_timeo: k(false, "[src] freebsd-src sys/kern/uipc_socket.c solisten_dequeue(): msleep(&head->sol_comp, …, \"accept\", 0), no timeout"),
+            close_while_blocked: k(CloseWhileBlocked::Holds, "[src] freebsd-src sys/kern/sys_generic.c kern_readv()/kern_writev(): fget_read()/fget_write() hold a reference on the file for the call, fdrop() at its end; sys/kern/kern_descrip.c closefp()/closef() -> fdrop(): fo_close (soo_close -> soclose) runs only when the last reference goes"),
             error_names: k(ErrorNames::Posix, "[doc] POSIX errno names: errno(2), sys/sys/errno.h"),
         },
     }

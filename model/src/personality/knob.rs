@@ -267,6 +267,19 @@ knob_enum! {
 }
 
 knob_enum! {
+    /// bind() to a port other sockets still hold, by the new socket's SO_REUSEADDR.
+    /// A listener (or a bound, unconnected socket) always holds its port.
+    ReuseAddrBind {
+        /// Connected and TIME-WAIT sockets on the port give way only when they
+        /// and the new socket both set SO_REUSEADDR (Linux inet_bind_conflict()).
+        Both = "both",
+        /// The new socket's SO_REUSEADDR alone: connected and TIME-WAIT sockets
+        /// do not hold the port against it (BSD in_pcbbind_setup()).
+        New = "new",
+    }
+}
+
+knob_enum! {
     /// A blocking close() with SO_LINGER {1, N} whose N seconds run out.
     LingerExpiry {
         /// close() returns and the graceful close goes on in the background.
@@ -393,6 +406,22 @@ knob_enum! {
         Eagain = "eagain",
         /// ETIMEDOUT (WSAETIMEDOUT).
         Etimedout = "etimedout",
+    }
+}
+
+knob_enum! {
+    /// What a call blocked on a socket (read, write, accept, connect, poll)
+    /// returns when another thread closes the socket's last descriptor.
+    CloseWhileBlocked {
+        /// Nothing: the blocked call holds its own reference to the open file,
+        /// so close() only frees the descriptor; the call goes on (until data,
+        /// EOF, an error or its timeout) and the socket is closed when it returns.
+        Holds = "holds",
+        /// close() drains the socket: a blocked read or write fails EBADF, a
+        /// blocked accept or connect ECONNABORTED (a poll goes on); then the socket closes.
+        DrainEbadf = "drain-ebadf",
+        /// The blocked call (poll too) fails EINTR (WSAEINTR); then the socket closes.
+        CancelEintr = "cancel-eintr",
     }
 }
 

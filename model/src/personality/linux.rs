@@ -72,6 +72,7 @@ pub fn linux() -> Personality {
             rst_in_time_wait: k(RstInTimeWait::Kill, "[src] net/ipv4/tcp_minisocks.c tcp_timewait_state_process(): RST kills TIME-WAIT unless sysctl tcp_rfc1337 = 1 (default 0)"),
             syn_in_time_wait: k(SynInTimeWait::ReopenIfNewer, "[src] net/ipv4/tcp_minisocks.c tcp_timewait_state_process(): a SYN with seq after rcv_nxt is TCP_TW_SYN, a new connection"),
             time_wait_needs_ack: k(false, "[src] net/ipv4/tcp_minisocks.c tcp_timewait_state_process(): every segment but an RST or a new SYN gets TCP_TW_ACK, with or without the ACK flag"),
+            reuseaddr_bind: k(ReuseAddrBind::Both, "[src] net/ipv4/inet_connection_sock.c inet_bind_conflict(): no conflict only when sk_reuse is set on both sockets and the holder is not listening; a TIME-WAIT sock keeps the sk_reuse of its socket (inet_twsk_alloc). [obs] this kernel: a TIME-WAIT port rebinds only with SO_REUSEADDR on both the old and the new socket (tools/testing/selftests/net/bind_timewait.c tests the same bucket)"),
             rst_to_syn: k(RstToSyn::Refuse, "[src][obs] net/ipv4/tcp_input.c tcp_rcv_synsent_state_process(): RST with acceptable ACK → tcp_reset(), ECONNREFUSED"),
             refused_syn_retries: k(0, "[src] no retry after a refusing RST"),
             refused_syn_retry_ms: k(Millis(0), "[src] moot: no retry after a refusing RST (rst_to_syn = refuse)"),
@@ -87,6 +88,7 @@ pub fn linux() -> Personality {
             query_style: k(QueryStyle::Linux, "[src] net/ipv4/tcp.c tcp_ioctl(): SIOCINQ/SIOCOUTQ/SIOCOUTQNSD EINVAL on a listener, 0 in SYN-SENT/SYN-RECV, else tcp_inq(), write_seq − snd_una, write_seq − snd_nxt (tcp_send_fin() advances write_seq by the FIN); do_tcp_getsockopt() TCP_LINGER2: linger2, or tcp_fin_timeout when unset"),
             timeo_error: k(TimeoError::Eagain, "[src][doc] net/ipv4/tcp.c tcp_recvmsg_locked(): -EAGAIN when the timeo runs out (sock_rcvtimeo); socket(7): SO_RCVTIMEO/SO_SNDTIMEO \"the call returns -1 with errno set to EAGAIN or EWOULDBLOCK\", or the count transferred"),
             accept_timeo: k(true, "[src] net/ipv4/inet_connection_sock.c inet_csk_accept(): timeo = sock_rcvtimeo(); inet_csk_wait_for_connect() gives -EAGAIN when it runs out"),
+            close_while_blocked: k(CloseWhileBlocked::Holds, "[src][obs] fs/file.c fdget() takes a reference on the file when the descriptor table is shared (threads), fs/read_write.c ksys_read() holds it until the call returns; close_fd() drops only the descriptor's, so sock_close() -> tcp_close() runs at the last fput(). google/gvisor test/syscalls/linux/tcp_socket.cc TcpSocketTest.ClosedReadBlockingSocket/ClosedWriteBlockingSocket: \"Socket close does not have any effect on a blocked read\" (it ends at SO_RCVTIMEO with EAGAIN); checked by tcpsim real --compare (scenarios/thread-close-does-not-wake.toml)"),
             error_names: k(ErrorNames::Posix, "[doc] POSIX errno names: errno(3), include/uapi/asm-generic/errno.h"),
         },
     }

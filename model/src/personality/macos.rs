@@ -73,6 +73,7 @@ pub fn macos() -> Personality {
             rst_in_time_wait: k(RstInTimeWait::Ignore, "[src] bsd/netinet/tcp_input.c L4265–4266: an acceptable RST in TIME_WAIT → break → drop (docs/sources.md#row-16)"),
             syn_in_time_wait: k(SynInTimeWait::ReopenIfNewer, "[src] bsd/netinet/tcp_input.c L4505–4516: a SYN beyond the window with seq > rcv_nxt closes TIME_WAIT and reconnects; L4566–4583: an in-window SYN gets a challenge ACK. Gap: the model reopens on any newer SYN"),
             time_wait_needs_ack: k(false, "unknown: XNU handles TIME_WAIT in tcp_input() itself (no tcp_twcheck); not checked; the model's earlier behaviour (an ACK) kept"),
+            reuseaddr_bind: k(ReuseAddrBind::New, "[src] bsd/netinet/in_pcb.c in_pcbbind(): as FreeBSD, SO_REUSEADDR makes the lookup exact (wild = 0), so only unconnected pcbs hold the port"),
             rst_to_syn: k(RstToSyn::Refuse, "[src] bsd/netinet/tcp_input.c L3724–3749, SYN_SENT: RST with ACK → tcp_drop(tp, ECONNREFUSED) (one non-ECN retry on local connections after an ECN SYN) [obs-3p: 0 ms to fail, libuv#2896 / curl#22494 via docs/sources.md#row-19]"),
             refused_syn_retries: k(0, "[src] no retry after a refusing RST (ECN-setup SYNs on local connections excepted)"),
             refused_syn_retry_ms: k(Millis(0), "[src] moot: no retry after a refusing RST (rst_to_syn = refuse)"),
@@ -88,6 +89,7 @@ pub fn macos() -> Personality {
             query_style: k(QueryStyle::Bsd, "[src][inf] xnu bsd/kern/sys_socket.c soioctl(): FIONREAD = so_rcv.sb_cc; SO_NWRITE counts so_snd.sb_cc (the model reads SIOCOUTQ as it); no TCP_LINGER2 (ENOPROTOOPT)"),
             timeo_error: k(TimeoError::Eagain, "[src] xnu bsd/kern/uipc_socket2.c sbwait(): a timed-out wait is EWOULDBLOCK, which soreceive()/sosend() return"),
             accept_timeo: k(false, "[src] xnu bsd/kern/uipc_syscalls.c accept_nocancel(): msleep(&head->so_timeo, …, \"accept\", 0), no timeout"),
+            close_while_blocked: k(CloseWhileBlocked::DrainEbadf, "[src] xnu bsd/kern/kern_descrip.c fp_close_and_unlock(): a fileproc still in use by another thread is drained (fo_drain) before the close waits for it; bsd/kern/sys_socket.c soo_drain(): sets SS_DRAINING and wakes readers, writers and so_timeo sleepers; bsd/kern/uipc_socket2.c sbwait(): SS_DRAINING -> EBADF; bsd/kern/uipc_syscalls.c connect_nocancel(): SS_DRAINING -> ECONNABORTED (accept's wait taken to be the same [inf]). A blocked poll is not modelled as woken [inf]"),
             error_names: k(ErrorNames::Posix, "[doc] POSIX errno names: xnu bsd/sys/errno.h"),
         },
     }

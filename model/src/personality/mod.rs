@@ -198,6 +198,8 @@ knobs! {
     syn_in_time_wait: SynInTimeWait,
     /// TIME-WAIT drops a segment without ACK (a FIN, data, a SYN that does not reopen) instead of answering it with an ACK.
     time_wait_needs_ack: bool,
+    /// bind() over TIME-WAIT and connected sockets on the port, with SO_REUSEADDR.
+    reuseaddr_bind: ReuseAddrBind,
     /// An RST answering our SYN.
     rst_to_syn: RstToSyn,
     /// SYN retries after an RST when `rst_to_syn` is `retry-syn`.
@@ -226,6 +228,8 @@ knobs! {
     timeo_error: TimeoError,
     /// Whether SO_RCVTIMEO also bounds a blocking accept() (which then fails EAGAIN).
     accept_timeo: bool,
+    /// What a call blocked on a socket returns when another thread closes the socket's last descriptor.
+    close_while_blocked: CloseWhileBlocked,
     /// How call errors are named in reports (the model itself uses POSIX values).
     error_names: ErrorNames,
 }

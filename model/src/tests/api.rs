@@ -675,3 +675,39 @@ fn test_established_connection_holds_its_port_against_bind() {
     );
     let _ = fd;
 }
+
+#[test]
+fn test_peek_leaves_the_bytes_unread() {
+    // recv(MSG_PEEK), Linux tcp_recvmsg_locked(): copied out, not consumed.
+    let mut h = established();
+    let peek = |h: &mut H, len| h.call(Call::Peek { sock: h.fd, len });
+    assert_eq!(peek(&mut h, 10), Some(Err(Errno::EAGAIN)));
+    h.send_data(1, 1, 100);
+    h.flush();
+    assert_eq!(peek(&mut h, 40), Some(Ok(40)));
+    assert_eq!(peek(&mut h, 500), Some(Ok(100)));
+    assert_eq!(h.host.sock(h.sid).tcb.unread, 100);
+    assert_eq!(h.read(500), Some(Ok(100)));
+    h.send(FIN | ACK, 101, 1);
+    assert_eq!(peek(&mut h, 10), Some(Ok(0)), "EOF");
+}
+
+#[test]
+fn test_blocked_peek_returns_when_data_arrives() {
+    let mut h = established();
+    h.nonblocking(false);
+    assert_eq!(
+        h.call(Call::Peek {
+            sock: h.fd,
+            len: 10
+        }),
+        None
+    );
+    h.send_data(1, 1, 30);
+    assert_eq!(call_done(&mut h), [(h.pid, Ok(10))]);
+    assert_eq!(
+        h.read(100),
+        Some(Ok(30)),
+        "the peeked bytes are still there"
+    );
+}

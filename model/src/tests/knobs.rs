@@ -74,6 +74,7 @@ const TESTED: &[&str] = &[
     "rst_after_reset",
     "syn_in_time_wait",
     "time_wait_needs_ack",
+    "reuseaddr_bind",
     "rst_to_syn",
     "refused_syn_retries",
     "refused_syn_retry_ms",
@@ -88,6 +89,7 @@ const TESTED: &[&str] = &[
     "query_style",
     "timeo_error",
     "accept_timeo",
+    "close_while_blocked",
     "error_names",
 ];
 
@@ -1083,6 +1085,68 @@ fn test_knob_accept_timeo() {
 }
 
 #[test]
+fn test_knob_close_while_blocked() {
+    // A thread of the harness's process blocks in read; the process closes
+    // the descriptor: (what the read got, whether the FIN left at the close).
+    let close_while_reading = |value: &str| {
+        let mut h = established_with(set("close_while_blocked", value));
+        h.nonblocking(false);
+        let main = h.pid;
+        h.pid = h.host.spawn_thread(main);
+        assert_eq!(h.read(100), None, "nothing to read: blocks");
+        h.pid = main;
+        assert_eq!(h.call(Call::Close { sock: h.fd }), Some(Ok(0)));
+        let woken = h.events().into_iter().find_map(|e| match e {
+            Event::CallDone { result, .. } => Some(result),
+            _ => None,
+        });
+        (woken, h.sent_segments().iter().any(|s| s.flags.fin()))
+    };
+    assert_eq!(
+        close_while_reading("holds"),
+        (None, false),
+        "still reading, no FIN"
+    );
+    assert_eq!(
+        close_while_reading("drain-ebadf"),
+        (Some(Err(Errno::EBADF)), true)
+    );
+    assert_eq!(
+        close_while_reading("cancel-eintr"),
+        (Some(Err(Errno::EINTR)), true)
+    );
+}
+
+#[test]
+fn test_a_held_socket_closes_when_the_blocked_call_returns() {
+    // `holds`: the FIN leaves when the read's SO_RCVTIMEO runs out.
+    let mut h = established_with(set("close_while_blocked", "holds"));
+    h.nonblocking(false);
+    let set_timeo = Call::RcvTimeo {
+        sock: h.fd,
+        ns: Duration::from_ms(50),
+    };
+    assert_eq!(h.call(set_timeo), Some(Ok(0)));
+    let main = h.pid;
+    h.pid = h.host.spawn_thread(main);
+    assert_eq!(h.read(100), None);
+    h.pid = main;
+    assert_eq!(h.call(Call::Close { sock: h.fd }), Some(Ok(0)));
+    h.advance_ms(49);
+    assert!(!h.sent_segments().iter().any(|s| s.flags.fin()));
+    h.advance_ms(1);
+    let woken = h.events().into_iter().find_map(|e| match e {
+        Event::CallDone { result, .. } => Some(result),
+        _ => None,
+    });
+    assert_eq!(woken, Some(Err(Errno::EAGAIN)));
+    assert!(
+        h.sent_segments().iter().any(|s| s.flags.fin()),
+        "FIN at the return"
+    );
+}
+
+#[test]
 fn test_keepalive_is_off_by_default_and_an_answer_restarts_the_idle_time() {
     let mut h = established_with(linux_with(&[("keepalive_idle_s", "10")]));
     h.advance_ms(60_000);
@@ -1237,6 +1301,61 @@ fn test_knob_rst_after_reset() {
     h.flush();
     h.send(SYN, 50_000, 0);
     assert!(h.sent_segments().iter().any(|s| s.flags.rst()));
+}
+
+/// bind() of a new socket to the port a TIME-WAIT connection holds, with
+/// SO_REUSEADDR set on the old socket, the new one, or both.
+fn bind_over_time_wait(value: &str, old_reuse: bool, new_reuse: bool) -> CallResult {
+    let mut h = time_wait_from(fin_wait_2_from(fin_wait_1_from(established_with(set(
+        "reuseaddr_bind",
+        value,
+    )))));
+    h.host.sock_mut(h.sid).reuse_addr = old_reuse;
+    let new = h.call(Call::Socket { new: () }).unwrap().unwrap() as Fd;
+    let on = new_reuse;
+    assert_eq!(h.call(Call::ReuseAddr { sock: new, on }), Some(Ok(0)));
+    let port = h.host.sock(h.sid).local.port;
+    h.call(Call::Bind { sock: new, port })
+        .expect("bind returns")
+}
+
+#[test]
+fn test_knob_reuseaddr_bind() {
+    use Errno::EADDRINUSE;
+    // Linux: both sockets must have asked (inet_bind_conflict()).
+    assert_eq!(bind_over_time_wait("both", false, false), Err(EADDRINUSE));
+    assert_eq!(bind_over_time_wait("both", false, true), Err(EADDRINUSE));
+    assert_eq!(bind_over_time_wait("both", true, false), Err(EADDRINUSE));
+    assert_eq!(bind_over_time_wait("both", true, true), Ok(0));
+    // BSD: the new socket's option alone (in_pcbbind_setup()).
+    assert_eq!(bind_over_time_wait("new", false, false), Err(EADDRINUSE));
+    assert_eq!(bind_over_time_wait("new", false, true), Ok(0));
+    assert_eq!(bind_over_time_wait("new", true, true), Ok(0));
+    // A listener holds its port whatever either socket set.
+    for value in ["both", "new"] {
+        let mut h = listen_with(set("reuseaddr_bind", value), 16);
+        let lfd = h.fd;
+        assert_eq!(
+            h.call(Call::ReuseAddr {
+                sock: lfd,
+                on: true
+            }),
+            Some(Ok(0))
+        );
+        let new = h.call(Call::Socket { new: () }).unwrap().unwrap() as Fd;
+        assert_eq!(
+            h.call(Call::ReuseAddr {
+                sock: new,
+                on: true
+            }),
+            Some(Ok(0))
+        );
+        let port = h.host.sock(h.sid).local.port;
+        assert_eq!(
+            h.call(Call::Bind { sock: new, port }),
+            Some(Err(EADDRINUSE))
+        );
+    }
 }
 
 #[test]

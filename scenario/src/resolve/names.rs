@@ -10,6 +10,7 @@ use indexmap::IndexSet;
 use model::personality::closest;
 use sim::spec::ProcSpec;
 use std::ops::Range;
+use toml::Spanned;
 
 /// Names of hosts and processes, in declaration order (hosts' own processes
 /// first), looked up by hash.
@@ -142,6 +143,7 @@ impl Names {
                 name: self.hosts[i].clone(),
                 host: i as u16,
                 forked_from: None,
+                thread_of: None,
             })
             .collect();
         for (name, p) in &f.processes {
@@ -161,11 +163,21 @@ impl Names {
                 .forked_from
                 .as_ref()
                 .and_then(|parent| self.proc_id(cx, parent.get_ref(), Some(parent.span())));
+            let thread_of = p
+                .thread_of
+                .as_ref()
+                .and_then(|owner| self.proc_id(cx, owner.get_ref(), Some(owner.span())));
             procs.push(ProcSpec {
                 name: name.clone(),
                 host,
                 forked_from,
+                thread_of,
             });
+        }
+        for (name, p) in &f.processes {
+            if let Some(owner) = &p.thread_of {
+                check_thread(cx, &procs, name, p, owner);
+            }
         }
         procs
     }
@@ -190,6 +202,44 @@ impl Names {
             Some(help),
         );
         None
+    }
+}
+
+/// A thread belongs to a process that is neither forked nor a thread, on its
+/// own host, and is not forked itself.
+fn check_thread(
+    cx: &mut Ctx,
+    procs: &[ProcSpec],
+    name: &str,
+    p: &crate::file::ProcDef,
+    owner: &Spanned<String>,
+) {
+    let Some(o) = procs.iter().find(|q| q.name == *owner.get_ref()) else {
+        return; // unknown: reported already
+    };
+    let me = procs.iter().find(|q| q.name == name).expect("declared");
+    let problem = if p.forked_from.is_some() {
+        Some("a process is either forked or a thread, not both")
+    } else if o.thread_of.is_some() {
+        Some("a thread belongs to a process, not to another thread")
+    } else if o.forked_from.is_some() {
+        Some("a thread of a forked process is not supported: give the thread to a process that is not forked")
+    } else if o.host != me.host {
+        Some("a thread runs on its process's host: give it the same `host`")
+    } else {
+        None
+    };
+    if let Some(help) = problem {
+        cx.error(
+            Class::Value,
+            Some(owner.span()),
+            format!(
+                "process `{name}` cannot be a thread of `{}`",
+                owner.get_ref()
+            ),
+            "not a process this thread can belong to",
+            Some(help.into()),
+        );
     }
 }
 

@@ -56,6 +56,17 @@ pub fn resolve(
         if cx.errors.len() > errors && matches!(s.op, Op::Fork { .. }) {
             continue;
         }
+        if let (Op::Exit {}, Some(owner)) = (&s.op, procs[proc as usize].thread_of) {
+            let span = cx.inner_span(line, s.proc.at.clone());
+            let owner = &names.procs[owner as usize];
+            cx.error(
+                Class::Step,
+                Some(span),
+                format!("thread `{}` cannot exit", s.proc.text),
+                "a thread",
+                Some(format!("exit ends the whole process: write `exit` in `{owner}`; a thread that runs out of steps just ends")),
+            );
+        }
         uses.push(SocketUse::of(&s.op, &action, proc, line));
         out.push(StepSpec {
             proc,
@@ -68,6 +79,9 @@ pub fn resolve(
     }
     if cx.errors.is_empty() {
         check_socket_uses(cx, &uses, procs, &slots);
+    }
+    if cx.errors.is_empty() {
+        resolve_after(cx, &parsed, names, &mut out);
     }
     cx.errors
         .is_empty()
@@ -271,9 +285,23 @@ fn check_socket_uses(
         }
     }
     // Processes that run: each host's own, then children as their parents fork them.
+    // Threads of one process share its sockets: each may use what another
+    // creates, in whatever order they run.
+    let group = |p: u16| procs[p as usize].thread_of.unwrap_or(p);
     let mut work: Vec<(u16, Vec<bool>)> = (0..procs.len() as u16)
         .filter(|&p| procs[p as usize].forked_from.is_none())
-        .map(|p| (p, vec![false; slots.len()]))
+        .map(|p| {
+            let mut has = vec![false; slots.len()];
+            for u in uses
+                .iter()
+                .filter(|u| u.proc != p && group(u.proc) == group(p))
+            {
+                if let Some((slot, _)) = &u.creates {
+                    has[*slot as usize] = true;
+                }
+            }
+            (p, has)
+        })
         .collect();
     let mut forked = vec![false; procs.len()];
     while let Some((p, mut has)) = work.pop() {
@@ -355,4 +383,180 @@ fn missing_socket(
         .help(help)
         .also(first_span, there);
     cx.push(d);
+}
+
+/// Resolves every `after REF` to the step it names (a label, `PROC#N` or a
+/// step number) and refuses steps that wait for each other.
+fn resolve_after(cx: &mut Ctx, parsed: &[Parsed], names: &Names, out: &mut [StepSpec]) {
+    let labels = labels(cx, parsed);
+    for (i, (s, line)) in parsed.iter().enumerate() {
+        let Some(a) = &s.after else { continue };
+        let target = after_target(&a.target.text, &labels, names, out);
+        match target {
+            Ok(t) => {
+                out[i].at = sim::At::Once {
+                    step: t as u32,
+                    plus: a.plus,
+                }
+            }
+            Err(help) => {
+                let span = cx.inner_span(line, a.target.at.clone());
+                cx.error(
+                    Class::Unknown,
+                    Some(span),
+                    format!("`after {}` names no step", a.target.text),
+                    "no such step",
+                    Some(help),
+                );
+            }
+        }
+    }
+    if cx.errors.is_empty() {
+        if let Some(cycle) = waits_cycle(out) {
+            let first = cycle[0];
+            let (s, line) = &parsed[first];
+            let at = s
+                .after
+                .as_ref()
+                .map_or(s.proc.at.clone(), |a| a.word.at.clone());
+            let span = cx.inner_span(line, at);
+            let chain: Vec<String> = cycle
+                .iter()
+                .chain([&first])
+                .map(|k| format!("step {}", k + 1))
+                .collect();
+            cx.error(
+                Class::Step,
+                Some(span),
+                format!(
+                    "steps wait for each other: {} waits for {}",
+                    chain[0],
+                    chain[1..].join(", which waits for ")
+                ),
+                "this wait can never end",
+                Some("a step waits for the previous step of its process and for the step its `after` names: one of these must come first".into()),
+            );
+        }
+    }
+}
+
+/// Every step's `label=`, refusing one used twice.
+fn labels<'p>(cx: &mut Ctx, parsed: &'p [Parsed]) -> BTreeMap<&'p str, usize> {
+    let mut labels: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, (s, line)) in parsed.iter().enumerate() {
+        let Some(l) = &s.label else { continue };
+        if let Some(&first) = labels.get(l.text.as_str()) {
+            let span = cx.inner_span(line, l.at.clone());
+            let first_span = cx.inner_span(
+                parsed[first].1,
+                parsed[first].0.label.as_ref().expect("labelled").at.clone(),
+            );
+            let d = cx
+                .at(
+                    Class::Name,
+                    Some(span),
+                    format!("label `{}` is used twice", l.text),
+                )
+                .label("a second time")
+                .help("each label names one step: call this one otherwise")
+                .also(first_span, "first here");
+            cx.push(d);
+            continue;
+        }
+        labels.insert(&l.text, i);
+    }
+    labels
+}
+
+/// The index of the step `after REF` names, or a hint saying what exists.
+fn after_target(
+    r: &str,
+    labels: &BTreeMap<&str, usize>,
+    names: &Names,
+    out: &[StepSpec],
+) -> Result<usize, String> {
+    if !r.is_empty() && r.chars().all(|c| c.is_ascii_digit()) {
+        let n: usize = r.parse().unwrap_or(0);
+        return match (1..=out.len()).contains(&n) {
+            true => Ok(n - 1),
+            false => Err(format!("the script has steps 1 to {}", out.len())),
+        };
+    }
+    if let Some((proc, n)) = r.split_once('#') {
+        let Some(p) = names.procs.get_index_of(proc) else {
+            return Err(format!(
+                "no process `{proc}`; processes: {}",
+                names.proc_list()
+            ));
+        };
+        let mine: Vec<usize> = (0..out.len())
+            .filter(|&k| out[k].proc as usize == p)
+            .collect();
+        let k: usize = n.parse().unwrap_or(0);
+        return match k >= 1 && k <= mine.len() {
+            true => Ok(mine[k - 1]),
+            false => Err(format!("process `{proc}` has steps #1 to #{}", mine.len())),
+        };
+    }
+    labels.get(r).copied().ok_or_else(|| {
+        let known: Vec<&str> = labels.keys().copied().collect();
+        match known.is_empty() {
+            true => format!("no step has `label={r}`; {}", crate::steps::AFTER_HELP),
+            false => format!("labels: {}", known.join(", ")),
+        }
+    })
+}
+
+/// A cycle of steps each waiting for the next (for the previous step of its
+/// process, the step its `after` names, or a child's first step for the
+/// fork), if there is one.
+fn waits_cycle(steps: &[StepSpec]) -> Option<Vec<usize>> {
+    let mut prev: BTreeMap<u16, usize> = BTreeMap::new();
+    let mut waits: Vec<Vec<usize>> = vec![Vec::new(); steps.len()];
+    for (i, s) in steps.iter().enumerate() {
+        if let Some(p) = prev.insert(s.proc, i) {
+            waits[i].push(p);
+        }
+        if let sim::At::Once { step, .. } = s.at {
+            waits[i].push(step as usize);
+        }
+    }
+    // A forked child's first step waits for its parent's fork.
+    for (i, s) in steps.iter().enumerate() {
+        if let sim::Action::Fork { child } = s.action {
+            if let Some(first) = steps.iter().position(|c| c.proc == child) {
+                waits[first].push(i);
+            }
+        }
+    }
+    // Iterative depth-first search; 1 = on the path, 2 = done.
+    let mut mark = vec![0u8; steps.len()];
+    for root in 0..steps.len() {
+        let mut path: Vec<(usize, usize)> = vec![(root, 0)];
+        while let Some(&mut (node, ref mut next)) = path.last_mut() {
+            if *next == 0 && mark[node] == 2 {
+                path.pop();
+                continue;
+            }
+            mark[node] = 1;
+            match waits[node].get(*next).copied() {
+                Some(w) => {
+                    *next += 1;
+                    match mark[w] {
+                        1 => {
+                            let from = path.iter().position(|&(n, _)| n == w).expect("on the path");
+                            return Some(path[from..].iter().map(|&(n, _)| n).collect());
+                        }
+                        0 => path.push((w, 0)),
+                        _ => {}
+                    }
+                }
+                None => {
+                    mark[node] = 2;
+                    path.pop();
+                }
+            }
+        }
+    }
+    None
 }

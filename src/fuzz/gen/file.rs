@@ -53,6 +53,8 @@ impl Emit {
     fn push(&mut self, at: At, proc: &str, op: Op) {
         let s = StepDef {
             at,
+            after: None,
+            label: None,
             proc: tok(proc),
             op,
             expect: None,
@@ -306,6 +308,7 @@ fn fork_children(case: &Case, processes: &mut Keyed<ProcDef>) -> [u16; 2] {
                 ProcDef {
                     host: sp(parent),
                     forked_from: Some(sp(parent)),
+                    thread_of: None,
                 },
             );
             child_ids[i] = next_id;

@@ -45,7 +45,9 @@ impl Runner {
     pub(super) fn command(&mut self, line: usize, c: &str) -> Result<(), Failure> {
         let lines: Vec<&str> = c.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
         if lines.len() > 1 && lines.iter().all(|l| l.starts_with("sysctl ")) {
-            return lines.iter().try_for_each(|one| self.command_line(line, one));
+            return lines
+                .iter()
+                .try_for_each(|one| self.command_line(line, one));
         }
         // One command, its lines joined as the shell reads a continued one.
         self.command_line(line, &lines.join(" "))

@@ -217,6 +217,7 @@ pub fn case_of(setup: &Setup, n: &Node) -> Case {
         personality: setup.pair[s].clone(),
         rcvbuf: None,
         sndbuf: None,
+        reader: false,
         steps: n
             .used
             .calls(s)

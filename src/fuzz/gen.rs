@@ -66,6 +66,10 @@ pub struct Side {
     pub rcvbuf: Option<u32>,
     pub sndbuf: Option<u32>,
     pub steps: Vec<Step>,
+    /// A second thread of the side's process blocks in `read eof` on the
+    /// connection from when it is set up, while the tail tears it down
+    /// (what a blocked reader sees: `close_while_blocked`). Extreme only.
+    pub reader: bool,
 }
 
 /// A cut of the network: `dir` 0 both ways, 1 client→server, 2 server→client.
@@ -132,7 +136,12 @@ impl Case {
 
     /// Generated steps (children included), for size comparisons.
     pub fn steps(&self) -> usize {
-        self.sides().iter().map(|s| count_steps(&s.steps)).sum()
+        let readers = self.sides().iter().filter(|s| s.reader).count();
+        self.sides()
+            .iter()
+            .map(|s| count_steps(&s.steps))
+            .sum::<usize>()
+            + readers
     }
 
     /// Bytes written by the scripts, children included.
@@ -435,15 +444,46 @@ fn call_of(kinds: &'static [(u32, Kind)], extreme: bool) -> impl Strategy<Value 
         (0u32..=5, any::<bool>()),
         (0..model::call::SockOpt::WORDS.len(), 0u64..=200),
     )
-        .prop_map(|(k, n, r, h, (l, off), (opt, ms))| match k {
+        .prop_map(|(k, n, r, h, (l, off), (opt, ms))| {
+            k.call(Drawn {
+                n,
+                r,
+                h,
+                l,
+                off,
+                opt,
+                ms,
+            })
+        })
+}
+
+/// The arguments drawn for every call; each kind uses some.
+struct Drawn {
+    /// A write's size.
+    n: u64,
+    /// A read's or peek's length.
+    r: u64,
+    h: How,
+    /// SO_LINGER's seconds, and whether the option is off.
+    l: u32,
+    off: bool,
+    /// Which option a query reads.
+    opt: usize,
+    /// A timeout.
+    ms: u64,
+}
+
+impl Kind {
+    fn call(self, d: Drawn) -> Call {
+        match self {
             Kind::Write => Call::Write {
                 sock: Sock::Main,
-                bytes: n,
+                bytes: d.n,
                 timeout: None,
             },
             Kind::Read => Call::Read {
                 sock: Sock::Main,
-                len: ReadLen::Bytes(r),
+                len: ReadLen::Bytes(d.r),
                 timeout: None,
             },
             Kind::ReadEof => Call::Read {
@@ -453,13 +493,13 @@ fn call_of(kinds: &'static [(u32, Kind)], extreme: bool) -> impl Strategy<Value 
             },
             Kind::Shutdown => Call::Shutdown {
                 sock: Sock::Main,
-                how: h,
+                how: d.h,
             },
             Kind::Close => Call::Close { sock: Sock::Main },
             // linger off, 0 (abortive) or N seconds
             Kind::Linger => Call::Linger {
                 sock: Sock::Main,
-                linger: (!off || l == 0).then_some(l),
+                linger: (!d.off || d.l == 0).then_some(d.l),
             },
             Kind::Nonblocking => Call::Nonblocking {
                 sock: Sock::Main,
@@ -474,31 +514,32 @@ fn call_of(kinds: &'static [(u32, Kind)], extreme: bool) -> impl Strategy<Value 
             Kind::Exit => Call::Exit {},
             Kind::Keepalive => Call::Keepalive {
                 sock: Sock::Main,
-                on: !off,
+                on: !d.off,
             },
             Kind::Poll => Call::Poll {
                 sock: Sock::Main,
                 events: POLLIN | POLLRDHUP,
-                timeout: Some(Duration::from_ms(ms)),
+                timeout: Some(Duration::from_ms(d.ms)),
             },
             Kind::Query => Call::Getsockopt {
                 sock: Sock::Main,
-                opt: model::call::SockOpt::WORDS[opt].0,
+                opt: model::call::SockOpt::WORDS[d.opt].0,
             },
             Kind::ReadEofTimeout => Call::Read {
                 sock: Sock::Main,
                 len: ReadLen::Eof,
-                timeout: Some(Duration::from_ms(ms)),
+                timeout: Some(Duration::from_ms(d.ms)),
             },
             Kind::RcvTimeo => Call::RcvTimeo {
                 sock: Sock::Main,
-                ns: Duration::from_ms(ms),
+                ns: Duration::from_ms(d.ms),
             },
             Kind::Peek => Call::Peek {
                 sock: Sock::Main,
-                len: r,
+                len: d.r,
             },
-        })
+        }
+    }
 }
 
 /// A forked child's steps, packed: up to three (wait, call) codes. Drawn for
@@ -622,17 +663,25 @@ fn side(cfg: &GenConfig) -> impl Strategy<Value = Side> + Clone {
             512 + x % 7681
         }
     });
+    // `Just` draws nothing, so the ordinary generator's cases stay as they were.
+    let reader = if cfg.extreme {
+        chance(25, Just(())).prop_map(|r| r.is_some()).sboxed()
+    } else {
+        Just(false).sboxed()
+    };
     (
         personality(&cfg.pool),
         chance(b, buf.clone()),
         chance(b, buf),
         steps(cfg),
+        reader,
     )
-        .prop_map(|(personality, rcvbuf, sndbuf, steps)| Side {
+        .prop_map(|(personality, rcvbuf, sndbuf, steps, reader)| Side {
             personality,
             rcvbuf,
             sndbuf,
             steps,
+            reader,
         })
 }
 
@@ -703,6 +752,7 @@ pub fn graceful(cfg: &GenConfig) -> impl Strategy<Value = Case> + Clone {
                     rcvbuf: rb,
                     sndbuf: sb,
                     steps,
+                    reader: false,
                 };
                 Case {
                     client: side(pc, cs),

@@ -6,7 +6,7 @@ use super::*;
 use crate::scenario::file::{
     HostDef, Keyed, LinkDef, NetworkDef, PartitionDef, ProcDef, ScenarioFile,
 };
-use crate::scenario::steps::{Op, StepDef, Text, Tok};
+use crate::scenario::steps::{AfterRef, Op, StepDef, Text, Tok};
 use crate::units::format_duration;
 use model::{Dest, Duration, Instant, ReadLen, Rename};
 use sim::spec::At;
@@ -51,10 +51,20 @@ struct Emit {
 
 impl Emit {
     fn push(&mut self, at: At, proc: &str, op: Op) {
+        self.push_step(at, None, None, proc, op);
+    }
+
+    /// A step with `after` and `label` as given.
+    fn push_step(&mut self, at: At, after: Option<&str>, label: Option<&str>, proc: &str, op: Op) {
+        let after = after.map(|t| AfterRef {
+            target: tok(t),
+            plus: Duration::ZERO,
+            word: tok(t),
+        });
         let s = StepDef {
             at,
-            after: None,
-            label: None,
+            after,
+            label: label.map(tok),
             proc: tok(proc),
             op,
             expect: None,
@@ -113,7 +123,8 @@ impl Emit {
             sock: tok("l"),
             new: tok("s"),
         };
-        self.push(At::Next, SERVER, accept);
+        let label = s.reader.then_some(READY_LABEL[1]);
+        self.push_step(At::Next, None, label, SERVER, accept);
     }
 
     /// The client's skeleton: buffer options at 0, `connect` at 1 ms.
@@ -126,11 +137,19 @@ impl Emit {
                 port: 80,
             },
         };
-        self.push(
-            At::Abs(Instant::ZERO + Duration::from_ms(1)),
-            CLIENT,
-            connect,
-        );
+        let label = c.reader.then_some(READY_LABEL[0]);
+        let at = At::Abs(Instant::ZERO + Duration::from_ms(1));
+        self.push_step(at, None, label, CLIENT, connect);
+    }
+
+    /// The reader thread's one step: `read eof` once the connection is set up.
+    fn reader(&mut self, thread: &str, ready: &str, sock: &str) {
+        let op = Op::Read {
+            sock: tok(sock),
+            len: ReadLen::Eof,
+            timeout: None,
+        };
+        self.push_step(At::Next, Some(ready), None, thread, op);
     }
 
     /// A tail of calls on socket `c` (and `c2`) of process `proc`.
@@ -245,8 +264,31 @@ pub fn to_file(case: &Case) -> (ScenarioFile, Layout, Vec<StepDef>) {
         let eof = &mut layout.read_eof[side];
         e.tail((&child, id), "", sock, &steps, eof, &mut nested);
     }
+    reader_threads(case, &mut f.processes, &mut e);
     f.script.steps = e.lines;
     (f, layout, e.steps)
+}
+
+/// Labels of the steps after which each side's connection exists (client, server).
+const READY_LABEL: [&str; 2] = ["connected", "accepted"];
+
+/// Declares each side's reader thread (after the forked children, so their
+/// process ids stay as `fork_children` gave them) and emits its step.
+fn reader_threads(case: &Case, processes: &mut Keyed<ProcDef>, e: &mut Emit) {
+    let sides = [(&case.client, CLIENT, "c"), (&case.server, SERVER, "s")];
+    for (i, (side, owner, sock)) in sides.into_iter().enumerate() {
+        if !side.reader {
+            continue;
+        }
+        let thread = format!("{owner}-reader");
+        let def = ProcDef {
+            host: sp(owner),
+            forked_from: None,
+            thread_of: Some(sp(owner)),
+        };
+        processes.insert(thread.clone(), def);
+        e.reader(&thread, READY_LABEL[i], sock);
+    }
 }
 
 /// The `[network]` section of a case's network conditions.

@@ -521,16 +521,7 @@ impl Writer {
     /// `< FLAGS start:end(len) [ack A] win W [<options>]`, numbers relative.
     fn inbound(&mut self, t_us: u64, s: &Segment) -> String {
         let c = self.conn;
-        let start = s.seq.0.wrapping_sub(c.peer_isn);
-        let mut o = format!(
-            "< {} {start}:{}({})",
-            s.flags,
-            start.wrapping_add(s.len),
-            s.len
-        );
-        if s.flags.ack() {
-            let _ = write!(o, " ack {}", s.ack.0.wrapping_sub(c.local_isn));
-        }
+        let mut o = head('<', s, c.peer_isn, c.local_isn);
         let win = if s.flags.syn() {
             s.wnd.min(0xffff)
         } else {
@@ -567,16 +558,7 @@ impl Writer {
     /// window follows its buffer autotuning, which the model does not have).
     fn outbound(&mut self, t_us: u64, s: &Segment) -> String {
         let c = self.conn;
-        let start = s.seq.0.wrapping_sub(c.local_isn);
-        let mut o = format!(
-            "> {} {start}:{}({})",
-            s.flags,
-            start.wrapping_add(s.len),
-            s.len
-        );
-        if s.flags.ack() {
-            let _ = write!(o, " ack {}", s.ack.0.wrapping_sub(c.peer_isn));
-        }
+        let mut o = head('>', s, c.local_isn, c.peer_isn);
         let val = OUT_TS_BASE + t_us / 1000;
         let ecr = if s.flags.syn() && !s.flags.ack() {
             0
@@ -629,6 +611,18 @@ fn returns(result: CallResult) -> String {
         Ok(n) => n.to_string(),
         Err(e) => format!("-1 {} ({})", e.name(), e.linux().1),
     }
+}
+
+/// `DIR FLAGS start:end(len) [ack A]`: seq relative to the sender's ISN
+/// (`from_isn`), ack to the receiver's (`to_isn`), as packetdrill numbers them.
+fn head(dir: char, s: &Segment, from_isn: u32, to_isn: u32) -> String {
+    let start = s.seq.0.wrapping_sub(from_isn);
+    let end = start.wrapping_add(s.len);
+    let mut o = format!("{dir} {} {start}:{end}({})", s.flags, s.len);
+    if s.flags.ack() {
+        let _ = write!(o, " ack {}", s.ack.0.wrapping_sub(to_isn));
+    }
+    o
 }
 
 /// One system call as packetdrill writes it, with its result.

@@ -97,7 +97,15 @@ fn cases() -> Vec<Case> {
 /// The directory `.args` cases run in, with the files they need that the
 /// repository cannot hold: sparse files one byte over each size limit (no
 /// disk is used), and a personality file that is a link to a device.
+/// Written once per test process: the tests of this file run in parallel,
+/// and rewriting a file (truncate, then write) while another test's `tcpsim`
+/// reads it showed that reader an empty script.
 fn generated_dir() -> PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(write_generated_dir).clone()
+}
+
+fn write_generated_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bad-input");
     std::fs::create_dir_all(&dir).unwrap();
     let sparse = |name: &str, len: u64| {

@@ -375,6 +375,7 @@ fn write(sock: &str, bytes: u64) -> Op {
     Op::Write {
         sock: tok(sock),
         bytes,
+        more: false,
         timeout: None,
     }
 }

@@ -479,6 +479,7 @@ impl Kind {
             Kind::Write => Call::Write {
                 sock: Sock::Main,
                 bytes: d.n,
+                more: false,
                 timeout: None,
             },
             Kind::Read => Call::Read {
@@ -575,6 +576,7 @@ fn child_steps() -> impl Strategy<Value = Vec<Step>> + Clone {
                     Kind::Write => Call::Write {
                         sock: Sock::Main,
                         bytes: 1 + (c / total) as u64 % 1460,
+                        more: false,
                         timeout: None,
                     },
                     Kind::ReadEof => Call::Read {
@@ -778,6 +780,7 @@ fn writes(sizes: Vec<(Wait, u64)>) -> impl Iterator<Item = Step> {
         let write = Call::Write {
             sock: Sock::Main,
             bytes: n,
+            more: false,
             timeout: None,
         };
         step_after(w, write)
@@ -858,6 +861,7 @@ fn fork_child(w: Wait, write: bool) -> Vec<Step> {
         let call = Call::Write {
             sock: Sock::Main,
             bytes: 100,
+            more: false,
             timeout: None,
         };
         child.push(step_after(Wait::Now, call));

@@ -163,6 +163,7 @@ impl H {
         self.call(Call::Write {
             sock: self.fd,
             bytes,
+            more: false,
             timeout: None,
         })
     }

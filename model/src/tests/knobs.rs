@@ -49,6 +49,7 @@ const TESTED: &[&str] = &[
     "snd_buf_bytes",
     "sndbuf_setsockopt_factor",
     "initial_cwnd_segs",
+    "nagle",
     "close_unread",
     "close_unread_counts_ooo",
     "data_after_close",

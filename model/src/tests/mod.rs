@@ -14,6 +14,7 @@ mod established;
 mod fuzz;
 mod handshake;
 mod knobs;
+mod nagle;
 mod query;
 mod rst;
 mod table;

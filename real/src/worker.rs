@@ -364,12 +364,7 @@ impl Worker<'_> {
                 bytes,
                 more,
                 timeout,
-            } => {
-                self.note_conn(sock);
-                let wait = timeout.map(|d| self.cx.scaled(d.as_ns()));
-                let more = if more { libc::MSG_MORE } else { 0 };
-                self.write(self.fd(sock), bytes, wait, more)
-            }
+            } => self.write_call(sock, bytes, more, timeout),
             Call::Read { sock, len, timeout } => {
                 let ReadLen::Bytes(max) = len else {
                     unreachable!("read to EOF is expanded")
@@ -643,6 +638,20 @@ impl Worker<'_> {
     /// With a step's timeout, each send waits for room by poll() (what is
     /// left of the wait) and does not block; running out returns the count
     /// so far, or EAGAIN, as a send with SO_SNDTIMEO does.
+    /// A write step's send() calls: MSG_MORE with `more`, a scaled timeout.
+    fn write_call(
+        &mut self,
+        sock: u16,
+        bytes: u64,
+        more: bool,
+        timeout: Option<model::Duration>,
+    ) -> Res {
+        self.note_conn(sock);
+        let wait = timeout.map(|d| self.cx.scaled(d.as_ns()));
+        let more = if more { libc::MSG_MORE } else { 0 };
+        self.write(self.fd(sock), bytes, wait, more)
+    }
+
     /// send() until `bytes` are written; `more_flag` is MSG_MORE or 0.
     fn write(&mut self, fd: i32, bytes: u64, wait_ns: Option<u64>, more_flag: i32) -> Res {
         let buf = vec![0u8; bytes.min(IO_CHUNK_MAX) as usize];

@@ -549,6 +549,13 @@ impl Kind {
                 sock: Sock::Main,
                 len: d.r,
             },
+            Kind::NoDelay | Kind::Cork | Kind::WriteMore => self.send_decision(d),
+        }
+    }
+
+    /// The calls that decide when a short segment goes (Nagle, cork, MSG_MORE).
+    fn send_decision(self, d: Drawn) -> Call {
+        match self {
             Kind::NoDelay => Call::NoDelay {
                 sock: Sock::Main,
                 on: !d.off,
@@ -557,7 +564,7 @@ impl Kind {
                 sock: Sock::Main,
                 on: !d.off,
             },
-            Kind::WriteMore => Call::Write {
+            _ => Call::Write {
                 sock: Sock::Main,
                 bytes: d.n,
                 more: true,

@@ -325,6 +325,9 @@ impl Host {
         out: &mut Output,
     ) -> Step {
         let p = Arc::clone(&self.personality);
+        if cork.is_some() && !p.knobs.cork_option.value {
+            return Step::Done(Err(Errno::ENOPROTOOPT));
+        }
         let s = self.sock_mut(sid);
         let released = nodelay == Some(true) || cork == Some(false);
         s.nodelay = nodelay.unwrap_or(s.nodelay);

@@ -592,7 +592,7 @@ calls! {
         = "cork" ["TCP_CORK", "TCP_NOPUSH"] "cork S [on|off]", Never,
         "TCP_CORK (BSD TCP_NOPUSH): hold a short last segment until the option is cleared, the FIN \
          goes, or the persist timer fires (Linux: after max(RTO, 200 ms) with nothing in flight); \
-         turning it off sends what it held";
+         turning it off sends what it held. ENOPROTOOPT where the personality has none (`cork_option`)";
     ReuseAddr { #[serde(rename = "fd")] sock: N::Sock [sock], on: bool [on_off] }
         = "reuseaddr" ["SO_REUSEADDR"] "reuseaddr S [on|off]", Never,
         "SO_REUSEADDR, before bind: whether a port still held by TIME-WAIT or connected sockets \

@@ -50,6 +50,7 @@ const TESTED: &[&str] = &[
     "sndbuf_setsockopt_factor",
     "initial_cwnd_segs",
     "nagle",
+    "cork_option",
     "close_unread",
     "close_unread_counts_ooo",
     "data_after_close",

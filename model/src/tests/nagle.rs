@@ -3,6 +3,7 @@
 //! a cork held.
 
 use super::*;
+use crate::Errno;
 
 fn nodelay(h: &mut H, on: bool) {
     assert_eq!(h.call(Call::NoDelay { sock: h.fd, on }), Some(Ok(0)));
@@ -151,4 +152,17 @@ fn test_accepted_socket_inherits_nodelay() {
     h.send(ACK, 1, 1);
     assert_eq!(h.state(), State::Established);
     assert!(h.s().nodelay && h.s().cork);
+}
+
+#[test]
+fn test_knob_cork_option() {
+    for (on, want) in [("true", Ok(0)), ("false", Err(Errno::ENOPROTOOPT))] {
+        let mut h = established_with(linux_with(&[("cork_option", on)]));
+        let fd = h.fd;
+        assert_eq!(h.call(Call::Cork { sock: fd, on: true }), Some(want));
+        // Without the option nothing is corked: the write goes at once.
+        h.write(100);
+        let sent = h.sent().len();
+        assert_eq!(sent, usize::from(on == "false"), "cork_option = {on}");
+    }
 }

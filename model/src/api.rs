@@ -134,7 +134,38 @@ impl Host {
         if let Some(b) = &self.procs[pid as usize].blocked {
             return Some(b.sock); // a close() in its linger wait no longer has its fd
         }
+        if let Call::Poll { also, .. } = call {
+            // A poll over several sockets waits on the first one open.
+            let mut fds = std::iter::once(&fd).chain(also.iter());
+            return fds.find_map(|fd| self.fd_sock(pid, *fd));
+        }
         self.fd_sock(pid, fd)
+    }
+
+    /// poll() over several descriptors: each one's revents in its lane
+    /// (POLLNVAL for one not open); blocks while every lane is 0.
+    fn poll_many(&self, pid: Pid, call: &SysCall) -> Step {
+        let Call::Poll {
+            sock, also, events, ..
+        } = *call
+        else {
+            unreachable!("only poll")
+        };
+        let fds = std::iter::once(&sock).chain(also.iter());
+        let result = fds.enumerate().fold(0u64, |acc, (i, fd)| {
+            let revents = match self.fd_sock(pid, *fd) {
+                Some(sid) => query::poll_revents(self.sock(sid), &self.personality.knobs, events),
+                None => poll_bits::POLLNVAL,
+            };
+            acc | u64::from(revents) << (poll_bits::LANE_BITS as usize * i)
+        });
+        match result {
+            0 => Step::Block {
+                done: 0,
+                deadline: None,
+            },
+            r => Step::Done(Ok(r)),
+        }
     }
 
     /// The socket behind a descriptor.
@@ -180,6 +211,9 @@ impl Host {
             });
             let sid = self.alloc(s);
             return Step::Done(Ok(self.new_fd(pid, sid) as u64));
+        }
+        if matches!(call, Call::Poll { also, .. } if !also.is_empty()) {
+            return self.poll_many(pid, &call);
         }
         let Some(sid) = self.sock_of(pid, &call) else {
             // poll() reports a descriptor that is not open in revents.

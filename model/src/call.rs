@@ -238,6 +238,33 @@ pub mod poll_bits {
     ];
     /// Reported whether asked for or not (poll(2)).
     pub const ALWAYS: u32 = POLLERR | POLLHUP | POLLNVAL;
+    /// A poll step over several sockets returns each one's revents in a lane
+    /// of this many bits of its result, the first socket's lowest, so a
+    /// one-socket poll's result is its revents as it always was.
+    pub const LANE_BITS: u32 = 16;
+
+    /// The revents of socket `i` in a poll step's result.
+    pub fn lane(result: u64, i: usize) -> u64 {
+        (result >> (LANE_BITS as usize * i)) & ((1 << LANE_BITS) - 1)
+    }
+
+    /// A poll step's result over `socks` sockets: `POLLIN,0` (one lane each).
+    pub fn text_each(result: u64, socks: usize) -> String {
+        let lanes: Vec<String> = (0..socks.max(1)).map(|i| text(lane(result, i))).collect();
+        lanes.join(",")
+    }
+
+    /// `POLLIN,0`: each lane's bits, packed as [`lane`] reads them, and the
+    /// number of lanes; `None` if a name is unknown or there are too many.
+    pub fn parse_each(text: &str) -> Option<(u64, usize)> {
+        let lanes: Vec<&str> = text.split(',').collect();
+        if lanes.len() > super::POLL_SOCKS_MAX {
+            return None;
+        }
+        lanes.iter().enumerate().try_fold((0, lanes.len()), |(acc, n), (i, l)| {
+            Some((acc | u64::from(parse(l)?) << (LANE_BITS as usize * i), n))
+        })
+    }
 
     /// `POLLIN|POLLHUP`, or `0`.
     pub fn text(bits: u64) -> String {
@@ -261,6 +288,67 @@ pub mod poll_bits {
             let (b, _) = NAMES.iter().find(|(_, n)| *n == w)?;
             Some(acc | b)
         })
+    }
+}
+
+/// The most sockets one poll step names (each has a [`poll_bits::LANE_BITS`]
+/// lane of the 64-bit result).
+pub const POLL_SOCKS_MAX: usize = 4;
+
+/// The sockets of a poll step after its first (`poll s1,s2,s3`), in order.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PollAlso<N: Naming>(pub [Option<N::Sock>; POLL_SOCKS_MAX - 1]);
+
+impl<N: Naming> Copy for PollAlso<N> where N::Sock: Copy {}
+
+impl<N: Naming> Default for PollAlso<N> {
+    fn default() -> Self {
+        PollAlso([None, None, None])
+    }
+}
+
+impl<N: Naming> PollAlso<N> {
+    /// The sockets named, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &N::Sock> {
+        self.0.iter().flatten()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0[0].is_none()
+    }
+
+    /// Up to [`POLL_SOCKS_MAX`] − 1 sockets; `None` if there are more.
+    pub fn from_socks(socks: Vec<N::Sock>) -> Option<Self> {
+        let mut also = PollAlso::default();
+        for (i, s) in socks.into_iter().enumerate() {
+            *also.0.get_mut(i)? = Some(s);
+        }
+        Some(also)
+    }
+}
+
+impl<N: Naming> Serialize for PollAlso<N> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+impl<N: Naming> schemars::JsonSchema for PollAlso<N> {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PollAlso".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let mut schema = <Vec<N::Sock>>::json_schema(g);
+        schema.insert(
+            "description".into(),
+            "The sockets a poll step names after its first.".into(),
+        );
+        schema
     }
 }
 
@@ -344,6 +432,10 @@ pub trait ArgSyntax<N: Naming> {
     fn timeout(&mut self) -> Result<Option<Duration>, Self::Err>;
     /// What getsockopt/ioctl reads (`SO_ERROR`, `FIONREAD`…).
     fn sockopt(&mut self) -> Result<SockOpt, Self::Err>;
+    /// The first socket of a poll step (`s1` of `s1,s2`).
+    fn poll_sock(&mut self) -> Result<N::Sock, Self::Err>;
+    /// The rest of a poll step's sockets (`s2` of `s1,s2`), none for one.
+    fn poll_also(&mut self) -> Result<PollAlso<N>, Self::Err>;
     /// poll() events, `POLLIN|POLLRDHUP`.
     fn events(&mut self) -> Result<u32, Self::Err>;
     fn proc(&mut self) -> Result<N::Proc, Self::Err>;
@@ -370,6 +462,8 @@ pub trait ArgWriter<N: Naming> {
     fn duration(&mut self, v: &Duration);
     fn timeout(&mut self, v: &Option<Duration>);
     fn sockopt(&mut self, v: &SockOpt);
+    fn poll_sock(&mut self, v: &N::Sock);
+    fn poll_also(&mut self, v: &PollAlso<N>);
     fn events(&mut self, v: &u32);
     fn proc(&mut self, v: &N::Proc);
     fn raw(&mut self, v: &RawSeg);
@@ -394,6 +488,12 @@ macro_rules! arg_rename {
     };
     ($r:ident, name, $v:expr) => {
         $r.new_sock($v)
+    };
+    ($r:ident, poll_sock, $v:expr) => {
+        $r.sock($v)
+    };
+    ($r:ident, poll_also, $v:expr) => {
+        PollAlso($v.0.each_ref().map(|s| s.as_ref().map(|s| $r.sock(s))))
     };
     ($r:ident, dest, $v:expr) => {
         Dest {
@@ -548,13 +648,15 @@ calls! {
         "recv(MSG_PEEK): up to SIZE unread bytes, left unread (the next read gets them again); \
          0 at EOF, or an error; blocks when empty, as read";
     Poll {
-        #[serde(rename = "fd")] sock: N::Sock [sock],
+        #[serde(rename = "fd")] sock: N::Sock [poll_sock],
+        #[serde(skip_serializing_if = "PollAlso::is_empty")] also: PollAlso<N> [poll_also],
         events: u32 [events],
         #[serde(skip_serializing_if = "Option::is_none")] timeout: Option<Duration> [timeout],
     }
-        = "poll" [] "poll S EVENTS [timeout=D]", Maybe,
-        "poll() one socket for EVENTS (`POLLIN|POLLOUT|POLLRDHUP`); the result is revents \
-         (`= POLLIN|POLLHUP`; POLLERR and POLLHUP come unasked), or `0` when `timeout=D` passes first. \
+        = "poll" [] "poll S[,S2…] EVENTS [timeout=D]", Maybe,
+        "poll() one socket, or up to 4 (`poll l,s POLLIN`), for EVENTS (`POLLIN|POLLOUT|POLLRDHUP`, asked of each); \
+         the result is revents (`= POLLIN|POLLHUP`; POLLERR and POLLHUP come unasked), one per socket \
+         in order for several (`= POLLIN,0`); it blocks until one is ready, or is `0` when `timeout=D` passes first. \
          What sets each bit is the personality's `poll_style`";
     Getsockopt { #[serde(rename = "fd")] sock: N::Sock [sock], opt: SockOpt [sockopt] }
         = "getsockopt" ["ioctl"] "getsockopt S OPTION", Never,

@@ -160,7 +160,9 @@ fn norm(a: Action, expect: Option<sim::Expect>, r: &StepResult) -> String {
         StepResult::Done(Ok(_)) if expect == Some(sim::Expect::Ok) => "ok".into(),
         StepResult::Done(Ok(v)) => match a {
             Action::Write { .. } | Action::Read { .. } | Action::Getsockopt { .. } => v.to_string(),
-            Action::Poll { .. } => model::call::poll_bits::text(*v),
+            Action::Poll { also, .. } => {
+                model::call::poll_bits::text_each(*v, 1 + also.iter().count())
+            }
             _ => "ok".into(),
         },
         other => other.to_string(),

@@ -154,13 +154,23 @@ pub fn set_timeval_opt(fd: i32, name: i32, ns: u64) -> i32 {
 /// forever): its revents, 0 on timeout, or the errno. EINTR is retried with
 /// what is left of the wait.
 pub fn poll_one(fd: i32, events: i16, ns: Option<u64>) -> Result<i16, i32> {
+    poll_fds(&[fd], events, ns).map(|r| r[0])
+}
+
+/// ppoll() on several descriptors for the same events, restarted on EINTR
+/// with what is left of `ns` (none: no limit): each one's revents, all 0
+/// when the time ran out.
+pub fn poll_fds(fds: &[i32], events: i16, ns: Option<u64>) -> Result<Vec<i16>, i32> {
     let end = ns.map(|n| mono_ns() + n);
     loop {
-        let mut p = libc::pollfd {
-            fd,
-            events,
-            revents: 0,
-        };
+        let mut p: Vec<libc::pollfd> = fds
+            .iter()
+            .map(|&fd| libc::pollfd {
+                fd,
+                events,
+                revents: 0,
+            })
+            .collect();
         let left = end.map(|e| e.saturating_sub(mono_ns()));
         let ts = left.map(|n| libc::timespec {
             tv_sec: (n / 1_000_000_000) as libc::time_t,
@@ -169,13 +179,12 @@ pub fn poll_one(fd: i32, events: i16, ns: Option<u64>) -> Result<i16, i32> {
         let tsp = ts
             .as_ref()
             .map_or(std::ptr::null(), |t| t as *const libc::timespec);
-        // SAFETY: one live pollfd; a live timespec or null; no signal mask.
-        let r = unsafe { libc::ppoll(&mut p, 1, tsp, std::ptr::null()) };
+        // SAFETY: p.len() live pollfds; a live timespec or null; no signal mask.
+        let r = unsafe { libc::ppoll(p.as_mut_ptr(), p.len() as libc::nfds_t, tsp, std::ptr::null()) };
         match r {
             r if r < 0 && errno() == libc::EINTR => continue,
             r if r < 0 => return Err(errno()),
-            0 => return Ok(0),
-            _ => return Ok(p.revents),
+            _ => return Ok(p.iter().map(|p| p.revents).collect()),
         }
     }
 }

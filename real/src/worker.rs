@@ -445,13 +445,20 @@ impl Worker<'_> {
         match *c {
             Call::Poll {
                 sock,
+                also,
                 events,
                 timeout,
             } => {
-                self.note_conn(sock);
+                let socks: Vec<u16> = std::iter::once(sock).chain(also.iter().copied()).collect();
+                socks.iter().for_each(|s| self.note_conn(*s));
+                let fds: Vec<i32> = socks.iter().map(|s| self.fd(*s)).collect();
                 let wait = timeout.map(|d| self.cx.scaled(d.as_ns()));
-                match sys::poll_one(self.fd(sock), events as i16, wait) {
-                    Ok(revents) => Res::Ok(u64::from(revents as u16)),
+                // Each socket's revents in its lane, as the model packs them.
+                let lane = |(i, r): (usize, &i16)| {
+                    u64::from(*r as u16) << (model::call::poll_bits::LANE_BITS as usize * i)
+                };
+                match sys::poll_fds(&fds, events as i16, wait) {
+                    Ok(revents) => Res::Ok(revents.iter().enumerate().map(lane).sum()),
                     Err(e) => Res::Err(sys::errno_name(e)),
                 }
             }

@@ -15,7 +15,10 @@
 
 use crate::diag::Class;
 use crate::units::{format_duration, parse_duration, parse_size, UnitError, DURATIONS};
-use model::call::{poll_bits, ArgSyntax, ArgWriter, Call, Dest, Naming, ReadLen, SockOpt, CALLS};
+use model::call::{
+    poll_bits, ArgSyntax, ArgWriter, Call, Dest, Naming, PollAlso, ReadLen, SockOpt, CALLS,
+    POLL_SOCKS_MAX,
+};
 use model::{Duration, Errno, How, Instant, RawSeg};
 use serde::Serialize;
 use sim::spec::{At, Expect, Within};
@@ -376,6 +379,8 @@ struct Words<'a> {
     line_len: usize,
     /// The step's text (the offsets of `args` are into it).
     line: &'a str,
+    /// The sockets after the first of `poll s1,s2`, split off by `poll_sock`.
+    poll_rest: Vec<Tok>,
 }
 
 impl Words<'_> {
@@ -629,6 +634,42 @@ impl ArgSyntax<Text> for Words<'_> {
         })
     }
 
+    fn poll_sock(&mut self) -> Result<Tok, StepError> {
+        let t = self.take("a socket name, or several joined by `,`")?;
+        let mut start = t.at.start;
+        let mut names = Vec::new();
+        for part in t.text.split(',') {
+            let at = start..start + part.len();
+            if part.is_empty() {
+                return Err(err(
+                    Class::Value,
+                    at.start..at.start + 1,
+                    format!("bad socket list `{}`", t.text),
+                    "expected a socket name here",
+                    Some("sockets are joined by `,` without spaces: `poll l,s POLLIN`".into()),
+                ));
+            }
+            names.push(Tok::new(part, at));
+            start += part.len() + 1;
+        }
+        self.poll_rest = names.split_off(1);
+        Ok(names.remove(0))
+    }
+
+    fn poll_also(&mut self) -> Result<PollAlso<Text>, StepError> {
+        let rest = std::mem::take(&mut self.poll_rest);
+        let over = rest.get(POLL_SOCKS_MAX - 1).map(|t| t.at.clone());
+        PollAlso::from_socks(rest).ok_or_else(|| {
+            err(
+                Class::Range,
+                over.unwrap_or(0..1),
+                format!("a poll step names at most {POLL_SOCKS_MAX} sockets"),
+                "one socket too many",
+                Some("split the sockets over two poll steps".into()),
+            )
+        })
+    }
+
     fn events(&mut self) -> Result<u32, StepError> {
         let t = self.take("poll events (`POLLIN|POLLRDHUP`)")?;
         poll_bits::parse(&t.text).ok_or_else(|| poll_bits_err(&t))
@@ -671,6 +712,29 @@ impl ArgSyntax<Text> for Words<'_> {
             )
         })
     }
+}
+
+/// `POLLIN,0` (one poll step's revents per socket) that does not parse:
+/// points at the first lane that is not poll bits.
+fn revents_each_err(text: &str, at: Range<usize>) -> StepError {
+    let mut start = at.start;
+    for (i, lane) in text.split(',').enumerate() {
+        let here = start..start + lane.len().max(1);
+        if i == POLL_SOCKS_MAX {
+            return err(
+                Class::Range,
+                here,
+                format!("`{text}` expects revents of more than {POLL_SOCKS_MAX} sockets"),
+                "one lane too many",
+                Some(format!("a poll step names at most {POLL_SOCKS_MAX} sockets")),
+            );
+        }
+        if poll_bits::parse(lane).is_none() {
+            return poll_bits_err(&Tok::new(lane, here));
+        }
+        start += lane.len() + 1;
+    }
+    poll_bits_err(&Tok::new(text, at))
 }
 
 /// A word that should be poll bits and is not.
@@ -766,6 +830,16 @@ impl ArgWriter<Text> for WriteWords<'_, '_> {
     fn events(&mut self, v: &u32) {
         self.word(poll_bits::text(u64::from(*v)));
     }
+    fn poll_sock(&mut self, v: &Tok) {
+        self.word(&v.text);
+    }
+    fn poll_also(&mut self, v: &PollAlso<Text>) {
+        for s in v.iter() {
+            if self.1.is_ok() {
+                self.1 = write!(self.0, ",{}", s.text);
+            }
+        }
+    }
     fn proc(&mut self, v: &Tok) {
         self.word(&v.text);
     }
@@ -801,6 +875,7 @@ fn parse_op(call: &Tok, args: &[Tok], line: &str) -> Result<Op, StepError> {
         next: 0,
         line_len: line.len(),
         line,
+        poll_rest: Vec::new(),
     };
     let op = Call::read_args(name, &mut words).expect("the call's word is in the table")?;
     words.finish()?;
@@ -863,6 +938,11 @@ fn parse_within(t: &Tok, at: Range<usize>) -> Result<Within, StepError> {
 }
 
 fn parse_expect(text: &str, at: Range<usize>) -> Result<Expect, StepError> {
+    if text.contains(',') {
+        return poll_bits::parse_each(text)
+            .map(|(packed, socks)| Expect::ReventsEach(packed, socks as u8))
+            .ok_or_else(|| revents_each_err(text, at.clone()));
+    }
     if text.starts_with("POLL") {
         return poll_bits::parse(text)
             .map(|b| Expect::Revents(u64::from(b)))

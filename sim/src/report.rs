@@ -120,12 +120,14 @@ pub fn call_text(c: &SysCall, spec: &WorldSpec) -> String {
         Call::Peek { sock, len } => format!("recv({sock}, {len}, MSG_PEEK)"),
         Call::Poll {
             sock,
+            also,
             events,
             timeout,
         } => {
             let ms = timeout.map_or("-1".into(), |d| d.as_ms().to_string());
             let ev = model::call::poll_bits::text(u64::from(events));
-            format!("poll({sock}, {ev}, {ms})")
+            let more: String = also.iter().map(|s| format!(",{s}")).collect();
+            format!("poll({sock}{more}, {ev}, {ms})")
         }
         Call::Getsockopt { sock, opt } => match opt {
             SockOpt::InQ | SockOpt::OutQ | SockOpt::OutQNsd => {
@@ -271,7 +273,9 @@ pub fn entry_text(spec: &WorldSpec, isns: &mut Isns, e: &Entry) -> Option<String
             proc, call, result, ..
         } => {
             let shown = match (call, result) {
-                (Call::Poll { .. }, Ok(bits)) => model::call::poll_bits::text(*bits),
+                (Call::Poll { also, .. }, Ok(bits)) => {
+                    model::call::poll_bits::text_each(*bits, 1 + also.iter().count())
+                }
                 _ => result_text(spec, e.host, result),
             };
             format!("{}: {} = {shown}", proc_name(proc), call_text(call, spec))

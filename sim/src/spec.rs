@@ -78,6 +78,9 @@ pub enum Expect {
     Revents(u64),
     /// A read to EOF that read this many bytes, then failed (`500+ECONNRESET`).
     ReadThenError(u64, Errno),
+    /// A poll step's revents over this many sockets (`POLLIN,0`), packed one
+    /// lane each as [`model::call::poll_bits::lane`] reads them.
+    ReventsEach(u64, u8),
 }
 
 impl Expect {
@@ -91,7 +94,7 @@ impl Expect {
         same: impl Fn(Errno, &str) -> bool,
     ) -> bool {
         match (*self, result) {
-            (Expect::Value(v) | Expect::Revents(v), Ok(n)) => n == v,
+            (Expect::Value(v) | Expect::Revents(v) | Expect::ReventsEach(v, _), Ok(n)) => n == v,
             (Expect::Ok, Ok(_)) => true,
             (Expect::Error(e), Err(name)) => same(e, name),
             (Expect::ReadThenError(n, e), Err(name)) => partial == n && same(e, name),
@@ -103,6 +106,9 @@ impl Expect {
     pub fn actual_text(&self, result: Result<u64, &str>, partial: u64) -> String {
         match (*self, result) {
             (Expect::Revents(_), Ok(n)) => model::call::poll_bits::text(n),
+            (Expect::ReventsEach(_, socks), Ok(n)) => {
+                model::call::poll_bits::text_each(n, usize::from(socks))
+            }
             (Expect::ReadThenError(..), Err(e)) => format!("{partial}+{e}"),
             (_, Ok(n)) => n.to_string(),
             (_, Err(e)) => e.to_string(),
@@ -117,6 +123,9 @@ impl std::fmt::Display for Expect {
             Expect::Error(e) => write!(f, "{e}"),
             Expect::Ok => f.write_str("ok"),
             Expect::Revents(v) => f.write_str(&model::call::poll_bits::text(*v)),
+            Expect::ReventsEach(v, socks) => {
+                f.write_str(&model::call::poll_bits::text_each(*v, usize::from(*socks)))
+            }
             Expect::ReadThenError(n, e) => write!(f, "{n}+{e}"),
         }
     }

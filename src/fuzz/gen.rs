@@ -529,6 +529,7 @@ impl Kind {
             },
             Kind::Poll => Call::Poll {
                 sock: Sock::Main,
+                also: Default::default(),
                 events: POLLIN | POLLRDHUP,
                 timeout: Some(Duration::from_ms(d.ms)),
             },

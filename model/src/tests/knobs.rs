@@ -992,6 +992,7 @@ fn poll_after_fin(knobs: &[(&str, &str)]) -> Option<CallResult> {
     h.send(FIN | ACK, 1, 1);
     use crate::call::poll_bits::*;
     h.call(Call::Poll {
+        also: Default::default(),
         sock: h.fd,
         events: POLLIN | POLLOUT | POLLRDHUP,
         timeout: None,

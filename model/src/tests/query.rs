@@ -13,6 +13,7 @@ const ALL_IN: u32 = POLLIN | POLLOUT | POLLRDHUP;
 
 fn poll(h: &mut H, events: u32, timeout_ms: Option<u64>) -> Option<CallResult> {
     h.call(Call::Poll {
+        also: Default::default(),
         sock: h.fd,
         events,
         timeout: timeout_ms.map(Duration::from_ms),
@@ -117,6 +118,7 @@ fn a_blocked_poll_wakes_on_data_and_one_with_a_timeout_returns_0() {
     );
     // A descriptor that is not open is POLLNVAL in revents, not EBADF.
     let bad = Call::Poll {
+        also: Default::default(),
         sock: 99,
         events: POLLIN,
         timeout: None,

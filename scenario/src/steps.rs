@@ -189,7 +189,11 @@ pub fn parse_step(line: &str) -> Result<StepDef, StepError> {
     let (args, label) = take_label(&toks[3..])?;
     let op = parse_op(call, &args, line)?;
     let (expect, blocked) = match expect_part {
-        Some((text, range)) => parse_expectations(text, range)?,
+        Some((text, range)) => {
+            let parsed = parse_expectations(text, range.clone())?;
+            check_revents_lanes(&op, parsed.0, range)?;
+            parsed
+        }
         None => (None, None),
     };
     Ok(StepDef {
@@ -913,6 +917,30 @@ fn parse_expectations(
     Ok((expect, blocked))
 }
 
+/// A poll step's expected revents name one lane per socket it polls (`0`
+/// alone, every socket timed out, fits any).
+fn check_revents_lanes(op: &Op, expect: Option<Expect>, at: Range<usize>) -> Result<(), StepError> {
+    let Op::Poll { also, .. } = op else {
+        return Ok(());
+    };
+    let socks = 1 + also.iter().count();
+    let lanes = match expect {
+        Some(Expect::Revents(_)) => 1,
+        Some(Expect::ReventsEach(_, n)) => usize::from(n),
+        _ => return Ok(()),
+    };
+    if lanes == socks {
+        return Ok(());
+    }
+    Err(err(
+        Class::Value,
+        at,
+        format!("the step polls {socks} sockets; the expected revents name {lanes}"),
+        format!("expected {socks} revents joined by `,`"),
+        Some("one revents per socket in the order polled: `poll l,s POLLIN = POLLIN,0`".into()),
+    ))
+}
+
 /// `blocked=1s±10ms` (or `+-`).
 fn parse_within(t: &Tok, at: Range<usize>) -> Result<Within, StepError> {
     let v = &t.text["blocked=".len()..];
@@ -1049,6 +1077,29 @@ mod tests {
             ok("0 w read s 10 = WSAECONNRESET").expect,
             Some(Expect::Error(Errno::ECONNRESET))
         );
+    }
+
+    #[test]
+    fn a_poll_over_several_sockets_parses_and_prints_back() {
+        let line = "0 w poll l,s,t POLLIN timeout=10ms = 0,POLLIN|POLLHUP,POLLNVAL";
+        let s = ok(line);
+        let Op::Poll { sock, also, .. } = &s.op else {
+            panic!("{:?}", s.op)
+        };
+        let names: Vec<&str> = also.iter().map(|t| t.text.as_str()).collect();
+        assert_eq!((sock.text.as_str(), names), ("l", vec!["s", "t"]));
+        assert_eq!(also.iter().map(|t| t.at.clone()).collect::<Vec<_>>(), [11..12, 13..14]);
+        let lanes = 0x11 << 16 | 0x20 << 32;
+        assert_eq!(s.expect, Some(Expect::ReventsEach(lanes, 3)));
+        assert!(s.to_string().contains("poll l,s,t POLLIN timeout=10ms"), "{s}");
+        assert!(s.to_string().contains("= 0,POLLIN|POLLHUP,POLLNVAL"), "{s}");
+        assert_eq!(ok("0 w poll l,s POLLIN = 0").expect, Some(Expect::Value(0)));
+        let e = parse_step("0 w poll l,s POLLIN = POLLIN").unwrap_err();
+        assert!(e.message.contains("polls 2 sockets"), "{e:?}");
+        let e = parse_step("0 w poll l,s POLLIN = POLLIN,0,0").unwrap_err();
+        assert!(e.message.contains("name 3"), "{e:?}");
+        let e = parse_step("0 w poll l, POLLIN").unwrap_err();
+        assert_eq!(e.at, 11..12);
     }
 
     #[test]

@@ -223,3 +223,37 @@ fn queue_sizes_and_options_read_back() {
     assert_eq!(get(&mut w, SockOpt::OutQ), Some(Err(Errno::EINVAL)));
     assert_eq!(get(&mut w, SockOpt::InQ), Some(Ok(0)));
 }
+
+#[test]
+fn a_poll_over_several_sockets_blocks_until_one_is_ready_and_reports_each() {
+    use crate::call::PollAlso;
+    let mut h = established();
+    let fd = h.fd;
+    let poll_two = |timeout_ms: Option<u64>| Call::Poll {
+        sock: fd,
+        also: PollAlso::from_socks(vec![fd + 7]).unwrap(),
+        events: POLLIN,
+        timeout: timeout_ms.map(Duration::from_ms),
+    };
+    // poll(2) takes a descriptor twice; each entry has its lane.
+    // The second descriptor is not open: POLLNVAL in its lane, at once.
+    let nval = u64::from(POLLNVAL) << LANE_BITS;
+    assert_eq!(h.call(poll_two(None)), Some(Ok(nval)));
+    let both = Call::Poll {
+        sock: fd,
+        also: PollAlso::from_socks(vec![fd]).unwrap(),
+        events: POLLIN,
+        timeout: Some(Duration::from_ms(50)),
+    };
+    assert_eq!(h.call(both), None, "nothing to read on either: blocks");
+    h.advance_ms(49);
+    assert_eq!(done(&mut h), []);
+    h.advance_ms(1);
+    assert_eq!(done(&mut h), [Ok(0)], "the timeout passes with every lane 0");
+    assert_eq!(h.call(both), None);
+    h.send_data(1, 1, 100);
+    let lanes = u64::from(POLLIN) | u64::from(POLLIN) << LANE_BITS;
+    assert_eq!(done(&mut h), [Ok(lanes)], "data wakes it; each lane reports");
+    assert_eq!(text_each(lanes, 2), "POLLIN,POLLIN");
+    assert_eq!(parse_each("POLLIN,POLLIN"), Some((lanes, 2)));
+}

@@ -154,6 +154,12 @@ pub fn table() -> Vec<Limit> {
             "more are dropped (and retransmitted by the peer)",
             "model::socket::OOO_RANGES_MAX",
         ),
+        row(
+            "sockets of one poll step",
+            model::call::POLL_SOCKS_MAX.to_string(),
+            "refused at the first socket past it (each has a 16-bit lane of the result)",
+            "model::call::POLL_SOCKS_MAX",
+        ),
         // A limit of the simulator or the model is one more row here, from
         // the constant that declares it; one of a crate above this one is a
         // row of `tcpsim::limits::table`.

@@ -100,6 +100,16 @@ const UNEXPORTABLE: &[(&str, &str, &str)] = &[
     ("poll-half-close", "server", "the call `poll`"),
     ("poll-hup-after-rst", "server", "the call `poll`"),
     (
+        "poll-listener-and-conns",
+        "client",
+        "more than one connection",
+    ),
+    (
+        "poll-listener-and-conns",
+        "server",
+        "more than one connection",
+    ),
+    (
         "time-wait-bind-in-use",
         "client",
         "opens a second connection",

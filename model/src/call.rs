@@ -261,9 +261,12 @@ pub mod poll_bits {
         if lanes.len() > super::POLL_SOCKS_MAX {
             return None;
         }
-        lanes.iter().enumerate().try_fold((0, lanes.len()), |(acc, n), (i, l)| {
-            Some((acc | u64::from(parse(l)?) << (LANE_BITS as usize * i), n))
-        })
+        lanes
+            .iter()
+            .enumerate()
+            .try_fold((0, lanes.len()), |(acc, n), (i, l)| {
+                Some((acc | u64::from(parse(l)?) << (LANE_BITS as usize * i), n))
+            })
     }
 
     /// `POLLIN|POLLHUP`, or `0`.

@@ -180,7 +180,14 @@ pub fn poll_fds(fds: &[i32], events: i16, ns: Option<u64>) -> Result<Vec<i16>, i
             .as_ref()
             .map_or(std::ptr::null(), |t| t as *const libc::timespec);
         // SAFETY: p.len() live pollfds; a live timespec or null; no signal mask.
-        let r = unsafe { libc::ppoll(p.as_mut_ptr(), p.len() as libc::nfds_t, tsp, std::ptr::null()) };
+        let r = unsafe {
+            libc::ppoll(
+                p.as_mut_ptr(),
+                p.len() as libc::nfds_t,
+                tsp,
+                std::ptr::null(),
+            )
+        };
         match r {
             r if r < 0 && errno() == libc::EINTR => continue,
             r if r < 0 => return Err(errno()),

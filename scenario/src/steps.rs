@@ -730,7 +730,9 @@ fn revents_each_err(text: &str, at: Range<usize>) -> StepError {
                 here,
                 format!("`{text}` expects revents of more than {POLL_SOCKS_MAX} sockets"),
                 "one lane too many",
-                Some(format!("a poll step names at most {POLL_SOCKS_MAX} sockets")),
+                Some(format!(
+                    "a poll step names at most {POLL_SOCKS_MAX} sockets"
+                )),
             );
         }
         if poll_bits::parse(lane).is_none() {
@@ -1088,10 +1090,16 @@ mod tests {
         };
         let names: Vec<&str> = also.iter().map(|t| t.text.as_str()).collect();
         assert_eq!((sock.text.as_str(), names), ("l", vec!["s", "t"]));
-        assert_eq!(also.iter().map(|t| t.at.clone()).collect::<Vec<_>>(), [11..12, 13..14]);
+        assert_eq!(
+            also.iter().map(|t| t.at.clone()).collect::<Vec<_>>(),
+            [11..12, 13..14]
+        );
         let lanes = 0x11 << 16 | 0x20 << 32;
         assert_eq!(s.expect, Some(Expect::ReventsEach(lanes, 3)));
-        assert!(s.to_string().contains("poll l,s,t POLLIN timeout=10ms"), "{s}");
+        assert!(
+            s.to_string().contains("poll l,s,t POLLIN timeout=10ms"),
+            "{s}"
+        );
         assert!(s.to_string().contains("= 0,POLLIN|POLLHUP,POLLNVAL"), "{s}");
         assert_eq!(ok("0 w poll l,s POLLIN = 0").expect, Some(Expect::Value(0)));
         let e = parse_step("0 w poll l,s POLLIN = POLLIN").unwrap_err();

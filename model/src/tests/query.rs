@@ -249,11 +249,19 @@ fn a_poll_over_several_sockets_blocks_until_one_is_ready_and_reports_each() {
     h.advance_ms(49);
     assert_eq!(done(&mut h), []);
     h.advance_ms(1);
-    assert_eq!(done(&mut h), [Ok(0)], "the timeout passes with every lane 0");
+    assert_eq!(
+        done(&mut h),
+        [Ok(0)],
+        "the timeout passes with every lane 0"
+    );
     assert_eq!(h.call(both), None);
     h.send_data(1, 1, 100);
     let lanes = u64::from(POLLIN) | u64::from(POLLIN) << LANE_BITS;
-    assert_eq!(done(&mut h), [Ok(lanes)], "data wakes it; each lane reports");
+    assert_eq!(
+        done(&mut h),
+        [Ok(lanes)],
+        "data wakes it; each lane reports"
+    );
     assert_eq!(text_each(lanes, 2), "POLLIN,POLLIN");
     assert_eq!(parse_each("POLLIN,POLLIN"), Some((lanes, 2)));
 }

@@ -189,11 +189,7 @@ pub fn parse_step(line: &str) -> Result<StepDef, StepError> {
     let (args, label) = take_label(&toks[3..])?;
     let op = parse_op(call, &args, line)?;
     let (expect, blocked) = match expect_part {
-        Some((text, range)) => {
-            let parsed = parse_expectations(text, range.clone())?;
-            check_revents_lanes(&op, parsed.0, range)?;
-            parsed
-        }
+        Some((text, range)) => parse_expectations(&op, text, range)?,
         None => (None, None),
     };
     Ok(StepDef {
@@ -891,9 +887,11 @@ fn parse_op(call: &Tok, args: &[Tok], line: &str) -> Result<Op, StepError> {
 /// The text after ` = `: a result, then `blocked=D±T`, either one optional
 /// (but not both absent).
 fn parse_expectations(
+    op: &Op,
     text: &str,
     at: Range<usize>,
 ) -> Result<(Option<Expect>, Option<Within>), StepError> {
+    check_revents_lanes(op, text, at.clone())?;
     let ws = words(text);
     let shift = |t: &Tok| at.start + t.at.start..at.start + t.at.end;
     let (blocked, rest) = match ws.last() {
@@ -921,16 +919,22 @@ fn parse_expectations(
 
 /// A poll step's expected revents name one lane per socket it polls (`0`
 /// alone, every socket timed out, fits any).
-fn check_revents_lanes(op: &Op, expect: Option<Expect>, at: Range<usize>) -> Result<(), StepError> {
+fn check_revents_lanes(op: &Op, text: &str, at: Range<usize>) -> Result<(), StepError> {
     let Op::Poll { also, .. } = op else {
         return Ok(());
     };
     let socks = 1 + also.iter().count();
-    let lanes = match expect {
-        Some(Expect::Revents(_)) => 1,
-        Some(Expect::ReventsEach(_, n)) => usize::from(n),
-        _ => return Ok(()),
+    let result = words(text)
+        .into_iter()
+        .next()
+        .filter(|t| !t.text.starts_with("blocked="));
+    // `0` (all timed out) and an errno (`EINTR`) are no revents.
+    let revents = |t: &Tok| t.text.contains(',') || t.text.starts_with("POLL");
+    let Some(result) = result.filter(revents) else {
+        return Ok(());
     };
+    let lanes = result.text.split(',').count();
+    let at = at.start + result.at.start..at.start + result.at.end;
     if lanes == socks {
         return Ok(());
     }
@@ -1106,6 +1110,10 @@ mod tests {
         assert!(e.message.contains("polls 2 sockets"), "{e:?}");
         let e = parse_step("0 w poll l,s POLLIN = POLLIN,0,0").unwrap_err();
         assert!(e.message.contains("name 3"), "{e:?}");
+        assert_eq!(
+            ok("0 w poll l,s POLLIN = EINTR").expect,
+            Some(Expect::Error(Errno::EINTR))
+        );
         let e = parse_step("0 w poll l, POLLIN").unwrap_err();
         assert_eq!(e.at, 11..12);
     }

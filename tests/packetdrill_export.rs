@@ -99,6 +99,7 @@ const UNEXPORTABLE: &[(&str, &str, &str)] = &[
     ("poll-half-close", "client", "the call `poll`"),
     ("poll-half-close", "server", "the call `poll`"),
     ("poll-hup-after-rst", "server", "the call `poll`"),
+    ("poll-listener-and-fin", "server", "the call `poll`"),
     (
         "poll-listener-and-conns",
         "client",

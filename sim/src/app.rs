@@ -9,6 +9,7 @@ use crate::world::{Ev, World};
 use model::call::{Expansion, Next, Rename};
 use model::Instant;
 use model::{CallResult, Errno, Fd, Fds, Pid, SysCall};
+use smallvec::SmallVec;
 
 /// Calls one step may make without blocking (read-until-EOF loops).
 const CALLS_PER_STEP_MAX: u32 = 1_000_000;
@@ -41,7 +42,8 @@ pub struct AppState {
     pub pc: u32,
     /// Where the current step is among its system calls.
     pub expansion: Expansion,
-    pub slots: Vec<Option<Fd>>,
+    /// Inline for a few slots: cloning a world allocates nothing for them.
+    pub slots: SmallVec<[Option<Fd>; 4]>,
     pub blocked: Option<BlockedCall>,
     pub pending_result: Option<CallResult>,
     /// When the current step started (for `blocked=` expectations).
@@ -57,7 +59,7 @@ impl AppState {
             status: AppStatus::NotStarted,
             pc: 0,
             expansion: Expansion::default(),
-            slots: vec![None; slots],
+            slots: smallvec::smallvec![None; slots],
             blocked: None,
             pending_result: None,
             started: Instant::ZERO,

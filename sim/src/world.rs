@@ -15,6 +15,7 @@ use crate::verdict::{EndReason, Observer, StepMismatch, Stuck, Verdict};
 use model::host::splitmix64;
 use model::Instant;
 use model::{Event, Host, HostConfig, HostId, Output, Segment};
+use smallvec::SmallVec;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
@@ -121,7 +122,8 @@ pub struct World {
     pub(crate) apps: Vec<AppState>,
     pub(crate) net: Network,
     /// Per host, the earliest timer event in the queue.
-    pub(crate) timer_at: Vec<Option<Instant>>,
+    /// (Inline for a few hosts, as `pid_proc`: a clone allocates nothing.)
+    pub(crate) timer_at: SmallVec<[Option<Instant>; 4]>,
     pub(crate) observer: Observer,
     pub(crate) trace: Option<Vec<Entry>>,
     pub events: u64,
@@ -130,7 +132,7 @@ pub struct World {
     pub(crate) out: Output,
     /// The process of each (pid, host), at `pid × hosts + host` (pids are
     /// dense per host; derived from `apps`: not hashed).
-    pub(crate) pid_proc: Vec<ProcId>,
+    pub(crate) pid_proc: SmallVec<[ProcId; 4]>,
     /// The process inside `Host::call` (None between events: not hashed).
     pub(crate) calling: Option<ProcId>,
     /// When each step returned, for steps that start `after` one (not
@@ -186,13 +188,13 @@ impl World {
             next_seq: 0,
             hosts,
             net,
-            timer_at: vec![None; n_hosts],
+            timer_at: smallvec::smallvec![None; n_hosts],
             observer: Observer::default(),
             trace: record_trace.then(Vec::new),
             events: 0,
             ended: None,
             out: Output::default(),
-            pid_proc: Vec::with_capacity(2 * hosts_n),
+            pid_proc: SmallVec::with_capacity(2 * hosts_n),
             calling: None,
             step_done: Vec::new(),
         };

@@ -111,7 +111,7 @@ impl World {
             "only an idle process calls"
         );
         assert_eq!(self.spec.steps[step as usize].proc, p);
-        Arc::make_mut(&mut self.proc_steps)[p as usize].push(step);
+        Arc::make_mut(&mut self.proc_steps[p as usize]).push(step);
         self.apps[p as usize].status = AppStatus::Ready;
         self.push(at, Ev::App(p));
         let ran = self.step();

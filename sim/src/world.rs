@@ -9,7 +9,7 @@
 use crate::app::{AppState, AppStatus};
 use crate::net::{Fate, Network};
 use crate::rng::SimRng;
-use crate::spec::{ProcId, WorldSpec};
+use crate::spec::{At, ProcId, WorldSpec};
 use crate::trace::{Entry, Fnv1a, What};
 use crate::verdict::{EndReason, Observer, StepMismatch, Stuck, Verdict};
 use model::host::splitmix64;
@@ -113,8 +113,9 @@ impl EventQueue {
 #[derive(Clone, Debug)]
 pub struct World {
     pub(crate) spec: Arc<WorldSpec>,
-    /// Step indices of each process, in order.
-    pub(crate) proc_steps: Arc<Vec<Vec<u32>>>,
+    /// Step indices of each process, in order. Each list shared: a clone
+    /// copies no list, and the explorer's call copies only its process's.
+    pub(crate) proc_steps: SmallVec<[Arc<Vec<u32>>; 4]>,
     pub now: Instant,
     pub(crate) queue: EventQueue,
     pub(crate) next_seq: u64,
@@ -181,7 +182,7 @@ impl World {
                 .iter()
                 .map(|_| AppState::new(spec.slot_names.len()))
                 .collect(),
-            proc_steps: Arc::new(proc_steps),
+            proc_steps: proc_steps.into_iter().map(Arc::new).collect(),
             spec,
             now: Instant::ZERO,
             queue: EventQueue::default(),
@@ -198,7 +199,12 @@ impl World {
             calling: None,
             step_done: Vec::new(),
         };
-        w.step_done = vec![None; w.spec.steps.len()];
+        // Only a spec with a step that starts `after` another reads when
+        // steps returned: others keep no such table (nothing to clone when
+        // the explorer copies the world).
+        if w.spec.steps.iter().any(|s| matches!(s.at, At::Once { .. })) {
+            w.step_done = vec![None; w.spec.steps.len()];
+        }
         w.start_processes();
         w
     }

@@ -5,6 +5,7 @@
 //! Every entry point takes the current time and fills an [`Output`]; after
 //! each, calls blocked in virtual time are retried (`wake_blocked`).
 
+use smallvec::SmallVec;
 use crate::event::{Conn, Event, Output, Pid, RstCause};
 use crate::input::{Arrival, ListenerRoom};
 use crate::personality::{AcceptQueueLimit, ListenOverflow, Personality, RstAfterReset};
@@ -26,8 +27,10 @@ pub const FD_FIRST: Fd = 3;
 /// are those of the process it belongs to.
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
 pub struct Process {
-    /// Index `fd - FD_FIRST` (empty for a thread: see `thread_of`).
-    pub fds: Vec<Option<SockId>>,
+    /// Index `fd - FD_FIRST` (empty for a thread: see `thread_of`). Inline
+    /// for a few descriptors, as a host's sockets and processes: a world's
+    /// clone (the explorer's, per choice) allocates nothing for them.
+    pub fds: SmallVec<[Option<SockId>; 4]>,
     /// The process whose descriptor table this thread shares.
     pub thread_of: Option<Pid>,
     pub blocked: Option<crate::blocking::Blocked>,
@@ -53,8 +56,8 @@ pub struct HostConfig {
 pub struct Host {
     pub cfg: HostConfig,
     pub personality: Arc<Personality>,
-    pub socks: Vec<Option<Socket>>,
-    pub procs: Vec<Process>,
+    pub socks: SmallVec<[Option<Socket>; 2]>,
+    pub procs: SmallVec<[Process; 2]>,
     pub(crate) next_ephemeral: u16,
     pub(crate) connections_made: u32,
     /// Freed connections that were reset, oldest first, at most
@@ -73,8 +76,8 @@ impl Host {
             next_ephemeral: cfg.ephemeral_first,
             cfg,
             personality,
-            socks: Vec::new(),
-            procs: Vec::new(),
+            socks: SmallVec::new(),
+            procs: SmallVec::new(),
             connections_made: 0,
             reset_tuples: Vec::new(),
         }

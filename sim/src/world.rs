@@ -51,9 +51,21 @@ impl Queued {
 /// reads it back whole to sift it up, a store-forwarding stall on every event
 /// (about a tenth of small-close/runs). Here a new element is written once,
 /// where it belongs, and only older elements are read.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub(crate) struct EventQueue {
     pub(crate) heap: Vec<Queued>,
+}
+
+/// Room a cloned queue keeps for events pushed after the clone (a clone of
+/// a vector has no room: the explorer's first push would reallocate it).
+const QUEUE_CLONE_SPARE: usize = 8;
+
+impl Clone for EventQueue {
+    fn clone(&self) -> EventQueue {
+        let mut heap = Vec::with_capacity(self.heap.len() + QUEUE_CLONE_SPARE);
+        heap.extend_from_slice(&self.heap);
+        EventQueue { heap }
+    }
 }
 
 impl EventQueue {
@@ -119,8 +131,9 @@ pub struct World {
     pub now: Instant,
     pub(crate) queue: EventQueue,
     pub(crate) next_seq: u64,
+    /// (A vector: hosts are large, and a world moves by value.)
     pub hosts: Vec<Host>,
-    pub(crate) apps: Vec<AppState>,
+    pub(crate) apps: SmallVec<[AppState; 4]>,
     pub(crate) net: Network,
     /// Per host, the earliest timer event in the queue.
     /// (Inline for a few hosts, as `pid_proc`: a clone allocates nothing.)

@@ -5,7 +5,6 @@
 //! Every entry point takes the current time and fills an [`Output`]; after
 //! each, calls blocked in virtual time are retried (`wake_blocked`).
 
-use smallvec::SmallVec;
 use crate::event::{Conn, Event, Output, Pid, RstCause};
 use crate::input::{Arrival, ListenerRoom};
 use crate::personality::{AcceptQueueLimit, ListenOverflow, Personality, RstAfterReset};
@@ -14,6 +13,7 @@ use crate::seq::Seq;
 use crate::socket::{rst_reply, Ctx, SockId, Socket, WndRule};
 use crate::state::{Rule, State};
 use crate::Instant;
+use smallvec::SmallVec;
 use std::sync::Arc;
 
 /// Descriptor number, as a program sees it.

@@ -9,12 +9,19 @@ use sim::{examples, World};
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("bulk") {
-        let bytes: u64 = args.get(1).map_or(10_000_000, |a| a.parse().expect("bytes"));
+        let bytes: u64 = args
+            .get(1)
+            .map_or(10_000_000, |a| a.parse().expect("bytes"));
         let v = World::new(examples::bulk(bytes), false).run();
-        println!("bulk {bytes} bytes: {} events, {} segments", v.events, v.segments_sent);
+        println!(
+            "bulk {bytes} bytes: {} events, {} segments",
+            v.events, v.segments_sent
+        );
         return;
     }
-    let runs: u64 = args.first().map_or(1, |a| a.parse().expect("a number of runs"));
+    let runs: u64 = args
+        .first()
+        .map_or(1, |a| a.parse().expect("a number of runs"));
     let spec = examples::small_close(false);
     let mut events = 0;
     for _ in 0..runs {

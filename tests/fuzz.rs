@@ -331,11 +331,22 @@ fn fuzz_without_arguments_checks_the_default_properties_and_says_where_it_writes
 }
 
 #[test]
-fn the_generators_draw_poll_getsockopt_and_timeouts() {
+fn the_generators_draw_poll_getsockopt_timeouts_nagle_calls_and_threads() {
     // Issue 16's calls are in the fuzzer's vocabulary: among a few thousand
     // cases each one appears, written in scenario text that loads again.
-    let words = [" poll ", " getsockopt ", " rcvtimeo ", "timeout="];
-    let seen = std::cell::RefCell::new([0u32; 4]);
+    // So are the send-decision calls (nodelay, cork, write's `more`) and a
+    // reader thread started `after` the connection is ready.
+    let words = [
+        " poll ",
+        " getsockopt ",
+        " rcvtimeo ",
+        "timeout=",
+        " nodelay ",
+        " cork ",
+        " more",
+        "after ",
+    ];
+    let seen = std::cell::RefCell::new([0u32; 8]);
     let r = runner(3_000, 9).run(&mixed(&all_stacks()), |case| {
         let (c, _) = run_case(&[], &case).map_err(TestCaseError::fail)?;
         let text = scenario::write(&c.text_file());

@@ -389,3 +389,40 @@ fn sockstat_and_tcpi_state_read_the_host() {
         f.message
     );
 }
+
+#[test]
+fn nagle_nodelay_and_msg_more_decide_when_a_short_write_goes() {
+    // Nagle: the second short write waits for the first's ACK; with
+    // TCP_NODELAY it goes at once; MSG_MORE holds a write until the next.
+    // Each script (with SO_REUSEADDR on the listener, which the runner
+    // answers without the model) passes on Linux 6.18 under the packetdrill
+    // binary, and the `[0]` variant fails there at the same line.
+    let head = "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n\
+                +0 bind(3, ..., ...) = 0\n+0 listen(3, 1) = 0\n\
+                +0 < S 0:0(0) win 32792 <mss 1000>\n+0 > S. 0:0(0) ack 1 <...>\n\
+                +0 < . 1:1(0) ack 1 win 257\n+0 accept(3, ..., ...) = 4\n";
+    let nagle = "+0 write(4, ..., 100) = 100\n+0 > P. 1:101(100) ack 1\n\
+                 +0 write(4, ..., 100) = 100\n+0.01 < . 1:1(0) ack 101 win 257\n\
+                 +0 > P. 101:201(100) ack 1\n";
+    let nodelay = "+0 setsockopt(4, IPPROTO_TCP, TCP_NODELAY, [1], 4) = 0\n\
+                   +0 write(4, ..., 100) = 100\n+0 > P. 1:101(100) ack 1\n\
+                   +0 write(4, ..., 100) = 100\n+0 > P. 101:201(100) ack 1\n";
+    let more = "+0 send(4, ..., 100, MSG_MORE) = 100\n+0.01 write(4, ..., 100) = 100\n\
+                +0 > P. 1:201(200) ack 1\n";
+    let linux = model::Personality::builtin("linux").expect("linux");
+    let run = |body: &str| {
+        let text = format!("{head}{body}");
+        packetdrill::run(
+            &packetdrill::parse(&text, &[]).expect("parses"),
+            &linux,
+            None,
+        )
+    };
+    for body in [nagle, nodelay, more] {
+        let out = run(body);
+        assert_eq!(out.verdict(), "pass", "{body}: {out:?}");
+    }
+    // Without TCP_NODELAY the second write does not go at once.
+    let held = nodelay.replace("[1]", "[0]");
+    assert_eq!(run(&held).verdict(), "fail");
+}

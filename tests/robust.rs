@@ -257,8 +257,10 @@ fn the_fuzz_targets_doc_and_script_name_every_target() {
 }
 
 /// The extreme slice's reader threads run: each is declared a thread of its
-/// side's process, and its `read eof` returns in at least half the cases
-/// (39 of 75 at seed 14: the others are still blocked when the run ends, as
+/// side's process, and its `read eof` returns in at least two fifths of the
+/// cases (31 of 75 at seed 14 since the generators draw nodelay, cork and
+/// `more`, which moved the draws: 39 before, and still 31 with every Nagle
+/// and cork hold disabled; the others are still blocked when the run ends, as
 /// when the peer only exits after a day, past the time limit).
 #[test]
 fn the_extreme_slice_s_reader_threads_read() {
@@ -290,7 +292,7 @@ fn the_extreme_slice_s_reader_threads_read() {
     assert!(drawn >= 15, "{drawn} reader threads drawn");
     println!("{returned} of {drawn} reader threads returned");
     assert!(
-        returned * 2 >= drawn,
+        returned * 5 >= drawn * 2,
         "{returned} of {drawn} readers returned"
     );
 }

@@ -88,6 +88,9 @@ enum CallPick {
     RcvBuf(u8, u32),
     SndBuf(u8, u32),
     Dup(u8),
+    NoDelay(u8, bool),
+    Cork(u8, bool),
+    WriteMore(u8, u64),
 }
 
 /// Two hosts (A is 0, B is 1), two processes each, the segments in flight.
@@ -177,8 +180,17 @@ impl Pair {
             CallPick::Write(n, bytes) => Call::Write {
                 sock: fd(n),
                 bytes: bytes % (1 << 34),
+                more: false,
                 timeout: None,
             },
+            CallPick::WriteMore(n, bytes) => Call::Write {
+                sock: fd(n),
+                bytes: bytes % (1 << 34),
+                more: true,
+                timeout: None,
+            },
+            CallPick::NoDelay(n, on) => Call::NoDelay { sock: fd(n), on },
+            CallPick::Cork(n, on) => Call::Cork { sock: fd(n), on },
             CallPick::Read(n, len) => Call::Read {
                 sock: fd(n),
                 len: ReadLen::Bytes(u64::from(len)),

@@ -219,7 +219,12 @@ impl Host {
             Call::Listen { backlog, .. } => Step::Done(self.listen(now, sid, backlog, out)),
             Call::Accept { .. } => self.accept(pid, sid),
             Call::Connect { to, .. } => self.connect(now, sid, to.into(), first, out),
-            Call::Write { bytes, .. } => self.write(now, pid, sid, bytes, done, out),
+            Call::Write { bytes, more, .. } => {
+                self.sock_mut(sid).more = more;
+                let step = self.write(now, pid, sid, bytes, done, out);
+                self.sock_mut(sid).more = false;
+                step
+            }
             Call::Read { len, .. } => {
                 let ReadLen::Bytes(max) = len else {
                     unreachable!("read to EOF is expanded")
@@ -236,6 +241,8 @@ impl Host {
             | Call::ReuseAddr { .. }
             | Call::RcvBuf { .. }
             | Call::SndBuf { .. } => Step::Done(self.set_option(now, sid, call, out).map(|()| 0)),
+            Call::NoDelay { on, .. } => self.set_push_option(now, sid, Some(on), None, out),
+            Call::Cork { on, .. } => self.set_push_option(now, sid, None, Some(on), out),
             Call::Dup { .. } => Step::Done(Ok(self.new_fd(pid, sid) as u64)),
             Call::Poll { events, .. } => {
                 let r = query::poll_revents(self.sock(sid), &self.personality.knobs, events);
@@ -304,6 +311,36 @@ impl Host {
             _ => unreachable!("{} is not a socket option", call.name()),
         }
         Ok(())
+    }
+
+    /// TCP_NODELAY or TCP_CORK. Turning Nagle off or the cork off sends what
+    /// they held (Linux do_tcp_setsockopt → tcp_push_pending_frames; BSD
+    /// tcp_ctloutput calls tcp_output when TF_NOPUSH is cleared).
+    fn set_push_option(
+        &mut self,
+        now: Instant,
+        sid: SockId,
+        nodelay: Option<bool>,
+        cork: Option<bool>,
+        out: &mut Output,
+    ) -> Step {
+        let p = Arc::clone(&self.personality);
+        if cork.is_some() && !p.knobs.cork_option.value {
+            return Step::Done(Err(Errno::ENOPROTOOPT));
+        }
+        let s = self.sock_mut(sid);
+        let released = nodelay == Some(true) || cork == Some(false);
+        s.nodelay = nodelay.unwrap_or(s.nodelay);
+        s.cork = cork.unwrap_or(s.cork);
+        if released && s.state.synchronized() {
+            let mut ctx = Ctx {
+                p: &p.knobs,
+                now,
+                out,
+            };
+            s.output(&mut ctx);
+        }
+        Step::Done(Ok(0))
     }
 
     /// A call that failed tells the trace, unless the error only means "not yet".

@@ -141,6 +141,11 @@ impl Serialize for ReadLen {
     }
 }
 
+/// For serde: a flag left out when unset.
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
 /// A read-until-EOF step reads at most this much per read() call, in the
 /// simulator and on the kernel alike.
 pub const READ_EOF_CHUNK_BYTES: u64 = 1 << 20;
@@ -332,6 +337,8 @@ pub trait ArgSyntax<N: Naming> {
     fn linger(&mut self) -> Result<Option<u32>, Self::Err>;
     /// `on` (the default when absent) or `off`.
     fn on_off(&mut self) -> Result<bool, Self::Err>;
+    /// An optional `more` flag (send's MSG_MORE).
+    fn more(&mut self) -> Result<bool, Self::Err>;
     fn duration(&mut self) -> Result<Duration, Self::Err>;
     /// `timeout=DURATION`, optional (none: wait as long as it takes).
     fn timeout(&mut self) -> Result<Option<Duration>, Self::Err>;
@@ -359,6 +366,7 @@ pub trait ArgWriter<N: Naming> {
     fn how(&mut self, v: &How);
     fn linger(&mut self, v: &Option<u32>);
     fn on_off(&mut self, v: &bool);
+    fn more(&mut self, v: &bool);
     fn duration(&mut self, v: &Duration);
     fn timeout(&mut self, v: &Option<Duration>);
     fn sockopt(&mut self, v: &SockOpt);
@@ -515,10 +523,12 @@ calls! {
     Write {
         #[serde(rename = "fd")] sock: N::Sock [sock],
         bytes: u64 [size],
+        #[serde(skip_serializing_if = "is_false")] more: bool [more],
         #[serde(skip_serializing_if = "Option::is_none")] timeout: Option<Duration> [timeout],
     }
-        = "write" ["send"] "write S SIZE [timeout=D]", Maybe,
+        = "write" ["send"] "write S SIZE [more] [timeout=D]", Maybe,
         "write SIZE bytes; blocks while the send buffer is full (non-blocking: partial count or EAGAIN). \
+         `more` is send(MSG_MORE): a short last segment waits for more, as under `cork`. \
          With `timeout=D` it blocks at most D, then returns the partial count or EAGAIN";
     Read {
         #[serde(rename = "fd")] sock: N::Sock [sock],
@@ -574,6 +584,15 @@ calls! {
         = "keepalive" [] "keepalive S [on|off]", Never,
         "SO_KEEPALIVE: probe an idle connection (`keepalive_idle_s`, `keepalive_intvl_s`, \
          `keepalive_probes`), drop it with ETIMEDOUT when unanswered";
+    NoDelay { #[serde(rename = "fd")] sock: N::Sock [sock], on: bool [on_off] }
+        = "nodelay" ["TCP_NODELAY"] "nodelay S [on|off]", Never,
+        "TCP_NODELAY: a short segment goes out at once, not held while data is unacknowledged \
+         (the personality's `nagle`); turning it on sends what Nagle held";
+    Cork { #[serde(rename = "fd")] sock: N::Sock [sock], on: bool [on_off] }
+        = "cork" ["TCP_CORK", "TCP_NOPUSH"] "cork S [on|off]", Never,
+        "TCP_CORK (BSD TCP_NOPUSH): hold a short last segment until the option is cleared, the FIN \
+         goes, or the persist timer fires (Linux: after max(RTO, 200 ms) with nothing in flight); \
+         turning it off sends what it held. ENOPROTOOPT where the personality has none (`cork_option`)";
     ReuseAddr { #[serde(rename = "fd")] sock: N::Sock [sock], on: bool [on_off] }
         = "reuseaddr" ["SO_REUSEADDR"] "reuseaddr S [on|off]", Never,
         "SO_REUSEADDR, before bind: whether a port still held by TIME-WAIT or connected sockets \
@@ -628,6 +647,8 @@ impl<N: Naming> Call<N> {
             | Call::Nonblocking { sock, .. }
             | Call::Keepalive { sock, .. }
             | Call::ReuseAddr { sock, .. }
+            | Call::NoDelay { sock, .. }
+            | Call::Cork { sock, .. }
             | Call::Peek { sock, .. }
             | Call::RcvBuf { sock, .. }
             | Call::SndBuf { sock, .. }

@@ -87,6 +87,9 @@ impl Socket {
             nonblocking: _,
             keepalive: _,
             reuse_addr: _,
+            nodelay: _,
+            cork: _,
+            more: _,
             linger: _,
             rcvtimeo: _,
             sndtimeo: _,
@@ -121,7 +124,7 @@ impl Tcb {
             ooo: _, ooo_fin: _, cwnd: _, ssthresh: _, dupacks: _, srtt: _, rttvar: _, rto: _,
             retries: _, refusals: _, retry_after_refusal: _, probes_out: _,
             keepalive_probes: _, ack_now: _, last_ack_sent: _, rcv_wnd_sent: _, ts_ok: _,
-            quick_acks: _, pingpong: _,
+            quick_acks: _, pingpong: _, snd_sml: _,
             // The instants:
             rtt_probe, keepalive_at, first_syn_at, send_timer, delack_at, data_rcvd_at,
             close_timer,

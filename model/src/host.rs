@@ -419,6 +419,8 @@ impl Host {
         child.snd_buf_opt = listener.snd_buf_opt;
         child.linger = listener.linger;
         child.reuse_addr = listener.reuse_addr;
+        child.nodelay = listener.nodelay;
+        child.cork = listener.cork;
         child.remote = seg.src;
         child.bound = true;
         child.parent = Some(lid);

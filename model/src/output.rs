@@ -2,10 +2,11 @@
 //! §3.8.6, RFC 5681 slow start), retransmission of the head, and RTO
 //! arithmetic (RFC 6298).
 //!
-//! Simplified: no Nagle, no SACK, no window scaling (windows are 32-bit); a
+//! Nagle's algorithm, TCP_NODELAY and TCP_CORK decide whether a short last
+//! segment waits ([`Socket::holds_short`]). Simplified: no SACK, no window scaling (windows are 32-bit); a
 //! zero-window probe is Linux's (an ACK below SND.UNA), not a byte beyond the window.
 
-use crate::personality::Knobs;
+use crate::personality::{Knobs, NagleRule};
 use crate::segment::Flags;
 use crate::seq::Offset;
 use crate::socket::{Ctx, SendTimer, Socket};
@@ -83,6 +84,9 @@ impl Socket {
                     break;
                 }
                 let last = len as u64 == unsent;
+                if last && len < t.mss && !t.fin_queued && self.holds_short(ctx.p, in_flight) {
+                    break;
+                }
                 let mut flags = Flags::ACK;
                 if last {
                     flags = flags | Flags::PSH;
@@ -101,15 +105,63 @@ impl Socket {
         let unsent = self.snd_unsent();
         let t = &mut self.tcb;
         let idle = t.send_timer == SendTimer::Idle;
-        if unsent > 0 && t.snd_wnd == 0 && t.snd_nxt == t.snd_una && idle {
+        if unsent > 0 && t.snd_nxt == t.snd_una && idle {
             // Zero window and nothing in flight: the persist timer probes it (RFC 9293 §3.8.6.1).
             // It starts on the peer's zero-window ACK: the peer was heard now.
+            // A corked short segment with nothing in flight waits for the same
+            // timer (Linux tcp_check_probe_timer; BSD tcp_output's
+            // tcp_setpersist), which sends it when the window is open.
             t.send_timer = SendTimer::Persist {
                 at: ctx.now + crate::timer::persist_interval(ctx.p, t.rto),
                 heard_at: ctx.now,
             };
         }
         sent
+    }
+
+    /// Whether a short last segment (less than the MSS, no FIN with it)
+    /// waits: always under TCP_CORK or MSG_MORE; by Nagle's algorithm
+    /// (`nagle`) unless TCP_NODELAY. Linux tcp_nagle_test() exempts the FIN
+    /// (tcp_send_fin pushes with TCP_NAGLE_OFF); BSD tcp_output sends a FIN
+    /// whatever held the data.
+    fn holds_short(&self, p: &Knobs, in_flight: u64) -> bool {
+        let t = &self.tcb;
+        // A retransmission (go-back-N below SND.MAX) is never held (BSD
+        // tcp_output: snd_nxt < snd_max goes; Linux retransmits apart).
+        if t.snd_nxt < t.snd_max {
+            return false;
+        }
+        if self.cork || self.more {
+            return true;
+        }
+        if self.nodelay || in_flight == 0 {
+            return false;
+        }
+        match p.nagle.value {
+            NagleRule::Minshall => t.snd_sml > t.snd_una && t.snd_sml <= t.snd_nxt,
+            NagleRule::Unacked => true,
+            NagleRule::Off => false,
+        }
+    }
+
+    /// The persist timer found the window open: the segment a cork (or
+    /// MSG_MORE) held goes out, one of up to the MSS with PSH, whatever holds
+    /// it (Linux tcp_write_wakeup(); BSD tcp_timer_persist → tcp_output with
+    /// TF_FORCEDATA). Returns whether it sent.
+    pub(crate) fn send_held(&mut self, ctx: &mut Ctx) -> bool {
+        let unsent = self.snd_unsent();
+        let t = &self.tcb;
+        let room = u64::from(t.snd_wnd.min(t.cwnd)).saturating_sub(t.snd_nxt - t.snd_una);
+        if unsent == 0 || room == 0 || !self.state.synchronized() {
+            return false;
+        }
+        let len = unsent.min(room).min(u64::from(t.mss)) as u32;
+        let mut flags = Flags::ACK | Flags::PSH;
+        if len as u64 == unsent && t.fin_queued {
+            flags = flags | Flags::FIN;
+        }
+        self.send_at(ctx, flags, len);
+        true
     }
 
     /// Sends `len` octets (and FIN if flagged) at SND.NXT and advances it.
@@ -135,6 +187,9 @@ impl Socket {
             t.snd_max = end;
         }
         t.snd_nxt = end;
+        if len > 0 && len < t.mss {
+            t.snd_sml = end;
+        }
         // Data in flight needs the retransmission timer; a running one keeps
         // its deadline (RFC 6298 §5.1), a persist timer gives way to it.
         if !matches!(t.send_timer, SendTimer::Retransmit { .. }) {

@@ -187,6 +187,9 @@ pub struct Tcb {
     /// When in-order data last arrived; None before the first (Linux `ato == 0`).
     pub data_rcvd_at: Option<Instant>,
     pub close_timer: Option<(Instant, CloseTimer)>,
+    /// The end of the last segment sent shorter than the MSS (Linux
+    /// tp->snd_sml, tcp_minshall_update): Minshall's Nagle waits for its ACK.
+    pub snd_sml: Offset,
 }
 
 impl Tcb {
@@ -255,6 +258,15 @@ pub struct Socket {
     /// SO_REUSEADDR (accepted sockets inherit the listener's, as Linux
     /// sk_clone_lock() copies sk_reuse and BSD sonewconn() so_options).
     pub reuse_addr: bool,
+    /// TCP_NODELAY: Nagle's algorithm off (accepted sockets inherit the
+    /// listener's: Linux clones tp->nonagle, FreeBSD syncache_socket() copies
+    /// TF_NODELAY and TF_NOPUSH).
+    pub nodelay: bool,
+    /// TCP_CORK (BSD TCP_NOPUSH): a short last segment waits.
+    pub cork: bool,
+    /// The write being pushed has MSG_MORE: it corks this push only (Linux
+    /// tcp_push() with TCP_NAGLE_CORK); set and cleared around it.
+    pub more: bool,
     /// SO_LINGER: None when off, else l_linger as the personality stored it
     /// (`linger_storage`): XNU's `short` can hold a negative value, which
     /// neither waits nor resets.
@@ -309,6 +321,9 @@ impl Socket {
             nonblocking: false,
             keepalive: false,
             reuse_addr: false,
+            nodelay: false,
+            cork: false,
+            more: false,
             linger: None,
             rcvtimeo: None,
             sndtimeo: None,

@@ -204,6 +204,9 @@ impl Socket {
     /// peer's window), unless probing gives up (`persist_gives_up`).
     fn persist_expired(&mut self, ctx: &mut Ctx, heard_at: Instant) -> Arrival {
         self.timer_event(ctx, TimerKind::Persist);
+        if self.send_held(ctx) {
+            return Arrival::Done;
+        }
         let p = ctx.p;
         let idle = ctx.now.checked_since(heard_at).unwrap_or_default();
         if self.persist_gives_up(p, idle) {

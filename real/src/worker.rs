@@ -362,12 +362,9 @@ impl Worker<'_> {
             Call::Write {
                 sock,
                 bytes,
+                more,
                 timeout,
-            } => {
-                self.note_conn(sock);
-                let wait = timeout.map(|d| self.cx.scaled(d.as_ns()));
-                self.write(self.fd(sock), bytes, wait)
-            }
+            } => self.write_call(sock, bytes, more, timeout),
             Call::Read { sock, len, timeout } => {
                 let ReadLen::Bytes(max) = len else {
                     unreachable!("read to EOF is expanded")
@@ -398,6 +395,8 @@ impl Worker<'_> {
             | Call::Nonblocking { .. }
             | Call::Keepalive { .. }
             | Call::ReuseAddr { .. }
+            | Call::NoDelay { .. }
+            | Call::Cork { .. }
             | Call::RcvBuf { .. }
             | Call::SndBuf { .. } => self.option_call(c),
             Call::Dup { sock, new } => self.dup(sock, new),
@@ -414,11 +413,16 @@ impl Worker<'_> {
         let bool_opt = |fd, name, on: bool| {
             res_of(sys::set_int_opt(fd, libc::SOL_SOCKET, name, i32::from(on)) as isize)
         };
+        let tcp_opt = |fd, name, on: bool| {
+            res_of(sys::set_int_opt(fd, libc::IPPROTO_TCP, name, i32::from(on)) as isize)
+        };
         match *c {
             Call::Linger { sock, linger } => self.linger(self.fd(sock), linger),
             Call::Nonblocking { sock, on } => nonblocking(self.fd(sock), on),
             Call::Keepalive { sock, on } => bool_opt(self.fd(sock), libc::SO_KEEPALIVE, on),
             Call::ReuseAddr { sock, on } => bool_opt(self.fd(sock), libc::SO_REUSEADDR, on),
+            Call::NoDelay { sock, on } => tcp_opt(self.fd(sock), libc::TCP_NODELAY, on),
+            Call::Cork { sock, on } => tcp_opt(self.fd(sock), libc::TCP_CORK, on),
             Call::RcvBuf { sock, bytes } => self.buf_opt(sock, libc::SO_RCVBUF, bytes),
             Call::SndBuf { sock, bytes } => self.buf_opt(sock, libc::SO_SNDBUF, bytes),
             _ => unreachable!("not an option call"),
@@ -634,13 +638,28 @@ impl Worker<'_> {
     /// With a step's timeout, each send waits for room by poll() (what is
     /// left of the wait) and does not block; running out returns the count
     /// so far, or EAGAIN, as a send with SO_SNDTIMEO does.
-    fn write(&mut self, fd: i32, bytes: u64, wait_ns: Option<u64>) -> Res {
+    /// A write step's send() calls: MSG_MORE with `more`, a scaled timeout.
+    fn write_call(
+        &mut self,
+        sock: u16,
+        bytes: u64,
+        more: bool,
+        timeout: Option<model::Duration>,
+    ) -> Res {
+        self.note_conn(sock);
+        let wait = timeout.map(|d| self.cx.scaled(d.as_ns()));
+        let more = if more { libc::MSG_MORE } else { 0 };
+        self.write(self.fd(sock), bytes, wait, more)
+    }
+
+    /// send() until `bytes` are written; `more_flag` is MSG_MORE or 0.
+    fn write(&mut self, fd: i32, bytes: u64, wait_ns: Option<u64>, more_flag: i32) -> Res {
         let buf = vec![0u8; bytes.min(IO_CHUNK_MAX) as usize];
         let mut total = 0u64;
         let end = wait_ns.map(|n| sys::mono_ns() + n);
         loop {
             let k = (bytes - total).min(buf.len() as u64) as usize;
-            let mut flags = libc::MSG_NOSIGNAL;
+            let mut flags = libc::MSG_NOSIGNAL | more_flag;
             if let Some(end) = end {
                 let left = end.saturating_sub(sys::mono_ns());
                 match sys::poll_one(fd, libc::POLLOUT, Some(left)) {

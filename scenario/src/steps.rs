@@ -584,6 +584,15 @@ impl ArgSyntax<Text> for Words<'_> {
         Ok(on)
     }
 
+    fn more(&mut self) -> Result<bool, StepError> {
+        let more = matches!(
+            self.peek().map(|t| t.text.as_str()),
+            Some("more" | "MSG_MORE")
+        );
+        self.next += more as usize;
+        Ok(more)
+    }
+
     fn duration(&mut self) -> Result<Duration, StepError> {
         let d = self.take("a duration")?;
         parse_duration(&d.text).map_err(|e| unit_err(e, &d, "duration", DURATIONS))
@@ -737,6 +746,11 @@ impl ArgWriter<Text> for WriteWords<'_, '_> {
     }
     fn on_off(&mut self, v: &bool) {
         self.word(if *v { "on" } else { "off" });
+    }
+    fn more(&mut self, v: &bool) {
+        if *v {
+            self.word("more");
+        }
     }
     fn duration(&mut self, v: &Duration) {
         self.word(format_duration(*v));

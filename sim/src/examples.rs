@@ -47,6 +47,7 @@ pub fn small_close(half_close: bool) -> Arc<WorldSpec> {
         Action::Write {
             sock: s,
             bytes: 500,
+            more: false,
             timeout: None,
         },
     );
@@ -81,6 +82,7 @@ pub fn small_close(half_close: bool) -> Arc<WorldSpec> {
         Action::Write {
             sock: c,
             bytes: 1000,
+            more: false,
             timeout: None,
         },
     );
@@ -122,6 +124,7 @@ pub fn bulk(bytes: u64) -> Arc<WorldSpec> {
         Action::Write {
             sock: c,
             bytes,
+            more: false,
             timeout: None,
         },
     );

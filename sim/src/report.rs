@@ -104,8 +104,15 @@ pub fn call_text(c: &SysCall, spec: &WorldSpec) -> String {
         Call::Write {
             sock,
             bytes,
+            more,
             timeout,
-        } => format!("write({sock}, {bytes}){}", within(timeout)),
+        } => {
+            let call = match more {
+                true => format!("send({sock}, {bytes}, MSG_MORE)"),
+                false => format!("write({sock}, {bytes})"),
+            };
+            format!("{call}{}", within(timeout))
+        }
         Call::Read { sock, len, timeout } => match len {
             ReadLen::Bytes(max) => format!("read({sock}, {max}){}", within(timeout)),
             ReadLen::Eof => format!("read({sock}, …) until EOF{}", within(timeout)),
@@ -141,6 +148,10 @@ pub fn call_text(c: &SysCall, spec: &WorldSpec) -> String {
         Call::ReuseAddr { sock, on } => {
             format!("setsockopt({sock}, SO_REUSEADDR, {})", u8::from(on))
         }
+        Call::NoDelay { sock, on } => {
+            format!("setsockopt({sock}, TCP_NODELAY, {})", u8::from(on))
+        }
+        Call::Cork { sock, on } => format!("setsockopt({sock}, TCP_CORK, {})", u8::from(on)),
         Call::RcvBuf { sock, bytes } => format!("setsockopt({sock}, SO_RCVBUF, {bytes})"),
         Call::SndBuf { sock, bytes } => format!("setsockopt({sock}, SO_SNDBUF, {bytes})"),
         Call::Dup { sock, .. } => format!("dup({sock})"),

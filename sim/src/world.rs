@@ -682,9 +682,11 @@ mod tests {
         // 0xf310…: each process keeps when its step started (for `blocked=`
         // expectations), each socket its SO_RCVTIMEO/SO_SNDTIMEO, whether an
         // RST went either way on it and what getsockopt(SO_SNDBUF) reads, a
-        // host its reset 4-tuples; the knobs the FreeBSD packetdrill suite added.
+        // host its reset 4-tuples; the knobs the FreeBSD packetdrill suite added;
+        // each socket its TCP_NODELAY, TCP_CORK, MSG_MORE and snd_sml (Nagle),
+        // the knobs nagle and cork_option.
         assert_eq!(
-            digest, 0xba6e_9f07_ad25_2640,
+            digest, 0xba8f_46c9_48c5_23b6,
             "state_hash of small-close is now {digest:#018x}"
         );
     }

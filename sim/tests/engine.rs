@@ -30,6 +30,7 @@ fn transfer(seed: u64, bytes: u64, link: Link) -> WorldSpec {
         Action::Write {
             sock: s,
             bytes: 1000,
+            more: false,
             timeout: None,
         },
     );
@@ -40,6 +41,7 @@ fn transfer(seed: u64, bytes: u64, link: Link) -> WorldSpec {
         Action::Write {
             sock: c,
             bytes,
+            more: false,
             timeout: None,
         },
     );
@@ -250,6 +252,7 @@ fn a_dead_peer_ends_in_etimedout_not_a_hang() {
         Action::Write {
             sock: c,
             bytes: 10_000,
+            more: false,
             timeout: None,
         },
     );
@@ -354,6 +357,7 @@ fn invariants_hold_after_every_step_through_resets() {
             Action::Write {
                 sock: s,
                 bytes: 500,
+                more: false,
                 timeout: None,
             },
         );
@@ -364,6 +368,7 @@ fn invariants_hold_after_every_step_through_resets() {
             Action::Write {
                 sock: c,
                 bytes: 100_000,
+                more: false,
                 timeout: None,
             },
         );
@@ -394,6 +399,7 @@ fn crossing(seed: u64, bytes: u64, link: Link) -> WorldSpec {
             Action::Write {
                 sock,
                 bytes,
+                more: false,
                 timeout: None,
             },
         );
@@ -496,6 +502,7 @@ fn an_expectation_after_exit_fails_naming_why_it_never_ran() {
         Action::Write {
             sock: c,
             bytes: 10,
+            more: false,
             timeout: None,
         },
     )
@@ -558,6 +565,7 @@ fn steps_that_ran_and_held_leave_no_mismatch() {
         Action::Write {
             sock: c,
             bytes: 10,
+            more: false,
             timeout: None,
         },
     )
@@ -645,6 +653,7 @@ fn stream(bytes: u64, from_server: bool, isn: Option<u32>) -> WorldSpec {
         Action::Write {
             sock: w_sock,
             bytes,
+            more: false,
             timeout: None,
         },
     )

@@ -29,6 +29,7 @@ fn server_close_with_unread_request_resets_and_client_read_fails() {
         Action::Write {
             sock: c,
             bytes: 1000,
+            more: false,
             timeout: None,
         },
     )
@@ -73,6 +74,7 @@ fn shutdown_wr_then_draining_both_sides_is_clean() {
         Action::Write {
             sock: s,
             bytes: 500,
+            more: false,
             timeout: None,
         },
     );
@@ -99,6 +101,7 @@ fn shutdown_wr_then_draining_both_sides_is_clean() {
         Action::Write {
             sock: c,
             bytes: 1000,
+            more: false,
             timeout: None,
         },
     );
@@ -176,6 +179,7 @@ fn linger_zero_resets_and_loses_the_queued_send_data_at_the_sender() {
         Action::Write {
             sock: c,
             bytes: 10_000,
+            more: false,
             timeout: None,
         },
     )
@@ -247,6 +251,7 @@ fn server_writes_then_closes_with_request_unread_client_reads_then_reset() {
         Action::Write {
             sock: s,
             bytes: 500,
+            more: false,
             timeout: None,
         },
     );
@@ -257,6 +262,7 @@ fn server_writes_then_closes_with_request_unread_client_reads_then_reset() {
         Action::Write {
             sock: c,
             bytes: 1000,
+            more: false,
             timeout: None,
         },
     );
@@ -315,6 +321,7 @@ fn client_closes_then_server_writes_twice_first_ok_draws_rst_second_epipe() {
         Action::Write {
             sock: s,
             bytes: 100,
+            more: false,
             timeout: None,
         },
     )
@@ -330,6 +337,7 @@ fn client_closes_then_server_writes_twice_first_ok_draws_rst_second_epipe() {
         Action::Write {
             sock: s,
             bytes: 100,
+            more: false,
             timeout: None,
         },
     )
@@ -369,6 +377,7 @@ fn connect_to_a_closed_port_is_refused() {
         Action::Write {
             sock: c,
             bytes: 1,
+            more: false,
             timeout: None,
         },
     )
@@ -427,6 +436,7 @@ fn listener_closed_with_a_queued_connection_resets_it() {
         Action::Write {
             sock: c,
             bytes: 100,
+            more: false,
             timeout: None,
         },
     );
@@ -453,6 +463,7 @@ fn listener_closed_with_a_queued_connection_resets_it() {
         Action::Write {
             sock: c,
             bytes: 1,
+            more: false,
             timeout: None,
         },
     )
@@ -558,6 +569,7 @@ fn process_exit_with_unread_data_resets() {
         Action::Write {
             sock: c,
             bytes: 200,
+            more: false,
             timeout: None,
         },
     );
@@ -612,6 +624,7 @@ fn linger_one_second_blocking_close_with_a_fast_reader_is_graceful() {
         Action::Write {
             sock: c,
             bytes: 200_000,
+            more: false,
             timeout: None,
         },
     );
@@ -652,6 +665,7 @@ fn winsock_error_names_are_a_reporting_choice_only() {
             Action::Write {
                 sock: c,
                 bytes: 1,
+                more: false,
                 timeout: None,
             },
         );

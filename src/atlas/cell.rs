@@ -375,6 +375,7 @@ fn write(sock: &str, bytes: u64) -> Op {
     Op::Write {
         sock: tok(sock),
         bytes,
+        more: false,
         timeout: None,
     }
 }
@@ -421,7 +422,15 @@ fn handshake(sc: &mut Script, k: &Key) {
         port: 80,
     };
     let connect = Op::Connect { sock: tok("p"), to };
-    sc.push(abs(CONNECT_MS), PEER, connect);
+    // The peer's probe writes go at once: with Nagle the second would wait
+    // for the application's (delayed) ACK, and the cell would measure that.
+    sc.push(abs(CONNECT_MS), PEER, Op::Socket { new: tok("p") });
+    let nodelay = Op::NoDelay {
+        sock: tok("p"),
+        on: true,
+    };
+    sc.then(PEER, nodelay);
+    sc.then(PEER, connect);
     let t = target(k);
     let share = match k.call {
         Call::CloseDup => Some(Op::Dup {

@@ -68,7 +68,8 @@ pub struct Side {
     pub steps: Vec<Step>,
     /// A second thread of the side's process blocks in `read eof` on the
     /// connection from when it is set up, while the tail tears it down
-    /// (what a blocked reader sees: `close_while_blocked`). Extreme only.
+    /// (what a blocked reader sees: `close_while_blocked`). Not drawn by the
+    /// plain generator.
     pub reader: bool,
 }
 
@@ -391,11 +392,17 @@ enum Kind {
     RcvTimeo,
     /// recv(MSG_PEEK): looks at the data and leaves it unread.
     Peek,
+    /// TCP_NODELAY on or off: whether Nagle holds a short segment.
+    NoDelay,
+    /// TCP_CORK on or off: a short last segment waits (or is sent).
+    Cork,
+    /// send(MSG_MORE): a write whose short tail waits for more.
+    WriteMore,
 }
 
 /// What a step's call is drawn from, SO_KEEPALIVE last: the `extreme`
 /// generator draws from all of it, the default one from all but keepalive
-/// (so the default cases, the survey and docs/findings.md stay as they were).
+/// (a keepalive case runs for hours of virtual time).
 const EXTREME_KINDS: &[(u32, Kind)] = &[
     (6, Kind::Write),
     (2, Kind::Read),
@@ -413,6 +420,9 @@ const EXTREME_KINDS: &[(u32, Kind)] = &[
     (1, Kind::ReadEofTimeout),
     (1, Kind::RcvTimeo),
     (1, Kind::Peek),
+    (1, Kind::NoDelay),
+    (1, Kind::Cork),
+    (1, Kind::WriteMore),
     (3, Kind::Keepalive),
 ];
 
@@ -479,6 +489,7 @@ impl Kind {
             Kind::Write => Call::Write {
                 sock: Sock::Main,
                 bytes: d.n,
+                more: false,
                 timeout: None,
             },
             Kind::Read => Call::Read {
@@ -538,6 +549,27 @@ impl Kind {
                 sock: Sock::Main,
                 len: d.r,
             },
+            Kind::NoDelay | Kind::Cork | Kind::WriteMore => self.send_decision(d),
+        }
+    }
+
+    /// The calls that decide when a short segment goes (Nagle, cork, MSG_MORE).
+    fn send_decision(self, d: Drawn) -> Call {
+        match self {
+            Kind::NoDelay => Call::NoDelay {
+                sock: Sock::Main,
+                on: !d.off,
+            },
+            Kind::Cork => Call::Cork {
+                sock: Sock::Main,
+                on: !d.off,
+            },
+            _ => Call::Write {
+                sock: Sock::Main,
+                bytes: d.n,
+                more: true,
+                timeout: None,
+            },
         }
     }
 }
@@ -575,6 +607,7 @@ fn child_steps() -> impl Strategy<Value = Vec<Step>> + Clone {
                     Kind::Write => Call::Write {
                         sock: Sock::Main,
                         bytes: 1 + (c / total) as u64 % 1460,
+                        more: false,
                         timeout: None,
                     },
                     Kind::ReadEof => Call::Read {
@@ -663,11 +696,13 @@ fn side(cfg: &GenConfig) -> impl Strategy<Value = Side> + Clone {
             512 + x % 7681
         }
     });
-    // `Just` draws nothing, so the ordinary generator's cases stay as they were.
-    let reader = if cfg.extreme {
-        chance(25, Just(())).prop_map(|r| r.is_some()).sboxed()
-    } else {
-        Just(false).sboxed()
+    // A reader thread (started `after` the side's connection is ready): a
+    // quarter of the extreme generator's sides, a tenth of the default's
+    // (every call kind); `Just` draws nothing for the plain one.
+    let reader = match (cfg.extreme, cfg.all_calls) {
+        (true, _) => chance(25, Just(())).prop_map(|r| r.is_some()).sboxed(),
+        (false, true) => chance(10, Just(())).prop_map(|r| r.is_some()).sboxed(),
+        (false, false) => Just(false).sboxed(),
     };
     (
         personality(&cfg.pool),
@@ -778,6 +813,7 @@ fn writes(sizes: Vec<(Wait, u64)>) -> impl Iterator<Item = Step> {
         let write = Call::Write {
             sock: Sock::Main,
             bytes: n,
+            more: false,
             timeout: None,
         };
         step_after(w, write)
@@ -858,6 +894,7 @@ fn fork_child(w: Wait, write: bool) -> Vec<Step> {
         let call = Call::Write {
             sock: Sock::Main,
             bytes: 100,
+            more: false,
             timeout: None,
         };
         child.push(step_after(Wait::Now, call));

@@ -637,8 +637,12 @@ fn syscall(call: &Call<Fds>, result: CallResult) -> Result<String, Unexportable>
         Call::Write {
             sock,
             bytes,
+            more,
             timeout: None,
-        } if bytes <= WRITE_BYTES_MAX => format!("write({sock}, ..., {bytes}) = {r}"),
+        } if bytes <= WRITE_BYTES_MAX => match more {
+            true => format!("send({sock}, ..., {bytes}, MSG_MORE) = {r}"),
+            false => format!("write({sock}, ..., {bytes}) = {r}"),
+        },
         Call::Read {
             sock,
             len: ReadLen::Bytes(n),
@@ -660,6 +664,14 @@ fn syscall(call: &Call<Fds>, result: CallResult) -> Result<String, Unexportable>
             let flags = if on { "O_RDWR|O_NONBLOCK" } else { "O_RDWR" };
             format!("fcntl({sock}, F_SETFL, {flags}) = {r}")
         }
+        Call::NoDelay { sock, on } => format!(
+            "setsockopt({sock}, IPPROTO_TCP, TCP_NODELAY, [{}], 4) = {r}",
+            on as u8
+        ),
+        Call::Cork { sock, on } => format!(
+            "setsockopt({sock}, IPPROTO_TCP, TCP_CORK, [{}], 4) = {r}",
+            on as u8
+        ),
         Call::Keepalive { sock, on } => format!(
             "setsockopt({sock}, SOL_SOCKET, SO_KEEPALIVE, [{}], 4) = {r}",
             on as u8

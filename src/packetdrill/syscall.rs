@@ -129,14 +129,15 @@ pub fn map(s: &Syscall, nonblocking: impl Fn(u32) -> bool, o_nonblock: i64) -> M
 fn map_io(s: &Syscall, sock: u32) -> Mapped {
     let a = &s.args;
     let need = |what: &str| Mapped::Unsupported(format!("{}(): cannot read its {what}", s.name));
-    // send()/recv() flags other than 0 and MSG_PEEK change what the call
-    // does in ways the vocabulary does not hold (MSG_MORE, MSG_DONTWAIT…).
+    // send()/recv() flags other than 0, MSG_PEEK and send's MSG_MORE change
+    // what the call does in ways the vocabulary does not hold (MSG_DONTWAIT…).
     let flags = a
         .get(3)
         .filter(|_| matches!(s.name.as_str(), "send" | "recv"));
+    let more = s.name == "send" && word(flags) == Some("MSG_MORE");
     if let Some(f) = flags {
-        if int(Some(f)) != Some(0) && word(Some(f)) != Some("MSG_PEEK") {
-            return need("flags (only 0 and MSG_PEEK are modelled)");
+        if int(Some(f)) != Some(0) && word(Some(f)) != Some("MSG_PEEK") && !more {
+            return need("flags (only 0, MSG_PEEK and send's MSG_MORE are modelled)");
         }
     }
     let call = match s.name.as_str() {
@@ -144,6 +145,7 @@ fn map_io(s: &Syscall, sock: u32) -> Mapped {
             Some(n) => Call::Write {
                 sock,
                 bytes: n.max(0) as u64,
+                more,
                 timeout: None,
             },
             None => return need("length"),
@@ -152,6 +154,7 @@ fn map_io(s: &Syscall, sock: u32) -> Mapped {
             Some(n) => Call::Write {
                 sock,
                 bytes: n,
+                more: false,
                 timeout: None,
             },
             None => return need("iovec lengths"),
@@ -217,6 +220,14 @@ fn setsockopt(s: &Syscall, sock: u32) -> Mapped {
             on: on.unwrap_or(true),
         }),
         (Some("SOL_SOCKET"), Some("SO_REUSEADDR")) => Mapped::Call(Call::ReuseAddr {
+            sock,
+            on: on.unwrap_or(true),
+        }),
+        (Some("IPPROTO_TCP" | "SOL_TCP"), Some("TCP_NODELAY")) => Mapped::Call(Call::NoDelay {
+            sock,
+            on: on.unwrap_or(true),
+        }),
+        (Some("IPPROTO_TCP" | "SOL_TCP"), Some("TCP_CORK")) => Mapped::Call(Call::Cork {
             sock,
             on: on.unwrap_or(true),
         }),

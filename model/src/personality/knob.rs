@@ -280,6 +280,22 @@ knob_enum! {
 }
 
 knob_enum! {
+    /// Nagle's algorithm (RFC 896): when a short last segment (less than the
+    /// MSS, the end of what is queued) waits instead of going out. TCP_NODELAY
+    /// turns it off per socket; the FIN and a cork are apart from it.
+    NagleRule {
+        /// Held while an earlier short segment is unacknowledged (Minshall's
+        /// variant: Linux tcp_nagle_check() with tcp_minshall_check()).
+        Minshall = "minshall",
+        /// Held while any data is unacknowledged (RFC 896, RFC 1122
+        /// §4.2.3.4; BSD tcp_output's `idle` test).
+        Unacked = "unacked",
+        /// Never held: every write goes out as the windows allow.
+        Off = "off",
+    }
+}
+
+knob_enum! {
     /// A blocking close() with SO_LINGER {1, N} whose N seconds run out.
     LingerExpiry {
         /// close() returns and the graceful close goes on in the background.

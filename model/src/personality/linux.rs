@@ -48,6 +48,8 @@ pub fn linux() -> Personality {
             snd_buf_bytes: k(16_384, "[src] sysctl net.ipv4.tcp_wmem[1] = 16384 (send-buffer autotuning not modelled)"),
             sndbuf_setsockopt_factor: k(2, "[src] net/core/sock.c sk_setsockopt(SO_SNDBUF): sk_sndbuf = max(val * 2, SOCK_MIN_SNDBUF), room for struct sk_buff overhead, and sk_getsockopt() reads sk_sndbuf (socket(7): 'the kernel doubles this value'); the model's send buffer stays the value given"),
             initial_cwnd_segs: k(10, "[src] include/net/tcp.h TCP_INIT_CWND = 10 (RFC 6928)"),
+            nagle: k(NagleRule::Minshall, "[src] net/ipv4/tcp_output.c tcp_nagle_test(): a segment shorter than the MSS, the last queued, waits when tcp_nagle_check() finds packets out and tcp_minshall_check() an earlier short segment unacknowledged (snd_sml after snd_una); TCP_NODELAY sets TCP_NAGLE_OFF (do_tcp_setsockopt); a FIN segment is never held; TCP_CORK/MSG_MORE (TCP_NAGLE_CORK) hold any short last segment, sent by tcp_write_wakeup() when the probe timer (tcp_check_probe_timer, max(RTO, 200 ms)) fires with nothing in flight"),
+            cork_option: k(true, "[src] net/ipv4/tcp.c do_tcp_setsockopt(): TCP_CORK → __tcp_sock_set_cork()"),
             close_unread: k(CloseUnread::Rst, "[src][obs] net/ipv4/tcp.c __tcp_close(): data_was_unread → tcp_send_active_reset() (LINUX_MIB_TCPABORTONCLOSE), RFC 2525 §2.17"),
             close_unread_counts_ooo: k(false, "[src] net/ipv4/tcp.c __tcp_close() counts only sk_receive_queue, not the out-of-order queue"),
             data_after_close: k(DataAfterClose::Rst, "[src][obs] net/ipv4/tcp_input.c tcp_rcv_state_process(): FIN-WAIT-1/2 with RCV_SHUTDOWN and new data → tcp_reset() (LINUX_MIB_TCPABORTONDATA)"),

@@ -49,6 +49,8 @@ pub fn macos() -> Personality {
             snd_buf_bytes: k(370_688, "[src] bsd/netinet/tcp_usrreq.c L3014 tcp_sendspace = 1448 * 256 (sysctl net.inet.tcp.sendspace, unchanged since xnu-6153; autotuning not modelled)"),
             sndbuf_setsockopt_factor: k(1, "[src] bsd/kern/uipc_socket.c sosetopt() SO_SNDBUF → uipc_socket2.c sbreserve(): sb_hiwat = the value as given"),
             initial_cwnd_segs: k(10, "[src] bsd/netinet/tcp_cc.h L231–232, L285–292 TCP_CC_CWND_INIT_PKTS = 10 while net.inet.tcp.cubic_minor_fixes = 1 (default), since xnu-7195 (macOS 11)"),
+            nagle: k(NagleRule::Unacked, "[src] bsd/netinet/tcp_output.c tcp_output(): as FreeBSD, a short segment goes when idle (snd_max == snd_una) or TF_NODELAY and TF_NOPUSH is clear. Gap: the len ≥ max_sndwnd / 2 case is not modelled"),
+            cork_option: k(true, "[src] bsd/netinet/tcp_usrreq.c tcp_ctloutput(): TCP_NOPUSH sets TF_NOPUSH"),
             close_unread: k(CloseUnread::Rst, "[src] bsd/netinet/tcp_usrreq.c tcp_disconnect() L3151–3158: so_rcv.sb_cc != 0 → tcp_drop(tp, 0), RST and CLOSED (tcp_subr.c L1241–1262); since xnu-4903.221.2 (macOS 10.14), FreeBSD-like before"),
             close_unread_counts_ooo: k(true, "[src] bsd/netinet/tcp_usrreq.c tcp_disconnect() L3151–3158 also drops when t_reassqlen != 0 (out-of-order data waiting for reassembly)"),
             data_after_close: k(DataAfterClose::Rst, "[src] bsd/netinet/tcp_input.c L4449–4490: data on an SS_NOFDREF socket in a state after CLOSE_WAIT → tcp_close() and RST; since xnu-8019.41.5 any data on an SS_CANTRCVMORE socket as well"),

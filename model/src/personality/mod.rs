@@ -148,6 +148,10 @@ knobs! {
     sndbuf_setsockopt_factor: u32,
     /// Initial congestion window in segments (RFC 6928).
     initial_cwnd_segs: u32 ["initcwnd"],
+    /// Nagle's algorithm by default (a socket turns it off with TCP_NODELAY): when a short last segment waits for the ACK of earlier data.
+    nagle: NagleRule ["TCP_NODELAY"],
+    /// A cork option exists (Linux TCP_CORK, BSD TCP_NOPUSH: `cork`); without it setsockopt fails ENOPROTOOPT.
+    cork_option: bool ["TCP_CORK", "TCP_NOPUSH"],
     /// close() of the last descriptor with received data unread.
     close_unread: CloseUnread,
     /// Whether out-of-order data waiting for reassembly counts as unread at close().

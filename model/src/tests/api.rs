@@ -327,6 +327,7 @@ fn test_established_dup_close_one_sends_nothing_close_both_sends_fin() {
         h.call(Call::Write {
             sock: copy,
             bytes: 5,
+            more: false,
             timeout: None,
         }),
         Some(Ok(5))
@@ -558,6 +559,7 @@ fn test_listen_child_reset_in_the_queue_is_still_accepted_dead() {
         h.call(Call::Write {
             sock: fd,
             bytes: 1,
+            more: false,
             timeout: None
         }),
         Some(Err(Errno::EPIPE))

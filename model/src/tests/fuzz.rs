@@ -74,6 +74,7 @@ fn random_call(h: &mut H, d: &mut Draw) {
         0 => Call::Write {
             sock: fd,
             bytes: d.below(5000),
+            more: false,
             timeout: None,
         },
         1 => Call::Read {

@@ -49,6 +49,8 @@ const TESTED: &[&str] = &[
     "snd_buf_bytes",
     "sndbuf_setsockopt_factor",
     "initial_cwnd_segs",
+    "nagle",
+    "cork_option",
     "close_unread",
     "close_unread_counts_ooo",
     "data_after_close",

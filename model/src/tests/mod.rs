@@ -14,6 +14,7 @@ mod established;
 mod fuzz;
 mod handshake;
 mod knobs;
+mod nagle;
 mod query;
 mod rst;
 mod table;
@@ -163,6 +164,7 @@ impl H {
         self.call(Call::Write {
             sock: self.fd,
             bytes,
+            more: false,
             timeout: None,
         })
     }

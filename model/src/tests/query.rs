@@ -161,6 +161,7 @@ fn a_write_that_times_out_returns_what_it_moved() {
     let write = Call::Write {
         sock: h.fd,
         bytes: buf + 1000,
+        more: false,
         timeout: Some(Duration::from_ms(100)),
     };
     assert_eq!(h.call(write), None, "the buffer fills: blocks");
@@ -169,6 +170,7 @@ fn a_write_that_times_out_returns_what_it_moved() {
     let write = Call::Write {
         sock: h.fd,
         bytes: 10,
+        more: false,
         timeout: Some(Duration::from_ms(100)),
     };
     assert_eq!(h.call(write), None);

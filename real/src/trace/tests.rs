@@ -189,6 +189,7 @@ fn calls_are_named_by_replaying_the_step_expansion() {
         model::Call::Write {
             sock: 3,
             bytes: 1000,
+            more: false,
             timeout: None,
         }
     );

@@ -573,11 +573,8 @@ impl Host {
                 pid,
                 bytes: n,
             });
-            // Window update when the window opens by two segments or half the buffer.
-            let opened = s.rcv_wnd() - wnd_before;
             if s.state.synchronized()
-                && wnd_before < s.tcb.mss.max(1) * 2
-                && opened >= (2 * s.tcb.mss).min(s.rcv_buf / 2)
+                && s.read_opens_window(p.knobs.rcv_wnd_update.value, wnd_before)
             {
                 s.tcb.ack_now = true;
                 let mut ctx = Ctx {

@@ -10,7 +10,7 @@
 
 use crate::errno::Errno;
 use crate::event::{Buffer, Conn, DiscardCause, Event, Output, Pid, RstCause};
-use crate::personality::{Knobs, RcvWndRounding};
+use crate::personality::{Knobs, RcvWndRounding, RcvWndUpdate};
 use crate::segment::{Addr, Flags, Segment, SynOpts};
 use crate::seq::{Offset, Seq};
 use crate::state::{allowed, Rule, State};
@@ -498,6 +498,31 @@ impl Socket {
                 } else {
                     cur
                 }
+            }
+        }
+    }
+
+    /// Whether a read that has just taken data out of the buffer sends a
+    /// window update now (`rcv_wnd_update`); `wnd_before` is `rcv_wnd()` before it.
+    pub fn read_opens_window(&self, rule: RcvWndUpdate, wnd_before: u32) -> bool {
+        match rule {
+            RcvWndUpdate::TwoSegments => {
+                let mss = self.tcb.mss.max(1);
+                let opened = self.rcv_wnd() - wnd_before;
+                wnd_before < mss * 2 && opened >= (2 * mss).min(self.rcv_buf / 2)
+            }
+            RcvWndUpdate::Doubled => {
+                // Linux __tcp_cleanup_rbuf: what the peer may still send
+                // (tcp_receive_window) against what __tcp_select_window offers.
+                if self.tcb.fin_rcvd || self.shut_rd {
+                    return false;
+                }
+                let open = self.promised_rcv_wnd() as u64;
+                if 2 * open > self.rcv_clamp as u64 {
+                    return false;
+                }
+                let offer = self.free_rcv_wnd() as u64;
+                offer > 0 && offer >= 2 * open
             }
         }
     }

@@ -43,6 +43,7 @@ pub fn macos() -> Personality {
             rcv_wnd_initial_pct: k(100, "[src] bsd/netinet/tcp_output.c L1481 recwin = tcp_sbspace(tp), the whole free buffer, also on the SYN"),
             rcv_wnd_pct: k(100, "[src] bsd/netinet/tcp_output.c L1481 tcp_sbspace(): sb_hiwat − sb_cc in payload octets (the mbuf bound is not reached by a normal stream)"),
             rcv_wnd_rounding: k(RcvWndRounding::FreeSpace, "[src] bsd/netinet/tcp_output.c L1481–1545: recwin = tcp_sbspace(), never below rcv_adv − rcv_nxt. Gap: the receiver SWS avoidance at L1484–1487 (recwin < sb_hiwat / 4 and < t_maxseg → 0) is not modelled"),
+            rcv_wnd_update: k(RcvWndUpdate::TwoSegments, "[src] bsd/netinet/tcp_output.c tcp_output(): a window update is sent when it opens the window by 2 × t_maxseg or by half of so_rcv.sb_hiwat (tcp_usr_rcvd calls tcp_output after a read)"),
             syncache_wnd_clip: k(false, "unknown: no source; the model's earlier behaviour kept"),
             buf_mss_roundup: k(false, "unknown: XNU bsd/netinet/tcp_input.c tcp_mss() not checked for the BSD buffer rounding; the model's earlier behaviour kept"),
             tcp_timestamps: k(true, "[src] bsd/netinet/tcp_subr.c L206 tcp_do_timestamps = 1, L1130 TF_REQ_TSTMP on every new tcpcb; tcp_input.c tcp_mss() L7024–7028 takes TCPOLEN_TSTAMP_APPA (12) off the MSS when agreed"),

@@ -136,6 +136,8 @@ knobs! {
     rcv_wnd_pct: u32,
     /// How later windows are derived from the free space.
     rcv_wnd_rounding: RcvWndRounding,
+    /// When a read sends a window update at once instead of leaving it to the next segment.
+    rcv_wnd_update: RcvWndUpdate,
     /// A listener's half-open connection offers and checks a window of at most 65535 (what its SYN-ACK can state unscaled) until the handshake completes.
     syncache_wnd_clip: bool,
     /// Once the peer's MSS is known (SYN-SENT on the peer's SYN, a listener's connection when established), the send and receive buffers are rounded up to a multiple of it (the MSS without options): the window grows with the receive buffer.

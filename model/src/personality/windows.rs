@@ -43,6 +43,7 @@ pub fn windows() -> Personality {
             rcv_wnd_initial_pct: k(100, "unknown: receive-window autotuning is undocumented; RFC 9293 §3.8.6.2.2 default: the window offered is the free buffer space"),
             rcv_wnd_pct: k(100, "unknown: undocumented; RFC 9293 default: the window is the free buffer space in octets"),
             rcv_wnd_rounding: k(RcvWndRounding::FreeSpace, "unknown: undocumented; RFC 9293 §3.8.6.2.2 default: the free space, never shrinking the right edge (receiver SWS avoidance, RFC 1122 §4.2.3.3, not modelled)"),
+            rcv_wnd_update: k(RcvWndUpdate::TwoSegments, "unknown: undocumented; the model's earlier rule, the BSD one"),
             syncache_wnd_clip: k(false, "unknown: no source; the model's earlier behaviour kept"),
             buf_mss_roundup: k(false, "unknown: no source; buffers kept as set"),
             tcp_timestamps: k(false, "[obs-3p] p0f v3 p0f.fp: Windows 7/8/10 SYNs carry mss,nop,ws,nop,nop,sok, no timestamps (one Windows 7/8 variant with ts); Set-NetTCPSetting -Timestamps exists but its default is undocumented"),

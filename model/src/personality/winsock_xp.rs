@@ -45,6 +45,7 @@ pub fn winsock_xp() -> Personality {
             rcv_wnd_initial_pct: k(100, "[doc] KB 314053 TcpWindowSize: 'the maximum TCP receive window size' is the buffer (8760), offered whole"),
             rcv_wnd_pct: k(100, "unknown: undocumented; RFC 9293 default: the window is the free buffer space in octets"),
             rcv_wnd_rounding: k(RcvWndRounding::FreeSpace, "unknown: undocumented (KB 314053 only says the window should be a multiple of the MSS, which TcpWindowSize 8760 is); RFC 9293 §3.8.6.2.2 default: the free space, never shrinking the right edge"),
+            rcv_wnd_update: k(RcvWndUpdate::TwoSegments, "unknown: undocumented; the model's earlier rule, the BSD one"),
             syncache_wnd_clip: k(false, "unknown: no source; the model's earlier behaviour kept"),
             buf_mss_roundup: k(false, "unknown: no source; buffers kept as set (KB 314053's TcpWindowSize default is already a multiple of the MSS)"),
             tcp_timestamps: k(false, "[obs-3p] p0f v3 p0f.fp: Windows XP SYNs carry mss,nop,nop,sok (no timestamps) in the default configuration (Tcp1323Opts); whether XP agrees to a peer's offer is not documented here, taken as no"),

@@ -43,6 +43,7 @@ const TESTED: &[&str] = &[
     "rcv_wnd_initial_pct",
     "rcv_wnd_pct",
     "rcv_wnd_rounding",
+    "rcv_wnd_update",
     "syncache_wnd_clip",
     "buf_mss_roundup",
     "tcp_timestamps",
@@ -497,6 +498,11 @@ fn test_knob_rcv_buf_bytes() {
 /// How many octets a peer sending full segments (1460, no timestamps) gets
 /// into a receiver that set SO_RCVBUF 4096 before connecting and never reads.
 fn fill(p: Personality) -> u64 {
+    filled(p).s().tcb.unread
+}
+
+/// A connection whose peer filled the window of a 4096-octet SO_RCVBUF (see `fill`).
+fn filled(p: Personality) -> H {
     let mut h = closed_with(p);
     let fd = h.fd;
     assert_eq!(
@@ -515,7 +521,7 @@ fn fill(p: Personality) -> u64 {
         let right = (t.last_ack_sent + t.rcv_wnd_sent as u64).0 as u32;
         let room = right.saturating_sub(seq).min(MSS);
         if room == 0 {
-            return h.s().tcb.unread;
+            return h;
         }
         h.send_data(seq, 1, room);
         seq += room;
@@ -550,6 +556,25 @@ fn test_knob_rcv_wnd_rounding() {
     assert_eq!(fill(linux_with(&[])), 4_380);
     // The free space itself: 62% of 8192.
     assert_eq!(fill(set("rcv_wnd_rounding", "free-space")), 5_079);
+}
+
+#[test]
+fn test_knob_rcv_wnd_update() {
+    // The window is closed with 4380 octets unread; reading one segment's worth
+    // leaves 2159 free of the 5079 data may fill.
+    let update = |p| {
+        let mut h = filled(p);
+        h.flush();
+        assert_eq!(h.read(1460), Some(Ok(1460)));
+        h.sent_segments()
+            .iter()
+            .map(|s| (s.len, s.wnd))
+            .collect::<Vec<_>>()
+    };
+    // Linux: nothing was open, a 1460-octet window is at least twice that: ACK now.
+    assert_eq!(update(linux_with(&[])), [(0, 1460)]);
+    // Opened by one segment, less than two: the update waits for the next segment.
+    assert!(update(set("rcv_wnd_update", "two-segments")).is_empty());
 }
 
 #[test]

@@ -128,6 +128,7 @@ pub fn plain_window(buf: u32) -> Personality {
         ("rcv_wnd_initial_pct", "100"),
         ("rcv_wnd_pct", "100"),
         ("rcv_wnd_rounding", "free-space"),
+        ("rcv_wnd_update", "two-segments"),
     ])
 }
 

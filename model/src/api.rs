@@ -293,6 +293,7 @@ impl Host {
                 let s = self.sock_mut(sid);
                 s.snd_buf = bytes;
                 s.snd_buf_opt = bytes.saturating_mul(factor);
+                s.snd_buf_locked = true;
             }
             // Zero turns the timeout off (socket(7), setsockopt(2)).
             Call::RcvTimeo { ns, .. } => {

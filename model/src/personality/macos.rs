@@ -48,6 +48,8 @@ pub fn macos() -> Personality {
             buf_mss_roundup: k(false, "unknown: XNU bsd/netinet/tcp_input.c tcp_mss() not checked for the BSD buffer rounding; the model's earlier behaviour kept"),
             tcp_timestamps: k(true, "[src] bsd/netinet/tcp_subr.c L206 tcp_do_timestamps = 1, L1130 TF_REQ_TSTMP on every new tcpcb; tcp_input.c tcp_mss() L7024–7028 takes TCPOLEN_TSTAMP_APPA (12) off the MSS when agreed"),
             snd_buf_bytes: k(370_688, "[src] bsd/netinet/tcp_usrreq.c L3014 tcp_sendspace = 1448 * 256 (sysctl net.inet.tcp.sendspace, unchanged since xnu-6153; autotuning not modelled)"),
+            snd_buf_tuning: k(SndBufTuning::Fixed, "[inf] the model's earlier behaviour. Gap: bsd/netinet/tcp_output.c tcp_sbsnd_trim() and the sendbuf_auto sysctl grow the buffer"),
+            snd_buf_max_bytes: k(4_194_304, "[src] moot (snd_buf_tuning = fixed): net.inet.tcp.autosndbufmax = 4 MiB"),
             sndbuf_setsockopt_factor: k(1, "[src] bsd/kern/uipc_socket.c sosetopt() SO_SNDBUF → uipc_socket2.c sbreserve(): sb_hiwat = the value as given"),
             initial_cwnd_segs: k(10, "[src] bsd/netinet/tcp_cc.h L231–232, L285–292 TCP_CC_CWND_INIT_PKTS = 10 while net.inet.tcp.cubic_minor_fixes = 1 (default), since xnu-7195 (macOS 11)"),
             close_unread: k(CloseUnread::Rst, "[src] bsd/netinet/tcp_usrreq.c tcp_disconnect() L3151–3158: so_rcv.sb_cc != 0 → tcp_drop(tp, 0), RST and CLOSED (tcp_subr.c L1241–1262); since xnu-4903.221.2 (macOS 10.14), FreeBSD-like before"),

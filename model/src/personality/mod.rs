@@ -146,6 +146,10 @@ knobs! {
     tcp_timestamps: bool ["net.inet.tcp.rfc1323", "Tcp1323Opts"],
     /// Send buffer size in octets; write() blocks (or fails EAGAIN) when it is full.
     snd_buf_bytes: u32 ["tcp_wmem", "SO_SNDBUF"],
+    /// How the send buffer grows without SO_SNDBUF.
+    snd_buf_tuning: SndBufTuning ["tcp_moderate_sndbuf"],
+    /// The most send-buffer autotuning (`snd_buf_tuning`) grows the buffer to.
+    snd_buf_max_bytes: u32 ["tcp_wmem_max"],
     /// setsockopt(SO_SNDBUF, n): getsockopt(SO_SNDBUF) reads back n times this; what write() may queue stays n.
     sndbuf_setsockopt_factor: u32,
     /// Initial congestion window in segments (RFC 6928).

@@ -48,6 +48,8 @@ pub fn windows() -> Personality {
             buf_mss_roundup: k(false, "unknown: no source; buffers kept as set"),
             tcp_timestamps: k(false, "[obs-3p] p0f v3 p0f.fp: Windows 7/8/10 SYNs carry mss,nop,ws,nop,nop,sok, no timestamps (one Windows 7/8 variant with ts); Set-NetTCPSetting -Timestamps exists but its default is undocumented"),
             snd_buf_bytes: k(65_536, "unknown: no SO_SNDBUF default is documented for Vista and later, and no RFC default exists; 64 KiB taken"),
+            snd_buf_tuning: k(SndBufTuning::Fixed, "unknown: the model's earlier behaviour (Windows sizes its send buffer by ideal send backlog, undocumented)"),
+            snd_buf_max_bytes: k(65_536, "unknown: moot (snd_buf_tuning = fixed), the fixed send buffer"),
             sndbuf_setsockopt_factor: k(1, "[doc] SOL_SOCKET options, SO_SNDBUF: 'the total per-socket buffer space reserved for sends' (learn.microsoft.com/windows/win32/winsock/sol-socket-socket-options); taken as given"),
             initial_cwnd_segs: k(10, "[ms-blog] initial window 10 MSS since Windows 10 1607 / Server 2016 ('New Transport Advancements in the Anniversary Update', 2016, via windowsreport.com; tcp-templates-for-windows 2018: 'InitialCongestionWindow(MSS) : 10')"),
             close_unread: k(CloseUnread::Rst, "unknown: no Microsoft text (docs/sources.md#row-1); RFC 1122 §4.2.2.13 default: a CLOSE with received data pending SHOULD send RST. Nearby [obs-3p]: closing with an overlapped WSARecv outstanding sends RST (libuv/libuv#3034, #3036)"),

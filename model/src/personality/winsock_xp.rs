@@ -50,6 +50,8 @@ pub fn winsock_xp() -> Personality {
             buf_mss_roundup: k(false, "unknown: no source; buffers kept as set (KB 314053's TcpWindowSize default is already a multiple of the MSS)"),
             tcp_timestamps: k(false, "[obs-3p] p0f v3 p0f.fp: Windows XP SYNs carry mss,nop,nop,sok (no timestamps) in the default configuration (Tcp1323Opts); whether XP agrees to a peer's offer is not documented here, taken as no"),
             snd_buf_bytes: k(8192, "[doc] 'Appendix C: Windows Sockets and DNS Registry Parameters' (TechNet, XP / Server 2003, 2005): Afd DefaultSendWindow = 4096/8192/8192 by memory size (copy at astaro.org); KB 214397: SO_SNDBUF is 8 KB by default"),
+            snd_buf_tuning: k(SndBufTuning::Fixed, "unknown: the model's earlier behaviour (a fixed buffer)"),
+            snd_buf_max_bytes: k(8_192, "unknown: moot (snd_buf_tuning = fixed), the fixed send buffer"),
             sndbuf_setsockopt_factor: k(1, "[doc] SOL_SOCKET options, SO_SNDBUF: 'the total per-socket buffer space reserved for sends' (learn.microsoft.com/windows/win32/winsock/sol-socket-socket-options); taken as given"),
             initial_cwnd_segs: k(2, "unknown: no Microsoft source (docs/sources.md#row-22: 2–4 [inf]); 2 segments, the RFC 2581 §3.1 initial window in force when XP shipped (RFC 5681 §3.1 allows 3 for a 1460-byte MSS)"),
             close_unread: k(CloseUnread::Rst, "unknown: no Microsoft text (closesocket: the default close is 'graceful in the background'; an RST is widely reported, docs/sources.md#row-1); RFC 1122 §4.2.2.13 default: a CLOSE with received data pending SHOULD send RST. Netsem close_2 (FIN) is generic, not evidence"),

@@ -132,6 +132,12 @@ pub fn plain_window(buf: u32) -> Personality {
     ])
 }
 
+/// Linux with the send buffer fixed at tcp_wmem[1] = 16384, for tests about a
+/// full send buffer, not its autotuning.
+pub fn fixed_snd_buf() -> Personality {
+    linux_with(&[("snd_buf_tuning", "fixed")])
+}
+
 /// The Linux personality with knobs overridden, as `--set name=value` would.
 pub fn linux_with(knobs: &[(&str, &str)]) -> Personality {
     let mut p = Personality::builtin("linux").expect("linux");

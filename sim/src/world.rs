@@ -662,9 +662,9 @@ mod tests {
         // expectations), each socket its SO_RCVTIMEO/SO_SNDTIMEO, whether an
         // RST went either way on it and what getsockopt(SO_SNDBUF) reads, a
         // host its reset 4-tuples; the knobs the FreeBSD packetdrill suite added,
-        // and rcv_wnd_update.
+        // rcv_wnd_update, and the socket's SO_SNDBUF lock (snd_buf_locked).
         assert_eq!(
-            digest, 0x3f23_5f33_332b_670c,
+            digest, 0xf1df_6bc7_d432_df6a,
             "state_hash of small-close is now {digest:#018x}"
         );
     }

@@ -120,7 +120,6 @@ impl Socket {
         // Our SYN offered timestamps if the personality uses them.
         self.learn_peer_syn(ctx.p, seg, self.tcb.ts_ok);
         self.round_bufs_to_mss(ctx.p);
-        // Linux tcp_init_transfer → tcp_init_buffer_space.
         self.expand_snd_buf(ctx.p);
         let t = &mut self.tcb;
         if ack_ok {

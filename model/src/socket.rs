@@ -383,7 +383,8 @@ impl Socket {
     }
 
     /// With `snd_buf_tuning = cwnd`, grows the send buffer to what the
-    /// congestion window may need (Linux tcp_sndbuf_expand; the caller checks
+    /// congestion window may need (Linux tcp_sndbuf_expand, from
+    /// tcp_init_buffer_space at establishment and tcp_new_space; the caller checks
     /// tcp_should_expand_sndbuf's cwnd condition where it applies).
     pub fn expand_snd_buf(&mut self, p: &Knobs) {
         if p.snd_buf_tuning.value == SndBufTuning::Fixed || self.snd_buf_locked {

@@ -417,6 +417,7 @@ impl Host {
         child.set_rcv_buf(listener.rcv_buf);
         child.snd_buf = listener.snd_buf;
         child.snd_buf_opt = listener.snd_buf_opt;
+        child.snd_buf_locked = listener.snd_buf_locked;
         child.linger = listener.linger;
         child.reuse_addr = listener.reuse_addr;
         child.nodelay = listener.nodelay;

@@ -316,3 +316,23 @@ fn to_raw(p: &Packet) -> Result<RawSeg, String> {
     }
     Ok(raw)
 }
+
+/// The expected segment a `>` line (or an `expect` step) stands for; its
+/// `win` is read with the sender's window shift `win_shift`.
+pub fn pattern(p: &Packet, win_shift: u8) -> sim::segmatch::SegPattern {
+    let opts = p.opts.as_ref().map(|opts| sim::segmatch::OptPattern {
+        mss: opts.iter().find_map(|o| match o {
+            TcpOpt::Mss(m) => Some(*m),
+            _ => None,
+        }),
+        ts: opts.iter().any(|o| matches!(o, TcpOpt::Ts { .. })),
+    });
+    sim::segmatch::SegPattern {
+        flags: flags(p),
+        seq: p.seq.map(|(s, _)| s),
+        len: p.len,
+        ack: p.ack,
+        win: p.win.map(|w| (w, win_shift)),
+        opts,
+    }
+}

@@ -11,6 +11,7 @@ pub mod invariants;
 pub mod net;
 pub mod report;
 pub mod rng;
+pub mod segmatch;
 pub mod spec;
 pub mod trace;
 pub mod verdict;

@@ -9,6 +9,7 @@ pub mod examples;
 pub mod explore;
 pub mod invariants;
 pub mod net;
+pub mod raw;
 pub mod report;
 pub mod rng;
 pub mod segmatch;

@@ -14,8 +14,8 @@ use super::parse::{Packet, TcpOpt, Usecs};
 use super::report::{self, Failure};
 use super::run::Runner;
 use model::{Addr, Output, Segment, Seq, SynOpts};
-use sim::segmatch::{take_next, Isns, Miss, TIMED_OUT};
 pub use scenario::packet::{flags, unsupported};
+use sim::segmatch::{take_next, Isns, Miss, TIMED_OUT};
 
 const LOCAL: u16 = 0;
 const REMOTE: u16 = 1;
@@ -135,7 +135,13 @@ impl Runner {
             receiver: super::run::REMOTE_ISN,
         };
         let pat = scenario::packet::pattern(p, shift);
-        let taken = take_next(&pat, window, self.tolerance_usecs, &mut self.sniffed, &mut isns);
+        let taken = take_next(
+            &pat,
+            window,
+            self.tolerance_usecs,
+            &mut self.sniffed,
+            &mut isns,
+        );
         self.conn.local_isn = isns.sender;
         match taken {
             Ok((at, seg)) => {

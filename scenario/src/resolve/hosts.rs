@@ -83,6 +83,7 @@ fn resolve_host(cx: &mut Ctx, name: &str, h: &HostDef, o: &Overrides) -> HostSpe
             .map_or(Some(MTU_DEFAULT_BYTES), |m| mtu(cx, m))
             .unwrap_or(MTU_DEFAULT_BYTES),
         isn: h.isn,
+        raw: None,
     }
 }
 

@@ -173,6 +173,7 @@ fn resolve_all(
         procs,
         slot_names,
         steps,
+        seg_expects: Vec::new(),
         limits,
     };
     Some((spec, expect, pairs))

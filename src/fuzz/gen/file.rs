@@ -224,6 +224,9 @@ pub fn to_file(case: &Case) -> (ScenarioFile, Layout, Vec<StepDef>) {
                 set: Keyed::default(),
                 mtu: None,
                 isn: None,
+                port: None,
+                connect: None,
+                tolerance: None,
             },
         );
     }

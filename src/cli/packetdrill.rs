@@ -99,7 +99,11 @@ fn to_scenario(a: &Args, script: &packetdrill::Script, p: &model::Personality) -
             ExitCode::from(EXIT_OK)
         }
         Err(u) => {
-            let span = script.events.iter().find(|e| e.line == u.line).map(|e| e.span.clone());
+            let span = script
+                .events
+                .iter()
+                .find(|e| e.line == u.line)
+                .map(|e| e.span.clone());
             let d = match read_file(&a.script, SCRIPT_FILE) {
                 Ok(source) => Diag::new(Class::Script, &shown, &source, span, format!("cannot convert to a scenario: {}", u.reason))
                     .label("not convertible".to_string())

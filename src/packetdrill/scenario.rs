@@ -49,11 +49,18 @@ pub fn to_scenario(
     let mut out = String::new();
     let _ = writeln!(out, "# Converted from packetdrill script {name} by `tcpsim packetdrill --to-scenario`:\n# `tested` runs the stack under test, `peer` is the script's remote peer (no stack).\n");
     let _ = writeln!(out, "[scenario]\nname = {:?}\n", scenario_name(name));
-    let _ = writeln!(out, "[hosts.{TESTED}]\npersonality = {:?}", personality.name);
+    let _ = writeln!(
+        out,
+        "[hosts.{TESTED}]\npersonality = {:?}",
+        personality.name
+    );
     if !knobs.is_empty() {
         let _ = writeln!(out, "set = {{ {} }}", knobs.join(", "));
     }
-    let _ = writeln!(out, "\n[hosts.{PEER}]\npersonality = \"raw\"\nisn = {REMOTE_ISN}");
+    let _ = writeln!(
+        out,
+        "\n[hosts.{PEER}]\npersonality = \"raw\"\nisn = {REMOTE_ISN}"
+    );
     if opens {
         let _ = writeln!(out, "connect = \"{TESTED}:{SCRIPT_PORT}\"");
     }
@@ -137,8 +144,14 @@ impl Converter {
         match &e.what {
             What::Packet(p) => self.packet(e.line, t, p),
             What::Syscall(s) => self.syscall(e.line, t, s, linux),
-            What::Command(_) => Err(nope(e.line, "a command after the script's first event: a scenario's knobs hold from the start")),
-            What::Code(_) => Err(nope(e.line, "a %{ python }% block (tcp_info): no scenario step reads a socket's state mid-run")),
+            What::Command(_) => Err(nope(
+                e.line,
+                "a command after the script's first event: a scenario's knobs hold from the start",
+            )),
+            What::Code(_) => Err(nope(
+                e.line,
+                "a %{ python }% block (tcp_info): no scenario step reads a socket's state mid-run",
+            )),
         }
     }
 
@@ -149,7 +162,10 @@ impl Converter {
         match e.time {
             Time::Abs(t) => Ok(t),
             Time::Rel(t) => Ok(offset + t),
-            _ => Err(nope(e.line, "a time window or `*`: scenario steps happen at one time")),
+            _ => Err(nope(
+                e.line,
+                "a time window or `*`: scenario steps happen at one time",
+            )),
         }
     }
 
@@ -171,7 +187,8 @@ impl Converter {
                 let shift = if syn { 0 } else { self.peer_shift.unwrap_or(0) };
                 let text = line_text(p, Some(shift));
                 scenario::packet::raw_seg(&text).map_err(|e| nope(line, e.expected))?;
-                self.steps.push(step(t, PEER, &format!("inject {TESTED} {text}"), None));
+                self.steps
+                    .push(step(t, PEER, &format!("inject {TESTED} {text}"), None));
             }
             Dir::Outbound => {
                 if syn {
@@ -183,16 +200,26 @@ impl Converter {
                 }
                 let scaled = !syn && self.our_shift.is_some() && self.peer_shift.is_some();
                 if p.win.is_some() && scaled {
-                    return Err(nope(line, "the window of a scaled connection: expect steps compare windows in octets"));
+                    return Err(nope(
+                        line,
+                        "the window of a scaled connection: expect steps compare windows in octets",
+                    ));
                 }
                 let text = line_text(p, None);
-                self.steps.push(step(t, PEER, &format!("expect {text}"), None));
+                self.steps
+                    .push(step(t, PEER, &format!("expect {text}"), None));
             }
         }
         Ok(())
     }
 
-    fn syscall(&mut self, line: usize, t: (Usecs, u64), s: &Syscall, linux: bool) -> Result<(), Unsupported> {
+    fn syscall(
+        &mut self,
+        line: usize,
+        t: (Usecs, u64),
+        s: &Syscall,
+        linux: bool,
+    ) -> Result<(), Unsupported> {
         if s.end.is_some() {
             return Err(nope(line, "a blocking call's return time `...END`"));
         }

@@ -54,7 +54,13 @@ pub fn resolve_hosts(cx: &mut Ctx, f: &ScenarioFile, o: &Overrides) -> Vec<HostS
         .collect()
 }
 
-fn resolve_host(cx: &mut Ctx, f: &ScenarioFile, name: &str, h: &HostDef, o: &Overrides) -> HostSpec {
+fn resolve_host(
+    cx: &mut Ctx,
+    f: &ScenarioFile,
+    name: &str,
+    h: &HostDef,
+    o: &Overrides,
+) -> HostSpec {
     let chosen = o.personality.iter().rev().find(|p| p.host == name);
     let raw = chosen.is_none() && h.personality.get_ref() == RAW;
     let p = match chosen {

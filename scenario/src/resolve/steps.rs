@@ -115,16 +115,34 @@ fn raw_step(
     let allowed = matches!(s.op, Op::Inject { .. } | Op::Sleep { .. });
     if raw != (allowed || s.segment.is_some()) && (raw || s.segment.is_some()) {
         let (message, hint) = match raw {
-            true => (format!("a raw host has no TCP stack: `{word}` needs one"), "a raw host's steps are `inject`, `expect` and `sleep`"),
-            false => (format!("`{word}` is a raw host's step"), "`expect` checks what a raw host (`personality = \"raw\"`) receives"),
+            true => (
+                format!("a raw host has no TCP stack: `{word}` needs one"),
+                "a raw host's steps are `inject`, `expect` and `sleep`",
+            ),
+            false => (
+                format!("`{word}` is a raw host's step"),
+                "`expect` checks what a raw host (`personality = \"raw\"`) receives",
+            ),
         };
-        cx.error(Class::Step, Some(line.span()), message, "here", Some(hint.into()));
+        cx.error(
+            Class::Step,
+            Some(line.span()),
+            message,
+            "here",
+            Some(hint.into()),
+        );
         return None;
     }
     let seg = s.segment.as_ref()?;
     let At::Abs(t) = s.at else {
         let span = cx.inner_span(line, 0..line.get_ref().find(' ').unwrap_or(1));
-        cx.error(Class::Step, Some(span), "an `expect` step needs an absolute time", "not absolute", Some("write its time from the start (`100ms`): it is when the segment is due".into()));
+        cx.error(
+            Class::Step,
+            Some(span),
+            "an `expect` step needs an absolute time",
+            "not absolute",
+            Some("write its time from the start (`100ms`): it is when the segment is due".into()),
+        );
         return None;
     };
     let host = f.hosts.iter().nth(host)?.1;
@@ -144,7 +162,6 @@ fn raw_step(
 
 /// packetdrill's default `--tolerance_usecs` (gtests/net/packetdrill/config.c).
 const DEFAULT_TOLERANCE_NS: u64 = 4_000_000;
-
 
 /// Every line parsed (or the caller's steps), errors at their words; the
 /// `explore` mark is no step.

@@ -196,15 +196,7 @@ pub fn parse_step(line: &str) -> Result<StepDef, StepError> {
         ));
     };
     let (args, label) = take_label(&toks[3..])?;
-    let segment = match call.text.as_str() {
-        "expect" => Some(expect_step(call, &args, line)?),
-        _ => None,
-    };
-    let op = match segment {
-        // It takes no time and calls nothing: the run is checked against it afterwards.
-        Some(_) => Call::Sleep { ns: Duration::ZERO },
-        None => parse_op(call, &args, line)?,
-    };
+    let (op, segment) = parse_call(call, &args, line)?;
     let (expect, blocked) = match expect_part {
         Some((text, range)) => parse_expectations(text, range)?,
         None => (None, None),
@@ -698,6 +690,22 @@ fn packet_err(
              `R 1001:1001(0)`, `P. 1:101(100) ack 1`; {numbers}"
         )),
     )
+}
+
+/// The step's call; an `expect` step's packet, its call a `sleep 0`: it
+/// takes no time and calls nothing (the run is checked against it afterwards).
+fn parse_call(
+    call: &Tok,
+    args: &[Tok],
+    line: &str,
+) -> Result<(Op, Option<ExpectedSeg>), StepError> {
+    match call.text.as_str() {
+        "expect" => Ok((
+            Call::Sleep { ns: Duration::ZERO },
+            Some(expect_step(call, args, line)?),
+        )),
+        _ => Ok((parse_op(call, args, line)?, None)),
+    }
 }
 
 /// `expect PKT`: the rest of the line is the packet a raw host must receive next.

@@ -68,17 +68,7 @@ pub fn resolve(
         if cx.errors.len() > errors && matches!(s.op, Op::Fork { .. }) {
             continue;
         }
-        if let (Op::Exit {}, Some(owner)) = (&s.op, procs[proc as usize].thread_of) {
-            let span = cx.inner_span(line, s.proc.at.clone());
-            let owner = &names.procs[owner as usize];
-            cx.error(
-                Class::Step,
-                Some(span),
-                format!("thread `{}` cannot exit", s.proc.text),
-                "a thread",
-                Some(format!("exit ends the whole process: write `exit` in `{owner}`; a thread that runs out of steps just ends")),
-            );
-        }
+        check_thread_exit(cx, names, (s, line), procs[proc as usize].thread_of);
         if !raw {
             uses.push(SocketUse::of(&s.op, &action, proc, line));
         }
@@ -100,6 +90,26 @@ pub fn resolve(
     cx.errors
         .is_empty()
         .then(|| (out, slots.into_iter().collect(), expects))
+}
+
+/// A thread's `exit` would end its whole process: an error.
+fn check_thread_exit(
+    cx: &mut Ctx,
+    names: &Names,
+    (s, line): (&StepDef, &Spanned<String>),
+    thread_of: Option<u16>,
+) {
+    if let (Op::Exit {}, Some(owner)) = (&s.op, thread_of) {
+        let span = cx.inner_span(line, s.proc.at.clone());
+        let owner = &names.procs[owner as usize];
+        cx.error(
+            Class::Step,
+            Some(span),
+            format!("thread `{}` cannot exit", s.proc.text),
+            "a thread",
+            Some(format!("exit ends the whole process: write `exit` in `{owner}`; a thread that runs out of steps just ends")),
+        );
+    }
 }
 
 /// A raw host's step: only `inject`, `expect` and `sleep` (it has no

@@ -63,7 +63,7 @@ pub fn resolve(
             procs,
             proc,
             line,
-            raw,
+            raw: raw && matches!(s.op, Op::Inject { .. }),
         });
         if cx.errors.len() > errors && matches!(s.op, Op::Fork { .. }) {
             continue;

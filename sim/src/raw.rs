@@ -31,6 +31,8 @@ pub struct RawSpec {
 /// `window` (virtual time) within `tolerance`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SegExpect {
+    /// Its step in the spec (a `sleep 0`: it takes no time).
+    pub step: u32,
     pub proc: ProcId,
     pub window: (Instant, Instant),
     pub tolerance_ns: u64,
@@ -109,7 +111,7 @@ pub fn mismatches(
             let tol = (e.tolerance_ns / 1000) as Usecs;
             if let Err(miss) = take_next(&e.pattern, window, tol, &mut queue, &mut isns) {
                 out.push(StepMismatch {
-                    step: u32::MAX,
+                    step: e.step,
                     proc: e.proc,
                     expected: e.text.clone(),
                     actual: miss.to_string(),

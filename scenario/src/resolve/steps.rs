@@ -52,7 +52,8 @@ pub fn resolve(
         };
         let host = procs[proc as usize].host as usize;
         let raw = hosts[host].raw.is_some();
-        if let Some(e) = raw_step(cx, f, (s, line), (raw, host, proc), &origin) {
+        if let Some(mut e) = raw_step(cx, f, (s, line), (raw, host, proc), &origin) {
+            e.step = out.len() as u32;
             expects.push(e);
         }
         let errors = cx.errors.len();
@@ -161,6 +162,7 @@ fn raw_step(
         None => DEFAULT_TOLERANCE_NS,
     };
     Some(SegExpect {
+        step: 0,
         proc,
         window: (t, t),
         tolerance_ns,

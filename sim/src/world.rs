@@ -8,6 +8,7 @@
 
 use crate::app::{AppState, AppStatus};
 use crate::net::{Fate, Network};
+use crate::raw::RawConn;
 use crate::rng::SimRng;
 use crate::spec::{At, ProcId, WorldSpec};
 use crate::trace::{Entry, Fnv1a, What};
@@ -152,6 +153,10 @@ pub struct World {
     /// When each step returned, for steps that start `after` one (not
     /// hashed: the explorer refuses `after`).
     pub(crate) step_done: Vec<Option<Instant>>,
+    /// Per host, a raw host's connection (None for a host with a stack).
+    pub(crate) raw: Vec<Option<RawConn>>,
+    /// Segments sent to raw hosts, when sent: what their `expect` steps match.
+    pub(crate) raw_sent: Vec<(Instant, Segment)>,
 }
 
 impl World {
@@ -211,7 +216,12 @@ impl World {
             pid_proc: SmallVec::with_capacity(2 * hosts_n),
             calling: None,
             step_done: Vec::new(),
+            raw: Vec::new(),
+            raw_sent: Vec::new(),
         };
+        w.raw = (w.spec.hosts.iter().enumerate())
+            .map(|(i, h)| h.raw.map(|r| RawConn::new(i as HostId, &r, h.isn)))
+            .collect();
         // Only a spec with a step that starts `after` another reads when
         // steps returned: others keep no such table (nothing to clone when
         // the explorer copies the world).
@@ -338,6 +348,11 @@ impl World {
             Ev::Arrive(seg) => {
                 let h = seg.dst.host;
                 self.record(h, What::Recv { seg });
+                if let Some(conn) = self.raw[h as usize].as_mut() {
+                    // No stack: recorded and learned from, never answered.
+                    conn.receive(&seg);
+                    return true;
+                }
                 let now = self.now;
                 self.hosts[h as usize].on_segment(now, &seg, &mut self.out);
                 self.flush(h);
@@ -384,6 +399,13 @@ impl World {
     /// Traces a segment a host sent and gives it its fate.
     fn send(&mut self, h: HostId, seg: Segment) {
         self.record(h, What::Send { seg });
+        if self
+            .raw
+            .get(seg.dst.host as usize)
+            .is_some_and(Option::is_some)
+        {
+            self.raw_sent.push((self.now, seg));
+        }
         self.transmit(h, seg);
     }
 
@@ -523,6 +545,8 @@ impl World {
             .observer
             .finish(end, end_ns, self.events, limits, stuck);
         v.step_mismatches.extend(self.unrun_expectations(end));
+        let raw = crate::raw::mismatches(&self.spec, &self.raw, &self.raw_sent);
+        v.step_mismatches.extend(raw);
         v
     }
 
@@ -619,6 +643,11 @@ impl Hash for World {
         self.net.hash(h);
         self.timer_at.hash(h);
         self.observer.hash(h);
+        // Only a world with raw hosts hashes them (a world without keeps its digest).
+        if self.raw.iter().any(Option::is_some) {
+            self.raw.hash(h);
+            self.raw_sent.hash(h);
+        }
     }
 }
 
@@ -635,6 +664,8 @@ impl PartialEq for World {
             && self.net == o.net
             && self.timer_at == o.timer_at
             && self.observer == o.observer
+            && self.raw == o.raw
+            && self.raw_sent == o.raw_sent
     }
 }
 

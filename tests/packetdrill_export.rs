@@ -22,6 +22,8 @@ const UNEXPORTABLE: &[(&str, &str, &str)] = &[
     ("exit-skips-linger", "server", "exits"),
     ("exit-with-unread", "server", "exits"),
     ("fionread-before-close", "server", "getsockopt SIOCOUTQ"),
+    ("loopback-read-opens-window", "client", "MTU 65536"),
+    ("loopback-read-opens-window", "server", "MTU 65536"),
     ("fork-parent-close", "server", "runs 2 processes"),
     ("fork-parent-shutdown", "server", "runs 2 processes"),
     (

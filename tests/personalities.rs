@@ -376,11 +376,15 @@ fn rsync_process_exit_knobs_alone_turn_the_reset_on_and_off() {
     assert_eq!(xp_closing["outcome"], "clean", "{xp_closing}");
     assert!(causes(&xp_closing).is_empty());
 
+    // Linux's send buffer autotunes (snd_buf_tuning): fixed here, so that only
+    // process_exit differs and no more data is in flight when the reset comes.
     let linux_resetting = run(&[
         "--personality",
         "sender=linux",
         "--set",
         "sender.process_exit=reset",
+        "--set",
+        "sender.snd_buf_tuning=fixed",
     ]);
     assert_eq!(linux_resetting["outcome"], "reset-with-loss");
     assert_eq!(causes(&linux_resetting), ["process-exit"]);

@@ -334,6 +334,7 @@ impl Host {
                 let s = self.sock_mut(sid);
                 s.snd_buf = bytes;
                 s.snd_buf_opt = bytes.saturating_mul(factor);
+                s.snd_buf_locked = true;
             }
             // Zero turns the timeout off (socket(7), setsockopt(2)).
             Call::RcvTimeo { ns, .. } => {
@@ -644,11 +645,8 @@ impl Host {
                 pid,
                 bytes: n,
             });
-            // Window update when the window opens by two segments or half the buffer.
-            let opened = s.rcv_wnd() - wnd_before;
             if s.state.synchronized()
-                && wnd_before < s.tcb.mss.max(1) * 2
-                && opened >= (2 * s.tcb.mss).min(s.rcv_buf / 2)
+                && s.read_opens_window(p.knobs.rcv_wnd_update.value, wnd_before)
             {
                 s.tcb.ack_now = true;
                 let mut ctx = Ctx {

@@ -105,6 +105,7 @@ impl Socket {
             rcv_space: _,
             snd_buf: _,
             snd_buf_opt: _,
+            snd_buf_locked: _,
             wnd: _,
             mss_local: _,
             listener: _,

@@ -13,6 +13,7 @@ use crate::seq::Seq;
 use crate::socket::{rst_reply, Ctx, SockId, Socket, WndRule};
 use crate::state::{Rule, State};
 use crate::Instant;
+use smallvec::SmallVec;
 use std::sync::Arc;
 
 /// Descriptor number, as a program sees it.
@@ -26,8 +27,10 @@ pub const FD_FIRST: Fd = 3;
 /// are those of the process it belongs to.
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
 pub struct Process {
-    /// Index `fd - FD_FIRST` (empty for a thread: see `thread_of`).
-    pub fds: Vec<Option<SockId>>,
+    /// Index `fd - FD_FIRST` (empty for a thread: see `thread_of`). Inline
+    /// for a few descriptors, as a host's sockets and processes: a world's
+    /// clone (the explorer's, per choice) allocates nothing for them.
+    pub fds: SmallVec<[Option<SockId>; 4]>,
     /// The process whose descriptor table this thread shares.
     pub thread_of: Option<Pid>,
     pub blocked: Option<crate::blocking::Blocked>,
@@ -53,8 +56,8 @@ pub struct HostConfig {
 pub struct Host {
     pub cfg: HostConfig,
     pub personality: Arc<Personality>,
-    pub socks: Vec<Option<Socket>>,
-    pub procs: Vec<Process>,
+    pub socks: SmallVec<[Option<Socket>; 2]>,
+    pub procs: SmallVec<[Process; 2]>,
     pub(crate) next_ephemeral: u16,
     pub(crate) connections_made: u32,
     /// Freed connections that were reset, oldest first, at most
@@ -73,8 +76,8 @@ impl Host {
             next_ephemeral: cfg.ephemeral_first,
             cfg,
             personality,
-            socks: Vec::new(),
-            procs: Vec::new(),
+            socks: SmallVec::new(),
+            procs: SmallVec::new(),
             connections_made: 0,
             reset_tuples: Vec::new(),
         }
@@ -414,6 +417,7 @@ impl Host {
         child.set_rcv_buf(listener.rcv_buf);
         child.snd_buf = listener.snd_buf;
         child.snd_buf_opt = listener.snd_buf_opt;
+        child.snd_buf_locked = listener.snd_buf_locked;
         child.linger = listener.linger;
         child.reuse_addr = listener.reuse_addr;
         child.nodelay = listener.nodelay;

@@ -120,6 +120,7 @@ impl Socket {
         // Our SYN offered timestamps if the personality uses them.
         self.learn_peer_syn(ctx.p, seg, self.tcb.ts_ok);
         self.round_bufs_to_mss(ctx.p);
+        self.expand_snd_buf(ctx.p);
         let t = &mut self.tcb;
         if ack_ok {
             t.snd_una = ack;
@@ -456,6 +457,7 @@ impl Socket {
         t.snd_wl2 = ack;
         // A listener's connection learns its buffers when it is established (BSD syncache_socket).
         self.round_bufs_to_mss(ctx.p);
+        self.expand_snd_buf(ctx.p);
         self.set_state(ctx, State::Established, Rule::RcvAckOfSyn);
         Some(Arrival::Established)
     }
@@ -474,7 +476,16 @@ impl Socket {
         self.tcb.probes_out = 0;
         let acked = ack.0.saturating_sub(self.tcb.snd_una.0);
         if acked > 0 {
+            // Linux grows cwnd only while it limits the sender
+            // (tcp_is_cwnd_limited); the model's cwnd grows with every ACK, so
+            // the send buffer follows it only when the flight filled it.
+            let cwnd_limited = self.tcb.flight_size() + self.tcb.mss as u64 > self.tcb.cwnd as u64;
             self.new_ack(ctx, ack);
+            // Linux tcp_new_space: grow only while the window is not full
+            // (tcp_should_expand_sndbuf).
+            if cwnd_limited && self.tcb.flight_size() < self.tcb.cwnd as u64 {
+                self.expand_snd_buf(ctx.p);
+            }
         } else if ack == self.tcb.snd_una
             && seg.len == 0
             && !seg.flags.fin()

@@ -10,7 +10,7 @@
 
 use crate::errno::Errno;
 use crate::event::{Buffer, Conn, DiscardCause, Event, Output, Pid, RstCause};
-use crate::personality::{Knobs, RcvWndRounding};
+use crate::personality::{Knobs, RcvWndRounding, RcvWndUpdate, SndBufTuning};
 use crate::segment::{Addr, Flags, Segment, SynOpts};
 use crate::seq::{Offset, Seq};
 use crate::state::{allowed, Rule, State};
@@ -25,6 +25,21 @@ pub const OOO_RANGES_MAX: usize = 32;
 /// Octets the timestamps option takes in every segment once agreed (RFC 7323:
 /// 10, padded to 12; Linux TCPOLEN_TSTAMP_ALIGNED, BSD TCPOLEN_TSTAMP_APPA).
 pub const TSOPT_LEN: u32 = 12;
+
+/// Octets besides the payload in the head of one skb that tcp_sndbuf_expand
+/// counts: MAX_TCP_HEADER (256 on the x86_64 kernel checked, whose MAX_HEADER
+/// has no large link-layer headers) and SKB_DATA_ALIGN(sizeof(struct
+/// skb_shared_info)) (320); the sum is rounded up to a power of two. Observed:
+/// SO_SNDBUF reads 46080 = 2 × 10 × (2048 + 256) after a handshake with MSS
+/// 1460, 2626560 = 2 × 10 × (131072 + 256) with MSS 65495 (loopback).
+pub const SKB_HEAD_OVERHEAD: u32 = 576;
+
+/// SKB_DATA_ALIGN(sizeof(struct sk_buff)) on x86_64, added per segment after the rounding.
+pub const SKB_STRUCT_BYTES: u32 = 256;
+
+/// Linux sysctl tcp_reordering's default (TCP_FASTRETRANS_THRESH = 3), the
+/// reordering degree tcp_sndbuf_expand allows for before RACK measures one.
+pub const TCP_REORDERING: u32 = 3;
 
 /// How the receive window follows from the buffer, copied from the knobs
 /// `rcv_wnd_initial_pct`, `rcv_wnd_pct` and `rcv_wnd_rounding` when the socket is made.
@@ -294,6 +309,8 @@ pub struct Socket {
     /// How much received data the buffer holds before the window closes.
     pub rcv_space: u32,
     pub snd_buf: u32,
+    /// SO_SNDBUF was set: the buffer no longer autotunes (Linux SOCK_SNDBUF_LOCK).
+    pub snd_buf_locked: bool,
     /// What getsockopt(SO_SNDBUF) reads: `snd_buf`, times
     /// `sndbuf_setsockopt_factor` once set by setsockopt.
     pub snd_buf_opt: u32,
@@ -339,6 +356,7 @@ impl Socket {
             rcv_space: 0,
             snd_buf,
             snd_buf_opt: snd_buf,
+            snd_buf_locked: false,
             wnd,
             mss_local,
             listener: None,
@@ -377,6 +395,30 @@ impl Socket {
         self.snd_buf = up(self.snd_buf);
         self.snd_buf_opt = up(self.snd_buf_opt);
         self.set_rcv_buf(up(self.rcv_buf));
+    }
+
+    /// With `snd_buf_tuning = cwnd`, grows the send buffer to what the
+    /// congestion window may need (Linux tcp_sndbuf_expand, from
+    /// tcp_init_buffer_space at establishment and tcp_new_space; the caller checks
+    /// tcp_should_expand_sndbuf's cwnd condition where it applies).
+    pub fn expand_snd_buf(&mut self, p: &Knobs) {
+        if p.snd_buf_tuning.value == SndBufTuning::Fixed || self.snd_buf_locked {
+            return;
+        }
+        let t = &self.tcb;
+        let ts = if t.ts_ok { TSOPT_LEN } else { 0 };
+        let mss = t.mss.max(1);
+        // max(mss_clamp, mss_cache): the MSS without options.
+        let per_mss = (mss + ts + SKB_HEAD_OVERHEAD).next_power_of_two() + SKB_STRUCT_BYTES;
+        let segs = (t.cwnd / mss)
+            .max(p.initial_cwnd_segs.value)
+            .max(TCP_REORDERING + 1);
+        let sndmem = 2u64 * segs as u64 * per_mss as u64;
+        let cap = sndmem.min(p.snd_buf_max_bytes.value as u64) as u32;
+        if self.snd_buf < cap {
+            self.snd_buf = cap;
+            self.snd_buf_opt = cap;
+        }
     }
 
     #[inline]
@@ -513,6 +555,31 @@ impl Socket {
                 } else {
                     cur
                 }
+            }
+        }
+    }
+
+    /// Whether a read that has just taken data out of the buffer sends a
+    /// window update now (`rcv_wnd_update`); `wnd_before` is `rcv_wnd()` before it.
+    pub fn read_opens_window(&self, rule: RcvWndUpdate, wnd_before: u32) -> bool {
+        match rule {
+            RcvWndUpdate::TwoSegments => {
+                let mss = self.tcb.mss.max(1);
+                let opened = self.rcv_wnd() - wnd_before;
+                wnd_before < mss * 2 && opened >= (2 * mss).min(self.rcv_buf / 2)
+            }
+            RcvWndUpdate::Doubled => {
+                // Linux __tcp_cleanup_rbuf: what the peer may still send
+                // (tcp_receive_window) against what __tcp_select_window offers.
+                if self.tcb.fin_rcvd || self.shut_rd {
+                    return false;
+                }
+                let open = self.promised_rcv_wnd() as u64;
+                if 2 * open > self.rcv_clamp as u64 {
+                    return false;
+                }
+                let offer = self.free_rcv_wnd() as u64;
+                offer > 0 && offer >= 2 * open
             }
         }
     }

@@ -146,6 +146,15 @@ pub struct HostDef {
     /// Fixed initial sequence number (to test wrap-around).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub isn: Option<u32>,
+    /// A raw host's (`personality = "raw"`) port on a connection it opens (default 48000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<Spanned<i64>>,
+    /// A raw host's connection it opens: `HOST:PORT` (default: it waits for one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect: Option<Spanned<String>>,
+    /// How far from its time a raw host's `expect` may be met (default 4ms, packetdrill's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerance: Option<Spanned<String>>,
 }
 
 /// Declares a struct with the settings of one direction's link, then its

@@ -225,7 +225,31 @@ pub struct PacketError {
 /// Reads a whole packet line without its direction (`F. 1:1(0) ack 1`), as
 /// `inject` takes it, into the segment it stands for.
 pub fn raw_seg(text: &str) -> Result<RawSeg, PacketError> {
-    let line = format!("<{text}");
+    let p = read_line(text, '<')?;
+    to_raw(&p).map_err(|why| PacketError {
+        at: 0,
+        expected: why,
+        unsupported: true,
+    })
+}
+
+/// Reads a whole packet line without its direction, as an `expect` step
+/// takes it: what a raw host must receive next (`...` and `<...>` allowed).
+pub fn expected_seg(text: &str) -> Result<Packet, PacketError> {
+    let p = read_line(text, '>')?;
+    match unsupported(&p) {
+        Some(why) => Err(PacketError {
+            at: 0,
+            expected: why,
+            unsupported: true,
+        }),
+        None => Ok(p),
+    }
+}
+
+/// A line in direction `dir` (`<` or `>`), read whole.
+fn read_line(text: &str, dir: char) -> Result<Packet, PacketError> {
+    let line = format!("{dir}{text}");
     let mut input: In = &line;
     let at = |rest: In| (line.len() - rest.len()).saturating_sub(1);
     let p = match packet.parse_next(&mut input) {
@@ -259,11 +283,7 @@ pub fn raw_seg(text: &str) -> Result<RawSeg, PacketError> {
             unsupported: false,
         });
     }
-    to_raw(&p).map_err(|why| PacketError {
-        at: 0,
-        expected: why,
-        unsupported: true,
-    })
+    Ok(p)
 }
 
 /// The segment a parsed line stands for; why not, when it asks for what an
@@ -315,4 +335,24 @@ fn to_raw(p: &Packet) -> Result<RawSeg, String> {
         }
     }
     Ok(raw)
+}
+
+/// The expected segment a `>` line (or an `expect` step) stands for; its
+/// `win` is read with the sender's window shift `win_shift`.
+pub fn pattern(p: &Packet, win_shift: u8) -> sim::segmatch::SegPattern {
+    let opts = p.opts.as_ref().map(|opts| sim::segmatch::OptPattern {
+        mss: opts.iter().find_map(|o| match o {
+            TcpOpt::Mss(m) => Some(*m),
+            _ => None,
+        }),
+        ts: opts.iter().any(|o| matches!(o, TcpOpt::Ts { .. })),
+    });
+    sim::segmatch::SegPattern {
+        flags: flags(p),
+        seq: p.seq.map(|(s, _)| s),
+        len: p.len,
+        ack: p.ack,
+        win: p.win.map(|w| (w, win_shift)),
+        opts,
+    }
 }

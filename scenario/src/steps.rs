@@ -72,6 +72,18 @@ pub struct StepDef {
     pub expect: Option<Expect>,
     /// `blocked=1s±10ms` after the expected result.
     pub blocked: Option<Within>,
+    /// An `expect PKT` step (a raw host's): the segment it must receive next.
+    pub segment: Option<ExpectedSeg>,
+}
+
+/// The packet line of an `expect` step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExpectedSeg {
+    pub packet: crate::packet::Packet,
+    /// As written.
+    pub text: String,
+    /// Where in the step.
+    pub at: Range<usize>,
 }
 
 /// `after REF[+D]`: the step starts D after step REF returned (and not
@@ -187,7 +199,7 @@ pub fn parse_step(line: &str) -> Result<StepDef, StepError> {
         ));
     };
     let (args, label) = take_label(&toks[3..])?;
-    let op = parse_op(call, &args, line)?;
+    let (op, segment) = parse_call(call, &args, line)?;
     let (expect, blocked) = match expect_part {
         Some((text, range)) => parse_expectations(&op, text, range)?,
         None => (None, None),
@@ -200,6 +212,7 @@ pub fn parse_step(line: &str) -> Result<StepDef, StepError> {
         label,
         expect,
         blocked,
+        segment,
     })
 }
 
@@ -684,33 +697,8 @@ impl ArgSyntax<Text> for Words<'_> {
         let end = self.args.last().map_or(first.at.end, |t| t.at.end);
         self.next = self.args.len();
         let text = &self.line[first.at.start..end];
-        crate::packet::raw_seg(text).map_err(|e| {
-            let mut at = first.at.start + e.at.min(text.len().saturating_sub(1));
-            let rest = &self.line[at..end];
-            at += rest.len() - rest.trim_start().len();
-            let word = self.line[at..end].split_whitespace().next().unwrap_or("");
-            let (message, label) = match e.unsupported {
-                true => (
-                    format!("cannot inject `{text}`: {}", e.expected),
-                    "not modelled".to_string(),
-                ),
-                false => (
-                    format!("bad packet `{text}`: expected {}", e.expected),
-                    format!("expected {}", e.expected),
-                ),
-            };
-            err(
-                Class::Value,
-                at..at + word.len().max(1),
-                message,
-                label,
-                Some(
-                    "a packetdrill packet line: `S 0:0(0) win 65535 <mss 1460>`, `F. 1:1(0) ack 1`, \
-                     `R 1001:1001(0)`, `P. 1:101(100) ack 1`; seq from this host's ISN, ack from the peer's"
-                        .into(),
-                ),
-            )
-        })
+        crate::packet::raw_seg(text)
+            .map_err(|e| packet_err(self.line, first.at.start..end, e, "inject"))
     }
 }
 
@@ -737,6 +725,80 @@ fn revents_each_err(text: &str, at: Range<usize>) -> StepError {
         start += lane.len() + 1;
     }
     poll_bits_err(&Tok::new(text, at))
+}
+
+/// A packet line of a step (`line[at]`) that did not read, or asks for
+/// what the model does not carry, as an error at its word.
+fn packet_err(
+    line: &str,
+    at: Range<usize>,
+    e: crate::packet::PacketError,
+    verb: &str,
+) -> StepError {
+    let (start, end) = (at.start, at.end);
+    let text = &line[at];
+    let mut at = start + e.at.min(text.len().saturating_sub(1));
+    let rest = &line[at..end];
+    at += rest.len() - rest.trim_start().len();
+    let word = line[at..end].split_whitespace().next().unwrap_or("");
+    let (message, label) = match e.unsupported {
+        true => (
+            format!("cannot {verb} `{text}`: {}", e.expected),
+            "not modelled".to_string(),
+        ),
+        false => (
+            format!("bad packet `{text}`: expected {}", e.expected),
+            format!("expected {}", e.expected),
+        ),
+    };
+    let numbers = match verb {
+        "inject" => "seq from this host's ISN, ack from the peer's",
+        _ => "seq from the peer's ISN, ack from this host's; `...(len)` and `<...>` match any",
+    };
+    err(
+        Class::Value,
+        at..at + word.len().max(1),
+        message,
+        label,
+        Some(format!(
+            "a packetdrill packet line: `S 0:0(0) win 65535 <mss 1460>`, `F. 1:1(0) ack 1`, \
+             `R 1001:1001(0)`, `P. 1:101(100) ack 1`; {numbers}"
+        )),
+    )
+}
+
+/// The step's call; an `expect` step's packet, its call a `sleep 0`: it
+/// takes no time and calls nothing (the run is checked against it afterwards).
+fn parse_call(
+    call: &Tok,
+    args: &[Tok],
+    line: &str,
+) -> Result<(Op, Option<ExpectedSeg>), StepError> {
+    match call.text.as_str() {
+        "expect" => Ok((
+            Call::Sleep { ns: Duration::ZERO },
+            Some(expect_step(call, args, line)?),
+        )),
+        _ => Ok((parse_op(call, args, line)?, None)),
+    }
+}
+
+/// `expect PKT`: the rest of the line is the packet a raw host must receive next.
+fn expect_step(call: &Tok, args: &[Tok], line: &str) -> Result<ExpectedSeg, StepError> {
+    let (Some(first), Some(last)) = (args.first(), args.last()) else {
+        return Err(err(
+            Class::Step,
+            call.at.clone(),
+            "`expect` needs a packet line",
+            "expected a packet line after it",
+            Some("`expect F. 1:1(0) ack 1`: the next segment this raw host receives".into()),
+        ));
+    };
+    let at = first.at.start..last.at.end;
+    let text = line[at.clone()].to_string();
+    let packet = crate::packet::expected_seg(&text)
+        .map_err(|e| packet_err(line, at.clone(), e, "expect"))?;
+    Ok(ExpectedSeg { packet, text, at })
 }
 
 /// A word that should be poll bits and is not.

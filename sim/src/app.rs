@@ -3,12 +3,14 @@
 //! Steps of one process run in order; a step starts at its time or when the
 //! previous one finished, whichever is later.
 
+use crate::raw::RawConn;
 use crate::spec::{Action, At, ProcId, Slot, Slots, Within};
 use crate::trace::What;
 use crate::world::{Ev, World};
 use model::call::{Expansion, Next, Rename};
 use model::Instant;
 use model::{CallResult, Errno, Fd, Fds, Pid, SysCall};
+use smallvec::SmallVec;
 
 /// Calls one step may make without blocking (read-until-EOF loops).
 const CALLS_PER_STEP_MAX: u32 = 1_000_000;
@@ -41,7 +43,8 @@ pub struct AppState {
     pub pc: u32,
     /// Where the current step is among its system calls.
     pub expansion: Expansion,
-    pub slots: Vec<Option<Fd>>,
+    /// Inline for a few slots: cloning a world allocates nothing for them.
+    pub slots: SmallVec<[Option<Fd>; 4]>,
     pub blocked: Option<BlockedCall>,
     pub pending_result: Option<CallResult>,
     /// When the current step started (for `blocked=` expectations).
@@ -57,7 +60,7 @@ impl AppState {
             status: AppStatus::NotStarted,
             pc: 0,
             expansion: Expansion::default(),
-            slots: vec![None; slots],
+            slots: smallvec::smallvec![None; slots],
             blocked: None,
             pending_result: None,
             started: Instant::ZERO,
@@ -277,6 +280,9 @@ impl World {
     fn inject(&mut self, p: ProcId, slot: Slot, raw: model::RawSeg) -> CallResult {
         let h = self.host_of(p);
         let step = self.step_index(p);
+        if let Some(conn) = self.raw[h as usize] {
+            return self.inject_raw(p, slot, raw, conn);
+        }
         let a = &self.apps[p as usize];
         let pid = a.pid.expect("started");
         let host = &self.hosts[h as usize];
@@ -288,6 +294,22 @@ impl World {
             return Err(Errno::ENOTCONN);
         }
         let seg = raw.segment(s.local, s.remote, s.tcb.iss, s.tcb.irs);
+        self.record(h, What::Inject { proc: p, step, seg });
+        self.transmit(h, seg);
+        Ok(0)
+    }
+
+    /// An `inject` step of a raw host (sim/src/raw.rs): `to` is the host it
+    /// names, which must be the other end of its one connection (ENOTCONN
+    /// when it has none with that host).
+    fn inject_raw(&mut self, p: ProcId, to: u16, raw: model::RawSeg, conn: RawConn) -> CallResult {
+        let h = self.host_of(p);
+        let step = self.step_index(p);
+        let Some(remote) = conn.remote.filter(|r| r.host == to) else {
+            return Err(Errno::ENOTCONN);
+        };
+        let irs = conn.irs.unwrap_or(model::Seq(0));
+        let seg = raw.segment(conn.local, remote, conn.iss, irs);
         self.record(h, What::Inject { proc: p, step, seg });
         self.transmit(h, seg);
         Ok(0)

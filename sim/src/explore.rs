@@ -111,7 +111,7 @@ impl World {
             "only an idle process calls"
         );
         assert_eq!(self.spec.steps[step as usize].proc, p);
-        Arc::make_mut(&mut self.proc_steps)[p as usize].push(step);
+        Arc::make_mut(&mut self.proc_steps[p as usize]).push(step);
         self.apps[p as usize].status = AppStatus::Ready;
         self.push(at, Ev::App(p));
         let ran = self.step();
@@ -243,7 +243,7 @@ impl World {
         let World {
             spec: _, proc_steps: _, now, queue, next_seq: _, hosts, apps, net, timer_at,
             observer, trace: _, events: _, ended: _, out: _, pid_proc: _, calling: _,
-            step_done: _,
+            step_done: _, raw, raw_sent,
         } = self;
         now.hash(h);
         debug_assert!(queue
@@ -260,6 +260,12 @@ impl World {
         net.hash(h);
         timer_at.hash(h);
         observer.hash(h);
+        // Only a world with raw hosts hashes them (a world without keeps its digest).
+        if raw.iter().any(Option::is_some) {
+            raw.hash(h);
+            // Times are not canonical: what was sent to a raw host, not when.
+            raw_sent.iter().for_each(|(_, seg)| seg.hash(h));
+        }
     }
 
     /// How many events were ever queued: the insertion number the next gets.

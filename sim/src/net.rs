@@ -8,6 +8,7 @@
 use crate::rng::{Ratio, SimRng};
 use model::{Duration, HostId, Instant, Segment};
 use serde::Serialize;
+use smallvec::SmallVec;
 
 /// One direction of a path between two hosts.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -99,7 +100,8 @@ pub enum Fate {
 pub struct Network {
     hosts: usize,
     /// Indexed `src * hosts + dst`.
-    links: Vec<Link>,
+    /// (Inline for two hosts: cloning a world allocates nothing for it.)
+    links: SmallVec<[Link; 4]>,
     pub drops: Vec<DropRule>,
     /// How many segments each drop rule has matched so far.
     matched: Vec<u32>,
@@ -114,7 +116,7 @@ impl Network {
     pub fn new(hosts: usize, link: Link, rng: SimRng) -> Network {
         Network {
             hosts,
-            links: vec![link; hosts * hosts],
+            links: smallvec::smallvec![link; hosts * hosts],
             drops: Vec::new(),
             matched: Vec::new(),
             faults: Vec::new(),

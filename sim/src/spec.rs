@@ -20,6 +20,8 @@ pub struct HostSpec {
     /// MTU of the host's interface; MSS = MTU − 40.
     pub mtu: u32,
     pub isn: Option<u32>,
+    /// No TCP stack: a scripted raw peer (its personality is not used).
+    pub raw: Option<crate::raw::RawSpec>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -200,6 +202,8 @@ pub struct WorldSpec {
     pub procs: Vec<ProcSpec>,
     pub slot_names: Vec<String>,
     pub steps: Vec<StepSpec>,
+    /// Raw hosts' `expect` steps, in file order (checked after the run).
+    pub seg_expects: Vec<crate::raw::SegExpect>,
     pub limits: Limits,
 }
 
@@ -223,6 +227,7 @@ impl SpecBuilder {
                 procs: Vec::new(),
                 slot_names: Vec::new(),
                 steps: Vec::new(),
+                seg_expects: Vec::new(),
                 limits: Limits::default(),
             },
         }
@@ -236,6 +241,7 @@ impl SpecBuilder {
             personality: Arc::new(personality),
             mtu: 1500,
             isn: None,
+            raw: None,
         });
         self.spec.procs.push(ProcSpec {
             name: name.to_string(),

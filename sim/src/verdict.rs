@@ -10,6 +10,7 @@ use crate::trace::{Entry, What};
 use model::Instant;
 use model::{Addr, Buffer, DiscardCause, Errno, Event, RstCause, State};
 use serde::Serialize;
+use smallvec::SmallVec;
 
 /// Why the run stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
@@ -283,8 +284,10 @@ struct DirTally {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct ConnTally {
     ends: [Addr; 2],
-    states: [Vec<State>; 2],
-    errors: [Vec<Errno>; 2],
+    // Inline (a close passes few states, rarely an error): a world's clone,
+    // which the explorer makes per choice, allocates nothing for them.
+    states: [SmallVec<[State; 8]>; 2],
+    errors: [SmallVec<[Errno; 2]>; 2],
     dirs: [DirTally; 2],
 }
 
@@ -293,7 +296,8 @@ struct ConnTally {
 pub struct Observer {
     /// (time, sender's view of the connection, state, cause, accepted)
     resets: Vec<(Instant, model::Conn, State, ResetCause, bool)>,
-    conns: Vec<ConnTally>,
+    /// Inline for the usual one connection (see `ConnTally`).
+    conns: SmallVec<[ConnTally; 1]>,
     sent: u64,
     dropped: u64,
     pub(crate) mismatches: Vec<(u32, u16, String, String, Option<String>)>,
@@ -310,8 +314,8 @@ impl Observer {
             None => {
                 self.conns.push(ConnTally {
                     ends: [local, remote],
-                    states: [Vec::new(), Vec::new()],
-                    errors: [Vec::new(), Vec::new()],
+                    states: Default::default(),
+                    errors: Default::default(),
                     dirs: [DirTally::default(), DirTally::default()],
                 });
                 self.conns.len() - 1
@@ -513,8 +517,8 @@ fn connection(c: &ConnTally) -> Connection {
     let endpoints = [0, 1].map(|i| Endpoint {
         addr: c.ends[i],
         final_state: *c.states[i].last().unwrap_or(&State::Closed),
-        states: c.states[i].clone(),
-        errors: c.errors[i].clone(),
+        states: c.states[i].to_vec(),
+        errors: c.errors[i].to_vec(),
     });
     let directions = [0, 1].map(|i| direction(&c, i));
     Connection {

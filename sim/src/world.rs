@@ -8,13 +8,15 @@
 
 use crate::app::{AppState, AppStatus};
 use crate::net::{Fate, Network};
+use crate::raw::RawConn;
 use crate::rng::SimRng;
-use crate::spec::{ProcId, WorldSpec};
+use crate::spec::{At, ProcId, WorldSpec};
 use crate::trace::{Entry, Fnv1a, What};
 use crate::verdict::{EndReason, Observer, StepMismatch, Stuck, Verdict};
 use model::host::splitmix64;
 use model::Instant;
 use model::{Event, Host, HostConfig, HostId, Output, Segment};
+use smallvec::SmallVec;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
@@ -50,9 +52,21 @@ impl Queued {
 /// reads it back whole to sift it up, a store-forwarding stall on every event
 /// (about a tenth of small-close/runs). Here a new element is written once,
 /// where it belongs, and only older elements are read.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub(crate) struct EventQueue {
     pub(crate) heap: Vec<Queued>,
+}
+
+/// Room a cloned queue keeps for events pushed after the clone (a clone of
+/// a vector has no room: the explorer's first push would reallocate it).
+const QUEUE_CLONE_SPARE: usize = 8;
+
+impl Clone for EventQueue {
+    fn clone(&self) -> EventQueue {
+        let mut heap = Vec::with_capacity(self.heap.len() + QUEUE_CLONE_SPARE);
+        heap.extend_from_slice(&self.heap);
+        EventQueue { heap }
+    }
 }
 
 impl EventQueue {
@@ -112,16 +126,19 @@ impl EventQueue {
 #[derive(Clone, Debug)]
 pub struct World {
     pub(crate) spec: Arc<WorldSpec>,
-    /// Step indices of each process, in order.
-    pub(crate) proc_steps: Arc<Vec<Vec<u32>>>,
+    /// Step indices of each process, in order. Each list shared: a clone
+    /// copies no list, and the explorer's call copies only its process's.
+    pub(crate) proc_steps: SmallVec<[Arc<Vec<u32>>; 4]>,
     pub now: Instant,
     pub(crate) queue: EventQueue,
     pub(crate) next_seq: u64,
+    /// (A vector: hosts are large, and a world moves by value.)
     pub hosts: Vec<Host>,
-    pub(crate) apps: Vec<AppState>,
+    pub(crate) apps: SmallVec<[AppState; 4]>,
     pub(crate) net: Network,
     /// Per host, the earliest timer event in the queue.
-    pub(crate) timer_at: Vec<Option<Instant>>,
+    /// (Inline for a few hosts, as `pid_proc`: a clone allocates nothing.)
+    pub(crate) timer_at: SmallVec<[Option<Instant>; 4]>,
     pub(crate) observer: Observer,
     pub(crate) trace: Option<Vec<Entry>>,
     pub events: u64,
@@ -130,12 +147,16 @@ pub struct World {
     pub(crate) out: Output,
     /// The process of each (pid, host), at `pid × hosts + host` (pids are
     /// dense per host; derived from `apps`: not hashed).
-    pub(crate) pid_proc: Vec<ProcId>,
+    pub(crate) pid_proc: SmallVec<[ProcId; 4]>,
     /// The process inside `Host::call` (None between events: not hashed).
     pub(crate) calling: Option<ProcId>,
     /// When each step returned, for steps that start `after` one (not
     /// hashed: the explorer refuses `after`).
     pub(crate) step_done: Vec<Option<Instant>>,
+    /// Per host, a raw host's connection (None for a host with a stack).
+    pub(crate) raw: Vec<Option<RawConn>>,
+    /// Segments sent to raw hosts, when sent: what their `expect` steps match.
+    pub(crate) raw_sent: Vec<(Instant, Segment)>,
 }
 
 impl World {
@@ -179,24 +200,34 @@ impl World {
                 .iter()
                 .map(|_| AppState::new(spec.slot_names.len()))
                 .collect(),
-            proc_steps: Arc::new(proc_steps),
+            proc_steps: proc_steps.into_iter().map(Arc::new).collect(),
             spec,
             now: Instant::ZERO,
             queue: EventQueue::default(),
             next_seq: 0,
             hosts,
             net,
-            timer_at: vec![None; n_hosts],
+            timer_at: smallvec::smallvec![None; n_hosts],
             observer: Observer::default(),
             trace: record_trace.then(Vec::new),
             events: 0,
             ended: None,
             out: Output::default(),
-            pid_proc: Vec::with_capacity(2 * hosts_n),
+            pid_proc: SmallVec::with_capacity(2 * hosts_n),
             calling: None,
             step_done: Vec::new(),
+            raw: Vec::new(),
+            raw_sent: Vec::new(),
         };
-        w.step_done = vec![None; w.spec.steps.len()];
+        w.raw = (w.spec.hosts.iter().enumerate())
+            .map(|(i, h)| h.raw.map(|r| RawConn::new(i as HostId, &r, h.isn)))
+            .collect();
+        // Only a spec with a step that starts `after` another reads when
+        // steps returned: others keep no such table (nothing to clone when
+        // the explorer copies the world).
+        if w.spec.steps.iter().any(|s| matches!(s.at, At::Once { .. })) {
+            w.step_done = vec![None; w.spec.steps.len()];
+        }
         w.start_processes();
         w
     }
@@ -317,6 +348,11 @@ impl World {
             Ev::Arrive(seg) => {
                 let h = seg.dst.host;
                 self.record(h, What::Recv { seg });
+                if let Some(conn) = self.raw[h as usize].as_mut() {
+                    // No stack: recorded and learned from, never answered.
+                    conn.receive(&seg);
+                    return true;
+                }
                 let now = self.now;
                 self.hosts[h as usize].on_segment(now, &seg, &mut self.out);
                 self.flush(h);
@@ -363,6 +399,13 @@ impl World {
     /// Traces a segment a host sent and gives it its fate.
     fn send(&mut self, h: HostId, seg: Segment) {
         self.record(h, What::Send { seg });
+        if self
+            .raw
+            .get(seg.dst.host as usize)
+            .is_some_and(Option::is_some)
+        {
+            self.raw_sent.push((self.now, seg));
+        }
         self.transmit(h, seg);
     }
 
@@ -502,6 +545,8 @@ impl World {
             .observer
             .finish(end, end_ns, self.events, limits, stuck);
         v.step_mismatches.extend(self.unrun_expectations(end));
+        let raw = crate::raw::mismatches(&self.spec, &self.raw, &self.raw_sent);
+        v.step_mismatches.extend(raw);
         v
     }
 
@@ -598,6 +643,11 @@ impl Hash for World {
         self.net.hash(h);
         self.timer_at.hash(h);
         self.observer.hash(h);
+        // Only a world with raw hosts hashes them (a world without keeps its digest).
+        if self.raw.iter().any(Option::is_some) {
+            self.raw.hash(h);
+            self.raw_sent.hash(h);
+        }
     }
 }
 
@@ -614,6 +664,8 @@ impl PartialEq for World {
             && self.net == o.net
             && self.timer_at == o.timer_at
             && self.observer == o.observer
+            && self.raw == o.raw
+            && self.raw_sent == o.raw_sent
     }
 }
 
@@ -663,9 +715,10 @@ mod tests {
         // RST went either way on it and what getsockopt(SO_SNDBUF) reads, a
         // host its reset 4-tuples; the knobs the FreeBSD packetdrill suite added;
         // each socket its TCP_NODELAY, TCP_CORK, MSG_MORE and snd_sml (Nagle),
-        // the knobs nagle and cork_option.
+        // the knobs nagle and cork_option; rcv_wnd_update, and the socket's
+        // SO_SNDBUF lock (snd_buf_locked).
         assert_eq!(
-            digest, 0xba8f_46c9_48c5_23b6,
+            digest, 0x7965_5275_88c2_0ab8,
             "state_hash of small-close is now {digest:#018x}"
         );
     }

@@ -345,6 +345,7 @@ impl Script {
             op,
             expect: None,
             blocked: None,
+            segment: None,
         };
         self.lines.push(step.to_string());
         self.lines.len() - 1

@@ -32,6 +32,10 @@ pub struct Args {
         value_name = "USECS"
     )]
     pub tolerance_usecs: Option<i64>,
+    /// Print the script as a scenario file instead of running it: the
+    /// personality as host `tested`, the remote peer as the raw host `peer`.
+    #[arg(long)]
+    pub to_scenario: bool,
 }
 
 /// Reads and parses a script; a located diagnostic on bad input.
@@ -65,6 +69,9 @@ pub fn exec(a: &Args) -> ExitCode {
         Ok(s) => s,
         Err(d) => return report_diags(&[*d]),
     };
+    if a.to_scenario {
+        return to_scenario(a, &script, &personality);
+    }
     let outcome = packetdrill::run(&script, &personality, a.tolerance_usecs);
     print!(
         "{}",
@@ -75,4 +82,35 @@ pub fn exec(a: &Args) -> ExitCode {
         "fail" => EXIT_FAILED,
         _ => EXIT_INPUT,
     })
+}
+
+/// `--to-scenario`: the file on stdout, or the first line that cannot be
+/// converted as an error at it (exit 2).
+fn to_scenario(a: &Args, script: &packetdrill::Script, p: &model::Personality) -> ExitCode {
+    let shown = a.script.display().to_string();
+    let tolerance = script
+        .option("tolerance_usecs")
+        .and_then(|v| v.parse().ok())
+        .or(a.tolerance_usecs)
+        .unwrap_or(packetdrill::DEFAULT_TOLERANCE_USECS);
+    match packetdrill::scenario::to_scenario(script, p, &shown, tolerance) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::from(EXIT_OK)
+        }
+        Err(u) => {
+            let span = script
+                .events
+                .iter()
+                .find(|e| e.line == u.line)
+                .map(|e| e.span.clone());
+            let d = match read_file(&a.script, SCRIPT_FILE) {
+                Ok(source) => Diag::new(Class::Script, &shown, &source, span, format!("cannot convert to a scenario: {}", u.reason))
+                    .label("not convertible".to_string())
+                    .help_opt(Some("the runner runs it (`tcpsim packetdrill SCRIPT`); a scenario has no step for this".into())),
+                Err(d) => *d,
+            };
+            report_diags(&[d])
+        }
+    }
 }

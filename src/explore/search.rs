@@ -119,7 +119,7 @@ fn expand(setup: &Setup, cfg: &Config, rules: Rules, seen: &Seen, node: Node) ->
         .check
         .and_then(|p| violation(p, setup, &base, verdict.as_ref()));
     let mut succs = Vec::with_capacity(cs.len());
-    let mut buf = Digest::default();
+    let mut buf = Digest::with_capacity();
     let last = cs.len().saturating_sub(1);
     let mut base = Some(base);
     for (i, &c) in cs.iter().enumerate() {

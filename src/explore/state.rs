@@ -105,6 +105,9 @@ pub struct Rules {
 #[derive(Default)]
 pub struct Digest(Vec<u8>);
 
+/// A state's bytes, rounded up (a close's two hosts hash to a few KiB).
+const DIGEST_BUF_BYTES: usize = 16 << 10;
+
 impl Digest {
     /// The digest of a state, through `buf`'s bytes (reused: no allocation
     /// once it has grown to a state's size).
@@ -113,6 +116,12 @@ impl Digest {
         n.world.hash_state(buf);
         n.used.hash(buf);
         xxhash_rust::xxh3::xxh3_128(&buf.0)
+    }
+
+    /// An empty buffer already as large as a state's bytes usually are:
+    /// hashing into it does not grow it step by step.
+    pub fn with_capacity() -> Digest {
+        Digest(Vec::with_capacity(DIGEST_BUF_BYTES))
     }
 
     pub fn of(n: &Node) -> u128 {

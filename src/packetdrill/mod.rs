@@ -15,6 +15,7 @@ mod packet;
 pub mod parse;
 pub mod report;
 pub mod run;
+pub mod scenario;
 mod syscall;
 
 pub use parse::{parse, Script};

@@ -13,8 +13,9 @@
 use super::parse::{Packet, TcpOpt, Usecs};
 use super::report::{self, Failure};
 use super::run::Runner;
-use model::{Addr, Flags, Output, Segment, Seq, SynOpts};
+use model::{Addr, Output, Segment, Seq, SynOpts};
 pub use scenario::packet::{flags, unsupported};
+use sim::segmatch::{take_next, Isns, Miss, TIMED_OUT};
 
 const LOCAL: u16 = 0;
 const REMOTE: u16 = 1;
@@ -99,7 +100,8 @@ impl Runner {
         self.absorb(out);
     }
 
-    /// Waits for the next segment the host sends and matches it to a `>` line.
+    /// Waits for the next segment the host sends and matches it to a `>`
+    /// line (the one matcher, sim/src/segmatch.rs).
     pub(super) fn outbound(
         &mut self,
         line: usize,
@@ -120,49 +122,48 @@ impl Runner {
             let at = (self.host.poll_at().expect("checked").as_ns() / 1000) as Usecs;
             self.advance(at)?;
         }
-        let Some((at, mut seg)) = self.sniffed.pop_front() else {
-            self.now_usecs = self.now_usecs.max(deadline);
-            return Err(report::fail_packet(
-                line,
-                "Timed out waiting for packet".into(),
-            ));
-        };
-        self.now_usecs = self.now_usecs.max(at);
-        self.coalesce(&mut seg, at, p.len);
         if flags(p).syn() {
-            self.learn(p, &seg);
+            self.learn_line(p);
         }
-        self.verify(line, p, &seg)?;
-        report::check_time(line, "outbound packet", window, at, self.tolerance_usecs)
-    }
-
-    /// One `>` line may stand for several segments sent at once (TSO/GSO:
-    /// packetdrill sniffs before segmentation): merge the contiguous ones.
-    fn coalesce(&mut self, seg: &mut Segment, at: Usecs, want: u32) {
-        while seg.len < want {
-            let Some((t, next)) = self.sniffed.front().copied() else {
-                break;
-            };
-            let contiguous = next.seq == seg.seq + seg.len
-                && next.flags.0 & !(Flags::PSH.0 | Flags::FIN.0)
-                    == seg.flags.0 & !(Flags::PSH.0 | Flags::FIN.0);
-            if t != at || !contiguous || seg.flags.fin() {
-                break;
+        let shift = self
+            .conn
+            .our_shift
+            .filter(|_| self.conn.peer_shift.is_some())
+            .unwrap_or(0);
+        let mut isns = Isns {
+            sender: self.conn.local_isn,
+            receiver: super::run::REMOTE_ISN,
+        };
+        let pat = scenario::packet::pattern(p, shift);
+        let taken = take_next(
+            &pat,
+            window,
+            self.tolerance_usecs,
+            &mut self.sniffed,
+            &mut isns,
+        );
+        self.conn.local_isn = isns.sender;
+        match taken {
+            Ok((at, seg)) => {
+                self.now_usecs = self.now_usecs.max(at);
+                if flags(p).syn() {
+                    self.conn.local_port = Some(seg.src.port);
+                    self.conn.remote_port = seg.dst.port;
+                }
+                Ok(())
             }
-            self.sniffed.pop_front();
-            seg.len += next.len;
-            seg.flags = seg.flags | next.flags;
-            seg.ack = next.ack;
-            seg.wnd = next.wnd;
+            Err(Miss::Packet(m)) => {
+                if m == TIMED_OUT {
+                    self.now_usecs = self.now_usecs.max(deadline);
+                }
+                Err(report::fail_packet(line, m))
+            }
+            Err(Miss::Time(m)) => Err(report::fail(line, m)),
         }
     }
 
-    /// Our ISN and port, from our SYN or SYN-ACK; whether our SYN offers scaling.
-    fn learn(&mut self, p: &Packet, seg: &Segment) {
-        let start = p.seq.map_or(0, |(s, _)| s);
-        self.conn.local_isn = Some(seg.seq.0.wrapping_sub(start));
-        self.conn.local_port = Some(seg.src.port);
-        self.conn.remote_port = seg.dst.port;
+    /// Whether our SYN offers scaling, as the script's line states it.
+    fn learn_line(&mut self, p: &Packet) {
         match &p.opts {
             Some(opts) => {
                 self.conn.our_shift = wscale_of(p);
@@ -174,64 +175,5 @@ impl Runner {
             }
             None => self.conn.our_shift = None,
         }
-    }
-
-    /// The fields packetdrill checks, in its order, each as `check_field` words it.
-    fn verify(&self, line: usize, p: &Packet, seg: &Segment) -> Result<(), Failure> {
-        let fail = |m: String| Err(report::fail_packet(line, m));
-        if seg.len != p.len {
-            return fail(format!(
-                "live packet payload: expected {} bytes vs actual {} bytes",
-                p.len, seg.len
-            ));
-        }
-        let want = flags(p);
-        for (name, bit) in [
-            ("tcp_fin", Flags::FIN),
-            ("tcp_syn", Flags::SYN),
-            ("tcp_rst", Flags::RST),
-            ("tcp_psh", Flags::PSH),
-            ("tcp_ack", Flags::ACK),
-        ] {
-            report::field(line, name, want.has(bit) as u32, seg.flags.has(bit) as u32)?;
-        }
-        let isn = self.conn.local_isn.unwrap_or(0);
-        if let Some((start, _)) = p.seq {
-            report::field(line, "tcp_seq", isn.wrapping_add(start), seg.seq.0)?;
-        }
-        if want.ack() {
-            let ack = super::run::REMOTE_ISN.wrapping_add(p.ack.unwrap_or(0));
-            report::field(line, "tcp_ack_seq", ack, seg.ack.0)?;
-        }
-        if let Some(win) = p.win {
-            let shift = if seg.flags.syn() {
-                0
-            } else {
-                self.conn
-                    .our_shift
-                    .filter(|_| self.conn.peer_shift.is_some())
-                    .unwrap_or(0)
-            };
-            let raw = (seg.wnd >> shift).min(u16::MAX as u32);
-            report::field(line, "tcp_window", win, raw)?;
-        }
-        self.verify_options(line, p, seg)
-    }
-
-    /// MSS and timestamps, the options the model carries.
-    fn verify_options(&self, line: usize, p: &Packet, seg: &Segment) -> Result<(), Failure> {
-        let Some(_) = &p.opts else { return Ok(()) };
-        let want_mss = mss_of(p);
-        let got_mss = (seg.mss != 0).then_some(seg.mss);
-        let ts_differs = seg.flags.syn() && has_ts(p) != seg.opts.ts();
-        if want_mss.is_some() != got_mss.is_some() || ts_differs {
-            return Err(report::fail_packet(line, "bad outbound TCP options".into()));
-        }
-        if let (Some(w), Some(g)) = (want_mss, got_mss) {
-            if w != g {
-                return Err(report::fail_packet(line, format!("bad value in outbound TCP option (kind=2): expected: mss {w} actual: mss {g}")));
-            }
-        }
-        Ok(())
     }
 }

@@ -33,48 +33,15 @@ pub fn fail_packet(line: usize, err: String) -> Failure {
     fail(line, format!("error handling packet: {err}"))
 }
 
-/// `check_field`'s words.
-pub fn field(line: usize, name: &str, expected: u32, actual: u32) -> Result<(), Failure> {
-    if expected == actual {
-        return Ok(());
-    }
-    Err(fail_packet(
-        line,
-        format!("live packet field {name}: expected: {expected} ({expected:#x}) vs actual: {actual} ({actual:#x})"),
-    ))
-}
-
-fn secs(usecs: Usecs) -> String {
-    format!("{:.6}", usecs as f64 / 1e6)
-}
-
-/// `verify_time`: `actual` within the window widened by the tolerance.
+/// `verify_time` (the one declaration: sim/src/segmatch.rs) at a script line.
 pub fn check_time(
     line: usize,
     what: &str,
-    (start, end): (Usecs, Usecs),
+    window: (Usecs, Usecs),
     actual: Usecs,
     tolerance: Usecs,
 ) -> Result<(), Failure> {
-    if actual >= start - tolerance && actual <= end + tolerance {
-        return Ok(());
-    }
-    let message = if start == end {
-        format!(
-            "timing error: expected {what} at {} sec but happened at {} sec; tolerance {} sec",
-            secs(start),
-            secs(actual),
-            secs(tolerance)
-        )
-    } else {
-        format!(
-            "timing error: expected {what} in time range {}~{} sec but happened at {} sec",
-            secs(start),
-            secs(end),
-            secs(actual)
-        )
-    };
-    Err(fail(line, message))
+    sim::segmatch::check_time(what, window, actual, tolerance).map_err(|m| fail(line, m))
 }
 
 /// Whose errno numbers a message prints: the platform the script runs on.

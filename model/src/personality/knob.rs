@@ -506,6 +506,26 @@ knob_enum! {
 }
 
 knob_enum! {
+    /// Whether the send buffer grows with the congestion window.
+    SndBufTuning {
+        /// The buffer stays `snd_buf_bytes` (or what SO_SNDBUF set).
+        Fixed = "fixed",
+        /// Without SO_SNDBUF, at establishment and after each ACK of new data while the congestion window is not full, it grows to 2 × max(initial cwnd, cwnd, reordering + 1) segments of one skb's memory each, at most `snd_buf_max_bytes` (Linux tcp_sndbuf_expand, tcp_new_space).
+        Cwnd = "cwnd",
+    }
+}
+
+knob_enum! {
+    /// When a read that freed receive-buffer space sends a window update at once.
+    RcvWndUpdate {
+        /// When the window offered before the read was under two segments and the read opens it by two segments or half the buffer, whichever is less (BSD tcp_output: adv ≥ 2·t_maxseg or 2·adv ≥ sb_hiwat).
+        TwoSegments = "two-segments",
+        /// When the window still open to the peer is at most half the window clamp and the window we would offer now is non-zero and at least twice it; not once the peer's FIN is in or after shutdown(SHUT_RD) (Linux __tcp_cleanup_rbuf).
+        Doubled = "doubled",
+    }
+}
+
+knob_enum! {
     /// How the receive window we advertise follows from the free buffer space.
     RcvWndRounding {
         /// The free space itself (BSD sbspace).

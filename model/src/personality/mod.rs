@@ -136,6 +136,8 @@ knobs! {
     rcv_wnd_pct: u32,
     /// How later windows are derived from the free space.
     rcv_wnd_rounding: RcvWndRounding,
+    /// When a read sends a window update at once instead of leaving it to the next segment.
+    rcv_wnd_update: RcvWndUpdate,
     /// A listener's half-open connection offers and checks a window of at most 65535 (what its SYN-ACK can state unscaled) until the handshake completes.
     syncache_wnd_clip: bool,
     /// Once the peer's MSS is known (SYN-SENT on the peer's SYN, a listener's connection when established), the send and receive buffers are rounded up to a multiple of it (the MSS without options): the window grows with the receive buffer.
@@ -144,6 +146,10 @@ knobs! {
     tcp_timestamps: bool ["net.inet.tcp.rfc1323", "Tcp1323Opts"],
     /// Send buffer size in octets; write() blocks (or fails EAGAIN) when it is full.
     snd_buf_bytes: u32 ["tcp_wmem", "SO_SNDBUF"],
+    /// How the send buffer grows without SO_SNDBUF.
+    snd_buf_tuning: SndBufTuning ["tcp_moderate_sndbuf"],
+    /// The most send-buffer autotuning (`snd_buf_tuning`) grows the buffer to.
+    snd_buf_max_bytes: u32 ["tcp_wmem_max"],
     /// setsockopt(SO_SNDBUF, n): getsockopt(SO_SNDBUF) reads back n times this; what write() may queue stays n.
     sndbuf_setsockopt_factor: u32,
     /// Initial congestion window in segments (RFC 6928).

@@ -623,7 +623,10 @@ fn test_listen_backlog_overflow_drops_the_syn_silently() {
 fn test_established_blocked_write_cut_short_returns_its_count_and_keeps_the_error() {
     // Linux: a write that copied something returns the count; sk_err waits for the
     // next call.
-    let mut h = established_with(linux_with(&[("data_retries", "1")]));
+    let mut h = established_with(linux_with(&[
+        ("data_retries", "1"),
+        ("snd_buf_tuning", "fixed"),
+    ]));
     h.nonblocking(false);
     assert_eq!(h.write(20_000), None);
     h.flush();
@@ -634,7 +637,7 @@ fn test_established_blocked_write_cut_short_returns_its_count_and_keeps_the_erro
 
 #[test]
 fn test_established_blocked_write_cut_short_by_rst_then_econnreset() {
-    let mut h = established();
+    let mut h = established_with(fixed_snd_buf());
     h.nonblocking(false);
     assert_eq!(h.write(20_000), None);
     h.flush();

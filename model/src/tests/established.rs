@@ -44,8 +44,8 @@ fn test_established_initial_cwnd_limits_the_first_flight() {
 
 #[test]
 fn test_established_send_buffer_full_gives_eagain() {
-    // SO_SNDBUF = tcp_wmem[1] = 16384 in the Linux personality.
-    let mut h = established();
+    // SO_SNDBUF = tcp_wmem[1] = 16384 in the Linux personality, not autotuned.
+    let mut h = established_with(fixed_snd_buf());
     assert_eq!(h.write(20_000), Some(Ok(16_384)));
     assert_eq!(h.write(1), Some(Err(Errno::EAGAIN)));
     // An ACK frees space: the next write takes what fits.
@@ -55,7 +55,7 @@ fn test_established_send_buffer_full_gives_eagain() {
 
 #[test]
 fn test_established_blocking_write_finishes_as_acks_free_space() {
-    let mut h = established();
+    let mut h = established_with(fixed_snd_buf());
     h.nonblocking(false);
     assert_eq!(h.write(20_000), None, "blocks with 16384 queued");
     h.flush();

@@ -43,10 +43,13 @@ const TESTED: &[&str] = &[
     "rcv_wnd_initial_pct",
     "rcv_wnd_pct",
     "rcv_wnd_rounding",
+    "rcv_wnd_update",
     "syncache_wnd_clip",
     "buf_mss_roundup",
     "tcp_timestamps",
     "snd_buf_bytes",
+    "snd_buf_tuning",
+    "snd_buf_max_bytes",
     "sndbuf_setsockopt_factor",
     "initial_cwnd_segs",
     "nagle",
@@ -499,6 +502,11 @@ fn test_knob_rcv_buf_bytes() {
 /// How many octets a peer sending full segments (1460, no timestamps) gets
 /// into a receiver that set SO_RCVBUF 4096 before connecting and never reads.
 fn fill(p: Personality) -> u64 {
+    filled(p).s().tcb.unread
+}
+
+/// A connection whose peer filled the window of a 4096-octet SO_RCVBUF (see `fill`).
+fn filled(p: Personality) -> H {
     let mut h = closed_with(p);
     let fd = h.fd;
     assert_eq!(
@@ -517,7 +525,7 @@ fn fill(p: Personality) -> u64 {
         let right = (t.last_ack_sent + t.rcv_wnd_sent as u64).0 as u32;
         let room = right.saturating_sub(seq).min(MSS);
         if room == 0 {
-            return h.s().tcb.unread;
+            return h;
         }
         h.send_data(seq, 1, room);
         seq += room;
@@ -555,6 +563,25 @@ fn test_knob_rcv_wnd_rounding() {
 }
 
 #[test]
+fn test_knob_rcv_wnd_update() {
+    // The window is closed with 4380 octets unread; reading one segment's worth
+    // leaves 2159 free of the 5079 data may fill.
+    let update = |p| {
+        let mut h = filled(p);
+        h.flush();
+        assert_eq!(h.read(1460), Some(Ok(1460)));
+        h.sent_segments()
+            .iter()
+            .map(|s| (s.len, s.wnd))
+            .collect::<Vec<_>>()
+    };
+    // Linux: nothing was open, a 1460-octet window is at least twice that: ACK now.
+    assert_eq!(update(linux_with(&[])), [(0, 1460)]);
+    // Opened by one segment, less than two: the update waits for the next segment.
+    assert!(update(set("rcv_wnd_update", "two-segments")).is_empty());
+}
+
+#[test]
 fn test_knob_tcp_timestamps() {
     // Offered on our SYN; with a peer that agrees, segments are 12 octets shorter.
     let segment_size = |value| {
@@ -585,8 +612,12 @@ fn test_knob_tcp_timestamps() {
 
 #[test]
 fn test_knob_snd_buf_bytes() {
-    assert_eq!(established().write(1_000_000), Some(Ok(16_384)));
-    let mut h = established_with(set("snd_buf_bytes", "4000000"));
+    assert_eq!(
+        established_with(fixed_snd_buf()).write(1_000_000),
+        Some(Ok(16_384))
+    );
+    let p = linux_with(&[("snd_buf_tuning", "fixed"), ("snd_buf_bytes", "4000000")]);
+    let mut h = established_with(p);
     assert_eq!(h.write(1_000_000), Some(Ok(1_000_000)));
 }
 
@@ -1587,14 +1618,62 @@ fn bufs(p: Personality) -> (Option<CallResult>, Option<CallResult>) {
 }
 
 #[test]
+fn test_knob_snd_buf_tuning() {
+    // Established with MSS 1460: 2 × 10 segments × (2048 + 256) octets
+    // (tcp_sndbuf_expand), or tcp_wmem[1] as it was.
+    assert_eq!(bufs(linux_with(&[])).1, Some(Ok(46_080)));
+    assert_eq!(bufs(fixed_snd_buf()).1, Some(Ok(16_384)));
+    // A full window's ACKs grow the buffer with cwnd; SO_SNDBUF stops it.
+    let grown = |p, sndbuf: Option<u32>| {
+        let mut h = closed_with(p);
+        let fd = h.fd;
+        if let Some(bytes) = sndbuf {
+            assert_eq!(h.call(Call::SndBuf { sock: fd, bytes }), Some(Ok(0)));
+        }
+        let mut h = established_from(syn_sent_from(h));
+        h.nonblocking(true);
+        let wrote = h.write(100_000);
+        h.send(ACK, 1, 1 + 10 * MSS);
+        let fd = h.fd;
+        let snd = h.call(Call::Getsockopt {
+            sock: fd,
+            opt: SockOpt::SndBuf,
+        });
+        (wrote, snd)
+    };
+    let (wrote, snd) = grown(linux_with(&[]), None);
+    assert_eq!(wrote, Some(Ok(46_080)));
+    assert!(matches!(snd, Some(Ok(n)) if n > 46_080), "{snd:?}");
+    assert_eq!(
+        grown(linux_with(&[]), Some(20_000)),
+        (Some(Ok(20_000)), Some(Ok(40_000)))
+    );
+}
+
+#[test]
+fn test_knob_snd_buf_max_bytes() {
+    assert_eq!(bufs(set("snd_buf_max_bytes", "30000")).1, Some(Ok(30_000)));
+    assert_eq!(
+        bufs(set("snd_buf_max_bytes", "4194304")).1,
+        Some(Ok(46_080))
+    );
+}
+
+#[test]
 fn test_knob_buf_mss_roundup() {
     // 131072 and 16384 rounded up to multiples of 1460: 90 and 12 segments.
     assert_eq!(
-        bufs(set("buf_mss_roundup", "true")),
+        bufs(linux_with(&[
+            ("buf_mss_roundup", "true"),
+            ("snd_buf_tuning", "fixed")
+        ])),
         (Some(Ok(131_400)), Some(Ok(17_520)))
     );
     assert_eq!(
-        bufs(set("buf_mss_roundup", "false")),
+        bufs(linux_with(&[
+            ("buf_mss_roundup", "false"),
+            ("snd_buf_tuning", "fixed")
+        ])),
         (Some(Ok(131_072)), Some(Ok(16_384)))
     );
     // The window follows the receive buffer: an RST at its old right edge is in it.

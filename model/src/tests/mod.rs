@@ -129,7 +129,14 @@ pub fn plain_window(buf: u32) -> Personality {
         ("rcv_wnd_initial_pct", "100"),
         ("rcv_wnd_pct", "100"),
         ("rcv_wnd_rounding", "free-space"),
+        ("rcv_wnd_update", "two-segments"),
     ])
+}
+
+/// Linux with the send buffer fixed at tcp_wmem[1] = 16384, for tests about a
+/// full send buffer, not its autotuning.
+pub fn fixed_snd_buf() -> Personality {
+    linux_with(&[("snd_buf_tuning", "fixed")])
 }
 
 /// The Linux personality with knobs overridden, as `--set name=value` would.

@@ -12,6 +12,7 @@ use crate::personality_file::{self, knob_help, value_text, ResolveError};
 use crate::{KnobArg, Overrides, PersonalityArg};
 use model::personality::{closest, KnobError};
 use model::Personality;
+use sim::raw::RawSpec;
 use sim::spec::HostSpec;
 use std::path::Path;
 use std::sync::Arc;
@@ -49,17 +50,30 @@ pub fn check_overrides(cx: &mut Ctx, names: &Names, o: &Overrides) {
 pub fn resolve_hosts(cx: &mut Ctx, f: &ScenarioFile, o: &Overrides) -> Vec<HostSpec> {
     f.hosts
         .iter()
-        .map(|(name, h)| resolve_host(cx, name, h, o))
+        .map(|(name, h)| resolve_host(cx, f, name, h, o))
         .collect()
 }
 
-fn resolve_host(cx: &mut Ctx, name: &str, h: &HostDef, o: &Overrides) -> HostSpec {
+fn resolve_host(
+    cx: &mut Ctx,
+    f: &ScenarioFile,
+    name: &str,
+    h: &HostDef,
+    o: &Overrides,
+) -> HostSpec {
     let chosen = o.personality.iter().rev().find(|p| p.host == name);
+    let raw = chosen.is_none() && h.personality.get_ref() == RAW;
     let p = match chosen {
         Some(arg) => personality_arg(cx, arg),
+        // No stack: the personality is never used.
+        None if raw => None,
         None => file_personality(cx, h),
     };
     let mut p = p.unwrap_or_else(|| Personality::builtin("linux").expect("linux is built in"));
+    if raw {
+        // Never used; named so that reports and `[expect.pairs]` say what the host is.
+        p.name = RAW.into();
+    }
     for (knob, value) in &h.set {
         if let Err(e) = p.set(knob, &value_text(value.get_ref()), cx.path) {
             let (class, span, label) = match e {
@@ -83,7 +97,64 @@ fn resolve_host(cx: &mut Ctx, name: &str, h: &HostDef, o: &Overrides) -> HostSpe
             .map_or(Some(MTU_DEFAULT_BYTES), |m| mtu(cx, m))
             .unwrap_or(MTU_DEFAULT_BYTES),
         isn: h.isn,
+        raw: raw_spec(cx, f, h, raw),
     }
+}
+
+/// The personality word of a host with no TCP stack (sim/src/raw.rs).
+pub const RAW: &str = "raw";
+
+/// A raw host's port and the connection it opens; those keys on another
+/// host are errors.
+fn raw_spec(cx: &mut Ctx, f: &ScenarioFile, h: &HostDef, raw: bool) -> Option<RawSpec> {
+    if !raw {
+        let keys = [
+            ("port", h.port.as_ref().map(|p| p.span())),
+            ("connect", h.connect.as_ref().map(|c| c.span())),
+            ("tolerance", h.tolerance.as_ref().map(|t| t.span())),
+        ];
+        for (key, span) in keys {
+            if let Some(span) = span {
+                cx.error(
+                    Class::Value,
+                    Some(span),
+                    format!("`{key}` is for a raw host"),
+                    "this host has a TCP stack",
+                    Some("`personality = \"raw\"` makes a host with no stack, a scripted peer (docs/scenario-format.md)".into()),
+                );
+            }
+        }
+        return None;
+    }
+    let port = h.port.as_ref().map_or(Some(RAW_PORT), |p| {
+        super::integer_in(cx, p, 1..=65535, "port", "a TCP port").map(|v| v as u16)
+    });
+    let connect = h.connect.as_ref().and_then(|c| connect(cx, f, c));
+    Some(RawSpec {
+        port: port.unwrap_or(RAW_PORT),
+        connect,
+    })
+}
+
+/// A raw host's port when the file gives none (any port does).
+const RAW_PORT: u16 = 48_000;
+
+/// `HOST:PORT`, or an error at it.
+fn connect(cx: &mut Ctx, f: &ScenarioFile, c: &toml::Spanned<String>) -> Option<(u16, u16)> {
+    let found = c.get_ref().split_once(':').and_then(|(host, port)| {
+        let h = f.hosts.iter().position(|(n, _)| n == host)?;
+        Some((h as u16, port.parse::<u16>().ok().filter(|p| *p != 0)?))
+    });
+    if found.is_none() {
+        cx.error(
+            Class::Value,
+            Some(c.span()),
+            format!("bad `connect` `{}`", c.get_ref()),
+            "expected HOST:PORT",
+            Some("a host of this scenario and a port 1–65535: `connect = \"tested:8080\"`".into()),
+        );
+    }
+    found
 }
 
 /// A `--set HOST.KNOB=VALUE` applied, or a usage error naming it.

@@ -152,13 +152,13 @@ fn resolve_all(
     let net = network::resolve(cx, &names, &f.network);
     let procs = names.procs(cx, f);
     let steps = match names.valid {
-        true => steps::resolve(cx, f, &names, &procs),
+        true => steps::resolve(cx, f, &names, &procs, &hosts),
         // Steps name hosts and processes by words: with a name that is not
         // one word, every step would fail for the same reason.
         false => None,
     };
     let (expect, pairs) = expect::resolve(cx, f, &names);
-    let (steps, slot_names) = steps?;
+    let (steps, slot_names, seg_expects) = steps?;
     if !cx.errors.is_empty() {
         return None;
     }
@@ -173,6 +173,7 @@ fn resolve_all(
         procs,
         slot_names,
         steps,
+        seg_expects,
         limits,
     };
     Some((spec, expect, pairs))

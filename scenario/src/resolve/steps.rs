@@ -12,7 +12,8 @@ use crate::limits::SOCKET_NAMES_MAX;
 use crate::steps::{parse_step, Op, StepDef, Text, Tok};
 use indexmap::IndexSet;
 use model::{Call, Naming, Rename};
-use sim::spec::{ProcSpec, Slot, Slots, StepSpec};
+use sim::raw::SegExpect;
+use sim::spec::{At, HostSpec, ProcSpec, Slot, Slots, StepSpec};
 use std::collections::BTreeMap;
 use std::ops::Range;
 use toml::Spanned;
@@ -20,14 +21,19 @@ use toml::Spanned;
 /// A parsed step and the line it came from.
 type Parsed<'f> = (StepDef, &'f Spanned<String>);
 
+/// The script resolved: its steps, its socket names, and the raw hosts' `expect` steps.
+pub type Resolved = (Vec<StepSpec>, Vec<String>, Vec<SegExpect>);
+
 pub fn resolve(
     cx: &mut Ctx,
     f: &ScenarioFile,
     names: &Names,
     procs: &[ProcSpec],
-) -> Option<(Vec<StepSpec>, Vec<String>)> {
+    hosts: &[HostSpec],
+) -> Option<Resolved> {
     let parsed = parse_all(cx, f);
     let slots = slot_names(cx, &parsed)?;
+    let mut expects = Vec::new();
     let mut out = Vec::with_capacity(parsed.len());
     let mut uses = Vec::with_capacity(parsed.len());
     for (s, line) in &parsed {
@@ -44,6 +50,12 @@ pub fn resolve(
                 continue;
             }
         };
+        let host = procs[proc as usize].host as usize;
+        let raw = hosts[host].raw.is_some();
+        if let Some(mut e) = raw_step(cx, f, (s, line), (raw, host, proc), &origin) {
+            e.step = out.len() as u32;
+            expects.push(e);
+        }
         let errors = cx.errors.len();
         let action = s.op.rename(&mut StepNames {
             cx,
@@ -52,22 +64,15 @@ pub fn resolve(
             procs,
             proc,
             line,
+            raw: raw && matches!(s.op, Op::Inject { .. }),
         });
         if cx.errors.len() > errors && matches!(s.op, Op::Fork { .. }) {
             continue;
         }
-        if let (Op::Exit {}, Some(owner)) = (&s.op, procs[proc as usize].thread_of) {
-            let span = cx.inner_span(line, s.proc.at.clone());
-            let owner = &names.procs[owner as usize];
-            cx.error(
-                Class::Step,
-                Some(span),
-                format!("thread `{}` cannot exit", s.proc.text),
-                "a thread",
-                Some(format!("exit ends the whole process: write `exit` in `{owner}`; a thread that runs out of steps just ends")),
-            );
+        check_thread_exit(cx, names, (s, line), procs[proc as usize].thread_of);
+        if !raw {
+            uses.push(SocketUse::of(&s.op, &action, proc, line));
         }
-        uses.push(SocketUse::of(&s.op, &action, proc, line));
         out.push(StepSpec {
             proc,
             at: s.at,
@@ -85,8 +90,90 @@ pub fn resolve(
     }
     cx.errors
         .is_empty()
-        .then(|| (out, slots.into_iter().collect()))
+        .then(|| (out, slots.into_iter().collect(), expects))
 }
+
+/// A thread's `exit` would end its whole process: an error.
+fn check_thread_exit(
+    cx: &mut Ctx,
+    names: &Names,
+    (s, line): (&StepDef, &Spanned<String>),
+    thread_of: Option<u16>,
+) {
+    if let (Op::Exit {}, Some(owner)) = (&s.op, thread_of) {
+        let span = cx.inner_span(line, s.proc.at.clone());
+        let owner = &names.procs[owner as usize];
+        cx.error(
+            Class::Step,
+            Some(span),
+            format!("thread `{}` cannot exit", s.proc.text),
+            "a thread",
+            Some(format!("exit ends the whole process: write `exit` in `{owner}`; a thread that runs out of steps just ends")),
+        );
+    }
+}
+
+/// A raw host's step: only `inject`, `expect` and `sleep` (it has no
+/// stack); an `expect` step, at an absolute time, becomes its [`SegExpect`].
+fn raw_step(
+    cx: &mut Ctx,
+    f: &ScenarioFile,
+    (s, line): (&StepDef, &Spanned<String>),
+    (raw, host, proc): (bool, usize, u16),
+    origin: &Option<String>,
+) -> Option<SegExpect> {
+    let word = s.segment.as_ref().map_or(s.op.name(), |_| "expect");
+    let allowed = matches!(s.op, Op::Inject { .. } | Op::Sleep { .. });
+    if raw != (allowed || s.segment.is_some()) && (raw || s.segment.is_some()) {
+        let (message, hint) = match raw {
+            true => (
+                format!("a raw host has no TCP stack: `{word}` needs one"),
+                "a raw host's steps are `inject`, `expect` and `sleep`",
+            ),
+            false => (
+                format!("`{word}` is a raw host's step"),
+                "`expect` checks what a raw host (`personality = \"raw\"`) receives",
+            ),
+        };
+        cx.error(
+            Class::Step,
+            Some(line.span()),
+            message,
+            "here",
+            Some(hint.into()),
+        );
+        return None;
+    }
+    let seg = s.segment.as_ref()?;
+    let At::Abs(t) = s.at else {
+        let span = cx.inner_span(line, 0..line.get_ref().find(' ').unwrap_or(1));
+        cx.error(
+            Class::Step,
+            Some(span),
+            "an `expect` step needs an absolute time",
+            "not absolute",
+            Some("write its time from the start (`100ms`): it is when the segment is due".into()),
+        );
+        return None;
+    };
+    let host = f.hosts.iter().nth(host)?.1;
+    let tolerance_ns = match &host.tolerance {
+        Some(d) => super::network::duration(cx, d)?.as_ns(),
+        None => DEFAULT_TOLERANCE_NS,
+    };
+    Some(SegExpect {
+        step: 0,
+        proc,
+        window: (t, t),
+        tolerance_ns,
+        pattern: crate::packet::pattern(&seg.packet, 0),
+        origin: origin.clone(),
+        text: seg.text.clone(),
+    })
+}
+
+/// packetdrill's default `--tolerance_usecs` (gtests/net/packetdrill/config.c).
+const DEFAULT_TOLERANCE_NS: u64 = 4_000_000;
 
 /// Every line parsed (or the caller's steps), errors at their words; the
 /// `explore` mark is no step.
@@ -167,10 +254,15 @@ struct StepNames<'a, 'c> {
     /// The step's process, for `fork`.
     proc: u16,
     line: &'a Spanned<String>,
+    /// A raw host's step: its `inject` names the host it sends to.
+    raw: bool,
 }
 
 impl Rename<Text, Slots> for StepNames<'_, '_> {
     fn sock(&mut self, t: &Tok) -> u16 {
+        if self.raw {
+            return self.host(t);
+        }
         if let Some(i) = self.slots.get_index_of(&t.text) {
             return i as u16;
         }

@@ -69,6 +69,7 @@ impl Emit {
             op,
             expect: None,
             blocked: None,
+            segment: None,
         };
         // The line's text is made only when the file is written
         // (`Compiled::text_file`): an empty String costs no allocation.
@@ -223,6 +224,9 @@ pub fn to_file(case: &Case) -> (ScenarioFile, Layout, Vec<StepDef>) {
                 set: Keyed::default(),
                 mtu: None,
                 isn: None,
+                port: None,
+                connect: None,
+                tolerance: None,
             },
         );
     }

@@ -1,0 +1,163 @@
+//! `tcpsim packetdrill SCRIPT --to-scenario`: every script of the corpus
+//! that passes in the runner either converts, and the converted scenario run
+//! under the same personality meets all its expectations, or is refused
+//! with a located reason (counted, so the count can only go up); a mutated
+//! script fails in both; `tcpsim compare` runs a converted scenario.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_tcpsim");
+
+/// Scripts of the corpus that convert and pass; fewer is a regression.
+const CONVERTED_MIN: usize = CONVERTED;
+const CONVERTED: usize = 112;
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/packetdrill")
+}
+
+fn passing() -> Vec<(String, &'static str)> {
+    let table = std::fs::read_to_string(corpus().join("expected.txt")).unwrap();
+    table
+        .lines()
+        // `PATH pass`, not an unsupported one whose rest passed (`| then: pass`).
+        .filter(|l| l.split(' ').count() == 2)
+        .filter_map(|l| l.strip_suffix(" pass"))
+        .map(|p| {
+            let personality = if p.starts_with("freebsd/") {
+                "freebsd"
+            } else {
+                "linux"
+            };
+            (p.to_string(), personality)
+        })
+        .collect()
+}
+
+fn convert(script: &Path, personality: &str) -> std::process::Output {
+    Command::new(BIN)
+        .args(["packetdrill", "--to-scenario", "--personality", personality])
+        .arg(script)
+        .output()
+        .unwrap()
+}
+
+fn dir() -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("to-scenario");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Converts and runs; `Ok(exit code of run)`, or `Err(stderr)` when refused.
+fn converted_run(script: &Path, personality: &str, name: &str) -> Result<i32, String> {
+    let out = convert(script, personality);
+    if out.status.code() != Some(0) {
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    let file = dir().join(format!("{name}.toml"));
+    std::fs::write(&file, &out.stdout).unwrap();
+    let run = Command::new(BIN).arg("run").arg(&file).output().unwrap();
+    Ok(run.status.code().unwrap())
+}
+
+#[test]
+fn passing_scripts_convert_and_pass() {
+    let mut converted = 0;
+    let mut refused: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut differ = Vec::new();
+    let all = passing();
+    assert!(all.len() > 200, "the corpus table lists {}", all.len());
+    for (i, (path, personality)) in all.iter().enumerate() {
+        match converted_run(&corpus().join(path), personality, &format!("s{i}")) {
+            Ok(0) => converted += 1,
+            Ok(code) => differ.push(format!("{path}: run exit {code}")),
+            Err(e) => {
+                let reason = e
+                    .lines()
+                    .find_map(|l| l.split("cannot convert to a scenario: ").nth(1))
+                    .unwrap_or("?")
+                    .split(':')
+                    .next()
+                    .unwrap_or("?")
+                    .to_string();
+                *refused.entry(reason).or_default() += 1;
+            }
+        }
+    }
+    println!(
+        "{converted} of {} passing scripts convert and pass; refused: {refused:#?}",
+        all.len()
+    );
+    assert!(differ.is_empty(), "converted but not passing: {differ:#?}");
+    assert!(converted >= CONVERTED_MIN, "{converted} < {CONVERTED_MIN}");
+    assert_eq!(converted, CONVERTED, "more convert: raise CONVERTED");
+}
+
+#[test]
+fn a_mutated_script_fails_in_both() {
+    let src = corpus().join("linux/tcp/close/close-remote-fin-then-close.pkt");
+    let text = std::fs::read_to_string(&src).unwrap();
+    // Our FIN written as an RST: the runner and the scenario must both fail.
+    let mutated = text.replacen("+0 > F. 1:1(0) ack 2", "+0 > R. 1:1(0) ack 2", 1);
+    assert_ne!(mutated, text);
+    let file = dir().join("mutated.pkt");
+    std::fs::write(&file, mutated).unwrap();
+    let runner = Command::new(BIN)
+        .args(["packetdrill", "--personality", "linux"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(
+        runner.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&runner.stdout)
+    );
+    assert_eq!(converted_run(&file, "linux", "mutated"), Ok(1));
+    assert_eq!(converted_run(&src, "linux", "unmutated"), Ok(0));
+}
+
+#[test]
+fn compare_runs_a_converted_scenario() {
+    let src = corpus().join("linux/tcp/close/close-remote-fin-then-close.pkt");
+    let out = convert(&src, "linux");
+    let file = dir().join("compare.toml");
+    std::fs::write(&file, &out.stdout).unwrap();
+    let c = Command::new(BIN)
+        .args(["compare", "--personalities", "linux,freebsd"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&c.stdout);
+    assert!(
+        matches!(c.status.code(), Some(0 | 1)),
+        "{text}{}",
+        String::from_utf8_lossy(&c.stderr)
+    );
+    assert!(text.contains("linux") && text.contains("freebsd"), "{text}");
+}
+
+#[test]
+fn an_unconvertible_line_is_located() {
+    let file = dir().join("code.pkt");
+    std::fs::write(
+        &file,
+        "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 %{ assert tcpi_state == TCPI_CLOSED }%\n",
+    )
+    .unwrap();
+    let out = convert(&file, "freebsd");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("code.pkt:2:"), "{err}");
+    assert!(
+        err.contains("cannot convert to a scenario: a %{ python }% block"),
+        "{err}"
+    );
+}

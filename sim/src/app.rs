@@ -280,7 +280,7 @@ impl World {
     fn inject(&mut self, p: ProcId, slot: Slot, raw: model::RawSeg) -> CallResult {
         let h = self.host_of(p);
         let step = self.step_index(p);
-        if let Some(conn) = self.raw[h as usize] {
+        if let Some(conn) = self.raw.get(h as usize).copied().flatten() {
             return self.inject_raw(p, slot, raw, conn);
         }
         let a = &self.apps[p as usize];

@@ -153,7 +153,8 @@ pub struct World {
     /// When each step returned, for steps that start `after` one (not
     /// hashed: the explorer refuses `after`).
     pub(crate) step_done: Vec<Option<Instant>>,
-    /// Per host, a raw host's connection (None for a host with a stack).
+    /// Per host, a raw host's connection (None for a host with a stack);
+    /// empty when no host is raw.
     pub(crate) raw: Vec<Option<RawConn>>,
     /// Segments sent to raw hosts, when sent: what their `expect` steps match.
     pub(crate) raw_sent: Vec<(Instant, Segment)>,
@@ -219,9 +220,13 @@ impl World {
             raw: Vec::new(),
             raw_sent: Vec::new(),
         };
-        w.raw = (w.spec.hosts.iter().enumerate())
-            .map(|(i, h)| h.raw.map(|r| RawConn::new(i as HostId, &r, h.isn)))
-            .collect();
+        // Empty unless some host is raw: a world without one (every world the
+        // explorer clones, as a rule) carries no per-host table to copy.
+        if w.spec.hosts.iter().any(|h| h.raw.is_some()) {
+            w.raw = (w.spec.hosts.iter().enumerate())
+                .map(|(i, h)| h.raw.map(|r| RawConn::new(i as HostId, &r, h.isn)))
+                .collect();
+        }
         // Only a spec with a step that starts `after` another reads when
         // steps returned: others keep no such table (nothing to clone when
         // the explorer copies the world).
@@ -348,7 +353,7 @@ impl World {
             Ev::Arrive(seg) => {
                 let h = seg.dst.host;
                 self.record(h, What::Recv { seg });
-                if let Some(conn) = self.raw[h as usize].as_mut() {
+                if let Some(conn) = self.raw.get_mut(h as usize).and_then(Option::as_mut) {
                     // No stack: recorded and learned from, never answered.
                     conn.receive(&seg);
                     return true;

@@ -195,6 +195,7 @@ impl World {
             proc_steps[s.proc as usize].push(i as u32);
         }
         let n_hosts = hosts.len();
+        let raw = raw_conns(&spec.hosts);
         let mut w = World {
             apps: spec
                 .procs
@@ -217,16 +218,9 @@ impl World {
             pid_proc: SmallVec::with_capacity(2 * hosts_n),
             calling: None,
             step_done: Vec::new(),
-            raw: Vec::new(),
+            raw,
             raw_sent: Vec::new(),
         };
-        // Empty unless some host is raw: a world without one (every world the
-        // explorer clones, as a rule) carries no per-host table to copy.
-        if w.spec.hosts.iter().any(|h| h.raw.is_some()) {
-            w.raw = (w.spec.hosts.iter().enumerate())
-                .map(|(i, h)| h.raw.map(|r| RawConn::new(i as HostId, &r, h.isn)))
-                .collect();
-        }
         // Only a spec with a step that starts `after` another reads when
         // steps returned: others keep no such table (nothing to clone when
         // the explorer copies the world).
@@ -672,6 +666,18 @@ impl PartialEq for World {
             && self.raw == o.raw
             && self.raw_sent == o.raw_sent
     }
+}
+
+/// Per host, a raw host's connection; empty unless some host is raw, so a
+/// world without one (every world the explorer clones, as a rule) carries no
+/// per-host table to copy.
+fn raw_conns(hosts: &[crate::spec::HostSpec]) -> Vec<Option<RawConn>> {
+    if hosts.iter().all(|h| h.raw.is_none()) {
+        return Vec::new();
+    }
+    (hosts.iter().enumerate())
+        .map(|(i, h)| h.raw.map(|r| RawConn::new(i as HostId, &r, h.isn)))
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! Raw hosts: a host with no TCP stack (a scenario's `stack = "raw"`), the
+//! Raw hosts: a host with no TCP stack (a scenario's `personality = "raw"`), the
 //! scripted peer a packetdrill script plays. Its segments come only from its
 //! `inject` steps, on its one connection; what reaches it is traced and never
 //! answered (no stack, so no RST either). Like packetdrill it learns the other

@@ -18,31 +18,13 @@ use std::path::{Path, PathBuf};
 use tcpsim::packetdrill::{self, report};
 
 /// Why a script fails against its personality: (script, message fragment, diagnosis and source).
-const DIAGNOSES: &[(&str, &str, &str)] = &[
-    (
-        "freebsd/state-event-engine/rcv-syn-fin-syn-sent/rcv-syn-fin-with-data-syn-sent-dropping-disabled-ipv4.pkt",
-        "runtime error in read call: Expected result 3 but got -1 with errno 35",
-        "FreeBSD keeps the data of a SYN received in SYN-SENT (simultaneous open) and \
-         delivers it once ESTABLISHED (sys/netinet/tcp_input.c tcp_do_segment(), SYN_SENT: \
-         the text is trimmed to the window and queued by tcp_reass(); RFC 9293 §3.10.7.3 \
-         'queue them for processing after the ESTABLISHED state has been reached'); the \
-         model drops it (a model gap)",
-    ),
-    (
-        "freebsd/state-event-engine/rcv-syn-syn-sent/rcv-syn-with-data-syn-sent-ipv4.pkt",
-        "runtime error in read call: Expected result 3 but got -1 with errno 35",
-        "FreeBSD keeps the data of a SYN received in SYN-SENT (simultaneous open) and \
-         delivers it once ESTABLISHED (sys/netinet/tcp_input.c tcp_do_segment(), SYN_SENT: \
-         queued by tcp_reass(); RFC 9293 §3.10.7.3); the model drops it (a model gap)",
-    ),
-    (
+const DIAGNOSES: &[(&str, &str, &str)] = &[(
     "linux/tcp/shutdown/shutdown-rdwr-write-queue-close.pkt",
     "Timed out waiting for packet",
     "Linux sends a tail loss probe (the FIN again) 2·SRTT after the last send \
      (RFC 8985 §7.2; linux net/ipv4/tcp_output.c tcp_schedule_loss_probe); the model \
      has no TLP and retransmits only at the RTO, after the script's window",
-    ),
-];
+)];
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/packetdrill")

@@ -145,6 +145,13 @@ impl Socket {
         } else {
             // Simultaneous open: answer with SYN-ACK from the same ISS.
             self.set_state(ctx, State::SynReceived, Rule::RcvSynSimultaneous);
+            if ctx.p.syn_sent_keeps_syn_data.value && seg.len > 0 {
+                // Kept out of order: RCV.NXT (and so the SYN-ACK) stays at
+                // the SYN until ESTABLISHED delivers it (ack_of_syn).
+                let room = u64::from(seg.len.min(self.rcv_wnd()));
+                let first = Offset::FIRST_DATA;
+                self.queue_out_of_order(first, first + room);
+            }
             self.send_syn(ctx);
         }
         Arrival::Done
@@ -459,6 +466,11 @@ impl Socket {
         self.round_bufs_to_mss(ctx.p);
         self.expand_snd_buf(ctx.p);
         self.set_state(ctx, State::Established, Rule::RcvAckOfSyn);
+        // Data kept from a simultaneous-open SYN becomes readable now, with no
+        // ACK of its own (BSD tcp_reass(tp, NULL, ...) only wakes the reader).
+        let ack_now = self.tcb.ack_now;
+        self.drain_out_of_order(ctx, None);
+        self.tcb.ack_now = ack_now;
         Some(Arrival::Established)
     }
 

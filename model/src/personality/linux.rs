@@ -73,6 +73,7 @@ pub fn linux() -> Personality {
             accept_queue_limit: k(AcceptQueueLimit::BacklogPlusOne, "[src] include/net/sock.h sk_acceptq_is_full(): ack_backlog > max_ack_backlog"),
             listener_rsts_synack: k(true, "[src] net/ipv4/tcp_input.c tcp_rcv_state_process(), TCP_LISTEN: 'if (th->ack) return 1' → tcp_v4_do_rcv() sends tcp_v4_send_reset()"),
             drop_synfin: k(false, "[src] net/ipv4/tcp_input.c tcp_rcv_state_process(), TCP_LISTEN: a SYN is taken whatever else is set (no such sysctl)"),
+            syn_sent_keeps_syn_data: k(false, "[src] net/ipv4/tcp_input.c tcp_rcv_state_process() → tcp_rcv_synsent_state_process(), SYN without ACK: SYN_RECV, SYN-ACK sent, the segment discarded ('we could accept data ... if we ignore data in ACKless segments sometimes, we do not need to fix anything')"),
             rst_after_reset: k(RstAfterReset::Every, "[src] net/ipv4/tcp_ipv4.c tcp_v4_rcv(): no socket → tcp_v4_send_reset() for every segment without RST [learned: tcp-learner Linux models answer each such segment with RST]"),
             rst_in_time_wait: k(RstInTimeWait::Kill, "[src] net/ipv4/tcp_minisocks.c tcp_timewait_state_process(): RST kills TIME-WAIT unless sysctl tcp_rfc1337 = 1 (default 0)"),
             syn_in_time_wait: k(SynInTimeWait::ReopenIfNewer, "[src] net/ipv4/tcp_minisocks.c tcp_timewait_state_process(): a SYN with seq after rcv_nxt is TCP_TW_SYN, a new connection"),

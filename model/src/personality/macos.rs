@@ -74,6 +74,7 @@ pub fn macos() -> Personality {
             accept_queue_limit: k(AcceptQueueLimit::ThreeHalvesBacklog, "[src] bsd/kern/uipc_socket2.c sonewconn L358–361: refused when so_qlen ≥ 3/2 × backlog (the backlog itself with kern.ipc.soqlimitcompat). Gap: so_qlen counts embryonic connections too"),
             listener_rsts_synack: k(true, "unknown: XNU bsd/netinet/tcp_input.c listen path not checked for SYN|ACK; RFC 9293 §3.10.7.2 (RST for any ACK) taken"),
             drop_synfin: k(false, "unknown: no source; a SYN is taken whatever else is set (RFC 9293 §3.10.7.2)"),
+            syn_sent_keeps_syn_data: k(false, "unknown: no source; dropped, as the model did before"),
             rst_after_reset: k(RstAfterReset::Every, "[src] bsd/netinet/tcp_input.c tcp_input(): no inpcb → dropwithreset, as FreeBSD (rate limit not modelled)"),
             rst_in_time_wait: k(RstInTimeWait::Ignore, "[src] bsd/netinet/tcp_input.c L4265–4266: an acceptable RST in TIME_WAIT → break → drop (docs/sources.md#row-16)"),
             syn_in_time_wait: k(SynInTimeWait::ReopenIfNewer, "[src] bsd/netinet/tcp_input.c L4505–4516: a SYN beyond the window with seq > rcv_nxt closes TIME_WAIT and reconnects; L4566–4583: an in-window SYN gets a challenge ACK. Gap: the model reopens on any newer SYN"),

@@ -200,6 +200,8 @@ knobs! {
     listener_rsts_synack: bool,
     /// Every segment with both SYN and FIN is dropped on arrival, whatever the state (instead of being taken as a SYN).
     drop_synfin: bool ["net.inet.tcp.drop_synfin"],
+    /// Whether data on a SYN received in SYN-SENT (simultaneous open) is kept, unacknowledged, and delivered once ESTABLISHED (RFC 9293 §3.10.7.3); otherwise it is dropped for the peer to resend.
+    syn_sent_keeps_syn_data: bool,
     /// An acceptable RST in TIME-WAIT.
     rst_in_time_wait: RstInTimeWait,
     /// Whether a reset connection's 4-tuple answers later segments with RST.

@@ -74,6 +74,7 @@ pub fn windows() -> Personality {
             accept_queue_limit: k(AcceptQueueLimit::Backlog, "[doc] listen: backlog is 'the maximum length of the queue of pending connections' (SOMAXCONN lets the provider pick)"),
             listener_rsts_synack: k(true, "unknown: no source; RFC 9293 §3.10.7.2 (RST for any ACK) taken"),
             drop_synfin: k(false, "unknown: no source; a SYN is taken whatever else is set (RFC 9293 §3.10.7.2)"),
+            syn_sent_keeps_syn_data: k(false, "unknown: no source; dropped, as the model did before"),
             rst_after_reset: k(RstAfterReset::Silent, "[learned] tcp-learner Windows 8 models (Fiterău-Broştean, Janssen, Vaandrager, CAV 2016; github.com/pfg666/tcp-learner models/): after close() the first peer segment draws ACK+RST and the next nothing; after a peer RST further peer data draws nothing. Caveats: no timers in the models, sequence numbers abstracted, a 2016 Windows 8 build"),
             rst_in_time_wait: k(RstInTimeWait::Kill, "unknown: no Vista+ source (docs/sources.md#row-16); RFC 9293 §3.10.7.4 default: an RST in TIME-WAIT enters CLOSED (as Windows 2000 did, KB 261218)"),
             syn_in_time_wait: k(SynInTimeWait::ReopenIfNewer, "unknown: no Vista+ source (docs/sources.md#row-15); RFC 1122 §4.2.2.13: a SYN with a larger sequence number MAY reopen from TIME-WAIT (as Windows 2000 did, KB 261218)"),

@@ -76,6 +76,7 @@ pub fn winsock_xp() -> Personality {
             accept_queue_limit: k(AcceptQueueLimit::Backlog, "[doc] listen: backlog is 'the maximum length of the queue of pending connections' (SOMAXCONN lets the provider pick)"),
             listener_rsts_synack: k(true, "unknown: no source; RFC 9293 §3.10.7.2 (RST for any ACK) taken"),
             drop_synfin: k(false, "unknown: no source; a SYN is taken whatever else is set (RFC 9293 §3.10.7.2)"),
+            syn_sent_keeps_syn_data: k(false, "unknown: no source; dropped, as the model did before"),
             rst_after_reset: k(RstAfterReset::Every, "unknown: the XP-era stack was not learned; taken as RFC 9293 §3.10.7.1"),
             rst_in_time_wait: k(RstInTimeWait::Kill, "[doc] KB 261218 (Windows 2000): 'The RST bit is set: The connection is changed to the CLOSED state from the TIME_WAIT state'; XP inherits that stack, not documented separately (docs/sources.md#row-16)"),
             syn_in_time_wait: k(SynInTimeWait::ReopenIfNewer, "[doc] KB 261218 (Windows 2000): a SYN for a pair in TIME_WAIT closes it and the new connection proceeds; the sequence-number condition is cut off in every archived copy, 'newer' (RFC 1122 §4.2.2.13) is assumed"),

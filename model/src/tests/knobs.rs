@@ -75,6 +75,7 @@ const TESTED: &[&str] = &[
     "accept_queue_limit",
     "listener_rsts_synack",
     "drop_synfin",
+    "syn_sent_keeps_syn_data",
     "rst_in_time_wait",
     "rst_after_reset",
     "syn_in_time_wait",
@@ -1423,6 +1424,33 @@ fn test_knob_rst_to_syn() {
         State::SynSent,
         "ignored; the SYN will be retried"
     );
+}
+
+#[test]
+fn test_knob_syn_sent_keeps_syn_data() {
+    // Simultaneous open with 3 octets on the peer's SYN; then the ACK of our SYN-ACK.
+    let after = |value| {
+        let mut h = syn_sent_from(closed_with(set("syn_sent_keeps_syn_data", value)));
+        h.nonblocking(true);
+        let syn = Segment {
+            len: 3,
+            ..h.peer(SYN, 0, 0)
+        };
+        h.inject(syn);
+        let synack = h.sent();
+        h.send(ACK, 4, 1);
+        (synack, h.read(100))
+    };
+    let (synack, read) = after("true");
+    assert_eq!(
+        synack,
+        ["S. 0:0(0) ack 1"],
+        "the SYN-ACK acknowledges the SYN only"
+    );
+    assert_eq!(read, Some(Ok(3)));
+    let (synack, read) = after("false");
+    assert_eq!(synack, ["S. 0:0(0) ack 1"]);
+    assert_eq!(read, Some(Err(Errno::EAGAIN)));
 }
 
 #[test]

@@ -246,7 +246,9 @@ impl Host {
             | Call::Fork { .. }
             | Call::Exit {}
             | Call::Sleep { .. }
-            | Call::Inject { .. } => {
+            | Call::Inject { .. }
+            | Call::Sockets { .. }
+            | Call::Tcpdrop { .. } => {
                 unreachable!("not a socket call")
             }
             Call::Bind { port, .. } => Step::Done(self.bind(sid, port)),

@@ -444,6 +444,10 @@ pub trait ArgSyntax<N: Naming> {
     fn proc(&mut self) -> Result<N::Proc, Self::Err>;
     /// A packetdrill packet line (`F. 1:1(0) ack 1`): the rest of the step.
     fn raw(&mut self) -> Result<RawSeg, Self::Err>;
+    /// A TCP state by its RFC 9293 name (`TIME-WAIT`, `SYN-RECEIVED`).
+    fn state(&mut self) -> Result<crate::State, Self::Err>;
+    /// An optional `held` flag (only endpoints a descriptor holds).
+    fn held(&mut self) -> Result<bool, Self::Err>;
 }
 
 /// The writing side of [`ArgSyntax`]: each method writes one argument.
@@ -470,6 +474,8 @@ pub trait ArgWriter<N: Naming> {
     fn events(&mut self, v: &u32);
     fn proc(&mut self, v: &N::Proc);
     fn raw(&mut self, v: &RawSeg);
+    fn state(&mut self, v: &crate::State);
+    fn held(&mut self, v: &bool);
 }
 
 /// A translation of names from one [`Naming`] to another (resolving a
@@ -720,6 +726,21 @@ calls! {
     Sleep { ns: Duration [duration] }
         = "sleep" [] "sleep DURATION", Process,
         "do nothing for a while";
+    Sockets {
+        state: crate::State [state],
+        #[serde(skip_serializing_if = "is_false")] held: bool [held],
+        #[serde(skip_serializing_if = "Option::is_none")] port: Option<u16> [opt_port],
+    }
+        = "sockets" ["sockstat"] "sockets STATE [held] [PORT]", Process,
+        "how many of this host's TCP endpoints are in STATE (`TIME-WAIT`; half-open ones a listener \
+         holds count as SYN-RECEIVED), as FreeBSD's `sockstat -4 -P tcp -s` lists them: only those a \
+         descriptor still holds (`held`), those with PORT as local or remote port; the count is the \
+         result (`= 1`); not run by the kernel worker";
+    Tcpdrop { state: crate::State [state] }
+        = "tcpdrop" [] "tcpdrop TIME-WAIT", Process,
+        "FreeBSD's `tcpdrop -s TIME_WAIT` (tcpdrop(8)): every TIME-WAIT connection of this host \
+         ends at once, silently, as when its 2MSL runs out; the result is how many; only TIME-WAIT; \
+         not run by the kernel worker";
     Inject { #[serde(rename = "fd")] sock: N::Sock [sock], seg: RawSeg [raw] }
         = "inject" [] "inject S PKT", Process,
         "send a segment on S's connection as if this host sent it, its stack unaware (spoofed, as a \
@@ -763,7 +784,12 @@ impl<N: Naming> Call<N> {
             | Call::SndTimeo { sock, .. }
             | Call::Dup { sock, .. }
             | Call::Inject { sock, .. } => Some(sock),
-            Call::Socket { .. } | Call::Fork { .. } | Call::Exit {} | Call::Sleep { .. } => None,
+            Call::Socket { .. }
+            | Call::Fork { .. }
+            | Call::Exit {}
+            | Call::Sleep { .. }
+            | Call::Sockets { .. }
+            | Call::Tcpdrop { .. } => None,
         }
     }
 
@@ -824,9 +850,12 @@ impl Expansion {
             new: N::created(sock),
         };
         let sys = match step {
-            Call::Fork { .. } | Call::Exit {} | Call::Sleep { .. } | Call::Inject { .. } => {
-                return Next::Process
-            }
+            Call::Fork { .. }
+            | Call::Exit {}
+            | Call::Sleep { .. }
+            | Call::Inject { .. }
+            | Call::Sockets { .. }
+            | Call::Tcpdrop { .. } => return Next::Process,
             Call::Listen {
                 sock,
                 port,

@@ -135,6 +135,7 @@ pub fn plan(spec: &WorldSpec, scale: f64) -> Result<Plan, NotReproducible> {
     }
     check_network_faults(spec)?;
     check_injected(spec)?;
+    check_host_steps(spec)?;
     let host_cc = crate::sys::read_sysctl("net.ipv4.tcp_congestion_control");
     if let Some(cc) = host_cc.filter(|cc| cc != CONGESTION_CONTROL) {
         notes.push(format!(
@@ -251,6 +252,25 @@ fn check_injected(spec: &WorldSpec) -> Result<(), NotReproducible> {
     let at = step.origin.as_deref().unwrap_or("a step");
     Err(format!(
         "an `inject` step ({at}): the kernel worker cannot send a spoofed segment"
+    ))
+}
+
+/// Fails for `sockets` and `tcpdrop` steps: they read or change the whole
+/// host's connection table, which the worker would have to take from outside
+/// the test's sockets (ss, a kill of the TIME-WAIT entries), and it does not.
+fn check_host_steps(spec: &WorldSpec) -> Result<(), NotReproducible> {
+    let Some(step) = spec.steps.iter().find(|s| {
+        matches!(
+            s.action,
+            model::Call::Sockets { .. } | model::Call::Tcpdrop { .. }
+        )
+    }) else {
+        return Ok(());
+    };
+    let at = step.origin.as_deref().unwrap_or("a step");
+    Err(format!(
+        "a `{}` step ({at}): the kernel worker does not read or drop the host's connection table",
+        step.action.name()
     ))
 }
 

@@ -401,7 +401,12 @@ impl Worker<'_> {
             | Call::SndBuf { .. } => self.option_call(c),
             Call::Dup { sock, new } => self.dup(sock, new),
             Call::Close { .. } => unreachable!("handled above"),
-            Call::Fork { .. } | Call::Exit {} | Call::Sleep { .. } | Call::Inject { .. } => {
+            Call::Fork { .. }
+            | Call::Exit {}
+            | Call::Sleep { .. }
+            | Call::Inject { .. }
+            | Call::Sockets { .. }
+            | Call::Tcpdrop { .. } => {
                 unreachable!("process steps are not system calls")
             }
         };

@@ -700,6 +700,40 @@ impl ArgSyntax<Text> for Words<'_> {
         crate::packet::raw_seg(text)
             .map_err(|e| packet_err(self.line, first.at.start..end, e, "inject"))
     }
+
+    fn state(&mut self) -> Result<model::State, StepError> {
+        let t = self.take("a TCP state (`TIME-WAIT`)")?;
+        let names: Vec<&str> = model::State::ALL.iter().map(|s| s.name()).collect();
+        let Some(state) = model::State::parse(&t.text) else {
+            return Err(err(
+                Class::Value,
+                t.at.clone(),
+                format!("bad TCP state `{}`", t.text),
+                "not a state",
+                Some(format!("one of {}", names.join(", "))),
+            ));
+        };
+        // The model can drop only TIME-WAIT connections (Host::drop_time_wait).
+        if self.name == "tcpdrop" && state != model::State::TimeWait {
+            return Err(err(
+                Class::Value,
+                t.at.clone(),
+                format!("`tcpdrop {}` is not modelled", t.text),
+                "only TIME-WAIT",
+                Some(
+                    "`tcpdrop TIME-WAIT` (FreeBSD `tcpdrop -s TIME_WAIT`) is the one supported"
+                        .into(),
+                ),
+            ));
+        }
+        Ok(state)
+    }
+
+    fn held(&mut self) -> Result<bool, StepError> {
+        let held = self.peek().is_some_and(|t| t.text == "held");
+        self.next += held as usize;
+        Ok(held)
+    }
 }
 
 /// `POLLIN,0` (one poll step's revents per socket) that does not parse:
@@ -909,6 +943,14 @@ impl ArgWriter<Text> for WriteWords<'_, '_> {
     }
     fn raw(&mut self, v: &RawSeg) {
         self.word(v);
+    }
+    fn state(&mut self, v: &model::State) {
+        self.word(v.name());
+    }
+    fn held(&mut self, v: &bool) {
+        if *v {
+            self.word("held");
+        }
     }
 }
 

@@ -255,8 +255,42 @@ impl World {
                 (Ok(0), self.now + ns)
             }
             Action::Inject { sock, seg } => (self.inject(p, sock, seg), self.now),
+            Action::Sockets { state, held, port } => {
+                let host = &self.hosts[self.host_of(p) as usize];
+                let count = host
+                    .sockets()
+                    .filter(|(_, s)| s.state == state)
+                    .filter(|(_, s)| !held || s.refs > 0)
+                    .filter(|(_, s)| port.is_none_or(|p| s.local.port == p || s.remote.port == p))
+                    .count();
+                self.host_step(p, SysCall::Sockets { state, held, port }, count as u64)
+            }
+            Action::Tcpdrop { state } => {
+                let h = self.host_of(p);
+                let now = self.now;
+                let dropped = self.hosts[h as usize].drop_time_wait(now, &mut self.out);
+                self.flush(h);
+                self.host_step(p, SysCall::Tcpdrop { state }, dropped as u64)
+            }
             other => unreachable!("{} is a socket call", other.name()),
         }
+    }
+
+    /// A step that asks its host (not a socket) for `result`, shown as a call in the trace.
+    fn host_step(&mut self, p: ProcId, call: model::SysCall, result: u64) -> (CallResult, Instant) {
+        let h = self.host_of(p);
+        let step = self.step_index(p);
+        let result = Ok(result);
+        self.record(
+            h,
+            What::Return {
+                proc: p,
+                step,
+                call,
+                result,
+            },
+        );
+        (result, self.now)
     }
 
     /// The process `p` exited: its threads end with it, where they were.

@@ -161,6 +161,12 @@ pub fn call_text(c: &SysCall, spec: &WorldSpec) -> String {
         Call::Exit {} => "exit()".into(),
         Call::Sleep { ns } => format!("sleep({})", duration_ms(ns)),
         Call::Inject { sock, seg } => format!("inject({sock}, {seg})"),
+        Call::Sockets { state, held, port } => {
+            let held = if held { ", held" } else { "" };
+            let port = port.map_or(String::new(), |p| format!(", port {p}"));
+            format!("sockets({state}{held}{port})")
+        }
+        Call::Tcpdrop { state } => format!("tcpdrop({state})"),
     }
 }
 

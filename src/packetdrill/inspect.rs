@@ -36,19 +36,29 @@ fn bsd_state_name(s: State) -> &'static str {
 
 /// A sockstat pipeline the runner can answer.
 #[derive(Debug, PartialEq, Eq)]
-struct Sockstat<'a> {
+pub(super) struct Sockstat<'a> {
     /// `-p PORT`: the local or foreign port.
-    port: Option<u16>,
+    pub port: Option<u16>,
     /// `grep packetdril`: only endpoints a descriptor of the script holds.
-    owned: bool,
+    pub owned: bool,
     /// `grep -c STATE`.
-    state: &'a str,
+    pub state: &'a str,
     /// The final `grep N`.
-    want: &'a str,
+    pub want: &'a str,
+}
+
+impl Sockstat<'_> {
+    /// The state whose sockstat name is the pipeline's STATE exactly (grep
+    /// would also count a longer name containing it).
+    pub fn exact_state(&self) -> Option<State> {
+        State::ALL
+            .into_iter()
+            .find(|&s| bsd_state_name(s) == self.state)
+    }
 }
 
 /// Reads `sockstat -4 -P tcp [-p PORT] -s | [grep packetdril |] grep -c STATE | grep N`.
-fn parse_sockstat(c: &str) -> Option<Sockstat<'_>> {
+pub(super) fn parse_sockstat(c: &str) -> Option<Sockstat<'_>> {
     let stages: Vec<Vec<&str>> = c
         .split('|')
         .map(|s| s.split_whitespace().collect())

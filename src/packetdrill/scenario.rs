@@ -42,8 +42,24 @@ pub fn to_scenario(
 ) -> Result<String, Unsupported> {
     let (knobs, start) = leading_knobs(script, personality)?;
     let mut c = Converter::default();
-    for e in &script.events[start..] {
+    let events = &script.events[start..];
+    // Sysctls after the last other event (the suites restore their settings
+    // there) change nothing the run does.
+    let last = events
+        .iter()
+        .rposition(|e| !matches!(&e.what, What::Command(c) if c.trim().starts_with("sysctl ")))
+        .map_or(0, |i| i + 1);
+    for e in &events[..last] {
         c.event(e, personality.name == "linux")?;
+    }
+    for e in &events[last..] {
+        if let What::Command(cmd) = &e.what {
+            let text = cmd.trim();
+            c.steps.push(format!(
+                "# line {}: `{text}` after the last event (no effect)",
+                e.line
+            ));
+        }
     }
     let opens = c.peer_opens.unwrap_or(false);
     let mut out = String::new();
@@ -144,15 +160,40 @@ impl Converter {
         match &e.what {
             What::Packet(p) => self.packet(e.line, t, p),
             What::Syscall(s) => self.syscall(e.line, t, s, linux),
-            What::Command(_) => Err(nope(
-                e.line,
-                "a command after the script's first event: a scenario's knobs hold from the start",
-            )),
+            What::Command(c) => self.command(e.line, t, c),
             What::Code(_) => Err(nope(
                 e.line,
                 "a %{ python }% block (tcp_info): no scenario step reads a socket's state mid-run",
             )),
         }
+    }
+
+    /// A shell command after the first event: a sockstat count becomes a
+    /// `sockets` step expecting it, `tcpdrop -s TIME_WAIT` a `tcpdrop` step.
+    fn command(&mut self, line: usize, t: (Usecs, u64), c: &str) -> Result<(), Unsupported> {
+        let c = c.trim();
+        if c == "tcpdrop -s TIME_WAIT" {
+            self.steps.push(step(t, TESTED, "tcpdrop TIME-WAIT", None));
+            return Ok(());
+        }
+        let Some(q) = super::inspect::parse_sockstat(c) else {
+            return Err(nope(
+                line,
+                "a command after the script's first event: a scenario's knobs hold from the start",
+            ));
+        };
+        let (Some(state), Ok(want)) = (q.exact_state(), q.want.parse::<u64>()) else {
+            return Err(nope(
+                line,
+                "a sockstat pipeline counting a partial state name or matching a pattern: a `sockets` step counts one state",
+            ));
+        };
+        let held = if q.owned { " held" } else { "" };
+        let port = q.port.map_or(String::new(), |p| format!(" {p}"));
+        let rest = format!("sockets {}{held}{port}", state.name());
+        self.steps
+            .push(step(t, TESTED, &rest, Some(&want.to_string())));
+        Ok(())
     }
 
     /// Every earlier event at its script time: a relative time counts from

@@ -161,3 +161,37 @@ fn an_unconvertible_line_is_located() {
         "{err}"
     );
 }
+
+/// A two-host run: the client closes first and is left in TIME-WAIT.
+fn time_wait_scenario(after_close: &str) -> String {
+    format!(
+        "[hosts.client]\npersonality = \"freebsd\"\n\n[hosts.server]\npersonality = \"freebsd\"\n\n\
+         [script]\nsteps = [\n  \"0 server listen l 80\",\n  \"1ms client connect c server:80\",\n  \
+         \"2ms server accept l as s\",\n  \"3ms client close c\",\n  \"4ms server close s\",\n{after_close}]\n"
+    )
+}
+
+fn run_text(name: &str, text: &str) -> (i32, String) {
+    let file = dir().join(name);
+    std::fs::write(&file, text).unwrap();
+    let out = Command::new(BIN).arg("run").arg(&file).output().unwrap();
+    let all =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code().unwrap(), all)
+}
+
+#[test]
+fn sockets_counts_and_tcpdrop_drops_time_wait() {
+    let steps = "  \"100ms client sockets TIME-WAIT = 1\",\n  \"101ms server sockets TIME-WAIT = 0\",\n  \
+                 \"102ms client sockets LISTEN = 0\",\n  \"103ms server sockets LISTEN held 80 = 1\",\n  \
+                 \"104ms client tcpdrop TIME-WAIT = 1\",\n  \"105ms client sockets TIME-WAIT = 0\",\n";
+    let (code, text) = run_text("tw.toml", &time_wait_scenario(steps));
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("client: sockets(TIME-WAIT) = 1"), "{text}");
+    assert!(text.contains("client: tcpdrop(TIME-WAIT) = 1"), "{text}");
+    // Without the drop the connection is still in TIME-WAIT: the last count fails.
+    let undropped = steps.replace("  \"104ms client tcpdrop TIME-WAIT = 1\",\n", "");
+    let (code, text) = run_text("tw-kept.toml", &time_wait_scenario(&undropped));
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("expected: 0\n    actual:   1"), "{text}");
+}

@@ -400,6 +400,24 @@ mod tests {
     }
 
     #[test]
+    fn host_table_steps_are_not_reproducible() {
+        let mut b = two_linux();
+        let state = model::State::TimeWait;
+        b.at(0, "client", model::Call::Tcpdrop { state });
+        let e = plan(&b.build(), 1.0).unwrap_err();
+        assert!(e.contains("a `tcpdrop` step"), "{e}");
+        let mut b = two_linux();
+        let (held, port) = (false, None);
+        b.at(0, "server", model::Call::Sockets { state, held, port });
+        let e = plan(&b.build(), 1.0).unwrap_err();
+        assert!(
+            e.contains("a `sockets` step") && e.contains("connection table"),
+            "{e}"
+        );
+        assert!(plan(&two_linux().build(), 1.0).is_ok());
+    }
+
+    #[test]
     fn faults_and_knobs_without_sysctls_are_not_reproducible() {
         let mut b = two_linux();
         b.spec.link.loss = sim::Ratio::new(1, 100);

@@ -305,7 +305,20 @@ pub struct Observer {
 
 impl Observer {
     /// The tally of a connection and which end `local` is (creating it).
+    #[inline]
     fn conn(&mut self, local: Addr, remote: Addr) -> (&mut ConnTally, usize) {
+        // The usual one connection first, without a search loop.
+        if let Some(c) = self.conns.first_mut() {
+            if c.ends == [local, remote] || c.ends == [remote, local] {
+                let side = usize::from(c.ends[0] != local);
+                return (&mut self.conns[0], side);
+            }
+        }
+        self.conn_slow(local, remote)
+    }
+
+    #[inline(never)]
+    fn conn_slow(&mut self, local: Addr, remote: Addr) -> (&mut ConnTally, usize) {
         let i = match self.conns.iter().position(|c| {
             (c.ends[0] == local && c.ends[1] == remote)
                 || (c.ends[0] == remote && c.ends[1] == local)

@@ -69,7 +69,17 @@ impl Clone for EventQueue {
     }
 }
 
+/// Room a new world's queue starts with: a small close never holds more
+/// events at once, and a queue grown from empty reallocates twice on the way.
+const QUEUE_START_CAPACITY: usize = 16;
+
 impl EventQueue {
+    fn with_capacity(n: usize) -> EventQueue {
+        EventQueue {
+            heap: Vec::with_capacity(n),
+        }
+    }
+
     pub(crate) fn push(&mut self, q: Queued) {
         let mut i = self.heap.len();
         self.heap.push(q);
@@ -205,7 +215,7 @@ impl World {
             proc_steps: proc_steps.into_iter().map(Arc::new).collect(),
             spec,
             now: Instant::ZERO,
-            queue: EventQueue::default(),
+            queue: EventQueue::with_capacity(QUEUE_START_CAPACITY),
             next_seq: 0,
             hosts,
             net,

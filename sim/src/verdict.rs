@@ -305,7 +305,20 @@ pub struct Observer {
 
 impl Observer {
     /// The tally of a connection and which end `local` is (creating it).
+    #[inline]
     fn conn(&mut self, local: Addr, remote: Addr) -> (&mut ConnTally, usize) {
+        // The usual one connection first, without a search loop.
+        if let Some(c) = self.conns.first_mut() {
+            if c.ends == [local, remote] || c.ends == [remote, local] {
+                let side = usize::from(c.ends[0] != local);
+                return (&mut self.conns[0], side);
+            }
+        }
+        self.conn_slow(local, remote)
+    }
+
+    #[inline(never)]
+    fn conn_slow(&mut self, local: Addr, remote: Addr) -> (&mut ConnTally, usize) {
         let i = match self.conns.iter().position(|c| {
             (c.ends[0] == local && c.ends[1] == remote)
                 || (c.ends[0] == remote && c.ends[1] == local)
@@ -327,7 +340,26 @@ impl Observer {
     }
 
     pub fn observe(&mut self, e: &Entry) {
-        match e.what {
+        self.observe_what(e.t_ns, &e.what);
+    }
+
+    /// Whether `observe` does anything with an entry of this kind: the world
+    /// builds no other entry when it keeps no trace.
+    #[inline]
+    pub(crate) fn tallies(what: &What) -> bool {
+        matches!(
+            what,
+            What::Send { .. }
+                | What::Inject { .. }
+                | What::Drop { .. }
+                | What::Model { .. }
+                | What::RstSeen { .. }
+        )
+    }
+
+    /// `observe`, for an entry at `t_ns` not yet built.
+    pub(crate) fn observe_what(&mut self, t_ns: Instant, what: &What) {
+        match *what {
             What::Send { .. } => self.sent += 1,
             // Injected payload is written by no application: it counts as
             // its host's, once per injected segment, so what becomes of it
@@ -338,12 +370,22 @@ impl Observer {
                 c.dirs[side].written += u64::from(seg.len);
             }
             What::Drop { .. } => self.dropped += 1,
-            What::Model { event } => self.model_event(e.t_ns, event),
+            What::Model { event } => self.model_event(t_ns, event),
             What::RstSeen { conn, state } => {
                 self.resets
-                    .push((e.t_ns, conn, state, ResetCause::Unobserved, false))
+                    .push((t_ns, conn, state, ResetCause::Unobserved, false))
             }
-            _ => {}
+            // Not tallied (`tallies` says so): calls and their returns,
+            // arrivals, duplicates, process life.
+            What::Call { .. }
+            | What::Return { .. }
+            | What::Blocked { .. }
+            | What::Fork { .. }
+            | What::Exit { .. }
+            | What::Sleep { .. }
+            | What::Finished { .. }
+            | What::Recv { .. }
+            | What::Duplicate { .. } => {}
         }
     }
 

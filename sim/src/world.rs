@@ -69,7 +69,17 @@ impl Clone for EventQueue {
     }
 }
 
+/// Room a new world's queue starts with: a small close never holds more
+/// events at once, and a queue grown from empty reallocates twice on the way.
+const QUEUE_START_CAPACITY: usize = 16;
+
 impl EventQueue {
+    fn with_capacity(n: usize) -> EventQueue {
+        EventQueue {
+            heap: Vec::with_capacity(n),
+        }
+    }
+
     pub(crate) fn push(&mut self, q: Queued) {
         let mut i = self.heap.len();
         self.heap.push(q);
@@ -205,7 +215,7 @@ impl World {
             proc_steps: proc_steps.into_iter().map(Arc::new).collect(),
             spec,
             now: Instant::ZERO,
-            queue: EventQueue::default(),
+            queue: EventQueue::with_capacity(QUEUE_START_CAPACITY),
             next_seq: 0,
             hosts,
             net,
@@ -272,15 +282,25 @@ impl World {
         self.next_seq += 1;
     }
 
+    /// Hands an entry to the verdict's observer and, when recording, to
+    /// the trace. Without a trace, an entry the observer does not tally is
+    /// not even built (most entries: calls, returns, arrivals).
+    #[inline]
     pub(crate) fn record(&mut self, host: HostId, what: What) {
-        let e = Entry {
-            t_ns: self.now,
-            host,
-            what,
-        };
-        self.observer.observe(&e);
+        if self.trace.is_none() && !Observer::tallies(&what) {
+            return;
+        }
+        self.record_entry(host, what);
+    }
+
+    fn record_entry(&mut self, host: HostId, what: What) {
+        self.observer.observe_what(self.now, &what);
         if let Some(t) = self.trace.as_mut() {
-            t.push(e);
+            t.push(Entry {
+                t_ns: self.now,
+                host,
+                what,
+            });
         }
     }
 
@@ -710,6 +730,34 @@ mod tests {
         let popped: Vec<_> = std::iter::from_fn(|| q.pop().map(|e| (e.at, e.seq))).collect();
         assert_eq!(popped, pushed);
         assert!(q.peek().is_none());
+    }
+
+    /// A world without a trace skips the entries its observer does not
+    /// tally: its verdict must be the recording world's, and every skipped
+    /// kind must indeed leave an observer unchanged.
+    #[test]
+    fn entries_skipped_without_a_trace_are_those_the_observer_ignores() {
+        for spec in [
+            crate::examples::small_close(false),
+            crate::examples::small_close(true),
+        ] {
+            let mut kept = World::new(spec.clone(), true);
+            let mut bare = World::new(spec, false);
+            assert_eq!(kept.run(), bare.run());
+            assert_eq!(kept.observer, bare.observer);
+            let (mut skipped, mut tallied) = (0, 0);
+            for e in kept.trace() {
+                let mut o = Observer::default();
+                o.observe(e);
+                if Observer::tallies(&e.what) {
+                    tallied += 1;
+                } else {
+                    assert_eq!(o, Observer::default(), "{e:?} is tallied");
+                    skipped += 1;
+                }
+            }
+            assert!(skipped > 10 && tallied > 10, "{skipped} skipped, {tallied} tallied");
+        }
     }
 
     /// The digest is pinned: the same small world hashes to the same value on

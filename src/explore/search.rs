@@ -110,7 +110,16 @@ pub fn start_world(setup: &Setup, record: bool) -> Result<World, String> {
     Ok(w)
 }
 
-fn expand(setup: &Setup, cfg: &Config, rules: Rules, seen: &Seen, node: Node) -> Expansion {
+/// Expands one state. With `full` (the `--max-states` bound reached before
+/// the batch), no successor is kept: none can join the graph, and each is
+/// dropped here, on the worker, instead of serially on the main thread.
+fn expand(
+    setup: &Setup,
+    cfg: &Config,
+    rules: Rules,
+    (seen, full): (&Seen, bool),
+    node: Node,
+) -> Expansion {
     let mut base = node;
     let cs = choices(setup, &cfg.bounds, &mut base);
     let verdict = base.world.quiescent().then(|| base.world.verdict());
@@ -135,7 +144,7 @@ fn expand(setup: &Setup, cfg: &Config, rules: Rules, seen: &Seen, node: Node) ->
         apply(setup, rules, &mut n, c);
         n.world.canonicalize();
         let d = Digest::of_with(&n, &mut buf);
-        succs.push((c, (!seen.contains(&d)).then_some(n), d));
+        succs.push((c, (!full && !seen.contains(&d)).then_some(n), d));
     }
     Expansion {
         end,
@@ -197,7 +206,8 @@ pub fn explore(
             if batch.is_empty() {
                 break;
             }
-            let seen = &ex.digests;
+            let full = ex.digests.len() as u64 >= cfg.max_states;
+            let seen = (&ex.digests, full);
             let found: Vec<(NodeIndex, Expansion)> = batch
                 .into_par_iter()
                 .map(|(id, n)| (id, expand(setup, cfg, rules, seen, n)))
@@ -209,6 +219,9 @@ pub fn explore(
         }
         ex.depth_complete = depth;
         if ex.bound_hit {
+            // The next level's worlds are never expanded: free them on every
+            // core, not one by one on this thread.
+            next.into_par_iter().for_each(drop);
             break;
         }
         level = next;
@@ -248,11 +261,11 @@ fn absorb(
             ex.graph.add_edge(id, NodeIndex::new(j), c);
             continue;
         }
-        let n = n.expect("a state not seen before the batch is kept");
         if ex.digests.len() as u64 >= cfg.max_states {
             ex.bound_hit = true;
             continue;
         }
+        let n = n.expect("a state not seen before the batch is kept");
         ex.digests.insert(d);
         let j = ex.graph.add_node(NodeInfo {
             depth,

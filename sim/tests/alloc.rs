@@ -1,0 +1,52 @@
+//! Allocation-free steady state (issue 15): a run allocates while it builds
+//! its world and its verdict, never per event or per segment. Counted by a
+//! counting global allocator (the `stats_alloc` crate: the workspace forbids
+//! `unsafe_code`, which writing one would need).
+//!
+//! One test in this binary: the counter is process-wide, and tests running
+//! in parallel would count each other's allocations.
+
+use sim::{examples, World};
+use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
+use std::alloc::System;
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+/// Heap allocations (new blocks and reallocations) made by `f`.
+fn allocations<T>(f: impl FnOnce() -> T) -> (usize, T) {
+    let region = Region::new(GLOBAL);
+    let t = f();
+    let s = region.change();
+    (s.allocations + s.reallocations, t)
+}
+
+#[test]
+fn runs_allocate_per_world_never_per_event_or_segment() {
+    // Bulk: eight times the bytes, thousands more segments and events, and
+    // not one allocation more.
+    let (small_spec, big_spec) = (examples::bulk(1_000_000), examples::bulk(8_000_000));
+    let (small, v1) = allocations(|| World::new(small_spec, false).run());
+    let (big, v8) = allocations(|| World::new(big_spec, false).run());
+    assert!(v8.segments_sent > v1.segments_sent + 4_000, "{v1:?} {v8:?}");
+    assert_eq!(
+        big, small,
+        "bulk 8 MB ({} events) allocated {big} times, 1 MB ({} events) {small}",
+        v8.events, v1.events
+    );
+
+    // The small close: the same count on every run (nothing accumulates
+    // across runs), and no more than it takes today (a ceiling: raise it
+    // only knowingly).
+    let spec = examples::small_close(false);
+    let counts: Vec<usize> = (0..50)
+        .map(|_| allocations(|| World::new(spec.clone(), false).run()).0)
+        .collect();
+    assert!(counts.iter().all(|&c| c == counts[0]), "{counts:?}");
+    let per_run = counts[0];
+    eprintln!("small close: {per_run} allocations per run; bulk: {small}");
+    assert!(per_run <= SMALL_CLOSE_ALLOCATIONS_MAX, "{per_run} allocations per small close");
+}
+
+/// Allocations per small close, building the world and its verdict included.
+const SMALL_CLOSE_ALLOCATIONS_MAX: usize = 17;

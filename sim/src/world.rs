@@ -756,7 +756,10 @@ mod tests {
                     skipped += 1;
                 }
             }
-            assert!(skipped > 10 && tallied > 10, "{skipped} skipped, {tallied} tallied");
+            assert!(
+                skipped > 10 && tallied > 10,
+                "{skipped} skipped, {tallied} tallied"
+            );
         }
     }
 

@@ -45,7 +45,10 @@ fn runs_allocate_per_world_never_per_event_or_segment() {
     assert!(counts.iter().all(|&c| c == counts[0]), "{counts:?}");
     let per_run = counts[0];
     eprintln!("small close: {per_run} allocations per run; bulk: {small}");
-    assert!(per_run <= SMALL_CLOSE_ALLOCATIONS_MAX, "{per_run} allocations per small close");
+    assert!(
+        per_run <= SMALL_CLOSE_ALLOCATIONS_MAX,
+        "{per_run} allocations per small close"
+    );
 }
 
 /// Allocations per small close, building the world and its verdict included.

@@ -206,8 +206,8 @@ impl Host {
     fn unlink_child(&mut self, parent: SockId, child: SockId) {
         if let Some(Some(l)) = self.socks.get_mut(parent as usize).map(|s| s.as_mut()) {
             if let Some(q) = l.listener.as_mut() {
-                q.accept_q.retain(|&c| c != child);
-                q.embryonic.retain(|&c| c != child);
+                q.accept_q.retain(|c| *c != child);
+                q.embryonic.retain(|c| *c != child);
             }
         }
     }
@@ -314,7 +314,7 @@ impl Host {
             Arrival::Established => {
                 if let Some(parent) = self.sock(sid).parent {
                     let l = self.sock_mut(parent).listener.as_mut().expect("listener");
-                    l.embryonic.retain(|&c| c != sid);
+                    l.embryonic.retain(|c| *c != sid);
                     l.accept_q.push(sid);
                 }
                 false

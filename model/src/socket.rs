@@ -15,6 +15,7 @@ use crate::segment::{Addr, Flags, Segment, SynOpts};
 use crate::seq::{Offset, Seq};
 use crate::state::{allowed, Rule, State};
 use crate::{Duration, Instant};
+use smallvec::SmallVec;
 
 /// Index of a socket in its host.
 pub type SockId = u32;
@@ -127,10 +128,13 @@ impl SendTimer {
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Default)]
 pub struct Listener {
     pub backlog: u32,
-    /// Established children waiting for accept(), oldest first.
-    pub accept_q: Vec<SockId>,
+    /// Established children waiting for accept(), oldest first. Inline for
+    /// a few (as a host's sockets): the explorer's clone of a world with a
+    /// listener allocates nothing for its queues. (A `SmallVec` hashes as
+    /// its slice, as a `Vec` does: digests do not move.)
+    pub accept_q: SmallVec<[SockId; 4]>,
     /// Children still in SYN-RECEIVED.
-    pub embryonic: Vec<SockId>,
+    pub embryonic: SmallVec<[SockId; 4]>,
 }
 
 /// The transmission control block. The `snd_*` positions and `snd_wl2` are

@@ -210,18 +210,7 @@ impl World {
     /// completes): traces it, applies it, and ends the step if it is over.
     /// True when the step is over.
     fn returned(&mut self, p: ProcId, c: BlockedCall, result: CallResult) -> bool {
-        let h = self.host_of(p);
-        let step = self.step_index(p);
-        let call = c.sys;
-        self.record(
-            h,
-            What::Return {
-                proc: p,
-                step,
-                call,
-                result,
-            },
-        );
+        self.record_return(p, c.sys, result);
         match self.absorb(p, &c.named, result) {
             Some(fin) => {
                 self.finish_step(p, fin, self.now);
@@ -276,11 +265,10 @@ impl World {
         }
     }
 
-    /// A step that asks its host (not a socket) for `result`, shown as a call in the trace.
-    fn host_step(&mut self, p: ProcId, call: model::SysCall, result: u64) -> (CallResult, Instant) {
+    /// Traces that process `p`'s `call` of its current step returned `result`.
+    fn record_return(&mut self, p: ProcId, call: model::SysCall, result: CallResult) {
         let h = self.host_of(p);
         let step = self.step_index(p);
-        let result = Ok(result);
         self.record(
             h,
             What::Return {
@@ -290,6 +278,12 @@ impl World {
                 result,
             },
         );
+    }
+
+    /// A step that asks its host (not a socket) for `result`, shown as a call in the trace.
+    fn host_step(&mut self, p: ProcId, call: model::SysCall, result: u64) -> (CallResult, Instant) {
+        let result = Ok(result);
+        self.record_return(p, call, result);
         (result, self.now)
     }
 

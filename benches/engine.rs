@@ -1,23 +1,30 @@
 //! Engine benchmarks, one world per iteration: the small close (runs and
-//! events per second), a 100-step exchange, a 10 MB transfer over a link
-//! with 1 % loss, and a 100 MB bulk transfer (segments per second).
+//! events per second), a 100-step exchange and exchanges of 4 to 4,000
+//! steps, a 10 MB transfer over a link with 1 % loss, and bulk transfers of
+//! 1 to 100 MB (events per second).
 //! `cargo bench --bench engine`; `scripts/bench.sh` runs every bench and
 //! writes the table (the 10 GB transfer is a whole process there: its time
 //! and peak memory are the figures, not a criterion sample).
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use scenario::Overrides;
 use sim::{examples, World, WorldSpec};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// A scenario written in the step language, resolved into a world spec.
+/// A scenario written in the step language, resolved into a world spec
+/// whose run ends cleanly (a bench of a run that went wrong measures nothing).
 fn resolved(name: &str, text: &str) -> Arc<WorldSpec> {
-    match scenario::from_text(name, text, Path::new("."), &Overrides::default()) {
+    let spec = match scenario::from_text(name, text, Path::new("."), &Overrides::default()) {
         Ok(s) => s.spec,
         Err(d) => panic!("{name}: {}", d[0].render(false)),
-    }
+    };
+    let v = World::new(spec.clone(), false).run();
+    let text = sim::report::verdict_text(&spec, &v);
+    assert_eq!(v.outcome, sim::Outcome::Clean, "{name}: {text}");
+    assert!(v.stuck.is_empty(), "{name}: {text}");
+    spec
 }
 
 /// Two linux hosts: the server accepts `s`, the client connects `c`; then
@@ -83,6 +90,21 @@ fn exchange(c: &mut Criterion) {
     one_world(c, "exchange-100-steps", &spec, 50);
 }
 
+/// How a run's cost grows with its steps: exchanges of 4 to 4,000 steps.
+fn exchange_scaling(c: &mut Criterion) {
+    let mut g = c.benchmark_group("exchange-by-steps");
+    g.sample_size(10);
+    for rounds in [1usize, 10, 100, 1000] {
+        let spec = resolved("exchange", &exchange_text(rounds, ""));
+        let steps = 4 * rounds as u64;
+        g.throughput(Throughput::Elements(steps));
+        g.bench_with_input(BenchmarkId::new("steps", steps), &spec, |b, spec| {
+            b.iter(|| World::new(spec.clone(), false).run())
+        });
+    }
+    g.finish();
+}
+
 fn lossy_bulk(c: &mut Criterion) {
     let spec = resolved("lossy-10MB", &lossy_bulk_text(10_000_000, "1%"));
     let v = World::new(spec.clone(), false).run();
@@ -91,20 +113,20 @@ fn lossy_bulk(c: &mut Criterion) {
     one_world(c, "bulk-10MB-1pct-loss", &spec, 10);
 }
 
+/// Bulk transfers of 1 MB to 100 MB: events per second by bytes (the 10 GB
+/// point is scripts/bench.sh's whole process).
 fn bulk(c: &mut Criterion) {
-    let spec = examples::bulk(100_000_000);
-    let v = World::new(spec.clone(), false).run();
-    assert_eq!(v.connections[0].directions[0].read, 100_000_000);
-    let mut g = c.benchmark_group("bulk-100MB");
+    let mut g = c.benchmark_group("bulk-by-bytes");
     g.sample_size(10);
-    g.throughput(Throughput::Elements(v.segments_sent));
-    g.bench_function("segments", |b| {
-        b.iter(|| World::new(spec.clone(), false).run())
-    });
-    g.throughput(Throughput::Elements(v.events));
-    g.bench_function("events", |b| {
-        b.iter(|| World::new(spec.clone(), false).run())
-    });
+    for bytes in [1_000_000u64, 10_000_000, 100_000_000] {
+        let spec = examples::bulk(bytes);
+        let v = World::new(spec.clone(), false).run();
+        assert_eq!(v.connections[0].directions[0].read, bytes);
+        g.throughput(Throughput::Elements(v.events));
+        g.bench_with_input(BenchmarkId::new("events", bytes), &spec, |b, spec| {
+            b.iter(|| World::new(spec.clone(), false).run())
+        });
+    }
     g.finish();
 }
 
@@ -117,6 +139,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = engine;
     config = config();
-    targets = small_close, exchange, lossy_bulk, bulk
+    targets = small_close, exchange, exchange_scaling, lossy_bulk, bulk
 }
 criterion_main!(engine);

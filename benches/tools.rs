@@ -4,7 +4,7 @@
 //! per second on the close matrix, and parsing plus resolving a scenario of
 //! 10,000 steps. `cargo bench --bench tools`.
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use proptest::strategy::ValueTree;
 use scenario::Overrides;
 use std::path::Path;
@@ -40,9 +40,9 @@ fn fuzz(c: &mut Criterion) {
     g.finish();
 }
 
-/// The close matrix of docs/performance.md, up to `STATES` distinct states.
+/// The close matrix of docs/performance.md, up to 2,000 and 20,000
+/// distinct states (how the cost per state grows with the bound).
 fn explored(c: &mut Criterion) {
-    const STATES: u64 = 20_000;
     let calls = "close,shutdown-wr,shutdown-rd,shutdown-rdwr,linger-off,linger0,linger1,\
                  nonblocking,exit,read-all,write";
     let calls: Vec<String> = calls.split(',').map(String::from).collect();
@@ -58,20 +58,22 @@ fn explored(c: &mut Criterion) {
     let pair = ["linux".to_string(), "linux".to_string()];
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/explore-close.toml");
     let setup = setup(&path, Some(&pair), &bounds).expect("the close matrix's start");
-    let cfg = Config {
-        bounds,
-        check: None,
-        max_states: STATES,
-        shard: Shard::default(),
-    };
-    let ex = explore(&setup, &cfg, &|_| {}).expect("explores");
-    assert_eq!(ex.digests.len() as u64, STATES, "the bound is reached");
     let mut g = c.benchmark_group("explore-close-matrix");
     g.sample_size(10);
-    g.throughput(Throughput::Elements(STATES));
-    g.bench_function("states", |b| {
-        b.iter(|| explore(&setup, &cfg, &|_| {}).expect("explores"))
-    });
+    for states in [2_000u64, 20_000] {
+        let cfg = Config {
+            bounds: bounds.clone(),
+            check: None,
+            max_states: states,
+            shard: Shard::default(),
+        };
+        let ex = explore(&setup, &cfg, &|_| {}).expect("explores");
+        assert_eq!(ex.digests.len() as u64, states, "the bound is reached");
+        g.throughput(Throughput::Elements(states));
+        g.bench_with_input(BenchmarkId::new("states", states), &cfg, |b, cfg| {
+            b.iter(|| explore(&setup, cfg, &|_| {}).expect("explores"))
+        });
+    }
     g.finish();
 }
 

@@ -129,7 +129,14 @@ pub fn bulk(bytes: u64) -> Arc<WorldSpec> {
         },
     );
     b.then("client", Action::Close { sock: c });
-    Arc::new(b.build())
+    let mut spec = b.build();
+    // Room for 10 GB (a segment is about two events; 1 µs of virtual time
+    // per byte is far beyond any link's need): the default limits stop a
+    // run at 2 million events, about 1.9 GB.
+    let limits = &mut spec.limits;
+    limits.max_events = limits.max_events.max(bytes / 100);
+    limits.max_time_ns = limits.max_time_ns.max(Duration::from_ns(bytes * 1000));
+    Arc::new(spec)
 }
 
 /// The timer scenario of docs/performance.md: the client's read of an idle

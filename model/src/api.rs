@@ -52,8 +52,17 @@ impl Host {
         self.wake_blocked(now, out);
     }
 
-    /// Retries blocked calls until none can make progress.
+    /// Retries blocked calls until none can make progress. Most events find
+    /// no call blocked on their host: they return here without the loop.
+    #[inline]
     pub fn wake_blocked(&mut self, now: Instant, out: &mut Output) {
+        if self.procs.iter().any(|p| p.blocked.is_some()) {
+            self.retry_blocked(now, out);
+        }
+    }
+
+    #[inline(never)]
+    fn retry_blocked(&mut self, now: Instant, out: &mut Output) {
         // Each pass either finishes a call or stops; bounded by the number of processes.
         for _ in 0..=self.procs.len() {
             let mut progressed = false;

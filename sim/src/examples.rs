@@ -2,7 +2,7 @@
 //! defined once.
 
 use crate::spec::{Action, SpecBuilder, WorldSpec};
-use model::{Dest, How, Personality, ReadLen};
+use model::{Dest, Duration, How, Personality, ReadLen};
 use std::sync::Arc;
 
 fn linux_pair(seed: u64) -> SpecBuilder {
@@ -126,6 +126,48 @@ pub fn bulk(bytes: u64) -> Arc<WorldSpec> {
             bytes,
             more: false,
             timeout: None,
+        },
+    );
+    b.then("client", Action::Close { sock: c });
+    let mut spec = b.build();
+    // Room for 10 GB (a segment is about two events; 1 µs of virtual time
+    // per byte is far beyond any link's need): the default limits stop a
+    // run at 2 million events, about 1.9 GB.
+    let limits = &mut spec.limits;
+    limits.max_events = limits.max_events.max(bytes / 100);
+    limits.max_time_ns = limits.max_time_ns.max(Duration::from_ns(bytes * 1000));
+    Arc::new(spec)
+}
+
+/// The timer scenario of docs/performance.md: the client's read of an idle
+/// connection times out after 200 ms (EAGAIN), then both close. A kernel
+/// waits those 200 ms in real time; the world jumps over them.
+pub fn read_timeout() -> Arc<WorldSpec> {
+    let mut b = linux_pair(1);
+    let (c, s) = server_accepts(&mut b);
+    b.then(
+        "server",
+        Action::Read {
+            sock: s,
+            len: ReadLen::Eof,
+            timeout: None,
+        },
+    );
+    b.then("server", Action::Close { sock: s });
+    b.at(
+        1,
+        "client",
+        Action::Connect {
+            sock: c,
+            to: Dest { host: 1, port: 80 },
+        },
+    );
+    b.then(
+        "client",
+        Action::Read {
+            sock: c,
+            len: ReadLen::Bytes(100),
+            timeout: Some(Duration::from_ms(200)),
         },
     );
     b.then("client", Action::Close { sock: c });

@@ -60,3 +60,17 @@ fn a_world_forked_mid_run_finishes_like_the_original() {
     earlier.step();
     assert_ne!(earlier.state_hash(), w.state_hash());
 }
+
+/// The timer scenario: the client's read waits its 200 ms and fails (no data
+/// came), then both close cleanly; the world's clock moved past the timeout.
+#[test]
+fn read_timeout_waits_its_200_ms_then_both_close() {
+    let spec = examples::read_timeout();
+    let mut w = World::new(spec.clone(), true);
+    let v = w.run();
+    let text = sim::report::verdict_text(&spec, &v);
+    assert_eq!(v.outcome, Outcome::Clean, "{text}");
+    assert!(v.end_ns.as_ns() >= 200_000_000, "{text}");
+    let trace = format!("{:?}", w.trace());
+    assert!(trace.contains("EAGAIN"), "the read timed out: {trace}");
+}

@@ -25,7 +25,10 @@ pub struct Args {
     /// graceful-close-is-clean, terminates, deterministic, invariants,
     /// window-respected, or all (default: the five every run must have,
     /// graceful-close-is-clean to window-respected; most close sequences
-    /// break the first three on purpose, `--survey` classifies them).
+    /// break the first three on purpose, `--survey` classifies them);
+    /// or agrees-with-kernel: linux/linux cases, re-timed, run on the model
+    /// and on this host's kernel as `tcpsim real --compare` does (needs root;
+    /// docs/real-kernel.md).
     #[arg(long, value_name = "NAME", value_parser = parse_property)]
     pub property: Option<PropertyArg>,
     /// Personalities each side is drawn from, comma-separated; shrinking
@@ -95,13 +98,17 @@ fn parse_property(s: &str) -> Result<PropertyArg, String> {
     if s == "all" {
         return Ok(PropertyArg(Property::ALL.to_vec()));
     }
+    if s == Property::AgreesWithKernel.key() {
+        return Ok(PropertyArg(vec![Property::AgreesWithKernel]));
+    }
     Property::parse(s)
         .map(|p| PropertyArg(vec![p]))
         .ok_or_else(|| {
             let all: Vec<&str> = Property::ALL.iter().map(|p| p.key()).collect();
             format!(
-                "unknown property `{s}`; properties: {}, all",
-                all.join(", ")
+                "unknown property `{s}`; properties: {}, all, {}",
+                all.join(", "),
+                Property::AgreesWithKernel.key()
             )
         })
 }
@@ -141,6 +148,12 @@ pub fn exec(a: &Args) -> ExitCode {
     }
     if let Some(Sub::Merge(m)) = &a.cmd {
         return merge(m);
+    }
+    if a.property
+        .as_ref()
+        .is_some_and(|p| p.0 == [Property::AgreesWithKernel])
+    {
+        return super::fuzz_kernel::exec(a);
     }
     let names = match pool(&a.personalities) {
         Ok(p) => p,

@@ -8,6 +8,7 @@ pub mod capture;
 pub mod compare;
 pub mod explore;
 pub mod fuzz;
+pub mod fuzz_kernel;
 pub mod packetdrill;
 pub mod paint;
 pub mod personalities;

@@ -56,6 +56,10 @@ pub struct Args {
     /// Survey table as Markdown (docs/findings.md).
     #[arg(long)]
     pub markdown: bool,
+    /// agrees-with-kernel: the most kernel runs shrinking one difference
+    /// class may make (0: write the generated case as it is).
+    #[arg(long, value_name = "N", default_value_t = 120)]
+    pub kernel_shrink_runs: u64,
     /// Worker threads (default: one per core).
     #[arg(long)]
     pub threads: Option<usize>,

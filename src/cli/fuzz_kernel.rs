@@ -57,7 +57,7 @@ pub fn exec(a: &Args) -> ExitCode {
         cases: a.cases,
         shard,
         keep_going: a.keep_going,
-        max_shrink_runs: 120,
+        max_shrink_runs: a.kernel_shrink_runs,
     };
     let start = Instant::now();
     let total = shard.indices(a.cases).count() as u64;

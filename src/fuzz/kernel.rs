@@ -504,3 +504,81 @@ pub fn write_counterexamples(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fuzz::search::case_tree;
+
+    /// Each process's first tail step is on its grid, and no two timed
+    /// steps of different processes are closer than a network delay plus
+    /// the scheduler's jitter.
+    #[test]
+    fn spaced_steps_of_different_processes_are_milliseconds_apart() {
+        let strategy = strategy();
+        let mut timed = 0;
+        for i in 0..200 {
+            let case = case_tree(&strategy, 3, i).current();
+            assert_eq!(case.net.delay_us, Some(LAN_DELAY_US));
+            assert!(case.net.faults() == 0 && case.pair() == "linux/linux");
+            let c = compile_case(&case).expect("compiles");
+            let spec = &c.spec;
+            let mut abs: Vec<(u64, u16)> = spec
+                .steps
+                .iter()
+                .filter_map(|s| match s.at {
+                    At::Abs(t) if t.as_ns() >= GRID_MS * 1_000_000 => Some((t.as_ns(), s.proc)),
+                    _ => None,
+                })
+                .collect();
+            abs.sort();
+            timed += abs.len();
+            for w in abs.windows(2).filter(|w| w[0].1 != w[1].1) {
+                assert!(w[1].0 - w[0].0 >= 5_000_000, "case {i}: {w:?}");
+            }
+            // No generated tail step keeps a relative wait.
+            assert!(
+                spec.steps.iter().all(|s| !matches!(s.at, At::After(_))),
+                "case {i}"
+            );
+        }
+        assert!(timed > 200, "the grid was used ({timed} timed steps)");
+    }
+
+    #[test]
+    fn differences_are_classed_by_what_differed_not_by_counts() {
+        let item = |what: &str, sim: &str, kernel: &str| Item {
+            what: what.into(),
+            sim: sim.into(),
+            kernel: kernel.into(),
+            agree: false,
+        };
+        let a = item(
+            "step  5 server: 30ms server write s 46081",
+            "46080",
+            "46081",
+        );
+        let b = item("step  8 server: - server write s 300", "100", "300");
+        assert_eq!(item_class(&a), item_class(&b));
+        assert_eq!(item_class(&a), "result of server write: a count differs");
+        let c = item("step  3 client: - client read c eof", "ECONNRESET", "700");
+        assert_eq!(
+            item_class(&c),
+            "result of client read eof: model ECONNRESET, kernel a count"
+        );
+        let blocking = item(
+            "step  3 client: - client read c eof (blocking)",
+            "at once",
+            "blocks 41 ms",
+        );
+        assert_eq!(
+            class_of(&[blocking.clone(), c.clone()]),
+            item_class(&c),
+            "a call's result names the class before its blocking"
+        );
+        assert_eq!(
+            item_class(&blocking),
+            "blocking of client read eof: model at once, kernel blocks"
+        );
+    }
+}

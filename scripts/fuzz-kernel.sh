@@ -1,6 +1,6 @@
 #!/bin/sh
 # The differential fuzzer's long run: `tcpsim fuzz --property agrees-with-kernel`
-# in rounds of CASES cases (seeds SEED, SEED+1, ...) until MINUTES (default 60)
+# on network PROFILE (lan or loopback; default lan) in rounds of CASES cases (seeds SEED, SEED+1, ...) until MINUTES (default 60)
 # have passed, each round's report in OUT/seed-N.txt and its shrunk
 # counterexamples in OUT/seed-N/; at the end, every difference class with the
 # number of cases that showed it, over all rounds. Rounds keep a killed run's
@@ -9,6 +9,7 @@
 # overlap (docs/real-kernel.md, "A differential fuzzer").
 set -eu
 MINUTES=${MINUTES:-60}
+PROFILE=${PROFILE:-lan}
 CASES=${CASES:-100}
 SEED=${SEED:-1}
 OUT=${OUT:-fuzz-kernel-out}
@@ -19,7 +20,7 @@ end=$(( $(date +%s) + MINUTES * 60 ))
 while [ "$(date +%s)" -lt "$end" ]; do
     # exit 1 means a difference was found: go on with the next round.
     nice "$TCPSIM" fuzz --property agrees-with-kernel --keep-going -q \
-        --cases "$CASES" --seed "$SEED" --out "$OUT/seed-$SEED" \
+        --cases "$CASES" --seed "$SEED" --profile "$PROFILE" --out "$OUT/seed-$SEED" \
         >"$OUT/seed-$SEED.txt" 2>&1 || [ $? -eq 1 ]
     head -1 "$OUT/seed-$SEED.txt"
     SEED=$((SEED + 1))
@@ -29,4 +30,5 @@ echo "difference classes over all rounds (cases, class):"
 grep -h '^class ' "$OUT"/seed-*.txt | sed -E 's/^class [0-9]+: (.*) \(([0-9]+) cases?:.*/\2\t\1/' |
     awk -F'\t' '{n[$2] += $1} END {for (c in n) print n[c] "\t" c}' | sort -rn
 grep -h '^fuzz agrees-with-kernel' "$OUT"/seed-*.txt |
-    awk '{c += $3; s += $10} END {printf "%d cases in %.0f s: %.2f cases/s\n", c, s, c / s}'
+    awk '{c += $3; for (i = 1; i < NF; i++) if ($i == "in") s += $(i + 1)}
+        END {printf "%d cases in %.0f s: %.2f cases/s\n", c, s, c / s}'

@@ -56,6 +56,10 @@ pub struct Args {
     /// Survey table as Markdown (docs/findings.md).
     #[arg(long)]
     pub markdown: bool,
+    /// agrees-with-kernel: the network the cases run on, loopback (MTU
+    /// 65536, ~0 delay) or lan (MTU 1500, 1 ms one way; the default).
+    #[arg(long, value_name = "loopback|lan", value_parser = super::parse_profile)]
+    pub profile: Option<&'static crate::scenario::profile::Profile>,
     /// agrees-with-kernel: the most kernel runs shrinking one difference
     /// class may make (0: write the generated case as it is).
     #[arg(long, value_name = "N", default_value_t = 120)]
@@ -158,6 +162,10 @@ pub fn exec(a: &Args) -> ExitCode {
         .is_some_and(|p| p.0 == [Property::AgreesWithKernel])
     {
         return super::fuzz_kernel::exec(a);
+    }
+    if a.profile.is_some() {
+        eprintln!("error: --profile is for --property agrees-with-kernel (the model's properties use each case's own network)");
+        return ExitCode::from(EXIT_INPUT);
     }
     let names = match pool(&a.personalities) {
         Ok(p) => p,

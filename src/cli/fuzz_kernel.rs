@@ -7,6 +7,7 @@ use super::fuzz::Args;
 use super::{EXIT_FAILED, EXIT_INPUT, EXIT_OK};
 use crate::fuzz::kernel::{self, KernelConfig, KernelResult};
 use crate::real;
+use crate::scenario::profile::Profile;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -56,6 +57,9 @@ pub fn exec(a: &Args) -> ExitCode {
         seed: a.seed,
         cases: a.cases,
         shard,
+        profile: a.profile.unwrap_or_else(|| {
+            Profile::named(kernel::DEFAULT_PROFILE).expect("the default profile exists")
+        }),
         keep_going: a.keep_going,
         max_shrink_runs: a.kernel_shrink_runs,
     };
@@ -115,13 +119,14 @@ fn summary(a: &Args, r: &KernelResult, secs: f64) -> String {
     let shard = a.shard.unwrap_or_default();
     let unrepro: u64 = r.not_reproducible.values().sum();
     format!(
-        "fuzz agrees-with-kernel: {} cases (seed {}, shard {}/{}) in {secs:.1} s, {:.2} cases/s, \
+        "fuzz agrees-with-kernel: {} cases (seed {}, shard {}/{}, profile {}) in {secs:.1} s, {:.2} cases/s, \
          {} kernel runs; {} agree, {} differ ({} classes), {} differed once only, \
          {unrepro} not reproducible, {} failed\n",
         r.run,
         a.seed,
         shard.index,
         shard.count,
+        a.profile.map_or(kernel::DEFAULT_PROFILE, |p| p.name),
         r.run as f64 / secs.max(1e-9),
         r.kernel_runs,
         r.agree,

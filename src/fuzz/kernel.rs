@@ -15,8 +15,8 @@
 //! server 10, server's child 15 ms), each wait of the generated case moves
 //! to the next slot at or after it (so +1 ms and +10 ms become the next
 //! slot, +200 ms ten slots on), and `-` steps stay `-`. A segment a step
-//! sends arrives one network delay (1 ms, the emulated LAN) after it, at
-//! least 4 ms before the other process's next step, and a call that blocked
+//! sends arrives one network delay (1 ms on the default `lan` profile,
+//! ~0 on `loopback`) after it, at least 4 ms before the other process's next step, and a call that blocked
 //! until an arrival is followed by the same arrival on both sides.
 //! Timeouts are rounded up to whole slots for the same reason.
 
@@ -26,6 +26,7 @@ use super::search::{case_tree, expect_from, shrink, Found, Shard};
 use crate::cli::real::{comparison, simulate_and_run};
 use crate::real::{compare::Item, RunError};
 use crate::scenario::file::ScenarioFile;
+use crate::scenario::profile::Profile;
 use crate::scenario::steps::StepDef;
 use crate::scenario::{self, Overrides, Scenario};
 use model::{Duration, Instant};
@@ -39,10 +40,11 @@ use std::path::{Path, PathBuf};
 /// plus the scheduler's late wake-ups here.
 pub const GRID_MS: u64 = 20;
 
-/// The emulated LAN's one-way delay: long enough that the delay line, not
-/// loopback's few microseconds, decides when a segment arrives (a write
-/// followed by close races its own ACK on loopback).
-pub const LAN_DELAY_US: u64 = 1000;
+/// The network cases run on by default: the emulated LAN, whose delay is
+/// long enough that the delay line, not loopback's few microseconds,
+/// decides when a segment arrives (on loopback a write followed by close
+/// races its own ACK).
+pub const DEFAULT_PROFILE: &str = "lan";
 
 /// Offset of each generated process's grid (ms).
 fn phase_ms(proc: &str) -> u64 {
@@ -55,18 +57,16 @@ fn phase_ms(proc: &str) -> u64 {
 }
 
 /// Linux/Linux cases of the ordinary generators (general and graceful
-/// sequences, buffer options, forks, reader threads), on the emulated LAN
-/// without faults (the kernel cannot drop or reorder), timeouts in slots.
+/// sequences, buffer options, forks, reader threads), without network
+/// faults (the kernel cannot drop or reorder; the network is the profile's),
+/// timeouts in slots.
 pub fn strategy() -> SBoxedStrategy<Case> {
     let cfg = GenConfig::new(vec!["linux".to_string()]);
     mixed(&cfg).prop_map(for_kernel).sboxed()
 }
 
 fn for_kernel(mut c: Case) -> Case {
-    c.net = Net {
-        delay_us: Some(LAN_DELAY_US),
-        ..Net::default()
-    };
+    c.net = Net::default();
     for side in [&mut c.client, &mut c.server] {
         side.personality = "linux".into();
         whole_slots(&mut side.steps);
@@ -148,9 +148,11 @@ pub fn space(steps: &mut [StepDef]) {
     }
 }
 
-/// A case as it runs on the kernel: its scenario file, re-timed.
-pub fn compile_case(case: &Case) -> Result<Compiled, String> {
-    let (file, layout, mut steps) = to_file(case);
+/// A case as it runs on the kernel: its scenario file on the network
+/// `profile`, re-timed.
+pub fn compile_case(case: &Case, profile: &Profile) -> Result<Compiled, String> {
+    let (mut file, layout, mut steps) = to_file(case);
+    file.network.profile = Some(toml::Spanned::new(0..0, profile.name.to_string()));
     space(&mut steps);
     compile_steps(file, layout, steps)
 }
@@ -302,6 +304,8 @@ pub struct KernelConfig {
     pub seed: u64,
     pub cases: u64,
     pub shard: Shard,
+    /// The network the cases run on.
+    pub profile: &'static Profile,
     /// Go on after the first difference class (shrink one case per class).
     pub keep_going: bool,
     /// Most kernel runs shrinking one class may make (a simplification that
@@ -346,8 +350,8 @@ enum Verdict {
 
 /// Runs a case, and once more if it differs: a difference must happen twice
 /// (the kernel's timing is not deterministic).
-fn check_case(case: &Case, name: &str, runs: &Cell<u64>) -> Verdict {
-    let s = match compile_case(case).and_then(|c| scenario_of(&c, name)) {
+fn check_case(case: &Case, cfg: &KernelConfig, name: &str, runs: &Cell<u64>) -> Verdict {
+    let s = match compile_case(case, cfg.profile).and_then(|c| scenario_of(&c, name)) {
         Ok(s) => s,
         Err(e) => return Verdict::Failed(format!("the case does not compile: {e}")),
     };
@@ -380,7 +384,7 @@ pub fn search(cfg: &KernelConfig, progress: impl Fn(&KernelResult)) -> KernelRes
     for i in cfg.shard.indices(cfg.cases) {
         let case = case_tree(&strategy, cfg.seed, i).current();
         out.run += 1;
-        match check_case(&case, &case_name(cfg.seed, i), &runs) {
+        match check_case(&case, cfg, &case_name(cfg.seed, i), &runs) {
             Verdict::Agree => out.agree += 1,
             Verdict::NotReproducible(r) => *out.not_reproducible.entry(r).or_default() += 1,
             Verdict::Flaky(class) => out.flaky.push((i, class)),
@@ -439,7 +443,7 @@ fn shrink_class(
             return None;
         }
         let before = runs.get();
-        let v = match check_case(c, &name, runs) {
+        let v = match check_case(c, cfg, &name, runs) {
             Verdict::Differ(items) if class_of(&items) == class => Some(Violation {
                 property: Property::AgreesWithKernel,
                 message: describe(&items),
@@ -451,7 +455,7 @@ fn shrink_class(
         v
     };
     let (minimal, violation, shrink_steps) = shrink(&mut tree, failing, 4000);
-    let compiled = compile_case(&minimal).ok()?;
+    let compiled = compile_case(&minimal, cfg.profile).ok()?;
     let verdict = sim::run_verdict(&compiled.spec);
     Some(Found {
         index: i,
@@ -519,9 +523,11 @@ mod tests {
         let mut timed = 0;
         for i in 0..200 {
             let case = case_tree(&strategy, 3, i).current();
-            assert_eq!(case.net.delay_us, Some(LAN_DELAY_US));
-            assert!(case.net.faults() == 0 && case.pair() == "linux/linux");
-            let c = compile_case(&case).expect("compiles");
+            assert!(case.net == Net::default() && case.pair() == "linux/linux");
+            let lan = Profile::named(DEFAULT_PROFILE).unwrap();
+            let c = compile_case(&case, lan).expect("compiles");
+            assert_eq!(c.spec.link.delay_ns.as_ns(), lan.delay_ns);
+            assert!(c.spec.hosts.iter().all(|h| h.mtu == lan.mtu_bytes));
             let spec = &c.spec;
             let mut abs: Vec<(u64, u16)> = spec
                 .steps

@@ -57,6 +57,96 @@ const KNOWN: &[(&str, &str)] = &[
     ),
 ];
 
+/// Difference classes the differential fuzzer's suite slice may find, each
+/// with its diagnosis (docs/real-kernel.md, "The differential fuzzer"):
+/// matched as prefixes of the class.
+const KNOWN_CLASSES: &[(&str, &str)] = &[
+    (
+        "result of server write: a count differs",
+        "send-buffer accounting: tcp_sendmsg checks sk_stream_memory_free before each new skb, so the kernel's write can pass SO_SNDBUF by part of an skb; the model stops at the buffer's byte count",
+    ),
+    (
+        "result of client write: a count differs",
+        "send-buffer accounting, as for the server's write",
+    ),
+    (
+        "result of client write: model blocked, kernel a count",
+        "a big write to a peer that does not read: the kernel's send buffer grows while the flight is not cwnd-limited (tcp_new_space, tcp_should_expand_sndbuf) and the receiver's window grows (tcp_grow_window, scaling_ratio), so the write completes; the model's buffers stay small and it blocks (model/ buffers and windows, issue 10)",
+    ),
+    (
+        "result of server write: model blocked, kernel a count",
+        "as for the client's write",
+    ),
+    (
+        "outcome: model time-limit, kernel hung",
+        "a tiny SO_RCVBUF: the kernel raises it to at least SOCK_MIN_RCVBUF (sock.c __sock_set_rcvbuf, ~4.5 KB), so a few hundred bytes fit and nothing flows; the model's window stays below them and it probes the zero window until the time limit",
+    ),
+];
+
+/// The fuzzer's slice: seed and cases (each case is one or two kernel runs, < 1 s each).
+const SLICE: (&str, &str) = ("1", "20");
+
+/// `tcpsim fuzz --property agrees-with-kernel` on a fixed slice: every case
+/// runs on both sides, and every difference class it finds is a known one.
+#[test]
+fn the_differential_fuzzer_finds_only_known_classes() {
+    if let Some(why) = skip_reason() {
+        println!("skipped: {why}");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("tcpsim-fuzz-kernel-{}", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_tcpsim"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "fuzz",
+            "--property",
+            "agrees-with-kernel",
+            "--keep-going",
+            "-q",
+        ])
+        .args(["--seed", SLICE.0, "--cases", SLICE.1, "--format", "json"])
+        .args(["--kernel-shrink-runs", "0", "--out"])
+        .arg(&dir)
+        .output()
+        .expect("tcpsim runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "exit {:?}: {stderr}",
+        out.status.code()
+    );
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    println!("{stderr}{}", serde_json::to_string_pretty(&j).unwrap());
+    assert_eq!(j["cases"].to_string(), SLICE.1);
+    assert_eq!(j["failed"].as_array().map(Vec::len), Some(0), "{j}");
+    let classes = j["classes"].as_array().expect("classes");
+    let differ: u64 = classes
+        .iter()
+        .map(|c| c["cases"].as_array().map_or(0, |v| v.len() as u64))
+        .sum();
+    let unrepro: u64 = j["not_reproducible"]
+        .as_object()
+        .map_or(0, |m| m.values().filter_map(|v| v.as_u64()).sum());
+    let flaky = j["flaky"].as_array().map_or(0, |v| v.len() as u64);
+    let agree = j["agree"].as_u64().unwrap_or(0);
+    assert_eq!(
+        agree + differ + unrepro + flaky,
+        SLICE.1.parse::<u64>().unwrap(),
+        "{j}"
+    );
+    assert!(agree >= 10, "most of the slice agrees: {j}");
+    for c in classes {
+        let class = c["class"].as_str().unwrap_or("");
+        let known = KNOWN_CLASSES.iter().find(|(k, _)| class.starts_with(k));
+        assert!(known.is_some(), "a new difference class: {class}\n{c}");
+        // Its counterexample replays, and differs, under `tcpsim real --compare`.
+        let file = c["file"].as_str().expect("a counterexample file");
+        let (code, text) = compare(Path::new(file), "1");
+        assert_eq!(code, 1, "{file} differs when replayed:\n{text}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Runs `tcpsim real --compare`; (exit code, stdout).
 fn compare(file: &Path, scale: &str) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_tcpsim"))

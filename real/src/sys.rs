@@ -482,3 +482,32 @@ impl Drop for SharedCounters {
         unsafe { libc::munmap(self.ptr as *mut libc::c_void, bytes) };
     }
 }
+
+/// An exclusive `flock` on a file, held until dropped: kernel runs that
+/// take the same lock never overlap (two at once disturb each other's
+/// timing on a small machine).
+pub struct FileLock(std::fs::File);
+
+impl FileLock {
+    /// Opens (creating) `path` and waits for the lock.
+    pub fn take(path: &std::path::Path) -> std::io::Result<FileLock> {
+        use std::os::fd::AsRawFd;
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        // SAFETY: flock on a descriptor `f` owns.
+        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(FileLock(f))
+    }
+}
+
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        use std::os::fd::AsRawFd;
+        // SAFETY: as in `take`; closing the file would release it too.
+        unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
+    }
+}

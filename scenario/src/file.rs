@@ -196,6 +196,10 @@ link_struct! {
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize, Default)]
 #[serde(from = "NetworkToml")]
 pub struct NetworkDef {
+    /// A named network (`profile::PROFILES`): the hosts' MTU and the delay,
+    /// unless `mtu` or `delay` say otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<Spanned<String>>,
     #[serde(flatten)]
     pub link: LinkDef,
     /// Per-direction overrides, keyed `"client->server"`.
@@ -216,6 +220,8 @@ link_struct! {
     #[serde(deny_unknown_fields)]
     struct NetworkToml {
         #[serde(default)]
+        profile: Option<Spanned<String>>,
+        #[serde(default)]
         links: Keyed<LinkDef>,
         #[serde(default)]
         drop: Vec<DropDef>,
@@ -229,6 +235,7 @@ link_struct! {
 impl From<NetworkToml> for NetworkDef {
     fn from(n: NetworkToml) -> NetworkDef {
         NetworkDef {
+            profile: n.profile,
             link: LinkDef {
                 delay: n.delay,
                 jitter: n.jitter,

@@ -7,6 +7,7 @@ pub mod file;
 pub mod limits;
 pub mod packet;
 pub mod personality_file;
+pub mod profile;
 pub mod resolve;
 pub mod source;
 pub mod steps;
@@ -30,6 +31,9 @@ pub struct Overrides {
     pub personality: Vec<PersonalityArg>,
     /// `--set HOST.KNOB=VALUE`.
     pub set: Vec<KnobArg>,
+    /// `--profile NAME`: replaces the file's network profile, and wins over
+    /// its `delay` and hosts' `mtu` too (a name of `profile::PROFILES`).
+    pub profile: Option<&'static profile::Profile>,
 }
 
 /// A host's personality given on the command line.

@@ -25,7 +25,10 @@ pub struct Args {
     /// graceful-close-is-clean, terminates, deterministic, invariants,
     /// window-respected, or all (default: the five every run must have,
     /// graceful-close-is-clean to window-respected; most close sequences
-    /// break the first three on purpose, `--survey` classifies them).
+    /// break the first three on purpose, `--survey` classifies them);
+    /// or agrees-with-kernel: linux/linux cases, re-timed, run on the model
+    /// and on this host's kernel as `tcpsim real --compare` does (needs root;
+    /// docs/real-kernel.md).
     #[arg(long, value_name = "NAME", value_parser = parse_property)]
     pub property: Option<PropertyArg>,
     /// Personalities each side is drawn from, comma-separated; shrinking
@@ -53,6 +56,14 @@ pub struct Args {
     /// Survey table as Markdown (docs/findings.md).
     #[arg(long)]
     pub markdown: bool,
+    /// agrees-with-kernel: the network the cases run on, loopback (MTU
+    /// 65536, ~0 delay) or lan (MTU 1500, 1 ms one way; the default).
+    #[arg(long, value_name = "loopback|lan", value_parser = super::parse_profile)]
+    pub profile: Option<&'static crate::scenario::profile::Profile>,
+    /// agrees-with-kernel: the most kernel runs shrinking one difference
+    /// class may make (0: write the generated case as it is).
+    #[arg(long, value_name = "N", default_value_t = 120)]
+    pub kernel_shrink_runs: u64,
     /// Worker threads (default: one per core).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -95,13 +106,17 @@ fn parse_property(s: &str) -> Result<PropertyArg, String> {
     if s == "all" {
         return Ok(PropertyArg(Property::ALL.to_vec()));
     }
+    if s == Property::AgreesWithKernel.key() {
+        return Ok(PropertyArg(vec![Property::AgreesWithKernel]));
+    }
     Property::parse(s)
         .map(|p| PropertyArg(vec![p]))
         .ok_or_else(|| {
             let all: Vec<&str> = Property::ALL.iter().map(|p| p.key()).collect();
             format!(
-                "unknown property `{s}`; properties: {}, all",
-                all.join(", ")
+                "unknown property `{s}`; properties: {}, all, {}",
+                all.join(", "),
+                Property::AgreesWithKernel.key()
             )
         })
 }
@@ -141,6 +156,16 @@ pub fn exec(a: &Args) -> ExitCode {
     }
     if let Some(Sub::Merge(m)) = &a.cmd {
         return merge(m);
+    }
+    if a.property
+        .as_ref()
+        .is_some_and(|p| p.0 == [Property::AgreesWithKernel])
+    {
+        return super::fuzz_kernel::exec(a);
+    }
+    if a.profile.is_some() {
+        eprintln!("error: --profile is for --property agrees-with-kernel (the model's properties use each case's own network)");
+        return ExitCode::from(EXIT_INPUT);
     }
     let names = match pool(&a.personalities) {
         Ok(p) => p,

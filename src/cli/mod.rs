@@ -8,6 +8,7 @@ pub mod capture;
 pub mod compare;
 pub mod explore;
 pub mod fuzz;
+pub mod fuzz_kernel;
 pub mod packetdrill;
 pub mod paint;
 pub mod personalities;
@@ -117,6 +118,21 @@ pub struct ScenarioOpts {
     /// Personality of any host: HOST=PERSONALITY (repeatable).
     #[arg(long = "personality", value_name = "HOST=PERSONALITY", value_parser = parse_host_personality)]
     pub personality: Vec<(String, String)>,
+    /// Network profile: loopback (MTU 65536, ~0 delay) or lan (MTU 1500,
+    /// 1 ms one way); replaces the file's `profile`, and its `delay` and
+    /// hosts' `mtu` too.
+    #[arg(long, value_name = "loopback|lan", value_parser = parse_profile)]
+    pub profile: Option<&'static crate::scenario::profile::Profile>,
+}
+
+/// `--profile NAME`.
+pub fn parse_profile(s: &str) -> Result<&'static crate::scenario::profile::Profile, String> {
+    crate::scenario::profile::Profile::named(s).ok_or_else(|| {
+        format!(
+            "unknown network profile `{s}`; profiles: {}",
+            crate::scenario::profile::Profile::names()
+        )
+    })
 }
 
 impl ScenarioOpts {
@@ -154,6 +170,7 @@ impl ScenarioOpts {
             seed: self.seed,
             personality,
             set,
+            profile: self.profile,
         }
     }
 }

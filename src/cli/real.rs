@@ -142,10 +142,10 @@ fn not_reproducible(s: &Scenario, a: &Args, reason: &str, code: u8) -> ExitCode 
 }
 
 /// A kernel run as the simulator's trace and verdict, with its notes.
-struct KernelView {
-    trace: Vec<sim::Entry>,
-    verdict: sim::Verdict,
-    notes: Vec<String>,
+pub(crate) struct KernelView {
+    pub(crate) trace: Vec<sim::Entry>,
+    pub(crate) verdict: sim::Verdict,
+    pub(crate) notes: Vec<String>,
 }
 
 fn kernel_view(s: &Scenario, run: &real::RealRun) -> KernelView {
@@ -172,29 +172,53 @@ fn kernel_view(s: &Scenario, run: &real::RealRun) -> KernelView {
     }
 }
 
-/// Runs the scenario on this kernel; Err with the exit code when it cannot.
-fn run_kernel(
-    s: &Scenario,
-    a: &Args,
-    scale: f64,
-    hint: &real::Hint,
-) -> Result<real::RealRun, ExitCode> {
+/// A scenario simulated and run on this kernel: everything `--compare`
+/// compares. `tcpsim real` and `tcpsim fuzz --property agrees-with-kernel`
+/// both go through [`simulate_and_run`] and [`comparison`].
+pub(crate) struct Both {
+    pub(crate) world: sim::World,
+    pub(crate) sim_verdict: sim::Verdict,
+    pub(crate) run: real::RealRun,
+    pub(crate) kernel: KernelView,
+}
+
+/// Simulates the scenario (which says how long to watch the kernel), then
+/// runs it on this kernel at `scale`. Err when it cannot run here
+/// (`NotReproducible`) or the run failed.
+pub(crate) fn simulate_and_run(s: &Scenario, scale: f64) -> Result<Both, RunError> {
     if !cfg!(target_os = "linux") {
-        return Err(not_reproducible(
-            s,
-            a,
-            "this host does not run Linux",
-            EXIT_OK,
+        return Err(RunError::NotReproducible(
+            "this host does not run Linux".into(),
         ));
     }
-    let plan =
-        real::plan(&s.spec, scale).map_err(|reason| not_reproducible(s, a, &reason, EXIT_OK))?;
+    let plan = real::plan(&s.spec, scale).map_err(RunError::NotReproducible)?;
+    let (world, sim_verdict) = simulate(s);
+    let hint = real::hint(&s.spec, world.trace());
     let opts = real::Options {
         time_scale: scale,
         labels: compare::labels(s),
     };
-    let run = match real::execute(&s.spec, &plan, &opts, hint) {
-        Ok(r) => r,
+    let run = real::execute(&s.spec, &plan, &opts, &hint)?;
+    let kernel = kernel_view(s, &run);
+    Ok(Both {
+        world,
+        sim_verdict,
+        run,
+        kernel,
+    })
+}
+
+/// The simulator against the kernel, item by item (docs/real-kernel.md).
+pub(crate) fn comparison(s: &Scenario, b: &Both) -> Vec<compare::Item> {
+    let sim_side = compare::Side::new(&s.spec, b.world.trace(), &b.sim_verdict);
+    let kernel_side = compare::Side::new(&s.spec, &b.kernel.trace, &b.kernel.verdict);
+    compare::compare(s, &sim_side, &kernel_side, &b.run)
+}
+
+/// Runs the scenario on this kernel; Err with the exit code when it cannot.
+fn run_both(s: &Scenario, a: &Args, scale: f64) -> Result<Both, ExitCode> {
+    let both = match simulate_and_run(s, scale) {
+        Ok(b) => b,
         Err(RunError::NotReproducible(reason)) => {
             return Err(not_reproducible(s, a, &reason, EXIT_OK))
         }
@@ -204,11 +228,11 @@ fn run_kernel(
         }
     };
     if let Some(path) = &a.pcap {
-        if let Err(e) = real::capture::write_pcap(path, &run.pkts, run.scale) {
+        if let Err(e) = real::capture::write_pcap(path, &both.run.pkts, both.run.scale) {
             return Err(super::capture::failed(path, &e));
         }
     }
-    Ok(run)
+    Ok(both)
 }
 
 pub fn exec(a: &Args) -> ExitCode {
@@ -225,20 +249,13 @@ pub fn exec(a: &Args) -> ExitCode {
         Scale::Fixed(x) => x,
         Scale::Auto => real::plan::auto_scale(&s.spec),
     };
-    // The simulation says how long to watch the kernel (and is compared with it).
-    let (world, sim_verdict) = simulate(&s);
-    let hint = real::hint(&s.spec, world.trace());
-    let run = match run_kernel(&s, a, scale, &hint) {
-        Ok(r) => r,
+    let both = match run_both(&s, a, scale) {
+        Ok(b) => b,
         Err(code) => return code,
     };
-    let k = kernel_view(&s, &run);
+    let (world, sim_verdict, run, k) = (&both.world, &both.sim_verdict, &both.run, &both.kernel);
     let failures = s.check(&k.verdict);
-    let items = a.compare.then(|| {
-        let sim_side = compare::Side::new(&s.spec, world.trace(), &sim_verdict);
-        let kernel_side = compare::Side::new(&s.spec, &k.trace, &k.verdict);
-        compare::compare(&s, &sim_side, &kernel_side, &run)
-    });
+    let items = a.compare.then(|| comparison(&s, &both));
     let differences = items
         .as_ref()
         .map(|i| i.iter().filter(|x| !x.agree).count());
@@ -255,15 +272,15 @@ pub fn exec(a: &Args) -> ExitCode {
     };
     let mut out = std::io::stdout().lock();
     let written = match a.format {
-        Format::Json | Format::Jsonl => json(&s, a.format, &k, &failures, &kernel, &mut out),
+        Format::Json | Format::Jsonl => json(&s, a.format, k, &failures, &kernel, &mut out),
         Format::Text => {
             let sim_report = || {
                 let mut o = sim::report::ladder(&s.spec, world.trace());
                 o.push('\n');
-                o.push_str(&sim::report::verdict_text(&s.spec, &sim_verdict));
+                o.push_str(&sim::report::verdict_text(&s.spec, sim_verdict));
                 o
             };
-            let t = text(&s, a, scale, &k, &failures, items.as_deref(), sim_report);
+            let t = text(&s, a, scale, k, &failures, items.as_deref(), sim_report);
             out.write_all(t.as_bytes())
         }
     };

@@ -58,6 +58,10 @@ pub enum Property {
     /// After every event: no data sent beyond the right edge of the window
     /// the receiver advertised (one octet beyond is a zero-window probe).
     WindowRespected,
+    /// The `linux` personality and this host's kernel agree on the case, as
+    /// `tcpsim real --compare` compares them (`fuzz::kernel`). Not one of
+    /// `ALL`: it needs the kernel, and runs one case at a time.
+    AgreesWithKernel,
 }
 
 impl Property {
@@ -96,6 +100,7 @@ impl Property {
             Property::Deterministic => "deterministic",
             Property::Invariants => "invariants",
             Property::WindowRespected => "window-respected",
+            Property::AgreesWithKernel => "agrees-with-kernel",
         }
     }
 
@@ -115,6 +120,7 @@ impl Property {
             Property::NoSilentLoss => 5,
             Property::NoLoss => 6,
             Property::NoReset => 7,
+            Property::AgreesWithKernel => 8,
         }
     }
 }
@@ -165,6 +171,16 @@ impl Compiled {
 /// same code `tcpsim run` uses on the file's text.
 pub fn compile(case: &Case) -> Result<Compiled, String> {
     let (file, layout, steps) = to_file(case);
+    compile_steps(file, layout, steps)
+}
+
+/// Resolves a case's scenario file with its steps (as `to_file` made them,
+/// or rewritten, say re-timed for the kernel).
+pub fn compile_steps(
+    file: ScenarioFile,
+    layout: Layout,
+    steps: Vec<StepDef>,
+) -> Result<Compiled, String> {
     let mut cx =
         resolve::Ctx::new("<fuzz>", Arc::default(), Path::new(".")).with_preparsed(steps.clone());
     match resolve::resolve(&mut cx, &file, &Overrides::default()) {
@@ -241,6 +257,8 @@ pub fn check(props: &[Property], case: &Case, c: &Compiled) -> Checked {
             Property::NoSilentLoss => no_silent_loss(&c.spec, &verdict),
             Property::GracefulCloseIsClean => graceful_close_is_clean(&c.spec, case, &verdict),
             Property::Terminates => terminates(&w, &verdict),
+            // The model alone cannot say: `fuzz::kernel` runs the case on the kernel.
+            Property::AgreesWithKernel => Ok(()),
         };
         if let Err(message) = r {
             violation = Some(Violation {

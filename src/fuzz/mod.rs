@@ -12,6 +12,7 @@
 
 pub mod check;
 pub mod gen;
+pub mod kernel;
 pub mod search;
 pub mod survey;
 

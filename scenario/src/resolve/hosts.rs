@@ -47,19 +47,23 @@ pub fn check_overrides(cx: &mut Ctx, names: &Names, o: &Overrides) {
 
 /// The hosts in file order; a host whose personality cannot be had stands
 /// as linux, so that its knobs are still checked (the run will not happen).
-pub fn resolve_hosts(cx: &mut Ctx, f: &ScenarioFile, o: &Overrides) -> Vec<HostSpec> {
+pub fn resolve_hosts(
+    cx: &mut Ctx,
+    f: &ScenarioFile,
+    o: &Overrides,
+    profile: super::network::InForce,
+) -> Vec<HostSpec> {
     f.hosts
         .iter()
-        .map(|(name, h)| resolve_host(cx, f, name, h, o))
+        .map(|(name, h)| resolve_host(cx, (f, name, h), o, profile))
         .collect()
 }
 
 fn resolve_host(
     cx: &mut Ctx,
-    f: &ScenarioFile,
-    name: &str,
-    h: &HostDef,
+    (f, name, h): (&ScenarioFile, &str, &HostDef),
     o: &Overrides,
+    profile: super::network::InForce,
 ) -> HostSpec {
     let chosen = o.personality.iter().rev().find(|p| p.host == name);
     let raw = chosen.is_none() && h.personality.get_ref() == RAW;
@@ -91,11 +95,11 @@ fn resolve_host(
     HostSpec {
         name: name.to_string(),
         personality: Arc::new(p),
-        mtu: h
-            .mtu
-            .as_ref()
-            .map_or(Some(MTU_DEFAULT_BYTES), |m| mtu(cx, m))
-            .unwrap_or(MTU_DEFAULT_BYTES),
+        mtu: match (profile, &h.mtu) {
+            (Some((p, true)), _) | (Some((p, false)), None) => p.mtu_bytes,
+            (_, Some(m)) => mtu(cx, m).unwrap_or(MTU_DEFAULT_BYTES),
+            (None, None) => MTU_DEFAULT_BYTES,
+        },
         isn: h.isn,
         raw: raw_spec(cx, f, h, raw),
     }

@@ -148,8 +148,9 @@ fn resolve_all(
     let limits = resolve_limits(cx, &f.scenario);
     let names = Names::declare(cx, f)?;
     hosts::check_overrides(cx, &names, overrides);
-    let hosts = hosts::resolve_hosts(cx, f, overrides);
-    let net = network::resolve(cx, &names, &f.network);
+    let profile = network::profile(cx, &f.network, overrides);
+    let hosts = hosts::resolve_hosts(cx, f, overrides, profile);
+    let net = network::resolve(cx, &names, &f.network, profile);
     let procs = names.procs(cx, f);
     let steps = match names.valid {
         true => steps::resolve(cx, f, &names, &procs, &hosts),

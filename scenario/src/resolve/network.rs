@@ -6,7 +6,9 @@ use super::names::Names;
 use super::{integer_in, Ctx};
 use crate::diag::Class;
 use crate::file::{DropDef, FaultDef, LinkDef, NetworkDef, PartitionDef};
+use crate::profile::Profile;
 use crate::units::{parse_duration, DURATIONS};
+use crate::Overrides;
 use model::{Duration, Flags, Instant};
 use sim::{DropRule, FaultRule, Filter, Link, Partition, Ratio};
 use toml::Spanned;
@@ -20,8 +22,42 @@ pub struct Net {
     pub partitions: Vec<Partition>,
 }
 
-pub fn resolve(cx: &mut Ctx, names: &Names, n: &NetworkDef) -> Net {
-    let link = link(cx, Link::default(), &n.link);
+/// A network profile in force, and whether the command line forced it.
+pub type InForce = Option<(&'static Profile, bool)>;
+
+/// The network profile in force: the command line's (`forced`: it wins over
+/// the file's `delay` and `mtu`), or the file's; an unknown name is an error
+/// at it.
+pub fn profile(cx: &mut Ctx, n: &NetworkDef, o: &Overrides) -> InForce {
+    if let Some(p) = o.profile {
+        return Some((p, true));
+    }
+    let name = n.profile.as_ref()?;
+    let p = Profile::named(name.get_ref());
+    if p.is_none() {
+        cx.error(
+            Class::Unknown,
+            Some(name.span()),
+            format!("unknown network profile `{}`", name.get_ref()),
+            "expected a profile name",
+            Some(format!("profiles: {}", Profile::names())),
+        );
+    }
+    Some((p?, false))
+}
+
+pub fn resolve(cx: &mut Ctx, names: &Names, n: &NetworkDef, profile: InForce) -> Net {
+    let base = match profile {
+        Some((p, _)) => Link {
+            delay_ns: Duration::from_ns(p.delay_ns),
+            ..Link::default()
+        },
+        None => Link::default(),
+    };
+    let mut link = link(cx, base, &n.link);
+    if let Some((p, true)) = profile {
+        link.delay_ns = Duration::from_ns(p.delay_ns);
+    }
     let mut links = Vec::new();
     for (key, d) in &n.links {
         if let Some((a, b)) = names.direction(cx, key, n.links.key_span(key)) {

@@ -298,6 +298,7 @@ fn reader_threads(case: &Case, processes: &mut Keyed<ProcDef>, e: &mut Emit) {
 /// The `[network]` section of a case's network conditions.
 fn network_def(n: &Net) -> NetworkDef {
     NetworkDef {
+        profile: None,
         link: LinkDef {
             delay: n
                 .delay_us

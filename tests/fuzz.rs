@@ -335,9 +335,13 @@ fn the_generators_draw_poll_getsockopt_timeouts_nagle_calls_and_threads() {
     // Issue 16's calls are in the fuzzer's vocabulary: among a few thousand
     // cases each one appears, written in scenario text that loads again.
     // So are the send-decision calls (nodelay, cork, write's `more`) and a
-    // reader thread started `after` the connection is ready.
+    // reader thread started `after` the connection is ready, and a poll of
+    // several sockets: the server's connection and listener, a client's
+    // connection and its dup.
     let words = [
         " poll ",
+        " poll s,l ",
+        " poll c,c2 ",
         " getsockopt ",
         " rcvtimeo ",
         "timeout=",
@@ -346,7 +350,7 @@ fn the_generators_draw_poll_getsockopt_timeouts_nagle_calls_and_threads() {
         " more",
         "after ",
     ];
-    let seen = std::cell::RefCell::new([0u32; 8]);
+    let seen = std::cell::RefCell::new([0u32; 10]);
     let r = runner(3_000, 9).run(&mixed(&all_stacks()), |case| {
         let (c, _) = run_case(&[], &case).map_err(TestCaseError::fail)?;
         let text = scenario::write(&c.text_file());

@@ -26,13 +26,17 @@ pub enum Wait {
 }
 
 /// The generator's socket names: each side has its connection socket and
-/// at most one `dup` of it.
+/// at most one `dup` of it; the server also has its listener.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 pub enum Sock {
     /// `c` (client) or `s` (server).
     Main,
     /// `c2` or `s2`.
     Dup,
+    /// The server's listener `l`, named only as a further socket of a
+    /// poll (`poll s,l`: a server waiting on its connection and for the
+    /// next one at once).
+    Listener,
 }
 
 /// The generator's naming: [`Sock`]s, the one peer host, and a forked
@@ -196,7 +200,10 @@ pub struct Layout {
 /// Makes a tail valid: nothing after `exit`; after `close c` only `close c2`
 /// and `exit`; at most one `dup`, one `fork`, one `nonblocking`; `close c2`
 /// only after a `dup`. Children get the same treatment (no fork, no dup).
-pub fn normalize(steps: Vec<Step>, child: bool) -> Vec<Step> {
+/// A poll's further sockets are kept while open: `c2` between its `dup`
+/// and its `close`, the listener on the server (`listener`) and not in a
+/// child.
+pub fn normalize(steps: Vec<Step>, child: bool, listener: bool) -> Vec<Step> {
     let mut out = Vec::with_capacity(steps.len());
     let (mut closed, mut dup, mut dup_closed, mut forked, mut nb) =
         (false, false, false, false, false);
@@ -234,13 +241,37 @@ pub fn normalize(steps: Vec<Step>, child: bool) -> Vec<Step> {
             _ => {}
         }
         let exit = s.call == Call::Exit {};
+        let dup_open = dup && !dup_closed;
         out.push(match s.call {
             Call::Fork { child: c } => Step {
                 wait: s.wait,
                 call: Call::Fork {
-                    child: normalize(c, true),
+                    child: normalize(c, true, false),
                 },
             },
+            Call::Poll {
+                sock,
+                also,
+                events,
+                timeout,
+            } => {
+                let open = |s: &&Sock| match s {
+                    Sock::Main => false,
+                    Sock::Dup => dup_open,
+                    Sock::Listener => listener && !child,
+                };
+                let kept = also.iter().filter(open).copied().collect();
+                let also = model::call::PollAlso::from_socks(kept).unwrap_or_default();
+                Step {
+                    wait: s.wait,
+                    call: Call::Poll {
+                        sock,
+                        also,
+                        events,
+                        timeout,
+                    },
+                }
+            }
             call => Step { wait: s.wait, call },
         });
         if exit {
@@ -384,6 +415,9 @@ enum Kind {
     Keepalive,
     /// poll() for input with a timeout (a poll-driven program's wait).
     Poll,
+    /// poll() of the connection and one more socket: the server's listener
+    /// (on the client, the dup if one is open; otherwise the poll is of one).
+    PollMany,
     /// getsockopt()/ioctl() of one option: SO_ERROR clears a pending error.
     Query,
     /// A drain with a step timeout: `read S eof timeout=D`.
@@ -416,6 +450,7 @@ const EXTREME_KINDS: &[(u32, Kind)] = &[
     (1, Kind::Fork),
     (1, Kind::Exit),
     (1, Kind::Poll),
+    (1, Kind::PollMany),
     (1, Kind::Query),
     (1, Kind::ReadEofTimeout),
     (1, Kind::RcvTimeo),
@@ -530,6 +565,16 @@ impl Kind {
             Kind::Poll => Call::Poll {
                 sock: Sock::Main,
                 also: Default::default(),
+                events: POLLIN | POLLRDHUP,
+                timeout: Some(Duration::from_ms(d.ms)),
+            },
+            Kind::PollMany => Call::Poll {
+                sock: Sock::Main,
+                also: model::call::PollAlso([
+                    Some(if d.off { Sock::Dup } else { Sock::Listener }),
+                    None,
+                    None,
+                ]),
                 events: POLLIN | POLLRDHUP,
                 timeout: Some(Duration::from_ms(d.ms)),
             },
@@ -683,12 +728,14 @@ fn net(faults: bool) -> SBoxedStrategy<Net> {
         .sboxed()
 }
 
-fn steps(cfg: &GenConfig) -> impl Strategy<Value = Vec<Step>> + Clone {
+/// A side's tail; `listener` on the server.
+fn steps(cfg: &GenConfig, listener: bool) -> impl Strategy<Value = Vec<Step>> + Clone {
     let step = step(cfg.all_calls, cfg.extreme);
-    prop::collection::vec(step, 0..=cfg.max_steps).prop_map(|s| normalize(s, false))
+    prop::collection::vec(step, 0..=cfg.max_steps).prop_map(move |s| normalize(s, false, listener))
 }
 
-fn side(cfg: &GenConfig) -> impl Strategy<Value = Side> + Clone {
+/// A side; `listener` on the server (its polls may name the listener).
+fn side(cfg: &GenConfig, listener: bool) -> impl Strategy<Value = Side> + Clone {
     let b = if cfg.faults { 15 } else { 0 };
     let buf = (any::<bool>(), any::<u32>()).prop_map(|(big, x)| {
         if big {
@@ -709,7 +756,7 @@ fn side(cfg: &GenConfig) -> impl Strategy<Value = Side> + Clone {
         personality(&cfg.pool),
         chance(b, buf.clone()),
         chance(b, buf),
-        steps(cfg),
+        steps(cfg, listener),
         reader,
     )
         .prop_map(|(personality, rcvbuf, sndbuf, steps, reader)| Side {
@@ -723,14 +770,18 @@ fn side(cfg: &GenConfig) -> impl Strategy<Value = Side> + Clone {
 
 /// Any scenario: both sides' tails drawn freely from every call kind.
 pub fn general(cfg: &GenConfig) -> impl Strategy<Value = Case> + Clone {
-    (side(cfg), side(cfg), net(cfg.faults), 0u64..1000).prop_map(|(client, server, net, seed)| {
-        Case {
+    (
+        side(cfg, false),
+        side(cfg, true),
+        net(cfg.faults),
+        0u64..1000,
+    )
+        .prop_map(|(client, server, net, seed)| Case {
             client,
             server,
             net,
             seed,
-        }
-    })
+        })
 }
 
 /// A graceful close: both sides drain (read to EOF) before closing, nobody

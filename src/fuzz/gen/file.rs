@@ -198,6 +198,7 @@ impl Rename<Gen, Text> for GenText<'_> {
         match s {
             Sock::Main => tok(self.sock),
             Sock::Dup => tok(&self.dup),
+            Sock::Listener => tok("l"),
         }
     }
     fn new_sock(&mut self, s: &Sock) -> Tok {

@@ -9,8 +9,9 @@
 #   scripts/perf.sh [ROUNDS]      (default 7)
 #
 # Prints a Markdown table and writes it to target/bench/perf.md. The kernel
-# runs hold /work/helpers/kernel.lock when it exists (kernel tests flake when
-# two run at once).
+# runs hold the file TCPSIM_KERNEL_LOCK names, if set (kernel tests flake
+# when two run at once; `tcpsim fuzz --property agrees-with-kernel` takes it
+# too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-7}
@@ -21,8 +22,8 @@ peer=perf/target/release/tcpsim-perf
 mkdir -p target/bench
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-lock=/work/helpers/kernel.lock
-kernel() { if [ -e "$lock" ]; then flock "$lock" "$peer" kernel "$@"; else "$peer" kernel "$@"; fi; }
+lock=${TCPSIM_KERNEL_LOCK:-}
+kernel() { if [ -n "$lock" ]; then flock "$lock" "$peer" kernel "$@"; else "$peer" kernel "$@"; fi; }
 
 close_runs=${CLOSE_RUNS:-100000}
 bulk_bytes=${BULK_BYTES:-100000000}

@@ -77,8 +77,11 @@ def rows(c, x):
         for t in ("1", "2"):
             if (f"explore-cpu-s-t{t}", s) in x:
                 wall = x[(f"explore-wall-s-t{t}", s)]
+                cpu = x[(f"explore-cpu-s-t{t}", s)]
                 r.append((f"explore to {int(s):,} states, {t} thread(s): states/s (wall)",
                           fmt(int(s) / wall)))
+                r.append((f"explore to {int(s):,} states, {t} thread(s): states per CPU second",
+                          fmt(int(s) / cpu)))
                 r.append((f"explore to {int(s):,} states, {t} thread(s): peak memory (MB)",
                           fmt(x[(f"explore-peak-kb-t{t}", s)] / 1024)))
     if ("fuzz-wall-s", "1") in x:
@@ -86,6 +89,8 @@ def rows(c, x):
         for t in ("1", "2"):
             r.append((f"fuzz {n:,.0f} cases, {t} thread(s): cases/s (wall, whole process)",
                       fmt(n / x[("fuzz-wall-s", t)])))
+            r.append((f"fuzz {n:,.0f} cases, {t} thread(s): cases per CPU second",
+                      fmt(n / x[("fuzz-cpu-s", t)])))
         r.append(("fuzz speed-up on two threads", fmt(x[("fuzz-wall-s", "1")] / x[("fuzz-wall-s", "2")])))
     crit("parse + resolve a 10,000-step scenario, steps/s", ("parse-10000-steps", "steps", ""))
     if ("small-close-instructions", "10000") in x:
@@ -112,7 +117,7 @@ def series(c, x):
     for (name, key), val in sorted(x.items()):
         if name == "bulk-wall-s":
             s.append(("events-per-s-by-bytes", int(key), x[("bulk-events", key)] / val))
-        if name == "explore-wall-s-t1":
+        if name == "explore-cpu-s-t1":
             s.append(("states-per-s-by-bound", int(key), int(key) / val))
         if name == "fuzz-wall-s":
             s.append(("fuzz-cases-per-s-by-threads", int(key), x[("fuzz-cases", "-")] / val))

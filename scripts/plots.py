@@ -11,8 +11,8 @@ import sys
 PLOTS = {
     "runs-per-s-by-steps": ("Runs per second by steps (exchanges)", "steps", "runs/s", True),
     "events-per-s-by-bytes": ("Events per second by bytes transferred", "bytes", "events/s", True),
-    "states-per-s-by-bound": ("Explored states per second by --max-states (one thread)",
-                              "distinct states", "states/s", True),
+    "states-per-s-by-bound": ("Explored states per CPU second by --max-states (one thread)",
+                              "distinct states", "states/CPU s", True),
     "fuzz-cases-per-s-by-threads": ("Fuzz cases per second by threads", "threads", "cases/s", False),
 }
 W, H, L, R, T, B = 560, 340, 80, 20, 40, 50

@@ -538,7 +538,9 @@ mod tests {
                 .steps
                 .iter()
                 .filter_map(|s| match s.at {
-                    At::Abs(t) if t.as_ns() >= TAIL_START_MS * 1_000_000 => Some((t.as_ns(), s.proc)),
+                    At::Abs(t) if t.as_ns() >= TAIL_START_MS * 1_000_000 => {
+                        Some((t.as_ns(), s.proc))
+                    }
                     _ => None,
                 })
                 .collect();

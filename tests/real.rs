@@ -160,6 +160,10 @@ const KNOWN_CLASSES: &[(&str, &str)] = &[
         "as for the client's write",
     ),
     (
+        "outcome: model time-limit, kernel loss-without-reset",
+        "the receive window: the model offers a fixed share of the buffer (81088 bytes on the LAN) and probes a zero window for the last byte; the kernel's window has grown past it (tcp_grow_window, scaling_ratio) and goes quiet",
+    ),
+    (
         "outcome: model time-limit, kernel hung",
         "a tiny SO_RCVBUF: the kernel raises it to at least SOCK_MIN_RCVBUF (sock.c __sock_set_rcvbuf, ~4.5 KB), so a few hundred bytes fit and nothing flows; the model's window stays below them and it probes the zero window until the time limit",
     ),

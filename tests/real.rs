@@ -57,6 +57,88 @@ const KNOWN: &[(&str, &str)] = &[
     ),
 ];
 
+/// Known disagreements of the corpus under `--profile lan` (MTU 1500, 1 ms
+/// one way on the delay line), which most scenarios were not written for:
+/// they time their steps for the default 50 µs. Unlike `KNOWN`, an entry may
+/// also agree: on this loaded 2-CPU host (load average ~9 beside builds)
+/// several of them differ in one run of the pass and agree in the next.
+const KNOWN_LAN: &[(&str, &str)] = &[
+    ("download-cancelled", "not yet diagnosed: the client's read at 5 ms gets 1448 bytes in the model, 10000 on the kernel (the first flight over a 2 ms RTT)"),
+    ("http-close-at-once", "not yet diagnosed: the client's read blocks 37 ms in the model, returns at once on the kernel"),
+    ("poll-half-close", "not yet diagnosed: the kernel's poll already shows the peer's FIN (POLLIN|POLLRDHUP) where the model's does not"),
+    ("shutdown-rd-then-peer-writes", "not yet diagnosed: after SHUT_RD the server's read returns the 1000 bytes in the model, 0 on the kernel"),
+    ("shut-rd-eof-is-not-sticky", "as shutdown-rd-then-peer-writes"),
+    ("so-error-after-rst", "not yet diagnosed: SO_ERROR is ECONNRESET in the model, EPIPE on the kernel"),
+    ("big-write-close-unread", "the receive window and send buffer on a 2 ms RTT (tcp_grow_window, scaling_ratio, tcp_new_space): 81088 bytes read in the model, 89808 on the kernel; the kernel's write blocks 45 ms (issue 10, model/ windows)"),
+];
+
+/// The corpus pass under the other profile stops starting scenarios after this.
+const PROFILE_PASS_SECS: f64 = 60.0;
+
+/// Every linux scenario under `--profile lan`, as far as `PROFILE_PASS_SECS`
+/// allow: a difference (twice) must be listed in `KNOWN_LAN`.
+#[test]
+#[ignore = "flaky beside builds: on the delay line a loaded host's handshake takes 13-25 ms (the model's 4 ms), so accept() and other waits differ; run with --ignored on a quiet host"]
+fn linux_scenarios_agree_with_the_kernel_on_the_lan_profile() {
+    if let Some(why) = skip_reason() {
+        println!("skipped: {why}");
+        return;
+    }
+    let start = std::time::Instant::now();
+    let (mut ran, mut failures) = (0, Vec::new());
+    let files = common::toml_files("scenarios")
+        .into_iter()
+        .chain(common::toml_files("scenarios/kernel"));
+    for f in files {
+        if start.elapsed().as_secs_f64() > PROFILE_PASS_SECS {
+            break;
+        }
+        let name = f.file_stem().unwrap().to_string_lossy().into_owned();
+        let Ok(s) = tcpsim::scenario::load(&f, &Default::default()) else {
+            continue;
+        };
+        // Those at another scale need it (a scaled FIN-WAIT-2 timer, an
+        // emulated delay): at scale 1 on the LAN they would take minutes.
+        let slow =
+            TOO_SLOW.iter().any(|(n, _)| *n == name) || SCALES.iter().any(|(n, _, _)| *n == name);
+        if slow || !s.spec.hosts.iter().all(|h| h.personality.name == "linux") {
+            continue;
+        }
+        let args = ["--profile", "lan", "--time-scale", "1"];
+        let (mut code, mut out) = compare_with(&f, &args);
+        if code == 1 {
+            (code, out) = compare_with(&f, &args);
+        }
+        ran += 1;
+        let known = KNOWN_LAN.iter().find(|(n, _)| *n == name);
+        match (code, known) {
+            (0, _) if out.contains("not reproducible") => println!("{name}: not reproducible"),
+            (0, None) | (1, Some(_)) => println!(
+                "{name}: {}",
+                if code == 0 {
+                    "agrees"
+                } else {
+                    "known difference"
+                }
+            ),
+            (0, Some(_)) if out.contains("not reproducible") => {
+                println!("{name}: not reproducible")
+            }
+            (0, Some(_)) => failures.push(format!(
+                "{name} now agrees on lan: remove it from KNOWN_LAN"
+            )),
+            (1, None) => failures.push(format!("{name} differs on lan:\n{out}")),
+            (c, _) => failures.push(format!("{name}: tcpsim real exited {c}:\n{out}")),
+        }
+    }
+    println!(
+        "lan profile: {ran} scenarios in {:.0} s",
+        start.elapsed().as_secs_f64()
+    );
+    assert!(ran >= 10, "the pass ran {ran} scenarios");
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
 /// Difference classes the differential fuzzer's suite slice may find, each
 /// with its diagnosis (docs/real-kernel.md, "The differential fuzzer"):
 /// matched as prefixes of the class.
@@ -76,6 +158,10 @@ const KNOWN_CLASSES: &[(&str, &str)] = &[
     (
         "result of server write: model blocked, kernel a count",
         "as for the client's write",
+    ),
+    (
+        "outcome: model time-limit, kernel loss-without-reset",
+        "the receive window: the model offers a fixed share of the buffer (81088 bytes on the LAN) and probes a zero window for the last byte; the kernel's window has grown past it (tcp_grow_window, scaling_ratio) and goes quiet",
     ),
     (
         "outcome: model time-limit, kernel hung",
@@ -149,10 +235,16 @@ fn the_differential_fuzzer_finds_only_known_classes() {
 
 /// Runs `tcpsim real --compare`; (exit code, stdout).
 fn compare(file: &Path, scale: &str) -> (i32, String) {
+    compare_with(file, &["--time-scale", scale])
+}
+
+/// Runs `tcpsim real --compare` with more arguments; (exit code, stdout).
+fn compare_with(file: &Path, args: &[&str]) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_tcpsim"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("NO_COLOR", "1")
-        .args(["real", "--compare", "--time-scale", scale])
+        .args(["real", "--compare"])
+        .args(args)
         .arg(file)
         .output()
         .expect("tcpsim runs");

@@ -436,12 +436,12 @@ fn shrink_class(
     // Many simplifications change only what `for_kernel` overrides (faults,
     // personalities): a case seen before is answered from memory, and only
     // kernel runs count against the budget.
-    let seen = std::cell::RefCell::new(std::collections::HashMap::new());
-    seen.borrow_mut()
-        .insert(original.clone(), Some(first.clone()));
+    // A few thousand cases at most: a list is enough.
+    let seen: std::cell::RefCell<Vec<(Case, Option<Violation>)>> =
+        std::cell::RefCell::new(vec![(original.clone(), Some(first.clone()))]);
     let budget = Cell::new(cfg.max_shrink_runs);
     let failing = |c: &Case| {
-        if let Some(v) = seen.borrow().get(c) {
+        if let Some((_, v)) = seen.borrow().iter().find(|(k, _)| *k == *c) {
             return v.clone();
         }
         if budget.get() == 0 {
@@ -456,7 +456,7 @@ fn shrink_class(
             _ => None,
         };
         budget.set(budget.get().saturating_sub(runs.get() - before));
-        seen.borrow_mut().insert(c.clone(), v.clone());
+        seen.borrow_mut().push((c.clone(), v.clone()));
         v
     };
     let (minimal, violation, shrink_steps) = shrink(&mut tree, failing, 4000);

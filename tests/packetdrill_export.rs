@@ -91,6 +91,8 @@ const UNEXPORTABLE: &[(&str, &str, &str)] = &[
     ),
     ("thread-close-does-not-wake", "server", "runs 2 processes"),
     ("thread-shutdown-wakes-reader", "server", "runs 2 processes"),
+    ("thread-close-polled", "server", "runs 2 processes"),
+    ("thread-shutdown-wakes-poll", "server", "runs 2 processes"),
     ("macos-linger-wraps", "client", "more than one connection"),
     (
         "personality-fin-wait-2-timeout",

@@ -129,6 +129,17 @@ pub fn call_text(c: &SysCall, spec: &WorldSpec) -> String {
             let more: String = also.iter().map(|s| format!(",{s}")).collect();
             format!("poll({sock}{more}, {ev}, {ms})")
         }
+        Call::Select {
+            sock,
+            also,
+            sets,
+            timeout,
+        } => {
+            let ms = timeout.map_or("NULL".into(), |d| format!("{} ms", d.as_ms()));
+            let sets = model::call::select_sets::text(u64::from(sets));
+            let more: String = also.iter().map(|s| format!(",{s}")).collect();
+            format!("select({sock}{more}, {sets}, {ms})")
+        }
         Call::Getsockopt { sock, opt } => match opt {
             SockOpt::InQ | SockOpt::OutQ | SockOpt::OutQNsd => {
                 format!("ioctl({sock}, {})", opt.word())
@@ -281,6 +292,9 @@ pub fn entry_text(spec: &WorldSpec, isns: &mut Isns, e: &Entry) -> Option<String
             let shown = match (call, result) {
                 (Call::Poll { also, .. }, Ok(bits)) => {
                     model::call::poll_bits::text_each(*bits, 1 + also.iter().count())
+                }
+                (Call::Select { also, .. }, Ok(sets)) => {
+                    model::call::select_sets::text_each(*sets, 1 + also.iter().count())
                 }
                 _ => result_text(spec, e.host, result),
             };

@@ -91,6 +91,9 @@ const UNEXPORTABLE: &[(&str, &str, &str)] = &[
     ),
     ("thread-close-does-not-wake", "server", "runs 2 processes"),
     ("thread-shutdown-wakes-reader", "server", "runs 2 processes"),
+    ("thread-close-polled", "server", "runs 2 processes"),
+    ("thread-close-selected", "server", "runs 2 processes"),
+    ("thread-shutdown-wakes-poll", "server", "runs 2 processes"),
     ("macos-linger-wraps", "client", "more than one connection"),
     (
         "personality-fin-wait-2-timeout",
@@ -102,6 +105,7 @@ const UNEXPORTABLE: &[(&str, &str, &str)] = &[
     ("poll-half-close", "server", "the call `poll`"),
     ("poll-hup-after-rst", "server", "the call `poll`"),
     ("poll-listener-and-fin", "server", "the call `poll`"),
+    ("select-listener-and-conn", "server", "the call `select`"),
     (
         "poll-listener-and-conns",
         "client",

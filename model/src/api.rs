@@ -6,8 +6,8 @@
 //! retry of a blocked call, so "when does this call finish" has one answer.
 //! SIGPIPE is taken as ignored (MSG_NOSIGNAL): EPIPE is returned.
 
-use crate::blocking::{Blocked, Step, SysCall};
-use crate::call::{poll_bits, Call, How, ReadLen};
+use crate::blocking::{Blocked, PollHeld, Step, SysCall};
+use crate::call::{poll_bits, Call, Fds, How, PollAlso, ReadLen};
 use crate::errno::{CallResult, Errno};
 use crate::event::{Conn, DiscardCause, Event, Output, Pid, RstCause};
 use crate::host::{Fd, Host, FD_FIRST};
@@ -41,11 +41,13 @@ impl Host {
             Step::Block { done, deadline } => {
                 let sock = target.expect("blocked on a socket");
                 let deadline = deadline.or_else(|| self.call_deadline(now, sock, &call));
+                let polled = self.poll_held(pid, &call);
                 self.procs[pid as usize].blocked = Some(Blocked {
                     call,
                     sock,
                     done,
                     deadline,
+                    polled,
                 });
             }
         }
@@ -81,7 +83,12 @@ impl Host {
                         self.procs[pid].blocked = None;
                         match b.call {
                             Call::Close { .. } => self.finish_close(now, b.sock, out),
-                            _ => self.release_held(now, b.sock, out),
+                            _ => {
+                                self.release_held(now, b.sock, out);
+                                for sid in b.polled.iter() {
+                                    self.release_held(now, sid, out);
+                                }
+                            }
                         }
                         out.events.push(Event::CallDone {
                             pid: pid as Pid,
@@ -110,7 +117,7 @@ impl Host {
             Call::Read { timeout, .. } => timeout.or(s.rcvtimeo),
             Call::Peek { .. } => s.rcvtimeo,
             Call::Write { timeout, .. } => timeout.or(s.sndtimeo),
-            Call::Poll { timeout, .. } => timeout,
+            Call::Poll { timeout, .. } | Call::Select { timeout, .. } => timeout,
             Call::Accept { .. } if self.personality.knobs.accept_timeo.value => s.rcvtimeo,
             _ => None,
         };
@@ -122,7 +129,9 @@ impl Host {
     /// step's own `timeout=`, or the personality's error for SO_*TIMEO.
     fn timed_out(&mut self, pid: Pid, b: &Blocked, done: u64, out: &mut Output) -> CallResult {
         let step_timeout = match b.call {
-            Call::Poll { .. } => return Ok(0),
+            // Linux do_poll(): once the timeout has passed it scans every
+            // descriptor once more, so one closed meanwhile is POLLNVAL.
+            Call::Poll { .. } | Call::Select { .. } => return Ok(self.poll_lanes(pid, &b.call)),
             // Linux inet_csk_wait_for_connect(): -EAGAIN (the only stack whose
             // accept() times out, `accept_timeo`).
             Call::Accept { .. } => true,
@@ -143,7 +152,7 @@ impl Host {
         if let Some(b) = &self.procs[pid as usize].blocked {
             return Some(b.sock); // a close() in its linger wait no longer has its fd
         }
-        if let Call::Poll { also, .. } = call {
+        if let Some((_, also)) = watched(call) {
             // A poll over several sockets waits on the first one open.
             let mut fds = std::iter::once(&fd).chain(also.iter());
             return fds.find_map(|fd| self.fd_sock(pid, *fd));
@@ -151,30 +160,84 @@ impl Host {
         self.fd_sock(pid, fd)
     }
 
-    /// poll() over several descriptors: each one's revents in its lane
-    /// (POLLNVAL for one not open); blocks while every lane is 0.
+    /// The sockets after the first that a poll about to block holds.
+    fn poll_held(&self, pid: Pid, call: &SysCall) -> PollHeld {
+        let mut held = PollHeld::default();
+        if let Some((_, also)) = watched(call) {
+            for (h, fd) in held.0.iter_mut().zip(also.iter()) {
+                *h = self.fd_sock(pid, *fd);
+            }
+        }
+        held
+    }
+
+    /// poll() or select() over one descriptor or several: each one's
+    /// revents (or sets) in its lane; blocks while every lane is 0. A
+    /// blocked call waits on the sockets it holds (Linux __pollwait()
+    /// queues on each polled file and keeps a reference to it), so a
+    /// close() of one from another thread does not wake it; once one of
+    /// them is ready, the descriptors are looked up again (do_poll() ->
+    /// do_pollfd() -> fdget()): a closed one is POLLNVAL to poll() and in
+    /// every set asked of select(). Checked by tcpsim real --compare
+    /// (scenarios/thread-close-polled.toml, thread-close-selected.toml).
     fn poll_many(&self, pid: Pid, call: &SysCall) -> Step {
-        let Call::Poll {
-            sock, also, events, ..
-        } = *call
-        else {
-            unreachable!("only poll")
+        let block = Step::Block {
+            done: 0,
+            deadline: None,
         };
-        let fds = std::iter::once(&sock).chain(also.iter());
-        let result = fds.enumerate().fold(0u64, |acc, (i, fd)| {
-            let revents = match self.fd_sock(pid, *fd) {
-                Some(sid) => query::poll_revents(self.sock(sid), &self.personality.knobs, events),
-                None => poll_bits::POLLNVAL,
-            };
-            acc | u64::from(revents) << (poll_bits::LANE_BITS as usize * i)
-        });
-        match result {
-            0 => Step::Block {
-                done: 0,
-                deadline: None,
-            },
+        if let Some(b) = &self.procs[pid as usize].blocked {
+            let ready = std::iter::once(b.sock).chain(b.polled.iter()).any(|sid| {
+                let s = self.socks.get(sid as usize).and_then(Option::as_ref);
+                s.is_some_and(|s| self.lane_of(s, call) != 0)
+            });
+            if !ready {
+                return block;
+            }
+        } else if let (Call::Select { .. }, Some((fd, also))) = (call, watched(call)) {
+            // Linux max_select_fd(), FreeBSD selscan(): a descriptor not open.
+            if std::iter::once(&fd)
+                .chain(also.iter())
+                .any(|fd| self.fd_sock(pid, *fd).is_none())
+            {
+                return Step::Done(Err(Errno::EBADF));
+            }
+        }
+        match self.poll_lanes(pid, call) {
+            0 => block,
             r => Step::Done(Ok(r)),
         }
+    }
+
+    /// A poll's revents of socket `s`, or the select() sets it is in.
+    fn lane_of(&self, s: &Socket, call: &SysCall) -> u32 {
+        let k = &self.personality.knobs;
+        match *call {
+            Call::Poll { events, .. } => query::poll_revents(s, k, events),
+            Call::Select { sets, .. } => query::select_sets(s, k, sets),
+            _ => unreachable!("only poll and select"),
+        }
+    }
+
+    /// Each descriptor's lane, looked up now. One not open is POLLNVAL to
+    /// poll(), and in every set select() asked of it: Linux fs/select.c
+    /// POLLIN_SET, POLLOUT_SET and POLLEX_SET include EPOLLNVAL, which
+    /// select_poll_one() returns for a closed descriptor (seen on the
+    /// kernel: scenarios/thread-close-selected.toml).
+    fn poll_lanes(&self, pid: Pid, call: &SysCall) -> u64 {
+        let (fd, also) = watched(call).expect("only poll and select");
+        let closed = match *call {
+            Call::Poll { .. } => poll_bits::POLLNVAL,
+            Call::Select { sets, .. } => sets,
+            _ => unreachable!("only poll and select"),
+        };
+        let fds = std::iter::once(&fd).chain(also.iter());
+        fds.enumerate().fold(0u64, |acc, (i, fd)| {
+            let lane = match self.fd_sock(pid, *fd) {
+                Some(sid) => self.lane_of(self.sock(sid), call),
+                None => closed,
+            };
+            acc | u64::from(lane) << (poll_bits::LANE_BITS as usize * i)
+        })
     }
 
     /// The socket behind a descriptor.
@@ -221,7 +284,7 @@ impl Host {
             let sid = self.alloc(s);
             return Step::Done(Ok(self.new_fd(pid, sid) as u64));
         }
-        if matches!(call, Call::Poll { also, .. } if !also.is_empty()) {
+        if watched(&call).is_some() {
             return self.poll_many(pid, &call);
         }
         let Some(sid) = self.sock_of(pid, &call) else {
@@ -289,15 +352,8 @@ impl Host {
             Call::NoDelay { on, .. } => self.set_push_option(now, sid, Some(on), None, out),
             Call::Cork { on, .. } => self.set_push_option(now, sid, None, Some(on), out),
             Call::Dup { .. } => Step::Done(Ok(self.new_fd(pid, sid) as u64)),
-            Call::Poll { events, .. } => {
-                let r = query::poll_revents(self.sock(sid), &self.personality.knobs, events);
-                match r {
-                    0 => Step::Block {
-                        done: 0,
-                        deadline: None,
-                    },
-                    r => Step::Done(Ok(u64::from(r))),
-                }
+            Call::Poll { .. } | Call::Select { .. } => {
+                unreachable!("a poll or select is attempted by poll_many")
             }
             Call::Getsockopt { opt, .. } => {
                 let p = Arc::clone(&self.personality);
@@ -789,11 +845,23 @@ impl Host {
     }
 }
 
+/// The descriptors a poll or select step watches: its first and the rest.
+fn watched(call: &SysCall) -> Option<(Fd, PollAlso<Fds>)> {
+    match *call {
+        Call::Poll { sock, also, .. } | Call::Select { sock, also, .. } => Some((sock, also)),
+        _ => None,
+    }
+}
+
 /// Whether a blocked read, write, poll or accept has waited as long as it may.
 fn times_out(call: &SysCall, deadline: Option<Instant>, now: Instant) -> bool {
     let kind = matches!(
         call,
-        Call::Read { .. } | Call::Write { .. } | Call::Poll { .. } | Call::Accept { .. }
+        Call::Read { .. }
+            | Call::Write { .. }
+            | Call::Poll { .. }
+            | Call::Select { .. }
+            | Call::Accept { .. }
     );
     kind && deadline.is_some_and(|d| now >= d)
 }

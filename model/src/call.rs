@@ -250,28 +250,28 @@ pub mod poll_bits {
 
     /// A poll step's result over `socks` sockets: `POLLIN,0` (one lane each).
     pub fn text_each(result: u64, socks: usize) -> String {
-        let lanes: Vec<String> = (0..socks.max(1)).map(|i| text(lane(result, i))).collect();
-        lanes.join(",")
+        text_each_of(NAMES, result, socks)
     }
 
     /// `POLLIN,0`: each lane's bits, packed as [`lane`] reads them, and the
     /// number of lanes; `None` if a name is unknown or there are too many.
     pub fn parse_each(text: &str) -> Option<(u64, usize)> {
-        let lanes: Vec<&str> = text.split(',').collect();
-        if lanes.len() > super::POLL_SOCKS_MAX {
-            return None;
-        }
-        lanes
-            .iter()
-            .enumerate()
-            .try_fold((0, lanes.len()), |(acc, n), (i, l)| {
-                Some((acc | u64::from(parse(l)?) << (LANE_BITS as usize * i), n))
-            })
+        parse_each_of(NAMES, text)
     }
 
     /// `POLLIN|POLLHUP`, or `0`.
     pub fn text(bits: u64) -> String {
-        let names: Vec<&str> = NAMES
+        text_of(NAMES, bits)
+    }
+
+    /// The bits of `POLLIN|POLLHUP` (`0` is none); `None` if a name is unknown.
+    pub fn parse(text: &str) -> Option<u32> {
+        parse_of(NAMES, text)
+    }
+
+    /// `A|B` of the names of `bits` in `names`, or `0`.
+    pub(super) fn text_of(names: &[(u32, &str)], bits: u64) -> String {
+        let names: Vec<&str> = names
             .iter()
             .filter(|(b, _)| bits & u64::from(*b) != 0)
             .map(|(_, n)| *n)
@@ -282,15 +282,73 @@ pub mod poll_bits {
         }
     }
 
-    /// The bits of `POLLIN|POLLHUP` (`0` is none); `None` if a name is unknown.
-    pub fn parse(text: &str) -> Option<u32> {
+    /// The bits of `A|B` of `names` (`0` is none); `None` if a name is unknown.
+    pub(super) fn parse_of(names: &[(u32, &str)], text: &str) -> Option<u32> {
         if text == "0" {
             return Some(0);
         }
         text.split('|').try_fold(0, |acc, w| {
-            let (b, _) = NAMES.iter().find(|(_, n)| *n == w)?;
+            let (b, _) = names.iter().find(|(_, n)| *n == w)?;
             Some(acc | b)
         })
+    }
+
+    /// `A,B` over `socks` lanes of `result`, each lane's names in `names`.
+    pub(super) fn text_each_of(names: &[(u32, &str)], result: u64, socks: usize) -> String {
+        let lanes: Vec<String> = (0..socks.max(1))
+            .map(|i| text_of(names, lane(result, i)))
+            .collect();
+        lanes.join(",")
+    }
+
+    /// `A,B` parsed: the lanes packed and their number.
+    pub(super) fn parse_each_of(names: &[(u32, &str)], text: &str) -> Option<(u64, usize)> {
+        let lanes: Vec<&str> = text.split(',').collect();
+        if lanes.len() > super::POLL_SOCKS_MAX {
+            return None;
+        }
+        lanes
+            .iter()
+            .enumerate()
+            .try_fold((0, lanes.len()), |(acc, n), (i, l)| {
+                Some((
+                    acc | u64::from(parse_of(names, l)?) << (LANE_BITS as usize * i),
+                    n,
+                ))
+            })
+    }
+}
+
+/// select()'s three sets, as a select step asks for them (`readfds|writefds`)
+/// and reports, per socket, which ones it is in (`= readfds,0`): one lane
+/// per socket, as [`poll_bits`] packs revents.
+pub mod select_sets {
+    use super::poll_bits;
+    pub const READFDS: u32 = 0x1;
+    pub const WRITEFDS: u32 = 0x2;
+    pub const EXCEPTFDS: u32 = 0x4;
+    pub const NAMES: &[(u32, &str)] = &[
+        (READFDS, "readfds"),
+        (WRITEFDS, "writefds"),
+        (EXCEPTFDS, "exceptfds"),
+    ];
+
+    /// `readfds|writefds`, or `0`.
+    pub fn text(bits: u64) -> String {
+        poll_bits::text_of(NAMES, bits)
+    }
+
+    pub fn parse(text: &str) -> Option<u32> {
+        poll_bits::parse_of(NAMES, text)
+    }
+
+    /// A select step's result over `socks` sockets: `readfds,0`.
+    pub fn text_each(result: u64, socks: usize) -> String {
+        poll_bits::text_each_of(NAMES, result, socks)
+    }
+
+    pub fn parse_each(text: &str) -> Option<(u64, usize)> {
+        poll_bits::parse_each_of(NAMES, text)
     }
 }
 
@@ -441,6 +499,8 @@ pub trait ArgSyntax<N: Naming> {
     fn poll_also(&mut self) -> Result<PollAlso<N>, Self::Err>;
     /// poll() events, `POLLIN|POLLRDHUP`.
     fn events(&mut self) -> Result<u32, Self::Err>;
+    /// The select() sets asked for, `readfds|writefds`.
+    fn select_sets(&mut self) -> Result<u32, Self::Err>;
     fn proc(&mut self) -> Result<N::Proc, Self::Err>;
     /// A packetdrill packet line (`F. 1:1(0) ack 1`): the rest of the step.
     fn raw(&mut self) -> Result<RawSeg, Self::Err>;
@@ -472,6 +532,7 @@ pub trait ArgWriter<N: Naming> {
     fn poll_sock(&mut self, v: &N::Sock);
     fn poll_also(&mut self, v: &PollAlso<N>);
     fn events(&mut self, v: &u32);
+    fn select_sets(&mut self, v: &u32);
     fn proc(&mut self, v: &N::Proc);
     fn raw(&mut self, v: &RawSeg);
     fn state(&mut self, v: &crate::State);
@@ -667,6 +728,19 @@ calls! {
          the result is revents (`= POLLIN|POLLHUP`; POLLERR and POLLHUP come unasked), one per socket \
          in order for several (`= POLLIN,0`); it blocks until one is ready, or is `0` when `timeout=D` passes first. \
          What sets each bit is the personality's `poll_style`";
+    Select {
+        #[serde(rename = "fd")] sock: N::Sock [poll_sock],
+        #[serde(skip_serializing_if = "PollAlso::is_empty")] also: PollAlso<N> [poll_also],
+        sets: u32 [select_sets],
+        #[serde(skip_serializing_if = "Option::is_none")] timeout: Option<Duration> [timeout],
+    }
+        = "select" [] "select S[,S2…] SETS [timeout=D]", Maybe,
+        "select() over one socket or up to 4 (`select l,s readfds`), each asked for SETS \
+         (`readfds|writefds|exceptfds`); the result is, per socket in order, the sets it is in \
+         (`= readfds,0`; `0` when `timeout=D` passes first); it blocks until one is in a set. \
+         A descriptor not open fails the call EBADF. What puts a socket in each set is the \
+         personality's `select_style` (Linux: readable with POLLIN/POLLHUP/POLLERR, writable \
+         with POLLOUT/POLLERR; Winsock: exceptfds for a failed connection attempt)";
     Getsockopt { #[serde(rename = "fd")] sock: N::Sock [sock], opt: SockOpt [sockopt] }
         = "getsockopt" ["ioctl"] "getsockopt S OPTION", Never,
         "read an option or a queue size: SO_ERROR (the pending error as the result, cleared; 0 if none), \
@@ -779,6 +853,7 @@ impl<N: Naming> Call<N> {
             | Call::RcvBuf { sock, .. }
             | Call::SndBuf { sock, .. }
             | Call::Poll { sock, .. }
+            | Call::Select { sock, .. }
             | Call::Getsockopt { sock, .. }
             | Call::RcvTimeo { sock, .. }
             | Call::SndTimeo { sock, .. }

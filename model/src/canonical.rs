@@ -44,6 +44,7 @@ impl Host {
                 sock: _,
                 done: _,
                 deadline,
+                polled: _,
             }) = blocked
             {
                 *deadline = deadline.map(f);

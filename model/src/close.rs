@@ -75,7 +75,7 @@ impl Host {
         self.procs.iter().any(|p| {
             p.blocked
                 .as_ref()
-                .is_some_and(|b| b.sock == sid && !matches!(b.call, Call::Close { .. }))
+                .is_some_and(|b| b.holds(sid) && !matches!(b.call, Call::Close { .. }))
         })
     }
 
@@ -89,9 +89,11 @@ impl Host {
             };
             let result = match (mode, b.call) {
                 (_, Call::Close { .. }) => continue,
-                _ if b.sock != sid => continue,
+                _ if !b.holds(sid) => continue,
                 (_, Call::Write { .. }) if b.done > 0 => Ok(b.done),
-                (CloseWhileBlocked::DrainEbadf, Call::Poll { .. }) => continue,
+                (CloseWhileBlocked::DrainEbadf, Call::Poll { .. } | Call::Select { .. }) => {
+                    continue
+                }
                 (CloseWhileBlocked::DrainEbadf, Call::Accept { .. } | Call::Connect { .. }) => {
                     Err(Errno::ECONNABORTED)
                 }
@@ -308,6 +310,7 @@ impl Host {
                         sock: sid,
                         done: 0,
                         deadline,
+                        polled: Default::default(),
                     });
                 } else {
                     self.finish_close(now, sid, out);

@@ -3,9 +3,10 @@
 //! revents bit (`poll_style`) and which queries exist (`query_style`); the
 //! conditions themselves are one set of facts about a socket, read here once.
 
+use crate::call::select_sets::{EXCEPTFDS, READFDS, WRITEFDS};
 use crate::call::{poll_bits::*, SockOpt};
 use crate::errno::{CallResult, Errno};
-use crate::personality::{Knobs, PollStyle, QueryStyle};
+use crate::personality::{Knobs, PollStyle, QueryStyle, SelectStyle};
 use crate::seq::Offset;
 use crate::socket::Socket;
 use crate::state::State;
@@ -30,6 +31,9 @@ struct Ready {
     /// __sk_stream_is_writeable: sk_stream_wspace ≥ sk_stream_min_wspace).
     room: bool,
     error: bool,
+    /// An error ended a connection attempt (refused, timed out): the
+    /// socket never became connected.
+    attempt_failed: bool,
 }
 
 impl Ready {
@@ -50,6 +54,7 @@ impl Ready {
             connecting: matches!(s.state, State::SynSent | State::SynReceived),
             room: s.snd_space() >= s.snd_queued() / 2,
             error: s.so_error.is_some(),
+            attempt_failed: closed && !s.connected && s.so_error.is_some(),
         }
     }
 }
@@ -65,6 +70,41 @@ pub fn poll_revents(s: &Socket, k: &Knobs, events: u32) -> u32 {
         PollStyle::Wsapoll => wsapoll(&r),
     };
     all & (events | ALWAYS)
+}
+
+/// The sets of select() among `asked` (readfds, writefds, exceptfds) that
+/// the socket is in now. Out-of-band data is not modelled, so exceptfds
+/// holds only Winsock's failed connection attempt.
+pub fn select_sets(s: &Socket, k: &Knobs, asked: u32) -> u32 {
+    let r = Ready::of(s);
+    let (read, write, except) = match k.select_style.value {
+        // fs/select.c POLLIN_SET, POLLOUT_SET of tcp_poll()'s mask.
+        SelectStyle::Linux => {
+            let m = linux_poll(&r);
+            let read = m & (POLLIN | POLLHUP | POLLERR) != 0;
+            (read, m & (POLLOUT | POLLERR) != 0, false)
+        }
+        // soreadable(), sowriteable(): what bsd_poll() reports as POLLIN, POLLOUT.
+        SelectStyle::Bsd => {
+            let m = bsd_poll(&r);
+            (
+                m & (POLLIN | POLLHUP) != 0,
+                m & (POLLOUT | POLLHUP) != 0,
+                false,
+            )
+        }
+        SelectStyle::Winsock => {
+            let connected = !r.connecting && !r.closed;
+            let read = !r.attempt_failed && (r.data || r.cant_rcv);
+            let write = connected && r.room && !r.cant_send;
+            (read, write, r.attempt_failed)
+        }
+    };
+    let sets = [(read, READFDS), (write, WRITEFDS), (except, EXCEPTFDS)];
+    sets.iter()
+        .filter(|(on, _)| *on)
+        .fold(0, |acc, (_, b)| acc | b)
+        & asked
 }
 
 /// Linux net/ipv4/tcp.c tcp_poll().

@@ -163,6 +163,9 @@ fn norm(a: Action, expect: Option<sim::Expect>, r: &StepResult) -> String {
             Action::Poll { also, .. } => {
                 model::call::poll_bits::text_each(*v, 1 + also.iter().count())
             }
+            Action::Select { also, .. } => {
+                model::call::select_sets::text_each(*v, 1 + also.iter().count())
+            }
             _ => "ok".into(),
         },
         other => other.to_string(),

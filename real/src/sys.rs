@@ -196,6 +196,51 @@ pub fn poll_fds(fds: &[i32], events: i16, ns: Option<u64>) -> Result<Vec<i16>, i
     }
 }
 
+/// pselect6() over `fds`, each asked for the sets in `asked` (readfds,
+/// writefds, exceptfds), for at most `ns` (none: until one is ready),
+/// retried on EINTR: for each descriptor, which of the three it is in.
+pub fn select_fds(fds: &[i32], asked: [bool; 3], ns: Option<u64>) -> Result<Vec<[bool; 3]>, i32> {
+    // A slot with no descriptor (-1) is what select(2) calls a descriptor
+    // not open; FD_SET must not see it, nor one past FD_SETSIZE.
+    if fds.iter().any(|&fd| fd < 0) {
+        return Err(libc::EBADF);
+    }
+    if fds.iter().any(|&fd| fd >= libc::FD_SETSIZE as i32) {
+        return Err(libc::EINVAL);
+    }
+    let end = ns.map(|n| mono_ns() + n);
+    let nfds = fds.iter().copied().max().unwrap_or(0) + 1;
+    loop {
+        // SAFETY: fd_set is plain data; FD_ZERO/FD_SET on live sets, fds < FD_SETSIZE.
+        let mut sets: [libc::fd_set; 3] = unsafe { std::mem::zeroed() };
+        for (set, on) in sets.iter_mut().zip(asked) {
+            for &fd in fds.iter().filter(|_| on) {
+                unsafe { libc::FD_SET(fd, set) };
+            }
+        }
+        let left = end.map(|e| e.saturating_sub(mono_ns()));
+        let ts = left.map(|n| libc::timespec {
+            tv_sec: (n / 1_000_000_000) as libc::time_t,
+            tv_nsec: (n % 1_000_000_000) as libc::c_long,
+        });
+        let tsp = ts
+            .as_ref()
+            .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+        let [r, w, x] = &mut sets;
+        // SAFETY: three live fd_sets, a live timespec or null, no signal mask.
+        let n = unsafe { libc::pselect(nfds, r, w, x, tsp, std::ptr::null()) };
+        match n {
+            n if n < 0 && errno() == libc::EINTR => continue,
+            n if n < 0 => return Err(errno()),
+            // SAFETY: FD_ISSET on the live sets pselect filled in.
+            _ => {
+                let each = |fd: i32| sets.each_ref().map(|s| unsafe { libc::FD_ISSET(fd, s) });
+                return Ok(fds.iter().map(|&fd| each(fd)).collect());
+            }
+        }
+    }
+}
+
 /// setsockopt(TCP_CONGESTION): the socket's congestion control by name.
 pub fn set_congestion(fd: i32, name: &str) -> std::io::Result<()> {
     // SAFETY: a pointer to the name's bytes and their length.

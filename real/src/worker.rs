@@ -378,6 +378,7 @@ impl Worker<'_> {
                 self.recv(self.fd(sock), len, None, libc::MSG_PEEK)
             }
             Call::Poll { .. }
+            | Call::Select { .. }
             | Call::Getsockopt { .. }
             | Call::RcvTimeo { .. }
             | Call::SndTimeo { .. } => self.query_call(c),
@@ -467,6 +468,12 @@ impl Worker<'_> {
                     Err(e) => Res::Err(sys::errno_name(e)),
                 }
             }
+            Call::Select {
+                sock,
+                also,
+                sets,
+                timeout,
+            } => self.select(sock, also, sets, timeout),
             Call::Getsockopt { sock, opt } => {
                 self.note_conn(sock);
                 getsockopt(self.fd(sock), opt)
@@ -480,6 +487,32 @@ impl Worker<'_> {
                 res_of(sys::set_timeval_opt(self.fd(sock), libc::SO_SNDTIMEO, ns) as isize)
             }
             _ => unreachable!("not a query or timeout call"),
+        }
+    }
+
+    /// select() (pselect6) over the step's sockets: each one's sets in its
+    /// lane, as the model packs them.
+    fn select(
+        &mut self,
+        sock: u16,
+        also: model::call::PollAlso<sim::spec::Slots>,
+        sets: u32,
+        timeout: Option<model::Duration>,
+    ) -> Res {
+        use model::call::select_sets::{EXCEPTFDS, NAMES, READFDS, WRITEFDS};
+        let socks: Vec<u16> = std::iter::once(sock).chain(also.iter().copied()).collect();
+        socks.iter().for_each(|s| self.note_conn(*s));
+        let fds: Vec<i32> = socks.iter().map(|s| self.fd(*s)).collect();
+        let wait = timeout.map(|d| self.cx.scaled(d.as_ns()));
+        let asked = [READFDS, WRITEFDS, EXCEPTFDS].map(|b| sets & b != 0);
+        let lane = |(i, inset): (usize, &[bool; 3])| {
+            let bits = NAMES.iter().zip(inset).filter(|(_, on)| **on);
+            let v = bits.fold(0u64, |acc, ((b, _), _)| acc | u64::from(*b));
+            v << (model::call::poll_bits::LANE_BITS as usize * i)
+        };
+        match sys::select_fds(&fds, asked, wait) {
+            Ok(each) => Res::Ok(each.iter().enumerate().map(lane).sum()),
+            Err(e) => Res::Err(sys::errno_name(e)),
         }
     }
 

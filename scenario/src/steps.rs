@@ -16,8 +16,8 @@
 use crate::diag::Class;
 use crate::units::{format_duration, parse_duration, parse_size, UnitError, DURATIONS};
 use model::call::{
-    poll_bits, ArgSyntax, ArgWriter, Call, Dest, Naming, PollAlso, ReadLen, SockOpt, CALLS,
-    POLL_SOCKS_MAX,
+    poll_bits, select_sets, ArgSyntax, ArgWriter, Call, Dest, Naming, PollAlso, ReadLen, SockOpt,
+    CALLS, POLL_SOCKS_MAX,
 };
 use model::{Duration, Errno, How, Instant, RawSeg};
 use serde::Serialize;
@@ -688,6 +688,13 @@ impl ArgSyntax<Text> for Words<'_> {
         poll_bits::parse(&t.text).ok_or_else(|| poll_bits_err(&t))
     }
 
+    fn select_sets(&mut self) -> Result<u32, StepError> {
+        let t = self.take("select sets (`readfds|writefds`)")?;
+        select_sets::parse(&t.text)
+            .filter(|b| *b != 0)
+            .ok_or_else(|| select_sets_err(&t))
+    }
+
     fn proc(&mut self) -> Result<Tok, StepError> {
         self.take("the child process's name")
     }
@@ -836,6 +843,21 @@ fn expect_step(call: &Tok, args: &[Tok], line: &str) -> Result<ExpectedSeg, Step
 }
 
 /// A word that should be poll bits and is not.
+/// Select sets that do not parse (or a step asking for none).
+fn select_sets_err(t: &Tok) -> StepError {
+    let names: Vec<&str> = select_sets::NAMES.iter().map(|(_, n)| *n).collect();
+    err(
+        Class::Value,
+        t.at.clone(),
+        format!("bad select sets `{}`", t.text),
+        "expected set names joined by `|`",
+        Some(format!(
+            "e.g. `readfds|writefds`; sets: {}",
+            names.join(", ")
+        )),
+    )
+}
+
 fn poll_bits_err(t: &Tok) -> StepError {
     let names: Vec<&str> = poll_bits::NAMES.iter().map(|(_, n)| *n).collect();
     err(
@@ -927,6 +949,9 @@ impl ArgWriter<Text> for WriteWords<'_, '_> {
     }
     fn events(&mut self, v: &u32) {
         self.word(poll_bits::text(u64::from(*v)));
+    }
+    fn select_sets(&mut self, v: &u32) {
+        self.word(select_sets::text(u64::from(*v)));
     }
     fn poll_sock(&mut self, v: &Tok) {
         self.word(&v.text);
@@ -1021,11 +1046,14 @@ fn parse_expectations(
     Ok((expect, blocked))
 }
 
-/// A poll step's expected revents name one lane per socket it polls (`0`
-/// alone, every socket timed out, fits any).
+/// A poll (select) step's expected revents (sets) name one lane per socket
+/// it watches (`0` alone, every socket timed out, fits any), in its own
+/// words: POLL bits for poll, set names for select.
 fn check_revents_lanes(op: &Op, text: &str, at: Range<usize>) -> Result<(), StepError> {
-    let Op::Poll { also, .. } = op else {
-        return Ok(());
+    let (also, what, example) = match op {
+        Op::Poll { also, .. } => (also, "revents", "`poll l,s POLLIN = POLLIN,0`"),
+        Op::Select { also, .. } => (also, "sets", "`select l,s readfds = readfds,0`"),
+        _ => return Ok(()),
     };
     let socks = 1 + also.iter().count();
     let result = words(text)
@@ -1033,21 +1061,32 @@ fn check_revents_lanes(op: &Op, text: &str, at: Range<usize>) -> Result<(), Step
         .next()
         .filter(|t| !t.text.starts_with("blocked="));
     // `0` (all timed out) and an errno (`EINTR`) are no revents.
-    let revents = |t: &Tok| t.text.contains(',') || t.text.starts_with("POLL");
+    let revents =
+        |t: &Tok| t.text.contains(',') || t.text.starts_with("POLL") || t.text.contains("fds");
     let Some(result) = result.filter(revents) else {
         return Ok(());
     };
     let lanes = result.text.split(',').count();
     let at = at.start + result.at.start..at.start + result.at.end;
+    let select = matches!(op, Op::Select { .. });
+    if select != result.text.contains("fds") {
+        return Err(err(
+            Class::Value,
+            at,
+            format!("a {} step's result is {what}", op.name()),
+            format!("expected {what}"),
+            Some(format!("e.g. {example}")),
+        ));
+    }
     if lanes == socks {
         return Ok(());
     }
     Err(err(
         Class::Value,
         at,
-        format!("the step polls {socks} sockets; the expected revents name {lanes}"),
-        format!("expected {socks} revents joined by `,`"),
-        Some("one revents per socket in the order polled: `poll l,s POLLIN = POLLIN,0`".into()),
+        format!("the step watches {socks} sockets; the expected {what} name {lanes}"),
+        format!("expected {socks}, one per socket, joined by `,`"),
+        Some(format!("one per socket in the order named: {example}")),
     ))
 }
 
@@ -1076,6 +1115,11 @@ fn parse_within(t: &Tok, at: Range<usize>) -> Result<Within, StepError> {
 }
 
 fn parse_expect(text: &str, at: Range<usize>) -> Result<Expect, StepError> {
+    if text.contains("fds") {
+        return select_sets::parse_each(text)
+            .map(|(packed, socks)| Expect::SetsEach(packed, socks as u8))
+            .ok_or_else(|| select_sets_err(&Tok::new(text, at.clone())));
+    }
     if text.contains(',') {
         return poll_bits::parse_each(text)
             .map(|(packed, socks)| Expect::ReventsEach(packed, socks as u8))
@@ -1211,9 +1255,19 @@ mod tests {
         assert!(s.to_string().contains("= 0,POLLIN|POLLHUP,POLLNVAL"), "{s}");
         assert_eq!(ok("0 w poll l,s POLLIN = 0").expect, Some(Expect::Value(0)));
         let e = parse_step("0 w poll l,s POLLIN = POLLIN").unwrap_err();
-        assert!(e.message.contains("polls 2 sockets"), "{e:?}");
+        assert!(e.message.contains("watches 2 sockets"), "{e:?}");
         let e = parse_step("0 w poll l,s POLLIN = POLLIN,0,0").unwrap_err();
         assert!(e.message.contains("name 3"), "{e:?}");
+        let s = ok("0 w select l,s readfds|writefds timeout=0 = 0,readfds|writefds");
+        assert_eq!(s.expect, Some(Expect::SetsEach(0x3 << 16, 2)));
+        assert!(
+            s.to_string()
+                .contains("select l,s readfds|writefds timeout=0"),
+            "{s}"
+        );
+        assert!(s.to_string().contains("= 0,readfds|writefds"), "{s}");
+        let e = parse_step("0 w select l,s readfds = POLLIN,0").unwrap_err();
+        assert!(e.message.contains("result is sets"), "{e:?}");
         assert_eq!(
             ok("0 w poll l,s POLLIN = EINTR").expect,
             Some(Expect::Error(Errno::EINTR))

@@ -11,6 +11,35 @@ use model::{Duration, Instant};
 use std::fmt::Write;
 
 const TIME_W: usize = 11;
+/// poll(fds, events, ms) or select(fds, sets, timeout) as a trace line shows it.
+fn watch_text(c: &SysCall) -> String {
+    match *c {
+        Call::Poll {
+            sock,
+            also,
+            events,
+            timeout,
+        } => {
+            let ms = timeout.map_or("-1".into(), |d| d.as_ms().to_string());
+            let ev = model::call::poll_bits::text(u64::from(events));
+            let more: String = also.iter().map(|s| format!(",{s}")).collect();
+            format!("poll({sock}{more}, {ev}, {ms})")
+        }
+        Call::Select {
+            sock,
+            also,
+            sets,
+            timeout,
+        } => {
+            let ms = timeout.map_or("NULL".into(), |d| format!("{} ms", d.as_ms()));
+            let sets = model::call::select_sets::text(u64::from(sets));
+            let more: String = also.iter().map(|s| format!(",{s}")).collect();
+            format!("select({sock}{more}, {sets}, {ms})")
+        }
+        _ => unreachable!("only poll and select"),
+    }
+}
+
 /// The ladder fits a terminal this wide: longer entries wrap within their column.
 const LADDER_W: usize = 100;
 
@@ -118,17 +147,7 @@ pub fn call_text(c: &SysCall, spec: &WorldSpec) -> String {
             ReadLen::Eof => format!("read({sock}, …) until EOF{}", within(timeout)),
         },
         Call::Peek { sock, len } => format!("recv({sock}, {len}, MSG_PEEK)"),
-        Call::Poll {
-            sock,
-            also,
-            events,
-            timeout,
-        } => {
-            let ms = timeout.map_or("-1".into(), |d| d.as_ms().to_string());
-            let ev = model::call::poll_bits::text(u64::from(events));
-            let more: String = also.iter().map(|s| format!(",{s}")).collect();
-            format!("poll({sock}{more}, {ev}, {ms})")
-        }
+        Call::Poll { .. } | Call::Select { .. } => watch_text(c),
         Call::Getsockopt { sock, opt } => match opt {
             SockOpt::InQ | SockOpt::OutQ | SockOpt::OutQNsd => {
                 format!("ioctl({sock}, {})", opt.word())
@@ -281,6 +300,9 @@ pub fn entry_text(spec: &WorldSpec, isns: &mut Isns, e: &Entry) -> Option<String
             let shown = match (call, result) {
                 (Call::Poll { also, .. }, Ok(bits)) => {
                     model::call::poll_bits::text_each(*bits, 1 + also.iter().count())
+                }
+                (Call::Select { also, .. }, Ok(sets)) => {
+                    model::call::select_sets::text_each(*sets, 1 + also.iter().count())
                 }
                 _ => result_text(spec, e.host, result),
             };

@@ -83,6 +83,9 @@ pub enum Expect {
     /// A poll step's revents over this many sockets (`POLLIN,0`), packed one
     /// lane each as [`model::call::poll_bits::lane`] reads them.
     ReventsEach(u64, u8),
+    /// A select step's sets per socket (`readfds,0`), packed as
+    /// [`Expect::ReventsEach`] is, over this many sockets.
+    SetsEach(u64, u8),
 }
 
 impl Expect {
@@ -96,7 +99,13 @@ impl Expect {
         same: impl Fn(Errno, &str) -> bool,
     ) -> bool {
         match (*self, result) {
-            (Expect::Value(v) | Expect::Revents(v) | Expect::ReventsEach(v, _), Ok(n)) => n == v,
+            (
+                Expect::Value(v)
+                | Expect::Revents(v)
+                | Expect::ReventsEach(v, _)
+                | Expect::SetsEach(v, _),
+                Ok(n),
+            ) => n == v,
             (Expect::Ok, Ok(_)) => true,
             (Expect::Error(e), Err(name)) => same(e, name),
             (Expect::ReadThenError(n, e), Err(name)) => partial == n && same(e, name),
@@ -110,6 +119,9 @@ impl Expect {
             (Expect::Revents(_), Ok(n)) => model::call::poll_bits::text(n),
             (Expect::ReventsEach(_, socks), Ok(n)) => {
                 model::call::poll_bits::text_each(n, usize::from(socks))
+            }
+            (Expect::SetsEach(_, socks), Ok(n)) => {
+                model::call::select_sets::text_each(n, usize::from(socks))
             }
             (Expect::ReadThenError(..), Err(e)) => format!("{partial}+{e}"),
             (_, Ok(n)) => n.to_string(),
@@ -128,6 +140,10 @@ impl std::fmt::Display for Expect {
             Expect::ReventsEach(v, socks) => {
                 f.write_str(&model::call::poll_bits::text_each(*v, usize::from(*socks)))
             }
+            Expect::SetsEach(v, socks) => f.write_str(&model::call::select_sets::text_each(
+                *v,
+                usize::from(*socks),
+            )),
             Expect::ReadThenError(n, e) => write!(f, "{n}+{e}"),
         }
     }

@@ -254,24 +254,15 @@ pub fn normalize(steps: Vec<Step>, child: bool, listener: bool) -> Vec<Step> {
                 also,
                 events,
                 timeout,
-            } => {
-                let open = |s: &&Sock| match s {
-                    Sock::Main => false,
-                    Sock::Dup => dup_open,
-                    Sock::Listener => listener && !child,
-                };
-                let kept = also.iter().filter(open).copied().collect();
-                let also = model::call::PollAlso::from_socks(kept).unwrap_or_default();
-                Step {
-                    wait: s.wait,
-                    call: Call::Poll {
-                        sock,
-                        also,
-                        events,
-                        timeout,
-                    },
-                }
-            }
+            } => Step {
+                wait: s.wait,
+                call: Call::Poll {
+                    sock,
+                    also: open_lanes(also, dup_open, listener && !child),
+                    events,
+                    timeout,
+                },
+            },
             call => Step { wait: s.wait, call },
         });
         if exit {
@@ -279,6 +270,22 @@ pub fn normalize(steps: Vec<Step>, child: bool, listener: bool) -> Vec<Step> {
         }
     }
     out
+}
+
+/// A poll's further sockets that are open: the dup while it is, the
+/// listener where there is one.
+fn open_lanes(
+    also: model::call::PollAlso<Gen>,
+    dup: bool,
+    listener: bool,
+) -> model::call::PollAlso<Gen> {
+    let open = |s: &&Sock| match s {
+        Sock::Main => false,
+        Sock::Dup => dup,
+        Sock::Listener => listener,
+    };
+    let kept = also.iter().filter(open).copied().collect();
+    model::call::PollAlso::from_socks(kept).unwrap_or_default()
 }
 
 // ---------------------------------------------------------------- strategies
@@ -568,16 +575,15 @@ impl Kind {
                 events: POLLIN | POLLRDHUP,
                 timeout: Some(Duration::from_ms(d.ms)),
             },
-            Kind::PollMany => Call::Poll {
-                sock: Sock::Main,
-                also: model::call::PollAlso([
-                    Some(if d.off { Sock::Dup } else { Sock::Listener }),
-                    None,
-                    None,
-                ]),
-                events: POLLIN | POLLRDHUP,
-                timeout: Some(Duration::from_ms(d.ms)),
-            },
+            Kind::PollMany => {
+                let other = if d.off { Sock::Dup } else { Sock::Listener };
+                Call::Poll {
+                    sock: Sock::Main,
+                    also: model::call::PollAlso([Some(other), None, None]),
+                    events: POLLIN | POLLRDHUP,
+                    timeout: Some(Duration::from_ms(d.ms)),
+                }
+            }
             Kind::Query => Call::Getsockopt {
                 sock: Sock::Main,
                 opt: model::call::SockOpt::WORDS[d.opt].0,

@@ -404,6 +404,18 @@ knob_enum! {
 }
 
 knob_enum! {
+    /// Which conditions put a socket in select()'s readfds, writefds and exceptfds.
+    SelectStyle {
+        /// Linux fs/select.c: of tcp_poll()'s mask, POLLIN_SET (POLLIN, POLLHUP, POLLERR) is readable, POLLOUT_SET (POLLOUT, POLLERR) writable, POLLEX_SET (POLLPRI, out-of-band data, not modelled) exceptional.
+        Linux = "linux",
+        /// BSD: readable is soreadable() (data, an error, the receive side over, a queued connection), writable sowriteable() (room while connected, the send side over, an error); exceptional only for out-of-band data.
+        Bsd = "bsd",
+        /// Winsock select(): readable for a queued connection, data, or a connection closed, reset or ended; writable while connected with room to send; exceptional when a connection attempt failed (or out-of-band data).
+        Winsock = "winsock",
+    }
+}
+
+knob_enum! {
     /// Which getsockopt()/ioctl() queries exist and what the send-queue ones count.
     QueryStyle {
         /// Linux: TCP_LINGER2; SIOCINQ/SIOCOUTQ/SIOCOUTQNSD fail EINVAL on a listener, count 0 while connecting, and SIOCOUTQ/SIOCOUTQNSD count the FIN (tcp_ioctl, write_seq).

@@ -92,6 +92,7 @@ pub fn macos() -> Personality {
             keepalive_probes: k(8, "[src] xnu bsd/netinet/tcp_timer.h TCPTV_KEEPCNT = 8 (sysctl net.inet.tcp.keepcnt)"),
             keepalive_rst: k(true, "[src] xnu bsd/netinet/tcp_timer.c TCPT_KEEP expiry → dropit: tcp_drop(tp, ETIMEDOUT), RST when synchronized"),
             poll_style: k(PollStyle::Kqueue, "[src] xnu bsd/kern/sys_generic.c poll() through kqueue_scan, poll_callback(): EV_EOF → POLLHUP, and POLLOUT only without POLLHUP; bsd/kern/uipc_socket.c filt_soread() sets EV_EOF at SS_CANTRCVMORE, filt_sowrite() at SS_CANTSENDMORE; no POLLRDHUP in bsd/sys/poll.h"),
+            select_style: k(SelectStyle::Bsd, "[src] xnu bsd/kern/sys_socket.c soo_select(): FREAD is soreadable(), FWRITE sowriteable(), exceptfds only at the out-of-band mark; select() does not go through kqueue as poll() does [inf]"),
             query_style: k(QueryStyle::Bsd, "[src][inf] xnu bsd/kern/sys_socket.c soioctl(): FIONREAD = so_rcv.sb_cc; SO_NWRITE counts so_snd.sb_cc (the model reads SIOCOUTQ as it); no TCP_LINGER2 (ENOPROTOOPT)"),
             timeo_error: k(TimeoError::Eagain, "[src] xnu bsd/kern/uipc_socket2.c sbwait(): a timed-out wait is EWOULDBLOCK, which soreceive()/sosend() return"),
             accept_timeo: k(false, "[src] xnu bsd/kern/uipc_syscalls.c accept_nocancel(): msleep(&head->so_timeo, …, \"accept\", 0), no timeout"),

@@ -234,6 +234,8 @@ knobs! {
     keepalive_rst: bool,
     /// What sets each poll() revents bit.
     poll_style: PollStyle,
+    /// What puts a socket in each of select()'s sets.
+    select_style: SelectStyle,
     /// Which getsockopt()/ioctl() queries exist (TCP_LINGER2, SIOCOUTQ…) and what they count.
     query_style: QueryStyle,
     /// What a blocking call fails with when its SO_RCVTIMEO/SO_SNDTIMEO runs out.

@@ -92,6 +92,7 @@ const TESTED: &[&str] = &[
     "keepalive_probes",
     "keepalive_rst",
     "poll_style",
+    "select_style",
     "query_style",
     "timeo_error",
     "accept_timeo",
@@ -1044,6 +1045,39 @@ fn test_knob_poll_style() {
     assert_eq!(
         poll_after_fin(&[("poll_style", "wsapoll")]),
         bits(POLLIN | POLLOUT | POLLHUP)
+    );
+}
+
+/// select(readfds|writefds|exceptfds) of a connection after the peer's RST.
+fn select_after_rst(knobs: &[(&str, &str)]) -> Option<CallResult> {
+    let mut h = established_with(linux_with(knobs));
+    h.send(RST | ACK, 1, 1);
+    use crate::call::select_sets::*;
+    h.call(Call::Select {
+        also: Default::default(),
+        sock: h.fd,
+        sets: READFDS | WRITEFDS | EXCEPTFDS,
+        timeout: None,
+    })
+}
+
+#[test]
+fn test_knob_select_style() {
+    use crate::call::select_sets::*;
+    let sets = |b: u32| Some(Ok(u64::from(b)));
+    assert_eq!(
+        select_after_rst(&[]),
+        sets(READFDS | WRITEFDS),
+        "POLLERR and POLLHUP are in POLLIN_SET, POLLERR in POLLOUT_SET"
+    );
+    assert_eq!(
+        select_after_rst(&[("select_style", "bsd")]),
+        sets(READFDS | WRITEFDS)
+    );
+    assert_eq!(
+        select_after_rst(&[("select_style", "winsock")]),
+        sets(READFDS),
+        "a reset connection is readable only"
     );
 }
 

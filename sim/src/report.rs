@@ -282,6 +282,13 @@ pub fn entry_text(spec: &WorldSpec, isns: &mut Isns, e: &Entry) -> Option<String
                 (Call::Poll { also, .. }, Ok(bits)) => {
                     model::call::poll_bits::text_each(*bits, 1 + also.iter().count())
                 }
+                (
+                    Call::Getsockopt {
+                        opt: SockOpt::TcpState,
+                        ..
+                    },
+                    Ok(n),
+                ) => model::State::code_text(*n),
                 _ => result_text(spec, e.host, result),
             };
             format!("{}: {} = {shown}", proc_name(proc), call_text(call, spec))

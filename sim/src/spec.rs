@@ -83,6 +83,9 @@ pub enum Expect {
     /// A poll step's revents over this many sockets (`POLLIN,0`), packed one
     /// lane each as [`model::call::poll_bits::lane`] reads them.
     ReventsEach(u64, u8),
+    /// A TCP state (`getsockopt S TCP_INFO.tcpi_state = FIN-WAIT-2`): the
+    /// result is its [`model::State::code`].
+    State(model::State),
 }
 
 impl Expect {
@@ -97,6 +100,7 @@ impl Expect {
     ) -> bool {
         match (*self, result) {
             (Expect::Value(v) | Expect::Revents(v) | Expect::ReventsEach(v, _), Ok(n)) => n == v,
+            (Expect::State(s), Ok(n)) => n == s.code(),
             (Expect::Ok, Ok(_)) => true,
             (Expect::Error(e), Err(name)) => same(e, name),
             (Expect::ReadThenError(n, e), Err(name)) => partial == n && same(e, name),
@@ -112,6 +116,7 @@ impl Expect {
                 model::call::poll_bits::text_each(n, usize::from(socks))
             }
             (Expect::ReadThenError(..), Err(e)) => format!("{partial}+{e}"),
+            (Expect::State(_), Ok(n)) => model::State::code_text(n),
             (_, Ok(n)) => n.to_string(),
             (_, Err(e)) => e.to_string(),
         }
@@ -129,6 +134,7 @@ impl std::fmt::Display for Expect {
                 f.write_str(&model::call::poll_bits::text_each(*v, usize::from(*socks)))
             }
             Expect::ReadThenError(n, e) => write!(f, "{n}+{e}"),
+            Expect::State(s) => f.write_str(s.name()),
         }
     }
 }

@@ -125,14 +125,15 @@ fn a_mutated_script_fails_in_both() {
 }
 
 #[test]
-fn compare_runs_a_converted_scenario() {
-    let src = corpus().join("linux/tcp/close/close-remote-fin-then-close.pkt");
+fn compare_varies_only_the_tested_host_and_checks_the_script() {
+    let src = corpus().join("linux/tcp/shutdown/shutdown-wr-close.pkt");
     let out = convert(&src, "linux");
     let file = dir().join("compare.toml");
     std::fs::write(&file, &out.stdout).unwrap();
     let c = Command::new(BIN)
         .args(["compare", "--personalities", "linux,freebsd"])
         .arg(&file)
+        .env("NO_COLOR", "1")
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&c.stdout);
@@ -141,7 +142,42 @@ fn compare_runs_a_converted_scenario() {
         "{text}{}",
         String::from_utf8_lossy(&c.stderr)
     );
-    assert!(text.contains("linux") && text.contains("freebsd"), "{text}");
+    // One column: the raw peer is not varied.
+    let rows: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("tested \\ peer"))
+        .take(3)
+        .collect();
+    assert_eq!(
+        rows[0].split_whitespace().collect::<Vec<_>>(),
+        ["tested", "\\", "peer", "raw"],
+        "{text}"
+    );
+    // The script, written for Linux, holds under linux and not under freebsd.
+    assert!(
+        rows[1].starts_with("linux") && !rows[1].contains('✗'),
+        "{text}"
+    );
+    assert!(
+        rows[2].starts_with("freebsd") && rows[2].contains('✗'),
+        "{text}"
+    );
+    assert!(
+        text.contains("expectations FAILED for freebsd/raw"),
+        "{text}"
+    );
+    assert!(!text.contains("expectations FAILED for linux"), "{text}");
+}
+
+#[test]
+fn the_ladder_shows_what_the_peer_expects() {
+    let src = corpus().join("linux/tcp/close/close-remote-fin-then-close.pkt");
+    let out = convert(&src, "linux");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (code, all) = run_text("ladder.toml", &text);
+    assert_eq!(code, 0, "{all}");
+    assert!(all.contains("peer: expects F. 1:1(0) ack 2"), "{all}");
+    assert!(!all.contains("peer: sleep"), "{all}");
 }
 
 #[test]

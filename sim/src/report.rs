@@ -264,6 +264,14 @@ impl<'a> Ladder<'a> {
     }
 }
 
+/// The raw host's `expect` step that `proc` runs at `t` (its spec step is a
+/// `sleep 0`, which is how the trace records it).
+fn seg_expect_at(spec: &WorldSpec, proc: u16, t: Instant) -> Option<&crate::raw::SegExpect> {
+    spec.seg_expects
+        .iter()
+        .find(|x| x.proc == proc && x.window.0 == t)
+}
+
 /// One trace entry as the ladder shows it, or `None` for entries the ladder
 /// leaves out (receptions, bookkeeping). `isns` follows the SYNs seen so far.
 pub fn entry_text(spec: &WorldSpec, isns: &mut Isns, e: &Entry) -> Option<String> {
@@ -295,7 +303,10 @@ pub fn entry_text(spec: &WorldSpec, isns: &mut Isns, e: &Entry) -> Option<String
         }
         What::Fork { proc, child } => format!("{}: fork() → {}", proc_name(proc), proc_name(child)),
         What::Exit { proc } => format!("{}: exit()", proc_name(proc)),
-        What::Sleep { proc, ns } => format!("{}: sleep {} ms", proc_name(proc), duration_ms(*ns)),
+        What::Sleep { proc, ns } => match seg_expect_at(spec, *proc, e.t_ns) {
+            Some(x) if ns.is_zero() => format!("{}: expects {}", proc_name(proc), x.text),
+            _ => format!("{}: sleep {} ms", proc_name(proc), duration_ms(*ns)),
+        },
         What::Send { seg } => {
             isns.note(seg);
             let arrow = if seg.dst.host as usize > col {

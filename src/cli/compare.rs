@@ -492,6 +492,28 @@ pub fn compare(s: &Scenario, opts: &ScenarioOpts, names: &[String]) -> Result<Co
             specs.push(spec);
         }
     }
+    let divergences = divergences(s, opts, &axes, &cells, &specs);
+    let [rows, cols] = axes.map(|a| a.iter().map(|p| p.name.to_string()).collect());
+    Ok(Comparison {
+        names: names.to_vec(),
+        rows,
+        cols,
+        cells,
+        specs,
+        divergences,
+    })
+}
+
+/// For each varied host, each two of its personalities that end differently
+/// under some personality of the other host: where and why.
+fn divergences(
+    s: &Scenario,
+    opts: &ScenarioOpts,
+    axes: &[Vec<Personality>; 2],
+    cells: &[Cell],
+    specs: &[Arc<WorldSpec>],
+) -> Vec<Divergence> {
+    let nc = axes[1].len();
     let host_name = |i: usize| {
         s.spec
             .hosts
@@ -544,15 +566,7 @@ pub fn compare(s: &Scenario, opts: &ScenarioOpts, names: &[String]) -> Result<Co
             }
         }
     }
-    let [rows, cols] = axes.map(|a| a.iter().map(|p| p.name.to_string()).collect());
-    Ok(Comparison {
-        names: names.to_vec(),
-        rows,
-        cols,
-        cells,
-        specs,
-        divergences,
-    })
+    divergences
 }
 
 fn colour(c: &Cell, text: &str, styled: bool) -> String {

@@ -11,7 +11,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_tcpsim");
 
 /// Scripts of the corpus that convert and pass; fewer is a regression.
 const CONVERTED_MIN: usize = CONVERTED;
-const CONVERTED: usize = 250;
+const CONVERTED: usize = 266;
 
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/packetdrill")
@@ -125,14 +125,15 @@ fn a_mutated_script_fails_in_both() {
 }
 
 #[test]
-fn compare_runs_a_converted_scenario() {
-    let src = corpus().join("linux/tcp/close/close-remote-fin-then-close.pkt");
+fn compare_varies_only_the_tested_host_and_checks_the_script() {
+    let src = corpus().join("linux/tcp/shutdown/shutdown-wr-close.pkt");
     let out = convert(&src, "linux");
     let file = dir().join("compare.toml");
     std::fs::write(&file, &out.stdout).unwrap();
     let c = Command::new(BIN)
         .args(["compare", "--personalities", "linux,freebsd"])
         .arg(&file)
+        .env("NO_COLOR", "1")
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&c.stdout);
@@ -141,7 +142,42 @@ fn compare_runs_a_converted_scenario() {
         "{text}{}",
         String::from_utf8_lossy(&c.stderr)
     );
-    assert!(text.contains("linux") && text.contains("freebsd"), "{text}");
+    // One column: the raw peer is not varied.
+    let rows: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("tested \\ peer"))
+        .take(3)
+        .collect();
+    assert_eq!(
+        rows[0].split_whitespace().collect::<Vec<_>>(),
+        ["tested", "\\", "peer", "raw"],
+        "{text}"
+    );
+    // The script, written for Linux, holds under linux and not under freebsd.
+    assert!(
+        rows[1].starts_with("linux") && !rows[1].contains('✗'),
+        "{text}"
+    );
+    assert!(
+        rows[2].starts_with("freebsd") && rows[2].contains('✗'),
+        "{text}"
+    );
+    assert!(
+        text.contains("expectations FAILED for freebsd/raw"),
+        "{text}"
+    );
+    assert!(!text.contains("expectations FAILED for linux"), "{text}");
+}
+
+#[test]
+fn the_ladder_shows_what_the_peer_expects() {
+    let src = corpus().join("linux/tcp/close/close-remote-fin-then-close.pkt");
+    let out = convert(&src, "linux");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (code, all) = run_text("ladder.toml", &text);
+    assert_eq!(code, 0, "{all}");
+    assert!(all.contains("peer: expects F. 1:1(0) ack 2"), "{all}");
+    assert!(!all.contains("peer: sleep"), "{all}");
 }
 
 #[test]
@@ -149,7 +185,7 @@ fn an_unconvertible_line_is_located() {
     let file = dir().join("code.pkt");
     std::fs::write(
         &file,
-        "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 %{ assert tcpi_state == TCPI_CLOSED }%\n",
+        "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 %{ assert tcpi_options == 0 }%\n",
     )
     .unwrap();
     let out = convert(&file, "freebsd");
@@ -157,7 +193,7 @@ fn an_unconvertible_line_is_located() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("code.pkt:2:"), "{err}");
     assert!(
-        err.contains("cannot convert to a scenario: a %{ python }% block"),
+        err.contains("cannot convert to a scenario: a %{ python }% block other than"),
         "{err}"
     );
 }
@@ -194,4 +230,37 @@ fn sockets_counts_and_tcpdrop_drops_time_wait() {
     let (code, text) = run_text("tw-kept.toml", &time_wait_scenario(&undropped));
     assert_eq!(code, 1, "{text}");
     assert!(text.contains("expected: 0\n    actual:   1"), "{text}");
+}
+
+/// Converts `script`, checks the scenario says `want`, and runs it as
+/// converted (must pass) and with `want` replaced by `wrong` (must fail).
+fn converted_step_decides(script: &str, personality: &str, want: &str, wrong: &str) {
+    let out = convert(&corpus().join(script), personality);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(text.contains(want), "{script}: no `{want}` in\n{text}");
+    let run = |name: &str, text: &str| run_text(name, text);
+    let (code, all) = run("step-right.toml", &text);
+    assert_eq!(code, 0, "{all}");
+    let (code, all) = run("step-wrong.toml", &text.replace(want, wrong));
+    assert_eq!(code, 1, "{all}");
+}
+
+#[test]
+fn a_tcpi_state_block_is_a_state_step() {
+    converted_step_decides(
+        "freebsd/snippets/fin-wait-2-ipv4.pkt",
+        "freebsd",
+        "getsockopt fd3 TCP_INFO.tcpi_state = FIN-WAIT-2",
+        "getsockopt fd3 TCP_INFO.tcpi_state = CLOSE-WAIT",
+    );
+}
+
+#[test]
+fn a_blocking_calls_end_is_how_long_it_blocks() {
+    converted_step_decides(
+        "linux/tcp/close/close-local-close-then-remote-fin.pkt",
+        "linux",
+        "connect fd3 peer:8080 = 0 blocked=1ms±4ms",
+        "connect fd3 peer:8080 = 0 blocked=20ms±4ms",
+    );
 }

@@ -421,3 +421,33 @@ fn without_privileges_real_says_why_and_runs_nothing() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `getsockopt S TCP_INFO.tcpi_state` reads the kernel's `tcpi_state`: after
+/// the client's shutdown(SHUT_WR) both sides name the same states.
+#[test]
+fn tcp_info_state_agrees_with_the_kernel() {
+    if let Some(why) = skip_reason() {
+        println!("skipped: {why}");
+        return;
+    }
+    let file = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tcpi-state.toml");
+    std::fs::write(
+        &file,
+        "[hosts.client]\npersonality = \"linux\"\n\n[hosts.server]\npersonality = \"linux\"\n\n\
+         [script]\nsteps = [\n  \"0 server listen l 80\",\n  \"1ms client connect c server:80\",\n  \
+         \"2ms server accept l as s\",\n  \"3ms client getsockopt c TCP_INFO.tcpi_state = ESTABLISHED\",\n  \
+         \"4ms client shutdown c wr\",\n  \"50ms client getsockopt c TCP_INFO.tcpi_state = FIN-WAIT-2\",\n  \
+         \"51ms server getsockopt s TCP_INFO.tcpi_state = CLOSE-WAIT\",\n]\n",
+    )
+    .unwrap();
+    let (code, out) = compare(&file, "auto");
+    assert_eq!(code, 0, "{out}");
+    for state in ["ESTABLISHED", "FIN-WAIT-2", "CLOSE-WAIT"] {
+        let line = out
+            .lines()
+            .find(|l| l.contains(&format!("tcpi_state = {state}")))
+            .unwrap_or_else(|| panic!("no {state} step in\n{out}"));
+        // The expectation, the simulator's value and the kernel's.
+        assert_eq!(line.matches(state).count(), 3, "{line}");
+    }
+}

@@ -184,6 +184,10 @@ pub enum SockOpt {
     /// SO_SNDBUF: the send buffer in octets, as the stack reports it.
     #[serde(rename = "SO_SNDBUF")]
     SndBuf,
+    /// `tcpi_state` of TCP_INFO: the connection's state (packetdrill's
+    /// `%{ assert tcpi_state == TCPI_… }%`), as [`crate::State::code`].
+    #[serde(rename = "TCP_INFO.tcpi_state")]
+    TcpState,
 }
 
 impl SockOpt {
@@ -198,6 +202,7 @@ impl SockOpt {
         (SockOpt::OutQNsd, &["SIOCOUTQNSD"]),
         (SockOpt::RcvBuf, &["SO_RCVBUF"]),
         (SockOpt::SndBuf, &["SO_SNDBUF"]),
+        (SockOpt::TcpState, &["TCP_INFO.tcpi_state", "tcpi_state"]),
     ];
 
     /// The canonical word.
@@ -745,7 +750,8 @@ calls! {
         = "getsockopt" ["ioctl"] "getsockopt S OPTION", Never,
         "read an option or a queue size: SO_ERROR (the pending error as the result, cleared; 0 if none), \
          SO_LINGER's two fields, TCP_LINGER2 (s), FIONREAD/SIOCINQ (bytes unread), SIOCOUTQ (unacknowledged), \
-         SIOCOUTQNSD (unsent); which exist where is the personality's `query_style`";
+         SIOCOUTQNSD (unsent), TCP_INFO.tcpi_state (the TCP state: `= FIN-WAIT-2`); which exist where is the \
+         personality's `query_style`";
     RcvTimeo { #[serde(rename = "fd")] sock: N::Sock [sock], ns: Duration [duration] }
         = "rcvtimeo" ["SO_RCVTIMEO"] "rcvtimeo S DURATION", Never,
         "SO_RCVTIMEO (0 = none): a blocking read that waits this long fails with the personality's `timeo_error`; \

@@ -219,6 +219,7 @@ pub fn getsockopt(s: &mut Socket, k: &Knobs, opt: SockOpt) -> CallResult {
         SockOpt::InQ | SockOpt::OutQ | SockOpt::OutQNsd => queue_size(s, style, opt),
         SockOpt::RcvBuf => Ok(u64::from(s.rcv_buf)),
         SockOpt::SndBuf => Ok(u64::from(s.snd_buf_opt)),
+        SockOpt::TcpState => Ok(s.state.code()),
     }
 }
 

@@ -51,6 +51,24 @@ impl State {
         State::TimeWait,
     ];
 
+    /// The number a step's result gives the state as (`getsockopt S
+    /// TCP_INFO.tcpi_state`): its place in [`State::ALL`], the same on every
+    /// stack (each kernel numbers its states its own way).
+    pub fn code(self) -> u64 {
+        State::ALL.iter().position(|&s| s == self).expect("listed") as u64
+    }
+
+    /// The state whose [`State::code`] is `n`.
+    pub fn from_code(n: u64) -> Option<State> {
+        State::ALL.get(usize::try_from(n).ok()?).copied()
+    }
+
+    /// A result of `getsockopt S TCP_INFO.tcpi_state` as traces show it:
+    /// the state's name (the number if it names none).
+    pub fn code_text(n: u64) -> String {
+        State::from_code(n).map_or(n.to_string(), |s| s.name().to_string())
+    }
+
     /// RFC spelling, as in traces and ladders.
     pub fn name(self) -> &'static str {
         match self {

@@ -159,6 +159,10 @@ fn norm(a: Action, expect: Option<sim::Expect>, r: &StepResult) -> String {
     match r {
         StepResult::Done(Ok(_)) if expect == Some(sim::Expect::Ok) => "ok".into(),
         StepResult::Done(Ok(v)) => match a {
+            Action::Getsockopt {
+                opt: model::call::SockOpt::TcpState,
+                ..
+            } => State::code_text(*v),
             Action::Write { .. } | Action::Read { .. } | Action::Getsockopt { .. } => v.to_string(),
             Action::Poll { also, .. } => {
                 model::call::poll_bits::text_each(*v, 1 + also.iter().count())

@@ -758,11 +758,33 @@ fn getsockopt(fd: i32, opt: SockOpt) -> Res {
         SockOpt::OutQNsd => sys::ioctl_int(fd, SIOCOUTQNSD),
         SockOpt::RcvBuf => sys::get_opt::<i32>(fd, libc::SOL_SOCKET, libc::SO_RCVBUF),
         SockOpt::SndBuf => sys::get_opt::<i32>(fd, libc::SOL_SOCKET, libc::SO_SNDBUF),
+        SockOpt::TcpState => sys::get_opt::<libc::tcp_info>(fd, libc::IPPROTO_TCP, libc::TCP_INFO)
+            .map(|i| linux_state(i.tcpi_state).map_or(-1, |s| s.code() as i32)),
     };
     match v {
         Ok(n) => Res::Ok(n.max(0) as u64),
         Err(e) => Res::Err(sys::errno_name(e)),
     }
+}
+
+/// A Linux `tcpi_state` (include/net/tcp_states.h: TCP_ESTABLISHED = 1 …
+/// TCP_CLOSING = 11) as the model's state.
+fn linux_state(n: u8) -> Option<model::State> {
+    use model::State::*;
+    const BY_NUMBER: [model::State; 11] = [
+        Established,
+        SynSent,
+        SynReceived,
+        FinWait1,
+        FinWait2,
+        TimeWait,
+        Closed,
+        CloseWait,
+        LastAck,
+        Listen,
+        Closing,
+    ];
+    BY_NUMBER.get(usize::from(n).checked_sub(1)?).copied()
 }
 
 /// O_NONBLOCK on or off.

@@ -1032,7 +1032,11 @@ fn parse_expectations(
     let expect = match rest {
         [] if blocked.is_some() => None,
         [] => return Err(parse_expect("", at).unwrap_err()),
-        [one] => Some(parse_expect(&one.text, shift(one))?),
+        [one] => Some(state_matches_op(
+            op,
+            parse_expect(&one.text, shift(one))?,
+            shift(one),
+        )?),
         [_, second, ..] => {
             return Err(err(
                 Class::Value,
@@ -1044,6 +1048,37 @@ fn parse_expectations(
         }
     };
     Ok((expect, blocked))
+}
+
+/// A TCP state is what `getsockopt S TCP_INFO.tcpi_state` returns, and only that.
+fn state_matches_op(op: &Op, e: Expect, at: Range<usize>) -> Result<Expect, StepError> {
+    let reads_state = matches!(
+        op,
+        Op::Getsockopt {
+            opt: SockOpt::TcpState,
+            ..
+        }
+    );
+    match (reads_state, e) {
+        (false, Expect::State(s)) => Err(err(
+            Class::Value,
+            at,
+            format!("`{}` here returns no TCP state", op.name()),
+            "a state",
+            Some(format!(
+                "a state is the result of `getsockopt S TCP_INFO.tcpi_state = {}`",
+                s.name()
+            )),
+        )),
+        (true, Expect::Value(_)) => Err(err(
+            Class::Value,
+            at,
+            "TCP_INFO.tcpi_state expects a TCP state".to_string(),
+            "a number",
+            Some("write the state: `= FIN-WAIT-2`".into()),
+        )),
+        _ => Ok(e),
+    }
 }
 
 /// A poll (select) step's expected revents (sets) name one lane per socket
@@ -1144,6 +1179,9 @@ fn parse_expect(text: &str, at: Range<usize>) -> Result<Expect, StepError> {
     if let Some(e) = Errno::parse(text) {
         return Ok(Expect::Error(e));
     }
+    if let Some(s) = model::State::ALL.into_iter().find(|s| s.name() == text) {
+        return Ok(Expect::State(s));
+    }
     if let Ok(v) = parse_size(text) {
         return Ok(Expect::Value(v));
     }
@@ -1152,7 +1190,7 @@ fn parse_expect(text: &str, at: Range<usize>) -> Result<Expect, StepError> {
         Class::Value,
         at,
         format!("bad expected result `{text}`"),
-        "expected a count, `eof`, `ok`, an errno, `N+ERRNO` or poll bits",
+        "expected a count, `eof`, `ok`, an errno, `N+ERRNO`, poll bits or a TCP state",
         Some(format!("errno names: {}", names.join(", "))),
     ))
 }

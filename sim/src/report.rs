@@ -283,6 +283,40 @@ impl<'a> Ladder<'a> {
     }
 }
 
+/// A call's result as the ladder shows it: revents by name for poll, a
+/// state by name for `TCP_INFO.tcpi_state`, else as the program prints it.
+fn returned_text(
+    spec: &WorldSpec,
+    host: model::HostId,
+    call: &SysCall,
+    result: &model::CallResult,
+) -> String {
+    match (call, result) {
+        (Call::Poll { also, .. }, Ok(bits)) => {
+            model::call::poll_bits::text_each(*bits, 1 + also.iter().count())
+        }
+        (Call::Select { also, .. }, Ok(sets)) => {
+            model::call::select_sets::text_each(*sets, 1 + also.iter().count())
+        }
+        (
+            Call::Getsockopt {
+                opt: SockOpt::TcpState,
+                ..
+            },
+            Ok(n),
+        ) => model::State::code_text(*n),
+        _ => result_text(spec, host, result),
+    }
+}
+
+/// The raw host's `expect` step that `proc` runs at `t` (its spec step is a
+/// `sleep 0`, which is how the trace records it).
+fn seg_expect_at(spec: &WorldSpec, proc: u16, t: Instant) -> Option<&crate::raw::SegExpect> {
+    spec.seg_expects
+        .iter()
+        .find(|x| x.proc == proc && x.window.0 == t)
+}
+
 /// One trace entry as the ladder shows it, or `None` for entries the ladder
 /// leaves out (receptions, bookkeeping). `isns` follows the SYNs seen so far.
 pub fn entry_text(spec: &WorldSpec, isns: &mut Isns, e: &Entry) -> Option<String> {
@@ -297,20 +331,15 @@ pub fn entry_text(spec: &WorldSpec, isns: &mut Isns, e: &Entry) -> Option<String
         What::Return {
             proc, call, result, ..
         } => {
-            let shown = match (call, result) {
-                (Call::Poll { also, .. }, Ok(bits)) => {
-                    model::call::poll_bits::text_each(*bits, 1 + also.iter().count())
-                }
-                (Call::Select { also, .. }, Ok(sets)) => {
-                    model::call::select_sets::text_each(*sets, 1 + also.iter().count())
-                }
-                _ => result_text(spec, e.host, result),
-            };
+            let shown = returned_text(spec, e.host, call, result);
             format!("{}: {} = {shown}", proc_name(proc), call_text(call, spec))
         }
         What::Fork { proc, child } => format!("{}: fork() → {}", proc_name(proc), proc_name(child)),
         What::Exit { proc } => format!("{}: exit()", proc_name(proc)),
-        What::Sleep { proc, ns } => format!("{}: sleep {} ms", proc_name(proc), duration_ms(*ns)),
+        What::Sleep { proc, ns } => match seg_expect_at(spec, *proc, e.t_ns) {
+            Some(x) if ns.is_zero() => format!("{}: expects {}", proc_name(proc), x.text),
+            _ => format!("{}: sleep {} ms", proc_name(proc), duration_ms(*ns)),
+        },
         What::Send { seg } => {
             isns.note(seg);
             let arrow = if seg.dst.host as usize > col {

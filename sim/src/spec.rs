@@ -86,6 +86,9 @@ pub enum Expect {
     /// A select step's sets per socket (`readfds,0`), packed as
     /// [`Expect::ReventsEach`] is, over this many sockets.
     SetsEach(u64, u8),
+    /// A TCP state (`getsockopt S TCP_INFO.tcpi_state = FIN-WAIT-2`): the
+    /// result is its [`model::State::code`].
+    State(model::State),
 }
 
 impl Expect {
@@ -106,6 +109,7 @@ impl Expect {
                 | Expect::SetsEach(v, _),
                 Ok(n),
             ) => n == v,
+            (Expect::State(s), Ok(n)) => n == s.code(),
             (Expect::Ok, Ok(_)) => true,
             (Expect::Error(e), Err(name)) => same(e, name),
             (Expect::ReadThenError(n, e), Err(name)) => partial == n && same(e, name),
@@ -124,6 +128,7 @@ impl Expect {
                 model::call::select_sets::text_each(n, usize::from(socks))
             }
             (Expect::ReadThenError(..), Err(e)) => format!("{partial}+{e}"),
+            (Expect::State(_), Ok(n)) => model::State::code_text(n),
             (_, Ok(n)) => n.to_string(),
             (_, Err(e)) => e.to_string(),
         }
@@ -145,6 +150,7 @@ impl std::fmt::Display for Expect {
                 usize::from(*socks),
             )),
             Expect::ReadThenError(n, e) => write!(f, "{n}+{e}"),
+            Expect::State(s) => f.write_str(s.name()),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! `tcpsim compare FILE`: one scenario under every pair of personalities of its
-//! first two hosts. A matrix of outcomes (rows: the first host's personality,
+//! first two hosts (a raw peer, which has no stack, is not varied). A matrix of
+//! outcomes (rows: the first host's personality,
 //! columns: the second's), then, for each two personalities that end
 //! differently, where their traces first diverge and which knob is responsible.
 
@@ -173,7 +174,16 @@ pub fn with_pair(
 fn run_cell(s: &Scenario, spec: Arc<WorldSpec>, a: &str, b: &str) -> Cell {
     let v = sim::run_verdict(&spec);
     let host = |h: u16| spec.hosts[h as usize].name.clone();
-    let failures = s.check_pair(&spec, a, b, &v);
+    let mut failures = s.check_pair(&spec, a, b, &v);
+    // A raw peer plays a script written for one stack (a packetdrill script):
+    // its steps' expectations hold for every personality it is run against.
+    if spec.hosts.iter().any(|h| h.raw.is_some()) {
+        for m in scenario::step_mismatches(&spec, &v) {
+            if !failures.contains(&m) {
+                failures.push(m);
+            }
+        }
+    }
     Cell {
         first: a.to_string(),
         second: b.to_string(),
@@ -450,6 +460,10 @@ impl Blame {
 
 pub struct Comparison {
     pub names: Vec<String>,
+    /// The first host's personalities (the matrix's rows) and the second's
+    /// (its columns): `names`, or a raw peer's own alone (it has no stack to vary).
+    pub rows: Vec<String>,
+    pub cols: Vec<String>,
     pub cells: Vec<Cell>,
     /// Each cell's world, as it ran.
     pub specs: Vec<Arc<WorldSpec>>,
@@ -462,16 +476,44 @@ pub fn compare(s: &Scenario, opts: &ScenarioOpts, names: &[String]) -> Result<Co
         .iter()
         .map(|n| personality_file::resolve(n, Path::new(".")))
         .collect::<Result<_, _>>()?;
-    let n = ps.len();
-    let mut cells = Vec::with_capacity(n * n);
-    let mut specs = Vec::with_capacity(n * n);
-    for pa in &ps {
-        for pb in &ps {
+    // A raw peer keeps its own personality, which it does not use.
+    let axis = |i: usize| match s.spec.hosts.get(i) {
+        Some(h) if h.raw.is_some() => vec![(*h.personality).clone()],
+        _ => ps.clone(),
+    };
+    let axes = [axis(0), axis(1)];
+    let nc = axes[1].len();
+    let mut cells = Vec::with_capacity(axes[0].len() * nc);
+    let mut specs = Vec::with_capacity(axes[0].len() * nc);
+    for pa in &axes[0] {
+        for pb in &axes[1] {
             let spec = with_pair(s, opts, [pa, pb])?;
             cells.push(run_cell(s, spec.clone(), &pa.name, &pb.name));
             specs.push(spec);
         }
     }
+    let divergences = divergences(s, opts, &axes, &cells, &specs);
+    let [rows, cols] = axes.map(|a| a.iter().map(|p| p.name.to_string()).collect());
+    Ok(Comparison {
+        names: names.to_vec(),
+        rows,
+        cols,
+        cells,
+        specs,
+        divergences,
+    })
+}
+
+/// For each varied host, each two of its personalities that end differently
+/// under some personality of the other host: where and why.
+fn divergences(
+    s: &Scenario,
+    opts: &ScenarioOpts,
+    axes: &[Vec<Personality>; 2],
+    cells: &[Cell],
+    specs: &[Arc<WorldSpec>],
+) -> Vec<Divergence> {
+    let nc = axes[1].len();
     let host_name = |i: usize| {
         s.spec
             .hosts
@@ -480,14 +522,16 @@ pub fn compare(s: &Scenario, opts: &ScenarioOpts, names: &[String]) -> Result<Co
     };
     let mut divergences = Vec::new();
     for pos in 0..2.min(s.spec.hosts.len()) {
+        let (ps, others) = (&axes[pos], &axes[1 - pos]);
+        let n = ps.len();
         for i in 0..n {
             for j in i + 1..n {
                 // The first other-host personality under which i and j end differently.
-                let found = (0..n).find_map(|k| {
+                let found = (0..others.len()).find_map(|k| {
                     let (ci, cj) = if pos == 0 {
-                        (i * n + k, j * n + k)
+                        (i * nc + k, j * nc + k)
                     } else {
-                        (k * n + i, k * n + j)
+                        (k * nc + i, k * nc + j)
                     };
                     (cells[ci].ending() != cells[cj].ending()).then_some((k, ci, cj))
                 });
@@ -500,14 +544,14 @@ pub fn compare(s: &Scenario, opts: &ScenarioOpts, names: &[String]) -> Result<Co
                     s,
                     opts,
                     (&ps[i], &ps[j]),
-                    (pos, &ps[k]),
+                    (pos, &others[k]),
                     (&cells[ci], &cells[cj]),
                 );
                 divergences.push(Divergence {
                     host: host_name(pos),
                     a: ps[i].name.to_string(),
                     b: ps[j].name.to_string(),
-                    other: ps[k].name.to_string(),
+                    other: others[k].name.to_string(),
                     a_ends: cells[ci].short(),
                     b_ends: cells[cj].short(),
                     at_ms,
@@ -522,12 +566,7 @@ pub fn compare(s: &Scenario, opts: &ScenarioOpts, names: &[String]) -> Result<Co
             }
         }
     }
-    Ok(Comparison {
-        names: names.to_vec(),
-        cells,
-        specs,
-        divergences,
-    })
+    divergences
 }
 
 fn colour(c: &Cell, text: &str, styled: bool) -> String {
@@ -570,12 +609,12 @@ pub fn text(s: &Scenario, c: &Comparison, styled: bool) -> String {
 /// cell's ending in a few characters (so five columns fit 100), then a legend
 /// naming the RST causes the cells refer to by letter.
 fn matrix_text(o: &mut String, s: &Scenario, c: &Comparison, styled: bool) {
-    let n = c.names.len();
+    let n = c.cols.len();
     let h0 = s.spec.hosts.first().map_or("first", |h| h.name.as_str());
     let h1 = s.spec.hosts.get(1).map_or("second", |h| h.name.as_str());
     let corner = format!("{h0} \\ {h1}");
     let w0 = c
-        .names
+        .rows
         .iter()
         .map(|x| x.len())
         .max()
@@ -585,17 +624,19 @@ fn matrix_text(o: &mut String, s: &Scenario, c: &Comparison, styled: bool) {
     let marks: Vec<String> = c.cells.iter().map(|x| x.mark(&mut causes)).collect();
     let widths: Vec<usize> = (0..n)
         .map(|j| {
-            let widest = (0..n).map(|i| marks[i * n + j].chars().count()).max();
-            widest.unwrap_or(0).max(c.names[j].len())
+            let widest = (0..c.rows.len())
+                .map(|i| marks[i * n + j].chars().count())
+                .max();
+            widest.unwrap_or(0).max(c.cols[j].len())
         })
         .collect();
     let _ = write!(o, "{corner:<w0$}");
-    for (j, name) in c.names.iter().enumerate() {
+    for (j, name) in c.cols.iter().enumerate() {
         let _ = write!(o, "  {name:<w$}", w = widths[j]);
     }
     o.truncate(o.trim_end().len());
     o.push('\n');
-    for (i, name) in c.names.iter().enumerate() {
+    for (i, name) in c.rows.iter().enumerate() {
         let _ = write!(o, "{name:<w0$}");
         for (j, width) in widths.iter().enumerate() {
             let (cell, t) = (&c.cells[i * n + j], &marks[i * n + j]);
@@ -689,18 +730,18 @@ pub fn csv(c: &Comparison) -> String {
 }
 
 pub fn markdown(s: &Scenario, c: &Comparison) -> String {
-    let n = c.names.len();
+    let n = c.cols.len();
     let h0 = s.spec.hosts.first().map_or("first", |h| h.name.as_str());
     let h1 = s.spec.hosts.get(1).map_or("second", |h| h.name.as_str());
     let mut o = format!("| {h0} \\ {h1} |");
-    for name in &c.names {
+    for name in &c.cols {
         let _ = write!(o, " {name} |");
     }
     o.push_str("\n|---|");
     o.push_str(&"---|".repeat(n));
     o.push('\n');
-    for i in 0..n {
-        let _ = write!(o, "| **{}** |", c.names[i]);
+    for (i, row) in c.rows.iter().enumerate() {
+        let _ = write!(o, "| **{row}** |");
         for j in 0..n {
             let _ = write!(o, " {} |", c.cells[i * n + j].short().replace('|', "\\|"));
         }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 /// The id of cell `k`'s section.
 fn cell_id(c: &Comparison, k: usize) -> String {
-    let n = c.names.len();
+    let n = c.cols.len();
     format!("cell-{}-{}", k / n, k % n)
 }
 
@@ -69,19 +69,19 @@ pub fn compare_report(s: &Scenario, c: &Comparison) -> String {
 
 /// Rows: the first host's personality; columns: the second's.
 fn matrix(s: &Scenario, c: &Comparison) -> Markup {
-    let n = c.names.len();
+    let n = c.cols.len();
     let h0 = s.spec.hosts.first().map_or("first", |h| h.name.as_str());
     let h1 = s.spec.hosts.get(1).map_or("second", |h| h.name.as_str());
     html! {
         div.scroll { table.matrix {
             thead { tr {
                 th.corner { "rows: " (h0) br; "columns: " (h1) }
-                @for name in &c.names { th scope="col" { (name) } }
+                @for name in &c.cols { th scope="col" { (name) } }
             } }
             tbody {
-                @for i in 0..n {
+                @for (i, row) in c.rows.iter().enumerate() {
                     tr {
-                        th scope="row" { (c.names[i]) }
+                        th scope="row" { (row) }
                         @for j in 0..n { (matrix_cell(s, c, i * n + j)) }
                     }
                 }

@@ -710,6 +710,13 @@ fn getsockopt(sock: u32, opt: SockOpt, result: CallResult) -> Result<String, Une
                  packetdrill` reads no SO_LINGER back: export a scenario without it",
             ))
         }
+        SockOpt::TcpState => {
+            return Err(no(
+                "getsockopt TCP_INFO.tcpi_state",
+                "packetdrill reads tcp_info only in a %{ python }% block, which the export does \
+                 not write: export a scenario without it",
+            ))
+        }
     };
     Ok(text)
 }

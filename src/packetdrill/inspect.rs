@@ -126,13 +126,7 @@ impl Runner {
     /// A `%{ python }%` block: `assert tcpi_state == TCPI_STATE` is read,
     /// anything else is unsupported.
     pub(super) fn code(&mut self, line: usize, code: &str) -> Result<(), Failure> {
-        let want = code
-            .trim()
-            .strip_prefix("assert tcpi_state ==")
-            .map(str::trim)
-            .and_then(|w| w.strip_prefix("TCPI_"))
-            .and_then(State::parse);
-        let Some(want) = want else {
+        let Some(want) = tcpi_state_assert(code) else {
             self.unsupported(
                 line,
                 "%{ python }% blocks inspect the kernel's tcp_info, which the model does not keep (only `assert tcpi_state == …` is read)".into(),
@@ -164,6 +158,16 @@ impl Runner {
             ),
         ))
     }
+}
+
+/// The state a `%{ assert tcpi_state == TCPI_STATE }%` block asserts, or
+/// `None` for any other Python.
+pub(super) fn tcpi_state_assert(code: &str) -> Option<State> {
+    code.trim()
+        .strip_prefix("assert tcpi_state ==")
+        .map(str::trim)
+        .and_then(|w| w.strip_prefix("TCPI_"))
+        .and_then(State::parse)
 }
 
 #[cfg(test)]

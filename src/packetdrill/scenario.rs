@@ -16,10 +16,11 @@ use super::report::Unsupported;
 use super::run::{Runner, REMOTE_ISN, SCRIPT_PORT};
 use super::syscall::{map, Mapped};
 use model::call::Rename;
+use model::call::SockOpt;
 use model::personality::Knobs;
 use model::{Call, Duration, Errno, Fds, Instant, Personality};
 use scenario::steps::{StepDef, Text, Tok};
-use sim::spec::{At, Expect};
+use sim::spec::{At, Expect, Within};
 use std::fmt::Write;
 
 /// The host under test and the raw peer, as the file names them.
@@ -41,7 +42,10 @@ pub fn to_scenario(
     tolerance_usecs: Usecs,
 ) -> Result<String, Unsupported> {
     let (knobs, start) = leading_knobs(script, personality)?;
-    let mut c = Converter::default();
+    let mut c = Converter {
+        tolerance_usecs,
+        ..Converter::default()
+    };
     let events = &script.events[start..];
     // Sysctls after the last other event (the suites restore their settings
     // there) change nothing the run does.
@@ -144,6 +148,11 @@ struct Converter {
     peer_shift: Option<u8>,
     our_syn_without_wscale: bool,
     nonblocking: std::collections::BTreeSet<u32>,
+    /// The descriptor `socket()` or `accept()` returned last (packetdrill's
+    /// `socket_under_test`, which `tcpi_state` is read from).
+    under_test: Option<u32>,
+    /// How far a blocking call's return may be from its `...END`.
+    tolerance_usecs: Usecs,
     /// Events so far: the nanoseconds each is put after its script time, so
     /// that events of one instant happen in script order, as the runner
     /// takes them (the two hosts' steps would otherwise run in either order).
@@ -159,13 +168,35 @@ impl Converter {
         let t = (t, self.order_ns);
         match &e.what {
             What::Packet(p) => self.packet(e.line, t, p),
-            What::Syscall(s) => self.syscall(e.line, t, s, linux),
+            What::Syscall(s) => self.syscall((e.line, e.time), t, s, linux),
             What::Command(c) => self.command(e.line, t, c),
-            What::Code(_) => Err(nope(
-                e.line,
-                "a %{ python }% block (tcp_info): no scenario step reads a socket's state mid-run",
-            )),
+            What::Code(code) => self.code(e.line, t, code),
         }
+    }
+
+    /// `%{ assert tcpi_state == TCPI_STATE }%` as a step reading the state
+    /// of the socket under test, as the runner checks it (inspect.rs).
+    fn code(&mut self, line: usize, t: (Usecs, u64), code: &str) -> Result<(), Unsupported> {
+        let Some(state) = super::inspect::tcpi_state_assert(code) else {
+            return Err(nope(
+                line,
+                "a %{ python }% block other than `assert tcpi_state == …`: a scenario reads no other tcp_info field",
+            ));
+        };
+        let Some(sock) = self.under_test else {
+            return Err(nope(
+                line,
+                "%{ assert tcpi_state }%: no socket under test is open",
+            ));
+        };
+        let call: Call<Fds> = Call::Getsockopt {
+            sock,
+            opt: SockOpt::TcpState,
+        };
+        let op = call.rename(&mut Names { ret: 0 });
+        self.steps
+            .push(step_def(t, op, Some(Expect::State(state)), None));
+        Ok(())
     }
 
     /// A shell command after the first event: a sockstat count becomes a
@@ -254,16 +285,14 @@ impl Converter {
         Ok(())
     }
 
+    /// `(line, time)`: where the call is and its time as the script writes it.
     fn syscall(
         &mut self,
-        line: usize,
+        (line, e_time): (usize, Time),
         t: (Usecs, u64),
         s: &Syscall,
         linux: bool,
     ) -> Result<(), Unsupported> {
-        if s.end.is_some() {
-            return Err(nope(line, "a blocking call's return time `...END`"));
-        }
         let o_nonblock = if linux { 0x800 } else { 0x4 };
         let nb = self.nonblocking.clone();
         let call = match map(s, |fd| nb.contains(&fd), o_nonblock) {
@@ -278,10 +307,33 @@ impl Converter {
                 false => self.nonblocking.remove(&sock),
             };
         }
+        if matches!(call, Call::Socket { .. } | Call::Accept { .. }) && s.ret >= 0 {
+            self.under_test = Some(s.ret as u32);
+        }
         let op = call.rename(&mut Names { ret: s.ret });
         let expect = expectation(s, &call);
-        self.steps.push(step_def(t, op, expect));
+        let blocked = self.blocked(e_time, t.0, s);
+        self.steps.push(step_def(t, op, expect, blocked));
         Ok(())
+    }
+
+    /// A blocking call's `...END` as how long it blocks: END counts from
+    /// what the line's start counts from, as the runner takes it
+    /// (`Runner::return_window`, `run.c` `adjust_relative_event_times`).
+    fn blocked(&self, start_time: Time, start: Usecs, s: &Syscall) -> Option<Within> {
+        let anchor = match start_time {
+            Time::Rel(t) => start - t,
+            _ => 0,
+        };
+        let end = match s.end? {
+            Time::Abs(t) => anchor + t,
+            Time::Rel(t) => start + t,
+            _ => start,
+        };
+        Some(Within {
+            ns: Duration::from_ns((end - start).max(0) as u64 * 1000),
+            tolerance_ns: Duration::from_ns(self.tolerance_usecs.max(0) as u64 * 1000),
+        })
     }
 }
 
@@ -340,7 +392,12 @@ fn ns((t, order_ns): (Usecs, u64)) -> Duration {
     Duration::from_ns(t.max(0) as u64 * 1000 + order_ns)
 }
 
-fn step_def(t: (Usecs, u64), op: Call<Text>, expect: Option<Expect>) -> String {
+fn step_def(
+    t: (Usecs, u64),
+    op: Call<Text>,
+    expect: Option<Expect>,
+    blocked: Option<Within>,
+) -> String {
     let d = StepDef {
         at: At::Abs(Instant::ZERO + ns(t)),
         after: None,
@@ -348,7 +405,7 @@ fn step_def(t: (Usecs, u64), op: Call<Text>, expect: Option<Expect>) -> String {
         op,
         label: None,
         expect,
-        blocked: None,
+        blocked,
         segment: None,
     };
     format!("{:?},", d.to_string())

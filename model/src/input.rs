@@ -176,6 +176,7 @@ impl Socket {
         let t = &mut self.tcb;
         t.cwnd = p.initial_cwnd_segs.value.max(1) * t.mss;
         t.snd_wnd = seg.wnd;
+        t.max_snd_wnd = t.max_snd_wnd.max(seg.wnd);
         t.snd_wl1 = Offset::SYN;
     }
 
@@ -465,6 +466,7 @@ impl Socket {
         }
         let t = &mut self.tcb;
         t.snd_wnd = seg.wnd;
+        t.max_snd_wnd = t.max_snd_wnd.max(seg.wnd);
         t.snd_wl1 = t.seq_offset(seg.seq);
         t.snd_wl2 = ack;
         // A listener's connection learns its buffers when it is established (BSD syncache_socket).
@@ -564,6 +566,7 @@ impl Socket {
             return;
         }
         t.snd_wnd = seg.wnd;
+        t.max_snd_wnd = t.max_snd_wnd.max(seg.wnd);
         t.snd_wl1 = seq;
         t.snd_wl2 = ack;
         if t.send_timer.is_persist() && t.snd_wnd > 0 {

@@ -240,6 +240,8 @@ pub struct Tcb {
     pub ts_ok: bool,
     /// Window scaling: offered (SYN-SENT), then agreed by both ends.
     pub ws_ok: bool,
+    /// The largest window the peer has offered (Linux tp->max_window).
+    pub max_snd_wnd: u32,
     /// Our window-scale shift once agreed (Linux `rx_opt.rcv_wscale`): the
     /// windows we offer are multiples of 1 << it, at most 65535 << it.
     pub rcv_wscale: u8,
@@ -262,6 +264,22 @@ pub struct Tcb {
 }
 
 impl Tcb {
+    /// The send MSS bounded by half the largest window the peer offered
+    /// (Linux tcp_bound_to_half_wnd: when that window exceeds TCP_MSS_DEFAULT,
+    /// at least 68 octets less the TCP header).
+    pub fn mss_bound_to_half_wnd(&self) -> u32 {
+        let cutoff = if self.max_snd_wnd > TCP_MSS_DEFAULT {
+            self.max_snd_wnd / 2
+        } else {
+            self.max_snd_wnd
+        };
+        if cutoff > 0 && self.mss > cutoff {
+            cutoff.max(68 - 20)
+        } else {
+            self.mss
+        }
+    }
+
     /// The wire number of `off` in our stream.
     #[inline]
     pub fn snd_seq(&self, off: Offset) -> Seq {

@@ -27,9 +27,16 @@ impl Socket {
 
     /// ACK now if `now`, or if two full segments are unacknowledged; else delay.
     fn ack_at_once_or_delay(&mut self, ctx: &Ctx, now: bool) {
-        let t = &mut self.tcb;
-        if now || t.rcv_nxt - t.last_ack_sent >= 2 * t.mss as u64 {
-            t.ack_now = true;
+        let t = &self.tcb;
+        let unacked = t.rcv_nxt - t.last_ack_sent;
+        let segs = if ctx.p.ack_needs_window_advance.value {
+            // Linux __tcp_ack_snd_check: more than rcv_mss, and a window no smaller.
+            unacked > t.mss as u64 && (t.unread == 0 || self.free_rcv_wnd() >= t.rcv_wnd_sent)
+        } else {
+            unacked >= 2 * t.mss as u64
+        };
+        if now || segs {
+            self.tcb.ack_now = true;
         } else {
             self.delay_ack(ctx);
         }

@@ -394,7 +394,9 @@ impl Host {
             }
             Call::RcvBuf { bytes, .. } => {
                 let factor = self.personality.knobs.rcvbuf_setsockopt_factor.value;
-                self.sock_mut(sid).set_rcv_buf(bytes.saturating_mul(factor));
+                let s = self.sock_mut(sid);
+                s.set_rcv_buf(bytes.saturating_mul(factor));
+                s.rcv_buf_locked = true;
             }
             Call::SndBuf { bytes, .. } => {
                 let factor = self.personality.knobs.sndbuf_setsockopt_factor.value;
@@ -645,6 +647,7 @@ impl Host {
         s.remote = to;
         s.init_tcb(iss, k, k.rto_initial_ms.value.duration());
         s.tcb.ts_ok = k.tcp_timestamps.value;
+        s.tcb.ws_ok = k.tcp_window_scaling.value;
         if k.connect_timeout_s.value.0 > 0 {
             let at = now + k.connect_timeout_s.value.duration();
             s.tcb.close_timer = Some((at, CloseTimer::Connect));

@@ -107,6 +107,7 @@ impl Socket {
             snd_buf: _,
             snd_buf_opt: _,
             snd_buf_locked: _,
+            rcv_buf_locked: _,
             wnd: _,
             mss_local: _,
             listener: _,
@@ -126,7 +127,8 @@ impl Tcb {
             ooo: _, ooo_fin: _, cwnd: _, ssthresh: _, dupacks: _, srtt: _, rttvar: _, rto: _,
             retries: _, refusals: _, retry_after_refusal: _, probes_out: _,
             keepalive_probes: _, ack_now: _, last_ack_sent: _, rcv_wnd_sent: _, ts_ok: _,
-            quick_acks: _, pingpong: _, snd_sml: _,
+            quick_acks: _, pingpong: _, snd_sml: _, ws_ok: _, max_snd_wnd: _, rcv_wscale: _, rcv_ssthresh: _,
+            rcv_ratio_measured: _,
             // The instants:
             rtt_probe, keepalive_at, first_syn_at, send_timer, delack_at, data_rcvd_at,
             close_timer,

@@ -37,12 +37,20 @@ pub struct Process {
     pub exited: bool,
 }
 
+/// The largest MSS IPv4 allows: its 16-bit total length (65535, Linux
+/// IPV4_MAX_PMTU) less 40 octets of headers. Linux ipv4_default_advmss()
+/// takes the smaller of this and the MTU's: 65495 on a 65536-byte loopback.
+pub const IPV4_MSS_MAX: u32 = 65_535 - 40;
+
 /// Static facts about a host, fixed when the world is built.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub struct HostConfig {
     pub id: HostId,
-    /// Our MSS, from the path MTU.
+    /// Our MSS, from the path MTU (at most [`IPV4_MSS_MAX`]).
     pub mss: u32,
+    /// The path is a loopback interface (the world's network profile): it
+    /// decides the receive buffer's share for data (`scaling_ratio_loopback`).
+    pub loopback: bool,
     /// Key of the deterministic ISN function (from the world's seed).
     pub isn_key: u64,
     /// A fixed ISN for every connection (tests of wrap-around), instead of the function.
@@ -144,8 +152,8 @@ impl Host {
             local,
             k.rcv_buf_bytes.value,
             k.snd_buf_bytes.value,
-            WndRule::of(k),
-            self.cfg.mss,
+            WndRule::of(k, self.cfg.loopback),
+            self.cfg.mss.min(IPV4_MSS_MAX),
         )
     }
 
@@ -418,6 +426,7 @@ impl Host {
         child.snd_buf = listener.snd_buf;
         child.snd_buf_opt = listener.snd_buf_opt;
         child.snd_buf_locked = listener.snd_buf_locked;
+        child.rcv_buf_locked = listener.rcv_buf_locked;
         child.linger = listener.linger;
         child.reuse_addr = listener.reuse_addr;
         child.nodelay = listener.nodelay;

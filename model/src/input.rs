@@ -121,6 +121,7 @@ impl Socket {
         self.learn_peer_syn(ctx.p, seg, self.tcb.ts_ok);
         self.round_bufs_to_mss(ctx.p);
         self.expand_snd_buf(ctx.p);
+        self.init_rcv_window();
         let t = &mut self.tcb;
         if ack_ok {
             t.snd_una = ack;
@@ -167,10 +168,15 @@ impl Socket {
         t.rcv_nxt = Offset::FIRST_DATA;
         t.last_ack_sent = t.rcv_nxt;
         t.ts_ok = ts_offered && seg.opts.ts();
+        t.ws_ok = p.tcp_window_scaling.value && seg.opts.ws();
+        if t.ws_ok {
+            self.tcb.rcv_wscale = self.wscale_offer(p);
+        }
         self.set_send_mss(seg.mss);
         let t = &mut self.tcb;
         t.cwnd = p.initial_cwnd_segs.value.max(1) * t.mss;
         t.snd_wnd = seg.wnd;
+        t.max_snd_wnd = t.max_snd_wnd.max(seg.wnd);
         t.snd_wl1 = Offset::SYN;
     }
 
@@ -460,11 +466,13 @@ impl Socket {
         }
         let t = &mut self.tcb;
         t.snd_wnd = seg.wnd;
+        t.max_snd_wnd = t.max_snd_wnd.max(seg.wnd);
         t.snd_wl1 = t.seq_offset(seg.seq);
         t.snd_wl2 = ack;
         // A listener's connection learns its buffers when it is established (BSD syncache_socket).
         self.round_bufs_to_mss(ctx.p);
         self.expand_snd_buf(ctx.p);
+        self.init_rcv_window();
         self.set_state(ctx, State::Established, Rule::RcvAckOfSyn);
         // Data kept from a simultaneous-open SYN becomes readable now, with no
         // ACK of its own (BSD tcp_reass(tp, NULL, ...) only wakes the reader).
@@ -558,6 +566,7 @@ impl Socket {
             return;
         }
         t.snd_wnd = seg.wnd;
+        t.max_snd_wnd = t.max_snd_wnd.max(seg.wnd);
         t.snd_wl1 = seq;
         t.snd_wl2 = ack;
         if t.send_timer.is_persist() && t.snd_wnd > 0 {
@@ -674,6 +683,7 @@ impl Socket {
         let new = end - self.tcb.rcv_nxt;
         self.note_data_arrival(ctx);
         let taken = self.deliver(ctx, new, discard);
+        self.grow_rcv_window(taken as u32);
         if taken < new {
             self.tcb.ack_now = true; // beyond the window: dropped, re-ACK
         }

@@ -80,7 +80,15 @@ impl Socket {
                 let len = unsent.min(room).min(t.mss as u64) as u32;
                 // Sender-side silly-window avoidance (RFC 9293 §3.8.6.2.1): hold a
                 // short segment while data is in flight and more is queued.
-                if len < t.mss && (len as u64) < unsent && in_flight > 0 {
+                // Linux waits even with nothing in flight (tcp_snd_wnd_test),
+                // for a segment of its MSS bounded by half the largest window.
+                let full_only = ctx.p.snd_wnd_full_segment.value;
+                let mss_now = if full_only {
+                    self.tcb.mss_bound_to_half_wnd()
+                } else {
+                    t.mss
+                };
+                if len < mss_now && (len as u64) < unsent && (in_flight > 0 || full_only) {
                     break;
                 }
                 let last = len as u64 == unsent;

@@ -123,10 +123,19 @@ impl SynOpts {
     /// RFC 7323 timestamps. Once agreed every segment carries them; only their
     /// 12 octets are modelled.
     pub const TS: SynOpts = SynOpts(1);
+    /// RFC 7323 window scaling offered. The shift itself is the sender's
+    /// affair: windows here are counted in octets, so only whether both ends
+    /// agreed (and so round their windows to the shift) is carried.
+    pub const WS: SynOpts = SynOpts(2);
 
     #[inline]
     pub fn ts(self) -> bool {
         self.0 & SynOpts::TS.0 != 0
+    }
+
+    #[inline]
+    pub fn ws(self) -> bool {
+        self.0 & SynOpts::WS.0 != 0
     }
 }
 

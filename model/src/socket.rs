@@ -51,17 +51,56 @@ pub struct WndRule {
     pub rounding: RcvWndRounding,
     /// `syncache_wnd_clip`.
     pub syncache_clip: bool,
+    /// `rcv_ssthresh_growth`.
+    pub growth: bool,
+    /// `scaling_ratio_loopback` on a loopback path (1/256), else 0: `pct` applies.
+    pub ratio_256: u32,
 }
 
 impl WndRule {
-    pub fn of(p: &Knobs) -> WndRule {
+    /// The rule for a socket on a path that is `loopback` or not.
+    pub fn of(p: &Knobs, loopback: bool) -> WndRule {
         WndRule {
             initial_pct: p.rcv_wnd_initial_pct.value,
             pct: p.rcv_wnd_pct.value,
             rounding: p.rcv_wnd_rounding.value,
             syncache_clip: p.syncache_wnd_clip.value,
+            growth: p.rcv_ssthresh_growth.value,
+            ratio_256: if loopback {
+                p.scaling_ratio_loopback.value
+            } else {
+                0
+            },
         }
     }
+
+    /// The share of `bytes` received data may fill.
+    fn data_share(&self, bytes: u32) -> u32 {
+        let b = bytes as u64;
+        let share = match self.ratio_256 {
+            0 => b * self.pct as u64 / 100,
+            r => b * r as u64 / 256,
+        };
+        share.min(u32::MAX as u64) as u32
+    }
+}
+
+/// Linux TCP_MSS_DEFAULT: the receive MSS a connection assumes until a
+/// longer segment arrives (tcp_initialize_rcv_mss), so the first one longer
+/// is the one tcp_measure_rcv_mss measures.
+pub const TCP_MSS_DEFAULT: u32 = 536;
+
+/// Linux tcp_event_data_recv: shorter segments do not grow the window.
+pub const GROW_WINDOW_MIN_LEN: u32 = 128;
+
+/// The largest window-scale shift (RFC 7323 §2.3, Linux TCP_MAX_WSCALE).
+pub const WSCALE_MAX: u32 = 14;
+
+/// Rounds `x` up to a multiple of 1 << `shift` (Linux ALIGN).
+#[inline]
+pub fn align_up(x: u32, shift: u8) -> u32 {
+    let unit = 1u64 << shift;
+    ((x as u64).div_ceil(unit) * unit).min(u32::MAX as u64) as u32
 }
 
 /// What a call into the model needs besides the socket: knobs, time, output.
@@ -199,6 +238,19 @@ pub struct Tcb {
     pub rcv_wnd_sent: u32,
     /// Timestamps option: offered (SYN-SENT), then agreed by both ends.
     pub ts_ok: bool,
+    /// Window scaling: offered (SYN-SENT), then agreed by both ends.
+    pub ws_ok: bool,
+    /// The largest window the peer has offered (Linux tp->max_window).
+    pub max_snd_wnd: u32,
+    /// Our window-scale shift once agreed (Linux `rx_opt.rcv_wscale`): the
+    /// windows we offer are multiples of 1 << it, at most 65535 << it.
+    pub rcv_wscale: u8,
+    /// How far the offered window may grow for now (Linux `rcv_ssthresh`,
+    /// `rcv_ssthresh_growth`); 0 before establishment sets it: no limit.
+    pub rcv_ssthresh: u32,
+    /// A data segment has been measured (Linux tcp_measure_rcv_mss set
+    /// scaling_ratio): the clamp follows the buffer's share for data.
+    pub rcv_ratio_measured: bool,
     /// ACKs still to send at once, quick-ACK mode (Linux `icsk_ack.quick`).
     pub quick_acks: u32,
     /// Interactive mode: ACKs wait for a reply to ride on (Linux `icsk_ack.pingpong`).
@@ -212,6 +264,22 @@ pub struct Tcb {
 }
 
 impl Tcb {
+    /// The send MSS bounded by half the largest window the peer offered
+    /// (Linux tcp_bound_to_half_wnd: when that window exceeds TCP_MSS_DEFAULT,
+    /// at least 68 octets less the TCP header).
+    pub fn mss_bound_to_half_wnd(&self) -> u32 {
+        let cutoff = if self.max_snd_wnd > TCP_MSS_DEFAULT {
+            self.max_snd_wnd / 2
+        } else {
+            self.max_snd_wnd
+        };
+        if cutoff > 0 && self.mss > cutoff {
+            cutoff.max(68 - 20)
+        } else {
+            self.mss
+        }
+    }
+
     /// The wire number of `off` in our stream.
     #[inline]
     pub fn snd_seq(&self, off: Offset) -> Seq {
@@ -315,6 +383,9 @@ pub struct Socket {
     pub snd_buf: u32,
     /// SO_SNDBUF was set: the buffer no longer autotunes (Linux SOCK_SNDBUF_LOCK).
     pub snd_buf_locked: bool,
+    /// SO_RCVBUF was set (Linux SOCK_RCVBUF_LOCK): the window-scale shift
+    /// follows the buffer, not `tcp_rmem_max_bytes`.
+    pub rcv_buf_locked: bool,
     /// What getsockopt(SO_SNDBUF) reads: `snd_buf`, times
     /// `sndbuf_setsockopt_factor` once set by setsockopt.
     pub snd_buf_opt: u32,
@@ -361,6 +432,7 @@ impl Socket {
             snd_buf,
             snd_buf_opt: snd_buf,
             snd_buf_locked: false,
+            rcv_buf_locked: false,
             wnd,
             mss_local,
             listener: None,
@@ -377,7 +449,7 @@ impl Socket {
         let share = |pct: u32| (bytes as u64 * pct as u64 / 100).min(u32::MAX as u64) as u32;
         self.rcv_buf = bytes;
         self.rcv_clamp = share(self.wnd.initial_pct);
-        self.rcv_space = share(self.wnd.pct);
+        self.rcv_space = self.wnd.data_share(bytes);
     }
 
     /// With `buf_mss_roundup`, rounds both buffers up to a multiple of the
@@ -506,7 +578,9 @@ impl Socket {
             }
             return self.initial_rcv_wnd();
         }
-        self.free_rcv_wnd().max(self.promised_rcv_wnd())
+        // tcp_select_window never shrinks: the promise, in units of the shift.
+        let promised = align_up(self.promised_rcv_wnd(), self.tcb.rcv_wscale);
+        self.free_rcv_wnd().max(promised)
     }
 
     /// How far beyond RCV.NXT the window we last advertised reaches (0 once
@@ -541,26 +615,124 @@ impl Socket {
     /// The window the free space allows now: the share of the buffer data may
     /// fill (`rcv_wnd_pct`) less what is unread, within the clamp.
     #[inline]
-    fn free_rcv_wnd(&self) -> u32 {
+    pub(crate) fn free_rcv_wnd(&self) -> u32 {
         let clamp = self.rcv_clamp;
         let free = (self.rcv_space as u64).saturating_sub(self.tcb.unread) as u32;
         match self.wnd.rounding {
             RcvWndRounding::FreeSpace => free.min(clamp),
-            RcvWndRounding::MssMultiple => {
-                // Linux __tcp_select_window, with rcv_mss taken as our MSS.
-                let mss = self.tcb.mss.max(1);
-                if free < clamp / 2 && free < mss {
-                    return 0;
-                }
-                let free = free.min(clamp);
-                let cur = self.tcb.rcv_wnd_sent;
-                if cur.saturating_add(mss) <= free || cur > free {
-                    free / mss * mss
-                } else {
-                    cur
-                }
+            RcvWndRounding::MssMultiple => self.linux_select_window(free),
+        }
+    }
+
+    /// Linux __tcp_select_window, with rcv_mss taken as our MSS: below half
+    /// the full space the free space is rounded down to the shift's unit and
+    /// is 0 under one MSS or a sixteenth of the buffer's share; at most
+    /// rcv_ssthresh; then, scaled, rounded up to the unit (ALIGN), unscaled,
+    /// to the MSS unless the current offer is within one MSS of it.
+    fn linux_select_window(&self, mut free: u32) -> u32 {
+        let t = &self.tcb;
+        let (mss, ws) = (t.mss.max(1), t.rcv_wscale);
+        let full = self.rcv_clamp.min(self.rcv_space);
+        if free < full / 2 {
+            free = free >> ws << ws;
+            if free < self.rcv_space >> 4 || free < mss {
+                return 0;
             }
         }
+        free = free.min(self.rcv_clamp);
+        if self.wnd.growth && t.rcv_ssthresh > 0 {
+            free = free.min(t.rcv_ssthresh);
+        }
+        if ws > 0 {
+            return align_up(free, ws);
+        }
+        let cur = t.rcv_wnd_sent;
+        if cur.saturating_add(mss) <= free || cur > free {
+            free / mss * mss
+        } else {
+            cur
+        }
+    }
+
+    /// The MSS we announced, less the timestamps option once agreed (Linux
+    /// tp->advmss, which tcp_rcv_synsent_state_process and
+    /// tcp_openreq_init_rwin reduce by TCPOLEN_TSTAMP_ALIGNED).
+    fn adv_mss(&self) -> u32 {
+        let ts = if self.tcb.ts_ok { TSOPT_LEN } else { 0 };
+        self.mss_local.saturating_sub(ts).max(1)
+    }
+
+    /// The window-scale shift our SYN offers (Linux tcp_select_initial_window):
+    /// enough for the largest buffer autotuning may reach, or for the buffer
+    /// SO_RCVBUF set (its share at the default ratio, tcp_full_space).
+    pub(crate) fn wscale_offer(&self, p: &Knobs) -> u8 {
+        let space = if self.rcv_buf_locked {
+            self.rcv_clamp
+        } else {
+            self.rcv_clamp.max(p.tcp_rmem_max_bytes.value)
+        };
+        (space.max(1).ilog2().saturating_sub(15)).min(WSCALE_MAX) as u8
+    }
+
+    /// At establishment, with `rcv_ssthresh_growth` (Linux
+    /// tcp_init_buffer_space): the clamp keeps one segment in reserve below
+    /// the full space, and the window starts from the first one offered.
+    pub(crate) fn init_rcv_window(&mut self) {
+        if !self.wnd.growth {
+            return;
+        }
+        let advmss = self.adv_mss();
+        let full = self.rcv_clamp;
+        let most = if self.tcb.ws_ok {
+            (u16::MAX as u32) << self.tcb.rcv_wscale
+        } else {
+            u16::MAX as u32
+        };
+        let mut clamp = full.min(most);
+        if clamp > 2 * advmss && clamp + advmss > full {
+            clamp = (2 * advmss).max(full - advmss);
+        }
+        self.rcv_clamp = clamp;
+        self.tcb.rcv_ssthresh = self.tcb.rcv_wnd_sent.min(clamp).max(1);
+    }
+
+    /// In-order data of `len` octets has been queued, with
+    /// `rcv_ssthresh_growth` (Linux tcp_event_data_recv): the first segment
+    /// longer than TCP_MSS_DEFAULT is measured (tcp_measure_rcv_mss: the clamp
+    /// becomes the buffer's share for data, tcp_set_window_clamp), then
+    /// tcp_grow_window raises rcv_ssthresh by twice the segment (at least
+    /// two MSS) within the room the free space leaves, and asks for an ACK
+    /// at once (icsk_ack.quick).
+    pub(crate) fn grow_rcv_window(&mut self, len: u32) {
+        if !self.wnd.growth || self.tcb.rcv_ssthresh == 0 {
+            return;
+        }
+        if !self.tcb.rcv_ratio_measured && len > TCP_MSS_DEFAULT {
+            self.tcb.rcv_ratio_measured = true;
+            let clamp = self.rcv_space.max(1);
+            let t = &mut self.tcb;
+            t.rcv_ssthresh = if clamp < self.rcv_clamp {
+                t.rcv_ssthresh.min(clamp)
+            } else {
+                t.rcv_ssthresh.max(t.rcv_wnd_sent.min(clamp))
+            };
+            self.rcv_clamp = clamp;
+        }
+        if len < GROW_WINDOW_MIN_LEN {
+            return;
+        }
+        let free = (self.rcv_space as u64).saturating_sub(self.tcb.unread) as u32;
+        let room = self
+            .rcv_clamp
+            .min(free)
+            .saturating_sub(self.tcb.rcv_ssthresh);
+        if room == 0 {
+            return;
+        }
+        let incr = (2 * self.adv_mss()).max(len.saturating_mul(2));
+        let t = &mut self.tcb;
+        t.rcv_ssthresh += room.min(incr);
+        t.quick_acks = t.quick_acks.max(1);
     }
 
     /// Whether a read that has just taken data out of the buffer sends a
@@ -682,11 +854,17 @@ impl Socket {
             } else {
                 0
             },
-            opts: if flags.syn() && self.tcb.ts_ok {
-                SynOpts::TS
-            } else {
-                SynOpts::NONE
-            },
+            opts: SynOpts(
+                if flags.syn() && self.tcb.ts_ok {
+                    SynOpts::TS.0
+                } else {
+                    0
+                } | if flags.syn() && self.tcb.ws_ok {
+                    SynOpts::WS.0
+                } else {
+                    0
+                },
+            ),
         }
     }
 
@@ -729,7 +907,9 @@ impl Socket {
         let promised = (t.rcv_wnd_sent as u64).saturating_sub(advanced);
         let free = (self.rcv_space as u64).saturating_sub(t.unread);
         let wnd = seg.wnd as u64;
-        if wnd < promised || wnd > promised.max(free) {
+        // Linux rounds up to the window-scale unit (__tcp_select_window's ALIGN).
+        let unit = (1u64 << t.rcv_wscale) - 1;
+        if wnd < promised || wnd > (promised.max(free) + unit) & !unit {
             self.rcv_wnd_broken(seg, promised, free);
         }
     }

@@ -190,7 +190,7 @@ fn the_time_limit_ends_a_run_with_its_reason() {
 /// whose SYNs are long gone from the tail).
 #[test]
 fn a_streamed_run_sees_every_entry_and_keeps_none() {
-    let spec = Arc::new(transfer(3, 300_000, Link::default()));
+    let spec = Arc::new(transfer(3, 600_000, Link::default()));
     let whole = Run::new((*spec).clone());
     let n = whole.trace().len();
     assert!(n > 1_000, "a run long enough to drop entries: {n}");

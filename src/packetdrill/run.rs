@@ -115,6 +115,7 @@ impl Runner {
         let cfg = HostConfig {
             id: LOCAL,
             mss: LOCAL_MSS,
+            loopback: false,
             isn_key: 0x7063_6b74_6472_696c, // "pcktdril": any fixed key
             isn_fixed: None,
             ephemeral_first: 40_000,

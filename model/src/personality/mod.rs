@@ -138,6 +138,18 @@ knobs! {
     rcv_wnd_rounding: RcvWndRounding,
     /// When a read sends a window update at once instead of leaving it to the next segment.
     rcv_wnd_update: RcvWndUpdate,
+    /// RFC 7323 window scaling: offered on our SYN; when both ends offer it, later windows are multiples of 2^shift (the shift from `tcp_rmem_max_bytes`) and `mss-multiple` windows are rounded to that instead of to the MSS.
+    tcp_window_scaling: bool ["tcp_window_scaling"],
+    /// The largest receive buffer autotuning may reach (Linux tcp_rmem[2], or net.core.rmem_max if larger): it decides the window-scale shift a socket without SO_RCVBUF offers, ilog2(bytes) − 15 (0 to 14).
+    tcp_rmem_max_bytes: u32,
+    /// The window grows from the first one by twice each data segment's length (Linux rcv_ssthresh, tcp_grow_window) up to the free space, and the clamp reserves one segment at establishment and becomes `rcv_wnd_pct` of the buffer once a segment is measured; off: the window is the free space within the clamp at once.
+    rcv_ssthresh_growth: bool,
+    /// On a loopback path, the share of the receive buffer data may fill, in 1/256 (Linux scaling_ratio = skb->len / skb->truesize, measured by tcp_measure_rcv_mss, differs by driver); 0: `rcv_wnd_pct` on every path.
+    scaling_ratio_loopback: u32,
+    /// New in-order data beyond one segment is ACKed at once only if the window it would offer is no smaller than the last one offered (else the ACK waits for the delayed-ACK timer or a read); off: at once whenever two full segments are unacknowledged.
+    ack_needs_window_advance: bool,
+    /// A segment goes out only if the send window takes a full MSS of it (or all that is queued): a window tail shorter than that waits, for the persist timer when nothing is in flight; off: it waits only while data is in flight (RFC 9293 §3.8.6.2.1).
+    snd_wnd_full_segment: bool,
     /// A listener's half-open connection offers and checks a window of at most 65535 (what its SYN-ACK can state unscaled) until the handshake completes.
     syncache_wnd_clip: bool,
     /// Once the peer's MSS is known (SYN-SENT on the peer's SYN, a listener's connection when established), the send and receive buffers are rounded up to a multiple of it (the MSS without options): the window grows with the receive buffer.

@@ -286,7 +286,7 @@ fn test_established_small_rcvbuf_takes_4368_octets_as_linux_does() {
     let syn = h.sent_segments();
     assert_eq!(
         (syn[0].wnd, syn[0].mss, syn[0].opts),
-        (2920, 1460, SynOpts::TS)
+        (2920, 1460, SynOpts(SynOpts::TS.0 | SynOpts::WS.0))
     );
     let syn_ack = Segment {
         opts: SynOpts::TS,
@@ -491,4 +491,70 @@ fn test_established_pure_ack_after_a_rewind_is_at_snd_max() {
     h.send_data(1, 1, MSS);
     h.send_data(1 + MSS, 1, MSS);
     assert_eq!(h.sent(), [format!(". 4381:4381(0) ack {}", 1 + 2 * MSS)]);
+}
+
+/// A Linux client on a loopback path whose peer agreed to timestamps and
+/// window scaling: the handshake done, its ACK taken.
+fn linux_loopback_established() -> H {
+    let mut h = closed();
+    h.host.cfg.loopback = true;
+    let sid = h.sid;
+    let k = h.host.personality.knobs.clone();
+    // The socket was made before the path was set: make it again on loopback.
+    let s = h.host.socks[sid as usize].as_mut().expect("socket");
+    s.wnd = crate::socket::WndRule::of(&k, true);
+    let buf = s.rcv_buf;
+    s.set_rcv_buf(buf);
+    let mut h = syn_sent_from(h);
+    let syn_ack = Segment {
+        opts: SynOpts(SynOpts::TS.0 | SynOpts::WS.0),
+        ..h.peer(SYN | ACK, 0, 1)
+    };
+    h.inject(syn_ack);
+    let ack = h.sent_segments();
+    assert_eq!(ack.len(), 1);
+    // tcp_init_buffer_space: clamp 65536 − 1448 = 64088, offered as
+    // ALIGN(64088, 1 << 10) (tcp_rmem[2] = 32 MiB: shift 10).
+    assert_eq!(ack[0].wnd, 64_512, "the first window after the handshake");
+    assert_eq!(h.s().tcb.rcv_wscale, 10);
+    h
+}
+
+#[test]
+fn test_linux_loopback_window_grows_by_twice_each_segment() {
+    // The kernel's client ACKs 7240-byte loopback skbs with windows 79872 and
+    // 94208 (scenarios/kernel/big-write-close-unread.toml): the first segment
+    // sets the clamp to 239/256 of 131072 and rcv_ssthresh to the 64512
+    // offered, then each adds twice its length (tcp_grow_window), rounded
+    // up to 1024, and is ACKed at once.
+    let mut h = linux_loopback_established();
+    h.send_data(1, 1, 7240);
+    let a = h.sent_segments();
+    assert_eq!(a.len(), 1, "tcp_grow_window asks for an ACK at once");
+    assert_eq!(a[0].wnd, 79_872);
+    assert_eq!(h.s().rcv_clamp, 122_368);
+    h.send_data(7241, 1, 7240);
+    assert_eq!(h.sent_segments()[0].wnd, 94_208);
+}
+
+#[test]
+fn test_linux_window_rounds_down_to_the_scale_below_half_the_space() {
+    // 108600 octets held of the 122368 the loopback buffer takes: 13768
+    // free, under half, so round_down(13768, 1024) = 13312, the kernel's
+    // last window before the RST. Only the free space counts once
+    // rcv_ssthresh is past it.
+    let mut h = linux_loopback_established();
+    let mut seq = 1;
+    while seq < 108_601 {
+        let len = (108_601 - seq).min(7240);
+        h.send_data(seq, 1, len);
+        seq += len;
+    }
+    h.advance_ms(200);
+    let acks = h.sent_segments();
+    let last = acks.last().expect("an ACK");
+    assert_eq!(last.ack.0.wrapping_sub(h.peer_iss), 108_601);
+    let promised = h.s().tcb.rcv_wnd_sent;
+    assert!(promised >= 13_312, "never below the free space: {promised}");
+    assert_eq!(h.s().free_rcv_wnd(), 13_312);
 }

@@ -44,6 +44,12 @@ const TESTED: &[&str] = &[
     "rcv_wnd_pct",
     "rcv_wnd_rounding",
     "rcv_wnd_update",
+    "tcp_window_scaling",
+    "tcp_rmem_max_bytes",
+    "rcv_ssthresh_growth",
+    "scaling_ratio_loopback",
+    "ack_needs_window_advance",
+    "snd_wnd_full_segment",
     "syncache_wnd_clip",
     "buf_mss_roundup",
     "tcp_timestamps",
@@ -1742,6 +1748,7 @@ fn test_knob_buf_mss_roundup() {
     let rst_at_old_edge = |value| {
         let mut h = established_with(linux_with(&[
             ("buf_mss_roundup", value),
+            ("rcv_ssthresh_growth", "false"),
             ("rcv_wnd_initial_pct", "100"),
             ("rcv_wnd_pct", "100"),
             ("rcv_wnd_rounding", "free-space"),
@@ -1869,4 +1876,112 @@ fn test_knob_old_segment_acks() {
     };
     assert_eq!(after("true"), State::TimeWait);
     assert_eq!(after("false"), State::Closing);
+}
+
+/// A connection of `p` whose peer offers timestamps and window scaling: the
+/// window of our ACK of its SYN-ACK, and the harness.
+fn scaled_established(p: Personality) -> (u32, H) {
+    let mut h = syn_sent_from(closed_with(p));
+    let syn_ack = Segment {
+        opts: SynOpts(SynOpts::TS.0 | SynOpts::WS.0),
+        ..h.peer(SYN | ACK, 0, 1)
+    };
+    h.inject(syn_ack);
+    let ack = h.sent_segments();
+    (ack[0].wnd, h)
+}
+
+#[test]
+fn test_knob_tcp_window_scaling() {
+    // Scaled: ALIGN(64088, 1 << 10), the SYN's 64240 less than one unit
+    // away; unscaled the SYN's 64240 is kept (never shrunk).
+    assert_eq!(
+        scaled_established(set("tcp_window_scaling", "true")).0,
+        64_512
+    );
+    assert_eq!(
+        scaled_established(set("tcp_window_scaling", "false")).0,
+        64_240
+    );
+}
+
+#[test]
+fn test_knob_tcp_rmem_max_bytes() {
+    let shift = |v| {
+        scaled_established(set("tcp_rmem_max_bytes", v))
+            .1
+            .s()
+            .tcb
+            .rcv_wscale
+    };
+    assert_eq!(shift("33554432"), 10);
+    assert_eq!(shift("6291456"), 7);
+}
+
+#[test]
+fn test_knob_rcv_ssthresh_growth() {
+    // On: the clamp keeps one 1448-octet segment in reserve (64088), ALIGNed;
+    // off: the free space within the 65536 clamp.
+    assert_eq!(
+        scaled_established(set("rcv_ssthresh_growth", "true")).0,
+        64_512
+    );
+    assert_eq!(
+        scaled_established(set("rcv_ssthresh_growth", "false")).0,
+        65_536
+    );
+}
+
+#[test]
+fn test_knob_scaling_ratio_loopback() {
+    // Applied only on a loopback path: the buffer's share for data.
+    let space = |v: &str, loopback| {
+        let mut h = closed_with(set("scaling_ratio_loopback", v));
+        h.host.cfg.loopback = loopback;
+        h.host.new_socket(h.local).rcv_space
+    };
+    assert_eq!(space("239", true), 122_368);
+    assert_eq!(space("128", true), 65_536);
+    assert_eq!(space("239", false), 81_264, "rcv_wnd_pct elsewhere");
+}
+
+#[test]
+fn test_knob_ack_needs_window_advance() {
+    // 29200 octets unread of the 81264 the buffer takes: the window offered
+    // shrinks with each segment, so two more full ones wait for the timer.
+    let acks = |v| {
+        let mut h = established_with(linux_with(&[
+            ("ack_needs_window_advance", v),
+            ("quickack_segs", "0"),
+            ("rcv_ssthresh_growth", "false"),
+        ]));
+        for i in 0..20 {
+            h.send_data(1 + i * 1460, 1, 1460);
+        }
+        h.flush();
+        h.send_data(1 + 20 * 1460, 1, 1460);
+        h.send_data(1 + 21 * 1460, 1, 1460);
+        h.sent().len()
+    };
+    assert_eq!(acks("false"), 1);
+    assert_eq!(acks("true"), 0);
+}
+
+#[test]
+fn test_knob_snd_wnd_full_segment() {
+    // A 1000-octet window and 3000 queued, nothing in flight: Linux waits
+    // for the probe timer; the RFC rule sends the short segment.
+    let first = |v| {
+        let mut h = established_with(set("snd_wnd_full_segment", v));
+        let w = Segment {
+            wnd: 1000,
+            ..h.peer(ACK, 1, 1)
+        };
+        h.inject(w);
+        h.flush();
+        h.write(3000);
+        h.sent()
+    };
+    assert_eq!(first("false"), [". 1:1001(1000) ack 1"]);
+    assert_eq!(first("true"), Vec::<String>::new());
 }

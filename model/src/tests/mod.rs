@@ -91,6 +91,7 @@ pub fn harness_isn(p: Personality, our_iss: u32, peer_iss: u32) -> H {
     let cfg = HostConfig {
         id: 0,
         mss: MSS,
+        loopback: false,
         isn_key: 0,
         isn_fixed: Some(our_iss),
         ephemeral_first: EPHEMERAL,
@@ -115,9 +116,11 @@ pub fn harness_isn(p: Personality, our_iss: u32, peer_iss: u32) -> H {
     }
 }
 
-/// Linux without quick-ACK mode: every data segment follows the delayed-ACK rules.
+/// Linux without quick-ACK mode: every data segment follows the delayed-ACK
+/// rules (and the window does not grow by rcv_ssthresh, which asks for quick
+/// ACKs while it grows).
 pub fn delayed_acks() -> Personality {
-    linux_with(&[("quickack_segs", "0")])
+    linux_with(&[("quickack_segs", "0"), ("rcv_ssthresh_growth", "false")])
 }
 
 /// Linux with a `buf`-octet receive buffer whose window is simply its free

@@ -538,13 +538,16 @@ impl Writer {
         if s.flags.syn() {
             let mss = (s.mss != 0).then(|| format!("mss {},", s.mss));
             let ts = s.opts.ts().then(|| format!("nop,nop,{ts},"));
-            let _ = write!(
-                o,
-                " <{}{}nop,wscale {}>",
+            // wscale only if the peer offered it (RFC 7323 §2.2): a SYN without it
+            // keeps both directions unscaled, and Linux rounds its window as such.
+            let ws = s.opts.ws().then(|| format!("nop,wscale {}", c.peer_shift));
+            let opts = format!(
+                "{}{}{}",
                 mss.unwrap_or_default(),
                 ts.unwrap_or_default(),
-                c.peer_shift
+                ws.unwrap_or_default()
             );
+            let _ = write!(o, " <{}>", opts.trim_end_matches(','));
         } else if c.ts && !s.flags.rst() {
             let _ = write!(o, " <nop,nop,{ts}>");
         }
@@ -578,12 +581,14 @@ impl Writer {
                 (false, true) => format!("nop,nop,{ts},"),
                 (false, false) => String::new(),
             };
-            let _ = write!(
-                o,
-                " <{}{opts}nop,wscale {}>",
+            // Linux's SYN offers wscale; its SYN-ACK only if the peer's SYN did.
+            let ws = s.opts.ws().then(|| format!("nop,wscale {}", c.local_shift));
+            let opts = format!(
+                "{}{opts}{}",
                 mss.unwrap_or_default(),
-                c.local_shift
+                ws.unwrap_or_default()
             );
+            let _ = write!(o, " <{}>", opts.trim_end_matches(','));
         } else if c.ts && s.flags.rst() {
             // A reset from a socket carries timestamps (tcp_send_active_reset),
             // one for a segment no socket takes does not (tcp_v4_send_reset).

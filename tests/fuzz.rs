@@ -331,17 +331,20 @@ fn fuzz_without_arguments_checks_the_default_properties_and_says_where_it_writes
 }
 
 #[test]
-fn the_generators_draw_poll_getsockopt_timeouts_nagle_calls_and_threads() {
+fn the_generators_draw_poll_select_getsockopt_timeouts_nagle_calls_and_threads() {
     // Issue 16's calls are in the fuzzer's vocabulary: among a few thousand
     // cases each one appears, written in scenario text that loads again.
     // So are the send-decision calls (nodelay, cork, write's `more`) and a
     // reader thread started `after` the connection is ready, and a poll of
     // several sockets: the server's connection and listener, a client's
-    // connection and its dup.
+    // connection and its dup; and a select of one socket or of two.
     let words = [
         " poll ",
         " poll s,l ",
         " poll c,c2 ",
+        " select s ",
+        " select s,l ",
+        " select c,c2 ",
         " getsockopt ",
         " rcvtimeo ",
         "timeout=",
@@ -350,7 +353,7 @@ fn the_generators_draw_poll_getsockopt_timeouts_nagle_calls_and_threads() {
         " more",
         "after ",
     ];
-    let seen = std::cell::RefCell::new([0u32; 10]);
+    let seen = std::cell::RefCell::new([0u32; 13]);
     let r = runner(3_000, 9).run(&mixed(&all_stacks()), |case| {
         let (c, _) = run_case(&[], &case).map_err(TestCaseError::fail)?;
         let text = scenario::write(&c.text_file());

@@ -280,6 +280,16 @@ impl Host {
             self.procs[q as usize].blocked = None;
             self.procs[q as usize].exited = true;
         }
+        // A close another thread's blocked call held off (`close_while_blocked
+        // = holds`) happens now: the call, and the reference it held, are gone.
+        let held: Vec<SockId> = self
+            .sockets()
+            .filter(|(_, s)| s.close_deferred && s.refs == 0)
+            .map(|(i, _)| i)
+            .collect();
+        for sid in held {
+            self.release_held(now, sid, out);
+        }
         let fds: Vec<(Fd, SockId)> = self.procs[pid as usize]
             .fds
             .iter()

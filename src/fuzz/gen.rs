@@ -263,6 +263,20 @@ pub fn normalize(steps: Vec<Step>, child: bool, listener: bool) -> Vec<Step> {
                     timeout,
                 },
             },
+            Call::Select {
+                sock,
+                also,
+                sets,
+                timeout,
+            } => Step {
+                wait: s.wait,
+                call: Call::Select {
+                    sock,
+                    also: open_lanes(also, dup_open, listener && !child),
+                    sets,
+                    timeout,
+                },
+            },
             call => Step { wait: s.wait, call },
         });
         if exit {
@@ -425,6 +439,9 @@ enum Kind {
     /// poll() of the connection and one more socket: the server's listener
     /// (on the client, the dup if one is open; otherwise the poll is of one).
     PollMany,
+    /// select() of the connection (and, as PollMany, one more socket) for
+    /// reading, or reading and writing, with a timeout.
+    Select,
     /// getsockopt()/ioctl() of one option: SO_ERROR clears a pending error.
     Query,
     /// A drain with a step timeout: `read S eof timeout=D`.
@@ -458,6 +475,7 @@ const EXTREME_KINDS: &[(u32, Kind)] = &[
     (1, Kind::Exit),
     (1, Kind::Poll),
     (1, Kind::PollMany),
+    (1, Kind::Select),
     (1, Kind::Query),
     (1, Kind::ReadEofTimeout),
     (1, Kind::RcvTimeo),
@@ -581,6 +599,16 @@ impl Kind {
                     sock: Sock::Main,
                     also: model::call::PollAlso([Some(other), None, None]),
                     events: POLLIN | POLLRDHUP,
+                    timeout: Some(Duration::from_ms(d.ms)),
+                }
+            }
+            Kind::Select => {
+                use model::call::select_sets::{READFDS, WRITEFDS};
+                let other = [None, Some(Sock::Listener), Some(Sock::Dup)][d.opt % 3];
+                Call::Select {
+                    sock: Sock::Main,
+                    also: model::call::PollAlso([other, None, None]),
+                    sets: if d.off { READFDS } else { READFDS | WRITEFDS },
                     timeout: Some(Duration::from_ms(d.ms)),
                 }
             }

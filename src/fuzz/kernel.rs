@@ -91,6 +91,9 @@ fn whole_slots(steps: &mut [Step]) {
             Call::Poll {
                 timeout: Some(d), ..
             }
+            | Call::Select {
+                timeout: Some(d), ..
+            }
             | Call::Read {
                 timeout: Some(d), ..
             }

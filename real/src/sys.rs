@@ -171,11 +171,7 @@ pub fn poll_fds(fds: &[i32], events: i16, ns: Option<u64>) -> Result<Vec<i16>, i
                 revents: 0,
             })
             .collect();
-        let left = end.map(|e| e.saturating_sub(mono_ns()));
-        let ts = left.map(|n| libc::timespec {
-            tv_sec: (n / 1_000_000_000) as libc::time_t,
-            tv_nsec: (n % 1_000_000_000) as libc::c_long,
-        });
+        let ts = time_left(end);
         let tsp = ts
             .as_ref()
             .map_or(std::ptr::null(), |t| t as *const libc::timespec);
@@ -194,6 +190,18 @@ pub fn poll_fds(fds: &[i32], events: i16, ns: Option<u64>) -> Result<Vec<i16>, i
             _ => return Ok(p.iter().map(|p| p.revents).collect()),
         }
     }
+}
+
+/// What is left until `end` (monotonic ns) as the timespec ppoll/pselect
+/// take; none waits until a descriptor is ready.
+fn time_left(end: Option<u64>) -> Option<libc::timespec> {
+    end.map(|e| {
+        let n = e.saturating_sub(mono_ns());
+        libc::timespec {
+            tv_sec: (n / 1_000_000_000) as libc::time_t,
+            tv_nsec: (n % 1_000_000_000) as libc::c_long,
+        }
+    })
 }
 
 /// pselect6() over `fds`, each asked for the sets in `asked` (readfds,
@@ -218,11 +226,7 @@ pub fn select_fds(fds: &[i32], asked: [bool; 3], ns: Option<u64>) -> Result<Vec<
                 unsafe { libc::FD_SET(fd, set) };
             }
         }
-        let left = end.map(|e| e.saturating_sub(mono_ns()));
-        let ts = left.map(|n| libc::timespec {
-            tv_sec: (n / 1_000_000_000) as libc::time_t,
-            tv_nsec: (n % 1_000_000_000) as libc::c_long,
-        });
+        let ts = time_left(end);
         let tsp = ts
             .as_ref()
             .map_or(std::ptr::null(), |t| t as *const libc::timespec);

@@ -13,6 +13,15 @@ mod common;
 use common::kernel_skip_reason as skip_reason;
 use std::path::Path;
 use std::process::Command;
+use std::sync::{Mutex, MutexGuard};
+
+/// One kernel test at a time: two running at once (the test harness runs
+/// tests on parallel threads) make each other's timing races go the other way.
+static KERNEL: Mutex<()> = Mutex::new(());
+
+fn kernel_turn() -> MutexGuard<'static, ()> {
+    KERNEL.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// Scenarios that take too long for the suite, and why.
 const TOO_SLOW: &[(&str, &str)] = &[
@@ -80,6 +89,7 @@ const PROFILE_PASS_SECS: f64 = 60.0;
 #[test]
 #[ignore = "flaky beside builds: on the delay line a loaded host's handshake takes 13-25 ms (the model's 4 ms), so accept() and other waits differ; run with --ignored on a quiet host"]
 fn linux_scenarios_agree_with_the_kernel_on_the_lan_profile() {
+    let _turn = kernel_turn();
     if let Some(why) = skip_reason() {
         println!("skipped: {why}");
         return;
@@ -176,6 +186,7 @@ const SLICE: (&str, &str) = ("1", "20");
 /// runs on both sides, and every difference class it finds is a known one.
 #[test]
 fn the_differential_fuzzer_finds_only_known_classes() {
+    let _turn = kernel_turn();
     if let Some(why) = skip_reason() {
         println!("skipped: {why}");
         return;
@@ -255,6 +266,7 @@ fn compare_with(file: &Path, args: &[&str]) -> (i32, String) {
 
 #[test]
 fn linux_scenarios_agree_with_the_kernel() {
+    let _turn = kernel_turn();
     if let Some(why) = skip_reason() {
         println!("skipped: {why}");
         return;
@@ -426,6 +438,7 @@ fn without_privileges_real_says_why_and_runs_nothing() {
 /// the client's shutdown(SHUT_WR) both sides name the same states.
 #[test]
 fn tcp_info_state_agrees_with_the_kernel() {
+    let _turn = kernel_turn();
     if let Some(why) = skip_reason() {
         println!("skipped: {why}");
         return;

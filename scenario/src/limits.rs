@@ -67,7 +67,13 @@ pub struct Limit {
 /// Every limit of this crate and of those below it (the simulator's, the
 /// model's), one row each, in the order `docs/limits.md` lists them.
 pub fn table() -> Vec<Limit> {
-    let run = Limits::default();
+    let mut rows = input_rows();
+    rows.extend(run_rows());
+    rows
+}
+
+/// What a scenario or personality file may hold: refused when loading.
+fn input_rows() -> Vec<Limit> {
     let mtu = format!("{}–{} octets", MTU_BYTES.start(), MTU_BYTES.end());
     vec![
         row(
@@ -130,6 +136,15 @@ pub fn table() -> Vec<Limit> {
             "the rest are counted, nothing runs",
             "scenario::limits::ERRORS_SHOWN_MAX",
         ),
+    ]
+}
+
+/// The simulator's and the model's own limits: most end a run (with an
+/// outcome naming the limit), trim a report or drop what is past them; the
+/// model's poll width is also checked when a file is loaded.
+fn run_rows() -> Vec<Limit> {
+    let run = Limits::default();
+    vec![
         row(
             "events of a run (default `max_events`)",
             thousands(run.max_events),

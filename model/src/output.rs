@@ -86,7 +86,10 @@ impl Socket {
                     break;
                 }
                 let mut flags = Flags::ACK;
+                // New data only: a go-back-N retransmission resends segments
+                // as they first went (Linux retransmits the skb with its flags).
                 let burst_end = ctx.p.psh_ends_burst.value
+                    && t.snd_nxt >= t.snd_max
                     && self.window_stops_after(ctx.p, len, room, unsent, in_flight);
                 if last || burst_end {
                     flags = flags | Flags::PSH;

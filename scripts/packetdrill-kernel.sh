@@ -12,8 +12,9 @@
 # The argument is a google/packetdrill checkout (or its bare git directory);
 # it is copied and built (`./configure && make` in gtests/net/packetdrill,
 # needs bison and flex) under OUT. Scripts run one at a time, each in a network
-# namespace of its own, under the kernel lock (TCPSIM_KERNEL_LOCK, shared with
-# tests/real.rs and `tcpsim real`): two at once on a loaded machine give timing
+# namespace of its own, under a lock file (TCPSIM_KERNEL_LOCK, default
+# /tmp/tcpsim-kernel.lock; name the one the kernel fuzzer and tests/real.rs
+# take through the same variable): two at once on a loaded machine give timing
 # errors of their own. Each may take TIMEOUT_S seconds (default 40); RTO,
 # keepalive and FIN-WAIT-2 timers of minutes time out.
 #
@@ -26,7 +27,7 @@ set -eu
 cd "$(dirname "$0")/.."
 OUT=${OUT:-packetdrill-kernel-out}
 TIMEOUT_S=${TIMEOUT_S:-40}
-LOCK=${TCPSIM_KERNEL_LOCK:-/work/helpers/kernel.lock}
+LOCK=${TCPSIM_KERNEL_LOCK:-/tmp/tcpsim-kernel.lock}
 ONLY=${ONLY:-}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)

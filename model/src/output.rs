@@ -78,17 +78,7 @@ impl Socket {
                     break;
                 }
                 let len = unsent.min(room).min(t.mss as u64) as u32;
-                // Sender-side silly-window avoidance (RFC 9293 §3.8.6.2.1): hold a
-                // short segment while data is in flight and more is queued.
-                // Linux waits even with nothing in flight (tcp_snd_wnd_test),
-                // for a segment of its MSS bounded by half the largest window.
-                let full_only = ctx.p.snd_wnd_full_segment.value;
-                let mss_now = if full_only {
-                    self.tcb.mss_bound_to_half_wnd()
-                } else {
-                    t.mss
-                };
-                if len < mss_now && (len as u64) < unsent && (in_flight > 0 || full_only) {
+                if self.window_holds(ctx.p, len, unsent, in_flight) {
                     break;
                 }
                 let last = len as u64 == unsent;
@@ -96,7 +86,12 @@ impl Socket {
                     break;
                 }
                 let mut flags = Flags::ACK;
-                if last {
+                // New data only: a go-back-N retransmission resends segments
+                // as they first went (Linux retransmits the skb with its flags).
+                let burst_end = ctx.p.psh_ends_burst.value
+                    && t.snd_nxt >= t.snd_max
+                    && self.window_stops_after(ctx.p, len, room, unsent, in_flight);
+                if last || burst_end {
                     flags = flags | Flags::PSH;
                 }
                 if last && t.fin_queued {
@@ -125,6 +120,42 @@ impl Socket {
             };
         }
         sent
+    }
+
+    /// Sender-side silly-window avoidance (RFC 9293 §3.8.6.2.1): whether a
+    /// segment of `len` octets, shorter than what is queued, waits while data
+    /// is in flight. Linux waits even with nothing in flight
+    /// (tcp_snd_wnd_test), for a segment of its MSS bounded by half the
+    /// largest window.
+    fn window_holds(&self, p: &Knobs, len: u32, unsent: u64, in_flight: u64) -> bool {
+        let full_only = p.snd_wnd_full_segment.value;
+        let mss_now = if full_only {
+            self.tcb.mss_bound_to_half_wnd()
+        } else {
+            self.tcb.mss
+        };
+        len < mss_now && (len as u64) < unsent && (in_flight > 0 || full_only)
+    }
+
+    /// Whether, after a segment of `len` octets, the send or congestion
+    /// window stops the rest of what is queued (`room` and `unsent` before
+    /// it): the segment ends a burst (`psh_ends_burst`). A short tail that
+    /// Nagle or a cork holds does not count: the window would take it.
+    fn window_stops_after(
+        &self,
+        p: &Knobs,
+        len: u32,
+        room: u64,
+        unsent: u64,
+        in_flight: u64,
+    ) -> bool {
+        let unsent_after = unsent - len as u64;
+        let room_after = room - len as u64;
+        if unsent_after == 0 {
+            return false;
+        }
+        let next = unsent_after.min(room_after).min(u64::from(self.tcb.mss)) as u32;
+        room_after == 0 || self.window_holds(p, next, unsent_after, in_flight + len as u64)
     }
 
     /// Whether a short last segment (less than the MSS, no FIN with it)

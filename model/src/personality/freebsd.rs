@@ -59,6 +59,7 @@ pub fn freebsd() -> Personality {
             sndbuf_setsockopt_factor: k(1, "[src] sys/kern/uipc_socket.c sosetopt(SO_SNDBUF) → sbreserve_locked(): sb_hiwat = the value as given, which sogetopt() reads back"),
             initial_cwnd_segs: k(10, "[src] sys/netinet/tcp_input.c tcp_initcwnd_segments = 10 (net.inet.tcp.initcwnd_segments) in tcp_compute_initwnd(); 1 segment after a retransmitted SYN or SYN-ACK (freebsd-src@2bae602e)"),
             nagle: k(NagleRule::Unacked, "[src] sys/netinet/tcp_output.c tcp_output(): a segment shorter than t_maxseg goes only when idle (snd_max == snd_una) or TF_NODELAY, it takes all that is queued, and TF_NOPUSH (TCP_NOPUSH, the cork) is clear; else tcp_setpersist() arms the persist timer. Gap: its send-anyway cases (len ≥ max_sndwnd / 2, TF_LASTIDLE) are not modelled"),
+            psh_ends_burst: k(false, "[src] sys/netinet/tcp_output.c tcp_default_output(): TH_PUSH when the segment sends everything queued (off + len == sbused(&so->so_snd)); a window-limited segment goes without it"),
             cork_option: k(true, "[src] sys/netinet/tcp_usrreq.c tcp_default_ctloutput(): TCP_NOPUSH sets TF_NOPUSH; clearing it calls tcp_output()"),
             close_unread: k(CloseUnread::DiscardThenFin, "[src] sys/netinet/tcp_usrreq.c tcp_disconnect(): soisdisconnecting(); sbflush(&so->so_rcv); tcp_usrclosed(): the unread data is dropped silently and a FIN follows (docs/sources.md#row-1)"),
             close_unread_counts_ooo: k(false, "[src] moot: tcp_disconnect() never resets for unread data, in order or out of order"),

@@ -59,6 +59,7 @@ pub fn macos() -> Personality {
             sndbuf_setsockopt_factor: k(1, "[src] bsd/kern/uipc_socket.c sosetopt() SO_SNDBUF → uipc_socket2.c sbreserve(): sb_hiwat = the value as given"),
             initial_cwnd_segs: k(10, "[src] bsd/netinet/tcp_cc.h L231–232, L285–292 TCP_CC_CWND_INIT_PKTS = 10 while net.inet.tcp.cubic_minor_fixes = 1 (default), since xnu-7195 (macOS 11)"),
             nagle: k(NagleRule::Unacked, "[src] bsd/netinet/tcp_output.c tcp_output(): as FreeBSD, a short segment goes when idle (snd_max == snd_una) or TF_NODELAY and TF_NOPUSH is clear. Gap: the len ≥ max_sndwnd / 2 case is not modelled"),
+            psh_ends_burst: k(false, "[src] bsd/netinet/tcp_output.c tcp_output(): as FreeBSD, TH_PUSH only when off + len == so->so_snd.sb_cc (the segment empties the send buffer)"),
             cork_option: k(true, "[src] bsd/netinet/tcp_usrreq.c tcp_ctloutput(): TCP_NOPUSH sets TF_NOPUSH"),
             close_unread: k(CloseUnread::Rst, "[src] bsd/netinet/tcp_usrreq.c tcp_disconnect() L3151–3158: so_rcv.sb_cc != 0 → tcp_drop(tp, 0), RST and CLOSED (tcp_subr.c L1241–1262); since xnu-4903.221.2 (macOS 10.14), FreeBSD-like before"),
             close_unread_counts_ooo: k(true, "[src] bsd/netinet/tcp_usrreq.c tcp_disconnect() L3151–3158 also drops when t_reassqlen != 0 (out-of-order data waiting for reassembly)"),

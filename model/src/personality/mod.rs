@@ -168,6 +168,8 @@ knobs! {
     initial_cwnd_segs: u32 ["initcwnd"],
     /// Nagle's algorithm by default (a socket turns it off with TCP_NODELAY): when a short last segment waits for the ACK of earlier data.
     nagle: NagleRule ["TCP_NODELAY"],
+    /// PSH also on the last segment of a burst that the send or congestion window stops (more is queued), not only on the segment that empties the send buffer.
+    psh_ends_burst: bool,
     /// A cork option exists (Linux TCP_CORK, BSD TCP_NOPUSH: `cork`); without it setsockopt fails ENOPROTOOPT.
     cork_option: bool ["TCP_CORK", "TCP_NOPUSH"],
     /// close() of the last descriptor with received data unread.

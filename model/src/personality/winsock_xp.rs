@@ -61,6 +61,7 @@ pub fn winsock_xp() -> Personality {
             sndbuf_setsockopt_factor: k(1, "[doc] SOL_SOCKET options, SO_SNDBUF: 'the total per-socket buffer space reserved for sends' (learn.microsoft.com/windows/win32/winsock/sol-socket-socket-options); taken as given"),
             initial_cwnd_segs: k(2, "unknown: no Microsoft source (docs/sources.md#row-22: 2–4 [inf]); 2 segments, the RFC 2581 §3.1 initial window in force when XP shipped (RFC 5681 §3.1 allows 3 for a 1460-byte MSS)"),
             nagle: k(NagleRule::Unacked, "[doc] as windows: Nagle on by default (RFC 896), TCP_NODELAY since Winsock 1.1 (learn.microsoft.com/en-us/previous-versions/aa916716(v=msdn.10))"),
+            psh_ends_burst: k(false, "unknown: no Microsoft source; as windows (PSH on the segment that empties the send buffer)"),
             cork_option: k(false, "[doc] as windows: no cork option in Winsock; setsockopt fails WSAENOPROTOOPT"),
             close_unread: k(CloseUnread::Rst, "unknown: no Microsoft text (closesocket: the default close is 'graceful in the background'; an RST is widely reported, docs/sources.md#row-1); RFC 1122 §4.2.2.13 default: a CLOSE with received data pending SHOULD send RST. Netsem close_2 (FIN) is generic, not evidence"),
             close_unread_counts_ooo: k(false, "unknown: RFC 1122 §4.2.2.13 speaks of received data pending; out-of-order data is not counted"),

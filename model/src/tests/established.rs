@@ -42,6 +42,48 @@ fn test_established_initial_cwnd_limits_the_first_flight() {
     h.check();
 }
 
+/// `psh_ends_burst` (Linux, observed on 6.18 by packetdrill): the last
+/// segment of a flight the congestion window stops carries PSH, though more is
+/// queued; without the knob (BSD: PSH when the segment empties the send
+/// buffer) it goes without. The last segment of all carries PSH either way.
+#[test]
+fn test_established_psh_on_the_last_segment_of_a_window_limited_burst() {
+    for (ends_burst, tenth) in [
+        ("true", "P. 13141:14601(1460) ack 1"),
+        ("false", ". 13141:14601(1460) ack 1"),
+    ] {
+        let mut h = established_with(linux_with(&[("psh_ends_burst", ends_burst)]));
+        assert_eq!(h.write(16_384), Some(Ok(16_384)));
+        let sent = h.sent();
+        assert_eq!(sent.len(), 10, "psh_ends_burst = {ends_burst}");
+        assert!(sent[..9].iter().all(|s| s.starts_with(". ")), "{sent:?}");
+        assert_eq!(sent[9], tenth, "psh_ends_burst = {ends_burst}");
+        h.send(ACK, 1, 1 + 2 * MSS);
+        assert_eq!(
+            h.sent(),
+            [". 14601:16061(1460) ack 1", "P. 16061:16385(324) ack 1"]
+        );
+        h.check();
+    }
+}
+
+/// A corked tail is held by the cork, not the window: the burst before it
+/// carries no PSH (as on Linux: scenarios/cork-tail-after-close.toml passes
+/// on the kernel with `> . 1:1449(1448)`).
+#[test]
+fn test_established_psh_not_set_before_a_corked_tail() {
+    let mut h = established();
+    assert_eq!(
+        h.call(Call::Cork {
+            sock: h.fd,
+            on: true
+        }),
+        Some(Ok(0))
+    );
+    assert_eq!(h.write(2000), Some(Ok(2000)));
+    assert_eq!(h.sent(), [". 1:1461(1460) ack 1"]);
+}
+
 #[test]
 fn test_established_send_buffer_full_gives_eagain() {
     // SO_SNDBUF = tcp_wmem[1] = 16384 in the Linux personality, not autotuned.

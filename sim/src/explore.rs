@@ -111,7 +111,7 @@ impl World {
             "only an idle process calls"
         );
         assert_eq!(self.spec.steps[step as usize].proc, p);
-        Arc::make_mut(&mut self.proc_steps[p as usize]).push(step);
+        push_shared(&mut self.proc_steps[p as usize], step);
         self.apps[p as usize].status = AppStatus::Ready;
         self.push(at, Ev::App(p));
         let ran = self.step();
@@ -293,4 +293,18 @@ impl World {
             .find(|(_, s)| s.listener.is_none() && s.state != model::State::Listen)
             .map_or(model::State::Closed, |(_, s)| s.state)
     }
+}
+
+/// Appends `step` to a step list shared with the states the explorer copied
+/// this world from: copied once with room for it (`Arc::make_mut` copies to
+/// the exact length, and the push then reallocates the copy).
+fn push_shared(steps: &mut Arc<Vec<u32>>, step: u32) {
+    if let Some(own) = Arc::get_mut(steps) {
+        own.push(step);
+        return;
+    }
+    let mut copy = Vec::with_capacity(steps.len() + 1);
+    copy.extend_from_slice(steps);
+    copy.push(step);
+    *steps = Arc::new(copy);
 }

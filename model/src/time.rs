@@ -194,16 +194,6 @@ impl fmt::Debug for Duration {
     }
 }
 
-/// The earlier of two optional deadlines (None: no deadline).
-#[inline]
-pub fn earlier(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, None) => a,
-        (None, b) => b,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,4 +218,3 @@ mod tests {
         assert_eq!(Duration::from_ns(1_500_000).as_ms_f64(), 1.5);
     }
 }
-

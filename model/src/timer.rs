@@ -11,7 +11,6 @@ use crate::personality::{FinWait2Expiry, Knobs, PersistTimer};
 use crate::segment::Flags;
 use crate::socket::{CloseTimer, Ctx, Ending, SendTimer, Socket};
 use crate::state::{Rule, State};
-use crate::time::earlier;
 use crate::{Duration, Instant};
 
 impl Socket {
@@ -19,9 +18,14 @@ impl Socket {
     #[inline]
     pub fn next_deadline(&self) -> Option<Instant> {
         let t = &self.tcb;
-        let at = earlier(t.send_timer.at(), t.delack_at);
-        let at = earlier(at, t.close_timer.map(|c| c.0));
-        earlier(at, t.keepalive_at)
+        let mut at = t.send_timer.at();
+        for d in [t.delack_at, t.close_timer.map(|c| c.0), t.keepalive_at]
+            .into_iter()
+            .flatten()
+        {
+            at = Some(at.map_or(d, |a| a.min(d)));
+        }
+        at
     }
 
     /// Runs every timer due at `ctx.now`, in a fixed order.

@@ -699,7 +699,8 @@ fn steps_by_proc(spec: &WorldSpec) -> SmallVec<[Arc<Vec<u32>>; 4]> {
     for s in &spec.steps {
         counts[s.proc as usize] += 1;
     }
-    let mut lists: SmallVec<[Vec<u32>; 4]> = counts.iter().map(|&n| Vec::with_capacity(n)).collect();
+    let mut lists: SmallVec<[Vec<u32>; 4]> =
+        counts.iter().map(|&n| Vec::with_capacity(n)).collect();
     for (i, s) in spec.steps.iter().enumerate() {
         lists[s.proc as usize].push(i as u32);
     }

@@ -113,14 +113,12 @@ pub fn start_world(setup: &Setup, record: bool) -> Result<World, String> {
 /// Expands one state. With `full` (the `--max-states` bound reached before
 /// the batch), no successor is kept: none can join the graph, and each is
 /// dropped here, on the worker, instead of serially on the main thread.
-/// `spare`: a successor known before, kept by the worker for its next copy.
 fn expand(
     setup: &Setup,
     cfg: &Config,
     rules: Rules,
     (seen, full): (&Seen, bool),
     node: Node,
-    spare: &mut Option<Node>,
 ) -> Expansion {
     let mut base = node;
     let cs = choices(setup, &cfg.bounds, &mut base);
@@ -133,19 +131,21 @@ fn expand(
     let mut buf = Digest::with_capacity();
     let last = cs.len().saturating_sub(1);
     let mut base = Some(base);
+    // A successor already known is not kept: the next choice's copy reuses it.
+    let mut spare: Option<Node> = None;
     for (i, &c) in cs.iter().enumerate() {
         let from = base.as_ref().expect("kept until the last choice");
         if cfg.check == Some(Property::Deterministic) && found.is_none() {
             found = nondeterministic(setup, rules, from, c);
         }
         // The last choice takes the state itself: one clone fewer per state.
-        let mut n = if i == last {
-            base.take().expect("the state")
-        } else if let Some(mut s) = spare.take() {
-            s.copy_from(from);
-            s
-        } else {
-            from.clone()
+        let mut n = match (i == last, spare.take()) {
+            (true, _) => base.take().expect("the state"),
+            (false, Some(mut s)) => {
+                s.copy_from(from);
+                s
+            }
+            (false, None) => from.clone(),
         };
         apply(setup, rules, &mut n, c);
         n.world.canonicalize();
@@ -154,7 +154,7 @@ fn expand(
             succs.push((c, Some(n), d));
         } else {
             succs.push((c, None, d));
-            *spare = Some(n); // not kept: the next copy reuses it
+            spare = Some(n);
         }
     }
     Expansion {
@@ -221,10 +221,7 @@ pub fn explore(
             let seen = (&ex.digests, full);
             let found: Vec<(NodeIndex, Expansion)> = batch
                 .into_par_iter()
-                .map_init(
-                    || None,
-                    |spare, (id, n)| (id, expand(setup, cfg, rules, seen, n, spare)),
-                )
+                .map(|(id, n)| (id, expand(setup, cfg, rules, seen, n)))
                 .collect();
             for (id, e) in found {
                 absorb(cfg, &mut ex, id, e, &mut next);

@@ -688,9 +688,6 @@ impl PartialEq for World {
     }
 }
 
-/// Per host, a raw host's connection; empty unless some host is raw, so a
-/// world without one (every world the explorer clones, as a rule) carries no
-/// per-host table to copy.
 /// Each process's steps (indices into the spec's), in order. Each list is
 /// allocated once at its final length (pushed into from empty, a process
 /// with five steps reallocated its list on the way).
@@ -707,6 +704,9 @@ fn steps_by_proc(spec: &WorldSpec) -> SmallVec<[Arc<Vec<u32>>; 4]> {
     lists.into_iter().map(Arc::new).collect()
 }
 
+/// Per host, a raw host's connection; empty unless some host is raw, so a
+/// world without one (every world the explorer clones, as a rule) carries no
+/// per-host table to copy.
 fn raw_conns(hosts: &[crate::spec::HostSpec]) -> Vec<Option<RawConn>> {
     if hosts.iter().all(|h| h.raw.is_none()) {
         return Vec::new();

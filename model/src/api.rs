@@ -36,7 +36,7 @@ impl Host {
         );
         // Looked up before the attempt: a close() that blocks has already released its fd.
         let target = self.sock_of(pid, &call);
-        match self.attempt(now, pid, call, 0, true, out) {
+        match self.attempt(now, pid, call, target, 0, true, out) {
             Step::Done(result) => out.events.push(Event::CallDone { pid, result }),
             Step::Block { done, deadline } => {
                 let sock = target.expect("blocked on a socket");
@@ -72,7 +72,8 @@ impl Host {
                 let Some(b) = self.procs[pid].blocked.clone() else {
                     continue;
                 };
-                let step = match self.attempt(now, pid as Pid, b.call, b.done, false, out) {
+                let target = self.sock_of(pid as Pid, &b.call);
+                let step = match self.attempt(now, pid as Pid, b.call, target, b.done, false, out) {
                     Step::Block { done, .. } if times_out(&b.call, b.deadline, now) => {
                         Step::Done(self.timed_out(pid as Pid, &b, done, out))
                     }
@@ -261,12 +262,15 @@ impl Host {
         i as Fd + FD_FIRST
     }
 
-    /// One attempt at a call (`first`: not a retry of a blocked call).
+    /// One attempt at a call (`first`: not a retry of a blocked call) on
+    /// `target`, its `sock_of` (looked up once by the caller, which needs it too).
+    #[allow(clippy::too_many_arguments)]
     fn attempt(
         &mut self,
         now: Instant,
         pid: Pid,
         call: SysCall,
+        target: Option<SockId>,
         done: u64,
         first: bool,
         out: &mut Output,
@@ -287,7 +291,7 @@ impl Host {
         if watched(&call).is_some() {
             return self.poll_many(pid, &call);
         }
-        let Some(sid) = self.sock_of(pid, &call) else {
+        let Some(sid) = target else {
             // poll() reports a descriptor that is not open in revents.
             return Step::Done(match call {
                 Call::Poll { .. } => Ok(u64::from(poll_bits::POLLNVAL)),

@@ -48,6 +48,42 @@ impl World {
         w
     }
 
+    /// Makes this world a copy of `o` (as `o.clone()` would), in this
+    /// world's buffers: the explorer reuses a successor it already knew
+    /// for the next choice instead of freeing it and allocating another
+    /// (a world's host vector alone is larger than malloc's thread cache
+    /// keeps). Every field is named, so a new one cannot be forgotten.
+    pub fn copy_from(&mut self, o: &World) {
+        #[rustfmt::skip]
+        let World {
+            spec, proc_steps, now, queue, next_seq, hosts, apps, net, timer_at,
+            observer, trace, events, ended, out, pid_proc, calling, step_done, raw,
+            raw_sent,
+        } = o;
+        self.spec.clone_from(spec);
+        self.proc_steps.clone_from(proc_steps);
+        self.now = *now;
+        self.queue.heap.clone_from(&queue.heap);
+        self.next_seq = *next_seq;
+        self.hosts.clone_from(hosts);
+        self.apps.clone_from(apps);
+        self.net.clone_from(net);
+        self.timer_at.clone_from(timer_at);
+        self.observer.clone_from(observer);
+        self.trace.clone_from(trace);
+        self.events = *events;
+        self.ended = *ended;
+        // Scratch (empty between events), copied field by field to keep room.
+        self.out.segments.clone_from(&out.segments);
+        self.out.events.clone_from(&out.events);
+        self.out.events_before.clone_from(&out.events_before);
+        self.pid_proc.clone_from(pid_proc);
+        self.calling = *calling;
+        self.step_done.clone_from(step_done);
+        self.raw.clone_from(raw);
+        self.raw_sent.clone_from(raw_sent);
+    }
+
     /// Runs until every process has finished its steps, is blocked in one or
     /// has exited (or was never forked): where an exploration starts. False if
     /// `max_events` ran out first.
@@ -111,7 +147,7 @@ impl World {
             "only an idle process calls"
         );
         assert_eq!(self.spec.steps[step as usize].proc, p);
-        Arc::make_mut(&mut self.proc_steps[p as usize]).push(step);
+        push_shared(&mut self.proc_steps[p as usize], step);
         self.apps[p as usize].status = AppStatus::Ready;
         self.push(at, Ev::App(p));
         let ran = self.step();
@@ -293,4 +329,18 @@ impl World {
             .find(|(_, s)| s.listener.is_none() && s.state != model::State::Listen)
             .map_or(model::State::Closed, |(_, s)| s.state)
     }
+}
+
+/// Appends `step` to a step list shared with the states the explorer copied
+/// this world from: copied once with room for it (`Arc::make_mut` copies to
+/// the exact length, and the push then reallocates the copy).
+fn push_shared(steps: &mut Arc<Vec<u32>>, step: u32) {
+    if let Some(own) = Arc::get_mut(steps) {
+        own.push(step);
+        return;
+    }
+    let mut copy = Vec::with_capacity(steps.len() + 1);
+    copy.extend_from_slice(steps);
+    copy.push(step);
+    *steps = Arc::new(copy);
 }

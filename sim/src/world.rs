@@ -203,10 +203,7 @@ impl World {
             net.add_fault(*f);
         }
         net.partitions = spec.partitions.clone();
-        let mut proc_steps = vec![Vec::new(); spec.procs.len()];
-        for (i, s) in spec.steps.iter().enumerate() {
-            proc_steps[s.proc as usize].push(i as u32);
-        }
+        let proc_steps = steps_by_proc(&spec);
         let n_hosts = hosts.len();
         let raw = raw_conns(&spec.hosts);
         let mut w = World {
@@ -215,7 +212,7 @@ impl World {
                 .iter()
                 .map(|_| AppState::new(spec.slot_names.len()))
                 .collect(),
-            proc_steps: proc_steps.into_iter().map(Arc::new).collect(),
+            proc_steps,
             spec,
             now: Instant::ZERO,
             queue: EventQueue::with_capacity(QUEUE_START_CAPACITY),
@@ -689,6 +686,22 @@ impl PartialEq for World {
             && self.raw == o.raw
             && self.raw_sent == o.raw_sent
     }
+}
+
+/// Each process's steps (indices into the spec's), in order. Each list is
+/// allocated once at its final length (pushed into from empty, a process
+/// with five steps reallocated its list on the way).
+fn steps_by_proc(spec: &WorldSpec) -> SmallVec<[Arc<Vec<u32>>; 4]> {
+    let mut counts: SmallVec<[usize; 4]> = smallvec::smallvec![0; spec.procs.len()];
+    for s in &spec.steps {
+        counts[s.proc as usize] += 1;
+    }
+    let mut lists: SmallVec<[Vec<u32>; 4]> =
+        counts.iter().map(|&n| Vec::with_capacity(n)).collect();
+    for (i, s) in spec.steps.iter().enumerate() {
+        lists[s.proc as usize].push(i as u32);
+    }
+    lists.into_iter().map(Arc::new).collect()
 }
 
 /// Per host, a raw host's connection; empty unless some host is raw, so a

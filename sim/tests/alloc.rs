@@ -21,14 +21,29 @@ fn allocations<T>(f: impl FnOnce() -> T) -> (usize, T) {
     (s.allocations + s.reallocations, t)
 }
 
+/// The fewest allocations of three runs of `f`, and its last result. The
+/// counter is process-wide: on a loaded machine something else in the test
+/// process now and then allocates during a longer run (4 more in about one
+/// 16 MB bulk run of four under a load average of 9, on main's code too),
+/// while the run's own count is the same every time.
+fn fewest_allocations<T>(f: impl Fn() -> T) -> (usize, T) {
+    let (mut fewest, mut last) = allocations(&f);
+    for _ in 0..2 {
+        let (n, t) = allocations(&f);
+        fewest = fewest.min(n);
+        last = t;
+    }
+    (fewest, last)
+}
+
 #[test]
 fn runs_allocate_per_world_never_per_event_or_segment() {
     // Bulk: eight times the bytes, thousands more segments and events, and
     // not one allocation more. 2 MB: Linux's window grows by rcv_ssthresh
     // (tcp_grow_window) and reaches its largest flight only after 1 MB.
     let (small_spec, big_spec) = (examples::bulk(2_000_000), examples::bulk(16_000_000));
-    let (small, v1) = allocations(|| World::new(small_spec, false).run());
-    let (big, v8) = allocations(|| World::new(big_spec, false).run());
+    let (small, v1) = fewest_allocations(|| World::new(small_spec.clone(), false).run());
+    let (big, v8) = fewest_allocations(|| World::new(big_spec.clone(), false).run());
     assert!(v8.segments_sent > v1.segments_sent + 4_000, "{v1:?} {v8:?}");
     assert_eq!(
         big, small,
@@ -52,5 +67,6 @@ fn runs_allocate_per_world_never_per_event_or_segment() {
     );
 }
 
-/// Allocations per small close, building the world and its verdict included.
-const SMALL_CLOSE_ALLOCATIONS_MAX: usize = 17;
+/// Allocations per small close, building the world and its verdict included
+/// (17 in session 8, 13 since session 10 built the step lists at their length).
+const SMALL_CLOSE_ALLOCATIONS_MAX: usize = 13;

@@ -131,20 +131,31 @@ fn expand(
     let mut buf = Digest::with_capacity();
     let last = cs.len().saturating_sub(1);
     let mut base = Some(base);
+    // A successor already known is not kept: the next choice's copy reuses it.
+    let mut spare: Option<Node> = None;
     for (i, &c) in cs.iter().enumerate() {
         let from = base.as_ref().expect("kept until the last choice");
         if cfg.check == Some(Property::Deterministic) && found.is_none() {
             found = nondeterministic(setup, rules, from, c);
         }
         // The last choice takes the state itself: one clone fewer per state.
-        let mut n = match i == last {
-            true => base.take().expect("the state"),
-            false => from.clone(),
+        let mut n = match (i == last, spare.take()) {
+            (true, _) => base.take().expect("the state"),
+            (false, Some(mut s)) => {
+                s.copy_from(from);
+                s
+            }
+            (false, None) => from.clone(),
         };
         apply(setup, rules, &mut n, c);
         n.world.canonicalize();
         let d = Digest::of_with(&n, &mut buf);
-        succs.push((c, (!full && !seen.contains(&d)).then_some(n), d));
+        if !full && !seen.contains(&d) {
+            succs.push((c, Some(n), d));
+        } else {
+            succs.push((c, None, d));
+            spare = Some(n);
+        }
     }
     Expansion {
         end,

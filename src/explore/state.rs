@@ -89,6 +89,14 @@ pub struct Node {
     pub used: Used,
 }
 
+impl Node {
+    /// Makes this node a copy of `o` in its own buffers ([`World::copy_from`]).
+    pub fn copy_from(&mut self, o: &Node) {
+        self.world.copy_from(&o.world);
+        self.used = o.used;
+    }
+}
+
 /// How the explorer treats a state's history.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rules {

@@ -564,6 +564,18 @@ impl Socket {
         (self.snd_buf as u64).saturating_sub(self.snd_queued())
     }
 
+    /// What a write may queue now: the free space, or with
+    /// `snd_buf_whole_segments` that rounded up to whole segments (Linux
+    /// tests the room only before it starts a new skb, then fills it).
+    pub fn snd_room(&self, whole_segments: bool) -> u64 {
+        let space = self.snd_space();
+        if !whole_segments || space == 0 {
+            return space;
+        }
+        let mss = self.tcb.mss.max(1) as u64;
+        space.div_ceil(mss) * mss
+    }
+
     /// The receive window: on our SYN or SYN-ACK the first offer, later what
     /// the free space allows, and never less than the window already promised
     /// (RFC 9293 §3.8.6.2.2: the right edge does not move left; Linux
@@ -624,15 +636,19 @@ impl Socket {
         }
     }
 
-    /// Linux __tcp_select_window, with rcv_mss taken as our MSS: below half
+    /// Linux __tcp_select_window, with rcv_mss taken as our MSS (at most the
+    /// full space, as the kernel caps it): below half
     /// the full space the free space is rounded down to the shift's unit and
     /// is 0 under one MSS or a sixteenth of the buffer's share; at most
     /// rcv_ssthresh; then, scaled, rounded up to the unit (ALIGN), unscaled,
     /// to the MSS unless the current offer is within one MSS of it.
     fn linux_select_window(&self, mut free: u32) -> u32 {
         let t = &self.tcb;
-        let (mss, ws) = (t.mss.max(1), t.rcv_wscale);
         let full = self.rcv_clamp.min(self.rcv_space);
+        // An MSS larger than the whole space counts as the space (a small
+        // SO_RCVBUF behind loopback's 65483-octet MSS would otherwise never
+        // open the window again).
+        let (mss, ws) = (t.mss.min(full).max(1), t.rcv_wscale);
         if free < full / 2 {
             free = free >> ws << ws;
             if free < self.rcv_space >> 4 || free < mss {

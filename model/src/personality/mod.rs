@@ -162,6 +162,8 @@ knobs! {
     snd_buf_tuning: SndBufTuning ["tcp_moderate_sndbuf"],
     /// The most send-buffer autotuning (`snd_buf_tuning`) grows the buffer to.
     snd_buf_max_bytes: u32 ["tcp_wmem_max"],
+    /// write() checks the send buffer for room before each new segment and then fills that segment to the MSS, so it may queue up to one MSS beyond the buffer; off: the buffer is a limit in octets.
+    snd_buf_whole_segments: bool,
     /// setsockopt(SO_SNDBUF, n): getsockopt(SO_SNDBUF) reads back n times this; what write() may queue stays n.
     sndbuf_setsockopt_factor: u32,
     /// Initial congestion window in segments (RFC 6928).

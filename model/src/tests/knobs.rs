@@ -56,6 +56,7 @@ const TESTED: &[&str] = &[
     "snd_buf_bytes",
     "snd_buf_tuning",
     "snd_buf_max_bytes",
+    "snd_buf_whole_segments",
     "sndbuf_setsockopt_factor",
     "initial_cwnd_segs",
     "nagle",
@@ -1710,11 +1711,30 @@ fn test_knob_snd_buf_tuning() {
         (wrote, snd)
     };
     let (wrote, snd) = grown(linux_with(&[]), None);
-    assert_eq!(wrote, Some(Ok(46_080)));
+    // Whole segments (snd_buf_whole_segments): 86 × 536, the SYN-ACK having no MSS option.
+    assert_eq!(wrote, Some(Ok(46_096)));
     assert!(matches!(snd, Some(Ok(n)) if n > 46_080), "{snd:?}");
     assert_eq!(
         grown(linux_with(&[]), Some(20_000)),
         (Some(Ok(20_000)), Some(Ok(40_000)))
+    );
+}
+
+#[test]
+fn test_knob_snd_buf_whole_segments() {
+    // A non-blocking write into the 46080-octet buffer: whole segments of
+    // 536 (the SYN-ACK has no MSS option), 86 × 536 = 46096, as the kernel
+    // takes 32 × 1448 = 46336 with MSS 1460 and timestamps
+    // (scenarios/kernel/linger-big-queue.toml); or the buffer exactly.
+    let wrote = |p| {
+        let mut h = established_from(syn_sent_from(closed_with(p)));
+        h.nonblocking(true);
+        h.write(100_000)
+    };
+    assert_eq!(wrote(linux_with(&[])), Some(Ok(46_096)));
+    assert_eq!(
+        wrote(linux_with(&[("snd_buf_whole_segments", "false")])),
+        Some(Ok(46_080))
     );
 }
 

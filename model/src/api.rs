@@ -715,6 +715,7 @@ impl Host {
             let n = s.tcb.unread.min(max);
             let wnd_before = s.rcv_wnd();
             s.tcb.unread -= n;
+            s.rcv_space_adjust(&p.knobs, now, n);
             out.events.push(Event::AppRead {
                 conn: s.conn(),
                 pid,

@@ -49,6 +49,7 @@ pub fn winsock_xp() -> Personality {
             tcp_window_scaling: k(false, "[inf] KB 224829 Tcp1323Opts: XP offers scaling only when asked; windows stay 32-bit and unscaled; the model's earlier behaviour kept"),
             tcp_rmem_max_bytes: k(0, "[inf] moot (tcp_window_scaling = false)"),
             rcv_ssthresh_growth: k(false, "[inf] the model's earlier behaviour: the window is the free space at once (no Linux-style rcv_ssthresh)"),
+            tcp_moderate_rcvbuf: k(false, "[inf] the model's earlier behaviour: a fixed receive buffer"),
             scaling_ratio_loopback: k(0, "[inf] the buffer share does not depend on the path here (rcv_wnd_pct)"),
             ack_needs_window_advance: k(false, "[inf] the model's earlier rule: two full segments are ACKed at once (RFC 1122 §4.2.3.2)"),
             snd_wnd_full_segment: k(false, "[inf] the model's earlier rule: RFC 9293 §3.8.6.2.1, a short segment waits only while data is in flight"),

@@ -78,7 +78,7 @@ const KNOWN_LAN: &[(&str, &str)] = &[
     ("shutdown-rd-then-peer-writes", "not yet diagnosed: after SHUT_RD the server's read returns the 1000 bytes in the model, 0 on the kernel"),
     ("shut-rd-eof-is-not-sticky", "as shutdown-rd-then-peer-writes"),
     ("so-error-after-rst", "not yet diagnosed: SO_ERROR is ECONNRESET in the model, EPIPE on the kernel"),
-    ("big-write-close-unread", "the receive window and send buffer on a 2 ms RTT (tcp_grow_window, scaling_ratio, tcp_new_space): 81088 bytes read in the model, 89808 on the kernel; the kernel's write blocks 45 ms (issue 10, model/ windows)"),
+    ("big-write-close-unread", "the receive window on a 2 ms RTT (tcp_grow_window, scaling_ratio per skb): 86880 bytes read in the model, 89808 on the kernel; the kernel's write blocks 45 ms (issue 10, model/ windows)"),
 ];
 
 /// The corpus pass under the other profile stops starting scenarios after this.
@@ -193,7 +193,7 @@ fn buffer_scenarios_agree_with_the_kernel_on_the_loopback_profile() {
 const KNOWN_CLASSES: &[(&str, &str)] = &[
     (
         "result of server write: a count differs",
-        "send-buffer accounting: tcp_sendmsg checks sk_stream_memory_free before each new skb, so the kernel's write can pass SO_SNDBUF by part of an skb; the model stops at the buffer's byte count",
+        "send-buffer accounting: tcp_sendmsg checks sk_stream_memory_free before each new skb and counts skb truesize; the model takes whole segments too (snd_buf_whole_segments) but counts payload octets, and its skbs are one MSS where loopback's TSO skbs are larger",
     ),
     (
         "result of client write: a count differs",

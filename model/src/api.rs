@@ -685,10 +685,15 @@ impl Host {
         if let Some(step) = write_refused(s, p.knobs.write_after_rst.value, done) {
             return step;
         }
-        let take = s.snd_space().min(bytes - done);
+        let whole = p.knobs.snd_buf_whole_segments.value;
+        let take = s.snd_room(whole).min(bytes - done);
         if take > 0 {
+            let over = if whole { s.tcb.mss.max(1) as u64 } else { 0 };
             s.tcb.written += take;
-            assert!(s.snd_queued() <= s.snd_buf as u64, "send buffer overfilled");
+            assert!(
+                s.snd_queued() < s.snd_buf as u64 + over.max(1),
+                "send buffer overfilled"
+            );
             out.events.push(Event::AppWrote {
                 conn: s.conn(),
                 pid,
@@ -714,6 +719,7 @@ impl Host {
             let n = s.tcb.unread.min(max);
             let wnd_before = s.rcv_wnd();
             s.tcb.unread -= n;
+            s.rcv_space_adjust(&p.knobs, now, n);
             out.events.push(Event::AppRead {
                 conn: s.conn(),
                 pid,

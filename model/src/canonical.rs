@@ -130,9 +130,10 @@ impl Tcb {
             quick_acks: _, pingpong: _, snd_sml: _, ws_ok: _, max_snd_wnd: _, rcv_wscale: _, rcv_ssthresh: _,
             rcv_ratio_measured: _,
             // The instants:
-            rtt_probe, keepalive_at, first_syn_at, send_timer, delack_at, data_rcvd_at,
+            drs, rtt_probe, keepalive_at, first_syn_at, send_timer, delack_at, data_rcvd_at,
             close_timer,
         } = self;
+        drs.shift_time(f);
         if let Some((_, sent)) = rtt_probe {
             *sent = f(*sent);
         }

@@ -121,7 +121,7 @@ impl Socket {
         self.learn_peer_syn(ctx.p, seg, self.tcb.ts_ok);
         self.round_bufs_to_mss(ctx.p);
         self.expand_snd_buf(ctx.p);
-        self.init_rcv_window();
+        self.init_rcv_window(ctx.now);
         let t = &mut self.tcb;
         if ack_ok {
             t.snd_una = ack;
@@ -472,7 +472,7 @@ impl Socket {
         // A listener's connection learns its buffers when it is established (BSD syncache_socket).
         self.round_bufs_to_mss(ctx.p);
         self.expand_snd_buf(ctx.p);
-        self.init_rcv_window();
+        self.init_rcv_window(ctx.now);
         self.set_state(ctx, State::Established, Rule::RcvAckOfSyn);
         // Data kept from a simultaneous-open SYN becomes readable now, with no
         // ACK of its own (BSD tcp_reass(tp, NULL, ...) only wakes the reader).
@@ -684,6 +684,9 @@ impl Socket {
         self.note_data_arrival(ctx);
         let taken = self.deliver(ctx, new, discard);
         self.grow_rcv_window(taken as u32);
+        if taken > 0 {
+            self.rcv_rtt_measure(ctx.now);
+        }
         if taken < new {
             self.tcb.ack_now = true; // beyond the window: dropped, re-ACK
         }

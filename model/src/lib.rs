@@ -21,6 +21,7 @@ pub mod invariants;
 pub mod output;
 pub mod personality;
 pub mod query;
+pub mod rcvbuf;
 pub mod segment;
 pub mod seq;
 pub mod socket;

@@ -74,8 +74,16 @@ impl WndRule {
         }
     }
 
+    /// The buffer memory `win` octets of data take (Linux tcp_space_from_win).
+    pub(crate) fn space_from_win(&self, win: u64) -> u64 {
+        match self.ratio_256 {
+            0 => win * 100 / self.pct.max(1) as u64,
+            r => win * 256 / r as u64,
+        }
+    }
+
     /// The share of `bytes` received data may fill.
-    fn data_share(&self, bytes: u32) -> u32 {
+    pub(crate) fn data_share(&self, bytes: u32) -> u32 {
         let b = bytes as u64;
         let share = match self.ratio_256 {
             0 => b * self.pct as u64 / 100,
@@ -261,6 +269,8 @@ pub struct Tcb {
     /// The end of the last segment sent shorter than the MSS (Linux
     /// tp->snd_sml, tcp_minshall_update): Minshall's Nagle waits for its ACK.
     pub snd_sml: Offset,
+    /// Receive-buffer autotuning's measures (`tcp_moderate_rcvbuf`).
+    pub drs: crate::rcvbuf::Drs,
 }
 
 impl Tcb {
@@ -564,6 +574,18 @@ impl Socket {
         (self.snd_buf as u64).saturating_sub(self.snd_queued())
     }
 
+    /// What a write may queue now: the free space, or with
+    /// `snd_buf_whole_segments` that rounded up to whole segments (Linux
+    /// tests the room only before it starts a new skb, then fills it).
+    pub fn snd_room(&self, whole_segments: bool) -> u64 {
+        let space = self.snd_space();
+        if !whole_segments || space == 0 {
+            return space;
+        }
+        let mss = self.tcb.mss.max(1) as u64;
+        space.div_ceil(mss) * mss
+    }
+
     /// The receive window: on our SYN or SYN-ACK the first offer, later what
     /// the free space allows, and never less than the window already promised
     /// (RFC 9293 §3.8.6.2.2: the right edge does not move left; Linux
@@ -624,15 +646,20 @@ impl Socket {
         }
     }
 
-    /// Linux __tcp_select_window, with rcv_mss taken as our MSS: below half
+    /// Linux __tcp_select_window, with rcv_mss taken as our MSS (at most the
+    /// full space, as the kernel caps it): below half
     /// the full space the free space is rounded down to the shift's unit and
     /// is 0 under one MSS or a sixteenth of the buffer's share; at most
     /// rcv_ssthresh; then, scaled, rounded up to the unit (ALIGN), unscaled,
-    /// to the MSS unless the current offer is within one MSS of it.
+    /// to the MSS unless the current offer is within one MSS of it (or, the
+    /// MSS capped, the free space once it exceeds the offer by half the space).
     fn linux_select_window(&self, mut free: u32) -> u32 {
         let t = &self.tcb;
-        let (mss, ws) = (t.mss.max(1), t.rcv_wscale);
         let full = self.rcv_clamp.min(self.rcv_space);
+        // An MSS larger than the whole space counts as the space (a small
+        // SO_RCVBUF behind loopback's 65483-octet MSS would otherwise never
+        // open the window again).
+        let (mss, ws) = (t.mss.min(full).max(1), t.rcv_wscale);
         if free < full / 2 {
             free = free >> ws << ws;
             if free < self.rcv_space >> 4 || free < mss {
@@ -649,6 +676,9 @@ impl Socket {
         let cur = t.rcv_wnd_sent;
         if cur.saturating_add(mss) <= free || cur > free {
             free / mss * mss
+        } else if mss == full && free > cur + full / 2 {
+            // The whole space is one segment: rounding would keep it shut.
+            free
         } else {
             cur
         }
@@ -674,10 +704,16 @@ impl Socket {
         (space.max(1).ilog2().saturating_sub(15)).min(WSCALE_MAX) as u8
     }
 
-    /// At establishment, with `rcv_ssthresh_growth` (Linux
-    /// tcp_init_buffer_space): the clamp keeps one segment in reserve below
-    /// the full space, and the window starts from the first one offered.
-    pub(crate) fn init_rcv_window(&mut self) {
+    /// At establishment (Linux tcp_init_buffer_space): the window's clamp
+    /// and start, then autotuning's first measure.
+    pub(crate) fn init_rcv_window(&mut self, now: Instant) {
+        self.init_rcv_clamp();
+        self.init_rcv_space(now);
+    }
+
+    /// With `rcv_ssthresh_growth`: the clamp keeps one segment in reserve
+    /// below the full space, and the window starts from the first one offered.
+    fn init_rcv_clamp(&mut self) {
         if !self.wnd.growth {
             return;
         }

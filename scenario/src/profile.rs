@@ -11,6 +11,9 @@ pub struct Profile {
     pub mtu_bytes: u32,
     /// Every direction's one-way delay.
     pub delay_ns: u64,
+    /// The path is a loopback interface (`HostConfig::loopback`): the
+    /// receive buffer's data share is the one measured there.
+    pub loopback: bool,
     pub about: &'static str,
 }
 
@@ -22,6 +25,7 @@ pub const PROFILES: &[Profile] = &[
         // `lo`'s own latency on this kind of host: a few to tens of µs; the
         // kernel run leaves it to loopback (< 1 ms).
         delay_ns: 10_000,
+        loopback: true,
         about: "one host's loopback: MTU 65536, ~0 delay (10 µs)",
     },
     Profile {
@@ -29,6 +33,7 @@ pub const PROFILES: &[Profile] = &[
         mtu_bytes: 1500,
         // Long enough that `tcpsim real` emulates it (delay line from 1 ms).
         delay_ns: 1_000_000,
+        loopback: false,
         about: "an Ethernet LAN: MTU 1500, 1 ms one way",
     },
 ];

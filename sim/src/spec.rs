@@ -227,6 +227,9 @@ pub struct WorldSpec {
     /// Raw hosts' `expect` steps, in file order (checked after the run).
     pub seg_expects: Vec<crate::raw::SegExpect>,
     pub limits: Limits,
+    /// The network is one loopback interface (the `loopback` profile): each
+    /// host's `HostConfig::loopback`.
+    pub loopback: bool,
 }
 
 /// Builds a [`WorldSpec`] in Rust (tests, benchmarks, the fuzzer).
@@ -251,6 +254,7 @@ impl SpecBuilder {
                 steps: Vec::new(),
                 seg_expects: Vec::new(),
                 limits: Limits::default(),
+                loopback: false,
             },
         }
     }

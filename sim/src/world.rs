@@ -182,9 +182,10 @@ impl World {
                 let cfg = HostConfig {
                     id: i as HostId,
                     mss: h.mtu.saturating_sub(40).max(64),
-                    // The network profile's to say (issue 10): until it does, every
-                    // path is the emulated LAN `rcv_wnd_pct` was measured on.
-                    loopback: false,
+                    // The network profile's to say: only `loopback` names the
+                    // interface; any other path is taken as the emulated LAN
+                    // `rcv_wnd_pct` was measured on.
+                    loopback: spec.loopback,
                     isn_key: splitmix64(spec.seed ^ ISN_KEY_SALT ^ ((i as u64) << 40)),
                     isn_fixed: h.isn,
                     ephemeral_first: 40_000,
@@ -798,7 +799,7 @@ mod tests {
         // the knob select_style; the window-scaling and receive-window knobs
         // and each socket's largest window seen (max_snd_wnd).
         assert_eq!(
-            digest, 0x8ee9_fbf0_c1c1_eceb,
+            digest, 0x7990_e6e3_15be_bd05,
             "state_hash of small-close is now {digest:#018x}"
         );
     }

@@ -6,9 +6,10 @@
 //! One test in this binary: the counter is process-wide, and tests running
 //! in parallel would count each other's allocations.
 
-use sim::{examples, World};
+use sim::{examples, World, WorldSpec};
 use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
 use std::alloc::System;
+use std::sync::Arc;
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
@@ -41,7 +42,7 @@ fn runs_allocate_per_world_never_per_event_or_segment() {
     // Bulk: eight times the bytes, thousands more segments and events, and
     // not one allocation more. 2 MB: Linux's window grows by rcv_ssthresh
     // (tcp_grow_window) and reaches its largest flight only after 1 MB.
-    let (small_spec, big_spec) = (examples::bulk(2_000_000), examples::bulk(16_000_000));
+    let (small_spec, big_spec) = (bulk_fixed_rcvbuf(2_000_000), bulk_fixed_rcvbuf(16_000_000));
     let (small, v1) = fewest_allocations(|| World::new(small_spec.clone(), false).run());
     let (big, v8) = fewest_allocations(|| World::new(big_spec.clone(), false).run());
     assert!(v8.segments_sent > v1.segments_sent + 4_000, "{v1:?} {v8:?}");
@@ -65,6 +66,20 @@ fn runs_allocate_per_world_never_per_event_or_segment() {
         per_run <= SMALL_CLOSE_ALLOCATIONS_MAX,
         "{per_run} allocations per small close"
     );
+}
+
+/// `examples::bulk` with a fixed receive buffer: autotuning
+/// (`tcp_moderate_rcvbuf`) keeps growing the window, and so the flight and
+/// the queues' capacity, as long as the transfer lasts, so a longer one
+/// would allocate more for its bigger flight, not for its events.
+fn bulk_fixed_rcvbuf(bytes: u64) -> Arc<WorldSpec> {
+    let mut spec = (*examples::bulk(bytes)).clone();
+    for h in &mut spec.hosts {
+        let mut p = (*h.personality).clone();
+        p.knobs.tcp_moderate_rcvbuf.value = false;
+        h.personality = Arc::new(p);
+    }
+    Arc::new(spec)
 }
 
 /// Allocations per small close, building the world and its verdict included

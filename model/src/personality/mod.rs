@@ -144,6 +144,8 @@ knobs! {
     tcp_rmem_max_bytes: u32,
     /// The window grows from the first one by twice each data segment's length (Linux rcv_ssthresh, tcp_grow_window) up to the free space, and the clamp reserves one segment at establishment and becomes `rcv_wnd_pct` of the buffer once a segment is measured; off: the window is the free space within the clamp at once.
     rcv_ssthresh_growth: bool,
+    /// Receive-buffer autotuning without SO_RCVBUF: once per receive RTT (the time one window takes to arrive), a read that finds more copied in it than at the last growth grows the buffer and the window clamp to twice that plus twice its growth, at most `tcp_rmem_max_bytes` (Linux tcp_rcv_space_adjust, tcp_rcvbuf_grow); off: the buffer stays.
+    tcp_moderate_rcvbuf: bool ["tcp_moderate_rcvbuf"],
     /// On a loopback path, the share of the receive buffer data may fill, in 1/256 (Linux scaling_ratio = skb->len / skb->truesize, measured by tcp_measure_rcv_mss, differs by driver); 0: `rcv_wnd_pct` on every path.
     scaling_ratio_loopback: u32,
     /// New in-order data beyond one segment is ACKed at once only if the window it would offer is no smaller than the last one offered (else the ACK waits for the delayed-ACK timer or a read); off: at once whenever two full segments are unacknowledged.
@@ -162,6 +164,8 @@ knobs! {
     snd_buf_tuning: SndBufTuning ["tcp_moderate_sndbuf"],
     /// The most send-buffer autotuning (`snd_buf_tuning`) grows the buffer to.
     snd_buf_max_bytes: u32 ["tcp_wmem_max"],
+    /// write() checks the send buffer for room before each new segment and then fills that segment to the MSS, so it may queue up to one MSS beyond the buffer; off: the buffer is a limit in octets.
+    snd_buf_whole_segments: bool,
     /// setsockopt(SO_SNDBUF, n): getsockopt(SO_SNDBUF) reads back n times this; what write() may queue stays n.
     sndbuf_setsockopt_factor: u32,
     /// Initial congestion window in segments (RFC 6928).

@@ -626,6 +626,7 @@ fn test_established_blocked_write_cut_short_returns_its_count_and_keeps_the_erro
     let mut h = established_with(linux_with(&[
         ("data_retries", "1"),
         ("snd_buf_tuning", "fixed"),
+        ("snd_buf_whole_segments", "false"),
     ]));
     h.nonblocking(false);
     assert_eq!(h.write(20_000), None);

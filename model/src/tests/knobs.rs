@@ -47,6 +47,7 @@ const TESTED: &[&str] = &[
     "tcp_window_scaling",
     "tcp_rmem_max_bytes",
     "rcv_ssthresh_growth",
+    "tcp_moderate_rcvbuf",
     "scaling_ratio_loopback",
     "ack_needs_window_advance",
     "snd_wnd_full_segment",
@@ -56,6 +57,7 @@ const TESTED: &[&str] = &[
     "snd_buf_bytes",
     "snd_buf_tuning",
     "snd_buf_max_bytes",
+    "snd_buf_whole_segments",
     "sndbuf_setsockopt_factor",
     "initial_cwnd_segs",
     "nagle",
@@ -1711,11 +1713,41 @@ fn test_knob_snd_buf_tuning() {
         (wrote, snd)
     };
     let (wrote, snd) = grown(linux_with(&[]), None);
-    assert_eq!(wrote, Some(Ok(46_080)));
+    // In whole segments (snd_buf_whole_segments): 32 × 1460.
+    assert_eq!(wrote, Some(Ok(46_720)));
     assert!(matches!(snd, Some(Ok(n)) if n > 46_080), "{snd:?}");
+    // SO_SNDBUF 20000: 14 whole segments (snd_buf_whole_segments).
     assert_eq!(
         grown(linux_with(&[]), Some(20_000)),
-        (Some(Ok(20_000)), Some(Ok(40_000)))
+        (Some(Ok(20_440)), Some(Ok(40_000)))
+    );
+}
+
+#[test]
+fn test_knob_snd_buf_whole_segments() {
+    // A non-blocking write into the 46080-octet buffer: 32 whole segments
+    // of 1460, as the kernel takes 32 × 1448 = 46336 with timestamps
+    // (scenarios/kernel/linger-big-queue.toml); or the buffer exactly.
+    let wrote = |p| {
+        let mut h = established_from(syn_sent_from(closed_with(p)));
+        h.nonblocking(true);
+        h.write(100_000)
+    };
+    assert_eq!(wrote(linux_with(&[])), Some(Ok(46_720)));
+    // The room is tested before each segment: of a fixed 16384, 12 × 1460
+    // are queued; an ACK of 1000 leaves no room (16520 queued), one of
+    // 2000 leaves 864, so one more segment.
+    let fixed = linux_with(&[("snd_buf_tuning", "fixed")]);
+    let mut h = established_from(syn_sent_from(closed_with(fixed)));
+    h.nonblocking(true);
+    assert_eq!(h.write(100_000), Some(Ok(17_520)));
+    h.send(ACK, 1, 1001);
+    assert_eq!(h.write(5000), Some(Err(Errno::EAGAIN)));
+    h.send(ACK, 1, 2001);
+    assert_eq!(h.write(5000), Some(Ok(1460)));
+    assert_eq!(
+        wrote(linux_with(&[("snd_buf_whole_segments", "false")])),
+        Some(Ok(46_080))
     );
 }
 
@@ -1930,6 +1962,44 @@ fn test_knob_rcv_ssthresh_growth() {
     assert_eq!(
         scaled_established(set("rcv_ssthresh_growth", "false")).0,
         65_536
+    );
+}
+
+/// getsockopt(SO_RCVBUF) after 200 ms of a reader that takes each
+/// 536-octet segment as it arrives, one a millisecond (after SO_RCVBUF
+/// `locked` if given).
+fn rcvbuf_after_reading(p: Personality, locked: Option<u32>) -> Option<CallResult> {
+    let mut h = closed_with(p);
+    if let Some(bytes) = locked {
+        let fd = h.fd;
+        assert_eq!(h.call(Call::RcvBuf { sock: fd, bytes }), Some(Ok(0)));
+    }
+    let mut h = established_from(syn_sent_from(h));
+    for i in 0..200u32 {
+        h.send_data(1 + i * 536, 1, 536);
+        assert_eq!(h.read(536), Some(Ok(536)));
+        h.advance_ms(1);
+        h.flush();
+    }
+    let fd = h.fd;
+    h.call(Call::Getsockopt {
+        sock: fd,
+        opt: SockOpt::RcvBuf,
+    })
+}
+
+#[test]
+fn test_knob_tcp_moderate_rcvbuf() {
+    // A window of 64240 arrives in 120 ms (the receive RTT); the first read
+    // after it has copied 120 segments, more than the first measure of
+    // 10 × 536: tcp_rcvbuf_grow. Off, or with SO_RCVBUF, the buffer stays.
+    let grown = rcvbuf_after_reading(linux_with(&[]), None);
+    assert!(matches!(grown, Some(Ok(n)) if n > 1_000_000), "{grown:?}");
+    let off = linux_with(&[("tcp_moderate_rcvbuf", "false")]);
+    assert_eq!(rcvbuf_after_reading(off, None), Some(Ok(131_072)));
+    assert_eq!(
+        rcvbuf_after_reading(linux_with(&[]), Some(4096)),
+        Some(Ok(8192))
     );
 }
 

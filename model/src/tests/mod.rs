@@ -138,8 +138,13 @@ pub fn plain_window(buf: u32) -> Personality {
 
 /// Linux with the send buffer fixed at tcp_wmem[1] = 16384, for tests about a
 /// full send buffer, not its autotuning.
+/// The Linux personality with a send buffer of exactly tcp_wmem[1]: not
+/// autotuned, and a limit in octets, not whole segments.
 pub fn fixed_snd_buf() -> Personality {
-    linux_with(&[("snd_buf_tuning", "fixed")])
+    linux_with(&[
+        ("snd_buf_tuning", "fixed"),
+        ("snd_buf_whole_segments", "false"),
+    ])
 }
 
 /// The Linux personality with knobs overridden, as `--set name=value` would.

@@ -176,6 +176,7 @@ fn resolve_all(
         steps,
         seg_expects,
         limits,
+        loopback: profile.is_some_and(|(p, _)| p.loopback),
     };
     Some((spec, expect, pairs))
 }

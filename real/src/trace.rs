@@ -49,15 +49,19 @@ pub struct KernelCall {
     pub conn: Option<(Ep, Ep)>,
 }
 
-/// A call as the host sees it: the step's socket as the kernel descriptor.
-struct KernelFds {
-    fd: i32,
+/// A call as the host sees it: each socket it names as the kernel
+/// descriptor the worker reported for it, in the same order.
+struct KernelFds<'a> {
+    fds: std::slice::Iter<'a, i32>,
 }
 
-impl Rename<Slots, Fds> for KernelFds {
+impl Rename<Slots, Fds> for KernelFds<'_> {
     fn sock(&mut self, _: &u16) -> model::Fd {
         // -1 (no descriptor) reads as the simulator's "no such descriptor".
-        self.fd as model::Fd
+        match self.fds.next() {
+            Some(&fd) if fd >= 0 => fd as model::Fd,
+            _ => model::NO_FD,
+        }
     }
     fn new_sock(&mut self, _: &u16) {}
     fn host(&mut self, h: &u16) -> u16 {
@@ -110,7 +114,7 @@ pub fn calls(spec: &WorldSpec, recs: &[Rec]) -> Vec<KernelCall> {
             Rec::Call {
                 proc,
                 step,
-                fd,
+                ref fds,
                 had_fd,
                 t,
             } => {
@@ -128,7 +132,7 @@ pub fn calls(spec: &WorldSpec, recs: &[Rec]) -> Vec<KernelCall> {
                 out.push(KernelCall {
                     proc,
                     step,
-                    call: named.rename(&mut KernelFds { fd }),
+                    call: named.rename(&mut KernelFds { fds: fds.iter() }),
                     t_start_ns: t,
                     t_end_ns: None,
                     res: None,
@@ -363,9 +367,24 @@ pub fn verdict(spec: &WorldSpec, run: &RealRun, calls: &[KernelCall], trace: &[E
     for m in step_mismatches(spec, run.scale, &run.recs) {
         obs.step_mismatch(m);
     }
+    // A call its process's exit ended (the thread went with the process)
+    // is not stuck, as in the simulator.
+    let process_of = |p: ProcId| spec.procs[p as usize].thread_of.unwrap_or(p);
+    let exited: Vec<ProcId> = run
+        .recs
+        .iter()
+        .filter_map(|r| match *r {
+            Rec::Done { proc, step, .. }
+                if matches!(spec.steps[step as usize].action, Action::Exit {}) =>
+            {
+                Some(process_of(proc))
+            }
+            _ => None,
+        })
+        .collect();
     let stuck = calls
         .iter()
-        .filter(|c| c.t_end_ns.is_none())
+        .filter(|c| c.t_end_ns.is_none() && !exited.contains(&process_of(c.proc)))
         .map(|c| Stuck {
             proc: c.proc,
             step: c.step,

@@ -55,7 +55,7 @@ fn call(out: &mut Vec<Rec>, at: (u16, u32), fd: i32, had_fd: bool, t: (u64, u64)
     out.push(Rec::Call {
         proc,
         step,
-        fd,
+        fds: vec![fd],
         had_fd,
         t: t.0,
     });

@@ -165,6 +165,22 @@ pub fn calls(spec: &WorldSpec, recs: &[Rec]) -> Vec<KernelCall> {
     out
 }
 
+/// The step that started latest after it was due, when one started more
+/// than [`BLOCK_MIN_REAL_NS`] late: (process, step, real ns late). Such a
+/// run did not follow the script's timing (a process woken late by a loaded
+/// host's scheduler, e.g. a 1 ms connect started at 14 ms, after the other
+/// process's steps it was to precede), so its differences from the
+/// simulator may be the host's, not the model's.
+pub fn late_start(recs: &[Rec]) -> Option<(ProcId, u32, u64)> {
+    recs.iter()
+        .filter_map(|r| match *r {
+            Rec::Start { proc, step, t, due } => Some((proc, step, t.saturating_sub(due))),
+            _ => None,
+        })
+        .filter(|&(_, _, late)| late > BLOCK_MIN_REAL_NS)
+        .max_by_key(|&(_, step, late)| (late, std::cmp::Reverse(step)))
+}
+
 /// The host of an address.
 pub fn host_of(host_ip: &[std::net::Ipv4Addr], ip: std::net::Ipv4Addr) -> Option<HostId> {
     host_ip.iter().position(|&h| h == ip).map(|i| i as HostId)

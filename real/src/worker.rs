@@ -50,8 +50,15 @@ pub enum Rec {
     Hello { proc: ProcId, pid: i32 },
     /// The process waits until `until` before its next step.
     Wait { proc: ProcId, step: u32, until: u64 },
-    /// A step starts.
-    Start { proc: ProcId, step: u32, t: u64 },
+    /// A step starts at `t`; it was due at `due` (its time in the script,
+    /// or when what it waited for returned): a start much later than due is
+    /// the host's scheduler, not the scenario.
+    Start {
+        proc: ProcId,
+        step: u32,
+        t: u64,
+        due: u64,
+    },
     /// A system call of the step is about to be made on descriptors `fds`:
     /// each socket's the call names, in the order it names them (a poll's
     /// too; -1: the name had none). `had_fd`: the step's socket had a descriptor when the step
@@ -143,9 +150,9 @@ impl Ctx<'_> {
     /// simulator, where they start at the same instant. Without this, an
     /// `exit` right after it ended its threads before the one waiting saw it.
     fn release_after(&self, step: u32) {
-        let waiting = self.spec.steps.iter().enumerate().filter(|(_, s)| {
-            matches!(s.at, At::Once { step: w, plus } if w == step && plus.as_ns() == 0)
-        });
+        let waiting = self.spec.steps.iter().enumerate().filter(
+            |(_, s)| matches!(s.at, At::Once { step: w, plus } if w == step && plus.as_ns() == 0),
+        );
         let hold_until = sys::mono_ns() + AFTER_HOLD_MAX_NS;
         for (d, _) in waiting {
             let mut held = false;
@@ -244,6 +251,7 @@ fn run_steps(cx: &Ctx, p: ProcId, slots: Table, start: u64) {
             proc: p,
             step,
             t: t0,
+            due: at,
         });
         let (res, read) = w.exec(step, &s.action);
         let t = cx.now();
@@ -326,7 +334,9 @@ fn io_bytes(cx: &Ctx, p: ProcId) -> usize {
         _ => 0,
     };
     let steps = cx.proc_steps[p as usize].iter();
-    let most = steps.map(|&i| need(&cx.spec.steps[i as usize].action)).max();
+    let most = steps
+        .map(|&i| need(&cx.spec.steps[i as usize].action))
+        .max();
     most.unwrap_or(0).min(IO_CHUNK_MAX) as usize
 }
 

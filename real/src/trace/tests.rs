@@ -272,3 +272,65 @@ fn an_out_of_window_rst_is_not_acted_on() {
         State::Established
     );
 }
+
+/// A poll names each of its sockets by its own descriptor, and a call on a
+/// name without one prints `-` (not 4294967295).
+#[test]
+fn each_socket_of_a_call_keeps_its_own_descriptor() {
+    let text = r#"
+[hosts.client]
+personality = "linux"
+[hosts.server]
+personality = "linux"
+[script]
+steps = [
+  "0    server listen l 80",
+  "1ms  client connect c server:80",
+  "5ms  server accept l as s",
+  "10ms server poll l,s POLLIN timeout=1ms",
+  "20ms server close s = 0",
+  "-    server close s",
+]
+"#;
+    let s = scenario::from_text(
+        "t.toml",
+        text,
+        std::path::Path::new("."),
+        &Default::default(),
+    )
+    .expect("the scenario loads");
+    let sv = s.spec.steps[0].proc;
+    let mut recs = Vec::new();
+    step(&mut recs, (sv, 3), &[(6, true, (0, 1), Res::Ok(0))]);
+    if let Some(Rec::Call { fds, .. }) = recs.first_mut() {
+        *fds = vec![6, 7];
+    }
+    step(&mut recs, (sv, 4), &[(7, true, (2, 3), Res::Ok(0))]);
+    step(
+        &mut recs,
+        (sv, 5),
+        &[(-1, false, (4, 5), Res::Err("EBADF".into()))],
+    );
+    let calls = calls(&s.spec, &recs);
+    let text: Vec<String> = calls
+        .iter()
+        .map(|c| sim::report::call_text(&c.call, &s.spec))
+        .collect();
+    assert_eq!(text, ["poll(6,7, POLLIN, 1)", "close(7)", "close(-)"]);
+}
+
+/// A run in which a step started more than the blocking threshold after it
+/// was due names that step; a few ms late does not count.
+#[test]
+fn a_step_started_late_is_found() {
+    let start = |proc, step, t, due| Rec::Start { proc, step, t, due };
+    let ms = 1_000_000;
+    let on_time = [start(0, 0, 0, 0), start(1, 1, 6 * ms, ms)];
+    assert_eq!(late_start(&on_time), None);
+    let late = [
+        start(0, 0, 0, 0),
+        start(1, 1, 14 * ms, ms),
+        start(1, 2, 30 * ms, 18 * ms),
+    ];
+    assert_eq!(late_start(&late), Some((1, 1, 13 * ms)));
+}

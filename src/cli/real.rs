@@ -235,15 +235,14 @@ fn run_both(s: &Scenario, a: &Args, scale: f64) -> Result<Both, ExitCode> {
     Ok(both)
 }
 
-/// Kernel runs one `--compare` makes at most: a run whose steps did not
-/// start on time (trace::late_start) and that differs is run again.
+/// Kernel runs one `--compare` makes at most: a run the host's scheduler
+/// disturbed ([`trace::disturbed`]) that differs is run again.
 const DISTURBED_RUNS_MAX: u32 = 3;
 
 /// Runs the scenario and, with `--compare`, compares: a run that differs
-/// while one of its steps started late (the host's scheduler woke a process
-/// more than the blocking threshold after the step's time, so the processes
-/// did not run in the script's order) is a run of another script, and is run
-/// again, up to [`DISTURBED_RUNS_MAX`] runs; the notes say so.
+/// while the host's scheduler disturbed it (a step started late or out of
+/// the script's order, a poll woken long after its timeout) did not run the
+/// script, and is run again, up to [`DISTURBED_RUNS_MAX`] runs; the notes say so.
 fn run_compared(
     s: &Scenario,
     a: &Args,
@@ -254,12 +253,12 @@ fn run_compared(
         let mut both = run_both(s, a, scale)?;
         let items = a.compare.then(|| comparison(s, &both));
         let differs = items.as_ref().is_some_and(|i| i.iter().any(|x| !x.agree));
-        let late = trace::late_start(&both.run.recs).filter(|_| differs);
+        let late = trace::disturbed(&s.spec, both.run.scale, &both.run.recs).filter(|_| differs);
         let runs = disturbed.len() as u32 + 1;
         if let Some((proc, step, ns)) = late {
             let who = &s.spec.procs[proc as usize].name;
             disturbed.push(format!(
-                "step {} ({who}) started {} ms late",
+                "step {} ({who}) {} ms late",
                 step + 1,
                 sim::report::duration_ms(model::Duration::from_ns(ns))
             ));
@@ -271,12 +270,12 @@ fn run_compared(
         let note = match (late, disturbed.len()) {
             (_, 0) => None,
             (None, n) => Some(format!(
-                "kernel run {runs}: {n} earlier run(s) differed while a step started late \
-                 (the host's scheduler: {list}), so they were run again"
+                "kernel run {runs}: {n} earlier run(s) differed while the host's scheduler \
+                 disturbed them ({list}), so they were run again"
             )),
             (Some(_), _) => Some(format!(
-                "all {runs} kernel runs differed while a step started late (the host's \
-                 scheduler: {list}): the differences may be the host's, not the model's"
+                "all {runs} kernel runs differed while the host's scheduler disturbed them \
+                 ({list}): the differences may be the host's, not the model's"
             )),
         };
         both.kernel.notes.extend(note);

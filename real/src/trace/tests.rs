@@ -320,17 +320,50 @@ steps = [
 }
 
 /// A run in which a step started more than the blocking threshold after it
-/// was due names that step; a few ms late does not count.
+/// was due, or after another process's step due later, or whose poll
+/// returned long after its timeout, names that step; a few ms late does not.
 #[test]
-fn a_step_started_late_is_found() {
+fn a_disturbed_run_is_found() {
+    let (s, _) = fixture(20_125_000);
     let start = |proc, step, t, due| Rec::Start { proc, step, t, due };
     let ms = 1_000_000;
-    let on_time = [start(0, 0, 0, 0), start(1, 1, 6 * ms, ms)];
-    assert_eq!(late_start(&on_time), None);
-    let late = [
-        start(0, 0, 0, 0),
-        start(1, 1, 14 * ms, ms),
-        start(1, 2, 30 * ms, 18 * ms),
-    ];
-    assert_eq!(late_start(&late), Some((1, 1, 13 * ms)));
+    let on_time = [start(1, 0, 0, 0), start(0, 2, 23 * ms, 20 * ms)];
+    assert_eq!(disturbed(&s.spec, 1.0, &on_time), None);
+    let late = [start(1, 0, 0, 0), start(0, 2, 33 * ms, 20 * ms)];
+    assert_eq!(disturbed(&s.spec, 1.0, &late), Some((0, 2, 13 * ms)));
+    // The client's step due at 20 ms starts at 26 ms, after the server's
+    // close, due and started at 25 ms: 6 ms late, and out of order.
+    let overtaken = [start(0, 2, 26 * ms, 20 * ms), start(1, 4, 25 * ms, 25 * ms)];
+    assert_eq!(disturbed(&s.spec, 1.0, &overtaken), Some((0, 2, 6 * ms)));
+}
+
+/// A poll with a timeout that returned more than the threshold after it.
+#[test]
+fn a_poll_woken_late_after_its_timeout_is_found() {
+    let text = r#"
+[hosts.client]
+personality = "linux"
+[script]
+steps = ["0 client socket c", "1ms client poll c POLLIN timeout=100ms"]
+"#;
+    let s = scenario::from_text(
+        "t.toml",
+        text,
+        std::path::Path::new("."),
+        &Default::default(),
+    )
+    .expect("the scenario loads");
+    let done = |t| Rec::Done {
+        proc: 0,
+        step: 1,
+        t0: 1_000_000,
+        t,
+        res: Res::Ok(0),
+        read: 0,
+    };
+    assert_eq!(disturbed(&s.spec, 1.0, &[done(106_000_000)]), None);
+    assert_eq!(
+        disturbed(&s.spec, 1.0, &[done(113_000_000)]),
+        Some((0, 1, 12_000_000))
+    );
 }

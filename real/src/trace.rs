@@ -192,7 +192,7 @@ pub fn disturbed(spec: &WorldSpec, scale: f64, recs: &[Rec]) -> Option<(ProcId, 
     };
     let late_starts = starts
         .iter()
-        .filter(|s| s.2 - s.3.min(s.2) > BLOCK_MIN_REAL_NS || overtaken(s))
+        .filter(|s| s.2.saturating_sub(s.3) > BLOCK_MIN_REAL_NS || overtaken(s))
         .map(|&(p, step, t, due)| (p, step, t.saturating_sub(due)));
     let late_wakes = recs.iter().filter_map(|r| {
         let Rec::Done {

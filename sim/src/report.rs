@@ -162,6 +162,13 @@ impl Rename<Fds, Shown> for Shown {
     }
 }
 
+fn dest_addr(to: model::call::Dest<Shown>) -> Addr {
+    Addr {
+        host: to.host,
+        port: to.port,
+    }
+}
+
 /// A system call as C spells it: `write(3, 1000)`, `setsockopt(3, SO_LINGER, {1, 0})`;
 /// `close(-)` when the socket name had no descriptor.
 pub fn call_text(c: &SysCall, spec: &WorldSpec) -> String {
@@ -170,13 +177,7 @@ pub fn call_text(c: &SysCall, spec: &WorldSpec) -> String {
         Call::Bind { sock, port } => format!("bind({sock}, :{port})"),
         Call::Listen { sock, backlog, .. } => format!("listen({sock}, {backlog})"),
         Call::Accept { sock, .. } => format!("accept({sock})"),
-        Call::Connect { sock, to } => {
-            let to = Addr {
-                host: to.host,
-                port: to.port,
-            };
-            format!("connect({sock}, {})", addr(spec, to))
-        }
+        Call::Connect { sock, to } => format!("connect({sock}, {})", addr(spec, dest_addr(to))),
         Call::Write {
             sock,
             bytes,

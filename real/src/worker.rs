@@ -17,8 +17,14 @@ use std::sync::{Arc, Mutex};
 /// well under the 1 ms that the time scale gives races between processes.
 const AFTER_POLL_NS: u64 = 20_000;
 
-/// Largest buffer one write()/read() call uses; bigger transfers loop.
+/// Largest buffer one read() call uses.
 const IO_CHUNK_MAX: u64 = 64 << 20;
+
+/// Largest buffer a process touches before its first step: what a read to
+/// EOF reads per call. Touching 64 MiB (a 100 MB write's chunk) took 66 ms
+/// and started the server's first step after the client's connect; a write
+/// sends in chunks of this, a bigger read gets a buffer of its own.
+const IO_BUF_MAX: u64 = model::call::READ_EOF_CHUNK_BYTES;
 
 /// What a call returned: a count (or 0, or a descriptor) or an errno name.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema, Deserialize)]
@@ -337,7 +343,7 @@ fn io_bytes(cx: &Ctx, p: ProcId) -> usize {
     let most = steps
         .map(|&i| need(&cx.spec.steps[i as usize].action))
         .max();
-    most.unwrap_or(0).min(IO_CHUNK_MAX) as usize
+    most.unwrap_or(0).min(IO_BUF_MAX) as usize
 }
 
 /// Collects the descriptor of each socket a call names, in the order the
@@ -702,7 +708,14 @@ impl Worker<'_> {
 
     /// recv() with `flags` (MSG_PEEK for a peek step), after an optional wait.
     fn recv(&mut self, fd: i32, max: u64, wait_ns: Option<u64>, flags: i32) -> Res {
-        let len = (max.min(IO_CHUNK_MAX) as usize).min(self.io.len());
+        let len = max.min(IO_CHUNK_MAX) as usize;
+        let mut own = Vec::new();
+        let buf = if len <= self.io.len() {
+            &mut self.io[..len]
+        } else {
+            own.resize(len, 0u8);
+            &mut own[..]
+        };
         if wait_ns.is_some() {
             match sys::poll_one(fd, libc::POLLIN, wait_ns) {
                 Ok(0) => return Res::Err("EAGAIN".into()),
@@ -712,8 +725,7 @@ impl Worker<'_> {
         }
         loop {
             // SAFETY: the buffer is valid for its length.
-            let buf = self.io.as_mut_ptr() as *mut libc::c_void;
-            let n = unsafe { libc::recv(fd, buf, len, flags) };
+            let n = unsafe { libc::recv(fd, buf.as_mut_ptr() as *mut libc::c_void, len, flags) };
             if n < 0 && sys::errno() == libc::EINTR {
                 continue;
             }
@@ -787,7 +799,7 @@ impl Worker<'_> {
         res_of(r as isize)
     }
 
-    /// A write() of `bytes`: one call for up to IO_CHUNK_MAX, a loop beyond.
+    /// A write() of `bytes`: send() calls of up to IO_BUF_MAX each.
     /// With a step's timeout, each send waits for room by poll() (what is
     /// left of the wait) and does not block; running out returns the count
     /// so far, or EAGAIN, as a send with SO_SNDTIMEO does.
@@ -807,7 +819,7 @@ impl Worker<'_> {
 
     /// send() until `bytes` are written; `more_flag` is MSG_MORE or 0.
     fn write(&mut self, fd: i32, bytes: u64, wait_ns: Option<u64>, more_flag: i32) -> Res {
-        let buf = &self.io[..(bytes.min(IO_CHUNK_MAX) as usize).min(self.io.len())];
+        let buf = &self.io[..(bytes.min(IO_BUF_MAX) as usize).min(self.io.len())];
         let mut total = 0u64;
         let end = wait_ns.map(|n| sys::mono_ns() + n);
         loop {

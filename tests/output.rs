@@ -407,3 +407,29 @@ fn the_discard_line_and_the_verdicts_loss_agree_or_say_why() {
         "the corpus explains {explained} such losses"
     );
 }
+
+/// A call on a socket name that has no descriptor (here a second close)
+/// prints `-` where the descriptor goes, not the u32::MAX the simulator
+/// passes its host to mean "no such descriptor".
+#[test]
+fn a_call_without_a_descriptor_prints_a_dash() {
+    let file = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("close-twice.toml");
+    std::fs::write(
+        &file,
+        "[hosts.client]\npersonality = \"linux\"\n[hosts.server]\npersonality = \"linux\"\n\
+         [script]\nsteps = [\n  \"0 server listen l 80\",\n  \"1ms client connect c server:80\",\n  \
+         \"5ms server accept l as s\",\n  \"20ms server close s = 0\",\n  \
+         \"- server close s = EBADF\",\n]\n",
+    )
+    .unwrap();
+    let out = tcpsim()
+        .arg("run")
+        .arg(&file)
+        .output()
+        .expect("tcpsim runs");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("server: close(4) = 0"), "{text}");
+    assert!(text.contains("server: close(-) = EBADF"), "{text}");
+    assert!(!text.contains("4294967295"), "{text}");
+}

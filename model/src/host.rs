@@ -19,6 +19,11 @@ use std::sync::Arc;
 /// Descriptor number, as a program sees it.
 pub type Fd = u32;
 
+/// The descriptor a call names when its socket name has none (closed, or
+/// never opened): no process has it, so the host says EBADF. Reports print
+/// it as `-`.
+pub const NO_FD: Fd = Fd::MAX;
+
 /// The first descriptor number handed out (0–2 are stdio).
 pub const FD_FIRST: Fd = 3;
 

@@ -36,7 +36,7 @@ pub use blocking::SysCall;
 pub use call::{Call, Dest, Expansion, Fds, How, Naming, ReadLen, Rename};
 pub use errno::{CallResult, Errno};
 pub use event::{Buffer, Conn, DiscardCause, Event, Output, Pid, RstCause, TimerKind};
-pub use host::{Fd, Host, HostConfig};
+pub use host::{Fd, Host, HostConfig, NO_FD};
 pub use personality::Personality;
 pub use segment::{Addr, Flags, HostId, RawSeg, Segment, SynOpts};
 pub use seq::{Offset, Seq};

@@ -111,8 +111,11 @@ pub fn execute(
         t0_mono_ns: sys::mono_ns() + LEAD_NS,
         t0_real_ns: sys::real_ns() + LEAD_NS,
     };
-    let done = sys::SharedCounters::new(spec.steps.len())
-        .map_err(|e| RunError::Failed(format!("mmap: {e}")))?;
+    let shared = || {
+        sys::SharedCounters::new(spec.steps.len())
+            .map_err(|e| RunError::Failed(format!("mmap: {e}")))
+    };
+    let (done, after) = (shared()?, shared()?);
     let cx = worker::Ctx {
         spec,
         proc_steps: steps_by_proc(spec),
@@ -121,6 +124,7 @@ pub fn execute(
         out_fd: wr,
         host_ip: net.host_ip.clone(),
         done: done.get(),
+        after: after.get(),
     };
     let pids = fork_procs(&cx, &net, rd)?;
     sys::close(wr);

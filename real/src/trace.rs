@@ -49,15 +49,19 @@ pub struct KernelCall {
     pub conn: Option<(Ep, Ep)>,
 }
 
-/// A call as the host sees it: the step's socket as the kernel descriptor.
-struct KernelFds {
-    fd: i32,
+/// A call as the host sees it: each socket it names as the kernel
+/// descriptor the worker reported for it, in the same order.
+struct KernelFds<'a> {
+    fds: std::slice::Iter<'a, i32>,
 }
 
-impl Rename<Slots, Fds> for KernelFds {
+impl Rename<Slots, Fds> for KernelFds<'_> {
     fn sock(&mut self, _: &u16) -> model::Fd {
         // -1 (no descriptor) reads as the simulator's "no such descriptor".
-        self.fd as model::Fd
+        match self.fds.next() {
+            Some(&fd) if fd >= 0 => fd as model::Fd,
+            _ => model::NO_FD,
+        }
     }
     fn new_sock(&mut self, _: &u16) {}
     fn host(&mut self, h: &u16) -> u16 {
@@ -110,7 +114,7 @@ pub fn calls(spec: &WorldSpec, recs: &[Rec]) -> Vec<KernelCall> {
             Rec::Call {
                 proc,
                 step,
-                fd,
+                ref fds,
                 had_fd,
                 t,
             } => {
@@ -128,7 +132,7 @@ pub fn calls(spec: &WorldSpec, recs: &[Rec]) -> Vec<KernelCall> {
                 out.push(KernelCall {
                     proc,
                     step,
-                    call: named.rename(&mut KernelFds { fd }),
+                    call: named.rename(&mut KernelFds { fds: fds.iter() }),
                     t_start_ns: t,
                     t_end_ns: None,
                     res: None,
@@ -159,6 +163,55 @@ pub fn calls(spec: &WorldSpec, recs: &[Rec]) -> Vec<KernelCall> {
         }
     }
     out
+}
+
+/// How a kernel run was disturbed by the host's scheduler, when it was:
+/// the step worst hit, and by how many real ns. A run did not follow the
+/// script's timing when
+/// - a step started more than [`BLOCK_MIN_REAL_NS`] after it was due, or
+///   after a step of another process that the script has after it had
+///   started (a loaded 2-CPU host started a client's `1ms connect` at 14 ms,
+///   after the server's `10ms poll`: thread-close-polled), or
+/// - a poll or select with a timeout returned more than
+///   [`BLOCK_MIN_REAL_NS`] after the timeout (no call waits past its
+///   timeout: its wake-up was late; seen 12 ms late at load average 14).
+///
+/// Its differences from the simulator may then be the host's, not the model's.
+pub fn disturbed(spec: &WorldSpec, scale: f64, recs: &[Rec]) -> Option<(ProcId, u32, u64)> {
+    let starts: Vec<(ProcId, u32, u64, u64)> = recs
+        .iter()
+        .filter_map(|r| match *r {
+            Rec::Start { proc, step, t, due } => Some((proc, step, t, due)),
+            _ => None,
+        })
+        .collect();
+    let overtaken = |&(p, _, t, due): &(ProcId, u32, u64, u64)| {
+        starts
+            .iter()
+            .any(|&(q, _, tq, _)| q != p && due < tq && tq < t)
+    };
+    let late_starts = starts
+        .iter()
+        .filter(|s| s.2.saturating_sub(s.3) > BLOCK_MIN_REAL_NS || overtaken(s))
+        .map(|&(p, step, t, due)| (p, step, t.saturating_sub(due)));
+    let late_wakes = recs.iter().filter_map(|r| {
+        let Rec::Done {
+            proc, step, t0, t, ..
+        } = *r
+        else {
+            return None;
+        };
+        let timeout = match spec.steps[step as usize].action {
+            Action::Poll { timeout, .. } | Action::Select { timeout, .. } => timeout?,
+            _ => return None,
+        };
+        let limit = (timeout.as_ns() as f64 * scale).round() as u64;
+        let late = (t - t0).saturating_sub(limit);
+        (late > BLOCK_MIN_REAL_NS).then_some((proc, step, late))
+    });
+    late_starts
+        .chain(late_wakes)
+        .max_by_key(|&(_, step, late)| (late, std::cmp::Reverse(step)))
 }
 
 /// The host of an address.
@@ -363,9 +416,24 @@ pub fn verdict(spec: &WorldSpec, run: &RealRun, calls: &[KernelCall], trace: &[E
     for m in step_mismatches(spec, run.scale, &run.recs) {
         obs.step_mismatch(m);
     }
+    // A call its process's exit ended (the thread went with the process)
+    // is not stuck, as in the simulator.
+    let process_of = |p: ProcId| spec.procs[p as usize].thread_of.unwrap_or(p);
+    let exited: Vec<ProcId> = run
+        .recs
+        .iter()
+        .filter_map(|r| match *r {
+            Rec::Done { proc, step, .. }
+                if matches!(spec.steps[step as usize].action, Action::Exit {}) =>
+            {
+                Some(process_of(proc))
+            }
+            _ => None,
+        })
+        .collect();
     let stuck = calls
         .iter()
-        .filter(|c| c.t_end_ns.is_none())
+        .filter(|c| c.t_end_ns.is_none() && !exited.contains(&process_of(c.proc)))
         .map(|c| Stuck {
             proc: c.proc,
             step: c.step,

@@ -17,8 +17,14 @@ use std::sync::{Arc, Mutex};
 /// well under the 1 ms that the time scale gives races between processes.
 const AFTER_POLL_NS: u64 = 20_000;
 
-/// Largest buffer one write()/read() call uses; bigger transfers loop.
+/// Largest buffer one read() call uses.
 const IO_CHUNK_MAX: u64 = 64 << 20;
+
+/// Largest buffer a process touches before its first step: what a read to
+/// EOF reads per call. Touching 64 MiB (a 100 MB write's chunk) took 66 ms
+/// and started the server's first step after the client's connect; a write
+/// sends in chunks of this, a bigger read gets a buffer of its own.
+const IO_BUF_MAX: u64 = model::call::READ_EOF_CHUNK_BYTES;
 
 /// What a call returned: a count (or 0, or a descriptor) or an errno name.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema, Deserialize)]
@@ -50,16 +56,24 @@ pub enum Rec {
     Hello { proc: ProcId, pid: i32 },
     /// The process waits until `until` before its next step.
     Wait { proc: ProcId, step: u32, until: u64 },
-    /// A step starts.
-    Start { proc: ProcId, step: u32, t: u64 },
-    /// A system call of the step is about to be made on descriptor `fd`
-    /// (-1: none). `had_fd`: the step's socket had a descriptor when the step
+    /// A step starts at `t`; it was due at `due` (its time in the script,
+    /// or when what it waited for returned): a start much later than due is
+    /// the host's scheduler, not the scenario.
+    Start {
+        proc: ProcId,
+        step: u32,
+        t: u64,
+        due: u64,
+    },
+    /// A system call of the step is about to be made on descriptors `fds`:
+    /// each socket's the call names, in the order it names them (a poll's
+    /// too; -1: the name had none). `had_fd`: the step's socket had a descriptor when the step
     /// began (what [`Expansion::next`] asks, so the coordinator can replay
     /// the step's expansion and name the call).
     Call {
         proc: ProcId,
         step: u32,
-        fd: i32,
+        fds: Vec<i32>,
         had_fd: bool,
         t: u64,
     },
@@ -108,7 +122,19 @@ pub struct Ctx<'a> {
     /// When each step returned (ns since time 0, plus 1; 0: not yet), in
     /// memory shared by every process, for steps that start `after` one.
     pub done: &'a [AtomicU64],
+    /// Where each step that starts `after` another is, in shared memory
+    /// too: [`AFTER_WAITING`], then [`AFTER_CALLING`] once it makes its first
+    /// call (0: neither yet).
+    pub after: &'a [AtomicU64],
 }
+
+/// A step waits for the one it starts after to return.
+const AFTER_WAITING: u64 = 1;
+/// That step has reached its first system call (or its process step).
+const AFTER_CALLING: u64 = 2;
+/// How long (real ns) a returning step holds its process for a step that
+/// starts after it, at most: far beyond a wake-up, short of a hung run.
+const AFTER_HOLD_MAX_NS: u64 = 1_000_000_000;
 
 impl Ctx<'_> {
     fn send(&self, r: &Rec) {
@@ -123,6 +149,35 @@ impl Ctx<'_> {
 
     fn mark_done(&self, step: u32, t: u64) {
         self.done[step as usize].store(t + 1, Ordering::Release);
+    }
+
+    /// Step `step` has returned: the steps that start `after` it at once
+    /// (and wait for it now) start before this process goes on, as in the
+    /// simulator, where they start at the same instant. Without this, an
+    /// `exit` right after it ended its threads before the one waiting saw it.
+    fn release_after(&self, step: u32) {
+        let waiting = self.spec.steps.iter().enumerate().filter(
+            |(_, s)| matches!(s.at, At::Once { step: w, plus } if w == step && plus.as_ns() == 0),
+        );
+        let hold_until = sys::mono_ns() + AFTER_HOLD_MAX_NS;
+        for (d, _) in waiting {
+            let mut held = false;
+            while self.after[d].load(Ordering::Acquire) == AFTER_WAITING
+                && sys::mono_ns() < hold_until
+            {
+                held = true;
+                sys::sleep_until(sys::mono_ns() + AFTER_POLL_NS);
+            }
+            // One more poll interval lets it enter its call (or finish a quick one).
+            if held && self.done[d].load(Ordering::Acquire) == 0 {
+                sys::sleep_until(sys::mono_ns() + AFTER_POLL_NS);
+            }
+        }
+    }
+
+    /// Step `step` has reached its first call: whoever holds for it goes on.
+    fn note_calling(&self, step: u32) {
+        self.after[step as usize].store(AFTER_CALLING, Ordering::Release);
     }
 
     /// Waits until step `step` (of any process) has returned; when it did.
@@ -174,7 +229,9 @@ pub fn run_proc(cx: &Ctx, p: ProcId, slots: Vec<Option<SlotStateOpaque>>, start:
 
 /// Runs the steps of process or thread `p`; `_exit`s at an `exit` step.
 fn run_steps(cx: &Ctx, p: ProcId, slots: Table, start: u64) {
-    let mut w = Worker { cx, p, slots };
+    // Non-zero bytes, so every page is written (faulted in) here, not in a step.
+    let io = vec![0x55u8; io_bytes(cx, p)];
+    let mut w = Worker { cx, p, slots, io };
     let mut done_at = start;
     for &step in &cx.proc_steps[p as usize] {
         let s = &cx.spec.steps[step as usize];
@@ -183,6 +240,7 @@ fn run_steps(cx: &Ctx, p: ProcId, slots: Table, start: u64) {
             At::Abs(t) => cx.scaled(t.as_ns()).max(done_at),
             At::After(d) => done_at + cx.scaled(d.as_ns()),
             At::Once { step: waited, plus } => {
+                cx.after[step as usize].store(AFTER_WAITING, Ordering::Release);
                 (cx.wait_done(waited) + cx.scaled(plus.as_ns())).max(done_at)
             }
         };
@@ -199,10 +257,12 @@ fn run_steps(cx: &Ctx, p: ProcId, slots: Table, start: u64) {
             proc: p,
             step,
             t: t0,
+            due: at,
         });
         let (res, read) = w.exec(step, &s.action);
         let t = cx.now();
         cx.mark_done(step, t);
+        cx.release_after(step);
         cx.send(&Rec::Done {
             proc: p,
             step,
@@ -260,6 +320,52 @@ struct Worker<'a> {
     cx: &'a Ctx<'a>,
     p: ProcId,
     slots: Table,
+    /// The buffer every read and write of this process or thread uses,
+    /// allocated and touched before its first step: a fresh 1 MiB buffer per
+    /// read (calloc's memset, 256 page faults) took ~750 µs inside the timed
+    /// call on an idle host and far more on a host short of free pages.
+    io: Vec<u8>,
+}
+
+/// The largest buffer a read or write step of `p` needs.
+fn io_bytes(cx: &Ctx, p: ProcId) -> usize {
+    let need = |a: &Action| match *a {
+        Call::Read {
+            len: ReadLen::Bytes(n),
+            ..
+        }
+        | Call::Write { bytes: n, .. } => n,
+        Call::Read { .. } => model::call::READ_EOF_CHUNK_BYTES,
+        Call::Peek { len, .. } => len,
+        _ => 0,
+    };
+    let steps = cx.proc_steps[p as usize].iter();
+    let most = steps
+        .map(|&i| need(&cx.spec.steps[i as usize].action))
+        .max();
+    most.unwrap_or(0).min(IO_BUF_MAX) as usize
+}
+
+/// Collects the descriptor of each socket a call names, in the order the
+/// call's one declaration lists them (the order the trace renames it in).
+struct FdsOf<'t> {
+    table: &'t Table,
+    fds: Vec<i32>,
+}
+
+impl model::call::Rename<sim::spec::Slots, model::call::Fds> for FdsOf<'_> {
+    fn sock(&mut self, s: &u16) -> model::Fd {
+        let fd = self.table.get(*s).map_or(-1, |x| x.fd);
+        self.fds.push(fd);
+        fd as model::Fd
+    }
+    fn new_sock(&mut self, _: &u16) {}
+    fn host(&mut self, h: &u16) -> u16 {
+        *h
+    }
+    fn proc(&mut self, p: &ProcId) -> model::Pid {
+        *p as model::Pid
+    }
 }
 
 /// The result of a system call returning -1 on error.
@@ -301,17 +407,25 @@ impl Worker<'_> {
         loop {
             let named = match x.next(a, |s| self.slots.get(*s).is_some()) {
                 Next::Sys(named) => named,
-                Next::Process => return (self.process_step(a), 0),
+                Next::Process => {
+                    self.cx.note_calling(step);
+                    return (self.process_step(a), 0);
+                }
             };
-            let fd = named.sock().map_or(-1, |&s| self.fd(s));
+            let mut fds = FdsOf {
+                table: &self.slots,
+                fds: Vec::new(),
+            };
+            named.rename(&mut fds);
             let p = self.p;
             self.cx.send(&Rec::Call {
                 proc: p,
                 step,
-                fd,
+                fds: fds.fds,
                 had_fd,
                 t: self.cx.now(),
             });
+            self.cx.note_calling(step);
             let (r, closed) = self.sys_call(&named);
             let t = self.cx.now();
             // The endpoints of the socket the call made or worked on (kept
@@ -594,7 +708,14 @@ impl Worker<'_> {
 
     /// recv() with `flags` (MSG_PEEK for a peek step), after an optional wait.
     fn recv(&mut self, fd: i32, max: u64, wait_ns: Option<u64>, flags: i32) -> Res {
-        let mut buf = vec![0u8; max.min(IO_CHUNK_MAX) as usize];
+        let len = max.min(IO_CHUNK_MAX) as usize;
+        let mut own = Vec::new();
+        let buf = if len <= self.io.len() {
+            &mut self.io[..len]
+        } else {
+            own.resize(len, 0u8);
+            &mut own[..]
+        };
         if wait_ns.is_some() {
             match sys::poll_one(fd, libc::POLLIN, wait_ns) {
                 Ok(0) => return Res::Err("EAGAIN".into()),
@@ -604,8 +725,7 @@ impl Worker<'_> {
         }
         loop {
             // SAFETY: the buffer is valid for its length.
-            let n =
-                unsafe { libc::recv(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), flags) };
+            let n = unsafe { libc::recv(fd, buf.as_mut_ptr() as *mut libc::c_void, len, flags) };
             if n < 0 && sys::errno() == libc::EINTR {
                 continue;
             }
@@ -679,7 +799,7 @@ impl Worker<'_> {
         res_of(r as isize)
     }
 
-    /// A write() of `bytes`: one call for up to IO_CHUNK_MAX, a loop beyond.
+    /// A write() of `bytes`: send() calls of up to IO_BUF_MAX each.
     /// With a step's timeout, each send waits for room by poll() (what is
     /// left of the wait) and does not block; running out returns the count
     /// so far, or EAGAIN, as a send with SO_SNDTIMEO does.
@@ -699,7 +819,7 @@ impl Worker<'_> {
 
     /// send() until `bytes` are written; `more_flag` is MSG_MORE or 0.
     fn write(&mut self, fd: i32, bytes: u64, wait_ns: Option<u64>, more_flag: i32) -> Res {
-        let buf = vec![0u8; bytes.min(IO_CHUNK_MAX) as usize];
+        let buf = &self.io[..(bytes.min(IO_BUF_MAX) as usize).min(self.io.len())];
         let mut total = 0u64;
         let end = wait_ns.map(|n| sys::mono_ns() + n);
         loop {

@@ -77,7 +77,7 @@ struct SlotFds<'a> {
 impl Rename<Slots, Fds> for SlotFds<'_> {
     fn sock(&mut self, s: &Slot) -> Fd {
         // An empty slot is a descriptor no process has: the host says EBADF.
-        self.slots[*s as usize].unwrap_or(u32::MAX)
+        self.slots[*s as usize].unwrap_or(model::NO_FD)
     }
     fn new_sock(&mut self, _: &Slot) {}
     fn host(&mut self, h: &u16) -> u16 {

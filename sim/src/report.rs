@@ -6,13 +6,14 @@ use crate::spec::WorldSpec;
 use crate::trace::{Entry, Tail, What};
 use crate::verdict::{Connection, Direction, EndReason, Endpoint, Outcome, StepMismatch, Verdict};
 use model::call::SockOpt;
-use model::{Addr, Call, Event, ReadLen, Segment, Seq, SysCall};
+use model::call::{Fds, Naming, Rename};
+use model::{Addr, Call, Event, Fd, HostId, Pid, ReadLen, Segment, Seq, SysCall};
 use model::{Duration, Instant};
 use std::fmt::Write;
 
 const TIME_W: usize = 11;
 /// poll(fds, events, ms) or select(fds, sets, timeout) as a trace line shows it.
-fn watch_text(c: &SysCall) -> String {
+fn watch_text(c: &Call<Shown>) -> String {
     match *c {
         Call::Poll {
             sock,
@@ -122,14 +123,61 @@ pub fn seg_text(isns: &Isns, s: &Segment) -> String {
     t
 }
 
-/// A system call as C spells it: `write(3, 1000)`, `setsockopt(3, SO_LINGER, {1, 0})`.
+/// A descriptor as a report prints it: `-` for [`model::NO_FD`] (the call
+/// named a socket that had none), not 4294967295.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, schemars::JsonSchema)]
+struct FdText(Fd);
+
+impl std::fmt::Display for FdText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            model::NO_FD => f.write_str("-"),
+            fd => write!(f, "{fd}"),
+        }
+    }
+}
+
+/// Calls as printed: descriptors as [`FdText`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+struct Shown;
+
+impl Naming for Shown {
+    type Sock = FdText;
+    type New = ();
+    type Host = HostId;
+    type Proc = Pid;
+    fn created(_: &FdText) {}
+}
+
+impl Rename<Fds, Shown> for Shown {
+    fn sock(&mut self, s: &Fd) -> FdText {
+        FdText(*s)
+    }
+    fn new_sock(&mut self, _: &()) {}
+    fn host(&mut self, h: &HostId) -> HostId {
+        *h
+    }
+    fn proc(&mut self, p: &Pid) -> Pid {
+        *p
+    }
+}
+
+fn dest_addr(to: model::call::Dest<Shown>) -> Addr {
+    Addr {
+        host: to.host,
+        port: to.port,
+    }
+}
+
+/// A system call as C spells it: `write(3, 1000)`, `setsockopt(3, SO_LINGER, {1, 0})`;
+/// `close(-)` when the socket name had no descriptor.
 pub fn call_text(c: &SysCall, spec: &WorldSpec) -> String {
-    match *c {
+    match c.rename(&mut Shown) {
         Call::Socket { .. } => "socket()".into(),
         Call::Bind { sock, port } => format!("bind({sock}, :{port})"),
         Call::Listen { sock, backlog, .. } => format!("listen({sock}, {backlog})"),
         Call::Accept { sock, .. } => format!("accept({sock})"),
-        Call::Connect { sock, to } => format!("connect({sock}, {})", addr(spec, to.into())),
+        Call::Connect { sock, to } => format!("connect({sock}, {})", addr(spec, dest_addr(to))),
         Call::Write {
             sock,
             bytes,
@@ -147,7 +195,7 @@ pub fn call_text(c: &SysCall, spec: &WorldSpec) -> String {
             ReadLen::Eof => format!("read({sock}, …) until EOF{}", within(timeout)),
         },
         Call::Peek { sock, len } => format!("recv({sock}, {len}, MSG_PEEK)"),
-        Call::Poll { .. } | Call::Select { .. } => watch_text(c),
+        c @ (Call::Poll { .. } | Call::Select { .. }) => watch_text(&c),
         Call::Getsockopt { sock, opt } => match opt {
             SockOpt::InQ | SockOpt::OutQ | SockOpt::OutQNsd => {
                 format!("ioctl({sock}, {})", opt.word())

@@ -235,6 +235,54 @@ fn run_both(s: &Scenario, a: &Args, scale: f64) -> Result<Both, ExitCode> {
     Ok(both)
 }
 
+/// Kernel runs one `--compare` makes at most: a run the host's scheduler
+/// disturbed ([`trace::disturbed`]) that differs is run again.
+const DISTURBED_RUNS_MAX: u32 = 3;
+
+/// Runs the scenario and, with `--compare`, compares: a run that differs
+/// while the host's scheduler disturbed it (a step started late or out of
+/// the script's order, a poll woken long after its timeout) did not run the
+/// script, and is run again, up to [`DISTURBED_RUNS_MAX`] runs; the notes say so.
+fn run_compared(
+    s: &Scenario,
+    a: &Args,
+    scale: f64,
+) -> Result<(Both, Option<Vec<compare::Item>>), ExitCode> {
+    let mut disturbed = Vec::new();
+    loop {
+        let mut both = run_both(s, a, scale)?;
+        let items = a.compare.then(|| comparison(s, &both));
+        let differs = items.as_ref().is_some_and(|i| i.iter().any(|x| !x.agree));
+        let late = trace::disturbed(&s.spec, both.run.scale, &both.run.recs).filter(|_| differs);
+        let runs = disturbed.len() as u32 + 1;
+        if let Some((proc, step, ns)) = late {
+            let who = &s.spec.procs[proc as usize].name;
+            disturbed.push(format!(
+                "step {} ({who}) {} ms late",
+                step + 1,
+                sim::report::duration_ms(model::Duration::from_ns(ns))
+            ));
+            if runs < DISTURBED_RUNS_MAX {
+                continue;
+            }
+        }
+        let list = disturbed.join("; ");
+        let note = match (late, disturbed.len()) {
+            (_, 0) => None,
+            (None, n) => Some(format!(
+                "kernel run {runs}: {n} earlier run(s) differed while the host's scheduler \
+                 disturbed them ({list}), so they were run again"
+            )),
+            (Some(_), _) => Some(format!(
+                "all {runs} kernel runs differed while the host's scheduler disturbed them \
+                 ({list}): the differences may be the host's, not the model's"
+            )),
+        };
+        both.kernel.notes.extend(note);
+        return Ok((both, items));
+    }
+}
+
 pub fn exec(a: &Args) -> ExitCode {
     let s = match scenario::load(&a.file, &a.opts.overrides()) {
         Ok(s) => s,
@@ -249,13 +297,12 @@ pub fn exec(a: &Args) -> ExitCode {
         Scale::Fixed(x) => x,
         Scale::Auto => real::plan::auto_scale(&s.spec),
     };
-    let both = match run_both(&s, a, scale) {
+    let (both, items) = match run_compared(&s, a, scale) {
         Ok(b) => b,
         Err(code) => return code,
     };
     let (world, sim_verdict, run, k) = (&both.world, &both.sim_verdict, &both.run, &both.kernel);
     let failures = s.check(&k.verdict);
-    let items = a.compare.then(|| comparison(&s, &both));
     let differences = items
         .as_ref()
         .map(|i| i.iter().filter(|x| !x.agree).count());

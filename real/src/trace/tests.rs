@@ -55,7 +55,7 @@ fn call(out: &mut Vec<Rec>, at: (u16, u32), fd: i32, had_fd: bool, t: (u64, u64)
     out.push(Rec::Call {
         proc,
         step,
-        fd,
+        fds: vec![fd],
         had_fd,
         t: t.0,
     });
@@ -270,5 +270,100 @@ fn an_out_of_window_rst_is_not_acted_on() {
     assert_eq!(
         *v.connections[0].endpoints[0].states.last().unwrap(),
         State::Established
+    );
+}
+
+/// A poll names each of its sockets by its own descriptor, and a call on a
+/// name without one prints `-` (not 4294967295).
+#[test]
+fn each_socket_of_a_call_keeps_its_own_descriptor() {
+    let text = r#"
+[hosts.client]
+personality = "linux"
+[hosts.server]
+personality = "linux"
+[script]
+steps = [
+  "0    server listen l 80",
+  "1ms  client connect c server:80",
+  "5ms  server accept l as s",
+  "10ms server poll l,s POLLIN timeout=1ms",
+  "20ms server close s = 0",
+  "-    server close s",
+]
+"#;
+    let s = scenario::from_text(
+        "t.toml",
+        text,
+        std::path::Path::new("."),
+        &Default::default(),
+    )
+    .expect("the scenario loads");
+    let sv = s.spec.steps[0].proc;
+    let mut recs = Vec::new();
+    step(&mut recs, (sv, 3), &[(6, true, (0, 1), Res::Ok(0))]);
+    if let Some(Rec::Call { fds, .. }) = recs.first_mut() {
+        *fds = vec![6, 7];
+    }
+    step(&mut recs, (sv, 4), &[(7, true, (2, 3), Res::Ok(0))]);
+    step(
+        &mut recs,
+        (sv, 5),
+        &[(-1, false, (4, 5), Res::Err("EBADF".into()))],
+    );
+    let calls = calls(&s.spec, &recs);
+    let text: Vec<String> = calls
+        .iter()
+        .map(|c| sim::report::call_text(&c.call, &s.spec))
+        .collect();
+    assert_eq!(text, ["poll(6,7, POLLIN, 1)", "close(7)", "close(-)"]);
+}
+
+/// A run in which a step started more than the blocking threshold after it
+/// was due, or after another process's step due later, or whose poll
+/// returned long after its timeout, names that step; a few ms late does not.
+#[test]
+fn a_disturbed_run_is_found() {
+    let (s, _) = fixture(20_125_000);
+    let start = |proc, step, t, due| Rec::Start { proc, step, t, due };
+    let ms = 1_000_000;
+    let on_time = [start(1, 0, 0, 0), start(0, 2, 23 * ms, 20 * ms)];
+    assert_eq!(disturbed(&s.spec, 1.0, &on_time), None);
+    let late = [start(1, 0, 0, 0), start(0, 2, 33 * ms, 20 * ms)];
+    assert_eq!(disturbed(&s.spec, 1.0, &late), Some((0, 2, 13 * ms)));
+    // The client's step due at 20 ms starts at 26 ms, after the server's
+    // close, due and started at 25 ms: 6 ms late, and out of order.
+    let overtaken = [start(0, 2, 26 * ms, 20 * ms), start(1, 4, 25 * ms, 25 * ms)];
+    assert_eq!(disturbed(&s.spec, 1.0, &overtaken), Some((0, 2, 6 * ms)));
+}
+
+/// A poll with a timeout that returned more than the threshold after it.
+#[test]
+fn a_poll_woken_late_after_its_timeout_is_found() {
+    let text = r#"
+[hosts.client]
+personality = "linux"
+[script]
+steps = ["0 client socket c", "1ms client poll c POLLIN timeout=100ms"]
+"#;
+    let s = scenario::from_text(
+        "t.toml",
+        text,
+        std::path::Path::new("."),
+        &Default::default(),
+    )
+    .expect("the scenario loads");
+    let done = |t| Rec::Done {
+        proc: 0,
+        step: 1,
+        t0: 1_000_000,
+        t,
+        res: Res::Ok(0),
+        read: 0,
+    };
+    assert_eq!(disturbed(&s.spec, 1.0, &[done(106_000_000)]), None);
+    assert_eq!(
+        disturbed(&s.spec, 1.0, &[done(113_000_000)]),
+        Some((0, 1, 12_000_000))
     );
 }

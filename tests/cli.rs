@@ -571,10 +571,21 @@ fn an_expectation_on_a_step_that_never_runs_fails_the_run() {
 fn compare_of_a_converted_script_exits_1_when_a_cell_fails() {
     let script = "tests/packetdrill/linux/tcp/shutdown/shutdown-wr-close.pkt";
     let out = tcpsim()
-        .args(["packetdrill", script, "--personality", "linux", "--to-scenario"])
+        .args([
+            "packetdrill",
+            script,
+            "--personality",
+            "linux",
+            "--to-scenario",
+        ])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-compare-converted");
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("shutdown-wr-close.toml");
@@ -585,7 +596,10 @@ fn compare_of_a_converted_script_exits_1_when_a_cell_fails() {
             .arg(&file)
             .output()
             .unwrap();
-        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
     };
     // Written for Linux: it holds under linux alone ...
     let (code, text) = compare("linux", "text");
@@ -598,7 +612,10 @@ fn compare_of_a_converted_script_exits_1_when_a_cell_fails() {
     }
     let (code, text) = compare("freebsd", "text");
     assert_eq!(code, Some(1), "{text}");
-    assert!(text.contains("expectations FAILED for freebsd/raw"), "{text}");
+    assert!(
+        text.contains("expectations FAILED for freebsd/raw"),
+        "{text}"
+    );
 }
 
 /// The ending of `tcpsim run` with the sender's and receiver's personalities

@@ -476,3 +476,55 @@ fn the_command_line_writes_a_script_the_runner_passes() {
     );
     assert!(String::from_utf8_lossy(&o.stdout).ends_with(": pass\n"));
 }
+
+/// A SYN carries `wscale` only if its sender offered scaling (RFC 7323
+/// §2.2): with `tcp_window_scaling` off on the exported side, neither its
+/// SYN nor the peer's SYN-ACK has it, the script says so with the sysctl,
+/// and the runner passes it; with it on, both do, at the model's shift
+/// (ilog2 of `tcp_rmem_max_bytes`, 33554432, less 15).
+#[test]
+fn wscale_is_written_only_when_offered() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("out.pkt");
+    let out_s = out.to_str().expect("utf-8 path");
+    for (set, wscale) in [
+        ("client.tcp_window_scaling=false", false),
+        ("client.tcp_timestamps=true", true),
+    ] {
+        let run = tcpsim(&[
+            "run",
+            "-q",
+            "scenarios/close-with-unread.toml",
+            "--set",
+            set,
+            "--packetdrill-side",
+            "client",
+            "--packetdrill-out",
+            out_s,
+        ]);
+        assert!(
+            run.status.success() || run.status.code() == Some(1),
+            "{run:?}"
+        );
+        let text = std::fs::read_to_string(&out).expect("written");
+        let syns: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("> S") || l.contains("< S"))
+            .collect();
+        assert_eq!(syns.len(), 2, "{text}");
+        for syn in &syns {
+            assert_eq!(syn.contains("wscale"), wscale, "{set}: {syn}\n{text}");
+        }
+        assert_eq!(
+            text.contains("sysctl -q net.ipv4.tcp_window_scaling=0"),
+            !wscale,
+            "{text}"
+        );
+        if wscale {
+            assert!(syns[0].contains("wscale 10"), "{}", syns[0]);
+            assert!(text.contains("tcp_rmem=\"4096 131072 33554432\""), "{text}");
+        }
+        let replay = tcpsim(&["packetdrill", out_s, "--personality", "linux"]);
+        assert_eq!(replay.status.code(), Some(0), "{set}: {replay:?}\n{text}");
+    }
+}

@@ -207,8 +207,8 @@ impl Socket {
     }
 
     /// The probe timer fired (Linux tcp_send_loss_probe): one segment of new
-    /// data if the peer's window has room (the congestion window does not
-    /// count), else the last segment sent again; then the full RTO from now.
+    /// data if the peer's window takes all of it (the congestion window does
+    /// not count), else the last segment sent again; then the full RTO from now.
     /// With a probe already out, the RTO it stood for runs instead.
     fn loss_probe_expired(&mut self, ctx: &mut Ctx, rto_at: Instant) -> Arrival {
         self.timer_event(ctx, TimerKind::LossProbe);
@@ -221,8 +221,10 @@ impl Socket {
         let t = &self.tcb;
         let room = u64::from(t.snd_wnd).saturating_sub(t.snd_nxt - t.snd_una);
         let unsent = self.snd_unsent();
-        if unsent > 0 && room > 0 && t.snd_nxt == t.snd_max {
-            let len = unsent.min(room).min(u64::from(t.mss)) as u32;
+        // tcp_snd_wnd_test(): the next segment, up to an MSS, must fit whole.
+        let next = unsent.min(u64::from(t.mss));
+        if unsent > 0 && next <= room && t.snd_nxt == t.snd_max {
+            let len = next as u32;
             let mut flags = Flags::ACK;
             if u64::from(len) == unsent {
                 flags = flags | Flags::PSH;

@@ -70,6 +70,7 @@ const SYSCTLS: &[(&str, &str, SysctlValue)] = &[
     ("keepalive_intvl_s", "tcp_keepalive_intvl", same),
     ("keepalive_probes", "tcp_keepalive_probes", same),
     ("tcp_timestamps", "tcp_timestamps", bool01),
+    ("tcp_window_scaling", "tcp_window_scaling", bool01),
     ("rcv_buf_bytes", "tcp_rmem", |v, k| {
         format!("\"4096 {v} {}\"", k.tcp_rmem_max_bytes.value)
     }),

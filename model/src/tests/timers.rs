@@ -125,3 +125,18 @@ fn test_tail_loss_probe_of_a_lone_fin_waits_for_a_delayed_ack() {
     assert_eq!(times.len(), 3, "{times:?}");
     assert_eq!(times[1] - times[0], 200, "{times:?} (rto now {rto_ms} ms)");
 }
+
+#[test]
+fn test_tail_loss_probe_sends_new_data_that_fits_the_window() {
+    // Ten segments out fill the initial congestion window, an eleventh
+    // waits: the probe sends it (the peer's window takes it whole; the
+    // congestion window does not count, tcp_send_loss_probe).
+    let mut h = established_with(linux_tlp());
+    h.write(11 * MSS as u64);
+    assert_eq!(h.sent().len(), 10);
+    h.advance_ms(3);
+    assert_eq!(
+        h.sent(),
+        [format!("P. {}:{}(1460) ack 1", 1 + 10 * MSS, 1 + 11 * MSS)]
+    );
+}

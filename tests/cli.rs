@@ -564,6 +564,60 @@ fn an_expectation_on_a_step_that_never_runs_fails_the_run() {
     );
 }
 
+/// `tcpsim compare` on a packetdrill script converted to a scenario (a raw
+/// peer): its exit code says whether the script held under every personality
+/// compared (1 = an expectation failed, as `tcpsim run` says it).
+#[test]
+fn compare_of_a_converted_script_exits_1_when_a_cell_fails() {
+    let script = "tests/packetdrill/linux/tcp/shutdown/shutdown-wr-close.pkt";
+    let out = tcpsim()
+        .args([
+            "packetdrill",
+            script,
+            "--personality",
+            "linux",
+            "--to-scenario",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-compare-converted");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("shutdown-wr-close.toml");
+    std::fs::write(&file, &out.stdout).unwrap();
+    let compare = |names: &str, format: &str| {
+        let out = tcpsim()
+            .args(["compare", "--personalities", names, "--format", format])
+            .arg(&file)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    // Written for Linux: it holds under linux alone ...
+    let (code, text) = compare("linux", "text");
+    assert_eq!(code, Some(0), "{text}");
+    assert!(!text.contains("expectations FAILED"), "{text}");
+    // ... and a freebsd cell fails it, whatever the output format.
+    for format in ["text", "json", "csv", "markdown"] {
+        let (code, text) = compare("linux,freebsd", format);
+        assert_eq!(code, Some(1), "--format {format}: {text}");
+    }
+    let (code, text) = compare("freebsd", "text");
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("expectations FAILED for freebsd/raw"),
+        "{text}"
+    );
+}
+
 /// The ending of `tcpsim run` with the sender's and receiver's personalities
 /// and `sets` (HOST.KNOB=VALUE): (outcome, bytes lost).
 fn rsync_ending(sender: &str, receiver: &str, sets: &[String]) -> (String, u64) {

@@ -14,62 +14,14 @@ use tcpsim::scenario::{self, Scenario};
 /// Exports that fail on the `linux` personality itself: (scenario, host, the
 /// failing script line, a fragment of the message). Each must keep failing
 /// there, so the list only shrinks.
-///
-/// rsync-cygwin-exit's receiver (and the two workarounds', the same
-/// transfer): its delayed ACK is due at 300 ms, the
-/// instant its read returns. In the world the read goes first and one ACK
-/// (the window update) leaves; replayed by the script the delayed-ACK timer
-/// fires first, so a second `ack 35365` leaves where the script expects
-/// `ack 42665`. A tie of a timer and a syscall at one instant, which a kernel
-/// would also decide either way: the runner would need to run the script's
-/// events before the model's timers due at the same instant.
 const FAILS_ON_LINUX: &[(&str, &str, usize, &str)] = &[
-    (
-        "rsync-cygwin-exit",
-        "receiver",
-        57,
-        "tcp_ack_seq: expected: 268478121",
-    ),
-    (
-        "rsync-cygwin-shutdown-workaround",
-        "receiver",
-        57,
-        "tcp_ack_seq: expected: 268478121",
-    ),
-    (
-        "rsync-cygwin-workaround-fails",
-        "receiver",
-        56,
-        "tcp_ack_seq: expected: 268477229",
-    ),
-    // Not yet diagnosed (both since the receive window grows by
-    // rcv_ssthresh_growth): replayed against a scripted peer, the client lets
-    // 81,088 bytes in where, facing a Linux peer in the world, it let 86,880.
-    // The same happens on the script converted to a scenario, so it is the
-    // inputs (the peer's segments as exported), not the runner; suspect: the
-    // exported SYN's `wscale 7` and tcp_rmem[2] of 6 MiB, which the model's
-    // `tcp_rmem_max_bytes` (33,554,432, shift 10) does not follow.
-    (
-        "write-timeout-slow-reader",
-        "client",
-        88,
-        "tcp_ack_seq: expected: 268522337",
-    ),
-    (
-        "big-write-close-unread",
-        "client",
-        91,
-        "tcp_ack_seq: expected: 268522337",
-    ),
-    // The same class, on the issue-10 buffer scenarios (they agree with the
-    // kernel in the world, tests/real.rs): the replayed client stops at the
-    // same 81,088-byte window.
-    (
-        "slow-reader-autotuned",
-        "client",
-        90,
-        "tcp_ack_seq: expected: 268522337",
-    ),
+    // None. The three rsync-cygwin receivers passed once the runner ran a
+    // script's system call before the model's delayed-ACK timer due at the
+    // same instant (run.rs `advance_to_event`); write-timeout-slow-reader's
+    // and big-write-close-unread's clients (81,088 bytes let in where the
+    // run let in 86,880) once the runner passed the peer SYN's window-scale
+    // offer to the model and the export wrote the model's own tcp_rmem
+    // maximum and `wscale` (docs/packetdrill.md, exporting).
 ];
 
 /// The corpus's Linux sides with no packetdrill form: (scenario, host, a
@@ -523,4 +475,56 @@ fn the_command_line_writes_a_script_the_runner_passes() {
         String::from_utf8_lossy(&o.stdout)
     );
     assert!(String::from_utf8_lossy(&o.stdout).ends_with(": pass\n"));
+}
+
+/// A SYN carries `wscale` only if its sender offered scaling (RFC 7323
+/// §2.2): with `tcp_window_scaling` off on the exported side, neither its
+/// SYN nor the peer's SYN-ACK has it, the script says so with the sysctl,
+/// and the runner passes it; with it on, both do, at the model's shift
+/// (ilog2 of `tcp_rmem_max_bytes`, 33554432, less 15).
+#[test]
+fn wscale_is_written_only_when_offered() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("out.pkt");
+    let out_s = out.to_str().expect("utf-8 path");
+    for (set, wscale) in [
+        ("client.tcp_window_scaling=false", false),
+        ("client.tcp_timestamps=true", true),
+    ] {
+        let run = tcpsim(&[
+            "run",
+            "-q",
+            "scenarios/close-with-unread.toml",
+            "--set",
+            set,
+            "--packetdrill-side",
+            "client",
+            "--packetdrill-out",
+            out_s,
+        ]);
+        assert!(
+            run.status.success() || run.status.code() == Some(1),
+            "{run:?}"
+        );
+        let text = std::fs::read_to_string(&out).expect("written");
+        let syns: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("> S") || l.contains("< S"))
+            .collect();
+        assert_eq!(syns.len(), 2, "{text}");
+        for syn in &syns {
+            assert_eq!(syn.contains("wscale"), wscale, "{set}: {syn}\n{text}");
+        }
+        assert_eq!(
+            text.contains("sysctl -q net.ipv4.tcp_window_scaling=0"),
+            !wscale,
+            "{text}"
+        );
+        if wscale {
+            assert!(syns[0].contains("wscale 10"), "{}", syns[0]);
+            assert!(text.contains("tcp_rmem=\"4096 131072 33554432\""), "{text}");
+        }
+        let replay = tcpsim(&["packetdrill", out_s, "--personality", "linux"]);
+        assert_eq!(replay.status.code(), Some(0), "{set}: {replay:?}\n{text}");
+    }
 }

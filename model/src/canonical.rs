@@ -122,7 +122,7 @@ impl Tcb {
     fn shift_time(&mut self, f: &impl Fn(Instant) -> Instant) {
         #[rustfmt::skip]
         let Tcb {
-            iss: _, snd_una: _, snd_nxt: _, snd_max: _, snd_wnd: _, snd_wl1: _, snd_wl2: _,
+            iss: _, snd_una: _, snd_nxt: _, snd_max: _, last_seg: _, tlp_high: _, snd_wnd: _, snd_wl1: _, snd_wl2: _,
             irs: _, rcv_nxt: _, mss: _, written: _, fin_queued: _, fin_rcvd: _, unread: _,
             ooo: _, ooo_fin: _, cwnd: _, ssthresh: _, dupacks: _, srtt: _, rttvar: _, rto: _,
             retries: _, refusals: _, retry_after_refusal: _, probes_out: _,
@@ -146,6 +146,10 @@ impl Tcb {
             SendTimer::Persist { at, heard_at } => SendTimer::Persist {
                 at: f(at),
                 heard_at: f(heard_at),
+            },
+            SendTimer::LossProbe { at, rto_at } => SendTimer::LossProbe {
+                at: f(at),
+                rto_at: f(rto_at),
             },
         };
         if let Some((at, _)) = close_timer {

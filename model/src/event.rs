@@ -199,6 +199,8 @@ pub enum TimerKind {
     Connect,
     /// SO_KEEPALIVE's idle or probe timer.
     Keepalive,
+    /// The tail loss probe's timer (`tail_loss_probe`).
+    LossProbe,
 }
 
 impl fmt::Display for TimerKind {
@@ -213,6 +215,7 @@ impl fmt::Display for TimerKind {
             TimerKind::Linger => "SO_LINGER timer",
             TimerKind::Connect => "connection-establishment timer",
             TimerKind::Keepalive => "keepalive timer",
+            TimerKind::LossProbe => "loss probe timer (TLP)",
         })
     }
 }

@@ -518,6 +518,10 @@ impl Socket {
                 let t = &mut self.tcb;
                 t.ssthresh = t.ssthresh_after_loss();
                 t.cwnd = t.ssthresh;
+                // Recovery: no probe, the RTO it stood for runs (tcp_rearm_rto).
+                if let SendTimer::LossProbe { rto_at, .. } = t.send_timer {
+                    t.send_timer = SendTimer::Retransmit { at: rto_at };
+                }
                 self.retransmit_head(ctx);
             }
         }
@@ -621,6 +625,10 @@ impl Socket {
             None => self.reset_rto(ctx.p),
         }
         let t = &mut self.tcb;
+        // Linux tcp_process_tlp_ack: an ACK past the probe ends its episode.
+        if t.tlp_high.is_some_and(|h| ack >= h) {
+            t.tlp_high = None;
+        }
         t.send_timer = if t.snd_una == t.snd_max {
             SendTimer::Idle
         } else {
@@ -628,6 +636,8 @@ impl Socket {
                 at: ctx.now + t.rto,
             }
         };
+        // Linux tcp_set_xmit_timer: the probe, if one is due, in the RTO's place.
+        self.schedule_loss_probe(ctx);
     }
 
     /// Seventh check: segment text.

@@ -204,7 +204,7 @@ impl Socket {
     }
 
     /// Sends `len` octets (and FIN if flagged) at SND.NXT and advances it.
-    fn send_at(&mut self, ctx: &mut Ctx, flags: Flags, len: u32) {
+    pub(crate) fn send_at(&mut self, ctx: &mut Ctx, flags: Flags, len: u32) {
         if len > 0 && ctx.p.ack_pingpong.value {
             // Linux tcp_event_data_sent: a reply within the ATO of the data it
             // answers makes the connection interactive.
@@ -219,22 +219,32 @@ impl Socket {
         let seg = self.segment(flags, seq, len);
         let end = seq + seg.seq_len() as u64;
         let t = &mut self.tcb;
-        if end > t.snd_max {
+        let new = end > t.snd_max;
+        if new {
             if t.rtt_probe.is_none() && seq >= t.snd_max {
                 t.rtt_probe = Some((end, ctx.now));
             }
             t.snd_max = end;
+            t.last_seg = seq;
         }
         t.snd_nxt = end;
         if len > 0 && len < t.mss {
             t.snd_sml = end;
         }
         // Data in flight needs the retransmission timer; a running one keeps
-        // its deadline (RFC 6298 §5.1), a persist timer gives way to it.
-        if !matches!(t.send_timer, SendTimer::Retransmit { .. }) {
-            t.send_timer = SendTimer::Retransmit {
+        // its deadline (RFC 6298 §5.1), a pending loss probe gives it back
+        // (Linux tcp_event_new_data_sent → tcp_rearm_rto), a persist timer
+        // gives way to it.
+        t.send_timer = match t.send_timer {
+            SendTimer::Retransmit { at } | SendTimer::LossProbe { rto_at: at, .. } => {
+                SendTimer::Retransmit { at }
+            }
+            SendTimer::Idle | SendTimer::Persist { .. } => SendTimer::Retransmit {
                 at: ctx.now + t.rto,
-            };
+            },
+        };
+        if new {
+            self.schedule_loss_probe(ctx);
         }
         self.assert_send_sequence();
         self.transmit(ctx, seg);

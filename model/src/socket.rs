@@ -153,6 +153,10 @@ pub enum SendTimer {
     /// sent anything (BSD `t_rcvtime`, which every arriving segment sets in
     /// tcp_input), which decides when BSD probing gives up (`persist_timer`).
     Persist { at: Instant, heard_at: Instant },
+    /// A tail loss probe goes out at `at` (`tail_loss_probe`), in place of
+    /// the retransmission timer due at `rto_at` (Linux's probe takes the
+    /// RTO's place: one icsk timer, ICSK_TIME_LOSS_PROBE).
+    LossProbe { at: Instant, rto_at: Instant },
 }
 
 impl SendTimer {
@@ -161,7 +165,9 @@ impl SendTimer {
     pub fn at(self) -> Option<Instant> {
         match self {
             SendTimer::Idle => None,
-            SendTimer::Retransmit { at } | SendTimer::Persist { at, .. } => Some(at),
+            SendTimer::Retransmit { at }
+            | SendTimer::Persist { at, .. }
+            | SendTimer::LossProbe { at, .. } => Some(at),
         }
     }
 
@@ -194,6 +200,12 @@ pub struct Tcb {
     pub snd_nxt: Offset,
     /// Highest offset sent so far (snd_nxt can go back on retransmission).
     pub snd_max: Offset,
+    /// Where the last new segment sent began: the tail a loss probe resends
+    /// (Linux's last skb of the retransmission queue).
+    pub last_seg: Offset,
+    /// A tail loss probe is out: SND.MAX when it went (Linux `tlp_high_seq`);
+    /// one probe per tail until the peer acknowledges past it.
+    pub tlp_high: Option<Offset>,
     pub snd_wnd: u32,
     pub snd_wl1: Offset,
     pub snd_wl2: Offset,

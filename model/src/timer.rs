@@ -9,6 +9,7 @@ use crate::event::{DiscardCause, Event, RstCause, TimerKind};
 use crate::input::Arrival;
 use crate::personality::{FinWait2Expiry, Knobs, PersistTimer};
 use crate::segment::Flags;
+use crate::seq::Offset;
 use crate::socket::{CloseTimer, Ctx, Ending, SendTimer, Socket};
 use crate::state::{Rule, State};
 use crate::{Duration, Instant};
@@ -44,6 +45,7 @@ impl Socket {
             let fired = std::mem::take(&mut self.tcb.send_timer);
             let arrival = match fired {
                 SendTimer::Persist { heard_at, .. } => self.persist_expired(ctx, heard_at),
+                SendTimer::LossProbe { rto_at, .. } => self.loss_probe_expired(ctx, rto_at),
                 _ => self.retransmit_expired(ctx),
             };
             if arrival != Arrival::Done {
@@ -114,6 +116,8 @@ impl Socket {
         self.timer_event(ctx, TimerKind::Retransmit);
         let p = ctx.p;
         self.tcb.retries += 1;
+        // Linux tcp_retransmit_timer: the RTO ends a probe's episode.
+        self.tcb.tlp_high = None;
         match self.state {
             State::SynSent => {
                 if std::mem::take(&mut self.tcb.retry_after_refusal) {
@@ -171,6 +175,99 @@ impl Socket {
             State::FinWait2 | State::TimeWait | State::Closed | State::Listen => {}
         }
         Arrival::Done
+    }
+
+    /// Arms the tail loss probe in place of a running retransmission timer
+    /// (`tail_loss_probe`; Linux tcp_schedule_loss_probe, RFC 8985 §7.2),
+    /// after new data went out or an ACK of new data came in.
+    pub(crate) fn schedule_loss_probe(&mut self, ctx: &Ctx) {
+        let p = ctx.p;
+        let t = &mut self.tcb;
+        let SendTimer::Retransmit { at: rto_at } = t.send_timer else {
+            return;
+        };
+        // Only in Linux's TCP_CA_Open: not in fast recovery (three duplicate
+        // ACKs) nor going back N after a timeout.
+        let recovering = t.dupacks >= 3 || t.snd_nxt < t.snd_max;
+        if !p.tail_loss_probe.value || t.snd_una == t.snd_max || recovering {
+            return;
+        }
+        let pto = if t.srtt.is_zero() {
+            // TCP_TIMEOUT_INIT: no RTT sample yet.
+            Duration::from_secs(1)
+        } else if t.snd_max - t.snd_una <= u64::from(t.mss) {
+            // One segment out: room for the peer's delayed ACK of it.
+            t.srtt * 2 + p.rto_min_ms.value.duration()
+        } else {
+            // TCP_TIMEOUT_MIN_US.
+            t.srtt * 2 + Duration::from_ms(2)
+        };
+        let at = (ctx.now + pto).min(rto_at);
+        t.send_timer = SendTimer::LossProbe { at, rto_at };
+    }
+
+    /// The probe timer fired (Linux tcp_send_loss_probe): one segment of new
+    /// data if the peer's window takes all of it (the congestion window does
+    /// not count), else the last segment sent again; then the full RTO from now.
+    /// With a probe already out, the RTO it stood for runs instead.
+    fn loss_probe_expired(&mut self, ctx: &mut Ctx, rto_at: Instant) -> Arrival {
+        self.timer_event(ctx, TimerKind::LossProbe);
+        if self.tcb.tlp_high.is_some() || !self.state.synchronized() {
+            self.tcb.send_timer = SendTimer::Retransmit {
+                at: rto_at.max(ctx.now),
+            };
+            return Arrival::Done;
+        }
+        let t = &self.tcb;
+        let room = u64::from(t.snd_wnd).saturating_sub(t.snd_nxt - t.snd_una);
+        let unsent = self.snd_unsent();
+        // tcp_snd_wnd_test(): the next segment, up to an MSS, must fit whole.
+        let next = unsent.min(u64::from(t.mss));
+        if unsent > 0 && next <= room && t.snd_nxt == t.snd_max {
+            let len = next as u32;
+            let mut flags = Flags::ACK;
+            if u64::from(len) == unsent {
+                flags = flags | Flags::PSH;
+                if t.fin_queued {
+                    flags = flags | Flags::FIN;
+                }
+            }
+            self.send_at(ctx, flags, len);
+        } else {
+            self.resend_tail(ctx);
+        }
+        let t = &mut self.tcb;
+        t.tlp_high = Some(t.snd_max);
+        t.send_timer = SendTimer::Retransmit {
+            at: ctx.now + t.rto,
+        };
+        Arrival::Done
+    }
+
+    /// Sends the last segment sent again (at most an MSS of it, from its
+    /// end), with our FIN if it carried it.
+    fn resend_tail(&mut self, ctx: &mut Ctx) {
+        let t = &self.tcb;
+        let fin_at = self.write_seq();
+        let fin_sent = t.fin_queued && t.snd_max > fin_at;
+        let data_end = if fin_sent { fin_at } else { t.snd_max };
+        let from_mss = Offset(data_end.0.saturating_sub(u64::from(t.mss)));
+        let seq = t.last_seg.max(t.snd_una).max(from_mss).min(data_end);
+        let len = (data_end - seq) as u32;
+        let mut flags = Flags::ACK;
+        if len > 0 {
+            flags = flags | Flags::PSH;
+        }
+        if fin_sent {
+            flags = flags | Flags::FIN;
+        }
+        if len == 0 && !fin_sent {
+            return;
+        }
+        let seg = self.segment(flags, seq, len);
+        // Karn's rule: a resent segment is not timed.
+        self.tcb.rtt_probe = None;
+        self.transmit(ctx, seg);
     }
 
     /// Whether connect() gives up at this SYN timeout (Linux tcp_write_timeout):

@@ -797,9 +797,10 @@ mod tests {
         // the knobs nagle and cork_option; rcv_wnd_update, and the socket's
         // SO_SNDBUF lock (snd_buf_locked); the knob syn_sent_keeps_syn_data;
         // the knob select_style; the window-scaling and receive-window knobs
-        // and each socket's largest window seen (max_snd_wnd).
+        // and each socket's largest window seen (max_snd_wnd); the knob
+        // tail_loss_probe and each TCB's last_seg and tlp_high.
         assert_eq!(
-            digest, 0x7990_e6e3_15be_bd05,
+            digest, 0xe080_ec82_99fe_8455,
             "state_hash of small-close is now {digest:#018x}"
         );
     }

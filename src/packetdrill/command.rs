@@ -131,11 +131,19 @@ impl Runner {
 
     /// A Linux `net.ipv4.tcp_*` sysctl (as `tcpsim run --packetdrill-out`
     /// writes them): the knob whose alias it is. `tcp_rmem`/`tcp_wmem` are
-    /// `min default max`; the knob is the default, the size a socket starts with.
+    /// `min default max`; the knob is the default, the size a socket starts
+    /// with; the max is `tcp_rmem_max_bytes` (it decides the window scale
+    /// our SYN offers, `tcp_select_initial_window`) and `snd_buf_max_bytes`.
     fn linux_sysctl(&mut self, line: usize, name: &str, value: &str) {
         let source = "the script's sysctl";
+        let fields: Vec<&str> = value.split_whitespace().collect();
+        match (name, fields.get(2)) {
+            ("tcp_rmem", Some(max)) => self.set_knob(line, "tcp_rmem_max_bytes", max, source),
+            ("tcp_wmem", Some(max)) => self.set_knob(line, "snd_buf_max_bytes", max, source),
+            _ => {}
+        }
         let value = match name {
-            "tcp_rmem" | "tcp_wmem" => value.split_whitespace().nth(1).unwrap_or(value),
+            "tcp_rmem" | "tcp_wmem" => fields.get(1).copied().unwrap_or(value),
             _ => value,
         };
         match model::personality::Knobs::lookup(name) {

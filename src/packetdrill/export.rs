@@ -19,13 +19,15 @@
 //! orders them: MSS, then SACK-permitted and timestamps, then window scale.
 //! The script's peer offers no SACK (the model has none, so neither side
 //! must use it) and a window scale just large enough for its windows; a
-//! Linux SYN's `wscale 7` is what the default `tcp_rmem` gives (6 MiB:
-//! `tcp_select_initial_window`, ilog2(6291456) − 15). Outbound TS values are
+//! Linux SYN's `wscale` is what the model's `tcp_rmem_max_bytes` gives
+//! (`tcp_select_initial_window`: ilog2(33554432) − 15 = 10), written as
+//! `tcp_rmem`'s maximum so the kernel offers the same. Outbound TS values are
 //! not compared by packetdrill (`verify_outbound_tcp_option`, without
 //! `--tcp_ts_tick_usecs`); an inbound `ecr` must name a TS val of an earlier
 //! `>` line (`run_packet.c` `get_outbound_ts_val_mapping`), so it does.
 
 use model::call::SockOpt;
+use model::personality::Knobs;
 use model::{Call, CallResult, Fds, HostId, Personality, ReadLen, Segment};
 use sim::{Entry, What, WorldSpec};
 use std::fmt::Write as _;
@@ -49,16 +51,15 @@ const PACKETDRILL_MTU: u32 = 1500;
 /// A write this large is beyond what a script should make packetdrill
 /// allocate (it fills a buffer of the call's size).
 pub const WRITE_BYTES_MAX: u64 = 1 << 30;
-/// The window shift Linux's SYN offers with the default `tcp_rmem[2]`.
-const LINUX_WSCALE: u8 = 7;
 /// Where the script's TS clocks start (any values: packetdrill maps them).
 const OUT_TS_BASE: u64 = 100;
 const IN_TS_BASE: u64 = 700;
 
 /// The knobs that are Linux sysctls with the same meaning, and how a knob's
 /// value is written as the sysctl's (the buffers are `tcp_rmem`/`tcp_wmem`'s
-/// middle value, the one a socket starts with; the outer two are Linux's
-/// defaults, `net/ipv4/tcp.c` `tcp_init`).
+/// middle value, the one a socket starts with; the minimum is Linux's
+/// default, `net/ipv4/tcp.c` `tcp_init`; `tcp_rmem`'s maximum is the
+/// host's `tcp_rmem_max_bytes`, `tcp_wmem`'s its `snd_buf_max_bytes`).
 const SYSCTLS: &[(&str, &str, SysctlValue)] = &[
     ("fin_wait_2_timeout_s", "tcp_fin_timeout", same),
     ("syn_retries", "tcp_syn_retries", same),
@@ -69,29 +70,39 @@ const SYSCTLS: &[(&str, &str, SysctlValue)] = &[
     ("keepalive_intvl_s", "tcp_keepalive_intvl", same),
     ("keepalive_probes", "tcp_keepalive_probes", same),
     ("tcp_timestamps", "tcp_timestamps", bool01),
-    ("rcv_buf_bytes", "tcp_rmem", |v| {
-        format!("\"4096 {v} 6291456\"")
+    ("tcp_window_scaling", "tcp_window_scaling", bool01),
+    ("rcv_buf_bytes", "tcp_rmem", |v, k| {
+        format!("\"4096 {v} {}\"", k.tcp_rmem_max_bytes.value)
     }),
-    ("snd_buf_bytes", "tcp_wmem", |v| {
-        format!("\"4096 {v} 4194304\"")
+    ("snd_buf_bytes", "tcp_wmem", |v, k| {
+        format!("\"4096 {v} {}\"", k.snd_buf_max_bytes.value)
     }),
+];
+
+/// Knobs written as a part of another's sysctl: (knob, the knob whose line
+/// carries it).
+const WRITTEN_WITH: &[(&str, &str)] = &[
+    ("tcp_rmem_max_bytes", "rcv_buf_bytes"),
+    ("snd_buf_max_bytes", "snd_buf_bytes"),
 ];
 
 /// Knobs written as sysctls even at Linux's defaults: the buffers' maximum
 /// decides the window scale a SYN offers (`tcp_select_initial_window`), and
-/// kernels differ in it (this machine's 6.18 kernel, with its larger `tcp_rmem[2]`,
-/// gives `wscale 10`), so the script pins the defaults the `wscale 7` of
-/// its SYN lines comes from, as the Linux suite's `defaults.sh` pins its own.
+/// kernels differ in it (6 MiB and `wscale 7` on older ones, 32 MiB and
+/// `wscale 10` on this machine's 6.18), so the script pins the model's, the
+/// one the `wscale` of its SYN lines comes from, as the Linux suite's
+/// `defaults.sh` pins its own.
 const ALWAYS_SET: &[&str] = &["rcv_buf_bytes", "snd_buf_bytes"];
 
-/// A knob's value (as `Knobs::get` prints it) written as its sysctl's.
-type SysctlValue = fn(&str) -> String;
+/// A knob's value (as `Knobs::get` prints it) written as its sysctl's,
+/// with the host's other knobs.
+type SysctlValue = fn(&str, &Knobs) -> String;
 
-fn same(v: &str) -> String {
+fn same(v: &str, _: &Knobs) -> String {
     v.to_string()
 }
 
-fn bool01(v: &str) -> String {
+fn bool01(v: &str, _: &Knobs) -> String {
     if v == "true" { "1" } else { "0" }.to_string()
 }
 
@@ -210,7 +221,9 @@ fn sysctls(spec: &WorldSpec, h: HostId) -> Result<Vec<String>, Unexportable> {
     for info in model::personality::Knobs::INFO {
         let (v, _) = host.personality.knobs.get(info.name).expect("listed");
         let (d, _) = base.knobs.get(info.name).expect("listed");
-        if v == d && !ALWAYS_SET.contains(&info.name) {
+        if (v == d && !ALWAYS_SET.contains(&info.name))
+            || WRITTEN_WITH.iter().any(|(k, _)| *k == info.name)
+        {
             continue;
         }
         let Some((_, sysctl, value)) = SYSCTLS.iter().find(|(k, _, _)| *k == info.name) else {
@@ -222,7 +235,7 @@ fn sysctls(spec: &WorldSpec, h: HostId) -> Result<Vec<String>, Unexportable> {
                 "export the scenario without that knob, or check it another way",
             ));
         };
-        out.push(format!("{sysctl}={}", value(&v)));
+        out.push(format!("{sysctl}={}", value(&v, &host.personality.knobs)));
     }
     Ok(out)
 }
@@ -377,7 +390,7 @@ impl Conn {
             .unwrap_or(0);
         let peer_shift = (0..14u8).find(|s| wnd_max >> s <= 0xffff).unwrap_or(14);
         Ok(Conn {
-            local_shift: local_shift(items),
+            local_shift: local_shift(&spec.hosts[h as usize].personality.knobs, items),
             local_isn: local_syn.map_or(0, |s| s.seq.0),
             peer_isn: peer_syn.map_or(0, |s| s.seq.0),
             ts: local_syn.is_some_and(|s| s.opts.ts()) && peer_syn.is_some_and(|s| s.opts.ts()),
@@ -386,13 +399,15 @@ impl Conn {
     }
 }
 
-/// The window shift Linux's SYN offers: from `tcp_rmem`'s maximum, or, once
+/// The window shift Linux's SYN offers: from `tcp_rmem`'s maximum (the
+/// host's `tcp_rmem_max_bytes`, the model's own rule), or, once
 /// SO_RCVBUF has locked the buffer, from the window it allows
 /// (`tcp_select_initial_window`: ilog2 of the space less 15; the space of a
 /// locked buffer of N is its doubled size at the default half scaling ratio,
 /// about N).
-fn local_shift(items: &[Item]) -> u8 {
-    let mut shift = LINUX_WSCALE;
+fn local_shift(k: &Knobs, items: &[Item]) -> u8 {
+    let max = k.tcp_rmem_max_bytes.value.max(1);
+    let mut shift = (max.ilog2().saturating_sub(15)).min(14) as u8;
     for item in items {
         match item {
             Item::Sys(Sys {

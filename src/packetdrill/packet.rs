@@ -88,11 +88,7 @@ impl Runner {
             wnd: p.win.unwrap_or(0) << shift.min(14),
             len: p.len,
             mss: if f.syn() { mss_of(p).unwrap_or(536) } else { 0 },
-            opts: if has_ts(p) {
-                SynOpts::TS
-            } else {
-                SynOpts::NONE
-            },
+            opts: syn_opts(p),
         };
         let mut out = Output::default();
         let now = self.instant();
@@ -176,4 +172,18 @@ impl Runner {
             None => self.conn.our_shift = None,
         }
     }
+}
+
+/// The options of an inbound segment the model carries: timestamps, and on a
+/// SYN the offer of window scaling (`wscale`), which the model agrees to as
+/// its personality does (its windows then follow its own shift, as a
+/// kernel's do).
+fn syn_opts(p: &Packet) -> SynOpts {
+    let ts = if has_ts(p) { SynOpts::TS.0 } else { 0 };
+    let ws = if p.flags.contains('S') && wscale_of(p).is_some() {
+        SynOpts::WS.0
+    } else {
+        0
+    };
+    SynOpts(ts | ws)
 }

@@ -196,15 +196,22 @@ impl Runner {
         match &e.what {
             What::Packet(p) if p.dir == Dir::Outbound => self.outbound(e.line, p, (start, end))?,
             What::Packet(p) => {
-                self.advance(start.max(self.now_usecs))?;
+                self.advance_to_event(start.max(self.now_usecs))?;
                 self.inbound(e.line, p);
             }
-            What::Syscall(s) => {
+            // A call blocked in the model must return before the next one
+            // is made (one process, one call at a time): the timer that
+            // ends it at this instant comes first.
+            What::Syscall(s) if self.pending.is_some() => {
                 self.advance(start.max(self.now_usecs))?;
                 self.syscall(e.line, s)?;
             }
+            What::Syscall(s) => {
+                self.advance_to_event(start.max(self.now_usecs))?;
+                self.syscall(e.line, s)?;
+            }
             What::Command(c) => {
-                self.advance(start.max(self.now_usecs))?;
+                self.advance_to_event(start.max(self.now_usecs))?;
                 self.command(e.line, c)?;
             }
             What::Code(c) => self.code(e.line, c)?,
@@ -214,11 +221,27 @@ impl Runner {
         Ok(())
     }
 
-    /// Runs the host's timers up to `to` (script usecs).
+    /// Runs the host's timers up to `to` (script usecs), those due at `to` too.
     pub(super) fn advance(&mut self, to: Usecs) -> Result<(), Failure> {
+        self.run_timers(to, true)
+    }
+
+    /// Brings time to a script event at `to`: the timers due before it run,
+    /// those due at `to` wait until after it. packetdrill wakes at the event's
+    /// time and makes the call (or writes the packet) there; a kernel timer
+    /// due at the same instant fires no earlier than the tick after its
+    /// expiry (jiffies round up, the timer wheel adds slack), so on a kernel
+    /// the script's event comes first. A script exported from a run
+    /// (export.rs) says the same: the world ran that step before the timer.
+    fn advance_to_event(&mut self, to: Usecs) -> Result<(), Failure> {
+        self.run_timers(to, false)
+    }
+
+    /// Runs the host's timers due before `to`, and at `to` if `at_to`.
+    fn run_timers(&mut self, to: Usecs, at_to: bool) -> Result<(), Failure> {
         while let Some(at) = self.host.poll_at() {
             let at_usecs = (at.as_ns() / 1000) as Usecs;
-            if at_usecs > to {
+            if at_usecs > to || (at_usecs == to && !at_to) {
                 break;
             }
             self.now_usecs = self.now_usecs.max(at_usecs);

@@ -16,6 +16,7 @@ pub fn freebsd() -> Personality {
         knobs: Knobs {
             rto_initial_ms: k(Millis(1000), "[src] sys/netinet/tcp_timer.h TCPTV_RTOBASE = 1 s (tcp_rexmit_initial, sysctl net.inet.tcp.rexmit_initial)"),
             rto_min_ms: k(Millis(30), "[src] sys/netinet/tcp_timer.h TCPTV_MIN = hz/33 ≈ 30 ms (tcp_rexmit_min, sysctl net.inet.tcp.rexmit_min)"),
+            tail_loss_probe: k(false, "[src] sys/netinet/tcp_timer.c: the default stack (net.inet.tcp.functions_default = freebsd) has the timers tcp_timer_delack(), tcp_timer_rexmt(), tcp_timer_persist(), tcp_timer_keep(), tcp_timer_2msl() and no probe timer: a lost tail waits for the RTO; TLP is in the alternate RACK stack only (sys/netinet/tcp_stacks/rack.c rack_timeout_tlp())"),
             rto_max_ms: k(Millis(64_000), "[src] sys/netinet/tcp_timer.h TCPTV_REXMTMAX = 64 s, the upper bound of TCPT_RANGESET in tcp_timer.c tcp_timer_rexmt() and tcp_input.c tcp_xmit_timer()"),
             rto_rttvar_floor_ms: k(Millis(0), "[src] sys/netinet/tcp_input.c tcp_xmit_timer(): RTO = TCP_REXMTVAL = SRTT + 4·RTTVAR with no variance floor; the lower bound is max(t_rttmin, rtt + 2 ticks)"),
             rto_slop_ms: k(Millis(200), "[src] sys/netinet/tcp_timer.h TCPT_RANGESET adds tcp_rexmit_slop = TCPTV_CPU_VAR = 200 ms to every RTO before clamping (sysctl net.inet.tcp.rexmit_slop)"),

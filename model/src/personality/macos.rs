@@ -16,6 +16,7 @@ pub fn macos() -> Personality {
         knobs: Knobs {
             rto_initial_ms: k(Millis(1000), "[src] bsd/netinet/tcp_timer.h L177 TCPTV_RTOBASE = 1 s; tcp_subr.c tcp_newtcpcb() L1152 seeds t_rttvar so TCP_REXMTVAL = 1 s"),
             rto_min_ms: k(Millis(30), "[src] bsd/netinet/tcp_timer.h L190 TCPTV_REXMTMIN = TCP_RETRANSHZ/33 ≈ 30 ms, set as t_rttmin by tcp_input.c tcp_mss() L6989 (100 ms, net.inet.tcp.rtt_min, before that)"),
+            tail_loss_probe: k(false, "[inf] XNU does probe (bsd/netinet/tcp_output.c sysctl net.inet.tcp.enable_tlp = 1, tcp_timer.c TCPT_PTO), not modelled for this personality: the model's earlier behaviour kept, a lost tail waits for the RTO"),
             rto_max_ms: k(Millis(64_000), "[src] bsd/netinet/tcp_timer.h L189 TCPTV_REXMTMAX = 64 s, the TCPT_RANGESET upper bound in tcp_timer.c and tcp_input.c tcp_xmit_timer()"),
             rto_rttvar_floor_ms: k(Millis(0), "[src] bsd/netinet/tcp_var.h L1075 TCP_REXMTVAL = max(t_rttmin, SRTT + 4·RTTVAR): no variance floor (tcp_input.c tcp_xmit_timer() keeps t_rttvar ≥ 1 tick)"),
             rto_slop_ms: k(Millis(200), "[src] bsd/netinet/tcp_timer.h L289–298 TCPTV_REXMTSLOP = 200 ms added by TCPT_RANGESET once t_state ≥ ESTABLISHED (TCP_ADD_REXMTSLOP), so the effective floor is ≈ 230 ms"),

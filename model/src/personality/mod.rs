@@ -88,6 +88,8 @@ knobs! {
     rto_rttvar_floor_ms: Millis,
     /// Constant added to every computed RTO (BSD's `rexmit_slop`).
     rto_slop_ms: Millis ["net.inet.tcp.rexmit_slop"],
+    /// Tail loss probe (RFC 8985 §7): while the connection is not recovering from a loss, 2·SRTT after the last new segment or the last ACK of new data (plus the minimum RTO with one segment's worth out, else 2 ms; 1 s before an RTT sample; never later than the RTO) one segment goes out in the RTO's place: new data if a segment of it (up to an MSS) fits the peer's window whole, else the last segment sent again; then the RTO runs from there. One probe per tail until the peer acknowledges past it.
+    tail_loss_probe: bool,
     /// Delayed-ACK timeout.
     delack_ms: Millis ["net.inet.tcp.delacktime", "DelayedAckTimeout"],
     /// Quick-ACK mode: at most this many of the first data segments (and again after an idle spell longer than the RTO, or a duplicate) are ACKed at once instead of delayed; also capped by window/(2·MSS), at least 2. 0 = always the delayed-ACK rules.

@@ -16,6 +16,7 @@ pub fn windows() -> Personality {
         knobs: Knobs {
             rto_initial_ms: k(Millis(1000), "[obs-3p] per-template InitialRtoMs (300–3000 ms, default undocumented); Server runners give up a connect after 7.0 s with MaxSynRetransmissions = 2, i.e. 1 + 2 + 4 s (github.com/SciQLop/speasy/pull/344). Vista/7 hard-coded 3 s [ms-blog]; Windows 10 clients are reported to give up after 21 s = 3 + 6 + 12 s (uNetworking/uSockets#259)"),
             rto_min_ms: k(Millis(300), "[ms-blog] MinRtoMs = 300 in the Server 2019 InternetCustom template (blogs.technet.microsoft.com/networking/2018/10/03/tcp-templates-for-windows; Set-NetTCPSetting range 20–300)"),
+            tail_loss_probe: k(false, "unknown: no Microsoft source checked for a tail loss probe in this release; the model's earlier behaviour kept, a lost tail waits for the RTO"),
             rto_max_ms: k(Millis(60_000), "unknown: undocumented; RFC 6298 §2.5 default: a maximum, if any, of at least 60 s"),
             rto_rttvar_floor_ms: k(Millis(0), "unknown: RFC 6298 §2.3 RTO = SRTT + max(G, 4·RTTVAR); the clock granularity G is undocumented, taken as 0"),
             rto_slop_ms: k(Millis(0), "unknown: RFC 6298 has no slop term; none is documented for Windows"),

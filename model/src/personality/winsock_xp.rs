@@ -18,6 +18,7 @@ pub fn winsock_xp() -> Personality {
         knobs: Knobs {
             rto_initial_ms: k(Millis(3000), "[doc] KB 314053 (TCP/IP parameters for Windows XP), TcpMaxConnectRetransmissions: 'The initial timeout value is three seconds'; TcpInitialRTT = 3 s (Windows 2000 reference cc938207)"),
             rto_min_ms: k(Millis(1000), "unknown: no Microsoft source for XP's minimum RTO (docs/sources.md#xp-timers); RFC 6298 §2.4 default: an RTO below 1 s is rounded up to 1 s"),
+            tail_loss_probe: k(false, "[inf] the tail loss probe (draft-dukkipati-tcpm-tcp-loss-probe, 2012; RFC 8985) postdates XP: a lost tail waits for the RTO"),
             rto_max_ms: k(Millis(60_000), "unknown: no Microsoft source for XP's RTO ceiling; RFC 6298 §2.5 default: a maximum, if any, of at least 60 s"),
             rto_rttvar_floor_ms: k(Millis(0), "unknown: RFC 6298 §2.3 RTO = SRTT + max(G, 4·RTTVAR); XP's clock granularity G is undocumented, taken as 0"),
             rto_slop_ms: k(Millis(0), "unknown: RFC 6298 has no slop term; none is documented for Windows"),

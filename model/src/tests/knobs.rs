@@ -19,6 +19,7 @@ const TESTED: &[&str] = &[
     "rto_max_ms",
     "rto_rttvar_floor_ms",
     "rto_slop_ms",
+    "tail_loss_probe",
     "delack_ms",
     "quickack_segs",
     "ack_pingpong",
@@ -2056,4 +2057,31 @@ fn test_knob_snd_wnd_full_segment() {
     // The window stops the burst there: PSH (Linux's psh_ends_burst).
     assert_eq!(first("false"), ["P. 1:1001(1000) ack 1"]);
     assert_eq!(first("true"), Vec::<String>::new());
+}
+
+#[test]
+fn test_knob_tail_loss_probe() {
+    // On (Linux's own value), the tail of a write is probed 2·SRTT + 2 ms
+    // after it went: the last segment again, long before the RTO. Off (the
+    // harness's Linux, and FreeBSD's value), only the RTO retransmits.
+    for (p, probe) in [
+        (linux_tlp(), true),
+        (set("tail_loss_probe", "false"), false),
+        (Personality::builtin("freebsd").expect("freebsd"), false),
+    ] {
+        let name = format!(
+            "{} tail_loss_probe={}",
+            p.name, p.knobs.tail_loss_probe.value
+        );
+        let mut h = established_with(p);
+        h.write(3000);
+        h.flush();
+        let rto = h.s().tcb.rto;
+        let times = h.send_times(rto.as_ms() + 1, |_| true);
+        if probe {
+            assert_eq!(times, [2], "{name}: the probe only, within the RTO");
+        } else {
+            assert_eq!(times, [rto.as_ms()], "{name}: the RTO only");
+        }
+    }
 }

@@ -78,7 +78,7 @@ pub type Scenario = (&'static str, fn() -> H);
 
 /// A harness with the Linux personality.
 pub fn harness() -> H {
-    harness_with(Personality::builtin("linux").expect("linux"))
+    harness_with(linux())
 }
 
 /// A harness for `p`, with a fresh process and no socket yet.
@@ -147,9 +147,25 @@ pub fn fixed_snd_buf() -> Personality {
     ])
 }
 
-/// The Linux personality with knobs overridden, as `--set name=value` would.
+/// The harness's Linux: the built-in one without its tail loss probe, so
+/// that the tests of the RTO and its backoff see the RTO alone (a probe takes
+/// the first retransmission's place: tests/timers.rs tests it, with
+/// [`linux_tlp`]).
+pub fn linux() -> Personality {
+    let mut p = linux_tlp();
+    p.set("tail_loss_probe", "false", "test")
+        .expect("valid knob");
+    p
+}
+
+/// The built-in Linux personality as it is, tail loss probe on.
+pub fn linux_tlp() -> Personality {
+    Personality::builtin("linux").expect("linux")
+}
+
+/// The harness's Linux ([`linux`]) with knobs overridden, as `--set name=value` would.
 pub fn linux_with(knobs: &[(&str, &str)]) -> Personality {
-    let mut p = Personality::builtin("linux").expect("linux");
+    let mut p = linux();
     for (name, value) in knobs {
         p.set(name, value, "test").expect("valid knob");
     }
@@ -395,7 +411,7 @@ impl H {
 
 /// A socket (fd) on a fresh host, non-blocking, not connected.
 pub fn closed() -> H {
-    closed_with(Personality::builtin("linux").expect("linux"))
+    closed_with(linux())
 }
 
 pub fn closed_with(p: Personality) -> H {
@@ -433,7 +449,7 @@ pub fn syn_sent_from(mut h: H) -> H {
 
 /// The SYN-ACK arrived; we ACKed it.
 pub fn established() -> H {
-    established_with(Personality::builtin("linux").expect("linux"))
+    established_with(linux())
 }
 
 pub fn established_with(p: Personality) -> H {
@@ -560,7 +576,7 @@ pub fn listen_with(p: Personality, backlog: u32) -> H {
 }
 
 pub fn listen() -> H {
-    listen_with(Personality::builtin("linux").expect("linux"), 16)
+    listen_with(linux(), 16)
 }
 
 /// The peer's SYN reached the listener; `h.sid` is the child, in SYN-RECEIVED.
@@ -588,7 +604,7 @@ pub fn child_of(h: &H, remote: Addr) -> SockId {
 
 /// The handshake completed and accept() returned the child; `h.fd` is the child.
 pub fn established_passive() -> H {
-    established_passive_with(Personality::builtin("linux").expect("linux"))
+    established_passive_with(linux())
 }
 
 pub fn established_passive_with(p: Personality) -> H {

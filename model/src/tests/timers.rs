@@ -3,6 +3,7 @@
 //! change must cancel are cancelled, and an early wake-up does nothing.
 
 use super::*;
+use crate::event::TimerKind;
 
 #[test]
 fn test_established_poll_at_is_the_earliest_deadline() {
@@ -63,4 +64,79 @@ fn test_fin_wait_2_ack_then_fin_cancels_the_fin_wait_2_timer() {
     let (at, which) = h.s().tcb.close_timer.unwrap();
     assert_eq!(which, crate::socket::CloseTimer::TimeWait);
     assert_eq!(at.saturating_since(h.now), crate::Duration::from_secs(60));
+}
+
+/// The tail loss probe's timer, whatever it is.
+fn loss_probe_at(h: &H) -> (Instant, Instant) {
+    match h.s().tcb.send_timer {
+        crate::socket::SendTimer::LossProbe { at, rto_at } => (at, rto_at),
+        t => panic!("no loss probe armed: {t:?}"),
+    }
+}
+
+#[test]
+fn test_tail_loss_probe_resends_the_last_segment_before_the_rto() {
+    // Linux (tail_loss_probe): three segments out, the handshake's RTT ~0, so
+    // the probe is due 2·SRTT + 2 ms (TCP_TIMEOUT_MIN_US) after the last.
+    let mut h = established_with(linux_tlp());
+    h.write(3000);
+    assert_eq!(
+        h.sent(),
+        [
+            ". 1:1461(1460) ack 1",
+            ". 1461:2921(1460) ack 1",
+            "P. 2921:3001(80) ack 1"
+        ]
+    );
+    let (at, rto_at) = loss_probe_at(&h);
+    assert!(at < rto_at);
+    assert_eq!(at.saturating_since(h.now).as_ms(), 2);
+    let sent_at = h.now;
+    h.advance_ms(3);
+    assert_eq!(
+        h.sent(),
+        ["P. 2921:3001(80) ack 1"],
+        "the last segment again"
+    );
+    assert!(h.events().contains(&Event::Timer {
+        conn: h.s().conn(),
+        timer: TimerKind::LossProbe
+    }));
+    // Then the RTO, a full one from the probe: the head, go-back-N.
+    let rto = h.s().tcb.rto;
+    let times = h.send_times(1000, |_| true);
+    assert_eq!(times.first().copied(), Some(rto.as_ms() - 1), "{times:?}");
+    assert!(h.now.saturating_since(sent_at) > rto);
+}
+
+#[test]
+fn test_tail_loss_probe_of_a_lone_fin_waits_for_a_delayed_ack() {
+    // One segment out (the FIN): 2·SRTT + the minimum RTO, at most the RTO
+    // itself, so the probe takes the first retransmission's place, then the
+    // RTO counts from it (no backoff in between).
+    let mut h = fin_wait_1_from(established_with(linux_tlp()));
+    let (at, rto_at) = loss_probe_at(&h);
+    assert_eq!(
+        at, rto_at,
+        "2·SRTT + 200 ms is past the RTO: the probe comes at the RTO"
+    );
+    let times = h.send_times(1000, |s| s.flags.fin());
+    let rto_ms = h.s().tcb.rto.as_ms();
+    assert_eq!(times.len(), 3, "{times:?}");
+    assert_eq!(times[1] - times[0], 200, "{times:?} (rto now {rto_ms} ms)");
+}
+
+#[test]
+fn test_tail_loss_probe_sends_new_data_that_fits_the_window() {
+    // Ten segments out fill the initial congestion window, an eleventh
+    // waits: the probe sends it (the peer's window takes it whole; the
+    // congestion window does not count, tcp_send_loss_probe).
+    let mut h = established_with(linux_tlp());
+    h.write(11 * MSS as u64);
+    assert_eq!(h.sent().len(), 10);
+    h.advance_ms(3);
+    assert_eq!(
+        h.sent(),
+        [format!("P. {}:{}(1460) ack 1", 1 + 10 * MSS, 1 + 11 * MSS)]
+    );
 }

@@ -9,8 +9,7 @@ use crate::seq::Offset;
 
 /// Our ISS 100 below the wrap, the peer's 50 below it.
 fn wrapping() -> H {
-    let p = Personality::builtin("linux").unwrap();
-    let h = harness_isn(p, u32::MAX - 100, u32::MAX - 50);
+    let h = harness_isn(linux(), u32::MAX - 100, u32::MAX - 50);
     established_from(syn_sent_from(closed_from(h)))
 }
 

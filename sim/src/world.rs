@@ -798,9 +798,11 @@ mod tests {
         // SO_SNDBUF lock (snd_buf_locked); the knob syn_sent_keeps_syn_data;
         // the knob select_style; the window-scaling and receive-window knobs
         // and each socket's largest window seen (max_snd_wnd); the knob
-        // tail_loss_probe and each TCB's last_seg and tlp_high.
+        // tail_loss_probe and each TCB's last_seg and tlp_high; the knobs
+        // psh_ends_burst, tcp_moderate_rcvbuf and snd_buf_whole_segments and
+        // the receive-buffer autotuning state.
         assert_eq!(
-            digest, 0xe080_ec82_99fe_8455,
+            digest, 0xac58_5e0a_99f5_a8bb,
             "state_hash of small-close is now {digest:#018x}"
         );
     }

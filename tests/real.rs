@@ -67,6 +67,14 @@ const SCALES: &[(&str, &str, &str)] = &[
 /// Known disagreements between the simulator and the kernel (docs/real-kernel.md).
 const KNOWN: &[(&str, &str)] = &[
     (
+        "linger-big-queue",
+        "the ACK clock of loopback GSO again, seen through the tail loss probe: on lo the kernel's server sends skbs of 10 segments that the client ACKs at once, so all 46336 bytes are acknowledged before close() and the FIN leaves alone; one packet out arms the probe at 2·SRTT + tcp_rto_min (tcp_schedule_loss_probe), later than the client's delayed ACK of the FIN, and close returns after ~40 ms. The model's client gets 1448-byte segments, holds the last two unacknowledged (its window cannot advance: ack_needs_window_advance), so the FIN joins two packets in flight, the probe is due at 2·SRTT + 2 ms and its retransmission draws the ACK: close returns after ~2 ms. Both agree on --profile loopback (buffer_scenarios_agree_with_the_kernel_on_the_loopback_profile)",
+    ),
+    (
+        "linger-nonblocking-big-queue",
+        "the ACK clock of loopback GSO again, seen through the tail loss probe: on lo the kernel's server sends skbs of 10 segments that the client ACKs at once, so all 46336 bytes are acknowledged before close() and the FIN leaves alone; one packet out arms the probe at 2·SRTT + tcp_rto_min (tcp_schedule_loss_probe), later than the client's delayed ACK of the FIN, and close returns after ~40 ms. The model's client gets 1448-byte segments, holds the last two unacknowledged (its window cannot advance: ack_needs_window_advance), so the FIN joins two packets in flight, the probe is due at 2·SRTT + 2 ms and its retransmission draws the ACK: close returns after ~2 ms. Both agree on --profile loopback (buffer_scenarios_agree_with_the_kernel_on_the_loopback_profile)",
+    ),
+    (
         "big-write-close-unread",
         "the ACK clock of loopback GSO: the kernel's server sends skbs of cwnd/2 segments (tcp_cwnd_test) that the client ACKs one each, 6 quick ACKs for 32 segments, then the delayed ACK at 108600 offers round_down(122368 - 108600, 1024) = 13312 (121912 held); the model ACKs each 1448-byte segment, spends its 16 quick ACKs on 16, its sender has sent 60816 at the first delayed ACK, and the client holds 86880 (rcv_ssthresh growth, window scaling and the loopback ratio are modelled and give the kernel's 64512, 79872, 94208 on the same skbs: model/src/tests/established.rs)",
     ),

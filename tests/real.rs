@@ -92,6 +92,8 @@ const KNOWN_LAN: &[(&str, &str)] = &[
     ("shutdown-rd-then-peer-writes", "not yet diagnosed: after SHUT_RD the server's read returns the 1000 bytes in the model, 0 on the kernel"),
     ("shut-rd-eof-is-not-sticky", "as shutdown-rd-then-peer-writes"),
     ("so-error-after-rst", "not yet diagnosed: SO_ERROR is ECONNRESET in the model, EPIPE on the kernel"),
+    ("linger-big-queue", "the tail loss probe: the model's FIN joins unacknowledged data, its probe at 2·SRTT + 2 ms draws the ACK and close() returns after 12 ms; the kernel's close waits ≈ 48 ms for the delayed ACK (KNOWN has the loopback diagnosis)"),
+    ("linger-nonblocking-big-queue", "as linger-big-queue"),
     ("big-write-close-unread", "the receive window on a 2 ms RTT (tcp_grow_window, scaling_ratio per skb): 86880 bytes read in the model, 89808 on the kernel; the kernel's write blocks 45 ms (issue 10, model/ windows)"),
 ];
 

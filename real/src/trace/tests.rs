@@ -91,16 +91,21 @@ fn step(out: &mut Vec<Rec>, at: (u16, u32), calls: &[(i32, bool, (u64, u64), Res
     });
 }
 
-/// The scenario, and a kernel run of it in which the server's accept
-/// returns `accept_return_ns` (real) after time 0.
-pub(crate) fn fixture(accept_return_ns: u64) -> (Scenario, RealRun) {
-    let s = scenario::from_text(
+/// A scenario of these tests, from its text.
+fn load(text: &str) -> Scenario {
+    scenario::from_text(
         "t.toml",
-        SCENARIO,
+        text,
         std::path::Path::new("."),
         &Default::default(),
     )
-    .expect("the scenario loads");
+    .expect("the scenario loads")
+}
+
+/// The scenario, and a kernel run of it in which the server's accept
+/// returns `accept_return_ns` (real) after time 0.
+pub(crate) fn fixture(accept_return_ns: u64) -> (Scenario, RealRun) {
+    let s = load(SCENARIO);
     assert_eq!(s.spec.procs[0].name, "client");
     let plan = crate::plan(&s.spec, 1.0).expect("plannable");
     let pkts = fixture_pkts();
@@ -292,13 +297,7 @@ steps = [
   "-    server close s",
 ]
 "#;
-    let s = scenario::from_text(
-        "t.toml",
-        text,
-        std::path::Path::new("."),
-        &Default::default(),
-    )
-    .expect("the scenario loads");
+    let s = load(text);
     let sv = s.spec.steps[0].proc;
     let mut recs = Vec::new();
     step(&mut recs, (sv, 3), &[(6, true, (0, 1), Res::Ok(0))]);
@@ -346,13 +345,7 @@ personality = "linux"
 [script]
 steps = ["0 client socket c", "1ms client poll c POLLIN timeout=100ms"]
 "#;
-    let s = scenario::from_text(
-        "t.toml",
-        text,
-        std::path::Path::new("."),
-        &Default::default(),
-    )
-    .expect("the scenario loads");
+    let s = load(text);
     let done = |t| Rec::Done {
         proc: 0,
         step: 1,

@@ -145,8 +145,10 @@ const UNEXPORTABLE: &[(&str, &str, &str)] = &[
     ("write-timeout-slow-reader", "server", "the call `sndtimeo`"),
 ];
 
-/// At least this many sides export and pass (117 when this was written).
-const EXPORTED_MIN: usize = 110;
+/// At least this many sides export and pass (117 when this was written, 137
+/// in session 10): a side that stops exporting must be listed in
+/// `UNEXPORTABLE` with its reason.
+const EXPORTED_MIN: usize = 137;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

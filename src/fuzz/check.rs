@@ -521,40 +521,7 @@ pub(crate) fn graceful_close_is_clean(
     if !is_graceful(case) {
         return Ok(());
     }
-    // Faults the retransmission limit did not survive are out of scope.
-    let gave_up = v.resets.iter().any(|r| {
-        matches!(
-            r.cause.known(),
-            Some(RstCause::RetransmitLimit | RstCause::FinWait2Timeout)
-        )
-    }) || v.connections.iter().any(|c| {
-        c.endpoints
-            .iter()
-            .any(|e| e.errors.contains(&model::Errno::ETIMEDOUT))
-            || c.directions.iter().any(|d| {
-                d.losses
-                    .iter()
-                    .any(|l| l.why.contains("retransmission limit"))
-            })
-    });
-    // So is a FIN-WAIT-2 timer that ends a half-closed connection still
-    // receiving (Windows arms it whatever the socket: KB 813056).
-    let fin_wait_2_expired = v.connections.iter().any(|c| {
-        c.endpoints.iter().any(|e| {
-            e.states
-                .windows(2)
-                .any(|w| w == [State::FinWait2, State::Closed])
-        })
-    }) && !v.resets.iter().any(|r| r.cause != RstCause::NoConnection);
-    // And a listener that gave up retransmitting its SYN-ACK (a silent drop).
-    let synack_gave_up = v.connections.iter().any(|c| {
-        c.endpoints.iter().any(|e| {
-            e.states
-                .windows(2)
-                .any(|w| w == [State::SynReceived, State::Closed])
-        })
-    });
-    if gave_up || fin_wait_2_expired || synack_gave_up {
+    if out_of_scope(v) {
         return Ok(());
     }
     // An RST answering a segment for a connection its sender already closed
@@ -591,6 +558,45 @@ pub(crate) fn graceful_close_is_clean(
         v.outcome,
         why.join("; ")
     ))
+}
+
+/// Runs whose ending the graceful-close property does not judge: a
+/// retransmission limit or a timer gave up on the connection.
+fn out_of_scope(v: &Verdict) -> bool {
+    // Faults the retransmission limit did not survive are out of scope.
+    let gave_up = v.resets.iter().any(|r| {
+        matches!(
+            r.cause.known(),
+            Some(RstCause::RetransmitLimit | RstCause::FinWait2Timeout)
+        )
+    }) || v.connections.iter().any(|c| {
+        c.endpoints
+            .iter()
+            .any(|e| e.errors.contains(&model::Errno::ETIMEDOUT))
+            || c.directions.iter().any(|d| {
+                d.losses
+                    .iter()
+                    .any(|l| l.why.contains("retransmission limit"))
+            })
+    });
+    // So is a FIN-WAIT-2 timer that ends a half-closed connection still
+    // receiving (Windows arms it whatever the socket: KB 813056).
+    let fin_wait_2_expired = v.connections.iter().any(|c| {
+        c.endpoints.iter().any(|e| {
+            e.states
+                .windows(2)
+                .any(|w| w == [State::FinWait2, State::Closed])
+        })
+    }) && !v.resets.iter().any(|r| r.cause != RstCause::NoConnection);
+    // And a listener that gave up retransmitting its SYN-ACK (a silent drop).
+    let synack_gave_up = v.connections.iter().any(|c| {
+        c.endpoints.iter().any(|e| {
+            e.states
+                .windows(2)
+                .any(|w| w == [State::SynReceived, State::Closed])
+        })
+    });
+    gave_up || fin_wait_2_expired || synack_gave_up
 }
 
 /// Whether, at the end of the run, some process still holds a descriptor of

@@ -205,85 +205,107 @@ pub struct Layout {
 /// child.
 pub fn normalize(steps: Vec<Step>, child: bool, listener: bool) -> Vec<Step> {
     let mut out = Vec::with_capacity(steps.len());
-    let (mut closed, mut dup, mut dup_closed, mut forked, mut nb) =
-        (false, false, false, false, false);
+    let mut tail = Tail::default();
     for s in steps {
-        let keep = match &s.call {
-            Call::Exit {} => true,
-            Call::Close { sock: Sock::Dup } => dup && !dup_closed,
-            _ if closed => false,
-            Call::Dup {
-                sock: Sock::Main,
-                new: Sock::Dup,
-            } => !dup && !child,
-            Call::Fork { child: _ } => !forked && !child,
-            Call::Nonblocking {
-                sock: Sock::Main,
-                on: true,
-            } => !nb,
-            _ => true,
-        };
-        if !keep {
+        if !tail.keeps(&s.call, child) {
             continue;
         }
-        match &s.call {
-            Call::Close { sock: Sock::Main } => closed = true,
-            Call::Dup {
-                sock: Sock::Main,
-                new: Sock::Dup,
-            } => dup = true,
-            Call::Close { sock: Sock::Dup } => dup_closed = true,
-            Call::Nonblocking {
-                sock: Sock::Main,
-                on: true,
-            } => nb = true,
-            Call::Fork { child: _ } => forked = true,
-            _ => {}
-        }
+        tail.note(&s.call);
         let exit = s.call == Call::Exit {};
-        let dup_open = dup && !dup_closed;
-        out.push(match s.call {
-            Call::Fork { child: c } => Step {
-                wait: s.wait,
-                call: Call::Fork {
-                    child: normalize(c, true, false),
-                },
-            },
-            Call::Poll {
-                sock,
-                also,
-                events,
-                timeout,
-            } => Step {
-                wait: s.wait,
-                call: Call::Poll {
-                    sock,
-                    also: open_lanes(also, dup_open, listener && !child),
-                    events,
-                    timeout,
-                },
-            },
-            Call::Select {
-                sock,
-                also,
-                sets,
-                timeout,
-            } => Step {
-                wait: s.wait,
-                call: Call::Select {
-                    sock,
-                    also: open_lanes(also, dup_open, listener && !child),
-                    sets,
-                    timeout,
-                },
-            },
-            call => Step { wait: s.wait, call },
-        });
+        out.push(tail_step(
+            s,
+            tail.dup && !tail.dup_closed,
+            listener && !child,
+        ));
         if exit {
             break;
         }
     }
     out
+}
+
+/// What a tail has done so far, as [`normalize`] reads it.
+#[derive(Default)]
+struct Tail {
+    closed: bool,
+    dup: bool,
+    dup_closed: bool,
+    forked: bool,
+    nonblocking: bool,
+}
+
+impl Tail {
+    /// Whether `call` may come next (in a child: no fork, no dup).
+    fn keeps(&self, call: &Call, child: bool) -> bool {
+        match call {
+            Call::Exit {} => true,
+            Call::Close { sock: Sock::Dup } => self.dup && !self.dup_closed,
+            _ if self.closed => false,
+            Call::Dup {
+                sock: Sock::Main,
+                new: Sock::Dup,
+            } => !self.dup && !child,
+            Call::Fork { child: _ } => !self.forked && !child,
+            Call::Nonblocking {
+                sock: Sock::Main,
+                on: true,
+            } => !self.nonblocking,
+            _ => true,
+        }
+    }
+
+    /// Notes what a kept `call` did.
+    fn note(&mut self, call: &Call) {
+        match call {
+            Call::Close { sock: Sock::Main } => self.closed = true,
+            Call::Dup {
+                sock: Sock::Main,
+                new: Sock::Dup,
+            } => self.dup = true,
+            Call::Close { sock: Sock::Dup } => self.dup_closed = true,
+            Call::Nonblocking {
+                sock: Sock::Main,
+                on: true,
+            } => self.nonblocking = true,
+            Call::Fork { child: _ } => self.forked = true,
+            _ => {}
+        }
+    }
+}
+
+/// A kept step as it goes into the tail: a fork's child normalized, a poll's
+/// (select's) further sockets cut to those open (`dup`: the dup is,
+/// `listener`: this process has the listener).
+fn tail_step(s: Step, dup: bool, listener: bool) -> Step {
+    let call = match s.call {
+        Call::Fork { child: c } => Call::Fork {
+            child: normalize(c, true, false),
+        },
+        Call::Poll {
+            sock,
+            also,
+            events,
+            timeout,
+        } => Call::Poll {
+            sock,
+            also: open_lanes(also, dup, listener),
+            events,
+            timeout,
+        },
+        Call::Select {
+            sock,
+            also,
+            sets,
+            timeout,
+        } => Call::Select {
+            sock,
+            also: open_lanes(also, dup, listener),
+            sets,
+            timeout,
+        },
+        call => call,
+    };
+    Step { wait: s.wait, call }
 }
 
 /// A poll's further sockets that are open: the dup while it is, the
@@ -567,15 +589,6 @@ impl Kind {
                 how: d.h,
             },
             Kind::Close => Call::Close { sock: Sock::Main },
-            // linger off, 0 (abortive) or N seconds
-            Kind::Linger => Call::Linger {
-                sock: Sock::Main,
-                linger: (!d.off || d.l == 0).then_some(d.l),
-            },
-            Kind::Nonblocking => Call::Nonblocking {
-                sock: Sock::Main,
-                on: true,
-            },
             Kind::Dup => Call::Dup {
                 sock: Sock::Main,
                 new: Sock::Dup,
@@ -583,10 +596,27 @@ impl Kind {
             Kind::CloseDup => Call::Close { sock: Sock::Dup },
             Kind::Fork => Call::Fork { child: Vec::new() },
             Kind::Exit => Call::Exit {},
-            Kind::Keepalive => Call::Keepalive {
+            Kind::ReadEofTimeout => Call::Read {
                 sock: Sock::Main,
-                on: !d.off,
+                len: ReadLen::Eof,
+                timeout: Some(Duration::from_ms(d.ms)),
             },
+            Kind::Peek => Call::Peek {
+                sock: Sock::Main,
+                len: d.r,
+            },
+            Kind::Poll | Kind::PollMany | Kind::Select => self.wait_call(d),
+            Kind::Linger | Kind::Nonblocking | Kind::Keepalive | Kind::Query | Kind::RcvTimeo => {
+                self.option_call(d)
+            }
+            Kind::NoDelay | Kind::Cork | Kind::WriteMore => self.send_decision(d),
+        }
+    }
+
+    /// The calls that wait for a socket to be ready: poll (of one socket or
+    /// several) and select.
+    fn wait_call(self, d: Drawn) -> Call {
+        match self {
             Kind::Poll => Call::Poll {
                 sock: Sock::Main,
                 also: Default::default(),
@@ -602,7 +632,7 @@ impl Kind {
                     timeout: Some(Duration::from_ms(d.ms)),
                 }
             }
-            Kind::Select => {
+            _ => {
                 use model::call::select_sets::{READFDS, WRITEFDS};
                 let other = [None, Some(Sock::Listener), Some(Sock::Dup)][d.opt % 3];
                 Call::Select {
@@ -612,24 +642,33 @@ impl Kind {
                     timeout: Some(Duration::from_ms(d.ms)),
                 }
             }
+        }
+    }
+
+    /// The calls that set or read a socket option.
+    fn option_call(self, d: Drawn) -> Call {
+        match self {
+            // linger off, 0 (abortive) or N seconds
+            Kind::Linger => Call::Linger {
+                sock: Sock::Main,
+                linger: (!d.off || d.l == 0).then_some(d.l),
+            },
+            Kind::Nonblocking => Call::Nonblocking {
+                sock: Sock::Main,
+                on: true,
+            },
+            Kind::Keepalive => Call::Keepalive {
+                sock: Sock::Main,
+                on: !d.off,
+            },
             Kind::Query => Call::Getsockopt {
                 sock: Sock::Main,
                 opt: model::call::SockOpt::WORDS[d.opt].0,
             },
-            Kind::ReadEofTimeout => Call::Read {
-                sock: Sock::Main,
-                len: ReadLen::Eof,
-                timeout: Some(Duration::from_ms(d.ms)),
-            },
-            Kind::RcvTimeo => Call::RcvTimeo {
+            _ => Call::RcvTimeo {
                 sock: Sock::Main,
                 ns: Duration::from_ms(d.ms),
             },
-            Kind::Peek => Call::Peek {
-                sock: Sock::Main,
-                len: d.r,
-            },
-            Kind::NoDelay | Kind::Cork | Kind::WriteMore => self.send_decision(d),
         }
     }
 

@@ -411,8 +411,20 @@ fn the_discard_line_and_the_verdicts_loss_agree_or_say_why() {
 /// A call on a socket name that has no descriptor (here a second close)
 /// prints `-` where the descriptor goes, not the u32::MAX the simulator
 /// passes its host to mean "no such descriptor".
+/// The `fd` of every `close` call in a JSON document, in order.
+fn close_fds(v: &Value, out: &mut Vec<Value>) {
+    match v {
+        Value::Object(m) if m.get("call") == Some(&Value::from("close")) => {
+            out.push(m.get("fd").cloned().expect("a close names its fd"));
+        }
+        Value::Object(m) => m.values().for_each(|x| close_fds(x, out)),
+        Value::Array(a) => a.iter().for_each(|x| close_fds(x, out)),
+        _ => {}
+    }
+}
+
 #[test]
-fn a_call_without_a_descriptor_prints_a_dash() {
+fn a_call_without_a_descriptor_is_a_dash_in_text_and_null_in_json() {
     let file = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("close-twice.toml");
     std::fs::write(
         &file,
@@ -432,4 +444,22 @@ fn a_call_without_a_descriptor_prints_a_dash() {
     assert!(text.contains("server: close(4) = 0"), "{text}");
     assert!(text.contains("server: close(-) = EBADF"), "{text}");
     assert!(!text.contains("4294967295"), "{text}");
+    // In JSON the missing descriptor is `null`, the one that exists a number.
+    for format in ["json", "jsonl"] {
+        let out = tcpsim()
+            .args(["run", "--format", format])
+            .arg(&file)
+            .output()
+            .expect("tcpsim runs");
+        let text = stdout(&out);
+        assert_eq!(out.status.code(), Some(0), "{format}: {text}");
+        let mut fds = Vec::new();
+        for doc in serde_json::Deserializer::from_str(text).into_iter::<Value>() {
+            close_fds(&doc.expect("JSON"), &mut fds);
+        }
+        // Each close is traced as its call and its return.
+        let want: Vec<Value> = vec![4.into(), 4.into(), Value::Null, Value::Null];
+        assert_eq!(fds, want, "{format}: {text}");
+        assert!(!text.contains("4294967295"), "{format}: {text}");
+    }
 }

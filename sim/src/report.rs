@@ -124,22 +124,49 @@ pub fn seg_text(isns: &Isns, s: &Segment) -> String {
 }
 
 /// A descriptor as a report prints it: `-` for [`model::NO_FD`] (the call
-/// named a socket that had none), not 4294967295.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, schemars::JsonSchema)]
-struct FdText(Fd);
+/// named a socket that had none), not 4294967295; in JSON, `null` for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct FdText(Fd);
+
+impl FdText {
+    /// The descriptor, if the call had one.
+    fn some(self) -> Option<Fd> {
+        (self.0 != model::NO_FD).then_some(self.0)
+    }
+}
 
 impl std::fmt::Display for FdText {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0 {
-            model::NO_FD => f.write_str("-"),
-            fd => write!(f, "{fd}"),
+        match self.some() {
+            None => f.write_str("-"),
+            Some(fd) => write!(f, "{fd}"),
         }
     }
 }
 
-/// Calls as printed: descriptors as [`FdText`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-struct Shown;
+impl serde::Serialize for FdText {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.some().serialize(s)
+    }
+}
+
+impl schemars::JsonSchema for FdText {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        <Option<Fd>>::schema_name()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        <Option<Fd>>::json_schema(g)
+    }
+}
+
+/// Calls as printed (and written in JSON traces): descriptors as [`FdText`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, schemars::JsonSchema)]
+pub(crate) struct Shown;
 
 impl Naming for Shown {
     type Sock = FdText;
@@ -160,6 +187,15 @@ impl Rename<Fds, Shown> for Shown {
     fn proc(&mut self, p: &Pid) -> Pid {
         *p
     }
+}
+
+/// A call as a JSON trace writes it (the trace's `call` fields): a call
+/// that named a socket without a descriptor has `"fd": null`.
+pub(crate) type CallJson = Call<Shown>;
+
+/// Serializes a call as [`CallJson`].
+pub(crate) fn call_json<S: serde::Serializer>(c: &SysCall, s: S) -> Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(&c.rename(&mut Shown), s)
 }
 
 fn dest_addr(to: model::call::Dest<Shown>) -> Addr {

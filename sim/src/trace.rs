@@ -15,12 +15,16 @@ pub enum What {
     Call {
         proc: ProcId,
         step: u32,
+        #[serde(serialize_with = "crate::report::call_json")]
+        #[schemars(with = "crate::report::CallJson")]
         call: SysCall,
     },
     /// The call returned (at once, or after blocking).
     Return {
         proc: ProcId,
         step: u32,
+        #[serde(serialize_with = "crate::report::call_json")]
+        #[schemars(with = "crate::report::CallJson")]
         call: SysCall,
         #[serde(serialize_with = "model::errno::result_json::serialize")]
         #[schemars(with = "model::errno::result_json::Json")]
@@ -30,6 +34,8 @@ pub enum What {
     Blocked {
         proc: ProcId,
         step: u32,
+        #[serde(serialize_with = "crate::report::call_json")]
+        #[schemars(with = "crate::report::CallJson")]
         call: SysCall,
     },
     Fork {

@@ -6,12 +6,13 @@
 //! writes the table (the 10 GB transfer is a whole process there: its time
 //! and peak memory are the figures, not a criterion sample).
 
+mod common;
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use scenario::Overrides;
 use sim::{examples, World, WorldSpec};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// A scenario written in the step language, resolved into a world spec
 /// whose run ends cleanly (a bench of a run that went wrong measures nothing).
@@ -130,15 +131,9 @@ fn bulk(c: &mut Criterion) {
     g.finish();
 }
 
-fn config() -> Criterion {
-    Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-}
-
 criterion_group! {
     name = engine;
-    config = config();
+    config = common::config();
     targets = small_close, exchange, exchange_scaling, lossy_bulk, bulk
 }
 criterion_main!(engine);

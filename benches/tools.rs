@@ -4,11 +4,12 @@
 //! per second on the close matrix, and parsing plus resolving a scenario of
 //! 10,000 steps. `cargo bench --bench tools`.
 
+mod common;
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use proptest::strategy::ValueTree;
 use scenario::Overrides;
 use std::path::Path;
-use std::time::Duration;
 use tcpsim::explore::search::{explore, Config};
 use tcpsim::explore::setup::{parse_items, setup, Bounds};
 use tcpsim::fuzz::search::{case_tree, run_case, strategy_for};
@@ -116,15 +117,9 @@ fn parse(c: &mut Criterion) {
     g.finish();
 }
 
-fn config() -> Criterion {
-    Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-}
-
 criterion_group! {
     name = tools;
-    config = config();
+    config = common::config();
     targets = fuzz, explored, parse
 }
 criterion_main!(tools);

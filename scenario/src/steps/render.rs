@@ -8,7 +8,8 @@ use model::{Duration, How, RawSeg};
 use sim::spec::At;
 use std::fmt;
 
-/// Writes a call's arguments as the step language spells them (the inverse of [`Words`]).
+/// Writes a call's arguments as the step language spells them (the inverse of
+/// `Words` in [`super::args`]).
 struct WriteWords<'a, 'b>(&'a mut fmt::Formatter<'b>, fmt::Result);
 
 impl WriteWords<'_, '_> {

@@ -6,7 +6,8 @@
 //! sends what the script says is not assumed: `peer_check` runs the written
 //! file and compares.
 
-use super::parse::{Dir, Event, Packet, TcpOpt, What};
+use super::parse::{Dir, Event, Packet, TcpOpt, Time, Usecs, What};
+use super::scenario::ns;
 use super::report::Unsupported;
 use super::run::{REMOTE_ISN, SCRIPT_PORT};
 use model::Personality;
@@ -25,6 +26,8 @@ pub enum Shape {
     Syn,
     /// A SYN-ACK answering our SYN.
     SynAck,
+    /// A SYN without ACK answering our SYN.
+    SimultaneousOpen,
     /// A SYN or SYN-ACK later, or at another ISN than the first.
     SynLate,
     /// No SYN, FIN, RST or payload, at the next sequence number.
@@ -78,6 +81,7 @@ pub struct Rule {
 pub const RULES: &[Rule] = &[
     Rule { shape: Shape::Syn, derive: Derive::Connect, why: "the peer opens: connect" },
     Rule { shape: Shape::SynAck, derive: Derive::Implicit, why: "the peer's listener answers our SYN by itself (it listens from the start)" },
+    Rule { shape: Shape::SimultaneousOpen, derive: Derive::Refuse, why: "a SYN crossing ours (simultaneous open): a connect cannot time it, nor come from the port we connect to" },
     Rule { shape: Shape::SynLate, derive: Derive::Refuse, why: "a second SYN at another ISN or after the handshake: a TCP sends one SYN per connection" },
     Rule { shape: Shape::Ack, derive: Derive::Implicit, why: "an ACK: the peer's TCP sends its own" },
     Rule { shape: Shape::Data, derive: Derive::Write, why: "payload: a write of its length" },
@@ -100,6 +104,8 @@ pub fn rule(shape: Shape) -> &'static Rule {
 /// The peer as the script's `<` lines so far describe it.
 pub struct PeerTcp {
     pub personality: Personality,
+    /// Our SYN comes first.
+    we_open: bool,
     /// The peer listens from the start: our SYN comes first and is answered by a `<` SYN-ACK.
     listens: bool,
     /// The peer's next sequence number (relative), once it sent a SYN.
@@ -115,6 +121,12 @@ pub struct PeerTcp {
     mss: Option<u16>,
     ts: Option<bool>,
     wscale: Option<bool>,
+    /// How long after our segment the script's peer answers in its
+    /// handshake: the delay of the link to the peer, so that its TCP's own
+    /// answers come when the script's do.
+    pub delay_us: Usecs,
+    /// When the peer reads next: as each of our payloads reaches it.
+    reads_us: Vec<Usecs>,
 }
 
 fn nope(line: usize, reason: impl Into<String>) -> Unsupported {
@@ -147,6 +159,7 @@ impl PeerTcp {
             .unwrap_or(0);
         PeerTcp {
             personality,
+            we_open,
             listens: we_open && answers,
             next: None,
             syn_at: None,
@@ -156,6 +169,8 @@ impl PeerTcp {
             mss: None,
             ts: None,
             wscale: None,
+            delay_us: handshake_delay(events),
+            reads_us: Vec::new(),
         }
     }
 
@@ -166,8 +181,10 @@ impl PeerTcp {
         if f.syn() {
             let again = self.syn_at.is_some() && self.syn_at == seq;
             return match (self.syn_at, f.ack()) {
-                (None, false) if !self.listens => Shape::Syn,
+                (None, false) if !self.we_open => Shape::Syn,
+                (None, false) => Shape::SimultaneousOpen,
                 (None, true) if self.listens => Shape::SynAck,
+                (None, true) => Shape::NoConnection,
                 _ if again => Shape::Old,
                 _ => Shape::SynLate,
             };
@@ -196,11 +213,18 @@ impl PeerTcp {
 
     /// The peer's steps for inbound line `line` at `time` (a step's time
     /// text), each a step string, or the line refused with its rule.
-    pub fn inbound(&mut self, line: usize, time: &str, p: &Packet) -> Result<Vec<String>, Unsupported> {
+    pub fn inbound(
+        &mut self,
+        line: usize,
+        t: (Usecs, u64),
+        p: &Packet,
+    ) -> Result<Vec<String>, Unsupported> {
         let shape = self.shape(p);
         let r = rule(shape);
+        let time = time_text(t);
         let step = |rest: &str| format!("{:?},", format!("{time} {PEER} {rest}"));
-        let mut out = vec![format!("# line {line}: {} → {}", p.flags.trim(), r.why)];
+        let mut out = self.reads_until(t.0);
+        out.push(format!("# line {line}: {} → {}", p.flags.trim(), r.why));
         match r.derive {
             Derive::Refuse => return Err(nope(line, format!("the script's peer is not a plain TCP here: {}", r.why))),
             Derive::Implicit => {}
@@ -261,14 +285,42 @@ impl PeerTcp {
         }
     }
 
-    /// After an outbound line with payload: the peer reads what there is,
-    /// as an application that keeps up (its window stays open).
-    pub fn outbound(&self, time: &str, p: &Packet) -> Vec<String> {
+    /// An outbound line with payload: the peer reads what there is once it
+    /// has arrived, as an application that keeps up (its window stays open).
+    pub fn outbound(&mut self, t_us: Usecs, p: &Packet) {
         let open = self.syn_at.is_some() && !self.closed;
-        if p.len == 0 || !open || super::packet::flags(p).syn() {
-            return Vec::new();
+        if p.len > 0 && open && !super::packet::flags(p).syn() {
+            self.reads_us.push(t_us + self.delay_us);
         }
-        vec![format!("{:?},", format!("{time} {PEER} read {SOCK} {DRAIN_BYTES}"))]
+    }
+
+    /// The reads due by `t_us`, before the peer's steps then (its steps stay
+    /// in time order: a later read waits for a later step or the end).
+    pub fn reads_until(&mut self, t_us: Usecs) -> Vec<String> {
+        let due = self.reads_us.iter().take_while(|r| **r <= t_us).count();
+        let open = !self.closed;
+        self.reads_us
+            .drain(..due)
+            .filter(|_| open)
+            .map(|r| format!("{:?},", format!("{} {PEER} read {SOCK} {DRAIN_BYTES}", time_text((r, 0)))))
+            .collect()
+    }
+
+    /// The `[network]` section: no delay, but on the link to the peer when
+    /// the script's peer answers late.
+    pub fn network_section(&self) -> String {
+        let mut s = "[network]\ndelay = \"0\"\n".to_string();
+        if self.delay_us > 0 {
+            let _ = write!(
+                s,
+                "\n# The script's peer answers our SYN{} {} us later: the delay to the peer.\n\
+                 [network.links.\"tested->{PEER}\"]\ndelay = \"{}us\"\n",
+                if self.listens { "" } else { "-ACK" },
+                self.delay_us,
+                self.delay_us
+            );
+        }
+        s
     }
 
     /// The steps the file starts with: a listening peer's listen and accept.
@@ -312,4 +364,31 @@ impl PeerTcp {
         }
         s
     }
+}
+
+fn time_text(t: (Usecs, u64)) -> String {
+    scenario::units::format_duration(ns(t))
+}
+
+/// How long the script's peer takes to answer in the handshake: from our
+/// SYN to its SYN-ACK, or from our SYN-ACK to its next segment; 0 when the
+/// script's times do not say (a window, `*`).
+fn handshake_delay(events: &[Event]) -> Usecs {
+    let mut now = 0;
+    let mut ours: Option<Usecs> = None;
+    for e in events {
+        now = match e.time {
+            Time::Abs(t) => t,
+            Time::Rel(t) => now + t,
+            _ => return 0,
+        };
+        let Some(p) = packet_of(e) else { continue };
+        let syn = super::packet::flags(p).syn();
+        match (p.dir, ours) {
+            (Dir::Outbound, None) if syn => ours = Some(now),
+            (Dir::Inbound, Some(at)) => return (now - at).max(0),
+            _ => {}
+        }
+    }
+    0
 }

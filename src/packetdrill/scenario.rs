@@ -78,6 +78,11 @@ pub fn to_scenario(
             ));
         }
     }
+    // The peer's reads still due, after every event.
+    let reads = c.peer_tcp.as_mut().map(|p| p.reads_until(Usecs::MAX));
+    for s in reads.unwrap_or_default() {
+        c.push(s);
+    }
     let text = c.render(name, personality, &knobs);
     if let Some(peer) = &c.peer_tcp {
         // The peer's first steps (a listener's) come before every event's.
@@ -122,7 +127,11 @@ impl Converter {
             }
             None => self.raw_peer_section(&mut out),
         }
-        let _ = writeln!(out, "\n[network]\ndelay = \"0\"\n\n[script]\nsteps = [");
+        let network = match &self.peer_tcp {
+            Some(p) => p.network_section(),
+            None => "[network]\ndelay = \"0\"\n".into(),
+        };
+        let _ = writeln!(out, "\n{network}\n[script]\nsteps = [");
         let first = self.peer_tcp.as_ref().map(|p| p.first_steps()).unwrap_or_default();
         for s in first.iter().chain(&self.steps) {
             let _ = writeln!(out, "  {s}");
@@ -367,11 +376,13 @@ impl Converter {
         p: &Packet,
         scaled: bool,
     ) -> Result<(), Unsupported> {
-        let time = scenario::units::format_duration(ns(t));
         let peer = self.peer_tcp.as_mut().expect("the tcp form");
         let steps = match p.dir {
-            Dir::Inbound => peer.inbound(line, &time, p)?,
-            Dir::Outbound => peer.outbound(&time, p),
+            Dir::Inbound => peer.inbound(line, t, p)?,
+            Dir::Outbound => {
+                peer.outbound(t.0, p);
+                Vec::new()
+            }
         };
         let shift = match scaled {
             true => self.our_shift.unwrap_or(0),
@@ -492,7 +503,7 @@ impl Rename<Fds, Text> for Names {
 }
 
 /// A script time (usecs) and the event's place in its instant (ns).
-fn ns((t, order_ns): (Usecs, u64)) -> Duration {
+pub(super) fn ns((t, order_ns): (Usecs, u64)) -> Duration {
     Duration::from_ns(t.max(0) as u64 * 1000 + order_ns)
 }
 

@@ -200,7 +200,10 @@ impl PeerTcp {
         }
         let at = seq.unwrap_or(next);
         let new_bytes = p.len > 0 || f.fin();
+        let end = at.wrapping_add(p.len + f.fin() as u32);
         match at.wrapping_sub(next) as i32 {
+            // Old bytes with new ones after a FIN: new bytes after it.
+            d if d < 0 && self.fin_sent && end.wrapping_sub(next) as i32 > 0 => Shape::AfterFin,
             d if d < 0 => Shape::Old,
             d if d > 0 => Shape::Gap,
             _ if self.fin_sent && new_bytes => Shape::AfterFin,
@@ -313,11 +316,10 @@ impl PeerTcp {
         if self.delay_us > 0 {
             let _ = write!(
                 s,
-                "\n# The script's peer answers our SYN{} {} us later: the delay to the peer.\n\
-                 [network.links.\"tested->{PEER}\"]\ndelay = \"{}us\"\n",
+                "\n# The script's peer answers our SYN{} {d} later: the delay to the peer.\n\
+                 [network.links.\"tested->{PEER}\"]\ndelay = \"{d}\"\n",
                 if self.listens { "" } else { "-ACK" },
-                self.delay_us,
-                self.delay_us
+                d = time_text((self.delay_us, 0)),
             );
         }
         s

@@ -1,0 +1,237 @@
+//! `tcpsim packetdrill SCRIPT --to-scenario --peer tcp`: the script's remote
+//! peer as a second TCP host. Hand-picked scripts of both suites convert
+//! and the written file passes `tcpsim run`; a script whose peer does what
+//! no TCP does is refused at its line (by the derivation's rules, or by the
+//! run of the file: what a TCP peer sent instead); the corpus-wide count of
+//! scripts that convert is pinned as a floor per suite, each converted file
+//! passing `tcpsim run`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tcpsim");
+
+/// Scripts of each suite that convert with `--peer tcp` (peer personality:
+/// the tested one) and whose file passes `tcpsim run`; fewer is a regression.
+const CONVERTED_LINUX: usize = 2;
+const CONVERTED_FREEBSD: usize = 7;
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/packetdrill")
+}
+
+fn dir() -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("peer-tcp");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn personality_of(script: &Path) -> &'static str {
+    match script.to_string_lossy().contains("/freebsd/") {
+        true => "freebsd",
+        false => "linux",
+    }
+}
+
+fn convert(script: &Path, extra: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(["packetdrill", "--to-scenario", "--peer", "tcp"])
+        .args(["--personality", personality_of(script)])
+        .args(extra)
+        .arg(script)
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Converts; `Ok(exit code of tcpsim run FILE)`, or `Err(stderr)` when refused (exit 2).
+fn converted_run(script: &Path, extra: &[&str], name: &str) -> Result<i32, String> {
+    let out = convert(script, extra);
+    if out.status.code() != Some(0) {
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        assert!(out.stdout.is_empty(), "a refused script writes no file");
+        return Err(text(&out.stderr));
+    }
+    let file = dir().join(format!("{name}.toml"));
+    std::fs::write(&file, &out.stdout).unwrap();
+    let run = Command::new(BIN).arg("run").arg(&file).output().unwrap();
+    Ok(run.status.code().unwrap())
+}
+
+#[test]
+fn hand_picked_scripts_convert_and_pass() {
+    for (script, extra) in [
+        ("linux/tcp/shutdown/shutdown-wr-close.pkt", &[][..]),
+        ("linux/tcp/shutdown/shutdown-rdwr-close.pkt", &[]),
+        // A macOS peer ACKs our data and FIN at once, as the script's does.
+        ("linux/tcp/close/close-local-close-then-remote-fin.pkt", &["--peer-personality", "macos"]),
+        ("freebsd/snippets/fin-wait-2-ipv4.pkt", &[]),
+        ("freebsd/snippets/time-wait-via-fin-wait-2-ipv4.pkt", &[]),
+        ("freebsd/snippets/syn-rcvd-via-listen-ipv4.pkt", &[]),
+    ] {
+        let name = script.replace('/', "-");
+        let got = converted_run(&corpus().join(script), extra, &name);
+        assert_eq!(got, Ok(0), "{script} {extra:?}");
+    }
+}
+
+#[test]
+fn the_file_has_a_tcp_peer_its_calls_and_the_scripts_delay() {
+    let script = corpus().join("freebsd/snippets/time-wait-via-fin-wait-2-ipv4.pkt");
+    let out = convert(&script, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let file = text(&out.stdout);
+    for want in [
+        "[hosts.peer]\n",
+        "personality = \"freebsd\"\n",
+        "\"0 peer listen l 8080\"",
+        "\"0 peer accept l as c\"",
+        "peer close c\"",
+        // The script's peer answers our SYN 100 ms later.
+        "[network.links.\"tested->peer\"]\ndelay = \"100ms\"",
+        "tested connect fd3 peer:8080 = EINPROGRESS",
+    ] {
+        assert!(file.contains(want), "no {want:?} in\n{file}");
+    }
+    assert!(!file.contains("inject") && !file.contains("expect "), "{file}");
+    // The raw form stays the default, and says so.
+    let raw = Command::new(BIN)
+        .args(["packetdrill", "--to-scenario", "--personality", "freebsd"])
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(text(&raw.stdout).contains("personality = \"raw\""));
+}
+
+/// A script whose peer does what no TCP does, the line named with the hint.
+fn assert_refused(name: &str, script: &str, line: usize, why: &str, extra: &[&str]) {
+    let file = dir().join(format!("{name}.pkt"));
+    std::fs::write(&file, script).unwrap();
+    let err = converted_run(&file, extra, name).expect_err(name);
+    let at = format!("{}:{line}:", file.display());
+    assert!(err.contains(&at), "{name}: not at line {line}:\n{err}");
+    assert!(err.contains(why), "{name}: no {why:?} in\n{err}");
+    assert!(err.contains("--peer raw"), "{name}: no hint:\n{err}");
+}
+
+fn shutdown_wr_close() -> String {
+    std::fs::read_to_string(corpus().join("linux/tcp/shutdown/shutdown-wr-close.pkt")).unwrap()
+}
+
+/// The script's line `line` (1-based) replaced by `with`.
+fn with_line(text: &str, line: usize, with: &str) -> String {
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines[line - 1] = with;
+    lines.join("\n") + "\n"
+}
+
+#[test]
+fn a_peer_no_tcp_would_be_is_refused_at_its_line() {
+    let base = shutdown_wr_close();
+    // Sanity: the unmutated script converts.
+    assert_eq!(converted_run(&corpus().join("linux/tcp/shutdown/shutdown-wr-close.pkt"), &[], "base"), Ok(0));
+    assert!(base.lines().nth(23).unwrap().contains("< . 1:1001(1000) ack 2"));
+    // Data after its own FIN (line 30 is the peer's FIN, at 1001).
+    assert!(base.lines().nth(29).unwrap().contains("< F. 1001:1001(0)"));
+    let after_fin = format!("{base} +0 < . 1001:1101(100) ack 2 win 257\n");
+    let last = after_fin.lines().count();
+    assert_refused("after-fin", &after_fin, last, "after its own FIN", &[]);
+    // An out-of-window segment: bytes skipped.
+    let gap = with_line(&base, 24, " +.01 < . 5001:6001(1000) ack 2 win 257");
+    assert_refused("gap", &gap, 24, "skipping none", &[]);
+    // A bare RST in ESTABLISHED at an odd sequence number.
+    let rst = with_line(&base, 24, " +.01 < R 500:500(0) win 257");
+    assert_refused("odd-rst", &rst, 24, "right of the next sequence number", &[]);
+    // A second SYN after the handshake.
+    let syn = with_line(&base, 24, " +.01 < S 7:7(0) win 257");
+    assert_refused("late-syn", &syn, 24, "one SYN per connection", &[]);
+}
+
+#[test]
+fn a_peer_whose_segments_a_tcp_would_not_send_is_refused_by_the_run() {
+    // The script's peer ACKs our FIN at once; a Linux TCP delays that ACK
+    // (`ack_pingpong`: tcp_fin() enters ping-pong mode) and sends it with its
+    // own FIN, 10 ms later at the script's next `<` line.
+    let script = std::fs::read_to_string(corpus().join("linux/tcp/shutdown/shutdown-rd-close.pkt")).unwrap();
+    assert!(script.lines().nth(27).unwrap().contains("< .  1:1(0) ack 1002"));
+    assert_refused("rd-close", &script, 28, "a TCP peer (linux) sent `F. 1:1(0) ack 1002` at 0.040000", &[]);
+    // A call result that differs with a TCP peer: the script's peer never
+    // ACKs our FIN, so the state stays FIN-WAIT-1; a TCP peer's ACK moves it.
+    let fw1 = corpus().join("freebsd/snippets/fin-wait-1-ipv4.pkt");
+    let err = converted_run(&fw1, &[], "fin-wait-1").expect_err("fin-wait-1");
+    assert!(err.contains("gives FIN-WAIT-2 where the script expects FIN-WAIT-1"), "{err}");
+    // The same script converts with a peer that ACKs as the script's does.
+    let ok = converted_run(&corpus().join("linux/tcp/shutdown/shutdown-rd-close.pkt"), &["--peer-personality", "macos"], "rd-close-macos");
+    assert_eq!(ok, Ok(0));
+}
+
+#[test]
+fn peer_personality_needs_peer_tcp() {
+    let out = Command::new(BIN)
+        .args(["packetdrill", "--to-scenario", "--peer-personality", "linux"])
+        .arg(corpus().join("linux/tcp/shutdown/shutdown-wr-close.pkt"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--peer tcp"), "{}", text(&out.stderr));
+    let out = convert(&corpus().join("linux/tcp/shutdown/shutdown-wr-close.pkt"), &["--peer-personality", "nosuch"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+}
+
+fn scripts(under: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<_> = std::fs::read_dir(under).unwrap().map(|e| e.unwrap().path()).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            scripts(&p, out);
+        } else if p.extension().is_some_and(|e| e == "pkt") {
+            out.push(p);
+        }
+    }
+}
+
+/// The refusal's reason, its first words (the rule, or what the run found).
+fn reason(stderr: &str) -> String {
+    let why = stderr
+        .lines()
+        .find_map(|l| l.split("cannot convert to a scenario: ").nth(1))
+        .unwrap_or("?");
+    if why.contains(", a TCP peer (") {
+        return "a TCP peer sent other segments than the `<` line".into();
+    }
+    if why.contains("the tested host sent") {
+        return "the tested host sent other segments with a TCP peer".into();
+    }
+    if why.contains("the call gives") {
+        return "a call result differs with a TCP peer".into();
+    }
+    why.split(": ").take(2).collect::<Vec<_>>().join(": ")
+}
+
+#[test]
+fn corpus_count_per_suite() {
+    let mut all = Vec::new();
+    scripts(&corpus(), &mut all);
+    assert!(all.len() > 280, "{} scripts", all.len());
+    let mut converted: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut refused: BTreeMap<String, usize> = BTreeMap::new();
+    let mut failing = Vec::new();
+    for (i, script) in all.iter().enumerate() {
+        match converted_run(script, &[], &format!("c{i}")) {
+            Ok(0) => *converted.entry(personality_of(script)).or_default() += 1,
+            Ok(code) => failing.push(format!("{}: run exit {code}", script.display())),
+            Err(e) => *refused.entry(reason(&e)).or_default() += 1,
+        }
+    }
+    println!("converted with --peer tcp: {converted:?}; refused: {refused:#?}");
+    assert!(failing.is_empty(), "converted but failing tcpsim run: {failing:#?}");
+    let (linux, freebsd) = (converted.get("linux").copied().unwrap_or(0), converted.get("freebsd").copied().unwrap_or(0));
+    assert!(linux >= CONVERTED_LINUX, "linux: {linux} < {CONVERTED_LINUX}");
+    assert!(freebsd >= CONVERTED_FREEBSD, "freebsd: {freebsd} < {CONVERTED_FREEBSD}");
+    assert_eq!((linux, freebsd), (CONVERTED_LINUX, CONVERTED_FREEBSD), "more convert: raise the floor");
+}

@@ -618,6 +618,53 @@ fn compare_of_a_converted_script_exits_1_when_a_cell_fails() {
     );
 }
 
+/// `tcpsim compare` on a script converted with `--peer tcp` (two TCP
+/// hosts): both hosts vary, and the tested host's call results from the
+/// script are checked in the cell of the file's own personalities.
+#[test]
+fn compare_of_a_script_converted_with_a_tcp_peer() {
+    let script = "tests/packetdrill/linux/tcp/shutdown/shutdown-wr-close.pkt";
+    let out = tcpsim()
+        .args(["packetdrill", script, "--to-scenario", "--peer", "tcp"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-compare-peer-tcp");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("shutdown-wr-close.toml");
+    std::fs::write(&file, &out.stdout).unwrap();
+    let compare = |file: &Path| {
+        let out = tcpsim()
+            .args(["compare", "--personalities", "linux,freebsd"])
+            .arg(file)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, text) = compare(&file);
+    assert_eq!(code, Some(0), "{text}");
+    // Both hosts vary: two columns (the peer is a TCP, not a raw host).
+    assert!(text.contains("tested \\ peer  linux  freebsd"), "{text}");
+    assert!(!text.contains("raw"), "{text}");
+    // The script's call results are checked: a wrong one fails the file's cell.
+    let written = String::from_utf8_lossy(&out.stdout);
+    let wrong = written.replacen("tested read fd4 1000 = 1000", "tested read fd4 1000 = 999", 1);
+    assert_ne!(wrong, written);
+    let wrong_file = dir.join("wrong.toml");
+    std::fs::write(&wrong_file, wrong).unwrap();
+    let (code, text) = compare(&wrong_file);
+    assert_eq!(code, Some(1), "{text}");
+}
+
 /// The ending of `tcpsim run` with the sender's and receiver's personalities
 /// and `sets` (HOST.KNOB=VALUE): (outcome, bytes lost).
 fn rsync_ending(sender: &str, receiver: &str, sets: &[String]) -> (String, u64) {

@@ -202,7 +202,13 @@ fn reason(stderr: &str) -> String {
         .find_map(|l| l.split("cannot convert to a scenario: ").nth(1))
         .unwrap_or("?");
     if why.contains(", a TCP peer (") {
-        return "a TCP peer sent other segments than the `<` line".into();
+        // What differed: a field, the time, or nothing sent; and the line's flags.
+        let flags = why.split('`').nth(1).and_then(|l| l.split(' ').nth(1)).unwrap_or("?");
+        let miss = ["timing error", "Timed out", "tcp_seq", "tcp_ack_seq", "tcp_fin", "tcp_syn", "tcp_rst", "tcp_ack", "payload"]
+            .into_iter()
+            .find(|m| why.contains(m))
+            .unwrap_or("?");
+        return format!("a TCP peer sent other segments than a `< {flags}` line: {miss}");
     }
     if why.contains("the tested host sent") {
         return "the tested host sent other segments with a TCP peer".into();

@@ -62,7 +62,7 @@ pub enum Derive {
     /// `write c N`.
     Write,
     /// `write c N more` for its payload, then `shutdown c wr` when we still
-    /// send data after it, else `close c`.
+    /// send data after it (or it resets the connection later), else `close c`.
     Fin,
     /// `linger c 0`, `close c`: an abortive close.
     Abort,
@@ -85,7 +85,7 @@ pub const RULES: &[Rule] = &[
     Rule { shape: Shape::SynLate, derive: Derive::Refuse, why: "a second SYN at another ISN or after the handshake: a TCP sends one SYN per connection" },
     Rule { shape: Shape::Ack, derive: Derive::Implicit, why: "an ACK: the peer's TCP sends its own" },
     Rule { shape: Shape::Data, derive: Derive::Write, why: "payload: a write of its length" },
-    Rule { shape: Shape::Fin, derive: Derive::Fin, why: "a FIN: shutdown(SHUT_WR) when we still send data after it, else close" },
+    Rule { shape: Shape::Fin, derive: Derive::Fin, why: "a FIN: shutdown(SHUT_WR) when we still send data after it (or it sends an RST later), else close" },
     Rule { shape: Shape::Rst, derive: Derive::Abort, why: "an RST: close with SO_LINGER {1, 0}" },
     Rule { shape: Shape::RstNoSocket, derive: Derive::Implicit, why: "an RST where the peer has no socket: its TCP answers by itself" },
     Rule { shape: Shape::Old, derive: Derive::Implicit, why: "left of the next sequence number: a retransmission or probe, from the peer's own timers" },
@@ -115,8 +115,9 @@ pub struct PeerTcp {
     fin_sent: bool,
     /// The socket is gone (closed or aborted).
     closed: bool,
-    /// The last line on which we send payload (`>` with a length).
-    last_data_out: usize,
+    /// The last line on which we send payload (`>` with a length) or it
+    /// sends an RST.
+    socket_needed_until: usize,
     /// The MSS, timestamps and window-scale offer of its SYN, as host settings.
     mss: Option<u16>,
     ts: Option<bool>,
@@ -151,9 +152,16 @@ impl PeerTcp {
             let f = super::packet::flags(p);
             p.dir == Dir::Inbound && f.syn() && f.ack()
         });
-        let last_data_out = events
+        // After its FIN the peer keeps its socket (shutdown, not close) while
+        // we still send data or it still resets the connection.
+        let socket_needed_until = events
             .iter()
-            .filter(|e| packet_of(e).is_some_and(|p| p.dir == Dir::Outbound && p.len > 0))
+            .filter(|e| {
+                packet_of(e).is_some_and(|p| match p.dir {
+                    Dir::Outbound => p.len > 0,
+                    Dir::Inbound => super::packet::flags(p).rst(),
+                })
+            })
             .map(|e| e.line)
             .max()
             .unwrap_or(0);
@@ -165,7 +173,7 @@ impl PeerTcp {
             syn_at: None,
             fin_sent: false,
             closed: false,
-            last_data_out,
+            socket_needed_until,
             mss: None,
             ts: None,
             wscale: None,
@@ -244,7 +252,7 @@ impl PeerTcp {
                 if p.len > 0 {
                     out.push(step(&format!("write {SOCK} {} more", p.len)));
                 }
-                if self.last_data_out > line {
+                if self.socket_needed_until > line {
                     out.push(step(&format!("shutdown {SOCK} wr")));
                 } else {
                     out.push(step(&format!("close {SOCK}")));

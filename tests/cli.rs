@@ -657,7 +657,11 @@ fn compare_of_a_script_converted_with_a_tcp_peer() {
     assert!(!text.contains("raw"), "{text}");
     // The script's call results are checked: a wrong one fails the file's cell.
     let written = String::from_utf8_lossy(&out.stdout);
-    let wrong = written.replacen("tested read fd4 1000 = 1000", "tested read fd4 1000 = 999", 1);
+    let wrong = written.replacen(
+        "tested read fd4 1000 = 1000",
+        "tested read fd4 1000 = 999",
+        1,
+    );
     assert_ne!(wrong, written);
     let wrong_file = dir.join("wrong.toml");
     std::fs::write(&wrong_file, wrong).unwrap();

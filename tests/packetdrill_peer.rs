@@ -68,7 +68,10 @@ fn hand_picked_scripts_convert_and_pass() {
         ("linux/tcp/shutdown/shutdown-wr-close.pkt", &[][..]),
         ("linux/tcp/shutdown/shutdown-rdwr-close.pkt", &[]),
         // A macOS peer ACKs our data and FIN at once, as the script's does.
-        ("linux/tcp/close/close-local-close-then-remote-fin.pkt", &["--peer-personality", "macos"]),
+        (
+            "linux/tcp/close/close-local-close-then-remote-fin.pkt",
+            &["--peer-personality", "macos"],
+        ),
         ("freebsd/snippets/fin-wait-2-ipv4.pkt", &[]),
         ("freebsd/snippets/time-wait-via-fin-wait-2-ipv4.pkt", &[]),
         ("freebsd/snippets/syn-rcvd-via-listen-ipv4.pkt", &[]),
@@ -97,7 +100,10 @@ fn the_file_has_a_tcp_peer_its_calls_and_the_scripts_delay() {
     ] {
         assert!(file.contains(want), "no {want:?} in\n{file}");
     }
-    assert!(!file.contains("inject") && !file.contains("expect "), "{file}");
+    assert!(
+        !file.contains("inject") && !file.contains("expect "),
+        "{file}"
+    );
     // The raw form stays the default, and says so.
     let raw = Command::new(BIN)
         .args(["packetdrill", "--to-scenario", "--personality", "freebsd"])
@@ -133,8 +139,19 @@ fn with_line(text: &str, line: usize, with: &str) -> String {
 fn a_peer_no_tcp_would_be_is_refused_at_its_line() {
     let base = shutdown_wr_close();
     // Sanity: the unmutated script converts.
-    assert_eq!(converted_run(&corpus().join("linux/tcp/shutdown/shutdown-wr-close.pkt"), &[], "base"), Ok(0));
-    assert!(base.lines().nth(23).unwrap().contains("< . 1:1001(1000) ack 2"));
+    assert_eq!(
+        converted_run(
+            &corpus().join("linux/tcp/shutdown/shutdown-wr-close.pkt"),
+            &[],
+            "base"
+        ),
+        Ok(0)
+    );
+    assert!(base
+        .lines()
+        .nth(23)
+        .unwrap()
+        .contains("< . 1:1001(1000) ack 2"));
     // Data after its own FIN (line 30 is the peer's FIN, at 1001).
     assert!(base.lines().nth(29).unwrap().contains("< F. 1001:1001(0)"));
     let after_fin = format!("{base} +0 < . 1001:1101(100) ack 2 win 257\n");
@@ -145,7 +162,13 @@ fn a_peer_no_tcp_would_be_is_refused_at_its_line() {
     assert_refused("gap", &gap, 24, "skipping none", &[]);
     // A bare RST in ESTABLISHED at an odd sequence number.
     let rst = with_line(&base, 24, " +.01 < R 500:500(0) win 257");
-    assert_refused("odd-rst", &rst, 24, "right of the next sequence number", &[]);
+    assert_refused(
+        "odd-rst",
+        &rst,
+        24,
+        "right of the next sequence number",
+        &[],
+    );
     // A second SYN after the handshake.
     let syn = with_line(&base, 24, " +.01 < S 7:7(0) win 257");
     assert_refused("late-syn", &syn, 24, "one SYN per connection", &[]);
@@ -156,35 +179,68 @@ fn a_peer_whose_segments_a_tcp_would_not_send_is_refused_by_the_run() {
     // The script's peer ACKs our FIN at once; a Linux TCP delays that ACK
     // (`ack_pingpong`: tcp_fin() enters ping-pong mode) and sends it with its
     // own FIN, 10 ms later at the script's next `<` line.
-    let script = std::fs::read_to_string(corpus().join("linux/tcp/shutdown/shutdown-rd-close.pkt")).unwrap();
-    assert!(script.lines().nth(27).unwrap().contains("< .  1:1(0) ack 1002"));
-    assert_refused("rd-close", &script, 28, "a TCP peer (linux) sent `F. 1:1(0) ack 1002` at 0.040000", &[]);
+    let script =
+        std::fs::read_to_string(corpus().join("linux/tcp/shutdown/shutdown-rd-close.pkt")).unwrap();
+    assert!(script
+        .lines()
+        .nth(27)
+        .unwrap()
+        .contains("< .  1:1(0) ack 1002"));
+    assert_refused(
+        "rd-close",
+        &script,
+        28,
+        "a TCP peer (linux) sent `F. 1:1(0) ack 1002` at 0.040000",
+        &[],
+    );
     // A call result that differs with a TCP peer: the script's peer never
     // ACKs our FIN, so the state stays FIN-WAIT-1; a TCP peer's ACK moves it.
     let fw1 = corpus().join("freebsd/snippets/fin-wait-1-ipv4.pkt");
     let err = converted_run(&fw1, &[], "fin-wait-1").expect_err("fin-wait-1");
-    assert!(err.contains("gives FIN-WAIT-2 where the script expects FIN-WAIT-1"), "{err}");
+    assert!(
+        err.contains("gives FIN-WAIT-2 where the script expects FIN-WAIT-1"),
+        "{err}"
+    );
     // The same script converts with a peer that ACKs as the script's does.
-    let ok = converted_run(&corpus().join("linux/tcp/shutdown/shutdown-rd-close.pkt"), &["--peer-personality", "macos"], "rd-close-macos");
+    let ok = converted_run(
+        &corpus().join("linux/tcp/shutdown/shutdown-rd-close.pkt"),
+        &["--peer-personality", "macos"],
+        "rd-close-macos",
+    );
     assert_eq!(ok, Ok(0));
 }
 
 #[test]
 fn peer_personality_needs_peer_tcp() {
     let out = Command::new(BIN)
-        .args(["packetdrill", "--to-scenario", "--peer-personality", "linux"])
+        .args([
+            "packetdrill",
+            "--to-scenario",
+            "--peer-personality",
+            "linux",
+        ])
         .arg(corpus().join("linux/tcp/shutdown/shutdown-wr-close.pkt"))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("--peer tcp"), "{}", text(&out.stderr));
-    let out = convert(&corpus().join("linux/tcp/shutdown/shutdown-wr-close.pkt"), &["--peer-personality", "nosuch"]);
+    assert!(
+        text(&out.stderr).contains("--peer tcp"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = convert(
+        &corpus().join("linux/tcp/shutdown/shutdown-wr-close.pkt"),
+        &["--peer-personality", "nosuch"],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
 }
 
 fn scripts(under: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(under).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(under)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     entries.sort();
     for p in entries {
         if p.is_dir() {
@@ -203,11 +259,25 @@ fn reason(stderr: &str) -> String {
         .unwrap_or("?");
     if why.contains(", a TCP peer (") {
         // What differed: a field, the time, or nothing sent; and the line's flags.
-        let flags = why.split('`').nth(1).and_then(|l| l.split(' ').nth(1)).unwrap_or("?");
-        let miss = ["timing error", "Timed out", "tcp_seq", "tcp_ack_seq", "tcp_fin", "tcp_syn", "tcp_rst", "tcp_ack", "payload"]
-            .into_iter()
-            .find(|m| why.contains(m))
+        let flags = why
+            .split('`')
+            .nth(1)
+            .and_then(|l| l.split(' ').nth(1))
             .unwrap_or("?");
+        let miss = [
+            "timing error",
+            "Timed out",
+            "tcp_seq",
+            "tcp_ack_seq",
+            "tcp_fin",
+            "tcp_syn",
+            "tcp_rst",
+            "tcp_ack",
+            "payload",
+        ]
+        .into_iter()
+        .find(|m| why.contains(m))
+        .unwrap_or("?");
         return format!("a TCP peer sent other segments than a `< {flags}` line: {miss}");
     }
     if why.contains("the tested host sent") {
@@ -235,9 +305,25 @@ fn corpus_count_per_suite() {
         }
     }
     println!("converted with --peer tcp: {converted:?}; refused: {refused:#?}");
-    assert!(failing.is_empty(), "converted but failing tcpsim run: {failing:#?}");
-    let (linux, freebsd) = (converted.get("linux").copied().unwrap_or(0), converted.get("freebsd").copied().unwrap_or(0));
-    assert!(linux >= CONVERTED_LINUX, "linux: {linux} < {CONVERTED_LINUX}");
-    assert!(freebsd >= CONVERTED_FREEBSD, "freebsd: {freebsd} < {CONVERTED_FREEBSD}");
-    assert_eq!((linux, freebsd), (CONVERTED_LINUX, CONVERTED_FREEBSD), "more convert: raise the floor");
+    assert!(
+        failing.is_empty(),
+        "converted but failing tcpsim run: {failing:#?}"
+    );
+    let (linux, freebsd) = (
+        converted.get("linux").copied().unwrap_or(0),
+        converted.get("freebsd").copied().unwrap_or(0),
+    );
+    assert!(
+        linux >= CONVERTED_LINUX,
+        "linux: {linux} < {CONVERTED_LINUX}"
+    );
+    assert!(
+        freebsd >= CONVERTED_FREEBSD,
+        "freebsd: {freebsd} < {CONVERTED_FREEBSD}"
+    );
+    assert_eq!(
+        (linux, freebsd),
+        (CONVERTED_LINUX, CONVERTED_FREEBSD),
+        "more convert: raise the floor"
+    );
 }

@@ -126,14 +126,16 @@ fn to_scenario(a: &Args, script: &packetdrill::Script, p: &model::Personality) -
             );
             return report_diags(&[d]);
         }
-        (PeerArg::Tcp, None) => PeerForm::Tcp(p.clone()),
+        (PeerArg::Tcp, None) => PeerForm::Tcp(Box::new(p.clone())),
         (PeerArg::Tcp, Some(name)) => match personality("peer-personality", name) {
-            Ok(peer) => PeerForm::Tcp(peer),
+            Ok(peer) => PeerForm::Tcp(Box::new(peer)),
             Err(code) => return code,
         },
     };
     let hint = match a.peer {
-        PeerArg::Raw => "the runner runs it (`tcpsim packetdrill SCRIPT`); a scenario has no step for this",
+        PeerArg::Raw => {
+            "the runner runs it (`tcpsim packetdrill SCRIPT`); a scenario has no step for this"
+        }
         PeerArg::Tcp => "`--peer raw` converts a script whose peer is not a plain TCP",
     };
     match packetdrill::scenario::to_scenario(script, p, peer, &shown, tolerance) {
@@ -148,9 +150,15 @@ fn to_scenario(a: &Args, script: &packetdrill::Script, p: &model::Personality) -
                 .find(|e| e.line == u.line)
                 .map(|e| e.span.clone());
             let d = match read_file(&a.script, SCRIPT_FILE) {
-                Ok(source) => Diag::new(Class::Script, &shown, &source, span, format!("cannot convert to a scenario: {}", u.reason))
-                    .label("not convertible".to_string())
-                    .help_opt(Some(hint.into())),
+                Ok(source) => Diag::new(
+                    Class::Script,
+                    &shown,
+                    &source,
+                    span,
+                    format!("cannot convert to a scenario: {}", u.reason),
+                )
+                .label("not convertible".to_string())
+                .help_opt(Some(hint.into())),
                 Err(d) => *d,
             };
             report_diags(&[d])

@@ -7,9 +7,9 @@
 //! file and compares.
 
 use super::parse::{Dir, Event, Packet, TcpOpt, Time, Usecs, What};
-use super::scenario::ns;
 use super::report::Unsupported;
 use super::run::{REMOTE_ISN, SCRIPT_PORT};
+use super::scenario::ns;
 use model::Personality;
 use std::fmt::Write;
 
@@ -237,7 +237,12 @@ impl PeerTcp {
         let mut out = self.reads_until(t.0);
         out.push(format!("# line {line}: {} → {}", p.flags.trim(), r.why));
         match r.derive {
-            Derive::Refuse => return Err(nope(line, format!("the script's peer is not a plain TCP here: {}", r.why))),
+            Derive::Refuse => {
+                return Err(nope(
+                    line,
+                    format!("the script's peer is not a plain TCP here: {}", r.why),
+                ))
+            }
             Derive::Implicit => {}
             Derive::Connect => {
                 self.learn_syn(p);
@@ -313,7 +318,12 @@ impl PeerTcp {
         self.reads_us
             .drain(..due)
             .filter(|_| open)
-            .map(|r| format!("{:?},", format!("{} {PEER} read {SOCK} {DRAIN_BYTES}", time_text((r, 0)))))
+            .map(|r| {
+                format!(
+                    "{:?},",
+                    format!("{} {PEER} read {SOCK} {DRAIN_BYTES}", time_text((r, 0)))
+                )
+            })
             .collect()
     }
 
@@ -361,16 +371,23 @@ impl PeerTcp {
         if let Some(mss) = self.mss {
             let _ = writeln!(s, "mtu = {}  # its SYN's mss {mss}", u32::from(mss) + 40);
         }
-        let knobs: Vec<String> = [("tcp_timestamps", self.ts), ("tcp_window_scaling", self.wscale)]
-            .iter()
-            .filter_map(|(k, v)| {
-                let v = (*v)?;
-                let was = self.personality.knobs.get(k)?.0;
-                (was != v.to_string()).then(|| format!("{k} = {v}"))
-            })
-            .collect();
+        let knobs: Vec<String> = [
+            ("tcp_timestamps", self.ts),
+            ("tcp_window_scaling", self.wscale),
+        ]
+        .iter()
+        .filter_map(|(k, v)| {
+            let v = (*v)?;
+            let was = self.personality.knobs.get(k)?.0;
+            (was != v.to_string()).then(|| format!("{k} = {v}"))
+        })
+        .collect();
         if !knobs.is_empty() {
-            let _ = writeln!(s, "set = {{ {} }}  # as its SYN's options say", knobs.join(", "));
+            let _ = writeln!(
+                s,
+                "set = {{ {} }}  # as its SYN's options say",
+                knobs.join(", ")
+            );
         }
         s
     }

@@ -52,13 +52,19 @@ impl Check<'_> {
         let s = crate::scenario::from_text(name, text, std::path::Path::new("."), &overrides)
             .map_err(|d| {
                 let why = d.first().map_or(String::new(), |d| d.message.clone());
-                nope(0, format!("the written scenario does not load ({why}): a converter bug"))
+                nope(
+                    0,
+                    format!("the written scenario does not load ({why}): a converter bug"),
+                )
             })?;
         let mut w = sim::World::new(s.spec.clone(), true);
         let v = w.run();
         let host = |n: &str| s.spec.hosts.iter().position(|h| &*h.name == n);
         let (Some(tested), Some(peer)) = (host("tested"), host(super::peer::PEER)) else {
-            return Err(nope(0, "the written scenario lacks a host: a converter bug".into()));
+            return Err(nope(
+                0,
+                "the written scenario lacks a host: a converter bug".into(),
+            ));
         };
         let segs = self.segments(w.trace(), (tested as HostId, peer as HostId));
         let calls = self.results(&v);
@@ -70,7 +76,11 @@ impl Check<'_> {
     }
 
     /// Each segment line against the next segment its sender sent.
-    fn segments(&self, trace: &[Entry], (tested, peer): (HostId, HostId)) -> Result<(), Unsupported> {
+    fn segments(
+        &self,
+        trace: &[Entry],
+        (tested, peer): (HostId, HostId),
+    ) -> Result<(), Unsupported> {
         let (mut ours, mut theirs) = (Sent::new(), Sent::new());
         for e in trace {
             if let What::Send { seg } = e.what {
@@ -140,14 +150,21 @@ impl Check<'_> {
             None => "nothing".into(),
         };
         let p = &l.packet;
-        let expected = format!("{} {}", if p.dir == Dir::Inbound { "<" } else { ">" }, line_words(p));
+        let expected = format!(
+            "{} {}",
+            if p.dir == Dir::Inbound { "<" } else { ">" },
+            line_words(p)
+        );
         let who = match p.dir {
             Dir::Inbound => format!("a TCP peer ({}) sent", self.peer),
             Dir::Outbound => format!("with a TCP peer ({}) the tested host sent", self.peer),
         };
         nope(
             l.line,
-            format!("the script has `{expected}` at {}, {who} {actual} ({m}): {HINT}", secs(l.t_us)),
+            format!(
+                "the script has `{expected}` at {}, {who} {actual} ({m}): {HINT}",
+                secs(l.t_us)
+            ),
         )
     }
 

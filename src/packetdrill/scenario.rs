@@ -40,7 +40,7 @@ pub enum PeerForm {
     Raw,
     /// A second TCP host running this personality, its calls derived from
     /// the `<` lines (src/packetdrill/peer.rs), checked by running the file.
-    Tcp(Personality),
+    Tcp(Box<Personality>),
 }
 
 /// The scenario file, or the first line that cannot be one.
@@ -58,7 +58,7 @@ pub fn to_scenario(
         ..Converter::default()
     };
     if let PeerForm::Tcp(p) = peer {
-        c.peer_tcp = Some(super::peer::PeerTcp::new(events, p));
+        c.peer_tcp = Some(super::peer::PeerTcp::new(events, *p));
     }
     // Sysctls after the last other event (the suites restore their settings
     // there) change nothing the run does.
@@ -110,7 +110,11 @@ impl Converter {
                 p.personality.name
             ),
         };
-        let flag = if self.peer_tcp.is_some() { " --peer tcp" } else { "" };
+        let flag = if self.peer_tcp.is_some() {
+            " --peer tcp"
+        } else {
+            ""
+        };
         let _ = writeln!(out, "# Converted from packetdrill script {name} by `tcpsim packetdrill --to-scenario{flag}`:\n# `tested` runs the stack under test, `peer` is {peer_is}.\n");
         let _ = writeln!(out, "[scenario]\nname = {:?}\n", scenario_name(name));
         let _ = writeln!(
@@ -132,7 +136,11 @@ impl Converter {
             None => "[network]\ndelay = \"0\"\n".into(),
         };
         let _ = writeln!(out, "\n{network}\n[script]\nsteps = [");
-        let first = self.peer_tcp.as_ref().map(|p| p.first_steps()).unwrap_or_default();
+        let first = self
+            .peer_tcp
+            .as_ref()
+            .map(|p| p.first_steps())
+            .unwrap_or_default();
         for s in first.iter().chain(&self.steps) {
             let _ = writeln!(out, "  {s}");
         }

@@ -210,6 +210,77 @@ fn a_peer_whose_segments_a_tcp_would_not_send_is_refused_by_the_run() {
     assert_eq!(ok, Ok(0));
 }
 
+/// The peer half-closes first, then reads our response and our FIN.
+const HALF_CLOSE: &str = "\
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+   +0 bind(3, ..., ...) = 0
+   +0 listen(3, 1) = 0
+   +0 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>
+   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 8>
+   +0 < . 1:1(0) ack 1 win 257
+   +0 accept(3, ..., ...) = 4
+ +.01 < F. 1:1(0) ack 1 win 257
+   +0 > . 1:1(0) ack 2
+   +0 read(4, ..., 1000) = 0
+ +.01 write(4, ..., 1000) = 1000
+   +0 > P. 1:1001(1000) ack 2
+   +0 < . 2:2(0) ack 1001 win 257
+ +.01 close(4) = 0
+   +0 > F. 1001:1001(0) ack 2
+   +0 < . 2:2(0) ack 1002 win 257
+";
+
+/// Converts `script` (written under `name`), which must convert and pass
+/// `tcpsim run`; the written file.
+fn converts(name: &str, script: &str, extra: &[&str]) -> String {
+    let file = dir().join(format!("{name}.pkt"));
+    std::fs::write(&file, script).unwrap();
+    let out = convert(&file, extra);
+    assert_eq!(out.status.code(), Some(0), "{name}: {}", text(&out.stderr));
+    assert_eq!(converted_run(&file, extra, name), Ok(0), "{name}");
+    text(&out.stdout)
+}
+
+#[test]
+fn fin_rst_and_payload_lines_become_the_peers_calls() {
+    let base = shutdown_wr_close();
+    // Its FIN with payload: the write, held (`more`) so the FIN goes with
+    // it, then close (we send no data after it).
+    let data_fin = with_line(&base, 24, " +.01 < F. 1:101(100) ack 2 win 257");
+    let data_fin = with_line(&data_fin, 25, "   +0 > . 2:2(0) ack 102");
+    let data_fin = with_line(&data_fin, 26, "   +0 read(4, ..., 1000) = 100");
+    let data_fin = with_line(&data_fin, 30, "");
+    let data_fin = with_line(&data_fin, 31, "");
+    let file = converts("data-fin", &data_fin, &[]);
+    assert!(
+        file.contains("peer write c 100 more\",\n  \"20000013ns peer close c\""),
+        "{file}"
+    );
+    // An RST at its next sequence number: an abortive close.
+    let abort = with_line(&base, 30, " +.01 < R. 1001:1001(0) ack 2 win 257");
+    let abort = with_line(&abort, 31, "");
+    let file = converts("abort", &abort, &[]);
+    assert!(
+        file.contains("peer linger c 0\",\n  \"40000017ns peer close c\""),
+        "{file}"
+    );
+    // A FIN while we still send data after it: shutdown(SHUT_WR), and the
+    // peer goes on reading.
+    let file = converts("half-close", HALF_CLOSE, &[]);
+    assert!(file.contains("peer shutdown c wr"), "{file}");
+    assert!(!file.contains("peer close c"), "{file}");
+    // A FreeBSD peer delays its ACK of our data (line 14): refused there.
+    let hc = dir().join("half-close.pkt");
+    let err = converted_run(
+        &hc,
+        &["--peer-personality", "freebsd"],
+        "half-close-freebsd",
+    )
+    .expect_err("freebsd");
+    assert!(err.contains(&format!("{}:14:", hc.display())), "{err}");
+}
+
 #[test]
 fn peer_personality_needs_peer_tcp() {
     let out = Command::new(BIN)

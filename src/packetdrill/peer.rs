@@ -126,8 +126,9 @@ pub struct PeerTcp {
     /// handshake: the delay of the link to the peer, so that its TCP's own
     /// answers come when the script's do.
     pub delay_us: Usecs,
-    /// When the peer reads next: as each of our payloads reaches it.
-    reads_us: Vec<Usecs>,
+    /// When the peer reads next: as each of our payloads reaches it (the
+    /// `>` line's time and place in its instant, after the step that sent it).
+    reads: Vec<(Usecs, u64)>,
 }
 
 fn nope(line: usize, reason: impl Into<String>) -> Unsupported {
@@ -178,7 +179,7 @@ impl PeerTcp {
             ts: None,
             wscale: None,
             delay_us: handshake_delay(events),
-            reads_us: Vec::new(),
+            reads: Vec::new(),
         }
     }
 
@@ -234,7 +235,7 @@ impl PeerTcp {
         let r = rule(shape);
         let time = time_text(t);
         let step = |rest: &str| format!("{:?},", format!("{time} {PEER} {rest}"));
-        let mut out = self.reads_until(t.0);
+        let mut out = self.reads_until(t);
         out.push(format!("# line {line}: {} → {}", p.flags.trim(), r.why));
         match r.derive {
             Derive::Refuse => {
@@ -303,25 +304,25 @@ impl PeerTcp {
 
     /// An outbound line with payload: the peer reads what there is once it
     /// has arrived, as an application that keeps up (its window stays open).
-    pub fn outbound(&mut self, t_us: Usecs, p: &Packet) {
+    pub fn outbound(&mut self, (t_us, order_ns): (Usecs, u64), p: &Packet) {
         let open = self.syn_at.is_some() && !self.closed;
         if p.len > 0 && open && !super::packet::flags(p).syn() {
-            self.reads_us.push(t_us + self.delay_us);
+            self.reads.push((t_us + self.delay_us, order_ns));
         }
     }
 
-    /// The reads due by `t_us`, before the peer's steps then (its steps stay
+    /// The reads due by `t`, before the peer's steps then (its steps stay
     /// in time order: a later read waits for a later step or the end).
-    pub fn reads_until(&mut self, t_us: Usecs) -> Vec<String> {
-        let due = self.reads_us.iter().take_while(|r| **r <= t_us).count();
+    pub fn reads_until(&mut self, t: (Usecs, u64)) -> Vec<String> {
+        let due = self.reads.iter().take_while(|r| **r <= t).count();
         let open = !self.closed;
-        self.reads_us
+        self.reads
             .drain(..due)
             .filter(|_| open)
             .map(|r| {
                 format!(
                     "{:?},",
-                    format!("{} {PEER} read {SOCK} {DRAIN_BYTES}", time_text((r, 0)))
+                    format!("{} {PEER} read {SOCK} {DRAIN_BYTES}", time_text(r))
                 )
             })
             .collect()
@@ -368,8 +369,13 @@ impl PeerTcp {
         );
         let isn = REMOTE_ISN.wrapping_add(self.syn_at.unwrap_or(0));
         let _ = writeln!(s, "isn = {isn}");
-        if let Some(mss) = self.mss {
-            let _ = writeln!(s, "mtu = {}  # its SYN's mss {mss}", u32::from(mss) + 40);
+        // The MTU a host may have (docs/limits.md); else the TCP's own MSS.
+        let mtu = self
+            .mss
+            .map(|m| u32::from(m) + 40)
+            .filter(|m| (68..=65536).contains(m));
+        if let (Some(mtu), Some(mss)) = (mtu, self.mss) {
+            let _ = writeln!(s, "mtu = {mtu}  # its SYN's mss {mss}");
         }
         let knobs: Vec<String> = [
             ("tcp_timestamps", self.ts),
@@ -418,4 +424,21 @@ fn handshake_delay(events: &[Event]) -> Usecs {
         }
     }
     0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_shape_has_one_rule() {
+        for r in RULES {
+            let same = RULES.iter().filter(|o| o.shape == r.shape).count();
+            assert_eq!(
+                same, 1,
+                "{:?} has {same} rules: the later ones are never used",
+                r.shape
+            );
+        }
+    }
 }

@@ -79,7 +79,7 @@ pub fn to_scenario(
         }
     }
     // The peer's reads still due, after every event.
-    let reads = c.peer_tcp.as_mut().map(|p| p.reads_until(Usecs::MAX));
+    let reads = c.peer_tcp.as_mut().map(|p| p.reads_until((Usecs::MAX, 0)));
     for s in reads.unwrap_or_default() {
         c.push(s);
     }
@@ -388,7 +388,7 @@ impl Converter {
         let steps = match p.dir {
             Dir::Inbound => peer.inbound(line, t, p)?,
             Dir::Outbound => {
-                peer.outbound(t.0, p);
+                peer.outbound(t, p);
                 Vec::new()
             }
         };

@@ -201,6 +201,10 @@ fn a_peer_whose_segments_a_tcp_would_not_send_is_refused_by_the_run() {
         err.contains("gives FIN-WAIT-2 where the script expects FIN-WAIT-1"),
         "{err}"
     );
+    // At the line of that call (the `tcpi_state` assertion), past the
+    // listening peer's first steps.
+    let at = format!("{}:59:", fw1.display());
+    assert!(err.contains(&at), "{err}");
     // The same script converts with a peer that ACKs as the script's does.
     let ok = converted_run(
         &corpus().join("linux/tcp/shutdown/shutdown-rd-close.pkt"),
@@ -279,6 +283,21 @@ fn fin_rst_and_payload_lines_become_the_peers_calls() {
     )
     .expect_err("freebsd");
     assert!(err.contains(&format!("{}:14:", hc.display())), "{err}");
+}
+
+#[test]
+fn peer_flags_need_to_scenario() {
+    let out = Command::new(BIN)
+        .args(["packetdrill", "--peer", "tcp"])
+        .arg(corpus().join("linux/tcp/shutdown/shutdown-wr-close.pkt"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--to-scenario"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]

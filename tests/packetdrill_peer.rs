@@ -205,6 +205,16 @@ fn a_peer_whose_segments_a_tcp_would_not_send_is_refused_by_the_run() {
     // listening peer's first steps.
     let at = format!("{}:59:", fw1.display());
     assert!(err.contains(&at), "{err}");
+    // The `>` lines are checked too: our ACK mutated (line 25) is refused
+    // with what the tested host sent.
+    let ours = with_line(&shutdown_wr_close(), 25, "   +0 > . 2:2(0) ack 1000");
+    assert_refused(
+        "our-ack",
+        &ours,
+        25,
+        "the tested host sent `. 2:2(0) ack 1001`",
+        &[],
+    );
     // The same script converts with a peer that ACKs as the script's does.
     let ok = converted_run(
         &corpus().join("linux/tcp/shutdown/shutdown-rd-close.pkt"),

@@ -37,6 +37,10 @@ pub struct Check<'a> {
 }
 
 const HINT: &str = "the script's peer is not a plain TCP: convert it with `--peer raw`";
+/// Where our own segment differs: the script does not hold with a TCP peer
+/// (or not at all: `tcpsim packetdrill SCRIPT` says).
+const HINT_OURS: &str =
+    "the script does not hold with a TCP peer in place of its own: convert it with `--peer raw`";
 
 type Sent = VecDeque<(Usecs, Segment)>;
 
@@ -155,14 +159,17 @@ impl Check<'_> {
             if p.dir == Dir::Inbound { "<" } else { ">" },
             line_words(p)
         );
-        let who = match p.dir {
-            Dir::Inbound => format!("a TCP peer ({}) sent", self.peer),
-            Dir::Outbound => format!("with a TCP peer ({}) the tested host sent", self.peer),
+        let (who, hint) = match p.dir {
+            Dir::Inbound => (format!("a TCP peer ({}) sent", self.peer), HINT),
+            Dir::Outbound => (
+                format!("with a TCP peer ({}) the tested host sent", self.peer),
+                HINT_OURS,
+            ),
         };
         nope(
             l.line,
             format!(
-                "the script has `{expected}` at {}, {who} {actual} ({m}): {HINT}",
+                "the script has `{expected}` at {}, {who} {actual} ({m}): {hint}",
                 secs(l.t_us)
             ),
         )

@@ -6,6 +6,8 @@
 //! scripts that convert is pinned as a floor per suite, each converted file
 //! passing `tcpsim run`.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -336,21 +338,6 @@ fn peer_personality_needs_peer_tcp() {
     assert!(out.stdout.is_empty());
 }
 
-fn scripts(under: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(under)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            scripts(&p, out);
-        } else if p.extension().is_some_and(|e| e == "pkt") {
-            out.push(p);
-        }
-    }
-}
-
 /// The refusal's reason, its first words (the rule, or what the run found).
 fn reason(stderr: &str) -> String {
     let why = stderr
@@ -392,7 +379,7 @@ fn reason(stderr: &str) -> String {
 #[test]
 fn corpus_count_per_suite() {
     let mut all = Vec::new();
-    scripts(&corpus(), &mut all);
+    common::pkt_files(&corpus(), &mut all);
     assert!(all.len() > 280, "{} scripts", all.len());
     let mut converted: BTreeMap<&str, usize> = BTreeMap::new();
     let mut refused: BTreeMap<String, usize> = BTreeMap::new();

@@ -34,7 +34,7 @@ pub struct Args {
     )]
     pub tolerance_usecs: Option<i64>,
     /// Print the script as a scenario file instead of running it: the
-    /// personality as host `tested`, the remote peer as the raw host `peer`.
+    /// personality as host `tested`, the remote peer as host `peer` (`--peer`).
     #[arg(long)]
     pub to_scenario: bool,
     /// With `--to-scenario`: the remote peer as a raw host replaying the

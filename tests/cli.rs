@@ -567,17 +567,13 @@ fn an_expectation_on_a_step_that_never_runs_fails_the_run() {
 /// `tcpsim compare` on a packetdrill script converted to a scenario (a raw
 /// peer): its exit code says whether the script held under every personality
 /// compared (1 = an expectation failed, as `tcpsim run` says it).
-#[test]
-fn compare_of_a_converted_script_exits_1_when_a_cell_fails() {
+/// `shutdown-wr-close.pkt` converted with `--to-scenario` and `args`, written
+/// under `dir`: the file and its text.
+fn converted_shutdown_wr_close(args: &[&str], dir: &str) -> (std::path::PathBuf, String) {
     let script = "tests/packetdrill/linux/tcp/shutdown/shutdown-wr-close.pkt";
     let out = tcpsim()
-        .args([
-            "packetdrill",
-            script,
-            "--personality",
-            "linux",
-            "--to-scenario",
-        ])
+        .args(["packetdrill", script, "--to-scenario"])
+        .args(args)
         .output()
         .unwrap();
     assert_eq!(
@@ -586,10 +582,17 @@ fn compare_of_a_converted_script_exits_1_when_a_cell_fails() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-compare-converted");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(dir);
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("shutdown-wr-close.toml");
     std::fs::write(&file, &out.stdout).unwrap();
+    (file, String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn compare_of_a_converted_script_exits_1_when_a_cell_fails() {
+    let (file, _) =
+        converted_shutdown_wr_close(&["--personality", "linux"], "cli-compare-converted");
     let compare = |names: &str, format: &str| {
         let out = tcpsim()
             .args(["compare", "--personalities", names, "--format", format])
@@ -616,6 +619,42 @@ fn compare_of_a_converted_script_exits_1_when_a_cell_fails() {
         text.contains("expectations FAILED for freebsd/raw"),
         "{text}"
     );
+}
+
+/// `tcpsim compare` on a script converted with `--peer tcp` (two TCP
+/// hosts): both hosts vary, and the tested host's call results from the
+/// script are checked in the cell of the file's own personalities.
+#[test]
+fn compare_of_a_script_converted_with_a_tcp_peer() {
+    let (file, written) = converted_shutdown_wr_close(&["--peer", "tcp"], "cli-compare-peer-tcp");
+    let compare = |file: &Path| {
+        let out = tcpsim()
+            .args(["compare", "--personalities", "linux,freebsd"])
+            .arg(file)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, text) = compare(&file);
+    assert_eq!(code, Some(0), "{text}");
+    // Both hosts vary: two columns (the peer is a TCP, not a raw host).
+    assert!(text.contains("tested \\ peer  linux  freebsd"), "{text}");
+    assert!(!text.contains("raw"), "{text}");
+    // The script's call results are checked: a wrong one fails the file's cell.
+    let wrong = written.replacen(
+        "tested read fd4 1000 = 1000",
+        "tested read fd4 1000 = 999",
+        1,
+    );
+    assert_ne!(wrong, written);
+    let wrong_file = file.with_file_name("wrong.toml");
+    std::fs::write(&wrong_file, wrong).unwrap();
+    let (code, text) = compare(&wrong_file);
+    assert_eq!(code, Some(1), "{text}");
 }
 
 /// The ending of `tcpsim run` with the sender's and receiver's personalities

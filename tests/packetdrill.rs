@@ -14,6 +14,8 @@
 //! table is updated, so the counts can only improve.
 //! `TCPSIM_BLESS=1 cargo test --release --test packetdrill` rewrites the table.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use tcpsim::packetdrill::{self, report};
 
@@ -24,22 +26,6 @@ const DIAGNOSES: &[(&str, &str, &str)] = &[];
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/packetdrill")
-}
-
-fn scripts(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .expect("read dir")
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            scripts(&p, out);
-        } else if p.extension().is_some_and(|e| e == "pkt") {
-            out.push(p);
-        }
-    }
 }
 
 /// One script's line of the table, and its failure message if it failed.
@@ -76,7 +62,7 @@ fn suites_match_their_expected_outcomes() {
     let mut failures = Vec::new();
     for (suite, personality) in [("linux", "linux"), ("freebsd", "freebsd")] {
         let mut all = Vec::new();
-        scripts(&root().join(suite), &mut all);
+        common::pkt_files(&root().join(suite), &mut all);
         let (mut pass, mut fail, mut unsupported) = (0, 0, 0);
         for path in &all {
             let rel = path

@@ -6,6 +6,7 @@
 
 use super::{report_diags, EXIT_FAILED, EXIT_INPUT, EXIT_OK};
 use crate::diag::{Class, Diag};
+use crate::packetdrill::scenario::PeerForm;
 use crate::packetdrill::{self, report};
 use crate::scenario::source::{read_file, FileKind};
 use std::path::PathBuf;
@@ -33,9 +34,27 @@ pub struct Args {
     )]
     pub tolerance_usecs: Option<i64>,
     /// Print the script as a scenario file instead of running it: the
-    /// personality as host `tested`, the remote peer as the raw host `peer`.
+    /// personality as host `tested`, the remote peer as host `peer` (`--peer`).
     #[arg(long)]
     pub to_scenario: bool,
+    /// With `--to-scenario`: the remote peer as a raw host replaying the
+    /// script (`raw`), or as a second TCP host whose calls come from the
+    /// script's `<` lines (`tcp`; refused where the script's peer is not a
+    /// plain TCP).
+    #[arg(long, value_enum, default_value_t, requires = "to_scenario")]
+    pub peer: PeerArg,
+    /// With `--peer tcp`: the peer host's personality (default: the tested one).
+    #[arg(long, value_name = "PERSONALITY", requires = "to_scenario")]
+    pub peer_personality: Option<String>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PeerArg {
+    /// A raw host: `inject` the `<` lines, `expect` the `>` lines.
+    #[default]
+    Raw,
+    /// A TCP host running `--peer-personality`.
+    Tcp,
 }
 
 /// Reads and parses a script; a located diagnostic on bad input.
@@ -52,17 +71,22 @@ pub fn load(path: &std::path::Path, defines: &[&str]) -> Result<packetdrill::Scr
     })
 }
 
-pub fn exec(a: &Args) -> ExitCode {
+/// A personality named on the command line (`--personality` or `--peer-personality`).
+fn personality(flag: &str, name: &str) -> Result<model::Personality, ExitCode> {
     let base = std::env::current_dir().unwrap_or_default();
-    let personality = match crate::personality_file::lookup(&a.personality, &base) {
+    crate::personality_file::lookup(name, &base).map_err(|e| {
+        let d = Diag::usage(
+            format!("--{flag} {name}: {e}"),
+            "a built-in name (linux, freebsd, …) or a personality file",
+        );
+        report_diags(&[d])
+    })
+}
+
+pub fn exec(a: &Args) -> ExitCode {
+    let personality = match personality("personality", &a.personality) {
         Ok(p) => p,
-        Err(e) => {
-            let d = Diag::usage(
-                format!("--personality {}: {e}", a.personality),
-                "a built-in name (linux, freebsd, …) or a personality file",
-            );
-            return report_diags(&[d]);
-        }
+        Err(code) => return code,
     };
     let defines = packetdrill::defines(&personality.name);
     let script = match load(&a.script, &defines) {
@@ -93,7 +117,28 @@ fn to_scenario(a: &Args, script: &packetdrill::Script, p: &model::Personality) -
         .and_then(|v| v.parse().ok())
         .or(a.tolerance_usecs)
         .unwrap_or(packetdrill::DEFAULT_TOLERANCE_USECS);
-    match packetdrill::scenario::to_scenario(script, p, &shown, tolerance) {
+    let peer = match (a.peer, &a.peer_personality) {
+        (PeerArg::Raw, None) => PeerForm::Raw,
+        (PeerArg::Raw, Some(_)) => {
+            let d = Diag::usage(
+                "--peer-personality without --peer tcp: a raw peer has no stack",
+                "add `--peer tcp`, or leave out `--peer-personality`",
+            );
+            return report_diags(&[d]);
+        }
+        (PeerArg::Tcp, None) => PeerForm::Tcp(Box::new(p.clone())),
+        (PeerArg::Tcp, Some(name)) => match personality("peer-personality", name) {
+            Ok(peer) => PeerForm::Tcp(Box::new(peer)),
+            Err(code) => return code,
+        },
+    };
+    let hint = match a.peer {
+        PeerArg::Raw => {
+            "the runner runs it (`tcpsim packetdrill SCRIPT`); a scenario has no step for this"
+        }
+        PeerArg::Tcp => "`--peer raw` converts a script whose peer is not a plain TCP",
+    };
+    match packetdrill::scenario::to_scenario(script, p, peer, &shown, tolerance) {
         Ok(text) => {
             print!("{text}");
             ExitCode::from(EXIT_OK)
@@ -105,9 +150,15 @@ fn to_scenario(a: &Args, script: &packetdrill::Script, p: &model::Personality) -
                 .find(|e| e.line == u.line)
                 .map(|e| e.span.clone());
             let d = match read_file(&a.script, SCRIPT_FILE) {
-                Ok(source) => Diag::new(Class::Script, &shown, &source, span, format!("cannot convert to a scenario: {}", u.reason))
-                    .label("not convertible".to_string())
-                    .help_opt(Some("the runner runs it (`tcpsim packetdrill SCRIPT`); a scenario has no step for this".into())),
+                Ok(source) => Diag::new(
+                    Class::Script,
+                    &shown,
+                    &source,
+                    span,
+                    format!("cannot convert to a scenario: {}", u.reason),
+                )
+                .label("not convertible".to_string())
+                .help_opt(Some(hint.into())),
                 Err(d) => *d,
             };
             report_diags(&[d])

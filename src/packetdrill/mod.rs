@@ -6,13 +6,17 @@
 //! for system calls through the one call vocabulary, `command` for the
 //! suites' sysctls, `inspect` for sockstat and `tcpi_state`), `report`
 //! words the results as packetdrill does, and `export` writes a scenario's
-//! Linux side as a script (`run --packetdrill-out`).
+//! Linux side as a script (`run --packetdrill-out`). `scenario` writes a
+//! script as a scenario file, its peer a raw host or (`peer`, checked by
+//! `peer_check`) a second TCP host.
 
 mod command;
 pub mod export;
 mod inspect;
 mod packet;
 pub mod parse;
+mod peer;
+mod peer_check;
 pub mod report;
 pub mod run;
 pub mod scenario;

@@ -34,19 +34,32 @@ fn nope(line: usize, reason: impl Into<String>) -> Unsupported {
     }
 }
 
+/// Which form the script's remote peer takes in the file.
+pub enum PeerForm {
+    /// A raw host replaying the `<` lines and expecting the `>` lines.
+    Raw,
+    /// A second TCP host running this personality, its calls derived from
+    /// the `<` lines (src/packetdrill/peer.rs), checked by running the file.
+    Tcp(Box<Personality>),
+}
+
 /// The scenario file, or the first line that cannot be one.
 pub fn to_scenario(
     script: &Script,
     personality: &Personality,
+    peer: PeerForm,
     name: &str,
     tolerance_usecs: Usecs,
 ) -> Result<String, Unsupported> {
     let (knobs, start) = leading_knobs(script, personality)?;
+    let events = &script.events[start..];
     let mut c = Converter {
         tolerance_usecs,
         ..Converter::default()
     };
-    let events = &script.events[start..];
+    if let PeerForm::Tcp(p) = peer {
+        c.peer_tcp = Some(super::peer::PeerTcp::new(events, *p));
+    }
     // Sysctls after the last other event (the suites restore their settings
     // there) change nothing the run does.
     let last = events
@@ -59,38 +72,101 @@ pub fn to_scenario(
     for e in &events[last..] {
         if let What::Command(cmd) = &e.what {
             let text = cmd.trim();
-            c.steps.push(format!(
+            c.push(format!(
                 "# line {}: `{text}` after the last event (no effect)",
                 e.line
             ));
         }
     }
-    let opens = c.peer_opens.unwrap_or(false);
-    let mut out = String::new();
-    let _ = writeln!(out, "# Converted from packetdrill script {name} by `tcpsim packetdrill --to-scenario`:\n# `tested` runs the stack under test, `peer` is the script's remote peer (no stack).\n");
-    let _ = writeln!(out, "[scenario]\nname = {:?}\n", scenario_name(name));
-    let _ = writeln!(
-        out,
-        "[hosts.{TESTED}]\npersonality = {:?}",
-        personality.name
-    );
-    if !knobs.is_empty() {
-        let _ = writeln!(out, "set = {{ {} }}", knobs.join(", "));
+    // The peer's reads still due, after every event.
+    let reads = c.peer_tcp.as_mut().map(|p| p.reads_until((Usecs::MAX, 0)));
+    for s in reads.unwrap_or_default() {
+        c.push(s);
     }
-    let _ = writeln!(
-        out,
-        "\n[hosts.{PEER}]\npersonality = \"raw\"\nisn = {REMOTE_ISN}"
-    );
-    if opens {
-        let _ = writeln!(out, "connect = \"{TESTED}:{SCRIPT_PORT}\"");
+    let text = c.render(name, personality, &knobs);
+    if let Some(peer) = &c.peer_tcp {
+        // The peer's first steps (a listener's) come before every event's.
+        let mut step_lines = vec![0; peer.first_steps().len()];
+        step_lines.extend(&c.step_lines);
+        let check = super::peer_check::Check {
+            lines: &c.packets,
+            step_lines: &step_lines,
+            tolerance_usecs,
+            peer: &peer.personality.name,
+        };
+        check.run(name, &text)?;
     }
-    let _ = writeln!(out, "tolerance = \"{tolerance_usecs}us\"");
-    let _ = writeln!(out, "\n[network]\ndelay = \"0\"\n\n[script]\nsteps = [");
-    for s in &c.steps {
-        let _ = writeln!(out, "  {s}");
+    Ok(text)
+}
+
+impl Converter {
+    /// The file: its header, the two hosts, the network, the steps.
+    fn render(&self, name: &str, personality: &Personality, knobs: &[String]) -> String {
+        let mut out = String::new();
+        let peer_is = match &self.peer_tcp {
+            None => "the script's remote peer (no stack)".to_string(),
+            Some(p) => format!(
+                "the script's remote peer as a TCP ({}), its calls derived from the `<` lines",
+                p.personality.name
+            ),
+        };
+        let flag = if self.peer_tcp.is_some() {
+            " --peer tcp"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "# Converted from packetdrill script {name} by `tcpsim packetdrill --to-scenario{flag}`:\n# `tested` runs the stack under test, `peer` is {peer_is}.\n");
+        let _ = writeln!(out, "[scenario]\nname = {:?}\n", scenario_name(name));
+        let _ = writeln!(
+            out,
+            "[hosts.{TESTED}]\npersonality = {:?}",
+            personality.name
+        );
+        if !knobs.is_empty() {
+            let _ = writeln!(out, "set = {{ {} }}", knobs.join(", "));
+        }
+        match &self.peer_tcp {
+            Some(p) => {
+                let _ = write!(out, "\n{}", p.host_section());
+            }
+            None => self.raw_peer_section(&mut out),
+        }
+        let network = match &self.peer_tcp {
+            Some(p) => p.network_section(),
+            None => "[network]\ndelay = \"0\"\n".into(),
+        };
+        let _ = writeln!(out, "\n{network}\n[script]\nsteps = [");
+        let first = self
+            .peer_tcp
+            .as_ref()
+            .map(|p| p.first_steps())
+            .unwrap_or_default();
+        for s in first.iter().chain(&self.steps) {
+            let _ = writeln!(out, "  {s}");
+        }
+        out.push_str("]\n");
+        out
     }
-    out.push_str("]\n");
-    Ok(out)
+
+    fn raw_peer_section(&self, out: &mut String) {
+        let opens = self.peer_opens.unwrap_or(false);
+        let _ = writeln!(
+            out,
+            "\n[hosts.{PEER}]\npersonality = \"raw\"\nisn = {REMOTE_ISN}"
+        );
+        if opens {
+            let _ = writeln!(out, "connect = \"{TESTED}:{SCRIPT_PORT}\"");
+        }
+        let _ = writeln!(out, "tolerance = \"{}us\"", self.tolerance_usecs);
+    }
+
+    /// A step (or a comment) of the current event's line.
+    fn push(&mut self, s: String) {
+        if !s.starts_with('#') {
+            self.step_lines.push(self.cur_line);
+        }
+        self.steps.push(s);
+    }
 }
 
 fn scenario_name(path: &str) -> String {
@@ -157,12 +233,21 @@ struct Converter {
     /// that events of one instant happen in script order, as the runner
     /// takes them (the two hosts' steps would otherwise run in either order).
     order_ns: u64,
+    /// `--peer tcp`: the peer as the `<` lines so far describe it.
+    peer_tcp: Option<super::peer::PeerTcp>,
+    /// `--peer tcp`: the segment lines, for the check of the run.
+    packets: Vec<super::peer_check::Line>,
+    /// The script line of each step (comments aside), in file order after
+    /// the peer's first steps, and of the event being converted.
+    step_lines: Vec<usize>,
+    cur_line: usize,
 }
 
 impl Converter {
     fn event(&mut self, e: &Event, linux: bool) -> Result<(), Unsupported> {
         let inbound = matches!(&e.what, What::Packet(p) if p.dir == Dir::Inbound);
         let t = self.time(e)?;
+        self.cur_line = e.line;
         self.last = Some((t, inbound));
         self.order_ns += 1;
         let t = (t, self.order_ns);
@@ -194,8 +279,7 @@ impl Converter {
             opt: SockOpt::TcpState,
         };
         let op = call.rename(&mut Names { ret: 0 });
-        self.steps
-            .push(step_def(t, op, Some(Expect::State(state)), None));
+        self.push(step_def(t, op, Some(Expect::State(state)), None));
         Ok(())
     }
 
@@ -204,7 +288,7 @@ impl Converter {
     fn command(&mut self, line: usize, t: (Usecs, u64), c: &str) -> Result<(), Unsupported> {
         let c = c.trim();
         if c == "tcpdrop -s TIME_WAIT" {
-            self.steps.push(step(t, TESTED, "tcpdrop TIME-WAIT", None));
+            self.push(step(t, TESTED, "tcpdrop TIME-WAIT", None));
             return Ok(());
         }
         let Some(q) = super::inspect::parse_sockstat(c) else {
@@ -222,8 +306,7 @@ impl Converter {
         let held = if q.owned { " held" } else { "" };
         let port = q.port.map_or(String::new(), |p| format!(" {p}"));
         let rest = format!("sockets {}{held}{port}", state.name());
-        self.steps
-            .push(step(t, TESTED, &rest, Some(&want.to_string())));
+        self.push(step(t, TESTED, &rest, Some(&want.to_string())));
         Ok(())
     }
 
@@ -256,21 +339,28 @@ impl Converter {
                 if syn && wscale.is_some() && !self.our_syn_without_wscale {
                     self.peer_shift = wscale;
                 }
+            }
+            Dir::Outbound if syn => {
+                self.our_shift = wscale;
+                self.our_syn_without_wscale = p.opts.as_ref().is_some_and(|_| wscale.is_none());
+                if self.our_syn_without_wscale {
+                    self.peer_shift = None;
+                }
+            }
+            Dir::Outbound => {}
+        }
+        let scaled = !syn && self.our_shift.is_some() && self.peer_shift.is_some();
+        if self.peer_tcp.is_some() {
+            return self.packet_tcp(line, t, p, scaled);
+        }
+        match p.dir {
+            Dir::Inbound => {
                 let shift = if syn { 0 } else { self.peer_shift.unwrap_or(0) };
                 let text = line_text(p, Some(shift));
                 scenario::packet::raw_seg(&text).map_err(|e| nope(line, e.expected))?;
-                self.steps
-                    .push(step(t, PEER, &format!("inject {TESTED} {text}"), None));
+                self.push(step(t, PEER, &format!("inject {TESTED} {text}"), None));
             }
             Dir::Outbound => {
-                if syn {
-                    self.our_shift = wscale;
-                    self.our_syn_without_wscale = p.opts.as_ref().is_some_and(|_| wscale.is_none());
-                    if self.our_syn_without_wscale {
-                        self.peer_shift = None;
-                    }
-                }
-                let scaled = !syn && self.our_shift.is_some() && self.peer_shift.is_some();
                 if p.win.is_some() && scaled {
                     return Err(nope(
                         line,
@@ -278,9 +368,42 @@ impl Converter {
                     ));
                 }
                 let text = line_text(p, None);
-                self.steps
-                    .push(step(t, PEER, &format!("expect {text}"), None));
+                self.push(step(t, PEER, &format!("expect {text}"), None));
             }
+        }
+        Ok(())
+    }
+
+    /// `--peer tcp`: an inbound line is the peer's calls (its rule in
+    /// `peer::RULES`), an outbound one a read of what it carries; both are
+    /// kept for the check of the run (`peer_check`).
+    fn packet_tcp(
+        &mut self,
+        line: usize,
+        t: (Usecs, u64),
+        p: &Packet,
+        scaled: bool,
+    ) -> Result<(), Unsupported> {
+        let peer = self.peer_tcp.as_mut().expect("the tcp form");
+        let steps = match p.dir {
+            Dir::Inbound => peer.inbound(line, t, p)?,
+            Dir::Outbound => {
+                peer.outbound(t, p);
+                Vec::new()
+            }
+        };
+        let shift = match scaled {
+            true => self.our_shift.unwrap_or(0),
+            false => 0,
+        };
+        self.packets.push(super::peer_check::Line {
+            line,
+            t_us: t.0,
+            packet: p.clone(),
+            win_shift: shift,
+        });
+        for s in steps {
+            self.push(s);
         }
         Ok(())
     }
@@ -313,7 +436,7 @@ impl Converter {
         let op = call.rename(&mut Names { ret: s.ret });
         let expect = expectation(s, &call);
         let blocked = self.blocked(e_time, t.0, s);
-        self.steps.push(step_def(t, op, expect, blocked));
+        self.push(step_def(t, op, expect, blocked));
         Ok(())
     }
 
@@ -388,7 +511,7 @@ impl Rename<Fds, Text> for Names {
 }
 
 /// A script time (usecs) and the event's place in its instant (ns).
-fn ns((t, order_ns): (Usecs, u64)) -> Duration {
+pub(super) fn ns((t, order_ns): (Usecs, u64)) -> Duration {
     Duration::from_ns(t.max(0) as u64 * 1000 + order_ns)
 }
 

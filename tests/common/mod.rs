@@ -7,6 +7,23 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The packetdrill scripts (`.pkt`) under `dir`, at any depth, in path order.
+pub fn pkt_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            pkt_files(&p, out);
+        } else if p.extension().is_some_and(|e| e == "pkt") {
+            out.push(p);
+        }
+    }
+}
+
 /// The TOML files of the repository's folder `dir` (e.g. `scenarios`), sorted.
 pub fn toml_files(dir: &str) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);

@@ -365,7 +365,16 @@ impl Socket {
         if seq == anchor || (one_below && seq + 1 == anchor) {
             return RstVerdict::Reset;
         }
-        let in_window = (anchor..anchor + wnd as u64).contains(&seq);
+        let in_window = match p.rst_seq_match.value {
+            // Linux tcp_sequence(): not before rcv_wup, the RCV.NXT of our
+            // last ACK, which trails RCV.NXT while an ACK is delayed. (Its
+            // right edge is rcv_wup + rcv_wnd, the one advertised; the model
+            // keeps RCV.NXT + the window it would offer now.)
+            RstSeqMatch::RcvNxtOrBelowAfterFin => {
+                (t.last_ack_sent.min(t.rcv_nxt)..anchor + wnd as u64).contains(&seq)
+            }
+            _ => (anchor..anchor + wnd as u64).contains(&seq),
+        };
         match (in_window, p.challenge_ack.value) {
             (true, true) => RstVerdict::Challenge,
             (true, false) => RstVerdict::Reset,

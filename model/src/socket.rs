@@ -750,7 +750,7 @@ impl Socket {
     /// becomes the buffer's share for data, tcp_set_window_clamp), then
     /// tcp_grow_window raises rcv_ssthresh by twice the segment (at least
     /// two MSS) within the room the free space leaves, and asks for an ACK
-    /// at once (icsk_ack.quick).
+    /// at once (`icsk_ack.quick |= 1`, net/ipv4/tcp_input.c tcp_grow_window).
     pub(crate) fn grow_rcv_window(&mut self, len: u32) {
         if !self.wnd.growth || self.tcb.rcv_ssthresh == 0 {
             return;
@@ -780,7 +780,9 @@ impl Socket {
         let incr = (2 * self.adv_mss()).max(len.saturating_mul(2));
         let t = &mut self.tcb;
         t.rcv_ssthresh += room.min(incr);
-        t.quick_acks = t.quick_acks.max(1);
+        // `icsk_ack.quick |= 1`: one more quick ACK whenever the count is
+        // even (16 become 17), so each growth in quick-ACK mode adds one.
+        t.quick_acks |= 1;
     }
 
     /// Whether a read that has just taken data out of the buffer sends a

@@ -460,6 +460,17 @@ pub fn if_setup(
     res
 }
 
+/// Sets an interface's transmit queue length (`ip link set NAME txqueuelen
+/// LEN`) in the calling thread's network namespace.
+pub fn if_txqueuelen(name: &str, len: u32) -> std::io::Result<()> {
+    let s = ctl_socket()?;
+    let mut r = ifreq(name);
+    r.ifr_ifru.ifru_metric = len as i32; // ifr_qlen shares the union with ifr_metric
+    let res = ioctl(s, libc::SIOCSIFTXQLEN, &mut r);
+    close(s);
+    res
+}
+
 /// Creates a TUN device (IPv4 packets, no packet-info header) in the calling
 /// thread's network namespace; returns its descriptor (non-blocking).
 pub fn tun_open(name: &str) -> std::io::Result<i32> {

@@ -508,7 +508,7 @@ knob_enum! {
     RstSeqMatch {
         /// Exactly RCV.NXT (RFC 5961 §3.2).
         RcvNxt = "rcv-nxt",
-        /// RCV.NXT, or RCV.NXT − 1 once the peer's FIN is in (CLOSE-WAIT, CLOSING, LAST-ACK), even though that is left of the window (Linux tcp_reset_check).
+        /// RCV.NXT, or RCV.NXT − 1 once the peer's FIN is in (CLOSE-WAIT, CLOSING, LAST-ACK), even though that is left of the window (Linux tcp_reset_check); the window the others are tested against starts at the last ACK we sent (Linux tcp_sequence: not before rcv_wup), so while an ACK is delayed an RST between it and RCV.NXT draws a challenge ACK.
         RcvNxtOrBelowAfterFin = "rcv-nxt-or-one-below-after-fin",
         /// The last ACK we sent, which trails RCV.NXT while an ACK is delayed; the window is counted from it too (FreeBSD).
         LastAckSent = "last-ack-sent",

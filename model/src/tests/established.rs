@@ -600,3 +600,32 @@ fn test_linux_window_rounds_down_to_the_scale_below_half_the_space() {
     assert!(promised >= 13_312, "never below the free space: {promised}");
     assert_eq!(h.s().free_rcv_wnd(), 13_312);
 }
+
+#[test]
+fn test_linux_each_window_growth_adds_a_quick_ack() {
+    // The kernel's client on the emulated LAN (tcpsim real --profile lan
+    // scenarios/kernel/big-write-close-unread.toml, Linux 6.18) ACKs the
+    // first 20 segments of 1448 octets one by one, with windows 67584,
+    // 70656, 73728 for the first three, then delays its ACK: 16 quick ACKs
+    // (tcp_incr_quickack, TCP_MAX_QUICKACKS) and one more for each of the
+    // four segments that grew the window (tcp_grow_window: quick |= 1 on an
+    // even count).
+    let mut h = syn_sent_from(closed());
+    let syn_ack = Segment {
+        opts: SynOpts(SynOpts::TS.0 | SynOpts::WS.0),
+        ..h.peer(SYN | ACK, 0, 1)
+    };
+    h.inject(syn_ack);
+    h.sent_segments();
+    let mut at_once = Vec::new();
+    for i in 0..24u32 {
+        h.send_data(1 + i * 1448, 1, 1448);
+        if let Some(ack) = h.sent_segments().last() {
+            at_once.push((i + 1, ack.wnd));
+        }
+    }
+    let counts: Vec<u32> = at_once.iter().map(|&(n, _)| n).collect();
+    assert_eq!(counts, (1..=20).collect::<Vec<u32>>());
+    let windows: Vec<u32> = at_once.iter().take(3).map(|&(_, w)| w).collect();
+    assert_eq!(windows, [67_584, 70_656, 73_728]);
+}

@@ -410,3 +410,29 @@ fn test_established_unread_data_wins_over_linger_zero() {
         [(State::Established, RstCause::CloseWithUnread)]
     );
 }
+
+#[test]
+fn test_linux_rst_between_last_ack_and_rcv_nxt_draws_a_challenge_ack() {
+    // As the kernel does it (tcpsim real --profile lan
+    // scenarios/http-close-at-once.toml, Linux 6.18: the client has ACKed
+    // 1448 octets, the next wait for its delayed ACK, the closed server's RST
+    // at 1449 draws a challenge ACK of 2897): tcp_sequence() tests an RST
+    // against the window from rcv_wup, the last ACK sent, so one between it
+    // and RCV.NXT is let through and, not at RCV.NXT, draws a challenge ACK;
+    // one before rcv_wup is dropped silently.
+    let arrive = |rst_at: u32| {
+        let mut h = established_with(linux_with(&[("quickack_segs", "1")]));
+        h.send_data(1, 1, 1448);
+        assert_eq!(h.sent(), [". 1:1(0) ack 1449"], "the quick ACK");
+        h.send_data(1449, 1, 100);
+        assert_eq!(h.sent(), NO_SEGMENTS, "the ACK of 1549 is delayed");
+        h.send(RST, rst_at, 0);
+        (h.state(), h.sent())
+    };
+    assert_eq!(
+        arrive(1449),
+        (State::Established, vec![". 1:1(0) ack 1549".to_string()])
+    );
+    assert_eq!(arrive(1), (State::Established, vec![]));
+    assert_eq!(arrive(1549).0, State::Closed);
+}

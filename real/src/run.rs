@@ -175,19 +175,25 @@ pub fn execute(
 /// ([`RT_PRIORITY`]), unless [`SCHED_ENV`] says `other` or the host does not
 /// permit it; the notes say when it runs without.
 fn real_time(notes: &mut Vec<String>) -> Option<sys::RealTime> {
-    if std::env::var_os(SCHED_ENV).is_some_and(|v| v == "other") {
+    let rt = if std::env::var_os(SCHED_ENV).is_some_and(|v| v == "other") {
+        Err(format!("ordinary scheduling ({SCHED_ENV}=other)"))
+    } else {
+        sys::RealTime::enter(RT_PRIORITY)
+            .map_err(|e| format!("real-time scheduling not permitted ({e})"))
+    };
+    rt.map_err(|why| {
         notes.push(format!(
-            "ordinary scheduling ({SCHED_ENV}=other): beside other work, steps and the delay line may wake late"
-        ));
-        return None;
-    }
-    sys::RealTime::enter(RT_PRIORITY)
-        .map_err(|e| {
-            notes.push(format!(
-                "real-time scheduling not permitted ({e}): beside other work, steps and the delay line may wake late"
-            ))
-        })
-        .ok()
+            "{why}: beside other work, steps and the delay line may wake late"
+        ))
+    })
+    .ok()
+}
+
+/// Why kernel runs here would go without real-time scheduling, if they would.
+pub fn without_real_time() -> Option<String> {
+    let mut notes = Vec::new();
+    drop(real_time(&mut notes));
+    notes.pop()
 }
 
 /// Virtual ns as real ns under time scale `scale`.
@@ -636,5 +642,31 @@ mod tests {
         );
         assert_eq!(state_name("06"), "TIME-WAIT");
         assert_eq!(state_name("0A"), "LISTEN");
+    }
+
+    /// A run's coordinator takes SCHED_FIFO, what it starts inherits it, and
+    /// it gets its own policy back at the end.
+    #[test]
+    fn kernel_runs_take_real_time_scheduling_and_give_it_back() {
+        // SAFETY: integer-only calls on the calling thread.
+        let policy = || unsafe { libc::sched_getscheduler(0) };
+        if unsafe { libc::geteuid() } != 0 || std::env::var_os(SCHED_ENV).is_some() {
+            println!("skipped: not root, or {SCHED_ENV} set");
+            return;
+        }
+        let before = policy();
+        let mut notes = Vec::new();
+        let rt = real_time(&mut notes);
+        assert!(rt.is_some() && notes.is_empty(), "{notes:?}");
+        assert_eq!(policy(), libc::SCHED_FIFO);
+        let mut param: libc::sched_param = unsafe { std::mem::zeroed() };
+        assert_eq!(unsafe { libc::sched_getparam(0, &mut param) }, 0);
+        assert_eq!(param.sched_priority, RT_PRIORITY);
+        let thread = std::thread::spawn(policy).join().expect("the thread runs");
+        assert_eq!(thread, libc::SCHED_FIFO, "a worker's thread inherits it");
+        drop(rt);
+        assert_eq!(policy(), before);
+        assert_eq!(without_real_time(), None);
+        assert_eq!(policy(), before);
     }
 }

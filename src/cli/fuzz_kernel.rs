@@ -54,6 +54,9 @@ pub fn exec(a: &Args) -> ExitCode {
         eprintln!("error: agrees-with-kernel: not reproducible here: {why}");
         return ExitCode::from(EXIT_INPUT);
     }
+    if let Some(why) = real::run::without_real_time() {
+        eprintln!("warning: agrees-with-kernel: {why}");
+    }
     let shard = a.shard.unwrap_or_default();
     let cfg = KernelConfig {
         seed: a.seed,

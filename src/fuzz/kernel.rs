@@ -608,18 +608,27 @@ mod tests {
         for mode in ["other", "fifo"] {
             std::env::set_var("TCPSIM_REAL_SCHED", mode);
             let (mut late, mut worst_ns, mut differ) = (0, 0, 0);
+            let mut worst = String::new();
             let mut connect_ms: Vec<f64> = Vec::new();
             for f in files {
                 let s = scenario::load(Path::new(f), &over).expect("loads");
                 for _ in 0..RUNS {
                     let _lock = kernel_lock().expect("lock");
                     let b = simulate_and_run(&s, 1.0).expect("runs");
-                    differ += crate::cli::real::comparison(&s, &b)
-                        .iter()
-                        .any(|i| !i.agree) as u32;
+                    let items: Vec<Item> = crate::cli::real::comparison(&s, &b)
+                        .into_iter()
+                        .filter(|i| !i.agree)
+                        .collect();
+                    if !items.is_empty() {
+                        differ += 1;
+                        println!("  {mode} {f}: {}", describe(&items));
+                    }
                     for r in &b.run.recs {
                         match *r {
-                            crate::real::worker::Rec::Start { t, due, .. } => {
+                            crate::real::worker::Rec::Start { t, due, step, .. } => {
+                                if t.saturating_sub(due) > worst_ns {
+                                    worst = format!("{f} step {}", step + 1);
+                                }
                                 worst_ns = worst_ns.max(t.saturating_sub(due));
                                 late += (t.saturating_sub(due)
                                     > crate::real::trace::BLOCK_MIN_REAL_NS)
@@ -640,7 +649,7 @@ mod tests {
             connect_ms.sort_by(f64::total_cmp);
             let pct = |q: f64| connect_ms[((connect_ms.len() - 1) as f64 * q) as usize];
             println!(
-                "{mode}: {} runs, {late} steps > 10 ms late (worst {:.1} ms), {differ} runs differ; \
+                "{mode}: {} runs, {late} steps > 10 ms late (worst {:.1} ms, {worst}), {differ} runs differ; \
                  connect ms median {:.1}, p90 {:.1}, max {:.1}",
                 RUNS * files.len(),
                 worst_ns as f64 / 1e6,

@@ -426,12 +426,17 @@ impl Worker<'_> {
                 t: self.cx.now(),
             });
             self.cx.note_calling(step);
+            // Another thread may close the descriptor while the call blocks:
+            // a read that then returns is still the connection's.
+            let before = named.sock().and_then(|k| self.slots.get(*k));
             let (r, closed) = self.sys_call(&named);
             let t = self.cx.now();
             // The endpoints of the socket the call made or worked on (kept
             // from before, for a close).
             let slot = named.gives().or(named.sock()).copied();
-            let st = closed.or_else(|| slot.and_then(|k| self.slots.get(k)));
+            let st = closed
+                .or_else(|| slot.and_then(|k| self.slots.get(k)))
+                .or(before);
             self.cx.send(&Rec::Return {
                 proc: p,
                 step,

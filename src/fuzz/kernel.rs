@@ -579,6 +579,68 @@ mod tests {
         assert!(timed > 200, "the grid was used ({timed} timed steps)");
     }
 
+    /// One scheduling mode's kernel runs, measured.
+    #[derive(Default)]
+    struct Tally {
+        runs: usize,
+        /// Steps that started more than `BLOCK_MIN_REAL_NS` late.
+        late: u32,
+        worst_ns: u64,
+        worst: String,
+        differ: u32,
+        connect_ms: Vec<f64>,
+    }
+
+    impl Tally {
+        fn add(&mut self, f: &str, s: &Scenario, b: &crate::cli::real::Both) {
+            use crate::real::worker::Rec;
+            self.runs += 1;
+            let items: Vec<Item> = crate::cli::real::comparison(s, b)
+                .into_iter()
+                .filter(|i| !i.agree)
+                .collect();
+            if !items.is_empty() {
+                self.differ += 1;
+                println!("  {f}: {}", describe(&items));
+            }
+            for r in &b.run.recs {
+                match *r {
+                    Rec::Start { t, due, step, .. } => {
+                        let late_ns = t.saturating_sub(due);
+                        if late_ns > self.worst_ns {
+                            (self.worst_ns, self.worst) =
+                                (late_ns, format!("{f} step {}", step + 1));
+                        }
+                        self.late += (late_ns > crate::real::trace::BLOCK_MIN_REAL_NS) as u32;
+                    }
+                    Rec::Done { step, t0, t, .. } => {
+                        if let sim::Action::Connect { .. } = s.spec.steps[step as usize].action {
+                            self.connect_ms.push((t - t0) as f64 / 1e6);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+
+        fn print(&mut self, mode: &str) {
+            self.connect_ms.sort_by(f64::total_cmp);
+            let pct = |q: f64| self.connect_ms[((self.connect_ms.len() - 1) as f64 * q) as usize];
+            println!(
+                "{mode}: {} runs, {} steps > 10 ms late (worst {:.1} ms, {}), {} runs differ; \
+                 connect ms median {:.1}, p90 {:.1}, max {:.1}",
+                self.runs,
+                self.late,
+                self.worst_ns as f64 / 1e6,
+                self.worst,
+                self.differ,
+                pct(0.5),
+                pct(0.9),
+                pct(1.0)
+            );
+        }
+    }
+
     /// What real-time scheduling buys beside a build: `RUNS` kernel runs of
     /// a few corpus scenarios on the `lan` profile under the ordinary
     /// scheduler (`TCPSIM_REAL_SCHED=other`), then as many under
@@ -607,57 +669,17 @@ mod tests {
         let mut late_by_mode = Vec::new();
         for mode in ["other", "fifo"] {
             std::env::set_var("TCPSIM_REAL_SCHED", mode);
-            let (mut late, mut worst_ns, mut differ) = (0, 0, 0);
-            let mut worst = String::new();
-            let mut connect_ms: Vec<f64> = Vec::new();
+            let mut tally = Tally::default();
             for f in files {
                 let s = scenario::load(Path::new(f), &over).expect("loads");
                 for _ in 0..RUNS {
                     let _lock = kernel_lock().expect("lock");
                     let b = simulate_and_run(&s, 1.0).expect("runs");
-                    let items: Vec<Item> = crate::cli::real::comparison(&s, &b)
-                        .into_iter()
-                        .filter(|i| !i.agree)
-                        .collect();
-                    if !items.is_empty() {
-                        differ += 1;
-                        println!("  {mode} {f}: {}", describe(&items));
-                    }
-                    for r in &b.run.recs {
-                        match *r {
-                            crate::real::worker::Rec::Start { t, due, step, .. } => {
-                                if t.saturating_sub(due) > worst_ns {
-                                    worst = format!("{f} step {}", step + 1);
-                                }
-                                worst_ns = worst_ns.max(t.saturating_sub(due));
-                                late += (t.saturating_sub(due)
-                                    > crate::real::trace::BLOCK_MIN_REAL_NS)
-                                    as u32;
-                            }
-                            crate::real::worker::Rec::Done { step, t0, t, .. } => {
-                                if let sim::Action::Connect { .. } =
-                                    s.spec.steps[step as usize].action
-                                {
-                                    connect_ms.push((t - t0) as f64 / 1e6);
-                                }
-                            }
-                            _ => {}
-                        }
-                    }
+                    tally.add(f, &s, &b);
                 }
             }
-            connect_ms.sort_by(f64::total_cmp);
-            let pct = |q: f64| connect_ms[((connect_ms.len() - 1) as f64 * q) as usize];
-            println!(
-                "{mode}: {} runs, {late} steps > 10 ms late (worst {:.1} ms, {worst}), {differ} runs differ; \
-                 connect ms median {:.1}, p90 {:.1}, max {:.1}",
-                RUNS * files.len(),
-                worst_ns as f64 / 1e6,
-                pct(0.5),
-                pct(0.9),
-                pct(1.0)
-            );
-            late_by_mode.push(late);
+            tally.print(mode);
+            late_by_mode.push(tally.late);
         }
         std::env::remove_var("TCPSIM_REAL_SCHED");
         assert!(

@@ -815,7 +815,7 @@ impl Worker<'_> {
     fn write(&mut self, fd: i32, bytes: u64, wait_ns: Option<u64>, more_flag: i32) -> Res {
         let buf = &self.io[..(bytes.min(IO_BUF_MAX) as usize).min(self.io.len())];
         let mut total = 0u64;
-        let end = wait_ns.map(|n| sys::mono_ns() + n);
+        let end = step_wait(fd, wait_ns).map(|n| sys::mono_ns() + n);
         loop {
             let k = (bytes - total).min(buf.len() as u64) as usize;
             let mut flags = libc::MSG_NOSIGNAL | more_flag;
@@ -852,7 +852,7 @@ impl Worker<'_> {
 /// first, which running out is EAGAIN, then a non-blocking recv(), polling
 /// again when another reader took the data in between (see `Worker::recv`).
 fn recv_within(fd: i32, buf: &mut [u8], flags: i32, wait_ns: Option<u64>) -> Res {
-    let end = wait_ns.map(|n| sys::mono_ns() + n);
+    let end = step_wait(fd, wait_ns).map(|n| sys::mono_ns() + n);
     loop {
         let mut flags = flags;
         if let Some(end) = end {
@@ -927,6 +927,15 @@ fn linux_state(n: u8) -> Option<model::State> {
 }
 
 /// O_NONBLOCK on or off.
+/// A step's `timeout=` as the wait before its call: none on a non-blocking
+/// descriptor, whose call returns at once as in the simulator (the timeout
+/// bounds a wait that O_NONBLOCK rules out).
+fn step_wait(fd: i32, wait_ns: Option<u64>) -> Option<u64> {
+    // SAFETY: fcntl F_GETFL on the scenario's descriptor.
+    let fl = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    wait_ns.filter(|_| fl < 0 || fl & libc::O_NONBLOCK == 0)
+}
+
 fn nonblocking(fd: i32, on: bool) -> Res {
     // SAFETY: fcntl on the scenario's descriptor.
     let r = unsafe {

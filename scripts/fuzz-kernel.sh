@@ -4,10 +4,11 @@
 # have passed, each round's report in OUT/seed-N.txt and its shrunk
 # counterexamples in OUT/seed-N/; at the end, every difference class with the
 # number of cases that showed it, over all rounds. Rounds keep a killed run's
-# results. Needs root (tcpsim real). Not `nice`d: a run mostly waits (about 3%
-# of one CPU), and its worker processes inherit the niceness, so beside a
-# build their wake-ups come tens of ms late, which the comparison reports as
-# blocking and ordering differences. Set TCPSIM_KERNEL_LOCK to a
+# results. Needs root (tcpsim real). Each kernel run's coordinator, delay
+# line and workers run under SCHED_FIFO (real/src/run.rs, RT_PRIORITY), so a
+# build beside it cannot make their wake-ups late; where real-time scheduling
+# is not permitted tcpsim warns, and the workers would inherit a `nice`, so
+# the script is not `nice`d (a run mostly waits: about 3% of one CPU). Set TCPSIM_KERNEL_LOCK to a
 # lock file that other users of the kernel take too, so that kernel runs never
 # overlap (docs/real-kernel.md, "A differential fuzzer").
 set -eu

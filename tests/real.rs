@@ -299,9 +299,10 @@ fn the_differential_fuzzer_finds_only_known_classes() {
         .as_object()
         .map_or(0, |m| m.values().filter_map(|v| v.as_u64()).sum());
     let flaky = j["flaky"].as_array().map_or(0, |v| v.len() as u64);
+    let disturbed = j["disturbed"].as_array().map_or(0, |v| v.len() as u64);
     let agree = j["agree"].as_u64().unwrap_or(0);
     assert_eq!(
-        agree + differ + unrepro + flaky,
+        agree + differ + unrepro + flaky + disturbed,
         SLICE.1.parse::<u64>().unwrap(),
         "{j}"
     );

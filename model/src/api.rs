@@ -138,7 +138,10 @@ impl Host {
             Call::Accept { .. } => true,
             Call::Write { .. } if done > 0 => return Ok(done),
             Call::Read { timeout, .. } | Call::Write { timeout, .. } => timeout.is_some(),
-            _ => unreachable!("only reads, writes, polls and accepts time out"),
+            // SO_RCVTIMEO only (a peek has no `timeout=`): Linux tcp_recvmsg_locked
+            // takes its timeo from sock_rcvtimeo() with MSG_PEEK as without.
+            Call::Peek { .. } => false,
+            _ => unreachable!("only reads, peeks, writes, polls and accepts time out"),
         };
         let e = match (step_timeout, self.personality.knobs.timeo_error.value) {
             (true, _) | (false, TimeoError::Eagain) => Errno::EAGAIN,
@@ -871,6 +874,7 @@ fn times_out(call: &SysCall, deadline: Option<Instant>, now: Instant) -> bool {
     let kind = matches!(
         call,
         Call::Read { .. }
+            | Call::Peek { .. }
             | Call::Write { .. }
             | Call::Poll { .. }
             | Call::Select { .. }

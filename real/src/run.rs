@@ -18,6 +18,18 @@ const QUIET_NS: u64 = 200_000_000;
 const LEAD_NS: u64 = 50_000_000;
 /// Segments kept in memory (more are counted only).
 const PKTS_MAX: usize = 200_000;
+/// The `SCHED_FIFO` priority of the coordinator (delay line, capture) and
+/// the workers it forks: above every ordinary task, so a build beside the
+/// run cannot delay their wake-ups (on 2 CPUs at load 10 they came 10-30 ms
+/// late), and far below the kernel's own real-time threads (migration,
+/// watchdog at 99). Every one of them blocks in system calls between steps
+/// and segments, and the kernel's real-time throttle
+/// (`sched_rt_runtime_us`, 0.95 s per second by default) leaves ordinary
+/// tasks the rest should one spin.
+const RT_PRIORITY: i32 = 10;
+/// `TCPSIM_REAL_SCHED=other` runs the kernel run under the ordinary
+/// scheduler, as before real-time scheduling (to measure what it buys).
+const SCHED_ENV: &str = "TCPSIM_REAL_SCHED";
 
 /// What `tcpsim real` is asked to do.
 #[derive(Clone, Debug)]
@@ -102,6 +114,8 @@ pub fn execute(
     let scale = opts.time_scale;
     let mut net = build_net(spec, plan, scale)?;
     let mut notes = net.notes.clone();
+    // Held until the run is over; the simulation around it stays ordinary.
+    let _rt = real_time(&mut notes);
     let (rd, wr) = sys::pipe().map_err(|e| RunError::Failed(format!("pipe: {e}")))?;
     sys::set_nonblocking(rd);
     // Orphaned grandchildren (a forked child whose parent exited) come back to us.
@@ -155,6 +169,31 @@ pub fn execute(
         notes,
         labels: opts.labels.clone(),
     })
+}
+
+/// The coordinator (and so the workers it forks) under `SCHED_FIFO`
+/// ([`RT_PRIORITY`]), unless [`SCHED_ENV`] says `other` or the host does not
+/// permit it; the notes say when it runs without.
+fn real_time(notes: &mut Vec<String>) -> Option<sys::RealTime> {
+    let rt = if std::env::var_os(SCHED_ENV).is_some_and(|v| v == "other") {
+        Err(format!("ordinary scheduling ({SCHED_ENV}=other)"))
+    } else {
+        sys::RealTime::enter(RT_PRIORITY)
+            .map_err(|e| format!("real-time scheduling not permitted ({e})"))
+    };
+    rt.map_err(|why| {
+        notes.push(format!(
+            "{why}: beside other work, steps and the delay line may wake late"
+        ))
+    })
+    .ok()
+}
+
+/// Why kernel runs here would go without real-time scheduling, if they would.
+pub fn without_real_time() -> Option<String> {
+    let mut notes = Vec::new();
+    drop(real_time(&mut notes));
+    notes.pop()
 }
 
 /// Virtual ns as real ns under time scale `scale`.
@@ -603,5 +642,31 @@ mod tests {
         );
         assert_eq!(state_name("06"), "TIME-WAIT");
         assert_eq!(state_name("0A"), "LISTEN");
+    }
+
+    /// A run's coordinator takes SCHED_FIFO, what it starts inherits it, and
+    /// it gets its own policy back at the end.
+    #[test]
+    fn kernel_runs_take_real_time_scheduling_and_give_it_back() {
+        // SAFETY: integer-only calls on the calling thread.
+        let policy = || unsafe { libc::sched_getscheduler(0) };
+        if unsafe { libc::geteuid() } != 0 || std::env::var_os(SCHED_ENV).is_some() {
+            println!("skipped: not root, or {SCHED_ENV} set");
+            return;
+        }
+        let before = policy();
+        let mut notes = Vec::new();
+        let rt = real_time(&mut notes);
+        assert!(rt.is_some() && notes.is_empty(), "{notes:?}");
+        assert_eq!(policy(), libc::SCHED_FIFO);
+        let mut param: libc::sched_param = unsafe { std::mem::zeroed() };
+        assert_eq!(unsafe { libc::sched_getparam(0, &mut param) }, 0);
+        assert_eq!(param.sched_priority, RT_PRIORITY);
+        let thread = std::thread::spawn(policy).join().expect("the thread runs");
+        assert_eq!(thread, libc::SCHED_FIFO, "a worker's thread inherits it");
+        drop(rt);
+        assert_eq!(policy(), before);
+        assert_eq!(without_real_time(), None);
+        assert_eq!(policy(), before);
     }
 }

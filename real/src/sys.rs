@@ -571,3 +571,41 @@ impl Drop for FileLock {
         unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
     }
 }
+
+/// The calling thread under `SCHED_FIFO` until dropped, then back under the
+/// policy it had. Processes and threads it starts meanwhile inherit the
+/// policy (sched(7): a child created by fork(2) inherits the scheduling
+/// policy and parameters).
+pub struct RealTime {
+    policy: i32,
+    param: libc::sched_param,
+}
+
+impl RealTime {
+    /// Takes `SCHED_FIFO` at `priority` (1-99); Err when not permitted
+    /// (no CAP_SYS_NICE, an RLIMIT_RTPRIO below it, a cgroup without
+    /// real-time runtime).
+    pub fn enter(priority: i32) -> std::io::Result<RealTime> {
+        // SAFETY: the calling thread's policy; sched_param is plain data.
+        let policy = unsafe { libc::sched_getscheduler(0) };
+        let mut param: libc::sched_param = unsafe { std::mem::zeroed() };
+        if policy < 0 || unsafe { libc::sched_getparam(0, &mut param) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let rt = libc::sched_param {
+            sched_priority: priority,
+        };
+        // SAFETY: a valid sched_param for the calling thread.
+        if unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &rt) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(RealTime { policy, param })
+    }
+}
+
+impl Drop for RealTime {
+    fn drop(&mut self) {
+        // SAFETY: the policy and parameters read in `enter`.
+        unsafe { libc::sched_setscheduler(0, self.policy, &self.param) };
+    }
+}

@@ -426,12 +426,17 @@ impl Worker<'_> {
                 t: self.cx.now(),
             });
             self.cx.note_calling(step);
+            // Another thread may close the descriptor while the call blocks:
+            // a read that then returns is still the connection's.
+            let before = named.sock().and_then(|k| self.slots.get(*k));
             let (r, closed) = self.sys_call(&named);
             let t = self.cx.now();
             // The endpoints of the socket the call made or worked on (kept
             // from before, for a close).
             let slot = named.gives().or(named.sock()).copied();
-            let st = closed.or_else(|| slot.and_then(|k| self.slots.get(k)));
+            let st = closed
+                .or_else(|| slot.and_then(|k| self.slots.get(k)))
+                .or(before);
             self.cx.send(&Rec::Return {
                 proc: p,
                 step,
@@ -701,7 +706,10 @@ impl Worker<'_> {
     }
 
     /// One recv() of at most `max` bytes (EINTR retried); with a step's
-    /// timeout, a poll() for data first, which running out is EAGAIN.
+    /// timeout, a poll() for data first, which running out is EAGAIN, and a
+    /// non-blocking recv() after it: another reader of the socket (a thread)
+    /// may take the data between the two, and a blocking recv() would then
+    /// wait past the timeout, for ever if nothing more comes.
     fn read(&mut self, fd: i32, max: u64, wait_ns: Option<u64>) -> Res {
         self.recv(fd, max, wait_ns, 0)
     }
@@ -716,21 +724,7 @@ impl Worker<'_> {
             own.resize(len, 0u8);
             &mut own[..]
         };
-        if wait_ns.is_some() {
-            match sys::poll_one(fd, libc::POLLIN, wait_ns) {
-                Ok(0) => return Res::Err("EAGAIN".into()),
-                Ok(_) => {}
-                Err(e) => return Res::Err(sys::errno_name(e)),
-            }
-        }
-        loop {
-            // SAFETY: the buffer is valid for its length.
-            let n = unsafe { libc::recv(fd, buf.as_mut_ptr() as *mut libc::c_void, len, flags) };
-            if n < 0 && sys::errno() == libc::EINTR {
-                continue;
-            }
-            return res_of(n);
-        }
+        recv_within(fd, buf, flags, wait_ns)
     }
 
     fn linger(&mut self, fd: i32, linger: Option<u32>) -> Res {
@@ -821,7 +815,7 @@ impl Worker<'_> {
     fn write(&mut self, fd: i32, bytes: u64, wait_ns: Option<u64>, more_flag: i32) -> Res {
         let buf = &self.io[..(bytes.min(IO_BUF_MAX) as usize).min(self.io.len())];
         let mut total = 0u64;
-        let end = wait_ns.map(|n| sys::mono_ns() + n);
+        let end = step_wait(fd, wait_ns).map(|n| sys::mono_ns() + n);
         loop {
             let k = (bytes - total).min(buf.len() as u64) as usize;
             let mut flags = libc::MSG_NOSIGNAL | more_flag;
@@ -851,6 +845,31 @@ impl Worker<'_> {
                 return Res::Ok(total);
             }
         }
+    }
+}
+
+/// recv() into `buf` (EINTR retried); with `wait_ns`, a poll() for data
+/// first, which running out is EAGAIN, then a non-blocking recv(), polling
+/// again when another reader took the data in between (see `Worker::recv`).
+fn recv_within(fd: i32, buf: &mut [u8], flags: i32, wait_ns: Option<u64>) -> Res {
+    let end = step_wait(fd, wait_ns).map(|n| sys::mono_ns() + n);
+    loop {
+        let mut flags = flags;
+        if let Some(end) = end {
+            let left = end.saturating_sub(sys::mono_ns());
+            match sys::poll_one(fd, libc::POLLIN, Some(left)) {
+                Ok(0) => return Res::Err("EAGAIN".into()),
+                Ok(_) => flags |= libc::MSG_DONTWAIT,
+                Err(e) => return Res::Err(sys::errno_name(e)),
+            }
+        }
+        // SAFETY: the buffer is valid for its length.
+        let n = unsafe { libc::recv(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), flags) };
+        let again = end.is_some() && sys::errno() == libc::EAGAIN;
+        if n < 0 && (sys::errno() == libc::EINTR || again) {
+            continue;
+        }
+        return res_of(n);
     }
 }
 
@@ -908,6 +927,15 @@ fn linux_state(n: u8) -> Option<model::State> {
 }
 
 /// O_NONBLOCK on or off.
+/// A step's `timeout=` as the wait before its call: none on a non-blocking
+/// descriptor, whose call returns at once as in the simulator (the timeout
+/// bounds a wait that O_NONBLOCK rules out).
+fn step_wait(fd: i32, wait_ns: Option<u64>) -> Option<u64> {
+    // SAFETY: fcntl F_GETFL on the scenario's descriptor.
+    let fl = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    wait_ns.filter(|_| fl < 0 || fl & libc::O_NONBLOCK == 0)
+}
+
 fn nonblocking(fd: i32, on: bool) -> Res {
     // SAFETY: fcntl on the scenario's descriptor.
     let r = unsafe {
@@ -921,4 +949,42 @@ fn nonblocking(fd: i32, on: bool) -> Res {
         }
     };
     res_of(r as isize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A read with a timeout returns by its timeout even when another reader
+    /// of the socket, blocked first, takes the data that woke its poll
+    /// (fuzz seed 1000 case 21 hung here: poll, then a blocking recv).
+    #[test]
+    fn a_read_with_a_timeout_returns_when_another_reader_takes_the_data() {
+        let mut fds = [0i32; 2];
+        // SAFETY: a two-int array for socketpair.
+        let r = unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, fds.as_mut_ptr()) };
+        assert_eq!(r, 0);
+        let (a, b) = (fds[0], fds[1]);
+        let other = std::thread::spawn(move || recv_within(a, &mut [0u8; 8], 0, None));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(recv_within(a, &mut [0u8; 8], 0, Some(100_000_000)));
+        });
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        sys::write_all(b, b"x");
+        let timed = rx
+            .recv_timeout(std::time::Duration::from_secs(2))
+            .expect("the read with a timeout returned");
+        // Whoever took the byte, the other one gets the next.
+        sys::write_all(b, b"y");
+        let first = other.join().expect("the blocked reader returned");
+        assert!(
+            matches!((&timed, &first), (Res::Ok(1), Res::Ok(1)))
+                || matches!((&timed, &first), (Res::Err(e), Res::Ok(1)) if e == "EAGAIN"),
+            "{timed:?} {first:?}"
+        );
+        sys::close(a);
+        sys::close(b);
+    }
 }

@@ -25,6 +25,8 @@ struct KernelJson<'a> {
     not_reproducible: &'a std::collections::BTreeMap<String, u64>,
     /// Differed once, agreed when run again.
     flaky: &'a [(u64, String)],
+    /// Differed in every run while the host's scheduler disturbed it.
+    disturbed: &'a [(u64, String)],
     failed: &'a [(u64, String)],
     classes: Vec<ClassJson<'a>>,
 }
@@ -51,6 +53,9 @@ pub fn exec(a: &Args) -> ExitCode {
     if let Some(why) = real::plan::missing_privileges() {
         eprintln!("error: agrees-with-kernel: not reproducible here: {why}");
         return ExitCode::from(EXIT_INPUT);
+    }
+    if let Some(why) = real::run::without_real_time() {
+        eprintln!("warning: agrees-with-kernel: {why}");
     }
     let shard = a.shard.unwrap_or_default();
     let cfg = KernelConfig {
@@ -121,7 +126,7 @@ fn summary(a: &Args, r: &KernelResult, secs: f64) -> String {
     format!(
         "fuzz agrees-with-kernel: {} cases (seed {}, shard {}/{}, profile {}) in {secs:.1} s, {:.2} cases/s, \
          {} kernel runs; {} agree, {} differ ({} classes), {} differed once only, \
-         {unrepro} not reproducible, {} failed\n",
+         {} disturbed, {unrepro} not reproducible, {} failed\n",
         r.run,
         a.seed,
         shard.index,
@@ -133,6 +138,7 @@ fn summary(a: &Args, r: &KernelResult, secs: f64) -> String {
         differ(r),
         r.classes.len(),
         r.flaky.len(),
+        r.disturbed.len(),
         r.failed.len(),
     )
 }
@@ -163,6 +169,12 @@ fn text<'a>(r: &KernelResult, dir: &Path, file_of: impl Fn(usize) -> Option<&'a 
     }
     for (i, class) in &r.flaky {
         let _ = writeln!(o, "case {i} differed once, then agreed: {class}");
+    }
+    for (i, class) in &r.disturbed {
+        let _ = writeln!(
+            o,
+            "case {i} differed while the host's scheduler disturbed every run: {class}"
+        );
     }
     for (reason, n) in &r.not_reproducible {
         let _ = writeln!(o, "not reproducible ({n} cases): {reason}");
@@ -195,6 +207,7 @@ fn json<'a>(
         agree: r.agree,
         not_reproducible: &r.not_reproducible,
         flaky: &r.flaky,
+        disturbed: &r.disturbed,
         failed: &r.failed,
         classes: r
             .classes

@@ -239,19 +239,30 @@ fn run_both(s: &Scenario, a: &Args, scale: f64) -> Result<Both, ExitCode> {
 /// disturbed ([`trace::disturbed`]) that differs is run again.
 const DISTURBED_RUNS_MAX: u32 = 3;
 
-/// Runs the scenario and, with `--compare`, compares: a run that differs
-/// while the host's scheduler disturbed it (a step started late or out of
-/// the script's order, a poll woken long after its timeout) did not run the
-/// script, and is run again, up to [`DISTURBED_RUNS_MAX`] runs; the notes say so.
-fn run_compared(
+/// A run compared, after the reruns [`compared_runs`] made.
+pub(crate) struct Compared {
+    pub(crate) both: Both,
+    /// The comparison (None when not asked for).
+    pub(crate) items: Option<Vec<compare::Item>>,
+    /// Every run made differed while the host's scheduler disturbed it.
+    pub(crate) disturbed: bool,
+}
+
+/// Runs the scenario (`run`: one kernel run) and, when `compare`, compares:
+/// a run that differs while the host's scheduler disturbed it (a step
+/// started late or out of the script's order, a poll woken long after its
+/// timeout) did not run the script, and is run again, up to
+/// [`DISTURBED_RUNS_MAX`] runs; the notes say so. `tcpsim real --compare`
+/// and `tcpsim fuzz --property agrees-with-kernel` both take this rule.
+pub(crate) fn compared_runs<E>(
     s: &Scenario,
-    a: &Args,
-    scale: f64,
-) -> Result<(Both, Option<Vec<compare::Item>>), ExitCode> {
+    compare: bool,
+    mut run: impl FnMut() -> Result<Both, E>,
+) -> Result<Compared, E> {
     let mut disturbed = Vec::new();
     loop {
-        let mut both = run_both(s, a, scale)?;
-        let items = a.compare.then(|| comparison(s, &both));
+        let mut both = run()?;
+        let items = compare.then(|| comparison(s, &both));
         let differs = items.as_ref().is_some_and(|i| i.iter().any(|x| !x.agree));
         let late = trace::disturbed(&s.spec, both.run.scale, &both.run.recs).filter(|_| differs);
         let runs = disturbed.len() as u32 + 1;
@@ -279,8 +290,21 @@ fn run_compared(
             )),
         };
         both.kernel.notes.extend(note);
-        return Ok((both, items));
+        return Ok(Compared {
+            both,
+            items,
+            disturbed: late.is_some(),
+        });
     }
+}
+
+/// [`compared_runs`] for `tcpsim real`: Err with the exit code when a run cannot happen.
+fn run_compared(
+    s: &Scenario,
+    a: &Args,
+    scale: f64,
+) -> Result<(Both, Option<Vec<compare::Item>>), ExitCode> {
+    compared_runs(s, a.compare, || run_both(s, a, scale)).map(|c| (c.both, c.items))
 }
 
 pub fn exec(a: &Args) -> ExitCode {

@@ -153,6 +153,26 @@ fn so_rcvtimeo_gives_eagain_on_linux_and_etimedout_on_windows() {
     }
 }
 
+/// A peek waits under SO_RCVTIMEO as a read does (it had a deadline that
+/// never timed it out: the run spun at it until its event budget ran out;
+/// fuzz agrees-with-kernel seed 1003 case 8).
+#[test]
+fn a_peek_with_so_rcvtimeo_times_out() {
+    let mut h = established();
+    h.nonblocking(false);
+    let set = Call::RcvTimeo {
+        sock: h.fd,
+        ns: Duration::from_ms(20),
+    };
+    assert_eq!(h.call(set), Some(Ok(0)));
+    let peek = Call::Peek { sock: h.fd, len: 1 };
+    assert_eq!(h.call(peek), None, "nothing to peek at: blocks");
+    h.advance_ms(19);
+    assert_eq!(done(&mut h), []);
+    h.advance_ms(1);
+    assert_eq!(done(&mut h), [Err(Errno::EAGAIN)], "timed out at 20 ms");
+}
+
 #[test]
 fn a_write_that_times_out_returns_what_it_moved() {
     let mut h = established();

@@ -56,9 +56,9 @@ impl World {
     pub fn copy_from(&mut self, o: &World) {
         #[rustfmt::skip]
         let World {
-            spec, proc_steps, now, queue, next_seq, hosts, host_ahead_ns, apps, net,
-            timer_at, observer, trace, events, ended, out, pid_proc, calling, step_done,
-            raw, raw_sent,
+            spec, proc_steps, now, queue, next_seq, hosts, host_ahead_ns, poll_memo, apps,
+            net, timer_at, observer, trace, events, ended, out, pid_proc, calling,
+            step_done, raw, raw_sent,
         } = o;
         self.spec.clone_from(spec);
         self.proc_steps.clone_from(proc_steps);
@@ -67,6 +67,7 @@ impl World {
         self.next_seq = *next_seq;
         self.hosts.clone_from(hosts);
         self.host_ahead_ns.clone_from(host_ahead_ns);
+        self.poll_memo.clone_from(poll_memo);
         self.apps.clone_from(apps);
         self.net.clone_from(net);
         self.timer_at.clone_from(timer_at);
@@ -291,6 +292,8 @@ impl World {
     fn digest_host(&mut self, h: usize) {
         let shared = Arc::get_mut(&mut self.hosts[h])
             .expect("a host without a digest was changed in this world");
+        // Its instants move: a change (what was asked of it is asked again).
+        shared.changes = shared.changes.wrapping_add(1);
         let host = &mut shared.host;
         let earliest = earliest_instant(host);
         if let Some(t) = earliest {
@@ -319,9 +322,9 @@ impl World {
     pub fn hash_state<H: Hasher>(&self, h: &mut H) {
         #[rustfmt::skip]
         let World {
-            spec: _, proc_steps: _, now, queue, next_seq: _, hosts, host_ahead_ns, apps, net,
-            timer_at, observer, trace: _, events: _, ended: _, out: _, pid_proc: _, calling: _,
-            step_done: _, raw, raw_sent,
+            spec: _, proc_steps: _, now, queue, next_seq: _, hosts, host_ahead_ns, poll_memo: _,
+            apps, net, timer_at, observer, trace: _, events: _, ended: _, out: _, pid_proc: _,
+            calling: _, step_done: _, raw, raw_sent,
         } = self;
         now.hash(h);
         debug_assert!(queue

@@ -153,6 +153,11 @@ pub struct World {
     /// explored; not hashed (a canonical world hashes each host's times
     /// relative to the world's clock).
     pub(crate) host_ahead_ns: SmallVec<[u64; 4]>,
+    /// Per host, its next timer deadline (on its own clock) and its change
+    /// count when that was asked: the event loop asks after every event, and
+    /// again when the timer event comes up, of a host mostly unchanged since.
+    /// Not hashed (derived from the host).
+    pub(crate) poll_memo: SmallVec<[Option<(u64, Option<Instant>)>; 4]>,
     pub(crate) apps: SmallVec<[AppState; 4]>,
     pub(crate) net: Network,
     /// Per host, the earliest timer event in the queue.
@@ -218,6 +223,7 @@ impl World {
         let raw = raw_conns(&spec.hosts);
         let mut w = World {
             host_ahead_ns: smallvec::smallvec![0; hosts.len()],
+            poll_memo: smallvec::smallvec![None; hosts.len()],
             hosts,
             apps: spec
                 .procs
@@ -290,6 +296,12 @@ impl World {
         shared_mut(&mut self.hosts, h)
     }
 
+    /// How many times host `h` was lent to be changed: equal counts, the
+    /// same host (not hashed; counted per run, copied with the world).
+    pub fn host_changes(&self, h: HostId) -> u64 {
+        self.hosts[h as usize].changes
+    }
+
     /// The world's clock as host `h`'s clock reads it.
     #[inline]
     pub(crate) fn host_now(&self, h: HostId) -> Instant {
@@ -303,9 +315,30 @@ impl World {
     /// Host `h`'s next timer deadline on the world's clock.
     #[inline]
     pub(crate) fn poll_at(&self, h: HostId) -> Option<Instant> {
-        let at = self.hosts[h as usize].poll_at()?;
+        self.on_world_clock(h, self.hosts[h as usize].poll_at())
+    }
+
+    /// [`World::poll_at`], asked of the host only if it changed since.
+    #[inline]
+    pub(crate) fn poll_at_memo(&mut self, h: HostId) -> Option<Instant> {
+        let i = h as usize;
+        let changes = self.hosts[i].changes;
+        let at = match self.poll_memo[i] {
+            Some((c, at)) if c == changes => at,
+            _ => {
+                let at = self.hosts[i].poll_at();
+                self.poll_memo[i] = Some((changes, at));
+                at
+            }
+        };
+        self.on_world_clock(h, at)
+    }
+
+    /// An instant of host `h`'s clock on the world's.
+    #[inline]
+    fn on_world_clock(&self, h: HostId, at: Option<Instant>) -> Option<Instant> {
         let ahead = self.host_ahead_ns[h as usize];
-        Some(match at {
+        at.map(|at| match at {
             Instant::MAX => at,
             _ => Instant::from_ns(at.as_ns().wrapping_sub(ahead)),
         })
@@ -437,14 +470,14 @@ impl World {
             };
             let hi = h as usize;
             let current = self.timer_at[hi] == Some(q.at);
-            let due = self.poll_at(h).is_some_and(|d| d <= q.at);
+            let due = self.poll_at_memo(h).is_some_and(|d| d <= q.at);
             if current && due {
                 return Some(q);
             }
             self.queue.pop();
             if current {
                 self.timer_at[hi] = None;
-                if let Some(at) = self.poll_at(h) {
+                if let Some(at) = self.poll_at_memo(h) {
                     self.timer_at[hi] = Some(at);
                     self.push(at, Ev::HostTimer(h));
                 }
@@ -537,7 +570,7 @@ impl World {
         }
         out.clear();
         self.out = out;
-        if let Some(at) = self.poll_at(h) {
+        if let Some(at) = self.poll_at_memo(h) {
             let at = at.max(self.now);
             if self.timer_at[h as usize].is_none_or(|t| at < t) {
                 self.timer_at[h as usize] = Some(at);
@@ -683,6 +716,11 @@ pub struct SharedHost {
     pub(crate) host: Host,
     /// Taken by `canonicalize`, forgotten by every change ([`shared_mut`]).
     pub(crate) digest: Option<HostDigest>,
+    /// How many times the host was lent to be changed ([`shared_mut`]):
+    /// while it stays the same the host is the same, so a check of the
+    /// host after every event (`Invariants`) can skip one no event touched,
+    /// and the event loop need not ask it its next deadline again.
+    pub(crate) changes: u64,
 }
 
 /// The digest of a host's canonical form (`World::canonicalize`).
@@ -697,7 +735,11 @@ pub(crate) struct HostDigest {
 
 impl SharedHost {
     fn new(host: Host) -> Arc<SharedHost> {
-        Arc::new(SharedHost { host, digest: None })
+        Arc::new(SharedHost {
+            host,
+            digest: None,
+            changes: 0,
+        })
     }
 }
 
@@ -707,12 +749,14 @@ impl Clone for SharedHost {
         SharedHost {
             host: self.host.clone(),
             digest: None,
+            changes: self.changes,
         }
     }
 
     fn clone_from(&mut self, o: &SharedHost) {
         self.host.clone_from(&o.host);
         self.digest = None;
+        self.changes = o.changes;
     }
 }
 
@@ -742,6 +786,7 @@ impl PartialEq for SharedHost {
 pub(crate) fn shared_mut(hosts: &mut [Arc<SharedHost>], h: HostId) -> &mut Host {
     let shared = Arc::make_mut(&mut hosts[h as usize]);
     shared.digest = None;
+    shared.changes = shared.changes.wrapping_add(1);
     &mut shared.host
 }
 

@@ -56,8 +56,7 @@ impl World {
     pub fn copy_from(&mut self, o: &World) {
         #[rustfmt::skip]
         let World {
-            spec, proc_steps, now, queue, next_seq, hosts, host_ahead_ns, poll_memo, apps,
-            net, timer_at, observer, trace, events, ended, out, pid_proc, calling,
+            spec, proc_steps, now, queue, next_seq, hosts, clocks, apps, net, timer_at, observer, trace, events, ended, out, pid_proc, calling,
             step_done, raw, raw_sent,
         } = o;
         self.spec.clone_from(spec);
@@ -66,8 +65,7 @@ impl World {
         self.queue.heap.clone_from(&queue.heap);
         self.next_seq = *next_seq;
         self.hosts.clone_from(hosts);
-        self.host_ahead_ns.clone_from(host_ahead_ns);
-        self.poll_memo.clone_from(poll_memo);
+        self.clocks.clone_from(clocks);
         self.apps.clone_from(apps);
         self.net.clone_from(net);
         self.timer_at.clone_from(timer_at);
@@ -239,7 +237,7 @@ impl World {
     /// in when they happen, or in such details, become equal.
     ///
     /// A host is not rewritten: its clock runs ahead of the world's by
-    /// `host_ahead_ns`, which takes the shift, so a host a choice did not
+    /// `HostClock::ahead_ns`, which takes the shift, so a host a choice did not
     /// change stays shared with the state it came from, and keeps its
     /// digest. A host that changed is moved on its own clock so that its
     /// earliest instant is at the epoch (its times relative to one another
@@ -270,8 +268,8 @@ impl World {
             *t = shift(*t);
         }
         let moved_ns = self.now.as_ns().wrapping_sub(EPOCH.as_ns());
-        for ahead in &mut self.host_ahead_ns {
-            *ahead = ahead.wrapping_add(moved_ns);
+        for c in &mut self.clocks {
+            c.ahead_ns = c.ahead_ns.wrapping_add(moved_ns);
         }
         for h in 0..self.hosts.len() {
             if self.hosts[h].digest.is_none() {
@@ -302,7 +300,8 @@ impl World {
                 Instant::MAX => t,
                 _ => Instant::from_ns(t.as_ns().wrapping_add(by_ns)),
             });
-            self.host_ahead_ns[h] = self.host_ahead_ns[h].wrapping_add(by_ns);
+            let c = &mut self.clocks[h];
+            c.ahead_ns = c.ahead_ns.wrapping_add(by_ns);
         }
         let digest = HOST_BYTES.with_borrow_mut(|bytes| {
             bytes.clear();
@@ -322,7 +321,7 @@ impl World {
     pub fn hash_state<H: Hasher>(&self, h: &mut H) {
         #[rustfmt::skip]
         let World {
-            spec: _, proc_steps: _, now, queue, next_seq: _, hosts, host_ahead_ns, poll_memo: _,
+            spec: _, proc_steps: _, now, queue, next_seq: _, hosts, clocks,
             apps, net, timer_at, observer, trace: _, events: _, ended: _, out: _, pid_proc: _,
             calling: _, step_done: _, raw, raw_sent,
         } = self;
@@ -334,14 +333,14 @@ impl World {
         for q in &queue.heap {
             (q.at, q.ev).hash(h);
         }
-        for (host, ahead) in hosts.iter().zip(host_ahead_ns) {
+        for (host, clock) in hosts.iter().zip(clocks) {
             let d = host
                 .digest
                 .expect("hash_state of a canonical world (canonicalize digests its hosts)");
             h.write_u128(d.digest);
             // The host's epoch (its earliest instant) on the world's clock.
             if d.timed {
-                h.write_u64(EPOCH.as_ns().wrapping_sub(*ahead));
+                h.write_u64(EPOCH.as_ns().wrapping_sub(clock.ahead_ns));
             }
         }
         apps.hash(h);

@@ -147,17 +147,8 @@ pub struct World {
     /// changes it ([`World::host_mut`]): the explorer's choices copy only
     /// the host they change.
     pub hosts: SmallVec<[Arc<SharedHost>; 4]>,
-    /// How far each host's clock is ahead of the world's (wrapping): the
-    /// explorer moves the world's clock to its epoch without rewriting every
-    /// host ([`World::canonicalize`]). Zero in every run that is not
-    /// explored; not hashed (a canonical world hashes each host's times
-    /// relative to the world's clock).
-    pub(crate) host_ahead_ns: SmallVec<[u64; 4]>,
-    /// Per host, its next timer deadline (on its own clock) and its change
-    /// count when that was asked: the event loop asks after every event, and
-    /// again when the timer event comes up, of a host mostly unchanged since.
-    /// Not hashed (derived from the host).
-    pub(crate) poll_memo: SmallVec<[Option<(u64, Option<Instant>)>; 4]>,
+    /// Per host, its clock against the world's ([`HostClock`]; not hashed).
+    pub(crate) clocks: SmallVec<[HostClock; 4]>,
     pub(crate) apps: SmallVec<[AppState; 4]>,
     pub(crate) net: Network,
     /// Per host, the earliest timer event in the queue.
@@ -222,8 +213,7 @@ impl World {
         let n_hosts = hosts.len();
         let raw = raw_conns(&spec.hosts);
         let mut w = World {
-            host_ahead_ns: smallvec::smallvec![0; hosts.len()],
-            poll_memo: smallvec::smallvec![None; hosts.len()],
+            clocks: smallvec::smallvec![HostClock::default(); hosts.len()],
             hosts,
             apps: spec
                 .procs
@@ -308,7 +298,7 @@ impl World {
         Instant::from_ns(
             self.now
                 .as_ns()
-                .wrapping_add(self.host_ahead_ns[h as usize]),
+                .wrapping_add(self.clocks[h as usize].ahead_ns),
         )
     }
 
@@ -323,25 +313,22 @@ impl World {
     pub(crate) fn poll_at_memo(&mut self, h: HostId) -> Option<Instant> {
         let i = h as usize;
         let changes = self.hosts[i].changes;
-        let at = match self.poll_memo[i] {
+        let clock = &mut self.clocks[i];
+        let at = match clock.poll_memo {
             Some((c, at)) if c == changes => at,
             _ => {
                 let at = self.hosts[i].poll_at();
-                self.poll_memo[i] = Some((changes, at));
+                clock.poll_memo = Some((changes, at));
                 at
             }
         };
-        self.on_world_clock(h, at)
+        on_world_clock(clock.ahead_ns, at)
     }
 
     /// An instant of host `h`'s clock on the world's.
     #[inline]
     fn on_world_clock(&self, h: HostId, at: Option<Instant>) -> Option<Instant> {
-        let ahead = self.host_ahead_ns[h as usize];
-        at.map(|at| match at {
-            Instant::MAX => at,
-            _ => Instant::from_ns(at.as_ns().wrapping_sub(ahead)),
-        })
+        on_world_clock(self.clocks[h as usize].ahead_ns, at)
     }
 
     pub(crate) fn push(&mut self, at: Instant, ev: Ev) {
@@ -705,6 +692,30 @@ impl World {
         self.hash(&mut h);
         h.finish()
     }
+}
+
+/// A host's clock against the world's.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct HostClock {
+    /// How far the host's clock is ahead of the world's (wrapping): the
+    /// explorer moves the world's clock to its epoch without rewriting every
+    /// host ([`World::canonicalize`]). Zero in every run that is not
+    /// explored; a canonical world hashes each host's times relative to the
+    /// world's clock instead.
+    pub(crate) ahead_ns: u64,
+    /// The host's next timer deadline (on its own clock) and its change
+    /// count when that was asked: the event loop asks after every event, and
+    /// again when the timer event comes up, of a host mostly unchanged since.
+    pub(crate) poll_memo: Option<(u64, Option<Instant>)>,
+}
+
+/// An instant `at` of a clock `ahead_ns` ahead of the world's, on the world's.
+#[inline]
+fn on_world_clock(ahead_ns: u64, at: Option<Instant>) -> Option<Instant> {
+    at.map(|at| match at {
+        Instant::MAX => at,
+        _ => Instant::from_ns(at.as_ns().wrapping_sub(ahead_ns)),
+    })
 }
 
 /// A host as a world holds it: behind an `Arc` shared by the worlds the

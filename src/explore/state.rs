@@ -4,8 +4,9 @@
 //! its clock at one epoch, stale timers gone, report-only tallies forgotten)
 //! plus what the bounds have used up: each side's calls of the menu and the
 //! network's losses, duplications and reorderings. Its digest (128-bit
-//! XXH3 of the world's `Hash` and the budgets, integers little-endian) names
-//! it: two paths that reach the same digest are one state.
+//! XXH3 of `World::hash_state`, each host in it as its own digest, and the
+//! budgets, integers little-endian) names it: two paths that reach the same
+//! digest are one state.
 
 use super::setup::{Bounds, Kind, Setup};
 use model::State;

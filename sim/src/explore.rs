@@ -469,3 +469,70 @@ impl Hasher for Bytes {
         xxhash_rust::xxh3::xxh3_64(&self.0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A canonical world part-way through the small close (without its
+    /// time limit: the epoch is far beyond it, as an exploration's spec is).
+    fn canonical_world() -> World {
+        let mut spec = (*crate::examples::small_close(false)).clone();
+        spec.limits.max_time_ns = Duration::MAX;
+        let mut w = World::new(Arc::new(spec), false);
+        for _ in 0..8 {
+            assert!(w.step());
+        }
+        w.canonicalize();
+        w
+    }
+
+    fn state_bytes(w: &World) -> Vec<u8> {
+        let mut b = Bytes::default();
+        w.hash_state(&mut b);
+        b.0
+    }
+
+    /// A host's clock is its own: the same host moved on its clock by any
+    /// amount, with the world's record of how far ahead it runs moved
+    /// with it, is the same state (the digest sees its times relative to
+    /// the world's clock); moved without that record, it is another.
+    #[test]
+    fn a_state_does_not_depend_on_where_a_host_keeps_its_clock() {
+        let w = canonical_world();
+        let by = |d: u64| {
+            move |t: Instant| match t {
+                Instant::MAX => t,
+                _ => Instant::from_ns(t.as_ns().wrapping_add(d)),
+            }
+        };
+        let d = 123_456_789;
+        let mut same = w.clone();
+        same.host_mut(1).shift_time(&by(d));
+        same.clocks[1].ahead_ns = same.clocks[1].ahead_ns.wrapping_add(d);
+        same.canonicalize();
+        assert_eq!(state_bytes(&same), state_bytes(&w));
+        let mut other = w.clone();
+        other.host_mut(1).shift_time(&by(d));
+        other.canonicalize();
+        assert_ne!(state_bytes(&other), state_bytes(&w));
+    }
+
+    /// A choice copies only the host it changes: the other stays shared
+    /// with the state it was copied from, with its digest.
+    #[test]
+    fn an_event_copies_only_the_host_it_changes() {
+        let w = canonical_world();
+        let mut next = w.clone();
+        let q = next.next_live_event().expect("an event");
+        let Ev::Arrive(seg) = q.ev else {
+            panic!("the small close's 9th event is an arrival: {q:?}")
+        };
+        assert!(next.step());
+        next.canonicalize();
+        let (to, other) = (seg.dst.host as usize, 1 - seg.dst.host as usize);
+        assert!(!Arc::ptr_eq(&w.hosts[to], &next.hosts[to]));
+        assert!(Arc::ptr_eq(&w.hosts[other], &next.hosts[other]));
+        assert!(next.hosts.iter().all(|h| h.digest.is_some()));
+    }
+}

@@ -72,7 +72,7 @@ fn world_after(path: &str, events: usize) -> (World, Invariants) {
 
 /// The server's connected socket (the first one in ESTABLISHED or later).
 fn connected(w: &mut World) -> &mut model::socket::Socket {
-    w.hosts[1]
+    w.host_mut(1)
         .socks
         .iter_mut()
         .flatten()

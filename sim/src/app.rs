@@ -6,7 +6,7 @@
 use crate::raw::RawConn;
 use crate::spec::{Action, At, ProcId, Slot, Slots, Within};
 use crate::trace::What;
-use crate::world::{Ev, World};
+use crate::world::{shared_mut, Ev, World};
 use model::call::{Expansion, Next, Rename};
 use model::Instant;
 use model::{CallResult, Errno, Fd, Fds, Pid, SysCall};
@@ -180,9 +180,9 @@ impl World {
                     call,
                 },
             );
-            let now = self.now;
+            let now = self.host_now(h);
             self.calling = Some(p);
-            self.hosts[h as usize].call(now, pid, call, &mut self.out);
+            shared_mut(&mut self.hosts, h).call(now, pid, call, &mut self.out);
             self.flush(h);
             self.calling = None;
             let Some(r) = self.apps[p as usize].pending_result.take() else {
@@ -228,8 +228,8 @@ impl World {
                 let h = self.host_of(p);
                 let pid = self.apps[p as usize].pid.expect("started");
                 self.record(h, What::Exit { proc: p });
-                let now = self.now;
-                self.hosts[h as usize].exit(now, pid, &mut self.out);
+                let now = self.host_now(h);
+                shared_mut(&mut self.hosts, h).exit(now, pid, &mut self.out);
                 self.flush(h);
                 self.apps[p as usize]
                     .slots
@@ -256,8 +256,8 @@ impl World {
             }
             Action::Tcpdrop { state } => {
                 let h = self.host_of(p);
-                let now = self.now;
-                let dropped = self.hosts[h as usize].drop_time_wait(now, &mut self.out);
+                let now = self.host_now(h);
+                let dropped = shared_mut(&mut self.hosts, h).drop_time_wait(now, &mut self.out);
                 self.flush(h);
                 self.host_step(p, SysCall::Tcpdrop { state }, dropped as u64)
             }
@@ -346,7 +346,7 @@ impl World {
     fn fork(&mut self, p: ProcId, child: ProcId) -> CallResult {
         let h = self.host_of(p);
         let pid = self.apps[p as usize].pid.expect("started");
-        let cpid = self.hosts[h as usize].fork(pid);
+        let cpid = self.host_mut(h).fork(pid);
         let slots = self.apps[self.table_of(p)].slots.clone();
         self.started(child, cpid);
         self.apps[child as usize].slots = slots;

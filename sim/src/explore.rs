@@ -13,7 +13,7 @@
 use crate::app::AppStatus;
 use crate::spec::{ProcId, WorldSpec};
 use crate::trace::What;
-use crate::world::{Ev, Queued, World};
+use crate::world::{Ev, HostDigest, Queued, World};
 use model::{Duration, HostId, Instant, Segment};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -56,9 +56,8 @@ impl World {
     pub fn copy_from(&mut self, o: &World) {
         #[rustfmt::skip]
         let World {
-            spec, proc_steps, now, queue, next_seq, hosts, apps, net, timer_at,
-            observer, trace, events, ended, out, pid_proc, calling, step_done, raw,
-            raw_sent,
+            spec, proc_steps, now, queue, next_seq, hosts, clocks, apps, net, timer_at, observer, trace, events, ended, out, pid_proc, calling,
+            step_done, raw, raw_sent,
         } = o;
         self.spec.clone_from(spec);
         self.proc_steps.clone_from(proc_steps);
@@ -66,6 +65,7 @@ impl World {
         self.queue.heap.clone_from(&queue.heap);
         self.next_seq = *next_seq;
         self.hosts.clone_from(hosts);
+        self.clocks.clone_from(clocks);
         self.apps.clone_from(apps);
         self.net.clone_from(net);
         self.timer_at.clone_from(timer_at);
@@ -225,9 +225,8 @@ impl World {
 
     /// The earliest timer deadline of any host at or after `a`'s arrival.
     pub fn next_timer_behind(&self, a: Arrival) -> Option<Instant> {
-        self.hosts
-            .iter()
-            .filter_map(|h| h.poll_at())
+        (0..self.hosts.len() as HostId)
+            .filter_map(|h| self.poll_at(h))
             .filter(|&t| t >= a.at)
             .min()
     }
@@ -236,6 +235,14 @@ impl World {
     /// every instant with it, timer events the queue no longer needs
     /// removed, and what only reports use forgotten. Two states that differ
     /// in when they happen, or in such details, become equal.
+    ///
+    /// A host is not rewritten: its clock runs ahead of the world's by
+    /// `HostClock::ahead_ns`, which takes the shift, so a host a choice did not
+    /// change stays shared with the state it came from, and keeps its
+    /// digest. A host that changed is moved on its own clock so that its
+    /// earliest instant is at the epoch (its times relative to one another
+    /// are what its digest covers; where that instant is on the world's
+    /// clock is hashed beside it, [`World::hash_state`]), and digested.
     pub fn canonicalize(&mut self) {
         let (now, epoch) = (self.now.as_ns() as i128, EPOCH.as_ns() as i128);
         let shift = |t: Instant| {
@@ -260,8 +267,14 @@ impl World {
         for t in self.timer_at.iter_mut().flatten() {
             *t = shift(*t);
         }
-        for h in &mut self.hosts {
-            h.shift_time(&shift);
+        let moved_ns = self.now.as_ns().wrapping_sub(EPOCH.as_ns());
+        for c in &mut self.clocks {
+            c.ahead_ns = c.ahead_ns.wrapping_add(moved_ns);
+        }
+        for h in 0..self.hosts.len() {
+            if self.hosts[h].digest.is_none() {
+                self.digest_host(h);
+            }
         }
         for p in &mut self.net.partitions {
             p.from_ns = shift(p.from_ns);
@@ -271,15 +284,46 @@ impl World {
         self.now = EPOCH;
     }
 
+    /// Moves host `h` (changed since its last digest, so this world's own)
+    /// on its clock so that its earliest instant is at the epoch, and
+    /// digests it.
+    fn digest_host(&mut self, h: usize) {
+        let shared = Arc::get_mut(&mut self.hosts[h])
+            .expect("a host without a digest was changed in this world");
+        // Its instants move: a change (what was asked of it is asked again).
+        shared.changes = shared.changes.wrapping_add(1);
+        let host = &mut shared.host;
+        let earliest = earliest_instant(host);
+        if let Some(t) = earliest {
+            let by_ns = EPOCH.as_ns().wrapping_sub(t.as_ns());
+            host.shift_time(&|t| match t {
+                Instant::MAX => t,
+                _ => Instant::from_ns(t.as_ns().wrapping_add(by_ns)),
+            });
+            let c = &mut self.clocks[h];
+            c.ahead_ns = c.ahead_ns.wrapping_add(by_ns);
+        }
+        let digest = HOST_BYTES.with_borrow_mut(|bytes| {
+            bytes.clear();
+            host.hash_state(bytes);
+            bytes.xxh3_128()
+        });
+        shared.digest = Some(HostDigest {
+            digest,
+            timed: earliest.is_some(),
+        });
+    }
+
     /// Hashes the state a canonical world is in: what `World`'s `Hash` covers,
-    /// but each host without its fixed configuration and personality, and the
-    /// queue in the order a canonical world keeps it (sorted).
+    /// but each host as its digest (without its fixed configuration and
+    /// personality) and where its earliest instant is on the world's clock,
+    /// and the queue in the order a canonical world keeps it (sorted).
     pub fn hash_state<H: Hasher>(&self, h: &mut H) {
         #[rustfmt::skip]
         let World {
-            spec: _, proc_steps: _, now, queue, next_seq: _, hosts, apps, net, timer_at,
-            observer, trace: _, events: _, ended: _, out: _, pid_proc: _, calling: _,
-            step_done: _, raw, raw_sent,
+            spec: _, proc_steps: _, now, queue, next_seq: _, hosts, clocks,
+            apps, net, timer_at, observer, trace: _, events: _, ended: _, out: _, pid_proc: _,
+            calling: _, step_done: _, raw, raw_sent,
         } = self;
         now.hash(h);
         debug_assert!(queue
@@ -289,8 +333,15 @@ impl World {
         for q in &queue.heap {
             (q.at, q.ev).hash(h);
         }
-        for host in hosts {
-            host.hash_state(h);
+        for (host, clock) in hosts.iter().zip(clocks) {
+            let d = host
+                .digest
+                .expect("hash_state of a canonical world (canonicalize digests its hosts)");
+            h.write_u128(d.digest);
+            // The host's epoch (its earliest instant) on the world's clock.
+            if d.timed {
+                h.write_u64(EPOCH.as_ns().wrapping_sub(clock.ahead_ns));
+            }
         }
         apps.hash(h);
         net.hash(h);
@@ -331,6 +382,17 @@ impl World {
     }
 }
 
+/// The earliest instant host `h` holds (read through `shift_time`, which
+/// names every one), `None` if it holds none.
+fn earliest_instant(h: &mut model::Host) -> Option<Instant> {
+    let earliest = std::cell::Cell::new(Instant::MAX);
+    h.shift_time(&|t| {
+        earliest.set(earliest.get().min(t));
+        t
+    });
+    Some(earliest.get()).filter(|&t| t != Instant::MAX)
+}
+
 /// Appends `step` to a step list shared with the states the explorer copied
 /// this world from: copied once with room for it (`Arc::make_mut` copies to
 /// the exact length, and the push then reallocates the copy).
@@ -343,4 +405,134 @@ fn push_shared(steps: &mut Arc<Vec<u32>>, step: u32) {
     copy.extend_from_slice(steps);
     copy.push(step);
     *steps = Arc::new(copy);
+}
+
+thread_local! {
+    /// The buffer a host's `hash_state` bytes are gathered in, per worker:
+    /// allocated once, not per digest (a close's host hashes to about one KiB).
+    static HOST_BYTES: std::cell::RefCell<Bytes> =
+        std::cell::RefCell::new(Bytes::with_capacity(4 << 10));
+}
+
+/// The bytes a `Hash` writes, integers little-endian (as
+/// `sim::trace::Fnv1a` takes them), so a digest of them names the same
+/// state on every machine. Gathered first and hashed at once: XXH3's
+/// streaming interface costs more than the hashing for writes this small.
+#[derive(Default)]
+pub struct Bytes(Vec<u8>);
+
+impl Bytes {
+    pub fn with_capacity(n: usize) -> Bytes {
+        Bytes(Vec::with_capacity(n))
+    }
+
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    pub fn xxh3_128(&self) -> u128 {
+        xxhash_rust::xxh3::xxh3_128(&self.0)
+    }
+}
+
+// Inline: a state's hash is a few hundred small writes.
+impl Hasher for Bytes {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.extend_from_slice(bytes);
+    }
+    #[inline]
+    fn write_u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+    #[inline]
+    fn write_u16(&mut self, v: u16) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    #[inline]
+    fn write_u32(&mut self, v: u32) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    #[inline]
+    fn write_u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    #[inline]
+    fn write_u128(&mut self, v: u128) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    #[inline]
+    fn write_usize(&mut self, v: usize) {
+        self.0.extend_from_slice(&(v as u64).to_le_bytes());
+    }
+    fn finish(&self) -> u64 {
+        xxhash_rust::xxh3::xxh3_64(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A canonical world part-way through the small close (without its
+    /// time limit: the epoch is far beyond it, as an exploration's spec is).
+    fn canonical_world() -> World {
+        let mut spec = (*crate::examples::small_close(false)).clone();
+        spec.limits.max_time_ns = Duration::MAX;
+        let mut w = World::new(Arc::new(spec), false);
+        for _ in 0..8 {
+            assert!(w.step());
+        }
+        w.canonicalize();
+        w
+    }
+
+    fn state_bytes(w: &World) -> Vec<u8> {
+        let mut b = Bytes::default();
+        w.hash_state(&mut b);
+        b.0
+    }
+
+    /// A host's clock is its own: the same host moved on its clock by any
+    /// amount, with the world's record of how far ahead it runs moved
+    /// with it, is the same state (the digest sees its times relative to
+    /// the world's clock); moved without that record, it is another.
+    #[test]
+    fn a_state_does_not_depend_on_where_a_host_keeps_its_clock() {
+        let w = canonical_world();
+        let by = |d: u64| {
+            move |t: Instant| match t {
+                Instant::MAX => t,
+                _ => Instant::from_ns(t.as_ns().wrapping_add(d)),
+            }
+        };
+        let d = 123_456_789;
+        let mut same = w.clone();
+        same.host_mut(1).shift_time(&by(d));
+        same.clocks[1].ahead_ns = same.clocks[1].ahead_ns.wrapping_add(d);
+        same.canonicalize();
+        assert_eq!(state_bytes(&same), state_bytes(&w));
+        let mut other = w.clone();
+        other.host_mut(1).shift_time(&by(d));
+        other.canonicalize();
+        assert_ne!(state_bytes(&other), state_bytes(&w));
+    }
+
+    /// A choice copies only the host it changes: the other stays shared
+    /// with the state it was copied from, with its digest.
+    #[test]
+    fn an_event_copies_only_the_host_it_changes() {
+        let w = canonical_world();
+        let mut next = w.clone();
+        let q = next.next_live_event().expect("an event");
+        let Ev::Arrive(seg) = q.ev else {
+            panic!("the small close's 9th event is an arrival: {q:?}")
+        };
+        assert!(next.step());
+        next.canonicalize();
+        let (to, other) = (seg.dst.host as usize, 1 - seg.dst.host as usize);
+        assert!(!Arc::ptr_eq(&w.hosts[to], &next.hosts[to]));
+        assert!(Arc::ptr_eq(&w.hosts[other], &next.hosts[other]));
+        assert!(next.hosts.iter().all(|h| h.digest.is_some()));
+    }
 }

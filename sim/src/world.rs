@@ -142,8 +142,13 @@ pub struct World {
     pub now: Instant,
     pub(crate) queue: EventQueue,
     pub(crate) next_seq: u64,
-    /// (A vector: hosts are large, and a world moves by value.)
-    pub hosts: Vec<Host>,
+    /// (Inline pointers: a world moves by value, and its hosts are large.) Each host
+    /// shared with the worlds cloned from this one until one of them
+    /// changes it ([`World::host_mut`]): the explorer's choices copy only
+    /// the host they change.
+    pub hosts: SmallVec<[Arc<SharedHost>; 4]>,
+    /// Per host, its clock against the world's ([`HostClock`]; not hashed).
+    pub(crate) clocks: SmallVec<[HostClock; 4]>,
     pub(crate) apps: SmallVec<[AppState; 4]>,
     pub(crate) net: Network,
     /// Per host, the earliest timer event in the queue.
@@ -174,7 +179,7 @@ impl World {
     /// Builds a world from its spec; `record_trace` keeps every entry.
     pub fn new(spec: Arc<WorldSpec>, record_trace: bool) -> World {
         let hosts_n = spec.hosts.len();
-        let hosts: Vec<Host> = spec
+        let hosts: SmallVec<[Arc<SharedHost>; 4]> = spec
             .hosts
             .iter()
             .enumerate()
@@ -190,7 +195,7 @@ impl World {
                     isn_fixed: h.isn,
                     ephemeral_first: 40_000,
                 };
-                Host::new(cfg, Arc::clone(&h.personality))
+                SharedHost::new(Host::new(cfg, Arc::clone(&h.personality)))
             })
             .collect();
         let mut net = Network::new(hosts.len(), spec.link, SimRng::new(spec.seed, RNG_NETWORK));
@@ -208,6 +213,8 @@ impl World {
         let n_hosts = hosts.len();
         let raw = raw_conns(&spec.hosts);
         let mut w = World {
+            clocks: smallvec::smallvec![HostClock::default(); hosts.len()],
+            hosts,
             apps: spec
                 .procs
                 .iter()
@@ -218,7 +225,6 @@ impl World {
             now: Instant::ZERO,
             queue: EventQueue::with_capacity(QUEUE_START_CAPACITY),
             next_seq: 0,
-            hosts,
             net,
             timer_at: smallvec::smallvec![None; n_hosts],
             observer: Observer::default(),
@@ -249,7 +255,7 @@ impl World {
             let ps = &self.spec.procs[p];
             if ps.forked_from.is_none() && ps.thread_of.is_none() {
                 let host = ps.host as usize;
-                let pid = self.hosts[host].spawn();
+                let pid = self.host_mut(host as HostId).spawn();
                 self.started(p as ProcId, pid);
             }
         }
@@ -259,7 +265,7 @@ impl World {
             if let Some(owner) = ps.thread_of {
                 let host = ps.host as usize;
                 let owner_pid = self.apps[owner as usize].pid.expect("owner started");
-                let pid = self.hosts[host].spawn_thread(owner_pid);
+                let pid = self.host_mut(host as HostId).spawn_thread(owner_pid);
                 self.started(p as ProcId, pid);
             }
         }
@@ -272,6 +278,57 @@ impl World {
 
     pub fn spec(&self) -> &WorldSpec {
         &self.spec
+    }
+
+    /// Host `h`, to change: copied first if another world shares it.
+    #[inline]
+    pub fn host_mut(&mut self, h: HostId) -> &mut Host {
+        shared_mut(&mut self.hosts, h)
+    }
+
+    /// How many times host `h` was lent to be changed: equal counts, the
+    /// same host (not hashed; counted per run, copied with the world).
+    pub fn host_changes(&self, h: HostId) -> u64 {
+        self.hosts[h as usize].changes
+    }
+
+    /// The world's clock as host `h`'s clock reads it.
+    #[inline]
+    pub(crate) fn host_now(&self, h: HostId) -> Instant {
+        Instant::from_ns(
+            self.now
+                .as_ns()
+                .wrapping_add(self.clocks[h as usize].ahead_ns),
+        )
+    }
+
+    /// Host `h`'s next timer deadline on the world's clock.
+    #[inline]
+    pub(crate) fn poll_at(&self, h: HostId) -> Option<Instant> {
+        self.on_world_clock(h, self.hosts[h as usize].poll_at())
+    }
+
+    /// [`World::poll_at`], asked of the host only if it changed since.
+    #[inline]
+    pub(crate) fn poll_at_memo(&mut self, h: HostId) -> Option<Instant> {
+        let i = h as usize;
+        let changes = self.hosts[i].changes;
+        let clock = &mut self.clocks[i];
+        let at = match clock.poll_memo {
+            Some((c, at)) if c == changes => at,
+            _ => {
+                let at = self.hosts[i].poll_at();
+                clock.poll_memo = Some((changes, at));
+                at
+            }
+        };
+        on_world_clock(clock.ahead_ns, at)
+    }
+
+    /// An instant of host `h`'s clock on the world's.
+    #[inline]
+    fn on_world_clock(&self, h: HostId, at: Option<Instant>) -> Option<Instant> {
+        on_world_clock(self.clocks[h as usize].ahead_ns, at)
     }
 
     pub(crate) fn push(&mut self, at: Instant, ev: Ev) {
@@ -373,15 +430,15 @@ impl World {
                     conn.receive(&seg);
                     return true;
                 }
-                let now = self.now;
-                self.hosts[h as usize].on_segment(now, &seg, &mut self.out);
+                let now = self.host_now(h);
+                shared_mut(&mut self.hosts, h).on_segment(now, &seg, &mut self.out);
                 self.flush(h);
             }
             Ev::HostTimer(h) => {
                 if self.timer_at[h as usize] == Some(self.now) {
                     self.timer_at[h as usize] = None;
-                    let now = self.now;
-                    self.hosts[h as usize].on_timers(now, &mut self.out);
+                    let now = self.host_now(h);
+                    shared_mut(&mut self.hosts, h).on_timers(now, &mut self.out);
                     self.flush(h);
                 }
             }
@@ -400,14 +457,14 @@ impl World {
             };
             let hi = h as usize;
             let current = self.timer_at[hi] == Some(q.at);
-            let due = self.hosts[hi].poll_at().is_some_and(|d| d <= q.at);
+            let due = self.poll_at_memo(h).is_some_and(|d| d <= q.at);
             if current && due {
                 return Some(q);
             }
             self.queue.pop();
             if current {
                 self.timer_at[hi] = None;
-                if let Some(at) = self.hosts[hi].poll_at() {
+                if let Some(at) = self.poll_at_memo(h) {
                     self.timer_at[hi] = Some(at);
                     self.push(at, Ev::HostTimer(h));
                 }
@@ -500,7 +557,7 @@ impl World {
         }
         out.clear();
         self.out = out;
-        if let Some(at) = self.hosts[h as usize].poll_at() {
+        if let Some(at) = self.poll_at_memo(h) {
             let at = at.max(self.now);
             if self.timer_at[h as usize].is_none_or(|t| at < t) {
                 self.timer_at[h as usize] = Some(at);
@@ -635,6 +692,113 @@ impl World {
         self.hash(&mut h);
         h.finish()
     }
+}
+
+/// A host's clock against the world's.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct HostClock {
+    /// How far the host's clock is ahead of the world's (wrapping): the
+    /// explorer moves the world's clock to its epoch without rewriting every
+    /// host ([`World::canonicalize`]). Zero in every run that is not
+    /// explored; a canonical world hashes each host's times relative to the
+    /// world's clock instead.
+    pub(crate) ahead_ns: u64,
+    /// The host's next timer deadline (on its own clock) and its change
+    /// count when that was asked: the event loop asks after every event, and
+    /// again when the timer event comes up, of a host mostly unchanged since.
+    pub(crate) poll_memo: Option<(u64, Option<Instant>)>,
+}
+
+/// An instant `at` of a clock `ahead_ns` ahead of the world's, on the world's.
+#[inline]
+fn on_world_clock(ahead_ns: u64, at: Option<Instant>) -> Option<Instant> {
+    at.map(|at| match at {
+        Instant::MAX => at,
+        _ => Instant::from_ns(at.as_ns().wrapping_sub(ahead_ns)),
+    })
+}
+
+/// A host as a world holds it: behind an `Arc` shared by the worlds the
+/// explorer copies from one another, with the digest of its canonical form
+/// once the explorer has taken it (`World::canonicalize`). Hashed and
+/// compared as the host alone.
+#[derive(Debug)]
+pub struct SharedHost {
+    pub(crate) host: Host,
+    /// Taken by `canonicalize`, forgotten by every change ([`shared_mut`]).
+    pub(crate) digest: Option<HostDigest>,
+    /// How many times the host was lent to be changed ([`shared_mut`]):
+    /// while it stays the same the host is the same, so a check of the
+    /// host after every event (`Invariants`) can skip one no event touched,
+    /// and the event loop need not ask it its next deadline again.
+    pub(crate) changes: u64,
+}
+
+/// The digest of a host's canonical form (`World::canonicalize`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct HostDigest {
+    /// XXH3-128 of the host's `hash_state` bytes, its earliest instant
+    /// moved to the epoch.
+    pub(crate) digest: u128,
+    /// Whether the host holds any instant (else no earliest one to place).
+    pub(crate) timed: bool,
+}
+
+impl SharedHost {
+    fn new(host: Host) -> Arc<SharedHost> {
+        Arc::new(SharedHost {
+            host,
+            digest: None,
+            changes: 0,
+        })
+    }
+}
+
+impl Clone for SharedHost {
+    /// A copy is made to be changed: it keeps no digest.
+    fn clone(&self) -> SharedHost {
+        SharedHost {
+            host: self.host.clone(),
+            digest: None,
+            changes: self.changes,
+        }
+    }
+
+    fn clone_from(&mut self, o: &SharedHost) {
+        self.host.clone_from(&o.host);
+        self.digest = None;
+        self.changes = o.changes;
+    }
+}
+
+impl std::ops::Deref for SharedHost {
+    type Target = Host;
+    fn deref(&self) -> &Host {
+        &self.host
+    }
+}
+
+impl Hash for SharedHost {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.host.hash(h);
+    }
+}
+
+impl PartialEq for SharedHost {
+    fn eq(&self, o: &SharedHost) -> bool {
+        self.host == o.host
+    }
+}
+
+/// Host `h` of `hosts`, to change: copied first if another world shares
+/// it, and its digest forgotten. (A function of the field, not of the
+/// world, so the world's output buffer can be lent beside it.)
+#[inline]
+pub(crate) fn shared_mut(hosts: &mut [Arc<SharedHost>], h: HostId) -> &mut Host {
+    let shared = Arc::make_mut(&mut hosts[h as usize]);
+    shared.digest = None;
+    shared.changes = shared.changes.wrapping_add(1);
+    &mut shared.host
 }
 
 /// The panic of `step`'s time check, out of line: the check runs for every

@@ -4,15 +4,17 @@
 //! its clock at one epoch, stale timers gone, report-only tallies forgotten)
 //! plus what the bounds have used up: each side's calls of the menu and the
 //! network's losses, duplications and reorderings. Its digest (128-bit
-//! XXH3 of the world's `Hash` and the budgets, integers little-endian) names
-//! it: two paths that reach the same digest are one state.
+//! XXH3 of `World::hash_state`, each host in it as its own digest, and the
+//! budgets, integers little-endian) names it: two paths that reach the same
+//! digest are one state.
 
 use super::setup::{Bounds, Kind, Setup};
 use model::State;
 use serde::{Deserialize, Serialize};
 use sim::app::AppStatus;
+use sim::explore::Bytes;
 use sim::World;
-use std::hash::{Hash, Hasher};
+use std::hash::Hash;
 
 /// The most calls of the menu a side may make (`--max-calls`).
 pub const MAX_CALLS: usize = 16;
@@ -106,69 +108,41 @@ pub struct Rules {
     pub ordered: bool,
 }
 
-/// A 128-bit XXH3 digest through `Hash`, integers as little-endian bytes
-/// (as `sim::trace::Fnv1a` does), so a digest names the same state on every
-/// machine. The bytes are gathered first and hashed at once (XXH3's
-/// streaming interface costs more than the hashing for writes this small).
-#[derive(Default)]
-pub struct Digest(Vec<u8>);
+/// A 128-bit XXH3 digest of a state's `Hash` bytes and its budgets
+/// ([`sim::explore::Bytes`]: integers little-endian), so a digest names the
+/// same state on every machine. Each host enters as the digest of its
+/// canonical form, taken once per change ([`World::canonicalize`]).
+pub struct Digest;
 
-/// A state's bytes, rounded up (a close's two hosts hash to a few KiB).
-const DIGEST_BUF_BYTES: usize = 16 << 10;
+/// A state's bytes without its hosts', rounded up.
+const DIGEST_BUF_BYTES: usize = 4 << 10;
 
 impl Digest {
     /// The digest of a state, through `buf`'s bytes (reused: no allocation
     /// once it has grown to a state's size).
-    pub fn of_with(n: &Node, buf: &mut Digest) -> u128 {
-        buf.0.clear();
+    pub fn of_with(n: &Node, buf: &mut Bytes) -> u128 {
+        buf.clear();
         n.world.hash_state(buf);
         n.used.hash(buf);
-        xxhash_rust::xxh3::xxh3_128(&buf.0)
+        buf.xxh3_128()
     }
 
     /// An empty buffer already as large as a state's bytes usually are:
     /// hashing into it does not grow it step by step.
-    pub fn with_capacity() -> Digest {
-        Digest(Vec::with_capacity(DIGEST_BUF_BYTES))
+    pub fn with_capacity() -> Bytes {
+        Bytes::with_capacity(DIGEST_BUF_BYTES)
     }
 
     pub fn of(n: &Node) -> u128 {
-        Digest::of_with(n, &mut Digest::default())
+        Digest::of_with(n, &mut Bytes::default())
     }
 
     /// The digest of a path (shard assignment).
     pub fn of_path(pair: &[String; 2], path: &[Choice]) -> u128 {
-        let mut d = Digest::default();
+        let mut d = Bytes::default();
         pair.hash(&mut d);
         path.hash(&mut d);
-        xxhash_rust::xxh3::xxh3_128(&d.0)
-    }
-}
-
-impl Hasher for Digest {
-    fn write(&mut self, bytes: &[u8]) {
-        self.0.extend_from_slice(bytes);
-    }
-    fn write_u8(&mut self, v: u8) {
-        self.0.push(v);
-    }
-    fn write_u16(&mut self, v: u16) {
-        self.0.extend_from_slice(&v.to_le_bytes());
-    }
-    fn write_u32(&mut self, v: u32) {
-        self.0.extend_from_slice(&v.to_le_bytes());
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0.extend_from_slice(&v.to_le_bytes());
-    }
-    fn write_u128(&mut self, v: u128) {
-        self.0.extend_from_slice(&v.to_le_bytes());
-    }
-    fn write_usize(&mut self, v: usize) {
-        self.0.extend_from_slice(&(v as u64).to_le_bytes());
-    }
-    fn finish(&self) -> u64 {
-        xxhash_rust::xxh3::xxh3_64(&self.0)
+        d.xxh3_128()
     }
 }
 

@@ -67,6 +67,7 @@ fn explored(c: &mut Criterion) {
             check: None,
             max_states: states,
             shard: Shard::default(),
+            reduce: true,
         };
         let ex = explore(&setup, &cfg, &|_| {}).expect("explores");
         assert_eq!(ex.digests.len() as u64, states, "the bound is reached");

@@ -10,7 +10,7 @@
 //! insertion number), as a scripted delay would give it. So the path the
 //! explorer takes is what `tcpsim run` replays.
 
-use crate::app::AppStatus;
+use crate::app::{AppState, AppStatus};
 use crate::spec::{ProcId, WorldSpec};
 use crate::trace::What;
 use crate::world::{Ev, HostDigest, Queued, World};
@@ -319,6 +319,13 @@ impl World {
     /// personality) and where its earliest instant is on the world's clock,
     /// and the queue in the order a canonical world keeps it (sorted).
     pub fn hash_state<H: Hasher>(&self, h: &mut H) {
+        self.hash_state_as(h, false);
+    }
+
+    /// [`World::hash_state`]; with `forget_dead`, without what no future
+    /// of the world reads (each process as [`World::hash_live_app`] has it),
+    /// so that states differing only there are one.
+    pub fn hash_state_as<H: Hasher>(&self, h: &mut H, forget_dead: bool) {
         #[rustfmt::skip]
         let World {
             spec: _, proc_steps: _, now, queue, next_seq: _, hosts, clocks,
@@ -343,7 +350,13 @@ impl World {
                 h.write_u64(EPOCH.as_ns().wrapping_sub(clock.ahead_ns));
             }
         }
-        apps.hash(h);
+        if forget_dead {
+            for p in 0..apps.len() {
+                self.hash_live_app(p, h);
+            }
+        } else {
+            apps.hash(h);
+        }
         net.hash(h);
         timer_at.hash(h);
         observer.hash(h);
@@ -352,6 +365,46 @@ impl World {
             raw.hash(h);
             // Times are not canonical: what was sent to a raw host, not when.
             raw_sent.iter().for_each(|(_, seg)| seg.hash(h));
+        }
+    }
+
+    /// Hashes process `p` without what its future never reads:
+    /// - its position in its step list unless it is running a step (ready
+    ///   or blocked): a process that is done or has exited is at the end of
+    ///   its list (an explorer's call appends to it), so its position says
+    ///   only how many calls it made, which the explorer's budgets record
+    ///   (and forget once the side can make no more, `Rules::forget_spent`);
+    /// - when its current step started, unless it is running a step with a
+    ///   `blocked=` expectation (`check_step`, the only reader; a step that
+    ///   starts sets it anew). The instant is hashed as it is kept.
+    fn hash_live_app<H: Hasher>(&self, p: usize, h: &mut H) {
+        let AppState {
+            pid,
+            status,
+            pc,
+            expansion,
+            slots,
+            blocked,
+            pending_result,
+            started,
+            waits_for,
+        } = &self.apps[p];
+        (
+            pid,
+            status,
+            expansion,
+            slots,
+            blocked,
+            pending_result,
+            waits_for,
+        )
+            .hash(h);
+        if matches!(status, AppStatus::Ready | AppStatus::Blocked) {
+            pc.hash(h);
+            let step = self.proc_steps[p].get(*pc as usize);
+            if step.is_none_or(|&s| self.spec.steps[s as usize].blocked.is_some()) {
+                started.hash(h);
+            }
         }
     }
 

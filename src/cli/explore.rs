@@ -93,6 +93,11 @@ pub struct Args {
     /// Write the result with every state's digest, for `tcpsim explore merge`.
     #[arg(long, value_name = "FILE")]
     pub save: Option<PathBuf>,
+    /// Keep apart states that differ only in what no future of them reads
+    /// (a done process's position, a spent side's calls): the state counts
+    /// of before the reduction, the same classes.
+    #[arg(long)]
+    pub no_reduction: bool,
     /// Worker threads (default: one per core).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -172,9 +177,13 @@ fn bounds(a: &Args) -> Result<Bounds, String> {
 }
 
 /// The bounds as one line (the report's, compared by merges).
-fn bounds_line(b: &Bounds, check: Option<Property>) -> String {
+fn bounds_line(b: &Bounds, check: Option<Property>, reduce: bool) -> String {
     let labels: Vec<&str> = b.items.iter().map(|i| i.label.as_str()).collect();
-    let check = check.map_or(String::new(), |p| format!("; check {p}"));
+    let mut check = check.map_or(String::new(), |p| format!("; check {p}"));
+    if !reduce {
+        // Its states are other states: shards merge only with their like.
+        check.push_str("; no reduction");
+    }
     format!(
         "calls {}; at most {} per side ({} writes of {} bytes); {} losses, {} duplicates, {} reorders{check}",
         labels.join(", "),
@@ -216,11 +225,12 @@ pub fn exec(a: &Args) -> ExitCode {
         check: a.check,
         max_states: a.max_states.max(1),
         shard: a.shard.unwrap_or_default(),
+        reduce: !a.no_reduction,
     };
     let mut report = Report {
         format: report::FORMAT,
         scenario: file.display().to_string(),
-        bounds: bounds_line(&cfg.bounds, cfg.check),
+        bounds: bounds_line(&cfg.bounds, cfg.check, cfg.reduce),
         shard: a.shard.map(|s| [s.index, s.count]),
         pairs: Vec::new(),
     };

@@ -238,9 +238,14 @@ pub fn case_of(setup: &Setup, n: &Node) -> Case {
     }
 }
 
-/// Whether the property needs each side's calls in order.
-pub fn rules_for(p: Option<Property>) -> Rules {
+/// Whether the property needs each side's calls in order (or at all:
+/// a property may read a side's calls, so under `--check` they are kept),
+/// and whether the explorer merges states that differ in nothing any
+/// future reads (`reduce`, off with `--no-reduction`).
+pub fn rules_for(p: Option<Property>, reduce: bool) -> Rules {
     Rules {
         ordered: p == Some(Property::GracefulCloseIsClean),
+        forget_dead: reduce,
+        forget_spent: reduce && p.is_none(),
     }
 }

@@ -141,7 +141,7 @@ fn witness_report(
     expect: Option<&Class>,
 ) -> Result<WitnessReport, String> {
     let name = file.trim_end_matches(".toml");
-    let w = witness(setup, rules_for(cfg.check), &path, name, what)?;
+    let w = witness(setup, rules_for(cfg.check, cfg.reduce), &path, name, what)?;
     let replays = match expect {
         Some(c) => w.replayed == *c,
         None => matches!(w.replayed_outcome.as_str(), "time-limit" | "event-budget"),

@@ -8,7 +8,7 @@
 
 use super::class::{violation, Class};
 use super::setup::{Bounds, Setup};
-use super::state::{apply, choices, tcp_pair, Choice, Digest, Node, Rules, Used};
+use super::state::{apply, choices, settle, tcp_pair, Choice, Digest, Node, Rules, Used};
 use crate::fuzz::check::Property;
 use crate::fuzz::search::Shard;
 use indexmap::{IndexMap, IndexSet};
@@ -37,6 +37,9 @@ pub struct Config {
     /// `--max-states`: the most distinct states kept.
     pub max_states: u64,
     pub shard: Shard,
+    /// Merge states that differ only in what no future reads
+    /// (`Rules::forget_dead`, `Rules::forget_spent`); `--no-reduction` turns it off.
+    pub reduce: bool,
 }
 
 /// A state as the graph keeps it (its world is dropped once expanded).
@@ -136,7 +139,7 @@ fn expand(
     for (i, &c) in cs.iter().enumerate() {
         let from = base.as_ref().expect("kept until the last choice");
         if cfg.check == Some(Property::Deterministic) && found.is_none() {
-            found = nondeterministic(setup, rules, from, c);
+            found = nondeterministic(setup, &cfg.bounds, rules, from, c);
         }
         // The last choice takes the state itself: one clone fewer per state.
         let mut n = match (i == last, spare.take()) {
@@ -148,8 +151,8 @@ fn expand(
             (false, None) => from.clone(),
         };
         apply(setup, rules, &mut n, c);
-        n.world.canonicalize();
-        let d = Digest::of_with(&n, &mut buf);
+        settle(&cfg.bounds, rules, &mut n);
+        let d = Digest::of_with(&n, rules, &mut buf);
         if !full && !seen.contains(&d) {
             succs.push((c, Some(n), d));
         } else {
@@ -165,12 +168,18 @@ fn expand(
 }
 
 /// Whether taking `c` from `n` twice gives two states (`deterministic`).
-fn nondeterministic(setup: &Setup, rules: Rules, n: &Node, c: Choice) -> Option<String> {
+fn nondeterministic(
+    setup: &Setup,
+    b: &Bounds,
+    rules: Rules,
+    n: &Node,
+    c: Choice,
+) -> Option<String> {
     let twice = [0, 1].map(|_| {
         let mut m = n.clone();
         apply(setup, rules, &mut m, c);
-        m.world.canonicalize();
-        Digest::of(&m)
+        settle(b, rules, &mut m);
+        Digest::of(&m, rules)
     });
     (twice[0] != twice[1])
         .then(|| format!("taking the choice {c:?} twice from one state gave two states"))
@@ -182,12 +191,12 @@ pub fn explore(
     cfg: &Config,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Explored, String> {
-    let rules = super::class::rules_for(cfg.check);
+    let rules = super::class::rules_for(cfg.check, cfg.reduce);
     let mut start = Node {
         world: Box::new(start_world(setup, false)?),
         used: Used::NONE,
     };
-    start.world.canonicalize();
+    settle(&cfg.bounds, rules, &mut start);
     let mut ex = Explored {
         graph: DiGraph::default(),
         digests: IndexSet::default(),
@@ -197,7 +206,7 @@ pub fn explore(
         bound_hit: false,
         split_depth: None,
     };
-    ex.digests.insert(Digest::of(&start));
+    ex.digests.insert(Digest::of(&start, rules));
     let root = ex.graph.add_node(NodeInfo {
         depth: 0,
         parent: None,

@@ -73,7 +73,9 @@ impl Used {
         reorders: 0,
     };
 
-    /// The calls side `s` has made, in order (or sorted).
+    /// The calls side `s` has made, in order (or sorted); under
+    /// `Rules::forget_spent`, a side that can call no more has a record of
+    /// [`SPENT`] instead, read by nothing.
     pub fn calls(&self, s: usize) -> &[u8] {
         &self.calls[s][..self.ncalls[s] as usize]
     }
@@ -106,7 +108,18 @@ pub struct Rules {
     /// it, `graceful-close-is-clean`); otherwise the same calls in another
     /// order with the same world are one state.
     pub ordered: bool,
+    /// Leave out of a state's digest what no future of it reads (a
+    /// process's position once it is done, when a call started if no
+    /// `blocked=` reads it: [`sim::World::hash_state_as`]). Off with
+    /// `--no-reduction`, which keeps the explorer's states as they were.
+    pub forget_dead: bool,
+    /// Forget the calls of a side that can make no more (it made its last,
+    /// or `--max-calls`): nothing but a property (`--check`) reads them.
+    pub forget_spent: bool,
 }
+
+/// What a spent side's calls are recorded as ([`settle`]).
+const SPENT: u8 = u8::MAX;
 
 /// A 128-bit XXH3 digest of a state's `Hash` bytes and its budgets
 /// ([`sim::explore::Bytes`]: integers little-endian), so a digest names the
@@ -120,9 +133,9 @@ const DIGEST_BUF_BYTES: usize = 4 << 10;
 impl Digest {
     /// The digest of a state, through `buf`'s bytes (reused: no allocation
     /// once it has grown to a state's size).
-    pub fn of_with(n: &Node, buf: &mut Bytes) -> u128 {
+    pub fn of_with(n: &Node, rules: Rules, buf: &mut Bytes) -> u128 {
         buf.clear();
-        n.world.hash_state(buf);
+        n.world.hash_state_as(buf, rules.forget_dead);
         n.used.hash(buf);
         buf.xxh3_128()
     }
@@ -133,8 +146,8 @@ impl Digest {
         Bytes::with_capacity(DIGEST_BUF_BYTES)
     }
 
-    pub fn of(n: &Node) -> u128 {
-        Digest::of_with(n, &mut Bytes::default())
+    pub fn of(n: &Node, rules: Rules) -> u128 {
+        Digest::of_with(n, rules, &mut Bytes::default())
     }
 
     /// The digest of a path (shard assignment).
@@ -151,10 +164,37 @@ pub fn tcp_pair(w: &World) -> [State; 2] {
     [w.tcp_state(0), w.tcp_state(1)]
 }
 
+/// Whether side `s` can make no more calls: it made its last (close,
+/// exit) or `--max-calls` of them.
+fn spent(b: &Bounds, used: &Used, s: usize) -> bool {
+    used.ncalls[s] >= b.max_calls
+        || used
+            .calls(s)
+            .iter()
+            .any(|&i| i == SPENT || b.items[i as usize].kind == Kind::Ends)
+}
+
+/// Puts a state reached by [`apply`] into its canonical form: the world's
+/// ([`World::canonicalize`]) and, under `rules.forget_spent`, each spent
+/// side's calls as one record, so that the histories of a side that can
+/// call no more are one state when the world is the same.
+pub fn settle(b: &Bounds, rules: Rules, n: &mut Node) {
+    n.world.canonicalize();
+    if !rules.forget_spent {
+        return;
+    }
+    for s in 0..2 {
+        if spent(b, &n.used, s) {
+            n.used.calls[s] = [SPENT; MAX_CALLS];
+            n.used.ncalls[s] = b.max_calls;
+        }
+    }
+}
+
 /// Whether side `s` may make call `item` now, as far as the bounds go.
 fn may_call(b: &Bounds, used: &Used, s: usize, item: usize) -> bool {
     let kind = |i: u8| b.items[i as usize].kind;
-    if used.ncalls[s] >= b.max_calls || used.count(s, |i| kind(i) == Kind::Ends) > 0 {
+    if spent(b, used, s) {
         return false;
     }
     match b.items[item].kind {

@@ -11,6 +11,20 @@ use std::path::Path;
 
 const START: &str = "scenarios/explore-close.toml";
 
+/// One close or write each, and one of each of the network's faults.
+const FAULTS: [&str; 10] = [
+    "--calls",
+    "close,write",
+    "--max-calls",
+    "1",
+    "--losses",
+    "1",
+    "--dups",
+    "1",
+    "--reorders",
+    "1",
+];
+
 /// Each class's one-line text, in the report's order.
 fn class_texts(report: &Value) -> Vec<String> {
     report["pairs"][0]["classes"]
@@ -55,16 +69,7 @@ fn one_close_each_ends_in_the_six_classes_worked_out_by_hand() {
 /// final states) `tcpsim run` confirms.
 #[test]
 fn every_witness_replays_with_tcpsim_run() {
-    let network = [
-        "--calls",
-        "close,write",
-        "--max-calls",
-        "1",
-        "--losses",
-        "1",
-    ];
-    let network = [&network[..], &["--dups", "1", "--reorders", "1"]].concat();
-    for (extra, at_least) in [(&["--max-calls", "2"][..], 40), (&network[..], 15)] {
+    for (extra, at_least) in [(&["--max-calls", "2"][..], 40), (&FAULTS[..], 15)] {
         witnesses_replay(extra, at_least);
     }
 }
@@ -272,22 +277,10 @@ fn outcomes(report: &Value) -> (Vec<(String, u64)>, Vec<String>) {
 /// where a side can finish its calls by different histories.
 #[test]
 fn the_reduction_keeps_every_class_and_its_shortest_witness() {
+    let faults = [&FAULTS[..], &["--personalities", "linux,freebsd"]].concat();
     let explorations: [&[&str]; 4] = [
         &[],
-        &[
-            "--calls",
-            "close,write",
-            "--max-calls",
-            "1",
-            "--losses",
-            "1",
-            "--dups",
-            "1",
-            "--reorders",
-            "1",
-            "--personalities",
-            "linux,freebsd",
-        ],
+        &faults,
         &[
             "--calls",
             "close,shutdown-wr,linger0,nonblocking,exit",

@@ -571,6 +571,33 @@ mod tests {
         assert_ne!(state_bytes(&other), state_bytes(&w));
     }
 
+    fn forgetting_bytes(w: &World) -> Vec<u8> {
+        let mut b = Bytes::default();
+        w.hash_state_as(&mut b, true);
+        b.0
+    }
+
+    /// With `forget_dead`, a process's position counts only while it runs
+    /// a step (blocked in one here): once it is done, two worlds that differ
+    /// only there are one state; without, they are two.
+    #[test]
+    fn a_done_process_keeps_no_position() {
+        let mut w = canonical_world();
+        let moved = |w: &World, p: usize| {
+            let mut o = w.clone();
+            o.apps[p].pc += 1;
+            o
+        };
+        let blocked = (0..w.apps.len()).find(|&p| w.status(p as ProcId) == AppStatus::Blocked);
+        let p = blocked.expect("a process blocked part-way through the small close");
+        assert_ne!(forgetting_bytes(&moved(&w, p)), forgetting_bytes(&w));
+        while w.step() {}
+        w.canonicalize();
+        assert!(w.apps.iter().all(|a| a.status == AppStatus::Done));
+        assert_eq!(forgetting_bytes(&moved(&w, 0)), forgetting_bytes(&w));
+        assert_ne!(state_bytes(&moved(&w, 0)), state_bytes(&w));
+    }
+
     /// A choice copies only the host it changes: the other stays shared
     /// with the state it was copied from, with its digest.
     #[test]

@@ -320,6 +320,7 @@ impl Host {
         first: bool,
         out: &mut Output,
     ) -> Step {
+        let nonblocking = starts_nonblocking(self.sock(sid), first);
         match call {
             Call::Socket { .. }
             | Call::Fork { .. }
@@ -332,11 +333,11 @@ impl Host {
             }
             Call::Bind { port, .. } => Step::Done(self.bind(sid, port)),
             Call::Listen { backlog, .. } => Step::Done(self.listen(now, sid, backlog, out)),
-            Call::Accept { .. } => self.accept(pid, sid),
+            Call::Accept { .. } => self.accept(pid, sid, nonblocking),
             Call::Connect { to, .. } => self.connect(now, sid, to.into(), first, out),
             Call::Write { bytes, more, .. } => {
                 self.sock_mut(sid).more = more;
-                let step = self.write(now, pid, sid, bytes, done, out);
+                let step = self.write(now, pid, sid, bytes, done, nonblocking, out);
                 self.sock_mut(sid).more = false;
                 step
             }
@@ -344,12 +345,12 @@ impl Host {
                 let ReadLen::Bytes(max) = len else {
                     unreachable!("read to EOF is expanded")
                 };
-                self.read(now, pid, sid, max, out)
+                self.read(now, pid, sid, max, nonblocking, out)
             }
             Call::Shutdown { how, .. } => Step::Done(self.shutdown(now, sid, how, out)),
             Call::Close { sock: fd } if first => self.close(now, pid, fd, sid, false, out),
             Call::Close { .. } => self.linger_wait(now, sid, out),
-            Call::Peek { len, .. } => self.peek(sid, len),
+            Call::Peek { len, .. } => self.peek(sid, len, nonblocking),
             Call::Linger { .. }
             | Call::Nonblocking { .. }
             | Call::Keepalive { .. }
@@ -399,17 +400,29 @@ impl Host {
                 s.keepalive = on;
                 s.touch_keepalive(&ctx);
             }
+            // Linux __sock_set_rcvbuf / __sock_set_sndbuf: max(val * 2,
+            // SOCK_MIN_RCVBUF / SOCK_MIN_SNDBUF), `setsockopt_buf_min_bytes`.
             Call::RcvBuf { bytes, .. } => {
-                let factor = self.personality.knobs.rcvbuf_setsockopt_factor.value;
+                let k = &self.personality.knobs;
+                let (factor, min) = (
+                    k.rcvbuf_setsockopt_factor.value,
+                    k.setsockopt_buf_min_bytes.value,
+                );
                 let s = self.sock_mut(sid);
-                s.set_rcv_buf(bytes.saturating_mul(factor));
+                s.set_rcv_buf(bytes.saturating_mul(factor).max(min));
                 s.rcv_buf_locked = true;
             }
             Call::SndBuf { bytes, .. } => {
-                let factor = self.personality.knobs.sndbuf_setsockopt_factor.value;
+                let k = &self.personality.knobs;
+                let factor = k.sndbuf_setsockopt_factor.value;
+                let opt = bytes
+                    .saturating_mul(factor)
+                    .max(k.setsockopt_buf_min_bytes.value.saturating_mul(2));
                 let s = self.sock_mut(sid);
-                s.snd_buf = bytes;
-                s.snd_buf_opt = bytes.saturating_mul(factor);
+                // The payload write() may queue: the kernel's buffer less its
+                // skb overhead, which the factor stands for.
+                s.snd_buf = bytes.max(opt / factor.max(1));
+                s.snd_buf_opt = opt;
                 s.snd_buf_locked = true;
             }
             // Zero turns the timeout off (socket(7), setsockopt(2)).
@@ -546,7 +559,7 @@ impl Host {
         Ok(0)
     }
 
-    fn accept(&mut self, pid: Pid, sid: SockId) -> Step {
+    fn accept(&mut self, pid: Pid, sid: SockId, nonblocking: bool) -> Step {
         let s = self.sock(sid);
         let Some(l) = s.listener.as_ref() else {
             return Step::Done(Err(Errno::EINVAL));
@@ -564,7 +577,7 @@ impl Host {
             self.sock_mut(child).parent = None;
             return Step::Done(Ok(self.new_fd(pid, child) as u64));
         }
-        if s.nonblocking {
+        if nonblocking {
             return Step::Done(Err(Errno::EAGAIN));
         }
         Step::Block {
@@ -674,6 +687,7 @@ impl Host {
         Err(s.fail_connect(Errno::ECONNREFUSED))
     }
 
+    /// write() by `pid` on `sid`: `done` octets already moved by this call.
     fn write(
         &mut self,
         now: Instant,
@@ -681,11 +695,13 @@ impl Host {
         sid: SockId,
         bytes: u64,
         done: u64,
+        nonblocking: bool,
         out: &mut Output,
     ) -> Step {
         let p = Arc::clone(&self.personality);
         let s = self.sock_mut(sid);
-        if let Some(step) = write_refused(s, p.knobs.write_after_rst.value, done) {
+        let mode = p.knobs.write_after_rst.value;
+        if let Some(step) = write_refused(s, mode, done, nonblocking) {
             return step;
         }
         let whole = p.knobs.snd_buf_whole_segments.value;
@@ -709,10 +725,19 @@ impl Host {
             };
             s.output(&mut ctx);
         }
-        write_step(s.nonblocking, bytes, done + take)
+        write_step(nonblocking, bytes, done + take)
     }
 
-    fn read(&mut self, now: Instant, pid: Pid, sid: SockId, max: u64, out: &mut Output) -> Step {
+    /// read() of up to `max` octets, `nonblocking` as the call started.
+    fn read(
+        &mut self,
+        now: Instant,
+        pid: Pid,
+        sid: SockId,
+        max: u64,
+        nonblocking: bool,
+        out: &mut Output,
+    ) -> Step {
         let p = Arc::clone(&self.personality);
         let s = self.sock_mut(sid);
         if s.state == State::Listen {
@@ -741,12 +766,12 @@ impl Host {
             }
             return Step::Done(Ok(n));
         }
-        self.read_nothing(sid)
+        self.read_nothing(sid, nonblocking)
     }
 
     /// recv(MSG_PEEK): the unread bytes stay unread, so neither the window
     /// nor the trace's reads change; without data, as read().
-    fn peek(&mut self, sid: SockId, max: u64) -> Step {
+    fn peek(&mut self, sid: SockId, max: u64, nonblocking: bool) -> Step {
         let s = self.sock(sid);
         if s.state == State::Listen {
             return Step::Done(Err(Errno::ENOTCONN));
@@ -754,11 +779,11 @@ impl Host {
         if s.tcb.unread > 0 && max > 0 {
             return Step::Done(Ok(s.tcb.unread.min(max)));
         }
-        self.read_nothing(sid)
+        self.read_nothing(sid, nonblocking)
     }
 
     /// What a read finds with no data to hand over: EOF, an error, or a wait.
-    fn read_nothing(&mut self, sid: SockId) -> Step {
+    fn read_nothing(&mut self, sid: SockId, nonblocking: bool) -> Step {
         let p = Arc::clone(&self.personality);
         let s = self.sock_mut(sid);
         if s.rst_received() && p.knobs.read_after_rst.value == ReadAfterRst::ErrorAlways {
@@ -781,7 +806,7 @@ impl Host {
         }
         if s.state == State::Closed {
             Step::Done(Err(Errno::ENOTCONN))
-        } else if s.nonblocking {
+        } else if nonblocking {
             Step::Done(Err(Errno::EAGAIN))
         } else {
             Step::Block {
@@ -869,6 +894,18 @@ fn watched(call: &SysCall) -> Option<(Fd, PollAlso<Fds>)> {
     }
 }
 
+/// Whether a call runs non-blocking: fixed when it starts, as the kernel
+/// fixes it (net/socket.c sock_read_iter / __sys_recvfrom take MSG_DONTWAIT
+/// from the file's O_NONBLOCK at the call; tcp_recvmsg_locked and
+/// tcp_sendmsg_locked compute their wait once, sock_rcvtimeo / sock_sndtimeo
+/// (sk, nonblock); inet_csk_accept too). A retry of a blocked call (`first`
+/// false) started blocking, so O_NONBLOCK set meanwhile by another thread
+/// does not end its wait (fuzz seed 1000 case 45, 1001/33: the kernel's
+/// reader went on waiting).
+fn starts_nonblocking(s: &Socket, first: bool) -> bool {
+    first && s.nonblocking
+}
+
 /// Whether a blocked read, write, poll or accept has waited as long as it may.
 fn times_out(call: &SysCall, deadline: Option<Instant>, now: Instant) -> bool {
     let kind = matches!(
@@ -886,7 +923,12 @@ fn times_out(call: &SysCall, deadline: Option<Instant>, now: Instant) -> bool {
 /// Whether a write() would fail now (what `write_error` tests, without consuming).
 /// Why a write() moves no data now: the step it ends with (an error, a count
 /// already moved, or blocking until the handshake is over); `None` if it may.
-fn write_refused(s: &mut crate::socket::Socket, mode: WriteAfterRst, done: u64) -> Option<Step> {
+fn write_refused(
+    s: &mut crate::socket::Socket,
+    mode: WriteAfterRst,
+    done: u64,
+    nonblocking: bool,
+) -> Option<Step> {
     if done > 0 && write_fails(s) {
         // A blocked write that moved some data returns its count; the error
         // stays pending for the next call (Linux sk_stream_error is reached
@@ -898,7 +940,7 @@ fn write_refused(s: &mut crate::socket::Socket, mode: WriteAfterRst, done: u64) 
     }
     match s.state {
         State::Established | State::CloseWait => None,
-        State::SynSent | State::SynReceived => Some(if s.nonblocking {
+        State::SynSent | State::SynReceived => Some(if nonblocking {
             Step::Done(Err(Errno::EAGAIN))
         } else {
             Step::Block {

@@ -183,6 +183,7 @@ impl World {
         );
         let reason = "scripted drop";
         self.record(a.seg.src.host, What::Drop { seg: a.seg, reason });
+        self.arrival_taken(a.seg.dst.host, a.at);
     }
 
     /// The arriving segment `a` arrives twice, back to back (its copy
@@ -208,6 +209,7 @@ impl World {
             "the next event is the arrival"
         );
         self.queue.push(Queued { at, ..q });
+        self.arrival_taken(a.seg.dst.host, a.at);
     }
 
     /// When the next segment to the same host as `a` arrives, after it.

@@ -1806,7 +1806,11 @@ fn test_knob_buf_mss_roundup() {
 #[test]
 fn test_knob_sndbuf_setsockopt_factor() {
     let set_then_read = |factor| {
-        let mut h = closed_with(set("sndbuf_setsockopt_factor", factor));
+        let knobs = [
+            ("sndbuf_setsockopt_factor", factor),
+            ("setsockopt_buf_min_bytes", "0"),
+        ];
+        let mut h = closed_with(linux_with(&knobs));
         let fd = h.fd;
         h.call(Call::SndBuf {
             sock: fd,

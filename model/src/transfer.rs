@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 impl Host {
     /// write() by `pid` on `sid`: `done` octets already moved by this call.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn write(
         &mut self,
         now: Instant,

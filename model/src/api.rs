@@ -57,7 +57,7 @@ impl Host {
     /// no call blocked on their host: they return here without the loop.
     #[inline]
     pub fn wake_blocked(&mut self, now: Instant, out: &mut Output) {
-        if self.procs.iter().any(|p| p.blocked.is_some()) {
+        if self.has_blocked() {
             self.retry_blocked(now, out);
         }
     }

@@ -226,6 +226,7 @@ impl Host {
     }
 
     /// Whether any process is blocked in a call.
+    #[inline]
     pub fn has_blocked(&self) -> bool {
         self.procs.iter().any(|p| p.blocked.is_some())
     }

@@ -767,3 +767,24 @@ fn test_established_blocked_write_keeps_blocking_when_another_thread_sets_o_nonb
     h.send(ACK, 1, 1 + acked as u32);
     assert_eq!(call_done(&mut h), [], "still blocked, no short count");
 }
+
+#[test]
+fn test_established_blocked_read_takes_every_segment_of_one_instant() {
+    // The kernel's reader runs after the softirq queued the burst, and
+    // tcp_recvmsg_locked copies every queued skb up to the read's length
+    // (fuzz seed 1000 case 7; scenarios/kernel/cork-burst-read.toml).
+    let mut h = established();
+    h.nonblocking(false);
+    assert_eq!(h.read(10_000), None);
+    let seg = |h: &H, seq| Segment {
+        len: 1448,
+        ..h.peer(ACK, seq, 1)
+    };
+    let (first, second) = (seg(&h, 1), seg(&h, 1449));
+    h.host
+        .on_segment_of_instant(h.now, &first, false, &mut h.out);
+    assert_eq!(call_done(&mut h), [], "more arrives at this instant");
+    h.host
+        .on_segment_of_instant(h.now, &second, true, &mut h.out);
+    assert_eq!(call_done(&mut h), [(h.pid, Ok(2896))]);
+}

@@ -39,6 +39,7 @@ const UNEXPORTABLE: &[(&str, &str, &str)] = &[
     ("loopback-read-opens-window", "server", "MTU 65536"),
     ("fork-parent-close", "server", "runs 2 processes"),
     ("thread-after-exit", "server", "runs 2 processes"),
+    ("thread-nonblock-blocked-read", "client", "runs 2 processes"),
     ("fork-parent-shutdown", "server", "runs 2 processes"),
     (
         "linger-nonblocking-slow-reader",

@@ -11,13 +11,12 @@ use crate::call::{poll_bits, Call, Fds, How, PollAlso, ReadLen};
 use crate::errno::{CallResult, Errno};
 use crate::event::{Conn, DiscardCause, Event, Output, Pid, RstCause};
 use crate::host::{Fd, Host, FD_FIRST};
-use crate::personality::{
-    ReadAfterRst, ReadAfterShutRd, ReuseAddrBind, ShutRdUnread, TimeoError, WriteAfterRst,
-};
+use crate::personality::{ReuseAddrBind, ShutRdUnread, TimeoError};
 use crate::query;
 use crate::segment::Addr;
-use crate::socket::{CloseTimer, Ctx, Listener, SockId, Socket};
+use crate::socket::{Ctx, Listener, SockId, Socket};
 use crate::state::{Rule, State};
+use crate::transfer::starts_nonblocking;
 use crate::Instant;
 use std::sync::Arc;
 
@@ -58,7 +57,7 @@ impl Host {
     /// no call blocked on their host: they return here without the loop.
     #[inline]
     pub fn wake_blocked(&mut self, now: Instant, out: &mut Output) {
-        if self.procs.iter().any(|p| p.blocked.is_some()) {
+        if self.has_blocked() {
             self.retry_blocked(now, out);
         }
     }
@@ -320,6 +319,7 @@ impl Host {
         first: bool,
         out: &mut Output,
     ) -> Step {
+        let nonblocking = starts_nonblocking(self.sock(sid), first);
         match call {
             Call::Socket { .. }
             | Call::Fork { .. }
@@ -332,11 +332,11 @@ impl Host {
             }
             Call::Bind { port, .. } => Step::Done(self.bind(sid, port)),
             Call::Listen { backlog, .. } => Step::Done(self.listen(now, sid, backlog, out)),
-            Call::Accept { .. } => self.accept(pid, sid),
+            Call::Accept { .. } => self.accept(pid, sid, nonblocking),
             Call::Connect { to, .. } => self.connect(now, sid, to.into(), first, out),
             Call::Write { bytes, more, .. } => {
                 self.sock_mut(sid).more = more;
-                let step = self.write(now, pid, sid, bytes, done, out);
+                let step = self.write(now, pid, sid, bytes, done, nonblocking, out);
                 self.sock_mut(sid).more = false;
                 step
             }
@@ -344,12 +344,12 @@ impl Host {
                 let ReadLen::Bytes(max) = len else {
                     unreachable!("read to EOF is expanded")
                 };
-                self.read(now, pid, sid, max, out)
+                self.read(now, pid, sid, max, nonblocking, out)
             }
             Call::Shutdown { how, .. } => Step::Done(self.shutdown(now, sid, how, out)),
             Call::Close { sock: fd } if first => self.close(now, pid, fd, sid, false, out),
             Call::Close { .. } => self.linger_wait(now, sid, out),
-            Call::Peek { len, .. } => self.peek(sid, len),
+            Call::Peek { len, .. } => self.peek(sid, len, nonblocking),
             Call::Linger { .. }
             | Call::Nonblocking { .. }
             | Call::Keepalive { .. }
@@ -399,17 +399,29 @@ impl Host {
                 s.keepalive = on;
                 s.touch_keepalive(&ctx);
             }
+            // Linux __sock_set_rcvbuf / __sock_set_sndbuf: max(val * 2,
+            // SOCK_MIN_RCVBUF / SOCK_MIN_SNDBUF), `setsockopt_buf_min_bytes`.
             Call::RcvBuf { bytes, .. } => {
-                let factor = self.personality.knobs.rcvbuf_setsockopt_factor.value;
+                let k = &self.personality.knobs;
+                let (factor, min) = (
+                    k.rcvbuf_setsockopt_factor.value,
+                    k.setsockopt_buf_min_bytes.value,
+                );
                 let s = self.sock_mut(sid);
-                s.set_rcv_buf(bytes.saturating_mul(factor));
+                s.set_rcv_buf(bytes.saturating_mul(factor).max(min));
                 s.rcv_buf_locked = true;
             }
             Call::SndBuf { bytes, .. } => {
-                let factor = self.personality.knobs.sndbuf_setsockopt_factor.value;
+                let k = &self.personality.knobs;
+                let factor = k.sndbuf_setsockopt_factor.value;
+                let opt = bytes
+                    .saturating_mul(factor)
+                    .max(k.setsockopt_buf_min_bytes.value.saturating_mul(2));
                 let s = self.sock_mut(sid);
-                s.snd_buf = bytes;
-                s.snd_buf_opt = bytes.saturating_mul(factor);
+                // The payload write() may queue: the kernel's buffer less its
+                // skb overhead, which the factor stands for.
+                s.snd_buf = bytes.max(opt / factor.max(1));
+                s.snd_buf_opt = opt;
                 s.snd_buf_locked = true;
             }
             // Zero turns the timeout off (socket(7), setsockopt(2)).
@@ -468,7 +480,7 @@ impl Host {
         }
     }
 
-    fn ephemeral_port(&mut self) -> u16 {
+    pub(crate) fn ephemeral_port(&mut self) -> u16 {
         for _ in 0..u16::MAX {
             let port = self.next_ephemeral;
             self.next_ephemeral = self
@@ -482,7 +494,7 @@ impl Host {
         panic!("no ephemeral port left");
     }
 
-    fn bind(&mut self, sid: SockId, port: u16) -> CallResult {
+    pub(crate) fn bind(&mut self, sid: SockId, port: u16) -> CallResult {
         if self.sock(sid).bound {
             return Err(Errno::EINVAL);
         }
@@ -546,7 +558,7 @@ impl Host {
         Ok(0)
     }
 
-    fn accept(&mut self, pid: Pid, sid: SockId) -> Step {
+    fn accept(&mut self, pid: Pid, sid: SockId, nonblocking: bool) -> Step {
         let s = self.sock(sid);
         let Some(l) = s.listener.as_ref() else {
             return Step::Done(Err(Errno::EINVAL));
@@ -564,230 +576,12 @@ impl Host {
             self.sock_mut(child).parent = None;
             return Step::Done(Ok(self.new_fd(pid, child) as u64));
         }
-        if s.nonblocking {
+        if nonblocking {
             return Step::Done(Err(Errno::EAGAIN));
         }
         Step::Block {
             done: 0,
             deadline: None,
-        }
-    }
-
-    fn connect(
-        &mut self,
-        now: Instant,
-        sid: SockId,
-        to: Addr,
-        first: bool,
-        out: &mut Output,
-    ) -> Step {
-        if !first {
-            return self.connect_wait(sid);
-        }
-        if let Err(e) = self.connect_allowed(sid) {
-            return Step::Done(Err(e));
-        }
-        self.start_handshake(now, sid, to, out);
-        if self.sock(sid).nonblocking {
-            return Step::Done(Err(Errno::EINPROGRESS));
-        }
-        Step::Block {
-            done: 0,
-            deadline: None,
-        }
-    }
-
-    /// A blocked connect() retried: still waiting for the handshake, or its result.
-    fn connect_wait(&mut self, sid: SockId) -> Step {
-        match self.sock(sid).state {
-            State::SynSent | State::SynReceived => Step::Block {
-                done: 0,
-                deadline: None,
-            },
-            State::Closed
-            | State::Listen
-            | State::Established
-            | State::FinWait1
-            | State::FinWait2
-            | State::CloseWait
-            | State::Closing
-            | State::LastAck
-            | State::TimeWait => Step::Done(self.connect_result(sid)),
-        }
-    }
-
-    /// Whether connect() may start a handshake on this socket, or its error.
-    fn connect_allowed(&mut self, sid: SockId) -> Result<(), Errno> {
-        let s = self.sock(sid);
-        match s.state {
-            State::Closed if !s.connected && !s.was_reset() => Ok(()),
-            State::Closed if !s.connected => {
-                // A handshake that failed: report its error, and the socket is
-                // fresh again (Linux __inet_stream_connect → sock_error, tcp_disconnect).
-                Err(self.sock_mut(sid).fail_connect(Errno::ECONNABORTED))
-            }
-            State::SynSent | State::SynReceived => Err(Errno::EALREADY),
-            State::Closed
-            | State::Listen
-            | State::Established
-            | State::FinWait1
-            | State::FinWait2
-            | State::CloseWait
-            | State::Closing
-            | State::LastAck
-            | State::TimeWait => Err(Errno::EISCONN),
-        }
-    }
-
-    /// Binds an ephemeral port if need be and sends the SYN (SYN-SENT).
-    fn start_handshake(&mut self, now: Instant, sid: SockId, to: Addr, out: &mut Output) {
-        if !self.sock(sid).bound {
-            let port = self.ephemeral_port();
-            self.bind(sid, port).expect("ephemeral port is free");
-        }
-        let local = self.sock(sid).local;
-        let iss = self.next_isn(local, to);
-        let personality = Arc::clone(&self.personality);
-        let k = &personality.knobs;
-        let mut ctx = Ctx { p: k, now, out };
-        let s = self.sock_mut(sid);
-        s.remote = to;
-        s.init_tcb(iss, k, k.rto_initial_ms.value.duration());
-        s.tcb.ts_ok = k.tcp_timestamps.value;
-        s.tcb.ws_ok = k.tcp_window_scaling.value;
-        if k.connect_timeout_s.value.0 > 0 {
-            let at = now + k.connect_timeout_s.value.duration();
-            s.tcb.close_timer = Some((at, CloseTimer::Connect));
-        }
-        s.set_state(&mut ctx, State::SynSent, Rule::AppConnect);
-        s.send_syn(&mut ctx);
-    }
-
-    /// A blocking connect() once the handshake is over. On failure the socket
-    /// is fresh again, as Linux `tcp_disconnect` leaves it: later reads give
-    /// ENOTCONN and connect() may be called again (docs/sources.md#linux-obs-connect-refused).
-    fn connect_result(&mut self, sid: SockId) -> CallResult {
-        let s = self.sock_mut(sid);
-        if s.connected {
-            return s.so_error.take().map_or(Ok(0), Err);
-        }
-        Err(s.fail_connect(Errno::ECONNREFUSED))
-    }
-
-    fn write(
-        &mut self,
-        now: Instant,
-        pid: Pid,
-        sid: SockId,
-        bytes: u64,
-        done: u64,
-        out: &mut Output,
-    ) -> Step {
-        let p = Arc::clone(&self.personality);
-        let s = self.sock_mut(sid);
-        if let Some(step) = write_refused(s, p.knobs.write_after_rst.value, done) {
-            return step;
-        }
-        let whole = p.knobs.snd_buf_whole_segments.value;
-        let take = s.snd_room(whole).min(bytes - done);
-        if take > 0 {
-            let over = if whole { s.tcb.mss.max(1) as u64 } else { 0 };
-            s.tcb.written += take;
-            assert!(
-                s.snd_queued() < s.snd_buf as u64 + over.max(1),
-                "send buffer overfilled"
-            );
-            out.events.push(Event::AppWrote {
-                conn: s.conn(),
-                pid,
-                bytes: take,
-            });
-            let mut ctx = Ctx {
-                p: &p.knobs,
-                now,
-                out,
-            };
-            s.output(&mut ctx);
-        }
-        write_step(s.nonblocking, bytes, done + take)
-    }
-
-    fn read(&mut self, now: Instant, pid: Pid, sid: SockId, max: u64, out: &mut Output) -> Step {
-        let p = Arc::clone(&self.personality);
-        let s = self.sock_mut(sid);
-        if s.state == State::Listen {
-            return Step::Done(Err(Errno::ENOTCONN));
-        }
-        if s.tcb.unread > 0 && max > 0 {
-            let n = s.tcb.unread.min(max);
-            let wnd_before = s.rcv_wnd();
-            s.tcb.unread -= n;
-            s.rcv_space_adjust(&p.knobs, now, n);
-            out.events.push(Event::AppRead {
-                conn: s.conn(),
-                pid,
-                bytes: n,
-            });
-            if s.state.synchronized()
-                && s.read_opens_window(p.knobs.rcv_wnd_update.value, wnd_before)
-            {
-                s.tcb.ack_now = true;
-                let mut ctx = Ctx {
-                    p: &p.knobs,
-                    now,
-                    out,
-                };
-                s.output(&mut ctx);
-            }
-            return Step::Done(Ok(n));
-        }
-        self.read_nothing(sid)
-    }
-
-    /// recv(MSG_PEEK): the unread bytes stay unread, so neither the window
-    /// nor the trace's reads change; without data, as read().
-    fn peek(&mut self, sid: SockId, max: u64) -> Step {
-        let s = self.sock(sid);
-        if s.state == State::Listen {
-            return Step::Done(Err(Errno::ENOTCONN));
-        }
-        if s.tcb.unread > 0 && max > 0 {
-            return Step::Done(Ok(s.tcb.unread.min(max)));
-        }
-        self.read_nothing(sid)
-    }
-
-    /// What a read finds with no data to hand over: EOF, an error, or a wait.
-    fn read_nothing(&mut self, sid: SockId) -> Step {
-        let p = Arc::clone(&self.personality);
-        let s = self.sock_mut(sid);
-        if s.rst_received() && p.knobs.read_after_rst.value == ReadAfterRst::ErrorAlways {
-            return Step::Done(Err(Errno::ECONNRESET));
-        }
-        if s.tcb.fin_rcvd {
-            return Step::Done(Ok(0));
-        }
-        if let Some(e) = s.so_error.take() {
-            return Step::Done(Err(e));
-        }
-        if s.shut_rd {
-            return Step::Done(match p.knobs.read_after_shut_rd.value {
-                ReadAfterShutRd::Eof => Ok(0),
-                ReadAfterShutRd::Eshutdown => Err(Errno::ESHUTDOWN),
-            });
-        }
-        if s.was_reset() {
-            return Step::Done(Ok(0));
-        }
-        if s.state == State::Closed {
-            Step::Done(Err(Errno::ENOTCONN))
-        } else if s.nonblocking {
-            Step::Done(Err(Errno::EAGAIN))
-        } else {
-            Step::Block {
-                done: 0,
-                deadline: None,
-            }
         }
     }
 
@@ -883,42 +677,6 @@ fn times_out(call: &SysCall, deadline: Option<Instant>, now: Instant) -> bool {
     kind && deadline.is_some_and(|d| now >= d)
 }
 
-/// Whether a write() would fail now (what `write_error` tests, without consuming).
-/// Why a write() moves no data now: the step it ends with (an error, a count
-/// already moved, or blocking until the handshake is over); `None` if it may.
-fn write_refused(s: &mut crate::socket::Socket, mode: WriteAfterRst, done: u64) -> Option<Step> {
-    if done > 0 && write_fails(s) {
-        // A blocked write that moved some data returns its count; the error
-        // stays pending for the next call (Linux sk_stream_error is reached
-        // only when nothing was copied).
-        return Some(Step::Done(Ok(done)));
-    }
-    if let Some(err) = write_error(s, mode) {
-        return Some(Step::Done(Err(err)));
-    }
-    match s.state {
-        State::Established | State::CloseWait => None,
-        State::SynSent | State::SynReceived => Some(if s.nonblocking {
-            Step::Done(Err(Errno::EAGAIN))
-        } else {
-            Step::Block {
-                done,
-                deadline: None,
-            }
-        }),
-        // Never connected (Linux sk_stream_wait_connect: EPIPE), or a listener;
-        // past our FIN, shut_wr already gave EPIPE above.
-        State::Closed
-        | State::Listen
-        | State::FinWait1
-        | State::FinWait2
-        | State::Closing
-        | State::LastAck
-        | State::TimeWait => Some(Step::Done(Err(Errno::EPIPE))),
-    }
-}
-
-/// A write() that has moved `done` of its `bytes`: finished, short (non-blocking), or blocked.
 /// Whether `holder`, bound to the port, keeps a socket with SO_REUSEADDR
 /// `reuse` from binding it. A listener, or a bound socket not yet connected,
 /// always does; a connection (TIME-WAIT included) gives way per `rule`.
@@ -930,51 +688,6 @@ fn holds_port(rule: ReuseAddrBind, reuse: bool, holder: &Socket) -> bool {
             ReuseAddrBind::Both => !(reuse && holder.reuse_addr),
             ReuseAddrBind::New => !reuse,
         }
-}
-
-fn write_step(nonblocking: bool, bytes: u64, done: u64) -> Step {
-    if done == bytes {
-        Step::Done(Ok(done))
-    } else if nonblocking {
-        Step::Done(if done > 0 {
-            Ok(done)
-        } else {
-            Err(Errno::EAGAIN)
-        })
-    } else {
-        Step::Block {
-            done,
-            deadline: None,
-        }
-    }
-}
-
-fn write_fails(s: &crate::socket::Socket) -> bool {
-    s.rst_received() || s.was_reset() || s.shut_wr || s.so_error.is_some()
-}
-
-/// The error a write() gets before any data moves, if one.
-fn write_error(s: &mut crate::socket::Socket, mode: WriteAfterRst) -> Option<Errno> {
-    if s.rst_received() || (s.was_reset() && s.so_error.is_some()) {
-        return Some(match mode {
-            WriteAfterRst::ErrorThenEpipe => s.so_error.take().unwrap_or(Errno::EPIPE),
-            WriteAfterRst::Epipe => Errno::EPIPE,
-            WriteAfterRst::ResetThenShutdown if !s.write_error_reported => {
-                s.write_error_reported = true;
-                s.so_error = None;
-                Errno::ECONNRESET
-            }
-            WriteAfterRst::ResetThenShutdown => Errno::ESHUTDOWN,
-            WriteAfterRst::Reset => Errno::ECONNRESET,
-        });
-    }
-    if let Some(e) = s.so_error.take() {
-        return Some(e);
-    }
-    if s.shut_wr || s.was_reset() {
-        return Some(Errno::EPIPE);
-    }
-    None
 }
 
 /// Queues our FIN after the data (close or shutdown WR), moving state per RFC 9293 §3.10.4.

@@ -225,6 +225,12 @@ impl Host {
         }
     }
 
+    /// Whether any process is blocked in a call.
+    #[inline]
+    pub fn has_blocked(&self) -> bool {
+        self.procs.iter().any(|p| p.blocked.is_some())
+    }
+
     /// The earliest time this host needs waking: socket timers and linger deadlines.
     pub fn poll_at(&self) -> Option<Instant> {
         let socks = self
@@ -241,6 +247,30 @@ impl Host {
 
     /// A segment arrives from the network.
     pub fn on_segment(&mut self, now: Instant, seg: &Segment, out: &mut Output) {
+        self.on_segment_of_instant(now, seg, true, out);
+    }
+
+    /// A segment arrives, `last` of those reaching this host at this instant:
+    /// blocked calls are retried after the last one only. The kernel's
+    /// receive path queues every segment at hand (a softirq's batch, or a
+    /// GSO skb) before the woken reader runs, and tcp_recvmsg_locked then
+    /// copies every queued skb up to its length: a reader woken at the first
+    /// of a burst would take one segment where the kernel's takes the burst
+    /// (fuzz seed 1000 case 7, 1002/37; scenarios/kernel/cork-burst-read.toml).
+    pub fn on_segment_of_instant(
+        &mut self,
+        now: Instant,
+        seg: &Segment,
+        last: bool,
+        out: &mut Output,
+    ) {
+        self.segment_input(now, seg, out);
+        if last {
+            self.wake_blocked(now, out);
+        }
+    }
+
+    fn segment_input(&mut self, now: Instant, seg: &Segment, out: &mut Output) {
         assert_eq!(
             seg.dst.host, self.cfg.id,
             "segment delivered to the wrong host"
@@ -281,7 +311,6 @@ impl Host {
             }
             break;
         }
-        self.wake_blocked(now, out);
     }
 
     /// Finds the connection for a segment, or the listener on its port.

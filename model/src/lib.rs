@@ -13,6 +13,7 @@ pub mod blocking;
 pub mod call;
 pub mod canonical;
 pub mod close;
+pub mod connect;
 pub mod errno;
 pub mod event;
 pub mod host;
@@ -28,6 +29,7 @@ pub mod socket;
 pub mod state;
 pub mod time;
 pub mod timer;
+pub mod transfer;
 
 #[cfg(test)]
 mod tests;

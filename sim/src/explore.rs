@@ -183,6 +183,7 @@ impl World {
         );
         let reason = "scripted drop";
         self.record(a.seg.src.host, What::Drop { seg: a.seg, reason });
+        self.arrival_taken(a.seg.dst.host, a.at);
     }
 
     /// The arriving segment `a` arrives twice, back to back (its copy
@@ -208,6 +209,7 @@ impl World {
             "the next event is the arrival"
         );
         self.queue.push(Queued { at, ..q });
+        self.arrival_taken(a.seg.dst.host, a.at);
     }
 
     /// When the next segment to the same host as `a` arrives, after it.
@@ -614,5 +616,45 @@ mod tests {
         assert!(!Arc::ptr_eq(&w.hosts[to], &next.hosts[to]));
         assert!(Arc::ptr_eq(&w.hosts[other], &next.hosts[other]));
         assert!(next.hosts.iter().all(|h| h.digest.is_some()));
+    }
+
+    /// The explorer losing the rest of an instant's burst retries the
+    /// calls its first segment left for the last one (`World::arrival_taken`):
+    /// otherwise the reader would stay blocked with data to read.
+    #[test]
+    fn losing_the_rest_of_a_burst_wakes_the_blocked_reader() {
+        let mut w = World::new(crate::examples::bulk(3000), false);
+        let server = 1; // examples::connection: the client is host 0
+        let to_server = |a: &Arrival| a.seg.dst.host == server && a.seg.len > 0;
+        loop {
+            let first = w.next_arrival().filter(to_server);
+            assert!(w.step(), "the burst arrives");
+            if first.is_some() {
+                break;
+            }
+        }
+        assert!(
+            w.hosts[1].has_blocked(),
+            "the reader waits for the rest of the instant"
+        );
+        let now = w.now;
+        // The two other data segments, and the FIN of the client's close.
+        let mut lost = 0;
+        while let Some(a) = w
+            .next_arrival()
+            .filter(|a| a.seg.dst.host == server && a.at == now)
+        {
+            assert!(
+                w.hosts[1].has_blocked(),
+                "an arrival of this instant is still due"
+            );
+            w.lose(a);
+            lost += 1;
+        }
+        assert_eq!(
+            lost, 3,
+            "3000 bytes: three segments and a FIN at one instant"
+        );
+        assert!(!w.hosts[1].has_blocked(), "woken once nothing more arrives");
     }
 }

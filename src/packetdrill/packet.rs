@@ -57,9 +57,16 @@ impl Runner {
     }
 
     /// Hands a `<` segment to the host at the current time.
-    pub(super) fn inbound(&mut self, line: usize, p: &Packet) {
+    /// A `<` line: the segment arrives; `last` of those at this instant
+    /// (the host's blocked calls are retried after it).
+    pub(super) fn inbound(&mut self, line: usize, p: &Packet, last: bool) {
         if let Some(reason) = unsupported(p) {
             self.unsupported(line, reason);
+            if last {
+                let mut out = Output::default();
+                self.host.wake_blocked(self.instant(), &mut out);
+                self.absorb(out);
+            }
             return;
         }
         let f = flags(p);
@@ -92,7 +99,7 @@ impl Runner {
         };
         let mut out = Output::default();
         let now = self.instant();
-        self.host.on_segment(now, &seg, &mut out);
+        self.host.on_segment_of_instant(now, &seg, last, &mut out);
         self.absorb(out);
     }
 

@@ -149,8 +149,9 @@ impl Runner {
 
     /// Runs every event until the first mismatch.
     pub fn run(mut self, script: &Script) -> Outcome {
-        for event in &script.events {
-            if let Err(f) = self.event(event) {
+        for (i, event) in script.events.iter().enumerate() {
+            let burst_goes_on = inbound_follows(&script.events[i + 1..]);
+            if let Err(f) = self.event(event, burst_goes_on) {
                 self.out.failure = Some(f);
                 return self.out;
             }
@@ -190,14 +191,16 @@ impl Runner {
         }
     }
 
-    fn event(&mut self, e: &Event) -> Result<(), Failure> {
+    /// Runs one event; `burst_goes_on`: another `<` segment follows at this
+    /// instant (`inbound_follows`).
+    fn event(&mut self, e: &Event, burst_goes_on: bool) -> Result<(), Failure> {
         let (start, end) = self.schedule(e);
         let inbound = matches!(&e.what, What::Packet(p) if p.dir == Dir::Inbound);
         match &e.what {
             What::Packet(p) if p.dir == Dir::Outbound => self.outbound(e.line, p, (start, end))?,
             What::Packet(p) => {
                 self.advance_to_event(start.max(self.now_usecs))?;
-                self.inbound(e.line, p);
+                self.inbound(e.line, p, !burst_goes_on);
             }
             // A call blocked in the model must return before the next one
             // is made (one process, one call at a time): the timer that
@@ -293,4 +296,15 @@ impl Runner {
             self.tolerance_usecs,
         )
     }
+}
+
+/// Whether the next event that is not a `>` line is a `<` line at `+0`: the
+/// host's blocked calls then wait for it, as the world retries them only after
+/// the last segment reaching a host at one instant (`Host::on_segment_of_instant`;
+/// the `>` lines between are the ACKs those segments drew).
+fn inbound_follows(rest: &[Event]) -> bool {
+    let outbound = |e: &Event| matches!(&e.what, What::Packet(p) if p.dir == Dir::Outbound);
+    rest.iter().find(|e| !outbound(e)).is_some_and(|e| {
+        matches!(&e.what, What::Packet(p) if p.dir == Dir::Inbound) && e.time == Time::Rel(0)
+    })
 }

@@ -168,8 +168,10 @@ knobs! {
     snd_buf_max_bytes: u32 ["tcp_wmem_max"],
     /// write() checks the send buffer for room before each new segment and then fills that segment to the MSS, so it may queue up to one MSS beyond the buffer; off: the buffer is a limit in octets.
     snd_buf_whole_segments: bool,
-    /// setsockopt(SO_SNDBUF, n): getsockopt(SO_SNDBUF) reads back n times this; what write() may queue stays n.
+    /// setsockopt(SO_SNDBUF, n): getsockopt(SO_SNDBUF) reads back n times this (at least `setsockopt_buf_min_bytes` × 2); what write() may queue is that over this factor.
     sndbuf_setsockopt_factor: u32,
+    /// The least buffer setsockopt gives, whatever was asked: SO_RCVBUF at least this many octets, SO_SNDBUF at least twice it (0: no floor).
+    setsockopt_buf_min_bytes: u32,
     /// Initial congestion window in segments (RFC 6928).
     initial_cwnd_segs: u32 ["initcwnd"],
     /// Nagle's algorithm by default (a socket turns it off with TCP_NODELAY): when a short last segment waits for the ACK of earlier data.

@@ -717,3 +717,74 @@ fn test_blocked_peek_returns_when_data_arrives() {
         "the peeked bytes are still there"
     );
 }
+
+#[test]
+fn test_established_blocked_read_keeps_blocking_when_another_thread_sets_o_nonblock() {
+    // Linux fixes a call's mode when it starts (net/socket.c sock_read_iter,
+    // tcp_recvmsg_locked: timeo = sock_rcvtimeo(sk, nonblock), computed once):
+    // the reader blocked before O_NONBLOCK went on waits for the data.
+    // Kernel: fuzz seed 1000 case 45, 1001/33 (scenarios/kernel/thread-nonblock-blocked-read.toml).
+    let mut h = established();
+    h.nonblocking(false);
+    let reader = h.host.spawn_thread(h.pid);
+    let read = Call::Read {
+        sock: h.fd,
+        len: ReadLen::Bytes(500),
+        timeout: None,
+    };
+    h.host.call(h.now, reader, read, &mut h.out);
+    h.nonblocking(true);
+    assert_eq!(call_done(&mut h), [], "still blocked, not EAGAIN");
+    h.send_data(1, 1, 100);
+    assert_eq!(call_done(&mut h), [(reader, Ok(100))]);
+    assert_eq!(
+        h.read(500),
+        Some(Err(Errno::EAGAIN)),
+        "a new call is non-blocking"
+    );
+}
+
+#[test]
+fn test_established_blocked_write_keeps_blocking_when_another_thread_sets_o_nonblock() {
+    // tcp_sendmsg_locked: timeo = sock_sndtimeo(sk, flags & MSG_DONTWAIT), once.
+    let mut h = established_with(fixed_snd_buf());
+    h.nonblocking(false);
+    let writer = h.host.spawn_thread(h.pid);
+    let write = Call::Write {
+        sock: h.fd,
+        bytes: 40_000,
+        more: false,
+        timeout: None,
+    };
+    h.host.call(h.now, writer, write, &mut h.out);
+    assert_eq!(
+        call_done(&mut h),
+        [],
+        "the 16384-byte buffer blocks the write"
+    );
+    h.nonblocking(true);
+    let acked = h.s().tcb.snd_nxt - h.s().tcb.snd_una;
+    h.send(ACK, 1, 1 + acked as u32);
+    assert_eq!(call_done(&mut h), [], "still blocked, no short count");
+}
+
+#[test]
+fn test_established_blocked_read_takes_every_segment_of_one_instant() {
+    // The kernel's reader runs after the softirq queued the burst, and
+    // tcp_recvmsg_locked copies every queued skb up to the read's length
+    // (fuzz seed 1000 case 7; scenarios/kernel/cork-burst-read.toml).
+    let mut h = established();
+    h.nonblocking(false);
+    assert_eq!(h.read(10_000), None);
+    let seg = |h: &H, seq| Segment {
+        len: 1448,
+        ..h.peer(ACK, seq, 1)
+    };
+    let (first, second) = (seg(&h, 1), seg(&h, 1449));
+    h.host
+        .on_segment_of_instant(h.now, &first, false, &mut h.out);
+    assert_eq!(call_done(&mut h), [], "more arrives at this instant");
+    h.host
+        .on_segment_of_instant(h.now, &second, true, &mut h.out);
+    assert_eq!(call_done(&mut h), [(h.pid, Ok(2896))]);
+}

@@ -278,7 +278,11 @@ fn test_established_rcvbuf_shrunk_under_data_keeps_the_window_promised() {
     // SO_RCVBUF made smaller than what is held and promised: the window already
     // offered is honoured (its right edge never moves left), so the buffer holds
     // more than its new size, and nothing more is offered until reads free it.
-    let mut h = established_with(plain_window(4000));
+    // (Without Linux's floor, SOCK_MIN_RCVBUF: 500 → 1000, not 2304.)
+    let mut p = plain_window(4000);
+    p.set("setsockopt_buf_min_bytes", "0", "test")
+        .expect("valid knob");
+    let mut h = established_with(p);
     h.send_data(1, 1, 1000);
     h.advance_ms(50);
     let acks = h.sent_segments();

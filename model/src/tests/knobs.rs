@@ -60,6 +60,7 @@ const TESTED: &[&str] = &[
     "snd_buf_max_bytes",
     "snd_buf_whole_segments",
     "sndbuf_setsockopt_factor",
+    "setsockopt_buf_min_bytes",
     "initial_cwnd_segs",
     "nagle",
     "psh_ends_burst",
@@ -1805,7 +1806,11 @@ fn test_knob_buf_mss_roundup() {
 #[test]
 fn test_knob_sndbuf_setsockopt_factor() {
     let set_then_read = |factor| {
-        let mut h = closed_with(set("sndbuf_setsockopt_factor", factor));
+        let knobs = [
+            ("sndbuf_setsockopt_factor", factor),
+            ("setsockopt_buf_min_bytes", "0"),
+        ];
+        let mut h = closed_with(linux_with(&knobs));
         let fd = h.fd;
         h.call(Call::SndBuf {
             sock: fd,
@@ -1819,6 +1824,27 @@ fn test_knob_sndbuf_setsockopt_factor() {
     };
     assert_eq!(set_then_read("2"), (Some(Ok(8000)), 4000));
     assert_eq!(set_then_read("1"), (Some(Ok(4000)), 4000));
+}
+
+#[test]
+fn test_knob_setsockopt_buf_min_bytes() {
+    // Linux __sock_set_sndbuf / __sock_set_rcvbuf: max(2·val, SOCK_MIN_*), with
+    // SOCK_MIN_SNDBUF = 2·TCP_SKB_MIN_TRUESIZE = 4608, SOCK_MIN_RCVBUF = 2304
+    // (fuzz seed 1004 case 7: SO_SNDBUF 512 reads back 4608 on the kernel).
+    let set_then_read = |min, bytes| {
+        let mut h = closed_with(set("setsockopt_buf_min_bytes", min));
+        let fd = h.fd;
+        h.call(Call::SndBuf { sock: fd, bytes });
+        h.call(Call::RcvBuf { sock: fd, bytes });
+        let opt = |h: &mut H, opt| h.call(Call::Getsockopt { sock: fd, opt });
+        let snd = opt(&mut h, SockOpt::SndBuf);
+        let rcv = opt(&mut h, SockOpt::RcvBuf);
+        (snd, rcv, h.s().snd_buf)
+    };
+    let ok = |n| Some(Ok(n));
+    assert_eq!(set_then_read("2304", 512), (ok(4608), ok(2304), 2304));
+    assert_eq!(set_then_read("2304", 4000), (ok(8000), ok(8000), 4000));
+    assert_eq!(set_then_read("0", 512), (ok(1024), ok(1024), 512));
 }
 
 #[test]

@@ -15,6 +15,7 @@ use crate::personality::{
     ReadAfterRst, ReadAfterShutRd, ReuseAddrBind, ShutRdUnread, TimeoError, WriteAfterRst,
 };
 use crate::query;
+use crate::ready::{accept_waits, connect_waits, read_waits, write_waits, BLOCK};
 use crate::segment::Addr;
 use crate::socket::{CloseTimer, Ctx, Listener, SockId, Socket};
 use crate::state::{Rule, State};
@@ -69,9 +70,15 @@ impl Host {
         for _ in 0..=self.procs.len() {
             let mut progressed = false;
             for pid in 0..self.procs.len() {
-                let Some(b) = self.procs[pid].blocked.clone() else {
+                let Some(b) = self.procs[pid].blocked.as_ref() else {
                     continue;
                 };
+                // An attempt that would block again changes nothing: skip it
+                // unless the call's time is up (then it is attempted, and ends).
+                if self.still_waits(now, b) && !times_out(&b.call, b.deadline, now) {
+                    continue;
+                }
+                let b = b.clone();
                 let target = self.sock_of(pid as Pid, &b.call);
                 let step = match self.attempt(now, pid as Pid, b.call, target, b.done, false, out) {
                     Step::Block { done, .. } if times_out(&b.call, b.deadline, now) => {
@@ -190,11 +197,7 @@ impl Host {
             deadline: None,
         };
         if let Some(b) = &self.procs[pid as usize].blocked {
-            let ready = std::iter::once(b.sock).chain(b.polled.iter()).any(|sid| {
-                let s = self.socks.get(sid as usize).and_then(Option::as_ref);
-                s.is_some_and(|s| self.lane_of(s, call) != 0)
-            });
-            if !ready {
+            if !self.polled_ready(b, call) {
                 return block;
             }
         } else if let (Call::Select { .. }, Some((fd, also))) = (call, watched(call)) {
@@ -213,7 +216,7 @@ impl Host {
     }
 
     /// A poll's revents of socket `s`, or the select() sets it is in.
-    fn lane_of(&self, s: &Socket, call: &SysCall) -> u32 {
+    pub(crate) fn lane_of(&self, s: &Socket, call: &SysCall) -> u32 {
         let k = &self.personality.knobs;
         match *call {
             Call::Poll { events, .. } => query::poll_revents(s, k, events),
@@ -548,6 +551,9 @@ impl Host {
 
     fn accept(&mut self, pid: Pid, sid: SockId) -> Step {
         let s = self.sock(sid);
+        if accept_waits(s) {
+            return BLOCK;
+        }
         let Some(l) = s.listener.as_ref() else {
             return Step::Done(Err(Errno::EINVAL));
         };
@@ -599,21 +605,10 @@ impl Host {
 
     /// A blocked connect() retried: still waiting for the handshake, or its result.
     fn connect_wait(&mut self, sid: SockId) -> Step {
-        match self.sock(sid).state {
-            State::SynSent | State::SynReceived => Step::Block {
-                done: 0,
-                deadline: None,
-            },
-            State::Closed
-            | State::Listen
-            | State::Established
-            | State::FinWait1
-            | State::FinWait2
-            | State::CloseWait
-            | State::Closing
-            | State::LastAck
-            | State::TimeWait => Step::Done(self.connect_result(sid)),
+        if connect_waits(self.sock(sid)) {
+            return BLOCK;
         }
+        Step::Done(self.connect_result(sid))
     }
 
     /// Whether connect() may start a handshake on this socket, or its error.
@@ -685,6 +680,12 @@ impl Host {
     ) -> Step {
         let p = Arc::clone(&self.personality);
         let s = self.sock_mut(sid);
+        if write_waits(s, &p.knobs, bytes, done) {
+            return Step::Block {
+                done,
+                deadline: None,
+            };
+        }
         if let Some(step) = write_refused(s, p.knobs.write_after_rst.value, done) {
             return step;
         }
@@ -715,6 +716,9 @@ impl Host {
     fn read(&mut self, now: Instant, pid: Pid, sid: SockId, max: u64, out: &mut Output) -> Step {
         let p = Arc::clone(&self.personality);
         let s = self.sock_mut(sid);
+        if read_waits(s, &p.knobs, max) {
+            return BLOCK;
+        }
         if s.state == State::Listen {
             return Step::Done(Err(Errno::ENOTCONN));
         }
@@ -748,6 +752,9 @@ impl Host {
     /// nor the trace's reads change; without data, as read().
     fn peek(&mut self, sid: SockId, max: u64) -> Step {
         let s = self.sock(sid);
+        if read_waits(s, &self.personality.knobs, max) {
+            return BLOCK;
+        }
         if s.state == State::Listen {
             return Step::Done(Err(Errno::ENOTCONN));
         }

@@ -1,0 +1,125 @@
+//! Whether a blocked call would block again: one test per call kind, each
+//! the very test its call starts with (`read`, `peek`, `write`, `accept`,
+//! `connect_wait`, `linger_wait`, `poll_many` return at once when it
+//! holds), so a retry skipped on its word and a retry made cannot disagree.
+//!
+//! Why: after every event a host retries each blocked call
+//! (`Host::wake_blocked`), and most retries block again (a segment that
+//! acknowledges nothing new, a timer that frees no buffer room). A retry that
+//! blocks again changes nothing (its socket, its process and the output are
+//! as they were), so it can be skipped; one whose time is up is still made.
+
+use crate::blocking::{Blocked, Step, SysCall};
+use crate::call::{Call, ReadLen};
+use crate::host::Host;
+use crate::personality::{Knobs, ReadAfterRst};
+use crate::socket::{SockId, Socket};
+use crate::state::State;
+use crate::Instant;
+
+/// A call blocked with nothing moved and no deadline of its own.
+pub(crate) const BLOCK: Step = Step::Block {
+    done: 0,
+    deadline: None,
+};
+
+impl Host {
+    /// Whether blocked call `b` would block again if retried now, with
+    /// nothing changed. False for a kind without a test (it is retried).
+    pub(crate) fn still_waits(&self, now: Instant, b: &Blocked) -> bool {
+        let Some(s) = self.socks.get(b.sock as usize).and_then(Option::as_ref) else {
+            return false;
+        };
+        let k = &self.personality.knobs;
+        match b.call {
+            Call::Read {
+                len: ReadLen::Bytes(max),
+                ..
+            }
+            | Call::Peek { len: max, .. } => read_waits(s, k, max),
+            Call::Write { bytes, .. } => write_waits(s, k, bytes, b.done),
+            Call::Accept { .. } => accept_waits(s),
+            Call::Connect { .. } => connect_waits(s),
+            Call::Close { .. } => self.linger_waits(now, b.sock),
+            Call::Poll { .. } | Call::Select { .. } => !self.polled_ready(b, &b.call),
+            _ => false,
+        }
+    }
+
+    /// Whether any socket blocked poll or select `b` holds has a lane that
+    /// is not 0 (the sockets it holds, not its descriptors: see `poll_many`).
+    pub(crate) fn polled_ready(&self, b: &Blocked, call: &SysCall) -> bool {
+        std::iter::once(b.sock).chain(b.polled.iter()).any(|sid| {
+            let s = self.socks.get(sid as usize).and_then(Option::as_ref);
+            s.is_some_and(|s| self.lane_of(s, call) != 0)
+        })
+    }
+
+    /// When the linger wait of the close() blocked on `sid` runs out.
+    pub(crate) fn linger_deadline(&self, sid: SockId) -> Option<Instant> {
+        self.procs.iter().find_map(|pr| {
+            pr.blocked
+                .as_ref()
+                .filter(|b| b.sock == sid)
+                .and_then(|b| b.deadline)
+        })
+    }
+
+    /// Whether a close() lingering on `sid` waits on: our FIN is not yet
+    /// acknowledged and its time is not up.
+    pub(crate) fn linger_waits(&self, now: Instant, sid: SockId) -> bool {
+        let s = self.sock(sid);
+        matches!(s.state, State::FinWait1 | State::Closing | State::LastAck)
+            && !self.linger_deadline(sid).is_some_and(|d| now >= d)
+    }
+}
+
+/// Whether a read (or peek) of up to `max` bytes blocks: no data to hand
+/// over and nothing that ends the wait (EOF, an error, a shutdown, a reset,
+/// a closed socket, O_NONBLOCK); `read_nothing`'s tests, in its order.
+pub(crate) fn read_waits(s: &Socket, k: &Knobs, max: u64) -> bool {
+    s.state != State::Listen
+        && !(s.tcb.unread > 0 && max > 0)
+        && !(s.rst_received() && k.read_after_rst.value == ReadAfterRst::ErrorAlways)
+        && !s.tcb.fin_rcvd
+        && s.so_error.is_none()
+        && !s.shut_rd
+        && !s.was_reset()
+        && s.state != State::Closed
+        && !s.nonblocking
+}
+
+/// Whether a blocking write that has moved `done` of its `bytes` blocks
+/// with nothing more moved: no error to report (`write_refused`), and
+/// either no room in the send buffer or the handshake not yet over.
+pub(crate) fn write_waits(s: &Socket, k: &Knobs, bytes: u64, done: u64) -> bool {
+    let fails = s.rst_received() || s.was_reset() || s.shut_wr || s.so_error.is_some();
+    !fails
+        && !s.nonblocking
+        && done < bytes
+        && match s.state {
+            State::Established | State::CloseWait => {
+                s.snd_room(k.snd_buf_whole_segments.value) == 0
+            }
+            State::SynSent | State::SynReceived => true,
+            State::Closed
+            | State::Listen
+            | State::FinWait1
+            | State::FinWait2
+            | State::Closing
+            | State::LastAck
+            | State::TimeWait => false,
+        }
+}
+
+/// Whether accept() on a listener blocks: none queued, and not O_NONBLOCK.
+pub(crate) fn accept_waits(s: &Socket) -> bool {
+    s.state == State::Listen
+        && s.listener.as_ref().is_some_and(|l| l.accept_q.is_empty())
+        && !s.nonblocking
+}
+
+/// Whether a blocked connect() waits on: the handshake is not over.
+pub(crate) fn connect_waits(s: &Socket) -> bool {
+    matches!(s.state, State::SynSent | State::SynReceived)
+}

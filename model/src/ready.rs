@@ -70,7 +70,7 @@ impl Host {
     pub(crate) fn linger_waits(&self, now: Instant, sid: SockId) -> bool {
         let s = self.sock(sid);
         matches!(s.state, State::FinWait1 | State::Closing | State::LastAck)
-            && !self.linger_deadline(sid).is_some_and(|d| now >= d)
+            && self.linger_deadline(sid).is_none_or(|d| now < d)
     }
 }
 
@@ -78,15 +78,16 @@ impl Host {
 /// over and nothing that ends the wait (EOF, an error, a shutdown, a reset,
 /// a closed socket, O_NONBLOCK); `read_nothing`'s tests, in its order.
 pub(crate) fn read_waits(s: &Socket, k: &Knobs, max: u64) -> bool {
-    s.state != State::Listen
-        && !(s.tcb.unread > 0 && max > 0)
-        && !(s.rst_received() && k.read_after_rst.value == ReadAfterRst::ErrorAlways)
-        && !s.tcb.fin_rcvd
-        && s.so_error.is_none()
-        && !s.shut_rd
-        && !s.was_reset()
-        && s.state != State::Closed
-        && !s.nonblocking
+    let returns = s.state == State::Listen
+        || (s.tcb.unread > 0 && max > 0)
+        || (s.rst_received() && k.read_after_rst.value == ReadAfterRst::ErrorAlways)
+        || s.tcb.fin_rcvd
+        || s.so_error.is_some()
+        || s.shut_rd
+        || s.was_reset()
+        || s.state == State::Closed
+        || s.nonblocking;
+    !returns
 }
 
 /// Whether a blocking write that has moved `done` of its `bytes` blocks

@@ -15,7 +15,9 @@ use crate::personality::{
     ReadAfterRst, ReadAfterShutRd, ReuseAddrBind, ShutRdUnread, TimeoError, WriteAfterRst,
 };
 use crate::query;
-use crate::ready::{accept_waits, connect_waits, read_waits, write_waits, BLOCK};
+use crate::ready::{
+    accept_waits, connect_waits, read_waits, write_state, write_waits, WriteState, BLOCK,
+};
 use crate::segment::Addr;
 use crate::socket::{CloseTimer, Ctx, Listener, SockId, Socket};
 use crate::state::{Rule, State};
@@ -903,9 +905,9 @@ fn write_refused(s: &mut crate::socket::Socket, mode: WriteAfterRst, done: u64) 
     if let Some(err) = write_error(s, mode) {
         return Some(Step::Done(Err(err)));
     }
-    match s.state {
-        State::Established | State::CloseWait => None,
-        State::SynSent | State::SynReceived => Some(if s.nonblocking {
+    match write_state(s.state) {
+        WriteState::Open => None,
+        WriteState::Handshake => Some(if s.nonblocking {
             Step::Done(Err(Errno::EAGAIN))
         } else {
             Step::Block {
@@ -915,13 +917,7 @@ fn write_refused(s: &mut crate::socket::Socket, mode: WriteAfterRst, done: u64) 
         }),
         // Never connected (Linux sk_stream_wait_connect: EPIPE), or a listener;
         // past our FIN, shut_wr already gave EPIPE above.
-        State::Closed
-        | State::Listen
-        | State::FinWait1
-        | State::FinWait2
-        | State::Closing
-        | State::LastAck
-        | State::TimeWait => Some(Step::Done(Err(Errno::EPIPE))),
+        WriteState::Gone => Some(Step::Done(Err(Errno::EPIPE))),
     }
 }
 

@@ -98,19 +98,35 @@ pub(crate) fn write_waits(s: &Socket, k: &Knobs, bytes: u64, done: u64) -> bool 
     !fails
         && !s.nonblocking
         && done < bytes
-        && match s.state {
-            State::Established | State::CloseWait => {
-                s.snd_room(k.snd_buf_whole_segments.value) == 0
-            }
-            State::SynSent | State::SynReceived => true,
-            State::Closed
-            | State::Listen
-            | State::FinWait1
-            | State::FinWait2
-            | State::Closing
-            | State::LastAck
-            | State::TimeWait => false,
+        && match write_state(s.state) {
+            WriteState::Open => s.snd_room(k.snd_buf_whole_segments.value) == 0,
+            WriteState::Handshake => true,
+            WriteState::Gone => false,
         }
+}
+
+/// What a write() meets in a connection's state.
+pub(crate) enum WriteState {
+    /// Data may be queued (our FIN not yet sent).
+    Open,
+    /// The handshake is under way: a blocking write waits for it.
+    Handshake,
+    /// No connection to write to: never connected, a listener, or past our FIN.
+    Gone,
+}
+
+pub(crate) fn write_state(state: State) -> WriteState {
+    match state {
+        State::Established | State::CloseWait => WriteState::Open,
+        State::SynSent | State::SynReceived => WriteState::Handshake,
+        State::Closed
+        | State::Listen
+        | State::FinWait1
+        | State::FinWait2
+        | State::Closing
+        | State::LastAck
+        | State::TimeWait => WriteState::Gone,
+    }
 }
 
 /// Whether accept() on a listener blocks: none queued, and not O_NONBLOCK.

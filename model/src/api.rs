@@ -78,6 +78,8 @@ impl Host {
                 // An attempt that would block again changes nothing: skip it
                 // unless the call's time is up (then it is attempted, and ends).
                 if self.still_waits(now, b) && !times_out(&b.call, b.deadline, now) {
+                    #[cfg(any(test, debug_assertions))]
+                    self.check_skipped_retry(now, pid as Pid, b);
                     continue;
                 }
                 let b = b.clone();
@@ -160,7 +162,7 @@ impl Host {
         Err(e)
     }
 
-    fn sock_of(&self, pid: Pid, call: &SysCall) -> Option<SockId> {
+    pub(crate) fn sock_of(&self, pid: Pid, call: &SysCall) -> Option<SockId> {
         let fd = *call.sock()?;
         if let Some(b) = &self.procs[pid as usize].blocked {
             return Some(b.sock); // a close() in its linger wait no longer has its fd
@@ -273,7 +275,7 @@ impl Host {
     /// One attempt at a call (`first`: not a retry of a blocked call) on
     /// `target`, its `sock_of` (looked up once by the caller, which needs it too).
     #[allow(clippy::too_many_arguments)]
-    fn attempt(
+    pub(crate) fn attempt(
         &mut self,
         now: Instant,
         pid: Pid,

@@ -46,6 +46,32 @@ impl Host {
         }
     }
 
+    /// Makes the retry `still_waits` skipped, on a copy: it must block
+    /// again, with nothing more moved, and change neither the host nor the
+    /// output (checked in the model's tests and in debug builds).
+    #[cfg(any(test, debug_assertions))]
+    pub(crate) fn check_skipped_retry(&self, now: Instant, pid: crate::event::Pid, b: &Blocked) {
+        let mut copy = self.clone();
+        let mut out = crate::event::Output::default();
+        let target = copy.sock_of(pid, &b.call);
+        let step = copy.attempt(now, pid, b.call, target, b.done, false, &mut out);
+        assert!(
+            matches!(step, Step::Block { done, .. } if done == b.done),
+            "{} skipped as still waiting, but a retry gives {step:?}",
+            b.call.name()
+        );
+        assert!(
+            copy == *self,
+            "a skipped retry of {} changes the host",
+            b.call.name()
+        );
+        assert!(
+            out.events.is_empty() && out.segments.is_empty(),
+            "a skipped retry of {} has output: {out:?}",
+            b.call.name()
+        );
+    }
+
     /// Whether any socket blocked poll or select `b` holds has a lane that
     /// is not 0 (the sockets it holds, not its descriptors: see `poll_many`).
     pub(crate) fn polled_ready(&self, b: &Blocked, call: &SysCall) -> bool {

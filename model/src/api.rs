@@ -78,7 +78,7 @@ impl Host {
                 // An attempt that would block again changes nothing: skip it
                 // unless the call's time is up (then it is attempted, and ends).
                 if self.still_waits(now, b) && !times_out(&b.call, b.deadline, now) {
-                    #[cfg(any(test, debug_assertions))]
+                    #[cfg(test)]
                     self.check_skipped_retry(now, pid as Pid, b);
                     continue;
                 }

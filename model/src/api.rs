@@ -13,6 +13,7 @@ use crate::event::{Conn, DiscardCause, Event, Output, Pid, RstCause};
 use crate::host::{Fd, Host, FD_FIRST};
 use crate::personality::{ReuseAddrBind, ShutRdUnread, TimeoError};
 use crate::query;
+use crate::ready::{accept_waits, BLOCK};
 use crate::segment::Addr;
 use crate::socket::{Ctx, Listener, SockId, Socket};
 use crate::state::{Rule, State};
@@ -68,9 +69,17 @@ impl Host {
         for _ in 0..=self.procs.len() {
             let mut progressed = false;
             for pid in 0..self.procs.len() {
-                let Some(b) = self.procs[pid].blocked.clone() else {
+                let Some(b) = self.procs[pid].blocked.as_ref() else {
                     continue;
                 };
+                // An attempt that would block again changes nothing: skip it
+                // unless the call's time is up (then it is attempted, and ends).
+                if self.still_waits(now, b) && !times_out(&b.call, b.deadline, now) {
+                    #[cfg(test)]
+                    self.check_skipped_retry(now, pid as Pid, b);
+                    continue;
+                }
+                let b = b.clone();
                 let target = self.sock_of(pid as Pid, &b.call);
                 let step = match self.attempt(now, pid as Pid, b.call, target, b.done, false, out) {
                     Step::Block { done, .. } if times_out(&b.call, b.deadline, now) => {
@@ -150,7 +159,7 @@ impl Host {
         Err(e)
     }
 
-    fn sock_of(&self, pid: Pid, call: &SysCall) -> Option<SockId> {
+    pub(crate) fn sock_of(&self, pid: Pid, call: &SysCall) -> Option<SockId> {
         let fd = *call.sock()?;
         if let Some(b) = &self.procs[pid as usize].blocked {
             return Some(b.sock); // a close() in its linger wait no longer has its fd
@@ -189,11 +198,7 @@ impl Host {
             deadline: None,
         };
         if let Some(b) = &self.procs[pid as usize].blocked {
-            let ready = std::iter::once(b.sock).chain(b.polled.iter()).any(|sid| {
-                let s = self.socks.get(sid as usize).and_then(Option::as_ref);
-                s.is_some_and(|s| self.lane_of(s, call) != 0)
-            });
-            if !ready {
+            if !self.polled_ready(b, call) {
                 return block;
             }
         } else if let (Call::Select { .. }, Some((fd, also))) = (call, watched(call)) {
@@ -212,7 +217,7 @@ impl Host {
     }
 
     /// A poll's revents of socket `s`, or the select() sets it is in.
-    fn lane_of(&self, s: &Socket, call: &SysCall) -> u32 {
+    pub(crate) fn lane_of(&self, s: &Socket, call: &SysCall) -> u32 {
         let k = &self.personality.knobs;
         match *call {
             Call::Poll { events, .. } => query::poll_revents(s, k, events),
@@ -267,7 +272,7 @@ impl Host {
     /// One attempt at a call (`first`: not a retry of a blocked call) on
     /// `target`, its `sock_of` (looked up once by the caller, which needs it too).
     #[allow(clippy::too_many_arguments)]
-    fn attempt(
+    pub(crate) fn attempt(
         &mut self,
         now: Instant,
         pid: Pid,
@@ -560,6 +565,9 @@ impl Host {
 
     fn accept(&mut self, pid: Pid, sid: SockId, nonblocking: bool) -> Step {
         let s = self.sock(sid);
+        if accept_waits(s, nonblocking) {
+            return BLOCK;
+        }
         let Some(l) = s.listener.as_ref() else {
             return Step::Done(Err(Errno::EINVAL));
         };

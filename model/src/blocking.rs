@@ -56,6 +56,7 @@ impl std::hash::Hash for PollHeld {
 }
 
 /// The outcome of one attempt at a call.
+#[derive(Debug)]
 pub(crate) enum Step {
     Done(CallResult),
     Block {

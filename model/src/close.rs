@@ -179,17 +179,15 @@ impl Host {
     /// The linger wait of a blocked close(): over when our FIN is acknowledged,
     /// the connection is gone, or the deadline passes.
     pub(crate) fn linger_wait(&mut self, now: Instant, sid: SockId, out: &mut Output) -> Step {
+        let deadline = self.linger_deadline(sid);
+        if self.linger_waits(now, sid) {
+            return Step::Block { done: 0, deadline };
+        }
         let p = Arc::clone(&self.personality);
         let s = self.sock_mut(sid);
         if !matches!(s.state, State::FinWait1 | State::Closing | State::LastAck) {
             return Step::Done(Ok(0));
         }
-        let deadline = self.procs.iter().find_map(|pr| {
-            pr.blocked
-                .as_ref()
-                .filter(|b| b.sock == sid)
-                .and_then(|b| b.deadline)
-        });
         if deadline.is_some_and(|d| now >= d) {
             let s = self.sock_mut(sid);
             let mut ctx = Ctx {

@@ -5,6 +5,7 @@ use crate::blocking::Step;
 use crate::errno::{CallResult, Errno};
 use crate::event::Output;
 use crate::host::Host;
+use crate::ready::{connect_waits, BLOCK};
 use crate::segment::Addr;
 use crate::socket::{CloseTimer, Ctx, SockId};
 use crate::state::{Rule, State};
@@ -38,21 +39,10 @@ impl Host {
 
     /// A blocked connect() retried: still waiting for the handshake, or its result.
     fn connect_wait(&mut self, sid: SockId) -> Step {
-        match self.sock(sid).state {
-            State::SynSent | State::SynReceived => Step::Block {
-                done: 0,
-                deadline: None,
-            },
-            State::Closed
-            | State::Listen
-            | State::Established
-            | State::FinWait1
-            | State::FinWait2
-            | State::CloseWait
-            | State::Closing
-            | State::LastAck
-            | State::TimeWait => Step::Done(self.connect_result(sid)),
+        if connect_waits(self.sock(sid)) {
+            return BLOCK;
         }
+        Step::Done(self.connect_result(sid))
     }
 
     /// Whether connect() may start a handshake on this socket, or its error.

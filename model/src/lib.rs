@@ -23,6 +23,7 @@ pub mod output;
 pub mod personality;
 pub mod query;
 pub mod rcvbuf;
+mod ready;
 pub mod segment;
 pub mod seq;
 pub mod socket;

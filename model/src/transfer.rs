@@ -6,6 +6,7 @@ use crate::errno::Errno;
 use crate::event::{Event, Output, Pid};
 use crate::host::Host;
 use crate::personality::{ReadAfterRst, ReadAfterShutRd, WriteAfterRst};
+use crate::ready::{read_waits, write_state, write_waits, WriteState, BLOCK};
 use crate::socket::{Ctx, SockId, Socket};
 use crate::state::State;
 use crate::Instant;
@@ -26,6 +27,12 @@ impl Host {
     ) -> Step {
         let p = Arc::clone(&self.personality);
         let s = self.sock_mut(sid);
+        if write_waits(s, &p.knobs, bytes, done, nonblocking) {
+            return Step::Block {
+                done,
+                deadline: None,
+            };
+        }
         let mode = p.knobs.write_after_rst.value;
         if let Some(step) = write_refused(s, mode, done, nonblocking) {
             return step;
@@ -66,6 +73,9 @@ impl Host {
     ) -> Step {
         let p = Arc::clone(&self.personality);
         let s = self.sock_mut(sid);
+        if read_waits(s, &p.knobs, max, nonblocking) {
+            return BLOCK;
+        }
         if s.state == State::Listen {
             return Step::Done(Err(Errno::ENOTCONN));
         }
@@ -99,6 +109,9 @@ impl Host {
     /// nor the trace's reads change; without data, as read().
     pub(crate) fn peek(&mut self, sid: SockId, max: u64, nonblocking: bool) -> Step {
         let s = self.sock(sid);
+        if read_waits(s, &self.personality.knobs, max, nonblocking) {
+            return BLOCK;
+        }
         if s.state == State::Listen {
             return Step::Done(Err(Errno::ENOTCONN));
         }
@@ -171,9 +184,9 @@ fn write_refused(
     if let Some(err) = write_error(s, mode) {
         return Some(Step::Done(Err(err)));
     }
-    match s.state {
-        State::Established | State::CloseWait => None,
-        State::SynSent | State::SynReceived => Some(if nonblocking {
+    match write_state(s.state) {
+        WriteState::Open => None,
+        WriteState::Handshake => Some(if nonblocking {
             Step::Done(Err(Errno::EAGAIN))
         } else {
             Step::Block {
@@ -183,13 +196,7 @@ fn write_refused(
         }),
         // Never connected (Linux sk_stream_wait_connect: EPIPE), or a listener;
         // past our FIN, shut_wr already gave EPIPE above.
-        State::Closed
-        | State::Listen
-        | State::FinWait1
-        | State::FinWait2
-        | State::Closing
-        | State::LastAck
-        | State::TimeWait => Some(Step::Done(Err(Errno::EPIPE))),
+        WriteState::Gone => Some(Step::Done(Err(Errno::EPIPE))),
     }
 }
 /// A write() that has moved `done` of its `bytes`: finished, short (non-blocking), or blocked.

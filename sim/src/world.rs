@@ -6,13 +6,13 @@
 //! compared and hashed (to deduplicate states). Recording the trace is
 //! optional; the verdict's observer always runs.
 
-use crate::app::{AppState, AppStatus};
+use crate::app::AppState;
 use crate::net::{Fate, Network};
 use crate::raw::RawConn;
 use crate::rng::SimRng;
 use crate::spec::{At, ProcId, WorldSpec};
 use crate::trace::{Entry, Fnv1a, What};
-use crate::verdict::{EndReason, Observer, StepMismatch, Stuck, Verdict};
+use crate::verdict::{EndReason, Observer, Verdict};
 use model::host::splitmix64;
 use model::Instant;
 use model::{Event, Host, HostConfig, HostId, Output, Segment};
@@ -20,117 +20,17 @@ use smallvec::SmallVec;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
+mod end;
+mod queue;
+mod shared;
+
+pub(crate) use queue::{Ev, EventQueue, Queued, QUEUE_START_CAPACITY};
+pub use shared::SharedHost;
+pub(crate) use shared::{on_world_clock, shared_mut, HostClock, HostDigest};
+
 /// Sub-stream ids: one per component, so their draws never shift each other.
 const RNG_NETWORK: u64 = 1;
 const ISN_KEY_SALT: u64 = 0x6973_6e5f_6b65_7973;
-
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub(crate) enum Ev {
-    Arrive(Segment),
-    HostTimer(HostId),
-    App(ProcId),
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub(crate) struct Queued {
-    pub at: Instant,
-    pub seq: u64,
-    pub ev: Ev,
-}
-
-impl Queued {
-    /// Earliest first, ties by insertion order; unique, so the order of
-    /// events is fully determined.
-    #[inline]
-    fn key(&self) -> (Instant, u64) {
-        (self.at, self.seq)
-    }
-}
-
-/// The event queue: a binary min-heap on (time, insertion order). Not std's
-/// `BinaryHeap`: its push writes the new element into the vector and at once
-/// reads it back whole to sift it up, a store-forwarding stall on every event
-/// (about a tenth of small-close/runs). Here a new element is written once,
-/// where it belongs, and only older elements are read.
-#[derive(Debug, Default)]
-pub(crate) struct EventQueue {
-    pub(crate) heap: Vec<Queued>,
-}
-
-/// Room a cloned queue keeps for events pushed after the clone (a clone of
-/// a vector has no room: the explorer's first push would reallocate it).
-const QUEUE_CLONE_SPARE: usize = 8;
-
-impl Clone for EventQueue {
-    fn clone(&self) -> EventQueue {
-        let mut heap = Vec::with_capacity(self.heap.len() + QUEUE_CLONE_SPARE);
-        heap.extend_from_slice(&self.heap);
-        EventQueue { heap }
-    }
-}
-
-/// Room a new world's queue starts with: a small close never holds more
-/// events at once, and a queue grown from empty reallocates twice on the way.
-const QUEUE_START_CAPACITY: usize = 16;
-
-impl EventQueue {
-    fn with_capacity(n: usize) -> EventQueue {
-        EventQueue {
-            heap: Vec::with_capacity(n),
-        }
-    }
-
-    pub(crate) fn push(&mut self, q: Queued) {
-        let mut i = self.heap.len();
-        self.heap.push(q);
-        while i > 0 {
-            let parent = (i - 1) / 2;
-            if self.heap[parent].key() <= q.key() {
-                break;
-            }
-            self.heap[i] = self.heap[parent];
-            i = parent;
-        }
-        self.heap[i] = q;
-    }
-
-    pub(crate) fn pop(&mut self) -> Option<Queued> {
-        let last = self.heap.pop()?;
-        let Some(&top) = self.heap.first() else {
-            return Some(last);
-        };
-        let n = self.heap.len();
-        let mut i = 0;
-        loop {
-            let left = 2 * i + 1;
-            if left >= n {
-                break;
-            }
-            let right = left + 1;
-            let child = if right < n && self.heap[right].key() < self.heap[left].key() {
-                right
-            } else {
-                left
-            };
-            if last.key() <= self.heap[child].key() {
-                break;
-            }
-            self.heap[i] = self.heap[child];
-            i = child;
-        }
-        self.heap[i] = last;
-        Some(top)
-    }
-
-    pub(crate) fn peek(&self) -> Option<&Queued> {
-        self.heap.first()
-    }
-
-    /// In no particular order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &Queued> {
-        self.heap.iter()
-    }
-}
 
 /// A running (or finished) simulation.
 #[derive(Clone, Debug)]
@@ -600,115 +500,6 @@ impl World {
         self.ended
     }
 
-    /// The verdict as of now (call after `run`, or to inspect a run in progress).
-    pub fn verdict(&self) -> Verdict {
-        let mut stuck = Vec::new();
-        for (p, a) in self.apps.iter().enumerate() {
-            let steps = &self.proc_steps[p];
-            let step = steps.get(a.pc as usize).copied().unwrap_or(u32::MAX);
-            let what = match a.status {
-                AppStatus::Blocked => format!(
-                    "blocked in {}",
-                    a.blocked
-                        .map(|b| crate::report::call_text(&b.sys, &self.spec))
-                        .unwrap_or_default()
-                ),
-                AppStatus::Ready if a.waits_for.is_some() => self.waiting_text(a),
-                AppStatus::Ready if (a.pc as usize) < steps.len() => {
-                    "steps left when the run ended".to_string()
-                }
-                AppStatus::NotStarted if !steps.is_empty() => {
-                    "never started (never forked)".to_string()
-                }
-                _ => continue,
-            };
-            let blocked_in = match a.status {
-                AppStatus::Blocked => a.blocked.map(|b| b.sys.name()),
-                // Waiting for a step that will never return is hanging too.
-                AppStatus::Ready if a.waits_for.is_some() => Some("after"),
-                _ => None,
-            };
-            stuck.push(Stuck {
-                proc: p as u16,
-                step,
-                what,
-                blocked_in,
-            });
-        }
-        let end = self.ended.unwrap_or(EndReason::Quiescent);
-        let limits = self.spec.limits;
-        // Stopped by the time limit, the world was watched up to the limit
-        // (nothing happened between the last event and it): report the limit.
-        let end_ns = match end {
-            EndReason::TimeLimit => Instant::ZERO + limits.max_time_ns,
-            EndReason::Quiescent | EndReason::EventBudget => self.now,
-        };
-        let mut v = self
-            .observer
-            .finish(end, end_ns, self.events, limits, stuck);
-        v.step_mismatches.extend(self.unrun_expectations(end));
-        let raw = crate::raw::mismatches(&self.spec, &self.raw, &self.raw_sent);
-        v.step_mismatches.extend(raw);
-        v
-    }
-
-    /// "waiting for step 3 (server), which never returned".
-    fn waiting_text(&self, a: &AppState) -> String {
-        let step = a.waits_for.map_or(0, |w| w.0);
-        let proc = self.spec.steps[step as usize].proc;
-        format!(
-            "waiting (after) for step {} of `{}`, which never returned",
-            step + 1,
-            self.spec.procs[proc as usize].name
-        )
-    }
-
-    /// Steps with an expected result that never produced one: after `exit`,
-    /// behind a call that never returned, in a child never forked, or cut off
-    /// by a limit. Each is a failed expectation saying why it never ran.
-    fn unrun_expectations(&self, end: EndReason) -> Vec<StepMismatch> {
-        let mut out = Vec::new();
-        for (p, a) in self.apps.iter().enumerate() {
-            let steps = &self.proc_steps[p];
-            let first = a.pc as usize;
-            for (k, &step) in steps.iter().enumerate().skip(first) {
-                let spec = &self.spec.steps[step as usize];
-                let Some(expect) = spec.expect else {
-                    continue;
-                };
-                let actual = match (a.status, k == first) {
-                    (AppStatus::Blocked, true) => format!(
-                        "never returned: blocked in {} when the run ended",
-                        a.blocked
-                            .map(|b| crate::report::call_text(&b.sys, &self.spec))
-                            .unwrap_or_default()
-                    ),
-                    (AppStatus::Blocked, false) => {
-                        "never ran: an earlier step never returned".to_string()
-                    }
-                    (AppStatus::Exited, _) => "never ran: the process had exited".to_string(),
-                    (AppStatus::NotStarted, _) => {
-                        "never ran: the process was never forked".to_string()
-                    }
-                    (AppStatus::Ready, _) if a.waits_for.is_some() => {
-                        format!("never ran: {}", self.waiting_text(a))
-                    }
-                    (AppStatus::Ready | AppStatus::Done, _) => {
-                        format!("never ran: the run ended first ({})", end.key())
-                    }
-                };
-                out.push(StepMismatch {
-                    step,
-                    proc: p as u16,
-                    expected: expect.to_string(),
-                    actual,
-                    origin: spec.origin.clone(),
-                });
-            }
-        }
-        out
-    }
-
     /// A digest of the whole state, for deduplicating explored states. The
     /// algorithm is pinned (FNV-1a, platform-independent integers), so a
     /// digest recorded today still names the same state tomorrow.
@@ -717,113 +508,6 @@ impl World {
         self.hash(&mut h);
         h.finish()
     }
-}
-
-/// A host's clock against the world's.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct HostClock {
-    /// How far the host's clock is ahead of the world's (wrapping): the
-    /// explorer moves the world's clock to its epoch without rewriting every
-    /// host ([`World::canonicalize`]). Zero in every run that is not
-    /// explored; a canonical world hashes each host's times relative to the
-    /// world's clock instead.
-    pub(crate) ahead_ns: u64,
-    /// The host's next timer deadline (on its own clock) and its change
-    /// count when that was asked: the event loop asks after every event, and
-    /// again when the timer event comes up, of a host mostly unchanged since.
-    pub(crate) poll_memo: Option<(u64, Option<Instant>)>,
-}
-
-/// An instant `at` of a clock `ahead_ns` ahead of the world's, on the world's.
-#[inline]
-fn on_world_clock(ahead_ns: u64, at: Option<Instant>) -> Option<Instant> {
-    at.map(|at| match at {
-        Instant::MAX => at,
-        _ => Instant::from_ns(at.as_ns().wrapping_sub(ahead_ns)),
-    })
-}
-
-/// A host as a world holds it: behind an `Arc` shared by the worlds the
-/// explorer copies from one another, with the digest of its canonical form
-/// once the explorer has taken it (`World::canonicalize`). Hashed and
-/// compared as the host alone.
-#[derive(Debug)]
-pub struct SharedHost {
-    pub(crate) host: Host,
-    /// Taken by `canonicalize`, forgotten by every change ([`shared_mut`]).
-    pub(crate) digest: Option<HostDigest>,
-    /// How many times the host was lent to be changed ([`shared_mut`]):
-    /// while it stays the same the host is the same, so a check of the
-    /// host after every event (`Invariants`) can skip one no event touched,
-    /// and the event loop need not ask it its next deadline again.
-    pub(crate) changes: u64,
-}
-
-/// The digest of a host's canonical form (`World::canonicalize`).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct HostDigest {
-    /// XXH3-128 of the host's `hash_state` bytes, its earliest instant
-    /// moved to the epoch.
-    pub(crate) digest: u128,
-    /// Whether the host holds any instant (else no earliest one to place).
-    pub(crate) timed: bool,
-}
-
-impl SharedHost {
-    fn new(host: Host) -> Arc<SharedHost> {
-        Arc::new(SharedHost {
-            host,
-            digest: None,
-            changes: 0,
-        })
-    }
-}
-
-impl Clone for SharedHost {
-    /// A copy is made to be changed: it keeps no digest.
-    fn clone(&self) -> SharedHost {
-        SharedHost {
-            host: self.host.clone(),
-            digest: None,
-            changes: self.changes,
-        }
-    }
-
-    fn clone_from(&mut self, o: &SharedHost) {
-        self.host.clone_from(&o.host);
-        self.digest = None;
-        self.changes = o.changes;
-    }
-}
-
-impl std::ops::Deref for SharedHost {
-    type Target = Host;
-    fn deref(&self) -> &Host {
-        &self.host
-    }
-}
-
-impl Hash for SharedHost {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        self.host.hash(h);
-    }
-}
-
-impl PartialEq for SharedHost {
-    fn eq(&self, o: &SharedHost) -> bool {
-        self.host == o.host
-    }
-}
-
-/// Host `h` of `hosts`, to change: copied first if another world shares
-/// it, and its digest forgotten. (A function of the field, not of the
-/// world, so the world's output buffer can be lent beside it.)
-#[inline]
-pub(crate) fn shared_mut(hosts: &mut [Arc<SharedHost>], h: HostId) -> &mut Host {
-    let shared = Arc::make_mut(&mut hosts[h as usize]);
-    shared.digest = None;
-    shared.changes = shared.changes.wrapping_add(1);
-    &mut shared.host
 }
 
 /// The panic of `step`'s time check, out of line: the check runs for every
@@ -909,34 +593,6 @@ fn raw_conns(hosts: &[crate::spec::HostSpec]) -> Vec<Option<RawConn>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_event_queue_pops_by_time_then_insertion_order() {
-        // A fixed pseudo-random order of pushes; pops must come out sorted.
-        let mut q = EventQueue::default();
-        let mut x = 7u64;
-        let mut pushed = Vec::new();
-        for seq in 0..500u64 {
-            x = splitmix64(x);
-            let at = Instant::from_ns(x % 50);
-            pushed.push((at, seq));
-            q.push(Queued {
-                at,
-                seq,
-                ev: Ev::App(0),
-            });
-            if x % 3 == 1 {
-                let top = q.pop().unwrap();
-                let min = *pushed.iter().min().unwrap();
-                assert_eq!((top.at, top.seq), min);
-                pushed.retain(|&k| k != min);
-            }
-        }
-        pushed.sort();
-        let popped: Vec<_> = std::iter::from_fn(|| q.pop().map(|e| (e.at, e.seq))).collect();
-        assert_eq!(popped, pushed);
-        assert!(q.peek().is_none());
-    }
 
     /// A world without a trace skips the entries its observer does not
     /// tally: its verdict must be the recording world's, and every skipped

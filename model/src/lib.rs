@@ -28,6 +28,7 @@ pub mod socket;
 pub mod state;
 pub mod time;
 pub mod timer;
+mod watched;
 
 #[cfg(test)]
 mod tests;

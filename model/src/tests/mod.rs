@@ -628,3 +628,44 @@ pub fn established_passive_with(p: Personality) -> H {
 pub fn other_peer(port: u16) -> Addr {
     Addr { host: 1, port }
 }
+
+/// A second client at `port` completes its handshake with the listener:
+/// its SYN, then its ACK of the SYN-ACK.
+pub fn handshake_from(h: &mut H, port: u16) {
+    let peer = other_peer(port);
+    h.inject(Segment {
+        src: peer,
+        ..h.peer(SYN, 0, 0)
+    });
+    h.inject(Segment {
+        src: peer,
+        ..h.peer(ACK, 1, 1)
+    });
+}
+
+/// The causes of the RSTs the host sent, in order.
+pub fn rst_causes(h: &mut H) -> Vec<crate::event::RstCause> {
+    h.events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::RstSent { cause, .. } => Some(cause),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The bytes the host discarded: from which buffer, how many, why.
+pub fn discards(h: &mut H) -> Vec<(crate::event::Buffer, u64, crate::event::DiscardCause)> {
+    h.events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Discard {
+                buffer,
+                bytes,
+                cause,
+                ..
+            } => Some((buffer, bytes, cause)),
+            _ => None,
+        })
+        .collect()
+}

@@ -8,15 +8,7 @@ use super::*;
 fn overflow(value: &str) -> (Vec<Segment>, Vec<Segment>) {
     let mut h = listen_with(set("listen_overflow", value), 1);
     for port in [50_001, 50_002] {
-        let peer = other_peer(port);
-        h.inject(Segment {
-            src: peer,
-            ..h.peer(SYN, 0, 0)
-        });
-        h.inject(Segment {
-            src: peer,
-            ..h.peer(ACK, 1, 1)
-        });
+        handshake_from(&mut h, port);
     }
     h.flush();
     h.send(SYN, 0, 0);
@@ -48,15 +40,7 @@ fn test_knob_accept_queue_limit() {
     let capacity = |value, backlog| {
         let mut h = listen_with(set("accept_queue_limit", value), backlog);
         for port in 0..20 {
-            let peer = other_peer(50_001 + port);
-            h.inject(Segment {
-                src: peer,
-                ..h.peer(SYN, 0, 0)
-            });
-            h.inject(Segment {
-                src: peer,
-                ..h.peer(ACK, 1, 1)
-            });
+            handshake_from(&mut h, 50_001 + port);
         }
         let lfd = h.fd;
         let l = h.host.fd_sock(h.pid, lfd).unwrap();

@@ -129,31 +129,6 @@ fn set(knob: &str, value: &str) -> Personality {
     linux_with(&[(knob, value)])
 }
 
-fn rst_causes(h: &mut H) -> Vec<RstCause> {
-    h.events()
-        .into_iter()
-        .filter_map(|e| match e {
-            Event::RstSent { cause, .. } => Some(cause),
-            _ => None,
-        })
-        .collect()
-}
-
-fn discards(h: &mut H) -> Vec<(Buffer, u64, DiscardCause)> {
-    h.events()
-        .into_iter()
-        .filter_map(|e| match e {
-            Event::Discard {
-                buffer,
-                bytes,
-                cause,
-                ..
-            } => Some((buffer, bytes, cause)),
-            _ => None,
-        })
-        .collect()
-}
-
 fn linger(h: &mut H, secs: u32) {
     let fd = h.fd;
     assert_eq!(

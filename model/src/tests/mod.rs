@@ -643,6 +643,23 @@ pub fn handshake_from(h: &mut H, port: u16) {
     });
 }
 
+/// A connection closed with 1000 bytes it cannot send: the peer's window
+/// is zero, so it is an orphan in FIN-WAIT-1 that only probes; with the
+/// peer's zero-window ACK, to answer those probes with.
+pub fn zero_window_orphan(p: Personality) -> (H, Segment) {
+    let mut h = established_with(p);
+    let zero = Segment {
+        wnd: 0,
+        ..h.peer(ACK, 1, 1)
+    };
+    h.inject(zero);
+    h.write(1000);
+    h.close();
+    assert_eq!(h.state(), State::FinWait1);
+    h.flush();
+    (h, zero)
+}
+
 /// The causes of the RSTs the host sent, in order.
 pub fn rst_causes(h: &mut H) -> Vec<crate::event::RstCause> {
     h.events()

@@ -221,15 +221,7 @@ fn test_knob_orphan_retries() {
 /// probe 5 ms later for `answer_s` seconds, then goes quiet: (when the last answer went,
 /// when the orphan was freed, ms after close(); None if it still lives at 3000 s).
 fn orphan_behind_zero_window(p: Personality, answer_s: u64) -> (u64, Option<u64>) {
-    let mut h = established_with(p);
-    let zero = Segment {
-        wnd: 0,
-        ..h.peer(ACK, 1, 1)
-    };
-    h.inject(zero);
-    h.write(1000);
-    h.close();
-    h.flush();
+    let (mut h, zero) = zero_window_orphan(p);
     let start = h.now;
     let (mut answered_ms, horizon) = (0, Duration::from_secs(3_000));
     while !h.freed() && h.now.saturating_since(start) < horizon {

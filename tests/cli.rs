@@ -224,6 +224,45 @@ fn source_anchors(sources: &str) -> std::collections::BTreeSet<&str> {
         .collect()
 }
 
+/// The citations in `file` (its `text`) that do not resolve in this
+/// repository, added to `problems`: an out-of-repo document (outside
+/// docs/sources.md itself), or a `docs/sources.md#<anchor>` not in `anchors`.
+/// How many docs/sources.md citations it has.
+fn citation_problems(
+    file: &str,
+    text: &str,
+    anchors: &std::collections::BTreeSet<&str>,
+    problems: &mut Vec<String>,
+) -> usize {
+    let mut cited = 0;
+    for (n, line) in text.lines().enumerate() {
+        if file != "docs/sources.md" {
+            for pattern in OUT_OF_REPO {
+                if line.contains(pattern) {
+                    problems.push(format!("{file}:{}: cites `{pattern}`", n + 1));
+                }
+            }
+        }
+        for rest in line.split(concat!("docs/sources.md", "#")).skip(1) {
+            let anchor: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect();
+            if rest[anchor.len()..].starts_with('<') {
+                continue; // a placeholder: `#<anchor>`, `#row-<n>`
+            }
+            cited += 1;
+            if !anchors.contains(anchor.as_str()) {
+                problems.push(format!(
+                    "{file}:{}: docs/sources.md has no anchor `{anchor}`",
+                    n + 1
+                ));
+            }
+        }
+    }
+    cited
+}
+
 /// Every source a knob, a scenario or a test cites resolves for someone who
 /// cloned only this repository: no tracked file (Cargo.lock aside) cites a
 /// document outside it, and every `docs/sources.md#<anchor>` exists (a `<`
@@ -265,31 +304,7 @@ fn every_cited_source_is_public_or_in_the_repository() {
         let Ok(text) = std::fs::read_to_string(root.join(file)) else {
             continue; // binary, or deleted from the work tree
         };
-        for (n, line) in text.lines().enumerate() {
-            if file != "docs/sources.md" {
-                for pattern in OUT_OF_REPO {
-                    if line.contains(pattern) {
-                        problems.push(format!("{file}:{}: cites `{pattern}`", n + 1));
-                    }
-                }
-            }
-            for rest in line.split(concat!("docs/sources.md", "#")).skip(1) {
-                let anchor: String = rest
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
-                    .collect();
-                if rest[anchor.len()..].starts_with('<') {
-                    continue; // a placeholder: `#<anchor>`, `#row-<n>`
-                }
-                cited += 1;
-                if !anchors.contains(anchor.as_str()) {
-                    problems.push(format!(
-                        "{file}:{}: docs/sources.md has no anchor `{anchor}`",
-                        n + 1
-                    ));
-                }
-            }
-        }
+        cited += citation_problems(file, &text, &anchors, &mut problems);
     }
     assert!(
         cited > 100,
@@ -310,7 +325,7 @@ fn the_citation_check_sees_bad_citations() {
     let sources = "<a id=\"row-1\"></a> <a id=\"linux-close-unread\"></a>";
     let anchors = source_anchors(sources);
     assert_eq!(
-        anchors.into_iter().collect::<Vec<_>>(),
+        anchors.iter().copied().collect::<Vec<_>>(),
         ["linux-close-unread", "row-1"]
     );
     let line = format!("see {}personalities.md", OUT_OF_REPO[0]);
@@ -318,6 +333,14 @@ fn the_citation_check_sees_bad_citations() {
     assert!(!OUT_OF_REPO
         .iter()
         .any(|p| "docs/sources.md#row-1, RFC 2525 §2.17".contains(p)));
+    let hash = concat!("docs/sources.md", "#");
+    let text = format!("{line}\n{hash}row-1 {hash}row-9 {hash}row-<n>\n");
+    let mut problems = Vec::new();
+    let cited = citation_problems("a.rs", &text, &anchors, &mut problems);
+    assert_eq!(cited, 2, "the placeholder is not a citation");
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(problems[0].starts_with("a.rs:1: cites"), "{problems:?}");
+    assert_eq!(problems[1], "a.rs:2: docs/sources.md has no anchor `row-9`");
 }
 
 #[test]

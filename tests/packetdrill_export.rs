@@ -245,6 +245,54 @@ fn run_script(text: &str) -> (&'static str, Option<(usize, String)>) {
     (out.verdict(), failure)
 }
 
+/// Side `host`'s exported script against the linux model: it fails where
+/// FAILS_ON_LINUX says, at that line (false), or passes with the trace's
+/// counts (true).
+fn passes_or_fails_as_listed(s: &Scenario, host: &str, text: &str) -> bool {
+    let (verdict, failure) = run_script(text);
+    let known = FAILS_ON_LINUX
+        .iter()
+        .find(|(n, h, ..)| *n == s.name && *h == host);
+    if let Some((_, _, line, message)) = known {
+        let f = failure.as_ref().expect("a listed failure still fails");
+        assert!(
+            f.0 == *line && f.1.contains(message),
+            "{} {host}: {f:?}",
+            s.name
+        );
+        return false;
+    }
+    assert_eq!(
+        verdict, "pass",
+        "{} side {host}: {failure:?}\n{text}",
+        s.name
+    );
+    assert_eq!(
+        script_counts(text),
+        trace_counts(s, host),
+        "{} side {host}: the script and the trace differ\n{text}",
+        s.name
+    );
+    true
+}
+
+/// A side that does not export is listed in UNEXPORTABLE, for that reason,
+/// with a hint.
+fn refused_as_listed(s: &Scenario, host: &str, u: &export::Unexportable) {
+    let listed = UNEXPORTABLE
+        .iter()
+        .find(|(n, h, _)| *n == s.name && *h == host);
+    let Some((_, _, why)) = listed else {
+        panic!("{} side {host} does not export: {u:?}", s.name);
+    };
+    assert!(
+        u.what.contains(why),
+        "{} {host}: {u:?}, listed as {why}",
+        s.name
+    );
+    assert!(!u.hint.is_empty());
+}
+
 #[test]
 fn every_linux_side_of_the_corpus_exports_and_passes_or_says_why() {
     let mut exported = Vec::new();
@@ -259,45 +307,12 @@ fn every_linux_side_of_the_corpus_exports_and_passes_or_says_why() {
         for host in linux.map(|h| h.name.clone()) {
             match export_side(&s, &host) {
                 Ok(text) => {
-                    let (verdict, failure) = run_script(&text);
-                    let known = FAILS_ON_LINUX
-                        .iter()
-                        .find(|(n, h, ..)| *n == s.name && *h == host);
-                    if let Some((_, _, line, message)) = known {
-                        let f = failure.as_ref().expect("a listed failure still fails");
-                        assert!(
-                            f.0 == *line && f.1.contains(message),
-                            "{} {host}: {f:?}",
-                            s.name
-                        );
-                        continue;
+                    if passes_or_fails_as_listed(&s, &host, &text) {
+                        exported.push(format!("{}.{host}", s.name));
                     }
-                    assert_eq!(
-                        verdict, "pass",
-                        "{} side {host}: {failure:?}\n{text}",
-                        s.name
-                    );
-                    assert_eq!(
-                        script_counts(&text),
-                        trace_counts(&s, &host),
-                        "{} side {host}: the script and the trace differ\n{text}",
-                        s.name
-                    );
-                    exported.push(format!("{}.{host}", s.name));
                 }
                 Err(u) => {
-                    let listed = UNEXPORTABLE
-                        .iter()
-                        .find(|(n, h, _)| *n == s.name && *h == host);
-                    let Some((_, _, why)) = listed else {
-                        panic!("{} side {host} does not export: {u:?}", s.name);
-                    };
-                    assert!(
-                        u.what.contains(why),
-                        "{} {host}: {u:?}, listed as {why}",
-                        s.name
-                    );
-                    assert!(!u.hint.is_empty());
+                    refused_as_listed(&s, &host, &u);
                     refused.push((s.name.clone(), host));
                 }
             }

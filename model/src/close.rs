@@ -270,8 +270,6 @@ impl Host {
 
     /// Process exit: every descriptor is closed (or reset, per the personality).
     pub fn exit(&mut self, now: Instant, pid: Pid, out: &mut Output) {
-        let p = Arc::clone(&self.personality);
-        let k = &p.knobs;
         // The process's threads end with it, whatever they were blocked in.
         self.procs[pid as usize].blocked = None;
         for q in self.threads_of(pid) {
@@ -295,52 +293,71 @@ impl Host {
             .filter_map(|(i, s)| s.map(|s| (i as Fd + FD_FIRST, s)))
             .collect();
         for (fd, sid) in fds {
-            let last = self.sock(sid).refs == 1;
-            if last
-                && k.process_exit.value == ExitMode::ResetOpen
-                && self.sock(sid).state != State::Listen
-            {
-                let mut ctx = Ctx { p: k, now, out };
-                let s = self.sock_mut(sid);
-                s.purge_receive_queue(&mut ctx, DiscardCause::CloseUnread);
-                if s.state != State::Closed {
-                    s.abort(&mut ctx, RstCause::ProcessExit);
-                }
-            }
-            // A linger wait at exit (`exit_skips_linger` off) holds the exiting
-            // process in that close() until it is over; the model holds one
-            // such wait per process, and later lingering sockets close at once.
-            if let Step::Block { deadline, .. } = self.close(now, pid, fd, sid, true, out) {
-                let proc = &mut self.procs[pid as usize];
-                if proc.blocked.is_none() {
-                    proc.blocked = Some(Blocked {
-                        call: Call::Close { sock: fd },
-                        sock: sid,
-                        done: 0,
-                        deadline,
-                        polled: Default::default(),
-                    });
-                } else {
-                    self.finish_close(now, sid, out);
-                }
-            }
+            self.close_at_exit(now, pid, fd, sid, out);
         }
-        if k.exit_drops_closed_pending.value {
-            let orphans: Vec<SockId> = self
-                .sockets()
-                .filter(|(_, s)| {
-                    s.closed_by == Some(pid) && s.snd_queued() > 0 && s.state != State::Closed
-                })
-                .map(|(i, _)| i)
-                .collect();
-            for sid in orphans {
-                let mut ctx = Ctx { p: k, now, out };
-                self.sock_mut(sid).abort(&mut ctx, RstCause::ProcessExit);
-                self.maybe_free(sid);
-            }
+        if self.personality.knobs.exit_drops_closed_pending.value {
+            self.drop_closed_pending(now, pid, out);
         }
         self.procs[pid as usize].exited = true;
         self.wake_blocked(now, out);
+    }
+
+    /// One descriptor of an exiting process: reset first where the stack
+    /// resets what a process leaves open (`process_exit`), then closed.
+    fn close_at_exit(&mut self, now: Instant, pid: Pid, fd: Fd, sid: SockId, out: &mut Output) {
+        let p = Arc::clone(&self.personality);
+        let k = &p.knobs;
+        let last = self.sock(sid).refs == 1;
+        if last
+            && k.process_exit.value == ExitMode::ResetOpen
+            && self.sock(sid).state != State::Listen
+        {
+            let mut ctx = Ctx { p: k, now, out };
+            let s = self.sock_mut(sid);
+            s.purge_receive_queue(&mut ctx, DiscardCause::CloseUnread);
+            if s.state != State::Closed {
+                s.abort(&mut ctx, RstCause::ProcessExit);
+            }
+        }
+        // A linger wait at exit (`exit_skips_linger` off) holds the exiting
+        // process in that close() until it is over; the model holds one
+        // such wait per process, and later lingering sockets close at once.
+        if let Step::Block { deadline, .. } = self.close(now, pid, fd, sid, true, out) {
+            let proc = &mut self.procs[pid as usize];
+            if proc.blocked.is_none() {
+                proc.blocked = Some(Blocked {
+                    call: Call::Close { sock: fd },
+                    sock: sid,
+                    done: 0,
+                    deadline,
+                    polled: Default::default(),
+                });
+            } else {
+                self.finish_close(now, sid, out);
+            }
+        }
+    }
+
+    /// `exit_drops_closed_pending`: the connections this process already
+    /// closed that still have unsent data are reset at its exit.
+    fn drop_closed_pending(&mut self, now: Instant, pid: Pid, out: &mut Output) {
+        let p = Arc::clone(&self.personality);
+        let orphans: Vec<SockId> = self
+            .sockets()
+            .filter(|(_, s)| {
+                s.closed_by == Some(pid) && s.snd_queued() > 0 && s.state != State::Closed
+            })
+            .map(|(i, _)| i)
+            .collect();
+        for sid in orphans {
+            let mut ctx = Ctx {
+                p: &p.knobs,
+                now,
+                out,
+            };
+            self.sock_mut(sid).abort(&mut ctx, RstCause::ProcessExit);
+            self.maybe_free(sid);
+        }
     }
 }
 

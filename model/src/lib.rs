@@ -31,6 +31,7 @@ pub mod state;
 pub mod time;
 pub mod timer;
 pub mod transfer;
+mod watched;
 
 #[cfg(test)]
 mod tests;

@@ -14,28 +14,20 @@ use std::fmt::Write;
 const TIME_W: usize = 11;
 /// poll(fds, events, ms) or select(fds, sets, timeout) as a trace line shows it.
 fn watch_text(c: &Call<Shown>) -> String {
+    let socks: Vec<String> = c.watched().map(|s| s.to_string()).collect();
+    let socks = socks.join(",");
     match *c {
         Call::Poll {
-            sock,
-            also,
-            events,
-            timeout,
+            events, timeout, ..
         } => {
             let ms = timeout.map_or("-1".into(), |d| d.as_ms().to_string());
             let ev = model::call::poll_bits::text(u64::from(events));
-            let more: String = also.iter().map(|s| format!(",{s}")).collect();
-            format!("poll({sock}{more}, {ev}, {ms})")
+            format!("poll({socks}, {ev}, {ms})")
         }
-        Call::Select {
-            sock,
-            also,
-            sets,
-            timeout,
-        } => {
+        Call::Select { sets, timeout, .. } => {
             let ms = timeout.map_or("NULL".into(), |d| format!("{} ms", d.as_ms()));
             let sets = model::call::select_sets::text(u64::from(sets));
-            let more: String = also.iter().map(|s| format!(",{s}")).collect();
-            format!("select({sock}{more}, {sets}, {ms})")
+            format!("select({socks}, {sets}, {ms})")
         }
         _ => unreachable!("only poll and select"),
     }

@@ -133,11 +133,10 @@ fn shutdown_wr_then_draining_both_sides_is_clean() {
     }
 }
 
-#[test]
-fn linger_zero_resets_and_loses_the_queued_send_data_at_the_sender() {
-    // SO_LINGER {1, 0} → `R.`, the send queue is discarded; the peer still reads what
-    // was delivered, then ECONNRESET [src][obs] (docs/sources.md#row-2,
-    // docs/sources.md#linux-obs-linger-zero).
+/// The client writes 10,000 bytes to a server whose receive buffer holds
+/// 1000 and that reads only after 100 ms, then closes with SO_LINGER {1, 0}
+/// at 50 ms; the server's read to EOF expects ECONNRESET.
+fn linger_zero_with_data_queued() -> Run {
     let mut w = World2::new(1);
     let (l, s, c) = (w.l, w.s, w.c);
     // The server's receive buffer (SO_RCVBUF 1000, raised to SOCK_MIN_RCVBUF =
@@ -200,7 +199,15 @@ fn linger_zero_resets_and_loses_the_queued_send_data_at_the_sender() {
         },
     );
     w.b.then("client", Action::Close { sock: c });
-    let r = w.run();
+    w.run()
+}
+
+#[test]
+fn linger_zero_resets_and_loses_the_queued_send_data_at_the_sender() {
+    // SO_LINGER {1, 0} → `R.`, the send queue is discarded; the peer still reads what
+    // was delivered, then ECONNRESET [src][obs] (docs/sources.md#row-2,
+    // docs/sources.md#linux-obs-linger-zero).
+    let r = linger_zero_with_data_queued();
     r.assert_expectations();
     assert_eq!(r.rsts(), [(CLIENT, RstCause::LingerZero)]);
     let discards: Vec<_> = r

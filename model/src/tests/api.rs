@@ -456,16 +456,7 @@ fn test_listen_close_resets_queued_connections() {
     h.send(SYN, 0, 0);
     h.send(ACK, 1, 1);
     h.send_data(1, 1, 100);
-    let second = other_peer(50_001);
-    let syn2 = Segment {
-        src: second,
-        ..h.peer(SYN, 0, 0)
-    };
-    h.inject(syn2);
-    h.inject(Segment {
-        src: second,
-        ..h.peer(ACK, 1, 1)
-    });
+    handshake_from(&mut h, 50_001);
     h.flush();
     assert_eq!(h.close(), Some(Ok(0)));
     let rsts: Vec<Segment> = h.sent_segments();
@@ -595,15 +586,7 @@ fn test_listen_backlog_overflow_drops_the_syn_silently() {
     // (docs/sources.md#linux-obs-listen-overflow).
     let mut h = listen_with(Personality::builtin("linux").unwrap(), 1);
     for port in [50_001, 50_002] {
-        let peer = other_peer(port);
-        h.inject(Segment {
-            src: peer,
-            ..h.peer(SYN, 0, 0)
-        });
-        h.inject(Segment {
-            src: peer,
-            ..h.peer(ACK, 1, 1)
-        });
+        handshake_from(&mut h, port);
     }
     h.flush();
     h.send(SYN, 0, 0);

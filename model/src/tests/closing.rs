@@ -429,16 +429,7 @@ fn test_fin_wait_1_orphan_behind_a_zero_window_dies_silently_when_backoff_tops_o
     // backoff (answered `win 0`), sends neither FIN nor RST, and vanishes ~337 s after
     // close() once the probe interval reached the 120 s RTO cap. Here: probes at 0.2 s
     // doubling to 102.4 s, one capped 120 s interval, gone at 324.6 s.
-    let mut h = established();
-    let zero = Segment {
-        wnd: 0,
-        ..h.peer(ACK, 1, 1)
-    };
-    h.inject(zero);
-    h.write(1000);
-    h.close();
-    assert_eq!(h.state(), State::FinWait1);
-    h.flush();
+    let (mut h, zero) = zero_window_orphan(linux());
     let start = h.now;
     let mut probes = 0;
     while !h.freed() && h.now.saturating_since(start) < Duration::from_secs(1_000) {

@@ -5,16 +5,6 @@ use super::*;
 use crate::event::RstCause;
 use crate::Errno;
 
-fn rst_causes(h: &mut H) -> Vec<RstCause> {
-    h.events()
-        .into_iter()
-        .filter_map(|e| match e {
-            Event::RstSent { cause, .. } => Some(cause),
-            _ => None,
-        })
-        .collect()
-}
-
 #[test]
 fn test_closed_connect_sends_syn_with_mss() {
     let mut h = closed();

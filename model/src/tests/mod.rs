@@ -628,3 +628,61 @@ pub fn established_passive_with(p: Personality) -> H {
 pub fn other_peer(port: u16) -> Addr {
     Addr { host: 1, port }
 }
+
+/// A second client at `port` completes its handshake with the listener:
+/// its SYN, then its ACK of the SYN-ACK.
+pub fn handshake_from(h: &mut H, port: u16) {
+    let peer = other_peer(port);
+    h.inject(Segment {
+        src: peer,
+        ..h.peer(SYN, 0, 0)
+    });
+    h.inject(Segment {
+        src: peer,
+        ..h.peer(ACK, 1, 1)
+    });
+}
+
+/// A connection closed with 1000 bytes it cannot send: the peer's window
+/// is zero, so it is an orphan in FIN-WAIT-1 that only probes; with the
+/// peer's zero-window ACK, to answer those probes with.
+pub fn zero_window_orphan(p: Personality) -> (H, Segment) {
+    let mut h = established_with(p);
+    let zero = Segment {
+        wnd: 0,
+        ..h.peer(ACK, 1, 1)
+    };
+    h.inject(zero);
+    h.write(1000);
+    h.close();
+    assert_eq!(h.state(), State::FinWait1);
+    h.flush();
+    (h, zero)
+}
+
+/// The causes of the RSTs the host sent, in order.
+pub fn rst_causes(h: &mut H) -> Vec<crate::event::RstCause> {
+    h.events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::RstSent { cause, .. } => Some(cause),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The bytes the host discarded: from which buffer, how many, why.
+pub fn discards(h: &mut H) -> Vec<(crate::event::Buffer, u64, crate::event::DiscardCause)> {
+    h.events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Discard {
+                buffer,
+                bytes,
+                cause,
+                ..
+            } => Some((buffer, bytes, cause)),
+            _ => None,
+        })
+        .collect()
+}

@@ -10,21 +10,6 @@ use crate::Errno;
 
 const NO_SEGMENTS: [&str; 0] = [];
 
-fn discards(h: &mut H) -> Vec<(Buffer, u64, DiscardCause)> {
-    h.events()
-        .into_iter()
-        .filter_map(|e| match e {
-            Event::Discard {
-                buffer,
-                bytes,
-                cause,
-                ..
-            } => Some((buffer, bytes, cause)),
-            _ => None,
-        })
-        .collect()
-}
-
 fn rsts_sent(h: &mut H) -> Vec<(State, RstCause)> {
     h.events()
         .into_iter()

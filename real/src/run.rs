@@ -152,9 +152,7 @@ pub fn execute(
     // End states, read before the processes are killed.
     let states = read_states(&net);
     if let Some(r) = relay {
-        // Each thread timestamps its own direction: merged here in time order.
-        w.pkts.extend(r.stop().into_iter().filter(|p| p.t <= end_ns));
-        w.pkts.sort_by_key(|p| p.t);
+        r.finish(&mut w.pkts, end_ns);
     }
     wire_order_times(&mut w.pkts);
     if states.is_none() {

@@ -2,8 +2,8 @@
 //! namespace per host joined by a user-space delay line (this kernel has no
 //! netem), with the sysctls the scenario's knobs map to.
 
-use super::*;
 use super::relay::TxStamps;
+use super::*;
 use crate::capture::Sniffer;
 use crate::plan::{Net, Plan};
 use crate::sys;

@@ -197,13 +197,15 @@ impl Relay {
     }
 
     /// Stops the threads (packets still held are dropped: the run is over)
-    /// and returns what they saw last.
-    pub(super) fn stop(mut self) -> Vec<Pkt> {
+    /// and adds what they saw last, up to `end_ns`, to `pkts`, merged in
+    /// time order (each thread times its own direction).
+    pub(super) fn finish(mut self, pkts: &mut Vec<Pkt>, end_ns: u64) {
         self.stop.store(true, Ordering::Relaxed);
         for t in std::mem::take(&mut self.threads) {
             let _ = t.join();
         }
-        self.take()
+        pkts.extend(self.take().into_iter().filter(|p| p.t <= end_ns));
+        pkts.sort_by_key(|p| p.t);
     }
 }
 
@@ -309,7 +311,9 @@ fn raise_priority() {
     // SAFETY: the calling thread's policy and parameters; plain data.
     unsafe {
         let mut param: libc::sched_param = std::mem::zeroed();
-        if libc::sched_getscheduler(0) == libc::SCHED_FIFO && libc::sched_getparam(0, &mut param) == 0 {
+        if libc::sched_getscheduler(0) == libc::SCHED_FIFO
+            && libc::sched_getparam(0, &mut param) == 0
+        {
             param.sched_priority += PRIORITY_ABOVE_WORKERS;
             libc::sched_setscheduler(0, libc::SCHED_FIFO, &param);
         }

@@ -23,7 +23,8 @@ const PKTS_MAX: usize = 200_000;
 /// run cannot delay their wake-ups (on 2 CPUs at load 10 they came 10-30 ms
 /// late), and far below the kernel's own real-time threads (migration,
 /// watchdog at 99). Every one of them blocks in system calls between steps
-/// and segments, and the kernel's real-time throttle
+/// and segments (the delay line's threads, one priority above, spin at most
+/// 60 µs before a release), and the kernel's real-time throttle
 /// (`sched_rt_runtime_us`, 0.95 s per second by default) leaves ordinary
 /// tasks the rest should one spin.
 const RT_PRIORITY: i32 = 10;

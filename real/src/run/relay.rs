@@ -22,8 +22,6 @@ use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// ioctl: the last packet's timestamp as a timespec (asm-generic/sockios.h).
-const SIOCGSTAMPNS: libc::c_ulong = 0x8907;
 /// A release closer than this is waited for by reading the clock: a timer
 /// wake-up of a real-time thread came 20–60 µs late here.
 const SPIN_NS: u64 = 60_000;
@@ -50,7 +48,6 @@ pub(super) struct TxStamps {
     /// (transmit time on CLOCK_MONOTONIC, length, the IP header) of frames
     /// tapped and not yet read from the TUN device, in transmit order.
     queued: VecDeque<(u64, usize, [u8; 20])>,
-    buf: Vec<u8>,
 }
 
 impl TxStamps {
@@ -59,7 +56,6 @@ impl TxStamps {
         Ok(TxStamps {
             tap: capture::Sniffer::open(ifname, true)?,
             queued: VecDeque::new(),
-            buf: vec![0; 1 << 16],
         })
     }
 
@@ -70,42 +66,16 @@ impl TxStamps {
 
     /// Reads the tap's waiting frames into `queued`.
     fn drain(&mut self) {
-        loop {
-            // SAFETY: sockaddr_ll is plain old data.
-            let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-            let mut sl = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
-            // SAFETY: the buffer and address are valid for their lengths.
-            let n = unsafe {
-                libc::recvfrom(
-                    self.tap.fd,
-                    self.buf.as_mut_ptr() as *mut libc::c_void,
-                    self.buf.len(),
-                    0,
-                    &mut sll as *mut libc::sockaddr_ll as *mut libc::sockaddr,
-                    &mut sl,
-                )
-            };
-            if n <= 0 {
-                return;
-            }
-            if sll.sll_pkttype != libc::PACKET_OUTGOING || n < 20 {
+        while let Some((kind, real, frame)) = self.tap.next_frame() {
+            if kind != libc::PACKET_OUTGOING || frame.len() < 20 {
                 continue;
             }
-            let mut ts = libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            };
-            // SAFETY: SIOCGSTAMPNS fills a timespec with the last frame's time.
-            if unsafe { libc::ioctl(self.tap.fd, SIOCGSTAMPNS as _, &mut ts) } != 0 {
-                continue;
-            }
-            let real = ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64;
             // CLOCK_REALTIME to CLOCK_MONOTONIC: their offset read now.
             let offset = sys::real_ns().saturating_sub(sys::mono_ns());
             let mut head = [0u8; 20];
-            head.copy_from_slice(&self.buf[..20]);
+            head.copy_from_slice(&frame[..20]);
             self.queued
-                .push_back((real.saturating_sub(offset), n as usize, head));
+                .push_back((real.saturating_sub(offset), frame.len(), head));
         }
     }
 

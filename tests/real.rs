@@ -95,14 +95,20 @@ const KNOWN_LAN: &[(&str, &str)] = &[
         "the receive window over a 2 ms RTT: the kernel's client takes 89808 bytes before it goes quiet, the model's 88328, one segment less: the fourth window is 76800 on the kernel, 75776 in the model (tcp_grow_window's room is the free space, which the kernel counts in the truesize of coalesced skbs, the model as one share of the buffer, rcv_wnd_pct); both send 20 quick ACKs and the write's blocking agrees",
     ),
     (
-        "slow-reader-small-buffer",
-        "the writer's wake-up, no longer the delay line's latency: with each hop at 1.006 ms (median; scripts/hop-latency.py, docs/real-kernel.md) the client's read to EOF agrees (66 ms against 68-69), but the server's write still blocks ≈ 12 ms longer (230 against 242). Not confirmed: a writer asleep in sk_stream_wait_memory is woken by sk_stream_write_space only once __sk_stream_is_writeable holds (sk_stream_wspace >= sk_wmem_queued / 2, in truesize: a third of the buffer free), so the write's last piece waits for that much to drain at 2896 bytes a round trip; the model's blocked writer takes any free space",
-    ),
-    (
         "transfer-10m",
         "the delay line's throughput: one thread per direction carries ≈ 120-150 MB/s here (the kernel's reader took the 10 MB in 84 ms, the writer 68), the simulated LAN has no bandwidth limit and its reader finishes in 33 ms, decided by slow start over the 2 ms RTT. With a 1 Gbit/s rate on both sides (branch lan12-rate: sim::net::Link::rate_bps and the relay) the reader agrees (93 ms against 93-95) and the writer still differs (63 ms against 75-80: the writer's wake-up, as slow-reader-small-buffer), and close-with-unread's server, woken in zero time by the first of two segments now 8 µs apart, reads before the second arrives. What is read agrees",
     ),
 ];
+
+/// Scenarios of the lan pass whose one difference sits at the tolerance's
+/// edge, so that a run may agree or differ: (name, the only compare item
+/// that may differ, why). Either is accepted; a difference in any other
+/// item fails the pass.
+const LAN_AT_THE_EDGE: &[(&str, &str, &str)] = &[(
+    "slow-reader-small-buffer",
+    "server write s 100000 = 100000 (blocking)",
+    "the writer's wake-up, no longer the delay line's latency: with each hop at 1.006 ms (median; scripts/hop-latency.py, docs/real-kernel.md) the client's read to EOF agrees (66 ms against 68-69), but the server's write still blocks ≈ 12 ms longer (230 against 242). Not confirmed: a writer asleep in sk_stream_wait_memory is woken by sk_stream_write_space only once __sk_stream_is_writeable holds (sk_stream_wspace >= sk_wmem_queued / 2, in truesize: a third of the buffer free), so the write's last piece waits for that much to drain at 2896 bytes a round trip; the model's blocked writer takes any free space. 12 ms over 230 is at the 5 % tolerance (11.5 ms): of four passes, one agreed twice",
+)];
 
 /// The corpus pass under the other profile must cover the whole corpus
 /// within this: about 50 s of runs on a quiet host (69 scenarios, the known
@@ -141,6 +147,25 @@ fn lan_verdict(f: &Path, name: &str) -> LanVerdict {
     }
     if code == 1 && !known && out.contains(ALL_DISTURBED) {
         (code, out) = compare_with(f, &args);
+    }
+    if let Some((_, item, _)) = LAN_AT_THE_EDGE.iter().find(|(n, _, _)| *n == name) {
+        let diffs: Vec<&str> = out
+            .lines()
+            .filter(|l| l.trim_start().starts_with("DIFF"))
+            .collect();
+        return match code {
+            0 => LanVerdict::Passed,
+            1 if !diffs.is_empty() && diffs.iter().all(|l| l.contains(item)) => {
+                println!(
+                    "{name}: differs at the tolerance's edge only: {}",
+                    diffs.join("; ")
+                );
+                LanVerdict::Passed
+            }
+            c => LanVerdict::Failed(format!(
+                "{name} differs beyond `{item}` on lan ({c}):\n{out}"
+            )),
+        };
     }
     match (code, known) {
         (0, _) if out.contains("not reproducible") => println!("{name}: not reproducible"),

@@ -84,13 +84,20 @@ impl TxStamps {
     /// frame before the device queues it). None if it was not tapped.
     fn sent_at(&mut self, packet: &[u8]) -> Option<u64> {
         self.drain();
-        while let Some((t, len, head)) = self.queued.pop_front() {
-            if len == packet.len() && packet.len() >= 20 && head[..] == packet[..20] {
-                return Some(t);
-            }
-        }
-        None
+        pop_match(&mut self.queued, packet)
     }
+}
+
+/// The transmit time of `packet` among the `queued` tapped frames: the first
+/// of the same length and IP header. Frames before it (not IPv4, or never
+/// read) are dropped with it; all of them when none matches.
+fn pop_match(queued: &mut VecDeque<(u64, usize, [u8; 20])>, packet: &[u8]) -> Option<u64> {
+    while let Some((t, len, head)) = queued.pop_front() {
+        if len == packet.len() && packet.len() >= 20 && head[..] == packet[..20] {
+            return Some(t);
+        }
+    }
+    None
 }
 
 /// What the relay threads hand the coordinator.
@@ -287,5 +294,36 @@ fn raise_priority() {
             param.sched_priority += PRIORITY_ABOVE_WORKERS;
             libc::sched_setscheduler(0, libc::SCHED_FIFO, &param);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A packet read from the TUN device takes the transmit time of its own
+    /// tapped frame, skipping frames the reader never got (an IPv6 router
+    /// solicitation, say); one never tapped gets none and empties the queue.
+    #[test]
+    fn each_packet_takes_the_transmit_time_of_its_tapped_frame() {
+        let ip = |id: u8, len: usize| {
+            let mut p = vec![0u8; len];
+            p[0] = 0x45;
+            p[5] = id;
+            p
+        };
+        let head = |p: &[u8]| <[u8; 20]>::try_from(&p[..20]).unwrap();
+        let (a, b, c) = (ip(1, 60), ip(2, 1500), ip(3, 1500));
+        let mut queued: VecDeque<_> = [
+            (10, 60, head(&a)),
+            (20, 1500, head(&b)),
+            (30, 1500, head(&c)),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(pop_match(&mut queued, &b), Some(20));
+        assert_eq!(queued.len(), 1, "the frame before it is dropped");
+        assert_eq!(pop_match(&mut queued, &a), None);
+        assert!(queued.is_empty());
     }
 }

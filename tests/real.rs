@@ -95,14 +95,20 @@ const KNOWN_LAN: &[(&str, &str)] = &[
         "the receive window over a 2 ms RTT: the kernel's client takes 89808 bytes before it goes quiet, the model's 88328, one segment less: the fourth window is 76800 on the kernel, 75776 in the model (tcp_grow_window's room is the free space, which the kernel counts in the truesize of coalesced skbs, the model as one share of the buffer, rcv_wnd_pct); both send 20 quick ACKs and the write's blocking agrees",
     ),
     (
-        "slow-reader-small-buffer",
-        "the delay line's own latency: each hop takes ≈ 1.12 ms on the kernel (the relay's wake-up and TUN writes, the reader's wake-up before its read opens the window), so a window-limited round trip of 2896 bytes takes ≈ 2.28 ms, the model's 2 ms; over the ≈ 33 round trips of the 96000-byte drain the kernel's write blocks ≈ 20 ms longer (250 ms against 230), beyond the 5 % tolerance",
-    ),
-    (
         "transfer-10m",
-        "the delay line's throughput: the relay (one thread copying every packet between the TUN devices) carries ≈ 50–170 MB/s on this host, so the kernel's 10 MB take 60–210 ms; the simulated LAN has no bandwidth limit, and its transfer is decided by slow start over the 2 ms RTT (28 ms). What is read agrees",
+        "the delay line's throughput: one thread per direction carries ≈ 120-150 MB/s here (the kernel's reader took the 10 MB in 84 ms, the writer 68), the simulated LAN has no bandwidth limit and its reader finishes in 33 ms, decided by slow start over the 2 ms RTT. With a 1 Gbit/s rate on both sides (branch lan12-rate: sim::net::Link::rate_bps and the relay) the reader agrees (93 ms against 93-95) and the writer still differs (63 ms against 75-80: the writer's wake-up, as slow-reader-small-buffer), and close-with-unread's server, woken in zero time by the first of two segments now 8 µs apart, reads before the second arrives. What is read agrees",
     ),
 ];
+
+/// Scenarios of the lan pass whose one difference sits at the tolerance's
+/// edge, so that a run may agree or differ: (name, the only compare item
+/// that may differ, why). Either is accepted; a difference in any other
+/// item fails the pass.
+const LAN_AT_THE_EDGE: &[(&str, &str, &str)] = &[(
+    "slow-reader-small-buffer",
+    "server write s 100000 = 100000 (blocking)",
+    "the writer's wake-up, no longer the delay line's latency: with each hop at 1.006 ms (median; scripts/hop-latency.py, docs/real-kernel.md) the client's read to EOF agrees (66 ms against 68-69), but the server's write still blocks ≈ 12 ms longer (230 against 242). Not confirmed: a writer asleep in sk_stream_wait_memory is woken by sk_stream_write_space only once __sk_stream_is_writeable holds (sk_stream_wspace >= sk_wmem_queued / 2, in truesize: a third of the buffer free), so the write's last piece waits for that much to drain at 2896 bytes a round trip; the model's blocked writer takes any free space. 12 ms over 230 is at the 5 % tolerance (11.5 ms): of four passes, one agreed twice",
+)];
 
 /// The corpus pass under the other profile must cover the whole corpus
 /// within this: about 50 s of runs on a quiet host (69 scenarios, the known
@@ -119,34 +125,70 @@ fn lan_pass_skips(name: &str) -> bool {
             .any(|(n, scale, _)| *n == name && scale.parse::<f64>().is_ok_and(|x| x < 1.0))
 }
 
+/// What became of one scenario of the lan pass.
+enum LanVerdict {
+    Passed,
+    /// No run followed its script (ALL_DISTURBED): not tested.
+    Disturbed,
+    Failed(String),
+}
+
 /// One scenario of the lan pass: a difference must happen twice, and a
-/// `KNOWN_LAN` entry must differ in one of two runs. None when it passes.
-fn lan_verdict(f: &Path, name: &str) -> Option<String> {
+/// `KNOWN_LAN` entry must differ in one of two runs. A scenario whose every
+/// run differed while the host's scheduler disturbed it (`tcpsim real
+/// --compare` runs such a run again, up to 3 runs) is run once more, then
+/// counted as not tested, as the loopback pass does.
+fn lan_verdict(f: &Path, name: &str) -> LanVerdict {
     let args = ["--profile", "lan", "--time-scale", "1"];
     let known = KNOWN_LAN.iter().any(|(n, _)| *n == name);
     let (mut code, mut out) = compare_with(f, &args);
     if code == 1 || (code == 0 && known) {
         (code, out) = compare_with(f, &args);
     }
+    if code == 1 && !known && out.contains(ALL_DISTURBED) {
+        (code, out) = compare_with(f, &args);
+    }
+    if let Some((_, item, _)) = LAN_AT_THE_EDGE.iter().find(|(n, _, _)| *n == name) {
+        let diffs: Vec<&str> = out
+            .lines()
+            .filter(|l| l.trim_start().starts_with("DIFF"))
+            .collect();
+        return match code {
+            0 => LanVerdict::Passed,
+            1 if !diffs.is_empty() && diffs.iter().all(|l| l.contains(item)) => {
+                println!(
+                    "{name}: differs at the tolerance's edge only: {}",
+                    diffs.join("; ")
+                );
+                LanVerdict::Passed
+            }
+            c => LanVerdict::Failed(format!(
+                "{name} differs beyond `{item}` on lan ({c}):\n{out}"
+            )),
+        };
+    }
     match (code, known) {
         (0, _) if out.contains("not reproducible") => println!("{name}: not reproducible"),
         (0, false) => println!("{name}: agrees"),
         (1, true) => println!("{name}: known difference"),
         (0, true) => {
-            return Some(format!(
+            return LanVerdict::Failed(format!(
                 "{name} agreed twice on lan: remove it from KNOWN_LAN"
             ))
         }
-        (1, false) => return Some(format!("{name} differs on lan:\n{out}")),
-        (c, _) => return Some(format!("{name}: tcpsim real exited {c}:\n{out}")),
+        (1, false) if out.contains(ALL_DISTURBED) => {
+            println!("{name}: not tested, the host too busy:\n{out}");
+            return LanVerdict::Disturbed;
+        }
+        (1, false) => return LanVerdict::Failed(format!("{name} differs on lan:\n{out}")),
+        (c, _) => return LanVerdict::Failed(format!("{name}: tcpsim real exited {c}:\n{out}")),
     }
-    None
+    LanVerdict::Passed
 }
 
 /// Every linux scenario under `--profile lan`: a difference (twice) must be
 /// listed in `KNOWN_LAN`, and the pass must finish within `PROFILE_PASS_SECS`.
 #[test]
-#[ignore = "flaky beside builds: on the delay line a loaded host's handshake takes 13-25 ms (the model's 4 ms), so accept() and other waits differ; run with --ignored on a quiet host"]
 fn linux_scenarios_agree_with_the_kernel_on_the_lan_profile() {
     let _turn = kernel_turn();
     if let Some(why) = skip_reason() {
@@ -154,7 +196,7 @@ fn linux_scenarios_agree_with_the_kernel_on_the_lan_profile() {
         return;
     }
     let start = std::time::Instant::now();
-    let (mut ran, mut failures) = (0, Vec::new());
+    let (mut ran, mut disturbed, mut failures) = (0, 0, Vec::new());
     for (f, name) in linux_corpus() {
         if lan_pass_skips(&name) {
             continue;
@@ -164,13 +206,21 @@ fn linux_scenarios_agree_with_the_kernel_on_the_lan_profile() {
             "the lan pass ran out of its {PROFILE_PASS_SECS} s after {ran} scenarios"
         );
         ran += 1;
-        failures.extend(lan_verdict(&f, &name));
+        match lan_verdict(&f, &name) {
+            LanVerdict::Passed => {}
+            LanVerdict::Disturbed => disturbed += 1,
+            LanVerdict::Failed(why) => failures.push(why),
+        }
     }
     println!(
-        "lan profile: {ran} scenarios in {:.0} s",
+        "lan profile: {ran} scenarios ({disturbed} disturbed in every run) in {:.0} s",
         start.elapsed().as_secs_f64()
     );
     assert!(ran >= 60, "the pass ran {ran} scenarios");
+    assert!(
+        disturbed * 10 <= ran,
+        "{disturbed} of {ran} scenarios disturbed in every run: the pass tested too few"
+    );
     failures.extend(
         KNOWN_LAN
             .iter()
@@ -334,7 +384,11 @@ fn compare(file: &Path, scale: &str) -> (i32, String) {
 }
 
 /// Runs `tcpsim real --compare` with more arguments; (exit code, stdout).
+/// Under `TCPSIM_KERNEL_LOCK=FILE` it holds that lock meanwhile, as the
+/// fuzzer's kernel runs do: other users of this kernel never overlap it.
 fn compare_with(file: &Path, args: &[&str]) -> (i32, String) {
+    let _lock = std::env::var_os("TCPSIM_KERNEL_LOCK")
+        .map(|p| tcpsim::real::sys::FileLock::take(Path::new(&p)).expect("the kernel lock"));
     let out = Command::new(env!("CARGO_BIN_EXE_tcpsim"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("NO_COLOR", "1")

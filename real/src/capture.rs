@@ -145,40 +145,46 @@ impl Sniffer {
         })
     }
 
+    /// The next frame waiting, with its packet type (`PACKET_OUTGOING`, …)
+    /// and the kernel's timestamp on CLOCK_REALTIME; None when none waits.
+    pub fn next_frame(&mut self) -> Option<(u8, u64, &[u8])> {
+        // SAFETY: sockaddr_ll is plain old data.
+        let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+        let mut sl = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+        // SAFETY: the buffer and address are valid for their lengths.
+        let n = unsafe {
+            libc::recvfrom(
+                self.fd,
+                self.buf.as_mut_ptr() as *mut libc::c_void,
+                self.buf.len(),
+                0,
+                &mut sll as *mut libc::sockaddr_ll as *mut libc::sockaddr,
+                &mut sl,
+            )
+        };
+        if n <= 0 {
+            return None;
+        }
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: SIOCGSTAMPNS fills a timespec with the last packet's time.
+        let t_real = if unsafe { libc::ioctl(self.fd, SIOCGSTAMPNS as _, &mut ts) } == 0 {
+            ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+        } else {
+            sys::real_ns()
+        };
+        Some((sll.sll_pkttype, t_real, &self.buf[..n as usize]))
+    }
+
     /// Reads every frame waiting; `t0_real` is time 0 on CLOCK_REALTIME.
     pub fn drain(&mut self, t0_real: u64, out: &mut Vec<Pkt>) {
-        loop {
-            // SAFETY: sockaddr_ll is plain old data.
-            let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-            let mut sl = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
-            // SAFETY: the buffer and address are valid for their lengths.
-            let n = unsafe {
-                libc::recvfrom(
-                    self.fd,
-                    self.buf.as_mut_ptr() as *mut libc::c_void,
-                    self.buf.len(),
-                    0,
-                    &mut sll as *mut libc::sockaddr_ll as *mut libc::sockaddr,
-                    &mut sl,
-                )
-            };
-            if n <= 0 {
-                return;
-            }
-            if self.outgoing_only && sll.sll_pkttype != libc::PACKET_OUTGOING {
+        let outgoing_only = self.outgoing_only;
+        while let Some((kind, t_real, frame)) = self.next_frame() {
+            if outgoing_only && kind != libc::PACKET_OUTGOING {
                 continue;
             }
-            let mut ts = libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            };
-            // SAFETY: SIOCGSTAMPNS fills a timespec with the last packet's time.
-            let t_real = if unsafe { libc::ioctl(self.fd, SIOCGSTAMPNS as _, &mut ts) } == 0 {
-                ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-            } else {
-                sys::real_ns()
-            };
-            let frame = &self.buf[..n as usize];
             // lo and veth frames carry a 14-byte Ethernet header.
             if frame.len() < 14 || u16::from_be_bytes([frame[12], frame[13]]) != 0x0800 {
                 continue;

@@ -23,7 +23,8 @@ const PKTS_MAX: usize = 200_000;
 /// run cannot delay their wake-ups (on 2 CPUs at load 10 they came 10-30 ms
 /// late), and far below the kernel's own real-time threads (migration,
 /// watchdog at 99). Every one of them blocks in system calls between steps
-/// and segments, and the kernel's real-time throttle
+/// and segments (the delay line's threads, one priority above, spin at most
+/// 60 µs before a release), and the kernel's real-time throttle
 /// (`sched_rt_runtime_us`, 0.95 s per second by default) leaves ordinary
 /// tasks the rest should one spin.
 const RT_PRIORITY: i32 = 10;
@@ -92,7 +93,9 @@ pub enum RunError {
 }
 
 mod net;
+mod relay;
 use net::*;
+use relay::Relay;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum PState {
@@ -143,13 +146,16 @@ pub fn execute(
     let pids = fork_procs(&cx, &net, rd)?;
     sys::close(wr);
 
-    let mut relay = Relay::new(&net, plan, scale);
+    let relay = Relay::start(&mut net, plan, scale, clock.t0_mono_ns);
     let mut w = Watch::new(spec, pids, rd);
     let limits = Limits::new(spec, hint, scale);
-    let (end_ns, cut_off) = watch(&mut w, &mut net, &mut relay, clock, spec, hint, &limits);
-    wire_order_times(&mut w.pkts);
+    let (end_ns, cut_off) = watch(&mut w, &mut net, relay.as_ref(), clock, spec, hint, &limits);
     // End states, read before the processes are killed.
     let states = read_states(&net);
+    if let Some(r) = relay {
+        r.finish(&mut w.pkts, end_ns);
+    }
+    wire_order_times(&mut w.pkts);
     if states.is_none() {
         notes.push("end states: /proc/net/tcp could not be read".into());
     }
@@ -271,6 +277,9 @@ fn enter_child(net: &Netw, host: u16, rd: i32) {
     for &t in &net.tun {
         sys::close(t);
     }
+    for s in net.tx_stamps.iter().flatten() {
+        s.close_in_child();
+    }
 }
 
 /// Time 0 of the run on both clocks.
@@ -378,7 +387,7 @@ impl Watch {
 fn watch(
     w: &mut Watch,
     net: &mut Netw,
-    relay: &mut Option<Relay>,
+    relay: Option<&Relay>,
     clock: Clock,
     spec: &WorldSpec,
     hint: &Hint,
@@ -388,15 +397,12 @@ fn watch(
     loop {
         // Wait for reports, segments or the delay line.
         let mut fds = poll_fds(w.pipe, net);
-        let mut wait_ns: u64 = 10_000_000;
-        if let Some(due) = relay.as_mut().and_then(|r| r.deliver()) {
-            wait_ns = wait_ns.min(due.saturating_sub(sys::mono_ns()));
-        }
-        ppoll_ns(&mut fds, wait_ns);
+        // The delay line runs on its own threads: its segments are taken
+        // at least this often.
+        ppoll_ns(&mut fds, 10_000_000);
         let before = w.pkts.len();
-        if let Some(r) = relay.as_mut() {
-            r.read_all(clock.t0_mono_ns, &mut w.pkts);
-            r.deliver();
+        if let Some(r) = relay {
+            w.pkts.append(&mut r.take());
         }
         if let Some(s) = net.sniffer.as_mut() {
             s.drain(clock.t0_real_ns, &mut w.pkts);
@@ -434,12 +440,11 @@ fn watch(
     }
 }
 
-/// What to poll for input: the report pipe (while open), the sniffer, the TUN devices.
+/// What to poll for input: the report pipe (while open), the sniffer.
 fn poll_fds(pipe: Option<i32>, net: &Netw) -> Vec<libc::pollfd> {
     let sniffer = net.sniffer.as_ref().map(|s| s.fd);
     pipe.into_iter()
         .chain(sniffer)
-        .chain(net.tun.iter().copied())
         .map(|fd| libc::pollfd {
             fd,
             events: libc::POLLIN,

@@ -2,13 +2,12 @@
 //! namespace per host joined by a user-space delay line (this kernel has no
 //! netem), with the sysctls the scenario's knobs map to.
 
+use super::relay::TxStamps;
 use super::*;
-use crate::capture::{self, Pkt, Sniffer};
+use crate::capture::Sniffer;
 use crate::plan::{Net, Plan};
 use crate::sys;
 use sim::spec::WorldSpec;
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::net::Ipv4Addr;
 
 /// The network as built.
@@ -20,6 +19,8 @@ pub(super) struct Netw {
     pub(super) sniffer: Option<Sniffer>,
     pub(super) capture_error: Option<String>,
     pub(super) tun: Vec<i32>,
+    /// Each host's TUN device's transmit times (the delay line's clock).
+    pub(super) tx_stamps: Vec<Option<TxStamps>>,
     pub(super) notes: Vec<String>,
 }
 
@@ -32,6 +33,7 @@ impl Netw {
         for fd in self.tun.drain(..) {
             sys::close(fd);
         }
+        self.tx_stamps.clear();
         self.host_ip.clear();
     }
 }
@@ -72,6 +74,7 @@ pub(super) fn build_net(spec: &WorldSpec, plan: &Plan, scale: f64) -> Result<Net
         sniffer: None,
         capture_error: None,
         tun: Vec::new(),
+        tx_stamps: Vec::new(),
         notes: Vec::new(),
     };
     let unshare_err = match (sys::netns_fd().ok(), plan.net) {
@@ -162,6 +165,15 @@ pub(super) fn host_namespaces(
         sys::if_txqueuelen("tcpsim0", TUN_TXQUEUELEN)
             .map_err(|e| RunError::Failed(format!("tun txqueuelen: {e}")))?;
         net.host_ip.push(ip);
+        let stamps = TxStamps::open("tcpsim0");
+        if let Err(e) = &stamps {
+            net.notes.push(format!(
+                "{}: no transmit times on its TUN device ({e}): the delay line counts \
+                 from when it reads each packet",
+                host.name
+            ));
+        }
+        net.tx_stamps.push(stamps.ok());
         let who = format!("{}: ", host.name);
         apply_sysctls(&plan.sysctls[i], &mut net.notes, &who)?;
     }
@@ -235,100 +247,4 @@ pub(super) fn delays_text(spec: &WorldSpec, plan: &Plan, scale: f64) -> String {
         }
     }
     format!(" ({})", parts.join(", "))
-}
-
-/// One packet in the delay line.
-#[derive(PartialEq, Eq, PartialOrd, Ord)]
-pub(super) struct Held {
-    pub(super) due: u64,
-    pub(super) seq: u64,
-    pub(super) to: usize,
-    pub(super) bytes: Vec<u8>,
-}
-
-/// The delay line between the hosts' TUN devices: holds each packet for its
-/// direction's one-way delay, then delivers it. It also sees every segment.
-pub(super) struct Relay {
-    pub(super) tun: Vec<i32>,
-    pub(super) host_ip: Vec<Ipv4Addr>,
-    /// delay[i][j] in real ns.
-    pub(super) delay: Vec<Vec<u64>>,
-    pub(super) held: BinaryHeap<Reverse<Held>>,
-    pub(super) seq: u64,
-    pub(super) buf: Vec<u8>,
-}
-
-impl Relay {
-    /// The delay line between the TUN devices, if there are any.
-    pub(super) fn new(net: &Netw, plan: &Plan, scale: f64) -> Option<Relay> {
-        (!net.tun.is_empty()).then(|| Relay {
-            tun: net.tun.clone(),
-            host_ip: net.host_ip.clone(),
-            delay: plan
-                .delay_ns
-                .iter()
-                .map(|r| r.iter().map(|&d| real_ns(d, scale)).collect())
-                .collect(),
-            held: BinaryHeap::new(),
-            seq: 0,
-            buf: vec![0; 1 << 16],
-        })
-    }
-
-    pub(super) fn read_all(&mut self, t0: u64, pkts: &mut Vec<Pkt>) {
-        for i in 0..self.tun.len() {
-            loop {
-                // SAFETY: the buffer is valid for its length.
-                let n = unsafe {
-                    libc::read(
-                        self.tun[i],
-                        self.buf.as_mut_ptr() as *mut libc::c_void,
-                        self.buf.len(),
-                    )
-                };
-                if n <= 0 {
-                    break;
-                }
-                let now = sys::mono_ns();
-                let b = self.buf[..n as usize].to_vec();
-                if b.len() < 20 || b[0] >> 4 != 4 {
-                    continue;
-                }
-                let dst = Ipv4Addr::new(b[16], b[17], b[18], b[19]);
-                let Some(j) = self.host_ip.iter().position(|&h| h == dst) else {
-                    continue;
-                };
-                if let Some(p) = capture::parse_ipv4(&b, now.saturating_sub(t0)) {
-                    pkts.push(p);
-                }
-                self.seq += 1;
-                self.held.push(Reverse(Held {
-                    due: now + self.delay[i][j],
-                    seq: self.seq,
-                    to: j,
-                    bytes: b,
-                }));
-            }
-        }
-    }
-
-    /// Delivers what is due; returns when the next packet is due.
-    pub(super) fn deliver(&mut self) -> Option<u64> {
-        let now = sys::mono_ns();
-        while let Some(Reverse(h)) = self.held.peek() {
-            if h.due > now {
-                return Some(h.due);
-            }
-            let Reverse(h) = self.held.pop().expect("peeked");
-            // SAFETY: the packet buffer is valid for its length.
-            unsafe {
-                libc::write(
-                    self.tun[h.to],
-                    h.bytes.as_ptr() as *const libc::c_void,
-                    h.bytes.len(),
-                )
-            };
-        }
-        None
-    }
 }

@@ -623,7 +623,13 @@ impl Socket {
         };
         // Slow start, then congestion avoidance (RFC 5681 §3.1).
         if t.cwnd < t.ssthresh {
-            t.cwnd = t.cwnd.saturating_add(acked.min(t.mss as u64) as u32);
+            // Linux tcp_slow_start counts the segments acknowledged
+            // (`slow_start_counts_acked`); RFC 5681 §3.1 one MSS per ACK.
+            t.cwnd = if ctx.p.slow_start_counts_acked.value {
+                (t.cwnd as u64 + acked).min(t.ssthresh as u64) as u32
+            } else {
+                t.cwnd.saturating_add(acked.min(t.mss as u64) as u32)
+            };
         } else {
             t.cwnd = t
                 .cwnd

@@ -55,6 +55,9 @@ pub struct WndRule {
     pub growth: bool,
     /// `scaling_ratio_loopback` on a loopback path (1/256), else 0: `pct` applies.
     pub ratio_256: u32,
+    /// `gso` on a loopback path: a segment may carry several MSS
+    /// (`Socket::segment_max`). The path's other rule, beside the window's.
+    pub gso: bool,
 }
 
 impl WndRule {
@@ -71,6 +74,7 @@ impl WndRule {
             } else {
                 0
             },
+            gso: loopback && p.gso.value,
         }
     }
 
@@ -696,6 +700,22 @@ impl Socket {
         }
     }
 
+    /// Linux __tcp_select_window (`rcv_wnd_rounding = mss-multiple`): once
+    /// the free space is below half the full space, quick-ACK mode ends
+    /// (`icsk_ack.quick = 0`), for whichever caller selects the window:
+    /// tcp_select_window for each ACK sent, __tcp_ack_snd_check's test of
+    /// the window before its quick-ACK test.
+    pub(crate) fn end_quick_acks_when_half_full(&mut self) {
+        if self.wnd.rounding != RcvWndRounding::MssMultiple {
+            return;
+        }
+        let full = self.rcv_clamp.min(self.rcv_space);
+        let free = (self.rcv_space as u64).saturating_sub(self.tcb.unread);
+        if free < u64::from(full / 2) {
+            self.tcb.quick_acks = 0;
+        }
+    }
+
     /// The MSS we announced, less the timestamps option once agreed (Linux
     /// tp->advmss, which tcp_rcv_synsent_state_process and
     /// tcp_openreq_init_rwin reduce by TCPOLEN_TSTAMP_ALIGNED).
@@ -931,6 +951,8 @@ impl Socket {
                 // Linux tcp_dec_quickack_mode: one quick ACK used.
                 t.quick_acks = t.quick_acks.saturating_sub(1);
             }
+            self.end_quick_acks_when_half_full();
+            let t = &mut self.tcb;
             t.last_ack_sent = t.rcv_nxt;
             t.rcv_wnd_sent = seg.wnd;
             t.delack_at = None;

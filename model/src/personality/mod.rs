@@ -170,6 +170,10 @@ knobs! {
     snd_buf_whole_segments: bool,
     /// setsockopt(SO_SNDBUF, n): getsockopt(SO_SNDBUF) reads back n times this; what write() may queue stays n.
     sndbuf_setsockopt_factor: u32,
+    /// On a loopback path (`HostConfig::loopback`) one segment may carry several MSS, up to the GSO size goal (the congestion window's quota, 64 KiB, half the peer's largest window), as a sender's GSO skbs cross a loopback interface unsplit; off: at most one MSS per segment on every path.
+    gso: bool,
+    /// Slow start grows the congestion window by every octet an ACK covers (the segments it acknowledges), not by at most one MSS per ACK.
+    slow_start_counts_acked: bool,
     /// Initial congestion window in segments (RFC 6928).
     initial_cwnd_segs: u32 ["initcwnd"],
     /// Nagle's algorithm by default (a socket turns it off with TCP_NODELAY): when a short last segment waits for the ACK of earlier data.

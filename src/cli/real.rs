@@ -5,7 +5,9 @@
 //! process without the privileges a kernel run needs is told so before
 //! anything runs (exit 2).
 
-use crate::cli::run::{self as run_cli, expectations_text, simulate_on, Format, JsonLine, JsonReport};
+use crate::cli::run::{
+    self as run_cli, expectations_text, simulate_on, Format, JsonLine, JsonReport,
+};
 use crate::cli::run::{ErrorLog, JsonRun};
 use crate::cli::{output_failed, report_diags, ScenarioOpts, EXIT_FAILED, EXIT_INPUT, EXIT_OK};
 use crate::real::{self, compare, trace, RunError};

@@ -77,7 +77,11 @@ fn test_linux_loopback_quick_acks_end_when_the_buffer_is_half_full() {
         h.send_data(seq, 1, len);
         seq += len;
         let acks = h.sent_segments();
-        assert_eq!(acks.len(), 1, "the ACK of {len} octets at {seq} goes at once");
+        assert_eq!(
+            acks.len(),
+            1,
+            "the ACK of {len} octets at {seq} goes at once"
+        );
         assert_eq!(acks[0].ack.0.wrapping_sub(h.peer_iss), seq);
     }
     assert!(h.s().tcb.quick_acks > 0, "quick-ACK mode still on");

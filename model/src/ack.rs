@@ -10,6 +10,12 @@ impl Socket {
     /// connection is interactive) or when two full segments are unacknowledged
     /// (RFC 1122 §4.2.3.2), otherwise after `delack_ms`.
     pub(crate) fn schedule_ack(&mut self, ctx: &mut Ctx) {
+        let unacked = self.tcb.rcv_nxt - self.tcb.last_ack_sent;
+        if ctx.p.ack_needs_window_advance.value && unacked > u64::from(self.tcb.mss) {
+            // __tcp_ack_snd_check selects the window before it asks
+            // tcp_in_quickack_mode, and selecting may end the mode.
+            self.end_quick_acks_when_half_full();
+        }
         let t = &self.tcb;
         let quick = t.quick_acks > 0 && !t.pingpong;
         self.ack_at_once_or_delay(ctx, quick);

@@ -9,12 +9,16 @@
 use crate::personality::{Knobs, NagleRule};
 use crate::segment::Flags;
 use crate::seq::Offset;
-use crate::socket::{Ctx, SendTimer, Socket};
+use crate::socket::{Ctx, SendTimer, Socket, TCP_MSS_DEFAULT};
 use crate::state::State;
 use crate::Duration;
 
 /// Segments one call to `output` may emit; the window bounds it long before.
 const OUTPUT_SEGMENTS_MAX: usize = 4096;
+
+/// Linux GSO_MAX_SIZE (include/linux/netdevice.h), the loopback device's
+/// sk_gso_max_size: the largest GSO packet a socket builds.
+const GSO_MAX_BYTES: u64 = 65_536;
 
 impl Socket {
     /// Sends whatever the windows allow, then a pure ACK if one is owed
@@ -77,7 +81,7 @@ impl Socket {
                 if room == 0 {
                     break;
                 }
-                let len = unsent.min(room).min(t.mss as u64) as u32;
+                let len = self.segment_len(ctx.p, unsent, room, in_flight);
                 if self.window_holds(ctx.p, len, unsent, in_flight) {
                     break;
                 }
@@ -122,6 +126,52 @@ impl Socket {
         sent
     }
 
+    /// The octets of the next new segment: what is queued, within `room`,
+    /// up to [`Socket::segment_max`]. A segment of several MSS that ends in
+    /// a partial one leaves that part behind when a short segment would
+    /// wait (Linux tcp_mss_split_point's tcp_nagle_check; the FIN pushes
+    /// with Nagle off, tcp_send_fin).
+    fn segment_len(&self, p: &Knobs, unsent: u64, room: u64, in_flight: u64) -> u32 {
+        let mss = u64::from(self.tcb.mss.max(1));
+        let len = unsent.min(room).min(self.segment_max(in_flight));
+        let partial = len % mss;
+        let fin_pushes = len == unsent && self.tcb.fin_queued;
+        if len > mss && partial != 0 && !fin_pushes && self.holds_short(p, in_flight) {
+            return (len - partial) as u32;
+        }
+        len as u32
+    }
+
+    /// The most one segment carries with `in_flight` octets out: the MSS,
+    /// or on a loopback path with `gso` the GSO packet Linux's
+    /// tcp_write_xmit sends unsplit: whole MSS up to the congestion
+    /// window's quota (tcp_cwnd_test: cwnd − in flight, at most half the
+    /// cwnd, in segments), the size goal of 64 KiB (GSO_MAX_SIZE,
+    /// tcp_tso_autosize) and half the peer's largest window
+    /// (tcp_xmit_size_goal → tcp_bound_to_half_wnd); at least one MSS.
+    pub(crate) fn segment_max(&self, in_flight: u64) -> u64 {
+        let t = &self.tcb;
+        let mss = u64::from(t.mss.max(1));
+        if !self.wnd.gso {
+            return mss;
+        }
+        let cwnd_segs = u64::from(t.cwnd) / mss;
+        let quota = cwnd_segs
+            .saturating_sub(in_flight.div_ceil(mss))
+            .min((cwnd_segs / 2).max(1));
+        let max_wnd = u64::from(t.max_snd_wnd);
+        let half_wnd = if max_wnd > u64::from(TCP_MSS_DEFAULT) {
+            max_wnd / 2
+        } else {
+            max_wnd
+        };
+        let goal = match half_wnd {
+            0 => GSO_MAX_BYTES,
+            h => GSO_MAX_BYTES.min(h),
+        };
+        mss * quota.min(goal / mss).max(1)
+    }
+
     /// Sender-side silly-window avoidance (RFC 9293 §3.8.6.2.1): whether a
     /// segment of `len` octets, shorter than what is queued, waits while data
     /// is in flight. Linux waits even with nothing in flight
@@ -154,7 +204,9 @@ impl Socket {
         if unsent_after == 0 {
             return false;
         }
-        let next = unsent_after.min(room_after).min(u64::from(self.tcb.mss)) as u32;
+        let next = unsent_after
+            .min(room_after)
+            .min(self.segment_max(in_flight + len as u64)) as u32;
         room_after == 0 || self.window_holds(p, next, unsent_after, in_flight + len as u64)
     }
 

@@ -645,9 +645,10 @@ mod tests {
         // and each socket's largest window seen (max_snd_wnd); the knob
         // tail_loss_probe and each TCB's last_seg and tlp_high; the knobs
         // psh_ends_burst, tcp_moderate_rcvbuf and snd_buf_whole_segments and
-        // the receive-buffer autotuning state; the knob setsockopt_buf_min_bytes.
+        // the receive-buffer autotuning state; the knobs setsockopt_buf_min_bytes, gso and
+        // slow_start_counts_acked (and each WndRule's gso).
         assert_eq!(
-            digest, 0x90b2_19f9_69ec_f953,
+            digest, 0x2634_3ba4_f334_9827,
             "state_hash of small-close is now {digest:#018x}"
         );
     }

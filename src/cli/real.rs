@@ -5,7 +5,9 @@
 //! process without the privileges a kernel run needs is told so before
 //! anything runs (exit 2).
 
-use crate::cli::run::{self as run_cli, expectations_text, simulate, Format, JsonLine, JsonReport};
+use crate::cli::run::{
+    self as run_cli, expectations_text, simulate_on, Format, JsonLine, JsonReport,
+};
 use crate::cli::run::{ErrorLog, JsonRun};
 use crate::cli::{output_failed, report_diags, ScenarioOpts, EXIT_FAILED, EXIT_INPUT, EXIT_OK};
 use crate::real::{self, compare, trace, RunError};
@@ -192,7 +194,7 @@ pub(crate) fn simulate_and_run(s: &Scenario, scale: f64) -> Result<Both, RunErro
         ));
     }
     let plan = real::plan(&s.spec, scale).map_err(RunError::NotReproducible)?;
-    let (world, sim_verdict) = simulate(s);
+    let (world, sim_verdict) = simulate_on(s, plan.net == real::Net::Loopback);
     let hint = real::hint(&s.spec, world.trace());
     let opts = real::Options {
         time_scale: scale,

@@ -15,6 +15,7 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Format {
@@ -66,7 +67,23 @@ pub struct Args {
 /// Runs a scenario with its whole trace recorded (for `tcpsim real`, which
 /// compares it step by step with the kernel's).
 pub fn simulate(s: &Scenario) -> (World, Verdict) {
-    let mut w = World::new(s.spec.clone(), true);
+    simulate_spec(s.spec.clone())
+}
+
+/// [`simulate`] on the path a kernel run takes: `loopback` when the plan put
+/// every host on `lo` (whatever the scenario's profile says), so the model
+/// segments (`gso`) and shares the receive buffer as loopback does there.
+pub fn simulate_on(s: &Scenario, loopback: bool) -> (World, Verdict) {
+    if s.spec.loopback == loopback {
+        return simulate(s);
+    }
+    let mut spec = (*s.spec).clone();
+    spec.loopback = loopback;
+    simulate_spec(Arc::new(spec))
+}
+
+fn simulate_spec(spec: Arc<sim::WorldSpec>) -> (World, Verdict) {
+    let mut w = World::new(spec, true);
     let v = w.run();
     (w, v)
 }
@@ -458,7 +475,16 @@ fn write_packetdrill(s: &Scenario, a: &Args, path: &std::path::Path) -> Result<(
         ExitCode::from(super::EXIT_INPUT)
     };
     let h = export::side(&s.spec, a.packetdrill_side.as_deref()).map_err(failed)?;
-    let (w, _) = simulate(s);
+    // A packetdrill script states each segment of at most one MSS (the
+    // kernel under test splits its GSO packets on the tun device), so the
+    // run it comes from segments that way too.
+    let mut spec = (*s.spec).clone();
+    for host in &mut spec.hosts {
+        let mut p = (*host.personality).clone();
+        p.knobs.gso.value = false;
+        host.personality = Arc::new(p);
+    }
+    let (w, _) = simulate_spec(Arc::new(spec));
     let host = &s.spec.hosts[h as usize].name;
     let release = &s.spec.hosts[h as usize].personality.release;
     let header = format!(

@@ -172,6 +172,10 @@ knobs! {
     sndbuf_setsockopt_factor: u32,
     /// The least buffer setsockopt gives, whatever was asked: SO_RCVBUF at least this many octets, SO_SNDBUF at least twice it (0: no floor).
     setsockopt_buf_min_bytes: u32,
+    /// On a loopback path (`HostConfig::loopback`) one segment may carry several MSS, up to the GSO size goal (the congestion window's quota, 64 KiB, half the peer's largest window), as a sender's GSO skbs cross a loopback interface unsplit; off: at most one MSS per segment on every path.
+    gso: bool,
+    /// Slow start grows the congestion window by every octet an ACK covers (the segments it acknowledges), not by at most one MSS per ACK.
+    slow_start_counts_acked: bool,
     /// Initial congestion window in segments (RFC 6928).
     initial_cwnd_segs: u32 ["initcwnd"],
     /// Nagle's algorithm by default (a socket turns it off with TCP_NODELAY): when a short last segment waits for the ACK of earlier data.

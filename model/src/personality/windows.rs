@@ -61,6 +61,8 @@ pub fn windows() -> Personality {
             snd_buf_whole_segments: k(false, "[inf] the model's earlier behaviour: the buffer is a limit in octets"),
             sndbuf_setsockopt_factor: k(1, "[doc] SOL_SOCKET options, SO_SNDBUF: 'the total per-socket buffer space reserved for sends' (learn.microsoft.com/windows/win32/winsock/sol-socket-socket-options); taken as given"),
             setsockopt_buf_min_bytes: k(0, "[inf] SOL_SOCKET options, SO_SNDBUF/SO_RCVBUF (learn.microsoft.com/windows/win32/winsock/sol-socket-socket-options) name no minimum (0 is allowed); taken as given"),
+            gso: k(false, "[inf] the model's earlier behaviour: one MSS per segment on every path"),
+            slow_start_counts_acked: k(false, "[inf] the model's earlier behaviour: at most one MSS of growth per ACK in slow start (RFC 5681 §3.1)"),
             initial_cwnd_segs: k(10, "[ms-blog] initial window 10 MSS since Windows 10 1607 / Server 2016 ('New Transport Advancements in the Anniversary Update', 2016, via windowsreport.com; tcp-templates-for-windows 2018: 'InitialCongestionWindow(MSS) : 10')"),
             nagle: k(NagleRule::Unacked, "[doc] \"IPPROTO_TCP socket options\" (learn.microsoft.com/en-us/windows/win32/winsock/ipproto-tcp-socket-options): TCP_NODELAY \"enables or disables the Nagle algorithm\", Nagle on by default; the Winsock 1.1 table (learn.microsoft.com/en-us/previous-versions/aa916716(v=msdn.10)): it buffers send data while unacknowledged data is in flight (RFC 896). Windows has no TCP_CORK: the model corks as BSD does"),
             psh_ends_burst: k(false, "unknown: no Microsoft source on when PSH is set; kept as BSD (PSH on the segment that empties the send buffer)"),

@@ -542,7 +542,12 @@ fn test_established_pure_ack_after_a_rewind_is_at_snd_max() {
 /// A Linux client on a loopback path whose peer agreed to timestamps and
 /// window scaling: the handshake done, its ACK taken.
 fn linux_loopback_established() -> H {
-    let mut h = closed();
+    loopback_established_with(linux())
+}
+
+/// [`linux_loopback_established`] with personality `p`.
+pub(super) fn loopback_established_with(p: Personality) -> H {
+    let mut h = closed_with(p);
     h.host.cfg.loopback = true;
     let sid = h.sid;
     let k = h.host.personality.knobs.clone();

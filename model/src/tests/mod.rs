@@ -12,6 +12,7 @@ mod api;
 mod closing;
 mod established;
 mod fuzz;
+mod gso;
 mod handshake;
 mod knobs;
 mod nagle;

@@ -176,9 +176,19 @@ fn resolve_all(
         steps,
         seg_expects,
         limits,
-        loopback: profile.is_some_and(|(p, _)| p.loopback),
+        loopback: on_loopback(profile),
     };
     Some((spec, expect, pairs))
+}
+
+/// Whether the world's path is one loopback interface (`WorldSpec::loopback`:
+/// each host's `HostConfig::loopback`, which decides the receive buffer's data
+/// share and loopback GSO): the `loopback` profile says so. Any other
+/// network, a scenario without a profile too, is the emulated LAN; `tcpsim
+/// real --compare` simulates the path its plan takes instead (a scenario it
+/// runs on `lo`: src/cli/run.rs `simulate_on`).
+fn on_loopback(profile: network::InForce) -> bool {
+    profile.is_some_and(|(p, _)| p.loopback)
 }
 
 /// The run's limits: the file's, or the defaults.

@@ -22,7 +22,7 @@ const NO_SEGMENTS: [&str; 0] = [];
 
 /// The knobs tested here; `error_names` only renames errnos in reports and is
 /// tested where they are rendered (sim/tests/linux.rs).
-const TESTED: &[&str] = &[
+pub(super) const TESTED: &[&str] = &[
     "rto_initial_ms",
     "rto_min_ms",
     "rto_max_ms",
@@ -70,6 +70,8 @@ const TESTED: &[&str] = &[
     "snd_buf_whole_segments",
     "sndbuf_setsockopt_factor",
     "setsockopt_buf_min_bytes",
+    "gso",
+    "slow_start_counts_acked",
     "initial_cwnd_segs",
     "nagle",
     "psh_ends_burst",

@@ -26,6 +26,7 @@ use std::fmt::Debug;
 use std::hash::Hash;
 
 mod opts;
+mod watched;
 pub use opts::{poll_bits, select_sets, PollAlso, SockOpt, POLL_SOCKS_MAX};
 
 /// How the names in a call are written. Each producer of calls picks one.

@@ -31,7 +31,6 @@ pub mod state;
 pub mod time;
 pub mod timer;
 pub mod transfer;
-mod watched;
 
 #[cfg(test)]
 mod tests;

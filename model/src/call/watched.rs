@@ -1,7 +1,6 @@
 //! The sockets a poll or select watches, for every reader of a call: the
 //! kernel harness polls their descriptors, the report names them, each in
-//! lane order. (Beside `call.rs`, whose accessors it joins, while that file
-//! is being changed elsewhere.)
+//! lane order.
 
 use crate::call::{Call, Naming};
 

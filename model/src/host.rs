@@ -96,6 +96,29 @@ impl Host {
         }
     }
 
+    /// Makes this host what `Host::new(cfg, personality)` builds, in place
+    /// and in its own buffers: a world run again from its spec
+    /// (`World::renew`) allocates no host (and moves none: its sockets are
+    /// inline). Every field is named, so a new one cannot be forgotten.
+    pub fn renew(&mut self, cfg: HostConfig, personality: Arc<Personality>) {
+        let Host {
+            cfg: my_cfg,
+            personality: my_personality,
+            socks,
+            procs,
+            next_ephemeral,
+            connections_made,
+            reset_tuples,
+        } = self;
+        *next_ephemeral = cfg.ephemeral_first;
+        *my_cfg = cfg;
+        *my_personality = personality;
+        socks.clear();
+        procs.clear();
+        *connections_made = 0;
+        reset_tuples.clear();
+    }
+
     /// Starts a process with an empty descriptor table.
     pub fn spawn(&mut self) -> Pid {
         self.procs.push(Process::default());

@@ -10,19 +10,21 @@ use crate::app::AppState;
 use crate::net::{Fate, Network};
 use crate::raw::RawConn;
 use crate::rng::SimRng;
-use crate::spec::{At, ProcId, WorldSpec};
+use crate::spec::{ProcId, WorldSpec};
 use crate::trace::{Entry, Fnv1a, What};
 use crate::verdict::{EndReason, Observer, Verdict};
-use model::host::splitmix64;
 use model::Instant;
-use model::{Event, Host, HostConfig, HostId, Output, Segment};
+use model::{Event, Host, HostId, Output, Segment};
 use smallvec::SmallVec;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 mod end;
 mod queue;
+mod renew;
 mod shared;
+
+use renew::Spare;
 
 pub(crate) use queue::{Ev, EventQueue, Queued, QUEUE_START_CAPACITY};
 pub use shared::SharedHost;
@@ -30,7 +32,6 @@ pub(crate) use shared::{on_world_clock, shared_mut, HostClock, HostDigest};
 
 /// Sub-stream ids: one per component, so their draws never shift each other.
 const RNG_NETWORK: u64 = 1;
-const ISN_KEY_SALT: u64 = 0x6973_6e5f_6b65_7973;
 
 /// A running (or finished) simulation.
 #[derive(Clone, Debug)]
@@ -78,72 +79,56 @@ pub struct World {
 impl World {
     /// Builds a world from its spec; `record_trace` keeps every entry.
     pub fn new(spec: Arc<WorldSpec>, record_trace: bool) -> World {
+        World::build(spec, record_trace, Spare::default())
+    }
+
+    /// Makes this world what `World::new(spec, record_trace)` builds, in the
+    /// buffers of its last run (its hosts, step lists, queue, output and
+    /// trace): a run repeated from a spec (benchmarks, a fuzzer's cases)
+    /// allocates only what the run itself needs.
+    pub fn renew(&mut self, spec: Arc<WorldSpec>, record_trace: bool) {
+        let spare = Spare::take(self);
+        *self = World::build(spec, record_trace, spare);
+    }
+
+    /// A world at its start, in `spare`'s buffers (none for a new world).
+    fn build(spec: Arc<WorldSpec>, record_trace: bool, mut spare: Spare) -> World {
         let hosts_n = spec.hosts.len();
-        let hosts: SmallVec<[Arc<SharedHost>; 4]> = spec
-            .hosts
-            .iter()
-            .enumerate()
-            .map(|(i, h)| {
-                let cfg = HostConfig {
-                    id: i as HostId,
-                    mss: h.mtu.saturating_sub(40).max(64),
-                    // The network profile's to say: only `loopback` names the
-                    // interface; any other path is taken as the emulated LAN
-                    // `rcv_wnd_pct` was measured on.
-                    loopback: spec.loopback,
-                    isn_key: splitmix64(spec.seed ^ ISN_KEY_SALT ^ ((i as u64) << 40)),
-                    isn_fixed: h.isn,
-                    ephemeral_first: 40_000,
-                };
-                SharedHost::new(Host::new(cfg, Arc::clone(&h.personality)))
-            })
-            .collect();
-        let mut net = Network::new(hosts.len(), spec.link, SimRng::new(spec.seed, RNG_NETWORK));
-        for &(s, d, l) in &spec.links {
-            net.set_link(s, d, l);
-        }
-        for d in &spec.drops {
-            net.add_drop(*d);
-        }
-        for f in &spec.faults {
-            net.add_fault(*f);
-        }
-        net.partitions = spec.partitions.clone();
-        let proc_steps = steps_by_proc(&spec);
-        let n_hosts = hosts.len();
-        let raw = raw_conns(&spec.hosts);
+        renew::hosts(&spec, &mut spare.hosts);
+        renew::steps_by_proc(&spec, &mut spare.proc_steps);
+        renew::queue(&mut spare.queue);
+        spare.out.clear();
+        // Only a spec with a step that starts `after` another reads when
+        // steps returned: others keep no such table (nothing to clone when
+        // the explorer copies the world).
+        renew::step_done(&spec, &mut spare.step_done);
+        spare.raw_sent.clear();
         let mut w = World {
-            clocks: smallvec::smallvec![HostClock::default(); hosts.len()],
-            hosts,
+            clocks: smallvec::smallvec![HostClock::default(); hosts_n],
+            hosts: spare.hosts,
             apps: spec
                 .procs
                 .iter()
                 .map(|_| AppState::new(spec.slot_names.len()))
                 .collect(),
-            proc_steps,
-            spec,
+            proc_steps: spare.proc_steps,
             now: Instant::ZERO,
-            queue: EventQueue::with_capacity(QUEUE_START_CAPACITY),
+            queue: EventQueue { heap: spare.queue },
             next_seq: 0,
-            net,
-            timer_at: smallvec::smallvec![None; n_hosts],
+            net: network(&spec),
+            timer_at: smallvec::smallvec![None; hosts_n],
             observer: Observer::default(),
-            trace: record_trace.then(Vec::new),
+            trace: record_trace.then(|| renew::cleared(spare.trace.unwrap_or_default())),
             events: 0,
             ended: None,
-            out: Output::default(),
+            out: spare.out,
             pid_proc: SmallVec::with_capacity(2 * hosts_n),
             calling: None,
-            step_done: Vec::new(),
-            raw,
-            raw_sent: Vec::new(),
+            step_done: spare.step_done,
+            raw: raw_conns(&spec.hosts),
+            raw_sent: spare.raw_sent,
+            spec,
         };
-        // Only a spec with a step that starts `after` another reads when
-        // steps returned: others keep no such table (nothing to clone when
-        // the explorer copies the world).
-        if w.spec.steps.iter().any(|s| matches!(s.at, At::Once { .. })) {
-            w.step_done = vec![None; w.spec.steps.len()];
-        }
         w.start_processes();
         w
     }
@@ -562,20 +547,21 @@ impl PartialEq for World {
     }
 }
 
-/// Each process's steps (indices into the spec's), in order. Each list is
-/// allocated once at its final length (pushed into from empty, a process
-/// with five steps reallocated its list on the way).
-fn steps_by_proc(spec: &WorldSpec) -> SmallVec<[Arc<Vec<u32>>; 4]> {
-    let mut counts: SmallVec<[usize; 4]> = smallvec::smallvec![0; spec.procs.len()];
-    for s in &spec.steps {
-        counts[s.proc as usize] += 1;
+/// The spec's network at its start.
+fn network(spec: &WorldSpec) -> Network {
+    let rng = SimRng::new(spec.seed, RNG_NETWORK);
+    let mut net = Network::new(spec.hosts.len(), spec.link, rng);
+    for &(s, d, l) in &spec.links {
+        net.set_link(s, d, l);
     }
-    let mut lists: SmallVec<[Vec<u32>; 4]> =
-        counts.iter().map(|&n| Vec::with_capacity(n)).collect();
-    for (i, s) in spec.steps.iter().enumerate() {
-        lists[s.proc as usize].push(i as u32);
+    for d in &spec.drops {
+        net.add_drop(*d);
     }
-    lists.into_iter().map(Arc::new).collect()
+    for f in &spec.faults {
+        net.add_fault(*f);
+    }
+    net.partitions = spec.partitions.clone();
+    net
 }
 
 /// Per host, a raw host's connection; empty unless some host is raw, so a

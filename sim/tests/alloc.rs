@@ -61,10 +61,29 @@ fn runs_allocate_per_world_never_per_event_or_segment() {
         .collect();
     assert!(counts.iter().all(|&c| c == counts[0]), "{counts:?}");
     let per_run = counts[0];
-    eprintln!("small close: {per_run} allocations per run; bulk: {small}");
+    // Run again in the buffers of the last (`World::renew`): only what the
+    // run itself allocates (a listener, the verdict).
+    let mut world = World::new(spec.clone(), false);
+    world.run();
+    let renewed: Vec<usize> = (0..50)
+        .map(|_| {
+            allocations(|| {
+                world.renew(spec.clone(), false);
+                world.run()
+            })
+            .0
+        })
+        .collect();
+    assert!(renewed.iter().all(|&c| c == renewed[0]), "{renewed:?}");
+    let per_renewed = renewed[0];
+    eprintln!("small close: {per_run} allocations per run, {per_renewed} renewed; bulk: {small}");
     assert!(
         per_run <= SMALL_CLOSE_ALLOCATIONS_MAX,
         "{per_run} allocations per small close"
+    );
+    assert!(
+        per_renewed <= RENEWED_SMALL_CLOSE_ALLOCATIONS_MAX,
+        "{per_renewed} allocations per renewed small close"
     );
 }
 
@@ -87,3 +106,8 @@ fn bulk_fixed_rcvbuf(bytes: u64) -> Arc<WorldSpec> {
 /// length, 14 since session 11 put each host behind its own `Arc`, which the
 /// explorer's states share until a choice changes the host).
 const SMALL_CLOSE_ALLOCATIONS_MAX: usize = 14;
+
+/// Allocations per small close run again in a renewed world (`World::renew`,
+/// verdict included): the listener's queues (one) and the verdict's
+/// connection list and each end's state list (three).
+const RENEWED_SMALL_CLOSE_ALLOCATIONS_MAX: usize = 4;

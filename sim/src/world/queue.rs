@@ -53,12 +53,6 @@ impl Clone for EventQueue {
 pub(crate) const QUEUE_START_CAPACITY: usize = 16;
 
 impl EventQueue {
-    pub(crate) fn with_capacity(n: usize) -> EventQueue {
-        EventQueue {
-            heap: Vec::with_capacity(n),
-        }
-    }
-
     pub(crate) fn push(&mut self, q: Queued) {
         let mut i = self.heap.len();
         self.heap.push(q);
@@ -73,6 +67,7 @@ impl EventQueue {
         self.heap[i] = q;
     }
 
+    #[inline]
     pub(crate) fn pop(&mut self) -> Option<Queued> {
         let last = self.heap.pop()?;
         let Some(&top) = self.heap.first() else {

@@ -65,6 +65,15 @@ impl SharedHost {
     }
 }
 
+impl SharedHost {
+    /// Made what `SharedHost::new(Host::new(cfg, personality))` holds, in place.
+    pub(crate) fn renew(&mut self, cfg: model::HostConfig, personality: Arc<model::Personality>) {
+        self.host.renew(cfg, personality);
+        self.digest = None;
+        self.changes = 0;
+    }
+}
+
 impl Clone for SharedHost {
     /// A copy is made to be changed: it keeps no digest.
     fn clone(&self) -> SharedHost {

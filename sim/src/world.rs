@@ -7,7 +7,7 @@
 //! optional; the verdict's observer always runs.
 
 use crate::app::AppState;
-use crate::net::{Fate, Network};
+use crate::net::{Fate, Link, Network};
 use crate::raw::RawConn;
 use crate::rng::SimRng;
 use crate::spec::{ProcId, WorldSpec};
@@ -23,8 +23,6 @@ mod end;
 mod queue;
 mod renew;
 mod shared;
-
-use renew::Spare;
 
 pub(crate) use queue::{Ev, EventQueue, Queued, QUEUE_START_CAPACITY};
 pub use shared::SharedHost;
@@ -79,58 +77,80 @@ pub struct World {
 impl World {
     /// Builds a world from its spec; `record_trace` keeps every entry.
     pub fn new(spec: Arc<WorldSpec>, record_trace: bool) -> World {
-        World::build(spec, record_trace, Spare::default())
+        let mut w = World::blank(Arc::clone(&spec));
+        w.renew(spec, record_trace);
+        w
     }
 
-    /// Makes this world what `World::new(spec, record_trace)` builds, in the
-    /// buffers of its last run (its hosts, step lists, queue, output and
-    /// trace): a run repeated from a spec (benchmarks, a fuzzer's cases)
-    /// allocates only what the run itself needs.
+    /// A world of nothing, for [`World::renew`] to build on.
+    fn blank(spec: Arc<WorldSpec>) -> World {
+        World {
+            spec,
+            proc_steps: SmallVec::new(),
+            now: Instant::ZERO,
+            queue: EventQueue::default(),
+            next_seq: 0,
+            hosts: SmallVec::new(),
+            clocks: SmallVec::new(),
+            apps: SmallVec::new(),
+            net: Network::new(0, Link::default(), SimRng::new(0, RNG_NETWORK)),
+            timer_at: SmallVec::new(),
+            observer: Observer::default(),
+            trace: None,
+            events: 0,
+            ended: None,
+            out: Output::default(),
+            pid_proc: SmallVec::new(),
+            calling: None,
+            step_done: Vec::new(),
+            raw: Vec::new(),
+            raw_sent: Vec::new(),
+        }
+    }
+
+    /// Makes this world what `World::new(spec, record_trace)` builds, in
+    /// place and in the buffers of its last run (its hosts, step lists,
+    /// queue, output and trace): a run repeated from a spec (benchmarks, a
+    /// fuzzer's cases) allocates only what the run itself needs. Every
+    /// field is named, so a new one cannot be forgotten.
     pub fn renew(&mut self, spec: Arc<WorldSpec>, record_trace: bool) {
-        let spare = Spare::take(self);
-        *self = World::build(spec, record_trace, spare);
-    }
-
-    /// A world at its start, in `spare`'s buffers (none for a new world).
-    fn build(spec: Arc<WorldSpec>, record_trace: bool, mut spare: Spare) -> World {
+        #[rustfmt::skip]
+        let World {
+            spec: my_spec, proc_steps, now, queue, next_seq, hosts, clocks, apps, net, timer_at,
+            observer, trace, events, ended, out, pid_proc, calling, step_done, raw, raw_sent,
+        } = self;
         let hosts_n = spec.hosts.len();
-        renew::hosts(&spec, &mut spare.hosts);
-        renew::steps_by_proc(&spec, &mut spare.proc_steps);
-        renew::queue(&mut spare.queue);
-        spare.out.clear();
+        renew::hosts(&spec, hosts);
+        renew::steps_by_proc(&spec, proc_steps);
+        *now = Instant::ZERO;
+        renew::queue(&mut queue.heap);
+        *next_seq = 0;
+        renew::filled(clocks, hosts_n, HostClock::default());
+        let slots = spec.slot_names.len();
+        apps.clear();
+        apps.extend(spec.procs.iter().map(|_| AppState::new(slots)));
+        *net = network(&spec);
+        renew::filled(timer_at, hosts_n, None);
+        *observer = Observer::default();
+        match (trace.as_mut(), record_trace) {
+            (Some(t), true) => t.clear(),
+            (None, true) => *trace = Some(Vec::new()),
+            (_, false) => *trace = None,
+        }
+        *events = 0;
+        *ended = None;
+        out.clear();
+        pid_proc.clear();
+        pid_proc.reserve(2 * hosts_n);
+        *calling = None;
         // Only a spec with a step that starts `after` another reads when
         // steps returned: others keep no such table (nothing to clone when
         // the explorer copies the world).
-        renew::step_done(&spec, &mut spare.step_done);
-        spare.raw_sent.clear();
-        let mut w = World {
-            clocks: smallvec::smallvec![HostClock::default(); hosts_n],
-            hosts: spare.hosts,
-            apps: spec
-                .procs
-                .iter()
-                .map(|_| AppState::new(spec.slot_names.len()))
-                .collect(),
-            proc_steps: spare.proc_steps,
-            now: Instant::ZERO,
-            queue: EventQueue { heap: spare.queue },
-            next_seq: 0,
-            net: network(&spec),
-            timer_at: smallvec::smallvec![None; hosts_n],
-            observer: Observer::default(),
-            trace: record_trace.then(|| renew::cleared(spare.trace.unwrap_or_default())),
-            events: 0,
-            ended: None,
-            out: spare.out,
-            pid_proc: SmallVec::with_capacity(2 * hosts_n),
-            calling: None,
-            step_done: spare.step_done,
-            raw: raw_conns(&spec.hosts),
-            raw_sent: spare.raw_sent,
-            spec,
-        };
-        w.start_processes();
-        w
+        renew::step_done(&spec, step_done);
+        *raw = raw_conns(&spec.hosts);
+        raw_sent.clear();
+        *my_spec = spec;
+        self.start_processes();
     }
 
     /// Spawns every process that is not forked (then each thread, sharing

@@ -1,45 +1,16 @@
-//! What a world at its start is built in: the buffers of its last run
-//! (`World::renew`; none for `World::new`): its hosts, step lists, queue
-//! and tables, so that running a spec again allocates none of them.
+//! A world at its start, made in place in the buffers of its last run
+//! (`World::renew`; `World::new` makes it on an empty world): its hosts,
+//! step lists, queue and tables, so that running a spec again allocates
+//! none of them.
 
-use super::{Queued, SharedHost, World, QUEUE_START_CAPACITY};
+use super::{Queued, SharedHost, QUEUE_START_CAPACITY};
 use crate::spec::{At, WorldSpec};
-use crate::trace::Entry;
 use model::host::splitmix64;
-use model::{Host, HostConfig, HostId, Instant, Output, Segment};
+use model::{Host, HostConfig, HostId, Instant};
 use smallvec::SmallVec;
 use std::sync::Arc;
 
 const ISN_KEY_SALT: u64 = 0x6973_6e5f_6b65_7973;
-
-/// The buffers of a world's last run that its next one reuses (none for a
-/// new world). Every other field of a world at its start is inline or
-/// empty, and allocates nothing.
-#[derive(Default)]
-pub(super) struct Spare {
-    pub(super) hosts: SmallVec<[Arc<SharedHost>; 4]>,
-    pub(super) proc_steps: SmallVec<[Arc<Vec<u32>>; 4]>,
-    pub(super) queue: Vec<Queued>,
-    pub(super) out: Output,
-    pub(super) trace: Option<Vec<Entry>>,
-    pub(super) step_done: Vec<Option<Instant>>,
-    pub(super) raw_sent: Vec<(Instant, Segment)>,
-}
-
-impl Spare {
-    /// Takes `w`'s reusable buffers, leaving it empty ones.
-    pub(super) fn take(w: &mut World) -> Spare {
-        Spare {
-            hosts: std::mem::take(&mut w.hosts),
-            proc_steps: std::mem::take(&mut w.proc_steps),
-            queue: std::mem::take(&mut w.queue.heap),
-            out: std::mem::take(&mut w.out),
-            trace: w.trace.take(),
-            step_done: std::mem::take(&mut w.step_done),
-            raw_sent: std::mem::take(&mut w.raw_sent),
-        }
-    }
-}
 
 /// Host `i`'s configuration, from the spec.
 fn host_config(spec: &WorldSpec, i: usize) -> HostConfig {
@@ -121,9 +92,13 @@ pub(super) fn queue(heap: &mut Vec<Queued>) {
     heap.reserve(QUEUE_START_CAPACITY);
 }
 
-pub(super) fn cleared<T>(mut v: Vec<T>) -> Vec<T> {
+/// Makes `v` `n` copies of `x`.
+pub(super) fn filled<A: smallvec::Array>(v: &mut SmallVec<A>, n: usize, x: A::Item)
+where
+    A::Item: Clone,
+{
     v.clear();
-    v
+    v.resize(n, x);
 }
 
 /// When each step returned, for a spec with a step that starts `after`

@@ -78,7 +78,21 @@ fn one_world(c: &mut Criterion, group: &str, spec: &Arc<WorldSpec>, samples: usi
 }
 
 fn small_close(c: &mut Criterion) {
-    one_world(c, "small-close", &examples::small_close(false), 100);
+    let spec = examples::small_close(false);
+    one_world(c, "small-close", &spec, 100);
+    // Run after run in one world's buffers (`World::renew`), as a caller
+    // repeating a spec does: no world built or freed per run.
+    let mut g = c.benchmark_group("small-close-renewed");
+    g.sample_size(100);
+    g.throughput(Throughput::Elements(1));
+    let mut w = World::new(spec.clone(), false);
+    g.bench_function("runs", |b| {
+        b.iter(|| {
+            w.renew(spec.clone(), false);
+            w.run()
+        })
+    });
+    g.finish();
 }
 
 fn exchange(c: &mut Criterion) {

@@ -250,10 +250,17 @@ impl World {
     /// not even built (most entries: calls, returns, arrivals).
     #[inline]
     pub(crate) fn record(&mut self, host: HostId, what: What) {
-        if self.trace.is_none() && !Observer::tallies(&what) {
+        if !self.recording() && !Observer::tallies(&what) {
             return;
         }
         self.record_entry(host, what);
+    }
+
+    /// Whether the world keeps a trace: entries the observer does not
+    /// tally are built only then.
+    #[inline]
+    pub(crate) fn recording(&self) -> bool {
+        self.trace.is_some()
     }
 
     fn record_entry(&mut self, host: HostId, what: What) {

@@ -466,34 +466,31 @@ impl World {
     /// Moves a host's output into the trace and the network, routes call
     /// completions to their processes, and re-arms the host's timer.
     pub(crate) fn flush(&mut self, h: HostId) {
-        let mut out = std::mem::take(&mut self.out);
+        let (events_n, segments_n) = (self.out.events.len(), self.out.segments.len());
         assert_eq!(
-            out.segments.len(),
-            out.events_before.len(),
+            segments_n,
+            self.out.events_before.len(),
             "segments go through Output::send"
         );
-        // Events and segments in the order the model produced them.
+        // Events and segments in the order the model produced them. Read in
+        // place by index (nothing sending or recording touches the output
+        // buffer): taking the buffer out and putting it back cost more.
         let mut next_seg = 0;
-        for (i, &event) in out.events.iter().enumerate() {
-            while out
-                .events_before
-                .get(next_seg)
-                .is_some_and(|&k| k as usize <= i)
-            {
-                self.send(h, out.segments[next_seg]);
+        for i in 0..events_n {
+            while next_seg < segments_n && self.out.events_before[next_seg] as usize <= i {
+                self.send(h, self.out.segments[next_seg]);
                 next_seg += 1;
             }
-            match event {
+            match self.out.events[i] {
                 // A completion is traced as the call's Return, by its process.
                 Event::CallDone { pid, result } => self.call_done(h, pid, result),
-                _ => self.record(h, What::Model { event }),
+                event => self.record(h, What::Model { event }),
             }
         }
-        for &seg in &out.segments[next_seg..] {
-            self.send(h, seg);
+        for k in next_seg..segments_n {
+            self.send(h, self.out.segments[k]);
         }
-        out.clear();
-        self.out = out;
+        self.out.clear();
         if let Some(at) = self.poll_at_memo(h) {
             let at = at.max(self.now);
             if self.timer_at[h as usize].is_none_or(|t| at < t) {

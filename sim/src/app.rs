@@ -145,7 +145,7 @@ impl World {
                 };
                 let blocked = a.blocked.take().expect("blocked call");
                 a.status = AppStatus::Ready;
-                if self.returned(p, blocked, r) {
+                if self.returned(p, &blocked, r) {
                     return;
                 }
             }
@@ -172,14 +172,15 @@ impl World {
             };
             let call = named.rename(&mut SlotFds { slots });
             let pid = a.pid.expect("started");
-            self.record(
-                h,
-                What::Call {
+            // Untallied (`Observer::tallies`), so built only for a trace.
+            if self.recording() {
+                let what = What::Call {
                     proc: p,
                     step,
                     call,
-                },
-            );
+                };
+                self.record(h, what);
+            }
             let now = self.host_now(h);
             self.calling = Some(p);
             shared_mut(&mut self.hosts, h).call(now, pid, call, &mut self.out);
@@ -189,17 +190,17 @@ impl World {
                 let a = &mut self.apps[p as usize];
                 a.status = AppStatus::Blocked;
                 a.blocked = Some(BlockedCall { named, sys: call });
-                self.record(
-                    h,
-                    What::Blocked {
+                if self.recording() {
+                    let what = What::Blocked {
                         proc: p,
                         step,
                         call,
-                    },
-                );
+                    };
+                    self.record(h, what);
+                }
                 return;
             };
-            if self.returned(p, BlockedCall { named, sys: call }, r) {
+            if self.returned(p, &BlockedCall { named, sys: call }, r) {
                 return;
             }
         }
@@ -209,7 +210,7 @@ impl World {
     /// A system call returned, at once or after blocking (the one way a call
     /// completes): traces it, applies it, and ends the step if it is over.
     /// True when the step is over.
-    fn returned(&mut self, p: ProcId, c: BlockedCall, result: CallResult) -> bool {
+    fn returned(&mut self, p: ProcId, c: &BlockedCall, result: CallResult) -> bool {
         self.record_return(p, c.sys, result);
         match self.absorb(p, &c.named, result) {
             Some(fin) => {

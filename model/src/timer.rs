@@ -19,14 +19,18 @@ impl Socket {
     #[inline]
     pub fn next_deadline(&self) -> Option<Instant> {
         let t = &self.tcb;
-        let mut at = t.send_timer.at();
-        for d in [t.delack_at, t.close_timer.map(|c| c.0), t.keepalive_at]
-            .into_iter()
-            .flatten()
-        {
-            at = Some(at.map_or(d, |a| a.min(d)));
-        }
-        at
+        // A tree of pairwise minimums, not a loop over an array of the four:
+        // the world asks after every event (a fifth of `Host::poll_at`'s cost
+        // went to the array's iterator).
+        let earliest = |a: Option<Instant>, b: Option<Instant>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, None) => a,
+            (None, b) => b,
+        };
+        earliest(
+            earliest(t.send_timer.at(), t.delack_at),
+            earliest(t.close_timer.map(|c| c.0), t.keepalive_at),
+        )
     }
 
     /// Runs every timer due at `ctx.now`, in a fixed order.

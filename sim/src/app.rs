@@ -367,8 +367,9 @@ impl World {
     /// step's expansion; `Some(result)` when the step is over.
     fn absorb(&mut self, p: ProcId, named: &Action, r: CallResult) -> Option<CallResult> {
         let step = self.step_index(p);
-        let action = self.spec.steps[step as usize].action;
         let table = self.table_of(p);
+        // Borrowed, not copied: this runs for every call's result.
+        let action = &self.spec.steps[step as usize].action;
         let slots = &mut self.apps[table].slots;
         if let Ok(v) = r {
             if let Some(&slot) = named.gives() {
@@ -378,7 +379,7 @@ impl World {
                 slots[slot as usize] = None;
             }
         }
-        self.apps[p as usize].expansion.absorb(&action, named, r)
+        self.apps[p as usize].expansion.absorb(action, named, r)
     }
 
     /// Ends the current step: checks its expectation and schedules the next.
@@ -389,7 +390,12 @@ impl World {
         if let Some(d) = self.step_done.get_mut(step as usize) {
             *d = Some(done_at);
         }
-        self.release_waiters(step);
+        // Only a step that starts `after` another waits, and a spec with
+        // one keeps `step_done` (a step's wait reads it): none to release
+        // otherwise.
+        if !self.step_done.is_empty() {
+            self.release_waiters(step);
+        }
         let spec = &self.spec.steps[step as usize];
         let a = &mut self.apps[p as usize];
         a.expansion = Expansion::default();

@@ -167,7 +167,7 @@ impl World {
                 Next::Sys(named) => named,
                 Next::Process => {
                     let (result, done_at) = self.process_step(p, action);
-                    return self.finish_step(p, result, done_at);
+                    return self.finish_step(p, step, result, done_at);
                 }
             };
             let call = named.rename(&mut SlotFds { slots });
@@ -211,10 +211,12 @@ impl World {
     /// completes): traces it, applies it, and ends the step if it is over.
     /// True when the step is over.
     fn returned(&mut self, p: ProcId, c: &BlockedCall, result: CallResult) -> bool {
-        self.record_return(p, c.sys, result);
-        match self.absorb(p, &c.named, result) {
+        // Looked up once for the return, the result and the step's end.
+        let step = self.step_index(p);
+        self.record_return(p, step, c.sys, result);
+        match self.absorb(p, step, &c.named, result) {
             Some(fin) => {
-                self.finish_step(p, fin, self.now);
+                self.finish_step(p, step, fin, self.now);
                 true
             }
             None => false,
@@ -266,16 +268,15 @@ impl World {
         }
     }
 
-    /// Traces that process `p`'s `call` of its current step returned `result`.
-    fn record_return(&mut self, p: ProcId, call: model::SysCall, result: CallResult) {
+    /// Traces that process `p`'s `call` of its current step `step` returned `result`.
+    fn record_return(&mut self, p: ProcId, step: u32, call: model::SysCall, result: CallResult) {
         // The observer tallies no return (`Observer::tallies`): without a
-        // trace, not even the step is looked up (300 instructions of the
-        // small close's 52,000).
+        // trace, not even its entry is built (300 instructions of the small
+        // close's 52,000).
         if !self.recording() {
             return;
         }
         let h = self.host_of(p);
-        let step = self.step_index(p);
         self.record(
             h,
             What::Return {
@@ -290,7 +291,8 @@ impl World {
     /// A step that asks its host (not a socket) for `result`, shown as a call in the trace.
     fn host_step(&mut self, p: ProcId, call: model::SysCall, result: u64) -> (CallResult, Instant) {
         let result = Ok(result);
-        self.record_return(p, call, result);
+        let step = self.step_index(p);
+        self.record_return(p, step, call, result);
         (result, self.now)
     }
 
@@ -365,8 +367,13 @@ impl World {
 
     /// Applies a system call's result to the process's slots and to the
     /// step's expansion; `Some(result)` when the step is over.
-    fn absorb(&mut self, p: ProcId, named: &Action, r: CallResult) -> Option<CallResult> {
-        let step = self.step_index(p);
+    fn absorb(
+        &mut self,
+        p: ProcId,
+        step: u32,
+        named: &Action,
+        r: CallResult,
+    ) -> Option<CallResult> {
         let table = self.table_of(p);
         // Borrowed, not copied: this runs for every call's result.
         let action = &self.spec.steps[step as usize].action;
@@ -382,10 +389,9 @@ impl World {
         self.apps[p as usize].expansion.absorb(action, named, r)
     }
 
-    /// Ends the current step: checks its expectation and schedules the next.
-    fn finish_step(&mut self, p: ProcId, r: CallResult, done_at: Instant) {
-        self.check_step(p, r, done_at);
-        let step = self.step_index(p);
+    /// Ends the current step (`step`): checks its expectation and schedules the next.
+    fn finish_step(&mut self, p: ProcId, step: u32, r: CallResult, done_at: Instant) {
+        self.check_step(p, step, r, done_at);
         // The explorer's own steps come after the spec's and are never waited for.
         if let Some(d) = self.step_done.get_mut(step as usize) {
             *d = Some(done_at);
@@ -426,8 +432,7 @@ impl World {
     }
 
     /// Checks the step's `= EXPECTED` and `blocked=` against how it ended.
-    fn check_step(&mut self, p: ProcId, r: CallResult, done_at: Instant) {
-        let step = self.step_index(p);
+    fn check_step(&mut self, p: ProcId, step: u32, r: CallResult, done_at: Instant) {
         let spec = &self.spec.steps[step as usize];
         let a = &self.apps[p as usize];
         let partial = a.expansion.read_total();

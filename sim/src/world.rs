@@ -217,13 +217,13 @@ impl World {
     #[inline]
     pub(crate) fn poll_at_memo(&mut self, h: HostId) -> Option<Instant> {
         let i = h as usize;
-        let changes = self.hosts[i].changes;
+        let host = &self.hosts[i];
         let clock = &mut self.clocks[i];
         let at = match clock.poll_memo {
-            Some((c, at)) if c == changes => at,
+            Some((c, at)) if c == host.changes => at,
             _ => {
-                let at = self.hosts[i].poll_at();
-                clock.poll_memo = Some((changes, at));
+                let at = host.poll_at();
+                clock.poll_memo = Some((host.changes, at));
                 at
             }
         };

@@ -93,12 +93,12 @@ impl Explored {
 }
 
 /// What expanding one state found.
-struct Expansion {
-    end: Option<Class>,
-    violation: Option<String>,
-    /// Each choice, its state's digest, and the state unless it was known
-    /// before the batch (then it is dropped on the worker, not kept).
-    succs: Vec<(Choice, Option<Node>, u128)>,
+pub(super) struct Expansion {
+    pub end: Option<Class>,
+    pub violation: Option<String>,
+    /// Each choice, its state's digest, and the state unless `keep` said
+    /// not to (then it is dropped on the worker, not kept).
+    pub succs: Vec<(Choice, Option<Node>, u128)>,
 }
 
 /// The world where the exploration of `setup` starts, as the scenario's
@@ -113,14 +113,15 @@ pub fn start_world(setup: &Setup, record: bool) -> Result<World, String> {
     Ok(w)
 }
 
-/// Expands one state. With `full` (the `--max-states` bound reached before
-/// the batch), no successor is kept: none can join the graph, and each is
-/// dropped here, on the worker, instead of serially on the main thread.
-fn expand(
+/// Expands one state: each successor is kept when `keep(digest)` says so
+/// (the breadth-first search: not known before the batch and the bound not
+/// reached; the depth-first one: first found by this worker), otherwise
+/// dropped here, on the worker, its buffers reused for the next copy.
+pub(super) fn expand(
     setup: &Setup,
     cfg: &Config,
     rules: Rules,
-    (seen, full): (&Seen, bool),
+    keep: &mut dyn FnMut(u128) -> bool,
     node: Node,
 ) -> Expansion {
     let mut base = node;
@@ -153,7 +154,7 @@ fn expand(
         apply(setup, rules, &mut n, c);
         settle(&cfg.bounds, rules, &mut n);
         let d = Digest::of_with(&n, rules, &mut buf);
-        if !full && !seen.contains(&d) {
+        if keep(d) {
             succs.push((c, Some(n), d));
         } else {
             succs.push((c, None, d));
@@ -185,18 +186,46 @@ fn nondeterministic(
         .then(|| format!("taking the choice {c:?} twice from one state gave two states"))
 }
 
-/// Explores `setup` within `cfg`; `progress(states)` after each batch.
+/// Explores `setup` within `cfg`; `progress(states)` now and then.
+///
+/// Unsharded, the search is depth-first ([`super::dfs`]: its memory is the
+/// digests and the graph, not a frontier of worlds) and its graph is then
+/// numbered as the breadth-first search numbers it, so the result is the
+/// same. If it reaches `--max-states`, what it found depends on the order
+/// the threads took, so the breadth-first search is run instead: its
+/// bounded result (every path of at most N choices) does not.
 pub fn explore(
     setup: &Setup,
     cfg: &Config,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Explored, String> {
-    let rules = super::class::rules_for(cfg.check, cfg.reduce);
+    if cfg.shard.count <= 1 {
+        if let Some(ex) = super::dfs::depth_first(setup, cfg, progress)? {
+            return Ok(ex);
+        }
+    }
+    breadth_first(setup, cfg, progress)
+}
+
+/// The start state, settled.
+pub(super) fn start_node(setup: &Setup, cfg: &Config, rules: Rules) -> Result<Node, String> {
     let mut start = Node {
         world: Box::new(start_world(setup, false)?),
         used: Used::NONE,
     };
     settle(&cfg.bounds, rules, &mut start);
+    Ok(start)
+}
+
+/// The breadth-first search, level by level, each level's worlds kept
+/// until expanded.
+pub fn breadth_first(
+    setup: &Setup,
+    cfg: &Config,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Explored, String> {
+    let rules = super::class::rules_for(cfg.check, cfg.reduce);
+    let start = start_node(setup, cfg, rules)?;
     let mut ex = Explored {
         graph: DiGraph::default(),
         digests: IndexSet::default(),
@@ -227,10 +256,13 @@ pub fn explore(
                 break;
             }
             let full = ex.digests.len() as u64 >= cfg.max_states;
-            let seen = (&ex.digests, full);
+            let seen = &ex.digests;
             let found: Vec<(NodeIndex, Expansion)> = batch
                 .into_par_iter()
-                .map(|(id, n)| (id, expand(setup, cfg, rules, seen, n)))
+                .map(|(id, n)| {
+                    let mut keep = |d: u128| !full && !seen.contains(&d);
+                    (id, expand(setup, cfg, rules, &mut keep, n))
+                })
                 .collect();
             for (id, e) in found {
                 absorb(cfg, &mut ex, id, e, &mut next);

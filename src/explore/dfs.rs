@@ -17,14 +17,16 @@ use super::setup::Setup;
 use super::state::{tcp_pair, Choice, Digest, Node};
 use dashmap::mapref::entry::Entry;
 use dashmap::DashMap;
-use indexmap::{IndexMap, IndexSet};
+use indexmap::IndexMap;
 use model::State;
 use petgraph::graph::{DiGraph, NodeIndex};
 use rustc_hash::FxBuildHasher;
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::Relaxed};
 use std::sync::Mutex;
 
+/// Shards of the digest set: each grows on its own, so a resize holds two
+/// tables of one shard, not of the whole set.
+const SEEN_SHARDS: usize = 64;
 /// States between two calls of `progress`.
 const PROGRESS_STATES: u32 = 1 << 14;
 
@@ -43,8 +45,9 @@ struct Found {
 struct Shared<'a> {
     setup: &'a Setup,
     cfg: &'a Config,
-    /// Each state's digest and the number of the worker that found it.
-    seen: DashMap<u128, u32, FxBuildHasher>,
+    /// Each state's digest (as two words: 24 bytes an entry, not a
+    /// `u128`'s 32) and its number.
+    seen: DashMap<[u64; 2], u32, FxBuildHasher>,
     next_id: AtomicU32,
     /// `--max-states` was reached: every worker stops.
     full: AtomicBool,
@@ -58,7 +61,7 @@ impl Shared<'_> {
     /// The number of state `d`, and whether it is new; none once the bound
     /// is reached.
     fn insert(&self, d: u128) -> Option<(u32, bool)> {
-        match self.seen.entry(d) {
+        match self.seen.entry([d as u64, (d >> 64) as u64]) {
             Entry::Occupied(e) => Some((*e.get(), false)),
             Entry::Vacant(e) => {
                 let id = self.next_id.fetch_add(1, Relaxed);
@@ -130,7 +133,7 @@ pub fn depth_first(
     let sh = Shared {
         setup,
         cfg,
-        seen: DashMap::with_hasher(FxBuildHasher),
+        seen: DashMap::with_hasher_and_shard_amount(FxBuildHasher, SEEN_SHARDS),
         next_id: AtomicU32::new(0),
         full: AtomicBool::new(false),
         found: (0..rayon::current_num_threads().max(1))
@@ -147,8 +150,8 @@ pub fn depth_first(
     }
     let n = sh.next_id.load(Relaxed) as usize;
     let mut digests = vec![0u128; n];
-    for (d, id) in sh.seen {
-        digests[id as usize] = d;
+    for ([lo, hi], id) in sh.seen {
+        digests[id as usize] = u128::from(lo) | u128::from(hi) << 64;
     }
     let found: Vec<Found> = sh
         .found
@@ -190,64 +193,95 @@ impl Adjacency {
     }
 }
 
+/// The breadth-first pass over the complete graph from the start (state
+/// 0), each state's transitions in choice order: the states in the order
+/// [`super::search::breadth_first`] finds them, each state's number in
+/// that order and first parent, and the depth of the last.
+struct Order {
+    order: Vec<u32>,
+    new_of: Vec<u32>,
+    parent: Vec<Option<(u32, Choice)>>,
+    depth_max: u32,
+}
+
+impl Order {
+    fn of(n: usize, adj: &Adjacency) -> Order {
+        let mut new_of = vec![u32::MAX; n];
+        let mut parent: Vec<Option<(u32, Choice)>> = vec![None; n];
+        let mut order = Vec::with_capacity(n);
+        new_of[0] = 0;
+        order.push(0u32);
+        // `order` is the queue: a level's states, then the next level's.
+        let (mut head, mut level_end, mut depth_max) = (0, 1, 0);
+        while head < order.len() {
+            if head == level_end {
+                level_end = order.len();
+                depth_max += 1;
+            }
+            let s = order[head];
+            head += 1;
+            for &(t, c) in adj.out(s) {
+                if new_of[t as usize] == u32::MAX {
+                    new_of[t as usize] = order.len() as u32;
+                    order.push(t);
+                    parent[t as usize] = Some((new_of[s as usize], c));
+                }
+            }
+        }
+        assert_eq!(order.len(), n, "every state found is reached from the start");
+        Order {
+            order,
+            new_of,
+            parent,
+            depth_max,
+        }
+    }
+}
+
 /// The complete graph, numbered in breadth-first order from the start.
+/// What is no longer needed is freed as it goes: the peak is the graph
+/// and the adjacency it is built from.
 fn number(digests: Vec<u128>, mut found: Vec<Found>) -> Explored {
     let n = digests.len();
     let adj = Adjacency::of(n, &mut found);
-    // The breadth-first pass: `order` is the new numbering's states.
-    let mut new_of = vec![u32::MAX; n];
-    let mut parent: Vec<Option<(u32, Choice)>> = vec![None; n];
-    let mut depth = vec![0u32; n];
-    let mut order = Vec::with_capacity(n);
-    let mut queue = VecDeque::from([0u32]);
-    new_of[0] = 0;
-    order.push(0u32);
-    while let Some(s) = queue.pop_front() {
-        for &(t, c) in adj.out(s) {
-            if new_of[t as usize] == u32::MAX {
-                new_of[t as usize] = order.len() as u32;
-                order.push(t);
-                parent[t as usize] = Some((new_of[s as usize], c));
-                depth[t as usize] = depth[s as usize] + 1;
-                queue.push_back(t);
-            }
-        }
-    }
-    assert_eq!(
-        order.len(),
-        n,
-        "every state found is reached from the start"
-    );
+    let Order {
+        order,
+        new_of,
+        parent,
+        depth_max,
+    } = Order::of(n, &adj);
+    let digests: Vec<u128> = {
+        let old = digests;
+        order.iter().map(|&s| old[s as usize]).collect()
+    };
     let mut pairs = vec![[State::Closed; 2]; n];
-    for &(s, p) in found.iter().flat_map(|f| &f.pairs) {
-        pairs[s as usize] = p;
+    for f in found.iter_mut() {
+        for (s, p) in std::mem::take(&mut f.pairs) {
+            pairs[s as usize] = p;
+        }
     }
     let mut graph = DiGraph::with_capacity(n, adj.to.len());
     for &s in &order {
         graph.add_node(NodeInfo {
-            depth: depth[s as usize],
             parent: parent[s as usize].map(|(p, c)| (NodeIndex::new(p as usize), c)),
             pair: pairs[s as usize],
             class: None,
-            expanded: true,
         });
     }
+    drop((pairs, parent));
     let new = |s: u32| NodeIndex::new(new_of[s as usize] as usize);
     for &s in &order {
         for &(t, c) in adj.out(s) {
             graph.add_edge(new(s), new(t), c);
         }
     }
-    let depth_complete = order.last().map_or(0, |&s| depth[s as usize]);
+    drop((adj, order));
     let mut ex = Explored {
         graph,
-        digests: order
-            .iter()
-            .map(|&s| digests[s as usize])
-            .collect::<IndexSet<_, _>>(),
+        digests,
         classes: IndexMap::default(),
         violation: None,
-        depth_complete,
+        depth_complete: depth_max,
         bound_hit: false,
         split_depth: None,
     };

@@ -45,13 +45,11 @@ pub struct Config {
 /// A state as the graph keeps it (its world is dropped once expanded).
 #[derive(Clone, Debug)]
 pub struct NodeInfo {
-    pub depth: u32,
     /// The state it was first reached from, and how.
     pub parent: Option<(NodeIndex, Choice)>,
     pub pair: [State; 2],
     /// Its class, if a run can end in it.
     pub class: Option<u32>,
-    pub expanded: bool,
 }
 
 /// A class of ends: the first state found in it (the witness's), and how
@@ -67,7 +65,7 @@ pub struct ClassSeen {
 pub struct Explored {
     pub graph: DiGraph<NodeInfo, Choice, u32>,
     /// Each state's digest, at its node's index.
-    pub digests: Seen,
+    pub digests: Vec<u128>,
     pub classes: IndexMap<Class, ClassSeen, FxBuildHasher>,
     /// The first state that violates `--check`, and how.
     pub violation: Option<(NodeIndex, String)>,
@@ -203,6 +201,10 @@ pub fn explore(
         if let Some(ex) = super::dfs::depth_first(setup, cfg, progress)? {
             return Ok(ex);
         }
+        eprintln!(
+            "explore: {}/{}: --max-states {} reached depth-first; searching again breadth-first",
+            setup.pair[0], setup.pair[1], cfg.max_states
+        );
     }
     breadth_first(setup, cfg, progress)
 }
@@ -228,20 +230,19 @@ pub fn breadth_first(
     let start = start_node(setup, cfg, rules)?;
     let mut ex = Explored {
         graph: DiGraph::default(),
-        digests: IndexSet::default(),
+        digests: Vec::new(),
         classes: IndexMap::default(),
         violation: None,
         depth_complete: 0,
         bound_hit: false,
         split_depth: None,
     };
-    ex.digests.insert(Digest::of(&start, rules));
+    let mut seen = Seen::default();
+    seen.insert(Digest::of(&start, rules));
     let root = ex.graph.add_node(NodeInfo {
-        depth: 0,
         parent: None,
         pair: tcp_pair(&start.world),
         class: None,
-        expanded: false,
     });
     let mut level = vec![(root, start)];
     let mut depth = 0;
@@ -255,19 +256,19 @@ pub fn breadth_first(
             if batch.is_empty() {
                 break;
             }
-            let full = ex.digests.len() as u64 >= cfg.max_states;
-            let seen = &ex.digests;
+            let full = seen.len() as u64 >= cfg.max_states;
+            let known = &seen;
             let found: Vec<(NodeIndex, Expansion)> = batch
                 .into_par_iter()
                 .map(|(id, n)| {
-                    let mut keep = |d: u128| !full && !seen.contains(&d);
+                    let mut keep = |d: u128| !full && !known.contains(&d);
                     (id, expand(setup, cfg, rules, &mut keep, n))
                 })
                 .collect();
             for (id, e) in found {
-                absorb(cfg, &mut ex, id, e, &mut next);
+                absorb(cfg, (&mut ex, &mut seen), id, e, &mut next);
             }
-            progress(ex.digests.len() as u64);
+            progress(seen.len() as u64);
         }
         ex.depth_complete = depth;
         if ex.bound_hit {
@@ -279,19 +280,19 @@ pub fn breadth_first(
         level = next;
         depth += 1;
     }
+    ex.digests = seen.into_iter().collect();
     Ok(ex)
 }
 
 /// Records one expanded state and its successors (new ones go to `next`).
 fn absorb(
     cfg: &Config,
-    ex: &mut Explored,
+    (ex, seen): (&mut Explored, &mut Seen),
     id: NodeIndex,
     e: Expansion,
     next: &mut Vec<(NodeIndex, Node)>,
 ) {
-    ex.graph[id].expanded = true;
-    let digest = ex.digests[id.index()];
+    let digest = seen[id.index()];
     if let Some(class) = e.end {
         let entry = ex.classes.entry(class);
         let i = entry.index() as u32;
@@ -307,24 +308,21 @@ fn absorb(
     if let (Some(m), None) = (e.violation, &ex.violation) {
         ex.violation = Some((id, m));
     }
-    let depth = ex.graph[id].depth + 1;
     for (c, n, d) in e.succs {
-        if let Some(j) = ex.digests.get_index_of(&d) {
+        if let Some(j) = seen.get_index_of(&d) {
             ex.graph.add_edge(id, NodeIndex::new(j), c);
             continue;
         }
-        if ex.digests.len() as u64 >= cfg.max_states {
+        if seen.len() as u64 >= cfg.max_states {
             ex.bound_hit = true;
             continue;
         }
         let n = n.expect("a state not seen before the batch is kept");
-        ex.digests.insert(d);
+        seen.insert(d);
         let j = ex.graph.add_node(NodeInfo {
-            depth,
             parent: Some((id, c)),
             pair: tcp_pair(&n.world),
             class: None,
-            expanded: false,
         });
         ex.graph.add_edge(id, j, c);
         next.push((j, n));

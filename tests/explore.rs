@@ -69,7 +69,19 @@ fn one_close_each_ends_in_the_six_classes_worked_out_by_hand() {
 /// final states) `tcpsim run` confirms.
 #[test]
 fn every_witness_replays_with_tcpsim_run() {
-    for (extra, at_least) in [(&["--max-calls", "2"][..], 40), (&FAULTS[..], 15)] {
+    // A read whose `blocked=` is checked, and is measured across the
+    // clock's moves to the epoch (`World::canonicalize` moves when it started).
+    let blocked = [
+        "--calls",
+        "read 1000 = 1000 blocked=0ms±1ms,write,close",
+        "--max-calls",
+        "2",
+    ];
+    for (extra, at_least) in [
+        (&["--max-calls", "2"][..], 40),
+        (&FAULTS[..], 15),
+        (&blocked[..], 40),
+    ] {
         witnesses_replay(extra, at_least);
     }
 }
@@ -334,7 +346,14 @@ fn graph_of(ex: &tcpsim::explore::search::Explored) -> String {
     let nodes: Vec<_> = ex
         .graph
         .node_indices()
-        .map(|n| (ex.digests[n.index()], &ex.graph[n].parent, ex.graph[n].pair, ex.graph[n].class))
+        .map(|n| {
+            (
+                ex.digests[n.index()],
+                &ex.graph[n].parent,
+                ex.graph[n].pair,
+                ex.graph[n].class,
+            )
+        })
         .collect();
     let edges: Vec<_> = ex
         .graph
@@ -362,7 +381,12 @@ fn the_depth_first_search_gives_the_breadth_first_graph() {
     let menus: [(&[&str], u8, u8, Option<Property>); 3] = [
         (&["close", "linger0", "read-all", "write"], 2, 0, None),
         (&["close", "write"], 1, 1, None),
-        (&["close", "shutdown-wr", "write"], 1, 1, Property::parse("no-silent-loss")),
+        (
+            &["close", "shutdown-wr", "write"],
+            1,
+            1,
+            Property::parse("no-silent-loss"),
+        ),
     ];
     for (calls, max_calls, faults, check) in menus {
         let calls: Vec<String> = calls.iter().map(|s| s.to_string()).collect();
@@ -392,10 +416,18 @@ fn the_depth_first_search_gives_the_breadth_first_graph() {
                 .expect("a pool");
             let dfs = pool.install(|| depth_first(&s, &cfg, &|_| {}).expect("explores"));
             let dfs = graph_of(&dfs.expect("complete within the bound"));
-            assert!(dfs == bfs, "{calls:?} on {threads} threads: the graphs differ");
+            assert!(
+                dfs == bfs,
+                "{calls:?} on {threads} threads: the graphs differ"
+            );
         }
         // A bound it reaches: the depth-first search gives up.
-        let small = Config { max_states: 50, ..cfg };
-        assert!(depth_first(&s, &small, &|_| {}).expect("explores").is_none());
+        let small = Config {
+            max_states: 50,
+            ..cfg
+        };
+        assert!(depth_first(&s, &small, &|_| {})
+            .expect("explores")
+            .is_none());
     }
 }

@@ -228,7 +228,11 @@ impl Order {
                 }
             }
         }
-        assert_eq!(order.len(), n, "every state found is reached from the start");
+        assert_eq!(
+            order.len(),
+            n,
+            "every state found is reached from the start"
+        );
         Order {
             order,
             new_of,

@@ -70,7 +70,7 @@ impl Shared<'_> {
                     return None;
                 }
                 e.insert(id);
-                if id % PROGRESS_STATES == 0 {
+                if id.is_multiple_of(PROGRESS_STATES) {
                     (self.progress)(u64::from(id));
                 }
                 Some((id, true))

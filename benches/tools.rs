@@ -41,38 +41,45 @@ fn fuzz(c: &mut Criterion) {
     g.finish();
 }
 
-/// The close matrix of docs/performance.md, up to 2,000 and 20,000
-/// distinct states (how the cost per state grows with the bound).
+/// The close matrix of docs/performance.md with one call per side, and
+/// six of its calls with two per side and no reorder, each explored
+/// completely (depth-first: a bound reached would send it breadth-first,
+/// and measure that instead).
 fn explored(c: &mut Criterion) {
-    let calls = "close,shutdown-wr,shutdown-rd,shutdown-rdwr,linger-off,linger0,linger1,\
-                 nonblocking,exit,read-all,write";
-    let calls: Vec<String> = calls.split(',').map(String::from).collect();
-    let bounds = Bounds {
-        items: parse_items(&calls, 1000).expect("the matrix's calls"),
-        max_calls: 3,
-        max_writes: 2,
-        max_bytes: 1000,
-        losses: 1,
-        dups: 0,
-        reorders: 1,
-    };
+    let matrix = "close,shutdown-wr,shutdown-rd,shutdown-rdwr,linger-off,linger0,linger1,\
+                  nonblocking,exit,read-all,write";
+    let six = "close,shutdown-wr,linger0,nonblocking,read-all,write";
     let pair = ["linux".to_string(), "linux".to_string()];
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/explore-close.toml");
-    let setup = setup(&path, Some(&pair), &bounds).expect("the close matrix's start");
     let mut g = c.benchmark_group("explore-close-matrix");
     g.sample_size(10);
-    for states in [2_000u64, 20_000] {
+    // (menu, calls per side, reorders, the states it has)
+    for (calls, max_calls, reorders, states) in
+        [(matrix, 1u8, 1u8, 40_016u64), (six, 2, 0, 553_219)]
+    {
+        let calls: Vec<String> = calls.split(',').map(String::from).collect();
+        let bounds = Bounds {
+            items: parse_items(&calls, 1000).expect("the matrix's calls"),
+            max_calls,
+            max_writes: 2,
+            max_bytes: 1000,
+            losses: 1,
+            dups: 0,
+            reorders,
+        };
+        let setup = setup(&path, Some(&pair), &bounds).expect("the close matrix's start");
         let cfg = Config {
-            bounds: bounds.clone(),
+            bounds,
             check: None,
-            max_states: states,
+            max_states: 10_000_000,
             shard: Shard::default(),
             reduce: true,
         };
         let ex = explore(&setup, &cfg, &|_| {}).expect("explores");
-        assert_eq!(ex.digests.len() as u64, states, "the bound is reached");
+        assert!(!ex.bound_hit, "explored completely");
+        assert_eq!(ex.digests.len() as u64, states, "the states it has");
         g.throughput(Throughput::Elements(states));
-        g.bench_with_input(BenchmarkId::new("states", states), &cfg, |b, cfg| {
+        g.bench_with_input(BenchmarkId::new("complete", states), &cfg, |b, cfg| {
             b.iter(|| explore(&setup, cfg, &|_| {}).expect("explores"))
         });
     }

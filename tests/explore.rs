@@ -74,6 +74,22 @@ fn every_witness_replays_with_tcpsim_run() {
     }
 }
 
+/// A read whose `blocked=` is checked, measured across the clock's moves
+/// to the epoch (`World::canonicalize` moves when the call started with
+/// it): each class's witness, run, ends in the class the explorer found
+/// (a run of a hung read's witness fails its own expectation, so the
+/// explorer's `replays` says it, not the exit code).
+#[test]
+fn a_blocked_expectation_replays_across_the_clocks_moves() {
+    let menu = "read 1000 = 1000 blocked=0ms±1ms,write,close";
+    let r = json(&["explore", START, "--calls", menu, "--max-calls", "2"]);
+    let classes = r["pairs"][0]["classes"].as_array().unwrap();
+    assert!(classes.len() >= 40, "{} classes", classes.len());
+    for c in classes {
+        assert_eq!(c["witness"]["replays"], true, "{}", c["text"]);
+    }
+}
+
 fn witnesses_replay(extra: &[&str], at_least: usize) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().to_str().unwrap();
@@ -324,4 +340,98 @@ fn the_reduction_keeps_every_class_and_its_shortest_witness() {
         fewer >= 3,
         "the reduction merged states in {fewer} explorations"
     );
+}
+
+/// A graph as comparable data: each state's digest, parent, TCP pair and
+/// class, each transition in order, each class's first state and states,
+/// the violation, how deep every path was followed.
+fn graph_of(ex: &tcpsim::explore::search::Explored) -> String {
+    use petgraph::visit::EdgeRef;
+    let nodes: Vec<_> = ex
+        .graph
+        .node_indices()
+        .map(|n| {
+            (
+                ex.digests[n.index()],
+                &ex.graph[n].parent,
+                ex.graph[n].pair,
+                ex.graph[n].class,
+            )
+        })
+        .collect();
+    let edges: Vec<_> = ex
+        .graph
+        .edge_references()
+        .map(|e| (e.source(), e.target(), *e.weight()))
+        .collect();
+    let classes: Vec<_> = ex.classes.iter().collect();
+    format!(
+        "{nodes:?}\n{edges:?}\n{classes:?}\n{:?} {}",
+        ex.violation, ex.depth_complete
+    )
+}
+
+/// The depth-first search, on one thread and on two (whose order of
+/// finding states depends on timing), gives the breadth-first search's
+/// graph exactly: the same states at the same numbers with the same
+/// parents (so the same witnesses), the same transitions in the same
+/// order, the same classes and the same first violation.
+#[test]
+fn the_depth_first_search_gives_the_breadth_first_graph() {
+    use tcpsim::explore::dfs::depth_first;
+    use tcpsim::explore::search::{breadth_first, Config};
+    use tcpsim::explore::setup::{parse_items, setup, Bounds};
+    use tcpsim::fuzz::{Property, Shard};
+    let menus: [(&[&str], u8, u8, Option<Property>); 3] = [
+        (&["close", "linger0", "read-all", "write"], 2, 0, None),
+        (&["close", "write"], 1, 1, None),
+        (
+            &["close", "shutdown-wr", "write"],
+            1,
+            1,
+            Property::parse("no-silent-loss"),
+        ),
+    ];
+    for (calls, max_calls, faults, check) in menus {
+        let calls: Vec<String> = calls.iter().map(|s| s.to_string()).collect();
+        let bounds = Bounds {
+            items: parse_items(&calls, 1000).expect("a menu"),
+            max_calls,
+            max_writes: 2,
+            max_bytes: 1000,
+            losses: 1,
+            dups: faults,
+            reorders: faults,
+        };
+        let pair = ["linux".to_string(), "freebsd".to_string()];
+        let s = setup(Path::new(START), Some(&pair), &bounds).expect("the start");
+        let cfg = Config {
+            bounds,
+            check,
+            max_states: 1_000_000,
+            shard: Shard::default(),
+            reduce: true,
+        };
+        let bfs = graph_of(&breadth_first(&s, &cfg, &|_| {}).expect("explores"));
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("a pool");
+            let dfs = pool.install(|| depth_first(&s, &cfg, &|_| {}).expect("explores"));
+            let dfs = graph_of(&dfs.expect("complete within the bound"));
+            assert!(
+                dfs == bfs,
+                "{calls:?} on {threads} threads: the graphs differ"
+            );
+        }
+        // A bound it reaches: the depth-first search gives up.
+        let small = Config {
+            max_states: 50,
+            ..cfg
+        };
+        assert!(depth_first(&s, &small, &|_| {})
+            .expect("explores")
+            .is_none());
+    }
 }

@@ -282,6 +282,11 @@ impl World {
             p.from_ns = shift(p.from_ns);
             p.until_ns = shift(p.until_ns);
         }
+        // When a process's call started is on the world's clock: it moves
+        // with it, or a `blocked=` would measure across the shift.
+        for a in &mut self.apps {
+            a.started = shift(a.started);
+        }
         self.observer.forget_report_details();
         self.now = EPOCH;
     }

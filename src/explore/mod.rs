@@ -9,6 +9,7 @@
 //! - [`state`]: a state, its digest, the choices out of it;
 //! - [`class`]: the classes of ends and the fuzzer's properties on states;
 //! - [`search`]: the breadth-first search and its shards;
+//! - [`dfs`]: the depth-first search, on every core, numbered as the breadth-first;
 //! - [`witness`]: a path replayed into a scenario file `tcpsim run` reproduces;
 //! - [`report`]: what was found, as data (text, JSON, `--save`), and its merge;
 //! - [`render`]: the summary as text, the graph as DOT.
@@ -16,6 +17,7 @@
 //! docs/explore.md says what the exploration keeps and what it abstracts.
 
 pub mod class;
+pub mod dfs;
 pub mod render;
 pub mod report;
 pub mod search;

@@ -45,13 +45,11 @@ pub struct Config {
 /// A state as the graph keeps it (its world is dropped once expanded).
 #[derive(Clone, Debug)]
 pub struct NodeInfo {
-    pub depth: u32,
     /// The state it was first reached from, and how.
     pub parent: Option<(NodeIndex, Choice)>,
     pub pair: [State; 2],
     /// Its class, if a run can end in it.
     pub class: Option<u32>,
-    pub expanded: bool,
 }
 
 /// A class of ends: the first state found in it (the witness's), and how
@@ -67,7 +65,7 @@ pub struct ClassSeen {
 pub struct Explored {
     pub graph: DiGraph<NodeInfo, Choice, u32>,
     /// Each state's digest, at its node's index.
-    pub digests: Seen,
+    pub digests: Vec<u128>,
     pub classes: IndexMap<Class, ClassSeen, FxBuildHasher>,
     /// The first state that violates `--check`, and how.
     pub violation: Option<(NodeIndex, String)>,
@@ -93,12 +91,12 @@ impl Explored {
 }
 
 /// What expanding one state found.
-struct Expansion {
-    end: Option<Class>,
-    violation: Option<String>,
-    /// Each choice, its state's digest, and the state unless it was known
-    /// before the batch (then it is dropped on the worker, not kept).
-    succs: Vec<(Choice, Option<Node>, u128)>,
+pub(super) struct Expansion {
+    pub end: Option<Class>,
+    pub violation: Option<String>,
+    /// Each choice, its state's digest, and the state unless `keep` said
+    /// not to (then it is dropped on the worker, not kept).
+    pub succs: Vec<(Choice, Option<Node>, u128)>,
 }
 
 /// The world where the exploration of `setup` starts, as the scenario's
@@ -113,14 +111,15 @@ pub fn start_world(setup: &Setup, record: bool) -> Result<World, String> {
     Ok(w)
 }
 
-/// Expands one state. With `full` (the `--max-states` bound reached before
-/// the batch), no successor is kept: none can join the graph, and each is
-/// dropped here, on the worker, instead of serially on the main thread.
-fn expand(
+/// Expands one state: each successor is kept when `keep(digest)` says so
+/// (the breadth-first search: not known before the batch and the bound not
+/// reached; the depth-first one: first found by this worker), otherwise
+/// dropped here, on the worker, its buffers reused for the next copy.
+pub(super) fn expand(
     setup: &Setup,
     cfg: &Config,
     rules: Rules,
-    (seen, full): (&Seen, bool),
+    keep: &mut dyn FnMut(u128) -> bool,
     node: Node,
 ) -> Expansion {
     let mut base = node;
@@ -153,7 +152,7 @@ fn expand(
         apply(setup, rules, &mut n, c);
         settle(&cfg.bounds, rules, &mut n);
         let d = Digest::of_with(&n, rules, &mut buf);
-        if !full && !seen.contains(&d) {
+        if keep(d) {
             succs.push((c, Some(n), d));
         } else {
             succs.push((c, None, d));
@@ -185,34 +184,65 @@ fn nondeterministic(
         .then(|| format!("taking the choice {c:?} twice from one state gave two states"))
 }
 
-/// Explores `setup` within `cfg`; `progress(states)` after each batch.
+/// Explores `setup` within `cfg`; `progress(states)` now and then.
+///
+/// Unsharded, the search is depth-first ([`super::dfs`]: its memory is the
+/// digests and the graph, not a frontier of worlds) and its graph is then
+/// numbered as the breadth-first search numbers it, so the result is the
+/// same. If it reaches `--max-states`, what it found depends on the order
+/// the threads took, so the breadth-first search is run instead: its
+/// bounded result (every path of at most N choices) does not.
 pub fn explore(
     setup: &Setup,
     cfg: &Config,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Explored, String> {
-    let rules = super::class::rules_for(cfg.check, cfg.reduce);
+    if cfg.shard.count <= 1 {
+        if let Some(ex) = super::dfs::depth_first(setup, cfg, progress)? {
+            return Ok(ex);
+        }
+        eprintln!(
+            "explore: {}/{}: --max-states {} reached depth-first; searching again breadth-first",
+            setup.pair[0], setup.pair[1], cfg.max_states
+        );
+    }
+    breadth_first(setup, cfg, progress)
+}
+
+/// The start state, settled.
+pub(super) fn start_node(setup: &Setup, cfg: &Config, rules: Rules) -> Result<Node, String> {
     let mut start = Node {
         world: Box::new(start_world(setup, false)?),
         used: Used::NONE,
     };
     settle(&cfg.bounds, rules, &mut start);
+    Ok(start)
+}
+
+/// The breadth-first search, level by level, each level's worlds kept
+/// until expanded.
+pub fn breadth_first(
+    setup: &Setup,
+    cfg: &Config,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Explored, String> {
+    let rules = super::class::rules_for(cfg.check, cfg.reduce);
+    let start = start_node(setup, cfg, rules)?;
     let mut ex = Explored {
         graph: DiGraph::default(),
-        digests: IndexSet::default(),
+        digests: Vec::new(),
         classes: IndexMap::default(),
         violation: None,
         depth_complete: 0,
         bound_hit: false,
         split_depth: None,
     };
-    ex.digests.insert(Digest::of(&start, rules));
+    let mut seen = Seen::default();
+    seen.insert(Digest::of(&start, rules));
     let root = ex.graph.add_node(NodeInfo {
-        depth: 0,
         parent: None,
         pair: tcp_pair(&start.world),
         class: None,
-        expanded: false,
     });
     let mut level = vec![(root, start)];
     let mut depth = 0;
@@ -226,16 +256,19 @@ pub fn explore(
             if batch.is_empty() {
                 break;
             }
-            let full = ex.digests.len() as u64 >= cfg.max_states;
-            let seen = (&ex.digests, full);
+            let full = seen.len() as u64 >= cfg.max_states;
+            let known = &seen;
             let found: Vec<(NodeIndex, Expansion)> = batch
                 .into_par_iter()
-                .map(|(id, n)| (id, expand(setup, cfg, rules, seen, n)))
+                .map(|(id, n)| {
+                    let mut keep = |d: u128| !full && !known.contains(&d);
+                    (id, expand(setup, cfg, rules, &mut keep, n))
+                })
                 .collect();
             for (id, e) in found {
-                absorb(cfg, &mut ex, id, e, &mut next);
+                absorb(cfg, (&mut ex, &mut seen), id, e, &mut next);
             }
-            progress(ex.digests.len() as u64);
+            progress(seen.len() as u64);
         }
         ex.depth_complete = depth;
         if ex.bound_hit {
@@ -247,19 +280,19 @@ pub fn explore(
         level = next;
         depth += 1;
     }
+    ex.digests = seen.into_iter().collect();
     Ok(ex)
 }
 
 /// Records one expanded state and its successors (new ones go to `next`).
 fn absorb(
     cfg: &Config,
-    ex: &mut Explored,
+    (ex, seen): (&mut Explored, &mut Seen),
     id: NodeIndex,
     e: Expansion,
     next: &mut Vec<(NodeIndex, Node)>,
 ) {
-    ex.graph[id].expanded = true;
-    let digest = ex.digests[id.index()];
+    let digest = seen[id.index()];
     if let Some(class) = e.end {
         let entry = ex.classes.entry(class);
         let i = entry.index() as u32;
@@ -275,24 +308,21 @@ fn absorb(
     if let (Some(m), None) = (e.violation, &ex.violation) {
         ex.violation = Some((id, m));
     }
-    let depth = ex.graph[id].depth + 1;
     for (c, n, d) in e.succs {
-        if let Some(j) = ex.digests.get_index_of(&d) {
+        if let Some(j) = seen.get_index_of(&d) {
             ex.graph.add_edge(id, NodeIndex::new(j), c);
             continue;
         }
-        if ex.digests.len() as u64 >= cfg.max_states {
+        if seen.len() as u64 >= cfg.max_states {
             ex.bound_hit = true;
             continue;
         }
         let n = n.expect("a state not seen before the batch is kept");
-        ex.digests.insert(d);
+        seen.insert(d);
         let j = ex.graph.add_node(NodeInfo {
-            depth,
             parent: Some((id, c)),
             pair: tcp_pair(&n.world),
             class: None,
-            expanded: false,
         });
         ex.graph.add_edge(id, j, c);
         next.push((j, n));

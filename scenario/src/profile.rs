@@ -11,11 +11,18 @@ pub struct Profile {
     pub mtu_bytes: u32,
     /// Every direction's one-way delay.
     pub delay_ns: u64,
+    /// Every direction's rate in bits per second (0: none), so a transfer
+    /// is decided by the same bottleneck in the model and on the kernel's
+    /// delay line.
+    pub rate_bps: u64,
     /// The path is a loopback interface (`HostConfig::loopback`): the
     /// receive buffer's data share is the one measured there.
     pub loopback: bool,
     pub about: &'static str,
 }
+
+/// The `lan` profile's link rate.
+pub const LAN_RATE_BPS: u64 = 1_000_000_000;
 
 /// The profiles, by name.
 pub const PROFILES: &[Profile] = &[
@@ -25,6 +32,7 @@ pub const PROFILES: &[Profile] = &[
         // `lo`'s own latency on this kind of host: a few to tens of µs; the
         // kernel run leaves it to loopback (< 1 ms).
         delay_ns: 10_000,
+        rate_bps: 0,
         loopback: true,
         about: "one host's loopback: MTU 65536, ~0 delay (10 µs)",
     },
@@ -33,8 +41,12 @@ pub const PROFILES: &[Profile] = &[
         mtu_bytes: 1500,
         // Long enough that `tcpsim real` emulates it (delay line from 1 ms).
         delay_ns: 1_000_000,
+        // What the delay line sustains beside builds on a 2-CPU host with
+        // room to spare (it carried 1.2 Gbit/s on average unlimited, in
+        // slow start); 1 Gbit/s Ethernet's rate.
+        rate_bps: LAN_RATE_BPS,
         loopback: false,
-        about: "an Ethernet LAN: MTU 1500, 1 ms one way",
+        about: "an Ethernet LAN: MTU 1500, 1 ms one way, 1 Gbit/s",
     },
 ];
 

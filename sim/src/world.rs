@@ -94,6 +94,7 @@ impl World {
                     isn_key: splitmix64(spec.seed ^ ISN_KEY_SALT ^ ((i as u64) << 40)),
                     isn_fixed: h.isn,
                     ephemeral_first: 40_000,
+                    wake_latency: spec.wake_latency,
                 };
                 SharedHost::new(Host::new(cfg, Arc::clone(&h.personality)))
             })
@@ -393,7 +394,7 @@ impl World {
     pub(crate) fn arrival_taken(&mut self, h: HostId, at: Instant) {
         if at == self.now && !self.arrival_follows(h, at) && self.hosts[h as usize].has_blocked() {
             let now = self.host_now(h);
-            shared_mut(&mut self.hosts, h).wake_blocked(now, &mut self.out);
+            shared_mut(&mut self.hosts, h).wake_after_arrival(now, &mut self.out);
             self.flush(h);
         }
     }

@@ -20,6 +20,7 @@ mod query;
 mod rst;
 mod table;
 mod timers;
+mod wake;
 mod wrap;
 
 use crate::call::{How, ReadLen};

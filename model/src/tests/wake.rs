@@ -1,0 +1,56 @@
+//! A host's wake-up latency (`HostConfig::wake_latency`): a process blocked
+//! in a call runs that long after the arrival that unblocked it, and reads
+//! what arrived in the meantime too, as the kernel's reader does once the
+//! scheduler runs it (scenarios/close-with-unread.toml under `--profile
+//! lan`: two segments 8 µs apart, one read that takes both).
+
+use super::*;
+
+/// The results of the calls that finished, taken out of the output.
+fn woken(h: &mut H) -> Vec<CallResult> {
+    h.events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::CallDone { result, .. } => Some(result),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A blocked read, then two 1000-octet segments 8 µs apart; what the read
+/// returns, and when (ns after the first segment).
+fn read_two_segments(wake_latency_ns: u64) -> (Vec<CallResult>, u64) {
+    let mut h = established();
+    h.host.cfg.wake_latency = Duration::from_ns(wake_latency_ns);
+    h.nonblocking(false);
+    assert_eq!(h.read(100_000), None, "nothing to read yet: blocks");
+    let first = h.now;
+    h.send_data(1, 1, 1000);
+    let mut got = woken(&mut h);
+    if got.is_empty() {
+        h.now = first + Duration::from_ns(8_000);
+        h.send_data(1001, 1, 1000);
+        got = woken(&mut h);
+    }
+    while got.is_empty() {
+        let at = h.host.poll_at().expect("a wake-up is due");
+        h.now = h.now.max(at);
+        h.host.on_timers(h.now, &mut h.out);
+        got = woken(&mut h);
+    }
+    (got, h.now.saturating_since(first).as_ns())
+}
+
+#[test]
+fn test_a_woken_reader_runs_after_the_wake_latency_and_takes_what_came_meanwhile() {
+    assert_eq!(
+        read_two_segments(36_000),
+        (vec![Ok(2000)], 36_000),
+        "woken 36 µs after the first segment, the read finds both"
+    );
+}
+
+#[test]
+fn test_without_a_wake_latency_the_reader_runs_at_the_first_arrival() {
+    assert_eq!(read_two_segments(0), (vec![Ok(1000)], 0));
+}

@@ -647,9 +647,10 @@ mod tests {
         // tail_loss_probe and each TCB's last_seg and tlp_high; the knobs
         // psh_ends_burst, tcp_moderate_rcvbuf and snd_buf_whole_segments and
         // the receive-buffer autotuning state; the knobs setsockopt_buf_min_bytes, gso and
-        // slow_start_counts_acked (and each WndRule's gso).
+        // slow_start_counts_acked (and each WndRule's gso); each host's
+        // pending wake-up (wake_at).
         assert_eq!(
-            digest, 0x2634_3ba4_f334_9827,
+            digest, 0xa22f_4c07_3a5c_3253,
             "state_hash of small-close is now {digest:#018x}"
         );
     }

@@ -54,3 +54,42 @@ fn test_a_woken_reader_runs_after_the_wake_latency_and_takes_what_came_meanwhile
 fn test_without_a_wake_latency_the_reader_runs_at_the_first_arrival() {
     assert_eq!(read_two_segments(0), (vec![Ok(1000)], 0));
 }
+
+/// A blocking write of 100000 into the fixed 16384-octet buffer, then ACKs
+/// of `acked` octets one after another: after each, the octets the writer
+/// queued (the writer asleep on the full buffer).
+fn writer_after_acks(p: Personality, acked: &[u32]) -> Vec<u64> {
+    let mut h = established_with(p);
+    h.nonblocking(false);
+    assert_eq!(h.write(100_000), None, "the buffer fills: blocks");
+    let written = |h: &H| h.sock().expect("connected").tcb.written;
+    let mut before = written(&h);
+    let mut una = 1;
+    let mut took = Vec::new();
+    for &n in acked {
+        una += n;
+        h.send(ACK, 1, una);
+        let now = written(&h);
+        took.push(now - before);
+        before = now;
+    }
+    took
+}
+
+#[test]
+fn test_linux_a_writer_asleep_wakes_once_a_third_of_the_buffer_is_free() {
+    // 16384 queued: 2920 free (13464 queued) is less than half of it, 5840
+    // free (10544 queued) is more (sk_stream_write_space's
+    // __sk_stream_is_writeable: wspace ≥ wmem_queued / 2).
+    assert_eq!(
+        writer_after_acks(fixed_snd_buf(), &[2920, 2920]),
+        [0, 5840],
+        "asleep at 2920 free, takes all 5840 once writable"
+    );
+    let any = linux_with(&[
+        ("snd_buf_tuning", "fixed"),
+        ("snd_buf_whole_segments", "false"),
+        ("write_wake_min_wspace", "false"),
+    ]);
+    assert_eq!(writer_after_acks(any, &[2920, 2920]), [2920, 2920]);
+}

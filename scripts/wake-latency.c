@@ -2,6 +2,9 @@
 // skb's receive timestamp (SO_TIMESTAMPNS, taken as the packet enters the
 // receive path) to recvmsg returning, i.e. softirq + TCP input + wake-up +
 // scheduling + the copy. Also the time from the writer's send() to the stamp.
+// The floor of the lan profile's wake-up latency (docs/real-kernel.md,
+// "Network profiles"). Run: gcc -O2 -o /tmp/wake scripts/wake-latency.c
+// -lpthread && chrt -f 10 /tmp/wake (SCHED_FIFO, as tcpsim real's workers).
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

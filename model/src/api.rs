@@ -13,7 +13,7 @@ use crate::event::{Conn, DiscardCause, Event, Output, Pid, RstCause};
 use crate::host::{Fd, Host, FD_FIRST};
 use crate::personality::{ReuseAddrBind, ShutRdUnread, TimeoError};
 use crate::query;
-use crate::ready::{accept_waits, BLOCK};
+use crate::ready::{accept_waits, write_sleeps, BLOCK};
 use crate::segment::Addr;
 use crate::socket::{Ctx, Listener, SockId, Socket};
 use crate::state::{Rule, State};
@@ -339,6 +339,15 @@ impl Host {
             Call::Listen { backlog, .. } => Step::Done(self.listen(now, sid, backlog, out)),
             Call::Accept { .. } => self.accept(pid, sid, nonblocking),
             Call::Connect { to, .. } => self.connect(now, sid, to.into(), first, out),
+            // A retry is a writer that slept: it wakes as the kernel's does.
+            Call::Write { .. }
+                if !first && write_sleeps(self.sock(sid), &self.personality.knobs) =>
+            {
+                Step::Block {
+                    done,
+                    deadline: None,
+                }
+            }
             Call::Write { bytes, more, .. } => {
                 self.sock_mut(sid).more = more;
                 let step = self.write(now, pid, sid, bytes, done, nonblocking, out);

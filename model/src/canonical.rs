@@ -28,7 +28,9 @@ impl Host {
             next_ephemeral: _,
             connections_made: _,
             reset_tuples: _,
+            wake_at,
         } = self;
+        *wake_at = wake_at.map(f);
         for s in socks.iter_mut().flatten() {
             s.shift_time(f);
         }
@@ -65,8 +67,10 @@ impl Host {
             next_ephemeral,
             connections_made,
             reset_tuples,
+            wake_at,
         } = self;
         socks.hash(h);
+        wake_at.hash(h);
         procs.hash(h);
         next_ephemeral.hash(h);
         connections_made.hash(h);

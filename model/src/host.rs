@@ -12,7 +12,7 @@ use crate::segment::{Addr, HostId, Segment};
 use crate::seq::Seq;
 use crate::socket::{rst_reply, Ctx, SockId, Socket, WndRule};
 use crate::state::{Rule, State};
-use crate::Instant;
+use crate::{Duration, Instant};
 use smallvec::SmallVec;
 use std::sync::Arc;
 
@@ -62,6 +62,13 @@ pub struct HostConfig {
     pub isn_fixed: Option<u32>,
     /// First ephemeral port.
     pub ephemeral_first: u16,
+    /// How long a process blocked in a call takes to run again after a
+    /// segment made its call able to go on: the kernel's wake-up
+    /// (`sk_data_ready`/`sk_write_space` → `try_to_wake_up`, then the
+    /// scheduler) is a property of the host, not of its TCP. Zero: the
+    /// process runs in the segment's instant. Segments that arrive in the
+    /// meantime are queued before it runs, as on the kernel.
+    pub wake_latency: Duration,
 }
 
 /// A host: sockets, processes, and the personality that governs them.
@@ -76,6 +83,9 @@ pub struct Host {
     /// Freed connections that were reset, oldest first, at most
     /// [`RESET_TUPLES_KEPT`] (for `rst_after_reset = silent`; empty otherwise).
     pub(crate) reset_tuples: Vec<Conn>,
+    /// When the processes an arrival woke run (`HostConfig::wake_latency`
+    /// after the first such arrival); `None`: no wake-up pending.
+    pub(crate) wake_at: Option<Instant>,
 }
 
 /// How many reset 4-tuples a `rst_after_reset = silent` host remembers. The
@@ -93,6 +103,7 @@ impl Host {
             procs: SmallVec::new(),
             connections_made: 0,
             reset_tuples: Vec::new(),
+            wake_at: None,
         }
     }
 
@@ -109,6 +120,7 @@ impl Host {
             next_ephemeral,
             connections_made,
             reset_tuples,
+            wake_at,
         } = self;
         *next_ephemeral = cfg.ephemeral_first;
         *my_cfg = cfg;
@@ -117,6 +129,7 @@ impl Host {
         procs.clear();
         *connections_made = 0;
         reset_tuples.clear();
+        *wake_at = None;
     }
 
     /// Starts a process with an empty descriptor table.
@@ -265,7 +278,7 @@ impl Host {
             .procs
             .iter()
             .filter_map(|p| p.blocked.as_ref().and_then(|b| b.deadline));
-        socks.chain(calls).min()
+        socks.chain(calls).chain(self.wake_at).min()
     }
 
     /// A segment arrives from the network.
@@ -289,7 +302,17 @@ impl Host {
     ) {
         self.segment_input(now, seg, out);
         if last {
+            self.wake_after_arrival(now, out);
+        }
+    }
+
+    /// The blocked calls after the last arrival of an instant: retried now,
+    /// or, on a host with a `wake_latency`, once it has passed (`on_timers`).
+    pub fn wake_after_arrival(&mut self, now: Instant, out: &mut Output) {
+        if self.cfg.wake_latency.is_zero() {
             self.wake_blocked(now, out);
+        } else if self.has_blocked() && self.wake_at.is_none() {
+            self.wake_at = Some(now + self.cfg.wake_latency);
         }
     }
 
@@ -545,6 +568,11 @@ impl Host {
                 self.after_arrival(sid, arrival);
             }
         }
+        // A wake-up still to come leaves the blocked calls asleep until then.
+        if self.wake_at.is_some_and(|t| t > now) {
+            return;
+        }
+        self.wake_at = None;
         self.wake_blocked(now, out);
     }
 }

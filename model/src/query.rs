@@ -52,7 +52,7 @@ impl Ready {
             cant_send: s.shut_wr || ended,
             closed,
             connecting: matches!(s.state, State::SynSent | State::SynReceived),
-            room: s.snd_space() >= s.snd_queued() / 2,
+            room: s.stream_writeable(),
             error: s.so_error.is_some(),
             attempt_failed: closed && !s.connected && s.so_error.is_some(),
         }

@@ -37,7 +37,9 @@ impl Host {
                 ..
             }
             | Call::Peek { len: max, .. } => read_waits(s, k, max, false),
-            Call::Write { bytes, .. } => write_waits(s, k, bytes, b.done, false),
+            Call::Write { bytes, .. } => {
+                write_waits(s, k, bytes, b.done, false) || write_sleeps(s, k)
+            }
             Call::Accept { .. } => accept_waits(s, false),
             Call::Connect { .. } => connect_waits(s),
             Call::Close { .. } => self.linger_waits(now, b.sock),
@@ -123,8 +125,7 @@ pub(crate) fn read_waits(s: &Socket, k: &Knobs, max: u64, nonblocking: bool) -> 
 /// with nothing more moved: no error to report (`write_refused`), and
 /// either no room in the send buffer or the handshake not yet over.
 pub(crate) fn write_waits(s: &Socket, k: &Knobs, bytes: u64, done: u64, nonblocking: bool) -> bool {
-    let fails = s.rst_received() || s.was_reset() || s.shut_wr || s.so_error.is_some();
-    !fails
+    !write_fails(s)
         && !nonblocking
         && done < bytes
         && match write_state(s.state) {
@@ -132,6 +133,22 @@ pub(crate) fn write_waits(s: &Socket, k: &Knobs, bytes: u64, done: u64, nonblock
             WriteState::Handshake => true,
             WriteState::Gone => false,
         }
+}
+
+/// Whether a writer asleep on a full send buffer stays asleep although the
+/// buffer has room: with `write_wake_min_wspace` it is woken only once the
+/// buffer is writable (`Socket::stream_writeable`). A connection that failed
+/// or was shut down wakes it (its write fails).
+pub(crate) fn write_sleeps(s: &Socket, k: &Knobs) -> bool {
+    k.write_wake_min_wspace.value
+        && !write_fails(s)
+        && matches!(write_state(s.state), WriteState::Open)
+        && !s.stream_writeable()
+}
+
+/// Whether a write fails at once (an RST, an error, our shutdown).
+fn write_fails(s: &Socket) -> bool {
+    s.rst_received() || s.was_reset() || s.shut_wr || s.so_error.is_some()
 }
 
 /// What a write() meets in a connection's state.

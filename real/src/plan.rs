@@ -32,6 +32,10 @@ pub struct Plan {
     pub net: Net,
     /// One-way delay from host i to host j, in scenario (virtual) ns.
     pub delay_ns: Vec<Vec<u64>>,
+    /// The link's rate from host i to host j in bits per second (0: none),
+    /// which the delay line enforces as the simulated link does
+    /// (`sim::net::Link::rate_bps`).
+    pub rate_bps: Vec<Vec<u64>>,
     /// Interface MTU per host.
     pub mtu: Vec<u32>,
     /// Per-namespace sysctls per host: (name, value, why).
@@ -143,7 +147,8 @@ pub fn plan(spec: &WorldSpec, scale: f64) -> Result<Plan, NotReproducible> {
              the kernel's default the model follows; this host's default is {cc}"
         ));
     }
-    let delay_ns = delay_matrix_ns(spec);
+    let delay_ns = link_matrix(spec, |l| l.delay_ns.as_ns());
+    let rate_bps = link_matrix(spec, |l| l.rate_bps);
     let mtu: Vec<u32> = spec.hosts.iter().map(|h| h.mtu).collect();
     let (net, why) = choose_net(max_one_way_delay_ns(&delay_ns), scale, &mtu, &sysctls);
     if let Some(h) = spec
@@ -159,9 +164,13 @@ pub fn plan(spec: &WorldSpec, scale: f64) -> Result<Plan, NotReproducible> {
         ));
     }
     notes.extend(why);
+    if net == Net::Loopback && rate_bps.iter().flatten().any(|&r| r > 0) {
+        notes.push("the link's rate is not emulated on loopback".into());
+    }
     Ok(Plan {
         net,
         delay_ns,
+        rate_bps,
         mtu,
         sysctls,
         notes,
@@ -274,19 +283,20 @@ fn check_host_steps(spec: &WorldSpec) -> Result<(), NotReproducible> {
     ))
 }
 
-/// One-way delay from host i to host j in virtual ns: the default link's,
-/// unless a per-direction link overrides it.
-fn delay_matrix_ns(spec: &WorldSpec) -> Vec<Vec<u64>> {
+/// A property `of` the link from host i to host j (its one-way delay in
+/// virtual ns, its rate): the default link's, unless a per-direction link
+/// overrides it.
+fn link_matrix(spec: &WorldSpec, of: impl Fn(&sim::net::Link) -> u64) -> Vec<Vec<u64>> {
     let n = spec.hosts.len();
-    let mut delay_ns = vec![vec![spec.link.delay_ns.as_ns(); n]; n];
-    for &(s, d, l) in &spec.links {
-        if let Some(row) = delay_ns.get_mut(s as usize) {
-            if let Some(x) = row.get_mut(d as usize) {
-                *x = l.delay_ns.as_ns();
+    let mut m = vec![vec![of(&spec.link); n]; n];
+    for (s, d, l) in &spec.links {
+        if let Some(row) = m.get_mut(*s as usize) {
+            if let Some(x) = row.get_mut(*d as usize) {
+                *x = of(l);
             }
         }
     }
-    delay_ns
+    m
 }
 
 /// The longest delay between two different hosts, in virtual ns.

@@ -21,6 +21,23 @@ pub struct Link {
     /// Probability that a segment is held back by `reorder_delay_ns`.
     pub reorder: Ratio,
     pub reorder_delay_ns: Duration,
+    /// The link's rate in bits per second (0: none, a segment leaves the
+    /// sender at once): each segment waits for the direction's segments
+    /// before it to leave, then takes its serialization time.
+    pub rate_bps: u64,
+}
+
+/// The octets of a segment on the wire, for its serialization time: IPv4 and
+/// TCP headers, the 12 octets of RFC 7323 timestamps Linux puts on every
+/// segment by default (`net.ipv4.tcp_timestamps = 1`), and the payload.
+pub const WIRE_HEADER_OCTETS: u64 = 20 + 20 + 12;
+
+/// How long `octets` take to leave at `rate_bps` (0: no time).
+pub fn serialization_ns(octets: u64, rate_bps: u64) -> u64 {
+    if rate_bps == 0 {
+        return 0;
+    }
+    (octets as u128 * 8 * 1_000_000_000 / rate_bps as u128) as u64
 }
 
 impl Default for Link {
@@ -32,6 +49,7 @@ impl Default for Link {
             duplicate: Ratio::ZERO,
             reorder: Ratio::ZERO,
             reorder_delay_ns: Duration::ZERO,
+            rate_bps: 0,
         }
     }
 }
@@ -109,6 +127,9 @@ pub struct Network {
     /// How many segments each fault rule has matched so far.
     fault_matched: Vec<u32>,
     pub partitions: Vec<Partition>,
+    /// When each direction's transmitter is free again (indexed as `links`;
+    /// only links with a rate use it).
+    free_at: SmallVec<[Instant; 4]>,
     rng: SimRng,
 }
 
@@ -122,6 +143,7 @@ impl Network {
             faults: Vec::new(),
             fault_matched: Vec::new(),
             partitions: Vec::new(),
+            free_at: smallvec::smallvec![Instant::ZERO; hosts * hosts],
             rng,
         }
     }
@@ -177,12 +199,13 @@ impl Network {
                 reason: "random loss",
             };
         }
-        let at = now + self.delay(&link) + extra;
+        let sent = self.transmit(now, seg, &link);
+        let at = sent + self.delay(&link) + extra;
         if duplicate {
             return Fate::Duplicate { at, again_at: at };
         }
         if self.rng.chance(link.duplicate) {
-            let again_at = now + self.delay(&link) + extra;
+            let again_at = sent + self.delay(&link) + extra;
             return Fate::Duplicate { at, again_at };
         }
         Fate::Deliver { at }
@@ -219,6 +242,20 @@ impl Network {
         self.partitions.iter().any(|p| {
             now >= p.from_ns && now < p.until_ns && p.one_way_from.is_none_or(|h| h == seg.src.host)
         })
+    }
+
+    /// When `seg`, sent at `now`, has left its sender: on a link with a
+    /// rate, after the segments before it in its direction and its own
+    /// serialization time (tcpsim real's delay line does the same).
+    fn transmit(&mut self, now: Instant, seg: &Segment, link: &Link) -> Instant {
+        if link.rate_bps == 0 {
+            return now;
+        }
+        let i = seg.src.host as usize * self.hosts + seg.dst.host as usize;
+        let octets = WIRE_HEADER_OCTETS + seg.len as u64;
+        let start = now.max(self.free_at[i]);
+        self.free_at[i] = start + Duration::from_ns(serialization_ns(octets, link.rate_bps));
+        self.free_at[i]
     }
 
     fn delay(&mut self, link: &Link) -> Duration {
@@ -338,6 +375,36 @@ mod tests {
                 at: Instant::from_ns(50_000)
             }
         );
+    }
+
+    /// A link with a rate sends its segments one after another: the second
+    /// of two sent at once arrives one serialization time after the first,
+    /// and one sent after the link went idle waits for nothing.
+    #[test]
+    fn a_rate_queues_each_direction_behind_its_serialization_times() {
+        let link = Link {
+            delay_ns: Duration::from_ns(1_000_000),
+            rate_bps: 1_000_000_000,
+            ..Link::default()
+        };
+        let mut n = Network::new(2, link, SimRng::new(1, 1));
+        let at = |f: Fate| match f {
+            Fate::Deliver { at } => at.as_ns(),
+            other => panic!("{other:?}"),
+        };
+        let full = seg(0, Flags::ACK, 1448);
+        // 1500 octets at 1 Gbit/s: 12 µs.
+        assert_eq!(serialization_ns(1500, 1_000_000_000), 12_000);
+        assert_eq!(at(n.fate(Instant::ZERO, &full)), 1_012_000);
+        assert_eq!(at(n.fate(Instant::ZERO, &full)), 1_024_000);
+        // The other direction has its own transmitter.
+        assert_eq!(at(n.fate(Instant::ZERO, &seg(1, Flags::ACK, 0))), 1_000_416);
+        let later = Instant::from_ns(1_000_000);
+        assert_eq!(at(n.fate(later, &full)), 2_012_000);
+        // Without a rate nothing waits.
+        let mut free = Network::new(2, Link::default(), SimRng::new(1, 1));
+        assert_eq!(at(free.fate(Instant::ZERO, &full)), 50_000);
+        assert_eq!(at(free.fate(Instant::ZERO, &full)), 50_000);
     }
 
     #[test]

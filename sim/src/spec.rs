@@ -230,6 +230,8 @@ pub struct WorldSpec {
     /// The network is one loopback interface (the `loopback` profile): each
     /// host's `HostConfig::loopback`.
     pub loopback: bool,
+    /// Every host's `HostConfig::wake_latency` (the network profile's).
+    pub wake_latency: Duration,
 }
 
 /// Builds a [`WorldSpec`] in Rust (tests, benchmarks, the fuzzer).
@@ -255,6 +257,7 @@ impl SpecBuilder {
                 seg_expects: Vec::new(),
                 limits: Limits::default(),
                 loopback: false,
+                wake_latency: Duration::ZERO,
             },
         }
     }

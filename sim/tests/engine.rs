@@ -81,6 +81,7 @@ fn rough() -> Link {
         duplicate: Ratio::new(3, 100),
         reorder: Ratio::new(5, 100),
         reorder_delay_ns: Duration::from_ms(2),
+        rate_bps: 0,
     }
 }
 

@@ -119,6 +119,8 @@ impl Runner {
             isn_key: 0x7063_6b74_6472_696c, // "pcktdril": any fixed key
             isn_fixed: None,
             ephemeral_first: 40_000,
+            // packetdrill's script times the local calls itself.
+            wake_latency: model::Duration::ZERO,
         };
         let mut host = Host::new(cfg, Arc::new(personality.clone()));
         let pid = host.spawn();

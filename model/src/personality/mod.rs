@@ -168,6 +168,8 @@ knobs! {
     snd_buf_max_bytes: u32 ["tcp_wmem_max"],
     /// write() checks the send buffer for room before each new segment and then fills that segment to the MSS, so it may queue up to one MSS beyond the buffer; off: the buffer is a limit in octets.
     snd_buf_whole_segments: bool,
+    /// A writer asleep on a full send buffer is woken only once the free space is at least half of what is queued (a third of the buffer free, when poll() reports POLLOUT); off: at any free space.
+    write_wake_min_wspace: bool,
     /// setsockopt(SO_SNDBUF, n): getsockopt(SO_SNDBUF) reads back n times this (at least `setsockopt_buf_min_bytes` × 2); what write() may queue is that over this factor.
     sndbuf_setsockopt_factor: u32,
     /// The least buffer setsockopt gives, whatever was asked: SO_RCVBUF at least this many octets, SO_SNDBUF at least twice it (0: no floor).

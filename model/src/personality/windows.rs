@@ -59,6 +59,7 @@ pub fn windows() -> Personality {
             snd_buf_tuning: k(SndBufTuning::Fixed, "unknown: the model's earlier behaviour (Windows sizes its send buffer by ideal send backlog, undocumented)"),
             snd_buf_max_bytes: k(65_536, "unknown: moot (snd_buf_tuning = fixed), the fixed send buffer"),
             snd_buf_whole_segments: k(false, "[inf] the model's earlier behaviour: the buffer is a limit in octets"),
+            write_wake_min_wspace: k(false, "[inf] the model's earlier behaviour: a blocked writer takes any free space"),
             sndbuf_setsockopt_factor: k(1, "[doc] SOL_SOCKET options, SO_SNDBUF: 'the total per-socket buffer space reserved for sends' (learn.microsoft.com/windows/win32/winsock/sol-socket-socket-options); taken as given"),
             setsockopt_buf_min_bytes: k(0, "[inf] SOL_SOCKET options, SO_SNDBUF/SO_RCVBUF (learn.microsoft.com/windows/win32/winsock/sol-socket-socket-options) name no minimum (0 is allowed); taken as given"),
             gso: k(false, "[inf] the model's earlier behaviour: one MSS per segment on every path"),

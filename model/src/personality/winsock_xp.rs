@@ -61,6 +61,7 @@ pub fn winsock_xp() -> Personality {
             snd_buf_tuning: k(SndBufTuning::Fixed, "unknown: the model's earlier behaviour (a fixed buffer)"),
             snd_buf_max_bytes: k(8_192, "unknown: moot (snd_buf_tuning = fixed), the fixed send buffer"),
             snd_buf_whole_segments: k(false, "[inf] the model's earlier behaviour: the buffer is a limit in octets"),
+            write_wake_min_wspace: k(false, "[inf] the model's earlier behaviour: a blocked writer takes any free space"),
             sndbuf_setsockopt_factor: k(1, "[doc] SOL_SOCKET options, SO_SNDBUF: 'the total per-socket buffer space reserved for sends' (learn.microsoft.com/windows/win32/winsock/sol-socket-socket-options); taken as given"),
             setsockopt_buf_min_bytes: k(0, "[inf] SOL_SOCKET options, SO_SNDBUF/SO_RCVBUF (learn.microsoft.com/windows/win32/winsock/sol-socket-socket-options) name no minimum (0 is allowed); taken as given"),
             gso: k(false, "[inf] the model's earlier behaviour: one MSS per segment on every path"),

@@ -523,6 +523,15 @@ impl Socket {
         (self.snd_buf as u64).saturating_sub(self.snd_queued())
     }
 
+    /// Whether the send buffer counts as writable: its free space at least
+    /// half of what it holds (Linux `__sk_stream_is_writeable`,
+    /// sk_stream_wspace ≥ sk_stream_min_wspace): poll()'s POLLOUT, and with
+    /// `write_wake_min_wspace` the wake-up of a writer asleep on it.
+    #[inline]
+    pub fn stream_writeable(&self) -> bool {
+        self.snd_space() >= self.snd_queued() / 2
+    }
+
     /// What a write may queue now: the free space, or with
     /// `snd_buf_whole_segments` that rounded up to whole segments (Linux
     /// tests the room only before it starts a new skb, then fills it).

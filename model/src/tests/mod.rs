@@ -20,6 +20,7 @@ mod query;
 mod rst;
 mod table;
 mod timers;
+mod wake;
 mod wrap;
 
 use crate::call::{How, ReadLen};
@@ -96,6 +97,7 @@ pub fn harness_isn(p: Personality, our_iss: u32, peer_iss: u32) -> H {
         isn_key: 0,
         isn_fixed: Some(our_iss),
         ephemeral_first: EPHEMERAL,
+        wake_latency: Duration::ZERO,
     };
     let mut host = Host::new(cfg, Arc::new(p));
     let pid = host.spawn();

@@ -7,6 +7,9 @@
 //! loop that took the time after its own wake-up and slept until each
 //! packet was due added both wake-ups to every hop (≈ 80–100 µs median,
 //! 160–200 µs p99 over 1 ms), and one direction's burst delayed the other's.
+//! On a link with a rate (the `lan` profile's 1 Gbit/s) each packet also
+//! waits for the packets before it in its direction and its serialization
+//! time, as the simulated link makes it (`sim::net::Network::transmit`).
 //! Here the send time is the kernel's (the `AF_PACKET` tap on the sender's
 //! TUN device timestamps each packet in `dev_queue_xmit_nit`, before the
 //! TUN driver queues it), each direction has its own thread, and the last
@@ -121,6 +124,11 @@ struct Sender {
     host_ip: Vec<Ipv4Addr>,
     /// delay[j]: real ns to host j.
     delay: Vec<u64>,
+    /// rate[j]: the link's rate to host j (bits per virtual second; 0: none).
+    rate_bps: Vec<u64>,
+    /// free_at[j]: when the link to host j has sent what it holds (real ns).
+    free_at: Vec<u64>,
+    scale: f64,
     stamps: Option<TxStamps>,
     t0_mono_ns: u64,
     held: BinaryHeap<Reverse<Held>>,
@@ -150,6 +158,9 @@ impl Relay {
                         .iter()
                         .map(|&d| real_ns(d, scale))
                         .collect(),
+                    rate_bps: plan.rate_bps[from].clone(),
+                    free_at: vec![0; net.tun.len()],
+                    scale,
                     stamps,
                     t0_mono_ns,
                     held: BinaryHeap::new(),
@@ -251,9 +262,14 @@ impl Sender {
             if let Some(p) = capture::parse_ipv4(&b, sent.saturating_sub(self.t0_mono_ns)) {
                 pkts.push(p);
             }
+            // The simulated link's rule (sim::net::Network::transmit): the
+            // packet leaves after those before it and its serialization time.
+            let ser_ns = sim::net::serialization_ns(b.len() as u64, self.rate_bps[to]);
+            let left = sent.max(self.free_at[to]) + real_ns(ser_ns, self.scale);
+            self.free_at[to] = left;
             self.seq += 1;
             self.held.push(Reverse(Held {
-                due: sent + self.delay[to],
+                due: left + self.delay[to],
                 seq: self.seq,
                 to,
                 bytes: b,

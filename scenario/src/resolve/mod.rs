@@ -177,6 +177,7 @@ fn resolve_all(
         seg_expects,
         limits,
         loopback: on_loopback(profile),
+        wake_latency: model::Duration::from_ns(profile.map_or(0, |(p, _)| p.wake_latency_ns)),
     };
     Some((spec, expect, pairs))
 }

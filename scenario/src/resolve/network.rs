@@ -50,6 +50,7 @@ pub fn resolve(cx: &mut Ctx, names: &Names, n: &NetworkDef, profile: InForce) ->
     let base = match profile {
         Some((p, _)) => Link {
             delay_ns: Duration::from_ns(p.delay_ns),
+            rate_bps: p.rate_bps,
             ..Link::default()
         },
         None => Link::default(),
@@ -57,6 +58,7 @@ pub fn resolve(cx: &mut Ctx, names: &Names, n: &NetworkDef, profile: InForce) ->
     let mut link = link(cx, base, &n.link);
     if let Some((p, true)) = profile {
         link.delay_ns = Duration::from_ns(p.delay_ns);
+        link.rate_bps = p.rate_bps;
     }
     let mut links = Vec::new();
     for (key, d) in &n.links {

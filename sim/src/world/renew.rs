@@ -24,6 +24,7 @@ fn host_config(spec: &WorldSpec, i: usize) -> HostConfig {
         isn_key: splitmix64(spec.seed ^ ISN_KEY_SALT ^ ((i as u64) << 40)),
         isn_fixed: spec.hosts[i].isn,
         ephemeral_first: 40_000,
+        wake_latency: spec.wake_latency,
     }
 }
 

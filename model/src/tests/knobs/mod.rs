@@ -68,6 +68,7 @@ pub(super) const TESTED: &[&str] = &[
     "snd_buf_tuning",
     "snd_buf_max_bytes",
     "snd_buf_whole_segments",
+    "write_wake_min_wspace",
     "sndbuf_setsockopt_factor",
     "setsockopt_buf_min_bytes",
     "gso",

@@ -90,6 +90,9 @@ impl Property {
         Property::WindowRespected,
     ];
 
+    /// How many properties there are: `p as usize` is below it.
+    pub const COUNT: usize = Property::AgreesWithKernel as usize + 1;
+
     pub fn key(self) -> &'static str {
         match self {
             Property::NoReset => "no-reset",

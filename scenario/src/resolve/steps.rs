@@ -14,12 +14,13 @@ use indexmap::IndexSet;
 use model::{Call, Naming, Rename};
 use sim::raw::SegExpect;
 use sim::spec::{At, HostSpec, ProcSpec, Slot, Slots, StepSpec};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::ops::Range;
 use toml::Spanned;
 
-/// A parsed step and the line it came from.
-type Parsed<'f> = (StepDef, &'f Spanned<String>);
+/// A parsed step (the caller's, or parsed from the line) and the line it came from.
+type Parsed<'f> = (Cow<'f, StepDef>, &'f Spanned<String>);
 
 /// The script resolved: its steps, its socket names, and the raw hosts' `expect` steps.
 pub type Resolved = (Vec<StepSpec>, Vec<String>, Vec<SegExpect>);
@@ -177,11 +178,11 @@ const DEFAULT_TOLERANCE_NS: u64 = 4_000_000;
 
 /// Every line parsed (or the caller's steps), errors at their words; the
 /// `explore` mark is no step.
-fn parse_all<'f>(cx: &mut Ctx, f: &'f ScenarioFile) -> Vec<Parsed<'f>> {
+fn parse_all<'p, 'c: 'p>(cx: &mut Ctx<'c>, f: &'p ScenarioFile) -> Vec<Parsed<'p>> {
     let mut parsed: Vec<Parsed> = Vec::with_capacity(f.script.steps.len());
     if let Some(pre) = cx.preparsed.take() {
         assert_eq!(pre.len(), f.script.steps.len(), "one parsed step per line");
-        parsed.extend(pre.into_iter().zip(&f.script.steps));
+        parsed.extend(pre.iter().map(Cow::Borrowed).zip(&f.script.steps));
     }
     let mut marked = false;
     for line in f.script.steps.iter().skip(parsed.len()) {
@@ -199,7 +200,7 @@ fn parse_all<'f>(cx: &mut Ctx, f: &'f ScenarioFile) -> Vec<Parsed<'f>> {
             continue;
         }
         match parse_step(line.get_ref()) {
-            Ok(s) => parsed.push((s, line)),
+            Ok(s) => parsed.push((Cow::Owned(s), line)),
             Err(e) => {
                 let span = cx.inner_span(line, e.at.clone());
                 cx.error(e.class, Some(span), e.message, e.label, e.help);

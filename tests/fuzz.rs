@@ -189,7 +189,11 @@ fn the_parallel_search_finds_what_the_cases_in_order_find() {
             .collect();
         // Something to find: a failure, and with keep_going several properties'.
         assert!(found.len() > keep_going as usize, "{found:?}");
-        assert_eq!((r.run, found), in_order(&cfg), "seed {seed}, keep_going {keep_going}");
+        assert_eq!(
+            (r.run, found),
+            in_order(&cfg),
+            "seed {seed}, keep_going {keep_going}"
+        );
         assert!(r.invalid.is_empty());
     }
 }

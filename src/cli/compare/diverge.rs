@@ -150,32 +150,20 @@ pub(super) fn first_divergence(
     }
 }
 
-/// For each varied host, each two of its personalities that end differently
-/// under some personality of the other host: where and why.
-pub(super) fn divergences(
-    s: &Scenario,
-    opts: &ScenarioOpts,
-    axes: &[Vec<Personality>; 2],
-    cells: &[Cell],
-    specs: &[Arc<WorldSpec>],
-) -> Vec<Divergence> {
+/// For each varied host (`pos`), each two of its personalities (`i`, `j`)
+/// that end differently, with the first personality `k` of the other host
+/// under which they do and the two cells: `((pos, i, j, k), [ci, cj])`.
+type Differing = ((usize, usize, usize, usize), [usize; 2]);
+
+fn differing_pairs(hosts: usize, axes: &[Vec<Personality>; 2], cells: &[Cell]) -> Vec<Differing> {
     let nc = axes[1].len();
-    let host_name = |i: usize| {
-        s.spec
-            .hosts
-            .get(i)
-            .map_or("?".to_string(), |h| h.name.clone())
-    };
-    // Each two personalities that end differently, found in matrix order,
-    // then explained on every core (each a few runs), kept in that order.
     let mut found = Vec::new();
-    for pos in 0..2.min(s.spec.hosts.len()) {
-        let (ps, others) = (&axes[pos], &axes[1 - pos]);
-        let n = ps.len();
+    for pos in 0..2.min(hosts) {
+        let n = axes[pos].len();
         for i in 0..n {
             for j in i + 1..n {
                 // The first other-host personality under which i and j end differently.
-                let first = (0..others.len()).find_map(|k| {
+                let first = (0..axes[1 - pos].len()).find_map(|k| {
                     let (ci, cj) = if pos == 0 {
                         (i * nc + k, j * nc + k)
                     } else {
@@ -189,6 +177,27 @@ pub(super) fn divergences(
             }
         }
     }
+    found
+}
+
+/// For each varied host, each two of its personalities that end differently
+/// under some personality of the other host: where and why.
+pub(super) fn divergences(
+    s: &Scenario,
+    opts: &ScenarioOpts,
+    axes: &[Vec<Personality>; 2],
+    cells: &[Cell],
+    specs: &[Arc<WorldSpec>],
+) -> Vec<Divergence> {
+    let host_name = |i: usize| {
+        s.spec
+            .hosts
+            .get(i)
+            .map_or("?".to_string(), |h| h.name.clone())
+    };
+    // Each two personalities that end differently, found in matrix order,
+    // then explained on every core (each a few runs), kept in that order.
+    let found = differing_pairs(s.spec.hosts.len(), axes, cells);
     found
         .par_iter()
         .map(|&((pos, i, j, k), [ci, cj])| {

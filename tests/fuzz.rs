@@ -147,6 +147,57 @@ fn fuzzer_finds_close_with_unread_data_specifically() {
     assert!(min.steps() <= 3, "{min:?}");
 }
 
+/// What taking the cases one after the other finds: each property's first
+/// failing case (only the first failure without `keep_going`), and the cases
+/// counted, in whole batches up to that failure's.
+fn in_order(cfg: &SearchConfig) -> (u64, Vec<(u64, Property)>) {
+    let strategy = strategy_for(&cfg.props, &cfg.gen);
+    let indices: Vec<u64> = cfg.shard.indices(cfg.cases).collect();
+    let mut first: Vec<(u64, Property)> = Vec::new();
+    for (pos, &i) in indices.iter().enumerate() {
+        let case = tcpsim::fuzz::search::case_tree(&strategy, cfg.seed, i).current();
+        let (_, r) = run_case(&cfg.props, &case).expect("generated cases compile");
+        let Some(v) = r.violation else { continue };
+        if !first.iter().any(|(_, p)| *p == v.property) {
+            first.push((i, v.property));
+        }
+        if !cfg.keep_going {
+            let run = ((pos / cfg.batch + 1) * cfg.batch).min(indices.len());
+            return (run as u64, first);
+        }
+    }
+    (indices.len() as u64, first)
+}
+
+#[test]
+fn the_parallel_search_finds_what_the_cases_in_order_find() {
+    let two = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    for (seed, keep_going) in [(1, false), (5, false), (2, true), (9, true)] {
+        let mut cfg = SearchConfig::new(Property::ALL.to_vec(), all_stacks(), seed, 900);
+        cfg.shard = Shard { index: 1, count: 3 };
+        cfg.keep_going = keep_going;
+        cfg.batch = 7;
+        cfg.max_shrink_iters = 20;
+        let r = two.install(|| search(&cfg, |_| {}));
+        let found: Vec<(u64, Property)> = r
+            .found
+            .iter()
+            .map(|f| (f.index, f.original_violation.property))
+            .collect();
+        // Something to find: a failure, and with keep_going several properties'.
+        assert!(found.len() > keep_going as usize, "{found:?}");
+        assert_eq!(
+            (r.run, found),
+            in_order(&cfg),
+            "seed {seed}, keep_going {keep_going}"
+        );
+        assert!(r.invalid.is_empty());
+    }
+}
+
 #[test]
 fn same_seed_same_counterexample_on_one_or_two_threads() {
     let cfg = SearchConfig::new(vec![Property::NoSilentLoss], all_stacks(), 3, 3000);

@@ -90,6 +90,9 @@ impl Property {
         Property::WindowRespected,
     ];
 
+    /// How many properties there are: `p as usize` is below it.
+    pub const COUNT: usize = Property::AgreesWithKernel as usize + 1;
+
     pub fn key(self) -> &'static str {
         match self {
             Property::NoReset => "no-reset",
@@ -181,17 +184,18 @@ pub fn compile_steps(
     layout: Layout,
     steps: Vec<StepDef>,
 ) -> Result<Compiled, String> {
-    let mut cx =
-        resolve::Ctx::new("<fuzz>", Arc::default(), Path::new(".")).with_preparsed(steps.clone());
-    match resolve::resolve(&mut cx, &file, &Overrides::default()) {
-        Some((spec, _, _)) if cx.errors.is_empty() => Ok(Compiled {
+    let mut cx = resolve::Ctx::new("<fuzz>", Arc::default(), Path::new(".")).with_preparsed(&steps);
+    let resolved = resolve::resolve(&mut cx, &file, &Overrides::default());
+    let errors = std::mem::take(&mut cx.errors);
+    drop(cx);
+    match resolved {
+        Some((spec, _, _)) if errors.is_empty() => Ok(Compiled {
             file,
             steps,
             layout,
             spec: Arc::new(spec),
         }),
-        _ => Err(cx
-            .errors
+        _ => Err(errors
             .iter()
             .map(|d| d.message.clone())
             .collect::<Vec<_>>()

@@ -16,6 +16,8 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use rayon::prelude::*;
 use sim::Verdict;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 /// `--shard K/N`: case `i` belongs to shard `i mod N`; K counts from 0.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -140,7 +142,8 @@ pub struct SearchConfig {
     pub shard: Shard,
     /// Go on after the first failure (one counterexample per property).
     pub keep_going: bool,
-    /// Cases per parallel batch.
+    /// Cases per progress report, and the unit `run` counts in when the
+    /// search stops at a failure.
     pub batch: usize,
     pub max_shrink_iters: u32,
 }
@@ -183,47 +186,136 @@ pub struct SearchResult {
     pub invalid: Vec<(u64, String)>,
 }
 
+/// Cases a worker takes from the sequence at a time: small enough that the
+/// workers end within a case or two of each other, large enough that taking
+/// them costs nothing.
+const CHUNK: usize = 16;
+
+/// What the workers of a search share.
+struct Shared {
+    /// The next position in the shard's case sequence to hand out.
+    next: AtomicUsize,
+    /// Per property (`Property as usize`), the first position failing it.
+    first: [AtomicUsize; Property::COUNT],
+    /// Cases done, and the most `progress` was told.
+    done: AtomicU64,
+    reported: AtomicU64,
+    /// Positions whose case did not compile, and why.
+    invalid: Mutex<Vec<(usize, String)>>,
+}
+
+impl Shared {
+    /// The first failing position, any property.
+    fn first_failure(&self) -> usize {
+        self.first
+            .iter()
+            .map(|f| f.load(Ordering::Relaxed))
+            .min()
+            .unwrap_or(usize::MAX)
+    }
+}
+
 /// Runs the search; `progress(n)` is called with the number of cases done
-/// after each batch.
-pub fn search(cfg: &SearchConfig, progress: impl Fn(u64)) -> SearchResult {
+/// each time another `cfg.batch` of them is done, and once at the end.
+///
+/// Every core takes the next few cases of the sequence as it becomes free,
+/// so no core waits for another until the last case (a batch's slowest case
+/// used to hold up every core). The result is the one the cases taken in
+/// order would give: each property's first failing case (only the first
+/// failure without `keep_going`, and the cases after it are not run),
+/// counted in whole batches (`run` ends at the failing case's batch).
+pub fn search(cfg: &SearchConfig, progress: impl Fn(u64) + Sync) -> SearchResult {
     let strategy = strategy_for(&cfg.props, &cfg.gen);
     let indices: Vec<u64> = cfg.shard.indices(cfg.cases).collect();
-    let mut out = SearchResult::default();
-    let mut seen_props: Vec<Property> = Vec::new();
-    for batch in indices.chunks(cfg.batch.max(1)) {
-        let results: Vec<(u64, Result<Option<Violation>, String>)> = batch
-            .par_iter()
-            .map(|&i| {
-                let case = case_tree(&strategy, cfg.seed, i).current();
-                let r = run_case(&cfg.props, &case).map(|(_, r)| r.violation);
-                (i, r)
-            })
-            .collect();
-        out.run += batch.len() as u64;
-        progress(out.run);
-        let mut stop = false;
-        for (i, r) in results {
-            match r {
-                Err(e) => out.invalid.push((i, e)),
+    let shared = Shared {
+        next: AtomicUsize::new(0),
+        first: std::array::from_fn(|_| AtomicUsize::new(usize::MAX)),
+        done: AtomicU64::new(0),
+        reported: AtomicU64::new(0),
+        invalid: Mutex::new(Vec::new()),
+    };
+    let batch = cfg.batch.max(1);
+    rayon::broadcast(|_| search_worker(cfg, &strategy, &indices, &shared, &progress));
+    let stop = shared.first_failure();
+    let run = match (cfg.keep_going, stop) {
+        (false, p) if p < indices.len() => ((p / batch + 1) * batch).min(indices.len()),
+        _ => indices.len(),
+    };
+    progress(run as u64);
+    let mut failing: Vec<(usize, Property)> = Property::ALL
+        .iter()
+        .map(|&p| (shared.first[p as usize].load(Ordering::Relaxed), p))
+        .filter(|&(pos, _)| pos < indices.len() && (cfg.keep_going || pos == stop))
+        .collect();
+    failing.sort();
+    let mut invalid = shared.invalid.into_inner().expect("no worker panicked");
+    invalid.sort();
+    invalid.retain(|(pos, _)| cfg.keep_going || *pos < stop);
+    // Each shrink is a walk of its own: they run side by side.
+    let found = failing
+        .par_iter()
+        .map(|&(pos, p)| {
+            let i = indices[pos];
+            let case = case_tree(&strategy, cfg.seed, i).current();
+            let first = run_case(&cfg.props, &case)
+                .ok()
+                .and_then(|(_, r)| r.violation)
+                .filter(|v| v.property == p)
+                .expect("a case fails as it did");
+            shrink_case(cfg, &strategy, i, first)
+        })
+        .collect();
+    SearchResult {
+        run: run as u64,
+        found,
+        invalid: invalid
+            .into_iter()
+            .map(|(pos, e)| (indices[pos], e))
+            .collect(),
+    }
+}
+
+/// One core's share of a search: the next chunk of cases until none is
+/// left, or (without `keep_going`) none before the first failure.
+fn search_worker(
+    cfg: &SearchConfig,
+    strategy: &SBoxedStrategy<Case>,
+    indices: &[u64],
+    shared: &Shared,
+    progress: &(impl Fn(u64) + Sync),
+) {
+    let batch = cfg.batch.max(1) as u64;
+    loop {
+        let from = shared.next.fetch_add(CHUNK, Ordering::Relaxed);
+        if from >= indices.len() || (!cfg.keep_going && from > shared.first_failure()) {
+            return;
+        }
+        let to = (from + CHUNK).min(indices.len());
+        for (pos, &i) in indices.iter().enumerate().take(to).skip(from) {
+            if !cfg.keep_going && pos > shared.first_failure() {
+                break;
+            }
+            let case = case_tree(strategy, cfg.seed, i).current();
+            match run_case(&cfg.props, &case).map(|(_, r)| r.violation) {
                 Ok(None) => {}
                 Ok(Some(v)) => {
-                    if seen_props.contains(&v.property) {
-                        continue;
-                    }
-                    seen_props.push(v.property);
-                    out.found.push(shrink_case(cfg, &strategy, i, v));
-                    if !cfg.keep_going {
-                        stop = true;
-                        break;
-                    }
+                    shared.first[v.property as usize].fetch_min(pos, Ordering::Relaxed);
                 }
+                Err(e) => shared
+                    .invalid
+                    .lock()
+                    .expect("no worker panicked")
+                    .push((pos, e)),
             }
         }
-        if stop {
-            break;
+        let n = (to - from) as u64;
+        let done = shared.done.fetch_add(n, Ordering::Relaxed) + n;
+        if done / batch > (done - n) / batch
+            && shared.reported.fetch_max(done, Ordering::Relaxed) < done
+        {
+            progress(done);
         }
     }
-    out
 }
 
 /// Regenerates case `i` and shrinks it against the property it violated.

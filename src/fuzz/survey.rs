@@ -16,6 +16,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sim::{Verdict, World};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Format version of survey files.
@@ -425,59 +426,108 @@ fn outcome_of(i: u64, case: &Case, c: &Compiled, v: &Verdict) -> CaseResult {
     }
 }
 
-/// Runs the cases of one shard and tallies them.
+/// Cases between two progress reports.
+const PROGRESS_EVERY: u64 = 4096;
+
+/// Some of the cases tallied: the cells, cases run, cases that did not compile.
+#[derive(Default)]
+struct Tally {
+    cells: BTreeMap<(usize, usize, usize), Row>,
+    run: u64,
+    invalid: u64,
+}
+
+impl Tally {
+    fn add_case(&mut self, r: Option<CaseResult>, pidx: impl Fn(&str) -> usize) {
+        self.run += 1;
+        let Some(r) = r else {
+            self.invalid += 1;
+            return;
+        };
+        for (p, x, actor, peer) in &r.keys {
+            let key = (*p, pidx(actor), pidx(peer));
+            let row = self.cells.entry(key).or_insert_with(|| Row {
+                pattern: PATTERNS[*p].0.to_string(),
+                actor: actor.clone(),
+                peer: peer.clone(),
+                cases: 0,
+                rst: 0,
+                loss: 0,
+                silent: 0,
+                causes: BTreeMap::new(),
+                examples: BTreeMap::new(),
+            });
+            add(row, &r, *x);
+        }
+    }
+
+    /// Both tallies in one: what the cases of both give, in any order.
+    fn absorb(mut self, other: Tally) -> Tally {
+        for (key, r) in other.cells {
+            match self.cells.get_mut(&key) {
+                None => {
+                    self.cells.insert(key, r);
+                }
+                Some(m) => absorb_row(m, &r),
+            }
+        }
+        self.run += other.run;
+        self.invalid += other.invalid;
+        self
+    }
+}
+
+/// Adds row `r`'s cases to `m` (the same cell): counts summed, the smaller
+/// example kept, so the result does not depend on which came first.
+fn absorb_row(m: &mut Row, r: &Row) {
+    m.cases += r.cases;
+    m.rst += r.rst;
+    m.loss += r.loss;
+    m.silent += r.silent;
+    for (c, n) in &r.causes {
+        *m.causes.entry(c.clone()).or_default() += n;
+    }
+    for (k, e) in &r.examples {
+        keep_smaller(&mut m.examples, k.clone(), e);
+    }
+}
+
+/// Runs the cases of one shard and tallies them. The cores share the cases
+/// with no barrier between them (each tallies what it ran; the tallies are
+/// summed, as shards merge); `progress(n)` hears of every 4,096 cases done.
 pub fn survey(
     gen: &GenConfig,
     seed: u64,
     cases: u64,
     shard: Shard,
-    progress: impl Fn(u64),
+    progress: impl Fn(u64) + Sync,
 ) -> Survey {
     let strategy = mixed(gen).sboxed();
     let indices: Vec<u64> = shard.indices(cases).collect();
-    let mut cells: BTreeMap<(usize, usize, usize), Row> = BTreeMap::new();
     let pidx = |name: &str| {
         gen.pool
             .iter()
             .position(|p| p == name)
             .unwrap_or(usize::MAX)
     };
-    let mut run = 0;
-    let mut invalid = 0;
-    for batch in indices.chunks(4096) {
-        let results: Vec<Option<CaseResult>> = batch
-            .par_iter()
-            .map(|&i| {
-                let case = case_tree(&strategy, seed, i).current();
-                let c = compile(&case).ok()?;
+    let done = AtomicU64::new(0);
+    let tally = indices
+        .par_iter()
+        .fold(Tally::default, |mut t, &i| {
+            let case = case_tree(&strategy, seed, i).current();
+            let r = compile(&case).ok().map(|c| {
                 let v = World::new(Arc::clone(&c.spec), false).run();
-                Some(outcome_of(i, &case, &c, &v))
-            })
-            .collect();
-        for r in results {
-            run += 1;
-            let Some(r) = r else {
-                invalid += 1;
-                continue;
-            };
-            for (p, x, actor, peer) in &r.keys {
-                let key = (*p, pidx(actor), pidx(peer));
-                let row = cells.entry(key).or_insert_with(|| Row {
-                    pattern: PATTERNS[*p].0.to_string(),
-                    actor: actor.clone(),
-                    peer: peer.clone(),
-                    cases: 0,
-                    rst: 0,
-                    loss: 0,
-                    silent: 0,
-                    causes: BTreeMap::new(),
-                    examples: BTreeMap::new(),
-                });
-                add(row, &r, *x);
+                outcome_of(i, &case, &c, &v)
+            });
+            t.add_case(r, pidx);
+            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+            if n.is_multiple_of(PROGRESS_EVERY) {
+                progress(n);
             }
-        }
-        progress(run);
-    }
+            t
+        })
+        .reduce(Tally::default, Tally::absorb);
+    progress(tally.run);
     Survey {
         format: FORMAT,
         seed,
@@ -485,9 +535,9 @@ pub fn survey(
         personalities: gen.pool.to_vec(),
         shards: vec![shard.index],
         of: shard.count,
-        run,
-        invalid,
-        rows: cells.into_values().collect(),
+        run: tally.run,
+        invalid: tally.invalid,
+        rows: tally.cells.into_values().collect(),
     }
     .normalized()
 }
@@ -584,18 +634,7 @@ impl Survey {
                     None => {
                         cells.insert(key, r.clone());
                     }
-                    Some(m) => {
-                        m.cases += r.cases;
-                        m.rst += r.rst;
-                        m.loss += r.loss;
-                        m.silent += r.silent;
-                        for (c, n) in &r.causes {
-                            *m.causes.entry(c.clone()).or_default() += n;
-                        }
-                        for (k, e) in &r.examples {
-                            keep_smaller(&mut m.examples, k.clone(), e);
-                        }
-                    }
+                    Some(m) => absorb_row(m, r),
                 }
             }
         }

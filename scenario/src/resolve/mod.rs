@@ -42,8 +42,9 @@ pub struct Ctx<'a> {
     pub base: &'a Path,
     pub errors: Vec<Diag>,
     /// The script's steps already parsed, one per line, when the caller made
-    /// the lines from them (the fuzzer): resolved without parsing the text again.
-    pub preparsed: Option<Vec<StepDef>>,
+    /// the lines from them (the fuzzer): resolved without parsing the text
+    /// again, and borrowed, not copied (the caller keeps them).
+    pub preparsed: Option<&'a [StepDef]>,
     /// Errors already reported (a personality file two hosts use fails once).
     seen: BTreeSet<Reported>,
     /// Where each error sorts: usage errors first, then by place in this
@@ -66,7 +67,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// Resolves these steps instead of parsing the script's lines.
-    pub fn with_preparsed(mut self, steps: Vec<StepDef>) -> Ctx<'a> {
+    pub fn with_preparsed(mut self, steps: &'a [StepDef]) -> Ctx<'a> {
         self.preparsed = Some(steps);
         self
     }

@@ -14,12 +14,14 @@ use indexmap::IndexSet;
 use model::{Call, Naming, Rename};
 use sim::raw::SegExpect;
 use sim::spec::{At, HostSpec, ProcSpec, Slot, Slots, StepSpec};
+use smallvec::SmallVec;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::ops::Range;
 use toml::Spanned;
 
-/// A parsed step and the line it came from.
-type Parsed<'f> = (StepDef, &'f Spanned<String>);
+/// A parsed step (the caller's, or parsed from the line) and the line it came from.
+type Parsed<'f> = (Cow<'f, StepDef>, &'f Spanned<String>);
 
 /// The script resolved: its steps, its socket names, and the raw hosts' `expect` steps.
 pub type Resolved = (Vec<StepSpec>, Vec<String>, Vec<SegExpect>);
@@ -177,11 +179,11 @@ const DEFAULT_TOLERANCE_NS: u64 = 4_000_000;
 
 /// Every line parsed (or the caller's steps), errors at their words; the
 /// `explore` mark is no step.
-fn parse_all<'f>(cx: &mut Ctx, f: &'f ScenarioFile) -> Vec<Parsed<'f>> {
+fn parse_all<'p, 'c: 'p>(cx: &mut Ctx<'c>, f: &'p ScenarioFile) -> Vec<Parsed<'p>> {
     let mut parsed: Vec<Parsed> = Vec::with_capacity(f.script.steps.len());
     if let Some(pre) = cx.preparsed.take() {
         assert_eq!(pre.len(), f.script.steps.len(), "one parsed step per line");
-        parsed.extend(pre.into_iter().zip(&f.script.steps));
+        parsed.extend(pre.iter().map(Cow::Borrowed).zip(&f.script.steps));
     }
     let mut marked = false;
     for line in f.script.steps.iter().skip(parsed.len()) {
@@ -199,7 +201,7 @@ fn parse_all<'f>(cx: &mut Ctx, f: &'f ScenarioFile) -> Vec<Parsed<'f>> {
             continue;
         }
         match parse_step(line.get_ref()) {
-            Ok(s) => parsed.push((s, line)),
+            Ok(s) => parsed.push((Cow::Owned(s), line)),
             Err(e) => {
                 let span = cx.inner_span(line, e.at.clone());
                 cx.error(e.class, Some(span), e.message, e.label, e.help);
@@ -228,7 +230,10 @@ fn slot_names(cx: &mut Ctx, parsed: &[Parsed]) -> Option<IndexSet<String>> {
             );
             return None;
         }
-        slots.insert(t.text.clone());
+        // A name created again (after a close) is no new slot, and costs no copy.
+        if !slots.contains(&t.text) {
+            slots.insert(t.text.clone());
+        }
     }
     Some(slots)
 }
@@ -358,6 +363,22 @@ struct Creations {
     any: BTreeMap<Slot, usize>,
 }
 
+impl Creations {
+    /// Only for an error's message: a valid script never needs them.
+    fn of(uses: &[SocketUse], procs: &[ProcSpec]) -> Creations {
+        let mut made = Creations::default();
+        for (i, u) in uses.iter().enumerate() {
+            if let Some((slot, _)) = &u.creates {
+                let host = procs[u.proc as usize].host;
+                made.by_proc.entry((*slot, u.proc)).or_insert(i);
+                made.by_host.entry((*slot, host)).or_insert(i);
+                made.any.entry(*slot).or_insert(i);
+            }
+        }
+        made
+    }
+}
+
 /// Refuses every use of a socket its process does not have at that step.
 fn check_socket_uses(
     cx: &mut Ctx,
@@ -365,16 +386,9 @@ fn check_socket_uses(
     procs: &[ProcSpec],
     slots: &IndexSet<String>,
 ) {
-    let mut made = Creations::default();
     let mut steps_of: Vec<Vec<usize>> = vec![Vec::new(); procs.len()];
     for (i, u) in uses.iter().enumerate() {
         steps_of[u.proc as usize].push(i);
-        if let Some((slot, _)) = &u.creates {
-            let host = procs[u.proc as usize].host;
-            made.by_proc.entry((*slot, u.proc)).or_insert(i);
-            made.by_host.entry((*slot, host)).or_insert(i);
-            made.any.entry(*slot).or_insert(i);
-        }
     }
     // Processes that run: each host's own, then children as their parents fork them.
     // Threads of one process share its sockets: each may use what another
@@ -401,7 +415,7 @@ fn check_socket_uses(
             let u = &uses[i];
             if let Some((slot, _)) = &u.uses {
                 if !has[*slot as usize] {
-                    missing_socket(cx, (p, i), uses, procs, slots, &made);
+                    missing_socket(cx, (p, i), uses, procs, slots);
                     has[*slot as usize] = true; // once per process is enough
                 }
             }
@@ -424,8 +438,8 @@ fn missing_socket(
     uses: &[SocketUse],
     procs: &[ProcSpec],
     slots: &IndexSet<String>,
-    made: &Creations,
 ) {
+    let made = Creations::of(uses, procs);
     let at = |j: usize, created: bool| {
         let u = &uses[j];
         let (_, r) = if created { &u.creates } else { &u.uses }
@@ -603,10 +617,13 @@ fn after_target(
 /// process, the step its `after` names, or a child's first step for the
 /// fork), if there is one.
 fn waits_cycle(steps: &[StepSpec]) -> Option<Vec<usize>> {
-    let mut prev: BTreeMap<u16, usize> = BTreeMap::new();
-    let mut waits: Vec<Vec<usize>> = vec![Vec::new(); steps.len()];
+    // A step waits for the previous step of its process, its `after` and
+    // the fork of its process: three inline, no allocation per step.
+    let mut waits: Vec<SmallVec<[usize; 3]>> = vec![SmallVec::new(); steps.len()];
+    let procs = steps.iter().map(|s| s.proc as usize + 1).max().unwrap_or(0);
+    let mut prev: Vec<Option<usize>> = vec![None; procs];
     for (i, s) in steps.iter().enumerate() {
-        if let Some(p) = prev.insert(s.proc, i) {
+        if let Some(p) = prev[s.proc as usize].replace(i) {
             waits[i].push(p);
         }
         if let sim::At::Once { step, .. } = s.at {
@@ -623,8 +640,10 @@ fn waits_cycle(steps: &[StepSpec]) -> Option<Vec<usize>> {
     }
     // Iterative depth-first search; 1 = on the path, 2 = done.
     let mut mark = vec![0u8; steps.len()];
+    let mut path: Vec<(usize, usize)> = Vec::new();
     for root in 0..steps.len() {
-        let mut path: Vec<(usize, usize)> = vec![(root, 0)];
+        path.clear();
+        path.push((root, 0));
         while let Some(&mut (node, ref mut next)) = path.last_mut() {
             if *next == 0 && mark[node] == 2 {
                 path.pop();

@@ -7,6 +7,7 @@ use crate::cli::ScenarioOpts;
 use crate::personality_file;
 use crate::scenario::{self, causal_resets, Mismatch, Scenario};
 use model::Personality;
+use rayon::prelude::*;
 use serde::Serialize;
 use sim::{Outcome, Verdict, WorldSpec};
 use std::path::Path;
@@ -161,16 +162,24 @@ pub fn compare(s: &Scenario, opts: &ScenarioOpts, names: &[String]) -> Result<Co
         _ => ps.clone(),
     };
     let axes = [axis(0), axis(1)];
-    let nc = axes[1].len();
-    let mut cells = Vec::with_capacity(axes[0].len() * nc);
-    let mut specs = Vec::with_capacity(axes[0].len() * nc);
-    for pa in &axes[0] {
-        for pb in &axes[1] {
+    let pairs: Vec<[&Personality; 2]> = axes[0]
+        .iter()
+        .flat_map(|pa| axes[1].iter().map(move |pb| [pa, pb]))
+        .collect();
+    // The cells run on every core and are taken in matrix order (the first
+    // failing pair's error, as one after the other would give).
+    let ran: Vec<Result<(Cell, Arc<WorldSpec>), String>> = pairs
+        .par_iter()
+        .map(|&[pa, pb]| {
             let spec = with_pair(s, opts, [pa, pb])?;
-            cells.push(run_cell(s, spec.clone(), &pa.name, &pb.name));
-            specs.push(spec);
-        }
-    }
+            Ok((run_cell(s, spec.clone(), &pa.name, &pb.name), spec))
+        })
+        .collect();
+    let (cells, specs): (Vec<Cell>, Vec<Arc<WorldSpec>>) = ran
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .unzip();
     let divergences = divergences(s, opts, &axes, &cells, &specs);
     let [rows, cols] = axes.map(|a| a.iter().map(|p| p.name.to_string()).collect());
     Ok(Comparison {

@@ -7,6 +7,7 @@ use super::cell::Cell;
 use crate::cli::ScenarioOpts;
 use crate::scenario::Scenario;
 use model::Personality;
+use rayon::prelude::*;
 use serde::Serialize;
 use sim::report::{entry_text, ms, Isns};
 use sim::{World, WorldSpec};
@@ -149,6 +150,36 @@ pub(super) fn first_divergence(
     }
 }
 
+/// For each varied host (`pos`), each two of its personalities (`i`, `j`)
+/// that end differently, with the first personality `k` of the other host
+/// under which they do and the two cells: `((pos, i, j, k), [ci, cj])`.
+type Differing = ((usize, usize, usize, usize), [usize; 2]);
+
+fn differing_pairs(hosts: usize, axes: &[Vec<Personality>; 2], cells: &[Cell]) -> Vec<Differing> {
+    let nc = axes[1].len();
+    let mut found = Vec::new();
+    for pos in 0..2.min(hosts) {
+        let n = axes[pos].len();
+        for i in 0..n {
+            for j in i + 1..n {
+                // The first other-host personality under which i and j end differently.
+                let first = (0..axes[1 - pos].len()).find_map(|k| {
+                    let (ci, cj) = if pos == 0 {
+                        (i * nc + k, j * nc + k)
+                    } else {
+                        (k * nc + i, k * nc + j)
+                    };
+                    (cells[ci].ending() != cells[cj].ending()).then_some((k, ci, cj))
+                });
+                if let Some((k, ci, cj)) = first {
+                    found.push(((pos, i, j, k), [ci, cj]));
+                }
+            }
+        }
+    }
+    found
+}
+
 /// For each varied host, each two of its personalities that end differently
 /// under some personality of the other host: where and why.
 pub(super) fn divergences(
@@ -158,58 +189,46 @@ pub(super) fn divergences(
     cells: &[Cell],
     specs: &[Arc<WorldSpec>],
 ) -> Vec<Divergence> {
-    let nc = axes[1].len();
     let host_name = |i: usize| {
         s.spec
             .hosts
             .get(i)
             .map_or("?".to_string(), |h| h.name.clone())
     };
-    let mut divergences = Vec::new();
-    for pos in 0..2.min(s.spec.hosts.len()) {
-        let (ps, others) = (&axes[pos], &axes[1 - pos]);
-        let n = ps.len();
-        for i in 0..n {
-            for j in i + 1..n {
-                // The first other-host personality under which i and j end differently.
-                let found = (0..others.len()).find_map(|k| {
-                    let (ci, cj) = if pos == 0 {
-                        (i * nc + k, j * nc + k)
-                    } else {
-                        (k * nc + i, k * nc + j)
-                    };
-                    (cells[ci].ending() != cells[cj].ending()).then_some((k, ci, cj))
-                });
-                let Some((k, ci, cj)) = found else { continue };
-                let (at_ms, a_entry, b_entry) =
-                    first_divergence(&specs[ci], &specs[cj], |_| true).unwrap_or_default();
-                let (decisive_at_ms, a_decisive, b_decisive) =
-                    first_divergence(&specs[ci], &specs[cj], |l| l.2).unwrap_or_default();
-                let knobs = blame(
-                    s,
-                    opts,
-                    (&ps[i], &ps[j]),
-                    (pos, &others[k]),
-                    (&cells[ci], &cells[cj]),
-                );
-                divergences.push(Divergence {
-                    host: host_name(pos),
-                    a: ps[i].name.to_string(),
-                    b: ps[j].name.to_string(),
-                    other: others[k].name.to_string(),
-                    a_ends: cells[ci].short(),
-                    b_ends: cells[cj].short(),
-                    at_ms,
-                    a_entry,
-                    b_entry,
-                    decisive_at_ms,
-                    a_decisive,
-                    b_decisive,
-                    knobs,
-                    cells: [ci, cj],
-                });
+    // Each two personalities that end differently, found in matrix order,
+    // then explained on every core (each a few runs), kept in that order.
+    let found = differing_pairs(s.spec.hosts.len(), axes, cells);
+    found
+        .par_iter()
+        .map(|&((pos, i, j, k), [ci, cj])| {
+            let (ps, others) = (&axes[pos], &axes[1 - pos]);
+            let (at_ms, a_entry, b_entry) =
+                first_divergence(&specs[ci], &specs[cj], |_| true).unwrap_or_default();
+            let (decisive_at_ms, a_decisive, b_decisive) =
+                first_divergence(&specs[ci], &specs[cj], |l| l.2).unwrap_or_default();
+            let knobs = blame(
+                s,
+                opts,
+                (&ps[i], &ps[j]),
+                (pos, &others[k]),
+                (&cells[ci], &cells[cj]),
+            );
+            Divergence {
+                host: host_name(pos),
+                a: ps[i].name.to_string(),
+                b: ps[j].name.to_string(),
+                other: others[k].name.to_string(),
+                a_ends: cells[ci].short(),
+                b_ends: cells[cj].short(),
+                at_ms,
+                a_entry,
+                b_entry,
+                decisive_at_ms,
+                a_decisive,
+                b_decisive,
+                knobs,
+                cells: [ci, cj],
             }
-        }
-    }
-    divergences
+        })
+        .collect()
 }

@@ -234,9 +234,12 @@ pub fn to_file(case: &Case) -> (ScenarioFile, Layout, Vec<StepDef>) {
     f.scenario.seed = Some(case.seed);
     f.network = network_def(&case.net);
     let child_ids = fork_children(case, &mut f.processes);
+    // Room for every step at once (the skeleton's are at most 11): no copy
+    // of the steps as the vectors grow.
+    let n = case.steps() + 11;
     let mut e = Emit {
-        lines: Vec::new(),
-        steps: Vec::new(),
+        lines: Vec::with_capacity(n),
+        steps: Vec::with_capacity(n),
     };
     let mut layout = Layout::default();
     e.server_skeleton(&case.server);

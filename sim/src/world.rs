@@ -73,6 +73,9 @@ pub struct World {
     pub(crate) raw: Vec<Option<RawConn>>,
     /// Segments sent to raw hosts, when sent: what their `expect` steps match.
     pub(crate) raw_sent: Vec<(Instant, Segment)>,
+    /// Segments a call sent on a loopback path, to be taken in before it
+    /// returns ([`World::deliver_in_call`]; empty between events: not hashed).
+    pub(crate) in_call: Vec<Segment>,
 }
 
 impl World {
@@ -137,6 +140,7 @@ impl World {
             step_done: Vec::new(),
             raw,
             raw_sent: Vec::new(),
+            in_call: Vec::new(),
         };
         // Only a spec with a step that starts `after` another reads when
         // steps returned: others keep no such table (nothing to clone when
@@ -415,6 +419,7 @@ impl World {
     pub(crate) fn transmit(&mut self, h: HostId, seg: Segment) {
         let now = self.now;
         match self.net.fate(now, &seg) {
+            Fate::Deliver { .. } if self.delivers_in_call(h) => self.in_call.push(seg),
             Fate::Deliver { at } => self.push(at, Ev::Arrive(seg)),
             Fate::Duplicate { at, again_at } => {
                 self.record(h, What::Duplicate { seg });
@@ -423,6 +428,51 @@ impl World {
             }
             Fate::Drop { reason } => self.record(h, What::Drop { seg, reason }),
         }
+    }
+
+    /// Whether a segment host `h` sends now reaches its peer within the
+    /// call being made (knob `loopback_delivers_in_call`): on a loopback
+    /// path, inside a call, with no scripted fault to delay it.
+    fn delivers_in_call(&self, h: HostId) -> bool {
+        self.calling.is_some()
+            && self.spec.loopback
+            && self.spec.faults.is_empty()
+            && (self.hosts[h as usize].personality.knobs)
+                .loopback_delivers_in_call
+                .value
+    }
+
+    /// Takes in the segments the current call sent on a loopback path, and
+    /// those they draw, at this instant and in the order they were sent, as
+    /// Linux's loopback runs the peer's receive path in the sender's context
+    /// and the caller's socket takes the replies from its backlog before
+    /// the call returns (`release_sock`). A host's blocked calls are retried
+    /// after the last of its arrivals in a row, as `Ev::Arrive` does. Past
+    /// the event budget the rest go to the queue, where the run ends.
+    pub(crate) fn deliver_in_call(&mut self) {
+        let mut i = 0;
+        while i < self.in_call.len() {
+            let seg = self.in_call[i];
+            i += 1;
+            if self.events >= self.spec.limits.max_events {
+                let now = self.now;
+                let rest: Vec<Segment> = self.in_call.drain(i - 1..).collect();
+                rest.into_iter().for_each(|s| self.push(now, Ev::Arrive(s)));
+                break;
+            }
+            self.events += 1;
+            let h = seg.dst.host;
+            self.record(h, What::Recv { seg });
+            if let Some(conn) = self.raw.get_mut(h as usize).and_then(Option::as_mut) {
+                conn.receive(&seg);
+                continue;
+            }
+            let last = self.in_call.get(i).is_none_or(|s| s.dst.host != h);
+            let now = self.host_now(h);
+            shared_mut(&mut self.hosts, h).on_segment_of_instant(now, &seg, last, &mut self.out);
+            self.flush(h);
+        }
+        self.in_call.clear();
     }
 
     /// Process `p` runs as `pid` on its host (pids are dense per host).

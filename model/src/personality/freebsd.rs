@@ -62,6 +62,7 @@ pub fn freebsd() -> Personality {
             sndbuf_setsockopt_factor: k(1, "[src] sys/kern/uipc_socket.c sosetopt(SO_SNDBUF) → sbreserve_locked(): sb_hiwat = the value as given, which sogetopt() reads back"),
             setsockopt_buf_min_bytes: k(0, "[src] sys/kern/uipc_socket.c sosetopt(SO_SNDBUF/SO_RCVBUF): only a value below 1 is refused (EINVAL); sbreserve_locked() sets no floor"),
             gso: k(false, "[inf] the model's earlier behaviour: one MSS per segment on every path"),
+            loopback_delivers_in_call: k(false, "[inf] the model's earlier behaviour: every segment takes the path's delay, on a loopback path too"),
             slow_start_counts_acked: k(false, "[inf] the model's earlier behaviour: at most one MSS of growth per ACK in slow start (RFC 5681 §3.1)"),
             initial_cwnd_segs: k(10, "[src] sys/netinet/tcp_input.c tcp_initcwnd_segments = 10 (net.inet.tcp.initcwnd_segments) in tcp_compute_initwnd(); 1 segment after a retransmitted SYN or SYN-ACK (freebsd-src@2bae602e)"),
             nagle: k(NagleRule::Unacked, "[src] sys/netinet/tcp_output.c tcp_output(): a segment shorter than t_maxseg goes only when idle (snd_max == snd_una) or TF_NODELAY, it takes all that is queued, and TF_NOPUSH (TCP_NOPUSH, the cork) is clear; else tcp_setpersist() arms the persist timer. Gap: its send-anyway cases (len ≥ max_sndwnd / 2, TF_LASTIDLE) are not modelled"),

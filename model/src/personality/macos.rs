@@ -62,6 +62,7 @@ pub fn macos() -> Personality {
             sndbuf_setsockopt_factor: k(1, "[src] bsd/kern/uipc_socket.c sosetopt() SO_SNDBUF → uipc_socket2.c sbreserve(): sb_hiwat = the value as given"),
             setsockopt_buf_min_bytes: k(0, "[src] bsd/kern/uipc_socket.c sosetopt() SO_SNDBUF/SO_RCVBUF: only a value below 1 is refused; uipc_socket2.c sbreserve() sets no floor"),
             gso: k(false, "[inf] the model's earlier behaviour: one MSS per segment on every path"),
+            loopback_delivers_in_call: k(false, "[inf] the model's earlier behaviour: every segment takes the path's delay, on a loopback path too"),
             slow_start_counts_acked: k(false, "[inf] the model's earlier behaviour: at most one MSS of growth per ACK in slow start (RFC 5681 §3.1)"),
             initial_cwnd_segs: k(10, "[src] bsd/netinet/tcp_cc.h L231–232, L285–292 TCP_CC_CWND_INIT_PKTS = 10 while net.inet.tcp.cubic_minor_fixes = 1 (default), since xnu-7195 (macOS 11)"),
             nagle: k(NagleRule::Unacked, "[src] bsd/netinet/tcp_output.c tcp_output(): as FreeBSD, a short segment goes when idle (snd_max == snd_una) or TF_NODELAY and TF_NOPUSH is clear. Gap: the len ≥ max_sndwnd / 2 case is not modelled"),

@@ -174,6 +174,8 @@ knobs! {
     setsockopt_buf_min_bytes: u32,
     /// On a loopback path (`HostConfig::loopback`) one segment may carry several MSS, up to the GSO size goal (the congestion window's quota, 64 KiB, half the peer's largest window), as a sender's GSO skbs cross a loopback interface unsplit; off: at most one MSS per segment on every path.
     gso: bool,
+    /// On a loopback path (`HostConfig::loopback`) a segment sent within a system call reaches the peer at once, and what it draws from the peer comes back and is taken in, before the call returns (the peer's ACKs wait in the caller's socket backlog until the call releases it); off: every segment takes the path's delay.
+    loopback_delivers_in_call: bool,
     /// Slow start grows the congestion window by every octet an ACK covers (the segments it acknowledges), not by at most one MSS per ACK.
     slow_start_counts_acked: bool,
     /// Initial congestion window in segments (RFC 6928).

@@ -64,6 +64,7 @@ pub fn winsock_xp() -> Personality {
             sndbuf_setsockopt_factor: k(1, "[doc] SOL_SOCKET options, SO_SNDBUF: 'the total per-socket buffer space reserved for sends' (learn.microsoft.com/windows/win32/winsock/sol-socket-socket-options); taken as given"),
             setsockopt_buf_min_bytes: k(0, "[inf] SOL_SOCKET options, SO_SNDBUF/SO_RCVBUF (learn.microsoft.com/windows/win32/winsock/sol-socket-socket-options) name no minimum (0 is allowed); taken as given"),
             gso: k(false, "[inf] the model's earlier behaviour: one MSS per segment on every path"),
+            loopback_delivers_in_call: k(false, "[inf] the model's earlier behaviour: every segment takes the path's delay, on a loopback path too"),
             slow_start_counts_acked: k(false, "[inf] the model's earlier behaviour: at most one MSS of growth per ACK in slow start (RFC 5681 §3.1)"),
             initial_cwnd_segs: k(2, "unknown: no Microsoft source (docs/sources.md#row-22: 2–4 [inf]); 2 segments, the RFC 2581 §3.1 initial window in force when XP shipped (RFC 5681 §3.1 allows 3 for a 1460-byte MSS)"),
             nagle: k(NagleRule::Unacked, "[doc] as windows: Nagle on by default (RFC 896), TCP_NODELAY since Winsock 1.1 (learn.microsoft.com/en-us/previous-versions/aa916716(v=msdn.10))"),

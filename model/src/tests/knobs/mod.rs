@@ -71,6 +71,7 @@ pub(super) const TESTED: &[&str] = &[
     "sndbuf_setsockopt_factor",
     "setsockopt_buf_min_bytes",
     "gso",
+    "loopback_delivers_in_call",
     "slow_start_counts_acked",
     "initial_cwnd_segs",
     "nagle",

@@ -419,7 +419,7 @@ impl World {
     pub(crate) fn transmit(&mut self, h: HostId, seg: Segment) {
         let now = self.now;
         match self.net.fate(now, &seg) {
-            Fate::Deliver { .. } if self.delivers_in_call(h) => self.in_call.push(seg),
+            Fate::Deliver { .. } if self.delivers_in_call(&seg) => self.in_call.push(seg),
             Fate::Deliver { at } => self.push(at, Ev::Arrive(seg)),
             Fate::Duplicate { at, again_at } => {
                 self.record(h, What::Duplicate { seg });
@@ -430,16 +430,21 @@ impl World {
         }
     }
 
-    /// Whether a segment host `h` sends now reaches its peer within the
-    /// call being made (knob `loopback_delivers_in_call`): on a loopback
-    /// path, inside a call, with no scripted fault to delay it.
-    fn delivers_in_call(&self, h: HostId) -> bool {
+    /// Whether a segment sent now reaches its peer within the call being
+    /// made (knob `loopback_delivers_in_call`): on a loopback path, inside
+    /// a call, with no scripted fault to delay it, and behind no segment
+    /// still on its way the same way (a path keeps its order).
+    fn delivers_in_call(&self, seg: &Segment) -> bool {
+        let (src, dst) = (seg.src.host, seg.dst.host);
         self.calling.is_some()
             && self.spec.loopback
             && self.spec.faults.is_empty()
-            && (self.hosts[h as usize].personality.knobs)
+            && (self.hosts[src as usize].personality.knobs)
                 .loopback_delivers_in_call
                 .value
+            && !self.queue.iter().any(|q| {
+                matches!(q.ev, Ev::Arrive(s) if s.src.host == src && s.dst.host == dst)
+            })
     }
 
     /// Takes in the segments the current call sent on a loopback path, and

@@ -58,6 +58,7 @@ pub fn freebsd() -> Personality {
             snd_buf_bytes: k(32_768, "[src] sys/netinet/tcp_output.c tcp_sendspace = 1024*32 (sysctl net.inet.tcp.sendspace; autotuning, net.inet.tcp.sendbuf_auto = 1, not modelled)"),
             snd_buf_tuning: k(SndBufTuning::Fixed, "[inf] the model's earlier behaviour. Gap: sys/netinet/tcp_output.c tcp_sndbuf_autoscale() grows the buffer (net.inet.tcp.sendbuf_auto = 1)"),
             snd_buf_max_bytes: k(2_097_152, "[src] moot (snd_buf_tuning = fixed): net.inet.tcp.sendbuf_max = 2 MiB"),
+            tcp_check_space_nospace: k(false, "[inf] the model's earlier behaviour: the buffer follows cwnd whenever the flight filled it (only with snd_buf_tuning = cwnd)"),
             snd_buf_whole_segments: k(false, "[inf] the model's earlier behaviour: the buffer is a limit in octets"),
             sndbuf_setsockopt_factor: k(1, "[src] sys/kern/uipc_socket.c sosetopt(SO_SNDBUF) → sbreserve_locked(): sb_hiwat = the value as given, which sogetopt() reads back"),
             setsockopt_buf_min_bytes: k(0, "[src] sys/kern/uipc_socket.c sosetopt(SO_SNDBUF/SO_RCVBUF): only a value below 1 is refused (EINVAL); sbreserve_locked() sets no floor"),

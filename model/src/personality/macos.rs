@@ -58,6 +58,7 @@ pub fn macos() -> Personality {
             snd_buf_bytes: k(370_688, "[src] bsd/netinet/tcp_usrreq.c L3014 tcp_sendspace = 1448 * 256 (sysctl net.inet.tcp.sendspace, unchanged since xnu-6153; autotuning not modelled)"),
             snd_buf_tuning: k(SndBufTuning::Fixed, "[inf] the model's earlier behaviour. Gap: bsd/netinet/tcp_output.c tcp_sbsnd_trim() and the sendbuf_auto sysctl grow the buffer"),
             snd_buf_max_bytes: k(4_194_304, "[src] moot (snd_buf_tuning = fixed): net.inet.tcp.autosndbufmax = 4 MiB"),
+            tcp_check_space_nospace: k(false, "[inf] the model's earlier behaviour: the buffer follows cwnd whenever the flight filled it (only with snd_buf_tuning = cwnd)"),
             snd_buf_whole_segments: k(false, "[inf] the model's earlier behaviour: the buffer is a limit in octets"),
             sndbuf_setsockopt_factor: k(1, "[src] bsd/kern/uipc_socket.c sosetopt() SO_SNDBUF → uipc_socket2.c sbreserve(): sb_hiwat = the value as given"),
             setsockopt_buf_min_bytes: k(0, "[src] bsd/kern/uipc_socket.c sosetopt() SO_SNDBUF/SO_RCVBUF: only a value below 1 is refused; uipc_socket2.c sbreserve() sets no floor"),

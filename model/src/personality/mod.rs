@@ -166,6 +166,8 @@ knobs! {
     snd_buf_tuning: SndBufTuning ["tcp_moderate_sndbuf"],
     /// The most send-buffer autotuning (`snd_buf_tuning`) grows the buffer to.
     snd_buf_max_bytes: u32 ["tcp_wmem_max"],
+    /// With `snd_buf_tuning = cwnd`: the buffer grows after an ACK only if a write found no room since the socket was last writable (SOCK_NOSPACE) and the flight, after what the ACK lets out, is below cwnd; off: whenever the flight before the ACK filled cwnd.
+    tcp_check_space_nospace: bool,
     /// write() checks the send buffer for room before each new segment and then fills that segment to the MSS, so it may queue up to one MSS beyond the buffer; off: the buffer is a limit in octets.
     snd_buf_whole_segments: bool,
     /// setsockopt(SO_SNDBUF, n): getsockopt(SO_SNDBUF) reads back n times this (at least `setsockopt_buf_min_bytes` × 2); what write() may queue is that over this factor.

@@ -58,6 +58,7 @@ pub fn windows() -> Personality {
             snd_buf_bytes: k(65_536, "unknown: no SO_SNDBUF default is documented for Vista and later, and no RFC default exists; 64 KiB taken"),
             snd_buf_tuning: k(SndBufTuning::Fixed, "unknown: the model's earlier behaviour (Windows sizes its send buffer by ideal send backlog, undocumented)"),
             snd_buf_max_bytes: k(65_536, "unknown: moot (snd_buf_tuning = fixed), the fixed send buffer"),
+            tcp_check_space_nospace: k(false, "[inf] the model's earlier behaviour: the buffer follows cwnd whenever the flight filled it (only with snd_buf_tuning = cwnd)"),
             snd_buf_whole_segments: k(false, "[inf] the model's earlier behaviour: the buffer is a limit in octets"),
             sndbuf_setsockopt_factor: k(1, "[doc] SOL_SOCKET options, SO_SNDBUF: 'the total per-socket buffer space reserved for sends' (learn.microsoft.com/windows/win32/winsock/sol-socket-socket-options); taken as given"),
             setsockopt_buf_min_bytes: k(0, "[inf] SOL_SOCKET options, SO_SNDBUF/SO_RCVBUF (learn.microsoft.com/windows/win32/winsock/sol-socket-socket-options) name no minimum (0 is allowed); taken as given"),

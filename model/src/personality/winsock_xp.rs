@@ -60,6 +60,7 @@ pub fn winsock_xp() -> Personality {
             snd_buf_bytes: k(8192, "[doc] 'Appendix C: Windows Sockets and DNS Registry Parameters' (TechNet, XP / Server 2003, 2005): Afd DefaultSendWindow = 4096/8192/8192 by memory size (copy at astaro.org); KB 214397: SO_SNDBUF is 8 KB by default"),
             snd_buf_tuning: k(SndBufTuning::Fixed, "unknown: the model's earlier behaviour (a fixed buffer)"),
             snd_buf_max_bytes: k(8_192, "unknown: moot (snd_buf_tuning = fixed), the fixed send buffer"),
+            tcp_check_space_nospace: k(false, "[inf] the model's earlier behaviour: the buffer follows cwnd whenever the flight filled it (only with snd_buf_tuning = cwnd)"),
             snd_buf_whole_segments: k(false, "[inf] the model's earlier behaviour: the buffer is a limit in octets"),
             sndbuf_setsockopt_factor: k(1, "[doc] SOL_SOCKET options, SO_SNDBUF: 'the total per-socket buffer space reserved for sends' (learn.microsoft.com/windows/win32/winsock/sol-socket-socket-options); taken as given"),
             setsockopt_buf_min_bytes: k(0, "[inf] SOL_SOCKET options, SO_SNDBUF/SO_RCVBUF (learn.microsoft.com/windows/win32/winsock/sol-socket-socket-options) name no minimum (0 is allowed); taken as given"),

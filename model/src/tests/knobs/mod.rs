@@ -67,6 +67,7 @@ pub(super) const TESTED: &[&str] = &[
     "snd_buf_bytes",
     "snd_buf_tuning",
     "snd_buf_max_bytes",
+    "tcp_check_space_nospace",
     "snd_buf_whole_segments",
     "sndbuf_setsockopt_factor",
     "setsockopt_buf_min_bytes",

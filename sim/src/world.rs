@@ -451,10 +451,28 @@ impl World {
     /// those they draw, at this instant and in the order they were sent, as
     /// Linux's loopback runs the peer's receive path in the sender's context
     /// and the caller's socket takes the replies from its backlog before
-    /// the call returns (`release_sock`). A host's blocked calls are retried
-    /// after the last of its arrivals in a row, as `Ev::Arrive` does. Past
-    /// the event budget the rest go to the queue, where the run ends.
+    /// the call returns (`release_sock`). Blocked calls are retried once
+    /// the backlog is empty (`__release_sock` takes every queued segment
+    /// before the waiting writer looks again), and what they send is taken
+    /// in the same way. Past the event budget the rest go to the queue,
+    /// where the run ends.
     pub(crate) fn deliver_in_call(&mut self) {
+        let mut woken = 0;
+        while !self.in_call.is_empty() && woken < self.hosts.len() * 64 {
+            let mut reached: SmallVec<[HostId; 4]> = SmallVec::new();
+            self.take_in_call(&mut reached);
+            for h in reached {
+                let now = self.host_now(h);
+                shared_mut(&mut self.hosts, h).wake_blocked(now, &mut self.out);
+                self.flush(h);
+                woken += 1;
+            }
+        }
+    }
+
+    /// One pass of [`World::deliver_in_call`]: the segments sent so far and
+    /// those they draw, noting each host reached in `reached`.
+    fn take_in_call(&mut self, reached: &mut SmallVec<[HostId; 4]>) {
         let mut i = 0;
         while i < self.in_call.len() {
             let seg = self.in_call[i];
@@ -472,9 +490,11 @@ impl World {
                 conn.receive(&seg);
                 continue;
             }
-            let last = self.in_call.get(i).is_none_or(|s| s.dst.host != h);
+            if !reached.contains(&h) {
+                reached.push(h);
+            }
             let now = self.host_now(h);
-            shared_mut(&mut self.hosts, h).on_segment_of_instant(now, &seg, last, &mut self.out);
+            shared_mut(&mut self.hosts, h).on_segment_of_instant(now, &seg, false, &mut self.out);
             self.flush(h);
         }
         self.in_call.clear();

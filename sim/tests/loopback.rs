@@ -74,14 +74,21 @@ fn write_and_close(r: &Run) -> (Instant, Instant, usize) {
                 _ => {}
             },
             What::Recv { seg } if e.host == SERVER && write_done.is_none() => {
-                if seg.flags.has(Flags::ACK) && seg.len == 0 && e.t_ns > Instant::ZERO + Duration::from_ms(4) {
+                if seg.flags.has(Flags::ACK)
+                    && seg.len == 0
+                    && e.t_ns > Instant::ZERO + Duration::from_ms(4)
+                {
                     acks_in_write += 1;
                 }
             }
             _ => {}
         }
     }
-    (write_done.expect("write returned"), close_done.expect("close returned"), acks_in_write)
+    (
+        write_done.expect("write returned"),
+        close_done.expect("close returned"),
+        acks_in_write,
+    )
 }
 
 #[test]
@@ -89,7 +96,10 @@ fn on_loopback_the_peers_acks_are_taken_in_before_the_write_returns() {
     let r = linger_big_queue(true, true);
     r.assert_expectations();
     let (write_done, close_done, acks) = write_and_close(&r);
-    assert!(acks >= 5, "the client's quick ACKs within the write: {acks}");
+    assert!(
+        acks >= 5,
+        "the client's quick ACKs within the write: {acks}"
+    );
     // All 46,336 bytes acknowledged within the write: the FIN leaves alone.
     let fin = r.sent(SERVER, Flags::FIN);
     assert_eq!(fin[0].1.len, 0, "a lone FIN:\n{}", r.ladder());
@@ -103,8 +113,10 @@ fn on_loopback_the_peers_acks_are_taken_in_before_the_write_returns() {
     );
 }
 
+/// The knob's flip test (model/src/tests/knobs: the world, not the model,
+/// delivers): without it, or off a loopback path, ACKs take the path delay.
 #[test]
-fn without_the_knob_or_off_loopback_acks_take_the_path_delay() {
+fn test_knob_loopback_delivers_in_call() {
     for (loopback, in_call) in [(true, false), (false, true)] {
         let r = linger_big_queue(loopback, in_call);
         r.assert_expectations();
@@ -113,6 +125,10 @@ fn without_the_knob_or_off_loopback_acks_take_the_path_delay() {
         // The FIN joins the last data segment, and the tail loss probe
         // draws its ACK: close returns within a few ms.
         assert!(r.sent(SERVER, Flags::FIN)[0].1.len > 0, "{}", r.ladder());
-        assert!(close_done.saturating_since(write_done) < Duration::from_ms(10), "{}", r.ladder());
+        assert!(
+            close_done.saturating_since(write_done) < Duration::from_ms(10),
+            "{}",
+            r.ladder()
+        );
     }
 }

@@ -72,7 +72,7 @@ pub(super) const TESTED: &[&str] = &[
     "sndbuf_setsockopt_factor",
     "setsockopt_buf_min_bytes",
     "gso",
-    "loopback_delivers_in_call",
+    "loopback_delivers_in_call", // sim/tests/loopback.rs: the world delivers
     "slow_start_counts_acked",
     "initial_cwnd_segs",
     "nagle",

@@ -113,7 +113,6 @@ impl World {
         }
         net.partitions = spec.partitions.clone();
         let proc_steps = steps_by_proc(&spec);
-        let n_hosts = hosts.len();
         let raw = raw_conns(&spec.hosts);
         let mut w = World {
             clocks: smallvec::smallvec![HostClock::default(); hosts.len()],
@@ -129,7 +128,7 @@ impl World {
             queue: EventQueue::with_capacity(QUEUE_START_CAPACITY),
             next_seq: 0,
             net,
-            timer_at: smallvec::smallvec![None; n_hosts],
+            timer_at: smallvec::smallvec![None; hosts_n],
             observer: Observer::default(),
             trace: record_trace.then(Vec::new),
             events: 0,

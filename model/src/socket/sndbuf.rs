@@ -34,7 +34,8 @@ impl Socket {
     /// the flight is still below cwnd (tcp_new_space,
     /// tcp_should_expand_sndbuf: a buffer-limited sender), and
     /// sk_stream_write_space clears SOCK_NOSPACE once a third of the buffer
-    /// is free (`__sk_stream_is_writeable`: free ≥ queued / 2). Without
+    /// is free (`__sk_stream_is_writeable`: free ≥ queued / 2); and, for the
+    /// model's cwnd, only after a flight that filled it. Without
     /// `tcp_check_space_nospace` the buffer grows whenever the flight before
     /// the ACK filled cwnd (`cwnd_limited`) and the ACK left it below.
     pub fn snd_buf_after_ack(&mut self, p: &Knobs, cwnd_limited: bool) {
@@ -45,7 +46,10 @@ impl Socket {
             }
             return;
         }
-        if !self.snd_nospace {
+        // The model's cwnd grows with every ACK, Linux's only while it limits
+        // the sender (tcp_is_cwnd_limited): the two agree only after a
+        // flight that filled it, as in the rule without the knob.
+        if !self.snd_nospace || !cwnd_limited {
             return;
         }
         let flight = t.flight_size();

@@ -73,13 +73,15 @@ fn write_and_close(r: &Run) -> (Instant, Instant, usize) {
                 SysCall::Close { .. } => close_done = Some(e.t_ns),
                 _ => {}
             },
-            What::Recv { seg } if e.host == SERVER && write_done.is_none() => {
-                if seg.flags.has(Flags::ACK)
+            // The client's ACKs of the write's data (after the handshake).
+            What::Recv { seg }
+                if e.host == SERVER
+                    && write_done.is_none()
+                    && seg.flags.has(Flags::ACK)
                     && seg.len == 0
-                    && e.t_ns > Instant::ZERO + Duration::from_ms(4)
-                {
-                    acks_in_write += 1;
-                }
+                    && e.t_ns > Instant::ZERO + Duration::from_ms(4) =>
+            {
+                acks_in_write += 1;
             }
             _ => {}
         }

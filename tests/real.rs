@@ -65,17 +65,10 @@ const SCALES: &[(&str, &str, &str)] = &[
 ];
 
 /// Known disagreements between the simulator and the kernel (docs/real-kernel.md).
-const KNOWN: &[(&str, &str)] = &[
-    (
-        "linger-big-queue",
-        "the ACK clock of loopback seen through the tail loss probe: with loopback GSO (gso) both send 7240, 7240, 10136, 4344, 14480, 2896 octets and ACK each at once, but the kernel's server takes the ACKs within its write() (loopback delivers in the sender's softirq; the captures interleave them with the write's packets), so all 46336 bytes are acknowledged before close() and the FIN leaves alone: one packet out puts the probe at 2·SRTT + tcp_rto_min (tcp_schedule_loss_probe), after the client's delayed ACK of the FIN, and close returns after ~40 ms. The model's write takes no time and its ACKs come back 100 µs later, so the FIN joins the last packet, the probe is due at 2·SRTT + 2 ms and draws the ACK: close returns after ~2.5 ms. Both agree on --profile loopback (buffer_scenarios_agree_with_the_kernel_on_the_loopback_profile)",
-    ),
-    ("linger-nonblocking-big-queue", "as linger-big-queue"),
-    (
-        "big-write-close-unread",
-        "the send buffer and a count the kernel does not repeat: with loopback GSO (gso) the model's server sends the kernel's first packets (7240, 7240, 10136, ...) and its client's quick ACKs end where the kernel's do (__tcp_select_window at a half-full buffer), but the kernel's client read 123960, 121912, 127032 and 121912 bytes in four runs (model 101360), and the kernel's write blocks ~41-45 ms where the model's returns at once: the kernel grows its send buffer only while a writer waits for room (tcp_check_space -> tcp_new_space with SOCK_NOSPACE, tcp_should_expand_sndbuf) and counts skb truesize (sk_wmem_queued), the model's follows cwnd and takes all 200000 bytes before the first delayed ACK",
-    ),
-];
+const KNOWN: &[(&str, &str)] = &[(
+    "big-write-close-unread",
+    "a count the kernel does not repeat: the write's blocking (≈ 41 ms, until the client's delayed ACK), the packets (7240, 7240, 10136, 4344, 14480, 2896, 30408, 30408, the probe's new 1448) and the RST agree, but the client reads 121912, 123960, 124136 or 127032 bytes in eight kernel runs (model 124984): the kernel's send buffer at 20 ms read 69120 in two runs and 92160 in one (tcp_sndbuf_expand at cwnd 15 or 20: whether SOCK_NOSPACE was already set when the first or the second ACK left the backlog, the writer's copy loop against the softirq), and with the same packets the client's window after the 14480-octet skb was 76 or 74 units of 1024 (the truesize of its receive queue). Host timing and memory, which no deterministic model repeats (docs/real-kernel.md)",
+)];
 
 /// Known disagreements of the corpus under `--profile lan` (MTU 1500, 1 ms
 /// one way on the delay line), each with its diagnosis (docs/real-kernel.md).

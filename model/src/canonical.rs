@@ -111,6 +111,7 @@ impl Socket {
             snd_buf: _,
             snd_buf_opt: _,
             snd_buf_locked: _,
+            snd_nospace: _,
             rcv_buf_locked: _,
             wnd: _,
             mss_local: _,

@@ -28,6 +28,7 @@ impl Host {
         let p = Arc::clone(&self.personality);
         let s = self.sock_mut(sid);
         if write_waits(s, &p.knobs, bytes, done, nonblocking) {
+            s.snd_nospace = true;
             return Step::Block {
                 done,
                 deadline: None,
@@ -39,6 +40,9 @@ impl Host {
         }
         let whole = p.knobs.snd_buf_whole_segments.value;
         let take = s.snd_room(whole).min(bytes - done);
+        // tcp_sendmsg_locked's wait_for_space sets SOCK_NOSPACE before it
+        // waits or returns EAGAIN / a short count.
+        s.snd_nospace |= take < bytes - done;
         if take > 0 {
             let over = if whole { s.tcb.mss.max(1) as u64 } else { 0 };
             s.tcb.written += take;

@@ -185,6 +185,7 @@ impl World {
             self.calling = Some(p);
             shared_mut(&mut self.hosts, h).call(now, pid, call, &mut self.out);
             self.flush(h);
+            self.deliver_in_call();
             self.calling = None;
             let Some(r) = self.apps[p as usize].pending_result.take() else {
                 let a = &mut self.apps[p as usize];

@@ -57,7 +57,7 @@ impl World {
         #[rustfmt::skip]
         let World {
             spec, proc_steps, now, queue, next_seq, hosts, clocks, apps, net, timer_at, observer, trace, events, ended, out, pid_proc, calling,
-            step_done, raw, raw_sent,
+            step_done, raw, raw_sent, in_call,
         } = o;
         self.spec.clone_from(spec);
         self.proc_steps.clone_from(proc_steps);
@@ -82,6 +82,7 @@ impl World {
         self.step_done.clone_from(step_done);
         self.raw.clone_from(raw);
         self.raw_sent.clone_from(raw_sent);
+        self.in_call.clone_from(in_call);
     }
 
     /// Runs until every process has finished its steps, is blocked in one or
@@ -337,7 +338,7 @@ impl World {
         let World {
             spec: _, proc_steps: _, now, queue, next_seq: _, hosts, clocks,
             apps, net, timer_at, observer, trace: _, events: _, ended: _, out: _, pid_proc: _,
-            calling: _, step_done: _, raw, raw_sent,
+            calling: _, step_done: _, raw, raw_sent, in_call: _,
         } = self;
         now.hash(h);
         debug_assert!(queue

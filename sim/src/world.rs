@@ -72,6 +72,9 @@ pub struct World {
     pub(crate) raw: Vec<Option<RawConn>>,
     /// Segments sent to raw hosts, when sent: what their `expect` steps match.
     pub(crate) raw_sent: Vec<(Instant, Segment)>,
+    /// Segments a call sent on a loopback path, to be taken in before it
+    /// returns ([`World::deliver_in_call`]; empty between events: not hashed).
+    pub(crate) in_call: Vec<Segment>,
 }
 
 impl World {
@@ -105,6 +108,7 @@ impl World {
             step_done: Vec::new(),
             raw: Vec::new(),
             raw_sent: Vec::new(),
+            in_call: Vec::new(),
         }
     }
 
@@ -118,6 +122,7 @@ impl World {
         let World {
             spec: my_spec, proc_steps, now, queue, next_seq, hosts, clocks, apps, net, timer_at,
             observer, trace, events, ended, out, pid_proc, calling, step_done, raw, raw_sent,
+            in_call,
         } = self;
         let hosts_n = spec.hosts.len();
         renew::hosts(&spec, hosts);
@@ -149,6 +154,7 @@ impl World {
         renew::step_done(&spec, step_done);
         *raw = raw_conns(&spec.hosts);
         raw_sent.clear();
+        in_call.clear();
         *my_spec = spec;
         self.start_processes();
     }
@@ -427,6 +433,7 @@ impl World {
     pub(crate) fn transmit(&mut self, h: HostId, seg: Segment) {
         let now = self.now;
         match self.net.fate(now, &seg) {
+            Fate::Deliver { .. } if self.delivers_in_call(&seg) => self.in_call.push(seg),
             Fate::Deliver { at } => self.push(at, Ev::Arrive(seg)),
             Fate::Duplicate { at, again_at } => {
                 self.record(h, What::Duplicate { seg });
@@ -435,6 +442,77 @@ impl World {
             }
             Fate::Drop { reason } => self.record(h, What::Drop { seg, reason }),
         }
+    }
+
+    /// Whether a segment sent now reaches its peer within the call being
+    /// made (knob `loopback_delivers_in_call`): on a loopback path, inside
+    /// a call, with no scripted fault to delay it, and behind no segment
+    /// still on its way the same way (a path keeps its order).
+    fn delivers_in_call(&self, seg: &Segment) -> bool {
+        let (src, dst) = (seg.src.host, seg.dst.host);
+        self.calling.is_some()
+            && self.spec.loopback
+            && self.spec.faults.is_empty()
+            && (self.hosts[src as usize].personality.knobs)
+                .loopback_delivers_in_call
+                .value
+            && !self
+                .queue
+                .iter()
+                .any(|q| matches!(q.ev, Ev::Arrive(s) if s.src.host == src && s.dst.host == dst))
+    }
+
+    /// Takes in the segments the current call sent on a loopback path, and
+    /// those they draw, at this instant and in the order they were sent, as
+    /// Linux's loopback runs the peer's receive path in the sender's context
+    /// and the caller's socket takes the replies from its backlog before
+    /// the call returns (`release_sock`). Blocked calls are retried once
+    /// the backlog is empty (`__release_sock` takes every queued segment
+    /// before the waiting writer looks again), and what they send is taken
+    /// in the same way. Past the event budget the rest go to the queue,
+    /// where the run ends.
+    pub(crate) fn deliver_in_call(&mut self) {
+        let mut woken = 0;
+        while !self.in_call.is_empty() && woken < self.hosts.len() * 64 {
+            let mut reached: SmallVec<[HostId; 4]> = SmallVec::new();
+            self.take_in_call(&mut reached);
+            for h in reached {
+                let now = self.host_now(h);
+                shared_mut(&mut self.hosts, h).wake_blocked(now, &mut self.out);
+                self.flush(h);
+                woken += 1;
+            }
+        }
+    }
+
+    /// One pass of [`World::deliver_in_call`]: the segments sent so far and
+    /// those they draw, noting each host reached in `reached`.
+    fn take_in_call(&mut self, reached: &mut SmallVec<[HostId; 4]>) {
+        let mut i = 0;
+        while i < self.in_call.len() {
+            let seg = self.in_call[i];
+            i += 1;
+            if self.events >= self.spec.limits.max_events {
+                let now = self.now;
+                let rest: Vec<Segment> = self.in_call.drain(i - 1..).collect();
+                rest.into_iter().for_each(|s| self.push(now, Ev::Arrive(s)));
+                break;
+            }
+            self.events += 1;
+            let h = seg.dst.host;
+            self.record(h, What::Recv { seg });
+            if let Some(conn) = self.raw.get_mut(h as usize).and_then(Option::as_mut) {
+                conn.receive(&seg);
+                continue;
+            }
+            if !reached.contains(&h) {
+                reached.push(h);
+            }
+            let now = self.host_now(h);
+            shared_mut(&mut self.hosts, h).on_segment_of_instant(now, &seg, false, &mut self.out);
+            self.flush(h);
+        }
+        self.in_call.clear();
     }
 
     /// Process `p` runs as `pid` on its host (pids are dense per host).
@@ -657,7 +735,9 @@ mod tests {
         // psh_ends_burst, tcp_moderate_rcvbuf and snd_buf_whole_segments and
         // the receive-buffer autotuning state; the knobs setsockopt_buf_min_bytes, gso and
         // slow_start_counts_acked (and each WndRule's gso); each host's
-        // pending wake-up (wake_at); the knob write_wake_min_wspace.
+        // pending wake-up (wake_at); the knob write_wake_min_wspace; the knobs
+        // loopback_delivers_in_call and tcp_check_space_nospace, and each
+        // socket's snd_nospace.
         assert_eq!(
             digest, 0x5bdf_f992_a826_06bd,
             "state_hash of small-close is now {digest:#018x}"

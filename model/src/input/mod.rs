@@ -512,11 +512,7 @@ impl Socket {
             // the send buffer follows it only when the flight filled it.
             let cwnd_limited = self.tcb.flight_size() + self.tcb.mss as u64 > self.tcb.cwnd as u64;
             self.new_ack(ctx, ack);
-            // Linux tcp_new_space: grow only while the window is not full
-            // (tcp_should_expand_sndbuf).
-            if cwnd_limited && self.tcb.flight_size() < self.tcb.cwnd as u64 {
-                self.expand_snd_buf(ctx.p);
-            }
+            self.snd_buf_after_ack(ctx.p, cwnd_limited);
         } else if ack == self.tcb.snd_una
             && seg.len == 0
             && !seg.flags.fin()

@@ -166,6 +166,8 @@ knobs! {
     snd_buf_tuning: SndBufTuning ["tcp_moderate_sndbuf"],
     /// The most send-buffer autotuning (`snd_buf_tuning`) grows the buffer to.
     snd_buf_max_bytes: u32 ["tcp_wmem_max"],
+    /// With `snd_buf_tuning = cwnd`: the buffer grows after an ACK only if a write found no room since the socket was last writable (SOCK_NOSPACE) and the flight, after what the ACK lets out, is below cwnd; off: whenever the flight before the ACK filled cwnd.
+    tcp_check_space_nospace: bool,
     /// write() checks the send buffer for room before each new segment and then fills that segment to the MSS, so it may queue up to one MSS beyond the buffer; off: the buffer is a limit in octets.
     snd_buf_whole_segments: bool,
     /// A writer asleep on a full send buffer is woken only once the free space is at least half of what is queued (a third of the buffer free, when poll() reports POLLOUT); off: at any free space.
@@ -176,6 +178,8 @@ knobs! {
     setsockopt_buf_min_bytes: u32,
     /// On a loopback path (`HostConfig::loopback`) one segment may carry several MSS, up to the GSO size goal (the congestion window's quota, 64 KiB, half the peer's largest window), as a sender's GSO skbs cross a loopback interface unsplit; off: at most one MSS per segment on every path.
     gso: bool,
+    /// On a loopback path (`HostConfig::loopback`) a segment sent within a system call reaches the peer at once, and what it draws from the peer comes back and is taken in, before the call returns (the peer's ACKs wait in the caller's socket backlog until the call releases it); off: every segment takes the path's delay.
+    loopback_delivers_in_call: bool,
     /// Slow start grows the congestion window by every octet an ACK covers (the segments it acknowledges), not by at most one MSS per ACK.
     slow_start_counts_acked: bool,
     /// Initial congestion window in segments (RFC 6928).

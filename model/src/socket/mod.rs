@@ -19,6 +19,7 @@ use smallvec::SmallVec;
 
 mod rcv_wnd;
 mod rst;
+mod sndbuf;
 
 pub use rcv_wnd::*;
 pub use rst::*;
@@ -342,6 +343,9 @@ pub struct Socket {
     pub snd_buf: u32,
     /// SO_SNDBUF was set: the buffer no longer autotunes (Linux SOCK_SNDBUF_LOCK).
     pub snd_buf_locked: bool,
+    /// A write found no room since the socket was last writable (Linux
+    /// SOCK_NOSPACE): what lets the buffer grow (`tcp_check_space_nospace`).
+    pub snd_nospace: bool,
     /// SO_RCVBUF was set (Linux SOCK_RCVBUF_LOCK): the window-scale shift
     /// follows the buffer, not `tcp_rmem_max_bytes`.
     pub rcv_buf_locked: bool,
@@ -391,6 +395,7 @@ impl Socket {
             snd_buf,
             snd_buf_opt: snd_buf,
             snd_buf_locked: false,
+            snd_nospace: false,
             rcv_buf_locked: false,
             wnd,
             mss_local,
@@ -430,30 +435,6 @@ impl Socket {
         self.snd_buf = up(self.snd_buf);
         self.snd_buf_opt = up(self.snd_buf_opt);
         self.set_rcv_buf(up(self.rcv_buf));
-    }
-
-    /// With `snd_buf_tuning = cwnd`, grows the send buffer to what the
-    /// congestion window may need (Linux tcp_sndbuf_expand, from
-    /// tcp_init_buffer_space at establishment and tcp_new_space; the caller checks
-    /// tcp_should_expand_sndbuf's cwnd condition where it applies).
-    pub fn expand_snd_buf(&mut self, p: &Knobs) {
-        if p.snd_buf_tuning.value == SndBufTuning::Fixed || self.snd_buf_locked {
-            return;
-        }
-        let t = &self.tcb;
-        let ts = if t.ts_ok { TSOPT_LEN } else { 0 };
-        let mss = t.mss.max(1);
-        // max(mss_clamp, mss_cache): the MSS without options.
-        let per_mss = (mss + ts + SKB_HEAD_OVERHEAD).next_power_of_two() + SKB_STRUCT_BYTES;
-        let segs = (t.cwnd / mss)
-            .max(p.initial_cwnd_segs.value)
-            .max(TCP_REORDERING + 1);
-        let sndmem = 2u64 * segs as u64 * per_mss as u64;
-        let cap = sndmem.min(p.snd_buf_max_bytes.value as u64) as u32;
-        if self.snd_buf < cap {
-            self.snd_buf = cap;
-            self.snd_buf_opt = cap;
-        }
     }
 
     #[inline]

@@ -81,7 +81,9 @@ fn test_knob_snd_buf_tuning() {
     // (tcp_sndbuf_expand), or tcp_wmem[1] as it was.
     assert_eq!(bufs(linux_with(&[])).1, Some(Ok(46_080)));
     assert_eq!(bufs(fixed_snd_buf()).1, Some(Ok(16_384)));
-    // A full window's ACKs grow the buffer with cwnd; SO_SNDBUF stops it.
+    // ACKs grow the buffer with cwnd once the writer found it full and the
+    // flight, after what they let out, is below cwnd (tcp_check_space,
+    // tcp_should_expand_sndbuf); SO_SNDBUF stops it.
     let grown = |p, sndbuf: Option<u32>| {
         let mut h = closed_with(p);
         let fd = h.fd;
@@ -92,6 +94,7 @@ fn test_knob_snd_buf_tuning() {
         h.nonblocking(true);
         let wrote = h.write(100_000);
         h.send(ACK, 1, 1 + 10 * MSS);
+        h.send(ACK, 1, 1 + 30 * MSS);
         let fd = h.fd;
         let snd = h.call(Call::Getsockopt {
             sock: fd,
@@ -108,6 +111,28 @@ fn test_knob_snd_buf_tuning() {
         grown(linux_with(&[]), Some(20_000)),
         (Some(Ok(20_440)), Some(Ok(40_000)))
     );
+}
+
+#[test]
+fn test_knob_tcp_check_space_nospace() {
+    // A write of 10 segments fills cwnd but not the 46080-octet buffer, and
+    // their ACK leaves nothing in flight: Linux does not grow a buffer no
+    // writer found full (SOCK_NOSPACE unset; the kernel reads back 46080,
+    // scenarios/kernel/sndbuf-grows-only-when-full.toml); without the knob
+    // the flight that filled cwnd grows it.
+    let after_ack = |p| {
+        let mut h = established_from(syn_sent_from(closed_with(p)));
+        assert_eq!(h.write(10 * MSS as u64), Some(Ok(10 * MSS as u64)));
+        h.send(ACK, 1, 1 + 10 * MSS);
+        let fd = h.fd;
+        h.call(Call::Getsockopt {
+            sock: fd,
+            opt: SockOpt::SndBuf,
+        })
+    };
+    assert_eq!(after_ack(linux_with(&[])), Some(Ok(46_080)));
+    let off = linux_with(&[("tcp_check_space_nospace", "false")]);
+    assert!(matches!(after_ack(off), Some(Ok(n)) if n > 46_080));
 }
 
 #[test]

@@ -67,11 +67,13 @@ pub(super) const TESTED: &[&str] = &[
     "snd_buf_bytes",
     "snd_buf_tuning",
     "snd_buf_max_bytes",
+    "tcp_check_space_nospace",
     "snd_buf_whole_segments",
     "write_wake_min_wspace",
     "sndbuf_setsockopt_factor",
     "setsockopt_buf_min_bytes",
     "gso",
+    "loopback_delivers_in_call", // sim/tests/loopback.rs: the world delivers
     "slow_start_counts_acked",
     "initial_cwnd_segs",
     "nagle",

@@ -82,6 +82,23 @@ pub fn simulate_on(s: &Scenario, loopback: bool) -> (World, Verdict) {
     simulate_spec(Arc::new(spec))
 }
 
+/// [`simulate`] as a packetdrill script is exported from it. A script states
+/// each segment of at most one MSS (the kernel under test splits its GSO
+/// packets on the tun device), so the run segments that way too (`gso`
+/// off). Nor does a script carry the host's wake-up latency (the network
+/// profile's `wake_latency`): the runner's host, like packetdrill's own
+/// process, runs a woken call at once, so the run does too.
+pub fn simulate_for_export(s: &Scenario) -> (World, Verdict) {
+    let mut spec = (*s.spec).clone();
+    spec.wake_latency = model::Duration::ZERO;
+    for host in &mut spec.hosts {
+        let mut p = (*host.personality).clone();
+        p.knobs.gso.value = false;
+        host.personality = Arc::new(p);
+    }
+    simulate_spec(Arc::new(spec))
+}
+
 fn simulate_spec(spec: Arc<sim::WorldSpec>) -> (World, Verdict) {
     let mut w = World::new(spec, true);
     let v = w.run();
@@ -475,16 +492,7 @@ fn write_packetdrill(s: &Scenario, a: &Args, path: &std::path::Path) -> Result<(
         ExitCode::from(super::EXIT_INPUT)
     };
     let h = export::side(&s.spec, a.packetdrill_side.as_deref()).map_err(failed)?;
-    // A packetdrill script states each segment of at most one MSS (the
-    // kernel under test splits its GSO packets on the tun device), so the
-    // run it comes from segments that way too.
-    let mut spec = (*s.spec).clone();
-    for host in &mut spec.hosts {
-        let mut p = (*host.personality).clone();
-        p.knobs.gso.value = false;
-        host.personality = Arc::new(p);
-    }
-    let (w, _) = simulate_spec(Arc::new(spec));
+    let (w, _) = simulate_for_export(s);
     let host = &s.spec.hosts[h as usize].name;
     let release = &s.spec.hosts[h as usize].personality.release;
     let header = format!(

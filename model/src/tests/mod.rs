@@ -194,6 +194,18 @@ impl H {
         }
     }
 
+    /// The results of the woken calls that finished (the `CallDone` events
+    /// left in the output), taken out with the rest of its events.
+    pub fn woken(&mut self) -> Vec<CallResult> {
+        self.events()
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::CallDone { result, .. } => Some(result),
+                _ => None,
+            })
+            .collect()
+    }
+
     pub fn write(&mut self, bytes: u64) -> Option<CallResult> {
         self.call(Call::Write {
             sock: self.fd,

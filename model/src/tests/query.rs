@@ -24,16 +24,6 @@ fn get(h: &mut H, opt: SockOpt) -> Option<CallResult> {
     h.call(Call::Getsockopt { sock: h.fd, opt })
 }
 
-fn done(h: &mut H) -> Vec<CallResult> {
-    h.events()
-        .into_iter()
-        .filter_map(|e| match e {
-            Event::CallDone { result, .. } => Some(result),
-            _ => None,
-        })
-        .collect()
-}
-
 fn bits(v: u32) -> Option<CallResult> {
     Some(Ok(u64::from(v)))
 }
@@ -104,13 +94,13 @@ fn a_blocked_poll_wakes_on_data_and_one_with_a_timeout_returns_0() {
     let mut h = established();
     assert_eq!(poll(&mut h, POLLIN, None), None, "nothing to read: blocks");
     h.send_data(1, 1, 100);
-    assert_eq!(done(&mut h), [Ok(u64::from(POLLIN))]);
+    assert_eq!(h.woken(), [Ok(u64::from(POLLIN))]);
     assert_eq!(h.read(1000), Some(Ok(100)));
     assert_eq!(poll(&mut h, POLLIN, Some(50)), None);
     h.advance_ms(49);
-    assert_eq!(done(&mut h), []);
+    assert_eq!(h.woken(), []);
     h.advance_ms(1);
-    assert_eq!(done(&mut h), [Ok(0)], "timed out at 50 ms");
+    assert_eq!(h.woken(), [Ok(0)], "timed out at 50 ms");
     assert_eq!(
         poll(&mut h, POLLIN, Some(0)),
         Some(Ok(0)),
@@ -138,9 +128,9 @@ fn so_rcvtimeo_gives_eagain_on_linux_and_etimedout_on_windows() {
         assert_eq!(h.call(set), Some(Ok(0)));
         assert_eq!(h.read(10), None);
         h.advance_ms(199);
-        assert_eq!(done(&mut h), [], "{name}");
+        assert_eq!(h.woken(), [], "{name}");
         h.advance_ms(1);
-        assert_eq!(done(&mut h), [Err(want)], "{name}");
+        assert_eq!(h.woken(), [Err(want)], "{name}");
         // A step's own timeout is EAGAIN on every stack.
         let read = Call::Read {
             sock: h.fd,
@@ -149,7 +139,7 @@ fn so_rcvtimeo_gives_eagain_on_linux_and_etimedout_on_windows() {
         };
         assert_eq!(h.call(read), None);
         h.advance_ms(10);
-        assert_eq!(done(&mut h), [Err(Errno::EAGAIN)], "{name}");
+        assert_eq!(h.woken(), [Err(Errno::EAGAIN)], "{name}");
     }
 }
 
@@ -168,9 +158,9 @@ fn a_peek_with_so_rcvtimeo_times_out() {
     let peek = Call::Peek { sock: h.fd, len: 1 };
     assert_eq!(h.call(peek), None, "nothing to peek at: blocks");
     h.advance_ms(19);
-    assert_eq!(done(&mut h), []);
+    assert_eq!(h.woken(), []);
     h.advance_ms(1);
-    assert_eq!(done(&mut h), [Err(Errno::EAGAIN)], "timed out at 20 ms");
+    assert_eq!(h.woken(), [Err(Errno::EAGAIN)], "timed out at 20 ms");
 }
 
 #[test]
@@ -190,7 +180,7 @@ fn a_write_that_times_out_returns_what_it_moved() {
     h.advance_ms(100);
     // The buffer in whole segments (snd_buf_whole_segments): 32 × 1460.
     assert_eq!(buf, 46_080);
-    assert_eq!(done(&mut h), [Ok(46_720)], "the partial count at expiry");
+    assert_eq!(h.woken(), [Ok(46_720)], "the partial count at expiry");
     let write = Call::Write {
         sock: h.fd,
         bytes: 10,
@@ -199,7 +189,7 @@ fn a_write_that_times_out_returns_what_it_moved() {
     };
     assert_eq!(h.call(write), None);
     h.advance_ms(100);
-    assert_eq!(done(&mut h), [Err(Errno::EAGAIN)], "nothing moved");
+    assert_eq!(h.woken(), [Err(Errno::EAGAIN)], "nothing moved");
 }
 
 #[test]
@@ -269,21 +259,13 @@ fn a_poll_over_several_sockets_blocks_until_one_is_ready_and_reports_each() {
     };
     assert_eq!(h.call(both), None, "nothing to read on either: blocks");
     h.advance_ms(49);
-    assert_eq!(done(&mut h), []);
+    assert_eq!(h.woken(), []);
     h.advance_ms(1);
-    assert_eq!(
-        done(&mut h),
-        [Ok(0)],
-        "the timeout passes with every lane 0"
-    );
+    assert_eq!(h.woken(), [Ok(0)], "the timeout passes with every lane 0");
     assert_eq!(h.call(both), None);
     h.send_data(1, 1, 100);
     let lanes = u64::from(POLLIN) | u64::from(POLLIN) << LANE_BITS;
-    assert_eq!(
-        done(&mut h),
-        [Ok(lanes)],
-        "data wakes it; each lane reports"
-    );
+    assert_eq!(h.woken(), [Ok(lanes)], "data wakes it; each lane reports");
     assert_eq!(text_each(lanes, 2), "POLLIN,POLLIN");
     assert_eq!(parse_each("POLLIN,POLLIN"), Some((lanes, 2)));
 }

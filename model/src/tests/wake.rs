@@ -6,17 +6,6 @@
 
 use super::*;
 
-/// The results of the calls that finished, taken out of the output.
-fn woken(h: &mut H) -> Vec<CallResult> {
-    h.events()
-        .into_iter()
-        .filter_map(|e| match e {
-            Event::CallDone { result, .. } => Some(result),
-            _ => None,
-        })
-        .collect()
-}
-
 /// A blocked read, then two 1000-octet segments 8 µs apart; what the read
 /// returns, and when (ns after the first segment).
 fn read_two_segments(wake_latency_ns: u64) -> (Vec<CallResult>, u64) {
@@ -26,17 +15,17 @@ fn read_two_segments(wake_latency_ns: u64) -> (Vec<CallResult>, u64) {
     assert_eq!(h.read(100_000), None, "nothing to read yet: blocks");
     let first = h.now;
     h.send_data(1, 1, 1000);
-    let mut got = woken(&mut h);
+    let mut got = h.woken();
     if got.is_empty() {
         h.now = first + Duration::from_ns(8_000);
         h.send_data(1001, 1, 1000);
-        got = woken(&mut h);
+        got = h.woken();
     }
     while got.is_empty() {
         let at = h.host.poll_at().expect("a wake-up is due");
         h.now = h.now.max(at);
         h.host.on_timers(h.now, &mut h.out);
-        got = woken(&mut h);
+        got = h.woken();
     }
     (got, h.now.saturating_since(first).as_ns())
 }

@@ -165,10 +165,7 @@ fn test_knob_timeo_error() {
         assert_eq!(h.call(set), Some(Ok(0)));
         assert_eq!(h.read(10), None, "blocks");
         h.advance_ms(5);
-        h.events().into_iter().find_map(|e| match e {
-            Event::CallDone { result, .. } => Some(result),
-            _ => None,
-        })
+        h.woken().into_iter().next()
     };
     assert_eq!(timed_out(&[]), Some(Err(Errno::EAGAIN)));
     assert_eq!(
@@ -193,10 +190,7 @@ fn test_knob_accept_timeo() {
         };
         assert_eq!(h.call(accept), None, "nothing queued: blocks");
         h.advance_ms(5);
-        h.events().into_iter().find_map(|e| match e {
-            Event::CallDone { result, .. } => Some(result),
-            _ => None,
-        })
+        h.woken().into_iter().next()
     };
     assert_eq!(accept(&[]), Some(Err(Errno::EAGAIN)));
     assert_eq!(accept(&[("accept_timeo", "false")]), None, "still waiting");
@@ -214,10 +208,7 @@ fn test_knob_close_while_blocked() {
         assert_eq!(h.read(100), None, "nothing to read: blocks");
         h.pid = main;
         assert_eq!(h.call(Call::Close { sock: h.fd }), Some(Ok(0)));
-        let woken = h.events().into_iter().find_map(|e| match e {
-            Event::CallDone { result, .. } => Some(result),
-            _ => None,
-        });
+        let woken = h.woken().into_iter().next();
         (woken, h.sent_segments().iter().any(|s| s.flags.fin()))
     };
     assert_eq!(
@@ -253,10 +244,7 @@ fn test_a_held_socket_closes_when_the_blocked_call_returns() {
     h.advance_ms(49);
     assert!(!h.sent_segments().iter().any(|s| s.flags.fin()));
     h.advance_ms(1);
-    let woken = h.events().into_iter().find_map(|e| match e {
-        Event::CallDone { result, .. } => Some(result),
-        _ => None,
-    });
+    let woken = h.woken().into_iter().next();
     assert_eq!(woken, Some(Err(Errno::EAGAIN)));
     assert!(
         h.sent_segments().iter().any(|s| s.flags.fin()),

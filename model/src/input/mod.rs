@@ -254,10 +254,18 @@ impl Socket {
     /// a challenge ACK (RFC 5961 §4.2: Linux tcp_validate_incoming's
     /// syn_challenge, BSD's SYN check before the sequence test).
     fn unacceptable(&mut self, ctx: &mut Ctx, seg: &Segment) -> Arrival {
-        self.tcb.ack_now = true;
         let f = seg.flags;
         let end = self.tcb.seq_offset(seg.seq) + seg.seq_len() as u64;
         let old = end <= self.tcb.rcv_nxt;
+        if ctx.p.old_data_ack_snd_check.value
+            && old
+            && seg.seq_len() > 0
+            && !f.syn()
+            && end >= self.tcb.last_ack_sent
+        {
+            return self.old_data(ctx);
+        }
+        self.tcb.ack_now = true;
         if ctx.p.old_segment_acks.value && old && f.ack() && !f.syn() {
             // BSD tcp_do_segment: a duplicate is trimmed to nothing, and its
             // ACK processed ("keep on processing for RST or ACK").
@@ -279,6 +287,21 @@ impl Socket {
             self.output(ctx);
         }
         self.ignored(ctx, "unacceptable sequence number");
+        Arrival::Done
+    }
+
+    /// A duplicate that Linux's tcp_sequence lets through (its end is not
+    /// before rcv_wup, our last ACK) reaches tcp_data_queue's old-data path:
+    /// quick-ACK mode again and out of ping-pong (tcp_enter_quickack_mode),
+    /// an ACK scheduled but not forced, so __tcp_ack_snd_check decides it as
+    /// for new data, and with the buffer half full its window test ends the
+    /// quick ACKs and the ACK waits for the delayed-ACK timer.
+    fn old_data(&mut self, ctx: &mut Ctx) -> Arrival {
+        self.incr_quickack(ctx.p);
+        self.tcb.pingpong = false;
+        self.schedule_ack(ctx);
+        self.output(ctx);
+        self.ignored(ctx, "duplicate data");
         Arrival::Done
     }
 

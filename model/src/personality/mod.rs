@@ -100,6 +100,8 @@ knobs! {
     ack_resends_fin: bool,
     /// A segment wholly left of the window (a duplicate) still has its ACK processed before the ACK it is owed goes out, instead of being dropped whole (RFC 9293 §3.10.7.4).
     old_segment_acks: bool,
+    /// A duplicate of data (or of a FIN) wholly below RCV.NXT but not before the last ACK sent re-enters quick-ACK mode and leaves interactive mode, and its ACK is then decided as new data's is (the window test may end quick-ACK mode and delay it), instead of going out at once as an unacceptable segment's does.
+    old_data_ack_snd_check: bool,
     /// SYN retransmissions before connect() fails ETIMEDOUT, besides the `syn_linear_timeouts` ones; it also fails at the first SYN timeout after the time this many doubling retransmissions from `rto_initial_ms` take (Linux tcp_write_timeout / retransmits_timed_out; the same bound for stacks that only double).
     syn_retries: u32 ["tcp_syn_retries", "TcpMaxConnectRetransmissions"],
     /// The first N SYN retransmission timeouts do not double the RTO (N + 1 intervals of `rto_initial_ms`), then it doubles.

@@ -25,6 +25,7 @@ pub fn windows() -> Personality {
             ack_pingpong: k(false, "unknown: no Vista+ source; RFC 9293 §3.10.7.4 eighth check default: a FIN is acknowledged ('send an acknowledgment for the FIN')"),
             ack_resends_fin: k(false, "unknown: no source; RFC 9293 (a pure ACK) taken"),
             old_segment_acks: k(false, "unknown: not checked; RFC 9293 §3.10.7.4 (an unacceptable segment is dropped after its ACK) kept"),
+            old_data_ack_snd_check: k(false, "unknown: not checked; RFC 9293 §3.10.7.4 (an unacceptable segment is ACKed at once and dropped) kept"),
             syn_retries: k(2, "[obs-3p] MaxSynRetransmissions = 2 gives the measured 7 s connect ceiling (SciQLop/speasy#344); that PR's own table says the runners ship 4 (21 s ceiling), so the default is not settled"),
             syn_linear_timeouts: k(0, "[obs-3p] the 7 s connect ceiling with MaxSynRetransmissions = 2 is 1 + 2 + 4 s (SciQLop/speasy#344): the SYN timeout doubles from the start"),
             connect_timeout_s: k(Secs(0), "unknown: no connection-establishment timer documented besides MaxSynRetransmissions (Set-NetTCPSetting); RFC 9293 has none"),

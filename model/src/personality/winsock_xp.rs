@@ -27,6 +27,7 @@ pub fn winsock_xp() -> Personality {
             ack_pingpong: k(false, "unknown: no Microsoft source; RFC 9293 §3.10.7.4 eighth check default: a FIN is acknowledged ('send an acknowledgment for the FIN')"),
             ack_resends_fin: k(false, "unknown: no source; RFC 9293 (a pure ACK) taken"),
             old_segment_acks: k(false, "unknown: not checked; RFC 9293 §3.10.7.4 (an unacceptable segment is dropped after its ACK) kept"),
+            old_data_ack_snd_check: k(false, "unknown: not checked; RFC 9293 §3.10.7.4 (an unacceptable segment is ACKed at once and dropped) kept"),
             syn_retries: k(2, "[doc] KB 314053 TcpMaxConnectRetransmissions = 2, the timeout doubled from 3 s each time (connect() gives up after about 21 s)"),
             syn_linear_timeouts: k(0, "[doc] KB 314053 TcpMaxConnectRetransmissions: 'The retransmission timeout is doubled with each successive retransmission in a particular connect attempt'"),
             connect_timeout_s: k(Secs(0), "[doc] KB 314053: a connect attempt ends by TcpMaxConnectRetransmissions (about 21 s); no separate timer is documented"),

@@ -444,3 +444,48 @@ fn test_fin_wait_1_orphan_behind_a_zero_window_dies_silently_when_backoff_tops_o
     assert_eq!(probes, 10);
     assert_eq!(h.now.saturating_since(start).as_ms(), 324_600);
 }
+
+/// The client of linger-big-queue on `--profile lan`: 46336 octets unread
+/// (the quick ACKs ended once the buffer was half full), then the peer's last
+/// segment with its FIN, and 10 ms later the tail loss probe's duplicate of it.
+/// Returns the harness after the duplicate, and what went out at once.
+fn close_wait_duplicate_with_buffer_half_full(old_data_ack_snd_check: bool) -> (H, usize) {
+    let knob = old_data_ack_snd_check.to_string();
+    let mut h = established_with(linux_with(&[("old_data_ack_snd_check", &knob)]));
+    let mut seq = 1;
+    while seq + 2 * MSS < 46_337 {
+        h.send_data(seq, 1, MSS);
+        seq += MSS;
+    }
+    assert_eq!(h.s().tcb.quick_acks, 0, "quick-ACK mode over");
+    h.flush();
+    let last = Segment {
+        len: 46_337 - seq,
+        ..h.peer(FIN | ACK, seq, 1)
+    };
+    h.inject(last);
+    assert_eq!(h.state(), State::CloseWait);
+    assert!(h.sent().is_empty(), "the FIN's ACK is delayed (ping-pong)");
+    h.advance_ms(10);
+    assert!(h.sent().is_empty());
+    h.inject(last);
+    let at_once = h.sent().len();
+    (h, at_once)
+}
+
+#[test]
+fn test_knob_old_data_ack_snd_check() {
+    // Linux (on): tcp_data_queue's old-data path schedules the ACK, and
+    // __tcp_ack_snd_check's window test ends quick-ACK mode with the buffer
+    // half full, so the duplicate's ACK waits for the delayed-ACK timer that
+    // the FIN armed: 30 ms more, not 40 from the duplicate.
+    let (mut h, at_once) = close_wait_duplicate_with_buffer_half_full(true);
+    assert_eq!(at_once, 0, "the duplicate is not ACKed at once");
+    h.advance_ms(29);
+    assert!(h.sent().is_empty());
+    h.advance_ms(2);
+    assert_eq!(h.sent(), [". 1:1(0) ack 46338"], "the delayed ACK");
+    // Off: an unacceptable segment, ACKed at once.
+    let (_, at_once) = close_wait_duplicate_with_buffer_half_full(false);
+    assert_eq!(at_once, 1, "the duplicate is ACKed at once");
+}

@@ -34,6 +34,7 @@ pub(super) const TESTED: &[&str] = &[
     "ack_pingpong",
     "ack_resends_fin",
     "old_segment_acks",
+    "old_data_ack_snd_check",
     "syn_retries",
     "syn_linear_timeouts",
     "connect_timeout_s",

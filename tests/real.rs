@@ -76,11 +76,6 @@ const KNOWN: &[(&str, &str)] = &[(
 /// deterministic): one that agrees twice is reported, to be removed.
 const KNOWN_LAN: &[(&str, &str)] = &[
     (
-        "linger-big-queue",
-        "the tail loss probe's duplicate: the model's FIN joins two unacknowledged segments, the probe at 2·SRTT + 2 ms resends the last, and its client ACKs the duplicate at once, so close() returns after 12 ms; the kernel's client in CLOSE-WAIT does not ACK the duplicate at once but at its delayed-ACK timer, and close() returns after ≈ 48 ms. Kernel evidence: captures of this scenario on lan (the probe 10 ms after the FIN, nothing from the client until 48–54 ms), and packetdrill on Linux 6.18 (data+FIN, its duplicate 10 ms later: ACKed 47 ms after the duplicate; after TCP_QUICKACK 0 the duplicate is ACKed at once), where tcp_data_queue's old-data path (tcp_enter_quickack_mode) reads as an immediate ACK: not yet explained, so not modelled",
-    ),
-    ("linger-nonblocking-big-queue", "as linger-big-queue"),
-    (
         "big-write-close-unread",
         "the receive window over a 2 ms RTT: the kernel's client takes 89808 bytes before it goes quiet, the model's 88328, one segment less: the fourth window is 76800 on the kernel, 75776 in the model (tcp_grow_window's room is the free space, which the kernel counts in the truesize of coalesced skbs, the model as one share of the buffer, rcv_wnd_pct); both send 20 quick ACKs and the write's blocking agrees",
     ),

@@ -737,9 +737,9 @@ mod tests {
         // slow_start_counts_acked (and each WndRule's gso); each host's
         // pending wake-up (wake_at); the knob write_wake_min_wspace; the knobs
         // loopback_delivers_in_call and tcp_check_space_nospace, and each
-        // socket's snd_nospace.
+        // socket's snd_nospace; the knob old_data_ack_snd_check.
         assert_eq!(
-            digest, 0xf0be_7fc8_40e2_2513,
+            digest, 0xae04_2d5e_c4bc_34e5,
             "state_hash of small-close is now {digest:#018x}"
         );
     }

@@ -257,15 +257,15 @@ impl Socket {
         let f = seg.flags;
         let end = self.tcb.seq_offset(seg.seq) + seg.seq_len() as u64;
         let old = end <= self.tcb.rcv_nxt;
-        if ctx.p.old_data_ack_snd_check.value
+        // Linux tcp_sequence: not before rcv_wup (old_data), else an ACK at once.
+        let old_data = ctx.p.old_data_ack_snd_check.value
             && old
             && seg.seq_len() > 0
             && !f.syn()
-            && end >= self.tcb.last_ack_sent
-        {
-            return self.old_data(ctx);
+            && end >= self.tcb.last_ack_sent;
+        if !old_data {
+            self.tcb.ack_now = true;
         }
-        self.tcb.ack_now = true;
         if ctx.p.old_segment_acks.value && old && f.ack() && !f.syn() {
             // BSD tcp_do_segment: a duplicate is trimmed to nothing, and its
             // ACK processed ("keep on processing for RST or ACK").
@@ -280,6 +280,9 @@ impl Socket {
             if self.state == State::FinWait1 && self.fin_acked() {
                 self.enter_fin_wait_2(ctx);
             }
+        }
+        if old_data {
+            return self.old_data(ctx);
         }
         if f.syn() {
             self.output_challenge_ack(ctx);

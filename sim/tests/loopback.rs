@@ -125,11 +125,20 @@ fn test_knob_loopback_delivers_in_call() {
         let (write_done, close_done, acks) = write_and_close(&r);
         assert_eq!(acks, 0, "loopback {loopback}, knob {in_call}");
         // The FIN joins the last data segment, and the tail loss probe
-        // draws its ACK: close returns within a few ms.
+        // resends it. On loopback (its larger buffer share) more than half
+        // of the client's buffer is free and it ACKs the duplicate at once;
+        // off it, half full, at its delayed-ACK timer (old_data_ack_snd_check:
+        // the kernel's client on --profile lan).
         assert!(r.sent(SERVER, Flags::FIN)[0].1.len > 0, "{}", r.ladder());
+        let waited = close_done.saturating_since(write_done);
+        let expected = if loopback {
+            Duration::ZERO..Duration::from_ms(10)
+        } else {
+            Duration::from_ms(35)..Duration::from_ms(45)
+        };
         assert!(
-            close_done.saturating_since(write_done) < Duration::from_ms(10),
-            "{}",
+            expected.contains(&waited),
+            "close waited {waited:?}:\n{}",
             r.ladder()
         );
     }

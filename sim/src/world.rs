@@ -341,22 +341,8 @@ impl World {
         self.events += 1;
         match q.ev {
             Ev::Arrive(seg) => {
-                let h = seg.dst.host;
-                self.record(h, What::Recv { seg });
-                if let Some(conn) = self.raw.get_mut(h as usize).and_then(Option::as_mut) {
-                    // No stack: recorded and learned from, never answered.
-                    conn.receive(&seg);
-                    return true;
-                }
-                let now = self.host_now(h);
-                let last = !self.arrival_follows(h, q.at);
-                shared_mut(&mut self.hosts, h).on_segment_of_instant(
-                    now,
-                    &seg,
-                    last,
-                    &mut self.out,
-                );
-                self.flush(h);
+                let last = !self.arrival_follows(seg.dst.host, q.at);
+                self.arrive(seg, last);
             }
             Ev::HostTimer(h) => {
                 if self.timer_at[h as usize] == Some(self.now) {
@@ -499,20 +485,31 @@ impl World {
                 break;
             }
             self.events += 1;
-            let h = seg.dst.host;
-            self.record(h, What::Recv { seg });
-            if let Some(conn) = self.raw.get_mut(h as usize).and_then(Option::as_mut) {
-                conn.receive(&seg);
-                continue;
+            // More of the call's segments may follow: none is the instant's last.
+            if let Some(h) = self.arrive(seg, false) {
+                if !reached.contains(&h) {
+                    reached.push(h);
+                }
             }
-            if !reached.contains(&h) {
-                reached.push(h);
-            }
-            let now = self.host_now(h);
-            shared_mut(&mut self.hosts, h).on_segment_of_instant(now, &seg, false, &mut self.out);
-            self.flush(h);
         }
         self.in_call.clear();
+    }
+
+    /// `seg` reaches its host now: recorded, then learned from by a raw host
+    /// (no stack: never answered) or taken in by the host's stack, `last`
+    /// when no other arrival for that host follows at this instant. The
+    /// stack host it reached, if any.
+    fn arrive(&mut self, seg: Segment, last: bool) -> Option<HostId> {
+        let h = seg.dst.host;
+        self.record(h, What::Recv { seg });
+        if let Some(conn) = self.raw.get_mut(h as usize).and_then(Option::as_mut) {
+            conn.receive(&seg);
+            return None;
+        }
+        let now = self.host_now(h);
+        shared_mut(&mut self.hosts, h).on_segment_of_instant(now, &seg, last, &mut self.out);
+        self.flush(h);
+        Some(h)
     }
 
     /// Process `p` runs as `pid` on its host (pids are dense per host).

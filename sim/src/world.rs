@@ -499,6 +499,7 @@ impl World {
     /// (no stack: never answered) or taken in by the host's stack, `last`
     /// when no other arrival for that host follows at this instant. The
     /// stack host it reached, if any.
+    #[inline]
     fn arrive(&mut self, seg: Segment, last: bool) -> Option<HostId> {
         let h = seg.dst.host;
         self.record(h, What::Recv { seg });
